@@ -1,0 +1,31 @@
+package dev.keel.esp.packet;
+
+/** What became of an inbound ESP packet; every value but {@link #DELIVERED} is a drop. */
+public enum DecapOutcome {
+    /** Verified, decrypted and within policy: the inner packet is in the buffer. */
+    DELIVERED,
+    /** A verified dummy packet (next header 59, RFC 4303 §2.6), dropped silently. */
+    DUMMY,
+    /** Shorter than an ESP header, IV and ICV of its SA. */
+    TRUNCATED,
+    /** A length the SA's cipher cannot have produced (e.g. not whole CBC blocks). */
+    MALFORMED,
+    /** No inbound SA has this SPI. */
+    UNKNOWN_SPI,
+    /** Already received, or older than the replay window (RFC 4303 §3.4.3). */
+    REPLAYED,
+    /** The integrity check failed; nothing was decrypted for release (RFC 4303 §3.4.4). */
+    ICV_FAILURE,
+    /** The pad length exceeds the payload or the pad bytes are not 1, 2, 3, ... (RFC 4303 §2.4). */
+    BAD_PADDING,
+    /** The next header does not fit the SA's mode, or the inner packet is not a valid IP packet. */
+    BAD_NEXT_HEADER,
+    /** The inner packet is outside the SA's traffic selectors (RFC 4301 §5.2). */
+    POLICY_MISMATCH,
+    /** The buffer lacks the headroom to rebuild a transport-mode IP header. */
+    BUFFER_TOO_SMALL;
+
+    public boolean isDrop() {
+        return this != DELIVERED;
+    }
+}

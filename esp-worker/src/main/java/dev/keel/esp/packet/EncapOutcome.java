@@ -1,0 +1,19 @@
+package dev.keel.esp.packet;
+
+/** What became of an outbound packet; every value but {@link #PROTECTED} is a drop. */
+public enum EncapOutcome {
+    /** The buffer holds the ESP packet, ready for the wire. */
+    PROTECTED,
+    /** The SA used its last sequence number and must be rekeyed (RFC 4303 §3.3.3). */
+    SEQUENCE_EXHAUSTED,
+    /** The plaintext is not a valid IPv4 or IPv6 packet. */
+    INVALID_INNER_PACKET,
+    /** Not enough head- or tailroom for the ESP header, IV, trailer and ICV. */
+    BUFFER_TOO_SMALL,
+    /** The SA was deleted. */
+    SA_DELETED;
+
+    public boolean isDrop() {
+        return this != PROTECTED;
+    }
+}

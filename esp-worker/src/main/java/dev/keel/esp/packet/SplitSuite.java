@@ -1,0 +1,93 @@
+package dev.keel.esp.packet;
+
+import dev.keel.core.crypto.IntegrityMac;
+import dev.keel.core.crypto.NormalCipher;
+import java.security.SecureRandom;
+
+/**
+ * ESP with a normal-mode cipher and a separate integrity check: AES-CBC (RFC 3602) or NULL
+ * (RFC 2410) with HMAC-SHA1/SHA2 (RFC 2404, RFC 4868). Encrypt-then-MAC; the ICV covers the
+ * ESP header, IV and ciphertext, plus the unsent high sequence bits with ESN (RFC 4303 §2.2.1).
+ */
+final class SplitSuite implements EspCipherSuite {
+
+    private final NormalCipher cipher;
+    private final IntegrityMac mac;
+    private final byte[] esnTrailer = new byte[4];
+    /** RFC 3602 §3: CBC IVs must be unpredictable, so they come from a DRBG, one per thread. */
+    private final SecureRandom ivSource;
+    private final byte[] ivScratch;
+
+    SplitSuite(NormalCipher cipher, IntegrityMac mac) {
+        this.cipher = cipher;
+        this.mac = mac;
+        this.ivSource = cipher.ivLength() > 0 ? newDrbg() : null;
+        this.ivScratch = new byte[cipher.ivLength()];
+    }
+
+    private static SecureRandom newDrbg() {
+        try {
+            return SecureRandom.getInstance("DRBG");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return new SecureRandom();
+        }
+    }
+
+    @Override
+    public int ivLength() {
+        return cipher.ivLength();
+    }
+
+    @Override
+    public int icvLength() {
+        return mac.icvLength();
+    }
+
+    @Override
+    public int alignment() {
+        return Math.max(4, cipher.blockSize());
+    }
+
+    @Override
+    public void seal(byte[] buf, int esp, int ptLen, long seq, boolean esn) {
+        int iv = esp + 8;
+        int ivLen = cipher.ivLength();
+        if (ivLen > 0) {
+            ivSource.nextBytes(ivScratch);
+            System.arraycopy(ivScratch, 0, buf, iv, ivLen);
+        }
+        cipher.encrypt(buf, iv, buf, iv + ivLen, ptLen);
+        int covered = 8 + ivLen + ptLen;
+        mac.compute(buf, esp, covered, esnTrailer, trailer(seq, esn), buf, esp + covered);
+    }
+
+    @Override
+    public int open(byte[] buf, int esp, int len, long seq, boolean esn) {
+        int ivLen = cipher.ivLength();
+        int icvLen = mac.icvLength();
+        int ctLen = len - 8 - ivLen - icvLen;
+        if (ctLen < 2 || ctLen % alignment() != 0) {
+            return -1;
+        }
+        int covered = len - icvLen;
+        if (!mac.verify(buf, esp, covered, esnTrailer, trailer(seq, esn), buf, esp + covered)) {
+            return -1;
+        }
+        int iv = esp + 8;
+        return cipher.decrypt(buf, iv, buf, iv + ivLen, ctLen) ? ctLen : -1;
+    }
+
+    private int trailer(long seq, boolean esn) {
+        if (!esn) {
+            return 0;
+        }
+        EspCipherSuite.putInt(esnTrailer, 0, (int) (seq >>> 32));
+        return 4;
+    }
+
+    @Override
+    public void close() {
+        cipher.close();
+        mac.close();
+    }
+}

@@ -1,0 +1,31 @@
+package dev.keel.esp.sa;
+
+/**
+ * An inbound ESP SA: its replay window (absent when anti-replay is off) and the policy the
+ * decrypted inner packets must satisfy (RFC 4301 §5.2).
+ */
+public final class InboundSa extends EspSa {
+
+    private final ReplayWindow replayWindow;
+    private final InnerPacketPolicy policy;
+
+    public InboundSa(EspSaSpec spec, InnerPacketPolicy policy) {
+        this(spec, policy, 0);
+    }
+
+    /** An SA whose replay window restarts above {@code rejectUpTo} (a takeover checkpoint + margin). */
+    public InboundSa(EspSaSpec spec, InnerPacketPolicy policy, long rejectUpTo) {
+        super(spec);
+        this.replayWindow = spec.replayWindowSize() == 0 ? null : new ReplayWindow(spec.replayWindowSize(), rejectUpTo);
+        this.policy = policy;
+    }
+
+    /** The replay window, or null when anti-replay is disabled for this SA. */
+    public ReplayWindow replayWindow() {
+        return replayWindow;
+    }
+
+    public InnerPacketPolicy policy() {
+        return policy;
+    }
+}

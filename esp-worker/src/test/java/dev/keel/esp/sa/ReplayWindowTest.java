@@ -1,0 +1,145 @@
+package dev.keel.esp.sa;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+import net.jqwik.api.constraints.Size;
+import org.junit.jupiter.api.Test;
+
+class ReplayWindowTest {
+
+    @Test
+    void acceptsInOrderAndRejectsDuplicates() {
+        ReplayWindow w = new ReplayWindow(64);
+        for (long s = 1; s <= 200; s++) {
+            assertThat(w.check(s)).isTrue();
+            assertThat(w.accept(s)).isTrue();
+            assertThat(w.check(s)).isFalse();
+        }
+        assertThat(w.top()).isEqualTo(200);
+    }
+
+    @Test
+    void zeroIsNeverValid() {
+        // RFC 4303 §3.3.3: the first packet sent on an SA has sequence number 1.
+        assertThat(new ReplayWindow(32).check(0)).isFalse();
+    }
+
+    @Test
+    void windowEdgeIsExact() {
+        ReplayWindow w = new ReplayWindow(4096);
+        w.accept(10_000);
+        assertThat(w.check(10_000 - 4095)).as("oldest number inside the window").isTrue();
+        assertThat(w.check(10_000 - 4096)).as("first number outside").isFalse();
+        assertThat(w.accept(5905)).isTrue();
+        assertThat(w.accept(5905)).isFalse();
+    }
+
+    @Test
+    void checkDoesNotMoveTheWindow() {
+        // Two-phase: a packet whose ICV fails must not shift the window (RFC 4303 §3.4.3).
+        ReplayWindow w = new ReplayWindow(32);
+        w.accept(5);
+        assertThat(w.check(1_000_000)).isTrue();
+        assertThat(w.top()).isEqualTo(5);
+        assertThat(w.check(4)).isTrue();
+    }
+
+    @Test
+    void hugeJumpClearsEverything() {
+        ReplayWindow w = new ReplayWindow(128);
+        for (long s = 1; s <= 128; s++) {
+            w.accept(s);
+        }
+        w.accept(1L << 40);
+        assertThat(w.check((1L << 40) - 1)).isTrue();
+        assertThat(w.check((1L << 40) - 127)).isTrue();
+        assertThat(w.check((1L << 40) - 128)).isFalse();
+    }
+
+    @Test
+    void restartPointRejectsEverythingAtOrBelowIt() {
+        ReplayWindow w = new ReplayWindow(64, 1_000);
+        assertThat(w.check(1_000)).isFalse();
+        assertThat(w.check(990)).isFalse();
+        assertThat(w.check(1_001)).isTrue();
+        w.accept(1_010);
+        assertThat(w.check(1_005)).isTrue();
+        assertThat(w.check(1_000)).isFalse();
+    }
+
+    @Test
+    void sizeIsBounded() {
+        assertThatThrownBy(() -> new ReplayWindow(31)).hasMessageContaining("31");
+        assertThatThrownBy(() -> new ReplayWindow(ReplayWindow.MAX_SIZE + 1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void esnCaseASameBlock() {
+        // RFC 4303 Appendix A2.2, case A: the window lies within one 2^32 block.
+        ReplayWindow w = new ReplayWindow(64, (3L << 32) + 1000);
+        assertThat(w.inferEsn(999)).isEqualTo((3L << 32) + 999);
+        assertThat(w.inferEsn(1001)).isEqualTo((3L << 32) + 1001);
+        assertThat(w.inferEsn(5)).as("below the window: the counter wrapped").isEqualTo((4L << 32) + 5);
+    }
+
+    @Test
+    void esnCaseBWindowSpansBoundary() {
+        ReplayWindow w = new ReplayWindow(64, (1L << 32) + 10);
+        assertThat(w.inferEsn(5)).isEqualTo((1L << 32) + 5);
+        assertThat(w.inferEsn(0xFFFFFFF0)).as("late packet from the previous block").isEqualTo(0xFFFFFFF0L);
+        assertThat(w.inferEsn(500)).isEqualTo((1L << 32) + 500);
+    }
+
+    @Test
+    void esnAtStartHasNoPreviousBlock() {
+        ReplayWindow w = new ReplayWindow(64);
+        assertThat(w.inferEsn(0xFFFFFFF0)).isEqualTo(0xFFFFFFF0L);
+        assertThat(w.inferEsn(1)).isEqualTo(1);
+    }
+
+    /** The window against a plain model: a set of accepted numbers and the highest one. */
+    @Property(tries = 300)
+    void matchesReferenceModel(@ForAll @IntRange(min = 32, max = 4096) int size,
+            @ForAll @Size(max = 400) List<@LongRange(min = 0, max = 20_000) Long> arrivals) {
+        ReplayWindow w = new ReplayWindow(size);
+        Set<Long> seen = new HashSet<>();
+        long top = 0;
+        for (long seq : arrivals) {
+            boolean fresh = seq != 0 && (seq > top || (top - seq < size && !seen.contains(seq)));
+            assertThat(w.check(seq)).as("check %d top %d size %d", seq, top, size).isEqualTo(fresh);
+            assertThat(w.accept(seq)).isEqualTo(fresh);
+            if (fresh) {
+                seen.add(seq);
+                top = Math.max(top, seq);
+            }
+        }
+        assertThat(w.top()).isEqualTo(top);
+    }
+
+    /** With ESN, a sender counting up across 2^32 is always reconstructed exactly. */
+    @Property(tries = 100)
+    void esnInferenceFollowsACountingSender(@ForAll @IntRange(min = 32, max = 4096) int size,
+            @ForAll @LongRange(min = 1, max = 0xFFFFFFFFL * 3) long start,
+            @ForAll @IntRange(min = 0, max = 31) int reorder) {
+        ReplayWindow w = new ReplayWindow(size, start - 1);
+        for (long seq = start; seq < start + 3 * size; seq++) {
+            // deliver slightly out of order: each packet may lag by up to `reorder` positions
+            long s = seq - (seq % (reorder + 1));
+            long inferred = w.inferEsn((int) s);
+            if (s >= start) {
+                assertThat(inferred).isEqualTo(s);
+            }
+            if (w.check(inferred)) {
+                w.accept(inferred);
+            }
+        }
+    }
+}
