@@ -1,0 +1,147 @@
+package dev.keel.esp.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.core.transform.EncryptionTransform;
+import dev.keel.core.transform.IntegrityTransform;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WiresharkKeyWriterTest {
+
+    private static final byte[] KEY = HexFormat.of().parseHex("5ec2e75ec2e75ec2e75ec2e75ec2e75e" + "5a175a17");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void exportIsOffByDefaultAndWritesNothing() throws Exception {
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.disabled());
+
+        assertThat(KeyExportConfig.disabled().enabled()).isFalse();
+        assertThat(w.writeEsp(esp(1))).isFalse();
+        assertThat(w.writeIke(ike(1))).isFalse();
+        assertThat(w.espSaFile()).isNull();
+        assertThat(dir).isEmptyDirectory();
+    }
+
+    @Test
+    void enabledExportAppendsOneLinePerSaToOwnerOnlyFiles() throws Exception {
+        Path target = dir.resolve("wireshark");
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(target));
+
+        assertThat(w.writeEsp(esp(1))).isTrue();
+        assertThat(w.writeEsp(esp(2))).isTrue();
+        assertThat(w.writeIke(ike(7))).isTrue();
+
+        assertThat(Files.readAllLines(target.resolve("esp_sa")))
+                .containsExactly(EspSaTable.format(esp(1)), EspSaTable.format(esp(2)));
+        assertThat(Files.readAllLines(target.resolve("ikev2_decryption_table")))
+                .containsExactly(IkeDecryptionTable.format(ike(7)));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(target.resolve("esp_sa"))))
+                .isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(target))).isEqualTo("rwx------");
+    }
+
+    @Test
+    void onlyTheSelectedTableIsWritten() throws Exception {
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(new KeyExportConfig(dir, false, true));
+
+        assertThat(w.writeIke(ike(1))).isFalse();
+        assertThat(w.writeEsp(esp(1))).isTrue();
+        assertThat(dir.resolve("ikev2_decryption_table")).doesNotExist();
+    }
+
+    @Test
+    void anAlgorithmWiresharkCannotNameIsSkippedNotWritten() throws Exception {
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        IkeSaKeys chacha = new IkeSaKeys(1, 2, EncryptionTransform.CHACHA20_POLY1305, new byte[36], new byte[36],
+                IntegrityTransform.NONE, new byte[0], new byte[0]);
+
+        assertThat(w.writeIke(chacha)).isFalse();
+        assertThat(dir.resolve("ikev2_decryption_table")).doesNotExist();
+    }
+
+    @Test
+    void concurrentWritersNeverInterleaveWithinALine() throws Exception {
+        WiresharkKeyWriter w1 = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        WiresharkKeyWriter w2 = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        int threads = 8;
+        int perThread = 250;
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<?>> done = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            for (int t = 0; t < threads; t++) {
+                int base = t * perThread;
+                WiresharkKeyWriter w = t % 2 == 0 ? w1 : w2;
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                        assertThat(w.writeEsp(esp(base + i))).isTrue();
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : done) {
+                f.get();
+            }
+        }
+
+        List<String> lines = Files.readAllLines(dir.resolve("esp_sa"));
+        Set<String> expected = new HashSet<>();
+        for (int i = 0; i < threads * perThread; i++) {
+            expected.add(EspSaTable.format(esp(i)));
+        }
+        assertThat(lines).hasSize(threads * perThread);
+        assertThat(new HashSet<>(lines)).isEqualTo(expected);
+    }
+
+    @Test
+    void startingAnEnabledExportWarnsLoudlyWithTheDirectoryAndNeverLogsKeys() throws Exception {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+            w.writeEsp(esp(3));
+            w.writeIke(ike(3));
+            Files.delete(dir.resolve("esp_sa"));
+            Files.createDirectory(dir.resolve("esp_sa")); // make the next append fail
+            assertThat(w.writeEsp(esp(4))).isFalse();
+        } finally {
+            System.setErr(saved);
+        }
+
+        String log = captured.toString(StandardCharsets.UTF_8);
+        assertThat(log).contains("WARN", "PLAINTEXT", dir.toAbsolutePath().toString(), "esp_sa",
+                "ikev2_decryption_table", "spi=0x4");
+        assertThat(log.toLowerCase()).doesNotContain("5ec2e7", "5a175a17");
+    }
+
+    private static EspSaKeys esp(int spi) {
+        return new EspSaKeys(InetAddress.ofLiteral("192.0.2.1"), InetAddress.ofLiteral("192.0.2.2"), spi,
+                EncryptionTransform.AES_GCM_16, KEY, IntegrityTransform.NONE, new byte[0]);
+    }
+
+    private static IkeSaKeys ike(long spi) {
+        return new IkeSaKeys(spi, ~spi, EncryptionTransform.AES_GCM_16, KEY, KEY, IntegrityTransform.NONE,
+                new byte[0], new byte[0]);
+    }
+}
