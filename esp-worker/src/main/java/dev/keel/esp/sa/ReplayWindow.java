@@ -44,8 +44,10 @@ public final class ReplayWindow {
         this.wordMask = n - 1;
         this.top = top;
         if (top != 0) {
-            // Everything at or below a restart point counts as seen.
+            // Everything at or below a restart point counts as seen; nothing above it does.
             java.util.Arrays.fill(words, -1L);
+            int bit = (int) (top & 63);
+            words[(int) (top >>> 6) & wordMask] = bit == 63 ? -1L : (1L << (bit + 1)) - 1;
         }
     }
 
