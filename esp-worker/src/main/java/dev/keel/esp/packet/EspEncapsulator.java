@@ -99,7 +99,14 @@ public final class EspEncapsulator {
         buf[trailer + padLength + 1] = (byte) nextHeader;
         EspCipherSuite.putInt(buf, esp, sa.spi());
         EspCipherSuite.putInt(buf, esp + 4, (int) seq);
-        suite.seal(buf, esp, ptLen, seq, sa.spec().esn());
+        try {
+            suite.seal(buf, esp, ptLen, seq, sa.spec().esn());
+        } catch (IllegalStateException e) {
+            if (sa.isClosed()) {
+                return EncapOutcome.SA_DELETED; // deleted (and its keys wiped) while this packet was in flight
+            }
+            throw e;
+        }
         pkt.bounds(esp, total);
         sa.count(dataLength);
         return EncapOutcome.PROTECTED;
