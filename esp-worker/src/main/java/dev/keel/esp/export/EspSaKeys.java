@@ -2,6 +2,7 @@ package dev.keel.esp.export;
 
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
+import dev.keel.esp.sa.EspSaSpec;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.Objects;
@@ -36,6 +37,12 @@ public record EspSaKeys(InetAddress source, InetAddress destination, int spi,
         KeyChecks.encryptionKey(encryption, encryptionKey, "encryption key");
         KeyChecks.integrityKey(integrity, integrityKey, "integrity key");
         KeyChecks.pairing(encryption, integrity, false);
+    }
+
+    /** The keys of an installed SA between the given outer endpoints. */
+    public static EspSaKeys of(EspSaSpec spec, InetAddress source, InetAddress destination) {
+        return new EspSaKeys(source, destination, spec.spi(), spec.encryption(), spec.encryptionKey(),
+                spec.integrity(), spec.integrityKey());
     }
 
     /** True when the outer header is IPv6. */

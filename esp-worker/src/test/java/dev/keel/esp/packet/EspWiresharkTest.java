@@ -140,10 +140,8 @@ class EspWiresharkTest {
     private static EspSaKeys protect(Suites suite, int spi, IpsecMode mode, boolean v6, boolean esn, long firstSeq,
             List<Sent> sent) {
         EspSaSpec spec = suite.spec(spi, mode, esn);
-        byte[] encrKey = spec.encryptionKey().clone();
-        byte[] integKey = spec.integrityKey().clone();
-        EspSaKeys keys = new EspSaKeys(outer(mode, v6, true), outer(mode, v6, false), spi, spec.encryption(), encrKey,
-                spec.integrity(), integKey);
+        // The SA wipes its spec's keys when it closes; export a copy for tshark.
+        EspSaKeys keys = EspSaKeys.of(suite.spec(spi, mode, esn), outer(mode, v6, true), outer(mode, v6, false));
         EspEncapsulator encap = new EspEncapsulator(new EspCounters());
         try (OutboundSa sa = new OutboundSa(spec, firstSeq, null)) {
             int[] protocols = v6 ? new int[] {58, 6, 17} : new int[] {1, 6, 17};
