@@ -99,22 +99,22 @@ public final class IpAddress implements Comparable<IpAddress> {
     /** Parses {@code s[from, to)}; errors say {@code invalid <what> "<whole>": reason}. */
     static IpAddress parse(String s, int from, int to, String what, String whole) {
         if (from == to) {
-            throw Texts.invalid(what, whole, "the address is empty");
+            throw ParseErrors.invalid(what, whole, "the address is empty");
         }
         if (to - from > MAX_TEXT_LENGTH) {
-            throw Texts.invalid(what, whole, "too long for an IP address");
+            throw ParseErrors.invalid(what, whole, "too long for an IP address");
         }
         boolean colon = false;
         for (int i = from; i < to; i++) {
             char c = s.charAt(i);
             if (c == '%') {
-                throw Texts.invalid(what, whole, "zone ids ('%...') are not allowed");
+                throw ParseErrors.invalid(what, whole, "zone ids ('%...') are not allowed");
             }
             if (c == '[' || c == ']') {
-                throw Texts.invalid(what, whole, "brackets are not allowed around an address");
+                throw ParseErrors.invalid(what, whole, "brackets are not allowed around an address");
             }
             if (Character.isWhitespace(c)) {
-                throw Texts.invalid(what, whole, "whitespace is not allowed");
+                throw ParseErrors.invalid(what, whole, "whitespace is not allowed");
             }
             colon |= c == ':';
         }
@@ -138,18 +138,18 @@ public final class IpAddress implements Comparable<IpAddress> {
             int digits = i - start;
             if (digits == 0) {
                 if (i < to && s.charAt(i) != '.') {
-                    throw Texts.invalid(what, whole, "unexpected character " + Texts.quoteChar(s.charAt(i))
+                    throw ParseErrors.invalid(what, whole, "unexpected character " + ParseErrors.quoteChar(s.charAt(i))
                             + " in an IPv4 address");
                 }
-                throw Texts.invalid(what, whole, "empty octet; expected four dotted decimal octets");
+                throw ParseErrors.invalid(what, whole, "empty octet; expected four dotted decimal octets");
             }
             String octetText = s.substring(start, i);
             if (digits > 3 || octet > 255) {
-                throw Texts.invalid(what, whole, "octet " + octetText + " is out of range 0-255");
+                throw ParseErrors.invalid(what, whole, "octet " + octetText + " is out of range 0-255");
             }
             if (digits > 1 && s.charAt(start) == '0') {
                 // Rejected rather than guessed: inet_aton would read "010" as octal 8.
-                throw Texts.invalid(what, whole, "octet " + octetText + " has a leading zero");
+                throw ParseErrors.invalid(what, whole, "octet " + octetText + " has a leading zero");
             }
             value = value << 8 | octet;
             octets++;
@@ -158,16 +158,16 @@ public final class IpAddress implements Comparable<IpAddress> {
             }
             char c = s.charAt(i);
             if (c != '.') {
-                throw Texts.invalid(what, whole, "unexpected character " + Texts.quoteChar(c)
+                throw ParseErrors.invalid(what, whole, "unexpected character " + ParseErrors.quoteChar(c)
                         + " in an IPv4 address");
             }
             if (octets == 4) {
-                throw Texts.invalid(what, whole, "more than four octets");
+                throw ParseErrors.invalid(what, whole, "more than four octets");
             }
             i++;
         }
         if (octets != 4) {
-            throw Texts.invalid(what, whole, "has " + octets + " octet" + (octets == 1 ? "" : "s")
+            throw ParseErrors.invalid(what, whole, "has " + octets + " octet" + (octets == 1 ? "" : "s")
                     + "; expected four dotted decimal octets");
         }
         return value;
@@ -181,7 +181,7 @@ public final class IpAddress implements Comparable<IpAddress> {
         int i = from;
         if (s.charAt(i) == ':') {
             if (i + 1 >= to || s.charAt(i + 1) != ':') {
-                throw Texts.invalid(what, whole, "starts with a single ':'");
+                throw ParseErrors.invalid(what, whole, "starts with a single ':'");
             }
             gapAt = 0;
             i += 2;
@@ -198,7 +198,7 @@ public final class IpAddress implements Comparable<IpAddress> {
             }
             if (i < to && s.charAt(i) == '.') {
                 if (count > 6) {
-                    throw Texts.invalid(what, whole, "the embedded IPv4 address must be in the last 32 bits");
+                    throw ParseErrors.invalid(what, whole, "the embedded IPv4 address must be in the last 32 bits");
                 }
                 int v4 = parseIpv4(s, start, to, what, whole);
                 groups[count++] = v4 >>> 16;
@@ -209,20 +209,20 @@ public final class IpAddress implements Comparable<IpAddress> {
             int digits = i - start;
             if (digits == 0) {
                 char c = s.charAt(i);
-                throw Texts.invalid(what, whole, c == ':'
+                throw ParseErrors.invalid(what, whole, c == ':'
                         ? "empty group (':::' or a second '::' is not allowed)"
-                        : "unexpected character " + Texts.quoteChar(c) + " in an IPv6 address");
+                        : "unexpected character " + ParseErrors.quoteChar(c) + " in an IPv6 address");
             }
             if (digits > 4) {
                 int runEnd = i;
                 while (runEnd < to && runEnd - start < 8 && Character.digit(s.charAt(runEnd), 16) >= 0) {
                     runEnd++;
                 }
-                throw Texts.invalid(what, whole, "group " + s.substring(start, runEnd)
+                throw ParseErrors.invalid(what, whole, "group " + s.substring(start, runEnd)
                         + " has more than four hex digits");
             }
             if (count == 8) {
-                throw Texts.invalid(what, whole, "more than eight groups");
+                throw ParseErrors.invalid(what, whole, "more than eight groups");
             }
             groups[count++] = group;
             if (i == to) {
@@ -230,26 +230,26 @@ public final class IpAddress implements Comparable<IpAddress> {
             }
             char c = s.charAt(i);
             if (c != ':') {
-                throw Texts.invalid(what, whole, "unexpected character " + Texts.quoteChar(c)
+                throw ParseErrors.invalid(what, whole, "unexpected character " + ParseErrors.quoteChar(c)
                         + " in an IPv6 address");
             }
             i++;
             if (i == to) {
-                throw Texts.invalid(what, whole, "ends with a single ':'");
+                throw ParseErrors.invalid(what, whole, "ends with a single ':'");
             }
             if (s.charAt(i) == ':') {
                 if (gapAt >= 0) {
-                    throw Texts.invalid(what, whole, "'::' may appear only once");
+                    throw ParseErrors.invalid(what, whole, "'::' may appear only once");
                 }
                 gapAt = count;
                 i++;
             }
         }
         if (gapAt < 0 && count != 8) {
-            throw Texts.invalid(what, whole, "has " + count + " groups; expected eight, or '::' for zeros");
+            throw ParseErrors.invalid(what, whole, "has " + count + " groups; expected eight, or '::' for zeros");
         }
         if (gapAt >= 0 && count == 8) {
-            throw Texts.invalid(what, whole, "'::' must stand for at least one zero group (RFC 4291 §2.2)");
+            throw ParseErrors.invalid(what, whole, "'::' must stand for at least one zero group (RFC 4291 §2.2)");
         }
         long hi = 0;
         long lo = 0;

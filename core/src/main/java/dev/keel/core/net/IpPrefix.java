@@ -60,33 +60,33 @@ public record IpPrefix(IpAddress address, int length) implements Comparable<IpPr
             return new IpPrefix(a, a.family().bitLength());
         }
         if (text.indexOf('/', slash + 1) >= 0) {
-            throw Texts.invalid("IP prefix", text, "more than one '/'");
+            throw ParseErrors.invalid("IP prefix", text, "more than one '/'");
         }
         IpAddress a = IpAddress.parse(text, 0, slash, "IP prefix", text);
         int bits = a.family().bitLength();
         String lenText = text.substring(slash + 1);
         if (lenText.isEmpty()) {
-            throw Texts.invalid("IP prefix", text, "missing prefix length after '/'");
+            throw ParseErrors.invalid("IP prefix", text, "missing prefix length after '/'");
         }
         int len = 0;
         for (int i = 0; i < lenText.length(); i++) {
             char c = lenText.charAt(i);
             if (c < '0' || c > '9' || i >= 3) {
-                throw Texts.invalid("IP prefix", text, "prefix length " + Texts.quote(lenText)
+                throw ParseErrors.invalid("IP prefix", text, "prefix length " + ParseErrors.quote(lenText)
                         + " is not a number 0-" + bits);
             }
             len = len * 10 + (c - '0');
         }
         if (lenText.length() > 1 && lenText.charAt(0) == '0') {
-            throw Texts.invalid("IP prefix", text, "prefix length " + lenText + " has a leading zero");
+            throw ParseErrors.invalid("IP prefix", text, "prefix length " + lenText + " has a leading zero");
         }
         if (len > bits) {
-            throw Texts.invalid("IP prefix", text, "prefix length " + len + " is out of range 0-" + bits
+            throw ParseErrors.invalid("IP prefix", text, "prefix length " + len + " is out of range 0-" + bits
                     + " for " + a.family().displayName());
         }
         int host = bits - len;
         if ((a.highBits() & U128.lowMaskHi(host)) != 0 || (a.lowBits() & U128.lowMaskLo(host)) != 0) {
-            throw Texts.invalid("IP prefix", text, "host bits are set; the network is " + containing(a, len));
+            throw ParseErrors.invalid("IP prefix", text, "host bits are set; the network is " + containing(a, len));
         }
         return new IpPrefix(a, len);
     }

@@ -52,15 +52,15 @@ public record IpRange(IpAddress start, IpAddress end) implements Comparable<IpRa
             return of(IpAddress.parse(text, 0, text.length(), "IP range", text));
         }
         if (text.indexOf('-', dash + 1) >= 0) {
-            throw Texts.invalid("IP range", text, "more than one '-'");
+            throw ParseErrors.invalid("IP range", text, "more than one '-'");
         }
         IpAddress s = IpAddress.parse(text, 0, dash, "IP range", text);
         IpAddress e = IpAddress.parse(text, dash + 1, text.length(), "IP range", text);
         if (s.isIpv6() != e.isIpv6()) {
-            throw Texts.invalid("IP range", text, "mixes IPv4 and IPv6");
+            throw ParseErrors.invalid("IP range", text, "mixes IPv4 and IPv6");
         }
         if (s.compareTo(e) > 0) {
-            throw Texts.invalid("IP range", text, "start " + s + " is above end " + e);
+            throw ParseErrors.invalid("IP range", text, "start " + s + " is above end " + e);
         }
         return new IpRange(s, e);
     }

@@ -112,11 +112,6 @@ public enum EncryptionTransform implements Transform {
 
     /** The transform with this IANA number, or null. */
     public static EncryptionTransform byId(int id) {
-        for (EncryptionTransform t : values()) {
-            if (t.id == id) {
-                return t;
-            }
-        }
-        return null;
+        return Transform.byId(values(), id);
     }
 }

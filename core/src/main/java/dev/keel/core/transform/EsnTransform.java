@@ -30,11 +30,6 @@ public enum EsnTransform implements Transform {
 
     /** The transform with this IANA number, or null. */
     public static EsnTransform byId(int id) {
-        for (EsnTransform t : values()) {
-            if (t.id == id) {
-                return t;
-            }
-        }
-        return null;
+        return Transform.byId(values(), id);
     }
 }

@@ -63,11 +63,6 @@ public enum IntegrityTransform implements Transform {
 
     /** The transform with this IANA number, or null. */
     public static IntegrityTransform byId(int id) {
-        for (IntegrityTransform t : values()) {
-            if (t.id == id) {
-                return t;
-            }
-        }
-        return null;
+        return Transform.byId(values(), id);
     }
 }

@@ -64,11 +64,6 @@ public enum KeyExchangeTransform implements Transform {
 
     /** The transform with this IANA number, or null. */
     public static KeyExchangeTransform byId(int id) {
-        for (KeyExchangeTransform t : values()) {
-            if (t.id == id) {
-                return t;
-            }
-        }
-        return null;
+        return Transform.byId(values(), id);
     }
 }

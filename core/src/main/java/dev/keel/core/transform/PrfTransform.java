@@ -46,11 +46,6 @@ public enum PrfTransform implements Transform {
 
     /** The transform with this IANA number, or null. */
     public static PrfTransform byId(int id) {
-        for (PrfTransform t : values()) {
-            if (t.id == id) {
-                return t;
-            }
-        }
-        return null;
+        return Transform.byId(values(), id);
     }
 }

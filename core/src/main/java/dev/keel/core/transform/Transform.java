@@ -12,4 +12,14 @@ public sealed interface Transform
 
     /** The IANA name, e.g. {@code ENCR_AES_GCM_16}. */
     String ianaName();
+
+    /** The entry of {@code values} with this IANA number, or null when Keel does not know it. */
+    static <T extends Transform> T byId(T[] values, int id) {
+        for (T t : values) {
+            if (t.id() == id) {
+                return t;
+            }
+        }
+        return null;
+    }
 }

@@ -1,5 +1,6 @@
 package dev.keel.core.ts;
 
+import dev.keel.core.net.ParseErrors;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpFamily;
 import dev.keel.core.net.IpPrefix;
@@ -183,7 +184,7 @@ public final class TrafficSelector implements Comparable<TrafficSelector> {
                     startPort = parsePort(text, dash < 0 ? portText : portText.substring(0, dash), protocol);
                     endPort = dash < 0 ? startPort : parsePort(text, portText.substring(dash + 1), protocol);
                     if (startPort > endPort) {
-                        throw invalid(text, "port range " + Texts.quote(portText) + " is reversed");
+                        throw invalid(text, "port range " + ParseErrors.quote(portText) + " is reversed");
                     }
                 }
             }
@@ -239,7 +240,7 @@ public final class TrafficSelector implements Comparable<TrafficSelector> {
         }
         int byName = Protocols.byName(p);
         if (byName < 0) {
-            throw invalid(text, "unknown protocol " + Texts.quote(p) + "; use a number 0-255, 'any' or one of: "
+            throw invalid(text, "unknown protocol " + ParseErrors.quote(p) + "; use a number 0-255, 'any' or one of: "
                     + Protocols.known());
         }
         return byName;
@@ -263,7 +264,7 @@ public final class TrafficSelector implements Comparable<TrafficSelector> {
             return value < 256 ? value << 8 : value;
         }
         if (!p.endsWith(")")) {
-            throw invalid(text, "ICMP type(code) " + Texts.quote(p) + " is missing its ')'");
+            throw invalid(text, "ICMP type(code) " + ParseErrors.quote(p) + " is missing its ')'");
         }
         int type = decimal(text, p.substring(0, paren), "ICMP type", 255, "");
         int code = decimal(text, p.substring(paren + 1, p.length() - 1), "ICMP code", 255, "");
@@ -279,12 +280,12 @@ public final class TrafficSelector implements Comparable<TrafficSelector> {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c < '0' || c > '9') {
-                throw invalid(text, what + " " + Texts.quote(s) + " is not a number" + hint);
+                throw invalid(text, what + " " + ParseErrors.quote(s) + " is not a number" + hint);
             }
             value = Math.min(value * 10 + (c - '0'), Integer.MAX_VALUE);
         }
         if (s.length() > 1 && s.charAt(0) == '0') {
-            throw invalid(text, what + " " + Texts.quote(s) + " has a leading zero");
+            throw invalid(text, what + " " + ParseErrors.quote(s) + " has a leading zero");
         }
         if (value > max) {
             throw invalid(text, what + " " + s + " is out of range 0-" + max);
@@ -293,7 +294,7 @@ public final class TrafficSelector implements Comparable<TrafficSelector> {
     }
 
     private static IllegalArgumentException invalid(String text, String reason) {
-        return new IllegalArgumentException("invalid traffic selector " + Texts.quote(text) + ": " + reason);
+        return new IllegalArgumentException("invalid traffic selector " + ParseErrors.quote(text) + ": " + reason);
     }
 
     /** The TS type, from the address family. */

@@ -1,5 +1,6 @@
 package dev.keel.core.ts;
 
+import dev.keel.core.net.ParseErrors;
 import dev.keel.core.net.IpAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -117,7 +118,7 @@ public final class TrafficSelectors {
             int end = comma < 0 ? text.length() : comma;
             String entry = text.substring(start, end).strip();
             if (entry.isEmpty()) {
-                throw new IllegalArgumentException("invalid traffic selector list " + Texts.quote(text)
+                throw new IllegalArgumentException("invalid traffic selector list " + ParseErrors.quote(text)
                         + ": entry " + index + " is empty");
             }
             out.add(TrafficSelector.parse(entry, dynamicAddress));

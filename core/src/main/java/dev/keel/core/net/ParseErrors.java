@@ -1,15 +1,15 @@
 package dev.keel.core.net;
 
-/** Message helpers for parse errors: input is hostile, so it is quoted, escaped and truncated. */
-final class Texts {
+/** Messages for parse errors in core and configuration: input is hostile, so it is quoted, escaped and truncated. */
+public final class ParseErrors {
     /** Longest input echoed back in an error message; the rest is elided. */
-    static final int MAX_QUOTED = 64;
+    public static final int MAX_QUOTED = 64;
 
-    private Texts() {
+    private ParseErrors() {
     }
 
     /** {@code text} in double quotes, control and non-ASCII characters escaped, long input cut. */
-    static String quote(String text) {
+    public static String quote(String text) {
         StringBuilder sb = new StringBuilder(Math.min(text.length(), MAX_QUOTED) + 8).append('"');
         int n = Math.min(text.length(), MAX_QUOTED);
         for (int i = 0; i < n; i++) {
@@ -29,11 +29,12 @@ final class Texts {
     }
 
     /** A printable rendering of one character for "unexpected character" messages. */
-    static String quoteChar(char c) {
+    public static String quoteChar(char c) {
         return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
     }
 
-    static IllegalArgumentException invalid(String what, String whole, String reason) {
+    /** An IllegalArgumentException saying {@code whole} is not a valid {@code what}, and why. */
+    public static IllegalArgumentException invalid(String what, String whole, String reason) {
         return new IllegalArgumentException("invalid " + what + " " + quote(whole) + ": " + reason);
     }
 }
