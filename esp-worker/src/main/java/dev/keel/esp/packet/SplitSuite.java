@@ -14,22 +14,23 @@ final class SplitSuite implements EspCipherSuite {
     private final NormalCipher cipher;
     private final IntegrityMac mac;
     private final byte[] esnTrailer = new byte[4];
-    /** RFC 3602 §3: CBC IVs must be unpredictable, so they come from a DRBG, one per thread. */
-    private final SecureRandom ivSource;
-    private final byte[] ivScratch;
+    /**
+     * RFC 3602 §3: CBC IVs must be unpredictable. NIST SP 800-38A Appendix C: encrypting a
+     * nonce under the SA's own key gives one. The nonce is the (never repeating) sequence number
+     * followed by random bytes drawn once per suite, so no random generator runs per packet.
+     */
+    private final byte[] ivNonceTail = new byte[8];
+    private final byte[] zeroIv;
 
     SplitSuite(NormalCipher cipher, IntegrityMac mac) {
         this.cipher = cipher;
         this.mac = mac;
-        this.ivSource = cipher.ivLength() > 0 ? newDrbg() : null;
-        this.ivScratch = new byte[cipher.ivLength()];
-    }
-
-    private static SecureRandom newDrbg() {
-        try {
-            return SecureRandom.getInstance("DRBG");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            return new SecureRandom();
+        this.zeroIv = new byte[cipher.ivLength()];
+        if (cipher.ivLength() > 0) {
+            if (cipher.ivLength() != 16 || cipher.blockSize() != 16) {
+                throw new IllegalArgumentException("IV generation assumes a 16-byte block cipher");
+            }
+            new SecureRandom().nextBytes(ivNonceTail);
         }
     }
 
@@ -53,8 +54,10 @@ final class SplitSuite implements EspCipherSuite {
         int iv = esp + 8;
         int ivLen = cipher.ivLength();
         if (ivLen > 0) {
-            ivSource.nextBytes(ivScratch);
-            System.arraycopy(ivScratch, 0, buf, iv, ivLen);
+            EspCipherSuite.putInt(buf, iv, (int) (seq >>> 32));
+            EspCipherSuite.putInt(buf, iv + 4, (int) seq);
+            System.arraycopy(ivNonceTail, 0, buf, iv + 8, 8);
+            cipher.encrypt(zeroIv, 0, buf, iv, ivLen); // one block under a zero IV: E_K(nonce)
         }
         cipher.encrypt(buf, iv, buf, iv + ivLen, ptLen);
         int covered = 8 + ivLen + ptLen;
