@@ -93,11 +93,11 @@ public final class TunDevice implements AutoCloseable {
      * @throws UnsupportedOperationException off Linux x86_64/aarch64
      */
     public static TunDevice open(String name, int queueCount) throws IOException {
-        LibC.checkPlatform();
         String requested = checkName(name);
         if (queueCount < 1 || queueCount > MAX_QUEUES) {
             throw new IllegalArgumentException("queue count " + queueCount + " is not within 1.." + MAX_QUEUES);
         }
+        LibC.checkPlatform();
         Arena arena = Arena.ofShared();
         int[] fds = new int[queueCount];
         int attached = 0;
