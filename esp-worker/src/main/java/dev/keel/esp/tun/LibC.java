@@ -1,0 +1,333 @@
+package dev.keel.esp.tun;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.Locale;
+
+/**
+ * The libc calls and kernel ABI the TUN device needs, bound once through the foreign-function
+ * API. Linux on x86_64 or aarch64 only: the constants below are the asm-generic values both
+ * architectures share (other architectures, e.g. MIPS, PowerPC, SPARC, differ in the ioctl
+ * encoding and several {@code O_*} flags).
+ *
+ * <p>Every call that can fail is bound with {@code captureCallState("errno")}: its first
+ * argument is a segment of {@link #CAPTURE_STATE} size into which the JDK stores {@code errno}
+ * right after the call, before anything else on the thread can overwrite it. Calls that may
+ * block or take a while (all of them here) are ordinary, non-{@code critical} downcalls, so
+ * the garbage collector is never held up by a thread inside the kernel.
+ */
+final class LibC {
+
+    private LibC() {
+    }
+
+    // ---- <fcntl.h> / asm-generic/fcntl.h -------------------------------------------------------
+
+    /** {@code O_RDWR}. */
+    static final int O_RDWR = 0x2;
+    /** {@code O_NONBLOCK} (octal 04000). */
+    static final int O_NONBLOCK = 0x800;
+    /** {@code O_CLOEXEC} (octal 02000000). */
+    static final int O_CLOEXEC = 0x80000;
+
+    // ---- <sys/eventfd.h> -----------------------------------------------------------------------
+
+    /** {@code EFD_CLOEXEC} = {@code O_CLOEXEC}. */
+    static final int EFD_CLOEXEC = O_CLOEXEC;
+    /** {@code EFD_NONBLOCK} = {@code O_NONBLOCK}. */
+    static final int EFD_NONBLOCK = O_NONBLOCK;
+
+    // ---- <poll.h> ------------------------------------------------------------------------------
+
+    static final short POLLIN = 0x001;
+    static final short POLLERR = 0x008;
+    static final short POLLHUP = 0x010;
+    static final short POLLNVAL = 0x020;
+
+    // ---- <sys/socket.h> ------------------------------------------------------------------------
+
+    static final int AF_INET = 2;
+    static final int SOCK_DGRAM = 2;
+    /** {@code SOCK_CLOEXEC} = {@code O_CLOEXEC}. */
+    static final int SOCK_CLOEXEC = O_CLOEXEC;
+
+    // ---- <linux/if_tun.h> ----------------------------------------------------------------------
+
+    /** {@code TUNSETIFF = _IOW('T', 202, int)}: attach the fd to a (new or existing) device. */
+    static final long TUNSETIFF = 0x400454caL;
+    /** {@code IFF_TUN}: layer-3 device, IP packets without an Ethernet header. */
+    static final short IFF_TUN = 0x0001;
+    /** {@code IFF_MULTI_QUEUE}: each open fd is one queue of the device. */
+    static final short IFF_MULTI_QUEUE = 0x0100;
+    /** {@code IFF_NO_PI}: no 4-byte packet-information prefix; the IP version comes from the packet. */
+    static final short IFF_NO_PI = 0x1000;
+
+    // ---- <linux/sockios.h> (ioctls on any socket, here an AF_INET datagram socket) --------------
+
+    /** {@code SIOCGIFFLAGS}: get the interface flags. */
+    static final long SIOCGIFFLAGS = 0x8913L;
+    /** {@code SIOCSIFFLAGS}: set the interface flags. */
+    static final long SIOCSIFFLAGS = 0x8914L;
+    /** {@code SIOCGIFMTU}: get the MTU. */
+    static final long SIOCGIFMTU = 0x8921L;
+    /** {@code SIOCSIFMTU}: set the MTU. */
+    static final long SIOCSIFMTU = 0x8922L;
+
+    // ---- <linux/if.h> --------------------------------------------------------------------------
+
+    /** {@code IFF_UP} in {@code ifr_flags}. */
+    static final short IFF_UP = 0x1;
+    /** {@code IFNAMSIZ}: interface names are at most 15 bytes plus the terminating NUL. */
+    static final int IFNAMSIZ = 16;
+
+    // ---- <asm-generic/errno-base.h>, <asm-generic/errno.h> ---------------------------------------
+
+    static final int EPERM = 1;
+    static final int ENOENT = 2;
+    static final int EINTR = 4;
+    static final int EIO = 5;
+    static final int ENXIO = 6;
+    static final int E2BIG = 7;
+    static final int EBADF = 9;
+    static final int EAGAIN = 11;
+    static final int ENOMEM = 12;
+    static final int EACCES = 13;
+    static final int EFAULT = 14;
+    static final int EBUSY = 16;
+    static final int EEXIST = 17;
+    static final int ENODEV = 19;
+    static final int EINVAL = 22;
+    static final int ENFILE = 23;
+    static final int EMFILE = 24;
+    static final int ENOTTY = 25;
+    static final int ERANGE = 34;
+    static final int EBADFD = 77;
+    static final int EMSGSIZE = 90;
+    static final int EOPNOTSUPP = 95;
+    static final int ENOBUFS = 105;
+
+    // ---- layouts -------------------------------------------------------------------------------
+
+    /**
+     * {@code struct ifreq} from {@code <linux/if.h>}: a 16-byte name and a 24-byte union (the
+     * largest member is {@code struct ifmap}: two {@code unsigned long}, one {@code unsigned
+     * short}, three {@code unsigned char}, padded to 8). 40 bytes, 8-aligned on x86_64 and
+     * aarch64.
+     */
+    static final StructLayout IFREQ = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(IFNAMSIZ, JAVA_BYTE).withName("ifr_name"),
+            MemoryLayout.unionLayout(
+                    JAVA_SHORT.withName("ifr_flags"),
+                    JAVA_INT.withName("ifr_mtu"),
+                    JAVA_INT.withName("ifr_ifindex"),
+                    MemoryLayout.structLayout(
+                            JAVA_LONG.withName("mem_start"),
+                            JAVA_LONG.withName("mem_end"),
+                            JAVA_SHORT.withName("base_addr"),
+                            JAVA_BYTE.withName("irq"),
+                            JAVA_BYTE.withName("dma"),
+                            JAVA_BYTE.withName("port"),
+                            MemoryLayout.paddingLayout(3)).withName("ifr_map"))
+                    .withName("ifr_ifru"))
+            .withName("ifreq");
+
+    static final long IFR_NAME = IFREQ.byteOffset(PathElement.groupElement("ifr_name"));
+    static final VarHandle IFR_FLAGS = IFREQ.varHandle(
+            PathElement.groupElement("ifr_ifru"), PathElement.groupElement("ifr_flags"));
+    static final VarHandle IFR_MTU = IFREQ.varHandle(
+            PathElement.groupElement("ifr_ifru"), PathElement.groupElement("ifr_mtu"));
+
+    /** {@code struct pollfd}: {@code int fd; short events; short revents;}. */
+    static final StructLayout POLLFD = MemoryLayout.structLayout(
+            JAVA_INT.withName("fd"),
+            JAVA_SHORT.withName("events"),
+            JAVA_SHORT.withName("revents"))
+            .withName("pollfd");
+
+    static final VarHandle POLLFD_FD = POLLFD.arrayElementVarHandle(PathElement.groupElement("fd"));
+    static final VarHandle POLLFD_EVENTS = POLLFD.arrayElementVarHandle(PathElement.groupElement("events"));
+    static final VarHandle POLLFD_REVENTS = POLLFD.arrayElementVarHandle(PathElement.groupElement("revents"));
+
+    /** The JDK's captured-state struct; only {@code errno} is captured. */
+    static final StructLayout CAPTURE_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_STATE.varHandle(PathElement.groupElement("errno"));
+
+    static {
+        if (IFREQ.byteSize() != 40 || IFREQ.byteAlignment() != 8
+                || IFR_NAME != 0 || POLLFD.byteSize() != 8) {
+            throw new ExceptionInInitializerError("unexpected struct layout: " + IFREQ + ", " + POLLFD);
+        }
+    }
+
+    /** The {@code errno} the last call bound with capture stored in {@code state}. */
+    static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    // ---- method handles ------------------------------------------------------------------------
+
+    /**
+     * The bound functions, created on first use. Kept apart from the constants so that the
+     * constants (and {@link TunException}'s messages) work on platforms where binding fails.
+     */
+    static final class Calls {
+
+        private Calls() {
+        }
+
+        private static final Linker LINKER = Linker.nativeLinker();
+        private static final SymbolLookup LIBC = LINKER.defaultLookup();
+        private static final Linker.Option ERRNO_CAPTURE = Linker.Option.captureCallState("errno");
+
+        /** {@code int open(const char *path, int flags, ... mode_t mode)}: variadic after flags. */
+        static final MethodHandle OPEN = bind("open",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                ERRNO_CAPTURE, Linker.Option.firstVariadicArg(2));
+
+        /**
+         * {@code int ioctl(int fd, unsigned long request, ...)}: variadic after the request, the
+         * third argument here is always a pointer ({@code struct ifreq *}).
+         */
+        static final MethodHandle IOCTL = bind("ioctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
+                ERRNO_CAPTURE, Linker.Option.firstVariadicArg(2));
+
+        /** {@code ssize_t read(int fd, void *buf, size_t count)}. */
+        static final MethodHandle READ = bind("read",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), ERRNO_CAPTURE);
+
+        /** {@code ssize_t write(int fd, const void *buf, size_t count)}. */
+        static final MethodHandle WRITE = bind("write",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), ERRNO_CAPTURE);
+
+        /** {@code int close(int fd)}. */
+        static final MethodHandle CLOSE = bind("close",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
+
+        /** {@code int poll(struct pollfd *fds, nfds_t nfds, int timeout)}. */
+        static final MethodHandle POLL = bind("poll",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO_CAPTURE);
+
+        /** {@code int eventfd(unsigned int initval, int flags)}. */
+        static final MethodHandle EVENTFD = bind("eventfd",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
+
+        /** {@code int socket(int domain, int type, int protocol)}. */
+        static final MethodHandle SOCKET = bind("socket",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
+
+        @SuppressWarnings("restricted") // native access is the point; surefire and the launcher enable it
+        private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
+            MemorySegment symbol = LIBC.find(name)
+                    .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+            return LINKER.downcallHandle(symbol, fd, options);
+        }
+    }
+
+    // ---- typed wrappers: invokeExact through static final handles, inlined by the JIT ----------
+
+    static int open(MemorySegment state, MemorySegment path, int flags) {
+        try {
+            return (int) Calls.OPEN.invokeExact(state, path, flags, 0);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int ioctl(MemorySegment state, int fd, long request, MemorySegment arg) {
+        try {
+            return (int) Calls.IOCTL.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static long read(MemorySegment state, int fd, MemorySegment buf, long count) {
+        try {
+            return (long) Calls.READ.invokeExact(state, fd, buf, count);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static long write(MemorySegment state, int fd, MemorySegment buf, long count) {
+        try {
+            return (long) Calls.WRITE.invokeExact(state, fd, buf, count);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int close(MemorySegment state, int fd) {
+        try {
+            return (int) Calls.CLOSE.invokeExact(state, fd);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int poll(MemorySegment state, MemorySegment fds, long nfds, int timeoutMillis) {
+        try {
+            return (int) Calls.POLL.invokeExact(state, fds, nfds, timeoutMillis);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int eventfd(MemorySegment state, int initval, int flags) {
+        try {
+            return (int) Calls.EVENTFD.invokeExact(state, initval, flags);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int socket(MemorySegment state, int domain, int type, int protocol) {
+        try {
+            return (int) Calls.SOCKET.invokeExact(state, domain, type, protocol);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            throw e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        // Downcall handles throw no checked exceptions; invokeExact merely declares Throwable.
+        throw new IllegalStateException("downcall threw " + t, t);
+    }
+
+    /**
+     * Throws unless this is Linux on x86_64 or aarch64, the platforms whose constants and
+     * {@code struct ifreq} layout this class encodes.
+     */
+    static void checkPlatform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (!os.startsWith("linux")) {
+            throw new UnsupportedOperationException("TUN devices need Linux; this is " + os);
+        }
+        if (!arch.equals("amd64") && !arch.equals("x86_64") && !arch.equals("aarch64")) {
+            throw new UnsupportedOperationException(
+                    "the TUN binding knows the ioctl numbers and struct ifreq of x86_64 and aarch64 only; this is "
+                            + arch);
+        }
+    }
+}
