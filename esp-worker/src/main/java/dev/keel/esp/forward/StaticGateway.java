@@ -1,0 +1,236 @@
+package dev.keel.esp.forward;
+
+import dev.keel.core.ts.TrafficSelector;
+import dev.keel.esp.net.EventLoops;
+import dev.keel.esp.net.IkeHandoff;
+import dev.keel.esp.net.LoopDatagramChannel;
+import dev.keel.esp.net.UdpOptions;
+import dev.keel.esp.packet.EspCounters;
+import dev.keel.esp.plain.PlaintextPort;
+import dev.keel.esp.plain.PlaintextQueue;
+import dev.keel.esp.sa.InboundSa;
+import dev.keel.esp.sa.InboundSaTable;
+import dev.keel.esp.sa.OutboundSa;
+import dev.keel.esp.sa.SelectorPolicy;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One data-plane node with statically keyed SAs, the way {@code ip xfrm} labs run before IKE:
+ * on every Vert.x event loop a UDP 4500 socket (SO_REUSEPORT), a plaintext queue and a
+ * {@link LoopForwarder}, sharing a lock-free {@link RouteTable} and {@link InboundSaTable}.
+ * NAT keepalives go to every peer from the first loop at {@link Config#keepaliveInterval}.
+ */
+public final class StaticGateway {
+
+    /**
+     * How to build a node.
+     *
+     * @param udpBind the outer address (port 4500 in production, any port in tests)
+     * @param keepaliveInterval NAT keepalive period (RFC 3948 §2.3; 20 s is customary), zero for none
+     */
+    public record Config(InetSocketAddress udpBind, List<StaticSaPair> sas, ForwardMode mode, UdpOptions udp,
+            Duration keepaliveInterval, IkeHandoff ike) {
+
+        public Config {
+            Objects.requireNonNull(udpBind, "udpBind");
+            sas = List.copyOf(sas);
+            Objects.requireNonNull(mode, "mode");
+            Objects.requireNonNull(udp, "udp");
+            Objects.requireNonNull(keepaliveInterval, "keepaliveInterval");
+            Objects.requireNonNull(ike, "ike");
+        }
+
+        /** ESP, default socket options, keepalives every 20 s, IKE discarded. */
+        public static Config of(InetSocketAddress udpBind, List<StaticSaPair> sas) {
+            return new Config(udpBind, sas, ForwardMode.ESP, UdpOptions.DEFAULTS, Duration.ofSeconds(20), IkeHandoff.DISCARD);
+        }
+
+        public Config withMode(ForwardMode m) {
+            return new Config(udpBind, sas, m, udp, keepaliveInterval, ike);
+        }
+
+        public Config withKeepaliveInterval(Duration d) {
+            return new Config(udpBind, sas, mode, udp, d, ike);
+        }
+
+        public Config withIke(IkeHandoff h) {
+            return new Config(udpBind, sas, mode, udp, keepaliveInterval, h);
+        }
+    }
+
+    private final Config config;
+    private final PlaintextPort plaintext;
+    private final RouteTable routes = new RouteTable();
+    private final InboundSaTable inbound = new InboundSaTable();
+    private final List<OutboundSa> outbound = new ArrayList<>();
+    private final ForwardCounters counters = new ForwardCounters();
+    private final EspCounters espCounters = new EspCounters();
+    private final List<LoopForwarder> forwarders = new ArrayList<>();
+    private final List<LoopDatagramChannel> channels = new ArrayList<>();
+    private final List<PlaintextQueue> queues = new ArrayList<>();
+    private volatile ScheduledFuture<?> keepalives;
+
+    private StaticGateway(Config config, PlaintextPort plaintext) {
+        this.config = config;
+        this.plaintext = plaintext;
+    }
+
+    /** Installs the SAs, opens one UDP socket and one plaintext queue per event loop of {@code vertx}. */
+    public static Future<StaticGateway> start(Vertx vertx, Config config, PlaintextPort plaintext) {
+        StaticGateway gw = new StaticGateway(config, plaintext);
+        try {
+            gw.install();
+        } catch (RuntimeException e) {
+            gw.closeSas();
+            return Future.failedFuture(e);
+        }
+        List<EventLoop> loops;
+        try {
+            loops = EventLoops.of(vertx);
+        } catch (IllegalStateException e) {
+            gw.closeSas();
+            return Future.failedFuture(e);
+        }
+        List<Future<?>> opened = new ArrayList<>();
+        for (int i = 0; i < loops.size(); i++) {
+            EventLoop loop = loops.get(i);
+            LoopForwarder fwd = new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(), gw.counters,
+                    gw.espCounters, config.udp().maxDatagram(), config.udpBind());
+            gw.forwarders.add(fwd);
+            Future<LoopDatagramChannel> udp = LoopDatagramChannel.open(vertx, loop, config.udpBind(), config.udp(),
+                    fwd.outerReceiver, gw.counters.backpressure);
+            Future<PlaintextQueue> plain = plaintext.openQueue(i, loop, fwd.plainReceiver);
+            opened.add(Future.all(udp, plain).compose(all -> {
+                synchronized (gw) {
+                    gw.channels.add(udp.result());
+                    gw.queues.add(plain.result());
+                }
+                Promise<Void> attached = Promise.promise();
+                loop.execute(() -> {
+                    fwd.attach(udp.result(), plain.result());
+                    attached.complete();
+                });
+                return attached.future();
+            }));
+        }
+        return Future.all(opened).transform(ar -> {
+            if (ar.failed()) {
+                return gw.close().transform(x -> Future.<StaticGateway>failedFuture(ar.cause()));
+            }
+            gw.scheduleKeepalives(loops.getFirst());
+            return Future.succeededFuture(gw);
+        });
+    }
+
+    private void install() {
+        for (StaticSaPair p : config.sas()) {
+            inbound.put(new InboundSa(p.inbound(), new SelectorPolicy(p.local(), p.remote())));
+            OutboundSa out = new OutboundSa(p.outbound(), null);
+            outbound.add(out);
+            for (TrafficSelector remote : p.remote()) {
+                routes.add(new Route(remote, out, p.peer()));
+            }
+        }
+    }
+
+    private void scheduleKeepalives(EventLoop loop) {
+        long ms = config.keepaliveInterval().toMillis();
+        if (ms <= 0 || config.mode() != ForwardMode.ESP) {
+            return;
+        }
+        LoopForwarder fwd = forwarders.getFirst();
+        byte[] scratch = new byte[1];
+        keepalives = loop.scheduleAtFixedRate(() -> {
+            Set<InetSocketAddress> peers = new LinkedHashSet<>();
+            for (Route r : routes.all()) {
+                if (r.sa() != null && !r.sa().isClosed()) {
+                    peers.add(r.peer());
+                }
+            }
+            for (InetSocketAddress peer : peers) {
+                fwd.sendKeepalive(peer, scratch);
+            }
+            if (fwd.udp() != null) {
+                fwd.udp().flush();
+            }
+        }, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    /** The routing table (add routes, e.g. PROTECT-without-SA entries, at run time). */
+    public RouteTable routes() {
+        return routes;
+    }
+
+    /** The inbound SAs by SPI. */
+    public InboundSaTable inboundSas() {
+        return inbound;
+    }
+
+    public List<OutboundSa> outboundSas() {
+        return List.copyOf(outbound);
+    }
+
+    public ForwardCounters counters() {
+        return counters;
+    }
+
+    public EspCounters espCounters() {
+        return espCounters;
+    }
+
+    /** Number of event loops (sockets, plaintext queues) this node runs on. */
+    public int loops() {
+        return forwarders.size();
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public PlaintextPort plaintext() {
+        return plaintext;
+    }
+
+    /** Stops keepalives, closes every socket and queue, and deletes (zeroizes) the SAs. */
+    public Future<Void> close() {
+        ScheduledFuture<?> k = keepalives;
+        if (k != null) {
+            k.cancel(false);
+        }
+        List<Future<Void>> closing = new ArrayList<>();
+        synchronized (this) {
+            for (LoopDatagramChannel c : channels) {
+                closing.add(c.close());
+            }
+            for (PlaintextQueue q : queues) {
+                closing.add(q.close());
+            }
+        }
+        return Future.join(closing).transform(x -> {
+            closeSas();
+            return Future.<Void>succeededFuture();
+        });
+    }
+
+    private void closeSas() {
+        for (InboundSa sa : inbound.all()) {
+            inbound.remove(sa.spi());
+            sa.close();
+        }
+        for (OutboundSa sa : outbound) {
+            sa.close();
+        }
+    }
+}
