@@ -12,6 +12,8 @@ public final class ForwardCounters {
     final LongAdder plaintextOut = new LongAdder();
     final LongAdder outerIn = new LongAdder();
     final LongAdder outerOut = new LongAdder();
+    final LongAdder outerBatches = new LongAdder();
+    final LongAdder plaintextBatches = new LongAdder();
     final LongAdder ikeHandedOff = new LongAdder();
     final LongAdder keepalivesReceived = new LongAdder();
     final LongAdder keepalivesSent = new LongAdder();
@@ -53,6 +55,16 @@ public final class ForwardCounters {
         return outerOut.sum();
     }
 
+    /** Read batches on the outer sockets (datagrams / batches = the mean recvmmsg batch). */
+    public long outerBatches() {
+        return outerBatches.sum();
+    }
+
+    /** Read batches on the plaintext queues. */
+    public long plaintextBatches() {
+        return plaintextBatches.sum();
+    }
+
     public long ikeHandedOff() {
         return ikeHandedOff.sum();
     }
@@ -76,7 +88,8 @@ public final class ForwardCounters {
     @Override
     public String toString() {
         return "ForwardCounters[plainIn=" + plaintextIn() + ", outerOut=" + outerOut() + ", outerIn=" + outerIn()
-                + ", plainOut=" + plaintextOut() + ", ike=" + ikeHandedOff() + ", keepalivesIn=" + keepalivesReceived()
+                + ", plainOut=" + plaintextOut() + ", batches(plain/outer)=" + plaintextBatches() + "/" + outerBatches()
+                + ", ike=" + ikeHandedOff() + ", keepalivesIn=" + keepalivesReceived()
                 + ", keepalivesOut=" + keepalivesSent() + ", drops=" + dropSnapshot() + "]";
     }
 }

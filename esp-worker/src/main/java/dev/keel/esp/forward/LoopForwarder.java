@@ -60,6 +60,7 @@ final class LoopForwarder {
 
         @Override
         public void onBatchEnd() {
+            counters.outerBatches.increment();
             if (plain != null) {
                 plain.flush();
             }
@@ -74,6 +75,7 @@ final class LoopForwarder {
 
         @Override
         public void onBatchEnd() {
+            counters.plaintextBatches.increment();
             if (udp != null) {
                 udp.flush();
             }

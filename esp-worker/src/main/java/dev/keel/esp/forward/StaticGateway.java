@@ -112,10 +112,18 @@ public final class StaticGateway {
             Future<LoopDatagramChannel> udp = LoopDatagramChannel.open(vertx, loop, config.udpBind(), config.udp(),
                     fwd.outerReceiver, gw.counters.backpressure);
             Future<PlaintextQueue> plain = plaintext.openQueue(i, loop, fwd.plainReceiver);
-            opened.add(Future.all(udp, plain).compose(all -> {
+            // join, not all: wait for both halves, so a half that opened is closed if the other failed.
+            opened.add(Future.join(udp, plain).transform(ar -> {
                 synchronized (gw) {
-                    gw.channels.add(udp.result());
-                    gw.queues.add(plain.result());
+                    if (udp.succeeded()) {
+                        gw.channels.add(udp.result());
+                    }
+                    if (plain.succeeded()) {
+                        gw.queues.add(plain.result());
+                    }
+                }
+                if (ar.failed()) {
+                    return Future.failedFuture(ar.cause());
                 }
                 Promise<Void> attached = Promise.promise();
                 loop.execute(() -> {
@@ -125,7 +133,7 @@ public final class StaticGateway {
                 return attached.future();
             }));
         }
-        return Future.all(opened).transform(ar -> {
+        return Future.join(opened).transform(ar -> {
             if (ar.failed()) {
                 return gw.close().transform(x -> Future.<StaticGateway>failedFuture(ar.cause()));
             }
