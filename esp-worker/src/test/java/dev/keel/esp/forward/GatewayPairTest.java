@@ -60,7 +60,7 @@ class GatewayPairTest {
     @Timeout(60)
     void hundredThousandMixedSizePacketsArriveIntactAndInOrder() throws Exception {
         long delivered0 = pair.b.espCounters().get(DecapOutcome.DELIVERED);
-        long nanos = pair.pump(COUNT, 128, 5_000, TwoGateways::packet, (n, got) -> {
+        long nanos = pair.pump(COUNT, 512, 5_000, TwoGateways::packet, (n, got) -> {
             byte[] want = TwoGateways.packet(n);
             byte[] have = new byte[got.remaining()];
             got.get(have);

@@ -134,6 +134,12 @@ final class TwoGateways implements AutoCloseable {
      */
     long pump(long count, int window, long stallMillis, java.util.function.LongFunction<byte[]> packets,
             Checker check) throws Exception {
+        return pump(wireA, count, window, stallMillis, packets, check);
+    }
+
+    /** As {@link #pump(long, int, long, java.util.function.LongFunction, Checker)}, sending to {@code target}. */
+    long pump(InetSocketAddress target, long count, int window, long stallMillis,
+            java.util.function.LongFunction<byte[]> packets, Checker check) throws Exception {
         AtomicLong received = new AtomicLong();
         AtomicLong failure = new AtomicLong(-1);
         StringBuilder why = new StringBuilder();
@@ -175,7 +181,8 @@ final class TwoGateways implements AutoCloseable {
                                 + a.counters() + " espA=" + a.espCounters().outboundSnapshot() + " B=" + b.counters()
                                 + " espB=" + b.espCounters().inboundSnapshot());
                     }
-                    Thread.onSpinWait();
+                    // Park rather than spin: on a 2-core machine a spinning sender starves the loops.
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000);
                     if (failure.get() >= 0) {
                         break;
                     }
@@ -185,7 +192,7 @@ final class TwoGateways implements AutoCloseable {
                 }
                 out.clear();
                 out.put(packets.apply(seq)).flip();
-                hostA.send(out, wireA);
+                hostA.send(out, target);
             }
             long deadline = System.nanoTime() + stallMillis * 1_000_000L;
             while (received.get() < count && failure.get() < 0 && System.nanoTime() < deadline) {
