@@ -6,6 +6,7 @@ import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.LoopDatagramChannel;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.packet.EspCounters;
+import dev.keel.esp.packet.EspInUdp;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.PlaintextQueue;
 import dev.keel.esp.sa.InboundSa;
@@ -174,6 +175,25 @@ public final class StaticGateway {
                 fwd.udp().flush();
             }
         }, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Sends an IKE message to {@code peer} from this node's UDP 4500 socket, behind the non-ESP
+     * marker (RFC 3948 §2.2): the way back for the IKE service that receives through
+     * {@link IkeHandoff}. Copies {@code msg[off, off+len)}; callable from any thread (the send
+     * runs on the first event loop).
+     */
+    public void sendIke(byte[] msg, int off, int len, InetSocketAddress peer) {
+        byte[] framed = new byte[EspInUdp.NON_ESP_MARKER_LENGTH + len];
+        EspInUdp.writeNonEspMarker(framed, 0);
+        System.arraycopy(msg, off, framed, EspInUdp.NON_ESP_MARKER_LENGTH, len);
+        LoopForwarder fwd = forwarders.getFirst();
+        fwd.udp().eventLoop().execute(() -> {
+            LoopDatagramChannel u = fwd.udp();
+            if (u.send(framed, 0, framed.length, peer)) {
+                u.flush();
+            }
+        });
     }
 
     /** The routing table (add routes, e.g. PROTECT-without-SA entries, at run time). */

@@ -132,6 +132,25 @@ class GatewayPairTest {
             await(() -> pair.b.counters().drops(ForwardDrop.MALFORMED_DATAGRAM) == 1);
         }
         assertThat(pair.b.counters().ikeHandedOff()).isEqualTo(1);
+
+        // And the way back: B sends an IKE message, framed with the marker, from its 4500 socket.
+        try (var peer = java.nio.channels.DatagramChannel.open()) {
+            peer.bind(new java.net.InetSocketAddress("127.0.0.1", 0)).configureBlocking(false);
+            byte[] reply = Arrays.copyOfRange(ike, 4, ike.length);
+            pair.b.sendIke(reply, 0, reply.length, (java.net.InetSocketAddress) peer.getLocalAddress());
+            ByteBuffer bb = ByteBuffer.allocate(2048);
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            java.net.SocketAddress from = null;
+            while (from == null && System.nanoTime() < deadline) {
+                from = peer.receive(bb);
+                Thread.sleep(from == null ? 2 : 0);
+            }
+            assertThat(from).isEqualTo(pair.udpB);
+            bb.flip();
+            byte[] got = new byte[bb.remaining()];
+            bb.get(got);
+            assertThat(got).isEqualTo(ike);
+        }
         // The outsider's keepalive plus A's own, sent every 100 ms to its peer B.
         await(() -> pair.b.counters().keepalivesReceived() >= keepalives + 3);
         assertThat(pair.a.counters().keepalivesSent()).isPositive();
