@@ -80,6 +80,18 @@ class GatewayPairThroughput {
         }
     }
 
+    /** Bytes allocated so far by every Vert.x event-loop thread (HotSpot's per-thread counter). */
+    private static long loopAllocatedBytes() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("vert.x-eventloop-thread")) {
+                sum += mx.getThreadAllocatedBytes(t.threadId());
+            }
+        }
+        return sum;
+    }
+
     private static double run(ForwardMode mode) throws Exception {
         try (TwoGateways pair = new TwoGateways(mode, LOOPS, Duration.ZERO)) {
             byte[][] packets = new byte[256][];
@@ -88,9 +100,13 @@ class GatewayPairThroughput {
             }
             // Warm-up, then the measured run.
             pair.pump(COUNT / 5, WINDOW, 10_000, seq -> packets[(int) (seq & 255)], (n, got) -> null);
+            long alloc0 = loopAllocatedBytes();
             long nanos = pair.pump(COUNT, WINDOW, 10_000, seq -> packets[(int) (seq & 255)],
                     (n, got) -> got.remaining() == SIZE ? null : "size " + got.remaining());
+            long alloc = loopAllocatedBytes() - alloc0;
             double pps = COUNT / (nanos / 1e9);
+            System.out.printf("%-5s event loops allocated %.1f bytes per packet (both gateways, Netty included)%n",
+                    mode, alloc / (double) COUNT);
             System.out.printf("%-5s %d B x %d, %d loop(s): %,.0f packets/s, %.3f Gbit/s (inner); A %s; B %s%n",
                     mode, SIZE, COUNT, LOOPS, pps, pps * SIZE * 8 / 1e9, pair.a.counters(), pair.b.counters());
             assertThat(pair.blocked).isEmpty();
