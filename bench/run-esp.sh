@@ -79,12 +79,13 @@ mkdir -p "$out"
 cat "$out/env.txt"
 
 # --- JMH ----------------------------------------------------------------------------------------
-# One thread, -prof gc for B/op. The JMH host JVM and its forks both get the project's flags.
+# One thread, -prof gc for B/op. The JMH host JVM gets the project's flags and its forks inherit
+# them (JMH passes the host's JVM arguments on); the forks add the fixed heap.
 run_jmh() {
   local name=$1
   shift
   java $jvm_flags -jar "$jar" "$@" "${jmh_time[@]}" -prof gc \
-    -jvmArgsAppend "$jvm_flags $heap" \
+    -jvmArgsAppend "$heap" \
     -rf json -rff "$out/$name.json" "${jmh_extra[@]}" 2>&1 | tee "$out/$name.txt"
 }
 
