@@ -22,10 +22,10 @@ import org.bouncycastle.crypto.params.KeyParameter;
  * shorter than 96 bits, so ENCR_AES_GCM_8 (RFC 4106 MAY) runs on Bouncy Castle's GCM instead: it
  * is slower and allocates a little per packet, and strongSwan never proposes it by default.
  *
- * <p>SunJCE decrypts in place <em>before</em> it checks the tag (it fuses GHASH with CTR) and
- * leaves the unauthenticated plaintext in an in-place buffer when the tag is wrong; Bouncy Castle
- * does the same. {@link #open} therefore zeroes {@code buf[off, off+len-icv)} whenever the ICV
- * does not verify, so no plaintext of a forged packet is ever left behind.
+ * <p>SunJCE decrypts <em>before</em> it checks the tag (it fuses GHASH with CTR), so on the
+ * SunJCE path {@link #open} decrypts into a scratch array and copies into the packet only after
+ * the tag verified; Bouncy Castle decrypts in place. On any failure the scratch array and
+ * {@code buf[off, off+len-icv)} are zeroed, so no plaintext of a forged packet is left behind.
  */
 public final class AesGcmCipher implements AeadCipher {
 
@@ -43,6 +43,7 @@ public final class AesGcmCipher implements AeadCipher {
     private final GCMModeCipher bc;
     private final KeyParameter bcKey;
     private boolean bcKeyed;
+    private byte[] scratch = new byte[0];
     private boolean closed;
 
     /** {@code keyAndSalt} is the cipher key followed by the 4-byte salt (RFC 4106 §8.1). */
@@ -124,16 +125,23 @@ public final class AesGcmCipher implements AeadCipher {
         }
         System.arraycopy(iv, ivOff, nonce, SALT, IV);
         if (jca != null) {
+            // Decrypting in place makes SunJCE skip its fused AES+GHASH intrinsic and run two
+            // passes; into a separate array it takes the fused path (measured ~1.8x at 1400 B).
+            byte[] out = scratch(len - icvLength);
+            int n;
             try {
                 jca.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(icvLength * 8, nonce));
                 if (aadLen > 0) {
                     jca.updateAAD(aad, 0, aadLen);
                 }
-                return jca.doFinal(buf, off, len, buf, off);
+                n = jca.doFinal(buf, off, len, out, 0);
             } catch (GeneralSecurityException | RuntimeException e) {
                 // AEADBadTagException in practice; anything else is treated as a forgery too
+                Arrays.fill(out, 0, len - icvLength, (byte) 0);
                 return fail(buf, off, len);
             }
+            System.arraycopy(out, 0, buf, off, n); // only after the tag verified
+            return n;
         }
         try {
             bcInit(false);
@@ -145,6 +153,15 @@ public final class AesGcmCipher implements AeadCipher {
         } catch (InvalidCipherTextException | RuntimeException e) {
             return fail(buf, off, len);
         }
+    }
+
+    /** Where the SunJCE path decrypts to; grown on demand, wiped when replaced and on close. */
+    private byte[] scratch(int len) {
+        if (scratch.length < len) {
+            Arrays.fill(scratch, (byte) 0);
+            scratch = new byte[Math.max(len, 2048)];
+        }
+        return scratch;
     }
 
     /** Forget whatever the provider may already have written in place: never release plaintext. */
@@ -172,6 +189,7 @@ public final class AesGcmCipher implements AeadCipher {
         }
         closed = true;
         Arrays.fill(nonce, (byte) 0);
+        Arrays.fill(scratch, (byte) 0);
         if (jca != null) {
             key.destroy();
             // SunJCE keeps a copy of the last encryption key and AESCrypt one more plus its round
