@@ -252,6 +252,9 @@ public final class ConfigLoader {
                 if (ref == null) {
                     return;
                 }
+                if (ref.isEmpty() && !((org.yaml.snakeyaml.nodes.MappingNode) value).getValue().isEmpty()) {
+                    return; // only unknown keys, already reported
+                }
                 if (ref.size() != 1) {
                     problems.add(path, value, ref.isEmpty()
                             ? "give the secret by reference: 'file: /path' or 'env: VARIABLE'"
@@ -376,8 +379,8 @@ public final class ConfigLoader {
 
             List<Proposal> proposals = m.containsKey("proposals")
                     ? proposals(m.get("proposals"), path + ".proposals", Protocol.IKE) : DEFAULT_IKE;
-            Long dpd = m.containsKey("dpd_delay") ? nodes.duration(m.get("dpd_delay"), path + ".dpd_delay") : 0L;
-            Boolean encap = m.containsKey("encap") ? nodes.bool(m.get("encap"), path + ".encap") : false;
+            Long dpd = m.containsKey("dpd_delay") ? nodes.duration(m.get("dpd_delay"), path + ".dpd_delay") : Long.valueOf(0);
+            Boolean encap = m.containsKey("encap") ? nodes.bool(m.get("encap"), path + ".encap") : Boolean.FALSE;
 
             List<ChildConfig> children = new ArrayList<>();
             if (m.containsKey("children")) {
@@ -535,15 +538,15 @@ public final class ConfigLoader {
                 mode = "transport".equals(s) ? IpsecMode.TRANSPORT : IpsecMode.TUNNEL;
             }
             Long rekey = m.containsKey("rekey_time") ? nodes.duration(m.get("rekey_time"), path + ".rekey_time")
-                    : DEFAULT_REKEY_SECONDS;
+                    : Long.valueOf(DEFAULT_REKEY_SECONDS);
             Long life = m.containsKey("life_time") ? nodes.duration(m.get("life_time"), path + ".life_time")
-                    : rekey == null ? null : rekey + rekey / 10; // strongSwan: rekey_time + 10%
+                    : rekey == null ? null : Long.valueOf(rekey + rekey / 10); // strongSwan: rekey_time + 10%
             if (rekey != null && life != null && rekey > 0 && life <= rekey) {
                 problems.add(path + ".life_time", m.getOrDefault("life_time", node), "life_time (" + life
                         + "s) must be longer than rekey_time (" + rekey + "s), or the SA expires before it is rekeyed");
             }
             Long rekeyBytes = m.containsKey("rekey_bytes") ? nodes.bytes(m.get("rekey_bytes"), path + ".rekey_bytes")
-                    : 0L;
+                    : Long.valueOf(0);
             StartAction start = StartAction.NONE;
             if (m.containsKey("start_action")) {
                 String s = nodes.choice(m.get("start_action"), path + ".start_action", List.of("none", "trap", "start"));
@@ -559,7 +562,8 @@ public final class ConfigLoader {
                 sources.add(new SpdCompiler.Source(path, node.getStartMark(), priority, SpdAction.PROTECT, connection,
                         name, null, localTs, remoteTs));
             }
-            if (problems.size() != before || esp == null || rekey == null || life == null || rekeyBytes == null
+            if (problems.size() != before || localTs == null || remoteTs == null || priority == null
+                    || esp == null || rekey == null || life == null || rekeyBytes == null
                     || start == null || dpd == null) {
                 return null;
             }

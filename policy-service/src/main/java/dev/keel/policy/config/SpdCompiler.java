@@ -172,11 +172,12 @@ final class SpdCompiler {
     private static String conflictMessage(Candidate first, Candidate second, boolean identical) {
         TrafficSelector l = first.entry.local().intersect(second.entry.local()).orElseThrow();
         TrafficSelector r = first.entry.remote().intersect(second.entry.remote()).orElseThrow();
-        return "conflicts with " + first.where() + ": " + second.where() + " and it "
-                + (identical ? "select the same packets" : "overlap (both select " + l + " === " + r
-                        + ") and neither contains the other")
-                + ", both with priority " + first.source.priority + ", but one is " + second.source.outcome()
-                + " and the other " + first.source.outcome()
+        return "local_ts[" + second.localIndex + "] " + second.entry.local() + " === remote_ts[" + second.remoteIndex
+                + "] " + second.entry.remote() + " conflicts with " + first.where() + ": "
+                + (identical ? "they select the same packets"
+                        : "they overlap (both select " + l + " === " + r + ") and neither contains the other")
+                + "; both have priority " + first.source.priority + ", but this is " + second.source.outcome()
+                + " and that is " + first.source.outcome()
                 + "; make them disjoint, nest one inside the other, or give them different priorities";
     }
 }

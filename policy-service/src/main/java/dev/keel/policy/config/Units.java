@@ -25,6 +25,9 @@ final class Units {
     /** Seconds in a duration. @throws IllegalArgumentException saying what is wrong */
     static long seconds(String text) {
         String t = text.toLowerCase(Locale.ROOT);
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("empty duration");
+        }
         long unit = 1;
         if (!t.isEmpty()) {
             switch (t.charAt(t.length() - 1)) {
@@ -47,6 +50,9 @@ final class Units {
     /** Bytes in a size. @throws IllegalArgumentException saying what is wrong */
     static long bytes(String text) {
         String t = text.toLowerCase(Locale.ROOT);
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("empty size");
+        }
         int shift = -1;
         if (!t.isEmpty()) {
             switch (t.charAt(t.length() - 1)) {
