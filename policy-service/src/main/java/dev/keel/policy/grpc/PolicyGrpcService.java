@@ -209,34 +209,80 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
 
     @Override
     public void watch(WatchRequest request, StreamObserver<PolicyEvent> responseObserver) {
-        ServerCallStreamObserver<PolicyEvent> out = (ServerCallStreamObserver<PolicyEvent>) responseObserver;
-        PolicyStore.Listener listener = new PolicyStore.Listener() {
-            @Override
-            public void onSnapshot(long epoch, long revision, PolicyConfig config) {
+        WatchCall call = new WatchCall((ServerCallStreamObserver<PolicyEvent>) responseObserver);
+        watches.add(call);
+        call.out.setOnCancelHandler(call::cancelled);
+        PolicyStore.Subscription s = store.subscribe(request.getSinceRevision(), request.getEpoch(), call);
+        call.subscribed(s);
+    }
+
+    /**
+     * Ends every Watch stream with UNAVAILABLE so subscribers reconnect (to this service when it
+     * is back, or to another), instead of holding the server's graceful shutdown open forever.
+     */
+    public void closeWatches() {
+        for (WatchCall c : watches) {
+            c.end(Status.UNAVAILABLE.withDescription("policy-service is shutting down; reconnect with"
+                    + " since_revision"));
+        }
+    }
+
+    /** Number of open Watch streams. */
+    int watchCount() {
+        return watches.size();
+    }
+
+    private final java.util.Set<WatchCall> watches = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** One Watch stream: store events and shutdown are serialized on it, and nothing is sent after it ends. */
+    private final class WatchCall implements PolicyStore.Listener {
+        final ServerCallStreamObserver<PolicyEvent> out;
+        private PolicyStore.Subscription subscription;
+        private boolean ended;
+
+        WatchCall(ServerCallStreamObserver<PolicyEvent> out) {
+            this.out = out;
+        }
+
+        @Override
+        public synchronized void onSnapshot(long epoch, long revision, PolicyConfig config) {
+            if (!ended) {
                 out.onNext(ProtoMapper.snapshot(epoch, revision, config));
             }
+        }
 
-            @Override
-            public void onDelta(long epoch, ConfigDelta delta) {
+        @Override
+        public synchronized void onDelta(long epoch, ConfigDelta delta) {
+            if (!ended) {
                 out.onNext(ProtoMapper.delta(epoch, delta));
             }
-        };
-        // Set before subscribing: a cancel racing the subscription still unsubscribes.
-        PolicyStore.Subscription[] subscription = new PolicyStore.Subscription[1];
-        Object guard = new Object();
-        boolean[] cancelled = new boolean[1];
-        out.setOnCancelHandler(() -> {
-            synchronized (guard) {
-                cancelled[0] = true;
-                if (subscription[0] != null) {
-                    subscription[0].close();
-                }
+        }
+
+        synchronized void subscribed(PolicyStore.Subscription s) {
+            subscription = s;
+            if (ended) {
+                s.close(); // cancelled while subscribing
             }
-        });
-        synchronized (guard) {
-            if (!cancelled[0]) {
-                subscription[0] = store.subscribe(request.getSinceRevision(), request.getEpoch(), listener);
+        }
+
+        synchronized void cancelled() {
+            ended = true;
+            release();
+        }
+
+        synchronized void end(Status status) {
+            if (!ended) {
+                ended = true;
+                release();
+                out.onError(status.asRuntimeException());
             }
+        }
+
+        private void release() {
+            if (subscription != null) {
+                subscription.close();
+            }
+            watches.remove(this);
         }
     }
 }

@@ -15,10 +15,12 @@ import java.util.concurrent.TimeUnit;
 public final class PolicyServer implements AutoCloseable {
 
     private final Server server;
+    private final PolicyGrpcService service;
     private final HealthStatusManager health = new HealthStatusManager();
 
     /** Builds (does not start) the server on {@code builder}. */
     public PolicyServer(ServerBuilder<?> builder, PolicyGrpcService service) {
+        this.service = service;
         this.server = builder
                 .addService(service)
                 .addService(health.getHealthService())
@@ -44,11 +46,15 @@ public final class PolicyServer implements AutoCloseable {
         server.awaitTermination();
     }
 
-    /** Reports NOT_SERVING, then stops, waiting up to five seconds for calls in progress. */
+    /**
+     * Reports NOT_SERVING, ends Watch streams (they never end by themselves), then stops, waiting
+     * up to five seconds for unary calls in progress.
+     */
     @Override
     public void close() throws InterruptedException {
         health.enterTerminalState();
         server.shutdown();
+        service.closeWatches();
         if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
             server.shutdownNow();
         }

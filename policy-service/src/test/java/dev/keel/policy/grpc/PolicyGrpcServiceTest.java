@@ -247,12 +247,16 @@ class PolicyGrpcServiceTest {
             events.add(value);
         }
 
+        final BlockingQueue<Status> ended = new LinkedBlockingQueue<>();
+
         @Override
         public void onError(Throwable t) {
+            ended.add(Status.fromThrowable(t));
         }
 
         @Override
         public void onCompleted() {
+            ended.add(Status.OK);
         }
 
         PolicyEvent next() throws InterruptedException {
@@ -333,6 +337,17 @@ class PolicyGrpcServiceTest {
         PolicyEvent e = late.next();
         assertThat(e.hasSnapshot()).isTrue();
         assertThat(e.getRevision()).isEqualTo(5);
+    }
+
+    @Test
+    void shutdownEndsWatchStreamsWithUnavailable() throws Exception {
+        Watcher w = new Watcher(0, 0);
+        w.next();
+        long t0 = System.nanoTime();
+        server.close();
+        assertThat(w.ended.poll(5, TimeUnit.SECONDS)).extracting(Status::getCode).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(System.nanoTime() - t0).as("no wait for the grace period").isLessThan(TimeUnit.SECONDS.toNanos(3));
+        assertThat(store.subscriberCount()).isZero();
     }
 
     @Test
