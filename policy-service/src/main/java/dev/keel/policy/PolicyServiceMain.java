@@ -65,13 +65,7 @@ public final class PolicyServiceMain implements Callable<Integer> {
                 new PolicyGrpcService(loader, store)).start();
         System.getLogger(PolicyServiceMain.class.getName()).log(System.Logger.Level.INFO,
                 "policy-service serving {0} on {1}", valid.config(), listen);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                server.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "policy-service-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "policy-service-shutdown"));
         server.awaitTermination();
         return 0;
     }

@@ -51,12 +51,17 @@ public final class PolicyServer implements AutoCloseable {
      * up to five seconds for unary calls in progress.
      */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         health.enterTerminalState();
         server.shutdown();
         service.closeWatches();
-        if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
             server.shutdownNow();
+            Thread.currentThread().interrupt();
         }
     }
 }
