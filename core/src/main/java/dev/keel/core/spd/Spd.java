@@ -39,12 +39,37 @@ public final class Spd {
     private final SpdEntry[] array;
     private final FamilyIndex v4;
     private final FamilyIndex v6;
+    /*
+     * Per entry, flat copies of what rejects most candidates (protocol, local address range), so
+     * the scan reads a few arrays instead of chasing entry -> selector -> range -> address
+     * objects; a candidate that passes is confirmed by SpdEntry.matches, the one definition.
+     */
+    private final int[] protocols;
+    private final long[] localStartHi;
+    private final long[] localStartLo;
+    private final long[] localEndHi;
+    private final long[] localEndLo;
 
     private Spd(List<SpdEntry> entries) {
         this.entries = List.copyOf(entries);
         this.array = this.entries.toArray(new SpdEntry[0]);
         this.v4 = FamilyIndex.build(array, false);
         this.v6 = FamilyIndex.build(array, true);
+        int n = array.length;
+        protocols = new int[n];
+        localStartHi = new long[n];
+        localStartLo = new long[n];
+        localEndHi = new long[n];
+        localEndLo = new long[n];
+        for (int i = 0; i < n; i++) {
+            SpdEntry e = array[i];
+            // compatible() guarantees the two protocols are equal or one of them is any.
+            protocols[i] = e.local().protocol() != 0 ? e.local().protocol() : e.remote().protocol();
+            localStartHi[i] = e.local().startAddress().highBits();
+            localStartLo[i] = e.local().startAddress().lowBits();
+            localEndHi[i] = e.local().endAddress().highBits();
+            localEndLo[i] = e.local().endAddress().lowBits();
+        }
     }
 
     /** An SPD of {@code ordered}, first match wins. */
@@ -106,22 +131,39 @@ public final class Spd {
         }
         long hi;
         long lo;
+        long localHi;
+        long localLo;
         if (ipv6) {
             hi = (long) LONG_BE.get(remoteAddr, remoteOff);
             lo = (long) LONG_BE.get(remoteAddr, remoteOff + 8);
+            localHi = (long) LONG_BE.get(localAddr, localOff);
+            localLo = (long) LONG_BE.get(localAddr, localOff + 8);
         } else {
             hi = 0;
             lo = (int) INT_BE.get(remoteAddr, remoteOff) & 0xFFFF_FFFFL;
+            localHi = 0;
+            localLo = (int) INT_BE.get(localAddr, localOff) & 0xFFFF_FFFFL;
         }
         int[] candidates = index.candidates[index.interval(hi, lo)];
         SpdEntry[] all = array;
         for (int c : candidates) {
+            int p = protocols[c];
+            if (p != 0 && p != protocol
+                    || below(localHi, localLo, localStartHi[c], localStartLo[c])
+                    || below(localEndHi[c], localEndLo[c], localHi, localLo)) {
+                continue;
+            }
             SpdEntry e = all[c];
             if (e.matches(protocol, ipv6, localAddr, localOff, localPort, remoteAddr, remoteOff, remotePort)) {
                 return e;
             }
         }
         return null;
+    }
+
+    /** Whether (aHi, aLo) is below (bHi, bLo), unsigned. */
+    private static boolean below(long aHi, long aLo, long bHi, long bLo) {
+        return aHi != bHi ? Long.compareUnsigned(aHi, bHi) < 0 : Long.compareUnsigned(aLo, bLo) < 0;
     }
 
     /**
