@@ -22,8 +22,9 @@ class SpdPropertiesTest {
     private static final int PACKETS_PER_SPD = 400;
     private static final long V4_BASE = 0x0A00_0000L; // 10.0.0.0
     private static final long V6_HI = 0x2001_0db8_0000_0000L;
-    private static final int[] PROTOCOLS = {0, 0, 6, 6, 17, 1, 47};
-    private static final int[] PACKET_PROTOCOLS = {6, 17, 1, 47, 50};
+    private static final int[] PROTOCOLS = {0, 0, 6, 6, 17, 1, 47, 58, 132};
+    /** Every protocol with ports (and ICMP's type/code), and some without. */
+    private static final int[] PACKET_PROTOCOLS = {1, 6, 17, 33, 58, 132, 135, 136, 0, 4, 47, 50, 255};
 
     private static IpAddress address(Random r, boolean ipv6) {
         int roll = r.nextInt(20);
@@ -54,7 +55,7 @@ class SpdPropertiesTest {
     private static TrafficSelector selector(Random r, boolean ipv6, int protocol) {
         IpRange range = r.nextInt(10) == 0 ? IpRange.all(ipv6 ? dev.keel.core.net.IpFamily.IPV6
                 : dev.keel.core.net.IpFamily.IPV4) : range(r, ipv6);
-        if (protocol == 6 || protocol == 17) {
+        if (protocol == 6 || protocol == 17 || protocol == 132 || protocol == 1 || protocol == 58) {
             int kind = r.nextInt(4);
             if (kind == 0) {
                 int a = r.nextInt(8);
