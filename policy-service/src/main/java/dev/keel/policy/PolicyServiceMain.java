@@ -1,0 +1,72 @@
+package dev.keel.policy;
+
+import dev.keel.policy.config.ConfigLoader;
+import dev.keel.policy.config.ConfigProblem;
+import dev.keel.policy.config.ConfigResult;
+import dev.keel.policy.grpc.PolicyGrpcService;
+import dev.keel.policy.grpc.PolicyServer;
+import dev.keel.policy.store.PolicyStore;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs policy-service alone: loads a configuration file, then serves it over gRPC. */
+@Command(name = "keel-policy-service", mixinStandardHelpOptions = true,
+        description = "Loads a Keel configuration (connections, policies, secrets by reference) and serves"
+                + " keel.v1.PolicyService, grpc.health.v1 and server reflection.")
+public final class PolicyServiceMain implements Callable<Integer> {
+
+    /** Exit status when the configuration is invalid. */
+    static final int EXIT_INVALID_CONFIG = 2;
+
+    @Option(names = {"-c", "--config"}, required = true, description = "YAML configuration file.")
+    Path config;
+
+    @Option(names = {"-l", "--listen"}, defaultValue = "127.0.0.1:7420",
+            description = "host:port to serve on (default: ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Option(names = "--check", description = "Validate the configuration, print problems and exit.")
+    boolean check;
+
+    /** Entry point. */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new PolicyServiceMain()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ConfigLoader loader = new ConfigLoader();
+        ConfigResult result = loader.loadFile(config);
+        if (result instanceof ConfigResult.Invalid invalid) {
+            for (ConfigProblem p : invalid.problems()) {
+                System.err.println(p);
+            }
+            System.err.println(invalid.problems().size() + " problem(s); nothing loaded");
+            return EXIT_INVALID_CONFIG;
+        }
+        var valid = (ConfigResult.Valid) result;
+        if (check) {
+            System.out.println(valid.config());
+            return 0;
+        }
+        int colon = listen.lastIndexOf(':');
+        if (colon < 0) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--listen needs host:port");
+        }
+        String host = listen.substring(0, colon).replace("[", "").replace("]", "");
+        int port = Integer.parseInt(listen.substring(colon + 1));
+        PolicyStore store = new PolicyStore(valid.config());
+        PolicyServer server = new PolicyServer(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)),
+                new PolicyGrpcService(loader, store)).start();
+        System.getLogger(PolicyServiceMain.class.getName()).log(System.Logger.Level.INFO,
+                "policy-service serving {0} on {1}", valid.config(), listen);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "policy-service-shutdown"));
+        server.awaitTermination();
+        return 0;
+    }
+}

@@ -1,0 +1,32 @@
+package dev.keel.policy.config;
+
+import dev.keel.core.proposal.Proposal;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One IKE connection, with defaults applied.
+ *
+ * @param name        unique name
+ * @param version     IKE major version, always 2
+ * @param localAddrs  our addresses, canonical text ({@code %any} for any)
+ * @param remoteAddrs the peer's addresses, as localAddrs
+ * @param local       our authentication
+ * @param remote      what we require of the peer
+ * @param proposals   IKE proposals, in order of preference
+ * @param dpdDelay    DPD interval; zero disables DPD
+ * @param encap       force UDP encapsulation (RFC 3948)
+ * @param children    CHILD_SA configurations, in file order
+ */
+public record ConnectionConfig(String name, int version, List<String> localAddrs, List<String> remoteAddrs,
+        AuthConfig local, AuthConfig remote, List<Proposal> proposals, Duration dpdDelay, boolean encap,
+        List<ChildConfig> children) {
+
+    /** Copies the lists. */
+    public ConnectionConfig {
+        localAddrs = List.copyOf(localAddrs);
+        remoteAddrs = List.copyOf(remoteAddrs);
+        proposals = List.copyOf(proposals);
+        children = List.copyOf(children);
+    }
+}

@@ -1,0 +1,164 @@
+package dev.keel.policy.grpc;
+
+import com.google.protobuf.ByteString;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.spd.SpdEntry;
+import dev.keel.policy.config.AuthConfig;
+import dev.keel.policy.config.ChildConfig;
+import dev.keel.policy.config.CompiledPolicy;
+import dev.keel.policy.config.ConfigProblem;
+import dev.keel.policy.config.ConnectionConfig;
+import dev.keel.policy.config.PolicyConfig;
+import dev.keel.policy.store.ConfigDelta;
+import dev.keel.proto.v1.Auth;
+import dev.keel.proto.v1.AuthMethod;
+import dev.keel.proto.v1.Child;
+import dev.keel.proto.v1.Connection;
+import dev.keel.proto.v1.DpdAction;
+import dev.keel.proto.v1.PolicyAction;
+import dev.keel.proto.v1.PolicyDelta;
+import dev.keel.proto.v1.PolicyEvent;
+import dev.keel.proto.v1.PolicySnapshot;
+import dev.keel.proto.v1.StartAction;
+import dev.keel.proto.v1.TrafficSelector;
+import java.util.List;
+
+/**
+ * Domain configuration to keel.v1 messages. Secrets have no mapping: a message can carry a
+ * secret's name ({@code Auth.secret_ref}) and nothing else of it.
+ */
+final class ProtoMapper {
+
+    private ProtoMapper() {
+    }
+
+    static Connection connection(ConnectionConfig c) {
+        Connection.Builder b = Connection.newBuilder()
+                .setName(c.name())
+                .setVersion(c.version())
+                .addAllLocalAddrs(c.localAddrs())
+                .addAllRemoteAddrs(c.remoteAddrs())
+                .setLocal(auth(c.local()))
+                .setRemote(auth(c.remote()))
+                .setDpdDelaySeconds(c.dpdDelay().toSeconds())
+                .setEncap(c.encap());
+        for (Proposal p : c.proposals()) {
+            b.addProposals(p.toString());
+        }
+        for (ChildConfig child : c.children()) {
+            b.addChildren(child(child));
+        }
+        return b.build();
+    }
+
+    private static Auth auth(AuthConfig a) {
+        Auth.Builder b = Auth.newBuilder()
+                .setMethod(a.method() == dev.keel.policy.config.AuthMethod.PSK ? AuthMethod.AUTH_METHOD_PSK
+                        : AuthMethod.AUTH_METHOD_PUBKEY)
+                .setId(a.id());
+        if (a.secretRef() != null) {
+            b.setSecretRef(a.secretRef());
+        }
+        return b.build();
+    }
+
+    static Child child(ChildConfig c) {
+        Child.Builder b = Child.newBuilder()
+                .setName(c.name())
+                .setMode(c.mode() == IpsecMode.TRANSPORT ? dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TRANSPORT
+                        : dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TUNNEL)
+                .setRekeyTimeSeconds(c.rekeyTime().toSeconds())
+                .setLifeTimeSeconds(c.lifeTime().toSeconds())
+                .setRekeyBytes(c.rekeyBytes())
+                .setStartAction(switch (c.startAction()) {
+                    case NONE -> StartAction.START_ACTION_NONE;
+                    case TRAP -> StartAction.START_ACTION_TRAP;
+                    case START -> StartAction.START_ACTION_START;
+                })
+                .setDpdAction(switch (c.dpdAction()) {
+                    case CLEAR -> DpdAction.DPD_ACTION_CLEAR;
+                    case TRAP -> DpdAction.DPD_ACTION_TRAP;
+                    case RESTART -> DpdAction.DPD_ACTION_RESTART;
+                })
+                .setPriority(c.priority());
+        for (var ts : c.localTs()) {
+            b.addLocalTs(selector(ts)).addLocalTsText(ts.toString());
+        }
+        for (var ts : c.remoteTs()) {
+            b.addRemoteTs(selector(ts)).addRemoteTsText(ts.toString());
+        }
+        for (Proposal p : c.espProposals()) {
+            b.addEspProposals(p.toString());
+        }
+        return b.build();
+    }
+
+    static TrafficSelector selector(dev.keel.core.ts.TrafficSelector ts) {
+        return TrafficSelector.newBuilder()
+                .setStartAddress(ByteString.copyFrom(ts.startAddress().bytes()))
+                .setEndAddress(ByteString.copyFrom(ts.endAddress().bytes()))
+                .setIpProtocol(ts.protocol())
+                .setStartPort(ts.startPort())
+                .setEndPort(ts.endPort())
+                .build();
+    }
+
+    static dev.keel.proto.v1.SpdEntry spdEntry(int order, CompiledPolicy p) {
+        SpdEntry e = p.entry();
+        dev.keel.proto.v1.SpdEntry.Builder b = dev.keel.proto.v1.SpdEntry.newBuilder()
+                .setOrder(order)
+                .setPriority(p.priority())
+                .setName(e.name())
+                .setLocal(selector(e.local()))
+                .setRemote(selector(e.remote()))
+                .setLocalText(e.local().toString())
+                .setRemoteText(e.remote().toString())
+                .setAction(switch (e.action()) {
+                    case PROTECT -> PolicyAction.POLICY_ACTION_PROTECT;
+                    case BYPASS -> PolicyAction.POLICY_ACTION_BYPASS;
+                    case DISCARD -> PolicyAction.POLICY_ACTION_DISCARD;
+                });
+        if (e.connection() != null) {
+            b.setConnection(e.connection()).setChild(e.child());
+        }
+        return b.build();
+    }
+
+    static List<dev.keel.proto.v1.SpdEntry> spd(List<CompiledPolicy> compiled) {
+        List<dev.keel.proto.v1.SpdEntry> out = new java.util.ArrayList<>(compiled.size());
+        for (int i = 0; i < compiled.size(); i++) {
+            out.add(spdEntry(i, compiled.get(i)));
+        }
+        return out;
+    }
+
+    static PolicyEvent snapshot(long epoch, long revision, PolicyConfig config) {
+        PolicySnapshot.Builder s = PolicySnapshot.newBuilder().addAllSpd(spd(config.compiled()));
+        for (ConnectionConfig c : config.connections().values()) {
+            s.addConnections(connection(c));
+        }
+        return PolicyEvent.newBuilder().setEpoch(epoch).setRevision(revision).setSnapshot(s).build();
+    }
+
+    static PolicyEvent delta(long epoch, ConfigDelta d) {
+        PolicyDelta.Builder b = PolicyDelta.newBuilder()
+                .addAllRemovedConnections(d.removedConnections())
+                .setSpdChanged(d.spdChanged())
+                .addAllSpd(spd(d.spd()));
+        for (ConnectionConfig c : d.upsertedConnections()) {
+            b.addUpsertedConnections(connection(c));
+        }
+        return PolicyEvent.newBuilder().setEpoch(epoch).setRevision(d.revision()).setDelta(b).build();
+    }
+
+    static dev.keel.proto.v1.ConfigProblem problem(ConfigProblem p) {
+        return dev.keel.proto.v1.ConfigProblem.newBuilder()
+                .setFile(p.file())
+                .setPath(p.path())
+                .setLine(p.line())
+                .setColumn(p.column())
+                .setMessage(p.message())
+                .build();
+    }
+}
