@@ -41,7 +41,7 @@ public final class LeaseProcessor extends RecordProcessor {
         if (refusal != null) {
             return refusal;
         }
-        long start = Math.max(1, r.getLeaseHighWater());
+        long start = r.getLeaseHighWater() == 0 ? 1 : r.getLeaseHighWater(); // unsigned: never Math.max
         long end = start + count;
         boolean exhausted = r.getEsn()
                 ? Long.compareUnsigned(end, start) <= 0 // wrapped past 2^64 - 1
