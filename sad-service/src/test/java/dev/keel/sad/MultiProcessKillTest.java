@@ -192,7 +192,7 @@ class MultiProcessKillTest {
             // Volume depends on the machine (a loaded 2-core box manages a few hundred); the point is
             // that leases ran on both sides of the kill.
             assertThat(leasesBeforeKill).isPositive();
-            assertThat(leases.size()).isGreaterThan(leasesBeforeKill);
+            assertThat((long) leases.size()).isGreaterThan(leasesBeforeKill);
         } finally {
             stop.set(true);
             watchCtx.cancel(null);
