@@ -136,6 +136,7 @@ class MultiProcessKillTest {
             Thread.sleep(3_000);
             long leasesBeforeKill = leases.size();
             long killedAt = System.nanoTime();
+            java.time.LocalTime killedWall = java.time.LocalTime.now();
             victim.kill();
             channels.remove("p3").shutdownNow();
 
@@ -157,6 +158,11 @@ class MultiProcessKillTest {
             System.out.printf("kill-test: %d leases (%d before the kill), %d refusals/retries, "
                     + "victim's %d SAs re-owned %d ms after kill -9%n", leases.size(), leasesBeforeKill,
                     refused.get(), victimSas.size(), worstMillis);
+            // Detection as the survivors logged it (their "member left" line), for docs/sad.md.
+            for (SadProcess p : procs.subList(0, 2)) {
+                Files.readAllLines(p.stderr).stream().filter(l -> l.contains("member left"))
+                        .forEach(l -> System.out.printf("kill-test: kill -9 at %s; %s: %s%n", killedWall, p.nodeId, l));
+            }
             assertThat(worstMillis).as("ownership moved within 2 s of kill -9").isLessThanOrEqualTo(2_000);
 
             Map<String, List<Lease>> bySa = new HashMap<>();
