@@ -186,7 +186,7 @@ public record SadConfig(
         public int grpcPort = 7443;
         public int spiReservationSeconds = 300;
         public long replayMargin = 32_768;
-        public long maintenanceIntervalMillis = 1_000;
+        public long maintenanceIntervalMillis = 5_000;
         public int tombstoneRetentionSeconds = 600;
         public int watchLogSize = 4_096;
         public int heartbeatIntervalSeconds = 1;
