@@ -66,7 +66,11 @@ public final class SadBenchmark {
                 SadNode n2 = SadNode.start(b2.build(), null)) {
             ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", n1.grpcPort()).usePlaintext().build();
             try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                 while (n1.cluster().hazelcast().getCluster().getMembers().size() < 2) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the two members did not form a cluster in 60 s");
+                    }
                     Thread.sleep(50);
                 }
                 leaseLatency(ch, leaseCalls);
