@@ -5,6 +5,8 @@ import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstanceNotActiveException;
 import dev.keel.sad.store.IkeMaintenanceProcessor;
 import dev.keel.sad.store.MaintenanceProcessor;
+import dev.keel.sad.store.OwnerMemberExtractor;
+import com.hazelcast.query.Predicates;
 import java.lang.System.Logger.Level;
 import java.util.Map;
 import java.util.Set;
@@ -18,9 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Keeps every SA owned by a live member and applies time lifetimes.
  *
  * <p>Exactly one member acts: the oldest (Hazelcast's master, first in the member list). When a
- * member leaves, every survivor gets {@code memberRemoved}, and the one that is now oldest runs
- * a maintenance pass at once ({@link MaintenanceProcessor}), which gives each orphaned SA a new
- * owner chosen by rendezvous hashing over the survivors. The same pass also runs every
+ * member leaves, every survivor gets {@code memberRemoved}, and the one that is now oldest finds
+ * the departed member's SAs through the owner-member index and applies
+ * {@link MaintenanceProcessor} to them at once, which gives each a new owner chosen by
+ * rendezvous hashing over the survivors; a full pass follows. The full pass also runs every
  * maintenance interval, which repairs anything a pass missed (for instance when the oldest
  * member itself died during a takeover). Passes run on one thread, never on Hazelcast's
  * event threads.
@@ -35,6 +38,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
     private final AtomicLong passes = new AtomicLong();
     private final AtomicLong takeovers = new AtomicLong();
     private volatile long lastPassMillis;
+    private volatile long lastTakeoverMillis;
 
     public OwnershipKeeper(SadCluster cluster) {
         this.cluster = cluster;
@@ -60,7 +64,43 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         LOG.log(Level.WARNING, "node {0}: member left {1} (node {2}); taking over its SAs if oldest",
                 cluster.nodeId(), event.getMember().getAddress(),
                 event.getMember().getAttribute(SadCluster.NODE_ATTRIBUTE));
-        scheduler.execute(this::passIfOldest);
+        String departed = event.getMember().getUuid().toString();
+        scheduler.execute(() -> takeoverIfOldest(departed));
+    }
+
+    /**
+     * The fast path after a member left: the departed member's SAs, found through the
+     * owner-member index, get new owners at once; the full pass follows for anything else.
+     */
+    private void takeoverIfOldest(String departedMember) {
+        if (!cluster.isRunning() || !cluster.isOldest()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        try {
+            Map<String, String> live = cluster.liveMembers();
+            MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live,
+                    cluster.config().replayMargin(), cluster.config().tombstoneRetentionSeconds() * 1000L);
+            Set<String> orphans = cluster.childSas().keySet(
+                    Predicates.equal(OwnerMemberExtractor.ATTRIBUTE, departedMember));
+            if (!orphans.isEmpty()) {
+                cluster.childSas().executeOnKeys(orphans, pass);
+            }
+            lastTakeoverMillis = (System.nanoTime() - t0) / 1_000_000;
+            LOG.log(Level.WARNING, "node {0}: took over {1} CHILD SAs of departed member {2} in {3} ms",
+                    cluster.nodeId(), orphans.size(), departedMember, lastTakeoverMillis);
+        } catch (HazelcastInstanceNotActiveException e) {
+            return;
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "node " + cluster.nodeId() + ": indexed takeover failed, the full pass follows: "
+                    + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        passIfOldest();
+    }
+
+    /** Duration of the last indexed takeover, ms. */
+    public long lastTakeoverMillis() {
+        return lastTakeoverMillis;
     }
 
     /** Runs a pass now if this member is the oldest; for tests and operators. */

@@ -8,6 +8,8 @@ import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.sad.SadConfig;
 import dev.keel.sad.SadNode;
 import dev.keel.sad.TestSupport;
+import dev.keel.sad.store.OwnerMemberExtractor;
+import com.hazelcast.query.Predicates;
 import com.google.common.util.concurrent.ListenableFuture;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -39,6 +41,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>memory per SA: heap used after full GCs, before and after installing N SAs through the
  *       database API, divided by N. The heap holds both members, so this is the whole
  *       cluster's cost per SA (primary + synchronous backup + SPI binding).</li>
+ *   <li>takeover: member 2 is terminated (a crash: sockets closed, no hand-over) and the time
+ *       until member 1 owns every SA member 2 owned is measured.</li>
  * </ol>
  */
 public final class SadBenchmark {
@@ -76,6 +80,7 @@ public final class SadBenchmark {
                 leaseLatency(ch, leaseCalls);
                 installRate(ch, installs, inFlight);
                 memoryPerSa(n1, memorySas, heapBase);
+                takeover(n1, n2);
             } finally {
                 ch.shutdownNow();
             }
@@ -151,7 +156,8 @@ public final class SadBenchmark {
                 int i;
                 while ((i = next.getAndIncrement()) < count) {
                     n1.database().installChildSa(TestSupport.gcmSa(String.format("mem-%07d", i), 0x2000_0000 + i,
-                            i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND).build());
+                            i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
+                            .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build());
                 }
                 return null;
             }));
@@ -173,6 +179,22 @@ public final class SadBenchmark {
                 + "%.0f bytes per SA across the two-member cluster (%d records in the map); "
                 + "one maintenance pass over them: %d ms%n",
                 before >> 20, after >> 20, heapBase >> 20, (after - before) / (double) count, stored, pass);
+    }
+
+    /** Crash of member 2 (terminate: sockets closed, no graceful hand-over) and takeover of its SAs. */
+    private static void takeover(SadNode n1, SadNode n2) throws Exception {
+        String gone = n2.cluster().memberUuid();
+        var owned = Predicates.<String, byte[]>equal(OwnerMemberExtractor.ATTRIBUTE, gone);
+        int count = n1.cluster().childSas().keySet(owned).size();
+        long t0 = System.nanoTime();
+        n2.cluster().hazelcast().getLifecycleService().terminate();
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
+        while (!n1.cluster().childSas().keySet(owned).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        System.out.printf("takeover: member 2 terminated with %d SAs; all re-owned by the survivor %d ms later "
+                + "(indexed takeover pass itself: %d ms) (%s)%n", count, (System.nanoTime() - t0) / 1_000_000,
+                n1.keeper().lastTakeoverMillis(), load());
     }
 
     /** CPU time this process used so far (all threads, both members, client and server), ns. */

@@ -100,6 +100,13 @@ class ProcessorsTest {
     }
 
     @Test
+    void ownerMemberExtractorReadsTheOneField() {
+        ChildSaRecord r = out(true, 99).setOwnerMember("3f0c-uuid").setConnection("c").build();
+        assertThat(OwnerMemberExtractor.ownerMember(r.toByteArray())).isEqualTo("3f0c-uuid");
+        assertThat(OwnerMemberExtractor.ownerMember(ChildSaRecord.getDefaultInstance().toByteArray())).isEmpty();
+    }
+
+    @Test
     void checkpointAndUsageOnlyMoveUp() {
         Map.Entry<String, byte[]> e = entry(out(true, 1).setDirection(Direction.DIRECTION_INBOUND).build());
         assertThat(new CheckpointProcessor("n1", 70).process(e).a()).isEqualTo(70);
