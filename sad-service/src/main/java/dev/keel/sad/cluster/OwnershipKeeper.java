@@ -5,8 +5,7 @@ import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstanceNotActiveException;
 import dev.keel.sad.store.IkeMaintenanceProcessor;
 import dev.keel.sad.store.MaintenanceProcessor;
-import dev.keel.sad.store.OwnerMemberExtractor;
-import com.hazelcast.query.Predicates;
+import dev.keel.sad.store.OwnedByMember;
 import java.lang.System.Logger.Level;
 import java.util.Map;
 import java.util.Set;
@@ -21,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Exactly one member acts: the oldest (Hazelcast's master, first in the member list). When a
  * member leaves, every survivor gets {@code memberRemoved}, and the one that is now oldest finds
- * the departed member's SAs through the owner-member index and applies
+ * the departed member's SAs (a query reading only the owner field) and applies
  * {@link MaintenanceProcessor} to them at once, which gives each a new owner chosen by
  * rendezvous hashing over the survivors; a full pass follows. The full pass also runs every
  * maintenance interval, which repairs anything a pass missed (for instance when the oldest
@@ -69,8 +68,8 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
     }
 
     /**
-     * The fast path after a member left: the departed member's SAs, found through the
-     * owner-member index, get new owners at once; the full pass follows for anything else.
+     * The fast path after a member left: the departed member's SAs, found by a query that reads
+     * only their owner field, get new owners at once; the full pass follows for anything else.
      */
     private void takeoverIfOldest(String departedMember) {
         if (!cluster.isRunning() || !cluster.isOldest()) {
@@ -81,8 +80,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
             Map<String, String> live = cluster.liveMembers();
             MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live,
                     cluster.config().replayMargin(), cluster.config().tombstoneRetentionSeconds() * 1000L);
-            Set<String> orphans = cluster.childSas().keySet(
-                    Predicates.equal(OwnerMemberExtractor.ATTRIBUTE, departedMember));
+            Set<String> orphans = cluster.childSas().keySet(new OwnedByMember(departedMember));
             if (!orphans.isEmpty()) {
                 cluster.childSas().executeOnKeys(orphans, pass);
             }
@@ -92,13 +90,13 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         } catch (HazelcastInstanceNotActiveException e) {
             return;
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "node " + cluster.nodeId() + ": indexed takeover failed, the full pass follows: "
+            LOG.log(Level.WARNING, "node " + cluster.nodeId() + ": takeover failed, the full pass follows: "
                     + e.getClass().getSimpleName() + ": " + e.getMessage());
         }
         passIfOldest();
     }
 
-    /** Duration of the last indexed takeover, ms. */
+    /** Duration of the last takeover after a member left, ms. */
     public long lastTakeoverMillis() {
         return lastTakeoverMillis;
     }

@@ -1,10 +1,7 @@
 package dev.keel.sad.cluster;
 
 import com.hazelcast.cluster.Member;
-import com.hazelcast.config.AttributeConfig;
 import com.hazelcast.config.Config;
-import com.hazelcast.config.IndexConfig;
-import com.hazelcast.config.IndexType;
 import com.hazelcast.config.InMemoryFormat;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.MapConfig;
@@ -14,7 +11,6 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import dev.keel.sad.SadConfig;
-import dev.keel.sad.store.OwnerMemberExtractor;
 import dev.keel.sad.store.SaMergePolicies;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -117,11 +113,7 @@ public final class SadCluster implements AutoCloseable {
             hc.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
                     c.minClusterSize()));
         }
-        MapConfig child = saMap(CHILD_SAS, SaMergePolicies.ChildSa.class, c);
-        // Index the owner incarnation so a takeover finds the departed member's SAs directly.
-        child.addAttributeConfig(new AttributeConfig(OwnerMemberExtractor.ATTRIBUTE, OwnerMemberExtractor.class.getName()));
-        child.addIndexConfig(new IndexConfig(IndexType.HASH, OwnerMemberExtractor.ATTRIBUTE));
-        hc.addMapConfig(child);
+        hc.addMapConfig(saMap(CHILD_SAS, SaMergePolicies.ChildSa.class, c));
         hc.addMapConfig(saMap(IKE_SAS, SaMergePolicies.IkeSa.class, c));
         hc.addMapConfig(saMap(SPIS, SaMergePolicies.Spi.class, c));
         return hc;

@@ -100,10 +100,12 @@ class ProcessorsTest {
     }
 
     @Test
-    void ownerMemberExtractorReadsTheOneField() {
+    void ownedByMemberReadsTheOneField() {
         ChildSaRecord r = out(true, 99).setOwnerMember("3f0c-uuid").setConnection("c").build();
-        assertThat(OwnerMemberExtractor.ownerMember(r.toByteArray())).isEqualTo("3f0c-uuid");
-        assertThat(OwnerMemberExtractor.ownerMember(ChildSaRecord.getDefaultInstance().toByteArray())).isEmpty();
+        assertThat(OwnedByMember.ownerMember(r.toByteArray())).isEqualTo("3f0c-uuid");
+        assertThat(OwnedByMember.ownerMember(ChildSaRecord.getDefaultInstance().toByteArray())).isEmpty();
+        assertThat(new OwnedByMember("3f0c-uuid").apply(entry(r))).isTrue();
+        assertThat(new OwnedByMember("other").apply(entry(r))).isFalse();
     }
 
     @Test
