@@ -253,7 +253,7 @@ public final class SaDatabase {
         return cluster.childSas().submitToKey(req.getSaId(), new LeaseProcessor(node, req.getCount()))
                 .thenApply(r -> {
                     r.orThrow();
-                    return LeaseSequenceResponse.newBuilder().setStart(r.a()).setEnd(r.b()).build();
+                    return LeaseSequenceResponse.newBuilder().setStart(r.a()).setEnd(r.b()).setOwnerEpoch(r.c()).build();
                 });
     }
 

@@ -12,7 +12,7 @@ import java.util.Map;
  * its owner and raises the lease high-water mark to {@code start + count} (see
  * {@link RecordProcessor} for why the grant is on the backup before the caller has it).
  *
- * <p>{@code a} of the result is the start, {@code b} the end (exclusive).
+ * <p>{@code a} of the result is the start, {@code b} the end (exclusive), {@code c} the owner epoch.
  */
 public final class LeaseProcessor extends RecordProcessor {
 
@@ -52,7 +52,7 @@ public final class LeaseProcessor extends RecordProcessor {
         }
         ChildSaRecord updated = r.toBuilder().setLeaseHighWater(end).build();
         write(entry, updated.toByteArray());
-        return OpResult.ok(null, start, end);
+        return OpResult.ok(null, start, end, r.getOwnerEpoch());
     }
 
     /** Shared state / ownership / direction checks. */

@@ -32,6 +32,7 @@ class ProcessorsTest {
         assertThat(r.refusal()).isNull();
         assertThat(r.a()).isEqualTo(1);
         assertThat(r.b()).isEqualTo(101);
+        assertThat(r.c()).as("owner epoch").isEqualTo(1);
         assertThat(Records.parseChild(e.getValue()).getLeaseHighWater()).isEqualTo(101);
         assertThat(Records.parseChild(e.getValue()).getGeneration()).as("counters do not move the generation").isEqualTo(1);
 
