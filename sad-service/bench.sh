@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# sad-service benchmarks: lease round-trip latency over gRPC, CHILD SA installs per second, and
+# memory per SA at 100,000 SAs, on a two-member Hazelcast cluster on loopback.
+# Usage: sad-service/bench.sh [--lease-calls N] [--installs N] [--in-flight N] [--memory-sas N]
+# Needs JDK 25 (JAVA_HOME) and Maven; builds the modules it needs (no install).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${JAVA_HOME:=/usr/lib/jvm/temurin-25-jdk-amd64}"
+export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
+
+cp_file=sad-service/target/bench.classpath
+mvn -q -B -Dstyle.color=never -pl proto,core,sad-service test-compile dependency:build-classpath \
+    -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test >/dev/null
+# The reactor modules resolve to their target/classes; the classpath file lists jars per module.
+cp="sad-service/target/test-classes:sad-service/target/classes:proto/target/classes:core/target/classes:$(cat "$cp_file")"
+flags=$(mvn -q -B -Dstyle.color=never help:evaluate -Dexpression=keel.jvm.flags -DforceStdout -N \
+    | sed 's/\x1b\[[0-9;]*m//g')
+
+# shellcheck disable=SC2086
+exec java $flags -Xms2g -Xmx2g -XX:+UseG1GC -Dhazelcast.phone.home.enabled=false \
+    -Djava.util.logging.config.file=sad-service/src/test/resources/logging.properties \
+    -cp "$cp" dev.keel.sad.bench.SadBenchmark "$@"

@@ -1,0 +1,395 @@
+package dev.keel.sad;
+
+import com.google.protobuf.ByteString;
+import com.hazelcast.map.IMap;
+import com.hazelcast.query.Predicates;
+import dev.keel.proto.v1.AllocateSpiRequest;
+import dev.keel.proto.v1.ChildSaKeys;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.CheckpointReplayRequest;
+import dev.keel.proto.v1.ClaimOwnershipRequest;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.IkeSaKeys;
+import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.InstallChildSaRequest;
+import dev.keel.proto.v1.InstallIkeSaRequest;
+import dev.keel.proto.v1.LeaseSequenceRequest;
+import dev.keel.proto.v1.LeaseSequenceResponse;
+import dev.keel.proto.v1.ListChildSasRequest;
+import dev.keel.proto.v1.ListChildSasResponse;
+import dev.keel.proto.v1.OwnershipReason;
+import dev.keel.proto.v1.ReportUsageRequest;
+import dev.keel.proto.v1.UpdateChildSaRequest;
+import dev.keel.proto.v1.WrappedChildKeys;
+import dev.keel.proto.v1.WrappedIkeKeys;
+import dev.keel.sad.cluster.SadCluster;
+import dev.keel.sad.keys.ChildSaKeyMaterial;
+import dev.keel.sad.keys.KeyVault;
+import dev.keel.sad.keys.KeyWrap;
+import dev.keel.sad.store.CheckpointProcessor;
+import dev.keel.sad.store.ChildSaFilter;
+import dev.keel.sad.store.ClaimProcessor;
+import dev.keel.sad.store.DeleteProcessor;
+import dev.keel.sad.store.IkeUpsertProcessor;
+import dev.keel.sad.store.LeaseProcessor;
+import dev.keel.sad.store.OpResult;
+import dev.keel.sad.store.Records;
+import dev.keel.sad.store.SpiBindProcessor;
+import dev.keel.sad.store.UpdateProcessor;
+import dev.keel.sad.store.UsageProcessor;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The SA database's operations, independent of gRPC: what the service does with each request.
+ * Refusals are {@link SadException}s; Hazelcast failures (cluster unavailable) pass through and
+ * the gRPC layer maps them to UNAVAILABLE.
+ */
+public final class SaDatabase {
+
+    /** Attempts to find a free random SPI before giving up (2^32 space; only near-full fails). */
+    static final int SPI_ATTEMPTS = 32;
+    static final int MAX_PAGE = 1000;
+    static final int DEFAULT_PAGE = 100;
+
+    private final SadCluster cluster;
+    private final KeyWrap wrap;
+    private final KeyVault vault;
+    private final SecureRandom random = new SecureRandom();
+
+    public SaDatabase(SadCluster cluster, KeyWrap wrap) {
+        this.cluster = cluster;
+        this.wrap = wrap;
+        this.vault = new KeyVault(wrap);
+    }
+
+    public SadCluster cluster() {
+        return cluster;
+    }
+
+    public String nodeId() {
+        return cluster.nodeId();
+    }
+
+    // --- SPIs -------------------------------------------------------------------------------
+
+    /** Reserves a random inbound SPI, unique across the cluster, never 0..255. */
+    public int allocateSpi(AllocateSpiRequest req) {
+        int seconds = req.getReservationSeconds();
+        if (seconds > 3600) {
+            throw SadException.invalid("reservation_seconds", seconds + " exceeds 3600");
+        }
+        if (seconds == 0) {
+            seconds = cluster.config().spiReservationSeconds();
+        }
+        IMap<Integer, String> spis = cluster.spis();
+        for (int i = 0; i < SPI_ATTEMPTS; i++) {
+            int spi = random.nextInt();
+            if (Integer.compareUnsigned(spi, 256) < 0) {
+                continue;
+            }
+            if (spis.putIfAbsent(spi, SpiBindProcessor.RESERVED, seconds, TimeUnit.SECONDS) == null) {
+                return spi;
+            }
+        }
+        throw new SadException(SadException.Kind.RESOURCE_EXHAUSTED,
+                "no free SPI found in " + SPI_ATTEMPTS + " random attempts");
+    }
+
+    // --- CHILD SAs --------------------------------------------------------------------------
+
+    public ChildSaRecord installChildSa(InstallChildSaRequest req) {
+        if (!req.hasChildSa()) {
+            throw SadException.invalid("child_sa", "is required");
+        }
+        Validation.childSa(req.getChildSa(), req.getKeys());
+        Validation.optionalNode("owner_node_id", req.getOwnerNodeId());
+        String ownerNode = req.getOwnerNodeId().isEmpty() ? cluster.nodeId() : req.getOwnerNodeId();
+        String ownerMember = cluster.memberOf(ownerNode);
+        if (ownerMember == null) {
+            throw SadException.precondition("owner_node_id: node '" + ownerNode + "' is not a cluster member");
+        }
+        ChildSaRecord in = req.getChildSa();
+        String id = in.getId().isEmpty() ? newId() : in.getId();
+        long now = System.currentTimeMillis();
+        ChildSaRecord record = in.toBuilder()
+                .setId(id)
+                .setKeys(wrapChildKeys(req.getKeys()))
+                .setCreatedAtMs(now)
+                .setUpdatedAtMs(now)
+                .setOwnerNodeId(ownerNode)
+                .setOwnerMember(ownerMember)
+                .setOwnerEpoch(1)
+                .setOwnerReason(OwnershipReason.OWNERSHIP_REASON_UNSPECIFIED)
+                .setLeaseHighWater(1)
+                .setReplayCheckpoint(0)
+                .setReplayFloor(0)
+                .setState(ChildSaState.CHILD_SA_STATE_ACTIVE)
+                .setGeneration(1)
+                .setBytes(0)
+                .setPackets(0)
+                .clearSoftExpiry()
+                .clearHardExpiry()
+                .setDeletedAtMs(0)
+                .build();
+        boolean inbound = record.getDirection() == Direction.DIRECTION_INBOUND;
+        if (inbound) {
+            String holder = cluster.spis().executeOnKey(record.getSpi(), new SpiBindProcessor(id));
+            if (holder != null) {
+                throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.spi: "
+                        + spiText(record.getSpi()) + " is bound to child SA " + holder);
+            }
+        }
+        byte[] existing = cluster.childSas().putIfAbsent(id, record.toByteArray());
+        if (existing != null) {
+            if (inbound) {
+                cluster.spis().remove(record.getSpi(), id);
+            }
+            throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.id: child SA " + id + " already exists");
+        }
+        return Records.withoutKeys(record);
+    }
+
+    private WrappedChildKeys wrapChildKeys(ChildSaKeys keys) {
+        byte[] enc = keys.getEncryption().toByteArray();
+        byte[] integ = keys.getIntegrity().toByteArray();
+        try {
+            return WrappedChildKeys.newBuilder()
+                    .setEncryption(ByteString.copyFrom(wrap.wrap(enc)))
+                    .setIntegrity(ByteString.copyFrom(wrap.wrap(integ)))
+                    .setKekId(wrap.kekId())
+                    .build();
+        } finally {
+            Arrays.fill(enc, (byte) 0);
+            Arrays.fill(integ, (byte) 0);
+        }
+    }
+
+    public ChildSaRecord updateChildSa(UpdateChildSaRequest req) {
+        Validation.update(req);
+        byte[] r = cluster.childSas().executeOnKey(req.getId(), new UpdateProcessor(req, System.currentTimeMillis()))
+                .orThrow();
+        return Records.withoutKeys(Records.parseChild(r));
+    }
+
+    /** Deletes a CHILD SA (tombstone), releases its inbound SPI and zeroizes keys held here. */
+    public ChildSaRecord deleteChildSa(String id) {
+        Validation.id("id", id);
+        ChildSaRecord t = Records.parseChild(
+                cluster.childSas().executeOnKey(id, new DeleteProcessor(System.currentTimeMillis())).orThrow());
+        vault.evict(id);
+        if (t.getDirection() == Direction.DIRECTION_INBOUND) {
+            cluster.spis().remove(t.getSpi(), id);
+        }
+        return t;
+    }
+
+    public ChildSaRecord getChildSa(String id, boolean includeWrappedKeys) {
+        Validation.id("id", id);
+        byte[] v = cluster.childSas().get(id);
+        if (v == null) {
+            throw SadException.notFound("child SA " + id + " does not exist");
+        }
+        ChildSaRecord r = Records.parseChild(v);
+        return includeWrappedKeys ? r : Records.withoutKeys(r);
+    }
+
+    public ListChildSasResponse listChildSas(ListChildSasRequest req) {
+        int size = req.getPageSize() == 0 ? DEFAULT_PAGE : req.getPageSize();
+        if (size > MAX_PAGE) {
+            throw SadException.invalid("page_size", req.getPageSize() + " exceeds " + MAX_PAGE);
+        }
+        String after = decodeToken(req.getPageToken());
+        if (!req.getPeerAddress().isEmpty() && req.getPeerAddress().size() != 4 && req.getPeerAddress().size() != 16) {
+            throw SadException.invalid("peer_address", req.getPeerAddress().size() + " bytes, want 4 or 16");
+        }
+        Validation.optionalNode("owner_node_id", req.getOwnerNodeId());
+        ChildSaFilter filter = new ChildSaFilter(after, req.getConnection(), req.getPeerAddress().toByteArray(),
+                req.getOwnerNodeId(), req.getIncludeDeleted());
+        var paging = Predicates.pagingPredicate(filter, new ChildSaFilter.ById(), size);
+        List<Map.Entry<String, byte[]>> page = new ArrayList<>(cluster.childSas().entrySet(paging));
+        ListChildSasResponse.Builder out = ListChildSasResponse.newBuilder();
+        for (Map.Entry<String, byte[]> e : page) {
+            out.addChildSas(Records.withoutKeys(Records.parseChild(e.getValue())));
+        }
+        if (page.size() == size) {
+            out.setNextPageToken(Base64.getUrlEncoder().withoutPadding()
+                    .encodeToString(page.get(page.size() - 1).getKey().getBytes(StandardCharsets.UTF_8)));
+        }
+        return out.build();
+    }
+
+    private static String decodeToken(String token) {
+        if (token.isEmpty()) {
+            return "";
+        }
+        try {
+            String id = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+            Validation.id("page_token", id);
+            return id;
+        } catch (IllegalArgumentException | SadException e) {
+            throw SadException.invalid("page_token", "not a token from ListChildSas");
+        }
+    }
+
+    // --- counters (asynchronous: no thread waits for the cluster) -----------------------------
+
+    public CompletionStage<LeaseSequenceResponse> leaseSequence(LeaseSequenceRequest req) {
+        Validation.id("sa_id", req.getSaId());
+        if (req.getCount() < 1 || req.getCount() > LeaseProcessor.MAX_COUNT) {
+            throw SadException.invalid("count", req.getCount() + " is not in 1.." + LeaseProcessor.MAX_COUNT);
+        }
+        Validation.optionalNode("node_id", req.getNodeId());
+        String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
+        return cluster.childSas().submitToKey(req.getSaId(), new LeaseProcessor(node, req.getCount()))
+                .thenApply(r -> {
+                    r.orThrow();
+                    return LeaseSequenceResponse.newBuilder().setStart(r.a()).setEnd(r.b()).setOwnerEpoch(r.c()).build();
+                });
+    }
+
+    public CompletionStage<Long> checkpointReplay(CheckpointReplayRequest req) {
+        Validation.id("sa_id", req.getSaId());
+        Validation.optionalNode("node_id", req.getNodeId());
+        String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
+        return cluster.childSas().submitToKey(req.getSaId(), new CheckpointProcessor(node, req.getRightEdge()))
+                .thenApply(r -> {
+                    r.orThrow();
+                    return r.a();
+                });
+    }
+
+    public CompletionStage<ChildSaRecord> reportUsage(ReportUsageRequest req) {
+        Validation.id("sa_id", req.getSaId());
+        Validation.optionalNode("node_id", req.getNodeId());
+        String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
+        return cluster.childSas().submitToKey(req.getSaId(),
+                        new UsageProcessor(node, req.getBytes(), req.getPackets(), System.currentTimeMillis()))
+                .thenApply(r -> Records.withoutKeys(Records.parseChild(r.orThrow())));
+    }
+
+    public ChildSaRecord claimOwnership(ClaimOwnershipRequest req) {
+        Validation.id("sa_id", req.getSaId());
+        Validation.optionalNode("node_id", req.getNodeId());
+        Validation.optionalNode("expected_owner_node_id", req.getExpectedOwnerNodeId());
+        String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
+        Map<String, String> live = cluster.liveMembers();
+        String member = cluster.memberOf(node);
+        if (member == null) {
+            throw SadException.precondition("node_id: node '" + node + "' is not a cluster member");
+        }
+        byte[] r = cluster.childSas().executeOnKey(req.getSaId(), new ClaimProcessor(node, member,
+                req.getExpectedOwnerNodeId(), live.keySet(), cluster.config().replayMargin(),
+                System.currentTimeMillis())).orThrow();
+        ChildSaRecord rec = Records.parseChild(r);
+        if (!rec.getOwnerNodeId().equals(cluster.nodeId())) {
+            vault.evict(rec.getId());
+        }
+        return Records.withoutKeys(rec);
+    }
+
+    /**
+     * The unwrapped keys of an SA this node owns, for a data plane in this process (the gateway).
+     * Zeroized when the SA is deleted or moves away ({@link #forgetKeys}).
+     */
+    public ChildSaKeyMaterial childKeys(String id) {
+        ChildSaRecord r = getChildSa(id, true);
+        if (!r.getOwnerNodeId().equals(cluster.nodeId())) {
+            throw SadException.precondition("child SA " + id + " is owned by node '" + r.getOwnerNodeId()
+                    + "'; only the owner unwraps its keys");
+        }
+        if (!Records.isLive(r)) {
+            throw SadException.precondition("child SA " + id + " is deleted");
+        }
+        return vault.childKeys(r);
+    }
+
+    /** Zeroizes keys held for an SA (called on delete and on ownership moving away). */
+    public void forgetKeys(String id) {
+        vault.evict(id);
+    }
+
+    // --- IKE SAs ----------------------------------------------------------------------------
+
+    public IkeSaRecord installIkeSa(InstallIkeSaRequest req) {
+        if (!req.hasIkeSa()) {
+            throw SadException.invalid("ike_sa", "is required");
+        }
+        Validation.ikeSa(req.getIkeSa());
+        String ownerNode = req.getIkeSa().getOwnerNodeId().isEmpty() ? cluster.nodeId() : req.getIkeSa().getOwnerNodeId();
+        String ownerMember = cluster.memberOf(ownerNode);
+        if (ownerMember == null) {
+            throw SadException.precondition("ike_sa.owner_node_id: node '" + ownerNode + "' is not a cluster member");
+        }
+        IkeSaRecord.Builder b = req.getIkeSa().toBuilder()
+                .setOwnerNodeId(ownerNode)
+                .setOwnerMember(ownerMember)
+                .clearKeys();
+        if (req.hasKeys()) {
+            b.setKeys(wrapIkeKeys(req.getKeys()));
+        }
+        byte[] v = cluster.ikeSas().executeOnKey(b.getId(), new IkeUpsertProcessor(b.build(), System.currentTimeMillis()))
+                .orThrow();
+        return Records.withoutKeys(Records.parseIke(v));
+    }
+
+    private WrappedIkeKeys wrapIkeKeys(IkeSaKeys k) {
+        return WrappedIkeKeys.newBuilder()
+                .setSkD(wrapped(k.getSkD()))
+                .setSkAi(wrapped(k.getSkAi()))
+                .setSkAr(wrapped(k.getSkAr()))
+                .setSkEi(wrapped(k.getSkEi()))
+                .setSkEr(wrapped(k.getSkEr()))
+                .setSkPi(wrapped(k.getSkPi()))
+                .setSkPr(wrapped(k.getSkPr()))
+                .setKekId(wrap.kekId())
+                .build();
+    }
+
+    private ByteString wrapped(ByteString plain) {
+        byte[] p = plain.toByteArray();
+        try {
+            return ByteString.copyFrom(wrap.wrap(p));
+        } finally {
+            Arrays.fill(p, (byte) 0);
+        }
+    }
+
+    public void deleteIkeSa(String id) {
+        Validation.id("id", id);
+        if (cluster.ikeSas().remove(id) == null) {
+            throw SadException.notFound("IKE SA " + id + " does not exist");
+        }
+    }
+
+    public IkeSaRecord getIkeSa(String id, boolean includeWrappedKeys) {
+        Validation.id("id", id);
+        byte[] v = cluster.ikeSas().get(id);
+        if (v == null) {
+            throw SadException.notFound("IKE SA " + id + " does not exist");
+        }
+        IkeSaRecord r = Records.parseIke(v);
+        return includeWrappedKeys ? r : Records.withoutKeys(r);
+    }
+
+    // --- helpers ----------------------------------------------------------------------------
+
+    private String newId() {
+        byte[] b = new byte[8];
+        random.nextBytes(b);
+        return "sa-" + HexFormat.of().formatHex(b);
+    }
+
+    static String spiText(int spi) {
+        return String.format("SPI 0x%08x", spi);
+    }
+}

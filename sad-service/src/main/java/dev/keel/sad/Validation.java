@@ -1,0 +1,222 @@
+package dev.keel.sad;
+
+import com.google.protobuf.ByteString;
+import dev.keel.core.transform.EncryptionTransform;
+import dev.keel.core.transform.IntegrityTransform;
+import dev.keel.proto.v1.ChildSaKeys;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.IpsecMode;
+import dev.keel.proto.v1.IpsecProtocol;
+import dev.keel.proto.v1.Lifetime;
+import dev.keel.proto.v1.TrafficSelector;
+import dev.keel.proto.v1.UpdateChildSaRequest;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Checks requests before they touch the cluster. Each failure is an INVALID_ARGUMENT naming the
+ * field path (as in the proto) and what is wrong; key bytes are never part of a message.
+ */
+public final class Validation {
+
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
+    private static final Pattern NODE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** Largest anti-replay window accepted (RFC 6479-style bitmaps in esp-worker). */
+    public static final int MAX_REPLAY_WINDOW = 65_536;
+
+    private Validation() {}
+
+    public static void id(String field, String id) {
+        if (id.isEmpty()) {
+            throw SadException.invalid(field, "must not be empty");
+        }
+        if (!ID.matcher(id).matches()) {
+            throw SadException.invalid(field, "must be 1..128 of [A-Za-z0-9._:/-]");
+        }
+    }
+
+    public static void optionalNode(String field, String node) {
+        if (!node.isEmpty() && !NODE.matcher(node).matches()) {
+            throw SadException.invalid(field, "'" + node + "' is not a node id (1..64 of [A-Za-z0-9._-])");
+        }
+    }
+
+    /** Validates InstallChildSa's record and plaintext keys. */
+    public static void childSa(ChildSaRecord r, ChildSaKeys keys) {
+        String p = "child_sa.";
+        if (!r.getId().isEmpty()) {
+            id(p + "id", r.getId());
+        }
+        if (r.getConnection().isEmpty()) {
+            throw SadException.invalid(p + "connection", "must not be empty");
+        }
+        if (Integer.compareUnsigned(r.getSpi(), 256) < 0) {
+            throw SadException.invalid(p + "spi", Integer.toUnsignedString(r.getSpi())
+                    + " is reserved (0..255, RFC 4303 §2.1)");
+        }
+        if (r.getDirection() == Direction.DIRECTION_UNSPECIFIED || r.getDirection() == Direction.UNRECOGNIZED) {
+            throw SadException.invalid(p + "direction", "must be INBOUND or OUTBOUND");
+        }
+        if (r.getProtocol() == IpsecProtocol.IPSEC_PROTOCOL_UNSPECIFIED || r.getProtocol() == IpsecProtocol.UNRECOGNIZED) {
+            throw SadException.invalid(p + "protocol", "must be ESP or AH");
+        }
+        if (r.getMode() == IpsecMode.IPSEC_MODE_UNSPECIFIED || r.getMode() == IpsecMode.UNRECOGNIZED) {
+            throw SadException.invalid(p + "mode", "must be TUNNEL or TRANSPORT");
+        }
+        endpoint(p + "local", r.hasLocal() ? r.getLocal() : null);
+        endpoint(p + "peer", r.hasPeer() ? r.getPeer() : null);
+        if (r.getLocal().getAddress().size() != r.getPeer().getAddress().size()) {
+            throw SadException.invalid(p + "peer.address", "address family differs from child_sa.local.address");
+        }
+        transforms(r, keys);
+        if (r.getDirection() == Direction.DIRECTION_INBOUND && r.getReplayWindow() > MAX_REPLAY_WINDOW) {
+            throw SadException.invalid(p + "replay_window", r.getReplayWindow() + " exceeds " + MAX_REPLAY_WINDOW);
+        }
+        selectors(p + "local_ts", r.getLocalTsList());
+        selectors(p + "remote_ts", r.getRemoteTsList());
+        lifetime(p + "lifetime", r.getLifetime());
+    }
+
+    private static void transforms(ChildSaRecord r, ChildSaKeys keys) {
+        String p = "child_sa.";
+        EncryptionTransform enc = EncryptionTransform.byId(r.getEncryptionTransform());
+        boolean ah = r.getProtocol() == IpsecProtocol.IPSEC_PROTOCOL_AH;
+        if (ah) {
+            if (r.getEncryptionTransform() != 0) {
+                throw SadException.invalid(p + "encryption_transform", "must be 0 for AH");
+            }
+        } else if (enc == null) {
+            throw SadException.invalid(p + "encryption_transform",
+                    r.getEncryptionTransform() + " is not an encryption transform Keel implements");
+        }
+        if (enc != null) {
+            int keyLen = r.getEncryptionKeyLength() - enc.saltLength();
+            if (!enc.acceptsKeyLength(keyLen)) {
+                throw SadException.invalid(p + "encryption_key_length", r.getEncryptionKeyLength()
+                        + " bytes is not valid for " + enc.ianaName() + (enc.saltLength() > 0
+                        ? " (key + " + enc.saltLength() + "-byte salt)" : ""));
+            }
+        }
+        IntegrityTransform integ = r.getIntegrityTransform() == 0 ? null
+                : IntegrityTransform.byId(r.getIntegrityTransform());
+        if (r.getIntegrityTransform() != 0 && integ == null) {
+            throw SadException.invalid(p + "integrity_transform",
+                    r.getIntegrityTransform() + " is not an integrity transform Keel implements");
+        }
+        if (enc != null && enc.isAead() && integ != null) {
+            throw SadException.invalid(p + "integrity_transform", "must be 0 (NONE) with AEAD " + enc.ianaName());
+        }
+        if ((enc == null || !enc.isAead()) && integ == null) {
+            throw SadException.invalid(p + "integrity_transform", "is required with "
+                    + (enc == null ? "AH" : enc.ianaName()));
+        }
+        int integLen = integ == null ? 0 : integ.keyLength();
+        if (r.getIntegrityKeyLength() != integLen) {
+            throw SadException.invalid(p + "integrity_key_length", r.getIntegrityKeyLength() + " bytes, want "
+                    + integLen + (integ == null ? "" : " for " + integ.ianaName()));
+        }
+        if (keys.getEncryption().size() != r.getEncryptionKeyLength()) {
+            throw SadException.invalid("keys.encryption", keys.getEncryption().size()
+                    + " bytes, want encryption_key_length " + r.getEncryptionKeyLength());
+        }
+        if (keys.getIntegrity().size() != r.getIntegrityKeyLength()) {
+            throw SadException.invalid("keys.integrity", keys.getIntegrity().size()
+                    + " bytes, want integrity_key_length " + r.getIntegrityKeyLength());
+        }
+    }
+
+    public static void endpoint(String field, Endpoint e) {
+        if (e == null) {
+            throw SadException.invalid(field, "is required");
+        }
+        address(field + ".address", e.getAddress());
+        if (e.getPort() > 65535) {
+            throw SadException.invalid(field + ".port", e.getPort() + " is not in 0..65535");
+        }
+    }
+
+    private static void address(String field, ByteString a) {
+        if (a.size() != 4 && a.size() != 16) {
+            throw SadException.invalid(field, a.size() + " bytes, want 4 (IPv4) or 16 (IPv6)");
+        }
+    }
+
+    private static void selectors(String field, List<TrafficSelector> list) {
+        if (list.isEmpty()) {
+            throw SadException.invalid(field, "at least one traffic selector is required");
+        }
+        for (int i = 0; i < list.size(); i++) {
+            TrafficSelector ts = list.get(i);
+            String f = field + "[" + i + "]";
+            address(f + ".start_address", ts.getStartAddress());
+            address(f + ".end_address", ts.getEndAddress());
+            if (ts.getStartAddress().size() != ts.getEndAddress().size()) {
+                throw SadException.invalid(f + ".end_address", "address family differs from start_address");
+            }
+            if (ByteString.unsignedLexicographicalComparator().compare(ts.getStartAddress(), ts.getEndAddress()) > 0) {
+                throw SadException.invalid(f + ".end_address", "is below start_address");
+            }
+            if (ts.getIpProtocol() > 255) {
+                throw SadException.invalid(f + ".ip_protocol", ts.getIpProtocol() + " is not in 0..255");
+            }
+            if (ts.getEndPort() > 65535 || ts.getStartPort() > ts.getEndPort()) {
+                throw SadException.invalid(f + ".end_port", "port range " + ts.getStartPort() + ".."
+                        + ts.getEndPort() + " is not within 0..65535 in order");
+            }
+        }
+    }
+
+    public static void lifetime(String field, Lifetime l) {
+        pair(field, "seconds", l.getSoftSeconds(), l.getHardSeconds());
+        pair(field, "bytes", l.getSoftBytes(), l.getHardBytes());
+        pair(field, "packets", l.getSoftPackets(), l.getHardPackets());
+        if (l.getHardSeconds() > 100L * 365 * 24 * 3600) {
+            throw SadException.invalid(field + ".hard_seconds", "exceeds 100 years");
+        }
+    }
+
+    private static void pair(String field, String unit, long soft, long hard) {
+        if (soft != 0 && hard != 0 && Long.compareUnsigned(soft, hard) >= 0) {
+            throw SadException.invalid(field + ".soft_" + unit, "must be below hard_" + unit);
+        }
+    }
+
+    public static void update(UpdateChildSaRequest u) {
+        id("id", u.getId());
+        if (u.hasLocal()) {
+            endpoint("local", u.getLocal());
+        }
+        if (u.hasPeer()) {
+            endpoint("peer", u.getPeer());
+        }
+        if (u.hasLifetime()) {
+            lifetime("lifetime", u.getLifetime());
+        }
+        if (u.hasState()) {
+            ChildSaState s = u.getState();
+            if (s != ChildSaState.CHILD_SA_STATE_ACTIVE && s != ChildSaState.CHILD_SA_STATE_REKEYING
+                    && s != ChildSaState.CHILD_SA_STATE_REKEYED) {
+                throw SadException.invalid("state", s + " cannot be set by UpdateChildSa (only ACTIVE, REKEYING, "
+                        + "REKEYED; EXPIRED comes from lifetimes, DELETED from DeleteChildSa)");
+            }
+        }
+    }
+
+    public static void ikeSa(IkeSaRecord r) {
+        String p = "ike_sa.";
+        id(p + "id", r.getId());
+        if (r.getConnection().isEmpty()) {
+            throw SadException.invalid(p + "connection", "must not be empty");
+        }
+        if (r.getInitiatorSpi() == 0) {
+            throw SadException.invalid(p + "initiator_spi", "must not be 0 (RFC 7296 §3.1)");
+        }
+        endpoint(p + "local", r.hasLocal() ? r.getLocal() : null);
+        endpoint(p + "peer", r.hasPeer() ? r.getPeer() : null);
+        optionalNode(p + "owner_node_id", r.getOwnerNodeId());
+    }
+}

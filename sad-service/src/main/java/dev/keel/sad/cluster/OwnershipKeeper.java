@@ -1,0 +1,169 @@
+package dev.keel.sad.cluster;
+
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.HazelcastInstanceNotActiveException;
+import dev.keel.sad.store.IkeMaintenanceProcessor;
+import dev.keel.sad.store.MaintenanceProcessor;
+import dev.keel.sad.store.OwnedByMember;
+import java.lang.System.Logger.Level;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Keeps every SA owned by a live member and applies time lifetimes.
+ *
+ * <p>Exactly one member acts: the oldest (Hazelcast's master, first in the member list). When a
+ * member leaves, every survivor gets {@code memberRemoved}, and the one that is now oldest finds
+ * the departed member's SAs (a query reading only the owner field) and applies
+ * {@link MaintenanceProcessor} to them at once, which gives each a new owner chosen by
+ * rendezvous hashing over the survivors; a full pass follows. The full pass also runs every
+ * maintenance interval, which repairs anything a pass missed (for instance when the oldest
+ * member itself died during a takeover). Passes run on one thread, never on Hazelcast's
+ * event threads.
+ */
+public final class OwnershipKeeper implements MembershipListener, AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(OwnershipKeeper.class.getName());
+
+    private final SadCluster cluster;
+    private final ScheduledExecutorService scheduler;
+    private final UUID listenerId;
+    private final AtomicLong passes = new AtomicLong();
+    private final AtomicLong takeovers = new AtomicLong();
+    private volatile long lastPassMillis;
+    private volatile long lastTakeoverMillis;
+
+    public OwnershipKeeper(SadCluster cluster) {
+        this.cluster = cluster;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "keel-sad-maintenance-" + cluster.nodeId());
+            t.setDaemon(true);
+            return t;
+        });
+        this.listenerId = cluster.hazelcast().getCluster().addMembershipListener(this);
+        long period = cluster.config().maintenanceIntervalMillis();
+        scheduler.scheduleWithFixedDelay(this::passIfOldest, period, period, TimeUnit.MILLISECONDS);
+        scheduler.execute(this::passIfOldest);
+    }
+
+    @Override
+    public void memberAdded(MembershipEvent event) {
+        LOG.log(Level.INFO, "node {0}: member joined {1} (node {2})", cluster.nodeId(),
+                event.getMember().getAddress(), event.getMember().getAttribute(SadCluster.NODE_ATTRIBUTE));
+    }
+
+    @Override
+    public void memberRemoved(MembershipEvent event) {
+        LOG.log(Level.WARNING, "node {0}: member left {1} (node {2}); taking over its SAs if oldest",
+                cluster.nodeId(), event.getMember().getAddress(),
+                event.getMember().getAttribute(SadCluster.NODE_ATTRIBUTE));
+        String departed = event.getMember().getUuid().toString();
+        scheduler.execute(() -> takeoverIfOldest(departed));
+    }
+
+    /**
+     * The fast path after a member left: the departed member's SAs, found by a query that reads
+     * only their owner field, get new owners at once; the full pass follows for anything else.
+     */
+    private void takeoverIfOldest(String departedMember) {
+        if (!cluster.isRunning() || !cluster.isOldest()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        try {
+            Map<String, String> live = cluster.liveMembers();
+            MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live,
+                    cluster.config().replayMargin(), cluster.config().tombstoneRetentionSeconds() * 1000L);
+            Set<String> orphans = cluster.childSas().keySet(new OwnedByMember(departedMember));
+            if (!orphans.isEmpty()) {
+                cluster.childSas().executeOnKeys(orphans, pass);
+            }
+            lastTakeoverMillis = (System.nanoTime() - t0) / 1_000_000;
+            LOG.log(Level.WARNING, "node {0}: took over {1} CHILD SAs of departed member {2} in {3} ms",
+                    cluster.nodeId(), orphans.size(), departedMember, lastTakeoverMillis);
+        } catch (HazelcastInstanceNotActiveException e) {
+            return;
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "node " + cluster.nodeId() + ": takeover failed, the full pass follows: "
+                    + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        passIfOldest();
+    }
+
+    /** Duration of the last takeover after a member left, ms. */
+    public long lastTakeoverMillis() {
+        return lastTakeoverMillis;
+    }
+
+    /** Runs a pass now if this member is the oldest; for tests and operators. */
+    public void runNow() {
+        try {
+            scheduler.submit(this::passIfOldest).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("maintenance pass failed", e);
+        }
+    }
+
+    private void passIfOldest() {
+        if (!cluster.isRunning() || !cluster.isOldest()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        try {
+            Map<String, String> live = cluster.liveMembers();
+            long now = System.currentTimeMillis();
+            MaintenanceProcessor child = new MaintenanceProcessor(now, live, cluster.config().replayMargin(),
+                    cluster.config().tombstoneRetentionSeconds() * 1000L);
+            Set<String> due = cluster.childSas().keySet(child.due());
+            if (!due.isEmpty()) {
+                cluster.childSas().executeOnKeys(due, child);
+                takeovers.addAndGet(due.size());
+            }
+            IkeMaintenanceProcessor ike = new IkeMaintenanceProcessor(now, live);
+            Set<String> dueIke = cluster.ikeSas().keySet(ike.due());
+            if (!dueIke.isEmpty()) {
+                cluster.ikeSas().executeOnKeys(dueIke, ike);
+            }
+            passes.incrementAndGet();
+            lastPassMillis = (System.nanoTime() - t0) / 1_000_000;
+            if (!due.isEmpty() || !dueIke.isEmpty()) {
+                LOG.log(Level.INFO, "node {0}: maintenance changed {1} CHILD SAs and {2} IKE SAs in {3} ms",
+                        cluster.nodeId(), due.size(), dueIke.size(), lastPassMillis);
+            }
+        } catch (HazelcastInstanceNotActiveException e) {
+            // shutting down
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "node " + cluster.nodeId() + ": maintenance pass failed, retrying next period: "
+                    + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    public long passes() {
+        return passes.get();
+    }
+
+    public long lastPassMillis() {
+        return lastPassMillis;
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+        try {
+            scheduler.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            cluster.hazelcast().getCluster().removeMembershipListener(listenerId);
+        } catch (RuntimeException ignored) {
+            // instance already gone
+        }
+    }
+}

@@ -1,0 +1,203 @@
+package dev.keel.sad.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MergePolicyConfig;
+import com.hazelcast.config.SplitBrainProtectionConfig;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import dev.keel.sad.SadConfig;
+import dev.keel.sad.store.SaMergePolicies;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The Hazelcast member of a sad-service node and its three maps. Open-source edition only: no
+ * CP subsystem, no Hazelcast TLS (SA keys are wrapped instead, docs/sad.md).
+ *
+ * <ul>
+ *   <li>{@value #CHILD_SAS}: SA id -> ChildSaRecord bytes</li>
+ *   <li>{@value #IKE_SAS}: IKE SA id -> IkeSaRecord bytes</li>
+ *   <li>{@value #SPIS}: inbound SPI (as int) -> SA id, or "" while only reserved (with a TTL)</li>
+ * </ul>
+ * Each has one synchronous backup, no asynchronous one, and its own split-brain merge policy.
+ */
+public final class SadCluster implements AutoCloseable {
+
+    public static final String CHILD_SAS = "keel.sa.child";
+    public static final String IKE_SAS = "keel.sa.ike";
+    public static final String SPIS = "keel.sa.spi";
+    /** Member attribute carrying the node id. */
+    public static final String NODE_ATTRIBUTE = "keel.node";
+
+    private static final String SPLIT_BRAIN_PROTECTION = "keel-sa-min-cluster";
+
+    private final SadConfig config;
+    private final HazelcastInstance hz;
+
+    private SadCluster(SadConfig config, HazelcastInstance hz) {
+        this.config = config;
+        this.hz = hz;
+    }
+
+    /** Starts a member (embedded in this JVM) and checks that its node id is unique. */
+    public static SadCluster start(SadConfig config) {
+        HazelcastInstance hz = Hazelcast.newHazelcastInstance(hazelcastConfig(config));
+        for (Member m : hz.getCluster().getMembers()) {
+            if (!m.localMember() && config.nodeId().equals(m.getAttribute(NODE_ATTRIBUTE))) {
+                hz.getLifecycleService().terminate();
+                throw new IllegalStateException("node-id '" + config.nodeId() + "' is already used by member "
+                        + m.getAddress() + "; every sad-service node needs its own");
+            }
+        }
+        return new SadCluster(config, hz);
+    }
+
+    /**
+     * The Hazelcast configuration of a member: TCP-IP join (no multicast, no auto-detection),
+     * sub-second-to-seconds failure detection, fast merge checks, the SA maps. A gateway that
+     * embeds more Hazelcast state can start from this.
+     */
+    public static Config hazelcastConfig(SadConfig c) {
+        Config hc = new Config();
+        hc.setClusterName(c.clusterName());
+        hc.setInstanceName("keel-sad-" + c.nodeId() + "-" + c.hazelcastPort());
+        hc.getMemberAttributeConfig().setAttribute(NODE_ATTRIBUTE, c.nodeId());
+
+        // --- properties: logging, no phone-home, failure detection, merge ------------------
+        hc.setProperty("hazelcast.logging.type", "jdk");
+        hc.setProperty("hazelcast.phone.home.enabled", "false");
+        hc.setProperty("hazelcast.shutdownhook.enabled", "false");
+        hc.setProperty("hazelcast.partition.count", Integer.toString(c.partitionCount()));
+        // A member is removed when silent for max-no-heartbeat (deadline detector, heartbeats
+        // every second) -- the backstop for a partition or a hung host. A killed process is found
+        // much sooner: its sockets are reset, reconnects are refused at once, and after
+        // connection.monitor.max.faults failed attempts (one per monitor interval) the member is
+        // suspected and removed (measured in docs/sad.md).
+        hc.setProperty("hazelcast.heartbeat.failuredetector.type", "deadline");
+        hc.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(c.heartbeatIntervalSeconds()));
+        hc.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(c.maxNoHeartbeatSeconds()));
+        hc.setProperty("hazelcast.connection.monitor.interval", "100");
+        hc.setProperty("hazelcast.connection.monitor.max.faults", "2");
+        hc.setProperty("hazelcast.socket.connect.timeout.seconds", "1");
+        hc.setProperty("hazelcast.operation.call.timeout.millis", "10000");
+        hc.setProperty("hazelcast.operation.backup.timeout.millis", "3000");
+        hc.setProperty("hazelcast.wait.seconds.before.join", "1");
+        hc.setProperty("hazelcast.max.wait.seconds.before.join", "5");
+        hc.setProperty("hazelcast.graceful.shutdown.max.wait", "20");
+        hc.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(c.mergeFirstRunDelaySeconds()));
+        hc.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(c.mergeNextRunDelaySeconds()));
+
+        // --- network: one address, TCP-IP join on the configured list ------------------------
+        hc.setProperty("hazelcast.socket.bind.any", "false");
+        hc.getNetworkConfig().setPort(c.hazelcastPort()).setPortAutoIncrement(false);
+        hc.getNetworkConfig().getInterfaces().setEnabled(true).addInterface(c.bindHost());
+        hc.getNetworkConfig().setPublicAddress(c.bindHost() + ":" + c.hazelcastPort());
+        JoinConfig join = hc.getNetworkConfig().getJoin();
+        join.getMulticastConfig().setEnabled(false);
+        join.getAutoDetectionConfig().setEnabled(false);
+        join.getTcpIpConfig().setEnabled(true).setConnectionTimeoutSeconds(1);
+        for (String m : c.members()) {
+            join.getTcpIpConfig().addMember(m);
+        }
+        if (c.members().isEmpty()) {
+            join.getTcpIpConfig().addMember(c.bindHost() + ":" + c.hazelcastPort());
+        }
+
+        // --- the SA maps ---------------------------------------------------------------------
+        if (c.minClusterSize() > 1) {
+            hc.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
+                    c.minClusterSize()));
+        }
+        hc.addMapConfig(saMap(CHILD_SAS, SaMergePolicies.ChildSa.class, c));
+        hc.addMapConfig(saMap(IKE_SAS, SaMergePolicies.IkeSa.class, c));
+        hc.addMapConfig(saMap(SPIS, SaMergePolicies.Spi.class, c));
+        return hc;
+    }
+
+    private static MapConfig saMap(String name, Class<?> mergePolicy, SadConfig c) {
+        MapConfig m = new MapConfig(name)
+                .setBackupCount(1)
+                .setAsyncBackupCount(0)
+                .setReadBackupData(false)
+                .setInMemoryFormat(InMemoryFormat.BINARY)
+                .setStatisticsEnabled(false)
+                .setPerEntryStatsEnabled(false)
+                .setMergePolicyConfig(new MergePolicyConfig(mergePolicy.getName(), MergePolicyConfig.DEFAULT_BATCH_SIZE));
+        if (c.minClusterSize() > 1) {
+            m.setSplitBrainProtectionName(SPLIT_BRAIN_PROTECTION);
+        }
+        return m;
+    }
+
+    public SadConfig config() {
+        return config;
+    }
+
+    public HazelcastInstance hazelcast() {
+        return hz;
+    }
+
+    public String nodeId() {
+        return config.nodeId();
+    }
+
+    /** This process's incarnation: the local member UUID. */
+    public String memberUuid() {
+        return hz.getCluster().getLocalMember().getUuid().toString();
+    }
+
+    public IMap<String, byte[]> childSas() {
+        return hz.getMap(CHILD_SAS);
+    }
+
+    public IMap<String, byte[]> ikeSas() {
+        return hz.getMap(IKE_SAS);
+    }
+
+    public IMap<Integer, String> spis() {
+        return hz.getMap(SPIS);
+    }
+
+    /** Member UUID -> node id of the current members, oldest first. */
+    public Map<String, String> liveMembers() {
+        Map<String, String> live = new LinkedHashMap<>();
+        for (Member m : hz.getCluster().getMembers()) {
+            String node = m.getAttribute(NODE_ATTRIBUTE);
+            live.put(m.getUuid().toString(), node == null ? m.getUuid().toString() : node);
+        }
+        return live;
+    }
+
+    /** The UUID of the live member with this node id, or null. */
+    public String memberOf(String nodeId) {
+        for (Map.Entry<String, String> e : liveMembers().entrySet()) {
+            if (e.getValue().equals(nodeId)) {
+                return e.getKey();
+            }
+        }
+        return null;
+    }
+
+    /** Whether this member is the oldest (the cluster's master): the one that runs takeovers. */
+    public boolean isOldest() {
+        var it = hz.getCluster().getMembers().iterator();
+        return it.hasNext() && it.next().localMember();
+    }
+
+    public boolean isRunning() {
+        return hz.getLifecycleService().isRunning();
+    }
+
+    /** Leaves the cluster gracefully (partitions handed over first). */
+    @Override
+    public void close() {
+        if (hz.getLifecycleService().isRunning()) {
+            hz.shutdown();
+        }
+    }
+}

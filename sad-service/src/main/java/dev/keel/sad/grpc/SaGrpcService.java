@@ -1,0 +1,161 @@
+package dev.keel.sad.grpc;
+
+import dev.keel.proto.v1.AllocateSpiRequest;
+import dev.keel.proto.v1.AllocateSpiResponse;
+import dev.keel.proto.v1.CheckpointReplayRequest;
+import dev.keel.proto.v1.CheckpointReplayResponse;
+import dev.keel.proto.v1.ClaimOwnershipRequest;
+import dev.keel.proto.v1.ClaimOwnershipResponse;
+import dev.keel.proto.v1.DeleteChildSaRequest;
+import dev.keel.proto.v1.DeleteChildSaResponse;
+import dev.keel.proto.v1.DeleteIkeSaRequest;
+import dev.keel.proto.v1.DeleteIkeSaResponse;
+import dev.keel.proto.v1.GetChildSaRequest;
+import dev.keel.proto.v1.GetChildSaResponse;
+import dev.keel.proto.v1.GetIkeSaRequest;
+import dev.keel.proto.v1.GetIkeSaResponse;
+import dev.keel.proto.v1.InstallChildSaRequest;
+import dev.keel.proto.v1.InstallChildSaResponse;
+import dev.keel.proto.v1.InstallIkeSaRequest;
+import dev.keel.proto.v1.InstallIkeSaResponse;
+import dev.keel.proto.v1.LeaseSequenceRequest;
+import dev.keel.proto.v1.LeaseSequenceResponse;
+import dev.keel.proto.v1.ListChildSasRequest;
+import dev.keel.proto.v1.ListChildSasResponse;
+import dev.keel.proto.v1.ReportUsageRequest;
+import dev.keel.proto.v1.ReportUsageResponse;
+import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.proto.v1.UpdateChildSaRequest;
+import dev.keel.proto.v1.UpdateChildSaResponse;
+import dev.keel.proto.v1.WatchRequest;
+import dev.keel.proto.v1.WatchResponse;
+import dev.keel.sad.SaDatabase;
+import dev.keel.sad.watch.SaEventHub;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+
+/** The generated service, thin: each call delegates to {@link SaDatabase} or the event hub. */
+public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
+
+    private final SaDatabase db;
+    private final SaEventHub hub;
+    private final Executor watchExecutor;
+
+    public SaGrpcService(SaDatabase db, SaEventHub hub, Executor watchExecutor) {
+        this.db = db;
+        this.hub = hub;
+        this.watchExecutor = watchExecutor;
+    }
+
+    private static <T> void unary(StreamObserver<T> out, Supplier<T> call) {
+        T result;
+        try {
+            result = call.get();
+        } catch (RuntimeException e) {
+            out.onError(Statuses.of(e));
+            return;
+        }
+        out.onNext(result);
+        out.onCompleted();
+    }
+
+    private static <T> void async(StreamObserver<T> out, Supplier<CompletionStage<T>> call) {
+        CompletionStage<T> stage;
+        try {
+            stage = call.get();
+        } catch (RuntimeException e) {
+            out.onError(Statuses.of(e));
+            return;
+        }
+        stage.whenComplete((r, t) -> {
+            if (t != null) {
+                out.onError(Statuses.of(t));
+            } else {
+                out.onNext(r);
+                out.onCompleted();
+            }
+        });
+    }
+
+    @Override
+    public void allocateSpi(AllocateSpiRequest req, StreamObserver<AllocateSpiResponse> out) {
+        unary(out, () -> AllocateSpiResponse.newBuilder().setSpi(db.allocateSpi(req)).build());
+    }
+
+    @Override
+    public void installChildSa(InstallChildSaRequest req, StreamObserver<InstallChildSaResponse> out) {
+        unary(out, () -> InstallChildSaResponse.newBuilder().setChildSa(db.installChildSa(req)).build());
+    }
+
+    @Override
+    public void updateChildSa(UpdateChildSaRequest req, StreamObserver<UpdateChildSaResponse> out) {
+        unary(out, () -> UpdateChildSaResponse.newBuilder().setChildSa(db.updateChildSa(req)).build());
+    }
+
+    @Override
+    public void deleteChildSa(DeleteChildSaRequest req, StreamObserver<DeleteChildSaResponse> out) {
+        unary(out, () -> DeleteChildSaResponse.newBuilder().setChildSa(db.deleteChildSa(req.getId())).build());
+    }
+
+    @Override
+    public void installIkeSa(InstallIkeSaRequest req, StreamObserver<InstallIkeSaResponse> out) {
+        unary(out, () -> InstallIkeSaResponse.newBuilder().setIkeSa(db.installIkeSa(req)).build());
+    }
+
+    @Override
+    public void deleteIkeSa(DeleteIkeSaRequest req, StreamObserver<DeleteIkeSaResponse> out) {
+        unary(out, () -> {
+            db.deleteIkeSa(req.getId());
+            return DeleteIkeSaResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void getChildSa(GetChildSaRequest req, StreamObserver<GetChildSaResponse> out) {
+        unary(out, () -> GetChildSaResponse.newBuilder()
+                .setChildSa(db.getChildSa(req.getId(), req.getIncludeWrappedKeys())).build());
+    }
+
+    @Override
+    public void getIkeSa(GetIkeSaRequest req, StreamObserver<GetIkeSaResponse> out) {
+        unary(out, () -> GetIkeSaResponse.newBuilder()
+                .setIkeSa(db.getIkeSa(req.getId(), req.getIncludeWrappedKeys())).build());
+    }
+
+    @Override
+    public void listChildSas(ListChildSasRequest req, StreamObserver<ListChildSasResponse> out) {
+        unary(out, () -> db.listChildSas(req));
+    }
+
+    @Override
+    public void leaseSequence(LeaseSequenceRequest req, StreamObserver<LeaseSequenceResponse> out) {
+        async(out, () -> db.leaseSequence(req));
+    }
+
+    @Override
+    public void checkpointReplay(CheckpointReplayRequest req, StreamObserver<CheckpointReplayResponse> out) {
+        async(out, () -> db.checkpointReplay(req)
+                .thenApply(c -> CheckpointReplayResponse.newBuilder().setCheckpoint(c).build()));
+    }
+
+    @Override
+    public void reportUsage(ReportUsageRequest req, StreamObserver<ReportUsageResponse> out) {
+        async(out, () -> db.reportUsage(req).thenApply(r -> ReportUsageResponse.newBuilder().setChildSa(r).build()));
+    }
+
+    @Override
+    public void claimOwnership(ClaimOwnershipRequest req, StreamObserver<ClaimOwnershipResponse> out) {
+        unary(out, () -> ClaimOwnershipResponse.newBuilder().setChildSa(db.claimOwnership(req)).build());
+    }
+
+    @Override
+    public void watch(WatchRequest req, StreamObserver<WatchResponse> out) {
+        try {
+            WatchStream.start(req, out, hub, watchExecutor);
+        } catch (RuntimeException e) {
+            out.onError(Statuses.of(e));
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The Security Association Database on Hazelcast. */
+package dev.keel.sad;

@@ -1,0 +1,83 @@
+package dev.keel.sad.store;
+
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.OwnershipReason;
+import dev.keel.sad.SadException.Kind;
+import java.io.Serial;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Makes a node the owner of a CHILD SA (ClaimOwnership). Allowed when the node already owns it,
+ * when the current owner's incarnation is no longer a cluster member, or when the caller names
+ * the current owner (planned move). The owner epoch rises; an inbound SA's replay floor becomes
+ * checkpoint + margin; an outbound SA's next lease starts at the high-water mark anyway.
+ */
+public final class ClaimProcessor extends RecordProcessor {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    private final String nodeId;
+    private final String memberUuid;
+    private final String expectedOwner;
+    private final HashSet<String> liveMembers;
+    private final long replayMargin;
+    private final long nowMs;
+
+    public ClaimProcessor(String nodeId, String memberUuid, String expectedOwner, Set<String> liveMembers,
+            long replayMargin, long nowMs) {
+        this.nodeId = nodeId;
+        this.memberUuid = memberUuid;
+        this.expectedOwner = expectedOwner;
+        this.liveMembers = new HashSet<>(liveMembers);
+        this.replayMargin = replayMargin;
+        this.nowMs = nowMs;
+    }
+
+    @Override
+    protected OpResult apply(Map.Entry<String, byte[]> entry) {
+        byte[] value = entry.getValue();
+        if (value == null) {
+            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
+        }
+        ChildSaRecord r = Records.parseChild(value);
+        if (!Records.isLive(r)) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
+        }
+        if (r.getOwnerNodeId().equals(nodeId) && r.getOwnerMember().equals(memberUuid)) {
+            return OpResult.ok(value);
+        }
+        boolean ownerAlive = liveMembers.contains(r.getOwnerMember());
+        boolean planned = !expectedOwner.isEmpty() && expectedOwner.equals(r.getOwnerNodeId());
+        if (ownerAlive && !planned && !r.getOwnerNodeId().equals(nodeId)) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is owned by live node '"
+                    + r.getOwnerNodeId() + "'; name it in expected_owner_node_id to move it");
+        }
+        ChildSaRecord u = reassign(r, nodeId, memberUuid,
+                ownerAlive ? OwnershipReason.OWNERSHIP_REASON_CLAIM : OwnershipReason.OWNERSHIP_REASON_TAKEOVER,
+                replayMargin, nowMs);
+        return OpResult.ok(write(entry, u.toByteArray()));
+    }
+
+    /** The ownership change itself, shared with the takeover scan. */
+    static ChildSaRecord reassign(ChildSaRecord r, String nodeId, String memberUuid, OwnershipReason reason,
+            long replayMargin, long nowMs) {
+        ChildSaRecord.Builder b = r.toBuilder()
+                .setOwnerNodeId(nodeId)
+                .setOwnerMember(memberUuid)
+                .setOwnerEpoch(r.getOwnerEpoch() + 1)
+                .setOwnerReason(reason)
+                .setGeneration(r.getGeneration() + 1)
+                .setUpdatedAtMs(nowMs);
+        if (r.getDirection() == Direction.DIRECTION_INBOUND) {
+            long floor = r.getReplayCheckpoint() + replayMargin;
+            if (Long.compareUnsigned(floor, r.getReplayFloor()) > 0) {
+                b.setReplayFloor(floor);
+            }
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,132 @@
+package dev.keel.sad.store;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Expiry;
+import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.Lifetime;
+import dev.keel.proto.v1.LifetimeLimit;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/** Pure functions over stored records: parsing, key stripping, lifetimes, owner choice. */
+public final class Records {
+
+    private Records() {}
+
+    public static ChildSaRecord parseChild(byte[] bytes) {
+        try {
+            return ChildSaRecord.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("stored CHILD SA record is not a ChildSaRecord: " + e.getMessage());
+        }
+    }
+
+    public static IkeSaRecord parseIke(byte[] bytes) {
+        try {
+            return IkeSaRecord.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("stored IKE SA record is not an IkeSaRecord: " + e.getMessage());
+        }
+    }
+
+    public static ChildSaRecord withoutKeys(ChildSaRecord r) {
+        return r.hasKeys() ? r.toBuilder().clearKeys().build() : r;
+    }
+
+    public static IkeSaRecord withoutKeys(IkeSaRecord r) {
+        return r.hasKeys() ? r.toBuilder().clearKeys().build() : r;
+    }
+
+    public static boolean isLive(ChildSaRecord r) {
+        return r.getState() != ChildSaState.CHILD_SA_STATE_DELETED;
+    }
+
+    /**
+     * Applies the lifetime limits at time {@code nowMs}: sets soft_expiry / hard_expiry the first
+     * time a limit is reached (a hard expiry also moves the state to EXPIRED). Returns {@code r}
+     * itself when nothing changed.
+     */
+    public static ChildSaRecord applyLifetimes(ChildSaRecord r, long nowMs) {
+        if (!isLive(r) || !r.hasLifetime()) {
+            return r;
+        }
+        Lifetime l = r.getLifetime();
+        ChildSaRecord.Builder b = null;
+        if (!r.hasSoftExpiry()) {
+            LifetimeLimit hit = reached(r, nowMs, l.getSoftSeconds(), l.getSoftBytes(), l.getSoftPackets());
+            if (hit != null) {
+                b = r.toBuilder().setSoftExpiry(Expiry.newBuilder().setAtMs(nowMs).setLimit(hit));
+            }
+        }
+        if (!r.hasHardExpiry()) {
+            LifetimeLimit hit = reached(r, nowMs, l.getHardSeconds(), l.getHardBytes(), l.getHardPackets());
+            if (hit != null) {
+                if (b == null) {
+                    b = r.toBuilder();
+                }
+                if (!b.hasSoftExpiry()) {
+                    // A hard limit implies the soft one: IKE sees the soft event first.
+                    b.setSoftExpiry(Expiry.newBuilder().setAtMs(nowMs).setLimit(hit));
+                }
+                b.setHardExpiry(Expiry.newBuilder().setAtMs(nowMs).setLimit(hit))
+                        .setState(ChildSaState.CHILD_SA_STATE_EXPIRED);
+            }
+        }
+        if (b == null) {
+            return r;
+        }
+        return b.setGeneration(r.getGeneration() + 1).setUpdatedAtMs(nowMs).build();
+    }
+
+    private static LifetimeLimit reached(ChildSaRecord r, long nowMs, long seconds, long bytes, long packets) {
+        if (seconds > 0 && nowMs - r.getCreatedAtMs() >= seconds * 1000L) {
+            return LifetimeLimit.LIFETIME_LIMIT_TIME;
+        }
+        if (bytes > 0 && Long.compareUnsigned(r.getBytes(), bytes) >= 0) {
+            return LifetimeLimit.LIFETIME_LIMIT_BYTES;
+        }
+        if (packets > 0 && Long.compareUnsigned(r.getPackets(), packets) >= 0) {
+            return LifetimeLimit.LIFETIME_LIMIT_PACKETS;
+        }
+        return null;
+    }
+
+    /**
+     * Rendezvous (highest random weight) choice of a new owner among live members, so every
+     * member computes the same owner for an SA from the same member set, and the SAs of a lost
+     * member spread evenly over the survivors.
+     *
+     * @param live member UUID -> node id of every live member; not empty
+     * @return the chosen member's UUID
+     */
+    public static String chooseOwner(String saId, Map<String, String> live) {
+        String best = null;
+        long bestWeight = 0;
+        for (Map.Entry<String, String> m : live.entrySet()) {
+            long w = mix(hash(saId) * 31 + hash(m.getValue()));
+            if (best == null || Long.compareUnsigned(w, bestWeight) > 0
+                    || (w == bestWeight && m.getKey().compareTo(best) < 0)) {
+                best = m.getKey();
+                bestWeight = w;
+            }
+        }
+        return best;
+    }
+
+    private static long hash(String s) {
+        long h = 0xcbf29ce484222325L; // FNV-1a 64
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            h ^= b & 0xff;
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    private static long mix(long z) { // SplitMix64 finalizer
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
+    }
+}

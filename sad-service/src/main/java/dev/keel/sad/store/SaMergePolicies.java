@@ -1,0 +1,200 @@
+package dev.keel.sad.store;
+
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
+import com.hazelcast.spi.merge.MergingValue;
+import com.hazelcast.spi.merge.SplitBrainMergePolicy;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.OwnershipReason;
+
+/**
+ * The split-brain merge rules for the SA maps (docs/sad.md, "Split brain"). When two
+ * sub-clusters merge, Hazelcast calls the map's policy once per key present in the merging
+ * (smaller) side, with the value of the surviving side as {@code existing} (null when absent).
+ *
+ * <p>The rules are pure functions ({@link #mergeChild}, {@link #mergeIke}) so they are tested
+ * directly, and symmetric except for exact ties.
+ */
+public final class SaMergePolicies {
+
+    private SaMergePolicies() {}
+
+    /**
+     * CHILD SA rule:
+     * <ol>
+     *   <li>a deletion wins: if either side is a tombstone the result is a tombstone (an SA the
+     *       IKE service deleted, and told the peer so, must not come back);</li>
+     *   <li>otherwise the record with the higher lease high-water mark wins (then the higher owner
+     *       epoch, then the higher generation, then the surviving side);</li>
+     *   <li>no counter is ever lowered: lease high-water mark, replay checkpoint, replay floor,
+     *       bytes and packets are the maximum of both sides, and an expiry seen by either side
+     *       stays (a hard expiry keeps the SA EXPIRED);</li>
+     *   <li>when the sides disagree on the owner, the winner's owner keeps it and the owner
+     *       epoch rises above both, so the losing side's data plane sees that it lost the SA.</li>
+     * </ol>
+     */
+    public static ChildSaRecord mergeChild(ChildSaRecord existing, ChildSaRecord merging) {
+        if (existing == null) {
+            return merging;
+        }
+        if (merging == null) {
+            return existing;
+        }
+        boolean existingDeleted = existing.getState() == ChildSaState.CHILD_SA_STATE_DELETED;
+        boolean mergingDeleted = merging.getState() == ChildSaState.CHILD_SA_STATE_DELETED;
+        ChildSaRecord winner;
+        ChildSaRecord loser;
+        if (existingDeleted != mergingDeleted) {
+            winner = existingDeleted ? existing : merging;
+        } else {
+            int c = Long.compareUnsigned(merging.getLeaseHighWater(), existing.getLeaseHighWater());
+            if (c == 0) {
+                c = Long.compare(merging.getOwnerEpoch(), existing.getOwnerEpoch());
+            }
+            if (c == 0) {
+                c = Long.compare(merging.getGeneration(), existing.getGeneration());
+            }
+            winner = c > 0 ? merging : existing;
+        }
+        loser = winner == existing ? merging : existing;
+        ChildSaRecord.Builder b = winner.toBuilder()
+                .setLeaseHighWater(maxU(winner.getLeaseHighWater(), loser.getLeaseHighWater()))
+                .setReplayCheckpoint(maxU(winner.getReplayCheckpoint(), loser.getReplayCheckpoint()))
+                .setReplayFloor(maxU(winner.getReplayFloor(), loser.getReplayFloor()))
+                .setBytes(maxU(winner.getBytes(), loser.getBytes()))
+                .setPackets(maxU(winner.getPackets(), loser.getPackets()))
+                .setGeneration(Math.max(winner.getGeneration(), loser.getGeneration()) + 1);
+        if (!winner.hasSoftExpiry() && loser.hasSoftExpiry()) {
+            b.setSoftExpiry(loser.getSoftExpiry());
+        }
+        if (!winner.hasHardExpiry() && loser.hasHardExpiry()) {
+            b.setHardExpiry(loser.getHardExpiry());
+        }
+        if (b.hasHardExpiry() && b.getState() != ChildSaState.CHILD_SA_STATE_DELETED) {
+            b.setState(ChildSaState.CHILD_SA_STATE_EXPIRED);
+        }
+        long epoch = Math.max(winner.getOwnerEpoch(), loser.getOwnerEpoch());
+        if (!winner.getOwnerMember().equals(loser.getOwnerMember())) {
+            b.setOwnerEpoch(epoch + 1).setOwnerReason(OwnershipReason.OWNERSHIP_REASON_MERGE);
+        } else {
+            b.setOwnerEpoch(epoch);
+        }
+        return b.build();
+    }
+
+    /**
+     * IKE SA rule: the record further along in the exchange (higher next request message ID,
+     * then higher next expected message ID, then generation) wins; message IDs are the maximum of
+     * both sides; ownership as for CHILD SAs.
+     */
+    public static IkeSaRecord mergeIke(IkeSaRecord existing, IkeSaRecord merging) {
+        if (existing == null) {
+            return merging;
+        }
+        if (merging == null) {
+            return existing;
+        }
+        int c = Integer.compareUnsigned(merging.getNextRequestMessageId(), existing.getNextRequestMessageId());
+        if (c == 0) {
+            c = Integer.compareUnsigned(merging.getNextExpectedMessageId(), existing.getNextExpectedMessageId());
+        }
+        if (c == 0) {
+            c = Long.compare(merging.getGeneration(), existing.getGeneration());
+        }
+        IkeSaRecord winner = c > 0 ? merging : existing;
+        IkeSaRecord loser = winner == existing ? merging : existing;
+        long epoch = Math.max(winner.getOwnerEpoch(), loser.getOwnerEpoch());
+        return winner.toBuilder()
+                .setNextRequestMessageId(IkeUpsertProcessor.maxU32(winner.getNextRequestMessageId(),
+                        loser.getNextRequestMessageId()))
+                .setNextExpectedMessageId(IkeUpsertProcessor.maxU32(winner.getNextExpectedMessageId(),
+                        loser.getNextExpectedMessageId()))
+                .setGeneration(Math.max(winner.getGeneration(), loser.getGeneration()) + 1)
+                .setOwnerEpoch(winner.getOwnerMember().equals(loser.getOwnerMember()) ? epoch : epoch + 1)
+                .build();
+    }
+
+    private static long maxU(long a, long b) {
+        return Long.compareUnsigned(a, b) >= 0 ? a : b;
+    }
+
+
+    /** Hazelcast adapter for {@link #mergeChild} on the CHILD SA map. */
+    public static final class ChildSa implements SplitBrainMergePolicy<Object, MergingValue<Object>, Object> {
+        @Override
+        public Object merge(MergingValue<Object> merging, MergingValue<Object> existing) {
+            ChildSaRecord m = merging == null ? null : parse(merging);
+            ChildSaRecord e = existing == null ? null : parse(existing);
+            if (m == null && e == null) {
+                return null;
+            }
+            if (e == null) {
+                return merging.getRawValue();
+            }
+            if (m == null) {
+                return existing.getRawValue();
+            }
+            return mergeChild(e, m).toByteArray();
+        }
+
+        private static ChildSaRecord parse(MergingValue<Object> v) {
+            Object o = v.getDeserializedValue();
+            return o == null ? null : Records.parseChild((byte[]) o);
+        }
+
+        @Override
+        public void writeData(ObjectDataOutput out) {}
+
+        @Override
+        public void readData(ObjectDataInput in) {}
+    }
+
+    /** Hazelcast adapter for {@link #mergeIke} on the IKE SA map. */
+    public static final class IkeSa implements SplitBrainMergePolicy<Object, MergingValue<Object>, Object> {
+        @Override
+        public Object merge(MergingValue<Object> merging, MergingValue<Object> existing) {
+            if (existing == null || existing.getDeserializedValue() == null) {
+                return merging == null ? null : merging.getRawValue();
+            }
+            if (merging == null || merging.getDeserializedValue() == null) {
+                return existing.getRawValue();
+            }
+            return mergeIke(Records.parseIke((byte[]) existing.getDeserializedValue()),
+                    Records.parseIke((byte[]) merging.getDeserializedValue())).toByteArray();
+        }
+
+        @Override
+        public void writeData(ObjectDataOutput out) {}
+
+        @Override
+        public void readData(ObjectDataInput in) {}
+    }
+
+    /**
+     * SPI map rule: a binding to an SA beats a bare reservation; two different bindings (a 2^-32
+     * coincidence of two sides allocating the same SPI) keep the surviving side's, and the other
+     * SA's install will be refused on its next touch of the SPI.
+     */
+    public static final class Spi implements SplitBrainMergePolicy<Object, MergingValue<Object>, Object> {
+        @Override
+        public Object merge(MergingValue<Object> merging, MergingValue<Object> existing) {
+            if (existing == null || existing.getDeserializedValue() == null) {
+                return merging == null ? null : merging.getRawValue();
+            }
+            if (merging == null || merging.getDeserializedValue() == null) {
+                return existing.getRawValue();
+            }
+            boolean existingBound = !SpiBindProcessor.RESERVED.equals(existing.getDeserializedValue());
+            boolean mergingBound = !SpiBindProcessor.RESERVED.equals(merging.getDeserializedValue());
+            return !existingBound && mergingBound ? merging.getRawValue() : existing.getRawValue();
+        }
+
+        @Override
+        public void writeData(ObjectDataOutput out) {}
+
+        @Override
+        public void readData(ObjectDataInput in) {}
+    }
+}

@@ -1,0 +1,74 @@
+package dev.keel.sad.store;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.UpdateChildSaRequest;
+import dev.keel.sad.SadException.Kind;
+import java.io.Serial;
+import java.util.Map;
+
+/** Applies a validated UpdateChildSaRequest: endpoints, lifetimes, rekey state. */
+public final class UpdateProcessor extends RecordProcessor {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    private final byte[] request;
+    private final long nowMs;
+
+    public UpdateProcessor(UpdateChildSaRequest request, long nowMs) {
+        this.request = request.toByteArray();
+        this.nowMs = nowMs;
+    }
+
+    @Override
+    protected OpResult apply(Map.Entry<String, byte[]> entry) {
+        byte[] value = entry.getValue();
+        if (value == null) {
+            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
+        }
+        UpdateChildSaRequest req;
+        try {
+            req = UpdateChildSaRequest.parseFrom(request);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
+        ChildSaRecord r = Records.parseChild(value);
+        if (!Records.isLive(r)) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
+        }
+        if (req.getExpectedGeneration() != 0 && req.getExpectedGeneration() != r.getGeneration()) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is at generation "
+                    + r.getGeneration() + ", not expected_generation " + req.getExpectedGeneration());
+        }
+        ChildSaRecord.Builder b = r.toBuilder();
+        if (req.hasLocal()) {
+            b.setLocal(req.getLocal());
+        }
+        if (req.hasPeer()) {
+            b.setPeer(req.getPeer());
+        }
+        if (req.hasLifetime()) {
+            b.setLifetime(req.getLifetime());
+        }
+        if (req.hasState() && req.getState() != r.getState()) {
+            if (r.getState() == ChildSaState.CHILD_SA_STATE_EXPIRED) {
+                return OpResult.refuse(Kind.FAILED_PRECONDITION,
+                        "child SA " + r.getId() + " is expired; its state cannot change");
+            }
+            if (r.getState() == ChildSaState.CHILD_SA_STATE_REKEYED) {
+                return OpResult.refuse(Kind.FAILED_PRECONDITION, "state: child SA " + r.getId()
+                        + " is REKEYED and cannot go back to " + req.getState().name());
+            }
+            b.setState(req.getState());
+        }
+        ChildSaRecord u = b.build();
+        if (u.equals(r)) {
+            return OpResult.ok(value);
+        }
+        u = Records.applyLifetimes(u.toBuilder().setGeneration(r.getGeneration() + 1).setUpdatedAtMs(nowMs).build(),
+                nowMs);
+        return OpResult.ok(write(entry, u.toByteArray()));
+    }
+}

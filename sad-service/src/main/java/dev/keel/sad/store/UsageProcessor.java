@@ -1,0 +1,53 @@
+package dev.keel.sad.store;
+
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.sad.SadException.Kind;
+import java.io.Serial;
+import java.util.Map;
+
+/**
+ * Records the data plane's byte and packet totals (each only moves up) and applies the byte and
+ * packet lifetimes at once, so a crossing is published without waiting for the periodic scan.
+ */
+public final class UsageProcessor extends RecordProcessor {
+
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    private final String nodeId;
+    private final long bytes;
+    private final long packets;
+    private final long nowMs;
+
+    public UsageProcessor(String nodeId, long bytes, long packets, long nowMs) {
+        this.nodeId = nodeId;
+        this.bytes = bytes;
+        this.packets = packets;
+        this.nowMs = nowMs;
+    }
+
+    @Override
+    protected OpResult apply(Map.Entry<String, byte[]> entry) {
+        byte[] value = entry.getValue();
+        if (value == null) {
+            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
+        }
+        ChildSaRecord r = Records.parseChild(value);
+        OpResult refusal = LeaseProcessor.Checks.usableBy(r, nodeId, null, "report usage");
+        if (refusal != null && !r.hasHardExpiry()) {
+            return refusal;
+        }
+        if (refusal != null) {
+            return OpResult.ok(value); // expired: totals no longer matter, report the state
+        }
+        ChildSaRecord u = r.toBuilder()
+                .setBytes(Long.compareUnsigned(bytes, r.getBytes()) > 0 ? bytes : r.getBytes())
+                .setPackets(Long.compareUnsigned(packets, r.getPackets()) > 0 ? packets : r.getPackets())
+                .build();
+        u = Records.applyLifetimes(u, nowMs);
+        if (u.equals(r)) {
+            return OpResult.ok(value);
+        }
+        return OpResult.ok(write(entry, u.toByteArray()));
+    }
+}

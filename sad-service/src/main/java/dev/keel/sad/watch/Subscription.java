@@ -1,0 +1,166 @@
+package dev.keel.sad.watch;
+
+import dev.keel.proto.v1.SaEvent;
+import dev.keel.proto.v1.SaEventType;
+import dev.keel.proto.v1.WatchRequest;
+import dev.keel.sad.store.Records;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One Watch stream's queue. The hub appends events (filtered, keys stripped as asked); the
+ * transport drains them when it can send, after {@link #onAvailable} tells it there are some.
+ * A subscriber that falls more than {@code maxQueued} events behind is marked overflowed and
+ * must be closed by the transport (the client resumes from its last revision).
+ */
+public final class Subscription {
+
+    private final WatchRequest request;
+    private final int maxQueued;
+    private final ConcurrentLinkedQueue<SaEvent> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final List<SaEvent> held = new ArrayList<>();
+    private boolean snapshotting;
+    private volatile boolean overflowed;
+    private volatile boolean closed;
+    private volatile Runnable onAvailable = () -> { };
+    private boolean resumed;
+    private String streamId = "";
+
+    public Subscription(WatchRequest request, int maxQueued) {
+        this.request = request;
+        this.maxQueued = maxQueued;
+    }
+
+    public WatchRequest request() {
+        return request;
+    }
+
+    /** Called (from any thread) whenever events become available. */
+    public void onAvailable(Runnable r) {
+        this.onAvailable = r;
+    }
+
+    public boolean resumed() {
+        return resumed;
+    }
+
+    public String streamId() {
+        return streamId;
+    }
+
+    void start(String streamId, boolean resumed) {
+        synchronized (this) {
+            this.streamId = streamId;
+            this.resumed = resumed;
+            this.snapshotting = !resumed;
+        }
+    }
+
+    /** A live event from the hub. */
+    void live(SaEvent e) {
+        if (closed || !passes(e)) {
+            return;
+        }
+        synchronized (this) {
+            if (snapshotting) {
+                held.add(e);
+                return;
+            }
+        }
+        push(e);
+    }
+
+    /** Snapshot events, then the end marker, then everything held back meanwhile. */
+    void snapshot(List<SaEvent> events, SaEvent end) {
+        for (SaEvent e : events) {
+            if (passes(e)) {
+                push(e);
+            }
+        }
+        push(end);
+        synchronized (this) {
+            for (SaEvent e : held) {
+                if (e.getRevision() > end.getRevision()) {
+                    push(e);
+                }
+            }
+            held.clear();
+            snapshotting = false;
+        }
+    }
+
+    /** Events from the log for a resumed stream. */
+    void replay(List<SaEvent> events) {
+        for (SaEvent e : events) {
+            if (passes(e)) {
+                push(e);
+            }
+        }
+    }
+
+    private void push(SaEvent e) {
+        if (!request.getIncludeWrappedKeys()) {
+            e = strip(e);
+        }
+        queue.add(e);
+        if (queued.incrementAndGet() > maxQueued) {
+            overflowed = true;
+        }
+        onAvailable.run();
+    }
+
+    private boolean passes(SaEvent e) {
+        String owner = request.getOwnerNodeId();
+        if (owner.isEmpty() || e.getType() == SaEventType.SA_EVENT_TYPE_SNAPSHOT_END) {
+            return true;
+        }
+        if (e.hasChildSa()) {
+            return owner.equals(e.getChildSa().getOwnerNodeId())
+                    || (e.hasOwnership() && owner.equals(e.getOwnership().getPreviousOwnerNodeId()))
+                    || e.getChildSa().getOwnerNodeId().isEmpty(); // purge notices carry only the id
+        }
+        return !e.hasIkeSa() || e.getIkeSa().getOwnerNodeId().isEmpty()
+                || owner.equals(e.getIkeSa().getOwnerNodeId());
+    }
+
+    private static SaEvent strip(SaEvent e) {
+        if (e.hasChildSa() && e.getChildSa().hasKeys()) {
+            return e.toBuilder().setChildSa(Records.withoutKeys(e.getChildSa())).build();
+        }
+        if (e.hasIkeSa() && e.getIkeSa().hasKeys()) {
+            return e.toBuilder().setIkeSa(Records.withoutKeys(e.getIkeSa())).build();
+        }
+        return e;
+    }
+
+    /** Takes up to {@code max} queued events, in order. */
+    public List<SaEvent> poll(int max) {
+        List<SaEvent> out = new ArrayList<>(Math.min(max, 64));
+        SaEvent e;
+        while (out.size() < max && (e = queue.poll()) != null) {
+            out.add(e);
+            queued.decrementAndGet();
+        }
+        return out;
+    }
+
+    public boolean isEmpty() {
+        return queue.isEmpty();
+    }
+
+    public boolean overflowed() {
+        return overflowed;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    void close() {
+        closed = true;
+        queue.clear();
+    }
+}

@@ -1,0 +1,122 @@
+package dev.keel.sad;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.proto.v1.CheckpointReplayRequest;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.LeaseSequenceRequest;
+import dev.keel.proto.v1.UpdateChildSaRequest;
+import dev.keel.sad.store.Records;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A real split brain and merge, in the open-source edition: two members of the same cluster
+ * name start with join lists that do not name each other, so each forms its own cluster and
+ * both change the same SA keys. Then each learns the other's address (the TCP-IP join list is
+ * read again on every merge check), Hazelcast's split-brain handler finds the other cluster and
+ * merges the smaller (or, at equal size, one) into the other through the maps' merge policies.
+ * The merged records must follow the documented rule (docs/sad.md, "Split brain").
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class SplitBrainMergeTest {
+
+    @Test
+    void separatedMembersMergeByTheDocumentedRule() throws Exception {
+        Path dir = Files.createTempDirectory("keel-sad-split");
+        Path kek = TestSupport.kekFile(dir);
+        String cluster = TestSupport.uniqueCluster();
+        int pa = TestSupport.freePort();
+        int pb = TestSupport.freePort();
+        try (SadNode a = SadNode.start(TestSupport.config("na", cluster, kek, pa, List.of(pa)).build(), null);
+                SadNode b = SadNode.start(TestSupport.config("nb", cluster, kek, pb, List.of(pb)).build(), null)) {
+            assertThat(a.cluster().hazelcast().getCluster().getMembers()).hasSize(1);
+            assertThat(b.cluster().hazelcast().getCluster().getMembers()).hasSize(1);
+            SaDatabase da = a.database();
+            SaDatabase db = b.database();
+
+            // Same keys on both sides, each side owning its copy.
+            for (SaDatabase d : List.of(da, db)) {
+                d.installChildSa(TestSupport.gcmSa("sb-out", 0xA000, Direction.DIRECTION_OUTBOUND).build());
+                d.installChildSa(TestSupport.gcmSa("sb-in", 0xA001, Direction.DIRECTION_INBOUND).build());
+                d.installChildSa(TestSupport.gcmSa("sb-del", 0xA002, Direction.DIRECTION_OUTBOUND).build());
+            }
+            da.installChildSa(TestSupport.gcmSa("sb-only-a", 0xA003, Direction.DIRECTION_OUTBOUND).build());
+            db.installChildSa(TestSupport.gcmSa("sb-only-b", 0xA004, Direction.DIRECTION_OUTBOUND).build());
+
+            // Side A leases further on sb-out; side B changes the record (peer port) but leases less.
+            lease(da, "sb-out", 5_000);
+            lease(db, "sb-out", 3_000);
+            db.updateChildSa(UpdateChildSaRequest.newBuilder().setId("sb-out")
+                    .setPeer(TestSupport.v4(198, 51, 100, 7, 45000)).build());
+            // Inbound: A's checkpoint is lower than B's.
+            da.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(100).build())
+                    .toCompletableFuture().get(10, TimeUnit.SECONDS);
+            db.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(900).build())
+                    .toCompletableFuture().get(10, TimeUnit.SECONDS);
+            // sb-del: deleted on B, still leased on A.
+            lease(da, "sb-del", 777);
+            db.deleteChildSa("sb-del");
+
+            // Heal the partition: each side learns the other's address.
+            a.cluster().hazelcast().getConfig().getNetworkConfig().getJoin().getTcpIpConfig().addMember("127.0.0.1:" + pb);
+            b.cluster().hazelcast().getConfig().getNetworkConfig().getJoin().getTcpIpConfig().addMember("127.0.0.1:" + pa);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline && (a.cluster().hazelcast().getCluster().getMembers().size() < 2
+                    || b.cluster().hazelcast().getCluster().getMembers().size() < 2)) {
+                Thread.sleep(100);
+            }
+            assertThat(a.cluster().hazelcast().getCluster().getMembers()).as("merged").hasSize(2);
+            // Merge entries arrive asynchronously after the join; wait (bounded) for the last one.
+            ChildSaRecord out = null;
+            while (System.nanoTime() < deadline) {
+                out = get(a, "sb-out");
+                if (out != null && out.getLeaseHighWater() == 5_001 && get(a, "sb-only-a") != null
+                        && get(a, "sb-only-b") != null && get(a, "sb-del") != null
+                        && get(a, "sb-del").getState() == ChildSaState.CHILD_SA_STATE_DELETED) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+
+            // Highest lease high-water mark wins, with its record content (A's peer port).
+            assertThat(out.getLeaseHighWater()).isEqualTo(5_001);
+            assertThat(out.getPeer().getPort()).isEqualTo(4500);
+            assertThat(out.getOwnerEpoch()).as("owners differed: epoch rises above both").isGreaterThanOrEqualTo(2);
+            assertThat(out.getOwnerNodeId()).isIn("na", "nb");
+            // The next lease, from whoever owns it now, is above every lease of both sides.
+            SaDatabase ownerDb = out.getOwnerNodeId().equals("na") ? da : db;
+            long next = ownerDb.leaseSequence(LeaseSequenceRequest.newBuilder().setSaId("sb-out").setCount(1).build())
+                    .toCompletableFuture().get(10, TimeUnit.SECONDS).getStart();
+            assertThat(next).isEqualTo(5_001);
+            // Never lower a counter: the higher checkpoint stays.
+            assertThat(get(b, "sb-in").getReplayCheckpoint()).isEqualTo(900);
+            // A deletion wins, with the highest counters.
+            ChildSaRecord del = get(b, "sb-del");
+            assertThat(del.getState()).isEqualTo(ChildSaState.CHILD_SA_STATE_DELETED);
+            assertThat(del.getLeaseHighWater()).isEqualTo(778);
+            assertThat(del.hasKeys()).isFalse();
+            // Records only one side had survive.
+            assertThat(get(b, "sb-only-a")).isNotNull();
+            assertThat(get(a, "sb-only-b")).isNotNull();
+            // The inbound SPIs are bound (both sides bound the same SPI to the same SA).
+            assertThat(a.cluster().spis().get(0xA001)).isEqualTo("sb-in");
+        }
+    }
+
+    private static void lease(SaDatabase d, String id, int count) throws Exception {
+        d.leaseSequence(LeaseSequenceRequest.newBuilder().setSaId(id).setCount(count).build())
+                .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private static ChildSaRecord get(SadNode n, String id) {
+        byte[] v = n.cluster().childSas().get(id);
+        return v == null ? null : Records.parseChild(v);
+    }
+}

@@ -1,0 +1,227 @@
+package dev.keel.sad.bench;
+
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.InstallChildSaRequest;
+import dev.keel.proto.v1.InstallChildSaResponse;
+import dev.keel.proto.v1.LeaseSequenceRequest;
+import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.sad.SadConfig;
+import dev.keel.sad.SadNode;
+import dev.keel.sad.TestSupport;
+import dev.keel.sad.store.OwnedByMember;
+import com.google.common.util.concurrent.ListenableFuture;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * sad-service figures on a two-member cluster (both members in this JVM, gRPC over loopback
+ * TCP with Netty). Run with {@code sad-service/bench.sh}; prints one line per figure.
+ *
+ * <ol>
+ *   <li>lease round trip: sequential LeaseSequence calls from one client to the SA's owner,
+ *       p50 / p99 / p99.9 after a warm-up;</li>
+ *   <li>installs per second: InstallChildSa over gRPC with a bounded number in flight
+ *       (half inbound with SPI binding, half outbound);</li>
+ *   <li>memory per SA: heap used after full GCs, before and after installing N SAs through the
+ *       database API, divided by N. The heap holds both members, so this is the whole
+ *       cluster's cost per SA (primary + synchronous backup + SPI binding).</li>
+ *   <li>takeover: member 2 is terminated (a crash: sockets closed, no hand-over) and the time
+ *       until member 1 owns every SA member 2 owned is measured.</li>
+ * </ol>
+ */
+public final class SadBenchmark {
+
+    public static void main(String[] args) throws Exception {
+        int leaseCalls = intArg(args, "--lease-calls", 20_000);
+        int installs = intArg(args, "--installs", 20_000);
+        int inFlight = intArg(args, "--in-flight", 64);
+        int memorySas = intArg(args, "--memory-sas", 100_000);
+        Path dir = Files.createTempDirectory("keel-sad-bench");
+        Path kek = TestSupport.kekFile(dir);
+        String cluster = TestSupport.uniqueCluster();
+        int p1 = TestSupport.freePort();
+        int p2 = TestSupport.freePort();
+        SadConfig.Builder b1 = TestSupport.config("b1", cluster, kek, p1, List.of(p1, p2));
+        SadConfig.Builder b2 = TestSupport.config("b2", cluster, kek, p2, List.of(p1, p2));
+        b1.partitionCount = b2.partitionCount = 271;
+        b1.maintenanceIntervalMillis = b2.maintenanceIntervalMillis = 5_000;
+        System.out.printf("machine: %d CPUs, %s %s, java %s, max heap %d MiB%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
+                System.getProperty("os.arch"), System.getProperty("java.version"),
+                Runtime.getRuntime().maxMemory() >> 20);
+        long heapBase = usedHeapAfterGc();
+        try (SadNode n1 = SadNode.start(b1.build(), NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)));
+                SadNode n2 = SadNode.start(b2.build(), null)) {
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", n1.grpcPort()).usePlaintext().build();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (n1.cluster().hazelcast().getCluster().getMembers().size() < 2) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the two members did not form a cluster in 60 s");
+                    }
+                    Thread.sleep(50);
+                }
+                leaseLatency(ch, leaseCalls);
+                installRate(ch, installs, inFlight);
+                memoryPerSa(n1, memorySas, heapBase);
+                takeover(n1, n2);
+            } finally {
+                ch.shutdownNow();
+            }
+        }
+    }
+
+    private static void leaseLatency(ManagedChannel ch, int calls) {
+        SaServiceGrpc.SaServiceBlockingStub s = SaServiceGrpc.newBlockingStub(ch);
+        s.installChildSa(TestSupport.gcmSa("bench-lease", 0x100, Direction.DIRECTION_OUTBOUND).build());
+        LeaseSequenceRequest req = LeaseSequenceRequest.newBuilder().setSaId("bench-lease").setCount(1024).build();
+        for (int i = 0; i < Math.min(5_000, calls); i++) {
+            s.leaseSequence(req);
+        }
+        long[] ns = new long[calls];
+        long cpu0 = cpuNanos();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < calls; i++) {
+            long a = System.nanoTime();
+            s.leaseSequence(req);
+            ns[i] = System.nanoTime() - a;
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        double cpuUs = (cpuNanos() - cpu0) / 1e3 / calls;
+        Arrays.sort(ns);
+        System.out.printf("lease round trip over gRPC (loopback, sync backup), %d calls: p50 %.0f us, p99 %.0f us, "
+                + "p99.9 %.0f us, %.0f leases/s sequential; CPU %.0f us per lease (%s)%n", calls, ns[calls / 2] / 1e3,
+                ns[(int) (calls * 0.99)] / 1e3, ns[(int) (calls * 0.999)] / 1e3, calls / secs, cpuUs, load());
+    }
+
+    private static void installRate(ManagedChannel ch, int count, int inFlight) throws Exception {
+        SaServiceGrpc.SaServiceFutureStub s = SaServiceGrpc.newFutureStub(ch);
+        List<InstallChildSaRequest> reqs = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            reqs.add(TestSupport.gcmSa("bench-install-" + i, 0x1000_0000 + i,
+                    i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND).build());
+        }
+        Semaphore window = new Semaphore(inFlight);
+        AtomicInteger failed = new AtomicInteger();
+        AtomicReference<Throwable> firstError = new AtomicReference<>();
+        long cpu0 = cpuNanos();
+        long t0 = System.nanoTime();
+        for (InstallChildSaRequest r : reqs) {
+            window.acquire();
+            ListenableFuture<InstallChildSaResponse> f = s.installChildSa(r);
+            f.addListener(() -> {
+                try {
+                    f.get();
+                } catch (Exception e) {
+                    failed.incrementAndGet();
+                    firstError.compareAndSet(null, e);
+                }
+                window.release();
+            }, Runnable::run);
+        }
+        window.acquire(inFlight);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        double cpuUs = (cpuNanos() - cpu0) / 1e3 / count;
+        System.out.printf("CHILD SA installs over gRPC, %d SAs (half inbound with SPI binding), %d in flight: "
+                + "%.0f installs/s (%d failed%s); CPU %.0f us per install = %.0f installs/s per fully available core "
+                + "(%s)%n", count, inFlight, count / secs, failed.get(),
+                firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load());
+    }
+
+    private static void memoryPerSa(SadNode n1, int count, long heapBase) throws Exception {
+        long before = usedHeapAfterGc();
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        AtomicInteger next = new AtomicInteger();
+        long cpu0 = cpuNanos();
+        long t0 = System.nanoTime();
+        List<Future<?>> fs = new ArrayList<>();
+        for (int t = 0; t < 16; t++) {
+            fs.add(pool.submit(() -> {
+                int i;
+                while ((i = next.getAndIncrement()) < count) {
+                    n1.database().installChildSa(TestSupport.gcmSa(String.format("mem-%07d", i), 0x2000_0000 + i,
+                            i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
+                            .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build());
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : fs) {
+            f.get(30, TimeUnit.MINUTES);
+        }
+        pool.shutdown();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        double cpuUs = (cpuNanos() - cpu0) / 1e3 / count;
+        long after = usedHeapAfterGc();
+        int stored = n1.cluster().childSas().size();
+        n1.keeper().runNow();
+        long pass = n1.keeper().lastPassMillis();
+        System.out.printf("installs through the database API (16 threads): %d SAs in %.1f s = %.0f installs/s; "
+                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%n", count, secs, count / secs,
+                cpuUs, 1e6 / cpuUs, load());
+        System.out.printf("memory: heap used %d MiB -> %d MiB (both members, %d MiB before the cluster started); "
+                + "%.0f bytes per SA across the two-member cluster (%d records in the map); "
+                + "one maintenance pass over them: %d ms%n",
+                before >> 20, after >> 20, heapBase >> 20, (after - before) / (double) count, stored, pass);
+    }
+
+    /** Crash of member 2 (terminate: sockets closed, no graceful hand-over) and takeover of its SAs. */
+    private static void takeover(SadNode n1, SadNode n2) throws Exception {
+        String gone = n2.cluster().memberUuid();
+        var owned = new OwnedByMember(gone);
+        int count = n1.cluster().childSas().keySet(owned).size();
+        long t0 = System.nanoTime();
+        n2.cluster().hazelcast().getLifecycleService().terminate();
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
+        while (!n1.cluster().childSas().keySet(owned).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        System.out.printf("takeover: member 2 terminated with %d SAs; all re-owned by the survivor %d ms later "
+                + "(takeover pass itself: %d ms) (%s)%n", count, (System.nanoTime() - t0) / 1_000_000,
+                n1.keeper().lastTakeoverMillis(), load());
+    }
+
+    /** CPU time this process used so far (all threads, both members, client and server), ns. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    private static String load() {
+        return String.format("load average %.1f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+
+    private static long usedHeapAfterGc() throws InterruptedException {
+        long used = Long.MAX_VALUE;
+        for (int i = 0; i < 4; i++) {
+            System.gc();
+            Thread.sleep(200);
+            used = Math.min(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+        }
+        return used;
+    }
+
+    private static int intArg(String[] args, String name, int def) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals(name)) {
+                return Integer.parseInt(args[i + 1]);
+            }
+        }
+        return def;
+    }
+}

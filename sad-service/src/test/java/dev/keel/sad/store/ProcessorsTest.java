@@ -1,0 +1,123 @@
+package dev.keel.sad.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.OwnershipReason;
+import dev.keel.sad.SadException.Kind;
+import java.util.AbstractMap.SimpleEntry;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The record processors as pure functions on a map entry (no cluster). */
+class ProcessorsTest {
+
+    private static Map.Entry<String, byte[]> entry(ChildSaRecord r) {
+        return new SimpleEntry<>(r.getId(), r.toByteArray());
+    }
+
+    private static ChildSaRecord.Builder out(boolean esn, long hwm) {
+        return ChildSaRecord.newBuilder().setId("sa").setDirection(Direction.DIRECTION_OUTBOUND).setEsn(esn)
+                .setOwnerNodeId("n1").setOwnerMember("u1").setOwnerEpoch(1).setGeneration(1)
+                .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setLeaseHighWater(hwm);
+    }
+
+    @Test
+    void leaseGrantsFromHighWaterAndRaisesItAndBacksUpExactBytes() {
+        Map.Entry<String, byte[]> e = entry(out(true, 1).build());
+        LeaseProcessor p = new LeaseProcessor("n1", 100);
+        OpResult r = p.process(e);
+        assertThat(r.refusal()).isNull();
+        assertThat(r.a()).isEqualTo(1);
+        assertThat(r.b()).isEqualTo(101);
+        assertThat(r.c()).as("owner epoch").isEqualTo(1);
+        assertThat(Records.parseChild(e.getValue()).getLeaseHighWater()).isEqualTo(101);
+        assertThat(Records.parseChild(e.getValue()).getGeneration()).as("counters do not move the generation").isEqualTo(1);
+
+        Map.Entry<String, byte[]> backup = entry(out(true, 1).build());
+        p.getBackupProcessor().process(backup);
+        assertThat(backup.getValue()).isEqualTo(e.getValue());
+    }
+
+    @Test
+    void refusedLeaseHasNoBackup() {
+        LeaseProcessor p = new LeaseProcessor("n2", 1);
+        OpResult r = p.process(entry(out(true, 1).build()));
+        assertThat(r.refusal()).isEqualTo(Kind.FAILED_PRECONDITION);
+        assertThat(r.message()).contains("owned by node 'n1', not 'n2'");
+        assertThat(p.getBackupProcessor()).isNull();
+    }
+
+    @Test
+    void thirtyTwoBitSpaceEndsAt2To32AndEsnAtWrap() {
+        Map.Entry<String, byte[]> e = entry(out(false, (1L << 32) - 10).build());
+        assertThat(new LeaseProcessor("n1", 11).process(e).refusal()).isEqualTo(Kind.RESOURCE_EXHAUSTED);
+        OpResult last = new LeaseProcessor("n1", 10).process(e);
+        assertThat(last.b()).isEqualTo(1L << 32);
+        Map.Entry<String, byte[]> esn = entry(out(true, -10L).build()); // 2^64 - 10
+        assertThat(new LeaseProcessor("n1", 10).process(esn).refusal()).isEqualTo(Kind.RESOURCE_EXHAUSTED);
+        assertThat(new LeaseProcessor("n1", 9).process(esn).refusal()).isNull();
+    }
+
+    @Test
+    void leaseRefusedOnInboundDeletedExpiredAndMissing() {
+        assertThat(new LeaseProcessor("n1", 1).process(entry(out(true, 1).setDirection(Direction.DIRECTION_INBOUND).build()))
+                .message()).contains("is inbound");
+        assertThat(new LeaseProcessor("n1", 1).process(entry(out(true, 1).setState(ChildSaState.CHILD_SA_STATE_DELETED)
+                .build())).refusal()).isEqualTo(Kind.FAILED_PRECONDITION);
+        assertThat(new LeaseProcessor("n1", 1).process(entry(out(true, 1).setState(ChildSaState.CHILD_SA_STATE_EXPIRED)
+                .build())).message()).contains("hard lifetime");
+        assertThat(new LeaseProcessor("n1", 1).process(new SimpleEntry<>("x", null)).refusal()).isEqualTo(Kind.NOT_FOUND);
+    }
+
+    @Test
+    void takeoverMovesOrphansToALiveMemberAndRaisesReplayFloor() {
+        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(5_000).build();
+        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2", "u3", "n3"), 1_000, 600_000);
+        Map.Entry<String, byte[]> e = entry(in);
+        assertThat(pass.due().apply(e)).isTrue();
+        pass.process(e);
+        ChildSaRecord t = Records.parseChild(e.getValue());
+        assertThat(t.getOwnerNodeId()).isIn("n2", "n3");
+        assertThat(t.getOwnerMember()).isEqualTo(t.getOwnerNodeId().equals("n2") ? "u2" : "u3");
+        assertThat(t.getOwnerEpoch()).isEqualTo(2);
+        assertThat(t.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_TAKEOVER);
+        assertThat(t.getReplayFloor()).isEqualTo(6_000);
+        assertThat(pass.due().apply(e)).as("nothing left to do").isFalse();
+
+        MaintenanceProcessor withOwner = new MaintenanceProcessor(10_000, Map.of("u1", "n1"), 1_000, 600_000);
+        assertThat(withOwner.due().apply(entry(in))).isFalse();
+    }
+
+    @Test
+    void tombstonesArePurgedAfterRetention() {
+        ChildSaRecord t = out(true, 1).setState(ChildSaState.CHILD_SA_STATE_DELETED).setDeletedAtMs(1_000).build();
+        Map.Entry<String, byte[]> e = entry(t);
+        assertThat(new MaintenanceProcessor(1_500, Map.of("u1", "n1"), 0, 1_000).due().apply(e)).isFalse();
+        new MaintenanceProcessor(2_000, Map.of("u1", "n1"), 0, 1_000).process(e);
+        assertThat(e.getValue()).isNull();
+    }
+
+    @Test
+    void ownedByMemberReadsTheOneField() {
+        ChildSaRecord r = out(true, 99).setOwnerMember("3f0c-uuid").setConnection("c").build();
+        assertThat(OwnedByMember.ownerMember(r.toByteArray())).isEqualTo("3f0c-uuid");
+        assertThat(OwnedByMember.ownerMember(ChildSaRecord.getDefaultInstance().toByteArray())).isEmpty();
+        assertThat(new OwnedByMember("3f0c-uuid").apply(entry(r))).isTrue();
+        assertThat(new OwnedByMember("other").apply(entry(r))).isFalse();
+    }
+
+    @Test
+    void checkpointAndUsageOnlyMoveUp() {
+        Map.Entry<String, byte[]> e = entry(out(true, 1).setDirection(Direction.DIRECTION_INBOUND).build());
+        assertThat(new CheckpointProcessor("n1", 70).process(e).a()).isEqualTo(70);
+        assertThat(new CheckpointProcessor("n1", 60).process(e).a()).isEqualTo(70);
+        new UsageProcessor("n1", 500, 5, 0).process(e);
+        new UsageProcessor("n1", 400, 9, 0).process(e);
+        ChildSaRecord r = Records.parseChild(e.getValue());
+        assertThat(r.getBytes()).isEqualTo(500);
+        assertThat(r.getPackets()).isEqualTo(9);
+    }
+}
