@@ -13,7 +13,7 @@ import java.util.Map;
  * left. It reads only the owner_member field from the protobuf bytes (no full parse), so the
  * scan costs little per record.
  *
- * <p>A Hazelcast hash index on this attribute was tried (docs/benchmarks-sad.md): it removes the
+ * <p>A Hazelcast hash index on this attribute was tried (docs/benchmarks.md): it removes the
  * scan but costs memory per SA and an extraction on every lease, and the scan is not where a
  * large takeover spends its time, so the maps carry no index.
  */
