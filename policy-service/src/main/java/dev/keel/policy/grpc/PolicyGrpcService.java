@@ -22,7 +22,7 @@ import dev.keel.proto.v1.PolicyEvent;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.ValidateConfigRequest;
 import dev.keel.proto.v1.ValidateConfigResponse;
-import dev.keel.proto.v1.WatchRequest;
+import dev.keel.proto.v1.PolicyWatchRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
@@ -208,7 +208,7 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
     }
 
     @Override
-    public void watch(WatchRequest request, StreamObserver<PolicyEvent> responseObserver) {
+    public void watch(PolicyWatchRequest request, StreamObserver<PolicyEvent> responseObserver) {
         WatchCall call = new WatchCall((ServerCallStreamObserver<PolicyEvent>) responseObserver);
         watches.add(call);
         call.out.setOnCancelHandler(call::cancelled);

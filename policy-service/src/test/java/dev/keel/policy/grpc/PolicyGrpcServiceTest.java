@@ -19,7 +19,7 @@ import dev.keel.proto.v1.PolicyEvent;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.ValidateConfigRequest;
 import dev.keel.proto.v1.ValidateConfigResponse;
-import dev.keel.proto.v1.WatchRequest;
+import dev.keel.proto.v1.PolicyWatchRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -228,17 +228,17 @@ class PolicyGrpcServiceTest {
     }
 
     /** A Watch call whose events land in a queue. */
-    private final class Watcher implements ClientResponseObserver<WatchRequest, PolicyEvent> {
+    private final class Watcher implements ClientResponseObserver<PolicyWatchRequest, PolicyEvent> {
         final BlockingQueue<PolicyEvent> events = new LinkedBlockingQueue<>();
-        ClientCallStreamObserver<WatchRequest> call;
+        ClientCallStreamObserver<PolicyWatchRequest> call;
 
         Watcher(long since, long epoch) {
-            PolicyServiceGrpc.newStub(channel).watch(WatchRequest.newBuilder().setSinceRevision(since)
+            PolicyServiceGrpc.newStub(channel).watch(PolicyWatchRequest.newBuilder().setSinceRevision(since)
                     .setEpoch(epoch).build(), this);
         }
 
         @Override
-        public void beforeStart(ClientCallStreamObserver<WatchRequest> requestStream) {
+        public void beforeStart(ClientCallStreamObserver<PolicyWatchRequest> requestStream) {
             call = requestStream;
         }
 
