@@ -1,5 +1,8 @@
 package dev.keel.bench;
 
+import dev.keel.core.sa.IpsecMode;
+import dev.keel.esp.packet.InnerPackets;
+import dev.keel.esp.packet.Suites;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.esp.packet.EncapOutcome;
 import dev.keel.esp.packet.EspCounters;
@@ -38,12 +41,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 public class EspEncapsulateBenchmark {
 
+    /** The SPI of the benchmark SA (outbound and inbound are the same SA, as on a peer). */
+    private static final int SPI = 0x0c0ffee1;
+
     @Param({"64", "512", "1400", "8192"})
     public int size;
 
     @Param({"AES128_GCM16", "AES256_GCM16", "CHACHA20_POLY1305", "AES128_CBC_SHA256", "AES256_CBC_SHA256",
             "AES256_CBC_SHA384", "AES256_CBC_SHA512", "NULL_SHA256"})
-    public EspBenchSuite suite;
+    public Suites suite;
 
     private byte[] inner;
     private PacketBuffer pkt;
@@ -54,9 +60,9 @@ public class EspEncapsulateBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        inner = EspBenchPackets.ipv4Udp(size, size);
+        inner = InnerPackets.ipv4(17, size - 28, size);
         pkt = new PacketBuffer(size);
-        sa = new OutboundSa(suite.spec(true, 0), null);
+        sa = new OutboundSa(suite.spec(SPI, IpsecMode.TUNNEL, true, 0, 0), null);
         counters = new EspCounters();
         encap = new EspEncapsulator(counters);
     }

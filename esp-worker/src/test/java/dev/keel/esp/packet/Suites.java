@@ -7,7 +7,7 @@ import dev.keel.esp.sa.EspSaSpec;
 import java.util.List;
 import java.util.Random;
 
-/** Every ESP suite Keel offers, with deterministic test keys. */
+/** Every ESP suite Keel offers, with deterministic test keys (also used by bench/ through the test jar). */
 public enum Suites {
     AES128_GCM16(EncryptionTransform.AES_GCM_16, 16, IntegrityTransform.NONE),
     AES256_GCM16(EncryptionTransform.AES_GCM_16, 32, IntegrityTransform.NONE),
@@ -42,8 +42,13 @@ public enum Suites {
     }
 
     public EspSaSpec spec(int spi, IpsecMode mode, boolean esn, int tfcPadTo) {
-        return new EspSaSpec(spi, mode, encryption, encryptionKey(spi), integrity, integrityKey(spi), esn, 128,
-                tfcPadTo, false);
+        return spec(spi, mode, esn, tfcPadTo, 128);
+    }
+
+    /** As {@link #spec(int, IpsecMode, boolean, int)} with a replay window of the given size (0 = off). */
+    public EspSaSpec spec(int spi, IpsecMode mode, boolean esn, int tfcPadTo, int replayWindowSize) {
+        return new EspSaSpec(spi, mode, encryption, encryptionKey(spi), integrity, integrityKey(spi), esn,
+                replayWindowSize, tfcPadTo, false);
     }
 
     public static List<Suites> all() {
