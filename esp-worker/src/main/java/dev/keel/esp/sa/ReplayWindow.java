@@ -6,8 +6,13 @@ package dev.keel.esp.sa;
  *
  * <p>Two phases, as RFC 4303 requires: {@link #check} before the ICV is verified, and
  * {@link #accept} only after it verified, so a forged packet cannot move the window. Sequence
- * numbers are 64-bit; without ESN their high half is zero. Owned by one thread: the event loop
- * that processes the SA's inbound packets.
+ * numbers are 64-bit; without ESN their high half is zero.
+ *
+ * <p>Normally one event loop processes an SA's inbound packets, but a peer reaching us from two
+ * UDP 4-tuples (NAT rebinding) lands on two loops. So {@link #check} and {@link #inferEsn} read
+ * without a lock (a stale answer costs at most one dropped packet, and {@link #accept} decides
+ * again), while {@link #accept} is synchronized: no sequence number is ever accepted twice. The
+ * lock is uncontended in the common one-loop case.
  */
 public final class ReplayWindow {
 
@@ -21,7 +26,7 @@ public final class ReplayWindow {
     private final long[] words;
     private final int wordMask;
     /** The highest sequence number accepted so far (the right edge); 0 before the first. */
-    private long top;
+    private volatile long top;
 
     /** A window accepting the {@code size} sequence numbers up to and including the right edge. */
     public ReplayWindow(int size) {
@@ -82,7 +87,7 @@ public final class ReplayWindow {
      * Records {@code seq} as received, after its ICV verified. Returns false (and changes
      * nothing) when it is a replay after all, e.g. a duplicate verified concurrently.
      */
-    public boolean accept(long seq) {
+    public synchronized boolean accept(long seq) {
         if (!check(seq)) {
             return false;
         }

@@ -146,4 +146,38 @@ class ReplayWindowTest {
             }
         }
     }
+
+    /** Two threads racing to accept the same numbers: each number is accepted exactly once. */
+    @Test
+    void concurrentAcceptsNeverAcceptANumberTwice() throws Exception {
+        for (int run = 0; run < 20; run++) {
+            ReplayWindow w = new ReplayWindow(4096);
+            java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            Runnable racer = () -> {
+                try {
+                    start.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                for (long seq = 1; seq <= 20_000; seq++) {
+                    if (w.check(seq) && w.accept(seq)) {
+                        accepted.incrementAndGet();
+                    }
+                }
+            };
+            Thread a = new Thread(racer);
+            Thread b = new Thread(racer);
+            a.start();
+            b.start();
+            start.countDown();
+            a.join(10_000);
+            b.join(10_000);
+            assertThat(a.isAlive() || b.isAlive()).isFalse();
+            // Both walk 1..20000 in order: every number is fresh for whoever gets there first.
+            assertThat(accepted).as("run %d", run).hasValue(20_000);
+            assertThat(w.top()).isEqualTo(20_000);
+        }
+    }
 }
