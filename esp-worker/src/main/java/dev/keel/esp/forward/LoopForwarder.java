@@ -122,7 +122,7 @@ final class LoopForwarder {
                 counters.drop(ForwardDrop.NO_SA);
                 return;
             }
-            if (encap.encapsulate(route.sa(), pkt) != EncapOutcome.PROTECTED) {
+            if (encap.encapsulate(route.sa(), pkt, info) != EncapOutcome.PROTECTED) {
                 return; // counted by EspCounters
             }
         }

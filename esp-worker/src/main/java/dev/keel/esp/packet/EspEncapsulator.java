@@ -27,7 +27,18 @@ public final class EspEncapsulator {
 
     /** Protects the IP packet held in {@code pkt} with {@code sa}. */
     public EncapOutcome encapsulate(OutboundSa sa, PacketBuffer pkt) {
-        return count(protect(sa, pkt));
+        if (!info.parse(pkt.data(), pkt.offset(), pkt.length())) {
+            return count(EncapOutcome.INVALID_INNER_PACKET);
+        }
+        return count(protect(sa, pkt, info));
+    }
+
+    /**
+     * As {@link #encapsulate(OutboundSa, PacketBuffer)} for a packet the caller already parsed
+     * (to route it) into {@code parsed}, so the header is not read twice on the packet path.
+     */
+    public EncapOutcome encapsulate(OutboundSa sa, PacketBuffer pkt, IpPacketInfo parsed) {
+        return count(protect(sa, pkt, parsed));
     }
 
     /**
@@ -44,11 +55,8 @@ public final class EspEncapsulator {
         return count(seal(sa, pkt, pkt.offset(), payloadLength, payloadLength, IpPacketInfo.PROTO_NO_NEXT_HEADER));
     }
 
-    private EncapOutcome protect(OutboundSa sa, PacketBuffer pkt) {
+    private EncapOutcome protect(OutboundSa sa, PacketBuffer pkt, IpPacketInfo info) {
         byte[] buf = pkt.data();
-        if (!info.parse(buf, pkt.offset(), pkt.length())) {
-            return EncapOutcome.INVALID_INNER_PACKET;
-        }
         if (sa.spec().mode() == IpsecMode.TUNNEL) {
             int nextHeader = info.isIpv6() ? IpPacketInfo.PROTO_IPV6 : IpPacketInfo.PROTO_IPV4;
             int len = info.totalLength();
