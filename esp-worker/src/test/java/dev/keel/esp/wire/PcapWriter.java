@@ -1,5 +1,6 @@
 package dev.keel.esp.wire;
 
+import dev.keel.core.packet.Checksums;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -113,8 +114,9 @@ public final class PcapWriter implements AutoCloseable {
         b.putShort((short) srcPort).putShort((short) dstPort).putShort((short) len).putShort((short) 0)
                 .put(payload);
         byte[] udp = b.array();
-        int sum = pseudoHeaderSum(src, dst, PROTO_UDP, len) + onesComplementSum(udp, 0, len);
-        int csum = fold(sum);
+        byte[] s = src.getAddress();
+        byte[] d = dst.getAddress();
+        int csum = Checksums.transport(s, 0, d, 0, s.length, PROTO_UDP, udp, 0, len);
         // RFC 768: a computed zero is sent as all ones; zero means "no checksum" (IPv4 only).
         if (csum == 0) {
             csum = 0xffff;
@@ -135,7 +137,7 @@ public final class PcapWriter implements AutoCloseable {
                 .put((byte) 64).put((byte) protocol).putShort((short) 0)
                 .put(src.getAddress()).put(dst.getAddress()).put(payload);
         byte[] p = b.array();
-        int csum = fold(onesComplementSum(p, 0, 20));
+        int csum = Checksums.ipv4Header(p, 0, 20);
         p[10] = (byte) (csum >>> 8);
         p[11] = (byte) csum;
         return p;
@@ -154,39 +156,7 @@ public final class PcapWriter implements AutoCloseable {
 
     /** The Internet checksum (RFC 1071) of {@code data[off, off+len)}: the complemented folded sum. */
     public static int internetChecksum(byte[] data, int off, int len) {
-        return fold(onesComplementSum(data, off, len));
-    }
-
-    private static int pseudoHeaderSum(InetAddress src, InetAddress dst, int protocol, int length) {
-        byte[] s = src.getAddress();
-        byte[] d = dst.getAddress();
-        // RFC 768 (IPv4: zero, protocol, UDP length) and RFC 8200 §8.1 (IPv6: 32-bit length,
-        // three zero bytes, next header) add up to the same 16-bit words.
-        return onesComplementSum(s, 0, s.length) + onesComplementSum(d, 0, d.length) + protocol
-                + (length >>> 16) + (length & 0xffff);
-    }
-
-    private static int onesComplementSum(byte[] data, int off, int len) {
-        long sum = 0;
-        int i = off;
-        for (; i + 1 < off + len; i += 2) {
-            sum += ((data[i] & 0xff) << 8) | (data[i + 1] & 0xff);
-        }
-        if (i < off + len) {
-            sum += (data[i] & 0xff) << 8;
-        }
-        while ((sum >>> 16) != 0) {
-            sum = (sum & 0xffff) + (sum >>> 16);
-        }
-        return (int) sum;
-    }
-
-    private static int fold(int sum) {
-        long s = sum & 0xffffffffL;
-        while ((s >>> 16) != 0) {
-            s = (s & 0xffff) + (s >>> 16);
-        }
-        return (int) (~s & 0xffff);
+        return Checksums.finish(Checksums.sum(data, off, len, 0));
     }
 
     private static ByteBuffer le(int n) {
