@@ -1,0 +1,17 @@
+package dev.keel.ike.net;
+
+import java.net.InetSocketAddress;
+
+/**
+ * Sends IKE messages. On port 4500 the transport adds the four-byte non-ESP marker (RFC 3948
+ * §2.2) itself: callers always pass the bare IKE message.
+ */
+public interface IkeTransport {
+
+    /**
+     * Sends {@code message} to {@code peer} from the local IKE port {@code localPort} (500, or
+     * 4500 once NAT traversal floated the IKE SA). Never blocks; a send that fails is logged and
+     * counted, and the retransmission timer covers it.
+     */
+    void send(int localPort, InetSocketAddress peer, byte[] message);
+}

@@ -1,0 +1,117 @@
+package dev.keel.ike.net;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.datagram.DatagramSocket;
+import io.vertx.core.datagram.DatagramSocketOptions;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The IKE service's own UDP sockets: port 500 (plain IKE) and, when no esp-worker in the same
+ * process owns it, port 4500 (IKE after NAT traversal, RFC 3948). IKE is a few messages per
+ * SA, so Vert.x's {@link DatagramSocket} serves it; the ESP hot path uses esp-worker's epoll
+ * channels instead.
+ *
+ * <p>On 4500 a datagram starting with a zero non-ESP marker is IKE; anything else there (ESP
+ * or a NAT keepalive) is not this socket's business and is counted and dropped.
+ */
+public final class UdpIkeSockets implements IkeTransport, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UdpIkeSockets.class);
+
+    /** The standard IKE port and its NAT-traversal companion. */
+    public static final int IKE_PORT = 500;
+    public static final int NAT_T_PORT = 4500;
+
+    private final DatagramSocket ike;
+    private final DatagramSocket natT;
+    private final int ikePort;
+    private final int natTPort;
+    private final LongAdder sendFailures = new LongAdder();
+    private final LongAdder notIke = new LongAdder();
+
+    private UdpIkeSockets(DatagramSocket ike, int ikePort, DatagramSocket natT, int natTPort) {
+        this.ike = ike;
+        this.ikePort = ikePort;
+        this.natT = natT;
+        this.natTPort = natTPort;
+    }
+
+    /**
+     * Binds {@code host:ikePort} and, when {@code natTPort} is not negative, {@code host:natTPort};
+     * port 0 picks a free port (tests). Received messages go to {@code receiver} on the socket's
+     * event loop; {@link #send} takes the logical ports 500/4500 and maps them to these.
+     */
+    public static Future<UdpIkeSockets> bind(Vertx vertx, String host, int ikePort, int natTPort,
+            IkeReceiver receiver) {
+        DatagramSocket ike = vertx.createDatagramSocket(new DatagramSocketOptions().setReuseAddress(true));
+        Future<DatagramSocket> ikeBound = ike.listen(ikePort, host);
+        Future<DatagramSocket> natTBound = natTPort < 0 ? Future.succeededFuture(null)
+                : vertx.createDatagramSocket(new DatagramSocketOptions().setReuseAddress(true)).listen(natTPort, host);
+        return Future.all(ikeBound, natTBound).map(all -> {
+            DatagramSocket natT = natTBound.result();
+            UdpIkeSockets sockets = new UdpIkeSockets(ike, ike.localAddress().port(), natT,
+                    natT == null ? -1 : natT.localAddress().port());
+            ike.handler(p -> {
+                byte[] b = p.data().getBytes();
+                receiver.onMessage(IKE_PORT, new InetSocketAddress(p.sender().host(), p.sender().port()), b, 0, b.length);
+            });
+            if (natT != null) {
+                natT.handler(p -> {
+                    byte[] b = p.data().getBytes();
+                    if (b.length < 4 || b[0] != 0 || b[1] != 0 || b[2] != 0 || b[3] != 0) {
+                        sockets.notIke.increment();
+                        return;
+                    }
+                    receiver.onMessage(NAT_T_PORT, new InetSocketAddress(p.sender().host(), p.sender().port()),
+                            b, 4, b.length - 4);
+                });
+            }
+            return sockets;
+        });
+    }
+
+    @Override
+    public void send(int localPort, InetSocketAddress peer, byte[] message) {
+        DatagramSocket socket = localPort == NAT_T_PORT && natT != null ? natT : ike;
+        Buffer data = socket == natT
+                ? Buffer.buffer(message.length + 4).appendInt(0).appendBytes(message)
+                : Buffer.buffer(message);
+        socket.send(data, peer.getPort(), peer.getAddress().getHostAddress()).onFailure(e -> {
+            sendFailures.increment();
+            LOG.debug("IKE send to {} failed: {}", peer, e.toString());
+        });
+    }
+
+    /** The bound port that serves as 500. */
+    public int ikePort() {
+        return ikePort;
+    }
+
+    /** The bound port that serves as 4500, or -1. */
+    public int natTPort() {
+        return natTPort;
+    }
+
+    /** Sends that failed locally. */
+    public long sendFailures() {
+        return sendFailures.sum();
+    }
+
+    /** Datagrams on 4500 without the non-ESP marker. */
+    public long notIke() {
+        return notIke.sum();
+    }
+
+    @Override
+    public void close() {
+        ike.close();
+        if (natT != null) {
+            natT.close();
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package dev.keel.ike.task;
+
+import java.time.Duration;
+
+/**
+ * Timers for one IKE SA, all firing on the thread that owns that IKE SA (its Vert.x context in
+ * production, the test's own thread with a manual clock in tests).
+ */
+public interface IkeTimers {
+
+    /** Runs {@code action} once after {@code delay} unless cancelled first. */
+    Cancellable schedule(Duration delay, Runnable action);
+
+    /** Milliseconds on a monotonic clock. */
+    long nowMillis();
+
+    /** A scheduled action that can still be cancelled. */
+    @FunctionalInterface
+    interface Cancellable {
+        /** Cancels the action; harmless when it already ran or was cancelled. */
+        void cancel();
+    }
+}
