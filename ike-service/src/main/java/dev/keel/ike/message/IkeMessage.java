@@ -1,0 +1,276 @@
+package dev.keel.ike.message;
+
+import dev.keel.ike.crypto.SkCipher;
+import dev.keel.ike.message.IkeDecodeResult.Reason;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * An IKEv2 message: header, payloads, and the exact bytes sent or received (the AUTH payload
+ * signs RealMessage1 as it went over the wire, RFC 7296 §2.15). For a protected message the
+ * payloads are the inner payloads of the SK payload.
+ */
+public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] bytes, boolean isProtected) {
+    private static final int SK = PayloadType.SK.value();
+    private static final int SKF = PayloadType.SKF.value();
+    private static final int GENERIC_HEADER = 4;
+
+    /** Copies the payload list. */
+    public IkeMessage {
+        payloads = List.copyOf(payloads);
+    }
+
+    /** A copy of the message exactly as encoded or received. */
+    @Override
+    public byte[] bytes() {
+        return bytes.clone();
+    }
+
+    /** The payloads of one kind, in order. */
+    public <T extends IkePayload> List<T> payloads(Class<T> kind) {
+        List<T> out = new ArrayList<>();
+        for (IkePayload p : payloads) {
+            if (kind.isInstance(p)) {
+                out.add(kind.cast(p));
+            }
+        }
+        return out;
+    }
+
+    /** The first payload of one kind. */
+    public <T extends IkePayload> Optional<T> first(Class<T> kind) {
+        return payloads(kind).stream().findFirst();
+    }
+
+    /** The first notify of this type. */
+    public Optional<NotifyPayload> notify(NotifyType type) {
+        return payloads(NotifyPayload.class).stream().filter(n -> n.notifyTypeValue() == type.value()).findFirst();
+    }
+
+    // ---------------------------------------------------------------- encoding
+
+    /** Encodes an unprotected message (IKE_SA_INIT); next payload and length of {@code header} are filled in. */
+    public static IkeMessage encode(IkeHeader header, List<IkePayload> payloads) {
+        byte[] chain = encodeChain(payloads);
+        IkeHeader h = header.withLayout(firstType(payloads), IkeHeader.LENGTH + chain.length);
+        WireWriter w = new WireWriter();
+        h.encode(w);
+        w.bytes(chain);
+        return new IkeMessage(h, payloads, w.toByteArray(), false);
+    }
+
+    /**
+     * Encodes a protected message: the IKE header and SK generic header with lengths from
+     * {@link SkCipher#sealedLength}, then {@link SkCipher#seal} fills in the SK body.
+     */
+    public static IkeMessage encodeProtected(IkeHeader header, List<IkePayload> payloads, SkCipher cipher) {
+        byte[] plaintext = encodeChain(payloads);
+        try {
+            int skLength = GENERIC_HEADER + cipher.sealedLength(plaintext.length);
+            IkeHeader h = header.withLayout(SK, IkeHeader.LENGTH + skLength);
+            WireWriter w = new WireWriter();
+            h.encode(w);
+            int at = w.size();
+            w.u8(firstType(payloads)).u8(0).u16(0);
+            w.patchU16(at + 2, skLength);
+            byte[] message = Arrays.copyOf(w.toByteArray(), IkeHeader.LENGTH + skLength);
+            cipher.seal(message, IkeHeader.LENGTH + GENERIC_HEADER, plaintext);
+            return new IkeMessage(h, payloads, message, true);
+        } finally {
+            Arrays.fill(plaintext, (byte) 0);
+        }
+    }
+
+    private static int firstType(List<IkePayload> payloads) {
+        return payloads.isEmpty() ? 0 : payloads.getFirst().type();
+    }
+
+    /** Payloads chained by generic payload headers (§3.2). */
+    static byte[] encodeChain(List<IkePayload> payloads) {
+        WireWriter w = new WireWriter();
+        for (int i = 0; i < payloads.size(); i++) {
+            IkePayload p = payloads.get(i);
+            byte[] body = p.encodeBody();
+            int next = i + 1 < payloads.size() ? payloads.get(i + 1).type() : 0;
+            int at = w.size();
+            w.u8(next).u8(p.critical() ? 0x80 : 0).u16(0).bytes(body);
+            w.patchU16(at + 2, GENERIC_HEADER + body.length);
+        }
+        return w.toByteArray();
+    }
+
+    // ---------------------------------------------------------------- decoding
+
+    /**
+     * Decodes a received datagram; never throws on hostile input. {@code cipher} opens the SK
+     * payload and may be null before keys exist (an SK payload then yields {@code NO_CIPHER}).
+     */
+    public static IkeDecodeResult decode(byte[] datagram, SkCipher cipher) {
+        Optional<IkeHeader> peeked = IkeHeader.peek(datagram);
+        if (peeked.isEmpty()) {
+            return drop(Reason.TRUNCATED, null, (datagram == null ? 0 : datagram.length) + " bytes, no IKE header");
+        }
+        IkeHeader h = peeked.get();
+        if (h.majorVersion() > 2) {
+            return new IkeDecodeResult.UnprotectedError(Reason.UNSUPPORTED_MAJOR_VERSION, h,
+                    NotifyType.INVALID_MAJOR_VERSION, new byte[] {0x20}, "major version " + h.majorVersion());
+        }
+        if (h.majorVersion() < 2) {
+            return drop(Reason.BAD_VERSION, h, "major version " + h.majorVersion());
+        }
+        if (h.length() != datagram.length) {
+            return drop(h.length() > datagram.length ? Reason.TRUNCATED : Reason.BAD_LENGTH, h,
+                    "header length " + h.length() + " but " + datagram.length + " bytes arrived");
+        }
+        Chain outer;
+        try {
+            outer = readChain(datagram, IkeHeader.LENGTH, datagram.length, h.nextPayload(), true);
+        } catch (ChainError e) {
+            return switch (e.kind) {
+                case LENGTH -> drop(Reason.BAD_LENGTH, h, e.getMessage());
+                case ORDER -> drop(Reason.BAD_PAYLOAD_ORDER, h, e.getMessage());
+                case MALFORMED -> new IkeDecodeResult.UnprotectedError(Reason.MALFORMED_PAYLOAD, h,
+                        NotifyType.INVALID_SYNTAX, new byte[0], e.getMessage());
+                case CRITICAL -> new IkeDecodeResult.UnprotectedError(Reason.UNSUPPORTED_CRITICAL_PAYLOAD, h,
+                        NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, new byte[] {(byte) e.payloadType}, e.getMessage());
+            };
+        }
+        if (outer.skOffset < 0) {
+            ExchangeType exchange = h.exchange();
+            if (exchange != null && exchange != ExchangeType.IKE_SA_INIT) {
+                return drop(Reason.NOT_ENCRYPTED, h, exchange + " without an SK payload");
+            }
+            return new IkeDecodeResult.Ok(new IkeMessage(h, outer.payloads, datagram.clone(), false));
+        }
+        if (!outer.payloads.isEmpty()) {
+            return drop(Reason.NOT_ENCRYPTED, h, outer.payloads.size() + " payloads in clear before the SK payload");
+        }
+        int bodyOffset = outer.skOffset + GENERIC_HEADER;
+        if (outer.skType == SKF) {
+            try {
+                EncryptedFragmentPayload f = EncryptedFragmentPayload.decode(outer.skNext,
+                        Arrays.copyOfRange(datagram, bodyOffset, datagram.length));
+                return new IkeDecodeResult.Fragment(h, f, datagram.clone());
+            } catch (PayloadException e) {
+                return new IkeDecodeResult.UnprotectedError(Reason.MALFORMED_PAYLOAD, h, null, new byte[0],
+                        e.getMessage());
+            }
+        }
+        if (cipher == null) {
+            return drop(Reason.NO_CIPHER, h, "SK payload but no keys");
+        }
+        byte[] plaintext = cipher.open(datagram, bodyOffset);
+        if (plaintext == null) {
+            return drop(Reason.ICV_FAILED, h, "SK payload did not verify");
+        }
+        try {
+            Chain inner = readChain(plaintext, 0, plaintext.length, outer.skNext, false);
+            return new IkeDecodeResult.Ok(new IkeMessage(h, inner.payloads, datagram.clone(), true));
+        } catch (ChainError e) {
+            boolean critical = e.kind == ChainError.Kind.CRITICAL;
+            return new IkeDecodeResult.ProtectedError(h,
+                    critical ? NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD : NotifyType.INVALID_SYNTAX,
+                    critical ? new byte[] {(byte) e.payloadType} : new byte[0], e.getMessage());
+        } finally {
+            Arrays.fill(plaintext, (byte) 0);
+        }
+    }
+
+    private static IkeDecodeResult drop(Reason reason, IkeHeader header, String detail) {
+        return new IkeDecodeResult.UnprotectedError(reason, header, null, new byte[0], detail);
+    }
+
+    /** Payloads read from a chain; {@code skOffset} is where an SK/SKF payload starts, or -1. */
+    private record Chain(List<IkePayload> payloads, int skOffset, int skType, int skNext) {}
+
+    private static final class ChainError extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        enum Kind { LENGTH, MALFORMED, CRITICAL, ORDER }
+
+        final Kind kind;
+        final int payloadType;
+
+        ChainError(Kind kind, int payloadType, String message) {
+            super(message, null, false, false);
+            this.kind = kind;
+            this.payloadType = payloadType;
+        }
+    }
+
+    /** Walks generic payload headers from {@code off} to exactly {@code end}, never trusting a length. */
+    private static Chain readChain(byte[] buf, int off, int end, int first, boolean outer) throws ChainError {
+        List<IkePayload> payloads = new ArrayList<>();
+        int next = first;
+        int pos = off;
+        while (next != 0) {
+            int type = next;
+            String what = "payload " + (payloads.size() + 1) + " (type " + type + ")";
+            if (end - pos < GENERIC_HEADER) {
+                throw new ChainError(ChainError.Kind.LENGTH, type, what + " header needs 4 bytes, " + (end - pos) + " left");
+            }
+            next = buf[pos] & 0xFF;
+            boolean critical = (buf[pos + 1] & 0x80) != 0;
+            int length = (buf[pos + 2] & 0xFF) << 8 | buf[pos + 3] & 0xFF;
+            if (length < GENERIC_HEADER || length > end - pos) {
+                throw new ChainError(ChainError.Kind.LENGTH, type, what + " length " + length + " with " + (end - pos) + " left");
+            }
+            if (type == SK || type == SKF) {
+                if (!outer) {
+                    throw new ChainError(ChainError.Kind.MALFORMED, type, what + " inside an SK payload");
+                }
+                if (pos + length != end) {
+                    // RFC 7296 §3.14: SK is the last payload; its Next Payload names the first inner one.
+                    throw new ChainError(ChainError.Kind.ORDER, type, what + " is followed by " + (end - pos - length) + " bytes");
+                }
+                return new Chain(payloads, pos, type, next);
+            }
+            byte[] body = Arrays.copyOfRange(buf, pos + GENERIC_HEADER, pos + length);
+            IkePayload payload;
+            try {
+                payload = decodeBody(type, critical, body);
+            } catch (PayloadException e) {
+                throw new ChainError(ChainError.Kind.MALFORMED, type, what + ": " + e.getMessage());
+            }
+            if (payload instanceof UnknownPayload && critical) {
+                throw new ChainError(ChainError.Kind.CRITICAL, type, what + " is unknown and critical");
+            }
+            payloads.add(payload);
+            pos += length;
+        }
+        if (pos != end) {
+            throw new ChainError(ChainError.Kind.LENGTH, 0, (end - pos) + " bytes after the last payload");
+        }
+        return new Chain(payloads, -1, 0, 0);
+    }
+
+    /** Decodes one payload body by type; unknown types become {@link UnknownPayload}. */
+    static IkePayload decodeBody(int type, boolean critical, byte[] body) throws PayloadException {
+        PayloadType known = PayloadType.of(type);
+        if (known == null) {
+            return new UnknownPayload(type, critical, body);
+        }
+        return switch (known) {
+            case SA -> SaPayload.decode(body);
+            case KE -> KePayload.decode(body);
+            case IDI -> IdPayload.decode(true, body);
+            case IDR -> IdPayload.decode(false, body);
+            case CERT -> CertPayload.decode(body);
+            case CERTREQ -> CertReqPayload.decode(body);
+            case AUTH -> AuthPayload.decode(body);
+            case NONCE -> NoncePayload.decode(body);
+            case NOTIFY -> NotifyPayload.decode(body);
+            case DELETE -> DeletePayload.decode(body);
+            case VENDOR_ID -> VendorIdPayload.decode(body);
+            case TSI -> TsPayload.decode(true, body);
+            case TSR -> TsPayload.decode(false, body);
+            case CP -> ConfigPayload.decode(body);
+            case EAP -> EapPayload.decode(body);
+            case NO_NEXT_PAYLOAD, SK, SKF -> throw new PayloadException("payload type " + known + " in a payload chain");
+            // Group key management payloads (RFC 9838 and kin) are not parsed; kept like unknown ones.
+            case GSPM, IDG, GSA, KD, PS -> new UnknownPayload(type, false, body);
+        };
+    }
+}
