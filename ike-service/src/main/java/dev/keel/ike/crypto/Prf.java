@@ -60,7 +60,7 @@ public final class Prf {
     public byte[] plus(byte[] key, byte[] seed, int length) {
         if (length < 0 || length > MAX_PRF_PLUS_ITERATIONS * outputLength()) {
             throw new IllegalArgumentException("prf+ cannot produce " + length + " bytes with "
-                    + transform.ianaName() + " (at most " + MAX_PRF_PLUS_ITERATIONS * outputLength() + ")");
+                    + transform.ianaName() + " (255 iterations give at most " + MAX_PRF_PLUS_ITERATIONS * outputLength() + ")");
         }
         init(key);
         byte[] out = new byte[length];
