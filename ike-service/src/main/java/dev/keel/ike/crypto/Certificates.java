@@ -1,0 +1,209 @@
+package dev.keel.ike.crypto;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.cert.CertPath;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.io.ByteArrayInputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+
+/**
+ * X.509 for IKE: PEM loading (bcpkix), PKIX chain validation against configured CAs (JDK
+ * CertPathValidator, revocation off), and matching the peer's IKE identity to its certificate.
+ */
+public final class Certificates {
+
+    /** IKEv2 Identification types (RFC 7296 §3.5). */
+    public static final int ID_IPV4_ADDR = 1;
+    public static final int ID_FQDN = 2;
+    public static final int ID_RFC822_ADDR = 3;
+    public static final int ID_IPV6_ADDR = 5;
+    public static final int ID_DER_ASN1_DN = 9;
+
+    private Certificates() {
+    }
+
+    /** Every certificate in a PEM file, in file order. */
+    public static List<X509Certificate> loadCertificates(Path pem) throws IOException {
+        try (Reader r = Files.newBufferedReader(pem, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
+            List<X509Certificate> out = new ArrayList<>();
+            JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
+            for (Object o = p.readObject(); o != null; o = p.readObject()) {
+                if (o instanceof X509CertificateHolder h) {
+                    out.add(conv.getCertificate(h));
+                }
+            }
+            if (out.isEmpty()) {
+                throw new IOException(pem + ": no certificate");
+            }
+            return out;
+        } catch (CertificateException e) {
+            throw new IOException(pem + ": unreadable certificate: " + e.getMessage(), e);
+        }
+    }
+
+    /** The private key of a PEM file: PKCS#8 ("PRIVATE KEY") or traditional RSA/EC. Unencrypted only. */
+    public static PrivateKey loadPrivateKey(Path pem) throws IOException {
+        try (Reader r = Files.newBufferedReader(pem, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
+            JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
+            for (Object o = p.readObject(); o != null; o = p.readObject()) {
+                if (o instanceof PrivateKeyInfo info) {
+                    return conv.getPrivateKey(info);
+                }
+                if (o instanceof PEMKeyPair pair) {
+                    return conv.getKeyPair(pair).getPrivate();
+                }
+            }
+            throw new IOException(pem + ": no unencrypted private key");
+        }
+    }
+
+    /** A certificate from its DER encoding (a CERT payload's data), or an exception naming the problem. */
+    public static X509Certificate parseDer(byte[] der) throws CertificateException {
+        return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+    }
+
+    /** Thrown when a received chain does not validate; the message says why. */
+    public static final class ChainValidationException extends Exception {
+        public ChainValidationException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Validates {@code endEntity} with {@code intermediates} (in any order) up to one of
+     * {@code trustedCas} at {@code when}, revocation checking off.
+     */
+    public static void validate(X509Certificate endEntity, Collection<X509Certificate> intermediates,
+            Collection<X509Certificate> trustedCas, Date when) throws ChainValidationException {
+        try {
+            List<X509Certificate> path = order(endEntity, intermediates, trustedCas);
+            CertPath certPath = CertificateFactory.getInstance("X.509").generateCertPath(path);
+            Set<TrustAnchor> anchors = new HashSet<>();
+            for (X509Certificate ca : trustedCas) {
+                anchors.add(new TrustAnchor(ca, null));
+            }
+            PKIXParameters params = new PKIXParameters(anchors);
+            params.setRevocationEnabled(false);
+            params.setDate(when);
+            CertPathValidator.getInstance("PKIX").validate(certPath, params);
+        } catch (CertPathValidatorException e) {
+            String at = e.getIndex() >= 0 ? " (certificate " + e.getIndex() + " of the chain)" : "";
+            throw new ChainValidationException("certificate chain rejected: " + e.getReason() + ": " + e.getMessage() + at, e);
+        } catch (GeneralSecurityException e) {
+            throw new ChainValidationException("certificate chain rejected: " + e.getMessage(), e);
+        }
+    }
+
+    /** end-entity, then each issuer found among the intermediates, stopping at a trusted CA's subject. */
+    private static List<X509Certificate> order(X509Certificate ee, Collection<X509Certificate> intermediates,
+            Collection<X509Certificate> trusted) {
+        List<X509Certificate> path = new ArrayList<>();
+        path.add(ee);
+        List<X509Certificate> pool = new ArrayList<>(intermediates);
+        X509Certificate cur = ee;
+        for (int i = 0; i < 8; i++) { // bounded depth
+            X500Principal issuer = cur.getIssuerX500Principal();
+            if (trusted.stream().anyMatch(c -> c.getSubjectX500Principal().equals(issuer))) {
+                break;
+            }
+            X509Certificate next = null;
+            for (X509Certificate c : pool) {
+                if (c.getSubjectX500Principal().equals(issuer) && !c.equals(cur)) {
+                    next = c;
+                    break;
+                }
+            }
+            if (next == null) {
+                break;
+            }
+            pool.remove(next);
+            path.add(next);
+            cur = next;
+        }
+        return path;
+    }
+
+    /**
+     * Whether the peer's IKE identity is the certificate's: ID_DER_ASN1_DN equals the subject;
+     * ID_FQDN, ID_RFC822_ADDR, ID_IPV4_ADDR, ID_IPV6_ADDR equal a subjectAltName of that type
+     * (dNSName and rfc822Name case-insensitively). Other types never match.
+     */
+    public static boolean matchesIdentity(X509Certificate cert, int idType, byte[] idData) {
+        try {
+            return switch (idType) {
+                case ID_DER_ASN1_DN -> new X500Principal(idData).equals(cert.getSubjectX500Principal());
+                case ID_FQDN -> hasSan(cert, 2, new String(idData, StandardCharsets.US_ASCII));
+                case ID_RFC822_ADDR -> hasSan(cert, 1, new String(idData, StandardCharsets.US_ASCII));
+                case ID_IPV4_ADDR, ID_IPV6_ADDR -> (idType == ID_IPV4_ADDR ? idData.length == 4 : idData.length == 16)
+                        && hasIpSan(cert, idData);
+                default -> false;
+            };
+        } catch (IllegalArgumentException | CertificateParsingException e) {
+            return false;
+        }
+    }
+
+    private static boolean hasSan(X509Certificate cert, int type, String value) throws CertificateParsingException {
+        Collection<List<?>> sans = cert.getSubjectAlternativeNames();
+        if (sans == null) {
+            return false;
+        }
+        String wanted = value.toLowerCase(Locale.ROOT);
+        for (List<?> san : sans) {
+            if (((Integer) san.get(0)) == type && san.get(1) instanceof String s
+                    && s.toLowerCase(Locale.ROOT).equals(wanted)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasIpSan(X509Certificate cert, byte[] address) throws CertificateParsingException {
+        Collection<List<?>> sans = cert.getSubjectAlternativeNames();
+        if (sans == null) {
+            return false;
+        }
+        for (List<?> san : sans) {
+            if (((Integer) san.get(0)) == 7 && san.get(1) instanceof String s) {
+                try {
+                    // The JDK renders iPAddress as a literal; parsing a literal does no DNS look-up.
+                    if (Arrays.equals(InetAddress.getByName(s).getAddress(), address)) {
+                        return true;
+                    }
+                } catch (UnknownHostException e) {
+                    // not a literal: cannot match
+                }
+            }
+        }
+        return false;
+    }
+}
