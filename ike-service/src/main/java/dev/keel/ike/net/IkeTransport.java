@@ -9,8 +9,8 @@ import java.net.InetSocketAddress;
 public interface IkeTransport {
 
     /**
-     * Sends {@code message} to {@code peer} from the local IKE port {@code localPort} (500, or
-     * 4500 once NAT traversal floated the IKE SA). Never blocks; a send that fails is logged and
+     * Sends {@code message} to {@code peer} from the local port {@code localPort}: the bound port that
+     * serves as 500, or the one serving as 4500 once NAT traversal floated the IKE SA. Never blocks; a send that fails is logged and
      * counted, and the retransmission timer covers it.
      */
     void send(int localPort, InetSocketAddress peer, byte[] message);

@@ -44,7 +44,7 @@ public final class UdpIkeSockets implements IkeTransport, AutoCloseable {
     /**
      * Binds {@code host:ikePort} and, when {@code natTPort} is not negative, {@code host:natTPort};
      * port 0 picks a free port (tests). Received messages go to {@code receiver} on the socket's
-     * event loop; {@link #send} takes the logical ports 500/4500 and maps them to these.
+     * event loop; {@link #send} picks the socket by its bound port.
      */
     public static Future<UdpIkeSockets> bind(Vertx vertx, String host, int ikePort, int natTPort,
             IkeReceiver receiver) {
@@ -58,7 +58,7 @@ public final class UdpIkeSockets implements IkeTransport, AutoCloseable {
                     natT == null ? -1 : natT.localAddress().port());
             ike.handler(p -> {
                 byte[] b = p.data().getBytes();
-                receiver.onMessage(IKE_PORT, new InetSocketAddress(p.sender().host(), p.sender().port()), b, 0, b.length);
+                receiver.onMessage(sockets.ikePort, new InetSocketAddress(p.sender().host(), p.sender().port()), b, 0, b.length);
             });
             if (natT != null) {
                 natT.handler(p -> {
@@ -67,7 +67,7 @@ public final class UdpIkeSockets implements IkeTransport, AutoCloseable {
                         sockets.notIke.increment();
                         return;
                     }
-                    receiver.onMessage(NAT_T_PORT, new InetSocketAddress(p.sender().host(), p.sender().port()),
+                    receiver.onMessage(sockets.natTPort, new InetSocketAddress(p.sender().host(), p.sender().port()),
                             b, 4, b.length - 4);
                 });
             }
@@ -77,7 +77,7 @@ public final class UdpIkeSockets implements IkeTransport, AutoCloseable {
 
     @Override
     public void send(int localPort, InetSocketAddress peer, byte[] message) {
-        DatagramSocket socket = localPort == NAT_T_PORT && natT != null ? natT : ike;
+        DatagramSocket socket = localPort == natTPort && natT != null ? natT : ike;
         Buffer data = socket == natT
                 ? Buffer.buffer(message.length + 4).appendInt(0).appendBytes(message)
                 : Buffer.buffer(message);

@@ -1,0 +1,345 @@
+package dev.keel.ike.session;
+
+import dev.keel.core.net.IpAddress;
+import dev.keel.core.transform.KeyExchangeTransform;
+import dev.keel.ike.crypto.InvalidKeyExchangeException;
+import dev.keel.ike.crypto.KeyExchange;
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.message.ExchangeType;
+import dev.keel.ike.message.IkeDecodeResult;
+import dev.keel.ike.message.IkeHeader;
+import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.message.NotifyPayload;
+import dev.keel.ike.message.NotifyType;
+import dev.keel.ike.message.NoncePayload;
+import dev.keel.ike.net.IkeReceiver;
+import dev.keel.ike.net.IkeTransport;
+import dev.keel.ike.task.ChildCreateTask;
+import dev.keel.ike.task.DeleteTask;
+import dev.keel.ike.task.IkeAuthTask;
+import dev.keel.ike.task.IkeInitTask;
+import dev.keel.ike.task.InformationalTask;
+import dev.keel.ike.task.NatDetectTask;
+import dev.keel.ike.task.RefuseTask;
+import dev.keel.ike.task.RetransmitPolicy;
+import dev.keel.ike.task.Task;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The IKEv2 engine of one node: finds the IKE SA each message belongs to (by our SPI, or a new
+ * responder SA for a fresh IKE_SA_INIT), runs it on that SA's thread, starts initiations, and
+ * keeps half-open state bounded with cookies (RFC 7296 §2.6) and a hard limit.
+ */
+public final class IkeEngine implements IkeReceiver {
+
+    /** Limits and thresholds; the defaults suit a gateway. */
+    public record Limits(int cookieThreshold, int halfOpenLimit) {
+        /** Cookies from 1,000 half-open SAs, refuse beyond 10,000 (strongSwan's defaults: 10 / 0). */
+        public static final Limits DEFAULT = new Limits(1_000, 10_000);
+    }
+
+    private record HalfOpenKey(long spiI, InetSocketAddress peer) {
+    }
+
+    private final IkeEnvironment env;
+    private final IpAddress localAddress;
+    private final Supplier<IkeSaExecutor> executors;
+    private final Limits limits;
+    private final CookieJar cookies;
+    private final Map<Long, IkeSa> byLocalSpi = new ConcurrentHashMap<>();
+    private final Map<HalfOpenKey, IkeSa> halfOpen = new ConcurrentHashMap<>();
+    private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
+    private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
+
+    /**
+     * An engine answering on {@code localAddress} (the address NAT detection hashes), sending
+     * through {@code transport}, running each IKE SA on an executor from {@code executors}.
+     */
+    public IkeEngine(IkeTransport transport, IkeEvents events, IpAddress localAddress, int ikePort, int natTPort,
+            ConnectionDirectory connections, SpiAllocator spis, Supplier<IkeSaExecutor> executors,
+            RetransmitPolicy retransmit, Limits limits, SecureRandom random) {
+        this.localAddress = localAddress;
+        this.executors = executors;
+        this.limits = limits;
+        this.cookies = new CookieJar(random);
+        this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,
+                new IkeCounters(), ikePort, natTPort);
+        warmUp(random);
+    }
+
+    /**
+     * Loads and runs the key exchange code of every group once, on the constructing thread:
+     * the first use of Bouncy Castle classes verifies its signed jar, which takes hundreds of
+     * milliseconds and must not happen on an event loop in the middle of an exchange.
+     */
+    private static void warmUp(SecureRandom random) {
+        for (KeyExchangeTransform group : KeyExchangeTransform.values()) {
+            if (group == KeyExchangeTransform.NONE) {
+                continue;
+            }
+            try (KeyExchange a = KeyExchange.create(group, random); KeyExchange b = KeyExchange.create(group, random)) {
+                a.sharedSecret(b.publicValue());
+            } catch (IllegalArgumentException | InvalidKeyExchangeException e) {
+                // a group Keel does not implement: nothing to warm
+            }
+        }
+    }
+
+    /** The engine's counters. */
+    public IkeCounters counters() {
+        return env.counters();
+    }
+
+    /** Connections this engine serves. */
+    public ConnectionDirectory connections() {
+        return env.connections();
+    }
+
+    /** IKE SAs alive now. */
+    public int ikeSaCount() {
+        return byLocalSpi.size();
+    }
+
+    /** Responder IKE SAs that have not authenticated yet. */
+    public int halfOpenCount() {
+        return halfOpen.size();
+    }
+
+    /** A new cookie secret; call periodically (strongSwan: every 5 s? no, on a timer of the operator's choice). */
+    public void rotateCookieSecret() {
+        cookies.rotate();
+    }
+
+    /**
+     * Starts IKE_SA_INIT + IKE_AUTH for {@code connection} with its child {@code child}; the
+     * future completes when the IKE SA is established (the CHILD SA's outcome is reported through
+     * {@link IkeEvents}) or fails with the reason.
+     */
+    public CompletableFuture<IkeSa> initiate(String connection, String child) {
+        Optional<IkeConnection> c = env.connections().byName(connection);
+        if (c.isEmpty()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("no connection '" + connection + "'"));
+        }
+        Optional<ChildConnection> ch = c.get().child(child);
+        if (ch.isEmpty()) {
+            return CompletableFuture.failedFuture(
+                    new IllegalArgumentException("connection '" + connection + "' has no child '" + child + "'"));
+        }
+        IkeSaExecutor executor = executors.get();
+        IkeSa sa = new IkeSa(true, newSpi(), 0, env, executor, this::responderTasks, c.get().remoteEndpoint(),
+                localAddress, this::forget);
+        sa.connection(c.get());
+        byLocalSpi.put(sa.localSpi(), sa);
+        executorOf.put(sa, executor);
+        CompletableFuture<IkeSa> done = new CompletableFuture<>();
+        initiations.put(sa, done);
+        executor.execute(() -> {
+            sa.tasks().queue(ExchangeType.IKE_SA_INIT, IkeInitTask.initiator(sa), NatDetectTask.initiator(sa));
+            sa.tasks().queue(ExchangeType.IKE_AUTH, IkeAuthTask.initiator(sa), ChildCreateTask.initiator(sa, ch.get()));
+        });
+        return done;
+    }
+
+    /** Deletes {@code sa} with an INFORMATIONAL exchange (its CHILD SAs go with it). */
+    public void terminate(IkeSa sa) {
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(sa)));
+    }
+
+    /** Every IKE SA alive now. */
+    public List<IkeSa> ikeSas() {
+        return List.copyOf(byLocalSpi.values());
+    }
+
+    @Override
+    public void onMessage(int localPort, InetSocketAddress peer, byte[] buf, int off, int len) {
+        byte[] datagram = Arrays.copyOfRange(buf, off, off + len);
+        Optional<IkeHeader> peeked = IkeHeader.peek(datagram);
+        if (peeked.isEmpty()) {
+            env.counters().dropped(IkeDecodeResult.Reason.TRUNCATED);
+            return;
+        }
+        IkeHeader h = peeked.get();
+        if (h.exchange() == ExchangeType.IKE_SA_INIT && !h.isResponse() && h.responderSpi() == 0 && h.isInitiator()) {
+            newInitRequest(localPort, peer, datagram, h);
+            return;
+        }
+        long ours = h.isInitiator() ? h.responderSpi() : h.initiatorSpi();
+        IkeSa sa = byLocalSpi.get(ours);
+        if (sa == null) {
+            env.counters().noSa();
+            return;
+        }
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.receive(datagram, peer, localPort));
+    }
+
+    private void newInitRequest(int localPort, InetSocketAddress peer, byte[] datagram, IkeHeader h) {
+        HalfOpenKey key = new HalfOpenKey(h.initiatorSpi(), peer);
+        IkeSa existing = halfOpen.get(key);
+        if (existing != null) { // a retransmission: the SA answers from its cache
+            executorOf.getOrDefault(existing, IMMEDIATE).execute(() -> existing.receive(datagram, peer, localPort));
+            return;
+        }
+        if (halfOpen.size() >= limits.halfOpenLimit()) {
+            env.counters().halfOpenRefused();
+            return;
+        }
+        if (halfOpen.size() >= limits.cookieThreshold() && !hasValidCookie(datagram, peer, h, localPort)) {
+            return;
+        }
+        IkeSaExecutor executor = executors.get();
+        IkeSa sa = new IkeSa(false, h.initiatorSpi(), newSpi(), env, executor, this::responderTasks, peer,
+                localAddress, this::forget);
+        sa.candidates(env.connections().forAddresses(localAddress, IpAddress.fromBytes(peer.getAddress().getAddress())));
+        byLocalSpi.put(sa.localSpi(), sa);
+        halfOpen.put(key, sa);
+        executorOf.put(sa, executor);
+        executor.execute(() -> sa.receive(datagram, peer, localPort));
+    }
+
+    /** RFC 7296 §2.6: under load, a first IKE_SA_INIT without our cookie gets one and no state. */
+    private boolean hasValidCookie(byte[] datagram, InetSocketAddress peer, IkeHeader h, int localPort) {
+        if (!(IkeMessage.decode(datagram, null) instanceof IkeDecodeResult.Ok ok)) {
+            env.counters().dropped(IkeDecodeResult.Reason.MALFORMED_PAYLOAD);
+            return false;
+        }
+        Optional<NoncePayload> ni = ok.message().first(NoncePayload.class);
+        if (ni.isEmpty()) {
+            return false;
+        }
+        byte[] address = peer.getAddress().getAddress();
+        Optional<NotifyPayload> cookie = ok.message().notify(NotifyType.COOKIE);
+        if (cookie.isPresent() && cookies.verify(cookie.get().data(), ni.get().nonce(), address, h.initiatorSpi())) {
+            return true;
+        }
+        IkeHeader response = IkeHeader.of(h.initiatorSpi(), 0, ExchangeType.IKE_SA_INIT, false, true, 0);
+        byte[] answer = IkeMessage.encode(response, List.of(NotifyPayload.of(NotifyType.COOKIE,
+                cookies.make(ni.get().nonce(), address, h.initiatorSpi())))).bytes();
+        env.counters().cookieSent();
+        env.transport().send(localPort, peer, answer);
+        return false;
+    }
+
+    private List<Task> responderTasks(IkeSa sa, ExchangeType type) {
+        boolean keyed = sa.keys() != null;
+        return switch (type) {
+            case IKE_SA_INIT -> keyed ? List.of(new RefuseTask(NotifyType.INVALID_SYNTAX))
+                    : List.of(IkeInitTask.responder(sa), NatDetectTask.responder(sa));
+            case IKE_AUTH -> sa.state() == IkeSaState.CONNECTING && keyed
+                    ? List.of(IkeAuthTask.responder(sa), ChildCreateTask.responder(sa))
+                    : List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
+            case INFORMATIONAL -> List.of(new InformationalTask(sa));
+            // rekeying and additional CHILD SAs come with CREATE_CHILD_SA support
+            case CREATE_CHILD_SA -> List.of(new RefuseTask(NotifyType.NO_ADDITIONAL_SAS));
+            default -> List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
+        };
+    }
+
+    private long newSpi() {
+        while (true) {
+            long spi = env.random().nextLong();
+            if (spi != 0 && !byLocalSpi.containsKey(spi)) {
+                return spi;
+            }
+        }
+    }
+
+    private void forget(IkeSa sa) {
+        byLocalSpi.remove(sa.localSpi(), sa);
+        halfOpen.values().remove(sa);
+        executorOf.remove(sa);
+        CompletableFuture<IkeSa> f = initiations.remove(sa);
+        if (f != null) {
+            f.completeExceptionally(new IllegalStateException(sa + " failed before it was established"));
+        }
+    }
+
+    private void scheduleLiveness(IkeSa sa) {
+        Duration delay = sa.connection().dpdDelay();
+        if (delay.isZero() || delay.isNegative()) {
+            return;
+        }
+        sa.timers().schedule(delay, () -> {
+            if (!sa.isAlive()) {
+                return;
+            }
+            boolean idle = sa.timers().nowMillis() - sa.lastInboundMillis() >= delay.toMillis();
+            if (idle && !sa.tasks().busy()) {
+                sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.liveness(sa));
+            }
+            scheduleLiveness(sa);
+        });
+    }
+
+    private static final IkeSaExecutor IMMEDIATE = new IkeSaExecutor() {
+        @Override
+        public void execute(Runnable action) {
+            action.run();
+        }
+
+        @Override
+        public Cancellable schedule(Duration delay, Runnable action) {
+            throw new IllegalStateException("no timers outside an IKE SA's executor");
+        }
+
+        @Override
+        public long nowMillis() {
+            return System.nanoTime() / 1_000_000;
+        }
+    };
+
+    /** Keeps the engine's tables in step with IKE SA events, then passes them on. */
+    private final class Bookkeeping implements IkeEvents {
+        private final IkeEvents next;
+
+        Bookkeeping(IkeEvents next) {
+            this.next = next;
+        }
+
+        @Override
+        public void ikeEstablished(IkeSa sa) {
+            halfOpen.values().remove(sa);
+            scheduleLiveness(sa);
+            next.ikeEstablished(sa);
+        }
+
+        @Override
+        public void ikeDestroyed(IkeSa sa, String reason) {
+            next.ikeDestroyed(sa, reason);
+        }
+
+        @Override
+        public void childEstablished(IkeSa sa, ChildSa child) {
+            next.childEstablished(sa, child);
+            CompletableFuture<IkeSa> f = initiations.remove(sa);
+            if (f != null) {
+                f.complete(sa);
+            }
+        }
+
+        @Override
+        public void childDeleted(IkeSa sa, ChildSa child) {
+            next.childDeleted(sa, child);
+        }
+
+        @Override
+        public void failed(IkeSa sa, String reason) {
+            next.failed(sa, reason);
+            if (sa.state() == IkeSaState.ESTABLISHED) { // a child failed; the IKE SA stays
+                CompletableFuture<IkeSa> f = initiations.remove(sa);
+                if (f != null) {
+                    f.completeExceptionally(new IllegalStateException(reason));
+                }
+            }
+        }
+    }
+}

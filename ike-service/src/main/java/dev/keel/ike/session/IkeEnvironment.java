@@ -1,0 +1,17 @@
+package dev.keel.ike.session;
+
+import dev.keel.ike.net.IkeTransport;
+import dev.keel.ike.task.RetransmitPolicy;
+import java.security.SecureRandom;
+
+/**
+ * What every IKE SA of one engine shares: where messages go, who hears about SAs, randomness,
+ * SPI allocation, the connections and the retransmission policy.
+ *
+ * @param ikePort  the local port serving as IKE's 500
+ * @param natTPort the local port serving as 4500
+ */
+public record IkeEnvironment(IkeTransport transport, IkeEvents events, SecureRandom random, SpiAllocator spis,
+        ConnectionDirectory connections, RetransmitPolicy retransmit, IkeCounters counters, int ikePort,
+        int natTPort) {
+}

@@ -1,0 +1,419 @@
+package dev.keel.ike.session;
+
+import dev.keel.core.net.IpAddress;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.crypto.IkeSaKeys;
+import dev.keel.ike.crypto.IkeSuite;
+import dev.keel.ike.crypto.Prf;
+import dev.keel.ike.crypto.SkCipher;
+import dev.keel.ike.crypto.SkCiphers;
+import dev.keel.ike.message.ExchangeType;
+import dev.keel.ike.message.IkeDecodeResult;
+import dev.keel.ike.message.IkeHeader;
+import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.net.UdpIkeSockets;
+import dev.keel.ike.task.IkeTimers;
+import dev.keel.ike.task.OutboundMessage;
+import dev.keel.ike.task.TaskManager;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One IKE SA: identifiers, endpoints, negotiated suite and keys, its CHILD SAs, and the task
+ * manager that runs its exchanges. A small mutable record the tasks fill in as the exchanges
+ * progress (STYLE: keep session state small); everything happens on the thread its
+ * {@link IkeTimers} belong to.
+ */
+public final class IkeSa {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IkeSa.class);
+
+    private final boolean originalInitiator;
+    private final long spiI;
+    private long spiR;
+    private final IkeEnvironment env;
+    private final IkeTimers timers;
+    private final Consumer<IkeSa> onDestroyed;
+    private final TaskManager tasks;
+    private IkeSaState state = IkeSaState.CONNECTING;
+
+    private IkeConnection connection;
+    private List<IkeConnection> candidates = List.of();
+    private InetSocketAddress remote;
+    private final IpAddress localAddress;
+    private int localPort;
+    private boolean natHere;
+    private boolean natThere;
+
+    private Proposal proposal;
+    private IkeSuite suite;
+    private byte[] ni;
+    private byte[] nr;
+    private byte[] initRequest;
+    private byte[] initResponse;
+    private IkeSaKeys keys;
+    private SkCiphers.Pair ciphers;
+    private final List<ChildSa> children = new ArrayList<>();
+    private long lastInboundMillis;
+    private String failureReason;
+    private List<Integer> peerSignatureHashes = List.of();
+
+    IkeSa(boolean originalInitiator, long spiI, long spiR, IkeEnvironment env, IkeTimers timers,
+            TaskManager.ResponderTasks responderTasks, InetSocketAddress remote, IpAddress localAddress,
+            Consumer<IkeSa> onDestroyed) {
+        this.originalInitiator = originalInitiator;
+        this.spiI = spiI;
+        this.spiR = spiR;
+        this.env = env;
+        this.timers = timers;
+        this.remote = remote;
+        this.localAddress = localAddress;
+        this.onDestroyed = onDestroyed;
+        this.tasks = new TaskManager(this, env.retransmit(), responderTasks);
+        this.lastInboundMillis = timers.nowMillis();
+        this.localPort = env.ikePort();
+    }
+
+    // ---- identity and life ----
+
+    /** True when this side sent the first IKE_SA_INIT (the I flag, RFC 7296 §3.1). */
+    public boolean originalInitiator() {
+        return originalInitiator;
+    }
+
+    /** The initiator's SPI. */
+    public long spiI() {
+        return spiI;
+    }
+
+    /** The responder's SPI, 0 until IKE_SA_INIT is answered. */
+    public long spiR() {
+        return spiR;
+    }
+
+    /** Sets the responder's SPI (initiator: from the response; 0 again for a retried IKE_SA_INIT). */
+    public void spiR(long spi) {
+        this.spiR = spi;
+    }
+
+    /** Our SPI, the key the engine files this IKE SA under. */
+    public long localSpi() {
+        return originalInitiator ? spiI : spiR;
+    }
+
+    public IkeSaState state() {
+        return state;
+    }
+
+    /** True until the IKE SA is deleted or failed. */
+    public boolean isAlive() {
+        return state != IkeSaState.DESTROYED;
+    }
+
+    /** Both sides authenticated. */
+    public void established() {
+        if (state == IkeSaState.CONNECTING) {
+            state = IkeSaState.ESTABLISHED;
+            env.counters().established();
+            LOG.info("{} established with {} ({})", this, remote, suite);
+            env.events().ikeEstablished(this);
+        }
+    }
+
+    /** A delete of this IKE SA is under way. */
+    public void deleting() {
+        if (state != IkeSaState.DESTROYED) {
+            state = IkeSaState.DELETING;
+        }
+    }
+
+    /** Remembers why an exchange failed, for the teardown's log line and event (first reason wins). */
+    public void noteFailure(String reason) {
+        if (failureReason == null) {
+            failureReason = reason;
+        }
+    }
+
+    /**
+     * Tears this IKE SA down: CHILD SAs reported deleted, keys zeroized, timers stopped, removed
+     * from the engine. Idempotent.
+     */
+    public void destroy(String reason) {
+        if (state == IkeSaState.DESTROYED) {
+            return;
+        }
+        boolean failure = state != IkeSaState.DELETING && state != IkeSaState.ESTABLISHED;
+        if (failureReason != null) {
+            reason = failureReason + " (" + reason + ")";
+        }
+        state = IkeSaState.DESTROYED;
+        tasks.shutdown();
+        for (ChildSa child : List.copyOf(children)) {
+            removeChild(child);
+        }
+        if (failure) {
+            env.counters().failed();
+            env.events().failed(this, reason);
+        }
+        LOG.info("{} destroyed: {}", this, reason);
+        env.events().ikeDestroyed(this, reason);
+        if (ciphers != null) {
+            ciphers.close();
+        }
+        if (keys != null) {
+            keys.close();
+        }
+        wipe(ni);
+        wipe(nr);
+        onDestroyed.accept(this);
+    }
+
+    private static void wipe(byte[] b) {
+        if (b != null) {
+            Arrays.fill(b, (byte) 0);
+        }
+    }
+
+    // ---- plumbing ----
+
+    public TaskManager tasks() {
+        return tasks;
+    }
+
+    public IkeTimers timers() {
+        return timers;
+    }
+
+    public IkeEnvironment env() {
+        return env;
+    }
+
+    public IkeCounters counters() {
+        return env.counters();
+    }
+
+    /**
+     * Encodes a message of this IKE SA: IKE_SA_INIT in clear, everything else inside an SK
+     * payload under our outbound keys.
+     */
+    public byte[] encode(OutboundMessage message, long messageId) {
+        IkeHeader header = IkeHeader.of(spiI, spiR, message.exchange(), originalInitiator, message.isResponse(),
+                messageId);
+        IkeMessage encoded = message.exchange() == ExchangeType.IKE_SA_INIT
+                ? IkeMessage.encode(header, message.payloads())
+                : IkeMessage.encodeProtected(header, message.payloads(), ciphers.outbound());
+        return encoded.bytes();
+    }
+
+    /** Sends a datagram to the peer's current endpoint from our current IKE port. */
+    public void send(byte[] message) {
+        env.transport().send(localPort, remote, message);
+    }
+
+    /**
+     * Handles one datagram for this IKE SA from {@code from}: decodes it (with our inbound keys
+     * once there are keys), then hands requests and responses to the task manager. Every drop
+     * is counted by reason.
+     */
+    public void receive(byte[] datagram, InetSocketAddress from, int onLocalPort) {
+        if (!isAlive()) {
+            return;
+        }
+        SkCipher inbound = ciphers == null ? null : ciphers.inbound();
+        IkeDecodeResult result = IkeMessage.decode(datagram, inbound);
+        switch (result) {
+            case IkeDecodeResult.Ok ok -> {
+                IkeMessage m = ok.message();
+                lastInboundMillis = timers.nowMillis();
+                if (m.header().isResponse()) {
+                    tasks.onResponse(m);
+                } else {
+                    // RFC 7296 §2.11/§2.23: answer where the request came from; follow a NAT mapping change
+                    if (m.isProtected()) {
+                        remote = from;
+                        localPort = onLocalPort;
+                    }
+                    tasks.onRequest(m, datagram);
+                }
+            }
+            case IkeDecodeResult.ProtectedError err -> {
+                if (!err.header().isResponse()) {
+                    tasks.answerWithError(err.header(), err.notifyType(), err.notifyData());
+                } else {
+                    LOG.debug("{}: malformed protected response: {}", this, err.detail());
+                    env.counters().dropped(IkeDecodeResult.Reason.MALFORMED_PAYLOAD);
+                }
+            }
+            case IkeDecodeResult.UnprotectedError err -> env.counters().dropped(err.reason());
+            case IkeDecodeResult.Fragment frag -> env.counters().dropped(IkeDecodeResult.Reason.MALFORMED_PAYLOAD);
+        }
+    }
+
+    // ---- negotiated state the tasks fill in ----
+
+    public IkeConnection connection() {
+        return connection;
+    }
+
+    public void connection(IkeConnection c) {
+        this.connection = c;
+    }
+
+    /** Responder: the connections that matched the addresses at IKE_SA_INIT. */
+    public List<IkeConnection> candidates() {
+        return candidates;
+    }
+
+    public void candidates(List<IkeConnection> list) {
+        this.candidates = List.copyOf(list);
+    }
+
+    public InetSocketAddress remote() {
+        return remote;
+    }
+
+    public IpAddress localAddress() {
+        return localAddress;
+    }
+
+    /** Our IKE port: the engine's 500, or its 4500 after floating (RFC 7296 §2.23). */
+    public int localPort() {
+        return localPort;
+    }
+
+    /** Moves this IKE SA to UDP 4500 on both ends, as the initiator does after detecting a NAT. */
+    public void floatToNatT() {
+        if (localPort != env.natTPort()) {
+            localPort = env.natTPort();
+            remote = new InetSocketAddress(remote.getAddress(), natTPortOf(remote.getPort()));
+        }
+    }
+
+    private static int natTPortOf(int ikePort) {
+        // a peer on the standard port floats to 4500; a lab that moves 500 to P has its 4500 at P + 1
+        return ikePort == UdpIkeSockets.IKE_PORT ? UdpIkeSockets.NAT_T_PORT : ikePort + 1;
+    }
+
+    /** Records what NAT detection found (RFC 7296 §2.23). */
+    public void nat(boolean here, boolean there) {
+        this.natHere = here;
+        this.natThere = there;
+    }
+
+    /** True when either side is behind a NAT (or encapsulation was forced by faking it). */
+    public boolean natDetected() {
+        return natHere || natThere;
+    }
+
+    public boolean natHere() {
+        return natHere;
+    }
+
+    public Proposal proposal() {
+        return proposal;
+    }
+
+    public IkeSuite suite() {
+        return suite;
+    }
+
+    public Prf prf() {
+        return Prf.of(suite.prf());
+    }
+
+    public byte[] ni() {
+        return ni;
+    }
+
+    public byte[] nr() {
+        return nr;
+    }
+
+    public void nonces(byte[] ni, byte[] nr) {
+        this.ni = ni;
+        this.nr = nr;
+    }
+
+    /** The IKE_SA_INIT request as sent or received (RealMessage1, RFC 7296 §2.15). */
+    public byte[] initRequest() {
+        return initRequest;
+    }
+
+    /** The IKE_SA_INIT response as sent or received (RealMessage2). */
+    public byte[] initResponse() {
+        return initResponse;
+    }
+
+    /** Records an IKE_SA_INIT message as sent or received. */
+    public void recordInit(byte[] message, boolean response) {
+        if (response) {
+            initResponse = message;
+        } else {
+            initRequest = message;
+        }
+    }
+
+    /** Installs the negotiated suite and keys, from which the SK ciphers are made. */
+    public void keys(Proposal negotiated, IkeSuite suite, IkeSaKeys keys) {
+        this.proposal = negotiated;
+        this.suite = suite;
+        this.keys = keys;
+        this.ciphers = SkCiphers.create(suite, keys, originalInitiator
+                ? dev.keel.ike.crypto.Role.INITIATOR : dev.keel.ike.crypto.Role.RESPONDER, env.random());
+    }
+
+    public IkeSaKeys keys() {
+        return keys;
+    }
+
+    /** The hash algorithms the peer announced in SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4). */
+    public List<Integer> peerSignatureHashes() {
+        return peerSignatureHashes;
+    }
+
+    public void peerSignatureHashes(List<Integer> ids) {
+        this.peerSignatureHashes = List.copyOf(ids);
+    }
+
+    /** True once a task noted a failure in the exchange under way. */
+    public boolean hasFailed() {
+        return failureReason != null;
+    }
+
+    public List<ChildSa> children() {
+        return List.copyOf(children);
+    }
+
+    /** Adds a negotiated CHILD SA and tells the node to install it. */
+    public void addChild(ChildSa child) {
+        children.add(child);
+        env.counters().childEstablished();
+        LOG.info("{} CHILD_SA {} established", this, child);
+        env.events().childEstablished(this, child);
+    }
+
+    /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */
+    public void removeChild(ChildSa child) {
+        if (children.remove(child)) {
+            env.events().childDeleted(this, child);
+            env.spis().release(child.inboundSpi());
+            child.keys().close();
+        }
+    }
+
+    /** Monotonic milliseconds of the last authenticated message from the peer. */
+    public long lastInboundMillis() {
+        return lastInboundMillis;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("IKE_SA[%s %016x_i %016x_r]", connection == null ? "?" : connection.name(), spiI, spiR);
+    }
+}

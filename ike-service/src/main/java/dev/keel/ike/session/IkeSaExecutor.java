@@ -1,0 +1,10 @@
+package dev.keel.ike.session;
+
+import dev.keel.ike.task.IkeTimers;
+
+/** The single thread an IKE SA runs on, and its timers. */
+public interface IkeSaExecutor extends IkeTimers {
+
+    /** Runs {@code action} on the IKE SA's thread. */
+    void execute(Runnable action);
+}

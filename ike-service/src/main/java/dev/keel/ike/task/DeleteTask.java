@@ -1,0 +1,61 @@
+package dev.keel.ike.task;
+
+import dev.keel.ike.message.DeletePayload;
+import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeSa;
+import java.util.List;
+
+/**
+ * The initiator's side of INFORMATIONAL (RFC 7296 §1.4): deleting the IKE SA (which takes its
+ * CHILD SAs along), deleting one CHILD SA pair, or, with nothing to delete, a liveness check
+ * (dead peer detection: an unanswered check ends the IKE SA through the retransmission limit).
+ */
+public final class DeleteTask implements Task {
+
+    private final IkeSa sa;
+    private final ChildSa child;
+    private final boolean ike;
+
+    private DeleteTask(IkeSa sa, ChildSa child, boolean ike) {
+        this.sa = sa;
+        this.child = child;
+        this.ike = ike;
+    }
+
+    /** Deletes the whole IKE SA. */
+    public static DeleteTask ikeSa(IkeSa sa) {
+        return new DeleteTask(sa, null, true);
+    }
+
+    /** Deletes one CHILD SA pair. */
+    public static DeleteTask childSa(IkeSa sa, ChildSa child) {
+        return new DeleteTask(sa, child, false);
+    }
+
+    /** An empty INFORMATIONAL: is the peer alive? */
+    public static DeleteTask liveness(IkeSa sa) {
+        return new DeleteTask(sa, null, false);
+    }
+
+    @Override
+    public Status build(OutboundMessage m) {
+        if (ike) {
+            sa.deleting();
+            m.add(DeletePayload.ikeSa());
+        } else if (child != null) {
+            m.add(DeletePayload.esp(List.of(child.inboundSpi())));
+        }
+        return Status.DONE;
+    }
+
+    @Override
+    public Status process(IkeMessage m) {
+        if (ike) {
+            sa.destroy("deleted by us");
+        } else if (child != null) {
+            sa.removeChild(child);
+        }
+        return Status.DONE;
+    }
+}

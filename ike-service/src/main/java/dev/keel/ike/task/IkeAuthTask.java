@@ -1,0 +1,228 @@
+package dev.keel.ike.task;
+
+import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.crypto.Auth;
+import dev.keel.ike.crypto.Certificates;
+import dev.keel.ike.crypto.SignatureAuth;
+import dev.keel.ike.crypto.SignatureScheme;
+import dev.keel.ike.message.AuthMethod;
+import dev.keel.ike.message.AuthPayload;
+import dev.keel.ike.message.CertEncoding;
+import dev.keel.ike.message.CertPayload;
+import dev.keel.ike.message.CertReqPayload;
+import dev.keel.ike.message.IdPayload;
+import dev.keel.ike.message.IkeIdentity;
+import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.message.NotifyPayload;
+import dev.keel.ike.message.NotifyType;
+import dev.keel.ike.session.ConnectionDirectory;
+import dev.keel.ike.session.IkeSa;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * IKE_AUTH's authentication (RFC 7296 §1.2, §2.15): identities, certificates and the AUTH
+ * payload, with a pre-shared key or an RFC 7427 digital signature. The responder picks the
+ * connection by the initiator's identity among those its address matched; a failed check gets
+ * AUTHENTICATION_FAILED and nothing else (§2.21.2), and the IKE SA is gone.
+ */
+public final class IkeAuthTask implements Task {
+
+    private final IkeSa sa;
+    private final boolean initiator;
+    private boolean authFailed;
+
+    private IkeAuthTask(IkeSa sa, boolean initiator) {
+        this.sa = sa;
+        this.initiator = initiator;
+    }
+
+    /** The initiator's task. */
+    public static IkeAuthTask initiator(IkeSa sa) {
+        return new IkeAuthTask(sa, true);
+    }
+
+    /** The responder's task. */
+    public static IkeAuthTask responder(IkeSa sa) {
+        return new IkeAuthTask(sa, false);
+    }
+
+    @Override
+    public Status build(OutboundMessage m) {
+        if (!initiator && authFailed) {
+            m.onlyError(NotifyType.AUTHENTICATION_FAILED, new byte[0]);
+            return Status.FAILED;
+        }
+        IkeConnection c = sa.connection();
+        IdPayload id = IdPayload.of(initiator, c.localId());
+        m.add(id);
+        if (c.auth() instanceof IkeConnection.Auth.PubKey pk) {
+            for (X509Certificate cert : pk.chain()) {
+                m.add(new CertPayload(CertEncoding.X509_SIGNATURE.value(), encoded(cert)));
+            }
+            if (initiator) {
+                m.add(CertReqPayload.x509(pk.trustAnchors().stream().map(IkeAuthTask::spkiHash).toList()));
+            }
+        }
+        if (initiator && c.remoteId() != null) {
+            m.add(IdPayload.of(false, c.remoteId()));
+        }
+        byte[] octets = signedOctets(true, id.idType(), id.data());
+        AuthPayload auth = switch (c.auth()) {
+            case IkeConnection.Auth.Psk psk -> new AuthPayload(AuthMethod.SHARED_KEY_MIC.value(),
+                    Auth.pskAuth(sa.prf(), psk.secret(), octets));
+            case IkeConnection.Auth.PubKey pk -> {
+                SignatureScheme scheme = SignatureScheme.choose(pk.chain().getFirst().getPublicKey(),
+                        sa.peerSignatureHashes().stream().map(SignatureScheme.HashAlgorithm::byId)
+                                .filter(Objects::nonNull).toList(), false);
+                yield scheme == null ? null : new AuthPayload(SignatureAuth.AUTH_METHOD_DIGITAL_SIGNATURE,
+                        SignatureAuth.sign(scheme, pk.key(), octets));
+            }
+        };
+        if (auth == null) {
+            sa.noteFailure("peer announced no signature hash our key can use: " + sa.peerSignatureHashes());
+            m.onlyError(NotifyType.AUTHENTICATION_FAILED, new byte[0]);
+            return Status.FAILED;
+        }
+        m.add(auth);
+        if (!initiator) {
+            sa.established();
+        }
+        return Status.DONE;
+    }
+
+    @Override
+    public Status process(IkeMessage m) {
+        if (initiator) {
+            Optional<NotifyPayload> error = m.payloads(NotifyPayload.class).stream().filter(NotifyPayload::isError)
+                    .filter(n -> n.notifyType() == NotifyType.AUTHENTICATION_FAILED
+                            || n.notifyType() == NotifyType.INVALID_SYNTAX
+                            || n.notifyType() == NotifyType.NO_PROPOSAL_CHOSEN && m.first(AuthPayload.class).isEmpty())
+                    .findFirst();
+            if (error.isPresent()) {
+                return fail("peer answered IKE_AUTH with " + error.get().notifyType());
+            }
+        }
+        List<IdPayload> ids = m.payloads(IdPayload.class).stream().filter(i -> i.initiator() != initiator).toList();
+        Optional<AuthPayload> auth = m.first(AuthPayload.class);
+        if (ids.size() != 1 || auth.isEmpty()) {
+            return reject("IKE_AUTH " + (initiator ? "response" : "request") + " without the peer's ID or AUTH");
+        }
+        IdPayload peerId = ids.getFirst();
+        IkeIdentity identity = IkeIdentity.of(peerId.idType(), peerId.data());
+        if (!initiator) {
+            Optional<IkeConnection> chosen = ConnectionDirectory.byPeerIdentity(candidatesWithProposal(), identity);
+            if (chosen.isEmpty()) {
+                return reject("no connection for peer identity " + identity);
+            }
+            sa.connection(chosen.get());
+        } else if (sa.connection().remoteId() != null && !sa.connection().remoteId().equals(identity)) {
+            return reject("responder identified as " + identity + ", expected " + sa.connection().remoteId());
+        }
+        byte[] octets = signedOctets(false, peerId.idType(), peerId.data());
+        String problem = verify(m, auth.get(), peerId, octets);
+        if (problem != null) {
+            return reject(problem);
+        }
+        if (initiator) {
+            sa.established();
+        }
+        return Status.DONE;
+    }
+
+    private List<IkeConnection> candidatesWithProposal() {
+        return sa.candidates().stream().filter(c -> c.proposals().stream()
+                .anyMatch(p -> dev.keel.core.proposal.ProposalSelector.select(List.of(p), List.of(sa.proposal())).isPresent()))
+                .toList();
+    }
+
+    private String verify(IkeMessage m, AuthPayload auth, IdPayload peerId, byte[] octets) {
+        IkeConnection c = sa.connection();
+        return switch (c.auth()) {
+            case IkeConnection.Auth.Psk psk -> auth.method() != AuthMethod.SHARED_KEY_MIC.value()
+                    ? "peer authenticated with method " + auth.method() + ", expected a shared key"
+                    : Auth.verifyPskAuth(sa.prf(), psk.secret(), octets, auth.data()) ? null
+                    : "shared-key AUTH does not verify (wrong PSK?)";
+            case IkeConnection.Auth.PubKey pk -> verifySignature(m, auth, peerId, octets, pk);
+        };
+    }
+
+    private String verifySignature(IkeMessage m, AuthPayload auth, IdPayload peerId, byte[] octets,
+            IkeConnection.Auth.PubKey pk) {
+        if (auth.method() != SignatureAuth.AUTH_METHOD_DIGITAL_SIGNATURE) {
+            return "peer authenticated with method " + auth.method() + "; Keel takes RFC 7427 digital signatures (14)";
+        }
+        List<X509Certificate> certs = new ArrayList<>();
+        for (CertPayload cert : m.payloads(CertPayload.class)) {
+            if (cert.encoding() != CertEncoding.X509_SIGNATURE.value()) {
+                continue;
+            }
+            try {
+                certs.add(Certificates.parseDer(cert.data()));
+            } catch (CertificateException e) {
+                return "peer's certificate does not parse: " + e.getMessage();
+            }
+        }
+        if (certs.isEmpty()) {
+            return "peer sent no X.509 certificate";
+        }
+        X509Certificate endEntity = certs.getFirst();
+        try {
+            Certificates.validate(endEntity, certs.subList(1, certs.size()), pk.trustAnchors(), new Date());
+        } catch (Certificates.ChainValidationException e) {
+            return e.getMessage();
+        }
+        if (!Certificates.matchesIdentity(endEntity, peerId.idType(), peerId.data())) {
+            return "peer identity " + IkeIdentity.of(peerId.idType(), peerId.data()) + " is not in its certificate";
+        }
+        SignatureAuth.Verdict verdict = SignatureAuth.verify(endEntity.getPublicKey(), auth.data(), octets);
+        return verdict == SignatureAuth.Verdict.VALID ? null : "signature AUTH: " + verdict;
+    }
+
+    /**
+     * The octets the AUTH of one side covers (RFC 7296 §2.15): that side's IKE_SA_INIT message,
+     * the other side's nonce and prf(SK_px, its ID payload body).
+     */
+    private byte[] signedOctets(boolean ours, int idType, byte[] idData) {
+        boolean ofInitiator = ours == initiator;
+        byte[] message = ofInitiator ? sa.initRequest() : sa.initResponse();
+        byte[] nonce = ofInitiator ? sa.nr() : sa.ni();
+        byte[] skP = ofInitiator ? sa.keys().skPi() : sa.keys().skPr();
+        return Auth.signedOctets(sa.prf(), message, nonce, skP, idType, idData);
+    }
+
+    private Status reject(String reason) {
+        sa.noteFailure(reason);
+        authFailed = true;
+        return Status.FAILED;
+    }
+
+    private Status fail(String reason) {
+        sa.noteFailure(reason);
+        return Status.FAILED;
+    }
+
+    private static byte[] encoded(X509Certificate cert) {
+        try {
+            return cert.getEncoded();
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException("a loaded certificate always encodes", e);
+        }
+    }
+
+    /** SHA-1 of a CA's SubjectPublicKeyInfo, as CERTREQ carries it (RFC 7296 §3.7). */
+    private static byte[] spkiHash(X509Certificate ca) {
+        try {
+            return MessageDigest.getInstance("SHA-1").digest(ca.getPublicKey().getEncoded());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is a required JCA algorithm", e);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.keel.ike.task;
+
+import dev.keel.core.proposal.Protocol;
+import dev.keel.ike.message.DeletePayload;
+import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeSa;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The responder's side of INFORMATIONAL (RFC 7296 §1.4): an empty request is a liveness check
+ * and gets an empty response; a Delete of the IKE SA is answered empty and the IKE SA with all
+ * its CHILD SAs goes; a Delete of ESP SPIs removes those CHILD SAs and answers with the SPIs of
+ * our inbound halves (§1.4.1: both directions go together).
+ */
+public final class InformationalTask implements Task {
+
+    private final IkeSa sa;
+    private boolean deleteIke;
+    private final List<Integer> deletedInbound = new ArrayList<>();
+
+    /** The responder's task for {@code sa}. */
+    public InformationalTask(IkeSa sa) {
+        this.sa = sa;
+    }
+
+    @Override
+    public Status process(IkeMessage m) {
+        for (DeletePayload d : m.payloads(DeletePayload.class)) {
+            if (d.protocolId() == Protocol.IKE.id()) {
+                deleteIke = true;
+            } else if (d.protocolId() == Protocol.ESP.id() && d.spiSize() == 4) {
+                for (byte[] spi : d.spis()) {
+                    int peerInbound = ByteBuffer.wrap(spi).getInt();
+                    for (ChildSa child : sa.children()) {
+                        if (child.outboundSpi() == peerInbound) {
+                            deletedInbound.add(child.inboundSpi());
+                            sa.removeChild(child);
+                        }
+                    }
+                }
+            }
+        }
+        return Status.DONE;
+    }
+
+    @Override
+    public Status build(OutboundMessage m) {
+        if (deleteIke) {
+            sa.deleting();
+            // destroyed right after this empty response is sent
+            sa.timers().schedule(java.time.Duration.ZERO, () -> sa.destroy("deleted by the peer"));
+        } else if (!deletedInbound.isEmpty()) {
+            m.add(DeletePayload.esp(deletedInbound));
+        }
+        return Status.DONE;
+    }
+}

@@ -1,0 +1,170 @@
+package dev.keel.ike.session;
+
+import dev.keel.core.net.IpAddress;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.proposal.Protocol;
+import dev.keel.core.proposal.ProposalSyntaxException;
+import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.ts.TrafficSelectors;
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.message.IkeHeader;
+import dev.keel.ike.message.IkeIdentity;
+import dev.keel.ike.net.IkeTransport;
+import dev.keel.ike.task.RetransmitPolicy;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.internal.threadchecker.BlockedThreadEvent;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * Two IKE engines in one process joined by an in-memory wire (STYLE: two peers with a fake
+ * sender): "alice" at 192.0.2.1:500 initiates, "bob" at 192.0.2.2:500 responds. Tests shape the
+ * connections, drop chosen datagrams, and read what each side's {@link IkeEvents} saw.
+ */
+final class TwoIkePeers implements AutoCloseable {
+
+    static final InetSocketAddress ALICE = new InetSocketAddress("192.0.2.1", 500);
+    static final InetSocketAddress BOB = new InetSocketAddress("192.0.2.2", 500);
+
+    final Vertx vertx;
+    final ConcurrentLinkedQueue<BlockedThreadEvent> blocked = new ConcurrentLinkedQueue<>();
+    final RecordingEvents aliceEvents = new RecordingEvents();
+    final RecordingEvents bobEvents = new RecordingEvents();
+    final IkeEngine alice;
+    final IkeEngine bob;
+    final AtomicInteger delivered = new AtomicInteger();
+    volatile Predicate<byte[]> dropToAlice = d -> false;
+    volatile Predicate<byte[]> dropToBob = d -> false;
+
+    TwoIkePeers(IkeEngine.Limits bobLimits) {
+        vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
+                .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
+                .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
+        ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(e -> {
+            if (blocked.isEmpty()) {
+                Throwable where = new Throwable("blocked " + e.thread().getName() + " " + e.duration() / 1_000_000 + " ms");
+                where.setStackTrace(e.thread().getStackTrace());
+                where.printStackTrace();
+            }
+            blocked.add(e);
+        });
+        RetransmitPolicy fast = new RetransmitPolicy(Duration.ofMillis(200), 1.5, 3);
+        IkeEngine[] engines = new IkeEngine[2];
+        IkeTransport toBob = (port, peer, msg) -> deliver(engines[1], ALICE, msg, dropToBob);
+        IkeTransport toAlice = (port, peer, msg) -> deliver(engines[0], BOB, msg, dropToAlice);
+        alice = new IkeEngine(toBob, aliceEvents, address(ALICE), 500, 4500, new ConnectionDirectory(),
+                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
+                IkeEngine.Limits.DEFAULT, new SecureRandom());
+        bob = new IkeEngine(toAlice, bobEvents, address(BOB), 500, 4500, new ConnectionDirectory(),
+                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
+                bobLimits, new SecureRandom());
+        engines[0] = alice;
+        engines[1] = bob;
+    }
+
+    TwoIkePeers() {
+        this(IkeEngine.Limits.DEFAULT);
+    }
+
+    private void deliver(IkeEngine to, InetSocketAddress from, byte[] msg, Predicate<byte[]> drop) {
+        if (drop.test(msg)) {
+            return;
+        }
+        delivered.incrementAndGet();
+        byte[] copy = msg.clone();
+        vertx.runOnContext(v -> to.onMessage(500, from, copy, 0, copy.length));
+    }
+
+    static IpAddress address(InetSocketAddress a) {
+        return IpAddress.fromBytes(a.getAddress().getAddress());
+    }
+
+    /** A site-to-site connection from {@code self} to {@code peer} with a PSK. */
+    static IkeConnection psk(String name, InetSocketAddress self, InetSocketAddress peer, String selfId, String peerId,
+            String psk, String ike, String esp, String localTs, String remoteTs) {
+        return connection(name, self, peer, selfId, peerId,
+                new IkeConnection.Auth.Psk(psk.getBytes(StandardCharsets.UTF_8)), ike, esp, localTs, remoteTs);
+    }
+
+    static IkeConnection connection(String name, InetSocketAddress self, InetSocketAddress peer, String selfId,
+            String peerId, IkeConnection.Auth auth, String ike, String esp, String localTs, String remoteTs) {
+        try {
+            return connectionOrThrow(name, self, peer, selfId, peerId, auth, ike, esp, localTs, remoteTs);
+        } catch (ProposalSyntaxException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    private static IkeConnection connectionOrThrow(String name, InetSocketAddress self, InetSocketAddress peer,
+            String selfId, String peerId, IkeConnection.Auth auth, String ike, String esp, String localTs,
+            String remoteTs) throws ProposalSyntaxException {
+        ChildConnection child = new ChildConnection("net", TrafficSelectors.parseList(localTs),
+                TrafficSelectors.parseList(remoteTs), Proposal.parseList(Protocol.ESP, esp), IpsecMode.TUNNEL,
+                Duration.ofHours(1), Duration.ofMinutes(66), ChildConnection.StartAction.NONE);
+        return new IkeConnection(name, List.of(address(self)), List.of(address(peer)), 500, IkeIdentity.parse(selfId),
+                peerId == null ? null : IkeIdentity.parse(peerId), auth, Proposal.parseList(Protocol.IKE, ike), false,
+                Duration.ZERO, List.of(child));
+    }
+
+    /** Gives both sides matching PSK connections. */
+    void configurePsk(String aliceIke, String bobIke, String aliceEsp, String bobEsp, String alicePsk, String bobPsk,
+            String aliceRemoteTs, String bobLocalTs) {
+        alice.connections().replace(List.of(psk("to-bob", ALICE, BOB, "alice.example", "bob.example", alicePsk,
+                aliceIke, aliceEsp, "10.1.0.0/16", aliceRemoteTs)));
+        bob.connections().replace(List.of(psk("to-alice", BOB, ALICE, "bob.example", "alice.example", bobPsk,
+                bobIke, bobEsp, bobLocalTs, "10.1.0.0/16")));
+    }
+
+    static boolean isResponse(byte[] msg, String exchange) {
+        return IkeHeader.peek(msg).map(h -> h.isResponse() && h.exchange().name().equals(exchange)).orElse(false);
+    }
+
+    @Override
+    public void close() throws Exception {
+        vertx.close().await(10, TimeUnit.SECONDS);
+    }
+
+    /** What one engine reported. */
+    static final class RecordingEvents implements IkeEvents {
+        final ConcurrentLinkedQueue<IkeSa> established = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<String> destroyed = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<ChildSa> children = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<ChildSa> childrenDeleted = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public void ikeEstablished(IkeSa sa) {
+            established.add(sa);
+        }
+
+        @Override
+        public void ikeDestroyed(IkeSa sa, String reason) {
+            destroyed.add(reason);
+        }
+
+        @Override
+        public void childEstablished(IkeSa sa, ChildSa child) {
+            children.add(child);
+        }
+
+        @Override
+        public void childDeleted(IkeSa sa, ChildSa child) {
+            childrenDeleted.add(child);
+        }
+
+        @Override
+        public void failed(IkeSa sa, String reason) {
+            failures.add(reason);
+        }
+    }
+}
