@@ -69,4 +69,105 @@ class IkeExchangeTest {
             assertThat(peers.bobEvents.children).isEmpty();
         }
     }
+
+    @Test
+    void proposalMismatchFailsWithNoProposalChosenAndLeavesNothing() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            peers.configurePsk("aes256gcm16-prfsha256-x25519", "aes128-sha256-modp2048", "aes256gcm16", "aes256gcm16",
+                    "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            assertThatThrownBy(() -> peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class);
+            Eventually.until(Duration.ofSeconds(5), "no IKE SA left", () -> peers.alice.ikeSaCount() + peers.bob.ikeSaCount() == 0);
+            assertThat(peers.aliceEvents.failures).anyMatch(f -> f.contains("NO_PROPOSAL_CHOSEN"));
+            assertThat(peers.bobEvents.failures).anyMatch(f -> f.contains("no acceptable IKE proposal"));
+            assertThat(peers.bob.halfOpenCount()).isZero();
+        }
+    }
+
+    @Test
+    void childProposalMismatchRefusesTheChildButKeepsTheIkeSa() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            String ike = "aes256gcm16-prfsha256-x25519";
+            peers.configurePsk(ike, ike, "aes256gcm16", "aes128-sha256", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            assertThatThrownBy(() -> peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS))
+                    .hasMessageContaining("NO_PROPOSAL_CHOSEN");
+            assertThat(peers.aliceEvents.children).isEmpty();
+            assertThat(peers.bobEvents.children).isEmpty();
+            assertThat(peers.bob.halfOpenCount()).isZero();
+        }
+    }
+
+    @Test
+    void selectorMismatchFailsWithTsUnacceptable() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            String ike = "aes256gcm16-prfsha256-x25519";
+            peers.configurePsk(ike, ike, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.9.0.0/16");
+            assertThatThrownBy(() -> peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS))
+                    .hasMessageContaining("TS_UNACCEPTABLE");
+            assertThat(peers.bobEvents.failures).anyMatch(f -> f.contains("TS_UNACCEPTABLE"));
+            assertThat(peers.aliceEvents.children).isEmpty();
+            assertThat(peers.bobEvents.children).isEmpty();
+        }
+    }
+
+    @Test
+    void initiatorRetriesWithTheGroupTheResponderAsksFor() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            peers.configurePsk("aes256gcm16-prfsha256-x25519-ecp256", "aes256gcm16-prfsha256-ecp256",
+                    "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            IkeSa sa = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            assertThat(sa.proposal().keyExchangeMethods().getFirst().ianaName()).containsIgnoringCase("256");
+        }
+    }
+
+    @Test
+    void responderUnderLoadDemandsACookieAndTheInitiatorRetriesWithIt() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers(new IkeEngine.Limits(0, 100))) {
+            String ike = "aes256gcm16-prfsha256-x25519";
+            peers.configurePsk(ike, ike, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            assertThat(peers.bob.counters().cookiesSent()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void lostResponseIsRetransmittedFromTheResponseCacheNotProcessedTwice() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            String ike = "aes256gcm16-prfsha256-x25519";
+            peers.configurePsk(ike, ike, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            java.util.concurrent.atomic.AtomicInteger dropped = new java.util.concurrent.atomic.AtomicInteger();
+            peers.dropToAlice = m -> TwoIkePeers.isResponse(m, "IKE_AUTH") && dropped.getAndIncrement() == 0;
+            peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            assertThat(dropped.get()).isEqualTo(2);
+            assertThat(peers.bob.counters().retransmittedRequests()).isEqualTo(1);
+            assertThat(peers.bobEvents.children).hasSize(1);
+        }
+    }
+
+    @Test
+    void deleteRemovesTheIkeSaAndItsChildrenOnBothSides() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            String ike = "aes256gcm16-prfsha256-x25519";
+            peers.configurePsk(ike, ike, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            IkeSa sa = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            peers.alice.terminate(sa);
+            Eventually.until(Duration.ofSeconds(5), "both sides empty", () -> peers.alice.ikeSaCount() + peers.bob.ikeSaCount() == 0);
+            assertThat(peers.aliceEvents.childrenDeleted).hasSize(1);
+            assertThat(peers.bobEvents.childrenDeleted).hasSize(1);
+            assertThat(peers.aliceEvents.failures).isEmpty();
+        }
+    }
+
+    @Test
+    void unansweredRequestsEndTheIkeSaAfterTheRetransmissionLimit() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            String ike = "aes256gcm16-prfsha256-x25519";
+            peers.configurePsk(ike, ike, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            peers.dropToBob = m -> true;
+            assertThatThrownBy(() -> peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class);
+            assertThat(peers.aliceEvents.failures).anyMatch(f -> f.contains("unanswered after 4 sends"));
+            assertThat(peers.alice.ikeSaCount()).isZero();
+        }
+    }
 }
