@@ -1,6 +1,6 @@
 #!/bin/sh
 # Captures an IKE_SA_INIT exchange between two strongSwan charons in namespaces kc-a / kc-b (root; needs tshark).
-# Copy charon.sh to /tmp/kc-cap first; the pcap lands in /tmp/kc-cap/ike.pcap. Remove the namespaces and /tmp/kc-cap after.
+# Copy charon.sh to /tmp/kc-cap first; the pcap lands in /tmp/kc-cap/ike.pcap. The namespaces are removed at the end; remove /tmp/kc-cap after.
 cd /tmp/kc-cap
 ip netns add kc-a; ip netns add kc-b
 ip link add kc-va type veth peer name kc-vb

@@ -157,7 +157,7 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
             try {
                 EncryptedFragmentPayload f = EncryptedFragmentPayload.decode(outer.skNext,
                         Arrays.copyOfRange(datagram, bodyOffset, datagram.length));
-                return new IkeDecodeResult.Fragment(h, f, datagram.clone());
+                return new IkeDecodeResult.Fragment(h, f, datagram.clone(), bodyOffset + 4);
             } catch (PayloadException e) {
                 return new IkeDecodeResult.UnprotectedError(Reason.MALFORMED_PAYLOAD, h, null, new byte[0],
                         e.getMessage());

@@ -151,6 +151,7 @@ class IkeMessageTest {
             assertThat(f.fragment().totalFragments()).isEqualTo(3);
             assertThat(f.fragment().firstInnerPayload()).isEqualTo(35);
             assertThat(f.message()).isEqualTo(wire);
+            assertThat(f.bodyOffset()).isEqualTo(IkeHeader.LENGTH + 4 + 4);
         });
         byte[] badNumber = encodeClear(ExchangeType.IKE_AUTH, List.of(new EncryptedFragmentPayload(0, 4, 3, new byte[48])));
         assertThat(dropped(badNumber, null).reason()).isEqualTo(Reason.MALFORMED_PAYLOAD);

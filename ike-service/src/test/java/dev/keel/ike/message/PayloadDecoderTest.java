@@ -120,6 +120,8 @@ class PayloadDecoderTest {
         everyTruncationFails(DeletePayload::decode, hex("03 04 0002 c1a2b3d4 01020304"), 12);
         assertThatThrownBy(() -> DeletePayload.decode(hex("03 04 0001 c1a2b3d4 01020304"))).isInstanceOf(PayloadException.class);
         assertThatThrownBy(() -> DeletePayload.decode(hex("01 08 0001 0102030405060708"))).isInstanceOf(PayloadException.class);
+        assertThatThrownBy(() -> DeletePayload.decode(hex("03 08 0001 0102030405060708"))).isInstanceOf(PayloadException.class);
+        assertThatThrownBy(() -> DeletePayload.decode(hex("03 00 0000"))).isInstanceOf(PayloadException.class);
         assertThat(DeletePayload.decode(hex("01 00 0000")).encodeBody()).isEqualTo(DeletePayload.ikeSa().encodeBody());
     }
 
