@@ -40,6 +40,14 @@ class HostileInputTest {
             // a fresh cipher each time: the test cipher is deterministic, so protected seeds can still verify
             IkeDecodeResult r = IkeMessage.decode(message, TestGcmSkCipher.fixed());
             kinds.merge(kind(r), 1, Integer::sum);
+            if (r instanceof IkeDecodeResult.Ok ok && !ok.message().isProtected()) {
+                // whatever decode accepts, encode writes back, and decode reads the same payloads again
+                IkeMessage again = IkeMessage.encode(ok.message().header(), ok.message().payloads());
+                IkeDecodeResult second = IkeMessage.decode(again.bytes(), null);
+                assertThat(second).isInstanceOf(IkeDecodeResult.Ok.class);
+                assertThat(IkeMessage.encodeChain(((IkeDecodeResult.Ok) second).message().payloads()))
+                        .isEqualTo(IkeMessage.encodeChain(ok.message().payloads()));
+            }
         }
         assertThat(done).isEqualTo(MUTATIONS);
         // the mutations reach deep: every outcome kind but fragments shows up
