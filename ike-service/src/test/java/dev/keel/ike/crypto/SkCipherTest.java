@@ -39,7 +39,7 @@ class SkCipherTest {
             "chacha20poly1305-prfsha256-x25519");
 
     private static IkeSuite suite(String p) throws Exception {
-        return IkeSuite.from(Proposal.parse(Protocol.IKE, p));
+        return IkeSuite.from(Proposal.parse(Protocol.IKE, p).effective());
     }
 
     private static IkeSaKeys keys(IkeSuite s) {
