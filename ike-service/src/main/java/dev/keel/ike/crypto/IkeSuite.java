@@ -34,11 +34,12 @@ public record IkeSuite(EncryptionAlgorithm encryption, IntegrityTransform integr
     }
 
     /**
-     * The first transform of each type of a negotiated (single-choice) proposal; for IKE the
-     * PRF is mandatory.
+     * The first transform of each type of a negotiated (single-choice) proposal, taken as it is
+     * on the wire: for IKE the PRF must be there (call {@link Proposal#effective()} first on a
+     * configured strongSwan-style proposal that leaves it implied).
      */
     public static IkeSuite from(Proposal negotiated) {
-        Proposal p = negotiated.protocol() == Protocol.IKE ? negotiated.effective() : negotiated;
+        Proposal p = negotiated;
         if (p.encryptionAlgorithms().isEmpty()) {
             throw new IllegalArgumentException("proposal has no encryption algorithm");
         }

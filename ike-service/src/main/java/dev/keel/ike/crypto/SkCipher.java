@@ -7,6 +7,12 @@ package dev.keel.ike.crypto;
  *
  * <p>The message codec lays out the IKE header and the SK generic payload header itself, with
  * lengths from {@link #sealedLength}; the cipher fills in the body. Not thread-safe.
+ *
+ * <p>Instances come from {@link SkCiphers#create}. AES-CBC suites put a fresh random IV in every
+ * message (§3.14: unpredictable) and pad to the 16-byte block; AEAD suites (AES-GCM-8/12/16,
+ * ChaCha20-Poly1305) use an 8-byte explicit IV that counts up from a random start, so it never
+ * repeats under one key, and add no padding beyond the Pad Length octet (RFC 5282 §3, RFC 7634
+ * §3). {@link #open} accepts any padding the peer sent.
  */
 public interface SkCipher extends AutoCloseable {
 

@@ -33,7 +33,10 @@ public record DeletePayload(int protocolId, int spiSize, List<byte[]> spis) impl
             // §3.11: deleting the IKE SA names no SPI, the header's SPIs say which SA.
             throw new PayloadException("Delete of the IKE SA with SPI size " + spiSize + " and " + count + " SPIs");
         }
-        if (protocol != 1 && spiSize == 0 && count != 0) {
+        if ((protocol == 2 || protocol == 3) && spiSize != 4) {
+            throw new PayloadException("Delete of AH/ESP SAs with SPI size " + spiSize + ", not 4");
+        }
+        if (spiSize == 0 && count != 0) {
             throw new PayloadException("Delete lists " + count + " SPIs of size 0");
         }
         List<byte[]> spis = new ArrayList<>();

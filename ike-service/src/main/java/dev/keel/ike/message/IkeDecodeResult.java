@@ -12,9 +12,12 @@ public sealed interface IkeDecodeResult {
     /**
      * An SKF fragment (RFC 7383) with a well-formed header, not yet verified nor reassembled.
      *
-     * @param message the whole datagram, which the fragment's ICV covers
+     * @param message    the whole datagram, which the fragment's ICV covers
+     * @param bodyOffset where the sealed body (IV first) starts in {@code message}, after the
+     *                   Fragment Number and Total Fragments fields: the offset for {@code SkCipher.open}
      */
-    record Fragment(IkeHeader header, EncryptedFragmentPayload fragment, byte[] message) implements IkeDecodeResult {}
+    record Fragment(IkeHeader header, EncryptedFragmentPayload fragment, byte[] message, int bodyOffset)
+            implements IkeDecodeResult {}
 
     /**
      * An error found after the SK payload's ICV verified: the peer really sent this, and the

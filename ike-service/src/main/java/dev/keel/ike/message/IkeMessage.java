@@ -93,7 +93,12 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
         for (int i = 0; i < payloads.size(); i++) {
             IkePayload p = payloads.get(i);
             byte[] body = p.encodeBody();
-            int next = i + 1 < payloads.size() ? payloads.get(i + 1).type() : 0;
+            // §3.14, RFC 7383 §2.5: the Next Payload of SK / SKF names the first inner payload.
+            int next = switch (p) {
+                case EncryptedPayload sk -> sk.firstInnerPayload();
+                case EncryptedFragmentPayload skf -> skf.firstInnerPayload();
+                default -> i + 1 < payloads.size() ? payloads.get(i + 1).type() : 0;
+            };
             int at = w.size();
             w.u8(next).u8(p.critical() ? 0x80 : 0).u16(0).bytes(body);
             w.patchU16(at + 2, GENERIC_HEADER + body.length);
@@ -152,7 +157,7 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
             try {
                 EncryptedFragmentPayload f = EncryptedFragmentPayload.decode(outer.skNext,
                         Arrays.copyOfRange(datagram, bodyOffset, datagram.length));
-                return new IkeDecodeResult.Fragment(h, f, datagram.clone());
+                return new IkeDecodeResult.Fragment(h, f, datagram.clone(), bodyOffset + 4);
             } catch (PayloadException e) {
                 return new IkeDecodeResult.UnprotectedError(Reason.MALFORMED_PAYLOAD, h, null, new byte[0],
                         e.getMessage());

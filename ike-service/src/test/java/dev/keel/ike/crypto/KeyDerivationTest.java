@@ -52,7 +52,7 @@ class KeyDerivationTest {
 
     @Test
     void aeadSuiteHasNoIntegrityKeysAndSaltedEncryptionKeys() throws Exception {
-        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "aes256gcm16-prfsha384-ecp384"));
+        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "aes256gcm16-prfsha384-ecp384").effective());
         assertThat(suite.prf()).isEqualTo(PrfTransform.HMAC_SHA2_384);
         assertThat(suite.encryptionKeyLength()).isEqualTo(36); // RFC 5282 §7.1: 32 + 4 salt
         try (IkeSaKeys k = KeyDerivation.ikeSa(suite, ni, nr, gir, spiI, spiR)) {
@@ -71,13 +71,13 @@ class KeyDerivationTest {
 
     @Test
     void chachaKeyIncludesTheSalt() throws Exception {
-        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "chacha20poly1305-prfsha256-x25519"));
+        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "chacha20poly1305-prfsha256-x25519").effective());
         assertThat(suite.encryptionKeyLength()).isEqualTo(36); // RFC 7634 §3: 32 + 4
     }
 
     @Test
     void cbcSuiteUsesKeyLengthAttributeAndIntegrityKeys() throws Exception {
-        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "aes192-sha512-modp3072"));
+        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "aes192-sha512-modp3072").effective());
         assertThat(suite.prf()).isEqualTo(PrfTransform.HMAC_SHA2_512); // implied by sha512
         assertThat(suite.encryptionKeyLength()).isEqualTo(24);
         assertThat(suite.integrityKeyLength()).isEqualTo(64);
@@ -111,7 +111,7 @@ class KeyDerivationTest {
 
     @Test
     void childSaKeymatOrderWithAndWithoutPfs() throws Exception {
-        IkeSuite esp = IkeSuite.from(Proposal.parse(Protocol.ESP, "aes128-sha256"));
+        IkeSuite esp = IkeSuite.from(Proposal.parse(Protocol.ESP, "aes128-sha256").effective());
         byte[] skD = bytes(10, 32);
         try (ChildSaKeys c = KeyDerivation.childSa(PrfTransform.HMAC_SHA2_256, skD, esp, null, ni, nr)) {
             byte[] km = prfPlus("HmacSHA256", skD, KeyDerivation.concat(ni, nr), 2 * (16 + 32));
@@ -120,7 +120,7 @@ class KeyDerivationTest {
             assertThat(c.encryptionResponder()).isEqualTo(Arrays.copyOfRange(km, 48, 64));
             assertThat(c.integrityResponder()).isEqualTo(Arrays.copyOfRange(km, 64, 96));
         }
-        IkeSuite gcm = IkeSuite.from(Proposal.parse(Protocol.ESP, "aes256gcm16-modp2048"));
+        IkeSuite gcm = IkeSuite.from(Proposal.parse(Protocol.ESP, "aes256gcm16-modp2048").effective());
         try (ChildSaKeys c = KeyDerivation.childSa(PrfTransform.HMAC_SHA2_256, skD, gcm, gir, ni, nr)) {
             byte[] km = prfPlus("HmacSHA256", skD, KeyDerivation.concat(gir, ni, nr), 72);
             assertThat(c.encryptionInitiator()).isEqualTo(Arrays.copyOfRange(km, 0, 36));
@@ -131,13 +131,20 @@ class KeyDerivationTest {
 
     @Test
     void keyHoldersZeroizeAndNeverPrintKeys() throws Exception {
-        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "aes128-sha256-modp2048"));
+        IkeSuite suite = IkeSuite.from(Proposal.parse(Protocol.IKE, "aes128-sha256-modp2048").effective());
         IkeSaKeys k = KeyDerivation.ikeSa(suite, ni, nr, gir, spiI, spiR);
         String hexD = TestRandom.hex(k.skD());
         assertThat(k.toString()).doesNotContain(hexD.substring(0, 8)).contains("d=32");
         k.close();
         assertThat(k.isClosed()).isTrue();
         assertThatThrownBy(k::skD).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void aPeersProposalWithoutPrfIsRefused() throws Exception {
+        // on the wire an IKE proposal must carry its PRF; only configured proposals imply one
+        assertThatThrownBy(() -> IkeSuite.from(Proposal.parse(Protocol.IKE, "aes128-sha256-modp2048")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PRF");
     }
 
     @Test

@@ -41,8 +41,11 @@ class ModpKeyExchangeRfc3526Test {
         return result;
     }
 
+    /** Enough digits for the 8192-bit group (2^8062 needs ~2430), computed once. */
+    private static final BigDecimal PI = pi(2500);
+
     private static BigInteger rfc3526Prime(int bits, long c) {
-        BigDecimal pi = pi(bits / 3 + 50); // 2^bits needs ~0.3*bits decimal digits
+        BigDecimal pi = PI;
         BigInteger floor = pi.multiply(new BigDecimal(BigInteger.ONE.shiftLeft(bits - 130))).toBigInteger();
         return BigInteger.ONE.shiftLeft(bits).subtract(BigInteger.ONE.shiftLeft(bits - 64)).subtract(BigInteger.ONE)
                 .add(BigInteger.ONE.shiftLeft(64).multiply(floor.add(BigInteger.valueOf(c))));

@@ -42,8 +42,8 @@ class StrongSwanKeyChainTest {
         try (InputStream in = Files.newInputStream(file)) {
             p.load(in);
         }
-        IkeSuite ike = IkeSuite.from(Proposal.parse(Protocol.IKE, p.getProperty("proposal")));
-        IkeSuite esp = IkeSuite.from(Proposal.parse(Protocol.ESP, p.getProperty("esp_proposal")));
+        IkeSuite ike = IkeSuite.from(Proposal.parse(Protocol.IKE, p.getProperty("proposal")).effective());
+        IkeSuite esp = IkeSuite.from(Proposal.parse(Protocol.ESP, p.getProperty("esp_proposal")).effective());
         byte[] ni = hex(p.getProperty("ni"));
         byte[] nr = hex(p.getProperty("nr"));
         try (IkeSaKeys k = KeyDerivation.ikeSa(ike, ni, nr, hex(p.getProperty("g_ir")),

@@ -1,0 +1,108 @@
+package dev.keel.ike.crypto;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** PEM loading, PKIX validation of CERT payload chains, and IKE identity vs certificate. */
+class CertificatesTest {
+
+    @TempDir
+    Path dir;
+
+    private Path pem(String name, Object... objects) throws Exception {
+        StringWriter sw = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
+            for (Object o : objects) {
+                w.writeObject(o);
+            }
+        }
+        Path p = dir.resolve(name);
+        Files.writeString(p, sw.toString(), StandardCharsets.US_ASCII);
+        return p;
+    }
+
+    @Test
+    void pemRoundTripAndSigningWithLoadedKeys() throws Exception {
+        for (String type : new String[] {"RSA", "EC", "Ed25519"}) {
+            TestPki.Chain c = TestPki.chain(type);
+            List<X509Certificate> certs = Certificates.loadCertificates(pem("chain.pem", c.ee(), c.intermediate()));
+            assertThat(certs).containsExactly(c.ee(), c.intermediate());
+            var pkcs8 = pem("key.pem", new JcaPKCS8Generator(c.eeKeys().getPrivate(), null));
+            var key = Certificates.loadPrivateKey(pkcs8);
+            assertThat(key.getEncoded()).isEqualTo(c.eeKeys().getPrivate().getEncoded());
+            // a key loaded from PEM signs AUTH data that verifies with the certificate's public key
+            var scheme = SignatureScheme.choose(c.ee().getPublicKey(),
+                    java.util.EnumSet.allOf(SignatureScheme.HashAlgorithm.class), false);
+            byte[] auth = SignatureAuth.sign(scheme, key, new byte[] {1, 2, 3});
+            assertThat(SignatureAuth.verify(certs.getFirst().getPublicKey(), auth, new byte[] {1, 2, 3}))
+                    .as(type).isEqualTo(SignatureAuth.Verdict.VALID);
+        }
+        KeyPair rsa = TestPki.keyPair("RSA");
+        // traditional "RSA PRIVATE KEY" PEM too
+        assertThat(Certificates.loadPrivateKey(pem("rsa.pem", rsa.getPrivate())).getAlgorithm()).isEqualTo("RSA");
+        assertThatThrownBy(() -> Certificates.loadCertificates(pem("empty.pem"))).hasMessageContaining("no certificate");
+    }
+
+    @Test
+    void validChainValidates() throws Exception {
+        TestPki.Chain c = TestPki.chain("EC");
+        Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()), TestPki.NOW);
+        // DER round trip as carried in CERT payloads
+        X509Certificate parsed = Certificates.parseDer(c.ee().getEncoded());
+        Certificates.validate(parsed, List.of(Certificates.parseDer(c.intermediate().getEncoded())), List.of(c.ca()),
+                TestPki.NOW);
+    }
+
+    @Test
+    void failuresSayWhy() throws Exception {
+        TestPki.Chain c = TestPki.chain("RSA");
+        TestPki.Chain other = TestPki.chain("RSA");
+        // missing intermediate
+        assertThatThrownBy(() -> Certificates.validate(c.ee(), List.of(), List.of(c.ca()), TestPki.NOW))
+                .isInstanceOf(Certificates.ChainValidationException.class).hasMessageContaining("rejected");
+        // untrusted CA
+        assertThatThrownBy(() -> Certificates.validate(c.ee(), c.intermediates(), List.of(other.ca()), TestPki.NOW))
+                .isInstanceOf(Certificates.ChainValidationException.class).hasMessageContaining("rejected");
+        // expired end entity
+        assertThatThrownBy(() -> Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()), TestPki.days(60)))
+                .isInstanceOf(Certificates.ChainValidationException.class).hasMessageContaining("EXPIRED");
+        // an end-entity certificate cannot act as a CA
+        KeyPair k = TestPki.keyPair("EC");
+        X509Certificate fake = TestPki.certificate("CN=evil", k, c.ee().getSubjectX500Principal().getName(),
+                c.eeKeys().getPrivate(), false, TestPki.days(-1), TestPki.days(10));
+        assertThatThrownBy(() -> Certificates.validate(fake, List.of(c.ee(), c.intermediate()), List.of(c.ca()), TestPki.NOW))
+                .isInstanceOf(Certificates.ChainValidationException.class);
+    }
+
+    @Test
+    void identityMatching() throws Exception {
+        X509Certificate ee = TestPki.chain("EC").ee();
+        byte[] dn = ee.getSubjectX500Principal().getEncoded();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_DER_ASN1_DN, dn)).isTrue();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_DER_ASN1_DN,
+                new javax.security.auth.x500.X500Principal("CN=gw-c.keel.test, O=Keel").getEncoded())).isFalse();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_FQDN, "GW-B.keel.test".getBytes())).isTrue();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_FQDN, "gw-a.keel.test".getBytes())).isFalse();
+        // the CN is not a dNSName: an FQDN that is only in the subject does not match
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_RFC822_ADDR, "ike@keel.test".getBytes())).isTrue();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_RFC822_ADDR, "gw-b.keel.test".getBytes())).isFalse();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_IPV4_ADDR, TestPki.ip("192.0.2.2"))).isTrue();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_IPV4_ADDR, TestPki.ip("192.0.2.3"))).isFalse();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_IPV6_ADDR, TestPki.ip("2001:db8::2"))).isTrue();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_IPV6_ADDR, TestPki.ip("192.0.2.2"))).isFalse();
+        assertThat(Certificates.matchesIdentity(ee, Certificates.ID_DER_ASN1_DN, new byte[] {0x30, 0x7f})).isFalse();
+        assertThat(Certificates.matchesIdentity(ee, 11, new byte[] {1})).isFalse();
+    }
+}
