@@ -39,7 +39,7 @@ final class ConfigReading {
 
     private static final Set<String> TOP_KEYS = Set.of("connections", "policies", "secrets");
     /** Sections of a node's file that other services read; policy-service leaves them alone. */
-    private static final Set<String> OTHER_SERVICES_KEYS = Set.of("cluster", "listen", "metrics", "logging");
+    private static final Set<String> OTHER_SERVICES_KEYS = Set.of("cluster", "listen", "metrics", "logging", "gateway");
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
             "remote", "proposals", "dpd_delay", "encap", "children");
     private static final Set<String> LOCAL_KEYS = Set.of("auth", "id", "secret");

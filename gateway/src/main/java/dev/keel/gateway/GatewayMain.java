@@ -1,0 +1,91 @@
+package dev.keel.gateway;
+
+import dev.keel.policy.config.ConfigLoader;
+import dev.keel.policy.config.ConfigProblem;
+import dev.keel.policy.config.ConfigResult;
+import dev.keel.policy.config.PolicyConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code keel-gateway}: runs one gateway node from one configuration file. */
+@Command(name = "keel-gateway", mixinStandardHelpOptions = true,
+        description = "Runs a Keel gateway node (IKEv2 + ESP data plane) from one YAML file.")
+public final class GatewayMain implements Callable<Integer> {
+
+    @Option(names = {"-c", "--config"}, required = true, description = "the node's configuration file")
+    Path config;
+
+    @Option(names = "--check", description = "validate the configuration and exit")
+    boolean check;
+
+    private final PrintWriter out = new PrintWriter(System.out, true);
+    private final PrintWriter err = new PrintWriter(System.err, true);
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new GatewayMain()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ConfigResult policy = new ConfigLoader().loadFile(config);
+        GatewaySettingsReader.Result settings = GatewaySettingsReader.read(config);
+        boolean bad = false;
+        if (policy instanceof ConfigResult.Invalid(var problems)) {
+            for (ConfigProblem p : problems) {
+                err.println(p);
+            }
+            bad = true;
+        }
+        if (settings instanceof GatewaySettingsReader.Result.Invalid(var problems)) {
+            problems.forEach(err::println);
+            bad = true;
+        }
+        if (bad) {
+            return 2;
+        }
+        PolicyConfig pc = ((ConfigResult.Valid) policy).config();
+        GatewaySettings gs = ((GatewaySettingsReader.Result.Valid) settings).settings();
+        try {
+            IkeConnections.of(pc, gs.ikePort());
+        } catch (IllegalArgumentException e) {
+            err.println(config + ": " + e.getMessage());
+            return 2;
+        }
+        if (check) {
+            out.println(config + ": OK (" + pc.connections().size() + " connection(s))");
+            return 0;
+        }
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(gs.loops()));
+        GatewayNode node;
+        try {
+            node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs)).await(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            err.println("keel-gateway: cannot start: " + e.getMessage());
+            vertx.close().await(10, TimeUnit.SECONDS);
+            return 1;
+        }
+        out.println("keel-gateway: started: IKE " + gs.ikeEndpoint() + ", ESP-in-UDP " + gs.natTEndpoint() + ", "
+                + pc.connections().size() + " connection(s)");
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                node.close().await(5, TimeUnit.SECONDS);
+                vertx.close().await(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // shutting down anyway
+            } finally {
+                stopped.countDown();
+            }
+        }, "keel-gateway-shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

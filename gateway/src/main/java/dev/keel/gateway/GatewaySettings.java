@@ -1,0 +1,41 @@
+package dev.keel.gateway;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+/**
+ * The node's own section of the configuration file ({@code gateway:}): where it listens and
+ * what its plaintext side is. Connections, secrets and policies come from the rest of the file.
+ *
+ * @param address   our outer address: IKE and ESP-in-UDP bind to it, NAT detection hashes it
+ * @param ikePort   the port serving as IKE's 500
+ * @param natTPort  the port serving as 4500 (ESP in UDP and IKE after NAT traversal)
+ * @param loops     event loops for the data plane
+ * @param plaintext the plaintext side
+ * @param keyExport a directory for Wireshark's esp_sa and ikev2_decryption_table files, or null
+ */
+public record GatewaySettings(String address, int ikePort, int natTPort, int loops, Plaintext plaintext,
+        Path keyExport) {
+
+    /** The plaintext side of the node. */
+    public sealed interface Plaintext {
+    }
+
+    /** Plaintext IP packets in UDP datagrams on loopback: no privileges needed (labs, tests). */
+    public record VirtualWire(InetSocketAddress bind, InetSocketAddress host) implements Plaintext {
+    }
+
+    /** A TUN interface (root or CAP_NET_ADMIN); routes to it are the operator's. */
+    public record Tun(String name, int mtu) implements Plaintext {
+    }
+
+    /** The UDP endpoint IKE's 500 binds to. */
+    public InetSocketAddress ikeEndpoint() {
+        return new InetSocketAddress(address, ikePort);
+    }
+
+    /** The UDP endpoint ESP-in-UDP and NAT-T IKE bind to. */
+    public InetSocketAddress natTEndpoint() {
+        return new InetSocketAddress(address, natTPort);
+    }
+}

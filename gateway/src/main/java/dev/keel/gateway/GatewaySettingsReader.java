@@ -1,0 +1,226 @@
+package dev.keel.gateway;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+
+/**
+ * Reads the {@code gateway:} section of a node's configuration file. Every problem is reported
+ * as {@code file:line:col: gateway.key: message}; policy-service's loader reads the rest of the
+ * same file.
+ */
+public final class GatewaySettingsReader {
+
+    private static final Set<String> KEYS = Set.of("address", "ike_port", "nat_t_port", "loops", "plaintext",
+            "key_export");
+    private static final Set<String> PLAINTEXT_KEYS = Set.of("virtual_wire", "tun");
+
+    private final String file;
+    private final Path baseDir;
+    private final List<String> problems = new ArrayList<>();
+
+    private GatewaySettingsReader(String file, Path baseDir) {
+        this.file = file;
+        this.baseDir = baseDir;
+    }
+
+    /** The settings, or the problems found. */
+    public sealed interface Result {
+        /** Valid settings. */
+        record Valid(GatewaySettings settings) implements Result {
+        }
+
+        /** Every problem, one line each. */
+        record Invalid(List<String> problems) implements Result {
+        }
+    }
+
+    /** Reads {@code path}'s {@code gateway:} section. */
+    public static Result read(Path path) {
+        String text;
+        try {
+            text = Files.readString(path);
+        } catch (IOException e) {
+            return new Result.Invalid(List.of(path + ": cannot read: " + e.getClass().getSimpleName()));
+        }
+        Path dir = path.toAbsolutePath().getParent();
+        return new GatewaySettingsReader(path.toString(), dir).parse(text);
+    }
+
+    /** Reads the {@code gateway:} section of {@code yaml}, naming it {@code source} in problems. */
+    public static Result read(String source, String yaml) {
+        return new GatewaySettingsReader(source, Path.of("").toAbsolutePath()).parse(yaml);
+    }
+
+    private Result parse(String text) {
+        Node root;
+        try {
+            LoaderOptions options = new LoaderOptions();
+            options.setMaxAliasesForCollections(50);
+            root = new Yaml(new SafeConstructor(options)).compose(new StringReader(text));
+        } catch (YAMLException e) {
+            return new Result.Invalid(List.of(file + ": invalid YAML: " + e.getMessage().lines().findFirst().orElse("")));
+        }
+        Map<String, Node> top = root instanceof MappingNode m ? entries(m, "", null) : Map.of();
+        Node section = top.get("gateway");
+        if (section == null) {
+            return new Result.Invalid(List.of(file + ": 'gateway' section missing: a node needs at least"
+                    + " 'gateway: {address: ..., plaintext: ...}'"));
+        }
+        Map<String, Node> g = mapping(section, "gateway", KEYS);
+        String address = g == null ? null : scalar(g, "gateway", "address", null);
+        int ikePort = port(g, "ike_port", 500);
+        int natTPort = port(g, "nat_t_port", 4500);
+        int loops = integer(g, "loops", 1, 1, 64);
+        GatewaySettings.Plaintext plaintext = g == null ? null : plaintext(g.get("plaintext"));
+        String export = g == null ? null : scalar(g, "gateway", "key_export", "");
+        if (address == null) {
+            problem(section, "gateway.address", "missing: the node's outer address (IKE and ESP bind to it)");
+        }
+        if (g != null && !g.containsKey("plaintext")) {
+            problem(section, "gateway.plaintext", "missing: 'tun: {name: keel0}' or 'virtual_wire: {bind: ..., host: ...}'");
+        }
+        if (ikePort == natTPort) {
+            problem(section, "gateway.nat_t_port", "must differ from ike_port (" + ikePort + ")");
+        }
+        if (!problems.isEmpty()) {
+            return new Result.Invalid(List.copyOf(problems));
+        }
+        return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
+                export == null || export.isEmpty() ? null : baseDir.resolve(export)));
+    }
+
+    private GatewaySettings.Plaintext plaintext(Node node) {
+        if (node == null) {
+            return null;
+        }
+        Map<String, Node> p = mapping(node, "gateway.plaintext", PLAINTEXT_KEYS);
+        if (p == null) {
+            return null;
+        }
+        if (p.size() != 1) {
+            problem(node, "gateway.plaintext", "exactly one of 'tun' or 'virtual_wire'");
+            return null;
+        }
+        if (p.containsKey("tun")) {
+            Map<String, Node> t = mapping(p.get("tun"), "gateway.plaintext.tun", Set.of("name", "mtu"));
+            if (t == null) {
+                return null;
+            }
+            String name = scalar(t, "gateway.plaintext.tun", "name", "keel0");
+            int mtu = integerIn(t, "gateway.plaintext.tun", "mtu", 1400, 576, 9000);
+            if (name.isEmpty() || name.length() > 15) {
+                problem(p.get("tun"), "gateway.plaintext.tun.name", "an interface name of 1..15 characters");
+            }
+            return new GatewaySettings.Tun(name, mtu);
+        }
+        Map<String, Node> w = mapping(p.get("virtual_wire"), "gateway.plaintext.virtual_wire", Set.of("bind", "host"));
+        if (w == null) {
+            return null;
+        }
+        InetSocketAddress bind = endpoint(w, "bind");
+        InetSocketAddress host = endpoint(w, "host");
+        return bind == null || host == null ? null : new GatewaySettings.VirtualWire(bind, host);
+    }
+
+    private InetSocketAddress endpoint(Map<String, Node> w, String key) {
+        String path = "gateway.plaintext.virtual_wire." + key;
+        String text = scalar(w, "gateway.plaintext.virtual_wire", key, null);
+        if (text == null) {
+            problem(null, path, "missing: an address:port");
+            return null;
+        }
+        int colon = text.lastIndexOf(':');
+        try {
+            int port = Integer.parseInt(text.substring(colon + 1));
+            String host = text.substring(0, colon).replace("[", "").replace("]", "");
+            if (colon <= 0 || port < 1 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(host, port);
+        } catch (RuntimeException e) {
+            problem(w.get(key), path, "'" + text + "' is not address:port");
+            return null;
+        }
+    }
+
+    private int port(Map<String, Node> g, String key, int dflt) {
+        return integer(g, key, dflt, 1, 65535);
+    }
+
+    private int integer(Map<String, Node> g, String key, int dflt, int min, int max) {
+        return g == null ? dflt : integerIn(g, "gateway", key, dflt, min, max);
+    }
+
+    private int integerIn(Map<String, Node> m, String parent, String key, int dflt, int min, int max) {
+        String text = scalar(m, parent, key, null);
+        if (text == null) {
+            return dflt;
+        }
+        try {
+            int v = Integer.parseInt(text);
+            if (v < min || v > max) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            problem(m.get(key), parent + "." + key, "'" + text + "' is not a whole number in " + min + ".." + max);
+            return dflt;
+        }
+    }
+
+    private String scalar(Map<String, Node> m, String parent, String key, String dflt) {
+        Node n = m.get(key);
+        if (n == null) {
+            return dflt;
+        }
+        if (n instanceof ScalarNode s) {
+            return s.getValue().trim();
+        }
+        problem(n, parent + "." + key, "expected a single value");
+        return dflt;
+    }
+
+    private Map<String, Node> mapping(Node node, String path, Set<String> allowed) {
+        if (!(node instanceof MappingNode m)) {
+            problem(node, path, "expected a mapping of keys to values");
+            return null;
+        }
+        return entries(m, path, allowed);
+    }
+
+    private Map<String, Node> entries(MappingNode m, String path, Set<String> allowed) {
+        Map<String, Node> out = new LinkedHashMap<>();
+        for (NodeTuple t : m.getValue()) {
+            String key = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : String.valueOf(t.getKeyNode());
+            if (allowed != null && !allowed.contains(key)) {
+                problem(t.getKeyNode(), path.isEmpty() ? key : path + "." + key,
+                        "unknown key '" + key + "'; expected one of " + new java.util.TreeSet<>(allowed));
+                continue;
+            }
+            out.put(key, t.getValueNode());
+        }
+        return out;
+    }
+
+    private void problem(Node at, String path, String message) {
+        String where = at == null ? file
+                : file + ":" + (at.getStartMark().getLine() + 1) + ":" + (at.getStartMark().getColumn() + 1);
+        problems.add(where + ": " + path + ": " + message);
+    }
+}
