@@ -38,7 +38,14 @@ class TwoGatewaysOnLoopbackTest {
                 .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
         ConcurrentLinkedQueue<BlockedThreadEvent> blocked = new ConcurrentLinkedQueue<>();
-        ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(blocked::add);
+        ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(e -> {
+            if (blocked.isEmpty()) { // say where: a class loaded on an event loop, a lock, a blocking call
+                Throwable where = new Throwable(e.thread().getName() + " blocked " + e.duration() / 1_000_000 + " ms");
+                where.setStackTrace(e.thread().getStackTrace());
+                where.printStackTrace();
+            }
+            blocked.add(e);
+        });
         try (DatagramChannel hostA = host("127.0.0.1", 21001); DatagramChannel hostB = host("127.0.0.2", 21002)) {
             GatewayNode b = start(vertx, "demo-b.yaml");
             GatewayNode a = start(vertx, "demo-a.yaml");
