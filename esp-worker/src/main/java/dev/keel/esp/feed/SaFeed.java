@@ -141,8 +141,10 @@ public final class SaFeed implements AutoCloseable {
                     tables.remove(e.getChildSa().getId());
                     revision = e.getRevision();
                 }
-                default -> revision = e.getType() == dev.keel.proto.v1.SaEventType.SA_EVENT_TYPE_SNAPSHOT_IKE_SA
-                        ? revision : e.getRevision(); // IKE SA events: not the data plane's business
+                case SA_EVENT_TYPE_SNAPSHOT_IKE_SA -> {
+                    // IKE SAs are not the data plane's business; the snapshot's revision comes with its end.
+                }
+                default -> revision = e.getRevision(); // IKE SA changes: skipped, but their revisions count
             }
         }
     }

@@ -183,6 +183,12 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
                             public void onNext(CheckpointReplayResponse v) {
                                 checkpoints.increment();
                             }
+
+                            @Override
+                            public void onError(Throwable x) {
+                                super.onError(x);
+                                in.checkpointed = 0; // checkpoints only move up: resending is harmless
+                            }
                         });
             }
         }
@@ -197,6 +203,12 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
                         public void onNext(ReportUsageResponse v) {
                             usageReports.increment();
                             t.updateCounters(v.getChildSa());
+                        }
+
+                        @Override
+                        public void onError(Throwable x) {
+                            super.onError(x);
+                            in.reportedPackets = -1; // report again next round even if nothing moved
                         }
                     });
         }

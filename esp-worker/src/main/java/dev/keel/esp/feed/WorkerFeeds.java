@@ -2,17 +2,20 @@ package dev.keel.esp.feed;
 
 import dev.keel.esp.acquire.ExpiryListener;
 import io.grpc.Channel;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Everything that keeps a worker's tables current, wired together: the SPD feed, the SA feed,
  * and the lease / checkpoint / usage maintenance, on one small scheduler of their own (never an
- * event loop). Start it, hand {@link #spd()} and {@link #sas()} to the gateway, close it last.
+ * event loop), and a second thread for expiry callbacks. Start it, hand {@link #spd()} and {@link #sas()} to the gateway, close it last.
  */
 public final class WorkerFeeds implements AutoCloseable {
 
     private final ScheduledExecutorService scheduler;
+    /** Expiry callbacks run here, so a slow listener never delays a lease. */
+    private final ExecutorService events;
     private final SpdTable spd = new SpdTable();
     private final SaMaintenance maintenance;
     private final SaTables sas;
@@ -31,7 +34,8 @@ public final class WorkerFeeds implements AutoCloseable {
             SaMaintenance.Settings settings, ExpiryListener expiries) {
         this.scheduler = Executors.newScheduledThreadPool(1, Thread.ofPlatform().daemon().name("keel-feeds-", 0).factory());
         this.maintenance = new SaMaintenance(saService, nodeId, scheduler, settings);
-        this.sas = new SaTables(nodeId, keys, maintenance, expiries, scheduler);
+        this.events = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("keel-feed-events").factory());
+        this.sas = new SaTables(nodeId, keys, maintenance, expiries, events);
         this.spdFeed = new SpdFeed(policyService, spd, scheduler, settings.minBackoff(), settings.maxBackoff());
         this.saFeed = new SaFeed(saService, sas, scheduler, settings.minBackoff(), settings.maxBackoff());
     }
@@ -72,5 +76,6 @@ public final class WorkerFeeds implements AutoCloseable {
         maintenance.close();
         scheduler.shutdownNow();
         sas.clear();
+        events.shutdown();
     }
 }
