@@ -66,7 +66,7 @@ charon {
     main {
       path = $dir/charon.log
       time_format = %T
-      default = 1
+      default = ${KS_LOG_DEFAULT:-1}
       ike = $lvl
       chd = $lvl
       flush_line = yes
@@ -116,6 +116,7 @@ ks_swanctl() {
   SWANCTL_DIR=$dir/swanctl swanctl "$cmd" --uri "unix://$dir/charon.vici" "$@"
 }
 
+# ks_swanctl_conf DIR LOCAL REMOTE ... ; KS_CONN_EXTRA (e.g. "unique = never") goes into the connection.
 # ks_swanctl_conf DIR LOCAL REMOTE LOCAL_ID REMOTE_ID PSK IKE_PROP ESP_PROP LOCAL_TS REMOTE_TS START
 ks_swanctl_conf() {
   local dir=$1 la=$2 ra=$3 lid=$4 rid=$5 psk=$6 ike=$7 esp=$8 lts=$9 rts=${10} start=${11}
@@ -128,6 +129,7 @@ connections {
     proposals = $ike
     encap = yes
     mobike = no
+    ${KS_CONN_EXTRA:-}
     local { auth = psk
             id = $lid }
     remote { auth = psk
