@@ -127,6 +127,33 @@ class CharonPairTest {
         }
     }
 
+    @Test
+    void certificateAuthenticationComesUp() throws IOException, InterruptedException {
+        SystemTests.assumeTool("openssl");
+        Path pki = Files.createDirectories(work.resolve("pki"));
+        TestPki.createCa(pki);
+        TestPki.createLeaf(pki, "gw-a.keel.test");
+        TestPki.createLeaf(pki, "gw-b.keel.test");
+        String ike = "aes256gcm16-prfsha256-x25519";
+        String esp = "aes256gcm16";
+        try (NetnsTopology topo = NetnsTopology.create()) {
+            ConnectionSpec specA = ConnectionSpec.psk(topo.a(), topo.b(), PSK, ike, esp).withAuth(new PeerAuth.Certificates(
+                    pki.resolve("gw-a.keel.test.crt"), pki.resolve("gw-a.keel.test.key"), List.of(pki.resolve("ca.crt"))));
+            ConnectionSpec specB = ConnectionSpec.psk(topo.b(), topo.a(), PSK, ike, esp).withAuth(new PeerAuth.Certificates(
+                    pki.resolve("gw-b.keel.test.crt"), pki.resolve("gw-b.keel.test.key"), List.of(pki.resolve("ca.crt"))));
+            try (StrongSwanPeer a = StrongSwanPeer.start(topo.a().gatewayNamespace(), work.resolve("a"), specA);
+                    StrongSwanPeer b = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("b"), specB)) {
+                withLogsOnFailure(a, b, () -> {
+                    a.initiate(WAIT).requireOk();
+                    assertThat(single(b.listSas()).state()).isEqualTo("ESTABLISHED");
+                    assertThat(b.log()).contains("authentication of 'gw-a.keel.test' with ECDSA_WITH_SHA256_DER successful");
+                    topo.exec(topo.a().hostNamespace(), WAIT, "ping", "-c", "2", "-i", "0.2", "-W", "2",
+                            topo.b().hostAddress()).requireOk();
+                });
+            }
+        }
+    }
+
     /** Runs an iperf3 TCP transfer of 2 s from host A to host B; returns the bytes received. */
     private static long iperf3(NetnsTopology topo) throws IOException, InterruptedException {
         Path serverLog = Files.createTempFile("keel-iperf3", ".log");
