@@ -4,10 +4,11 @@ plugin (Debian's strongSwan does not ship load-tester).
 
 usage: vici-setup-rate.py VICI_SOCKET TOTAL IN_FLIGHT [CHILD] [IKE]
 
-IN_FLIGHT worker threads each hold one vici connection and loop "initiate child=CHILD ike=IKE"
-(the daemon must run with charon.reuse_ikesa = no, so each initiate makes a new IKE_SA with its
-first CHILD_SA in IKE_AUTH); vici answers an initiate only once the CHILD_SA is up, so at most
-IN_FLIGHT exchanges are in progress at any moment. Prints one JSON line: ok, failed, seconds, rate.
+Sends "initiate child=CHILD ike=IKE timeout=-1" (queued by charon, answered at once; the daemon
+must run with charon.reuse_ikesa = no, so each initiate makes a new IKE_SA with its first CHILD_SA
+in IKE_AUTH) and keeps IN_FLIGHT of them outstanding: a slot is freed by the child-updown (up)
+event of a new CHILD_SA, or by an ike-updown (down) event (counted as failed). Prints one JSON
+line: ok, failed, seconds, rate. The clock runs from the first initiate to the TOTAL-th outcome.
 Stdlib only; the vici wire format is strongSwan's src/libcharon/plugins/vici/README.md.
 """
 import json
@@ -82,57 +83,84 @@ def request(s, cmd, msg):
         # anything else (events) is skipped
 
 
+EVENT_REGISTER, EVENT_CONFIRM, EVENT_UNKNOWN, EVENT = 3, 5, 6, 7
+
+
+def send(s, ptype, name, msg=None):
+    body = bytes([ptype, len(name)]) + name.encode() + (encode(msg) if msg else b'')
+    s.sendall(struct.pack('>I', len(body)) + body)
+
+
 def main():
     path, total, in_flight = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     child = sys.argv[4] if len(sys.argv) > 4 else 'net'
     ike = sys.argv[5] if len(sys.argv) > 5 else 'tunnel'
+    state = {'ok': 0, 'failed': 0, 'errors': {}}
     lock = threading.Lock()
-    state = {'issued': 0, 'ok': 0, 'failed': 0, 'errors': {}}
-    deadline = time.monotonic() + 600
+    slots = threading.Semaphore(in_flight)
+    done = threading.Event()
 
-    connected = threading.Barrier(in_flight + 1, timeout=60)
+    # Events: one listener (the blocking "initiate" would add one bus listener per waiting
+    # request inside charon, whose cost grows with the number in flight).
+    ev = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ev.connect(path)
+    for name in ('child-updown', 'ike-updown'):
+        send(ev, EVENT_REGISTER, name)
+        (n,) = struct.unpack('>I', recv_exact(ev, 4))
+        if recv_exact(ev, n)[0] != EVENT_CONFIRM:
+            sys.exit(f'vici refused event {name}')
 
-    def connect():
-        # 64 connects at once overflow the vici socket's listen backlog (EAGAIN): retry, bounded.
-        for _ in range(200):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(30)
+    def events():
+        while not done.is_set():
             try:
-                s.connect(path)
-                return s
-            except (BlockingIOError, ConnectionRefusedError):
-                s.close()
-                time.sleep(0.05)
-        raise ConnectionError(f'cannot connect to {path}')
+                (n,) = struct.unpack('>I', recv_exact(ev, 4))
+            except (OSError, ConnectionError):
+                return
+            pkt = recv_exact(ev, n)
+            if pkt[0] != EVENT:
+                continue
+            ln = pkt[1]
+            name = pkt[2:2 + ln].decode()
+            msg = decode(pkt[2 + ln:])
+            if msg.get('up') == 'yes' and name == 'child-updown':
+                outcome = 'ok'
+            elif msg.get('up') != 'yes' and name == 'ike-updown':
+                outcome = 'failed'  # an IKE_SA went down before (or without) its CHILD_SA
+            else:
+                continue
+            with lock:
+                state[outcome] += 1
+                if state['ok'] + state['failed'] >= total:
+                    done.set()
+            slots.release()
 
-    def worker():
-        s = connect()
-        connected.wait()
-        try:
-            while time.monotonic() < deadline:
-                with lock:
-                    if state['issued'] >= total:
-                        return
-                    state['issued'] += 1
-                r = request(s, 'initiate', {'child': child, 'ike': ike, 'timeout': 20000, 'init-limits': 'no'})
-                with lock:
-                    if r.get('success') == 'yes':
-                        state['ok'] += 1
-                    else:
-                        state['failed'] += 1
-                        e = r.get('errmsg', '?')
-                        state['errors'][e] = state['errors'].get(e, 0) + 1
-        finally:
-            s.close()
+    listener = threading.Thread(target=events, daemon=True)
+    listener.start()
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(in_flight)]
-    for t in threads:
-        t.start()
-    connected.wait()  # the clock starts when all IN_FLIGHT vici connections are up
+    cmd = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    cmd.settimeout(30)
+    cmd.connect(path)
+    deadline = time.monotonic() + 600
     start = time.monotonic()
-    for t in threads:
-        t.join(timeout=max(1, deadline - time.monotonic()))
+    for _ in range(total):
+        while not slots.acquire(timeout=1):
+            if time.monotonic() > deadline:
+                break
+        # timeout -1: charon queues the initiation and answers at once (no waiting listener).
+        r = request(cmd, 'initiate', {'child': child, 'ike': ike, 'timeout': -1, 'init-limits': 'no',
+                                      'loglevel': -1})
+        if r.get('success') != 'yes':
+            with lock:
+                state['failed'] += 1
+                e = r.get('errmsg', '?')
+                state['errors'][e] = state['errors'].get(e, 0) + 1
+                if state['ok'] + state['failed'] >= total:
+                    done.set()
+            slots.release()
+    done.wait(timeout=max(1, deadline - time.monotonic()))
     secs = time.monotonic() - start
+    ev.close()
+    cmd.close()
     print(json.dumps({'ok': state['ok'], 'failed': state['failed'], 'errors': state['errors'],
                       'in_flight': in_flight, 'seconds': round(secs, 3), 'rate': round(state['ok'] / secs, 1)}))
 
