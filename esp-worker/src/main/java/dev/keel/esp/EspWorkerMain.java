@@ -108,15 +108,8 @@ public final class EspWorkerMain implements Callable<Integer> {
                 int mtu = t.mtu() > 0 ? t.mtu() : inner;
                 tun = TunDevice.open(t.name(), cfg.loops());
                 tun.setMtu(mtu);
-                byte[] v4 = null;
-                byte[] v6 = null;
                 for (InterfaceAddress a : t.addresses()) {
                     ip("addr", "add", a.toString(), "dev", tun.name());
-                    if (a.address().isIpv4() && v4 == null) {
-                        v4 = a.address().bytes();
-                    } else if (a.address().isIpv6() && v6 == null) {
-                        v6 = a.address().bytes();
-                    }
                 }
                 tun.setUp(true);
                 if (!t.addresses().isEmpty()) {
@@ -128,7 +121,11 @@ public final class EspWorkerMain implements Callable<Integer> {
                         }
                     }
                 }
-                port = new TunPort(tun, inner, v4, v6);
+                // ICMP too-big errors come from the inner packet's destination, not from the TUN's
+                // own address: the kernel drops a packet arriving with one of its own addresses as
+                // source (a martian), and the destination is routed through the TUN, so it passes
+                // reverse-path filtering (docs/tun.md).
+                port = new TunPort(tun, inner, null, null);
                 plainText = "tun " + tun.name() + " (" + cfg.loops() + " queues, mtu " + mtu + ", inner mtu " + inner + ")";
             } else {
                 PlaintextConfig.VirtualWire w = (PlaintextConfig.VirtualWire) cfg.plaintext();
@@ -141,7 +138,8 @@ public final class EspWorkerMain implements Callable<Integer> {
             StaticGateway.Config gc = new StaticGateway.Config(cfg.listen(), cfg.saPairs(), ForwardMode.ESP,
                     UdpOptions.DEFAULTS, cfg.keepalive(), IkeHandoff.DISCARD);
             gw = StaticGateway.start(vertx, gc, port).await(30, TimeUnit.SECONDS);
-            cfg.destroyKeys(); // the SAs hold their own copies
+            // The SAs now own the specs (and their keys): each loop builds its ciphers from them on
+            // first use, and closing the gateway zeroizes them. Do not wipe them here.
             out.println("keel-esp-worker: started: udp " + cfg.listen() + ", " + cfg.loops() + " event loop(s), "
                     + cfg.sas().size() + " SA pair(s), plaintext " + plainText);
             out.flush();
@@ -163,7 +161,9 @@ public final class EspWorkerMain implements Callable<Integer> {
             return 0;
         } catch (Exception e) {
             err.println("keel-esp-worker: cannot start: " + e.getMessage());
-            cfg.destroyKeys();
+            if (gw == null) {
+                cfg.destroyKeys();
+            }
             if (gw != null) {
                 gw.close().await(10, TimeUnit.SECONDS);
             }
