@@ -120,7 +120,7 @@ public final class TunPort implements PlaintextPort {
             return Future.failedFuture(new IllegalStateException("event loop " + loop
                     + " is not a Netty epoll IoEventLoop; the TUN port needs Vert.x's native epoll transport"));
         }
-        QueueHandle h = new QueueHandle(device.queue(index), receiver);
+        QueueHandle h = new QueueHandle(device.queue(index), receiver, loop);
         Promise<PlaintextQueue> p = Promise.promise();
         io.register(h).addListener(f -> {
             if (!f.isSuccess()) {
@@ -142,12 +142,22 @@ public final class TunPort implements PlaintextPort {
         private final FileDescriptor fd;
         private final PacketBuffer pkt = new PacketBuffer(TunDevice.MAX_PACKET);
         private final PathMtuGuard guard;
+        private final EventLoop loop;
+        /** Reads the rest when a batch filled up: whether Netty's epoll registration is edge- or level-triggered. */
+        private final Runnable more;
         private volatile IoRegistration registration;
         private boolean reportedError;
 
-        QueueHandle(TunQueue queue, PlaintextReceiver receiver) {
+        QueueHandle(TunQueue queue, PlaintextReceiver receiver, EventLoop loop) {
             this.queue = queue;
             this.receiver = receiver;
+            this.loop = loop;
+            this.more = () -> {
+                IoRegistration r = registration;
+                if (r != null && r.isValid()) {
+                    handle(r, null);
+                }
+            };
             // A view of the queue's descriptor for epoll; the device owns and closes it.
             this.fd = new FileDescriptor(queue.fd());
             this.guard = new PathMtuGuard(mtuCounters, this, icmpSourceV4, icmpSourceV6, icmpPerSecond,
@@ -192,6 +202,10 @@ public final class TunPort implements PlaintextPort {
             }
             if (n > 0) {
                 receiver.onBatchEnd();
+            }
+            if (n == readBatch) {
+                // More may be queued; read it after the loop's other work (fairness with the UDP side).
+                loop.execute(more);
             }
         }
 
