@@ -79,10 +79,13 @@ for s in a b; do
   for _ in $(seq 1 600); do grep -q 'keel-esp-worker: started' "$work/$s.log" && break; sleep 0.1; done
   grep 'keel-esp-worker: started' "$work/$s.log" || { cat "$work/$s.log"; exit 1; }
 done
-ip netns exec "$a" ping -c "${PINGS:-3}" -i 0.3 -W 2 -I 192.168.71.1 192.168.72.1 | tail -"${PINGLINES:-2}" || { cat "$work/a.log" "$work/b.log"; exit 1; }
-ip netns exec "$b" iperf3 -s -1 -B 192.168.72.1 > "$work/server.log" 2>&1 &
+# Warm-up (class loading, JIT): the first packets can take seconds on a loaded machine.
+ip netns exec "$a" ping -c 1 -W 30 -I 192.168.71.1 192.168.72.1 > /dev/null || true
+ip netns exec "$a" ping -c "${PINGS:-3}" -i 0.3 -W 5 -I 192.168.71.1 192.168.72.1 | tail -2 || { cat "$work/a.log" "$work/b.log"; exit 1; }
+ip netns exec "$b" iperf3 -s -B 192.168.72.1 > "$work/server.log" 2>&1 &
 pids+=($!)
 sleep 0.5
+ip netns exec "$a" iperf3 -c 192.168.72.1 -B 192.168.71.1 -t 2 > /dev/null 2>&1 || true  # warm-up, not reported
 echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); uptime: $(uptime)"
 echo "command: bench/run-esp-iperf.sh $secs $suite $loops"
 ip netns exec "$a" iperf3 -c 192.168.72.1 -B 192.168.71.1 -t "$secs" -f m | grep -E 'sender|receiver'
