@@ -95,9 +95,87 @@ public final class EspWorkerMain implements Callable<Integer> {
     }
 
     private int serve(WorkerConfig cfg) throws Exception {
+        Worker worker;
+        try {
+            worker = start(cfg, out);
+        } catch (Exception e) {
+            err.println("keel-esp-worker: cannot start: " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                worker.close();
+            } finally {
+                done.countDown();
+            }
+        }, "keel-esp-worker-shutdown"));
+        done.await();
+        return 0;
+    }
+
+    /** A started worker: its gateway, plaintext port and (for TUN) device; {@link #close()} stops it. */
+    public static final class Worker implements AutoCloseable {
+        private final Vertx vertx;
+        private final StaticGateway gateway;
+        private final PlaintextPort port;
+        private final TunDevice tun;
+        private final PrintStream out;
+        private boolean closed;
+
+        private Worker(Vertx vertx, StaticGateway gateway, PlaintextPort port, TunDevice tun, PrintStream out) {
+            this.vertx = vertx;
+            this.gateway = gateway;
+            this.port = port;
+            this.tun = tun;
+            this.out = out;
+        }
+
+        public StaticGateway gateway() {
+            return gateway;
+        }
+
+        public PlaintextPort port() {
+            return port;
+        }
+
+        /** Prints the counters, closes the gateway (zeroizing the SAs), the TUN device and Vert.x. */
+        @Override
+        public synchronized void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                out.println("keel-esp-worker: stopping: " + gateway.counters() + "; esp in "
+                        + gateway.espCounters().inboundSnapshot() + ", out " + gateway.espCounters().outboundSnapshot()
+                        + (port instanceof TunPort tp ? "; too-big: icmp " + tp.mtuCounters().icmpSent.sum()
+                                + ", rate-limited " + tp.mtuCounters().icmpRateLimited.sum() + ", fragmented "
+                                + tp.mtuCounters().fragmented.sum() : ""));
+                out.flush();
+                gateway.close().await(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                out.println("keel-esp-worker: closing the gateway: " + e);
+            }
+            if (tun != null) {
+                tun.close();
+            }
+            try {
+                vertx.close().await(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                out.println("keel-esp-worker: closing Vert.x: " + e);
+            }
+        }
+    }
+
+    /**
+     * Starts a worker from a validated configuration: Vert.x with {@code loops} event loops, the
+     * plaintext side (TUN: device, MTU, addresses, routes), the key export, the gateway. On
+     * failure everything opened is closed again and the keys are wiped.
+     */
+    public static Worker start(WorkerConfig cfg, PrintStream out) throws Exception {
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(cfg.loops()));
         TunDevice tun = null;
-        StaticGateway gw = null;
         try {
             PlaintextPort port;
             String plainText;
@@ -133,72 +211,29 @@ public final class EspWorkerMain implements Callable<Integer> {
                 plainText = "virtual wire " + w.bind() + " -> " + w.host();
             }
             if (cfg.exportKeys() != null) {
-                exportKeys(cfg);
+                exportKeys(cfg, out);
             }
             StaticGateway.Config gc = new StaticGateway.Config(cfg.listen(), cfg.saPairs(), ForwardMode.ESP,
                     UdpOptions.DEFAULTS, cfg.keepalive(), IkeHandoff.DISCARD);
-            gw = StaticGateway.start(vertx, gc, port).await(30, TimeUnit.SECONDS);
-            // The SAs now own the specs (and their keys): each loop builds its ciphers from them on
-            // first use, and closing the gateway zeroizes them. Do not wipe them here.
+            // From here the SAs own the specs (and their keys): each loop builds its ciphers from
+            // them on first use, and closing the gateway zeroizes them (a failed start too).
+            StaticGateway gw = StaticGateway.start(vertx, gc, port).await(30, TimeUnit.SECONDS);
             out.println("keel-esp-worker: started: udp " + cfg.listen() + ", " + cfg.loops() + " event loop(s), "
                     + cfg.sas().size() + " SA pair(s), plaintext " + plainText);
             out.flush();
-            CountDownLatch stop = new CountDownLatch(1);
-            Thread hook = new Thread(stop::countDown, "keel-esp-worker-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
-            CountDownLatch done = new CountDownLatch(1);
-            StaticGateway running = gw;
-            TunDevice runningTun = tun;
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    shutdown(running, runningTun, vertx, port);
-                } finally {
-                    done.countDown();
-                }
-            }, "keel-esp-worker-shutdown"));
-            stop.await();
-            done.await(15, TimeUnit.SECONDS);
-            return 0;
+            return new Worker(vertx, gw, port, tun, out);
         } catch (Exception e) {
-            err.println("keel-esp-worker: cannot start: " + e.getMessage());
-            if (gw == null) {
-                cfg.destroyKeys();
-            }
-            if (gw != null) {
-                gw.close().await(10, TimeUnit.SECONDS);
-            }
+            cfg.destroyKeys();
             if (tun != null) {
                 tun.close();
             }
             vertx.close().await(10, TimeUnit.SECONDS);
-            return 1;
-        }
-    }
-
-    private void shutdown(StaticGateway gw, TunDevice tun, Vertx vertx, PlaintextPort port) {
-        try {
-            out.println("keel-esp-worker: stopping: " + gw.counters() + "; esp in " + gw.espCounters().inboundSnapshot()
-                    + ", out " + gw.espCounters().outboundSnapshot()
-                    + (port instanceof TunPort tp ? "; too-big: icmp " + tp.mtuCounters().icmpSent.sum() + ", rate-limited "
-                            + tp.mtuCounters().icmpRateLimited.sum() + ", fragmented " + tp.mtuCounters().fragmented.sum()
-                            : ""));
-            out.flush();
-            gw.close().await(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            err.println("keel-esp-worker: closing the gateway: " + e);
-        }
-        if (tun != null) {
-            tun.close();
-        }
-        try {
-            vertx.close().await(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            err.println("keel-esp-worker: closing Vert.x: " + e);
+            throw e;
         }
     }
 
     /** Writes Wireshark's esp_sa table for every SA (outer addresses: listen and peer). */
-    private void exportKeys(WorkerConfig cfg) throws IOException {
+    private static void exportKeys(WorkerConfig cfg, PrintStream out) throws IOException {
         WiresharkKeyWriter w = WiresharkKeyWriter.open(new KeyExportConfig(cfg.exportKeys(), false, true));
         InetAddress local = cfg.listen().getAddress();
         for (NamedSaPair p : cfg.sas()) {
