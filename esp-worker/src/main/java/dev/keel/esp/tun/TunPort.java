@@ -22,9 +22,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The plaintext side on a multi-queue {@link TunDevice}: queue {@code i} is registered with
- * event loop {@code i}'s own epoll (Netty 4.2's {@link EpollIoHandle}), level-triggered on
- * {@code EPOLLIN}; each wake-up reads up to {@link #readBatch} packets without blocking
- * ({@link TunQueue#tryRead}), hands them to the forwarder and ends the batch. Writes go straight
+ * event loop {@code i}'s own epoll (Netty 4.2's {@link EpollIoHandle}) for {@code EPOLLIN} (no
+ * {@code EPOLLET} asked for); each wake-up reads up to {@link #readBatch} packets without blocking
+ * ({@link TunQueue#tryRead}), hands them to the forwarder and ends the batch; a full batch
+ * re-queues itself on the loop, so the queue drains whether the registration is level- or
+ * edge-triggered. Writes go straight
  * to the queue's non-blocking fd. No extra thread, no lock, no allocation per packet.
  *
  * <p>Inner packets longer than {@link #innerMtu()} (the tunnel's MTU, normally the device's
