@@ -151,7 +151,8 @@ public final class EspWorkerMain implements Callable<Integer> {
                         + gateway.espCounters().inboundSnapshot() + ", out " + gateway.espCounters().outboundSnapshot()
                         + (port instanceof TunPort tp ? "; too-big: icmp " + tp.mtuCounters().icmpSent.sum()
                                 + ", rate-limited " + tp.mtuCounters().icmpRateLimited.sum() + ", fragmented "
-                                + tp.mtuCounters().fragmented.sum() : ""));
+                                + tp.mtuCounters().fragmented.sum() : "")
+                        + "; event loops allocated " + loopAllocatedBytes() + " bytes in all");
                 out.flush();
                 gateway.close().await(10, TimeUnit.SECONDS);
             } catch (Exception e) {
@@ -166,6 +167,20 @@ public final class EspWorkerMain implements Callable<Integer> {
                 out.println("keel-esp-worker: closing Vert.x: " + e);
             }
         }
+    }
+
+    /** Bytes allocated so far by Vert.x's event-loop threads (HotSpot's per-thread counter), -1 if unknown. */
+    static long loopAllocatedBytes() {
+        if (!(java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean mx)) {
+            return -1;
+        }
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("vert.x-eventloop-thread")) {
+                sum += mx.getThreadAllocatedBytes(t.threadId());
+            }
+        }
+        return sum;
     }
 
     /**
