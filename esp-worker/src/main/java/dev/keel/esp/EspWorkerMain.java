@@ -21,6 +21,7 @@ import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
 import dev.keel.esp.sa.EspSaSpec;
 import dev.keel.esp.tun.TunDevice;
+import dev.keel.esp.tun.TunSetup;
 import dev.keel.esp.tun.TunMtu;
 import dev.keel.esp.tun.TunPort;
 import io.vertx.core.Vertx;
@@ -199,21 +200,16 @@ public final class EspWorkerMain implements Callable<Integer> {
                 List<EspSaSpec> outbound = cfg.saPairs().stream().map(StaticSaPair::outbound).toList();
                 int inner = TunMtu.innerMtu(t.pathMtu(), outerV6, outbound);
                 int mtu = t.mtu() > 0 ? t.mtu() : inner;
-                tun = TunDevice.open(t.name(), cfg.loops());
-                tun.setMtu(mtu);
-                for (InterfaceAddress a : t.addresses()) {
-                    ip("addr", "add", a.toString(), "dev", tun.name());
-                }
-                tun.setUp(true);
+                List<IpPrefix> routes = new ArrayList<>();
                 if (!t.addresses().isEmpty()) {
                     for (NamedSaPair p : cfg.sas()) {
                         for (TrafficSelector ts : p.pair().remote()) {
-                            for (IpPrefix prefix : ts.addressRange().toPrefixes()) {
-                                ip("route", "replace", prefix.toString(), "dev", tun.name());
-                            }
+                            routes.addAll(ts.addressRange().toPrefixes());
                         }
                     }
                 }
+                tun = TunSetup.up(t.name(), cfg.loops(), mtu, t.addresses().stream().map(Object::toString).toList(),
+                        routes);
                 // ICMP too-big errors come from the inner packet's destination, not from the TUN's
                 // own address: the kernel drops a packet arriving with one of its own addresses as
                 // source (a martian), and the destination is routed through the TUN, so it passes
@@ -259,19 +255,4 @@ public final class EspWorkerMain implements Callable<Integer> {
         out.println("keel-esp-worker: ESP keys for Wireshark in " + w.espSaFile());
     }
 
-    /** Runs {@code ip ARGS} (addresses and routes on the TUN device); fails on a non-zero exit. */
-    private static void ip(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add("ip");
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        if (!p.waitFor(10, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(String.join(" ", cmd) + ": no answer in 10 s");
-        }
-        String output = new String(p.getInputStream().readAllBytes()).strip();
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed (" + p.exitValue() + "): " + output);
-        }
-    }
 }
