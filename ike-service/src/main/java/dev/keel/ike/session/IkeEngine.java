@@ -254,7 +254,10 @@ public final class IkeEngine implements IkeReceiver {
 
     /** Deletes {@code sa} with an INFORMATIONAL exchange (its CHILD SAs go with it). */
     public void terminate(IkeSa sa) {
-        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(sa)));
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> {
+            IkeSa current = sa.current(); // after a rekey, the IKE SA that holds the CHILD SAs now
+            current.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(current));
+        });
     }
 
     /** Every IKE SA alive now. */
