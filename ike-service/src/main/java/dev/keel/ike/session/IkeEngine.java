@@ -407,20 +407,32 @@ public final class IkeEngine implements IkeReceiver {
         }
     }
 
+    /**
+     * Dead peer detection (RFC 7296 §1.4, §2.4): dpdDelay after the last authenticated message
+     * from the peer, an empty INFORMATIONAL request unless one of ours is already outstanding;
+     * an unanswered one ends the IKE SA through the retransmission limit.
+     */
     private void scheduleLiveness(IkeSa sa) {
         Duration delay = sa.connection().dpdDelay();
-        if (delay.isZero() || delay.isNegative()) {
-            return;
+        if (delay.isPositive()) {
+            scheduleLiveness(sa, delay, delay);
         }
-        sa.timers().schedule(delay, () -> {
-            if (!sa.isAlive()) {
+    }
+
+    private void scheduleLiveness(IkeSa sa, Duration delay, Duration after) {
+        sa.timers().schedule(after, () -> {
+            if (!sa.isAlive() || sa.successor() != null) {
+                return; // a rekeyed IKE SA's replacement runs its own checks
+            }
+            long idle = sa.timers().nowMillis() - sa.lastInboundMillis();
+            if (idle < delay.toMillis()) { // heard from the peer meanwhile: check dpdDelay after that
+                scheduleLiveness(sa, delay, Duration.ofMillis(delay.toMillis() - idle));
                 return;
             }
-            boolean idle = sa.timers().nowMillis() - sa.lastInboundMillis() >= delay.toMillis();
-            if (idle && !sa.tasks().busy()) {
+            if (!sa.tasks().busy()) {
                 sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.liveness(sa));
             }
-            scheduleLiveness(sa);
+            scheduleLiveness(sa, delay, delay);
         });
     }
 
