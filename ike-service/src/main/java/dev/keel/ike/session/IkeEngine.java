@@ -7,6 +7,7 @@ import dev.keel.core.proposal.ProposalSyntaxException;
 import dev.keel.core.proposal.Protocol;
 import dev.keel.ike.crypto.IkeSuite;
 import dev.keel.ike.crypto.InvalidKeyExchangeException;
+import dev.keel.ike.crypto.SkCipher;
 import dev.keel.ike.crypto.SkCiphers;
 import dev.keel.ike.crypto.KeyExchange;
 import dev.keel.ike.config.ChildConnection;
@@ -43,6 +44,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The IKEv2 engine of one node: finds the IKE SA each message belongs to (by our SPI, or a new
@@ -51,7 +54,7 @@ import java.util.function.Supplier;
  */
 public final class IkeEngine implements IkeReceiver {
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IkeEngine.class);
+    private static final Logger LOG = LoggerFactory.getLogger(IkeEngine.class);
 
     /** Limits and thresholds; the defaults suit a gateway. */
     public record Limits(int cookieThreshold, int halfOpenLimit) {
@@ -120,7 +123,7 @@ public final class IkeEngine implements IkeReceiver {
                 "aes128-sha256-modp2048")) {
             try {
                 IkeSuite s = IkeSuite.from(Proposal.parse(Protocol.IKE, suite).effective());
-                dev.keel.ike.crypto.SkCipher c = SkCiphers.create(s, new byte[s.encryptionKeyLength()],
+                SkCipher c = SkCiphers.create(s, new byte[s.encryptionKeyLength()],
                         new byte[s.integrityKeyLength()], random);
                 try {
                     byte[] message = new byte[c.sealedLength(16)];

@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -434,12 +435,12 @@ public final class IkeSa {
     }
 
     /** Our CHILD SA whose inbound SPI is {@code spi}, if any. */
-    public java.util.Optional<ChildSa> childByInboundSpi(int spi) {
+    public Optional<ChildSa> childByInboundSpi(int spi) {
         return children.stream().filter(c -> c.inboundSpi() == spi).findFirst();
     }
 
     /** Our CHILD SA that sends to the peer's inbound SPI {@code spi} (the SPI a REKEY_SA or Delete names). */
-    public java.util.Optional<ChildSa> childByOutboundSpi(int spi) {
+    public Optional<ChildSa> childByOutboundSpi(int spi) {
         return children.stream().filter(c -> c.outboundSpi() == spi).findFirst();
     }
 

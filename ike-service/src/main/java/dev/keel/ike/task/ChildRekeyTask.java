@@ -8,6 +8,7 @@ import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.IkeSaState;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -139,6 +140,6 @@ public final class ChildRekeyTask implements Task {
     private boolean lostTo(CreateChildSaTask passive) {
         byte[] ours = create.lowerNonce();
         byte[] theirs = passive.lowerNonce();
-        return CreateChildSaTask.lower(ours, theirs) == ours && !java.util.Arrays.equals(ours, theirs);
+        return CreateChildSaTask.lower(ours, theirs) == ours && !Arrays.equals(ours, theirs);
     }
 }

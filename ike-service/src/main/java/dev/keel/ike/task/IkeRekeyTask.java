@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class IkeRekeyTask implements Task {
 
     private static final Logger LOG = LoggerFactory.getLogger(IkeRekeyTask.class);
+    /** How often, 100 ms apart, a rekey waits for the IKE SA to finish its exchange in flight (2 minutes). */
     private static final int IDLE_WAITS = 1_200;
 
     private final IkeSa sa;

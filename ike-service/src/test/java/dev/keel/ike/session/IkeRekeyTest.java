@@ -293,6 +293,7 @@ class IkeRekeyTest {
                     () -> peers.aliceEvents.childrenDeleted.size() == 1 && peers.bobEvents.childrenDeleted.size() == 1);
             assertThat(sa.state()).isEqualTo(IkeSaState.ESTABLISHED);
             assertThat(peers.bob.ikeSaCount()).isEqualTo(1);
+            assertThat(peers.blocked).isEmpty();
         }
     }
 
@@ -311,6 +312,7 @@ class IkeRekeyTest {
             Eventually.until(Duration.ofSeconds(3), "two liveness checks", () -> checks.get() >= 2);
             assertThat(sa.state()).isEqualTo(IkeSaState.ESTABLISHED);
             assertThat(peers.bob.ikeSaCount()).isEqualTo(1);
+            assertThat(peers.blocked).isEmpty();
         }
     }
 
