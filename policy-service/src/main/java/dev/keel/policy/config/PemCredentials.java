@@ -102,7 +102,8 @@ public final class PemCredentials {
                     return converter.getPrivateKey(info);
                 }
                 if (o instanceof PEMKeyPair pair) {
-                    return converter.getKeyPair(pair).getPrivate();
+                    // The private half alone: SEC 1 makes the public key optional, and the JDK omits it.
+                    return converter.getPrivateKey(pair.getPrivateKeyInfo());
                 }
                 if (o instanceof PEMEncryptedKeyPair || o instanceof PKCS8EncryptedPrivateKeyInfo) {
                     throw new CredentialException("holds an encrypted private key; Keel reads unencrypted PEM"
