@@ -215,13 +215,23 @@ class IkeCertificateAuthTest {
     private static void assertAliceRejects(Side alice, Side bob, String alicesReason) throws Exception {
         try (TwoIkePeers peers = new TwoIkePeers()) {
             configure(peers, alice, bob, "bob.keel.test");
+            java.util.concurrent.atomic.AtomicInteger informationalRequests = new java.util.concurrent.atomic.AtomicInteger();
+            peers.dropToBob = m -> {
+                if (dev.keel.ike.message.IkeHeader.peek(m).map(h -> !h.isResponse()
+                        && h.exchange().name().equals("INFORMATIONAL")).orElse(false)) {
+                    informationalRequests.incrementAndGet();
+                }
+                return false;
+            };
             assertThatThrownBy(() -> peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS))
                     .isInstanceOf(ExecutionException.class);
             Eventually.until(Duration.ofSeconds(5), "no IKE SA left",
                     () -> peers.alice.ikeSaCount() + peers.bob.ikeSaCount() == 0);
             assertThat(peers.aliceEvents.failures).as("alice's failures").anyMatch(f -> f.contains(alicesReason));
             assertThat(peers.aliceEvents.established).isEmpty();
-            assertThat(peers.bobEvents.destroyed).as("bob's IKE SA ends").hasSize(1);
+            assertThat(informationalRequests.get()).as("alice's INFORMATIONAL to bob").isEqualTo(1);
+            assertThat(peers.bobEvents.destroyed).as("bob's IKE SA ends").singleElement()
+                    .satisfies(reason -> assertThat(reason).contains("deleted by the peer"));
             assertThat(peers.bobEvents.children.size()).isEqualTo(peers.bobEvents.childrenDeleted.size());
             assertThat(peers.blocked).isEmpty();
         }
