@@ -113,9 +113,9 @@ class KeelStrongSwanInteropTest {
             }
             prefs.add("esp.enable_encryption_decode:TRUE");
             prefs.add("esp.enable_authentication_check:TRUE");
-            assertThat(count(pcap, prefs, "isakmp.exchtype == 35 && isakmp.nextpayload == 46 && isakmp.auth.meth"))
+            assertThat(count(pcap, prefs, "isakmp.exchangetype == 35 && isakmp.auth.method"))
                     .as("IKE_AUTH messages tshark decrypted (AUTH payload visible)").isGreaterThanOrEqualTo(2);
-            assertThat(count(pcap, prefs, "isakmp.exchtype == 35 && isakmp.typepayload == 44"))
+            assertThat(count(pcap, prefs, "isakmp.exchangetype == 35 && isakmp.ts.type"))
                     .as("TSi/TSr visible in decrypted IKE_AUTH").isGreaterThanOrEqualTo(2);
             assertThat(count(pcap, prefs, "esp && icmp.type == 8")).as("decrypted pings").isGreaterThanOrEqualTo(3);
         }
@@ -134,7 +134,7 @@ class KeelStrongSwanInteropTest {
     }
 
     private static long count(Path pcap, List<String> prefs, String filter) {
-        List<String> args = new ArrayList<>(List.of("-n", "-r", pcap.toString(), "-d", "udp.port==4500,isakmp"));
+        List<String> args = new ArrayList<>(List.of("-n", "-r", pcap.toString()));
         for (String p : prefs) {
             args.addAll(List.of("-o", p));
         }
