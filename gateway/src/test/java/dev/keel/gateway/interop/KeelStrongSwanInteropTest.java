@@ -121,6 +121,53 @@ class KeelStrongSwanInteropTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}, {1} initiates")
+    @CsvSource(delimiter = ';', value = {
+        "wrong PSK; charon; received AUTHENTICATION_FAILED notify error; shared-key AUTH does not verify",
+        "wrong PSK; keel; N(AUTH_FAILED); peer answered IKE_AUTH with AUTHENTICATION_FAILED",
+        "IKE proposal mismatch; charon; received NO_PROPOSAL_CHOSEN notify error; no acceptable IKE proposal",
+        "IKE proposal mismatch; keel; N(NO_PROP); peer answered IKE_SA_INIT with NO_PROPOSAL_CHOSEN",
+        "traffic selector mismatch; charon; received TS_UNACCEPTABLE notify; CHILD_SA refused with TS_UNACCEPTABLE"})
+    void mismatchFailsWithTheRightNotifyOnBothSidesAndLeavesNoHalfOpenState(String mismatch, String initiator,
+            String charonSays, String keelSays) throws Exception {
+        boolean keelInitiates = initiator.equals("keel");
+        String ike = "aes256gcm16-prfsha256-x25519";
+        String esp = "aes256gcm16";
+        try (NetnsTopology topo = NetnsTopology.create()) {
+            ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, ike, esp)
+                    .withStartAction(keelInitiates ? "start" : "none");
+            keelSpec = switch (mismatch) {
+                case "wrong PSK" -> keelSpec.withAuth(new PeerAuth.Psk("not-" + PSK));
+                case "IKE proposal mismatch" -> keelSpec.withProposals("aes128-sha256-modp2048", esp);
+                default -> keelSpec.withModeAndSelectors("tunnel", keelSpec.localTs(), List.of("10.9.0.0/24"));
+            };
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    ConnectionSpec.psk(topo.b(), topo.a(), PSK, ike, esp));
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo, topo.a(), keelSpec, work.resolve("keel"))) {
+                withLogs(charon, keel, () -> {
+                    if (!keelInitiates) {
+                        assertThat(charon.initiate(WAIT).ok()).as("charon's initiate fails").isFalse();
+                    }
+                    keel.awaitLog(keelSays, WAIT);
+                    long deadline = System.nanoTime() + WAIT.toNanos();
+                    while (!charon.log().contains(charonSays)) {
+                        assertThat(System.nanoTime()).as("charon logs '%s'", charonSays).isLessThan(deadline);
+                        Thread.sleep(50);
+                    }
+                    // no half-open state: charon has no IKE SA stuck in CONNECTING and no CHILD SA
+                    List<SwanctlSas.IkeSa> left = charon.awaitSas(l -> l.stream().allMatch(
+                            sa -> sa.state().equals("ESTABLISHED")), WAIT);
+                    assertThat(left).allSatisfy(sa -> assertThat(sa.child("net")).isEmpty());
+                    if (!mismatch.equals("traffic selector mismatch")) {
+                        assertThat(left).as("IKE SAs left on charon").isEmpty();
+                        keel.awaitLog("destroyed", WAIT);
+                    }
+                    assertThat(keel.log()).doesNotContain("CHILD_SA ChildSa");
+                });
+            }
+        }
+    }
+
     private Process startCapture(NetnsTopology topo, Path pcap) throws IOException, InterruptedException {
         Path log = work.resolve("tshark-capture.log");
         Process p = topo.startInBackground(topo.a().gatewayNamespace(), log, Tshark.assumeInstalled().executable().toString(),
