@@ -32,6 +32,7 @@ import dev.keel.sad.store.ChildSaFilter;
 import dev.keel.sad.store.ClaimProcessor;
 import dev.keel.sad.store.DeleteProcessor;
 import dev.keel.sad.store.IkeUpsertProcessor;
+import dev.keel.sad.store.InsertProcessor;
 import dev.keel.sad.store.LeaseProcessor;
 import dev.keel.sad.store.OpResult;
 import dev.keel.sad.store.Records;
@@ -46,7 +47,11 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -60,6 +65,20 @@ public final class SaDatabase {
     static final int SPI_ATTEMPTS = 32;
     static final int MAX_PAGE = 1000;
     static final int DEFAULT_PAGE = 100;
+    /**
+     * Runs a stage's continuation on the thread that completed it. Hazelcast's own default for
+     * non-async continuations is ForkJoinPool.commonPool, or, where that pool has one thread (any
+     * 2-CPU machine), a new thread per continuation; every continuation here is short and never
+     * blocks, so running it in place is both cheaper and safe on Hazelcast's response threads.
+     */
+    public static final Executor DIRECT = Runnable::run;
+    /**
+     * Runs continuations that start another cluster call: Hazelcast refuses invocations from its
+     * partition threads, where a local operation's continuation may run. Virtual threads, so a
+     * hop costs about a microsecond and no pool can be exhausted.
+     */
+    static final Executor HOP = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("keel-sad-hop-", 0).factory());
 
     private final SadCluster cluster;
     private final KeyWrap wrap;
@@ -107,7 +126,19 @@ public final class SaDatabase {
 
     // --- CHILD SAs --------------------------------------------------------------------------
 
+    /** Installs a CHILD SA and waits for it; see {@link #installChildSaAsync}. */
     public ChildSaRecord installChildSa(InstallChildSaRequest req) {
+        return join(installChildSaAsync(req));
+    }
+
+    /**
+     * Installs a CHILD SA without holding a thread while the cluster works: validation and key
+     * wrapping happen on the calling thread (a refusal throws at once), then an inbound SA's SPI is
+     * bound and, once that succeeded, the record is put if absent; each step is recorded on the
+     * primary and its synchronous backup before the next starts. The stage completes with the
+     * stored record (without keys) or fails with a {@link SadException} / Hazelcast exception.
+     */
+    public CompletionStage<ChildSaRecord> installChildSaAsync(InstallChildSaRequest req) {
         if (!req.hasChildSa()) {
             throw SadException.invalid("child_sa", "is required");
         }
@@ -142,21 +173,36 @@ public final class SaDatabase {
                 .setDeletedAtMs(0)
                 .build();
         boolean inbound = record.getDirection() == Direction.DIRECTION_INBOUND;
-        if (inbound) {
-            String holder = cluster.spis().executeOnKey(record.getSpi(), new SpiBindProcessor(id));
+        byte[] bytes = record.toByteArray();
+        CompletionStage<String> bound = inbound
+                ? cluster.spis().submitToKey(record.getSpi(), new SpiBindProcessor(id))
+                : CompletableFuture.completedFuture(null);
+        return bound.thenComposeAsync(holder -> {
             if (holder != null) {
                 throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.spi: "
                         + spiText(record.getSpi()) + " is bound to child SA " + holder);
             }
-        }
-        byte[] existing = cluster.childSas().putIfAbsent(id, record.toByteArray());
-        if (existing != null) {
-            if (inbound) {
-                cluster.spis().remove(record.getSpi(), id);
+            return cluster.childSas().submitToKey(id, new InsertProcessor(bytes));
+        }, inbound ? HOP : DIRECT).thenApplyAsync(result -> {
+            if (result.refusal() != null && inbound) {
+                // Undo the binding made above, off this (possibly Hazelcast partition) thread.
+                HOP.execute(() -> cluster.spis().submitToKey(record.getSpi(), SpiBindProcessor.release(id)));
             }
-            throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.id: child SA " + id + " already exists");
+            result.orThrow();
+            return Records.withoutKeys(record);
+        }, DIRECT);
+    }
+
+    /** Waits for a stage and rethrows its failure as it was thrown (not wrapped). */
+    static <T> T join(CompletionStage<T> stage) {
+        try {
+            return stage.toCompletableFuture().join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
         }
-        return Records.withoutKeys(record);
     }
 
     private WrappedChildKeys wrapChildKeys(ChildSaKeys keys) {
@@ -251,10 +297,10 @@ public final class SaDatabase {
         Validation.optionalNode("node_id", req.getNodeId());
         String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
         return cluster.childSas().submitToKey(req.getSaId(), new LeaseProcessor(node, req.getCount()))
-                .thenApply(r -> {
+                .thenApplyAsync(r -> {
                     r.orThrow();
                     return LeaseSequenceResponse.newBuilder().setStart(r.a()).setEnd(r.b()).setOwnerEpoch(r.c()).build();
-                });
+                }, DIRECT);
     }
 
     public CompletionStage<Long> checkpointReplay(CheckpointReplayRequest req) {
@@ -262,10 +308,10 @@ public final class SaDatabase {
         Validation.optionalNode("node_id", req.getNodeId());
         String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
         return cluster.childSas().submitToKey(req.getSaId(), new CheckpointProcessor(node, req.getRightEdge()))
-                .thenApply(r -> {
+                .thenApplyAsync(r -> {
                     r.orThrow();
                     return r.a();
-                });
+                }, DIRECT);
     }
 
     public CompletionStage<ChildSaRecord> reportUsage(ReportUsageRequest req) {
@@ -274,7 +320,7 @@ public final class SaDatabase {
         String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
         return cluster.childSas().submitToKey(req.getSaId(),
                         new UsageProcessor(node, req.getBytes(), req.getPackets(), System.currentTimeMillis()))
-                .thenApply(r -> Records.withoutKeys(Records.parseChild(r.orThrow())));
+                .thenApplyAsync(r -> Records.withoutKeys(Records.parseChild(r.orThrow())), DIRECT);
     }
 
     public ChildSaRecord claimOwnership(ClaimOwnershipRequest req) {
