@@ -289,18 +289,42 @@ public final class SaDatabase {
 
     // --- counters (asynchronous: no thread waits for the cluster) -----------------------------
 
+    /**
+     * Grants the next block of an outbound SA's sequence numbers. Two guards keep a split from
+     * handing out the same numbers on both sides (docs/sad.md, "Split brain"): no lease without
+     * the lease quorum in this member's view, and no lease whose grant took the backup timeout or
+     * longer, because Hazelcast completes such a call with the primary's result even when the
+     * backup never acknowledged it (the primary may be on the losing side of a split). A refused
+     * grant's numbers are skipped, never handed out.
+     */
     public CompletionStage<LeaseSequenceResponse> leaseSequence(LeaseSequenceRequest req) {
         Validation.id("sa_id", req.getSaId());
         if (req.getCount() < 1 || req.getCount() > LeaseProcessor.MAX_COUNT) {
             throw SadException.invalid("count", req.getCount() + " is not in 1.." + LeaseProcessor.MAX_COUNT);
         }
         Validation.optionalNode("node_id", req.getNodeId());
+        requireLeaseQuorum();
         String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
+        long t0 = System.nanoTime();
         return cluster.childSas().submitToKey(req.getSaId(), new LeaseProcessor(node, req.getCount()))
                 .thenApplyAsync(r -> {
                     r.orThrow();
+                    long tookMillis = (System.nanoTime() - t0) / 1_000_000;
+                    if (tookMillis >= SadCluster.BACKUP_TIMEOUT_MILLIS) {
+                        throw new SadException(SadException.Kind.UNAVAILABLE, "lease on child SA " + req.getSaId()
+                                + " took " + tookMillis + " ms, so its backup may not hold it; numbers skipped, retry");
+                    }
+                    requireLeaseQuorum();
                     return LeaseSequenceResponse.newBuilder().setStart(r.a()).setEnd(r.b()).setOwnerEpoch(r.c()).build();
                 }, DIRECT);
+    }
+
+    private void requireLeaseQuorum() {
+        if (!cluster.hasLeaseQuorum()) {
+            throw new SadException(SadException.Kind.UNAVAILABLE, "no lease quorum: this member sees "
+                    + cluster.memberCount() + " of the " + cluster.config().leaseQuorum()
+                    + " members needed to grant sequence numbers (split brain protection)");
+        }
     }
 
     public CompletionStage<Long> checkpointReplay(CheckpointReplayRequest req) {

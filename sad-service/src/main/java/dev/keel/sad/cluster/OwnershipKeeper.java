@@ -75,6 +75,12 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         if (!cluster.isRunning() || !cluster.isOldest()) {
             return;
         }
+        if (!cluster.hasLeaseQuorum()) {
+            LOG.log(Level.WARNING, "node {0}: member {1} left but this side has no lease quorum ({2} of {3}): "
+                    + "not taking over its SAs", cluster.nodeId(), departedMember, cluster.memberCount(),
+                    cluster.config().leaseQuorum());
+            return;
+        }
         long t0 = System.nanoTime();
         try {
             Map<String, String> live = cluster.liveMembers();
@@ -116,7 +122,9 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         }
         long t0 = System.nanoTime();
         try {
-            Map<String, String> live = cluster.liveMembers();
+            // Without the lease quorum, no takeover (an empty member set disables it), only lifetimes
+            // and tombstones: the other side of a split may hold the majority and the SAs.
+            Map<String, String> live = cluster.hasLeaseQuorum() ? cluster.liveMembers() : Map.of();
             long now = System.currentTimeMillis();
             MaintenanceProcessor child = new MaintenanceProcessor(now, live, cluster.config().replayMargin(),
                     cluster.config().tombstoneRetentionSeconds() * 1000L);
