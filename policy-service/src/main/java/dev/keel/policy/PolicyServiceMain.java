@@ -61,8 +61,11 @@ public final class PolicyServiceMain implements Callable<Integer> {
             + " --listen is a loopback address. For tests on one host only.")
     boolean plaintext;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     private CommandLine.ParameterException usage(String message) {
-        return new CommandLine.ParameterException(new CommandLine(this), message);
+        return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 
     /** Entry point. */
