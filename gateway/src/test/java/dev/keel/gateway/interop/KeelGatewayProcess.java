@@ -33,11 +33,32 @@ final class KeelGatewayProcess implements AutoCloseable {
     static KeelGatewayProcess start(NetnsTopology topo, NetnsTopology.Site site, ConnectionSpec spec, Path dir)
             throws IOException, InterruptedException {
         Files.createDirectories(dir);
-        Path psk = dir.resolve("psk.txt");
-        Files.writeString(psk, ((PeerAuth.Psk) spec.auth()).secret());
+        String secret;
+        String localAuth;
+        String remoteAuth;
+        switch (spec.auth()) {
+            case PeerAuth.Psk psk -> {
+                Files.writeString(dir.resolve("psk.txt"), psk.secret());
+                secret = "psk.txt";
+                localAuth = "auth: psk";
+                remoteAuth = "auth: psk";
+            }
+            case PeerAuth.Certificates c -> {
+                Files.copy(c.localPrivateKey(), dir.resolve("key.pem"));
+                Files.copy(c.localCertificate(), dir.resolve("cert.pem"));
+                for (int i = 0; i < c.caCertificates().size(); i++) {
+                    Files.copy(c.caCertificates().get(i), dir.resolve("ca" + i + ".pem"));
+                }
+                secret = "key.pem";
+                localAuth = "auth: pubkey, certs: [cert.pem]";
+                remoteAuth = "auth: pubkey, cacerts: ["
+                        + String.join(", ", java.util.stream.IntStream.range(0, c.caCertificates().size())
+                                .mapToObj(i -> "ca" + i + ".pem").toList()) + "]";
+            }
+        }
         Path keys = dir.resolve("keys");
         Path config = dir.resolve("keel.yaml");
-        Files.writeString(config, yaml(spec, keys));
+        Files.writeString(config, yaml(spec, keys, secret, localAuth, remoteAuth));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens")
@@ -59,7 +80,7 @@ final class KeelGatewayProcess implements AutoCloseable {
         return keel;
     }
 
-    private static String yaml(ConnectionSpec s, Path keys) {
+    private static String yaml(ConnectionSpec s, Path keys, String secret, String localAuth, String remoteAuth) {
         return """
                 gateway:
                   address: %s
@@ -68,13 +89,13 @@ final class KeelGatewayProcess implements AutoCloseable {
                   plaintext:
                     tun: {name: keel0, mtu: 1400}
                 secrets:
-                  psk: {file: psk.txt}
+                  local: {file: %s}
                 connections:
                   %s:
                     local_addrs: %s
                     remote_addrs: %s
-                    local:  {auth: psk, id: "%s", secret: psk}
-                    remote: {auth: psk, id: "%s"}
+                    local:  {%s, id: "%s", secret: local}
+                    remote: {%s, id: "%s"}
                     proposals: %s
                     children:
                       %s:
@@ -83,8 +104,8 @@ final class KeelGatewayProcess implements AutoCloseable {
                         remote_ts: [%s]
                         esp_proposals: %s
                         start_action: %s
-                """.formatted(s.localAddress(), keys, s.name(), s.localAddress(), s.remoteAddress(), s.localId(),
-                s.remoteId(), s.ikeProposal(), s.childName(), s.mode().toLowerCase(), String.join(", ", s.localTs()),
+                """.formatted(s.localAddress(), keys, secret, s.name(), s.localAddress(), s.remoteAddress(), localAuth,
+                s.localId(), remoteAuth, s.remoteId(), s.ikeProposal(), s.childName(), s.mode().toLowerCase(), String.join(", ", s.localTs()),
                 String.join(", ", s.remoteTs()), s.espProposal(), s.startAction().equals("start") ? "start" : "none");
     }
 

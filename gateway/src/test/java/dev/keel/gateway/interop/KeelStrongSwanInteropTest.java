@@ -121,6 +121,44 @@ class KeelStrongSwanInteropTest {
         }
     }
 
+    @ParameterizedTest(name = "ECDSA certificates, {0} initiates")
+    @CsvSource({"keel", "charon"})
+    void certificateAuthenticationComesUpAndCarriesTraffic(String initiator) throws Exception {
+        SystemTests.assumeTool("openssl");
+        boolean keelInitiates = initiator.equals("keel");
+        Path pki = Files.createDirectories(work.resolve("pki"));
+        TestPki.createCa(pki);
+        TestPki.createLeaf(pki, "gw-a.keel.test");
+        TestPki.createLeaf(pki, "gw-b.keel.test");
+        String ike = "aes256gcm16-prfsha256-x25519";
+        String esp = "aes256gcm16";
+        try (NetnsTopology topo = NetnsTopology.create()) {
+            ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, ike, esp)
+                    .withAuth(new PeerAuth.Certificates(pki.resolve("gw-a.keel.test.crt"),
+                            pki.resolve("gw-a.keel.test.key"), List.of(pki.resolve("ca.crt"))))
+                    .withStartAction(keelInitiates ? "start" : "none");
+            ConnectionSpec charonSpec = ConnectionSpec.psk(topo.b(), topo.a(), PSK, ike, esp)
+                    .withAuth(new PeerAuth.Certificates(pki.resolve("gw-b.keel.test.crt"),
+                            pki.resolve("gw-b.keel.test.key"), List.of(pki.resolve("ca.crt"))));
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    charonSpec);
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo, topo.a(), keelSpec, work.resolve("keel"))) {
+                withLogs(charon, keel, () -> {
+                    if (!keelInitiates) {
+                        charon.initiate(WAIT).requireOk();
+                    }
+                    charon.awaitSas(l -> l.size() == 1
+                            && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+                    // charon checked Keel's RFC 7427 signature against Keel's certificate and its CA
+                    assertThat(charon.log()).contains("authentication of 'gw-a.keel.test' with ECDSA_WITH_SHA256_DER successful");
+                    keel.awaitLog("CHILD_SA", WAIT);
+                    topo.exec(topo.a().hostNamespace(), WAIT, "ping", "-c", "2", "-i", "0.2", "-W", "2",
+                            topo.b().hostAddress()).requireOk();
+                });
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}, {1} initiates")
     @CsvSource(delimiter = ';', value = {
         "wrong PSK; charon; received AUTHENTICATION_FAILED notify error; shared-key AUTH does not verify",

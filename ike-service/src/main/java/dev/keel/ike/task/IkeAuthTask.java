@@ -70,7 +70,7 @@ public final class IkeAuthTask implements Task {
                 m.add(new CertPayload(CertEncoding.X509_SIGNATURE.value(), encoded(cert)));
             }
             if (initiator) {
-                m.add(CertReqPayload.x509(pk.trustAnchors().stream().map(IkeAuthTask::spkiHash).toList()));
+                m.add(certificateRequest(pk));
             }
         }
         if (initiator && c.remoteId() != null) {
@@ -232,6 +232,11 @@ public final class IkeAuthTask implements Task {
         } catch (java.security.cert.CertificateEncodingException e) {
             throw new IllegalStateException("a loaded certificate always encodes", e);
         }
+    }
+
+    /** A CERTREQ naming the CAs we trust (RFC 7296 §3.7); peers like strongSwan send certificates only when asked. */
+    static CertReqPayload certificateRequest(IkeConnection.Auth.PubKey pk) {
+        return CertReqPayload.x509(pk.trustAnchors().stream().map(IkeAuthTask::spkiHash).toList());
     }
 
     /** SHA-1 of a CA's SubjectPublicKeyInfo, as CERTREQ carries it (RFC 7296 §3.7). */

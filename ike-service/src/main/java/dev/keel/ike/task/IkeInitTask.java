@@ -197,6 +197,10 @@ public final class IkeInitTask implements Task {
         m.add(SaPayload.fromProposals(List.of(ProposalWithSpi.withoutSpi(selected))));
         m.add(new KePayload(group.id(), ke.publicValue()));
         m.add(new NoncePayload(ownNonce));
+        // the responder asks for certificates in IKE_SA_INIT (RFC 7296 §1.2), so the initiator sends its chain
+        if (sa.connection().auth() instanceof dev.keel.ike.config.IkeConnection.Auth.PubKey pk) {
+            m.add(IkeAuthTask.certificateRequest(pk));
+        }
         m.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES);
         Status derived = derive(peerKe, peerNonce, ownNonce);
         if (derived == Status.FAILED) {
