@@ -1,7 +1,7 @@
 package dev.keel.policy;
 
 import dev.keel.policy.config.ConfigLoader;
-import dev.keel.policy.config.ConfigProblem;
+import dev.keel.core.config.ConfigProblem;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.grpc.AdminApiSecurity;
 import dev.keel.policy.grpc.PolicyGrpcService;

@@ -1,5 +1,9 @@
 package dev.keel.esp.config;
 
+import dev.keel.core.config.Problems;
+
+import dev.keel.core.config.Nodes;
+
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.proposal.EncryptionAlgorithm;
 import dev.keel.core.proposal.Proposal;

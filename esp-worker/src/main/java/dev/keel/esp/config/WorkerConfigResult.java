@@ -1,5 +1,7 @@
 package dev.keel.esp.config;
 
+import dev.keel.core.config.ConfigProblem;
+
 import java.util.List;
 
 /** The outcome of loading a worker configuration: valid, or every problem found. */

@@ -1,5 +1,7 @@
 package dev.keel.esp.config;
 
+import dev.keel.core.config.ConfigProblem;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.sa.IpsecMode;

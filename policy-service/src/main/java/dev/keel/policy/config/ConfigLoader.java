@@ -1,5 +1,7 @@
 package dev.keel.policy.config;
 
+import dev.keel.core.config.Problems;
+
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.ByteBuffer;

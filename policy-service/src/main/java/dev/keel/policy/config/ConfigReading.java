@@ -1,5 +1,9 @@
 package dev.keel.policy.config;
 
+import dev.keel.core.config.Problems;
+
+import dev.keel.core.config.Nodes;
+
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_ESP_PROPOSALS;
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_IKE_PROPOSALS;
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_PRIORITY;

@@ -1,5 +1,7 @@
 package dev.keel.policy.config;
 
+import dev.keel.core.config.ConfigProblem;
+
 import java.util.List;
 
 /** The outcome of loading a configuration: a valid configuration, or every problem found. */

@@ -1,5 +1,7 @@
 package dev.keel.policy.config;
 
+import dev.keel.core.config.Problems;
+
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.spd.SpdAction;
 import dev.keel.core.spd.SpdEntry;

@@ -4,7 +4,7 @@ import com.google.protobuf.Any;
 import com.google.rpc.BadRequest;
 import com.google.rpc.Code;
 import dev.keel.policy.config.ConfigLoader;
-import dev.keel.policy.config.ConfigProblem;
+import dev.keel.core.config.ConfigProblem;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.store.ConfigDelta;

@@ -7,7 +7,7 @@ import dev.keel.core.spd.SpdEntry;
 import dev.keel.policy.config.AuthConfig;
 import dev.keel.policy.config.ChildConfig;
 import dev.keel.policy.config.CompiledPolicy;
-import dev.keel.policy.config.ConfigProblem;
+import dev.keel.core.config.ConfigProblem;
 import dev.keel.policy.config.ConnectionConfig;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.store.ConfigDelta;

@@ -1,4 +1,5 @@
-package dev.keel.policy.config;
+package dev.keel.core.config;
+
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.keel.policy.config;
+package dev.keel.core.config;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -6,37 +6,37 @@ import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.nodes.Node;
 
 /** Collects the problems of one load, each with the file, key path and position. */
-final class Problems {
+public final class Problems {
 
     private final String file;
     private final List<ConfigProblem> list = new ArrayList<>();
 
-    Problems(String file) {
+    public Problems(String file) {
         this.file = file;
     }
 
-    String file() {
+    public String file() {
         return file;
     }
 
-    void add(String path, Node node, String message) {
+    public void add(String path, Node node, String message) {
         add(path, node == null ? null : node.getStartMark(), message);
     }
 
-    void add(String path, Mark mark, String message) {
+    public void add(String path, Mark mark, String message) {
         list.add(new ConfigProblem(file, path, mark == null ? 0 : mark.getLine() + 1,
                 mark == null ? 0 : mark.getColumn() + 1, message));
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return list.isEmpty();
     }
 
-    int size() {
+    public int size() {
         return list.size();
     }
 
-    List<ConfigProblem> list() {
+    public List<ConfigProblem> list() {
         return List.copyOf(list);
     }
 }

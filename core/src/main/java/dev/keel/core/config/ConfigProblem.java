@@ -1,4 +1,4 @@
-package dev.keel.policy.config;
+package dev.keel.core.config;
 
 /**
  * One thing wrong with a configuration: where (file, key path, position) and what. Messages

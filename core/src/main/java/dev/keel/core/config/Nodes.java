@@ -1,4 +1,4 @@
-package dev.keel.policy.config;
+package dev.keel.core.config;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,19 +18,19 @@ import org.yaml.snakeyaml.nodes.Tag;
  * and the node's position) and returns null rather than throwing, so one load finds every
  * problem. Nodes are never constructed into Java objects: no type tag can instantiate anything.
  */
-final class Nodes {
+public final class Nodes {
 
     /** One item of a list-valued key, with its own path and node. */
-    record Item(String text, String path, Node node) {
+    public record Item(String text, String path, Node node) {
     }
 
     private final Problems problems;
 
-    Nodes(Problems problems) {
+    public Nodes(Problems problems) {
         this.problems = problems;
     }
 
-    static String kind(Node n) {
+    public static String kind(Node n) {
         if (n instanceof MappingNode) {
             return "a mapping";
         }
@@ -55,7 +55,7 @@ final class Nodes {
      * plain strings, duplicate keys, and keys outside {@code allowed} (with a suggestion).
      * Returns null when the node is not a mapping.
      */
-    Map<String, Node> mapping(Node node, String path, Set<String> allowed) {
+    public Map<String, Node> mapping(Node node, String path, Set<String> allowed) {
         if (!(node instanceof MappingNode m)) {
             problems.add(path, node, "expected a mapping of keys to values, found " + kind(node));
             return null;
@@ -85,7 +85,7 @@ final class Nodes {
     }
 
     /** A scalar's text (any scalar but null: {@code 2} or {@code yes} as written). */
-    String string(Node node, String path) {
+    public String string(Node node, String path) {
         if (node instanceof ScalarNode s && !Tag.NULL.equals(s.getTag())) {
             if (s.getValue().isEmpty()) {
                 problems.add(path, node, "must not be empty");
@@ -98,7 +98,7 @@ final class Nodes {
     }
 
     /** An integer in {@code [min, max]}; a quoted number is not an integer. */
-    Long integer(Node node, String path, long min, long max) {
+    public Long integer(Node node, String path, long min, long max) {
         if (!(node instanceof ScalarNode s) || !Tag.INT.equals(s.getTag())) {
             problems.add(path, node, "expected a whole number, found " + kind(node));
             return null;
@@ -118,7 +118,7 @@ final class Nodes {
     }
 
     /** A YAML boolean (true/false, yes/no, on/off). */
-    Boolean bool(Node node, String path) {
+    public Boolean bool(Node node, String path) {
         if (node instanceof ScalarNode s && Tag.BOOL.equals(s.getTag())) {
             String v = s.getValue().toLowerCase(Locale.ROOT);
             return v.equals("true") || v.equals("yes") || v.equals("on") || v.equals("y");
@@ -128,7 +128,7 @@ final class Nodes {
     }
 
     /** One of {@code choices} (case-insensitive), returned lower-case. */
-    String choice(Node node, String path, List<String> choices) {
+    public String choice(Node node, String path, List<String> choices) {
         String s = string(node, path);
         if (s == null) {
             return null;
@@ -142,7 +142,7 @@ final class Nodes {
     }
 
     /** A duration in seconds (see {@link Units}); a plain number is seconds. */
-    Long duration(Node node, String path) {
+    public Long duration(Node node, String path) {
         String s = scalarText(node, path, "a duration such as 30s, 10m or 1h");
         if (s == null) {
             return null;
@@ -156,7 +156,7 @@ final class Nodes {
     }
 
     /** A byte size (see {@link Units}). */
-    Long bytes(Node node, String path) {
+    public Long bytes(Node node, String path) {
         String s = scalarText(node, path, "a size such as 1000000, 512K or 1G");
         if (s == null) {
             return null;
@@ -182,7 +182,7 @@ final class Nodes {
      * Item paths are {@code path[i]}, 0-based. Null (with a problem) for anything else or an
      * empty list.
      */
-    List<Item> list(Node node, String path) {
+    public List<Item> list(Node node, String path) {
         List<Item> out = new ArrayList<>();
         if (node instanceof SequenceNode seq) {
             int i = 0;
@@ -215,12 +215,12 @@ final class Nodes {
         return out;
     }
 
-    static String child(String path, String key) {
+    public static String child(String path, String key) {
         return path.isEmpty() ? key : path + "." + key;
     }
 
     /** The allowed key closest to {@code key} by edit distance, if close enough to be a typo. */
-    static String suggest(String key, Set<String> allowed) {
+    public static String suggest(String key, Set<String> allowed) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String a : allowed) {
@@ -239,7 +239,7 @@ final class Nodes {
     }
 
     /** Optimal string alignment distance: Levenshtein plus adjacent transpositions. */
-    static int distance(String a, String b) {
+    public static int distance(String a, String b) {
         if (a.length() > 64 || b.length() > 64) {
             return Integer.MAX_VALUE; // no key is that long; not a typo
         }

@@ -1,4 +1,4 @@
-package dev.keel.policy.config;
+package dev.keel.core.config;
 
 import java.util.Locale;
 
@@ -12,18 +12,18 @@ import java.util.Locale;
  *
  * No sign, no fraction, no blanks, no leading zero (so {@code 010} is not read as octal anywhere).
  */
-final class Units {
+public final class Units {
 
     /** Largest duration accepted: about 68 years, far above any lifetime, far below overflow. */
-    static final long MAX_SECONDS = Integer.MAX_VALUE;
+    public static final long MAX_SECONDS = Integer.MAX_VALUE;
     /** Largest size accepted: 2^62 bytes (4 EiB). */
-    static final long MAX_BYTES = 1L << 62;
+    public static final long MAX_BYTES = 1L << 62;
 
     private Units() {
     }
 
     /** Seconds in a duration. @throws IllegalArgumentException saying what is wrong */
-    static long seconds(String text) {
+    public static long seconds(String text) {
         String t = text.toLowerCase(Locale.ROOT);
         if (t.isEmpty()) {
             throw new IllegalArgumentException("empty duration");
@@ -48,7 +48,7 @@ final class Units {
     }
 
     /** Bytes in a size. @throws IllegalArgumentException saying what is wrong */
-    static long bytes(String text) {
+    public static long bytes(String text) {
         String t = text.toLowerCase(Locale.ROOT);
         if (t.isEmpty()) {
             throw new IllegalArgumentException("empty size");
@@ -88,7 +88,7 @@ final class Units {
         return Long.parseLong(digits);
     }
 
-    static String quote(String s) {
+    public static String quote(String s) {
         return "'" + (s.length() > 60 ? s.substring(0, 60) + "..." : s) + "'";
     }
 }
