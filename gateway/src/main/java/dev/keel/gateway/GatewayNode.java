@@ -18,10 +18,12 @@ import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.task.RetransmitPolicy;
 import dev.keel.policy.config.PolicyConfig;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -36,12 +38,15 @@ public final class GatewayNode {
 
     private static final Logger LOG = LoggerFactory.getLogger(GatewayNode.class);
 
+    private final Vertx vertx;
     private final GatewaySettings settings;
     private final StaticGateway dataPlane;
     private final UdpIkeSockets ikeSockets;
     private final IkeEngine engine;
 
-    private GatewayNode(GatewaySettings settings, StaticGateway dataPlane, UdpIkeSockets ikeSockets, IkeEngine engine) {
+    private GatewayNode(Vertx vertx, GatewaySettings settings, StaticGateway dataPlane, UdpIkeSockets ikeSockets,
+            IkeEngine engine) {
+        this.vertx = vertx;
         this.settings = settings;
         this.dataPlane = dataPlane;
         this.ikeSockets = ikeSockets;
@@ -97,7 +102,7 @@ public final class GatewayNode {
                     .recover(e -> dp.close().transform(x -> Future.failedFuture(e)))
                     .map(sockets -> {
                         socketsRef.set(sockets);
-                        GatewayNode node = new GatewayNode(settings, dp, sockets, engine);
+                        GatewayNode node = new GatewayNode(vertx, settings, dp, sockets, engine);
                         node.startConnections(connections);
                         return node;
                     });
@@ -142,12 +147,28 @@ public final class GatewayNode {
         };
     }
 
-    /** Deletes every IKE SA (telling the peers), then closes sockets and the data plane. */
+    /**
+     * Deletes every IKE SA (telling the peers; waits up to {@link #DELETE_GRACE} for their answers),
+     * then closes sockets and the data plane.
+     */
     public Future<Void> close() {
         engine.ikeSas().forEach(engine::terminate);
-        ikeSockets.close();
-        return dataPlane.close();
+        Promise<Void> drained = Promise.promise();
+        long deadline = System.nanoTime() + DELETE_GRACE.toNanos();
+        vertx.setPeriodic(0, 20, id -> {
+            if (engine.ikeSaCount() == 0 || System.nanoTime() > deadline) {
+                vertx.cancelTimer(id);
+                drained.complete();
+            }
+        });
+        return drained.future().compose(v -> {
+            ikeSockets.close();
+            return dataPlane.close();
+        });
     }
+
+    /** How long {@link #close()} waits for peers to answer the deletes. */
+    public static final Duration DELETE_GRACE = Duration.ofSeconds(3);
 
     InetSocketAddress ikeEndpoint() {
         return settings.ikeEndpoint();

@@ -17,6 +17,7 @@ public final class ForwardCounters {
     final LongAdder ikeHandedOff = new LongAdder();
     final LongAdder keepalivesReceived = new LongAdder();
     final LongAdder keepalivesSent = new LongAdder();
+    final LongAdder bypassed = new LongAdder();
     /** Shared with the channels, which count their own back-pressure drops. */
     final LongAdder backpressure;
 
@@ -75,6 +76,11 @@ public final class ForwardCounters {
 
     public long keepalivesSent() {
         return keepalivesSent.sum();
+    }
+
+    /** Plaintext packets an SPD BYPASS entry sent on in clear. */
+    public long bypassed() {
+        return bypassed.sum();
     }
 
     public Map<ForwardDrop, Long> dropSnapshot() {

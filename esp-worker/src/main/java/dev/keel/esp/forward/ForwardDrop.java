@@ -9,8 +9,14 @@ public enum ForwardDrop {
     NOT_IP,
     /** No route matches the inner destination. */
     NO_ROUTE,
-    /** A route matches but has no SA yet (PROTECT without SA; the acquire comes with the SPD). */
+    /** A route or PROTECT policy matches but its child has no SA (an acquire is sent or in flight). */
     NO_SA,
+    /** No SPD entry matches the packet (RFC 4301 §5.1: discard). */
+    NO_POLICY,
+    /** The matching SPD entry says DISCARD. */
+    POLICY_DISCARD,
+    /** The matching SPD entry says BYPASS but this worker has no clear-text path configured. */
+    NO_CLEAR_PATH,
     /** A UDP 4500 datagram too short to be ESP or IKE (RFC 3948 §2.2). */
     MALFORMED_DATAGRAM,
     /** A datagram bigger than the packet buffer. */

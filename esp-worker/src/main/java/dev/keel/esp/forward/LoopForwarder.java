@@ -2,6 +2,9 @@ package dev.keel.esp.forward;
 
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
+import dev.keel.core.spd.SpdEntry;
+import dev.keel.esp.acquire.AcquireLimiter;
+import dev.keel.esp.feed.SpdTable;
 import dev.keel.esp.net.DatagramReceiver;
 import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.LoopDatagramChannel;
@@ -14,6 +17,8 @@ import dev.keel.esp.packet.EspInUdp;
 import dev.keel.esp.plain.PlaintextQueue;
 import dev.keel.esp.plain.PlaintextReceiver;
 import dev.keel.esp.sa.InboundSaTable;
+import dev.keel.esp.sa.OutboundSa;
+import dev.keel.esp.sa.OutboundSaTable;
 import io.netty.buffer.ByteBuf;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -23,8 +28,13 @@ import java.net.InetSocketAddress;
  * own encapsulator, decapsulator, packet buffer and (through the SAs' thread-locals) ciphers.
  *
  * <ul>
- *   <li>Outbound: plaintext packet → parse → {@link RouteTable} → ESP encapsulation → queued on
- *       this loop's UDP socket to the route's peer; one flush per plaintext read batch.
+ *   <li>Outbound with static SAs: plaintext packet → parse → {@link RouteTable} → ESP
+ *       encapsulation → queued on this loop's UDP socket to the route's peer; one flush per
+ *       plaintext read batch.
+ *   <li>Outbound with fed tables: plaintext packet → parse → SPD ({@link SpdTable}, first match,
+ *       RFC 4301 §5.1) → PROTECT: the child's SA from {@link OutboundSaTable}, encrypted and sent
+ *       to the SA's peer, or without an SA an acquire ({@link AcquireLimiter}) and a counted drop;
+ *       BYPASS: sent on in clear to the clear path; DISCARD or no match: counted drop.
  *   <li>Inbound: UDP datagram → {@link EspInUdp#classify}: IKE → {@link IkeHandoff}; NAT
  *       keepalive → counted; ESP → decapsulation (SPI, replay, ICV, selectors) → queued on
  *       this loop's plaintext queue; one flush per UDP read batch.
@@ -36,6 +46,11 @@ final class LoopForwarder {
 
     private final ForwardMode mode;
     private final RouteTable routes;
+    /** Non-null when the SPD and the fed SA tables drive the outbound path. */
+    private final SpdTable spd;
+    private final OutboundSaTable outboundSas;
+    private final AcquireLimiter acquires;
+    private final InetSocketAddress clearPath;
     private final IkeHandoff ike;
     private final ForwardCounters counters;
     private final EspEncapsulator encap;
@@ -84,8 +99,31 @@ final class LoopForwarder {
 
     LoopForwarder(ForwardMode mode, RouteTable routes, InboundSaTable inbound, IkeHandoff ike,
             ForwardCounters counters, EspCounters espCounters, int maxDatagram, InetSocketAddress local) {
+        this(mode, routes, null, null, null, null, inbound, ike, counters, espCounters, maxDatagram, local);
+    }
+
+    /**
+     * A forwarder whose outbound path follows the SPD.
+     *
+     * @param clearPath where BYPASS packets go (as UDP datagrams: the virtual wire of the outer
+     *                  side), or null to drop them as {@link ForwardDrop#NO_CLEAR_PATH}
+     */
+    LoopForwarder(SpdTable spd, OutboundSaTable outboundSas, AcquireLimiter acquires, InetSocketAddress clearPath,
+            InboundSaTable inbound, IkeHandoff ike, ForwardCounters counters, EspCounters espCounters, int maxDatagram,
+            InetSocketAddress local) {
+        this(ForwardMode.ESP, new RouteTable(), spd, outboundSas, acquires, clearPath, inbound, ike, counters,
+                espCounters, maxDatagram, local);
+    }
+
+    private LoopForwarder(ForwardMode mode, RouteTable routes, SpdTable spd, OutboundSaTable outboundSas,
+            AcquireLimiter acquires, InetSocketAddress clearPath, InboundSaTable inbound, IkeHandoff ike,
+            ForwardCounters counters, EspCounters espCounters, int maxDatagram, InetSocketAddress local) {
         this.mode = mode;
         this.routes = routes;
+        this.spd = spd;
+        this.outboundSas = outboundSas;
+        this.acquires = acquires;
+        this.clearPath = clearPath;
         this.ike = ike;
         this.counters = counters;
         this.encap = new EspEncapsulator(espCounters);
@@ -112,6 +150,10 @@ final class LoopForwarder {
             counters.drop(ForwardDrop.NOT_IP);
             return;
         }
+        if (spd != null) {
+            byPolicy(pkt, buf);
+            return;
+        }
         Route route = routes.lookup(buf, info);
         if (route == null) {
             counters.drop(ForwardDrop.NO_ROUTE);
@@ -128,6 +170,45 @@ final class LoopForwarder {
         }
         LoopDatagramChannel u = udp;
         if (u != null && u.send(buf, pkt.offset(), pkt.length(), route.peer())) {
+            counters.outerOut.increment();
+        }
+    }
+
+    private void byPolicy(PacketBuffer pkt, byte[] buf) {
+        SpdEntry entry = spd.current().lookupOutbound(info, buf);
+        if (entry == null) {
+            counters.drop(ForwardDrop.NO_POLICY);
+            return;
+        }
+        InetSocketAddress to;
+        switch (entry.action()) {
+            case PROTECT -> {
+                OutboundSa sa = outboundSas.lookup(entry.name());
+                if (sa == null || sa.isClosed()) {
+                    acquires.onMiss(entry, info, buf);
+                    counters.drop(ForwardDrop.NO_SA);
+                    return;
+                }
+                if (encap.encapsulate(sa, pkt, info) != EncapOutcome.PROTECTED) {
+                    return; // counted by EspCounters (and per SA for lease and expiry drops)
+                }
+                to = sa.peer();
+            }
+            case BYPASS -> {
+                to = clearPath;
+                if (to == null) {
+                    counters.drop(ForwardDrop.NO_CLEAR_PATH);
+                    return;
+                }
+                counters.bypassed.increment();
+            }
+            default -> {
+                counters.drop(ForwardDrop.POLICY_DISCARD);
+                return;
+            }
+        }
+        LoopDatagramChannel u = udp;
+        if (u != null && u.send(buf, pkt.offset(), pkt.length(), to)) {
             counters.outerOut.increment();
         }
     }

@@ -23,7 +23,9 @@ public enum DecapOutcome {
     /** The inner packet is outside the SA's traffic selectors (RFC 4301 §5.2). */
     POLICY_MISMATCH,
     /** The buffer lacks the headroom to rebuild a transport-mode IP header. */
-    BUFFER_TOO_SMALL;
+    BUFFER_TOO_SMALL,
+    /** The SA reached a hard lifetime (RFC 4301 §4.4.2.1): nothing more is accepted on it. */
+    SA_EXPIRED;
 
     public boolean isDrop() {
         return this != DELIVERED;

@@ -11,7 +11,11 @@ public enum EncapOutcome {
     /** Not enough head- or tailroom for the ESP header, IV, trailer and ICV. */
     BUFFER_TOO_SMALL,
     /** The SA was deleted. */
-    SA_DELETED;
+    SA_DELETED,
+    /** A leased SA's current block of sequence numbers is used up and the next has not arrived (DESIGN §4). */
+    NO_SEQUENCE_LEASE,
+    /** The SA reached a hard lifetime (RFC 4301 §4.4.2.1) and is used no more. */
+    SA_EXPIRED;
 
     public boolean isDrop() {
         return this != PROTECTED;

@@ -58,6 +58,10 @@ public final class EspDecapsulator {
         if (sa == null || sa.isClosed()) {
             return DecapOutcome.UNKNOWN_SPI;
         }
+        if (sa.isHardExpired()) {
+            sa.countDrop();
+            return DecapOutcome.SA_EXPIRED;
+        }
         EspCipherSuite suite = sa.suite();
         int ivLen = suite.ivLength();
         int ctLen = len - 8 - ivLen - suite.icvLength();

@@ -18,7 +18,10 @@ public abstract sealed class EspSa implements AutoCloseable permits OutboundSa, 
     private final List<EspCipherSuite> allSuites = new CopyOnWriteArrayList<>();
     private final LongAdder packets = new LongAdder();
     private final LongAdder bytes = new LongAdder();
+    private final LongAdder drops = new LongAdder();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set once a hard lifetime is reached: no packet is protected or accepted after it (RFC 4301 §4.4.2.1). */
+    private volatile boolean hardExpired;
 
     EspSa(EspSaSpec spec) {
         this.spec = spec;
@@ -63,6 +66,26 @@ public abstract sealed class EspSa implements AutoCloseable permits OutboundSa, 
     /** Bytes of plaintext protected or accepted so far. */
     public long bytes() {
         return bytes.sum();
+    }
+
+    /** Counts one packet dropped on account of this SA (no sequence number, expired). */
+    public void countDrop() {
+        drops.increment();
+    }
+
+    /** Packets dropped on account of this SA. */
+    public long drops() {
+        return drops.sum();
+    }
+
+    /** True once a hard lifetime was reached: the data plane neither protects nor accepts with it. */
+    public boolean isHardExpired() {
+        return hardExpired;
+    }
+
+    /** Marks the SA hard-expired (never undone). */
+    public void markHardExpired() {
+        hardExpired = true;
     }
 
     public boolean isClosed() {

@@ -2,7 +2,17 @@ package dev.keel.ike.session;
 
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.transform.KeyExchangeTransform;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.proposal.ProposalSyntaxException;
+import dev.keel.core.proposal.Protocol;
+import dev.keel.ike.crypto.Auth;
+import dev.keel.ike.crypto.IkeSaKeys;
+import dev.keel.ike.crypto.IkeSuite;
 import dev.keel.ike.crypto.InvalidKeyExchangeException;
+import dev.keel.ike.crypto.KeyDerivation;
+import dev.keel.ike.crypto.Prf;
+import dev.keel.ike.crypto.Role;
+import dev.keel.ike.crypto.SkCiphers;
 import dev.keel.ike.crypto.KeyExchange;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
@@ -16,6 +26,10 @@ import dev.keel.ike.message.NoncePayload;
 import dev.keel.ike.net.IkeReceiver;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.task.ChildCreateTask;
+import dev.keel.ike.task.ChildRekeyTask;
+import dev.keel.ike.task.CreateChildSaResponder;
+import dev.keel.ike.task.CreateChildSaTask;
+import dev.keel.ike.task.IkeRekeyTask;
 import dev.keel.ike.task.DeleteTask;
 import dev.keel.ike.task.IkeAuthTask;
 import dev.keel.ike.task.IkeInitTask;
@@ -34,6 +48,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The IKEv2 engine of one node: finds the IKE SA each message belongs to (by our SPI, or a new
@@ -41,6 +57,8 @@ import java.util.function.Supplier;
  * keeps half-open state bounded with cookies (RFC 7296 §2.6) and a hard limit.
  */
 public final class IkeEngine implements IkeReceiver {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IkeEngine.class);
 
     /** Limits and thresholds; the defaults suit a gateway. */
     public record Limits(int cookieThreshold, int halfOpenLimit) {
@@ -60,6 +78,17 @@ public final class IkeEngine implements IkeReceiver {
     private final Map<HalfOpenKey, IkeSa> halfOpen = new ConcurrentHashMap<>();
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
+    private final IkeSa.Successors successors = new IkeSa.Successors() {
+        @Override
+        public long newSpi() {
+            return IkeEngine.this.newSpi();
+        }
+
+        @Override
+        public IkeSa create(IkeSa old, boolean originalInitiator, long spiI, long spiR) {
+            return successor(old, originalInitiator, spiI, spiR);
+        }
+    };
 
     /**
      * An engine answering on {@code localAddress} (the address NAT detection hashes), sending
@@ -78,9 +107,10 @@ public final class IkeEngine implements IkeReceiver {
     }
 
     /**
-     * Loads and runs the key exchange code of every group once, on the constructing thread:
-     * the first use of Bouncy Castle classes verifies its signed jar, which takes hundreds of
-     * milliseconds and must not happen on an event loop in the middle of an exchange.
+     * Loads and runs the crypto and codec paths once, on the constructing thread: the first use
+     * of a class (Bouncy Castle's signed jar above all) costs hundreds of milliseconds on a busy
+     * machine and must not happen on an event loop in the middle of an exchange. Every key
+     * exchange group, and one SK round trip per cipher family, with throwaway keys.
      */
     private static void warmUp(SecureRandom random) {
         for (KeyExchangeTransform group : KeyExchangeTransform.values()) {
@@ -91,6 +121,24 @@ public final class IkeEngine implements IkeReceiver {
                 a.sharedSecret(b.publicValue());
             } catch (IllegalArgumentException | InvalidKeyExchangeException e) {
                 // a group Keel does not implement: nothing to warm
+            }
+        }
+        for (String suite : List.of("aes256gcm16-prfsha256-x25519", "aes128-sha256-modp2048",
+                "chacha20poly1305-prfsha256-x25519")) {
+            try {
+                IkeSuite s = IkeSuite.from(Proposal.parse(Protocol.IKE, suite).effective());
+                byte[] n = new byte[32];
+                try (IkeSaKeys keys = KeyDerivation.ikeSa(s, n, n, n, new byte[8], new byte[8]);
+                        SkCiphers.Pair i = SkCiphers.create(s, keys, Role.INITIATOR, random);
+                        SkCiphers.Pair r = SkCiphers.create(s, keys, Role.RESPONDER, random)) {
+                    IkeHeader h = IkeHeader.of(1, 2, ExchangeType.INFORMATIONAL, true, false, 0);
+                    byte[] m = IkeMessage.encodeProtected(h, List.of(NotifyPayload.of(NotifyType.INITIAL_CONTACT)),
+                            i.outbound()).bytes();
+                    IkeMessage.decode(m, r.inbound());
+                    Auth.pskAuth(Prf.of(s.prf()), n, n);
+                }
+            } catch (ProposalSyntaxException | RuntimeException e) {
+                throw new IllegalStateException("IKE crypto self-test failed for " + suite, e);
             }
         }
     }
@@ -135,10 +183,17 @@ public final class IkeEngine implements IkeReceiver {
             return CompletableFuture.failedFuture(
                     new IllegalArgumentException("connection '" + connection + "' has no child '" + child + "'"));
         }
+        Optional<IkeSa> existing = byLocalSpi.values().stream()
+                .filter(s -> s.connection() == c.get() && s.state() == IkeSaState.ESTABLISHED && s.successor() == null)
+                .findFirst();
+        if (existing.isPresent()) { // RFC 7296 §1.3.1: a further CHILD SA of an IKE SA we have
+            return createChild(existing.get(), child).thenApply(x -> existing.get().current());
+        }
         IkeSaExecutor executor = executors.get();
         IkeSa sa = new IkeSa(true, newSpi(), 0, env, executor, this::responderTasks, c.get().remoteEndpoint(),
                 localAddress, this::forget);
         sa.connection(c.get());
+        sa.successors(successors);
         byLocalSpi.put(sa.localSpi(), sa);
         executorOf.put(sa, executor);
         CompletableFuture<IkeSa> done = new CompletableFuture<>();
@@ -150,9 +205,67 @@ public final class IkeEngine implements IkeReceiver {
         return done;
     }
 
+    /**
+     * Creates a further CHILD SA of configuration {@code child} on the established {@code sa}
+     * with a CREATE_CHILD_SA exchange (RFC 7296 §1.3.1); the future completes with it, or fails
+     * with the reason.
+     */
+    public CompletableFuture<ChildSa> createChild(IkeSa sa, String child) {
+        Optional<ChildConnection> ch = sa.connection() == null ? Optional.empty() : sa.connection().child(child);
+        if (ch.isEmpty()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("no child '" + child + "' for " + sa));
+        }
+        CompletableFuture<ChildSa> done = new CompletableFuture<>();
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> {
+            IkeSa current = sa.current();
+            if (!current.isAlive() || current.state() != IkeSaState.ESTABLISHED) {
+                done.completeExceptionally(new IllegalStateException(current + " is not established"));
+                return;
+            }
+            current.tasks().queue(ExchangeType.CREATE_CHILD_SA, CreateChildSaTask.newChild(current, ch.get(), done));
+        });
+        return done;
+    }
+
+    /**
+     * Rekeys the CHILD SA of {@code sa} whose inbound SPI is {@code inboundSpi} (RFC 7296 §2.8):
+     * what its rekey timer does, and what the data plane calls at a soft byte or packet limit.
+     * Nothing happens when that CHILD SA is gone or already being replaced.
+     */
+    public void rekeyChild(IkeSa sa, int inboundSpi) {
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> ChildRekeyTask.start(sa, inboundSpi));
+    }
+
+    /** Rekeys {@code sa} (RFC 7296 §2.18); its CHILD SAs move to the new IKE SA. */
+    public void rekeyIke(IkeSa sa) {
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> IkeRekeyTask.start(sa));
+    }
+
+    /**
+     * Deletes the CHILD SA of {@code sa} with inbound SPI {@code inboundSpi}: its hard lifetime
+     * (by time here, by bytes or packets from the data plane) ran out.
+     */
+    public void expireChild(IkeSa sa, int inboundSpi) {
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> deleteChild(sa, inboundSpi, "hard lifetime reached"));
+    }
+
+    private static void deleteChild(IkeSa first, int inboundSpi, String why) {
+        IkeSa sa = first.current();
+        if (!sa.isAlive()) {
+            return;
+        }
+        sa.childByInboundSpi(inboundSpi).ifPresent(child -> {
+            LOG.info("{}: deleting {}: {}", sa, child, why);
+            sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, child));
+        });
+    }
+
     /** Deletes {@code sa} with an INFORMATIONAL exchange (its CHILD SAs go with it). */
     public void terminate(IkeSa sa) {
-        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(sa)));
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> {
+            IkeSa current = sa.current(); // after a rekey, the IKE SA that holds the CHILD SAs now
+            current.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(current));
+        });
     }
 
     /** Every IKE SA alive now. */
@@ -200,6 +313,7 @@ public final class IkeEngine implements IkeReceiver {
         IkeSa sa = new IkeSa(false, h.initiatorSpi(), newSpi(), env, executor, this::responderTasks, peer,
                 localAddress, this::forget);
         sa.candidates(env.connections().forAddresses(localAddress, IpAddress.fromBytes(peer.getAddress().getAddress())));
+        sa.successors(successors);
         byLocalSpi.put(sa.localSpi(), sa);
         halfOpen.put(key, sa);
         executorOf.put(sa, executor);
@@ -238,8 +352,7 @@ public final class IkeEngine implements IkeReceiver {
                     ? List.of(IkeAuthTask.responder(sa), ChildCreateTask.responder(sa))
                     : List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
             case INFORMATIONAL -> List.of(new InformationalTask(sa));
-            // rekeying and additional CHILD SAs come with CREATE_CHILD_SA support
-            case CREATE_CHILD_SA -> List.of(new RefuseTask(NotifyType.NO_ADDITIONAL_SAS));
+            case CREATE_CHILD_SA -> List.of(new CreateChildSaResponder(sa));
             default -> List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
         };
     }
@@ -263,20 +376,71 @@ public final class IkeEngine implements IkeReceiver {
         }
     }
 
-    private void scheduleLiveness(IkeSa sa) {
-        Duration delay = sa.connection().dpdDelay();
-        if (delay.isZero() || delay.isNegative()) {
+    private IkeSa successor(IkeSa old, boolean originalInitiator, long spiI, long spiR) {
+        IkeSaExecutor executor = executorOf.get(old);
+        if (executor == null) {
+            executor = (IkeSaExecutor) old.timers();
+        }
+        IkeSa next = new IkeSa(originalInitiator, spiI, spiR, env, executor, this::responderTasks, old.remote(),
+                localAddress, this::forget);
+        next.successors(successors);
+        executorOf.put(next, executor);
+        byLocalSpi.put(next.localSpi(), next);
+        return next;
+    }
+
+    /**
+     * Rekey and hard-lifetime timers of a new CHILD SA (strongSwan's rekey_time / life_time):
+     * the rekey comes up to a tenth of rekey_time early, never after life_time (jitter keeps both
+     * peers from rekeying at the same moment, RFC 7296 §2.8.1); the timers follow the CHILD SA
+     * to a rekeyed IKE SA and stop when it is deleted.
+     */
+    private void scheduleLifetimes(IkeSa sa, ChildSa child) {
+        Optional<ChildConnection> config = sa.connection().child(child.name());
+        if (config.isEmpty()) {
             return;
         }
-        sa.timers().schedule(delay, () -> {
-            if (!sa.isAlive()) {
+        Duration rekey = config.get().rekeyTime();
+        Duration life = config.get().lifeTime();
+        int spi = child.inboundSpi();
+        if (rekey.isPositive()) {
+            long headroom = life.isPositive() ? Math.max(0, life.toMillis() - rekey.toMillis()) : rekey.toMillis();
+            long jitterMax = Math.min(headroom, rekey.toMillis() / 10);
+            long jitter = jitterMax <= 0 ? 0 : env.random().nextLong(jitterMax);
+            sa.addChildTimer(spi, sa.timers().schedule(rekey.minusMillis(jitter),
+                    () -> ChildRekeyTask.start(sa, spi)));
+        }
+        if (life.isPositive()) {
+            sa.addChildTimer(spi, sa.timers().schedule(life, () -> deleteChild(sa, spi, "hard lifetime reached")));
+        }
+    }
+
+    /**
+     * Dead peer detection (RFC 7296 §1.4, §2.4): dpdDelay after the last authenticated message
+     * from the peer, an empty INFORMATIONAL request unless one of ours is already outstanding;
+     * an unanswered one ends the IKE SA through the retransmission limit.
+     */
+    private void scheduleLiveness(IkeSa sa) {
+        Duration delay = sa.connection().dpdDelay();
+        if (delay.isPositive()) {
+            scheduleLiveness(sa, delay, delay);
+        }
+    }
+
+    private void scheduleLiveness(IkeSa sa, Duration delay, Duration after) {
+        sa.timers().schedule(after, () -> {
+            if (!sa.isAlive() || sa.successor() != null) {
+                return; // a rekeyed IKE SA's replacement runs its own checks
+            }
+            long idle = sa.timers().nowMillis() - sa.lastInboundMillis();
+            if (idle < delay.toMillis()) { // heard from the peer meanwhile: check dpdDelay after that
+                scheduleLiveness(sa, delay, Duration.ofMillis(delay.toMillis() - idle));
                 return;
             }
-            boolean idle = sa.timers().nowMillis() - sa.lastInboundMillis() >= delay.toMillis();
-            if (idle && !sa.tasks().busy()) {
+            if (!sa.tasks().busy()) {
                 sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.liveness(sa));
             }
-            scheduleLiveness(sa);
+            scheduleLiveness(sa, delay, delay);
         });
     }
 
@@ -318,7 +482,19 @@ public final class IkeEngine implements IkeReceiver {
         }
 
         @Override
+        public void ikeRekeyed(IkeSa old, IkeSa replacement) {
+            scheduleLiveness(replacement);
+            next.ikeRekeyed(old, replacement);
+        }
+
+        @Override
+        public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
+            next.childRekeyed(sa, old, replacement);
+        }
+
+        @Override
         public void childEstablished(IkeSa sa, ChildSa child) {
+            scheduleLifetimes(sa, child);
             next.childEstablished(sa, child);
             CompletableFuture<IkeSa> f = initiations.remove(sa);
             if (f != null) {

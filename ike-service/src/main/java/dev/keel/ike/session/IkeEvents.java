@@ -23,6 +23,20 @@ public interface IkeEvents {
     default void childDeleted(IkeSa sa, ChildSa child) {
     }
 
+    /**
+     * A CHILD SA was rekeyed (RFC 7296 §2.8): {@code replacement} was already reported through
+     * {@link #childEstablished}; {@code old} follows through {@link #childDeleted} once deleted.
+     */
+    default void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
+    }
+
+    /**
+     * An IKE SA was rekeyed (RFC 7296 §2.18): {@code replacement} took over the CHILD SAs of
+     * {@code old} (no childDeleted/childEstablished for them); {@code old} is deleted next.
+     */
+    default void ikeRekeyed(IkeSa old, IkeSa replacement) {
+    }
+
     /** An exchange failed with a reason an operator should see (e.g. "peer sent AUTHENTICATION_FAILED"). */
     default void failed(IkeSa sa, String reason) {
     }

@@ -13,13 +13,19 @@ import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.net.UdpIkeSockets;
+import dev.keel.ike.task.ChildRekeyTask;
 import dev.keel.ike.task.IkeTimers;
 import dev.keel.ike.task.OutboundMessage;
 import dev.keel.ike.task.TaskManager;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +69,23 @@ public final class IkeSa {
     private long lastInboundMillis;
     private String failureReason;
     private List<Integer> peerSignatureHashes = List.of();
+
+    // ---- rekeying and lifetimes (RFC 7296 §1.3, §2.8) ----
+    private Successors successors;
+    private IkeSa successor;
+    private boolean ikeRekeying;
+    private final Map<Integer, ChildRekeyTask> childRekeys = new HashMap<>();
+    private final Set<Integer> replacedChildren = new HashSet<>();
+    private final Map<Integer, List<IkeTimers.Cancellable>> childTimers = new HashMap<>();
+
+    /** How the engine makes the IKE SA that replaces this one when it is rekeyed. */
+    interface Successors {
+        /** A fresh local IKE SPI. */
+        long newSpi();
+
+        /** Creates and registers the replacement of {@code old} with its SPIs, on {@code old}'s thread. */
+        IkeSa create(IkeSa old, boolean originalInitiator, long spiI, long spiR);
+    }
 
     IkeSa(boolean originalInitiator, long spiI, long spiR, IkeEnvironment env, IkeTimers timers,
             TaskManager.ResponderTasks responderTasks, InetSocketAddress remote, IpAddress localAddress,
@@ -154,6 +177,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
+        childRekeys.clear();
         for (ChildSa child : List.copyOf(children)) {
             removeChild(child);
         }
@@ -401,9 +425,138 @@ public final class IkeSa {
     /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */
     public void removeChild(ChildSa child) {
         if (children.remove(child)) {
+            cancelChildTimers(child.inboundSpi());
+            replacedChildren.remove(child.inboundSpi());
+            childRekeys.remove(child.inboundSpi());
             env.events().childDeleted(this, child);
             env.spis().release(child.inboundSpi());
             child.keys().close();
+        }
+    }
+
+    /** Our CHILD SA whose inbound SPI is {@code spi}, if any. */
+    public Optional<ChildSa> childByInboundSpi(int spi) {
+        return children.stream().filter(c -> c.inboundSpi() == spi).findFirst();
+    }
+
+    /** Our CHILD SA that sends to the peer's inbound SPI {@code spi} (the SPI a REKEY_SA or Delete names). */
+    public Optional<ChildSa> childByOutboundSpi(int spi) {
+        return children.stream().filter(c -> c.outboundSpi() == spi).findFirst();
+    }
+
+    // ---- rekeying ----
+
+    void successors(Successors s) {
+        this.successors = s;
+    }
+
+    /** A fresh local IKE SPI for the IKE SA that will replace this one (RFC 7296 §2.18). */
+    public long newIkeSpi() {
+        return successors.newSpi();
+    }
+
+    /**
+     * Creates the IKE SA that replaces this one after a rekey (RFC 7296 §2.18): same peer,
+     * endpoints and connection, new SPIs and keys, message IDs from 0, and this SA's CHILD SAs
+     * moved over without delete/establish events. This SA stops taking new work.
+     *
+     * @param originalInitiator true on the side that initiated the rekey (it becomes the new SA's
+     *                          original initiator, RFC 7296 §2.18)
+     */
+    public IkeSa replaceWith(boolean originalInitiator, long spiI, long spiR, Proposal negotiated, IkeSuite newSuite,
+            IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
+        IkeSa next = successors.create(this, originalInitiator, spiI, spiR);
+        next.connection = connection;
+        next.remote = remote;
+        next.localPort = localPort;
+        next.natHere = natHere;
+        next.natThere = natThere;
+        next.peerSignatureHashes = peerSignatureHashes;
+        next.nonces(newNi, newNr);
+        next.keys(negotiated, newSuite, newKeys);
+        next.state = IkeSaState.ESTABLISHED;
+        for (ChildSa child : List.copyOf(children)) {
+            next.children.add(child);
+            List<IkeTimers.Cancellable> t = childTimers.remove(child.inboundSpi());
+            if (t != null) {
+                next.childTimers.put(child.inboundSpi(), t);
+            }
+            if (replacedChildren.remove(child.inboundSpi())) {
+                next.replacedChildren.add(child.inboundSpi());
+            }
+        }
+        children.clear();
+        childRekeys.clear();
+        successor = next;
+        state = IkeSaState.DELETING;
+        LOG.info("{} rekeyed, replaced by {}", this, next);
+        env.events().ikeRekeyed(this, next);
+        return next;
+    }
+
+    /** The IKE SA that replaced this one after a rekey, or null. */
+    public IkeSa successor() {
+        return successor;
+    }
+
+    /** This SA or, after rekeys, the IKE SA that now holds its CHILD SAs. */
+    public IkeSa current() {
+        IkeSa sa = this;
+        while (sa.successor != null) {
+            sa = sa.successor;
+        }
+        return sa;
+    }
+
+    /** True while we rekey this IKE SA. */
+    public boolean ikeRekeying() {
+        return ikeRekeying;
+    }
+
+    public void ikeRekeying(boolean on) {
+        this.ikeRekeying = on;
+    }
+
+    /** The rekey of our CHILD SA with inbound SPI {@code spi} we initiated and still wait on, or null. */
+    public ChildRekeyTask childRekey(int spi) {
+        return childRekeys.get(spi);
+    }
+
+    /** Records ({@code task} non-null) or clears the rekey we initiated for the CHILD SA with inbound SPI {@code spi}. */
+    public void childRekey(int spi, ChildRekeyTask task) {
+        if (task == null) {
+            childRekeys.remove(spi);
+        } else {
+            childRekeys.put(spi, task);
+        }
+    }
+
+    /** True when a rekey of some CHILD SA of ours is under way. */
+    public boolean rekeyingChildren() {
+        return !childRekeys.isEmpty();
+    }
+
+    /** Marks the CHILD SA with inbound SPI {@code spi} as replaced: it only waits for its delete now. */
+    public void childReplaced(int spi) {
+        if (childByInboundSpi(spi).isPresent()) {
+            replacedChildren.add(spi);
+        }
+    }
+
+    /** True when the CHILD SA with inbound SPI {@code spi} was already replaced by a rekey. */
+    public boolean isChildReplaced(int spi) {
+        return replacedChildren.contains(spi);
+    }
+
+    /** Keeps a lifetime timer of a CHILD SA, cancelled when the CHILD SA goes. */
+    public void addChildTimer(int spi, IkeTimers.Cancellable timer) {
+        childTimers.computeIfAbsent(spi, k -> new ArrayList<>()).add(timer);
+    }
+
+    private void cancelChildTimers(int spi) {
+        List<IkeTimers.Cancellable> t = childTimers.remove(spi);
+        if (t != null) {
+            t.forEach(IkeTimers.Cancellable::cancel);
         }
     }
 

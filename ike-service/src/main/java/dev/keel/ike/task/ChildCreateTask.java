@@ -194,7 +194,7 @@ public final class ChildCreateTask implements Task {
         return Status.DONE;
     }
 
-    private static List<TrafficSelector> selectors(List<TsPayload> ts, boolean initiatorSide) {
+    static List<TrafficSelector> selectors(List<TsPayload> ts, boolean initiatorSide) {
         return ts.stream().filter(t -> t.initiator() == initiatorSide).findFirst()
                 .map(t -> t.toTrafficSelectors().selectors()).orElse(List.of());
     }

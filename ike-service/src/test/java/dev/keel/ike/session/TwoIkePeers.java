@@ -125,6 +125,54 @@ final class TwoIkePeers implements AutoCloseable {
                 bobIke, bobEsp, bobLocalTs, "10.1.0.0/16")));
     }
 
+    /** Reshapes both sides' connections (lifetimes, DPD, more children) after {@link #configurePsk}. */
+    void reshape(java.util.function.UnaryOperator<IkeConnection> aliceShape,
+            java.util.function.UnaryOperator<IkeConnection> bobShape) {
+        alice.connections().replace(alice.connections().all().stream().map(aliceShape).toList());
+        bob.connections().replace(bob.connections().all().stream().map(bobShape).toList());
+    }
+
+    /** {@code c} with every child's rekey and hard lifetimes set (zero: never). */
+    static IkeConnection lifetimes(IkeConnection c, Duration rekey, Duration life) {
+        return new IkeConnection(c.name(), c.localAddrs(), c.remoteAddrs(), c.remotePort(), c.localId(), c.remoteId(),
+                c.auth(), c.proposals(), c.encap(), c.dpdDelay(), c.children().stream()
+                        .map(ch -> new ChildConnection(ch.name(), ch.localTs(), ch.remoteTs(), ch.espProposals(),
+                                ch.mode(), rekey, life, ch.startAction()))
+                        .toList());
+    }
+
+    /** {@code c} with dead peer detection every {@code dpd}. */
+    static IkeConnection dpd(IkeConnection c, Duration dpd) {
+        return new IkeConnection(c.name(), c.localAddrs(), c.remoteAddrs(), c.remotePort(), c.localId(), c.remoteId(),
+                c.auth(), c.proposals(), c.encap(), dpd, c.children());
+    }
+
+    /** {@code c} with one more tunnel-mode child named {@code name} like its first one but for other selectors. */
+    static IkeConnection withChild(IkeConnection c, String name, String localTs, String remoteTs) {
+        ChildConnection first = c.children().getFirst();
+        ChildConnection extra = new ChildConnection(name, TrafficSelectors.parseList(localTs),
+                TrafficSelectors.parseList(remoteTs), first.espProposals(), first.mode(), first.rekeyTime(),
+                first.lifeTime(), first.startAction());
+        List<ChildConnection> children = new java.util.ArrayList<>(c.children());
+        children.add(extra);
+        return new IkeConnection(c.name(), c.localAddrs(), c.remoteAddrs(), c.remotePort(), c.localId(), c.remoteId(),
+                c.auth(), c.proposals(), c.encap(), c.dpdDelay(), children);
+    }
+
+    /** True for a request (not a response) of {@code exchange}. */
+    static boolean isRequest(byte[] msg, String exchange) {
+        return IkeHeader.peek(msg).map(h -> !h.isResponse() && h.exchange().name().equals(exchange)).orElse(false);
+    }
+
+    /** The one IKE SA {@code engine} has (fails the test otherwise). */
+    static IkeSa onlyIkeSa(IkeEngine engine) {
+        List<IkeSa> all = engine.ikeSas();
+        if (all.size() != 1) {
+            throw new AssertionError("expected one IKE SA, found " + all);
+        }
+        return all.getFirst();
+    }
+
     static boolean isResponse(byte[] msg, String exchange) {
         return IkeHeader.peek(msg).map(h -> h.isResponse() && h.exchange().name().equals(exchange)).orElse(false);
     }
@@ -141,6 +189,18 @@ final class TwoIkePeers implements AutoCloseable {
         final ConcurrentLinkedQueue<ChildSa> children = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<ChildSa> childrenDeleted = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<ChildSa> rekeyedChildren = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<IkeSa> rekeyedIkeSas = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
+            rekeyedChildren.add(old);
+        }
+
+        @Override
+        public void ikeRekeyed(IkeSa old, IkeSa replacement) {
+            rekeyedIkeSas.add(old);
+        }
 
         @Override
         public void ikeEstablished(IkeSa sa) {

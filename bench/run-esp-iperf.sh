@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# iperf3 TCP through a Keel tunnel between two network namespaces (docs/benchmarks.md, "iperf3
+# through the TUN tunnel"): two keel-esp-worker processes (static SAs, TUN devices, one veth
+# between the namespaces), iperf3 from A's TUN subnet to B's. Root, iproute2 and iperf3 needed.
+#
+#   sudo bench/run-esp-iperf.sh [seconds (5)] [esp suite (aes128gcm16)] [event loops (2)]
+#
+# Everything it creates (namespaces kd-<random>-a/b, processes, temp files) is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+suite=${2:-aes128gcm16}
+loops=${3:-2}
+
+jdk=""
+for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
+  if [ -x "$candidate/bin/javac" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
+    jdk="$candidate"; break
+  fi
+done
+[ -n "$jdk" ] || { echo "run-esp-iperf.sh: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
+export JAVA_HOME="$jdk" PATH="$jdk/bin:$PATH"
+jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
+jar=$PWD/bench/target/benchmarks.jar
+[ -f "$jar" ] || mvn -q -B -o -pl bench -am package -DskipTests
+
+id=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+a=kd-$id-a; b=kd-$id-b
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  ip netns del "$a" 2>/dev/null || true
+  ip netns del "$b" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$a"; ip netns add "$b"
+ip -n "$a" link set lo up; ip -n "$b" link set lo up
+ip link add "kdv${id}a" netns "$a" type veth peer name "kdv${id}b" netns "$b"
+ip -n "$a" addr add 10.77.0.1/24 dev "kdv${id}a"; ip -n "$a" link set "kdv${id}a" up
+ip -n "$b" addr add 10.77.0.2/24 dev "kdv${id}b"; ip -n "$b" link set "kdv${id}b" up
+
+keylen=36
+case "$suite" in aes128gcm16) keylen=20 ;; aes256gcm16) keylen=36 ;; chacha20poly1305) keylen=36 ;; esac
+head -c $keylen /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/ab.hex"
+head -c $keylen /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/ba.hex"
+site() { # local peer tun mine theirs inspi inkey outspi outkey
+  cat <<YAML
+listen: $1:4500
+loops: $loops
+keepalive: 0
+plaintext:
+  tun: {name: $3, addresses: [192.168.$4.1/24]}
+sas:
+  peer:
+    peer: $2:4500
+    esp: $suite
+    replay_window: 1024
+    local_ts: 192.168.$4.0/24
+    remote_ts: 192.168.$5.0/24
+    in: {spi: $6, enc_key: "file:$7"}
+    out: {spi: $8, enc_key: "file:$9"}
+YAML
+}
+site 10.77.0.1 10.77.0.2 "kdt${id}a" 71 72 0xc0000002 ba.hex 0xc0000001 ab.hex > "$work/a.yaml"
+site 10.77.0.2 10.77.0.1 "kdt${id}b" 72 71 0xc0000001 ab.hex 0xc0000002 ba.hex > "$work/b.yaml"
+for s in a b; do
+  ns=$a; [ $s = b ] && ns=$b
+  # shellcheck disable=SC2086
+  ip netns exec "$ns" java $jvm_flags -Xms256m -Xmx256m -cp "$jar" dev.keel.esp.EspWorkerMain "$work/$s.yaml" \
+    > "$work/$s.log" 2>&1 &
+  pids+=($!)
+done
+for s in a b; do
+  for _ in $(seq 1 600); do grep -q 'keel-esp-worker: started' "$work/$s.log" && break; sleep 0.1; done
+  grep 'keel-esp-worker: started' "$work/$s.log" || { cat "$work/$s.log"; exit 1; }
+done
+# Warm-up (class loading, JIT): the first packets can take seconds on a loaded machine.
+ip netns exec "$a" ping -c 1 -W 30 -I 192.168.71.1 192.168.72.1 > /dev/null || true
+ip netns exec "$a" ping -c "${PINGS:-3}" -i 0.3 -W 5 -I 192.168.71.1 192.168.72.1 | tail -2 || { cat "$work/a.log" "$work/b.log"; exit 1; }
+ip netns exec "$b" iperf3 -s -B 192.168.72.1 > "$work/server.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+ip netns exec "$a" iperf3 -c 192.168.72.1 -B 192.168.71.1 -t 2 > /dev/null 2>&1 || true  # warm-up, not reported
+echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); uptime: $(uptime)"
+echo "command: bench/run-esp-iperf.sh $secs $suite $loops"
+ip netns exec "$a" iperf3 -c 192.168.72.1 -B 192.168.71.1 -t "$secs" -f m | grep -E 'sender|receiver'
+echo "load after: $(uptime)"

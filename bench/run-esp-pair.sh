@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Gateway-pair throughput on loopback (docs/benchmarks.md, "Gateway pair"): two Keel gateways
+# with static SAs and UDP virtual wires, packets/s and Gbit/s at 64 and 1400 B with one and two
+# event loops, each next to the crypto-free UDP relay over the same path (the ceiling).
+#
+#   bench/run-esp-pair.sh [seconds per run (3)] [suite (AES128_GCM16)] [sizes (64,1400)] [loops (1,2)]
+#
+# Results: bench/target/esp-pair/<UTC time>/{env.txt,table.md,log.txt}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jdk=""
+for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
+  if [ -x "$candidate/bin/javac" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
+    jdk="$candidate"; break
+  fi
+done
+[ -n "$jdk" ] || { echo "run-esp-pair.sh: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
+export JAVA_HOME="$jdk" PATH="$jdk/bin:$PATH"
+jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
+
+jar=bench/target/benchmarks.jar
+if [ ! -f "$jar" ]; then
+  mvn -q -B -o -pl bench -am package -DskipTests || mvn -q -B -pl bench -am package -DskipTests
+fi
+
+out="bench/target/esp-pair/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "uptime: $(uptime)"
+  echo "nproc: $(nproc)"
+  echo "kernel: $(uname -sr)"
+  echo "java: $(java -version 2>&1 | sed -n 2p)"
+  echo "command: bench/run-esp-pair.sh $*"
+} > "$out/env.txt"
+cat "$out/env.txt"
+# shellcheck disable=SC2086
+java $jvm_flags -Xms512m -Xmx512m -cp "$jar" dev.keel.bench.EspGatewayPairRun "$@" > "$out/table.md" 2> "$out/log.txt"
+echo "load after: $(uptime)" >> "$out/env.txt"
+cat "$out/table.md"
+tail -1 "$out/env.txt"

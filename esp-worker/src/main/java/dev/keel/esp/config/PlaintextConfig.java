@@ -1,0 +1,27 @@
+package dev.keel.esp.config;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+
+/** The plaintext side of a worker: a TUN device, or the UDP virtual wire for tests. */
+public sealed interface PlaintextConfig {
+
+    /**
+     * A multi-queue TUN device, one queue per event loop.
+     *
+     * @param name the interface name (at most 15 characters)
+     * @param addresses addresses (with prefix length) Keel puts on the device; may be empty when
+     *     the operator configures it
+     * @param mtu the interface MTU, or 0 to derive it from {@code pathMtu} minus the SAs' overhead
+     * @param pathMtu the MTU of the outer path towards the peers
+     */
+    record Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu) implements PlaintextConfig {
+        public Tun {
+            addresses = List.copyOf(addresses);
+        }
+    }
+
+    /** The UDP virtual wire: plaintext IP packets received on {@code bind}, delivered to {@code host}. */
+    record VirtualWire(InetSocketAddress bind, InetSocketAddress host) implements PlaintextConfig {
+    }
+}

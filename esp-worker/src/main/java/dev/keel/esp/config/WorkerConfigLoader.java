@@ -1,0 +1,673 @@
+package dev.keel.esp.config;
+
+import dev.keel.core.net.IpAddress;
+import dev.keel.core.proposal.EncryptionAlgorithm;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.proposal.ProposalSyntaxException;
+import dev.keel.core.proposal.Protocol;
+import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.transform.EncryptionTransform;
+import dev.keel.core.transform.IntegrityTransform;
+import dev.keel.core.ts.TrafficSelector;
+import dev.keel.esp.forward.StaticSaPair;
+import dev.keel.esp.sa.EspSaSpec;
+import dev.keel.esp.sa.ReplayWindow;
+import java.io.IOException;
+import java.io.StringReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.representer.Representer;
+
+/**
+ * Loads and validates an esp-worker configuration with statically keyed SAs
+ * (docs/static-keying.md), the user-space counterpart of {@code ip xfrm state add}.
+ *
+ * <p>One load reports every problem, each as {@code file:line:col: key.path: message}, and
+ * yields a configuration only when there is none. Keys are given by reference
+ * ({@code file:PATH} or {@code env:NAME}, holding hex) and are never quoted in a problem. The
+ * YAML is composed into nodes and read against a fixed schema; no tag can instantiate a type.
+ */
+public final class WorkerConfigLoader {
+
+    /** Largest configuration file read. */
+    public static final int MAX_CONFIG_BYTES = 1 << 20;
+    /** Largest key file read (hex text). */
+    public static final int MAX_KEY_FILE_BYTES = 4096;
+    /** Outer UDP port when {@code listen} names none (RFC 3948). */
+    public static final int DEFAULT_PORT = 4500;
+    /** Replay window when none is given (as strongSwan's {@code replay_window}). */
+    public static final int DEFAULT_REPLAY_WINDOW = 32;
+
+    private static final Set<String> TOP = Set.of("listen", "loops", "keepalive", "plaintext", "export_keys", "sas");
+    private static final Set<String> PLAINTEXT = Set.of("tun", "virtual_wire");
+    private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu");
+    private static final Set<String> WIRE = Set.of("bind", "host");
+    private static final Set<String> SA = Set.of("peer", "mode", "esp", "esn", "replay_window", "local_ts", "remote_ts",
+            "in", "out", "tfc_pad_to");
+    private static final Set<String> DIRECTION = Set.of("spi", "enc_key", "integ_key");
+
+    private final Function<String, String> environment;
+
+    /** A loader reading {@code env:} keys from the process environment. */
+    public WorkerConfigLoader() {
+        this(System::getenv);
+    }
+
+    /** A loader reading {@code env:} keys through {@code environment}. */
+    public WorkerConfigLoader(Function<String, String> environment) {
+        this.environment = Objects.requireNonNull(environment, "environment");
+    }
+
+    /** Loads the file at {@code path}; relative key files are resolved against its directory. */
+    public WorkerConfigResult loadFile(Path path) {
+        Problems problems = new Problems(path.toString());
+        byte[] bytes;
+        try {
+            long size = Files.size(path);
+            if (size > MAX_CONFIG_BYTES) {
+                problems.add("", (Node) null, "the file is " + size + " bytes; at most " + MAX_CONFIG_BYTES + " are read");
+                return new WorkerConfigResult.Invalid(problems.list());
+            }
+            bytes = Files.readAllBytes(path);
+        } catch (IOException e) {
+            problems.add("", (Node) null, "cannot read the file: " + ioReason(e));
+            return new WorkerConfigResult.Invalid(problems.list());
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            problems.add("", (Node) null, "the file is not UTF-8 text");
+            return new WorkerConfigResult.Invalid(problems.list());
+        }
+        Path parent = path.toAbsolutePath().getParent();
+        return load(path.toString(), text, parent == null ? Path.of("") : parent);
+    }
+
+    /** Loads YAML text named {@code sourceName}; relative key files resolve against {@code baseDir}. */
+    public WorkerConfigResult loadText(String sourceName, String yaml, Path baseDir) {
+        return load(sourceName, yaml, baseDir);
+    }
+
+    private WorkerConfigResult load(String file, String text, Path baseDir) {
+        Problems problems = new Problems(file);
+        Node root;
+        try {
+            root = yaml().compose(new StringReader(text));
+        } catch (MarkedYAMLException e) {
+            problems.add("", e.getProblemMark(), "invalid YAML: " + e.getProblem()
+                    + (e.getContext() != null ? " (" + e.getContext() + ")" : ""));
+            return new WorkerConfigResult.Invalid(problems.list());
+        } catch (YAMLException e) {
+            problems.add("", (Node) null, "invalid YAML: " + e.getMessage());
+            return new WorkerConfigResult.Invalid(problems.list());
+        }
+        if (root == null) {
+            problems.add("", (Node) null, "the file has no content");
+            return new WorkerConfigResult.Invalid(problems.list());
+        }
+        Reading r = new Reading(problems, baseDir);
+        WorkerConfig config = r.read(root);
+        if (!problems.isEmpty() || config == null) {
+            r.wipe();
+            return new WorkerConfigResult.Invalid(problems.list());
+        }
+        return new WorkerConfigResult.Valid(config);
+    }
+
+    private static Yaml yaml() {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowRecursiveKeys(false);
+        options.setMaxAliasesForCollections(50);
+        options.setNestingDepthLimit(32);
+        options.setCodePointLimit(MAX_CONFIG_BYTES);
+        options.setProcessComments(false);
+        DumperOptions dumper = new DumperOptions();
+        return new Yaml(new SafeConstructor(options), new Representer(dumper), dumper, options);
+    }
+
+    static String ioReason(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getClass().getSimpleName();
+    }
+
+    /** One load's reading state. */
+    private final class Reading {
+        private final Problems problems;
+        private final Nodes nodes;
+        private final Path baseDir;
+        private final List<byte[]> keys = new ArrayList<>();
+        /** SPI → path of its first use, per direction: an inbound SPI must be unique on this node. */
+        private final Map<Integer, String> inboundSpis = new HashMap<>();
+        private final Map<Integer, String> outboundSpis = new HashMap<>();
+
+        Reading(Problems problems, Path baseDir) {
+            this.problems = problems;
+            this.nodes = new Nodes(problems);
+            this.baseDir = baseDir;
+        }
+
+        void wipe() {
+            keys.forEach(k -> Arrays.fill(k, (byte) 0));
+        }
+
+        WorkerConfig read(Node root) {
+            Map<String, Node> top = nodes.mapping(root, "", TOP);
+            if (top == null) {
+                return null;
+            }
+            InetSocketAddress listen = top.containsKey("listen") ? endpoint(top.get("listen"), "listen", DEFAULT_PORT)
+                    : new InetSocketAddress(DEFAULT_PORT);
+            int loops = Runtime.getRuntime().availableProcessors();
+            if (top.containsKey("loops")) {
+                Long l = nodes.integer(top.get("loops"), "loops", 1, 256);
+                loops = l == null ? loops : l.intValue();
+            }
+            Duration keepalive = Duration.ofSeconds(20);
+            if (top.containsKey("keepalive")) {
+                Long s = nodes.duration(top.get("keepalive"), "keepalive");
+                keepalive = s == null ? keepalive : Duration.ofSeconds(s);
+            }
+            PlaintextConfig plaintext = null;
+            if (top.containsKey("plaintext")) {
+                plaintext = plaintext(top.get("plaintext"), "plaintext");
+            } else {
+                problems.add("plaintext", root, "missing: give 'tun' or 'virtual_wire'");
+            }
+            Path export = null;
+            if (top.containsKey("export_keys")) {
+                String s = nodes.string(top.get("export_keys"), "export_keys");
+                if (s != null) {
+                    export = baseDir.resolve(s);
+                    if (listen != null && listen.getAddress().isAnyLocalAddress()) {
+                        problems.add("export_keys", top.get("export_keys"),
+                                "the esp_sa table names outer addresses: give 'listen' a specific address");
+                    }
+                }
+            }
+            List<NamedSaPair> sas = new ArrayList<>();
+            if (top.containsKey("sas")) {
+                Map<String, Node> m = nodes.mapping(top.get("sas"), "sas", null);
+                if (m != null) {
+                    if (m.isEmpty()) {
+                        problems.add("sas", top.get("sas"), "no SAs: add at least one SA pair");
+                    }
+                    for (Map.Entry<String, Node> e : m.entrySet()) {
+                        NamedSaPair p = sa(e.getKey(), e.getValue(), "sas." + e.getKey(), listen);
+                        if (p != null) {
+                            sas.add(p);
+                        }
+                    }
+                }
+            } else {
+                problems.add("sas", root, "missing: static SA pairs under 'sas'");
+            }
+            if (!problems.isEmpty() || listen == null || plaintext == null) {
+                for (NamedSaPair p : sas) {
+                    p.pair().inbound().destroyKeys();
+                    p.pair().outbound().destroyKeys();
+                }
+                return null;
+            }
+            return new WorkerConfig(listen, loops, keepalive, plaintext, export, sas);
+        }
+
+        /** {@code address[:port]} or {@code [v6]:port}; the port defaults to {@code defaultPort} (-1: required). */
+        InetSocketAddress endpoint(Node node, String path, int defaultPort) {
+            String s = nodes.string(node, path);
+            if (s == null) {
+                return null;
+            }
+            String host = s;
+            int port = defaultPort;
+            int colon = s.lastIndexOf(':');
+            if (s.startsWith("[")) {
+                int close = s.indexOf(']');
+                if (close < 0) {
+                    problems.add(path, node, "'" + s + "' opens '[' without closing it");
+                    return null;
+                }
+                host = s.substring(1, close);
+                String rest = s.substring(close + 1);
+                if (!rest.isEmpty()) {
+                    if (!rest.startsWith(":")) {
+                        problems.add(path, node, "'" + s + "': expected ':port' after ']'");
+                        return null;
+                    }
+                    port = port(rest.substring(1), node, path);
+                }
+            } else if (colon >= 0 && s.indexOf(':') == colon) {
+                host = s.substring(0, colon);
+                port = port(s.substring(colon + 1), node, path);
+            }
+            if (port == -2) {
+                return null;
+            }
+            if (port < 0) {
+                problems.add(path, node, "'" + s + "' needs a port, e.g. " + host + ":4500");
+                return null;
+            }
+            IpAddress a;
+            try {
+                a = IpAddress.parse(host);
+            } catch (IllegalArgumentException e) {
+                problems.add(path, node, e.getMessage());
+                return null;
+            }
+            try {
+                return new InetSocketAddress(InetAddress.getByAddress(a.bytes()), port);
+            } catch (IOException e) {
+                problems.add(path, node, "'" + host + "' is not an IP address");
+                return null;
+            }
+        }
+
+        private int port(String text, Node node, String path) {
+            try {
+                int p = Integer.parseInt(text);
+                if (p >= 0 && p <= 65535) {
+                    return p;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            problems.add(path, node, "port '" + text + "' is not a number 0-65535");
+            return -2;
+        }
+
+        PlaintextConfig plaintext(Node node, String path) {
+            Map<String, Node> m = nodes.mapping(node, path, PLAINTEXT);
+            if (m == null) {
+                return null;
+            }
+            if (m.size() != 1) {
+                problems.add(path, node, "give exactly one of 'tun' or 'virtual_wire'");
+                return null;
+            }
+            if (m.containsKey("tun")) {
+                String p = path + ".tun";
+                Map<String, Node> t = nodes.mapping(m.get("tun"), p, TUN);
+                if (t == null) {
+                    return null;
+                }
+                String name = t.containsKey("name") ? nodes.string(t.get("name"), p + ".name") : "keel%d";
+                if (name != null && (name.length() > 15 || name.contains("/") || name.contains(":") || name.isBlank()
+                        || name.chars().anyMatch(c -> c <= ' ' || c >= 0x7f))) {
+                    problems.add(p + ".name", t.get("name"), "'" + name + "' is not a Linux interface name"
+                            + " (at most 15 printable ASCII characters without '/', ':' or spaces)");
+                }
+                List<InterfaceAddress> addresses = new ArrayList<>();
+                if (t.containsKey("addresses")) {
+                    List<Nodes.Item> items = nodes.list(t.get("addresses"), p + ".addresses");
+                    if (items != null) {
+                        for (Nodes.Item i : items) {
+                            try {
+                                addresses.add(parseInterfaceAddress(i.text()));
+                            } catch (IllegalArgumentException e) {
+                                problems.add(i.path(), i.node(), e.getMessage());
+                            }
+                        }
+                    }
+                }
+                int mtu = 0;
+                if (t.containsKey("mtu")) {
+                    Node n = t.get("mtu");
+                    if (!(n instanceof ScalarNode s && "auto".equals(s.getValue()))) {
+                        Long v = nodes.integer(n, p + ".mtu", 576, 65535);
+                        mtu = v == null ? 0 : v.intValue();
+                    }
+                }
+                int pathMtu = 1500;
+                if (t.containsKey("path_mtu")) {
+                    Long v = nodes.integer(t.get("path_mtu"), p + ".path_mtu", 576, 65535);
+                    pathMtu = v == null ? pathMtu : v.intValue();
+                }
+                return name == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu);
+            }
+            String p = path + ".virtual_wire";
+            Map<String, Node> w = nodes.mapping(m.get("virtual_wire"), p, WIRE);
+            if (w == null) {
+                return null;
+            }
+            InetSocketAddress bind = required(w, "bind", p, node) ? endpoint(w.get("bind"), p + ".bind", -1) : null;
+            InetSocketAddress host = required(w, "host", p, node) ? endpoint(w.get("host"), p + ".host", -1) : null;
+            return bind == null || host == null ? null : new PlaintextConfig.VirtualWire(bind, host);
+        }
+
+        private boolean required(Map<String, Node> m, String key, String path, Node parent) {
+            if (m.containsKey(key)) {
+                return true;
+            }
+            problems.add(Nodes.child(path, key), parent, "missing");
+            return false;
+        }
+
+        NamedSaPair sa(String name, Node node, String path, InetSocketAddress listen) {
+            Map<String, Node> m = nodes.mapping(node, path, SA);
+            if (m == null) {
+                return null;
+            }
+            boolean ok = true;
+            for (String key : List.of("peer", "esp", "local_ts", "remote_ts", "in", "out")) {
+                ok &= required(m, key, path, node);
+            }
+            if (!ok) {
+                return null;
+            }
+            InetSocketAddress peer = endpoint(m.get("peer"), path + ".peer", DEFAULT_PORT);
+            if (peer != null && listen != null && !listen.getAddress().isAnyLocalAddress()
+                    && peer.getAddress().getAddress().length != listen.getAddress().getAddress().length) {
+                problems.add(path + ".peer", m.get("peer"), "the peer is "
+                        + (peer.getAddress().getAddress().length == 16 ? "IPv6" : "IPv4")
+                        + " but 'listen' is not: one UDP socket cannot reach it");
+            }
+            IpsecMode mode = IpsecMode.TUNNEL;
+            if (m.containsKey("mode")) {
+                String s = nodes.choice(m.get("mode"), path + ".mode", List.of("tunnel", "transport"));
+                mode = "transport".equals(s) ? IpsecMode.TRANSPORT : IpsecMode.TUNNEL;
+            }
+            Suite suite = suite(m.get("esp"), path + ".esp");
+            boolean esn = false;
+            if (m.containsKey("esn")) {
+                Boolean b = nodes.bool(m.get("esn"), path + ".esn");
+                esn = b != null && b;
+            }
+            int replay = DEFAULT_REPLAY_WINDOW;
+            if (m.containsKey("replay_window")) {
+                Long v = nodes.integer(m.get("replay_window"), path + ".replay_window", 0, ReplayWindow.MAX_SIZE);
+                if (v != null && v != 0 && v < ReplayWindow.MIN_SIZE) {
+                    problems.add(path + ".replay_window", m.get("replay_window"),
+                            v + " is below " + ReplayWindow.MIN_SIZE + " (0 turns anti-replay off)");
+                } else if (v != null) {
+                    replay = v.intValue();
+                }
+            }
+            int tfc = 0;
+            if (m.containsKey("tfc_pad_to")) {
+                Long v = nodes.integer(m.get("tfc_pad_to"), path + ".tfc_pad_to", 0, 65535);
+                tfc = v == null ? 0 : v.intValue();
+                if (mode == IpsecMode.TRANSPORT && tfc > 0) {
+                    problems.add(path + ".tfc_pad_to", m.get("tfc_pad_to"), "TFC padding needs tunnel mode");
+                }
+            }
+            List<TrafficSelector> local = selectors(m.get("local_ts"), path + ".local_ts");
+            List<TrafficSelector> remote = selectors(m.get("remote_ts"), path + ".remote_ts");
+            EspSaSpec in = direction(m.get("in"), path + ".in", suite, mode, esn, replay, 0, inboundSpis);
+            // Outbound: no replay window (the sender does not check), TFC padding if asked.
+            EspSaSpec out = direction(m.get("out"), path + ".out", suite, mode, esn, 0, tfc, outboundSpis);
+            if (peer == null || suite == null || local == null || remote == null || in == null || out == null) {
+                if (in != null) {
+                    in.destroyKeys();
+                }
+                if (out != null) {
+                    out.destroyKeys();
+                }
+                return null;
+            }
+            return new NamedSaPair(name, new StaticSaPair(in, out, peer, local, remote));
+        }
+
+        List<TrafficSelector> selectors(Node node, String path) {
+            List<Nodes.Item> items = nodes.list(node, path);
+            if (items == null) {
+                return null;
+            }
+            List<TrafficSelector> out = new ArrayList<>();
+            for (Nodes.Item i : items) {
+                try {
+                    out.add(TrafficSelector.parse(i.text()));
+                } catch (IllegalArgumentException e) {
+                    problems.add(i.path(), i.node(), e.getMessage());
+                    return null;
+                }
+            }
+            return out;
+        }
+
+        Suite suite(Node node, String path) {
+            String s = nodes.string(node, path);
+            if (s == null) {
+                return null;
+            }
+            Proposal p;
+            try {
+                p = Proposal.parse(Protocol.ESP, s.strip()).effective();
+            } catch (ProposalSyntaxException e) {
+                problems.add(path, node, e.getMessage());
+                return null;
+            }
+            if (p.encryptionAlgorithms().size() != 1 || p.integrityAlgorithms().size() > 1
+                    || !p.keyExchangeMethods().isEmpty() || p.esns().size() > 1) {
+                problems.add(path, node, "'" + s + "': a static SA has exactly one cipher, at most one integrity"
+                        + " algorithm and no key exchange, e.g. aes256gcm16 or aes128-sha256");
+                return null;
+            }
+            java.util.Optional<String> error = p.validationError();
+            if (error.isPresent()) {
+                problems.add(path, node, error.get());
+                return null;
+            }
+            EncryptionAlgorithm enc = p.encryptionAlgorithms().getFirst();
+            IntegrityTransform integ = p.integrityAlgorithms().isEmpty() ? IntegrityTransform.NONE
+                    : p.integrityAlgorithms().getFirst();
+            if (!enc.isAead() && integ == IntegrityTransform.NONE) {
+                problems.add(path, node, "'" + s + "': " + enc.transform().ianaName()
+                        + " needs an integrity algorithm, e.g. " + s + "-sha256");
+                return null;
+            }
+            return new Suite(enc, integ, s.strip());
+        }
+
+        EspSaSpec direction(Node node, String path, Suite suite, IpsecMode mode, boolean esn, int replay, int tfc,
+                Map<Integer, String> spis) {
+            Map<String, Node> m = nodes.mapping(node, path, DIRECTION);
+            if (m == null) {
+                return null;
+            }
+            if (!required(m, "spi", path, node)) {
+                return null;
+            }
+            Integer spi = spi(m.get("spi"), path + ".spi");
+            if (spi != null) {
+                String first = spis.putIfAbsent(spi, path + ".spi");
+                if (first != null) {
+                    problems.add(path + ".spi", m.get("spi"), "SPI 0x" + String.format("%08x", spi)
+                            + " is already used by " + first);
+                }
+            }
+            if (suite == null) {
+                return null;
+            }
+            EncryptionTransform enc = suite.encryption().transform();
+            int encLen = enc == EncryptionTransform.NULL ? 0 : suite.encryption().keyBytes() + enc.saltLength();
+            byte[] encKey = null;
+            if (encLen == 0) {
+                if (m.containsKey("enc_key")) {
+                    problems.add(path + ".enc_key", m.get("enc_key"), "'" + suite.text() + "' takes no encryption key");
+                }
+                encKey = new byte[0];
+            } else if (required(m, "enc_key", path, node)) {
+                encKey = key(m.get("enc_key"), path + ".enc_key", encLen, enc.saltLength() > 0
+                        ? suite.encryption().keyBytes() + "-byte key followed by the " + enc.saltLength() + "-byte salt"
+                        : "key");
+            }
+            byte[] integKey = new byte[0];
+            if (suite.integrity() == IntegrityTransform.NONE) {
+                if (m.containsKey("integ_key")) {
+                    problems.add(path + ".integ_key", m.get("integ_key"), "'" + suite.text()
+                            + "' is an AEAD suite and takes no integrity key");
+                }
+            } else if (required(m, "integ_key", path, node)) {
+                integKey = key(m.get("integ_key"), path + ".integ_key", suite.integrity().keyLength(), "key");
+            }
+            if (spi == null || encKey == null || integKey == null) {
+                return null;
+            }
+            try {
+                return new EspSaSpec(spi, mode, enc, encKey, suite.integrity(), integKey, esn, replay, tfc, true);
+            } catch (IllegalArgumentException e) {
+                problems.add(path, node, e.getMessage());
+                return null;
+            } finally {
+                Arrays.fill(encKey, (byte) 0);
+                Arrays.fill(integKey, (byte) 0);
+            }
+        }
+
+        Integer spi(Node node, String path) {
+            if (!(node instanceof ScalarNode s)) {
+                problems.add(path, node, "expected an SPI such as 0xc0000001, found " + Nodes.kind(node));
+                return null;
+            }
+            String t = s.getValue().strip().replace("_", "");
+            long v;
+            try {
+                v = t.toLowerCase(Locale.ROOT).startsWith("0x") ? Long.parseLong(t.substring(2), 16) : Long.parseLong(t);
+            } catch (NumberFormatException e) {
+                problems.add(path, node, "'" + s.getValue() + "' is not an SPI (hex with 0x, or decimal)");
+                return null;
+            }
+            if (v < 256 || v > 0xffff_ffffL) {
+                problems.add(path, node, "SPI " + s.getValue() + " is outside 256-0xffffffff (0-255 are reserved,"
+                        + " RFC 4303 §2.1)");
+                return null;
+            }
+            return (int) v;
+        }
+
+        /**
+         * A key by reference: {@code file:PATH} or {@code env:NAME}, holding hex (an optional
+         * {@code 0x}, whitespace and ':' ignored). The value is never quoted in a problem.
+         */
+        byte[] key(Node node, String path, int length, String what) {
+            String ref = nodes.string(node, path);
+            if (ref == null) {
+                return null;
+            }
+            String text;
+            String origin;
+            if (ref.startsWith("file:")) {
+                Path f = baseDir.resolve(ref.substring(5).strip());
+                origin = "file " + f;
+                try {
+                    if (Files.size(f) > MAX_KEY_FILE_BYTES) {
+                        problems.add(path, node, origin + " is larger than " + MAX_KEY_FILE_BYTES + " bytes");
+                        return null;
+                    }
+                    text = Files.readString(f, StandardCharsets.US_ASCII);
+                } catch (IOException e) {
+                    problems.add(path, node, "cannot read " + origin + ": " + ioReason(e));
+                    return null;
+                }
+            } else if (ref.startsWith("env:")) {
+                String var = ref.substring(4).strip();
+                origin = "environment variable " + var;
+                text = environment.apply(var);
+                if (text == null) {
+                    problems.add(path, node, origin + " is not set");
+                    return null;
+                }
+            } else {
+                problems.add(path, node, "give the key by reference, 'file:PATH' or 'env:NAME' (holding hex);"
+                        + " keys are never written into the configuration");
+                return null;
+            }
+            byte[] key = hex(text);
+            if (key == null) {
+                problems.add(path, node, origin + " does not hold hexadecimal key bytes");
+                return null;
+            }
+            if (key.length != length) {
+                problems.add(path, node, origin + " holds " + key.length + " bytes; the suite needs " + length
+                        + " (" + what + ")");
+                Arrays.fill(key, (byte) 0);
+                return null;
+            }
+            keys.add(key);
+            return key;
+        }
+    }
+
+    /** Hex digits (optional 0x, whitespace and ':' separators) to bytes, or null. */
+    static byte[] hex(String text) {
+        String t = text.strip();
+        if (t.startsWith("0x") || t.startsWith("0X")) {
+            t = t.substring(2);
+        }
+        StringBuilder digits = new StringBuilder(t.length());
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (Character.isWhitespace(c) || c == ':') {
+                continue;
+            }
+            if (Character.digit(c, 16) < 0) {
+                return null;
+            }
+            digits.append(c);
+        }
+        if (digits.isEmpty() || digits.length() % 2 != 0) {
+            return null;
+        }
+        byte[] out = new byte[digits.length() / 2];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) (Character.digit(digits.charAt(2 * i), 16) << 4 | Character.digit(digits.charAt(2 * i + 1), 16));
+        }
+        digits.setLength(0);
+        return out;
+    }
+
+    /** An interface address with prefix length, e.g. {@code 192.168.1.1/24}; the host bits stay. */
+    static InterfaceAddress parseInterfaceAddress(String text) {
+        int slash = text.indexOf('/');
+        if (slash < 0) {
+            throw new IllegalArgumentException("'" + text + "' needs a prefix length, e.g. " + text + "/24");
+        }
+        IpAddress a = IpAddress.parse(text.substring(0, slash));
+        int len;
+        try {
+            len = Integer.parseInt(text.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "': prefix length is not a number");
+        }
+        int max = a.isIpv4() ? 32 : 128;
+        if (len < 0 || len > max) {
+            throw new IllegalArgumentException("'" + text + "': prefix length outside 0-" + max);
+        }
+        return new InterfaceAddress(a, len);
+    }
+
+    private record Suite(EncryptionAlgorithm encryption, IntegrityTransform integrity, String text) {
+    }
+}

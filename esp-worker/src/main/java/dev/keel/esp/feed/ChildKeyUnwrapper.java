@@ -1,0 +1,77 @@
+package dev.keel.esp.feed;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import javax.crypto.Cipher;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Unwraps CHILD SA keys that sad-service wrapped under the cluster key-encryption key: AES Key
+ * Wrap with Padding (RFC 5649, the JDK's {@code AES/KWP/NoPadding}), KEK identified as in
+ * sa.proto's {@code WrappedChildKeys.kek_id}. Only the owning worker holds one (DESIGN §5).
+ */
+public final class ChildKeyUnwrapper implements AutoCloseable {
+
+    private final byte[] kek;
+    private final int kekId;
+
+    /** Copies {@code kek} (16, 24 or 32 bytes: the same KEK file every sad-service member loads). */
+    public ChildKeyUnwrapper(byte[] kek) {
+        if (kek.length != 16 && kek.length != 24 && kek.length != 32) {
+            throw new IllegalArgumentException("KEK must be 16, 24 or 32 bytes, got " + kek.length);
+        }
+        this.kek = kek.clone();
+        this.kekId = idOf(this.kek);
+    }
+
+    /** First 4 bytes of SHA-256("keel-kek-id" || KEK), the id sad-service stores with wrapped keys. */
+    static int idOf(byte[] kek) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update("keel-kek-id".getBytes(StandardCharsets.US_ASCII));
+            byte[] d = sha.digest(kek);
+            return (d[0] & 0xff) << 24 | (d[1] & 0xff) << 16 | (d[2] & 0xff) << 8 | (d[3] & 0xff);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public int kekId() {
+        return kekId;
+    }
+
+    /**
+     * The plaintext key; empty for an empty wrapped key (ENCR_NULL, AEAD integrity).
+     *
+     * @throws IllegalStateException for another KEK's id or a failed integrity check (no key bytes in the message)
+     */
+    public byte[] unwrap(byte[] wrapped, int wrappedKekId) {
+        if (wrappedKekId != kekId) {
+            throw new IllegalStateException(String.format("key wrapped under KEK %08x, this worker holds KEK %08x",
+                    wrappedKekId, kekId));
+        }
+        if (wrapped.length == 0) {
+            return new byte[0];
+        }
+        try {
+            Cipher c = Cipher.getInstance("AES/KWP/NoPadding");
+            // Decrypt mode of the KWP cipher is the RFC 5649 unwrap, giving the key bytes themselves.
+            c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(kek, "AES"));
+            return c.doFinal(wrapped);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("wrapped key failed the RFC 5649 integrity check");
+        }
+    }
+
+    @Override
+    public void close() {
+        Arrays.fill(kek, (byte) 0);
+    }
+
+    @Override
+    public String toString() {
+        return "ChildKeyUnwrapper[kek=" + String.format("%08x", kekId) + "]";
+    }
+}

@@ -1,0 +1,365 @@
+package dev.keel.esp.feed;
+
+import dev.keel.esp.acquire.AcquireLimiter;
+import dev.keel.esp.acquire.ExpiryListener;
+import dev.keel.esp.sa.EspSa;
+import dev.keel.esp.sa.InboundSa;
+import dev.keel.esp.sa.InboundSaTable;
+import dev.keel.esp.sa.OutboundSa;
+import dev.keel.esp.sa.OutboundSaTable;
+import dev.keel.esp.sa.SelectorPolicy;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's SAs as sad-service describes them: inbound SAs by SPI ({@link InboundSaTable}),
+ * outbound SAs by child ({@link OutboundSaTable}), both read lock-free by the event loops. Only
+ * SAs this node owns are installed (only the owner unwraps keys and leases sequence numbers);
+ * an SA whose ownership moves away, or that is deleted, is removed and its keys zeroized.
+ *
+ * <p>Writers (the watch feed, the usage reporter) are serialized on this object; each change
+ * publishes new immutable tables. An SA's packet state (replay window, sequence blocks,
+ * counters) lives in its {@link EspSa} object, which an update of the record keeps.
+ */
+public final class SaTables {
+
+    private static final Logger log = LoggerFactory.getLogger(SaTables.class);
+
+    /** One installed SA: the last record seen and the data-plane object. */
+    public static final class Installed {
+        private volatile ChildSaRecord record;
+        private final EspSa sa;
+        private boolean softNotified;
+        private boolean hardNotified;
+        volatile long reportedPackets;
+        volatile long reportedBytes;
+        volatile long checkpointed;
+
+        Installed(ChildSaRecord record, EspSa sa) {
+            this.record = record;
+            this.sa = sa;
+        }
+
+        public ChildSaRecord record() {
+            return record;
+        }
+
+        public EspSa sa() {
+            return sa;
+        }
+
+        public boolean outbound() {
+            return sa instanceof OutboundSa;
+        }
+    }
+
+    /** A snapshot of one SA's counters (the in-process registry tests and the admin API read). */
+    public record SaCounters(String id, int spi, boolean outbound, long packets, long bytes, long drops,
+            boolean hardExpired) {
+    }
+
+    private final String nodeId;
+    private final ChildKeyUnwrapper keys;
+    private final OutboundSa.LeaseRequester leases;
+    private final ExpiryListener expiries;
+    private final Executor events;
+    private final InboundSaTable inbound = new InboundSaTable();
+    private final OutboundSaTable outbound = new OutboundSaTable();
+    private final Map<String, Installed> byId = new LinkedHashMap<>();
+    private final LongAdder refused = new LongAdder();
+    private volatile AcquireLimiter acquires;
+
+    /**
+     * @param nodeId  this worker's node id: SAs other nodes own are not installed
+     * @param keys    unwraps the SAs' keys
+     * @param leases  asks sad-service for sequence blocks of outbound SAs
+     * @param expiries told of soft and hard expiries, on {@code events}
+     */
+    public SaTables(String nodeId, ChildKeyUnwrapper keys, OutboundSa.LeaseRequester leases, ExpiryListener expiries,
+            Executor events) {
+        this.nodeId = nodeId;
+        this.keys = keys;
+        this.leases = leases;
+        this.expiries = expiries;
+        this.events = events;
+    }
+
+    /** Clears a policy's acquire slot when its child's SA arrives. */
+    public void acquireLimiter(AcquireLimiter limiter) {
+        this.acquires = limiter;
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    public InboundSaTable inbound() {
+        return inbound;
+    }
+
+    public OutboundSaTable outbound() {
+        return outbound;
+    }
+
+    /** Installs, updates or removes the SA a record describes. */
+    public synchronized void upsert(ChildSaRecord r) {
+        Installed have = byId.get(r.getId());
+        boolean live = r.getState() != ChildSaState.CHILD_SA_STATE_DELETED;
+        if (!live || !nodeId.equals(r.getOwnerNodeId())) {
+            if (have != null) {
+                remove(r.getId());
+            }
+            return;
+        }
+        if (have == null) {
+            have = install(r);
+            if (have == null) {
+                return;
+            }
+        } else {
+            have.record = r;
+            if (have.sa instanceof OutboundSa o && r.hasPeer()) {
+                try {
+                    o.peer(ProtoConversions.endpoint(r.getPeer(), "peer"));
+                } catch (IllegalArgumentException e) {
+                    log.warn("SA {}: {}", r.getId(), e.getMessage());
+                }
+            }
+        }
+        applyExpiry(have);
+        publishOutbound();
+    }
+
+    /** Applies the expiry fields of a record (e.g. from a usage report) to an installed SA. */
+    public synchronized void updateCounters(ChildSaRecord r) {
+        Installed have = byId.get(r.getId());
+        if (have != null && r.getOwnerNodeId().equals(nodeId)) {
+            ChildSaRecord.Builder b = have.record.toBuilder();
+            if (r.hasSoftExpiry()) {
+                b.setSoftExpiry(r.getSoftExpiry());
+            }
+            if (r.hasHardExpiry()) {
+                b.setHardExpiry(r.getHardExpiry());
+            }
+            if (r.getState() == ChildSaState.CHILD_SA_STATE_EXPIRED) {
+                b.setState(r.getState());
+            }
+            have.record = b.build();
+            if (applyExpiry(have)) {
+                publishOutbound();
+            }
+        }
+    }
+
+    /** Marks an SA hard-expired because the data plane itself saw a hard packet/byte limit pass. */
+    synchronized void expireLocally(String id) {
+        Installed have = byId.get(id);
+        if (have != null && !have.sa.isHardExpired()) {
+            have.sa.markHardExpired();
+            notifyHard(have);
+            publishOutbound();
+        }
+    }
+
+    private boolean applyExpiry(Installed in) {
+        ChildSaRecord r = in.record;
+        boolean changed = false;
+        if ((r.hasSoftExpiry() || r.hasHardExpiry()) && !in.softNotified) {
+            in.softNotified = true;
+            events.execute(() -> expiries.onSoftExpiry(r.getId(), r.getConnection(), r.getChild(), in.outbound()));
+        }
+        if ((r.hasHardExpiry() || r.getState() == ChildSaState.CHILD_SA_STATE_EXPIRED) && !in.sa.isHardExpired()) {
+            in.sa.markHardExpired();
+            changed = true;
+            notifyHard(in);
+        }
+        return changed;
+    }
+
+    private void notifyHard(Installed in) {
+        if (!in.hardNotified) {
+            in.hardNotified = true;
+            ChildSaRecord r = in.record;
+            events.execute(() -> expiries.onHardExpiry(r.getId(), r.getConnection(), r.getChild(), in.outbound()));
+        }
+    }
+
+    private Installed install(ChildSaRecord r) {
+        if (!r.hasKeys()) {
+            refuse(r, "the record carries no keys (watch without include_wrapped_keys?)");
+            return null;
+        }
+        byte[] enc = null;
+        byte[] integ = null;
+        EspSa sa;
+        try {
+            enc = keys.unwrap(r.getKeys().getEncryption().toByteArray(), r.getKeys().getKekId());
+            integ = keys.unwrap(r.getKeys().getIntegrity().toByteArray(), r.getKeys().getKekId());
+            var spec = ProtoConversions.spec(r, enc, integ);
+            if (r.getDirection() == Direction.DIRECTION_INBOUND) {
+                var policy = new SelectorPolicy(ProtoConversions.selectors(r.getLocalTsList(), "local_ts"),
+                        ProtoConversions.selectors(r.getRemoteTsList(), "remote_ts"));
+                // After a takeover the window restarts above the floor (sa.proto replay_floor).
+                sa = new InboundSa(spec, policy, r.getReplayFloor());
+            } else if (r.getDirection() == Direction.DIRECTION_OUTBOUND) {
+                sa = OutboundSa.leased(r.getId(), spec, ProtoConversions.endpoint(r.getPeer(), "peer"), leases, null);
+            } else {
+                throw new IllegalArgumentException("direction " + r.getDirection());
+            }
+        } catch (RuntimeException e) {
+            refuse(r, e.getMessage());
+            return null;
+        } finally {
+            if (enc != null) {
+                Arrays.fill(enc, (byte) 0);
+            }
+            if (integ != null) {
+                Arrays.fill(integ, (byte) 0);
+            }
+        }
+        Installed in = new Installed(r, sa);
+        byId.put(r.getId(), in);
+        if (sa instanceof InboundSa i) {
+            InboundSa replaced = inbound.put(i);
+            if (replaced != null) {
+                log.warn("SA {}: SPI {} replaced another inbound SA", r.getId(), i.spec().spiHex());
+                byId.values().removeIf(x -> x.sa == replaced);
+                replaced.close();
+            }
+        }
+        log.info("SA {} ({} {}/{}, SPI {}) installed", r.getId(), sa instanceof InboundSa ? "in" : "out",
+                r.getConnection(), r.getChild(), sa.spec().spiHex());
+        return in;
+    }
+
+    private void refuse(ChildSaRecord r, String why) {
+        refused.increment();
+        log.warn("SA {}: not installed: {}", r.getId(), why);
+    }
+
+    /** Removes (and zeroizes) an SA; false if it was not installed. */
+    public synchronized boolean remove(String id) {
+        Installed in = byId.remove(id);
+        if (in == null) {
+            return false;
+        }
+        if (in.sa instanceof InboundSa i && inbound.lookup(i.spi()) == i) {
+            inbound.remove(i.spi());
+        }
+        publishOutbound();
+        in.sa.close();
+        log.info("SA {} removed", id);
+        return true;
+    }
+
+    /** After a snapshot: removes every SA the snapshot did not contain. */
+    public synchronized void retainOnly(Set<String> ids) {
+        for (String id : List.copyOf(byId.keySet())) {
+            if (!ids.contains(id)) {
+                remove(id);
+            }
+        }
+    }
+
+    /**
+     * Picks each child's outbound SA: usable ones (not hard-expired, not exhausted) first, then
+     * ACTIVE over REKEYING over REKEYED, then the newest (a rekey's new SA takes over).
+     */
+    private void publishOutbound() {
+        Map<String, Installed> best = new HashMap<>();
+        for (Installed in : byId.values()) {
+            if (!(in.sa instanceof OutboundSa)) {
+                continue;
+            }
+            String key = OutboundSaTable.key(in.record.getConnection(), in.record.getChild());
+            Installed cur = best.get(key);
+            if (cur == null || better(in, cur)) {
+                best.put(key, in);
+            }
+        }
+        Map<String, OutboundSa> table = new HashMap<>();
+        AcquireLimiter limiter = acquires;
+        for (var e : best.entrySet()) {
+            OutboundSa o = (OutboundSa) e.getValue().sa;
+            table.put(e.getKey(), o);
+            if (limiter != null && !o.isHardExpired()) {
+                limiter.clear(e.getKey());
+            }
+        }
+        outbound.publish(table);
+    }
+
+    private static boolean better(Installed a, Installed b) {
+        boolean ua = usable(a);
+        boolean ub = usable(b);
+        if (ua != ub) {
+            return ua;
+        }
+        int ra = rank(a.record.getState());
+        int rb = rank(b.record.getState());
+        if (ra != rb) {
+            return ra < rb;
+        }
+        return a.record.getCreatedAtMs() > b.record.getCreatedAtMs();
+    }
+
+    private static boolean usable(Installed in) {
+        return !in.sa.isHardExpired() && !((OutboundSa) in.sa).isExhausted();
+    }
+
+    private static int rank(ChildSaState s) {
+        return switch (s) {
+            case CHILD_SA_STATE_ACTIVE -> 0;
+            case CHILD_SA_STATE_REKEYING -> 1;
+            case CHILD_SA_STATE_REKEYED -> 2;
+            default -> 3;
+        };
+    }
+
+    /** The installed SAs (a copy). */
+    public synchronized List<Installed> installed() {
+        return new ArrayList<>(byId.values());
+    }
+
+    /** The installed SA with this id, or null. */
+    public synchronized Installed get(String id) {
+        return byId.get(id);
+    }
+
+    /** Per-SA counters, for tests and the admin API. */
+    public List<SaCounters> counters() {
+        Collection<Installed> all = installed();
+        List<SaCounters> out = new ArrayList<>(all.size());
+        for (Installed in : all) {
+            EspSa sa = in.sa;
+            out.add(new SaCounters(in.record.getId(), sa.spi(), in.outbound(), sa.packets(), sa.bytes(), sa.drops(),
+                    sa.isHardExpired()));
+        }
+        return out;
+    }
+
+    /** Records refused (no keys, wrong KEK, unknown transform, bad field). */
+    public long refused() {
+        return refused.sum();
+    }
+
+    /** Removes and zeroizes everything. */
+    public synchronized void clear() {
+        for (String id : List.copyOf(byId.keySet())) {
+            remove(id);
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package dev.keel.esp.forward;
+
+import dev.keel.esp.acquire.AcquireLimiter;
+import dev.keel.esp.feed.SaTables;
+import dev.keel.esp.feed.SpdTable;
+import dev.keel.esp.net.EventLoops;
+import dev.keel.esp.net.IkeHandoff;
+import dev.keel.esp.net.LoopDatagramChannel;
+import dev.keel.esp.net.UdpOptions;
+import dev.keel.esp.packet.EspCounters;
+import dev.keel.esp.packet.EspInUdp;
+import dev.keel.esp.plain.PlaintextPort;
+import dev.keel.esp.plain.PlaintextQueue;
+import io.netty.channel.EventLoop;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A data-plane node driven by fed tables: the SPD from policy-service and the SAs from
+ * sad-service ({@code dev.keel.esp.feed}), with acquires for PROTECT policies that have no SA.
+ * On every Vert.x event loop a UDP 4500 socket (SO_REUSEPORT), a plaintext queue and a
+ * {@link LoopForwarder} that reads the shared tables without locks. The feeds, which own the
+ * tables, are started and closed by the caller.
+ */
+public final class FedGateway {
+
+    /**
+     * How to build a node.
+     *
+     * @param udpBind   the outer address (port 4500 in production, any port in tests)
+     * @param clearPath where BYPASS packets go as UDP datagrams (the outer virtual wire), or null
+     *                  to count them as {@link ForwardDrop#NO_CLEAR_PATH}
+     */
+    public record Config(InetSocketAddress udpBind, UdpOptions udp, IkeHandoff ike, InetSocketAddress clearPath) {
+        public Config {
+            Objects.requireNonNull(udpBind, "udpBind");
+            Objects.requireNonNull(udp, "udp");
+            Objects.requireNonNull(ike, "ike");
+        }
+
+        /** Default socket options, IKE discarded, no clear path. */
+        public static Config of(InetSocketAddress udpBind) {
+            return new Config(udpBind, UdpOptions.DEFAULTS, IkeHandoff.DISCARD, null);
+        }
+
+        public Config withIke(IkeHandoff h) {
+            return new Config(udpBind, udp, h, clearPath);
+        }
+
+        public Config withClearPath(InetSocketAddress c) {
+            return new Config(udpBind, udp, ike, c);
+        }
+    }
+
+    private final Config config;
+    private final SaTables sas;
+    private final AcquireLimiter acquires;
+    private final ForwardCounters counters = new ForwardCounters();
+    private final EspCounters espCounters = new EspCounters();
+    private final List<LoopForwarder> forwarders = new ArrayList<>();
+    private final List<LoopDatagramChannel> channels = new ArrayList<>();
+    private final List<PlaintextQueue> queues = new ArrayList<>();
+
+    private FedGateway(Config config, SaTables sas, AcquireLimiter acquires) {
+        this.config = config;
+        this.sas = sas;
+        this.acquires = acquires;
+    }
+
+    /** Opens one UDP socket and one plaintext queue per event loop of {@code vertx}. */
+    public static Future<FedGateway> start(Vertx vertx, Config config, PlaintextPort plaintext, SpdTable spd,
+            SaTables sas, AcquireLimiter acquires) {
+        FedGateway gw = new FedGateway(config, sas, acquires);
+        sas.acquireLimiter(acquires);
+        List<EventLoop> loops;
+        try {
+            loops = EventLoops.of(vertx);
+        } catch (IllegalStateException e) {
+            return Future.failedFuture(e);
+        }
+        List<Future<?>> opened = new ArrayList<>();
+        for (int i = 0; i < loops.size(); i++) {
+            EventLoop loop = loops.get(i);
+            LoopForwarder fwd = new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(),
+                    config.ike(), gw.counters, gw.espCounters, config.udp().maxDatagram(), config.udpBind());
+            gw.forwarders.add(fwd);
+            Future<LoopDatagramChannel> udp = LoopDatagramChannel.open(vertx, loop, config.udpBind(), config.udp(),
+                    fwd.outerReceiver, gw.counters.backpressure);
+            Future<PlaintextQueue> plain = plaintext.openQueue(i, loop, fwd.plainReceiver);
+            opened.add(Future.join(udp, plain).transform(ar -> {
+                synchronized (gw) {
+                    if (udp.succeeded()) {
+                        gw.channels.add(udp.result());
+                    }
+                    if (plain.succeeded()) {
+                        gw.queues.add(plain.result());
+                    }
+                }
+                if (ar.failed()) {
+                    return Future.failedFuture(ar.cause());
+                }
+                Promise<Void> attached = Promise.promise();
+                loop.execute(() -> {
+                    fwd.attach(udp.result(), plain.result());
+                    attached.complete();
+                });
+                return attached.future();
+            }));
+        }
+        return Future.join(opened).transform(ar -> ar.failed()
+                ? gw.close().transform(x -> Future.<FedGateway>failedFuture(ar.cause()))
+                : Future.succeededFuture(gw));
+    }
+
+    /**
+     * Sends an IKE message to {@code peer} from this node's UDP 4500 socket behind the non-ESP
+     * marker (RFC 3948 §2.2); copies the bytes; callable from any thread.
+     */
+    public void sendIke(byte[] msg, int off, int len, InetSocketAddress peer) {
+        byte[] framed = new byte[EspInUdp.NON_ESP_MARKER_LENGTH + len];
+        EspInUdp.writeNonEspMarker(framed, 0);
+        System.arraycopy(msg, off, framed, EspInUdp.NON_ESP_MARKER_LENGTH, len);
+        LoopForwarder fwd = forwarders.getFirst();
+        fwd.udp().eventLoop().execute(() -> {
+            LoopDatagramChannel u = fwd.udp();
+            if (u.send(framed, 0, framed.length, peer)) {
+                u.flush();
+            }
+        });
+    }
+
+    /** Forwarding counts and drops by reason. */
+    public ForwardCounters counters() {
+        return counters;
+    }
+
+    /** ESP outcomes (encapsulation and decapsulation) by kind. */
+    public EspCounters espCounters() {
+        return espCounters;
+    }
+
+    /** Per-SA packets, bytes and drops. */
+    public List<SaTables.SaCounters> saCounters() {
+        return sas.counters();
+    }
+
+    /** The acquire rate limiter (fired / suppressed counts). */
+    public AcquireLimiter acquires() {
+        return acquires;
+    }
+
+    public int loops() {
+        return forwarders.size();
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** Closes every socket and queue; the tables (and their SAs) belong to the feeds. */
+    public Future<Void> close() {
+        List<Future<Void>> closing = new ArrayList<>();
+        synchronized (this) {
+            for (LoopDatagramChannel c : channels) {
+                closing.add(c.close());
+            }
+            for (PlaintextQueue q : queues) {
+                closing.add(q.close());
+            }
+        }
+        return Future.join(closing).mapEmpty();
+    }
+}

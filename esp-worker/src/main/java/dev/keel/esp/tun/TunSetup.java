@@ -1,0 +1,58 @@
+package dev.keel.esp.tun;
+
+import dev.keel.core.net.IpPrefix;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Brings a gateway's TUN interface up: the device with one queue per event loop, its MTU, its
+ * addresses, and a route through it for every protected remote prefix (like strongSwan's
+ * kernel-libipsec does for its ipsec0). Runs {@code ip} from iproute2 for addresses and routes;
+ * call it at start-up, never on an event loop.
+ */
+public final class TunSetup {
+
+    private TunSetup() {
+    }
+
+    /**
+     * Opens {@code name} with {@code queues} queues, sets {@code mtu}, adds {@code addresses}
+     * (CIDR text, may be empty), brings it up and routes {@code routes} through it. Closes the
+     * device again when a step fails.
+     */
+    public static TunDevice up(String name, int queues, int mtu, List<String> addresses, List<IpPrefix> routes)
+            throws IOException, InterruptedException {
+        TunDevice tun = TunDevice.open(name, queues);
+        try {
+            tun.setMtu(mtu);
+            for (String a : addresses) {
+                ip("addr", "add", a, "dev", tun.name());
+            }
+            tun.setUp(true);
+            for (IpPrefix prefix : routes) {
+                ip("route", "replace", prefix.toString(), "dev", tun.name());
+            }
+            return tun;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            tun.close();
+            throw e;
+        }
+    }
+
+    private static void ip(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("ip");
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException(String.join(" ", cmd) + ": no answer in 10 s");
+        }
+        String output = new String(p.getInputStream().readAllBytes()).strip();
+        if (p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed (" + p.exitValue() + "): " + output);
+        }
+    }
+}

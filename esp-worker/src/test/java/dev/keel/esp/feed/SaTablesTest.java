@@ -1,0 +1,116 @@
+package dev.keel.esp.feed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.keel.esp.acquire.ExpiryListener;
+import dev.keel.esp.packet.Suites;
+import dev.keel.esp.sa.OutboundSa;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.v1.Expiry;
+import dev.keel.proto.v1.IpsecMode;
+import dev.keel.proto.v1.IpsecProtocol;
+import dev.keel.proto.v1.LifetimeLimit;
+import dev.keel.proto.v1.TrafficSelector;
+import dev.keel.proto.v1.WrappedChildKeys;
+import dev.keel.sad.keys.KeyEncryptionKey;
+import dev.keel.sad.keys.KeyWrap;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Which records become SAs: only this node's, with keys it can unwrap; removal, reconcile, expiry. */
+class SaTablesTest {
+
+    private final byte[] kek = new byte[32];
+    private final List<String> events = Collections.synchronizedList(new ArrayList<>());
+    private final List<OutboundSa> leaseRequests = new ArrayList<>();
+    private final SaTables tables;
+    private final KeyWrap wrap;
+
+    SaTablesTest() {
+        new SecureRandom().nextBytes(kek);
+        wrap = new KeyWrap(KeyEncryptionKey.of(kek));
+        tables = new SaTables("w1", new ChildKeyUnwrapper(kek), leaseRequests::add, new ExpiryListener() {
+            @Override
+            public void onSoftExpiry(String saId, String connection, String child, boolean outbound) {
+                events.add("soft " + saId);
+            }
+
+            @Override
+            public void onHardExpiry(String saId, String connection, String child, boolean outbound) {
+                events.add("hard " + saId);
+            }
+        }, Runnable::run);
+    }
+
+    private ChildSaRecord record(String id, int spi, Direction dir, String owner, KeyWrap w) {
+        Suites s = Suites.AES128_GCM16;
+        Endpoint ep = Endpoint.newBuilder().setAddress(ByteString.copyFrom(new byte[] {127, 0, 0, 3})).setPort(4500)
+                .build();
+        TrafficSelector any = TrafficSelector.newBuilder().setStartAddress(ByteString.copyFrom(new byte[4]))
+                .setEndAddress(ByteString.copyFrom(new byte[] {-1, -1, -1, -1})).setEndPort(65535).build();
+        return ChildSaRecord.newBuilder().setId(id).setConnection("site-b").setChild("net").setSpi(spi)
+                .setDirection(dir).setProtocol(IpsecProtocol.IPSEC_PROTOCOL_ESP).setMode(IpsecMode.IPSEC_MODE_TUNNEL)
+                .setLocal(ep).setPeer(ep).setEncryptionTransform(s.encryption.id()).setEncryptionKeyLength(20)
+                .setReplayWindow(dir == Direction.DIRECTION_INBOUND ? 64 : 0).addLocalTs(any).addRemoteTs(any)
+                .setKeys(WrappedChildKeys.newBuilder().setEncryption(ByteString.copyFrom(w.wrap(s.encryptionKey(spi))))
+                        .setKekId(w.kekId()))
+                .setOwnerNodeId(owner).setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setCreatedAtMs(1).build();
+    }
+
+    @Test
+    void installsOnlyOwnedSasWithKeysItCanUnwrap() {
+        tables.upsert(record("in-1", 0x1001, Direction.DIRECTION_INBOUND, "w1", wrap));
+        tables.upsert(record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "w1", wrap));
+        tables.upsert(record("other", 0x1002, Direction.DIRECTION_INBOUND, "w2", wrap));
+        byte[] otherKek = new byte[32];
+        otherKek[0] = 7;
+        tables.upsert(record("foreign-kek", 0x1003, Direction.DIRECTION_INBOUND, "w1",
+                new KeyWrap(KeyEncryptionKey.of(otherKek))));
+        tables.upsert(record("no-keys", 0x1004, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder().clearKeys().build());
+        assertThat(tables.inbound().lookup(0x1001)).isNotNull();
+        assertThat(tables.inbound().lookup(0x1002)).isNull();
+        assertThat(tables.inbound().lookup(0x1003)).isNull();
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2001);
+        assertThat(leaseRequests).hasSize(1); // the outbound SA asked for its first block at once
+        assertThat(tables.refused()).isEqualTo(2);
+
+        // Ownership moves away: removed and zeroized.
+        var in = tables.inbound().lookup(0x1001);
+        tables.upsert(record("in-1", 0x1001, Direction.DIRECTION_INBOUND, "w2", wrap));
+        assertThat(tables.inbound().lookup(0x1001)).isNull();
+        assertThat(in.isClosed()).isTrue();
+
+        // A snapshot without out-1 removes it.
+        tables.retainOnly(Set.of());
+        assertThat(tables.outbound().lookup("site-b/net")).isNull();
+        assertThat(tables.installed()).isEmpty();
+    }
+
+    @Test
+    void expiriesNotifyOnceAndHardStopsTheSa() {
+        ChildSaRecord r = record("out-2", 0x2002, Direction.DIRECTION_OUTBOUND, "w1", wrap);
+        tables.upsert(r);
+        Expiry e = Expiry.newBuilder().setAtMs(5).setLimit(LifetimeLimit.LIFETIME_LIMIT_PACKETS).build();
+        tables.upsert(r.toBuilder().setSoftExpiry(e).setGeneration(2).build());
+        tables.upsert(r.toBuilder().setSoftExpiry(e).setGeneration(3).build());
+        assertThat(events).containsExactly("soft out-2");
+        OutboundSa sa = tables.outbound().lookup("site-b/net");
+        assertThat(sa.isHardExpired()).isFalse();
+        tables.updateCounters(r.toBuilder().setSoftExpiry(e).setHardExpiry(e)
+                .setState(ChildSaState.CHILD_SA_STATE_EXPIRED).build());
+        assertThat(sa.isHardExpired()).isTrue();
+        assertThat(events).containsExactly("soft out-2", "hard out-2");
+        // A rekeyed successor is chosen over the expired SA.
+        tables.upsert(record("out-3", 0x2003, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder().setCreatedAtMs(0)
+                .build());
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2003);
+    }
+}

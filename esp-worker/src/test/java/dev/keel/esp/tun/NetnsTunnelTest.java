@@ -1,0 +1,265 @@
+package dev.keel.esp.tun;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.esp.EspWorkerMain;
+import dev.keel.esp.wire.SystemTests;
+import dev.keel.esp.wire.Tshark;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two Keel gateways ({@link EspWorkerMain} in child JVMs, each in its own network namespace,
+ * joined by a veth pair) with TUN devices and static AES-GCM SAs from YAML files: kernel ping
+ * (IPv4, IPv6) and an iperf3 TCP transfer between the TUN subnets cross the tunnel; ping with DF
+ * and a packet above the tunnel MTU gets Keel's ICMP "fragmentation needed"; without DF it is
+ * fragmented by Keel and reassembled by the peer's kernel; tshark, given only the {@code esp_sa}
+ * table the gateway exported, decrypts the capture of the outer link and finds the inner ICMP,
+ * ICMPv6 and TCP. Namespaces are {@code kd-<random>-a/b}; processes and namespaces are removed
+ * in {@link #cleanUp()} even when the test fails.
+ */
+class NetnsTunnelTest {
+
+    private static final HexFormat HEX = HexFormat.of();
+    /** Site A's TUN MTU is set above the tunnel's inner MTU (1438 for AES-GCM over IPv4 on a 1500 path). */
+    private static final int A_TUN_MTU = 1500;
+    private static final int INNER_MTU = 1438;
+
+    @TempDir
+    Path dir;
+
+    private final List<String> namespaces = new ArrayList<>();
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (Process p : processes.reversed()) {
+            if (p.isAlive()) {
+                p.destroy();
+                if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                    p.waitFor(5, TimeUnit.SECONDS);
+                }
+            }
+        }
+        for (String ns : namespaces) {
+            Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "netns", "del", ns);
+        }
+    }
+
+    @Test
+    @Timeout(value = 110, unit = TimeUnit.SECONDS)
+    void pingIperf3AndTsharkThroughTwoKeelGatewaysInNamespaces() throws Exception {
+        SystemTests.assumeIpNetns();
+        Path iperf3 = SystemTests.assumeTool("iperf3");
+        Path ping = SystemTests.assumeTool("ping");
+        Tshark tshark = Tshark.assumeInstalled();
+
+        String id = Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 24));
+        String nsA = "kd-" + id + "-a";
+        String nsB = "kd-" + id + "-b";
+        String vethA = "kdv" + id + "a";
+        String vethB = "kdv" + id + "b";
+        for (String ns : List.of(nsA, nsB)) {
+            Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "netns", "add", ns).requireOk();
+            namespaces.add(ns);
+            Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", ns, "link", "set", "lo", "up").requireOk();
+        }
+        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "link", "add", vethA, "netns", nsA, "type", "veth",
+                "peer", "name", vethB, "netns", nsB).requireOk();
+        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsA, "addr", "add", "10.77.0.1/24", "dev", vethA).requireOk();
+        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "addr", "add", "10.77.0.2/24", "dev", vethB).requireOk();
+        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsA, "link", "set", vethA, "up").requireOk();
+        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "link", "set", vethB, "up").requireOk();
+
+        byte[] ab = new byte[36];
+        byte[] ba = new byte[36];
+        ThreadLocalRandom.current().nextBytes(ab);
+        ThreadLocalRandom.current().nextBytes(ba);
+        Files.writeString(dir.resolve("a-to-b.hex"), HEX.formatHex(ab) + "\n");
+        Files.writeString(dir.resolve("b-to-a.hex"), HEX.formatHex(ba) + "\n");
+        Path exportA = dir.resolve("keys-a");
+        Path yamlA = dir.resolve("site-a.yaml");
+        Path yamlB = dir.resolve("site-b.yaml");
+        Files.writeString(yamlA, site("10.77.0.1", "10.77.0.2", "kdt" + id + "a", "71", "72", "0xc0000002",
+                "b-to-a.hex", "0xc0000001", "a-to-b.hex", "mtu: " + A_TUN_MTU, "export_keys: keys-a"));
+        Files.writeString(yamlB, site("10.77.0.2", "10.77.0.1", "kdt" + id + "b", "72", "71", "0xc0000001",
+                "a-to-b.hex", "0xc0000002", "b-to-a.hex", "mtu: auto", ""));
+
+        Path logA = dir.resolve("gw-a.log");
+        Path logB = dir.resolve("gw-b.log");
+        Process gwA = startWorker(nsA, yamlA, logA);
+        Process gwB = startWorker(nsB, yamlB, logB);
+        awaitLine(gwA, logA, "keel-esp-worker: started", Duration.ofSeconds(60));
+        awaitLine(gwB, logB, "keel-esp-worker: started", Duration.ofSeconds(60));
+        assertThat(Files.readString(logA)).contains("mtu " + A_TUN_MTU + ", inner mtu " + INNER_MTU);
+        assertThat(Files.readString(logB)).contains("mtu " + INNER_MTU + ", inner mtu " + INNER_MTU);
+
+        // Capture the outer link in A: ESP-in-UDP only, bounded in packets and time.
+        Path pcap = dir.resolve("outer.pcap");
+        Path tsharkLog = dir.resolve("tshark-capture.log");
+        Process capture = new ProcessBuilder("ip", "netns", "exec", nsA, tshark.executable().toString(), "-n",
+                "-i", vethA, "-f", "udp port 4500", "-c", "4000", "-a", "duration:60", "-w", pcap.toString())
+                .redirectErrorStream(true).redirectOutput(tsharkLog.toFile()).start();
+        processes.add(capture);
+        awaitLine(capture, tsharkLog, "Capturing on", Duration.ofSeconds(30));
+
+        // Warm-up: the first packets wait for class loading and the JIT in both gateways (seconds on a loaded machine).
+        Netns.run(Duration.ofSeconds(40), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "1", "-W", "30",
+                "-I", "192.168.71.1", "192.168.72.1");
+        Netns.Result v4 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
+                "-c", "3", "-i", "0.2", "-W", "3", "-I", "192.168.71.1", "192.168.72.1");
+        assertThat(v4.output()).as(v4 + "\n" + logs(logA, logB)).contains("3 received");
+        Netns.Result v6 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-6", "-n",
+                "-c", "3", "-i", "0.2", "-W", "3", "-I", "fd71::1", "fd72::1");
+        assertThat(v6.output()).as(v6 + "\n" + logs(logA, logB)).contains("3 received");
+
+        // DF clear, 1488 B on a 1500 B TUN but a 1438 B tunnel: Keel fragments the inner packet and
+        // B's kernel reassembles it and answers. (First, before any PMTU is cached for 192.168.72.1.)
+        Netns.Result frag = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
+                "-c", "2", "-i", "0.3", "-W", "3", "-M", "dont", "-s", "1460", "-I", "192.168.71.1", "192.168.72.1");
+        assertThat(frag.output()).as(frag + "\n" + logs(logA, logB)).contains("2 received");
+        // DF set: Keel answers ICMP "fragmentation needed" with MTU 1438; ping reports it (then the cached PMTU).
+        Netns.Result df = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
+                "-c", "2", "-i", "0.3", "-W", "2", "-M", "do", "-s", "1460", "-I", "192.168.71.1", "192.168.72.1");
+        assertThat(df.output()).as(df + "\n" + logs(logA, logB)).containsPattern("mtu ?= ?" + INNER_MTU);
+
+        // iperf3 TCP, A -> B, 3 s.
+        Path iperfLog = dir.resolve("iperf3-server.log");
+        Process server = new ProcessBuilder("ip", "netns", "exec", nsB, iperf3.toString(), "-s", "-1", "--forceflush",
+                "-B", "192.168.72.1", "-p", "5201").redirectErrorStream(true).redirectOutput(iperfLog.toFile()).start();
+        processes.add(server);
+        awaitLine(server, iperfLog, "Server listening", Duration.ofSeconds(15));
+        Netns.Result client = Netns.run(Duration.ofSeconds(30), "ip", "netns", "exec", nsA, iperf3.toString(),
+                "-c", "192.168.72.1", "-B", "192.168.71.1", "-p", "5201", "-t", "3", "-f", "m");
+        assertThat(client.ok()).as(client + "\n" + logs(logA, logB)).isTrue();
+        Matcher m = Pattern.compile("([0-9.]+) Mbits/sec\\s+receiver").matcher(client.output());
+        assertThat(m.find()).as(client.output()).isTrue();
+        double mbits = Double.parseDouble(m.group(1));
+        // Not a benchmark (bench/run-esp-iperf.sh is): only that the transfer moved data.
+        assertThat(mbits).as("iperf3 TCP through the tunnel, Mbit/s").isGreaterThan(0.1);
+        System.out.println("NetnsTunnelTest: iperf3 TCP through the Keel tunnel: " + mbits + " Mbit/s");
+
+        // Stop the capture (it may already have its 4000 packets) and the gateways (their counters go to the logs).
+        capture.destroy();
+        capture.waitFor(15, TimeUnit.SECONDS);
+        gwA.destroy();
+        gwB.destroy();
+        assertThat(gwA.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(gwB.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        String a = Files.readString(logA);
+        assertThat(a).contains("keel-esp-worker: stopping").containsPattern("too-big: icmp [1-9]")
+                .containsPattern("fragmented [1-9]");
+
+        // tshark decrypts the outer capture with nothing but the esp_sa lines gateway A exported.
+        List<String> espSa = Files.readAllLines(exportA.resolve("esp_sa")).stream()
+                .filter(l -> l.startsWith("\"")).toList();
+        assertThat(espSa).hasSize(2);
+        String keep = System.getProperty("keel.netns.keep");
+        if (keep != null) { // -Dkeel.netns.keep=DIR keeps the capture, the key table and the logs for a look
+            Path k = Files.createDirectories(Path.of(keep));
+            for (Path f : List.of(pcap, exportA.resolve("esp_sa"), logA, logB)) {
+                Files.copy(f, k.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        assertThat(count(tshark, pcap, espSa, "esp.icv_good == 1")).isPositive();
+        assertThat(count(tshark, pcap, espSa, "esp.icv_bad == 1")).isZero();
+        assertThat(count(tshark, pcap, espSa, "esp && icmp.type == 8 && ip.dst == 192.168.72.1")).isGreaterThanOrEqualTo(3);
+        assertThat(count(tshark, pcap, espSa, "esp && icmp.type == 0 && ip.src == 192.168.72.1")).isGreaterThanOrEqualTo(3);
+        assertThat(count(tshark, pcap, espSa, "esp && icmpv6.type == 128 && ipv6.dst == fd72::1")).isGreaterThanOrEqualTo(3);
+        assertThat(count(tshark, pcap, espSa, "esp && ip.flags.mf == 1 && ip.dst == 192.168.72.1"))
+                .as("inner IPv4 fragments made by Keel").isPositive();
+        assertThat(count(tshark, pcap, espSa, "esp && tcp.dstport == 5201 && tcp.len > 0")).isGreaterThan(100);
+    }
+
+    private static String site(String local, String peer, String tun, String mine, String theirs, String inSpi,
+            String inKey, String outSpi, String outKey, String mtu, String export) {
+        return """
+                listen: %s:4500
+                loops: 2
+                keepalive: 0
+                plaintext:
+                  tun:
+                    name: %s
+                    addresses: [192.168.%s.1/24, "fd%s::1/64"]
+                    %s
+                %s
+                sas:
+                  peer:
+                    peer: %s:4500
+                    esp: aes256gcm16
+                    replay_window: 1024
+                    local_ts: [192.168.%s.0/24, "fd%s::/64"]
+                    remote_ts: [192.168.%s.0/24, "fd%s::/64"]
+                    in: {spi: %s, enc_key: "file:%s"}
+                    out: {spi: %s, enc_key: "file:%s"}
+                """.formatted(local, tun, mine, mine, mtu, export, peer, mine, mine, theirs, theirs, inSpi, inKey,
+                outSpi, outKey);
+    }
+
+    private Process startWorker(String ns, Path yaml, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns,
+                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens") || arg.startsWith("--add-exports")
+                    || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
+                cmd.add(arg);
+            }
+        }
+        cmd.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), EspWorkerMain.class.getName(),
+                yaml.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        processes.add(p);
+        return p;
+    }
+
+    private static void awaitLine(Process p, Path log, String text, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            String s = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+            if (s.contains(text)) {
+                return;
+            }
+            if (!p.isAlive()) {
+                throw new AssertionError("process exited (" + p.exitValue() + ") before printing '" + text + "':\n" + s);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no '" + text + "' within " + timeout + ":\n"
+                + (Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : ""));
+    }
+
+    private static String logs(Path a, Path b) throws IOException {
+        return "--- gateway A\n" + Files.readString(a) + "--- gateway B\n" + Files.readString(b);
+    }
+
+    /** Frames of {@code pcap} matching {@code filter} once ESP is decrypted with {@code espSa}. */
+    private static long count(Tshark tshark, Path pcap, List<String> espSa, String filter) {
+        List<String> args = new ArrayList<>(List.of("-n", "-r", pcap.toString()));
+        for (String pref : Tshark.ESP_PREFERENCES) {
+            args.addAll(List.of("-o", pref));
+        }
+        for (String line : espSa) {
+            args.addAll(List.of("-o", "uat:esp_sa:" + line));
+        }
+        args.addAll(List.of("-Y", filter, "-T", "fields", "-e", "frame.number"));
+        Tshark.Result r = tshark.run(args, Duration.ofSeconds(60)).requireSuccess();
+        return r.stdout().lines().filter(l -> !l.isBlank()).count();
+    }
+}

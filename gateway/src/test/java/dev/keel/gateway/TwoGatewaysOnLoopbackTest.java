@@ -1,0 +1,119 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.esp.packet.InnerPackets;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.policy.config.ConfigLoader;
+import dev.keel.policy.config.ConfigResult;
+import dev.keel.policy.config.PolicyConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.internal.threadchecker.BlockedThreadEvent;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's demo as a test: the two example gateways (docs/examples/demo-a.yaml, demo-b.yaml)
+ * on loopback with the virtual wire. A initiates at start (IKE_SA_INIT + IKE_AUTH over real UDP,
+ * floated to the NAT-T port because Keel forces UDP encapsulation), then inner packets sent by
+ * host A arrive at host B intact, and back.
+ */
+class TwoGatewaysOnLoopbackTest {
+
+    private static final Path EXAMPLES = Path.of("..", "docs", "examples");
+
+    @Test
+    void demoGatewaysBringUpATunnelAndCarryPacketsBothWays() throws Exception {
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2)
+                .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
+                .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
+        ConcurrentLinkedQueue<BlockedThreadEvent> blocked = new ConcurrentLinkedQueue<>();
+        ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(e -> {
+            if (blocked.isEmpty()) { // say where: a class loaded on an event loop, a lock, a blocking call
+                Throwable where = new Throwable(e.thread().getName() + " blocked " + e.duration() / 1_000_000 + " ms");
+                where.setStackTrace(e.thread().getStackTrace());
+                where.printStackTrace();
+            }
+            blocked.add(e);
+        });
+        try (DatagramChannel hostA = host("127.0.0.1", 21001); DatagramChannel hostB = host("127.0.0.2", 21002)) {
+            GatewayNode b = start(vertx, "demo-b.yaml");
+            GatewayNode a = start(vertx, "demo-a.yaml");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (a.engine().ikeSas().stream().noneMatch(sa -> !sa.children().isEmpty())
+                    || b.engine().ikeSas().stream().noneMatch(sa -> !sa.children().isEmpty())) {
+                assertThat(System.nanoTime()).as("tunnel up within 15 s").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            IkeSa saA = a.engine().ikeSas().getFirst();
+            assertThat(saA.natDetected()).as("encapsulation forced").isTrue();
+            assertThat(saA.localPort()).isEqualTo(1501);
+
+            byte[] srcA = {10, 1, 0, 5};
+            byte[] dstB = {10, 2, 0, 7};
+            for (int i = 0; i < 50; i++) {
+                byte[] inner = InnerPackets.ipv4(srcA, dstB, 17, 20 + i * 25, i);
+                hostA.send(ByteBuffer.wrap(inner), new InetSocketAddress("127.0.0.1", 20001));
+                assertThat(receive(hostB)).as("packet %d at host B", i).isEqualTo(inner);
+                byte[] back = InnerPackets.ipv4(dstB, srcA, 6, 40 + i, 1000 + i);
+                hostB.send(ByteBuffer.wrap(back), new InetSocketAddress("127.0.0.2", 20002));
+                assertThat(receive(hostA)).as("reply %d at host A", i).isEqualTo(back);
+            }
+            byte[] outsidePolicy = InnerPackets.ipv4(srcA, new byte[] {10, 9, 0, 1}, 17, 30, 7);
+            hostA.send(ByteBuffer.wrap(outsidePolicy), new InetSocketAddress("127.0.0.1", 20001));
+            a.close().await(5, TimeUnit.SECONDS);
+            long gone = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!b.engine().ikeSas().isEmpty() && System.nanoTime() < gone) {
+                Thread.sleep(20);
+            }
+            assertThat(b.engine().ikeSas()).as("B saw A's delete").isEmpty();
+            assertThat(b.dataPlane().inboundSas().size()).isZero();
+            b.close().await(5, TimeUnit.SECONDS);
+            assertThat(blocked).as("Vert.x blocked-thread events").isEmpty();
+        } finally {
+            vertx.close().await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static GatewayNode start(Vertx vertx, String file) throws Exception {
+        Path path = EXAMPLES.resolve(file);
+        ConfigResult policy = new ConfigLoader(Map.of("KEEL_DEMO_PSK", "correct horse battery staple")::get).loadFile(path);
+        assertThat(policy).isInstanceOf(ConfigResult.Valid.class);
+        PolicyConfig pc = ((ConfigResult.Valid) policy).config();
+        var settings = GatewaySettingsReader.read(path);
+        assertThat(settings).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
+        GatewaySettings gs = ((GatewaySettingsReader.Result.Valid) settings).settings();
+        return GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs)).await(10, TimeUnit.SECONDS);
+    }
+
+    private static DatagramChannel host(String address, int port) throws Exception {
+        DatagramChannel ch = DatagramChannel.open();
+        ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        ch.bind(new InetSocketAddress(address, port));
+        ch.configureBlocking(false);
+        return ch;
+    }
+
+    private static byte[] receive(DatagramChannel ch) throws Exception {
+        ByteBuffer buf = ByteBuffer.allocate(2048);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (ch.receive(buf) == null) {
+            if (System.nanoTime() > deadline) {
+                return null;
+            }
+            Thread.sleep(1);
+        }
+        buf.flip();
+        return Arrays.copyOf(buf.array(), buf.limit());
+    }
+}

@@ -1,0 +1,39 @@
+package dev.keel.gateway.interop;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Daemon-level settings of a {@link StrongSwanPeer}: filelog levels per subsystem (charon's
+ * {@code ike}, {@code chd}, {@code cfg}, {@code enc}, {@code net}, {@code knl}, ..., -1..4),
+ * extra lines for strongswan.conf's {@code charon} section, and how long to wait for the vici
+ * socket after starting.
+ */
+public record CharonOptions(Map<String, Integer> logLevels, List<String> extraCharonLines, Duration startTimeout) {
+
+    public CharonOptions {
+        logLevels = Map.copyOf(logLevels);
+        extraCharonLines = List.copyOf(extraCharonLines);
+    }
+
+    /** default=1, ike/cfg/chd=2 (enough for "MAC mismatched" and proposal lines), start timeout 10 s. */
+    public static CharonOptions defaults() {
+        return new CharonOptions(Map.of("default", 1, "ike", 2, "cfg", 2, "chd", 2), List.of(), Duration.ofSeconds(10));
+    }
+
+    /** These options with {@code subsystem} logged at {@code level}. */
+    public CharonOptions withLogLevel(String subsystem, int level) {
+        Map<String, Integer> m = new LinkedHashMap<>(logLevels);
+        m.put(subsystem, level);
+        return new CharonOptions(m, extraCharonLines, startTimeout);
+    }
+
+    /** These options plus one more line for the {@code charon { }} section of strongswan.conf. */
+    public CharonOptions withCharonLine(String line) {
+        List<String> l = new java.util.ArrayList<>(extraCharonLines);
+        l.add(line);
+        return new CharonOptions(logLevels, l, startTimeout);
+    }
+}

@@ -1,0 +1,194 @@
+package dev.keel.gateway.interop;
+
+import dev.keel.esp.wire.SystemTests;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Four network namespaces for gateway interop tests: two gateways joined by a veth (the outer
+ * link) and, behind each, a host on a protected subnet.
+ *
+ * <pre>
+ * host-a 10.1.0.2 --inner-- 10.1.0.1 gw-a 192.0.2.1 ==outer== 192.0.2.2 gw-b 10.2.0.1 --inner-- 10.2.0.2 host-b
+ * </pre>
+ *
+ * Names are {@code ks-<6 hex>-{gwa,gwb,hosta,hostb}}; interfaces are called {@code outer} and
+ * {@code inner} in every namespace (names are per namespace, so parallel runs cannot collide).
+ * Gateways forward (ip_forward=1, rp_filter off); hosts route everything via their gateway.
+ * Nothing is bound to a particular IKE daemon: put charon, a Keel gateway or anything else in
+ * {@link Site#gatewayNamespace()}. {@link #close()} kills what still runs in the namespaces and
+ * deletes them; {@link #create()} first removes {@code ks-*} namespaces older than 10 minutes,
+ * left over from killed runs.
+ */
+public final class NetnsTopology implements AutoCloseable {
+
+    /** Namespace name prefix owned by this harness (and bench/ike/lib.sh). */
+    public static final String PREFIX = "ks-";
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration LEFTOVER_AGE = Duration.ofMinutes(10);
+
+    /**
+     * One side: a gateway namespace and the host namespace behind it.
+     *
+     * @param gatewayNamespace namespace of the gateway (IKE daemon, ESP endpoint)
+     * @param hostNamespace namespace of the host on the protected subnet
+     * @param outerAddress the gateway's address on the outer link (IKE/ESP endpoint)
+     * @param innerAddress the gateway's address on the protected subnet
+     * @param hostAddress the host's address
+     * @param protectedSubnet the protected subnet in CIDR form (a traffic selector)
+     */
+    public record Site(String name, String gatewayNamespace, String hostNamespace, String outerAddress,
+            String innerAddress, String hostAddress, String protectedSubnet) {
+    }
+
+    private final String prefix;
+    private final Site a;
+    private final Site b;
+    private final List<String> created = new ArrayList<>();
+    private boolean closed;
+
+    private NetnsTopology(String prefix) {
+        this.prefix = prefix;
+        this.a = new Site("a", prefix + "-gwa", prefix + "-hosta", "192.0.2.1", "10.1.0.1", "10.1.0.2", "10.1.0.0/24");
+        this.b = new Site("b", prefix + "-gwb", prefix + "-hostb", "192.0.2.2", "10.2.0.1", "10.2.0.2", "10.2.0.0/24");
+    }
+
+    /** Skips or fails (see {@link SystemTests}) unless 'ip netns' works; then builds the topology. */
+    public static NetnsTopology create() throws IOException {
+        SystemTests.assumeIpNetns();
+        sweepLeftovers();
+        byte[] r = new byte[3];
+        ThreadLocalRandom.current().nextBytes(r);
+        NetnsTopology t = new NetnsTopology(PREFIX + HexFormat.of().formatHex(r));
+        try {
+            t.build();
+            return t;
+        } catch (IOException | RuntimeException | Error e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    private void build() throws IOException {
+        for (String ns : List.of(a.gatewayNamespace(), b.gatewayNamespace(), a.hostNamespace(), b.hostNamespace())) {
+            ip("netns", "add", ns);
+            created.add(ns);
+            ip("-n", ns, "link", "set", "lo", "up");
+        }
+        ip("-n", a.gatewayNamespace(), "link", "add", "outer", "type", "veth", "peer", "name", "outer",
+                "netns", b.gatewayNamespace());
+        for (Site s : List.of(a, b)) {
+            ip("-n", s.gatewayNamespace(), "link", "add", "inner", "type", "veth", "peer", "name", "inner",
+                    "netns", s.hostNamespace());
+            ip("-n", s.gatewayNamespace(), "addr", "add", s.outerAddress() + "/24", "dev", "outer");
+            ip("-n", s.gatewayNamespace(), "addr", "add", s.innerAddress() + "/24", "dev", "inner");
+            ip("-n", s.hostNamespace(), "addr", "add", s.hostAddress() + "/24", "dev", "inner");
+            ip("-n", s.gatewayNamespace(), "link", "set", "outer", "up");
+            ip("-n", s.gatewayNamespace(), "link", "set", "inner", "up");
+            ip("-n", s.hostNamespace(), "link", "set", "inner", "up");
+            ip("-n", s.hostNamespace(), "route", "add", "default", "via", s.innerAddress());
+            exec(s.gatewayNamespace(), TIMEOUT, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
+                    "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0").requireOk();
+        }
+    }
+
+    /** The namespace-name prefix of this run, e.g. {@code ks-3fa2c1}. */
+    public String prefix() {
+        return prefix;
+    }
+
+    /** Site A (gateway 192.0.2.1, subnet 10.1.0.0/24). */
+    public Site a() {
+        return a;
+    }
+
+    /** Site B (gateway 192.0.2.2, subnet 10.2.0.0/24). */
+    public Site b() {
+        return b;
+    }
+
+    /** Runs {@code command} inside {@code namespace} ({@code ip netns exec}), bounded by {@code timeout}. */
+    public BoundedCommand.Result exec(String namespace, Duration timeout, String... command) throws IOException {
+        List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        c.addAll(List.of(command));
+        return BoundedCommand.run(timeout, c);
+    }
+
+    /**
+     * Starts {@code command} inside {@code namespace} in the background (output to {@code log});
+     * the caller must destroy it (a process left running is killed by {@link #close()}).
+     */
+    public Process startInBackground(String namespace, Path log, String... command) throws IOException {
+        List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        c.addAll(List.of(command));
+        return new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    private static void ip(String... args) throws IOException {
+        List<String> c = new ArrayList<>(List.of("ip"));
+        c.addAll(List.of(args));
+        BoundedCommand.run(TIMEOUT, c).requireOk();
+    }
+
+    /** Kills processes left in, and deletes, {@code ks-*} namespaces older than 10 minutes. */
+    static void sweepLeftovers() {
+        Path dir = Path.of("/run/netns");
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        Instant cutoff = Instant.now().minus(LEFTOVER_AGE);
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, PREFIX + "*")) {
+            for (Path p : ds) {
+                FileTime mtime = Files.getLastModifiedTime(p);
+                if (mtime.toInstant().isBefore(cutoff)) {
+                    removeNamespace(p.getFileName().toString());
+                }
+            }
+        } catch (IOException e) {
+            // Best effort: a sweep that cannot read /run/netns leaves the leftovers for later.
+        }
+    }
+
+    private static void removeNamespace(String ns) throws IOException {
+        BoundedCommand.Result pids = BoundedCommand.run(TIMEOUT, List.of("ip", "netns", "pids", ns));
+        for (String pid : pids.output().split("\\s+")) {
+            if (pid.matches("\\d+")) {
+                ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+        BoundedCommand.run(TIMEOUT, List.of("ip", "netns", "del", ns));
+    }
+
+    /** Kills what still runs in the namespaces and deletes them; idempotent. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        IOException first = null;
+        for (String ns : created.reversed()) {
+            try {
+                removeNamespace(ns);
+                if (Files.exists(Path.of("/run/netns", ns))) {
+                    throw new IOException("network namespace " + ns + " is still there after 'ip netns del'");
+                }
+            } catch (IOException e) {
+                first = first == null ? e : first;
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.keel.ike.task;
+
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.message.ExchangeType;
+import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.message.NotifyType;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.ike.session.IkeSaState;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The initiator's CHILD SA rekey (RFC 7296 §1.3.3, §2.8): a CREATE_CHILD_SA with N(REKEY_SA)
+ * makes the replacement, which is installed and reported, then the old SA is deleted with an
+ * INFORMATIONAL exchange. When the peer rekeyed the same SA at the same time, the exchange with
+ * the lowest of the four nonces made the redundant SA and its initiator deletes it (§2.8.1);
+ * the other side deletes the old one.
+ */
+public final class ChildRekeyTask implements Task {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChildRekeyTask.class);
+
+    /** How often, 100 ms apart, a rekey waits for the IKE SA to finish its exchange in flight (2 minutes). */
+    private static final int IDLE_WAITS = 1_200;
+
+    private final IkeSa sa;
+    private final ChildSa old;
+    private final CreateChildSaTask create;
+    private final ChildConnection config;
+    private CreateChildSaTask collision;
+
+    private ChildRekeyTask(IkeSa sa, ChildSa old, ChildConnection config) {
+        this.sa = sa;
+        this.old = old;
+        this.config = config;
+        this.create = CreateChildSaTask.rekey(sa, config, old);
+    }
+
+    /**
+     * Rekeys the CHILD SA with our inbound SPI {@code inboundSpi} on {@code sa} (or the IKE SA that
+     * replaced it), on the IKE SA's thread: nothing when it is gone, already replaced or being
+     * rekeyed; otherwise once the IKE SA has no exchange of its own in flight.
+     */
+    public static void start(IkeSa sa, int inboundSpi) {
+        start(sa, inboundSpi, 0);
+    }
+
+    private static void start(IkeSa first, int inboundSpi, int waited) {
+        IkeSa sa = first.current();
+        if (!sa.isAlive() || sa.state() != IkeSaState.ESTABLISHED) {
+            return;
+        }
+        Optional<ChildSa> old = sa.childByInboundSpi(inboundSpi);
+        if (old.isEmpty() || sa.isChildReplaced(inboundSpi) || sa.childRekey(inboundSpi) != null) {
+            return;
+        }
+        Optional<ChildConnection> config = sa.connection().child(old.get().name());
+        if (config.isEmpty()) {
+            LOG.warn("{}: cannot rekey {}: its configuration is gone", sa, old.get());
+            return;
+        }
+        if (sa.tasks().busy() || sa.tasks().queuedCount() > 0 || sa.ikeRekeying()) {
+            // window size 1: wait, so that the SA is looked at again right before the request is built
+            if (waited < IDLE_WAITS) {
+                sa.timers().schedule(Duration.ofMillis(100), () -> start(sa, inboundSpi, waited + 1));
+            }
+            return;
+        }
+        sa.tasks().queue(ExchangeType.CREATE_CHILD_SA, new ChildRekeyTask(sa, old.get(), config.get()));
+    }
+
+    /** The peer's rekey of the same CHILD SA, answered while ours was in flight (§2.8.1). */
+    void collidedWith(CreateChildSaTask passive) {
+        LOG.info("{}: rekey collision on {}", sa, old);
+        this.collision = passive;
+    }
+
+    @Override
+    public Status build(OutboundMessage m) {
+        sa.childRekey(old.inboundSpi(), this);
+        return create.build(m);
+    }
+
+    @Override
+    public Status process(IkeMessage m) {
+        Status status = create.process(m);
+        if (status == Status.NEED_MORE) {
+            return status; // INVALID_KE_PAYLOAD: again with the group the peer wants
+        }
+        sa.childRekey(old.inboundSpi(), null);
+        boolean oldAlive = sa.childByInboundSpi(old.inboundSpi()).isPresent();
+        boolean peerRekeyed = collision != null && collision.created() != null;
+        ChildSa fresh = create.created();
+        if (fresh == null) {
+            if (peerRekeyed) { // §2.8.1/§2.25: the peer's rekey went through; it deletes the old SA
+                LOG.info("{}: our rekey of {} failed ({}), the peer's replaced it", sa, old, create.failure());
+                return Status.DONE;
+            }
+            sa.env().events().failed(sa, "rekey of CHILD_SA " + old.name() + " failed: " + create.failure());
+            if (!oldAlive) {
+                return Status.DONE;
+            }
+            if (create.peerError() == NotifyType.TEMPORARY_FAILURE) {
+                // §2.25: try again a little later, jittered so that two sides do not collide again
+                long delay = 500 + sa.env().random().nextInt(1_500);
+                int spi = old.inboundSpi();
+                sa.timers().schedule(Duration.ofMillis(delay), () -> start(sa, spi));
+            } else if (create.peerError() == NotifyType.CHILD_SA_NOT_FOUND) {
+                // the peer lost it: replace it by a fresh CHILD SA
+                sa.removeChild(old);
+                sa.tasks().queue(ExchangeType.CREATE_CHILD_SA,
+                        CreateChildSaTask.newChild(sa, config, new CompletableFuture<>()));
+            }
+            return Status.DONE;
+        }
+        sa.addChild(fresh);
+        if (peerRekeyed && lostTo(collision)) {
+            // §2.8.1: the SA made with the lowest of the four nonces is redundant; its creator deletes it
+            LOG.info("{}: rekey collision lost, deleting redundant {}", sa, fresh);
+            sa.childReplaced(old.inboundSpi());
+            sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, fresh));
+            return Status.DONE;
+        }
+        if (peerRekeyed) {
+            LOG.info("{}: rekey collision won, the peer deletes its redundant CHILD_SA", sa);
+        }
+        sa.env().events().childRekeyed(sa, old, fresh);
+        if (oldAlive) {
+            sa.childReplaced(old.inboundSpi());
+            sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, old)); // §2.8: the initiator deletes
+        }
+        return Status.DONE;
+    }
+
+    private boolean lostTo(CreateChildSaTask passive) {
+        byte[] ours = create.lowerNonce();
+        byte[] theirs = passive.lowerNonce();
+        return CreateChildSaTask.lower(ours, theirs) == ours && !Arrays.equals(ours, theirs);
+    }
+}
