@@ -54,6 +54,16 @@ final class BenchPeer implements AutoCloseable {
      */
     BenchPeer(boolean initiator, InetSocketAddress local, InetSocketAddress peer, int loops, IkeEvents events)
             throws Exception {
+        this(initiator, local, peer, loops, events, 1);
+    }
+
+    /**
+     * As above with {@code connections} identical connections named {@code bench-0}, {@code bench-1},
+     * ... (the initiator's pool: the engine reuses an established IKE SA of a connection for a further
+     * CHILD SA, RFC 7296 §1.3.1, so a new IKE SA per initiation takes a connection without one).
+     */
+    BenchPeer(boolean initiator, InetSocketAddress local, InetSocketAddress peer, int loops, IkeEvents events,
+            int connections) throws Exception {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops)
                 .setBlockedThreadCheckInterval(100).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
@@ -73,10 +83,15 @@ final class BenchPeer implements AutoCloseable {
                 new ConnectionDirectory(), new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, loops),
                 RetransmitPolicy.DEFAULT, IkeEngine.Limits.DEFAULT, random);
         engineRef.set(engine);
-        engine.connections().replace(List.of(connection(initiator, local, peer)));
+        List<IkeConnection> list = new java.util.ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            list.add(connection(CONNECTION + "-" + i, initiator, local, peer));
+        }
+        engine.connections().replace(list);
     }
 
-    private static IkeConnection connection(boolean initiator, InetSocketAddress local, InetSocketAddress peer)
+    private static IkeConnection connection(String name, boolean initiator, InetSocketAddress local,
+            InetSocketAddress peer)
             throws ProposalSyntaxException {
         String self = initiator ? "initiator.bench.keel.test" : "responder.bench.keel.test";
         String other = initiator ? "responder.bench.keel.test" : "initiator.bench.keel.test";
@@ -85,7 +100,7 @@ final class BenchPeer implements AutoCloseable {
         ChildConnection child = new ChildConnection(CHILD, TrafficSelectors.parseList(localTs),
                 TrafficSelectors.parseList(remoteTs), Proposal.parseList(Protocol.ESP, ESP_PROPOSAL), IpsecMode.TUNNEL,
                 Duration.ofHours(1), Duration.ofMinutes(66), ChildConnection.StartAction.NONE);
-        return new IkeConnection(CONNECTION, List.of(IpAddress.fromBytes(local.getAddress().getAddress())),
+        return new IkeConnection(name, List.of(IpAddress.fromBytes(local.getAddress().getAddress())),
                 List.of(IpAddress.fromBytes(peer.getAddress().getAddress())), peer.getPort(), IkeIdentity.parse(self),
                 IkeIdentity.parse(other), new IkeConnection.Auth.Psk(PSK), Proposal.parseList(Protocol.IKE, IKE_PROPOSAL),
                 false, Duration.ZERO, List.of(child));

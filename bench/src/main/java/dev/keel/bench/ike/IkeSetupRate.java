@@ -28,8 +28,9 @@ import java.util.function.BooleanSupplier;
  *   --in-flight 64 --warmup 10 --warmup-sas 0 --duration 20 --loops 2 --clk-tck 100
  * </pre>
  *
- * <p>The initiator keeps {@code in-flight} initiations outstanding: one connection initiated again
- * and again, each initiation a new IKE SA whose CHILD SA comes up in IKE_AUTH. A slot is freed when
+ * <p>The initiator keeps {@code in-flight} initiations outstanding over a pool of 2 × in-flight
+ * identical connections, each initiation a new IKE SA whose CHILD SA comes up in IKE_AUTH (the
+ * responder serves them all with one connection, from one peer address). A slot is freed when
  * the CHILD SA is up (as charon's driver frees one on child-updown) or the initiation failed; the
  * IKE SA is then deleted with an INFORMATIONAL exchange, so both engines' tables stay small. After
  * the warm-up (at least {@code warmup} seconds and {@code warmup-sas} SAs), SAs established during {@code duration} seconds are counted; then no new
@@ -94,9 +95,13 @@ public final class IkeSetupRate {
         long responderPid = Long.parseLong(o.getOrDefault("responder-pid", "-1"));
         InetSocketAddress peer = endpoint(o.getOrDefault("peer", "127.0.0.2:500"));
         Load load = new Load();
+        int connections = 2 * inFlight;
         try (BenchPeer initiator = new BenchPeer(true, endpoint(o.getOrDefault("local", "127.0.0.1:0")), peer, loops,
-                load)) {
+                load, connections)) {
             load.engine = initiator.engine;
+            for (int i = 0; i < connections; i++) {
+                load.free.add(BenchPeer.CONNECTION + "-" + i);
+            }
             long start = System.nanoTime();
             for (int i = 0; i < inFlight; i++) {
                 load.startOne();
@@ -148,10 +153,17 @@ public final class IkeSetupRate {
         }
     }
 
-    /** Keeps the initiations going and counts their outcomes; deletes every IKE SA once its child is up. */
+    /**
+     * Keeps the initiations going and counts their outcomes; deletes every IKE SA once its child is
+     * up. Each initiation takes a connection of the pool that has no IKE SA (so it makes a new IKE
+     * SA rather than a further CHILD SA of an existing one); the connection returns to the pool when
+     * its IKE SA is gone. A slot is freed at CHILD SA up, as in charon's driver.
+     */
     private static final class Load implements IkeEvents {
         volatile IkeEngine engine;
         volatile boolean stopping;
+        final java.util.Queue<String> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        final AtomicInteger waitingForConnection = new AtomicInteger();
         final AtomicInteger inFlight = new AtomicInteger();
         final LongAdder ok = new LongAdder();
         final LongAdder failed = new LongAdder();
@@ -159,8 +171,13 @@ public final class IkeSetupRate {
         final Map<String, Integer> reasons = new ConcurrentHashMap<>();
 
         void startOne() {
+            String connection = free.poll();
+            if (connection == null) { // every connection still has its IKE SA (being deleted): start on the next destroy
+                waitingForConnection.incrementAndGet();
+                return;
+            }
             inFlight.incrementAndGet();
-            engine.initiate(BenchPeer.CONNECTION, BenchPeer.CHILD).whenComplete((sa, error) -> {
+            engine.initiate(connection, BenchPeer.CHILD).whenComplete((sa, error) -> {
                 if (error == null) {
                     ok.increment();
                     engine.terminate(sa);
@@ -181,6 +198,19 @@ public final class IkeSetupRate {
         @Override
         public void ikeDestroyed(IkeSa sa, String reason) {
             deleted.increment();
+            if (sa.connection() != null) {
+                free.add(sa.connection().name());
+            }
+            while (!stopping) {
+                int waiting = waitingForConnection.get();
+                if (waiting == 0) {
+                    break;
+                }
+                if (waitingForConnection.compareAndSet(waiting, waiting - 1)) {
+                    startOne();
+                    break;
+                }
+            }
         }
 
         @Override

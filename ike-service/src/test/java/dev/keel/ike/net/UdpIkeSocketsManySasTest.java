@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -66,20 +67,26 @@ class UdpIkeSocketsManySasTest {
         Counting responderEvents = new Counting();
         Node responder = node("127.0.0.2", responderEvents);
         Node initiator = node("127.0.0.1", initiatorEvents);
-        initiator.engine.connections().replace(List.of(connection("127.0.0.1", "127.0.0.2",
-                responder.sockets.ikePort(), "initiator.test", "responder.test", "10.1.0.0/24", "10.2.0.0/24")));
-        responder.engine.connections().replace(List.of(connection("127.0.0.2", "127.0.0.1", 500,
+        // one connection per slot: the engine reuses an established IKE SA of a connection for a further
+        // CHILD SA (RFC 7296 §1.3.1), so each slot's next IKE SA starts once its previous one is gone
+        List<IkeConnection> slots = new ArrayList<>();
+        for (int i = 0; i < IN_FLIGHT; i++) {
+            slots.add(connection("slot-" + i, "127.0.0.1", "127.0.0.2", responder.sockets.ikePort(), "initiator.test",
+                    "responder.test", "10.1.0.0/24", "10.2.0.0/24"));
+        }
+        initiator.engine.connections().replace(slots);
+        responder.engine.connections().replace(List.of(connection("from-initiator", "127.0.0.2", "127.0.0.1", 500,
                 "responder.test", "initiator.test", "10.2.0.0/24", "10.1.0.0/24")));
 
         // First use of code paths (class loading, call-site linkage) on an event loop can exceed the
         // 500 ms limit on a heavily loaded machine; a first round warms them, the guarded round follows.
         int warm = IN_FLIGHT;
-        assertThat(round(initiator.engine, warm, ConcurrentHashMap.newKeySet())).isEmpty();
+        assertThat(round(initiator.engine, initiatorEvents, warm, ConcurrentHashMap.newKeySet())).isEmpty();
         waitUntil(Duration.ofSeconds(30), () -> initiator.engine.ikeSaCount() == 0 && responder.engine.ikeSaCount() == 0);
         blocked.clear();
 
         Set<Long> responderSpis = ConcurrentHashMap.newKeySet();
-        List<String> failures = round(initiator.engine, TOTAL, responderSpis);
+        List<String> failures = round(initiator.engine, initiatorEvents, TOTAL, responderSpis);
         assertThat(failures).isEmpty();
         waitUntil(Duration.ofSeconds(30), () -> initiator.engine.ikeSaCount() == 0 && responder.engine.ikeSaCount() == 0);
         assertThat(initiator.engine.ikeSaCount()).isZero();
@@ -101,20 +108,21 @@ class UdpIkeSocketsManySasTest {
     }
 
     /**
-     * Initiates {@code total} IKE SAs, {@link #IN_FLIGHT} at a time, deleting each once its CHILD SA
-     * is up; returns the failures (bounded in time: a stuck round fails the test).
+     * Initiates {@code total} IKE SAs, {@link #IN_FLIGHT} at a time (one per slot connection), deleting
+     * each once its CHILD SA is up; a slot starts its next IKE SA when the previous one is destroyed.
+     * Returns the failures (bounded in time: a stuck round fails the test).
      */
-    private static List<String> round(IkeEngine initiator, int total, Set<Long> responderSpis)
+    private static List<String> round(IkeEngine initiator, Counting events, int total, Set<Long> responderSpis)
             throws InterruptedException {
         AtomicInteger started = new AtomicInteger();
         AtomicInteger succeeded = new AtomicInteger();
+        AtomicInteger destroyed = new AtomicInteger();
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        Runnable[] next = new Runnable[1];
-        next[0] = () -> {
+        Consumer<String> start = connection -> {
             if (started.incrementAndGet() > total) {
                 return;
             }
-            initiator.initiate("bench", "net").whenComplete((sa, error) -> {
+            initiator.initiate(connection, "net").whenComplete((sa, error) -> {
                 if (error != null) {
                     failures.add(String.valueOf(error.getMessage()));
                 } else {
@@ -122,13 +130,17 @@ class UdpIkeSocketsManySasTest {
                     responderSpis.add(sa.spiR());
                     initiator.terminate(sa);
                 }
-                next[0].run();
             });
         };
+        events.onDestroyed = sa -> {
+            destroyed.incrementAndGet();
+            start.accept(sa.connection().name());
+        };
         for (int i = 0; i < IN_FLIGHT; i++) {
-            next[0].run();
+            start.accept("slot-" + i);
         }
-        waitUntil(Duration.ofSeconds(240), () -> succeeded.get() + failures.size() >= total || !failures.isEmpty());
+        waitUntil(Duration.ofSeconds(240), () -> destroyed.get() >= total || !failures.isEmpty());
+        events.onDestroyed = sa -> { };
         List<String> result = new ArrayList<>(failures);
         if (result.isEmpty() && succeeded.get() != total) {
             result.add("only " + succeeded.get() + " of " + total + " established within the time limit");
@@ -162,12 +174,12 @@ class UdpIkeSocketsManySasTest {
         return new Node(vertx, sockets, engine.get());
     }
 
-    private static IkeConnection connection(String self, String peer, int peerPort, String selfId, String peerId,
-            String localTs, String remoteTs) throws Exception {
+    private static IkeConnection connection(String name, String self, String peer, int peerPort, String selfId,
+            String peerId, String localTs, String remoteTs) throws Exception {
         ChildConnection child = new ChildConnection("net", TrafficSelectors.parseList(localTs),
                 TrafficSelectors.parseList(remoteTs), Proposal.parseList(Protocol.ESP, "aes256gcm16"), IpsecMode.TUNNEL,
                 Duration.ofHours(1), Duration.ofMinutes(66), ChildConnection.StartAction.NONE);
-        return new IkeConnection("bench", List.of(IpAddress.parse(self)), List.of(IpAddress.parse(peer)), peerPort,
+        return new IkeConnection(name, List.of(IpAddress.parse(self)), List.of(IpAddress.parse(peer)), peerPort,
                 IkeIdentity.parse(selfId), IkeIdentity.parse(peerId), new IkeConnection.Auth.Psk(PSK),
                 Proposal.parseList(Protocol.IKE, "aes256gcm16-prfsha256-x25519"), false, Duration.ZERO, List.of(child));
     }
@@ -183,6 +195,12 @@ class UdpIkeSocketsManySasTest {
     private static final class Counting implements IkeEvents {
         final AtomicInteger childDeleted = new AtomicInteger();
         final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        volatile Consumer<IkeSa> onDestroyed = sa -> { };
+
+        @Override
+        public void ikeDestroyed(IkeSa sa, String reason) {
+            onDestroyed.accept(sa);
+        }
 
         @Override
         public void childDeleted(IkeSa sa, ChildSa child) {
