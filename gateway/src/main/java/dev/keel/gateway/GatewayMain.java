@@ -66,7 +66,7 @@ public final class GatewayMain implements Callable<Integer> {
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(gs.loops()));
         GatewayNode node;
         try {
-            node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs)).await(30, TimeUnit.SECONDS);
+            node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc)).await(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             err.println("keel-gateway: cannot start: " + e.getMessage());
             vertx.close().await(10, TimeUnit.SECONDS);

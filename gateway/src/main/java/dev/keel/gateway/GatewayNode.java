@@ -1,6 +1,10 @@
 package dev.keel.gateway;
 
 import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.IpPrefix;
+import dev.keel.esp.tun.TunDevice;
+import dev.keel.esp.tun.TunPort;
+import dev.keel.esp.tun.TunSetup;
 import dev.keel.esp.export.KeyExportConfig;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.forward.StaticGateway;
@@ -139,11 +143,23 @@ public final class GatewayNode {
         return settings;
     }
 
-    /** Opens the plaintext side a node's settings describe (TUN needs root). */
-    static PlaintextPort openPlaintext(Vertx vertx, GatewaySettings settings) {
+    /**
+     * Opens the plaintext side a node's settings describe. A TUN interface (root or
+     * CAP_NET_ADMIN) gets one queue per event loop and a route for every child's remote
+     * selectors; it lives as long as the process.
+     */
+    static PlaintextPort openPlaintext(Vertx vertx, GatewaySettings settings, PolicyConfig policy)
+            throws IOException, InterruptedException {
         return switch (settings.plaintext()) {
             case GatewaySettings.VirtualWire w -> new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);
-            case GatewaySettings.Tun t -> throw new UnsupportedOperationException("TUN: coming with the TUN port merge");
+            case GatewaySettings.Tun t -> {
+                List<IpPrefix> routes = policy.connectionList().stream().flatMap(c -> c.children().stream())
+                        .flatMap(ch -> ch.remoteTs().stream()).flatMap(ts -> ts.addressRange().toPrefixes().stream())
+                        .distinct().toList();
+                TunDevice tun = TunSetup.up(t.name(), settings.loops(), t.mtu(), t.addresses(), routes);
+                // ICMP too-big from the inner destination: the kernel drops packets from its own TUN address (docs/tun.md)
+                yield new TunPort(tun, t.mtu(), null, null);
+            }
         };
     }
 

@@ -25,8 +25,17 @@ public record GatewaySettings(String address, int ikePort, int natTPort, int loo
     public record VirtualWire(InetSocketAddress bind, InetSocketAddress host) implements Plaintext {
     }
 
-    /** A TUN interface (root or CAP_NET_ADMIN); routes to it are the operator's. */
-    public record Tun(String name, int mtu) implements Plaintext {
+    /**
+     * A TUN interface (root or CAP_NET_ADMIN) with one queue per event loop; the node routes
+     * every child's remote selectors through it, as strongSwan's kernel-libipsec does.
+     *
+     * @param addresses CIDR addresses for the interface, often none
+     */
+    public record Tun(String name, int mtu, java.util.List<String> addresses) implements Plaintext {
+        /** Copies the list. */
+        public Tun {
+            addresses = java.util.List.copyOf(addresses);
+        }
     }
 
     /** The UDP endpoint IKE's 500 binds to. */

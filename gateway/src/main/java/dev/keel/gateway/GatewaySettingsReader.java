@@ -118,7 +118,7 @@ public final class GatewaySettingsReader {
             return null;
         }
         if (p.containsKey("tun")) {
-            Map<String, Node> t = mapping(p.get("tun"), "gateway.plaintext.tun", Set.of("name", "mtu"));
+            Map<String, Node> t = mapping(p.get("tun"), "gateway.plaintext.tun", Set.of("name", "mtu", "addresses"));
             if (t == null) {
                 return null;
             }
@@ -127,7 +127,29 @@ public final class GatewaySettingsReader {
             if (name.isEmpty() || name.length() > 15) {
                 problem(p.get("tun"), "gateway.plaintext.tun.name", "an interface name of 1..15 characters");
             }
-            return new GatewaySettings.Tun(name, mtu);
+            List<String> addresses = new ArrayList<>();
+            Node a = t.get("addresses");
+            if (a instanceof ScalarNode s) {
+                addresses.add(s.getValue().trim());
+            } else if (a instanceof org.yaml.snakeyaml.nodes.SequenceNode seq) {
+                for (Node item : seq.getValue()) {
+                    if (item instanceof ScalarNode s) {
+                        addresses.add(s.getValue().trim());
+                    } else {
+                        problem(item, "gateway.plaintext.tun.addresses", "expected an address/prefix");
+                    }
+                }
+            } else if (a != null) {
+                problem(a, "gateway.plaintext.tun.addresses", "expected an address/prefix or a list of them");
+            }
+            for (String cidr : addresses) {
+                try {
+                    dev.keel.core.net.IpPrefix.parse(cidr);
+                } catch (IllegalArgumentException e) {
+                    problem(a, "gateway.plaintext.tun.addresses", "'" + cidr + "' is not address/prefix-length");
+                }
+            }
+            return new GatewaySettings.Tun(name, mtu, addresses);
         }
         Map<String, Node> w = mapping(p.get("virtual_wire"), "gateway.plaintext.virtual_wire", Set.of("bind", "host"));
         if (w == null) {

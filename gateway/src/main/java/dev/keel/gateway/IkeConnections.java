@@ -7,13 +7,16 @@ import dev.keel.ike.message.IkeIdentity;
 import dev.keel.policy.config.AuthMethod;
 import dev.keel.policy.config.ChildConfig;
 import dev.keel.policy.config.ConnectionConfig;
+import dev.keel.policy.config.PemCredentials;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.config.Secret;
+import java.security.PrivateKey;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns policy-service's connections into what the IKE engine runs, resolving secrets. Keel's
+ * Turns policy-service's connections into what the IKE engine runs, resolving secrets (a PSK,
+ * or the private key of a certificate connection). Keel's
  * data plane speaks ESP in UDP only (RFC 3948; raw ESP is not there yet), so every connection
  * forces UDP encapsulation, which RFC 7296 §2.23 lets an endpoint ask for by faking its NAT
  * detection hash; strongSwan's {@code encap = yes} does the same.
@@ -38,16 +41,18 @@ final class IkeConnections {
     }
 
     private static IkeConnection map(PolicyConfig config, ConnectionConfig c, int ikePort) {
-        if (c.local().method() != AuthMethod.PSK || c.remote().method() != AuthMethod.PSK) {
-            throw new IllegalArgumentException("connections." + c.name()
-                    + ": only 'auth: psk' is wired into the gateway so far (certificates: docs/configuration.md)");
+        String at = "connections." + c.name();
+        if (c.local().method() != c.remote().method()) {
+            // IkeConnection.Auth covers both directions; swanctl's mixed rounds are not wired (yet).
+            throw new IllegalArgumentException(at + ": local.auth is " + name(c.local().method())
+                    + " but remote.auth is " + name(c.remote().method())
+                    + " (remote defaults to pubkey); Keel authenticates both sides the same way");
         }
         Secret secret = config.secrets().get(c.local().secretRef());
         if (secret == null) {
-            throw new IllegalArgumentException("connections." + c.name() + ".local.secret: no resolved secret '"
+            throw new IllegalArgumentException(at + ".local.secret: no resolved secret '"
                     + c.local().secretRef() + "'");
         }
-        byte[] psk = secret.copy();
         List<ChildConnection> children = new ArrayList<>();
         for (ChildConfig ch : c.children()) {
             children.add(new ChildConnection(ch.name(), ch.localTs(), ch.remoteTs(), ch.espProposals(), ch.mode(),
@@ -57,13 +62,47 @@ final class IkeConnections {
                         case START -> ChildConnection.StartAction.START;
                     }));
         }
+        List<IpAddress> local = addresses(c.localAddrs());
+        List<IpAddress> remote = addresses(c.remoteAddrs());
+        IkeIdentity localId = IkeIdentity.parse(c.local().id());
+        IkeIdentity remoteId = anyOrIdentity(c.remote().id());
+        if (c.local().method() == AuthMethod.PUBKEY) {
+            return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId, pubKey(at, c, secret),
+                    c.proposals(), true, c.dpdDelay(), children);
+        }
+        byte[] psk = secret.copy();
         try {
-            return new IkeConnection(c.name(), addresses(c.localAddrs()), addresses(c.remoteAddrs()), ikePort,
-                    IkeIdentity.parse(c.local().id()), anyOrIdentity(c.remote().id()),
+            return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId,
                     new IkeConnection.Auth.Psk(psk), c.proposals(), true, c.dpdDelay(), children);
         } finally {
             java.util.Arrays.fill(psk, (byte) 0);
         }
+    }
+
+    /**
+     * Our key and chain and the peer's CAs (RFC 7427 signatures). policy-service has checked at
+     * load that the key belongs to certs[0] and our identity is in it.
+     */
+    private static IkeConnection.Auth.PubKey pubKey(String at, ConnectionConfig c, Secret secret) {
+        if (c.local().certs().isEmpty()) {
+            throw new IllegalArgumentException(at + ".local.certs: 'auth: pubkey' needs our certificate chain"
+                    + " (PEM files, end entity first)");
+        }
+        if (c.remote().cacerts().isEmpty()) {
+            throw new IllegalArgumentException(at + ".remote.cacerts: 'auth: pubkey' needs the CA certificates"
+                    + " the peer's certificate must chain to");
+        }
+        PrivateKey key;
+        try {
+            key = PemCredentials.privateKey(secret);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".local.secret: " + e.getMessage());
+        }
+        return new IkeConnection.Auth.PubKey(key, c.local().certs(), c.remote().cacerts());
+    }
+
+    private static String name(AuthMethod method) {
+        return method == AuthMethod.PSK ? "psk" : "pubkey";
     }
 
     private static IkeIdentity anyOrIdentity(String id) {

@@ -93,7 +93,7 @@ class TwoGatewaysOnLoopbackTest {
         var settings = GatewaySettingsReader.read(path);
         assertThat(settings).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
         GatewaySettings gs = ((GatewaySettingsReader.Result.Valid) settings).settings();
-        return GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs)).await(10, TimeUnit.SECONDS);
+        return GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc)).await(10, TimeUnit.SECONDS);
     }
 
     private static DatagramChannel host(String address, int port) throws Exception {

@@ -3,18 +3,25 @@ package dev.keel.policy;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.ConfigProblem;
 import dev.keel.policy.config.ConfigResult;
+import dev.keel.policy.grpc.AdminApiSecurity;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyStore;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Runs policy-service alone: loads a configuration file, then serves it over gRPC. */
+/**
+ * Runs policy-service alone: loads a configuration file, then serves it over gRPC with mutual TLS
+ * and per-role authorization ({@link AdminApiSecurity}); plaintext only on loopback, on request.
+ */
 @Command(name = "keel-policy-service", mixinStandardHelpOptions = true,
         description = "Loads a Keel configuration (connections, policies, secrets by reference) and serves"
                 + " keel.v1.PolicyService, grpc.health.v1 and server reflection.")
@@ -32,6 +39,34 @@ public final class PolicyServiceMain implements Callable<Integer> {
 
     @Option(names = "--check", description = "Validate the configuration, print problems and exit.")
     boolean check;
+
+    @Option(names = "--tls-cert", description = "PEM certificate chain of this server (mutual TLS).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", description = "PEM private key (PKCS#8) of this server.")
+    Path tlsKey;
+
+    @Option(names = "--tls-client-ca", description = "PEM CA certificate(s) that issue client certificates.")
+    Path tlsClientCa;
+
+    @Option(names = "--admin", split = ",", description = "Client identity (certificate subject DN, CN, DNS or"
+            + " URI SAN) allowed every call, LoadConfig and ValidateConfig included. Repeatable.")
+    List<String> admins = new ArrayList<>();
+
+    @Option(names = "--reader", split = ",", description = "Client identity allowed to list, get and watch."
+            + " Repeatable.")
+    List<String> readers = new ArrayList<>();
+
+    @Option(names = "--plaintext", description = "Serve without TLS and without authorization; refused unless"
+            + " --listen is a loopback address. For tests on one host only.")
+    boolean plaintext;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
 
     /** Entry point. */
     public static void main(String[] args) {
@@ -60,9 +95,31 @@ public final class PolicyServiceMain implements Callable<Integer> {
         }
         String host = listen.substring(0, colon).replace("[", "").replace("]", "");
         int port = Integer.parseInt(listen.substring(colon + 1));
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        NettyServerBuilder builder;
+        if (plaintext) {
+            if (tlsCert != null || tlsKey != null || tlsClientCa != null) {
+                throw usage("--plaintext excludes the --tls-* options");
+            }
+            if (address.getAddress() == null || !address.getAddress().isLoopbackAddress()) {
+                throw usage("--plaintext is only allowed on a loopback --listen address, not " + listen);
+            }
+            builder = NettyServerBuilder.forAddress(address);
+        } else {
+            if (tlsCert == null || tlsKey == null || tlsClientCa == null) {
+                throw usage("the admin API requires mutual TLS: give --tls-cert, --tls-key and --tls-client-ca"
+                        + " (or --plaintext on a loopback address for tests)");
+            }
+            if (admins.isEmpty() && readers.isEmpty()) {
+                throw usage("no client may call anything: give --admin and/or --reader identities");
+            }
+            builder = NettyServerBuilder.forAddress(address,
+                            AdminApiSecurity.serverCredentials(tlsCert, tlsKey, tlsClientCa))
+                    .intercept(AdminApiSecurity.authorization(AdminApiSecurity.POLICY_SERVICE_ROLES,
+                            Set.copyOf(admins), Set.copyOf(readers)));
+        }
         PolicyStore store = new PolicyStore(valid.config());
-        PolicyServer server = new PolicyServer(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)),
-                new PolicyGrpcService(loader, store)).start();
+        PolicyServer server = new PolicyServer(builder, new PolicyGrpcService(loader, store)).start();
         System.getLogger(PolicyServiceMain.class.getName()).log(System.Logger.Level.INFO,
                 "policy-service serving {0} on {1}", valid.config(), listen);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "policy-service-shutdown"));

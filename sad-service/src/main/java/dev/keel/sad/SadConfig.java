@@ -30,6 +30,11 @@ import java.util.regex.Pattern;
  * @param minClusterSize split-brain protection: SA maps refuse operations in a partition
  *        smaller than this (0 = off; see docs/sad.md)
  * @param partitionCount Hazelcast partition count
+ * @param leaseQuorum members (witnesses included) that must be in this member's cluster view for
+ *        LeaseSequence to grant numbers and for a takeover to run; -1 = a majority of
+ *        {@code members} when it names three or more, else 0 (off; docs/sad.md, "Split brain")
+ * @param witness this member holds no SA data and owns no SAs (a Hazelcast lite member); it only
+ *        counts toward the lease quorum, e.g. the third vote of a two-gateway pair
  */
 public record SadConfig(
         String nodeId,
@@ -49,7 +54,9 @@ public record SadConfig(
         int mergeFirstRunDelaySeconds,
         int mergeNextRunDelaySeconds,
         int minClusterSize,
-        int partitionCount) {
+        int partitionCount,
+        int leaseQuorum,
+        boolean witness) {
 
     private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Pattern HOST_PORT = Pattern.compile("[^\\s:]+:\\d{1,5}|\\[[0-9A-Fa-f:.]+\\]:\\d{1,5}");
@@ -103,12 +110,26 @@ public record SadConfig(
         if (minClusterSize < 0) {
             errors.add("min-cluster-size: must not be negative");
         }
+        if (leaseQuorum == -1) {
+            leaseQuorum = members.size() >= 3 ? members.size() / 2 + 1 : 0;
+        }
+        if (leaseQuorum < 0) {
+            errors.add("lease-quorum: " + leaseQuorum + " is negative (-1 = a majority of members)");
+        }
         if (partitionCount < 1) {
             errors.add("partition-count: must be at least 1");
         }
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException("sad-service configuration: " + String.join("; ", errors));
         }
+    }
+
+    private static boolean parseBoolean(String key, String v) {
+        return switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("argument --" + key + ": '" + v + "' is not true or false");
+        };
     }
 
     /** Defaults for a node: all values but the identity, addresses and KEK file. */
@@ -166,6 +187,8 @@ public record SadConfig(
                     case "merge-next-run-delay-seconds" -> b.mergeNextRunDelaySeconds = Integer.parseInt(v);
                     case "min-cluster-size" -> b.minClusterSize = Integer.parseInt(v);
                     case "partition-count" -> b.partitionCount = Integer.parseInt(v);
+                    case "lease-quorum" -> b.leaseQuorum = Integer.parseInt(v);
+                    case "witness" -> b.witness = parseBoolean(e.getKey(), v);
                     default -> throw new IllegalArgumentException("argument --" + e.getKey() + ": unknown option");
                 }
             } catch (NumberFormatException nfe) {
@@ -195,6 +218,8 @@ public record SadConfig(
         public int mergeNextRunDelaySeconds = 10;
         public int minClusterSize = 0;
         public int partitionCount = 271;
+        public int leaseQuorum = -1;
+        public boolean witness;
 
         Builder(String nodeId, Path kekFile) {
             this.nodeId = nodeId;
@@ -205,7 +230,7 @@ public record SadConfig(
             return new SadConfig(nodeId, clusterName, bindHost, hazelcastPort, members, grpcPort, kekFile,
                     spiReservationSeconds, replayMargin, maintenanceIntervalMillis, tombstoneRetentionSeconds,
                     watchLogSize, heartbeatIntervalSeconds, maxNoHeartbeatSeconds, mergeFirstRunDelaySeconds,
-                    mergeNextRunDelaySeconds, minClusterSize, partitionCount);
+                    mergeNextRunDelaySeconds, minClusterSize, partitionCount, leaseQuorum, witness);
         }
     }
 }

@@ -16,7 +16,10 @@ import dev.keel.proto.v1.GetChildSaRequest;
 import dev.keel.proto.v1.GetIkeSaRequest;
 import dev.keel.proto.v1.IkeSaKeys;
 import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.ChildSaKeys;
 import dev.keel.proto.v1.InstallChildSaRequest;
+import dev.keel.proto.v1.InstallChildSaResult;
+import dev.keel.proto.v1.InstallChildSasRequest;
 import dev.keel.proto.v1.InstallIkeSaRequest;
 import dev.keel.proto.v1.LeaseSequenceRequest;
 import dev.keel.proto.v1.LeaseSequenceResponse;
@@ -118,6 +121,36 @@ class SaServiceComponentTest {
         }
         assertThatThrownBy(() -> f.n2.database().childKeys(r.getId()))
                 .isInstanceOf(SadException.class).hasMessageContaining("only the owner unwraps");
+    }
+
+    @Test
+    void batchInstallGivesEachItemItsOwnOutcome() {
+        install(TestSupport.gcmSa("batch-taken", 0x1100, Direction.DIRECTION_OUTBOUND));
+        InstallChildSasRequest batch = InstallChildSasRequest.newBuilder()
+                .addItems(TestSupport.gcmSa("batch-in", 0x1101, Direction.DIRECTION_INBOUND))
+                .addItems(TestSupport.gcmSa("batch-taken", 0x1102, Direction.DIRECTION_OUTBOUND))
+                .addItems(TestSupport.gcmSa("batch-bad", 0x1103, Direction.DIRECTION_OUTBOUND)
+                        .setKeys(ChildSaKeys.newBuilder().setEncryption(ByteString.copyFrom(new byte[3]))))
+                .addItems(TestSupport.gcmSa("batch-spi", 0x1101, Direction.DIRECTION_INBOUND))
+                .addItems(TestSupport.gcmSa("batch-out", 0x1104, Direction.DIRECTION_OUTBOUND))
+                .build();
+        List<InstallChildSaResult> results = f.s1().installChildSas(batch).getResultsList();
+        assertThat(results).hasSize(5);
+        assertThat(results.get(0).getCode()).isZero();
+        assertThat(results.get(0).getChildSa().getId()).isEqualTo("batch-in");
+        assertThat(results.get(0).getChildSa().hasKeys()).isFalse();
+        assertThat(results.get(1).getCode()).isEqualTo(Status.Code.ALREADY_EXISTS.value());
+        assertThat(results.get(1).getMessage()).startsWith("items[1]: ").contains("already exists");
+        assertThat(results.get(2).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+        assertThat(results.get(2).getMessage()).contains("keys.encryption");
+        // Items run concurrently and the SPI map serializes the two binds of SPI 0x1101: either may
+        // win, exactly one must.
+        assertThat(List.of(results.get(0).getCode(), results.get(3).getCode())).containsOnlyOnce(0);
+        assertThat(results.get(4).getCode()).isZero();
+        assertThat(f.s2().getChildSa(GetChildSaRequest.newBuilder().setId("batch-out").build()).getChildSa()
+                .getOwnerNodeId()).isEqualTo("n1");
+        assertThat(code(() -> f.s1().installChildSas(InstallChildSasRequest.getDefaultInstance())))
+                .isEqualTo(Status.Code.INVALID_ARGUMENT);
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {

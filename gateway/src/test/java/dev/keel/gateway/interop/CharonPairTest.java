@@ -155,7 +155,7 @@ class CharonPairTest {
     }
 
     /** Runs an iperf3 TCP transfer of 2 s from host A to host B; returns the bytes received. */
-    private static long iperf3(NetnsTopology topo) throws IOException, InterruptedException {
+    static long iperf3(NetnsTopology topo) throws IOException, InterruptedException {
         Path serverLog = Files.createTempFile("keel-iperf3", ".log");
         Process server = topo.startInBackground(topo.b().hostNamespace(), serverLog, "iperf3", "-s", "-1", "-B",
                 topo.b().hostAddress(), "-p", "5201");
@@ -183,7 +183,7 @@ class CharonPairTest {
         }
     }
 
-    private static SwanctlSas.IkeSa single(List<SwanctlSas.IkeSa> sas) {
+    static SwanctlSas.IkeSa single(List<SwanctlSas.IkeSa> sas) {
         assertThat(sas).hasSize(1);
         return sas.getFirst();
     }

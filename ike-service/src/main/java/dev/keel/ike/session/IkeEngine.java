@@ -509,6 +509,7 @@ public final class IkeEngine implements IkeReceiver {
 
         @Override
         public void failed(IkeSa sa, String reason) {
+            LOG.warn("{}: {}", sa, reason);
             next.failed(sa, reason);
             if (sa.state() == IkeSaState.ESTABLISHED) { // a child failed; the IKE SA stays
                 CompletableFuture<IkeSa> f = initiations.remove(sa);

@@ -10,6 +10,8 @@ import dev.keel.ike.message.AuthPayload;
 import dev.keel.ike.message.CertEncoding;
 import dev.keel.ike.message.CertPayload;
 import dev.keel.ike.message.CertReqPayload;
+import dev.keel.ike.message.DeletePayload;
+import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IdPayload;
 import dev.keel.ike.message.IkeIdentity;
 import dev.keel.ike.message.IkeMessage;
@@ -201,7 +203,22 @@ public final class IkeAuthTask implements Task {
     private Status reject(String reason) {
         sa.noteFailure(reason);
         authFailed = true;
+        if (initiator) {
+            tellResponder();
+        }
         return Status.FAILED;
+    }
+
+    /**
+     * The responder established its IKE SA when it answered; an initiator that rejects the
+     * answer says so with AUTHENTICATION_FAILED in a separate INFORMATIONAL (RFC 7296 §2.21.2),
+     * here with a Delete of the IKE SA so the responder drops it at once rather than at its next
+     * liveness check. Sent once: our side is gone with the IKE SA, as strongSwan's.
+     */
+    private void tellResponder() {
+        OutboundMessage info = new OutboundMessage(ExchangeType.INFORMATIONAL, false)
+                .notify(NotifyType.AUTHENTICATION_FAILED).add(DeletePayload.ikeSa());
+        sa.send(sa.encode(info, sa.tasks().nextRequestId()));
     }
 
     private Status fail(String reason) {

@@ -21,6 +21,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,8 +44,8 @@ final class ConfigReading {
     private static final Set<String> OTHER_SERVICES_KEYS = Set.of("cluster", "listen", "metrics", "logging", "gateway");
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
             "remote", "proposals", "dpd_delay", "encap", "children");
-    private static final Set<String> LOCAL_KEYS = Set.of("auth", "id", "secret");
-    private static final Set<String> REMOTE_KEYS = Set.of("auth", "id");
+    private static final Set<String> LOCAL_KEYS = Set.of("auth", "id", "secret", "certs");
+    private static final Set<String> REMOTE_KEYS = Set.of("auth", "id", "cacerts");
     private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "mode",
             "rekey_time", "life_time", "rekey_bytes", "start_action", "dpd_action", "priority");
     private static final Set<String> POLICY_KEYS = Set.of("name", "local_ts", "remote_ts", "action", "priority");
@@ -364,7 +366,102 @@ final class ConfigReading {
                 return null;
             }
         }
-        return new AuthConfig(method, id, secretRef);
+        List<X509Certificate> certs = List.of();
+        List<X509Certificate> cacerts = List.of();
+        String certKey = local ? "certs" : "cacerts";
+        if (m.containsKey(certKey)) {
+            if (method != AuthMethod.PUBKEY) {
+                problems.add(path + "." + certKey, m.get(certKey), "'" + certKey + "' belongs to 'auth: pubkey';"
+                        + " this side authenticates with a pre-shared key");
+                return null;
+            }
+            List<X509Certificate> read = certificateFiles(m.get(certKey), path + "." + certKey);
+            if (read == null) {
+                return null;
+            }
+            if (local) {
+                certs = read;
+                if (!localCredentialsAgree(path, node, m, id, secretRef, certs.getFirst())) {
+                    return null;
+                }
+            } else {
+                cacerts = read;
+            }
+        }
+        return new AuthConfig(method, id, secretRef, certs, cacerts);
+    }
+
+    /**
+     * Our private key belongs to our end-entity certificate, and our identity is in it; false
+     * after reporting why not. Problems name the secret, never its content.
+     */
+    private boolean localCredentialsAgree(String path, Node node, Map<String, Node> m, String id, String secretRef,
+            X509Certificate endEntity) {
+        boolean ok = true;
+        Secret secret = secrets.get(secretRef);
+        if (secret != null) { // an unresolved secret is reported under 'secrets'
+            Node at = m.get("secret");
+            PrivateKey key = null;
+            try {
+                key = PemCredentials.privateKey(secret);
+            } catch (IllegalArgumentException e) {
+                problems.add(path + ".secret", at, e.getMessage());
+                ok = false;
+            }
+            if (key != null && !PemCredentials.supportedKeyType(key)) {
+                problems.add(path + ".secret", at, "secret '" + secretRef + "' holds a " + key.getAlgorithm()
+                        + " key; Keel signs with RSA, ECDSA and Ed25519 keys");
+                ok = false;
+            } else if (key != null && !PemCredentials.keyMatches(key, endEntity.getPublicKey())) {
+                problems.add(path + ".secret", at, "the private key of secret '" + secretRef + "' ("
+                        + secret.origin() + ") does not belong to the end-entity certificate '"
+                        + PemCredentials.subject(endEntity) + "' (certs[0])");
+                ok = false;
+            }
+        }
+        String problem = PemCredentials.identityProblem(id, endEntity);
+        if (problem != null) {
+            problems.add(path + ".id", m.getOrDefault("id", node), "identity '" + id + "' is not in the end-entity"
+                    + " certificate: " + problem);
+            ok = false;
+        }
+        return ok;
+    }
+
+    /** Every certificate of the listed PEM files, in order; null after a problem. */
+    private List<X509Certificate> certificateFiles(Node node, String path) {
+        List<Nodes.Item> items = nodes.list(node, path);
+        if (items == null) {
+            return null;
+        }
+        List<X509Certificate> out = new ArrayList<>();
+        boolean ok = true;
+        for (Nodes.Item item : items) {
+            Path file = baseDir.resolve(item.text());
+            try {
+                if (!Files.isRegularFile(file)) {
+                    problems.add(item.path(), item.node(), "certificate file " + file + (Files.exists(file)
+                            ? " is not a regular file" : " does not exist"));
+                    ok = false;
+                    continue;
+                }
+                if (Files.size(file) > PemCredentials.MAX_CERT_FILE_BYTES) {
+                    problems.add(item.path(), item.node(), "certificate file " + file + " is larger than "
+                            + PemCredentials.MAX_CERT_FILE_BYTES + " bytes");
+                    ok = false;
+                    continue;
+                }
+                out.addAll(PemCredentials.certificates(Files.readAllBytes(file)));
+            } catch (IOException e) {
+                problems.add(item.path(), item.node(), "certificate file " + file + " cannot be read: "
+                        + ioReason(e));
+                ok = false;
+            } catch (PemCredentials.CredentialException e) {
+                problems.add(item.path(), item.node(), "certificate file " + file + " " + e.getMessage());
+                ok = false;
+            }
+        }
+        return ok ? out : null;
     }
 
     private List<Proposal> proposals(Node node, String path, Protocol protocol) {

@@ -75,18 +75,23 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         if (!cluster.isRunning() || !cluster.isOldest()) {
             return;
         }
+        if (!cluster.hasLeaseQuorum()) {
+            LOG.log(Level.WARNING, "node {0}: member {1} left but this side has no lease quorum ({2} of {3}): "
+                    + "not taking over its SAs", cluster.nodeId(), departedMember, cluster.memberCount(),
+                    cluster.config().leaseQuorum());
+            return;
+        }
         long t0 = System.nanoTime();
         try {
             Map<String, String> live = cluster.liveMembers();
             MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live,
                     cluster.config().replayMargin(), cluster.config().tombstoneRetentionSeconds() * 1000L);
-            Set<String> orphans = cluster.childSas().keySet(new OwnedByMember(departedMember));
-            if (!orphans.isEmpty()) {
-                cluster.childSas().executeOnKeys(orphans, pass);
-            }
+            // One partition-wide operation per partition: each partition owner selects the departed
+            // member's SAs by their owner field and rewrites them in place; no key lists travel.
+            int taken = cluster.childSas().executeOnEntries(pass, new OwnedByMember(departedMember)).size();
             lastTakeoverMillis = (System.nanoTime() - t0) / 1_000_000;
             LOG.log(Level.WARNING, "node {0}: took over {1} CHILD SAs of departed member {2} in {3} ms",
-                    cluster.nodeId(), orphans.size(), departedMember, lastTakeoverMillis);
+                    cluster.nodeId(), taken, departedMember, lastTakeoverMillis);
         } catch (HazelcastInstanceNotActiveException e) {
             return;
         } catch (RuntimeException e) {
@@ -104,7 +109,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
     /** Runs a pass now if this member is the oldest; for tests and operators. */
     public void runNow() {
         try {
-            scheduler.submit(this::passIfOldest).get(30, TimeUnit.SECONDS);
+            scheduler.submit(this::passIfOldest).get(120, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("maintenance pass failed", e);
         }
@@ -116,7 +121,9 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         }
         long t0 = System.nanoTime();
         try {
-            Map<String, String> live = cluster.liveMembers();
+            // Without the lease quorum, no takeover (an empty member set disables it), only lifetimes
+            // and tombstones: the other side of a split may hold the majority and the SAs.
+            Map<String, String> live = cluster.hasLeaseQuorum() ? cluster.liveMembers() : Map.of();
             long now = System.currentTimeMillis();
             MaintenanceProcessor child = new MaintenanceProcessor(now, live, cluster.config().replayMargin(),
                     cluster.config().tombstoneRetentionSeconds() * 1000L);

@@ -35,6 +35,11 @@ public final class SadCluster implements AutoCloseable {
     public static final String NODE_ATTRIBUTE = "keel.node";
 
     private static final String SPLIT_BRAIN_PROTECTION = "keel-sa-min-cluster";
+    /**
+     * How long an operation waits for its backup's acknowledgement. After that Hazelcast completes
+     * the call with the primary's result alone; LeaseSequence refuses such a late grant (docs/sad.md).
+     */
+    public static final long BACKUP_TIMEOUT_MILLIS = 3000;
 
     private final SadConfig config;
     private final HazelcastInstance hz;
@@ -67,6 +72,8 @@ public final class SadCluster implements AutoCloseable {
         hc.setClusterName(c.clusterName());
         hc.setInstanceName("keel-sad-" + c.nodeId() + "-" + c.hazelcastPort());
         hc.getMemberAttributeConfig().setAttribute(NODE_ATTRIBUTE, c.nodeId());
+        // A witness is a lite member: in the membership (and so in the lease quorum), no partitions.
+        hc.setLiteMember(c.witness());
 
         // --- properties: logging, no phone-home, failure detection, merge ------------------
         hc.setProperty("hazelcast.logging.type", "jdk");
@@ -85,7 +92,7 @@ public final class SadCluster implements AutoCloseable {
         hc.setProperty("hazelcast.connection.monitor.max.faults", "2");
         hc.setProperty("hazelcast.socket.connect.timeout.seconds", "1");
         hc.setProperty("hazelcast.operation.call.timeout.millis", "10000");
-        hc.setProperty("hazelcast.operation.backup.timeout.millis", "3000");
+        hc.setProperty("hazelcast.operation.backup.timeout.millis", Long.toString(BACKUP_TIMEOUT_MILLIS));
         hc.setProperty("hazelcast.wait.seconds.before.join", "1");
         hc.setProperty("hazelcast.max.wait.seconds.before.join", "5");
         hc.setProperty("hazelcast.graceful.shutdown.max.wait", "20");
@@ -163,10 +170,26 @@ public final class SadCluster implements AutoCloseable {
         return hz.getMap(SPIS);
     }
 
-    /** Member UUID -> node id of the current members, oldest first. */
+    /**
+     * Whether this member's cluster view holds the lease quorum (witnesses count): without it a
+     * lease could overlap one granted on the other side of a split, so none is granted.
+     */
+    public boolean hasLeaseQuorum() {
+        return config.leaseQuorum() == 0 || hz.getCluster().getMembers().size() >= config.leaseQuorum();
+    }
+
+    /** Members in this member's view, witnesses included. */
+    public int memberCount() {
+        return hz.getCluster().getMembers().size();
+    }
+
+    /** Member UUID -> node id of the current data members (witnesses excluded: they own no SAs), oldest first. */
     public Map<String, String> liveMembers() {
         Map<String, String> live = new LinkedHashMap<>();
         for (Member m : hz.getCluster().getMembers()) {
+            if (m.isLiteMember()) {
+                continue;
+            }
             String node = m.getAttribute(NODE_ATTRIBUTE);
             live.put(m.getUuid().toString(), node == null ? m.getUuid().toString() : node);
         }

@@ -16,6 +16,13 @@ import dev.keel.proto.v1.GetIkeSaRequest;
 import dev.keel.proto.v1.GetIkeSaResponse;
 import dev.keel.proto.v1.InstallChildSaRequest;
 import dev.keel.proto.v1.InstallChildSaResponse;
+import dev.keel.proto.v1.InstallChildSaResult;
+import dev.keel.proto.v1.InstallChildSasRequest;
+import dev.keel.proto.v1.InstallChildSasResponse;
+import dev.keel.proto.v1.ChildSaRecord;
+import io.grpc.Status;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import dev.keel.proto.v1.InstallIkeSaRequest;
 import dev.keel.proto.v1.InstallIkeSaResponse;
 import dev.keel.proto.v1.LeaseSequenceRequest;
@@ -86,7 +93,48 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     @Override
     public void installChildSa(InstallChildSaRequest req, StreamObserver<InstallChildSaResponse> out) {
-        unary(out, () -> InstallChildSaResponse.newBuilder().setChildSa(db.installChildSa(req)).build());
+        async(out, () -> db.installChildSaAsync(req).thenApply(r -> InstallChildSaResponse.newBuilder()
+                .setChildSa(r).build()));
+    }
+
+    /** Most items in one InstallChildSas call. */
+    static final int MAX_BATCH = 1000;
+
+    @Override
+    public void installChildSas(InstallChildSasRequest req, StreamObserver<InstallChildSasResponse> out) {
+        int n = req.getItemsCount();
+        if (n == 0 || n > MAX_BATCH) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("items: " + n + " items, want 1.." + MAX_BATCH)
+                    .asRuntimeException());
+            return;
+        }
+        // Every item runs concurrently; each outcome lands in its slot, the reply goes when all have one.
+        InstallChildSaResult[] results = new InstallChildSaResult[n];
+        CompletableFuture<?>[] all = new CompletableFuture<?>[n];
+        for (int i = 0; i < n; i++) {
+            int index = i;
+            CompletionStage<ChildSaRecord> one;
+            try {
+                one = db.installChildSaAsync(req.getItems(i));
+            } catch (RuntimeException e) {
+                one = CompletableFuture.failedFuture(e);
+            }
+            all[i] = one.handle((r, t) -> {
+                InstallChildSaResult.Builder b = InstallChildSaResult.newBuilder();
+                if (t == null) {
+                    b.setChildSa(r);
+                } else {
+                    Status s = Statuses.of(t).getStatus();
+                    b.setCode(s.getCode().value()).setMessage("items[" + index + "]: " + s.getDescription());
+                }
+                results[index] = b.build();
+                return null;
+            }).toCompletableFuture();
+        }
+        CompletableFuture.allOf(all).whenComplete((v, t) -> {
+            out.onNext(InstallChildSasResponse.newBuilder().addAllResults(Arrays.asList(results)).build());
+            out.onCompleted();
+        });
     }
 
     @Override

@@ -70,8 +70,10 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
             entry.setValue(null);
         } else if (u != r) {
             entry.setValue(u.toByteArray());
+        } else {
+            return null;
         }
-        return null;
+        return Boolean.TRUE; // changed: counted by the caller (null results are not returned)
     }
 
     @Override

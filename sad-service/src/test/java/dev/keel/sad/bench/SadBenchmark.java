@@ -3,6 +3,9 @@ package dev.keel.sad.bench;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.InstallChildSaRequest;
 import dev.keel.proto.v1.InstallChildSaResponse;
+import dev.keel.proto.v1.InstallChildSaResult;
+import dev.keel.proto.v1.InstallChildSasRequest;
+import dev.keel.proto.v1.InstallChildSasResponse;
 import dev.keel.proto.v1.LeaseSequenceRequest;
 import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.sad.SadConfig;
@@ -51,6 +54,9 @@ public final class SadBenchmark {
         int installs = intArg(args, "--installs", 20_000);
         int inFlight = intArg(args, "--in-flight", 64);
         int memorySas = intArg(args, "--memory-sas", 100_000);
+        int batch = intArg(args, "--batch", 250);
+        int batchesInFlight = intArg(args, "--batches-in-flight", 4);
+        int apiInFlight = intArg(args, "--api-in-flight", 512);
         Path dir = Files.createTempDirectory("keel-sad-bench");
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
@@ -78,7 +84,8 @@ public final class SadBenchmark {
                 }
                 leaseLatency(ch, leaseCalls);
                 installRate(ch, installs, inFlight);
-                memoryPerSa(n1, memorySas, heapBase);
+                installBatchRate(ch, installs, batch, batchesInFlight);
+                memoryPerSa(n1, memorySas, heapBase, apiInFlight);
                 takeover(n1, n2);
             } finally {
                 ch.shutdownNow();
@@ -143,36 +150,85 @@ public final class SadBenchmark {
                 firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load());
     }
 
-    private static void memoryPerSa(SadNode n1, int count, long heapBase) throws Exception {
-        long before = usedHeapAfterGc();
-        ExecutorService pool = Executors.newFixedThreadPool(16);
-        AtomicInteger next = new AtomicInteger();
+    /** InstallChildSas: batches of {@code batch} SAs, {@code inFlight} batches outstanding. */
+    private static void installBatchRate(ManagedChannel ch, int count, int batch, int inFlight) throws Exception {
+        SaServiceGrpc.SaServiceFutureStub s = SaServiceGrpc.newFutureStub(ch);
+        List<InstallChildSasRequest> reqs = new ArrayList<>();
+        InstallChildSasRequest.Builder b = InstallChildSasRequest.newBuilder();
+        for (int i = 0; i < count; i++) {
+            b.addItems(TestSupport.gcmSa("bench-batch-" + i, 0x3000_0000 + i,
+                    i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND).build());
+            if (b.getItemsCount() == batch || i == count - 1) {
+                reqs.add(b.build());
+                b = InstallChildSasRequest.newBuilder();
+            }
+        }
+        Semaphore window = new Semaphore(inFlight);
+        AtomicInteger failed = new AtomicInteger();
+        AtomicReference<String> firstError = new AtomicReference<>();
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
-        List<Future<?>> fs = new ArrayList<>();
-        for (int t = 0; t < 16; t++) {
-            fs.add(pool.submit(() -> {
-                int i;
-                while ((i = next.getAndIncrement()) < count) {
-                    n1.database().installChildSa(TestSupport.gcmSa(String.format("mem-%07d", i), 0x2000_0000 + i,
-                            i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
-                            .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build());
+        for (InstallChildSasRequest r : reqs) {
+            window.acquire();
+            ListenableFuture<InstallChildSasResponse> f = s.installChildSas(r);
+            f.addListener(() -> {
+                try {
+                    for (InstallChildSaResult res : f.get().getResultsList()) {
+                        if (res.getCode() != 0) {
+                            failed.incrementAndGet();
+                            firstError.compareAndSet(null, res.getMessage());
+                        }
+                    }
+                } catch (Exception e) {
+                    failed.addAndGet(r.getItemsCount());
+                    firstError.compareAndSet(null, e.toString());
                 }
-                return null;
-            }));
+                window.release();
+            }, Runnable::run);
         }
-        for (Future<?> f : fs) {
-            f.get(30, TimeUnit.MINUTES);
+        window.acquire(inFlight);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        double cpuUs = (cpuNanos() - cpu0) / 1e3 / count;
+        System.out.printf("CHILD SA installs over gRPC, InstallChildSas batches of %d, %d batches in flight, %d SAs: "
+                + "%.0f installs/s (%d failed%s); CPU %.0f us per install = %.0f installs/s per fully available core "
+                + "(%s)%n", batch, inFlight, count, count / secs, failed.get(),
+                firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load());
+    }
+
+    private static void memoryPerSa(SadNode n1, int count, long heapBase, int inFlight) throws Exception {
+        long before = usedHeapAfterGc();
+        Semaphore window = new Semaphore(inFlight);
+        AtomicInteger failed = new AtomicInteger();
+        AtomicReference<Throwable> firstError = new AtomicReference<>();
+        long cpu0 = cpuNanos();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            window.acquire();
+            n1.database().installChildSaAsync(TestSupport.gcmSa(String.format("mem-%07d", i), 0x2000_0000 + i,
+                            i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
+                            .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build())
+                    .whenComplete((r, t) -> {
+                        if (t != null) {
+                            failed.incrementAndGet();
+                            firstError.compareAndSet(null, t);
+                        }
+                        window.release();
+                    });
         }
-        pool.shutdown();
+        if (!window.tryAcquire(inFlight, 30, TimeUnit.MINUTES)) {
+            throw new IllegalStateException("installs did not finish");
+        }
+        if (failed.get() > 0) {
+            throw new IllegalStateException(failed.get() + " installs failed", firstError.get());
+        }
         double secs = (System.nanoTime() - t0) / 1e9;
         double cpuUs = (cpuNanos() - cpu0) / 1e3 / count;
         long after = usedHeapAfterGc();
         int stored = n1.cluster().childSas().size();
         n1.keeper().runNow();
         long pass = n1.keeper().lastPassMillis();
-        System.out.printf("installs through the database API (16 threads): %d SAs in %.1f s = %.0f installs/s; "
-                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%n", count, secs, count / secs,
+        System.out.printf("installs through the database API (installChildSaAsync, %d in flight): %d SAs in %.1f s = %.0f installs/s; "
+                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%n", inFlight, count, secs, count / secs,
                 cpuUs, 1e6 / cpuUs, load());
         System.out.printf("memory: heap used %d MiB -> %d MiB (both members, %d MiB before the cluster started); "
                 + "%.0f bytes per SA across the two-member cluster (%d records in the map); "

@@ -1,0 +1,125 @@
+package dev.keel.gateway.interop;
+
+import dev.keel.gateway.GatewayMain;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Keel gateway node ({@link GatewayMain}) running in a child JVM inside one gateway namespace
+ * of a {@link NetnsTopology}, configured like the charon it replaces: the same addresses,
+ * identities, PSK, proposals and selectors as {@link ConnectionSpec}, a TUN interface for the
+ * plaintext side, and key export for tshark.
+ */
+final class KeelGatewayProcess implements AutoCloseable {
+
+    private final Process process;
+    private final Path log;
+    private final Path keys;
+
+    private KeelGatewayProcess(Process process, Path log, Path keys) {
+        this.process = process;
+        this.log = log;
+        this.keys = keys;
+    }
+
+    /** Starts Keel in {@code site}'s gateway namespace for {@code spec}; waits until it says it started. */
+    static KeelGatewayProcess start(NetnsTopology topo, NetnsTopology.Site site, ConnectionSpec spec, Path dir)
+            throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Path psk = dir.resolve("psk.txt");
+        Files.writeString(psk, ((PeerAuth.Psk) spec.auth()).secret());
+        Path keys = dir.resolve("keys");
+        Path config = dir.resolve("keel.yaml");
+        Files.writeString(config, yaml(spec, keys));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens")
+                    || arg.startsWith("--add-exports") || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
+                cmd.add(arg);
+            }
+        }
+        cmd.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
+                "--config", config.toString()));
+        Path log = dir.resolve("keel.log");
+        Process p = topo.startInBackground(site.gatewayNamespace(), log, cmd.toArray(String[]::new));
+        KeelGatewayProcess keel = new KeelGatewayProcess(p, log, keys);
+        try {
+            keel.awaitLog("keel-gateway: started", Duration.ofSeconds(30));
+        } catch (IOException | RuntimeException | AssertionError e) {
+            keel.close();
+            throw e;
+        }
+        return keel;
+    }
+
+    private static String yaml(ConnectionSpec s, Path keys) {
+        return """
+                gateway:
+                  address: %s
+                  loops: 2
+                  key_export: %s
+                  plaintext:
+                    tun: {name: keel0, mtu: 1400}
+                secrets:
+                  psk: {file: psk.txt}
+                connections:
+                  %s:
+                    local_addrs: %s
+                    remote_addrs: %s
+                    local:  {auth: psk, id: "%s", secret: psk}
+                    remote: {auth: psk, id: "%s"}
+                    proposals: %s
+                    children:
+                      %s:
+                        mode: %s
+                        local_ts: [%s]
+                        remote_ts: [%s]
+                        esp_proposals: %s
+                        start_action: %s
+                """.formatted(s.localAddress(), keys, s.name(), s.localAddress(), s.remoteAddress(), s.localId(),
+                s.remoteId(), s.ikeProposal(), s.childName(), s.mode().toLowerCase(), String.join(", ", s.localTs()),
+                String.join(", ", s.remoteTs()), s.espProposal(), s.startAction().equals("start") ? "start" : "none");
+    }
+
+    /** Waits until the log contains {@code text}; fails with the log when the process dies or time runs out. */
+    void awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!log().contains(text)) {
+            if (!process.isAlive()) {
+                throw new AssertionError("Keel exited (" + process.exitValue() + ") before '" + text + "':\n" + log());
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no '" + text + "' from Keel within " + timeout + ":\n" + log());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Everything Keel printed so far. */
+    String log() throws IOException {
+        return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+    }
+
+    /** The directory holding esp_sa and ikev2_decryption_table. */
+    Path keys() {
+        return keys;
+    }
+
+    /** SIGTERM (Keel deletes its SAs, telling the peer), then SIGKILL after 10 s. */
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+            process.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package dev.keel.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The standalone server refuses to serve without mutual TLS, except plaintext on loopback on request. */
+class PolicyServiceMainTest {
+
+    @TempDir
+    Path dir;
+
+    private String run(String... args) throws Exception {
+        Path config = dir.resolve("keel.yaml");
+        Files.writeString(config, "connections: {}\n");
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new PolicyServiceMain()).setErr(new PrintWriter(err));
+        String[] all = new String[args.length + 2];
+        all[0] = "--config";
+        all[1] = config.toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        int code = cl.execute(all);
+        assertThat(code).as("exit status, stderr: %s", err).isNotZero();
+        return err.toString();
+    }
+
+    @Test
+    void withoutTlsOptionsItRefusesToServe() throws Exception {
+        assertThat(run("--listen", "127.0.0.1:0")).contains("requires mutual TLS");
+    }
+
+    @Test
+    void plaintextOnlyOnLoopback() throws Exception {
+        assertThat(run("--plaintext", "--listen", "0.0.0.0:0")).contains("only allowed on a loopback");
+    }
+
+    @Test
+    void tlsWithoutAnyRoleIsRefused() throws Exception {
+        Path f = Files.writeString(dir.resolve("x.pem"), "");
+        assertThat(run("--listen", "127.0.0.1:0", "--tls-cert", f.toString(), "--tls-key", f.toString(),
+                "--tls-client-ca", f.toString())).contains("--admin");
+    }
+}
