@@ -48,6 +48,37 @@ public final class UdpIkeSockets implements IkeTransport, AutoCloseable {
      */
     public static Future<UdpIkeSockets> bind(Vertx vertx, String host, int ikePort, int natTPort,
             IkeReceiver receiver) {
+        if (!io.vertx.core.Context.isOnEventLoopThread()) { // the usual case: a main or a test binds
+            loadNettyAllocatorEvents();
+            return bindNow(vertx, host, ikePort, natTPort, receiver);
+        }
+        return vertx.executeBlocking(() -> {
+            loadNettyAllocatorEvents();
+            return null;
+        }).compose(v -> bindNow(vertx, host, ikePort, natTPort, receiver));
+    }
+
+    /**
+     * Netty's pooled allocator registers its JFR event types when it makes its first chunk, and the
+     * first registration loads JFR's metadata: measured at 0.5-2.6 s on a busy machine, on the event
+     * loop of the first IKE send (a Vert.x blocked-thread warning, retransmissions). Loading the
+     * classes here, on a worker thread, moves that cost out of the exchange.
+     */
+    private static void loadNettyAllocatorEvents() {
+        ClassLoader loader = DatagramSocket.class.getClassLoader();
+        for (String name : new String[] {"io.netty.buffer.AllocateChunkEvent", "io.netty.buffer.FreeChunkEvent",
+            "io.netty.buffer.AllocateBufferEvent", "io.netty.buffer.FreeBufferEvent",
+            "io.netty.buffer.ReallocateBufferEvent"}) {
+            try {
+                Class.forName(name, true, loader);
+            } catch (ClassNotFoundException | LinkageError e) {
+                LOG.debug("Netty allocator event {} not loaded: {}", name, e.toString());
+            }
+        }
+    }
+
+    private static Future<UdpIkeSockets> bindNow(Vertx vertx, String host, int ikePort, int natTPort,
+            IkeReceiver receiver) {
         DatagramSocket ike = vertx.createDatagramSocket(new DatagramSocketOptions().setReuseAddress(true));
         Future<DatagramSocket> ikeBound = ike.listen(ikePort, host);
         Future<DatagramSocket> natTBound = natTPort < 0 ? Future.succeededFuture(null)

@@ -53,7 +53,13 @@ public record ChildSa(String name, boolean initiator, int inboundSpi, int outbou
 
     @Override
     public String toString() {
-        return String.format("ChildSa[%s %08x_i %08x_o %s %s %s === %s]", name, inboundSpi, outboundSpi, proposal,
-                mode, localTs, remoteTs);
+        return "ChildSa[" + name + " " + hex(inboundSpi & 0xffff_ffffL, 8) + "_i " + hex(outboundSpi & 0xffff_ffffL, 8)
+                + "_o " + proposal + " " + mode + " " + localTs + " === " + remoteTs + "]";
+    }
+
+    /** {@code value} in lower-case hex, zero-padded to {@code digits} (String.format's %0Nx without its cost). */
+    static String hex(long value, int digits) {
+        String h = Long.toHexString(value);
+        return h.length() >= digits ? h : "0".repeat(digits - h.length()) + h;
     }
 }

@@ -12,6 +12,7 @@ public final class IkeCounters {
     private final LongAdder noSa = new LongAdder();
     private final LongAdder staleResponse = new LongAdder();
     private final LongAdder retransmittedRequest = new LongAdder();
+    private final LongAdder retransmissions = new LongAdder();
     private final LongAdder unexpectedMessageId = new LongAdder();
     private final LongAdder cookiesSent = new LongAdder();
     private final LongAdder halfOpenRefused = new LongAdder();
@@ -43,6 +44,11 @@ public final class IkeCounters {
     /** A retransmitted request answered from the response cache. */
     public void retransmittedRequest() {
         retransmittedRequest.increment();
+    }
+
+    /** One of our requests sent again after its retransmission timeout. */
+    public void retransmission() {
+        retransmissions.increment();
     }
 
     /** A request outside the window. */
@@ -83,6 +89,11 @@ public final class IkeCounters {
     /** Requests answered again from the cache. */
     public long retransmittedRequests() {
         return retransmittedRequest.sum();
+    }
+
+    /** Our requests sent again because no response came in time. */
+    public long retransmissionCount() {
+        return retransmissions.sum();
     }
 
     /** Responses that matched nothing. */

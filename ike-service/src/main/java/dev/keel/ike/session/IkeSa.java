@@ -567,6 +567,8 @@ public final class IkeSa {
 
     @Override
     public String toString() {
-        return String.format("IKE_SA[%s %016x_i %016x_r]", connection == null ? "?" : connection.name(), spiI, spiR);
+        // built by hand: String.format here was a tenth of the responder's CPU in the setup-rate benchmark
+        return new StringBuilder(56).append("IKE_SA[").append(connection == null ? "?" : connection.name()).append(' ')
+                .append(ChildSa.hex(spiI, 16)).append("_i ").append(ChildSa.hex(spiR, 16)).append("_r]").toString();
     }
 }

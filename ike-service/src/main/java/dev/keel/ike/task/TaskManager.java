@@ -119,6 +119,7 @@ public final class TaskManager {
             return;
         }
         attempts++;
+        sa.counters().retransmission();
         transmit();
     }
 

@@ -1,0 +1,114 @@
+package dev.keel.bench.ike;
+
+import dev.keel.core.net.IpAddress;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.proposal.ProposalSyntaxException;
+import dev.keel.core.proposal.Protocol;
+import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.ts.TrafficSelectors;
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.message.IkeIdentity;
+import dev.keel.ike.net.UdpIkeSockets;
+import dev.keel.ike.session.ConnectionDirectory;
+import dev.keel.ike.session.IkeEngine;
+import dev.keel.ike.session.IkeEvents;
+import dev.keel.ike.session.RandomSpiAllocator;
+import dev.keel.ike.session.VertxIkeSaExecutor;
+import dev.keel.ike.task.RetransmitPolicy;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One side of the setup-rate benchmark: its own Vert.x (event loops), an IKE engine on real UDP
+ * sockets ({@link UdpIkeSockets}) and one PSK connection to the other side, as a gateway would
+ * configure it (strongSwan's retransmission defaults, default half-open limits).
+ */
+final class BenchPeer implements AutoCloseable {
+
+    static final String IKE_PROPOSAL = "aes256gcm16-prfsha256-x25519";
+    static final String ESP_PROPOSAL = "aes256gcm16";
+    static final String CONNECTION = "bench";
+    static final String CHILD = "net";
+    private static final byte[] PSK = "keel-bench-psk-keel-bench-psk".getBytes(StandardCharsets.UTF_8);
+
+    final Vertx vertx;
+    final UdpIkeSockets sockets;
+    final IkeEngine engine;
+    /** Vert.x blocked-thread events (an event loop held longer than 500 ms). */
+    final LongAdder blockedThreadEvents = new LongAdder();
+
+    /**
+     * Binds {@code local} (port 0 picks one) with {@code loops} event loops and serves one connection
+     * to {@code peer}: as the initiator with IDs initiator→responder and selectors 10.1.0.0/24 ===
+     * 10.2.0.0/24, as the responder with the mirror image.
+     */
+    BenchPeer(boolean initiator, InetSocketAddress local, InetSocketAddress peer, int loops, IkeEvents events)
+            throws Exception {
+        this(initiator, local, peer, loops, events, 1);
+    }
+
+    /**
+     * As above with {@code connections} identical connections named {@code bench-0}, {@code bench-1},
+     * ... (the initiator's pool: the engine reuses an established IKE SA of a connection for a further
+     * CHILD SA, RFC 7296 §1.3.1, so a new IKE SA per initiation takes a connection without one).
+     */
+    BenchPeer(boolean initiator, InetSocketAddress local, InetSocketAddress peer, int loops, IkeEvents events,
+            int connections) throws Exception {
+        vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops)
+                .setBlockedThreadCheckInterval(100).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
+                .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
+        ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(e -> {
+            blockedThreadEvents.increment();
+            Throwable where = new Throwable("blocked thread: " + e.thread().getName() + " " + e.duration() / 1_000_000 + " ms");
+            where.setStackTrace(e.thread().getStackTrace());
+            where.printStackTrace();
+        });
+        AtomicReference<IkeEngine> engineRef = new AtomicReference<>();
+        sockets = UdpIkeSockets.bind(vertx, local.getHostString(), local.getPort(), -1,
+                (port, from, buf, off, len) -> engineRef.get().onMessage(port, from, buf, off, len))
+                .await(10, TimeUnit.SECONDS);
+        IpAddress localAddress = IpAddress.fromBytes(local.getAddress().getAddress());
+        SecureRandom random = new SecureRandom();
+        engine = new IkeEngine(sockets, events, localAddress, sockets.ikePort(), sockets.natTPort(),
+                new ConnectionDirectory(), new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, loops),
+                RetransmitPolicy.DEFAULT, IkeEngine.Limits.DEFAULT, random);
+        engineRef.set(engine);
+        List<IkeConnection> list = new java.util.ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            list.add(connection(CONNECTION + "-" + i, initiator, local, peer));
+        }
+        engine.connections().replace(list);
+    }
+
+    private static IkeConnection connection(String name, boolean initiator, InetSocketAddress local,
+            InetSocketAddress peer)
+            throws ProposalSyntaxException {
+        String self = initiator ? "initiator.bench.keel.test" : "responder.bench.keel.test";
+        String other = initiator ? "responder.bench.keel.test" : "initiator.bench.keel.test";
+        String localTs = initiator ? "10.1.0.0/24" : "10.2.0.0/24";
+        String remoteTs = initiator ? "10.2.0.0/24" : "10.1.0.0/24";
+        ChildConnection child = new ChildConnection(CHILD, TrafficSelectors.parseList(localTs),
+                TrafficSelectors.parseList(remoteTs), Proposal.parseList(Protocol.ESP, ESP_PROPOSAL), IpsecMode.TUNNEL,
+                Duration.ofHours(1), Duration.ofMinutes(66), ChildConnection.StartAction.NONE);
+        return new IkeConnection(name, List.of(IpAddress.fromBytes(local.getAddress().getAddress())),
+                List.of(IpAddress.fromBytes(peer.getAddress().getAddress())), peer.getPort(), IkeIdentity.parse(self),
+                IkeIdentity.parse(other), new IkeConnection.Auth.Psk(PSK), Proposal.parseList(Protocol.IKE, IKE_PROPOSAL),
+                false, Duration.ZERO, List.of(child));
+    }
+
+    @Override
+    public void close() throws Exception {
+        sockets.close();
+        vertx.close().await(10, TimeUnit.SECONDS);
+    }
+}
