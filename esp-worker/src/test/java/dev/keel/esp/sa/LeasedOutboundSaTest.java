@@ -89,7 +89,7 @@ class LeasedOutboundSaTest {
         ConcurrentLinkedQueue<OutboundSa> requests = new ConcurrentLinkedQueue<>();
         OutboundSa sa = OutboundSa.leased("sa-4", spec(true), PEER, requests::add, null);
         int threads = 4;
-        int perThread = 200_000;
+        int perThread = 50_000;
         List<long[]> taken = new ArrayList<>();
         CountDownLatch done = new CountDownLatch(threads);
         AtomicLong drops = new AtomicLong();
@@ -132,10 +132,12 @@ class LeasedOutboundSaTest {
         for (long[] mine : taken) {
             long last = 0;
             for (long s : mine) {
+                // plain checks: AssertJ per number costs minutes on a loaded 2-core machine
                 if (s != 0) {
-                    assertThat(seen.add(s)).as("number %d used twice", s).isTrue();
-                    assertThat(granted).contains(s);
-                    assertThat(s).as("each thread sees its numbers increase").isGreaterThan(last);
+                    if (!seen.add(s) || !granted.contains(s) || s <= last) {
+                        throw new AssertionError("number " + s + " used twice, never granted, or not increasing after "
+                                + last);
+                    }
                     last = s;
                 }
             }
