@@ -121,17 +121,19 @@ class KeelStrongSwanInteropTest {
         }
     }
 
-    @ParameterizedTest(name = "ECDSA certificates, {0} initiates")
-    @CsvSource({"keel", "charon"})
-    void certificateAuthenticationComesUpAndCarriesTraffic(String initiator) throws Exception {
+    @ParameterizedTest(name = "ECDSA certificates, {0} initiates, {1} / ESP {2}")
+    @CsvSource({
+        "keel, aes256gcm16-prfsha256-x25519, aes256gcm16",
+        "charon, aes256gcm16-prfsha256-x25519, aes256gcm16",
+        "keel, aes128-sha256-modp2048, aes128-sha256",
+        "charon, aes128-sha256-modp2048, aes128-sha256"})
+    void certificateAuthenticationComesUpAndCarriesTraffic(String initiator, String ike, String esp) throws Exception {
         SystemTests.assumeTool("openssl");
         boolean keelInitiates = initiator.equals("keel");
         Path pki = Files.createDirectories(work.resolve("pki"));
         TestPki.createCa(pki);
         TestPki.createLeaf(pki, "gw-a.keel.test");
         TestPki.createLeaf(pki, "gw-b.keel.test");
-        String ike = "aes256gcm16-prfsha256-x25519";
-        String esp = "aes256gcm16";
         try (NetnsTopology topo = NetnsTopology.create()) {
             ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, ike, esp)
                     .withAuth(new PeerAuth.Certificates(pki.resolve("gw-a.keel.test.crt"),
