@@ -249,6 +249,16 @@ public final class IkeSa {
         if (!isAlive()) {
             return;
         }
+        try {
+            dispatch(datagram, from, onLocalPort);
+        } catch (RuntimeException e) {
+            // a bug must not leave the IKE SA half-processed or escape onto the event loop: it ends here, loudly
+            LOG.error("{}: unexpected failure handling a message from {}", this, from, e);
+            destroy("internal error: " + e.getClass().getSimpleName());
+        }
+    }
+
+    private void dispatch(byte[] datagram, InetSocketAddress from, int onLocalPort) {
         SkCipher inbound = ciphers == null ? null : ciphers.inbound();
         IkeDecodeResult result = IkeMessage.decode(datagram, inbound);
         switch (result) {
