@@ -170,17 +170,19 @@ public final class GatewayNode {
     public Future<Void> close() {
         engine.ikeSas().forEach(engine::terminate);
         Promise<Void> drained = Promise.promise();
-        long deadline = System.nanoTime() + DELETE_GRACE.toNanos();
-        vertx.setPeriodic(0, 20, id -> {
-            if (engine.ikeSaCount() == 0 || System.nanoTime() > deadline) {
-                vertx.cancelTimer(id);
-                drained.complete();
-            }
-        });
+        awaitDrained(drained, System.nanoTime() + DELETE_GRACE.toNanos());
         return drained.future().compose(v -> {
             ikeSockets.close();
             return dataPlane.close();
         });
+    }
+
+    private void awaitDrained(Promise<Void> drained, long deadlineNanos) {
+        if (engine.ikeSaCount() == 0 || System.nanoTime() > deadlineNanos) {
+            drained.tryComplete();
+            return;
+        }
+        vertx.setTimer(20, id -> awaitDrained(drained, deadlineNanos));
     }
 
     /** How long {@link #close()} waits for peers to answer the deletes. */

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -29,8 +30,7 @@ import org.junit.jupiter.api.Timeout;
 class LeaseQuorumTest {
 
     @Test
-    void onlyTheSideWithTheQuorumLeasesAndNoTwoGrantsOverlapAfterTheMerge() throws Exception {
-        Path dir = Files.createTempDirectory("keel-sad-quorum");
+    void onlyTheSideWithTheQuorumLeasesAndNoTwoGrantsOverlapAfterTheMerge(@TempDir Path dir) throws Exception {
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
         int pa = TestSupport.freePort();

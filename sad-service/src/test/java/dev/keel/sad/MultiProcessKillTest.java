@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -50,8 +51,7 @@ class MultiProcessKillTest {
     record Lease(String sa, long start, long end, String node, long atNanos) {}
 
     @Test
-    void killNineMidStormLosesNoLeaseAndNoSa() throws Exception {
-        Path dir = Files.createTempDirectory("keel-sad-kill");
+    void killNineMidStormLosesNoLeaseAndNoSa(@TempDir Path dir) throws Exception {
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
         int[] hz = {TestSupport.freePort(), TestSupport.freePort(), TestSupport.freePort()};

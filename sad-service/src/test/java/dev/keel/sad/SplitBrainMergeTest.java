@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -28,8 +29,7 @@ import org.junit.jupiter.api.Timeout;
 class SplitBrainMergeTest {
 
     @Test
-    void separatedMembersMergeByTheDocumentedRule() throws Exception {
-        Path dir = Files.createTempDirectory("keel-sad-split");
+    void separatedMembersMergeByTheDocumentedRule(@TempDir Path dir) throws Exception {
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
         int pa = TestSupport.freePort();

@@ -80,5 +80,12 @@ final class TwoNodeFixture implements AutoCloseable {
                 // keep closing the rest
             }
         }
+        try (var walk = java.nio.file.Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
+        } catch (java.io.IOException ignored) {
+            // a temp dir left behind is not worth failing a test over
+        }
     }
 }
