@@ -5,18 +5,13 @@ import dev.keel.esp.feed.SaTables;
 import dev.keel.esp.feed.SpdTable;
 import dev.keel.esp.net.EventLoops;
 import dev.keel.esp.net.IkeHandoff;
-import dev.keel.esp.net.LoopDatagramChannel;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.packet.EspCounters;
-import dev.keel.esp.packet.EspInUdp;
 import dev.keel.esp.plain.PlaintextPort;
-import dev.keel.esp.plain.PlaintextQueue;
 import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -60,11 +55,7 @@ public final class FedGateway {
     private final Config config;
     private final SaTables sas;
     private final AcquireLimiter acquires;
-    private final ForwardCounters counters = new ForwardCounters();
-    private final EspCounters espCounters = new EspCounters();
-    private final List<LoopForwarder> forwarders = new ArrayList<>();
-    private final List<LoopDatagramChannel> channels = new ArrayList<>();
-    private final List<PlaintextQueue> queues = new ArrayList<>();
+    private final LoopSet perLoop = new LoopSet();
 
     private FedGateway(Config config, SaTables sas, AcquireLimiter acquires) {
         this.config = config;
@@ -83,36 +74,10 @@ public final class FedGateway {
         } catch (IllegalStateException e) {
             return Future.failedFuture(e);
         }
-        List<Future<?>> opened = new ArrayList<>();
-        for (int i = 0; i < loops.size(); i++) {
-            EventLoop loop = loops.get(i);
-            LoopForwarder fwd = new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(),
-                    config.ike(), gw.counters, gw.espCounters, config.udp().maxDatagram(), config.udpBind());
-            gw.forwarders.add(fwd);
-            Future<LoopDatagramChannel> udp = LoopDatagramChannel.open(vertx, loop, config.udpBind(), config.udp(),
-                    fwd.outerReceiver, gw.counters.backpressure);
-            Future<PlaintextQueue> plain = plaintext.openQueue(i, loop, fwd.plainReceiver);
-            opened.add(Future.join(udp, plain).transform(ar -> {
-                synchronized (gw) {
-                    if (udp.succeeded()) {
-                        gw.channels.add(udp.result());
-                    }
-                    if (plain.succeeded()) {
-                        gw.queues.add(plain.result());
-                    }
-                }
-                if (ar.failed()) {
-                    return Future.failedFuture(ar.cause());
-                }
-                Promise<Void> attached = Promise.promise();
-                loop.execute(() -> {
-                    fwd.attach(udp.result(), plain.result());
-                    attached.complete();
-                });
-                return attached.future();
-            }));
-        }
-        return Future.join(opened).transform(ar -> ar.failed()
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
+                () -> new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(), config.ike(),
+                        gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind()));
+        return opened.transform(ar -> ar.failed()
                 ? gw.close().transform(x -> Future.<FedGateway>failedFuture(ar.cause()))
                 : Future.succeededFuture(gw));
     }
@@ -122,26 +87,17 @@ public final class FedGateway {
      * marker (RFC 3948 §2.2); copies the bytes; callable from any thread.
      */
     public void sendIke(byte[] msg, int off, int len, InetSocketAddress peer) {
-        byte[] framed = new byte[EspInUdp.NON_ESP_MARKER_LENGTH + len];
-        EspInUdp.writeNonEspMarker(framed, 0);
-        System.arraycopy(msg, off, framed, EspInUdp.NON_ESP_MARKER_LENGTH, len);
-        LoopForwarder fwd = forwarders.getFirst();
-        fwd.udp().eventLoop().execute(() -> {
-            LoopDatagramChannel u = fwd.udp();
-            if (u.send(framed, 0, framed.length, peer)) {
-                u.flush();
-            }
-        });
+        perLoop.sendIke(msg, off, len, peer);
     }
 
     /** Forwarding counts and drops by reason. */
     public ForwardCounters counters() {
-        return counters;
+        return perLoop.counters;
     }
 
     /** ESP outcomes (encapsulation and decapsulation) by kind. */
     public EspCounters espCounters() {
-        return espCounters;
+        return perLoop.espCounters;
     }
 
     /** Per-SA packets, bytes and drops. */
@@ -155,7 +111,7 @@ public final class FedGateway {
     }
 
     public int loops() {
-        return forwarders.size();
+        return perLoop.forwarders().size();
     }
 
     public Config config() {
@@ -164,15 +120,6 @@ public final class FedGateway {
 
     /** Closes every socket and queue; the tables (and their SAs) belong to the feeds. */
     public Future<Void> close() {
-        List<Future<Void>> closing = new ArrayList<>();
-        synchronized (this) {
-            for (LoopDatagramChannel c : channels) {
-                closing.add(c.close());
-            }
-            for (PlaintextQueue q : queues) {
-                closing.add(q.close());
-            }
-        }
-        return Future.join(closing).mapEmpty();
+        return perLoop.close();
     }
 }

@@ -3,12 +3,9 @@ package dev.keel.esp.forward;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.esp.net.EventLoops;
 import dev.keel.esp.net.IkeHandoff;
-import dev.keel.esp.net.LoopDatagramChannel;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.packet.EspCounters;
-import dev.keel.esp.packet.EspInUdp;
 import dev.keel.esp.plain.PlaintextPort;
-import dev.keel.esp.plain.PlaintextQueue;
 import dev.keel.esp.sa.InboundSa;
 import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.OutboundSa;
@@ -16,7 +13,6 @@ import dev.keel.esp.sa.SelectorPolicy;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -76,11 +72,7 @@ public final class StaticGateway {
     private final RouteTable routes = new RouteTable();
     private final InboundSaTable inbound = new InboundSaTable();
     private final List<OutboundSa> outbound = new ArrayList<>();
-    private final ForwardCounters counters = new ForwardCounters();
-    private final EspCounters espCounters = new EspCounters();
-    private final List<LoopForwarder> forwarders = new ArrayList<>();
-    private final List<LoopDatagramChannel> channels = new ArrayList<>();
-    private final List<PlaintextQueue> queues = new ArrayList<>();
+    private final LoopSet perLoop = new LoopSet();
     private volatile ScheduledFuture<?> keepalives;
 
     private StaticGateway(Config config, PlaintextPort plaintext) {
@@ -104,37 +96,10 @@ public final class StaticGateway {
             gw.closeSas();
             return Future.failedFuture(e);
         }
-        List<Future<?>> opened = new ArrayList<>();
-        for (int i = 0; i < loops.size(); i++) {
-            EventLoop loop = loops.get(i);
-            LoopForwarder fwd = new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(), gw.counters,
-                    gw.espCounters, config.udp().maxDatagram(), config.udpBind());
-            gw.forwarders.add(fwd);
-            Future<LoopDatagramChannel> udp = LoopDatagramChannel.open(vertx, loop, config.udpBind(), config.udp(),
-                    fwd.outerReceiver, gw.counters.backpressure);
-            Future<PlaintextQueue> plain = plaintext.openQueue(i, loop, fwd.plainReceiver);
-            // join, not all: wait for both halves, so a half that opened is closed if the other failed.
-            opened.add(Future.join(udp, plain).transform(ar -> {
-                synchronized (gw) {
-                    if (udp.succeeded()) {
-                        gw.channels.add(udp.result());
-                    }
-                    if (plain.succeeded()) {
-                        gw.queues.add(plain.result());
-                    }
-                }
-                if (ar.failed()) {
-                    return Future.failedFuture(ar.cause());
-                }
-                Promise<Void> attached = Promise.promise();
-                loop.execute(() -> {
-                    fwd.attach(udp.result(), plain.result());
-                    attached.complete();
-                });
-                return attached.future();
-            }));
-        }
-        return Future.join(opened).transform(ar -> {
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
+                () -> new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(), gw.perLoop.counters,
+                        gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind()));
+        return opened.transform(ar -> {
             if (ar.failed()) {
                 return gw.close().transform(x -> Future.<StaticGateway>failedFuture(ar.cause()));
             }
@@ -159,7 +124,7 @@ public final class StaticGateway {
         if (ms <= 0 || config.mode() != ForwardMode.ESP) {
             return;
         }
-        LoopForwarder fwd = forwarders.getFirst();
+        LoopForwarder fwd = perLoop.forwarders().getFirst();
         byte[] scratch = new byte[1];
         keepalives = loop.scheduleAtFixedRate(() -> {
             Set<InetSocketAddress> peers = new LinkedHashSet<>();
@@ -184,16 +149,7 @@ public final class StaticGateway {
      * runs on the first event loop).
      */
     public void sendIke(byte[] msg, int off, int len, InetSocketAddress peer) {
-        byte[] framed = new byte[EspInUdp.NON_ESP_MARKER_LENGTH + len];
-        EspInUdp.writeNonEspMarker(framed, 0);
-        System.arraycopy(msg, off, framed, EspInUdp.NON_ESP_MARKER_LENGTH, len);
-        LoopForwarder fwd = forwarders.getFirst();
-        fwd.udp().eventLoop().execute(() -> {
-            LoopDatagramChannel u = fwd.udp();
-            if (u.send(framed, 0, framed.length, peer)) {
-                u.flush();
-            }
-        });
+        perLoop.sendIke(msg, off, len, peer);
     }
 
     /** The routing table (add routes, e.g. PROTECT-without-SA entries, at run time). */
@@ -211,16 +167,16 @@ public final class StaticGateway {
     }
 
     public ForwardCounters counters() {
-        return counters;
+        return perLoop.counters;
     }
 
     public EspCounters espCounters() {
-        return espCounters;
+        return perLoop.espCounters;
     }
 
     /** Number of event loops (sockets, plaintext queues) this node runs on. */
     public int loops() {
-        return forwarders.size();
+        return perLoop.forwarders().size();
     }
 
     public Config config() {
@@ -237,16 +193,7 @@ public final class StaticGateway {
         if (k != null) {
             k.cancel(false);
         }
-        List<Future<Void>> closing = new ArrayList<>();
-        synchronized (this) {
-            for (LoopDatagramChannel c : channels) {
-                closing.add(c.close());
-            }
-            for (PlaintextQueue q : queues) {
-                closing.add(q.close());
-            }
-        }
-        return Future.join(closing).transform(x -> {
+        return perLoop.close().transform(x -> {
             closeSas();
             return Future.<Void>succeededFuture();
         });

@@ -1,0 +1,106 @@
+package dev.keel.esp.forward;
+
+import dev.keel.esp.net.LoopDatagramChannel;
+import dev.keel.esp.net.UdpOptions;
+import dev.keel.esp.packet.EspCounters;
+import dev.keel.esp.packet.EspInUdp;
+import dev.keel.esp.plain.PlaintextPort;
+import dev.keel.esp.plain.PlaintextQueue;
+import io.netty.channel.EventLoop;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The per-event-loop half of a gateway node, whatever fills its tables: on every loop one
+ * {@link LoopForwarder}, one UDP 4500 channel and one plaintext queue, opened together, attached
+ * on their loop, and closed together; plus the counters they share. {@link StaticGateway} and
+ * {@link FedGateway} differ only in how their forwarders find SAs.
+ */
+final class LoopSet {
+
+    final ForwardCounters counters = new ForwardCounters();
+    final EspCounters espCounters = new EspCounters();
+    private final List<LoopForwarder> forwarders = new ArrayList<>();
+    private final List<LoopDatagramChannel> channels = new ArrayList<>();
+    private final List<PlaintextQueue> queues = new ArrayList<>();
+
+    /**
+     * Opens a channel bound to {@code udpBind} and plaintext queue {@code i} on every loop, each
+     * feeding a forwarder from {@code newForwarder}, and attaches them on their loop. Fails when
+     * any half fails; what did open is kept for {@link #close()}.
+     */
+    Future<Void> open(Vertx vertx, List<EventLoop> loops, InetSocketAddress udpBind, UdpOptions udp,
+            PlaintextPort plaintext, Supplier<LoopForwarder> newForwarder) {
+        List<Future<?>> opened = new ArrayList<>();
+        for (int i = 0; i < loops.size(); i++) {
+            EventLoop loop = loops.get(i);
+            LoopForwarder fwd = newForwarder.get();
+            forwarders.add(fwd);
+            Future<LoopDatagramChannel> channel = LoopDatagramChannel.open(vertx, loop, udpBind, udp,
+                    fwd.outerReceiver, counters.backpressure);
+            Future<PlaintextQueue> plain = plaintext.openQueue(i, loop, fwd.plainReceiver);
+            // join, not all: wait for both halves, so a half that opened is closed if the other failed.
+            opened.add(Future.join(channel, plain).transform(ar -> {
+                synchronized (this) {
+                    if (channel.succeeded()) {
+                        channels.add(channel.result());
+                    }
+                    if (plain.succeeded()) {
+                        queues.add(plain.result());
+                    }
+                }
+                if (ar.failed()) {
+                    return Future.failedFuture(ar.cause());
+                }
+                Promise<Void> attached = Promise.promise();
+                loop.execute(() -> {
+                    fwd.attach(channel.result(), plain.result());
+                    attached.complete();
+                });
+                return attached.future();
+            }));
+        }
+        return Future.join(opened).mapEmpty();
+    }
+
+    /** The forwarders, one per loop, in loop order. */
+    List<LoopForwarder> forwarders() {
+        return forwarders;
+    }
+
+    /**
+     * Sends an IKE message to {@code peer} from the first loop's UDP 4500 socket behind the
+     * non-ESP marker (RFC 3948 §2.2). Copies {@code msg[off, off+len)}; callable from any thread.
+     */
+    void sendIke(byte[] msg, int off, int len, InetSocketAddress peer) {
+        byte[] framed = new byte[EspInUdp.NON_ESP_MARKER_LENGTH + len];
+        EspInUdp.writeNonEspMarker(framed, 0);
+        System.arraycopy(msg, off, framed, EspInUdp.NON_ESP_MARKER_LENGTH, len);
+        LoopForwarder fwd = forwarders.getFirst();
+        fwd.udp().eventLoop().execute(() -> {
+            LoopDatagramChannel u = fwd.udp();
+            if (u.send(framed, 0, framed.length, peer)) {
+                u.flush();
+            }
+        });
+    }
+
+    /** Closes every channel and queue that opened. */
+    Future<Void> close() {
+        List<Future<Void>> closing = new ArrayList<>();
+        synchronized (this) {
+            for (LoopDatagramChannel c : channels) {
+                closing.add(c.close());
+            }
+            for (PlaintextQueue q : queues) {
+                closing.add(q.close());
+            }
+        }
+        return Future.join(closing).mapEmpty();
+    }
+}
