@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 once=false; [ "${1:-}" = "--once" ] && once=true
 
+java="${JAVA_HOME:+$JAVA_HOME/bin/}java"   # the JDK 25 the README asks for, not whatever java is on PATH
 jar=gateway/target/keel-gateway.jar
 if [ ! -f "$jar" ]; then
   echo "demo: building Keel (first run only) ..."
@@ -19,8 +20,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-java -jar "$jar" --config docs/examples/demo-b.yaml >"$logs/gateway-b.log" 2>&1 & pids+=($!)
-java -jar "$jar" --config docs/examples/demo-a.yaml >"$logs/gateway-a.log" 2>&1 & pids+=($!)
+"$java" -jar "$jar" --config docs/examples/demo-b.yaml >"$logs/gateway-b.log" 2>&1 & pids+=($!)
+"$java" -jar "$jar" --config docs/examples/demo-a.yaml >"$logs/gateway-a.log" 2>&1 & pids+=($!)
 echo "demo: gateways starting; logs in $logs"
 
 for _ in $(seq 1 300); do
@@ -32,7 +33,7 @@ for _ in $(seq 1 300); do
 done
 grep -h "established" "$logs/gateway-a.log" "$logs/gateway-b.log" | sed 's/^/  /'
 
-java -cp "$jar" dev.keel.gateway.VirtualWireProbe --count 5
+"$java" -cp "$jar" dev.keel.gateway.VirtualWireProbe --count 5
 
 if ! $once; then
   echo "demo: tunnel up; gateways keep running (logs in $logs). Ctrl-C stops both (they delete their SAs)."
