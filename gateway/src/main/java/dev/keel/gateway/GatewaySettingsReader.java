@@ -1,7 +1,8 @@
 package dev.keel.gateway;
 
+import dev.keel.core.config.Problems;
+import dev.keel.core.config.YamlText;
 import java.io.IOException;
-import java.io.StringReader;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,10 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -68,13 +65,10 @@ public final class GatewaySettingsReader {
     }
 
     private Result parse(String text) {
-        Node root;
-        try {
-            LoaderOptions options = new LoaderOptions();
-            options.setMaxAliasesForCollections(50);
-            root = new Yaml(new SafeConstructor(options)).compose(new StringReader(text));
-        } catch (YAMLException e) {
-            return new Result.Invalid(List.of(file + ": invalid YAML: " + e.getMessage().lines().findFirst().orElse("")));
+        Problems yamlProblems = new Problems(file);
+        Node root = YamlText.compose(text, 16 << 20, yamlProblems, "");
+        if (root == null) {
+            return new Result.Invalid(yamlProblems.list().stream().map(Object::toString).toList());
         }
         Map<String, Node> top = root instanceof MappingNode m ? entries(m, "", null) : Map.of();
         Node section = top.get("gateway");

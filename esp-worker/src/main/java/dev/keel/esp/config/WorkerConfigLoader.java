@@ -1,6 +1,7 @@
 package dev.keel.esp.config;
 
 import dev.keel.core.config.Problems;
+import dev.keel.core.config.YamlText;
 
 import dev.keel.core.config.Nodes;
 
@@ -17,12 +18,8 @@ import dev.keel.esp.forward.StaticSaPair;
 import dev.keel.esp.sa.EspSaSpec;
 import dev.keel.esp.sa.ReplayWindow;
 import java.io.IOException;
-import java.io.StringReader;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -38,15 +35,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
-import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.ScalarNode;
-import org.yaml.snakeyaml.representer.Representer;
 
 /**
  * Loads and validates an esp-worker configuration with statically keyed SAs
@@ -103,12 +93,8 @@ public final class WorkerConfigLoader {
             problems.add("", (Node) null, "cannot read the file: " + ioReason(e));
             return new WorkerConfigResult.Invalid(problems.list());
         }
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            problems.add("", (Node) null, "the file is not UTF-8 text");
+        String text = YamlText.utf8(bytes, problems);
+        if (text == null) {
             return new WorkerConfigResult.Invalid(problems.list());
         }
         Path parent = path.toAbsolutePath().getParent();
@@ -122,19 +108,8 @@ public final class WorkerConfigLoader {
 
     private WorkerConfigResult load(String file, String text, Path baseDir) {
         Problems problems = new Problems(file);
-        Node root;
-        try {
-            root = yaml().compose(new StringReader(text));
-        } catch (MarkedYAMLException e) {
-            problems.add("", e.getProblemMark(), "invalid YAML: " + e.getProblem()
-                    + (e.getContext() != null ? " (" + e.getContext() + ")" : ""));
-            return new WorkerConfigResult.Invalid(problems.list());
-        } catch (YAMLException e) {
-            problems.add("", (Node) null, "invalid YAML: " + e.getMessage());
-            return new WorkerConfigResult.Invalid(problems.list());
-        }
+        Node root = YamlText.compose(text, MAX_CONFIG_BYTES, problems, "");
         if (root == null) {
-            problems.add("", (Node) null, "the file has no content");
             return new WorkerConfigResult.Invalid(problems.list());
         }
         Reading r = new Reading(problems, baseDir);
@@ -146,16 +121,6 @@ public final class WorkerConfigLoader {
         return new WorkerConfigResult.Valid(config);
     }
 
-    private static Yaml yaml() {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowRecursiveKeys(false);
-        options.setMaxAliasesForCollections(50);
-        options.setNestingDepthLimit(32);
-        options.setCodePointLimit(MAX_CONFIG_BYTES);
-        options.setProcessComments(false);
-        DumperOptions dumper = new DumperOptions();
-        return new Yaml(new SafeConstructor(options), new Representer(dumper), dumper, options);
-    }
 
     static String ioReason(IOException e) {
         if (e instanceof NoSuchFileException) {

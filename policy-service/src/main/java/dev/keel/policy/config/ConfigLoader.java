@@ -1,27 +1,16 @@
 package dev.keel.policy.config;
 
 import dev.keel.core.config.Problems;
+import dev.keel.core.config.YamlText;
 
 import java.io.IOException;
-import java.io.StringReader;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Function;
-import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.Node;
-import org.yaml.snakeyaml.representer.Representer;
 
 /**
  * Loads and validates a policy configuration (docs/configuration.md): YAML in swanctl's
@@ -77,12 +66,8 @@ public final class ConfigLoader {
             problems.add("", (Node) null, "cannot read the file: " + ioReason(e));
             return new ConfigResult.Invalid(problems.list());
         }
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            problems.add("", (Node) null, "the file is not UTF-8 text");
+        String text = YamlText.utf8(bytes, problems);
+        if (text == null) {
             return new ConfigResult.Invalid(problems.list());
         }
         Path parent = path.toAbsolutePath().getParent();
@@ -104,36 +89,14 @@ public final class ConfigLoader {
 
     private ConfigResult load(String file, String text, Path baseDir) {
         Problems problems = new Problems(file);
-        Node root;
-        try {
-            root = yaml().compose(new StringReader(text));
-        } catch (MarkedYAMLException e) {
-            // The problem text and position only: SnakeYAML's full message quotes the file's lines.
-            problems.add("", e.getProblemMark(), "invalid YAML: " + e.getProblem()
-                    + (e.getContext() != null ? " (" + e.getContext() + ")" : ""));
-            return new ConfigResult.Invalid(problems.list());
-        } catch (YAMLException e) {
-            problems.add("", (Node) null, "invalid YAML: " + e.getMessage());
-            return new ConfigResult.Invalid(problems.list());
-        }
+        Node root = YamlText.compose(text, MAX_CONFIG_BYTES, problems,
+                "; a configuration without connections is written 'connections: {}'");
         if (root == null) {
-            problems.add("", (Node) null, "the file has no content; a configuration without connections is"
-                    + " written 'connections: {}'");
             return new ConfigResult.Invalid(problems.list());
         }
         return new ConfigReading(problems, baseDir, environment).read(root);
     }
 
-    private static Yaml yaml() {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowRecursiveKeys(false);
-        options.setMaxAliasesForCollections(50); // billion-laughs guard
-        options.setNestingDepthLimit(32);
-        options.setCodePointLimit(MAX_CONFIG_BYTES);
-        options.setProcessComments(false);
-        DumperOptions dumper = new DumperOptions();
-        return new Yaml(new SafeConstructor(options), new Representer(dumper), dumper, options);
-    }
 
     static String ioReason(IOException e) {
         if (e instanceof NoSuchFileException) {
