@@ -3,7 +3,11 @@
 # through the TUN tunnel"): two keel-esp-worker processes (static SAs, TUN devices, one veth
 # between the namespaces), iperf3 from A's TUN subnet to B's. Root, iproute2 and iperf3 needed.
 #
-#   sudo bench/run-esp-iperf.sh [seconds (5)] [esp suite (aes128gcm16)] [event loops (2)]
+#   sudo bench/run-esp-iperf.sh [seconds (5)] [esp suite (aes128gcm16)] [event loops (2)] [offload (true)]
+#
+# offload: the TUN devices' checksum/TCP segmentation offload with Keel's software GSO/GRO
+# (docs/tun.md); false = one packet per read and write. KEEL_CP overrides the class path (e.g.
+# module target/classes while iterating; default bench/target/benchmarks.jar).
 #
 # Everything it creates (namespaces kd-<random>-a/b, processes, temp files) is removed on exit.
 set -euo pipefail
@@ -11,6 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-5}
 suite=${2:-aes128gcm16}
 loops=${3:-2}
+offload=${4:-true}
 
 jdk=""
 for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
@@ -22,7 +27,10 @@ done
 export JAVA_HOME="$jdk" PATH="$jdk/bin:$PATH"
 jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
 jar=$PWD/bench/target/benchmarks.jar
-[ -f "$jar" ] || mvn -q -B -o -pl bench -am package -DskipTests
+if [ -z "${KEEL_CP:-}" ]; then
+  [ -f "$jar" ] || mvn -q -B -o -pl bench -am package -DskipTests
+  KEEL_CP=$jar
+fi
 
 id=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 a=kd-$id-a; b=kd-$id-b
@@ -32,6 +40,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 1
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for s in a b; do grep -h "keel-esp-worker: stopping" "$work/$s.log" 2>/dev/null | sed "s/^/worker $s: /" || true; done
   ip netns del "$a" 2>/dev/null || true
   ip netns del "$b" 2>/dev/null || true
   rm -rf "$work"
@@ -54,7 +63,7 @@ listen: $1:4500
 loops: $loops
 keepalive: 0
 plaintext:
-  tun: {name: $3, addresses: [192.168.$4.1/24]}
+  tun: {name: $3, addresses: [192.168.$4.1/24], offload: $offload}
 sas:
   peer:
     peer: $2:4500
@@ -71,7 +80,7 @@ site 10.77.0.2 10.77.0.1 "kdt${id}b" 72 71 0xc0000001 ab.hex 0xc0000002 ba.hex >
 for s in a b; do
   ns=$a; [ $s = b ] && ns=$b
   # shellcheck disable=SC2086
-  ip netns exec "$ns" java $jvm_flags -Xms256m -Xmx256m -cp "$jar" dev.keel.esp.EspWorkerMain "$work/$s.yaml" \
+  ip netns exec "$ns" java $jvm_flags -Xms256m -Xmx256m -cp "$KEEL_CP" dev.keel.esp.EspWorkerMain "$work/$s.yaml" \
     > "$work/$s.log" 2>&1 &
   pids+=($!)
 done
@@ -92,7 +101,7 @@ sleep 0.5
 prev=0
 for round in $(seq 1 "${WARMUP_ROUNDS:-10}"); do
   rate=$(ip netns exec "$a" iperf3 -c 192.168.72.1 -B 192.168.71.1 -t 2 -f k 2>/dev/null \
-    | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Kbits/sec") print int($i)}')
+    | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Kbits/sec") print int($i)}' || true)
   rate=${rate:-0}
   echo "warm-up round $round: $rate Kbit/s"
   [ "$round" -ge 3 ] && [ "$rate" -gt 0 ] && [ $((rate * 100)) -lt $((prev * 115)) ] && break
@@ -101,7 +110,7 @@ done
 ip netns exec "$a" ping -c 20 -i 0.05 -W 5 -I 192.168.71.1 192.168.72.1 | tail -1 | sed 's/^/warm idle ping: /'
 cpu() { awk '{s += $14 + $15} END {print s}' /proc/"${pids[0]}"/stat /proc/"${pids[1]}"/stat; }
 echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); uptime: $(uptime)"
-echo "command: bench/run-esp-iperf.sh $secs $suite $loops"
+echo "command: bench/run-esp-iperf.sh $secs $suite $loops $offload"
 cpu0=$(cpu)
 ip netns exec "$a" iperf3 -c 192.168.72.1 -B 192.168.71.1 -t "$secs" -f m | grep -E 'sender|receiver'
 cpu1=$(cpu)

@@ -153,6 +153,7 @@ public final class EspWorkerMain implements Callable<Integer> {
                         + (port instanceof TunPort tp ? "; too-big: icmp " + tp.mtuCounters().icmpSent.sum()
                                 + ", rate-limited " + tp.mtuCounters().icmpRateLimited.sum() + ", fragmented "
                                 + tp.mtuCounters().fragmented.sum() : "")
+                        + (port instanceof TunPort tp && tp.offloadSummary() != null ? "; " + tp.offloadSummary() : "")
                         + "; event loops allocated " + loopAllocatedBytes() + " bytes in all");
                 out.flush();
                 gateway.close().await(10, TimeUnit.SECONDS);
@@ -209,13 +210,14 @@ public final class EspWorkerMain implements Callable<Integer> {
                     }
                 }
                 tun = TunSetup.up(t.name(), cfg.loops(), mtu, t.addresses().stream().map(Object::toString).toList(),
-                        routes);
+                        routes, t.offload());
                 // ICMP too-big errors come from the inner packet's destination, not from the TUN's
                 // own address: the kernel drops a packet arriving with one of its own addresses as
                 // source (a martian), and the destination is routed through the TUN, so it passes
                 // reverse-path filtering (docs/tun.md).
                 port = new TunPort(tun, inner, null, null);
-                plainText = "tun " + tun.name() + " (" + cfg.loops() + " queues, mtu " + mtu + ", inner mtu " + inner + ")";
+                plainText = "tun " + tun.name() + " (" + cfg.loops() + " queues, mtu " + mtu + ", inner mtu " + inner
+                        + (tun.offload() ? ", offload gso/gro" : "") + ")";
             } else {
                 PlaintextConfig.VirtualWire w = (PlaintextConfig.VirtualWire) cfg.plaintext();
                 port = new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);

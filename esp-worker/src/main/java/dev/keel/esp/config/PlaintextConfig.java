@@ -14,10 +14,17 @@ public sealed interface PlaintextConfig {
      *     the operator configures it
      * @param mtu the interface MTU, or 0 to derive it from {@code pathMtu} minus the SAs' overhead
      * @param pathMtu the MTU of the outer path towards the peers
+     * @param offload open the device with checksum and TCP segmentation offload (software GSO/GRO
+     *     in Keel, docs/tun.md); default true
      */
-    record Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu) implements PlaintextConfig {
+    record Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu, boolean offload)
+            implements PlaintextConfig {
         public Tun {
             addresses = List.copyOf(addresses);
+        }
+
+        public Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu) {
+            this(name, addresses, mtu, pathMtu, true);
         }
     }
 

@@ -60,7 +60,7 @@ public final class WorkerConfigLoader {
 
     private static final Set<String> TOP = Set.of("listen", "loops", "keepalive", "plaintext", "export_keys", "sas");
     private static final Set<String> PLAINTEXT = Set.of("tun", "virtual_wire");
-    private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu");
+    private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu", "offload");
     private static final Set<String> WIRE = Set.of("bind", "host");
     private static final Set<String> SA = Set.of("peer", "mode", "esp", "esn", "replay_window", "local_ts", "remote_ts",
             "in", "out", "tfc_pad_to");
@@ -323,7 +323,12 @@ public final class WorkerConfigLoader {
                     Long v = nodes.integer(t.get("path_mtu"), p + ".path_mtu", 576, 65535);
                     pathMtu = v == null ? pathMtu : v.intValue();
                 }
-                return name == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu);
+                boolean offload = true;
+                if (t.containsKey("offload")) {
+                    Boolean v = nodes.bool(t.get("offload"), p + ".offload");
+                    offload = v == null || v;
+                }
+                return name == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu, offload);
             }
             String p = path + ".virtual_wire";
             Map<String, Node> w = nodes.mapping(m.get("virtual_wire"), p, WIRE);

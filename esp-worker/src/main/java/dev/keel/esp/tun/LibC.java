@@ -74,6 +74,19 @@ final class LibC {
     static final short IFF_MULTI_QUEUE = 0x0100;
     /** {@code IFF_NO_PI}: no 4-byte packet-information prefix; the IP version comes from the packet. */
     static final short IFF_NO_PI = 0x1000;
+    /**
+     * {@code IFF_VNET_HDR}: every read and write starts with a {@code struct virtio_net_hdr}
+     * (checksum and segmentation offload metadata, docs/tun.md).
+     */
+    static final short IFF_VNET_HDR = 0x4000;
+    /** {@code TUNSETOFFLOAD = _IOW('T', 208, unsigned int)}: the offloads this reader handles. */
+    static final long TUNSETOFFLOAD = 0x400454d0L;
+    /** {@code TUN_F_CSUM}: the reader completes partial checksums. */
+    static final int TUN_F_CSUM = 0x01;
+    /** {@code TUN_F_TSO4}: the reader segments IPv4 TCP super-packets. */
+    static final int TUN_F_TSO4 = 0x02;
+    /** {@code TUN_F_TSO6}: the reader segments IPv6 TCP super-packets. */
+    static final int TUN_F_TSO6 = 0x04;
 
     // ---- <linux/sockios.h> (ioctls on any socket, here an AF_INET datagram socket) --------------
 
@@ -205,6 +218,14 @@ final class LibC {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
                 ERRNO_CAPTURE, Linker.Option.firstVariadicArg(2));
 
+        /**
+         * {@code ioctl} with an integer third argument (TUNSETOFFLOAD takes the flags by value);
+         * a variadic {@code unsigned long} on x86_64 and aarch64.
+         */
+        static final MethodHandle IOCTL_LONG = bind("ioctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                ERRNO_CAPTURE, Linker.Option.firstVariadicArg(2));
+
         /** {@code ssize_t read(int fd, void *buf, size_t count)}. */
         static final MethodHandle READ = bind("read",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), ERRNO_CAPTURE);
@@ -250,6 +271,14 @@ final class LibC {
     static int ioctl(MemorySegment state, int fd, long request, MemorySegment arg) {
         try {
             return (int) Calls.IOCTL.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int ioctl(MemorySegment state, int fd, long request, long arg) {
+        try {
+            return (int) Calls.IOCTL_LONG.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -62,7 +62,11 @@ public final class TunDevice implements AutoCloseable {
 
     private static final String TUN_PATH = "/dev/net/tun";
 
+    /** Bytes of {@code struct virtio_net_hdr} before every packet on an offload device. */
+    public static final int VNET_HDR_LEN = 10;
+
     private final String name;
+    private final boolean offload;
     private final List<TunQueue> queues;
     private final int wakeFd;
     private final Arena arena;
@@ -71,9 +75,10 @@ public final class TunDevice implements AutoCloseable {
 
     private volatile boolean closed;
 
-    private TunDevice(String name, List<TunQueue> queues, int wakeFd, Arena arena,
+    private TunDevice(String name, boolean offload, List<TunQueue> queues, int wakeFd, Arena arena,
             MemorySegment closeState, MemorySegment wakeValue) {
         this.name = name;
+        this.offload = offload;
         this.queues = queues;
         this.wakeFd = wakeFd;
         this.arena = arena;
@@ -93,6 +98,17 @@ public final class TunDevice implements AutoCloseable {
      * @throws UnsupportedOperationException off Linux x86_64/aarch64
      */
     public static TunDevice open(String name, int queueCount) throws IOException {
+        return open(name, queueCount, false);
+    }
+
+    /**
+     * {@link #open(String, int)}, with checksum and TCP segmentation offload when {@code offload}
+     * is true: {@code IFF_VNET_HDR} and {@code TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)}
+     * on every queue. The kernel then hands the reader TCP super-packets of up to 64 KiB and
+     * packets with partial checksums, each after a {@value #VNET_HDR_LEN}-byte {@code
+     * virtio_net_hdr}, and takes the same from writers ({@link TunOffload}, docs/tun.md).
+     */
+    public static TunDevice open(String name, int queueCount, boolean offload) throws IOException {
         String requested = checkName(name);
         if (queueCount < 1 || queueCount > MAX_QUEUES) {
             throw new IllegalArgumentException("queue count " + queueCount + " is not within 1.." + MAX_QUEUES);
@@ -115,13 +131,13 @@ public final class TunDevice implements AutoCloseable {
             String actual = requested;
             String[] named = new String[1];
             for (; attached < queueCount; attached++) {
-                fds[attached] = attachQueue(actual, label, named);
+                fds[attached] = attachQueue(actual, label, named, offload);
                 actual = named[0];
                 label = actual;
             }
             MemorySegment wakeValue = arena.allocate(ValueLayout.JAVA_LONG);
             wakeValue.set(ValueLayout.JAVA_LONG, 0, 1L);
-            TunDevice device = new TunDevice(actual, opened, wakeFd, arena, state, wakeValue);
+            TunDevice device = new TunDevice(actual, offload, opened, wakeFd, arena, state, wakeValue);
             for (int i = 0; i < queueCount; i++) {
                 opened.add(new TunQueue(device, i, fds[i], wakeFd));
             }
@@ -150,7 +166,7 @@ public final class TunDevice implements AutoCloseable {
      * puts the device's name (as the kernel chose or confirmed it) in {@code named[0]}. Closes
      * the fd again when TUNSETIFF fails.
      */
-    private static int attachQueue(String name, String label, String[] named) throws IOException {
+    private static int attachQueue(String name, String label, String[] named, boolean offload) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment state = a.allocate(LibC.CAPTURE_STATE);
             MemorySegment path = a.allocateFrom(TUN_PATH);
@@ -160,11 +176,20 @@ public final class TunDevice implements AutoCloseable {
             }
             MemorySegment ifr = a.allocate(LibC.IFREQ);
             ifr.setString(LibC.IFR_NAME, name, StandardCharsets.US_ASCII);
-            LibC.IFR_FLAGS.set(ifr, 0L, (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | LibC.IFF_MULTI_QUEUE));
+            short flags = (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | LibC.IFF_MULTI_QUEUE
+                    | (offload ? LibC.IFF_VNET_HDR : 0));
+            LibC.IFR_FLAGS.set(ifr, 0L, flags);
             if (LibC.ioctl(state, fd, LibC.TUNSETIFF, ifr) < 0) {
                 int errno = LibC.errno(state);
                 LibC.close(state, fd);
                 throw new TunException("ioctl(TUNSETIFF)", label, errno);
+            }
+            // The default virtio_net_hdr length is 10 bytes (no num_buffers field): kept.
+            if (offload && LibC.ioctl(state, fd, LibC.TUNSETOFFLOAD,
+                    (long) (LibC.TUN_F_CSUM | LibC.TUN_F_TSO4 | LibC.TUN_F_TSO6)) < 0) {
+                int errno = LibC.errno(state);
+                LibC.close(state, fd);
+                throw new TunException("ioctl(TUNSETOFFLOAD, CSUM|TSO4|TSO6)", label, errno);
             }
             named[0] = ifr.asSlice(LibC.IFR_NAME, LibC.IFNAMSIZ).getString(0, StandardCharsets.US_ASCII);
             return fd;
@@ -201,6 +226,11 @@ public final class TunDevice implements AutoCloseable {
     /** The interface name, as the kernel confirmed or chose it when the device was opened. */
     public String name() {
         return name;
+    }
+
+    /** Whether the device was opened with offloads: every read and write carries a virtio_net_hdr. */
+    public boolean offload() {
+        return offload;
     }
 
     /** The number of queues. */

@@ -53,6 +53,7 @@ public final class TunPort implements PlaintextPort {
     private final LongAdder outputDrops = new LongAdder();
     private final LongAdder readErrors = new LongAdder();
     private final PathMtuGuard.Counters mtuCounters = new PathMtuGuard.Counters();
+    private final java.util.List<QueueHandle> handles = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * @param innerMtu the longest inner packet the tunnel carries (see {@link TunMtu})
@@ -102,6 +103,29 @@ public final class TunPort implements PlaintextPort {
         return mtuCounters;
     }
 
+    /**
+     * Offload counters summed over the queues (read racily from other threads: for reports),
+     * or null when the device has no offloads.
+     */
+    public String offloadSummary() {
+        if (!device.offload()) {
+            return null;
+        }
+        long sp = 0, seg = 0, cs = 0, bad = 0, gp = 0, gs = 0, plain = 0;
+        for (QueueHandle h : handles) {
+            sp += h.segCounters.superPackets;
+            seg += h.segCounters.segments;
+            cs += h.segCounters.checksumsCompleted;
+            bad += h.segCounters.malformed;
+            gp += h.groCounters.superPackets;
+            gs += h.groCounters.segments;
+            plain += h.groCounters.plain;
+        }
+        return "gso: super-packets read " + sp + " -> segments " + seg + ", checksums completed " + cs
+                + ", malformed " + bad + "; gro: super-packets written " + gp + " <- segments " + gs
+                + ", plain writes " + plain;
+    }
+
     /** Reads that failed with an error other than "nothing queued". */
     public long readErrors() {
         return readErrors.sum();
@@ -123,6 +147,7 @@ public final class TunPort implements PlaintextPort {
                     + " is not a Netty epoll IoEventLoop; the TUN port needs Vert.x's native epoll transport"));
         }
         QueueHandle h = new QueueHandle(device.queue(index), receiver, loop);
+        handles.add(h);
         Promise<PlaintextQueue> p = Promise.promise();
         io.register(h).addListener(f -> {
             if (!f.isSuccess()) {
@@ -138,7 +163,8 @@ public final class TunPort implements PlaintextPort {
     }
 
     /** One queue on one loop: the epoll handle and the {@link PlaintextQueue}. */
-    private final class QueueHandle implements EpollIoHandle, PathMtuGuard.Output {
+    private final class QueueHandle implements EpollIoHandle, PathMtuGuard.Output, TunOffload.Sink,
+            TunOffload.Writer {
         private final TunQueue queue;
         private final PlaintextReceiver receiver;
         private final FileDescriptor fd;
@@ -149,6 +175,13 @@ public final class TunPort implements PlaintextPort {
         private final Runnable more;
         private volatile IoRegistration registration;
         private boolean reportedError;
+        /** Offload devices: a whole read (virtio_net_hdr + up to 64 KiB), then cut into packets. */
+        private final byte[] raw;
+        private final TunOffload.SegmentCounters segCounters = new TunOffload.SegmentCounters();
+        private final TunOffload.CoalesceCounters groCounters = new TunOffload.CoalesceCounters();
+        private final TunOffload.Segmenter segmenter;
+        private final TunOffload.Coalescer coalescer;
+        private int mtuNow;
 
         QueueHandle(TunQueue queue, PlaintextReceiver receiver, EventLoop loop) {
             this.queue = queue;
@@ -164,6 +197,38 @@ public final class TunPort implements PlaintextPort {
             this.fd = new FileDescriptor(queue.fd());
             this.guard = new PathMtuGuard(mtuCounters, this, icmpSourceV4, icmpSourceV6, icmpPerSecond,
                     TunDevice.MAX_PACKET);
+            boolean offload = device.offload();
+            this.raw = offload ? new byte[TunDevice.VNET_HDR_LEN + TunDevice.MAX_PACKET] : null;
+            this.segmenter = offload ? new TunOffload.Segmenter(TunDevice.MAX_PACKET, segCounters) : null;
+            this.coalescer = offload ? new TunOffload.Coalescer(this, groCounters) : null;
+        }
+
+        /** A packet (or a segment of a super-packet) read from the device. */
+        @Override
+        public void onPacket(PacketBuffer p) {
+            if (p.length() > mtuNow) {
+                guard.tooBig(p, mtuNow);
+            } else {
+                receiver.onPacket(p);
+            }
+        }
+
+        @Override
+        public boolean writePlain(byte[] b, int off, int len) {
+            return writeOut(b, off, len);
+        }
+
+        @Override
+        public boolean writeRaw(byte[] b, int off, int len) {
+            try {
+                if (queue.writeRaw(b, off, len)) {
+                    return true;
+                }
+            } catch (IOException | RuntimeException e) {
+                // closed device, or a header the kernel refuses: drop and count
+            }
+            outputDrops.increment();
+            return false;
         }
 
         @Override
@@ -174,9 +239,29 @@ public final class TunPort implements PlaintextPort {
         @Override
         public void handle(IoRegistration reg, IoEvent event) {
             int mtu = innerMtu;
+            mtuNow = mtu;
             int n = 0;
             try {
-                for (; n < readBatch; n++) {
+                if (segmenter != null) {
+                    int pending = 0;
+                    for (; n < readBatch; n++) {
+                        int len = queue.tryRead(raw, 0, raw.length);
+                        if (len <= 0) {
+                            if (len < 0) {
+                                reg.cancel(); // device closed
+                            }
+                            break;
+                        }
+                        pending += segmenter.split(raw, 0, len, this);
+                        if (pending >= readBatch) {
+                            // A read may hold 45 segments: flush the outer side every batch's
+                            // worth, not after 64 reads (megabytes queued in the UDP channel).
+                            receiver.onBatchEnd();
+                            pending = 0;
+                        }
+                    }
+                }
+                for (; segmenter == null && n < readBatch; n++) {
                     pkt.reset();
                     int len = queue.tryRead(pkt.data(), pkt.offset(), pkt.tailroom());
                     if (len <= 0) {
@@ -243,12 +328,19 @@ public final class TunPort implements PlaintextPort {
     private record Queue(QueueHandle handle) implements PlaintextQueue {
         @Override
         public boolean write(PacketBuffer packet) {
+            if (handle.coalescer != null) {
+                return handle.coalescer.add(packet.data(), packet.offset(), packet.length());
+            }
             return handle.writeOut(packet.data(), packet.offset(), packet.length());
         }
 
         @Override
         public void flush() {
-            // Writes go out one by one: a TUN fd has no batched write.
+            // Without offloads writes go out one by one (a TUN fd has no batched write); with
+            // them, the batch's TCP segments go out as super-packets.
+            if (handle.coalescer != null) {
+                handle.coalescer.flush();
+            }
         }
 
         @Override

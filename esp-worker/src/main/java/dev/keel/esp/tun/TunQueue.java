@@ -60,6 +60,8 @@ public final class TunQueue {
     private final TunDevice device;
     private final int index;
     private final int fd;
+    /** {@link TunDevice#VNET_HDR_LEN} on an offload device, else 0. */
+    private final int hdrLen;
 
     private final Arena rxArena;
     private final MemorySegment rxBuf;
@@ -83,18 +85,19 @@ public final class TunQueue {
         this.device = device;
         this.index = index;
         this.fd = fd;
+        this.hdrLen = device.offload() ? TunDevice.VNET_HDR_LEN : 0;
         // One shared arena per direction: the reading and the writing thread each pin (acquire)
         // only their own arena's session on every call, so they do not contend on one counter.
         this.rxArena = Arena.ofShared();
         this.txArena = Arena.ofShared();
-        this.rxBuf = rxArena.allocate(TunDevice.MAX_PACKET, 64);
+        this.rxBuf = rxArena.allocate(TunDevice.MAX_PACKET + hdrLen, 64);
         this.rxState = rxArena.allocate(LibC.CAPTURE_STATE);
         this.pollFds = rxArena.allocate(LibC.POLLFD, 2);
         LibC.POLLFD_FD.set(pollFds, 0L, 0L, fd);
         LibC.POLLFD_EVENTS.set(pollFds, 0L, 0L, LibC.POLLIN);
         LibC.POLLFD_FD.set(pollFds, 0L, 1L, wakeFd);
         LibC.POLLFD_EVENTS.set(pollFds, 0L, 1L, LibC.POLLIN);
-        this.txBuf = txArena.allocate(TunDevice.MAX_PACKET, 64);
+        this.txBuf = txArena.allocate(TunDevice.MAX_PACKET + hdrLen, 64);
         this.txState = txArena.allocate(LibC.CAPTURE_STATE);
     }
 
@@ -117,7 +120,10 @@ public final class TunQueue {
     }
 
     /**
-     * Reads one packet into {@code dst[off, off+len)}, waiting for one as long as it takes.
+     * Reads one packet into {@code dst[off, off+len)}, waiting for one as long as it takes. On
+     * an offload device ({@link TunDevice#offload()}) the bytes start with the packet's
+     * {@value TunDevice#VNET_HDR_LEN}-byte {@code virtio_net_hdr} (see {@link TunOffload}), and the
+     * packet may be a TCP super-packet of up to 64 KiB with a partial checksum.
      *
      * @return the packet's length (at least 1), or -1 once the device is closed
      * @throws InterruptedIOException when the thread is interrupted while waiting (the
@@ -162,7 +168,7 @@ public final class TunQueue {
             if (device.closed()) {
                 return -1;
             }
-            long n = LibC.read(rxState, fd, rxBuf, TunDevice.MAX_PACKET);
+            long n = LibC.read(rxState, fd, rxBuf, TunDevice.MAX_PACKET + hdrLen);
             if (n > 0) {
                 if (n <= len) {
                     MemorySegment.copy(rxBuf, JAVA_BYTE, 0L, dst, off, (int) n);
@@ -265,6 +271,24 @@ public final class TunQueue {
             throw new IllegalArgumentException("cannot write a packet of " + len + " bytes to TUN device "
                     + device.name() + ": an IP packet over TUN has 1.." + TunDevice.MAX_PACKET + " bytes");
         }
+        return writeLocked(src, off, len, true);
+    }
+
+    /**
+     * Writes {@code src[off, off+len)} as it is: on an offload device a {@code virtio_net_hdr}
+     * followed by the packet (a TCP super-packet with a GSO header, say), otherwise a plain
+     * packet. Same outcomes as {@link #write}.
+     */
+    public boolean writeRaw(byte[] src, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, src.length);
+        if (len <= hdrLen || len > TunDevice.MAX_PACKET + hdrLen) {
+            throw new IllegalArgumentException("cannot write " + len + " bytes to TUN device "
+                    + device.name() + ": expected " + (hdrLen + 1) + ".." + (TunDevice.MAX_PACKET + hdrLen));
+        }
+        return writeLocked(src, off, len, false);
+    }
+
+    private boolean writeLocked(byte[] src, int off, int len, boolean addHeader) throws IOException {
         if ((int) WRITERS.getAndAdd(this, 1) != 0) {
             WRITERS.getAndAdd(this, -1);
             throw new IllegalStateException("queue " + index + " of TUN device " + device.name()
@@ -274,7 +298,15 @@ public final class TunQueue {
             if (device.closed()) {
                 throw new ClosedChannelException();
             }
-            MemorySegment.copy(src, off, txBuf, JAVA_BYTE, 0L, len);
+            if (addHeader && hdrLen > 0) {
+                // A plain packet on an offload device: an all-zero header (no GSO, checksum complete).
+                txBuf.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 0L, 0L);
+                txBuf.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 8L, (short) 0);
+                MemorySegment.copy(src, off, txBuf, JAVA_BYTE, hdrLen, len);
+                len += hdrLen;
+            } else {
+                MemorySegment.copy(src, off, txBuf, JAVA_BYTE, 0L, len);
+            }
             while (true) {
                 long n = LibC.write(txState, fd, txBuf, len);
                 if (n == len) {

@@ -24,7 +24,13 @@ public final class TunSetup {
      */
     public static TunDevice up(String name, int queues, int mtu, List<String> addresses, List<IpPrefix> routes)
             throws IOException, InterruptedException {
-        TunDevice tun = TunDevice.open(name, queues);
+        return up(name, queues, mtu, addresses, routes, false);
+    }
+
+    /** {@link #up(String, int, int, List, List)} with or without offloads ({@link TunDevice#open(String, int, boolean)}). */
+    public static TunDevice up(String name, int queues, int mtu, List<String> addresses, List<IpPrefix> routes,
+            boolean offload) throws IOException, InterruptedException {
+        TunDevice tun = TunDevice.open(name, queues, offload);
         try {
             tun.setMtu(mtu);
             for (String a : addresses) {
