@@ -80,7 +80,7 @@ site 10.77.0.2 10.77.0.1 "kdt${id}b" 72 71 0xc0000001 ab.hex 0xc0000002 ba.hex >
 for s in a b; do
   ns=$a; [ $s = b ] && ns=$b
   # shellcheck disable=SC2086
-  ip netns exec "$ns" java $jvm_flags -Xms256m -Xmx256m -cp "$KEEL_CP" dev.keel.esp.EspWorkerMain "$work/$s.yaml" \
+  ip netns exec "$ns" java $jvm_flags ${KEEL_JVM_EXTRA:-} -Xms256m -Xmx256m -cp "$KEEL_CP" dev.keel.esp.EspWorkerMain "$work/$s.yaml" \
     > "$work/$s.log" 2>&1 &
   pids+=($!)
 done
@@ -112,6 +112,8 @@ cpu() { awk '{s += $14 + $15} END {print s}' /proc/"${pids[0]}"/stat /proc/"${pi
 echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); uptime: $(uptime)"
 echo "command: bench/run-esp-iperf.sh $secs $suite $loops $offload"
 cpu0=$(cpu)
+# DURING_RUN: a command run in the background for the measured seconds (e.g. perf record -a).
+[ -n "${DURING_RUN:-}" ] && { bash -c "$DURING_RUN" & }
 ip netns exec "$a" iperf3 -c 192.168.72.1 -B 192.168.71.1 -t "$secs" -f m | grep -E 'sender|receiver'
 cpu1=$(cpu)
 echo "worker CPU during the run (both JVMs, user+sys): $(( (cpu1 - cpu0) * 1000 / $(getconf CLK_TCK) )) ms"

@@ -11,6 +11,7 @@ import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.SegmentedDatagramPacket;
 import io.netty.channel.socket.DatagramPacket;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -39,9 +40,27 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class LoopDatagramChannel {
 
+    /**
+     * Whether sends to one peer go out as UDP GSO batches ({@code UDP_SEGMENT}); on where the
+     * kernel and Netty's native library support it, unless {@code -Dkeel.udp.gso=false}.
+     */
+    static final boolean GSO = SegmentedDatagramPacket.isSupported()
+            && Boolean.parseBoolean(System.getProperty("keel.udp.gso", "true"));
+    // UDP_GRO on the receiving socket was tried (2026-11-29): Netty 4.2.18's recvmmsg path handed
+    // the coalesced 64 KiB datagrams on whole instead of cut at the segment size, so it stays off.
+    /** Datagrams per GSO send (the kernel's UDP_MAX_SEGMENTS was 64 before Linux 6.x raised it). */
+    static final int MAX_GSO_SEGMENTS = 64;
+    /** Bytes per GSO send: below the 64 KiB an IP packet may carry, with room for the headers. */
+    static final int MAX_GSO_BYTES = 65000;
+
     private final Channel channel;
     private final LongAdder backpressureDrops;
     private boolean dirty;
+    private ByteBuf gsoBuf;
+    private InetSocketAddress gsoTo;
+    private int gsoSegment;
+    private int gsoCount;
+    private boolean gsoClosed;
 
     private LoopDatagramChannel(Channel channel, LongAdder backpressureDrops) {
         this.channel = channel;
@@ -101,17 +120,57 @@ public final class LoopDatagramChannel {
             backpressureDrops.increment();
             return false;
         }
-        ByteBuf out = channel.alloc().directBuffer(len, len);
-        out.writeBytes(buf, off, len);
-        channel.write(new DatagramPacket(out, to), channel.voidPromise());
+        if (!GSO) {
+            ByteBuf out = channel.alloc().directBuffer(len, len);
+            out.writeBytes(buf, off, len);
+            channel.write(new DatagramPacket(out, to), channel.voidPromise());
+            dirty = true;
+            return true;
+        }
+        if (gsoBuf != null) {
+            if (!gsoClosed && len <= gsoSegment && gsoCount < MAX_GSO_SEGMENTS && gsoBuf.writableBytes() >= len
+                    && to.equals(gsoTo)) {
+                gsoBuf.writeBytes(buf, off, len);
+                gsoCount++;
+                gsoClosed = len < gsoSegment; // only the last segment may be shorter
+                return true;
+            }
+            emitGso();
+        }
+        int capacity = Math.min(MAX_GSO_BYTES, Math.max(len, len * MAX_GSO_SEGMENTS));
+        gsoBuf = channel.alloc().directBuffer(Math.min(capacity, len * 8), capacity);
+        gsoBuf.writeBytes(buf, off, len);
+        gsoTo = to;
+        gsoSegment = len;
+        gsoCount = 1;
+        gsoClosed = false;
         dirty = true;
         return true;
+    }
+
+    /**
+     * Queues the datagrams collected for one peer: a run of equal-sized ones (and a shorter last)
+     * as one {@code UDP_SEGMENT} send, which the kernel cuts into datagrams after routing and
+     * queueing them once (UDP GSO, Linux 4.18); a single one as it is.
+     */
+    private void emitGso() {
+        ByteBuf b = gsoBuf;
+        gsoBuf = null;
+        if (gsoCount == 1) {
+            channel.write(new DatagramPacket(b, gsoTo), channel.voidPromise());
+        } else {
+            channel.write(new SegmentedDatagramPacket(b, gsoSegment, gsoTo), channel.voidPromise());
+        }
+        gsoTo = null;
     }
 
     /** Sends everything queued since the last flush, if anything. */
     public void flush() {
         if (dirty) {
             dirty = false;
+            if (gsoBuf != null) {
+                emitGso();
+            }
             channel.flush();
         }
     }

@@ -87,6 +87,11 @@ class NetnsTunnelTest {
         Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "addr", "add", "10.77.0.2/24", "dev", vethB).requireOk();
         Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsA, "link", "set", vethA, "up").requireOk();
         Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "link", "set", vethB, "up").requireOk();
+        // Keel sends ESP in UDP GSO batches (UDP_SEGMENT). A veth passes such a batch on whole, and
+        // a capture on it would show one datagram holding many ESP packets; at most one segment
+        // per packet makes the kernel cut the batch before the device, as for a NIC without USO.
+        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsA, "link", "set", vethA, "gso_max_segs", "1").requireOk();
+        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "link", "set", vethB, "gso_max_segs", "1").requireOk();
 
         byte[] ab = new byte[36];
         byte[] ba = new byte[36];
@@ -166,6 +171,9 @@ class NetnsTunnelTest {
         String a = Files.readString(logA);
         assertThat(a).contains("keel-esp-worker: stopping").containsPattern("too-big: icmp [1-9]")
                 .containsPattern("fragmented [1-9]");
+        // TUN offload: A read TCP super-packets from its TUN and cut them; B wrote coalesced ones.
+        assertThat(a).as(a).containsPattern("gso: super-packets read [1-9]").contains("malformed 0");
+        assertThat(Files.readString(logB)).as(Files.readString(logB)).containsPattern("gro: super-packets written [1-9]");
 
         // tshark decrypts the outer capture with nothing but the esp_sa lines gateway A exported.
         List<String> espSa = Files.readAllLines(exportA.resolve("esp_sa")).stream()
