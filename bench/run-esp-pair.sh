@@ -3,7 +3,10 @@
 # with static SAs and UDP virtual wires, packets/s and Gbit/s at 64 and 1400 B with one and two
 # event loops, each next to the crypto-free UDP relay over the same path (the ceiling).
 #
-#   bench/run-esp-pair.sh [seconds per run (3)] [suite (AES128_GCM16)] [sizes (64,1400)] [loops (1,2)]
+#   bench/run-esp-pair.sh [seconds per run (3)] [suite (AES128_GCM16)] [sizes (64,1400)] [loops (1,2)] [repeats (3)]
+#
+# Each row is the median of `repeats` alternating relay/ESP runs; the last line prints the issue #4
+# target (ESP >= 0.6x relay at 1400 B) from this one run. KEEL_CP overrides the class path.
 #
 # Results: bench/target/esp-pair/<UTC time>/{env.txt,table.md,log.txt}.
 set -euo pipefail
@@ -20,7 +23,9 @@ export JAVA_HOME="$jdk" PATH="$jdk/bin:$PATH"
 jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
 
 jar=bench/target/benchmarks.jar
-if [ ! -f "$jar" ]; then
+if [ -n "${KEEL_CP:-}" ]; then
+  jar=$KEEL_CP
+elif [ ! -f "$jar" ]; then
   mvn -q -B -o -pl bench -am package -DskipTests || mvn -q -B -pl bench -am package -DskipTests
 fi
 
@@ -36,7 +41,8 @@ mkdir -p "$out"
 } > "$out/env.txt"
 cat "$out/env.txt"
 # shellcheck disable=SC2086
-java $jvm_flags -Xms512m -Xmx512m -cp "$jar" dev.keel.bench.EspGatewayPairRun "$@" > "$out/table.md" 2> "$out/log.txt"
+java $jvm_flags -Xms512m -Xmx512m -cp "$jar" dev.keel.bench.EspGatewayPairRun "$@" > "$out/table.md" 2> "$out/log.txt" \
+  || { tail -20 "$out/log.txt" >&2; exit 1; }
 echo "load after: $(uptime)" >> "$out/env.txt"
 cat "$out/table.md"
 tail -1 "$out/env.txt"
