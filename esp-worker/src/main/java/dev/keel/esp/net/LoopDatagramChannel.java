@@ -46,8 +46,13 @@ public final class LoopDatagramChannel {
      */
     static final boolean GSO = SegmentedDatagramPacket.isSupported()
             && Boolean.parseBoolean(System.getProperty("keel.udp.gso", "true"));
-    // UDP_GRO on the receiving socket was tried (2026-11-29): Netty 4.2.18's recvmmsg path handed
-    // the coalesced 64 KiB datagrams on whole instead of cut at the segment size, so it stays off.
+    /**
+     * Whether the socket takes coalesced datagrams ({@code UDP_GRO}, Linux 5.0): a peer's UDP GSO
+     * batch arrives in one {@code recvmsg}, and Netty hands it on cut at the segment size. Off
+     * unless {@code -Dkeel.udp.gro=true}: Netty reads GRO sockets one {@code recvmsg} at a time,
+     * not with {@code recvmmsg}.
+     */
+    static final boolean GRO = Boolean.parseBoolean(System.getProperty("keel.udp.gro", "false"));
     /** Datagrams per GSO send (the kernel's UDP_MAX_SEGMENTS was 64 before Linux 6.x raised it). */
     static final int MAX_GSO_SEGMENTS = 64;
     /** Bytes per GSO send: below the 64 KiB an IP packet may carry, with room for the headers. */
@@ -81,12 +86,15 @@ public final class LoopDatagramChannel {
                 .channel(EpollDatagramChannel.class)
                 .option(EpollChannelOption.SO_REUSEPORT, true)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, options.maxDatagram())
-                .option(ChannelOption.RCVBUF_ALLOCATOR,
-                        new FixedRecvByteBufAllocator(options.maxDatagram() * options.readBatch()))
+                .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, GRO ? 0 : options.maxDatagram())
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(GRO
+                        ? 65535 : options.maxDatagram() * options.readBatch()))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(options.writeHighWaterMark() / 2, options.writeHighWaterMark()))
                 .handler(new Handler(receiver, context));
+        if (GRO) {
+            b.option(EpollChannelOption.UDP_GRO, true);
+        }
         if (options.socketBuffer() > 0) {
             b.option(ChannelOption.SO_RCVBUF, options.socketBuffer()).option(ChannelOption.SO_SNDBUF, options.socketBuffer());
         }
