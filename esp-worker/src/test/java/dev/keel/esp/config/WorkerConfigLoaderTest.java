@@ -85,6 +85,17 @@ class WorkerConfigLoaderTest {
     }
 
     @Test
+    void tunOffloadIsOnByDefaultAndCanBeTurnedOff() throws Exception {
+        Map<String, String> env = Map.of("IN", KEY36, "OUT", KEY36);
+        WorkerConfigResult on = load(BASE, env);
+        assertThat(((PlaintextConfig.Tun) ((WorkerConfigResult.Valid) on).config().plaintext()).offload()).isTrue();
+        WorkerConfigResult off = load(BASE.replace("addresses: [192.168.1.1/24]}", "addresses: [192.168.1.1/24], offload: false}"), env);
+        assertThat(((PlaintextConfig.Tun) ((WorkerConfigResult.Valid) off).config().plaintext()).offload()).isFalse();
+        WorkerConfigResult bad = load(BASE.replace("addresses: [192.168.1.1/24]}", "addresses: [192.168.1.1/24], offload: maybe}"), env);
+        assertThat(problems(bad)).anyMatch(p -> p.contains("plaintext.tun.offload"));
+    }
+
+    @Test
     void readsACbcSuiteWithSeparateIntegrityKeys() {
         Map<String, String> env = Map.of("KEEL_IN_ENC", KEY36.substring(0, 32), "KEEL_OUT_ENC", KEY36.substring(0, 32),
                 "KEEL_IN_INTEG", KEY36.substring(0, 64), "KEEL_OUT_INTEG", KEY36.substring(0, 64));
