@@ -17,6 +17,6 @@ flags=$(mvn -q -B -Dstyle.color=never help:evaluate -Dexpression=keel.jvm.flags 
     | sed 's/\x1b\[[0-9;]*m//g')
 
 # shellcheck disable=SC2086
-exec java $flags -Xms2g -Xmx2g -XX:+UseG1GC -Dhazelcast.phone.home.enabled=false \
+exec java $flags ${SAD_BENCH_JAVA_OPTS:-} -Xms2g -Xmx2g -XX:+UseG1GC -Dhazelcast.phone.home.enabled=false \
     -Djava.util.logging.config.file=sad-service/src/test/resources/logging.properties \
     -cp "$cp" dev.keel.sad.bench.SadBenchmark "$@"
