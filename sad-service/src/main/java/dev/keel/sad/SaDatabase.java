@@ -32,6 +32,13 @@ import dev.keel.sad.store.ChildSaFilter;
 import dev.keel.sad.store.ClaimProcessor;
 import dev.keel.sad.store.DeleteProcessor;
 import dev.keel.sad.store.IkeUpsertProcessor;
+import dev.keel.sad.store.InsertBatch;
+import dev.keel.sad.store.SpiBindBatch;
+import com.hazelcast.cluster.Member;
+import com.hazelcast.map.EntryProcessor;
+import com.hazelcast.partition.PartitionService;
+import java.util.HashMap;
+import java.util.function.Function;
 import dev.keel.sad.store.LeaseProcessor;
 import dev.keel.sad.store.OpResult;
 import dev.keel.sad.store.Records;
@@ -143,6 +150,118 @@ public final class SaDatabase {
     public CompletionStage<ChildSaRecord> installChildSaAsync(InstallChildSaRequest req) {
         ChildSaRecord record = prepare(req);
         return CompletableFuture.supplyAsync(() -> store(record), HOP);
+    }
+
+    /** The outcome of one item of {@link #installChildSas}: the stored record (keys omitted) or the refusal. */
+    public record InstallOutcome(ChildSaRecord record, RuntimeException error) {}
+
+    /**
+     * Installs many CHILD SAs with a few cluster operations instead of two per SA: validation and
+     * key wrapping per item on the calling thread, then (1) every inbound SPI of the batch is bound
+     * by one {@link SpiBindBatch} operation per member, (2) the records whose SPI was bound (and all
+     * outbound ones) are put if absent by one {@link InsertBatch} operation per member, (3) an SPI
+     * bound for a record whose id already existed is released. Each partition's share of a step is
+     * on its primary and synchronous backup before the step completes, and step 2 starts only after
+     * step 1 completed, as for a single install. Items are independent: one item's refusal (the
+     * status {@link #installChildSa} would have thrown) does not affect the others. Two items of one
+     * batch with the same id or the same inbound SPI: the later one is refused ALREADY_EXISTS.
+     */
+    public CompletionStage<List<InstallOutcome>> installChildSas(List<InstallChildSaRequest> reqs) {
+        int n = reqs.size();
+        InstallOutcome[] out = new InstallOutcome[n];
+        ChildSaRecord[] prepared = new ChildSaRecord[n];
+        Map<String, Integer> byId = new HashMap<>(n * 2);
+        Map<Integer, Integer> bySpi = new HashMap<>(n * 2);
+        Map<Integer, String> bindings = new HashMap<>(n * 2);
+        for (int i = 0; i < n; i++) {
+            ChildSaRecord r;
+            try {
+                r = prepare(reqs.get(i));
+            } catch (RuntimeException e) {
+                out[i] = new InstallOutcome(null, e);
+                continue;
+            }
+            Integer sameId = byId.putIfAbsent(r.getId(), i);
+            if (sameId != null) {
+                out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                        "child_sa.id: child SA " + r.getId() + " is also items[" + sameId + "] of this batch"));
+                continue;
+            }
+            if (r.getDirection() == Direction.DIRECTION_INBOUND) {
+                Integer sameSpi = bySpi.putIfAbsent(r.getSpi(), i);
+                if (sameSpi != null) {
+                    byId.remove(r.getId());
+                    out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.spi: "
+                            + spiText(r.getSpi()) + " is bound to child SA " + prepared[sameSpi].getId()));
+                    continue;
+                }
+                bindings.put(r.getSpi(), r.getId());
+            }
+            prepared[i] = r;
+        }
+        CompletionStage<Map<Integer, String>> bound = bindings.isEmpty()
+                ? CompletableFuture.completedFuture(Map.of())
+                : perMember(cluster.spis(), bindings, SpiBindBatch::new);
+        return bound.thenComposeAsync(conflicts -> {
+            conflicts.forEach((spi, holder) -> {
+                int i = bySpi.get(spi);
+                out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                        "child_sa.spi: " + spiText(spi) + " is bound to child SA " + holder));
+                prepared[i] = null;
+            });
+            Map<String, byte[]> records = new HashMap<>(n * 2);
+            for (ChildSaRecord r : prepared) {
+                if (r != null) {
+                    records.put(r.getId(), r.toByteArray());
+                }
+            }
+            return records.isEmpty() ? CompletableFuture.completedFuture(Map.<String, Boolean>of())
+                    : perMember(cluster.childSas(), records, InsertBatch::new);
+        }, HOP).thenApplyAsync(existing -> {
+            for (String id : existing.keySet()) {
+                int i = byId.get(id);
+                ChildSaRecord r = prepared[i];
+                if (r.getDirection() == Direction.DIRECTION_INBOUND) {
+                    cluster.spis().executeOnKey(r.getSpi(), SpiBindProcessor.release(id));
+                }
+                out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                        "child_sa.id: child SA " + id + " already exists"));
+                prepared[i] = null;
+            }
+            for (int i = 0; i < n; i++) {
+                if (prepared[i] != null) {
+                    out[i] = new InstallOutcome(Records.withoutKeys(prepared[i]), null);
+                }
+            }
+            return Arrays.asList(out);
+        }, HOP);
+    }
+
+    /**
+     * Runs {@code processor(values of one member's partitions)} on those keys, one call per member
+     * that owns some of them, so no member receives another member's share; merges the results.
+     */
+    private <K, V, R> CompletionStage<Map<K, R>> perMember(IMap<K, ?> map, Map<K, V> values,
+            Function<Map<K, V>, ? extends EntryProcessor<K, ?, R>> processor) {
+        PartitionService partitions = cluster.hazelcast().getPartitionService();
+        Map<Object, Map<K, V>> groups = new HashMap<>();
+        for (Map.Entry<K, V> e : values.entrySet()) {
+            Member owner = partitions.getPartition(e.getKey()).getOwner();
+            groups.computeIfAbsent(owner == null ? "" : owner.getUuid(), o -> new HashMap<>()).put(e.getKey(), e.getValue());
+        }
+        List<CompletableFuture<Map<K, R>>> calls = new ArrayList<>(groups.size());
+        for (Map<K, V> group : groups.values()) {
+            @SuppressWarnings({"unchecked", "rawtypes"})
+            CompletionStage<Map<K, R>> call = ((IMap) map).submitToKeys(group.keySet(), processor.apply(group));
+            calls.add(call.toCompletableFuture());
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            Map<K, R> merged = new HashMap<>();
+            for (CompletableFuture<Map<K, R>> c : calls) {
+                merged.putAll(c.join());
+            }
+            return merged;
+        });
     }
 
     private ChildSaRecord prepare(InstallChildSaRequest req) {
