@@ -32,13 +32,8 @@ import dev.keel.sad.store.ChildSaFilter;
 import dev.keel.sad.store.ClaimProcessor;
 import dev.keel.sad.store.DeleteProcessor;
 import dev.keel.sad.store.IkeUpsertProcessor;
-import dev.keel.sad.store.InsertBatch;
-import dev.keel.sad.store.SpiBindBatch;
-import com.hazelcast.cluster.Member;
-import com.hazelcast.map.EntryProcessor;
-import com.hazelcast.partition.PartitionService;
+import dev.keel.sad.store.InsertProcessor;
 import java.util.HashMap;
-import java.util.function.Function;
 import dev.keel.sad.store.LeaseProcessor;
 import dev.keel.sad.store.OpResult;
 import dev.keel.sad.store.Records;
@@ -79,11 +74,10 @@ public final class SaDatabase {
      */
     public static final Executor DIRECT = Runnable::run;
     /**
-     * Runs asynchronous installs, which block on the cluster. Platform threads, a bounded number:
-     * Hazelcast keeps per-thread serialization buffers, so a thread per install (virtual threads)
-     * measured twice the heap per SA until those were cleaned up.
+     * Runs the continuations that would otherwise run on a Hazelcast thread and start
+     * another cluster operation ({@link #OFF_HAZELCAST_THREAD}); they never block.
      */
-    static final Executor HOP = Executors.newFixedThreadPool(32, Thread.ofPlatform().daemon()
+    static final Executor HOP = Executors.newFixedThreadPool(4, Thread.ofPlatform().daemon()
             .name("keel-sad-install-", 0).factory());
 
     private final SadCluster cluster;
@@ -138,41 +132,46 @@ public final class SaDatabase {
      * synchronous backup before the next starts.
      */
     public ChildSaRecord installChildSa(InstallChildSaRequest req) {
-        return store(prepare(req));
+        return join(installChildSaAsync(req));
     }
 
     /**
-     * {@link #installChildSa} without holding the caller's thread: a refusal by validation throws
-     * at once; the cluster steps run on an install thread ({@link #HOP}). Blocking there is cheaper
-     * than chaining asynchronous entry processors, which would Java-serialize the record into a
-     * processor instead of sending it as plain map data (measured: twice the CPU per install).
+     * {@link #installChildSa} without holding the caller's thread: every refusal completes the
+     * stage exceptionally; the cluster steps are asynchronous entry processors ({@link #installChildSas}).
      */
     public CompletionStage<ChildSaRecord> installChildSaAsync(InstallChildSaRequest req) {
-        ChildSaRecord record = prepare(req);
-        return CompletableFuture.supplyAsync(() -> store(record), HOP);
+        return installChildSas(List.of(req)).thenApply(o -> {
+            InstallOutcome one = o.get(0);
+            if (one.error() != null) {
+                throw one.error();
+            }
+            return one.record();
+        });
     }
 
     /** The outcome of one item of {@link #installChildSas}: the stored record (keys omitted) or the refusal. */
     public record InstallOutcome(ChildSaRecord record, RuntimeException error) {}
 
     /**
-     * Installs many CHILD SAs with a few cluster operations instead of two per SA: validation and
-     * key wrapping per item on the calling thread, then (1) every inbound SPI of the batch is bound
-     * by one {@link SpiBindBatch} operation per member, (2) the records whose SPI was bound (and all
-     * outbound ones) are put if absent by one {@link InsertBatch} operation per member, (3) an SPI
-     * bound for a record whose id already existed is released. Each partition's share of a step is
-     * on its primary and synchronous backup before the step completes, and step 2 starts only after
-     * step 1 completed, as for a single install. Items are independent: one item's refusal (the
+     * Installs many CHILD SAs without holding a thread: validation and key wrapping per item on
+     * the calling thread, then every item at once as asynchronous entry processors: an inbound
+     * SA's SPI is bound ({@link SpiBindProcessor}) and, only once that is on the primary and its
+     * synchronous backup, the record is put if absent ({@link InsertProcessor}); a record whose id
+     * already existed releases the SPI it bound. Both processors are IdentifiedDataSerializable and
+     * their backups carry exactly the bytes written. Items are independent: one item's refusal (the
      * status {@link #installChildSa} would have thrown) does not affect the others. Two items of one
      * batch with the same id or the same inbound SPI: the later one is refused ALREADY_EXISTS.
+     *
+     * <p>Why not {@code executeOnKeys} with one operation per member: Hazelcast sends every
+     * partition's operation (and its backup) the whole key set and each partition skips the keys of
+     * the others, so a batch costs keys x partitions; measured slower than one operation per key.
      */
     public CompletionStage<List<InstallOutcome>> installChildSas(List<InstallChildSaRequest> reqs) {
         int n = reqs.size();
         InstallOutcome[] out = new InstallOutcome[n];
-        ChildSaRecord[] prepared = new ChildSaRecord[n];
         Map<String, Integer> byId = new HashMap<>(n * 2);
-        Map<Integer, Integer> bySpi = new HashMap<>(n * 2);
-        Map<Integer, String> bindings = new HashMap<>(n * 2);
+        Map<Integer, String> bySpi = new HashMap<>(n * 2);
+        List<CompletableFuture<Void>> pending = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             ChildSaRecord r;
             try {
@@ -187,82 +186,79 @@ public final class SaDatabase {
                         "child_sa.id: child SA " + r.getId() + " is also items[" + sameId + "] of this batch"));
                 continue;
             }
-            if (r.getDirection() == Direction.DIRECTION_INBOUND) {
-                Integer sameSpi = bySpi.putIfAbsent(r.getSpi(), i);
+            boolean inbound = r.getDirection() == Direction.DIRECTION_INBOUND;
+            if (inbound) {
+                String sameSpi = bySpi.putIfAbsent(r.getSpi(), r.getId());
                 if (sameSpi != null) {
-                    byId.remove(r.getId());
-                    out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.spi: "
-                            + spiText(r.getSpi()) + " is bound to child SA " + prepared[sameSpi].getId()));
+                    out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                            "child_sa.spi: " + spiText(r.getSpi()) + " is bound to child SA " + sameSpi));
                     continue;
                 }
-                bindings.put(r.getSpi(), r.getId());
             }
-            prepared[i] = r;
+            int index = i;
+            CompletionStage<Void> one = inbound
+                    ? plain(cluster.spis().submitToKey(r.getSpi(), new SpiBindProcessor(r.getId()))).thenComposeAsync(holder -> {
+                        if (holder != null) {
+                            out[index] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                                    "child_sa.spi: " + spiText(r.getSpi()) + " is bound to child SA " + holder));
+                            return CompletableFuture.completedFuture(null);
+                        }
+                        return insert(r, index, out);
+                    }, OFF_HAZELCAST_THREAD)
+                    : insert(r, index, out);
+            pending.add(one.toCompletableFuture().exceptionally(t -> {
+                out[index] = new InstallOutcome(null, t instanceof CompletionException && t.getCause() instanceof RuntimeException re
+                        ? re : t instanceof RuntimeException re2 ? re2 : new CompletionException(t));
+                return null;
+            }));
         }
-        CompletionStage<Map<Integer, String>> bound = bindings.isEmpty()
-                ? CompletableFuture.completedFuture(Map.of())
-                : perMember(cluster.spis(), bindings, SpiBindBatch::new);
-        return bound.thenComposeAsync(conflicts -> {
-            conflicts.forEach((spi, holder) -> {
-                int i = bySpi.get(spi);
-                out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
-                        "child_sa.spi: " + spiText(spi) + " is bound to child SA " + holder));
-                prepared[i] = null;
-            });
-            Map<String, byte[]> records = new HashMap<>(n * 2);
-            for (ChildSaRecord r : prepared) {
-                if (r != null) {
-                    records.put(r.getId(), r.toByteArray());
-                }
+        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(v -> Arrays.asList(out));
+    }
+
+    /** Step 2 of an install: the record, put if absent; an inbound SA that lost releases its SPI. */
+    private CompletionStage<Void> insert(ChildSaRecord r, int index, InstallOutcome[] out) {
+        String id = r.getId();
+        return plain(cluster.childSas().submitToKey(id, new InsertProcessor(r.toByteArray()))).thenComposeAsync(existed -> {
+            if (existed == null) {
+                out[index] = new InstallOutcome(Records.withoutKeys(r), null);
+                return CompletableFuture.completedFuture(null);
             }
-            return records.isEmpty() ? CompletableFuture.completedFuture(Map.<String, Boolean>of())
-                    : perMember(cluster.childSas(), records, InsertBatch::new);
-        }, HOP).thenApplyAsync(existing -> {
-            for (String id : existing.keySet()) {
-                int i = byId.get(id);
-                ChildSaRecord r = prepared[i];
-                if (r.getDirection() == Direction.DIRECTION_INBOUND) {
-                    cluster.spis().executeOnKey(r.getSpi(), SpiBindProcessor.release(id));
-                }
-                out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
-                        "child_sa.id: child SA " + id + " already exists"));
-                prepared[i] = null;
-            }
-            for (int i = 0; i < n; i++) {
-                if (prepared[i] != null) {
-                    out[i] = new InstallOutcome(Records.withoutKeys(prepared[i]), null);
-                }
-            }
-            return Arrays.asList(out);
-        }, HOP);
+            out[index] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                    "child_sa.id: child SA " + id + " already exists"));
+            return r.getDirection() != Direction.DIRECTION_INBOUND ? CompletableFuture.completedFuture(null)
+                    : plain(cluster.spis().submitToKey(r.getSpi(), SpiBindProcessor.release(id))).thenApply(x -> null);
+        }, OFF_HAZELCAST_THREAD);
     }
 
     /**
-     * Runs {@code processor(values of one member's partitions)} on those keys, one call per member
-     * that owns some of them, so no member receives another member's share; merges the results.
+     * A plain CompletableFuture completed in place by a Hazelcast future: stages chained on it run
+     * where it completes (or where their executor says), never on Hazelcast's default executor,
+     * which on a 2-CPU machine starts a thread per continuation.
      */
-    private <K, V, R> CompletionStage<Map<K, R>> perMember(IMap<K, ?> map, Map<K, V> values,
-            Function<Map<K, V>, ? extends EntryProcessor<K, ?, R>> processor) {
-        PartitionService partitions = cluster.hazelcast().getPartitionService();
-        Map<Object, Map<K, V>> groups = new HashMap<>();
-        for (Map.Entry<K, V> e : values.entrySet()) {
-            Member owner = partitions.getPartition(e.getKey()).getOwner();
-            groups.computeIfAbsent(owner == null ? "" : owner.getUuid(), o -> new HashMap<>()).put(e.getKey(), e.getValue());
-        }
-        List<CompletableFuture<Map<K, R>>> calls = new ArrayList<>(groups.size());
-        for (Map<K, V> group : groups.values()) {
-            @SuppressWarnings({"unchecked", "rawtypes"})
-            CompletionStage<Map<K, R>> call = ((IMap) map).submitToKeys(group.keySet(), processor.apply(group));
-            calls.add(call.toCompletableFuture());
-        }
-        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(v -> {
-            Map<K, R> merged = new HashMap<>();
-            for (CompletableFuture<Map<K, R>> c : calls) {
-                merged.putAll(c.join());
+    static <T> CompletableFuture<T> plain(CompletionStage<T> hazelcast) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        hazelcast.whenCompleteAsync((v, t) -> {
+            if (t != null) {
+                f.completeExceptionally(t);
+            } else {
+                f.complete(v);
             }
-            return merged;
-        });
+        }, DIRECT);
+        return f;
     }
+
+    /**
+     * Runs a continuation in place, unless it would run on a Hazelcast thread (a partition thread
+     * where a local operation completes, a response thread for a remote one), which may not start
+     * cluster operations (IllegalThreadStateException): then on an install thread.
+     */
+    static final Executor OFF_HAZELCAST_THREAD = r -> {
+        if (Thread.currentThread().getName().startsWith("hz.")) {
+            HOP.execute(r);
+        } else {
+            r.run();
+        }
+    };
 
     private ChildSaRecord prepare(InstallChildSaRequest req) {
         if (!req.hasChildSa()) {
@@ -298,26 +294,6 @@ public final class SaDatabase {
                 .clearHardExpiry()
                 .setDeletedAtMs(0)
                 .build();
-    }
-
-    private ChildSaRecord store(ChildSaRecord record) {
-        String id = record.getId();
-        boolean inbound = record.getDirection() == Direction.DIRECTION_INBOUND;
-        if (inbound) {
-            String holder = cluster.spis().executeOnKey(record.getSpi(), new SpiBindProcessor(id));
-            if (holder != null) {
-                throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.spi: "
-                        + spiText(record.getSpi()) + " is bound to child SA " + holder);
-            }
-        }
-        byte[] existing = cluster.childSas().putIfAbsent(id, record.toByteArray());
-        if (existing != null) {
-            if (inbound) {
-                cluster.spis().executeOnKey(record.getSpi(), SpiBindProcessor.release(id));
-            }
-            throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.id: child SA " + id + " already exists");
-        }
-        return Records.withoutKeys(record);
     }
 
     /** Waits for a stage and rethrows its failure as it was thrown (not wrapped). */

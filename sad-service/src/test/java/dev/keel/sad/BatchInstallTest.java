@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The batched install (one operation per member and step) keeps what a single install guarantees:
+ * The batched install (asynchronous IdentifiedDataSerializable processors, every item at once) keeps what a single install guarantees:
  * every record and every SPI binding is on its primary and its backup before the batch answers, so
  * the crash of either member right after the answer loses nothing; an id that already existed
  * leaves no SPI bound; the SPI map still refuses a second binding of an SPI.

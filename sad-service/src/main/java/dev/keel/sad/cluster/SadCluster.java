@@ -120,7 +120,7 @@ public final class SadCluster implements AutoCloseable {
             hc.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
                     c.minClusterSize()));
         }
-        dev.keel.sad.store.BatchWrites.register(hc);
+        dev.keel.sad.store.SadSerialization.register(hc);
         hc.addMapConfig(saMap(CHILD_SAS, SaMergePolicies.ChildSa.class, c));
         hc.addMapConfig(saMap(IKE_SAS, SaMergePolicies.IkeSa.class, c));
         hc.addMapConfig(saMap(SPIS, SaMergePolicies.Spi.class, c));
