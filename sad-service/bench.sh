@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# sad-service benchmarks: lease round-trip latency over gRPC, CHILD SA installs per second, and
-# memory per SA at 100,000 SAs, on a two-member Hazelcast cluster on loopback.
-# Usage: sad-service/bench.sh [--lease-calls N] [--installs N] [--in-flight N] [--memory-sas N]
+# sad-service benchmarks on a two-member Hazelcast cluster on loopback (both members in one JVM):
+# lease round trip over gRPC; CHILD SA installs/s over gRPC (unary, and the batched InstallChildSas
+# RPC an IKE service uses) and through SaDatabase.installChildSas, each with CPU us per install
+# (whole process: both members, client, server) and its split by thread group; memory per SA at
+# 100,000 SAs; takeover time of the 50,000 SAs a terminated member owned.
+# Usage: sad-service/bench.sh [--lease-calls N] [--unary-installs N] [--installs N] [--in-flight N]
+#        [--batch N] [--batches-in-flight N] [--memory-sas N]
+# Defaults take about 4-5 minutes on the shared 2-vCPU build machine.
+# SAD_BENCH_JAVA_OPTS adds JVM options (e.g. -XX:StartFlightRecording=filename=/tmp/sad.jfr).
 # Needs JDK 25 (JAVA_HOME) and Maven; builds the modules it needs (no install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +23,6 @@ flags=$(mvn -q -B -Dstyle.color=never help:evaluate -Dexpression=keel.jvm.flags 
     | sed 's/\x1b\[[0-9;]*m//g')
 
 # shellcheck disable=SC2086
-exec java $flags -Xms2g -Xmx2g -XX:+UseG1GC -Dhazelcast.phone.home.enabled=false \
+exec java $flags ${SAD_BENCH_JAVA_OPTS:-} -Xms2g -Xmx2g -XX:+UseG1GC -Dhazelcast.phone.home.enabled=false \
     -Djava.util.logging.config.file=sad-service/src/test/resources/logging.properties \
     -cp "$cp" dev.keel.sad.bench.SadBenchmark "$@"

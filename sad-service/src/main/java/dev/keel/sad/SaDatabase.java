@@ -32,6 +32,8 @@ import dev.keel.sad.store.ChildSaFilter;
 import dev.keel.sad.store.ClaimProcessor;
 import dev.keel.sad.store.DeleteProcessor;
 import dev.keel.sad.store.IkeUpsertProcessor;
+import dev.keel.sad.store.InsertProcessor;
+import java.util.HashMap;
 import dev.keel.sad.store.LeaseProcessor;
 import dev.keel.sad.store.OpResult;
 import dev.keel.sad.store.Records;
@@ -72,11 +74,10 @@ public final class SaDatabase {
      */
     public static final Executor DIRECT = Runnable::run;
     /**
-     * Runs asynchronous installs, which block on the cluster. Platform threads, a bounded number:
-     * Hazelcast keeps per-thread serialization buffers, so a thread per install (virtual threads)
-     * measured twice the heap per SA until those were cleaned up.
+     * Runs the continuations that would otherwise run on a Hazelcast thread and start
+     * another cluster operation ({@link #OFF_HAZELCAST_THREAD}); they never block.
      */
-    static final Executor HOP = Executors.newFixedThreadPool(32, Thread.ofPlatform().daemon()
+    static final Executor HOP = Executors.newFixedThreadPool(4, Thread.ofPlatform().daemon()
             .name("keel-sad-install-", 0).factory());
 
     private final SadCluster cluster;
@@ -131,19 +132,133 @@ public final class SaDatabase {
      * synchronous backup before the next starts.
      */
     public ChildSaRecord installChildSa(InstallChildSaRequest req) {
-        return store(prepare(req));
+        return join(installChildSaAsync(req));
     }
 
     /**
-     * {@link #installChildSa} without holding the caller's thread: a refusal by validation throws
-     * at once; the cluster steps run on an install thread ({@link #HOP}). Blocking there is cheaper
-     * than chaining asynchronous entry processors, which would Java-serialize the record into a
-     * processor instead of sending it as plain map data (measured: twice the CPU per install).
+     * {@link #installChildSa} without holding the caller's thread: every refusal completes the
+     * stage exceptionally; the cluster steps are asynchronous entry processors ({@link #installChildSas}).
      */
     public CompletionStage<ChildSaRecord> installChildSaAsync(InstallChildSaRequest req) {
-        ChildSaRecord record = prepare(req);
-        return CompletableFuture.supplyAsync(() -> store(record), HOP);
+        return installChildSas(List.of(req)).thenApply(o -> {
+            InstallOutcome one = o.get(0);
+            if (one.error() != null) {
+                throw one.error();
+            }
+            return one.record();
+        });
     }
+
+    /** The outcome of one item of {@link #installChildSas}: the stored record (keys omitted) or the refusal. */
+    public record InstallOutcome(ChildSaRecord record, RuntimeException error) {}
+
+    /**
+     * Installs many CHILD SAs without holding a thread: validation and key wrapping per item on
+     * the calling thread, then every item at once as asynchronous entry processors: an inbound
+     * SA's SPI is bound ({@link SpiBindProcessor}) and, only once that is on the primary and its
+     * synchronous backup, the record is put if absent ({@link InsertProcessor}); a record whose id
+     * already existed releases the SPI it bound. Both processors are IdentifiedDataSerializable and
+     * their backups carry exactly the bytes written. Items are independent: one item's refusal (the
+     * status {@link #installChildSa} would have thrown) does not affect the others. Two items of one
+     * batch with the same id or the same inbound SPI: the later one is refused ALREADY_EXISTS.
+     *
+     * <p>Why not {@code executeOnKeys} with one operation per member: Hazelcast sends every
+     * partition's operation (and its backup) the whole key set and each partition skips the keys of
+     * the others, so a batch costs keys x partitions; measured slower than one operation per key.
+     */
+    public CompletionStage<List<InstallOutcome>> installChildSas(List<InstallChildSaRequest> reqs) {
+        int n = reqs.size();
+        InstallOutcome[] out = new InstallOutcome[n];
+        Map<String, Integer> byId = new HashMap<>(n * 2);
+        Map<Integer, String> bySpi = new HashMap<>(n * 2);
+        List<CompletableFuture<Void>> pending = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ChildSaRecord r;
+            try {
+                r = prepare(reqs.get(i));
+            } catch (RuntimeException e) {
+                out[i] = new InstallOutcome(null, e);
+                continue;
+            }
+            Integer sameId = byId.putIfAbsent(r.getId(), i);
+            if (sameId != null) {
+                out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                        "child_sa.id: child SA " + r.getId() + " is also items[" + sameId + "] of this batch"));
+                continue;
+            }
+            boolean inbound = r.getDirection() == Direction.DIRECTION_INBOUND;
+            if (inbound) {
+                String sameSpi = bySpi.putIfAbsent(r.getSpi(), r.getId());
+                if (sameSpi != null) {
+                    out[i] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                            "child_sa.spi: " + spiText(r.getSpi()) + " is bound to child SA " + sameSpi));
+                    continue;
+                }
+            }
+            int index = i;
+            CompletionStage<Void> one = inbound
+                    ? plain(cluster.spis().submitToKey(r.getSpi(), new SpiBindProcessor(r.getId()))).thenComposeAsync(holder -> {
+                        if (holder != null) {
+                            out[index] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                                    "child_sa.spi: " + spiText(r.getSpi()) + " is bound to child SA " + holder));
+                            return CompletableFuture.completedFuture(null);
+                        }
+                        return insert(r, index, out);
+                    }, OFF_HAZELCAST_THREAD)
+                    : insert(r, index, out);
+            pending.add(one.toCompletableFuture().exceptionally(t -> {
+                out[index] = new InstallOutcome(null, t instanceof CompletionException && t.getCause() instanceof RuntimeException re
+                        ? re : t instanceof RuntimeException re2 ? re2 : new CompletionException(t));
+                return null;
+            }));
+        }
+        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).thenApply(v -> Arrays.asList(out));
+    }
+
+    /** Step 2 of an install: the record, put if absent; an inbound SA that lost releases its SPI. */
+    private CompletionStage<Void> insert(ChildSaRecord r, int index, InstallOutcome[] out) {
+        String id = r.getId();
+        return plain(cluster.childSas().submitToKey(id, new InsertProcessor(r.toByteArray()))).thenComposeAsync(existed -> {
+            if (existed == null) {
+                out[index] = new InstallOutcome(Records.withoutKeys(r), null);
+                return CompletableFuture.completedFuture(null);
+            }
+            out[index] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
+                    "child_sa.id: child SA " + id + " already exists"));
+            return r.getDirection() != Direction.DIRECTION_INBOUND ? CompletableFuture.completedFuture(null)
+                    : plain(cluster.spis().submitToKey(r.getSpi(), SpiBindProcessor.release(id))).thenApply(x -> null);
+        }, OFF_HAZELCAST_THREAD);
+    }
+
+    /**
+     * A plain CompletableFuture completed in place by a Hazelcast future: stages chained on it run
+     * where it completes (or where their executor says), never on Hazelcast's default executor,
+     * which on a 2-CPU machine starts a thread per continuation.
+     */
+    static <T> CompletableFuture<T> plain(CompletionStage<T> hazelcast) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        hazelcast.whenCompleteAsync((v, t) -> {
+            if (t != null) {
+                f.completeExceptionally(t);
+            } else {
+                f.complete(v);
+            }
+        }, DIRECT);
+        return f;
+    }
+
+    /**
+     * Runs a continuation in place, unless it would run on a Hazelcast thread (a partition thread
+     * where a local operation completes, a response thread for a remote one), which may not start
+     * cluster operations (IllegalThreadStateException): then on an install thread.
+     */
+    static final Executor OFF_HAZELCAST_THREAD = r -> {
+        if (Thread.currentThread().getName().startsWith("hz.")) {
+            HOP.execute(r);
+        } else {
+            r.run();
+        }
+    };
 
     private ChildSaRecord prepare(InstallChildSaRequest req) {
         if (!req.hasChildSa()) {
@@ -179,26 +294,6 @@ public final class SaDatabase {
                 .clearHardExpiry()
                 .setDeletedAtMs(0)
                 .build();
-    }
-
-    private ChildSaRecord store(ChildSaRecord record) {
-        String id = record.getId();
-        boolean inbound = record.getDirection() == Direction.DIRECTION_INBOUND;
-        if (inbound) {
-            String holder = cluster.spis().executeOnKey(record.getSpi(), new SpiBindProcessor(id));
-            if (holder != null) {
-                throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.spi: "
-                        + spiText(record.getSpi()) + " is bound to child SA " + holder);
-            }
-        }
-        byte[] existing = cluster.childSas().putIfAbsent(id, record.toByteArray());
-        if (existing != null) {
-            if (inbound) {
-                cluster.spis().executeOnKey(record.getSpi(), SpiBindProcessor.release(id));
-            }
-            throw new SadException(SadException.Kind.ALREADY_EXISTS, "child_sa.id: child SA " + id + " already exists");
-        }
-        return Records.withoutKeys(record);
     }
 
     /** Waits for a stage and rethrows its failure as it was thrown (not wrapped). */

@@ -38,6 +38,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
     private final AtomicLong takeovers = new AtomicLong();
     private volatile long lastPassMillis;
     private volatile long lastTakeoverMillis;
+    private final AtomicLong takeoversDone = new AtomicLong();
 
     public OwnershipKeeper(SadCluster cluster) {
         this.cluster = cluster;
@@ -90,6 +91,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
             // member's SAs by their owner field and rewrites them in place; no key lists travel.
             int taken = cluster.childSas().executeOnEntries(pass, new OwnedByMember(departedMember)).size();
             lastTakeoverMillis = (System.nanoTime() - t0) / 1_000_000;
+            takeoversDone.incrementAndGet();
             LOG.log(Level.WARNING, "node {0}: took over {1} CHILD SAs of departed member {2} in {3} ms",
                     cluster.nodeId(), taken, departedMember, lastTakeoverMillis);
         } catch (HazelcastInstanceNotActiveException e) {
@@ -99,6 +101,11 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
                     + e.getClass().getSimpleName() + ": " + e.getMessage());
         }
         passIfOldest();
+    }
+
+    /** Takeovers after a member left that this member completed (the fast path, not the full pass). */
+    public long takeoversDone() {
+        return takeoversDone.get();
     }
 
     /** Duration of the last takeover after a member left, ms. */

@@ -21,7 +21,7 @@ import dev.keel.proto.v1.InstallChildSasRequest;
 import dev.keel.proto.v1.InstallChildSasResponse;
 import dev.keel.proto.v1.ChildSaRecord;
 import io.grpc.Status;
-import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import dev.keel.proto.v1.InstallIkeSaRequest;
 import dev.keel.proto.v1.InstallIkeSaResponse;
@@ -108,31 +108,27 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
                     .asRuntimeException());
             return;
         }
-        // Every item runs concurrently; each outcome lands in its slot, the reply goes when all have one.
-        InstallChildSaResult[] results = new InstallChildSaResult[n];
-        CompletableFuture<?>[] all = new CompletableFuture<?>[n];
-        for (int i = 0; i < n; i++) {
-            int index = i;
-            CompletionStage<ChildSaRecord> one;
-            try {
-                one = db.installChildSaAsync(req.getItems(i));
-            } catch (RuntimeException e) {
-                one = CompletableFuture.failedFuture(e);
-            }
-            all[i] = one.handle((r, t) -> {
-                InstallChildSaResult.Builder b = InstallChildSaResult.newBuilder();
-                if (t == null) {
-                    b.setChildSa(r);
-                } else {
-                    Status s = Statuses.of(t).getStatus();
-                    b.setCode(s.getCode().value()).setMessage("items[" + index + "]: " + s.getDescription());
-                }
-                results[index] = b.build();
-                return null;
-            }).toCompletableFuture();
+        // One batched install for all items (a few cluster operations); each item gets its outcome.
+        CompletionStage<List<SaDatabase.InstallOutcome>> all;
+        try {
+            all = db.installChildSas(req.getItemsList());
+        } catch (RuntimeException e) {
+            all = CompletableFuture.failedFuture(e);
         }
-        CompletableFuture.allOf(all).whenComplete((v, t) -> {
-            out.onNext(InstallChildSasResponse.newBuilder().addAllResults(Arrays.asList(results)).build());
+        all.whenComplete((outcomes, t) -> {
+            InstallChildSasResponse.Builder resp = InstallChildSasResponse.newBuilder();
+            for (int i = 0; i < n; i++) {
+                InstallChildSaResult.Builder b = InstallChildSaResult.newBuilder();
+                Throwable err = t != null ? t : outcomes.get(i).error();
+                if (err == null) {
+                    b.setChildSa(outcomes.get(i).record());
+                } else {
+                    Status s = Statuses.of(err).getStatus();
+                    b.setCode(s.getCode().value()).setMessage("items[" + i + "]: " + s.getDescription());
+                }
+                resp.addResults(b);
+            }
+            out.onNext(resp.build());
             out.onCompleted();
         });
     }

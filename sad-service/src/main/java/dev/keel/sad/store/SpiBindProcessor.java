@@ -2,7 +2,10 @@ package dev.keel.sad.store;
 
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.ExtendedMapEntry;
-import java.io.Serial;
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
+import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
+import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -12,16 +15,17 @@ import java.util.concurrent.TimeUnit;
  * bound to another SA is refused. Result: null on success, else the SA id holding it.
  * {@link #release} undoes a binding, only if it is still this SA's.
  */
-public final class SpiBindProcessor implements EntryProcessor<Integer, String, String> {
-
-    @Serial
-    private static final long serialVersionUID = 2L;
+public final class SpiBindProcessor implements EntryProcessor<Integer, String, String>, IdentifiedDataSerializable {
 
     /** The value of a reservation not yet bound to an SA. */
     public static final String RESERVED = "";
 
-    private final String saId;
-    private final boolean release;
+    private String saId;
+    private boolean release;
+    /** What process() wrote, for the backup: the SA id (bound, no expiry), or null (released). */
+    private transient boolean changed;
+
+    SpiBindProcessor() {}
 
     public SpiBindProcessor(String saId) {
         this(saId, false);
@@ -39,10 +43,12 @@ public final class SpiBindProcessor implements EntryProcessor<Integer, String, S
 
     @Override
     public String process(Map.Entry<Integer, String> entry) {
+        changed = false;
         String current = entry.getValue();
         if (release) {
             if (saId.equals(current)) {
                 entry.setValue(null);
+                changed = true;
             }
             return null;
         }
@@ -51,11 +57,34 @@ public final class SpiBindProcessor implements EntryProcessor<Integer, String, S
         }
         // ttl 0 = no expiry: a bound SPI lives until its SA is deleted.
         ((ExtendedMapEntry<Integer, String>) entry).setValue(saId, 0, TimeUnit.SECONDS);
+        changed = true;
         return null;
     }
 
     @Override
     public EntryProcessor<Integer, String, String> getBackupProcessor() {
-        return this;
+        return changed ? new SadSerialization.SetOne<>(release ? null : saId, true) : null;
+    }
+
+    @Override
+    public int getFactoryId() {
+        return SadSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.SPI_BIND;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+        out.writeString(saId);
+        out.writeBoolean(release);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+        saId = in.readString();
+        release = in.readBoolean();
     }
 }

@@ -56,7 +56,7 @@ public final class SadBenchmark {
         int memorySas = intArg(args, "--memory-sas", 100_000);
         int batch = intArg(args, "--batch", 250);
         int batchesInFlight = intArg(args, "--batches-in-flight", 4);
-        int apiInFlight = intArg(args, "--api-in-flight", 512);
+        int unaryInstalls = intArg(args, "--unary-installs", 5_000);
         Path dir = Files.createTempDirectory("keel-sad-bench");
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
@@ -83,9 +83,9 @@ public final class SadBenchmark {
                     Thread.sleep(50);
                 }
                 leaseLatency(ch, leaseCalls);
-                installRate(ch, installs, inFlight);
+                installRate(ch, unaryInstalls, inFlight);
                 installBatchRate(ch, installs, batch, batchesInFlight);
-                memoryPerSa(n1, memorySas, heapBase, apiInFlight);
+                memoryPerSa(n1, memorySas, heapBase, batch, batchesInFlight);
                 takeover(n1, n2);
             } finally {
                 ch.shutdownNow();
@@ -166,6 +166,7 @@ public final class SadBenchmark {
         Semaphore window = new Semaphore(inFlight);
         AtomicInteger failed = new AtomicInteger();
         AtomicReference<String> firstError = new AtomicReference<>();
+        var split = cpuByGroup();
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
         for (InstallChildSasRequest r : reqs) {
@@ -193,27 +194,40 @@ public final class SadBenchmark {
                 + "%.0f installs/s (%d failed%s); CPU %.0f us per install = %.0f installs/s per fully available core "
                 + "(%s)%n", batch, inFlight, count, count / secs, failed.get(),
                 firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load());
+        printCpuSplit(split, count);
     }
 
-    private static void memoryPerSa(SadNode n1, int count, long heapBase, int inFlight) throws Exception {
+    private static void memoryPerSa(SadNode n1, int count, long heapBase, int batch, int inFlight) throws Exception {
         long before = usedHeapAfterGc();
         Semaphore window = new Semaphore(inFlight);
         AtomicInteger failed = new AtomicInteger();
         AtomicReference<Throwable> firstError = new AtomicReference<>();
+        // Batches through SaDatabase.installChildSas (what InstallChildSas runs), batchesInFlight outstanding.
+        var split = cpuByGroup();
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
-        for (int i = 0; i < count; i++) {
+        for (int start = 0; start < count; start += batch) {
+            List<InstallChildSaRequest> items = new ArrayList<>(batch);
+            for (int i = start; i < Math.min(count, start + batch); i++) {
+                items.add(TestSupport.gcmSa(String.format("mem-%07d", i), 0x2000_0000 + i,
+                                i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
+                        .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build());
+            }
             window.acquire();
-            n1.database().installChildSaAsync(TestSupport.gcmSa(String.format("mem-%07d", i), 0x2000_0000 + i,
-                            i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
-                            .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build())
-                    .whenComplete((r, t) -> {
-                        if (t != null) {
+            n1.database().installChildSas(items).whenComplete((outcomes, t) -> {
+                if (t != null) {
+                    failed.addAndGet(items.size());
+                    firstError.compareAndSet(null, t);
+                } else {
+                    for (var o : outcomes) {
+                        if (o.error() != null) {
                             failed.incrementAndGet();
-                            firstError.compareAndSet(null, t);
+                            firstError.compareAndSet(null, o.error());
                         }
-                        window.release();
-                    });
+                    }
+                }
+                window.release();
+            });
         }
         if (!window.tryAcquire(inFlight, 30, TimeUnit.MINUTES)) {
             throw new IllegalStateException("installs did not finish");
@@ -223,13 +237,15 @@ public final class SadBenchmark {
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         double cpuUs = (cpuNanos() - cpu0) / 1e3 / count;
+        var splitAfter = cpuByGroup();
         long after = usedHeapAfterGc();
         int stored = n1.cluster().childSas().size();
         n1.keeper().runNow();
         long pass = n1.keeper().lastPassMillis();
-        System.out.printf("installs through the database API (installChildSaAsync, %d in flight): %d SAs in %.1f s = %.0f installs/s; "
-                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%n", inFlight, count, secs, count / secs,
+        System.out.printf("installs through the database API (SaDatabase.installChildSas, batches of %d, %d in flight): %d SAs in %.1f s = %.0f installs/s; "
+                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%n", batch, inFlight, count, secs, count / secs,
                 cpuUs, 1e6 / cpuUs, load());
+        printCpuSplit(split, splitAfter, count);
         System.out.printf("memory: heap used %d MiB -> %d MiB (both members, %d MiB before the cluster started); "
                 + "%.0f bytes per SA across the two-member cluster (%d records in the map); "
                 + "one maintenance pass over them: %d ms%n",
@@ -241,15 +257,61 @@ public final class SadBenchmark {
         String gone = n2.cluster().memberUuid();
         var owned = new OwnedByMember(gone);
         int count = n1.cluster().childSas().keySet(owned).size();
+        long done = n1.keeper().takeoversDone();
+        long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
         n2.cluster().hazelcast().getLifecycleService().terminate();
         long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
-        while (!n1.cluster().childSas().keySet(owned).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
+        // Poll only cheap state while the takeover runs: a query over every record each 20 ms (what
+        // this benchmark did before) competed with the takeover for the CPU it measures.
+        long leftAt = -1;
+        while (n1.keeper().takeoversDone() == done && System.nanoTime() < deadline) {
+            if (leftAt < 0 && n1.cluster().hazelcast().getCluster().getMembers().size() == 1) {
+                leftAt = System.nanoTime() - t0;
+            }
+            Thread.sleep(5);
         }
-        System.out.printf("takeover: member 2 terminated with %d SAs; all re-owned by the survivor %d ms later "
-                + "(takeover pass itself: %d ms) (%s)%n", count, (System.nanoTime() - t0) / 1_000_000,
-                n1.keeper().lastTakeoverMillis(), load());
+        long reowned = System.nanoTime() - t0;
+        double cpuMs = (cpuNanos() - cpu0) / 1e6;
+        int left = n1.cluster().childSas().keySet(owned).size();
+        System.out.printf("takeover: member 2 terminated owning %d SAs; survivor saw it leave after %s ms; all re-owned "
+                + "%d ms after the terminate (takeover pass %d ms; %d SAs still on the dead member); CPU %.0f ms (%s)%n",
+                count, leftAt < 0 ? "<5" : Long.toString(leftAt / 1_000_000), reowned / 1_000_000,
+                n1.keeper().lastTakeoverMillis(), left, cpuMs, load());
+    }
+
+    /** CPU time per thread group (digits in thread names folded), ns; "(VM: GC, JIT)" is the rest of the process. */
+    private static java.util.Map<String, Long> cpuByGroup() {
+        var threads = ManagementFactory.getThreadMXBean();
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        long javaThreads = 0;
+        for (long id : threads.getAllThreadIds()) {
+            var info = threads.getThreadInfo(id);
+            long t = threads.getThreadCpuTime(id);
+            if (info == null || t < 0) {
+                continue;
+            }
+            String group = info.getThreadName().replaceAll("\\d+", "N").replaceAll("keel-sad-bN-N", "");
+            out.merge(group, t, Long::sum);
+            javaThreads += t;
+        }
+        out.put("(VM: GC, JIT, exited threads)", cpuNanos() - javaThreads);
+        return out;
+    }
+
+    /** Prints where the CPU of a phase went, per operation, largest first. */
+    private static void printCpuSplit(java.util.Map<String, Long> before, int ops) {
+        printCpuSplit(before, cpuByGroup(), ops);
+    }
+
+    private static void printCpuSplit(java.util.Map<String, Long> before, java.util.Map<String, Long> after, int ops) {
+        StringBuilder b = new StringBuilder("  CPU per install by thread group (us):");
+        after.entrySet().stream()
+                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() / 1e3 / ops >= 2)
+                .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
+                .forEach(e -> b.append(String.format(" %s %.0f;", e.getKey(), e.getValue() / 1e3 / ops)));
+        System.out.println(b);
     }
 
     /** CPU time this process used so far (all threads, both members, client and server), ns. */
