@@ -4,11 +4,14 @@
 # a responder on 127.0.0.2:PORT and an initiator on 127.0.0.1 (dev.keel.bench.ike.IkeSetupRate),
 # real UDP sockets (Vert.x, dev.keel.ike.net.UdpIkeSockets), IN_FLIGHT initiations outstanding,
 # every IKE SA deleted once its CHILD_SA is up. After a warm-up of at least WARMUP seconds and
-# WARMUP_SAS established SAs (the JIT needs CPU time, which a busy machine hands out slowly), SAs
-# established in DURATION seconds are counted; CPU time of both JVMs in that window gives CPU ms per
-# SA. No root needed.
+# WARMUP_SAS established SAs (the JIT needs CPU time, which a busy machine hands out slowly), and
+# then until the JIT compiler threads use less than JIT_SHARE of both JVMs' CPU over 5 s (at most
+# 300 s more; a gateway runs for hours with its compilers idle), SAs established in DURATION
+# seconds are counted; CPU time of both JVMs in that window gives CPU ms per SA, also split by
+# thread kind (event loops, JIT, GC, other). No root needed.
 #
-#   bench/ike/keel-setup-rate.sh [IN_FLIGHT] [RUNS] [WARMUP] [DURATION] [WARMUP_SAS]   (defaults: 64 3 20 30 2000)
+#   bench/ike/keel-setup-rate.sh [IN_FLIGHT] [RUNS] [WARMUP] [DURATION] [WARMUP_SAS] [JIT_SHARE]
+#                                (defaults: 64 3 20 30 2000 0.05; JIT_SHARE 1 skips that wait)
 #   KEEL_JFR=1 ...   also records a JFR profile of each JVM (whole run; bench/ike/jfr-top.py reads the window)
 #   KEEL_LOOPS=N ... Vert.x event loops per JVM (default 2, a gateway's setting on 2 cores; 1 saves
 #                    the hops between the socket's loop and the IKE SAs' but measured slower)
@@ -21,6 +24,7 @@ runs=${2:-3}
 warmup=${3:-20}
 duration=${4:-30}
 warmup_sas=${5:-2000}
+jit_share=${6:-0.05}
 
 jdk=""
 for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
@@ -56,7 +60,7 @@ mkdir -p "$out"
   echo "java: $("$java" -version 2>&1 | sed -n 2p)"
   echo "jvm flags: $jvm_flags $heap"
   echo "event loops per JVM: $loops"
-  echo "command: $0 $in_flight $runs $warmup $duration $warmup_sas"
+  echo "command: $0 $in_flight $runs $warmup $duration $warmup_sas $jit_share"
 } > "$out/env.txt"
 cat "$out/env.txt"
 
@@ -93,9 +97,9 @@ for run in $(seq 1 "$runs"); do
   done
   [ -n "$port" ] || { echo "keel-setup-rate.sh: responder did not start (see $out/responder-$run.log)" >&2; exit 1; }
   load_before=$(cut -d' ' -f1 /proc/loadavg)
-  initiator_line=$(timeout $(( warmup + duration + 480 )) "$java" $jvm_flags $heap "${jfr_i[@]}" -cp "$classpath" $main \
+  initiator_line=$(timeout $(( warmup + duration + 780 )) "$java" $jvm_flags $heap "${jfr_i[@]}" -cp "$classpath" $main \
     --role initiator --loops "$loops" --local 127.0.0.1:0 --peer "127.0.0.2:$port" --in-flight "$in_flight" \
-    --warmup "$warmup" --warmup-sas "$warmup_sas" --duration "$duration" --responder-pid "$responder_pid" --clk-tck "$hz" \
+    --warmup "$warmup" --warmup-sas "$warmup_sas" --warmup-jit-share "$jit_share" --duration "$duration" --responder-pid "$responder_pid" --clk-tck "$hz" \
     2> "$out/initiator-$run.log" | tail -1)
   load_after=$(cut -d' ' -f1 /proc/loadavg)
   kill "$responder_pid"
