@@ -112,6 +112,9 @@ i = json.loads(sys.argv[1]); r = json.loads(sys.argv[2] or "{}")
 i.update(run=int(sys.argv[3]), load1_before=float(sys.argv[4]), load1_after=float(sys.argv[5]),
          responder_ike_sas_left=r.get("ike_sas_left"), responder_half_open_left=r.get("half_open_left"),
          retransmissions_responder=r.get("retransmissions"), blocked_thread_events_responder=r.get("blocked_thread_events"))
+w = json.loads(i.get("window_ms", "[0,0]"))
+i["blocked_thread_events_in_window"] = i.get("blocked_thread_events_in_window", 0) + sum(
+    1 for t in json.loads(r.get("blocked_thread_event_times_ms", "[]")) if w[0] <= t <= w[1])
 print(json.dumps(i, sort_keys=True))' "$initiator_line" "$responder_line" "$run" "$load_before" "$load_after")
   echo "$line" | tee -a "$out/runs.jsonl"
 done
@@ -119,11 +122,14 @@ echo "load after: $(uptime)" >> "$out/env.txt"
 python3 - "$out/runs.jsonl" > "$out/table.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print("| run | SAs ok | failed | seconds | IKE+CHILD SAs/s | CPU ms per SA (both JVMs) | retransmissions | blocked-thread events (i/r) | tables empty (i/r) | load1 before/after |")
-print("|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
+print("| run | SAs ok | failed | seconds | IKE+CHILD SAs/s | CPU ms per SA (both JVMs) | of which event loops / JIT / GC | retransmissions | blocked-thread events (i/r; in window) | tables empty (i/r) | warm-up s / SAs | load1 before/after |")
+print("|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---|")
 for r in rows:
-    print(f"| {r['run']} | {r['ok']} | {r['failed']} | {r['seconds']} | {r['rate']} | {r['cpu_ms_per_sa']} | {r['retransmissions']} |"
-          f" {r['blocked_thread_events']} / {r['blocked_thread_events_responder']} | {r['ike_sas_left']} / {r['responder_ike_sas_left']} |"
+    t = r.get('cpu_ms_per_sa_by_thread', {})
+    print(f"| {r['run']} | {r['ok']} | {r['failed']} | {r['seconds']} | {r['rate']} | {r['cpu_ms_per_sa']} |"
+          f" {t.get('event_loops')} / {t.get('jit')} / {t.get('gc')} | {r['retransmissions']} |"
+          f" {r['blocked_thread_events']} / {r['blocked_thread_events_responder']}; {r['blocked_thread_events_in_window']} |"
+          f" {r['ike_sas_left']} / {r['responder_ike_sas_left']} | {r['warmup_s']} / {r['warmup_sas']} |"
           f" {r['load1_before']} / {r['load1_after']} |")
 rates = sorted(r['rate'] for r in rows)
 cpus = sorted(r['cpu_ms_per_sa'] for r in rows)

@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -84,7 +85,8 @@ public final class IkeSetupRate {
                 "half_open_left", r.engine.halfOpenCount(), "established", c.establishedCount(),
                 "failed", c.failedCount(), "retransmissions", c.retransmissionCount(),
                 "retransmitted_requests_answered", c.retransmittedRequests(),
-                "blocked_thread_events", r.blockedThreadEvents.sum()));
+                "blocked_thread_events", r.blockedThreadEvents.sum(),
+                "blocked_thread_event_times_ms", r.blockedThreadEventTimes.toString().replace(" ", "")));
     }
 
     // ---- initiator ----
@@ -164,6 +166,11 @@ public final class IkeSetupRate {
             line.put("ike_sas_left", initiator.engine.ikeSaCount());
             line.put("blocked_thread_events", initiator.blockedThreadEvents.sum()
                     + (responder == null ? 0 : responder.blockedThreadEvents.sum()));
+            line.put("window_ms", List.of(a.epochMillis, b.epochMillis).toString().replace(" ", ""));
+            line.put("blocked_thread_events_in_window", initiator.blockedThreadEventTimes.stream()
+                    .filter(t -> t >= a.epochMillis && t <= b.epochMillis).count()
+                    + (responder == null ? 0 : responder.blockedThreadEventTimes.stream()
+                            .filter(t -> t >= a.epochMillis && t <= b.epochMillis).count()));
             line.put("elapsed_s", round((System.nanoTime() - start) / 1e9, 1));
             if (responder != null) {
                 line.put("responder_ike_sas_left", responder.engine.ikeSaCount());
@@ -245,7 +252,7 @@ public final class IkeSetupRate {
         }
     }
 
-    private record Snapshot(long nanos, long ok, long failed, long retransmissions, long cpuTicksSelf,
+    private record Snapshot(long nanos, long epochMillis, long ok, long failed, long retransmissions, long cpuTicksSelf,
             long cpuTicksResponder, Map<String, Long> byThreadGroup) {
         static Snapshot take(Load load, BenchPeer initiator, BenchPeer responder, long responderPid) {
             long retransmissions = initiator.engine.counters().retransmissionCount()
@@ -256,7 +263,7 @@ public final class IkeSetupRate {
             if (responderPid > 0) {
                 threadTicks(responderPid, groups);
             }
-            return new Snapshot(System.nanoTime(), load.ok.sum(), load.failed.sum(), retransmissions,
+            return new Snapshot(System.nanoTime(), System.currentTimeMillis(), load.ok.sum(), load.failed.sum(), retransmissions,
                     cpuTicks(self), responderPid > 0 ? cpuTicks(responderPid) : 0, groups);
         }
 
