@@ -46,6 +46,8 @@ final class BenchPeer implements AutoCloseable {
     final IkeEngine engine;
     /** Vert.x blocked-thread events (an event loop held longer than 500 ms). */
     final LongAdder blockedThreadEvents = new LongAdder();
+    /** When each blocked-thread event came (epoch ms), to count those in the measured window. */
+    final java.util.Queue<Long> blockedThreadEventTimes = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * Binds {@code local} (port 0 picks one) with {@code loops} event loops and serves one connection
@@ -69,6 +71,7 @@ final class BenchPeer implements AutoCloseable {
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
         ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(e -> {
             blockedThreadEvents.increment();
+            blockedThreadEventTimes.add(System.currentTimeMillis());
             Throwable where = new Throwable("blocked thread: " + e.thread().getName() + " " + e.duration() / 1_000_000 + " ms");
             where.setStackTrace(e.thread().getStackTrace());
             where.printStackTrace();

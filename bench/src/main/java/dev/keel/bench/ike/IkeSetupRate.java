@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -25,7 +26,7 @@ import java.util.function.BooleanSupplier;
  *   --role responder --local 127.0.0.2:PORT                 answers until SIGTERM, then prints its line
  *   --role initiator --local 127.0.0.1:0 --peer 127.0.0.2:PORT [--responder-pid PID]
  *   --role both                                              both engines in this JVM (profiling, quick checks)
- *   --in-flight 64 --warmup 10 --warmup-sas 0 --duration 20 --loops 2 --clk-tck 100
+ *   --in-flight 64 --warmup 10 --warmup-sas 0 --warmup-jit-share 1 --duration 20 --loops 2 --clk-tck 100
  * </pre>
  *
  * <p>The initiator keeps {@code in-flight} initiations outstanding over a pool of 2 × in-flight
@@ -33,7 +34,10 @@ import java.util.function.BooleanSupplier;
  * responder serves them all with one connection, from one peer address). A slot is freed when
  * the CHILD SA is up (as charon's driver frees one on child-updown) or the initiation failed; the
  * IKE SA is then deleted with an INFORMATIONAL exchange, so both engines' tables stay small. After
- * the warm-up (at least {@code warmup} seconds and {@code warmup-sas} SAs), SAs established during {@code duration} seconds are counted; then no new
+ * the warm-up (at least {@code warmup} seconds and {@code warmup-sas} SAs, then 5-s windows until
+ * the JIT compiler threads used less than {@code warmup-jit-share} of both JVMs' CPU, at most
+ * {@code warmup-jit-windows} of them), SAs established during {@code duration} seconds are
+ * counted, with the CPU of both JVMs by thread kind; then no new
  * initiations start, the rest drain, and both tables must be empty. One JSON line goes to stdout.
  */
 public final class IkeSetupRate {
@@ -81,7 +85,8 @@ public final class IkeSetupRate {
                 "half_open_left", r.engine.halfOpenCount(), "established", c.establishedCount(),
                 "failed", c.failedCount(), "retransmissions", c.retransmissionCount(),
                 "retransmitted_requests_answered", c.retransmittedRequests(),
-                "blocked_thread_events", r.blockedThreadEvents.sum()));
+                "blocked_thread_events", r.blockedThreadEvents.sum(),
+                "blocked_thread_event_times_ms", r.blockedThreadEventTimes.toString().replace(" ", "")));
     }
 
     // ---- initiator ----
@@ -91,6 +96,8 @@ public final class IkeSetupRate {
         double warmup = Double.parseDouble(o.getOrDefault("warmup", "10"));
         double duration = Double.parseDouble(o.getOrDefault("duration", "20"));
         long warmupSas = Long.parseLong(o.getOrDefault("warmup-sas", "0"));
+        double jitShare = Double.parseDouble(o.getOrDefault("warmup-jit-share", "1"));
+        int maxJitWindows = Integer.parseInt(o.getOrDefault("warmup-jit-windows", "60"));
         int clkTck = Integer.parseInt(o.getOrDefault("clk-tck", "100"));
         long responderPid = Long.parseLong(o.getOrDefault("responder-pid", "-1"));
         InetSocketAddress peer = endpoint(o.getOrDefault("peer", "127.0.0.2:500"));
@@ -109,7 +116,21 @@ public final class IkeSetupRate {
             Thread.sleep((long) (warmup * 1000));
             // on a busy machine the JIT needs CPU time, not wall time: also wait for a number of SAs
             waitFor(300_000, () -> load.ok.sum() >= warmupSas);
-            Snapshot a = Snapshot.take(load, initiator, responder, responderPid);
+            Snapshot warm = Snapshot.take(load, initiator, responder, responderPid);
+            // and for the JIT to finish: a gateway runs for hours, its compilers idle; up to 5 s
+            // windows until the compiler threads' share of both JVMs' CPU is below jitShare
+            int jitWindows = 0;
+            while (jitShare < 1 && jitWindows < maxJitWindows) {
+                Thread.sleep(5_000);
+                Snapshot next = Snapshot.take(load, initiator, responder, responderPid);
+                jitWindows++;
+                double share = next.share("jit", warm);
+                warm = next;
+                if (share < jitShare) {
+                    break;
+                }
+            }
+            Snapshot a = warm;
             Thread.sleep((long) (duration * 1000));
             Snapshot b = Snapshot.take(load, initiator, responder, responderPid);
             load.stopping = true;
@@ -126,6 +147,7 @@ public final class IkeSetupRate {
             line.put("loops_per_jvm", loops);
             line.put("warmup_s", round((a.nanos - start) / 1e9, 1));
             line.put("warmup_sas", a.ok);
+            line.put("warmup_jit_windows", jitWindows);
             line.put("seconds", round(seconds, 3));
             line.put("ok", ok);
             line.put("failed", b.failed - a.failed);
@@ -133,6 +155,10 @@ public final class IkeSetupRate {
             line.put("retransmissions", b.retransmissions - a.retransmissions);
             line.put("cpu_s", round(cpuSeconds, 2));
             line.put("cpu_ms_per_sa", round(1000 * cpuSeconds / Math.max(1, ok), 3));
+            Map<String, Object> byGroup = new TreeMap<>();
+            b.byThreadGroup.forEach((group, ticks) -> byGroup.put(group, round(1000.0
+                    * (ticks - a.byThreadGroup.getOrDefault(group, 0L)) / clkTck / Math.max(1, ok), 3)));
+            line.put("cpu_ms_per_sa_by_thread", byGroup); // both JVMs: event_loops, jit, gc, other
             line.put("ok_total", load.ok.sum());
             line.put("failed_total", load.failed.sum());
             line.put("deleted_total", load.deleted.sum());
@@ -140,6 +166,11 @@ public final class IkeSetupRate {
             line.put("ike_sas_left", initiator.engine.ikeSaCount());
             line.put("blocked_thread_events", initiator.blockedThreadEvents.sum()
                     + (responder == null ? 0 : responder.blockedThreadEvents.sum()));
+            line.put("window_ms", List.of(a.epochMillis, b.epochMillis).toString().replace(" ", ""));
+            line.put("blocked_thread_events_in_window", initiator.blockedThreadEventTimes.stream()
+                    .filter(t -> t >= a.epochMillis && t <= b.epochMillis).count()
+                    + (responder == null ? 0 : responder.blockedThreadEventTimes.stream()
+                            .filter(t -> t >= a.epochMillis && t <= b.epochMillis).count()));
             line.put("elapsed_s", round((System.nanoTime() - start) / 1e9, 1));
             if (responder != null) {
                 line.put("responder_ike_sas_left", responder.engine.ikeSaCount());
@@ -221,14 +252,66 @@ public final class IkeSetupRate {
         }
     }
 
-    private record Snapshot(long nanos, long ok, long failed, long retransmissions, long cpuTicksSelf,
-            long cpuTicksResponder) {
+    private record Snapshot(long nanos, long epochMillis, long ok, long failed, long retransmissions, long cpuTicksSelf,
+            long cpuTicksResponder, Map<String, Long> byThreadGroup) {
         static Snapshot take(Load load, BenchPeer initiator, BenchPeer responder, long responderPid) {
             long retransmissions = initiator.engine.counters().retransmissionCount()
                     + (responder == null ? 0 : responder.engine.counters().retransmissionCount());
-            return new Snapshot(System.nanoTime(), load.ok.sum(), load.failed.sum(), retransmissions,
-                    cpuTicks(ProcessHandle.current().pid()), responderPid > 0 ? cpuTicks(responderPid) : 0);
+            long self = ProcessHandle.current().pid();
+            Map<String, Long> groups = new TreeMap<>();
+            threadTicks(self, groups);
+            if (responderPid > 0) {
+                threadTicks(responderPid, groups);
+            }
+            return new Snapshot(System.nanoTime(), System.currentTimeMillis(), load.ok.sum(), load.failed.sum(), retransmissions,
+                    cpuTicks(self), responderPid > 0 ? cpuTicks(responderPid) : 0, groups);
         }
+
+        /** The share of both JVMs' CPU that threads of {@code group} used since {@code before}. */
+        double share(String group, Snapshot before) {
+            long all = 0;
+            for (var e : byThreadGroup.entrySet()) {
+                all += e.getValue() - before.byThreadGroup.getOrDefault(e.getKey(), 0L);
+            }
+            long mine = byThreadGroup.getOrDefault(group, 0L) - before.byThreadGroup.getOrDefault(group, 0L);
+            return all <= 0 ? 0 : mine / (double) all;
+        }
+    }
+
+    /**
+     * Adds the utime + stime of each thread of {@code pid} to {@code groups} under its kind: the
+     * event loops (the IKE work), the JIT compilers, the garbage collector, the rest. A JVM still
+     * compiling spends much of its CPU in the compiler threads, which a steady gateway does not.
+     */
+    private static void threadTicks(long pid, Map<String, Long> groups) {
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String comm = Files.readString(task.resolve("comm")).strip();
+                    String stat = Files.readString(task.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                    groups.merge(threadGroup(comm), ticks, Long::sum);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended between the listing and the read
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the process ended
+        }
+    }
+
+    private static String threadGroup(String comm) {
+        if (comm.startsWith("vert.x-eventloo")) {
+            return "event_loops";
+        }
+        if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
+            return "jit";
+        }
+        if (comm.startsWith("GC ") || comm.startsWith("G1 ")) {
+            return "gc";
+        }
+        return "other";
     }
 
     /** utime + stime of a process in clock ticks (/proc/PID/stat fields 14 and 15). */

@@ -41,12 +41,22 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
 
     /** The first payload of one kind. */
     public <T extends IkePayload> Optional<T> first(Class<T> kind) {
-        return payloads(kind).stream().findFirst();
+        for (IkePayload p : payloads) { // asked several times per message: no list, no stream
+            if (kind.isInstance(p)) {
+                return Optional.of(kind.cast(p));
+            }
+        }
+        return Optional.empty();
     }
 
     /** The first notify of this type. */
     public Optional<NotifyPayload> notify(NotifyType type) {
-        return payloads(NotifyPayload.class).stream().filter(n -> n.notifyTypeValue() == type.value()).findFirst();
+        for (IkePayload p : payloads) {
+            if (p instanceof NotifyPayload n && n.notifyTypeValue() == type.value()) {
+                return Optional.of(n);
+            }
+        }
+        return Optional.empty();
     }
 
     // ---------------------------------------------------------------- encoding

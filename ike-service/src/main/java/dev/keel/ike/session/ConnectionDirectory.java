@@ -3,7 +3,9 @@ package dev.keel.ike.session;
 import dev.keel.core.net.IpAddress;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.message.IkeIdentity;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -13,21 +15,30 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class ConnectionDirectory {
 
-    private final AtomicReference<List<IkeConnection>> connections = new AtomicReference<>(List.of());
+    /** One immutable generation: the list and its index by name, swapped together. */
+    private record Snapshot(List<IkeConnection> all, Map<String, IkeConnection> byName) {
+    }
+
+    private final AtomicReference<Snapshot> connections = new AtomicReference<>(new Snapshot(List.of(), Map.of()));
 
     /** Replaces every connection. */
     public void replace(List<IkeConnection> next) {
-        connections.set(List.copyOf(next));
+        List<IkeConnection> all = List.copyOf(next);
+        Map<String, IkeConnection> byName = new HashMap<>();
+        for (IkeConnection c : all) {
+            byName.putIfAbsent(c.name(), c); // the first of a name wins, as the scan in order did
+        }
+        connections.set(new Snapshot(all, byName));
     }
 
     /** All connections, in configuration order. */
     public List<IkeConnection> all() {
-        return connections.get();
+        return connections.get().all();
     }
 
-    /** The connection named {@code name}. */
+    /** The connection named {@code name} (looked up, not scanned: every initiation asks). */
     public Optional<IkeConnection> byName(String name) {
-        return all().stream().filter(c -> c.name().equals(name)).findFirst();
+        return Optional.ofNullable(connections.get().byName().get(name));
     }
 
     /**

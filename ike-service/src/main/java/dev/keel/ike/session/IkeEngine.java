@@ -45,6 +45,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -78,6 +79,12 @@ public final class IkeEngine implements IkeReceiver {
     private final Map<HalfOpenKey, IkeSa> halfOpen = new ConcurrentHashMap<>();
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
+    /**
+     * IKE SAs that reached ESTABLISHED, by connection: where an initiation looks for one to reuse
+     * without scanning every IKE SA of the node (entries leave with the IKE SA; the state is
+     * checked again at the look-up).
+     */
+    private final Map<IkeConnection, Set<IkeSa>> establishedByConnection = new ConcurrentHashMap<>();
     private final IkeSa.Successors successors = new IkeSa.Successors() {
         @Override
         public long newSpi() {
@@ -183,11 +190,9 @@ public final class IkeEngine implements IkeReceiver {
             return CompletableFuture.failedFuture(
                     new IllegalArgumentException("connection '" + connection + "' has no child '" + child + "'"));
         }
-        Optional<IkeSa> existing = byLocalSpi.values().stream()
-                .filter(s -> s.connection() == c.get() && s.state() == IkeSaState.ESTABLISHED && s.successor() == null)
-                .findFirst();
-        if (existing.isPresent()) { // RFC 7296 §1.3.1: a further CHILD SA of an IKE SA we have
-            return createChild(existing.get(), child).thenApply(x -> existing.get().current());
+        IkeSa existing = establishedOf(c.get());
+        if (existing != null) { // RFC 7296 §1.3.1: a further CHILD SA of an IKE SA we have
+            return createChild(existing, child).thenApply(x -> existing.current());
         }
         IkeSaExecutor executor = executors.get();
         IkeSa sa = new IkeSa(true, newSpi(), 0, env, executor, this::responderTasks, c.get().remoteEndpoint(),
@@ -366,8 +371,39 @@ public final class IkeEngine implements IkeReceiver {
         }
     }
 
+    /** An established, not rekeyed IKE SA of {@code connection}, or null. */
+    private IkeSa establishedOf(IkeConnection connection) {
+        Set<IkeSa> candidates = establishedByConnection.get(connection);
+        if (candidates != null) {
+            for (IkeSa s : candidates) {
+                if (s.connection() == connection && s.state() == IkeSaState.ESTABLISHED && s.successor() == null) {
+                    return s;
+                }
+            }
+        }
+        return null;
+    }
+
+    private void indexEstablished(IkeSa sa) {
+        IkeConnection connection = sa.connection();
+        if (connection != null && byLocalSpi.get(sa.localSpi()) == sa) {
+            establishedByConnection.computeIfAbsent(connection, k -> ConcurrentHashMap.newKeySet()).add(sa);
+        }
+    }
+
+    private void unindex(IkeSa sa) {
+        IkeConnection connection = sa.connection();
+        if (connection != null) {
+            establishedByConnection.computeIfPresent(connection, (k, set) -> {
+                set.remove(sa);
+                return set.isEmpty() ? null : set;
+            });
+        }
+    }
+
     private void forget(IkeSa sa) {
         byLocalSpi.remove(sa.localSpi(), sa);
+        unindex(sa);
         halfOpen.values().remove(sa);
         executorOf.remove(sa);
         CompletableFuture<IkeSa> f = initiations.remove(sa);
@@ -472,6 +508,7 @@ public final class IkeEngine implements IkeReceiver {
         @Override
         public void ikeEstablished(IkeSa sa) {
             halfOpen.values().remove(sa);
+            indexEstablished(sa);
             scheduleLiveness(sa);
             next.ikeEstablished(sa);
         }
@@ -483,6 +520,7 @@ public final class IkeEngine implements IkeReceiver {
 
         @Override
         public void ikeRekeyed(IkeSa old, IkeSa replacement) {
+            indexEstablished(replacement);
             scheduleLiveness(replacement);
             next.ikeRekeyed(old, replacement);
         }
