@@ -12,6 +12,7 @@ import dev.keel.esp.forward.FedGateway;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
+import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.tun.TunDevice;
 import dev.keel.esp.tun.TunPort;
 import dev.keel.esp.tun.TunSetup;
@@ -147,7 +148,10 @@ public final class GatewayNode {
                 }
             }
         };
-        Future<EmbeddedServices> started = vertx.executeBlocking(() -> EmbeddedServices.start(settings, policy, expiries));
+        Future<EmbeddedServices> started = vertx.executeBlocking(() -> {
+            preloadNetty();
+            return EmbeddedServices.start(settings, policy, expiries);
+        });
         return started.compose(services -> {
             rt.services.set(services);
             Future<GatewayNode> node = startOn(vertx, settings, plaintext, services, rt, keys);
@@ -160,6 +164,21 @@ public final class GatewayNode {
             rt.close();
             return Future.failedFuture(e);
         });
+    }
+
+    /**
+     * Initializes the Netty classes the data plane's first channels need here, off the event
+     * loops: loading them there takes over half a second on a busy machine (a blocked loop).
+     */
+    private static void preloadNetty() {
+        for (String name : List.of("io.netty.buffer.ByteBufUtil", "io.netty.buffer.ByteBufAllocator",
+                "io.netty.channel.epoll.EpollDatagramChannel", "io.netty.channel.epoll.EpollDatagramChannelConfig")) {
+            try {
+                Class.forName(name, true, GatewayNode.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                LOG.debug("not preloaded: {}", name);
+            }
+        }
     }
 
     private static Future<GatewayNode> startOn(Vertx vertx, GatewaySettings settings, PlaintextPort plaintext,
@@ -262,19 +281,25 @@ public final class GatewayNode {
         });
     }
 
-    /** Measures how long after IKE established a pair both halves are in the data plane's tables. */
+    /**
+     * Measures how long after IKE established a pair both halves are in the data plane's tables
+     * and the outbound half has its first lease of sequence numbers (before that it drops).
+     */
     private static void probeDataPlane(NodeRuntime rt, SaTables tables, ChildSaRecords.Ids ids, long establishedNanos) {
         long giveUp = establishedNanos + TimeUnit.SECONDS.toNanos(5);
         Runnable[] check = new Runnable[1];
         check[0] = () -> {
-            if (tables.get(ids.inbound()) != null && tables.get(ids.outbound()) != null) {
+            SaTables.Installed out = tables.get(ids.outbound());
+            // Usable: both halves in the tables and the outbound SA holds its first sequence-number lease.
+            if (tables.get(ids.inbound()) != null && out != null && out.sa() instanceof OutboundSa o
+                    && !o.leaseInFlight()) {
                 long micros = (System.nanoTime() - establishedNanos) / 1_000;
                 synchronized (rt.installMicros) {
                     if (rt.installMicros.size() < 10_000) {
                         rt.installMicros.add(micros);
                     }
                 }
-                LOG.info("CHILD SA {} in the data plane {} ms after IKE established it", ids.inbound(),
+                LOG.info("CHILD SA {} usable in the data plane {} ms after IKE established it", ids.inbound(),
                         String.format("%.1f", micros / 1000.0));
             } else if (System.nanoTime() - giveUp < 0) {
                 rt.probes.schedule(check[0], 200, TimeUnit.MICROSECONDS);
@@ -397,7 +422,7 @@ public final class GatewayNode {
         return runtime.acquiresIgnored.sum();
     }
 
-    /** Microseconds from "IKE established a CHILD SA" to "both halves are in the data plane", per SA so far. */
+    /** Microseconds from "IKE established a CHILD SA" to "usable in the data plane", one per CHILD SA so far. */
     public List<Long> installLatenciesMicros() {
         synchronized (runtime.installMicros) {
             return List.copyOf(runtime.installMicros);

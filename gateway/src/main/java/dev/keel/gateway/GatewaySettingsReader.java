@@ -80,7 +80,7 @@ public final class GatewaySettingsReader {
         Map<String, Node> g = mapping(section, "gateway", KEYS);
         String address = g == null ? null : scalar(g, "gateway", "address", null);
         int ikePort = port(g, "ike_port", 500);
-        int natTPort = port(g, "nat_t_port", 4500);
+        int natTPort = port(g, "nat_t_port", ikePort == 500 ? 4500 : ikePort + 1);
         int loops = integer(g, "loops", 1, 1, 64);
         GatewaySettings.Plaintext plaintext = g == null ? null : plaintext(g.get("plaintext"));
         String export = g == null ? null : scalar(g, "gateway", "key_export", "");
@@ -92,8 +92,11 @@ public final class GatewaySettingsReader {
         if (g != null && !g.containsKey("plaintext")) {
             problem(section, "gateway.plaintext", "missing: 'tun: {name: keel0}' or 'virtual_wire: {bind: ..., host: ...}'");
         }
-        if (ikePort == natTPort) {
-            problem(section, "gateway.nat_t_port", "must differ from ike_port (" + ikePort + ")");
+        int pairedNatT = ikePort == 500 ? 4500 : ikePort + 1;
+        if (natTPort != pairedNatT) {
+            // Both gateways use the same ports, and the engine floats to the peer's port as 500 -> 4500, P -> P + 1.
+            problem(section, "gateway.nat_t_port", natTPort + " must be " + pairedNatT + " with ike_port " + ikePort
+                    + " (IKE floats from 500 to 4500, and in labs from P to P + 1)");
         }
         if (!problems.isEmpty()) {
             return new Result.Invalid(List.copyOf(problems));

@@ -118,8 +118,38 @@ class GatewaySadIntegrationTest {
         new SecureRandom().nextBytes(kek);
         Path kekFile = dir.resolve(name + "-kek.hex");
         KeyEncryptionKey.write(kekFile, kek);
-        return new Side(name, address, freeUdp(address), freeUdp(address),
-                new InetSocketAddress(address, freeUdp(address)), host, freeTcp(), kek, kekFile);
+        // Held open together, so no two of them are the same port; NAT-T is IKE + 1 (IkeSa.floatToNatT).
+        try (DatagramSocket wire = udp(address); ServerSocket hz = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int ike = ikePortPair(wire.getLocalPort());
+            return new Side(name, address, ike, ike + 1, new InetSocketAddress(address, wire.getLocalPort()), host,
+                    hz.getLocalPort(), kek, kekFile);
+        }
+    }
+
+    /** A port P with P and P + 1 free on both test addresses (the pair both gateways use). */
+    private static int ikePortPair(int avoid) throws Exception {
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int p = 20_000 + random.nextInt(30_000);
+            if (p == avoid || p + 1 == avoid) {
+                continue;
+            }
+            List<DatagramSocket> held = new ArrayList<>();
+            try {
+                for (String address : List.of("127.0.0.1", "127.0.0.2")) {
+                    held.add(new DatagramSocket(new InetSocketAddress(address, p)));
+                    held.add(new DatagramSocket(new InetSocketAddress(address, p + 1)));
+                }
+                return p;
+            } catch (java.net.SocketException busy) {
+                // try another
+            } finally {
+                for (DatagramSocket s : held) {
+                    s.close();
+                }
+            }
+        }
+        throw new IllegalStateException("no free UDP port pair on 127.0.0.1 and 127.0.0.2");
     }
 
     private static String yaml(Side me, Side peer, String localTs, String remoteTs, String startAction) {
@@ -190,8 +220,8 @@ class GatewaySadIntegrationTest {
         Future<GatewayNode> startingA = start(a, b, "10.1.0.0/16", "10.2.0.0/16", "start", a.ike);
         GatewayNode nb = startingB.await(90, TimeUnit.SECONDS);
         GatewayNode na = startingA.await(90, TimeUnit.SECONDS);
-        await(() -> na.dataPlaneSas().installed().size() == 2 && nb.dataPlaneSas().installed().size() == 2,
-                20_000, "both directions fed to both data planes");
+        await(() -> na.installLatenciesMicros().size() == 1 && nb.installLatenciesMicros().size() == 1,
+                20_000, "both directions fed to both data planes and leased");
 
         // The SAD holds both directions, owned by the node, keys wrapped under that node's KEK.
         List<ChildSaRecord> inA = records(na);
@@ -269,7 +299,7 @@ class GatewaySadIntegrationTest {
         for (int i = 0; i < 20; i++) {
             sendFrom(a, inner);
         }
-        await(() -> na.dataPlaneSas().installed().size() == 2 && nb.dataPlaneSas().installed().size() == 2, 20_000,
+        await(() -> na.installLatenciesMicros().size() == 1 && nb.installLatenciesMicros().size() == 1, 20_000,
                 "trap child established and fed to both data planes");
         assertThat(na.dataPlane().acquires().fired()).as("acquires fired").isEqualTo(1);
         assertThat(na.acquiresInitiated()).isEqualTo(1);
@@ -347,15 +377,7 @@ class GatewaySadIntegrationTest {
         return Arrays.copyOf(buf.array(), buf.limit());
     }
 
-    private static int freeUdp(String address) throws Exception {
-        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(address), 0))) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static int freeTcp() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static DatagramSocket udp(String address) throws Exception {
+        return new DatagramSocket(new InetSocketAddress(InetAddress.getByName(address), 0));
     }
 }
