@@ -206,7 +206,7 @@ public final class GatewayNode {
                     SecureRandom random = new SecureRandom();
                     IpAddress local = IpAddress.parse(settings.address());
                     SadChildInstaller installer = new SadChildInstaller(services.sadChannel,
-                            settings.cluster().nodeId(), true, settings.natTEndpoint(),
+                            settings.cluster().nodeId(), "", settings.natTEndpoint(),
                             (ids, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
                     IkeEvents events = fanOut(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
                             installer);

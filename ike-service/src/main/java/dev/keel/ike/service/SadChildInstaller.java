@@ -65,15 +65,16 @@ public final class SadChildInstaller implements IkeEvents {
 
     /**
      * @param saService a channel to sad-service (in-process in the gateway, mutual TLS across hosts)
-     * @param node      this node's id: names the records; with {@code ownerIsServer} false also their owner
-     * @param ownerIsServer leave the owner empty, so the serving sad-service node owns the SAs (the gateway)
+     * @param node      this node's id: names the records
+     * @param owner     node id of the SAs' owner, a sad-service member (the data plane watches the SAD as
+     *                  that node); empty: the sad-service node serving the call (the gateway's own member)
      * @param local     our ESP-in-UDP endpoint (outer address, NAT-T port)
      */
-    public SadChildInstaller(Channel saService, String node, boolean ownerIsServer, InetSocketAddress local,
+    public SadChildInstaller(Channel saService, String node, String owner, InetSocketAddress local,
             InstallListener listener) {
         this.stub = SaServiceGrpc.newStub(saService);
         this.node = node;
-        this.owner = ownerIsServer ? "" : node;
+        this.owner = owner == null ? "" : owner;
         this.local = local;
         this.listener = listener == null ? (ids, t) -> { } : listener;
     }
