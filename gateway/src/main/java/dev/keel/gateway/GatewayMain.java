@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 
 /** {@code keel-gateway}: runs one gateway node from one configuration file. */
 @Command(name = "keel-gateway", mixinStandardHelpOptions = true,
-        description = "Runs a Keel gateway node (IKEv2 + ESP data plane) from one YAML file.")
+        description = "Runs a Keel gateway node (policy-service, sad-service, IKEv2 and the ESP data plane) from one"
+                + " YAML file.")
 public final class GatewayMain implements Callable<Integer> {
 
     @Option(names = {"-c", "--config"}, required = true, description = "the node's configuration file")
@@ -73,7 +74,9 @@ public final class GatewayMain implements Callable<Integer> {
             return 1;
         }
         out.println("keel-gateway: started: IKE " + gs.ikeEndpoint() + ", ESP-in-UDP " + gs.natTEndpoint() + ", "
-                + pc.connections().size() + " connection(s)");
+                + pc.connections().size() + " connection(s), SAD node " + gs.cluster().nodeId() + " (Hazelcast "
+                + gs.cluster().bindHost() + ":" + gs.cluster().port() + "), admin API "
+                + (gs.admin() == null ? "off" : gs.admin().getHostString() + ":" + node.adminPort()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

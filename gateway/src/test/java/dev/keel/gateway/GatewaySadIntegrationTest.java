@@ -153,6 +153,11 @@ class GatewaySadIntegrationTest {
     }
 
     private static String yaml(Side me, Side peer, String localTs, String remoteTs, String startAction) {
+        return yaml(me, peer, localTs, remoteTs, startAction, "");
+    }
+
+    private static String yaml(Side me, Side peer, String localTs, String remoteTs, String startAction,
+            String childExtra) {
         return """
                 gateway:
                   address: %s
@@ -177,10 +182,12 @@ class GatewaySadIntegrationTest {
                         remote_ts: %s
                         esp_proposals: aes256gcm16
                         start_action: %s
+                %s
                 """.formatted(me.address, me.ike, me.natT, me.name, me.name, me.hazelcast, me.hazelcast,
                 me.kekFile, me.wire.getHostString(), me.wire.getPort(),
                 me.address + ":" + ((InetSocketAddress) localAddress(me.host)).getPort(),
-                me.address, peer.address, me.name, peer.name, localTs, remoteTs, startAction);
+                me.address, peer.address, me.name, peer.name, localTs, remoteTs, startAction,
+                childExtra.isEmpty() ? "" : "        " + childExtra);
     }
 
     private static java.net.SocketAddress localAddress(DatagramChannel ch) {
@@ -193,8 +200,13 @@ class GatewaySadIntegrationTest {
 
     private Future<GatewayNode> start(Side me, Side peer, String localTs, String remoteTs, String startAction,
             int peerIkePort) throws Exception {
+        return start(me, peer, localTs, remoteTs, startAction, "");
+    }
+
+    private Future<GatewayNode> start(Side me, Side peer, String localTs, String remoteTs, String startAction,
+            String childExtra) throws Exception {
         // Both gateways must agree on the IKE port: the engine sends to the peer's ike_port = ours.
-        String text = yaml(me, peer, localTs, remoteTs, startAction);
+        String text = yaml(me, peer, localTs, remoteTs, startAction, childExtra);
         Path file = dir.resolve(me.name + ".yaml");
         Files.writeString(file, text);
         ConfigResult policy = new ConfigLoader(Map.of("KEEL_TEST_PSK", "integration test secret")::get).loadFile(file);
@@ -308,6 +320,38 @@ class GatewaySadIntegrationTest {
         drain(b.host);
         roundTrips(a, b, 10);
         assertThat(na.dataPlane().acquires().fired()).as("no acquire once the SA is there").isEqualTo(1);
+        assertThat(blocked).as("Vert.x blocked-thread events").isEmpty();
+    }
+
+    @Test
+    void rekeyedChildReplacesTheOldOneInTheSadAndTheDataPlane() throws Exception {
+        Side a = side("gwa", "127.0.0.1");
+        Side b0 = side("gwb", "127.0.0.2");
+        Side b = new Side(b0.name, b0.address, a.ike, a.natT, b0.wire, b0.host, b0.hazelcast, b0.kek, b0.kekFile);
+        Future<GatewayNode> startingB = start(b, a, "10.2.0.0/16", "10.1.0.0/16", "none", "rekey_time: 1h");
+        Future<GatewayNode> startingA = start(a, b, "10.1.0.0/16", "10.2.0.0/16", "start",
+                "rekey_time: 6s\n        life_time: 1h");
+        GatewayNode nb = startingB.await(90, TimeUnit.SECONDS);
+        GatewayNode na = startingA.await(90, TimeUnit.SECONDS);
+        await(() -> na.installLatenciesMicros().size() == 1 && nb.installLatenciesMicros().size() == 1, 20_000,
+                "first CHILD SA usable");
+        List<String> first = records(na).stream().map(ChildSaRecord::getId).toList();
+        // A rekeys after 5.4..6 s (its timer, or the SAD's soft expiry through the data plane, whichever is first).
+        await(() -> na.installLatenciesMicros().size() == 2 && nb.installLatenciesMicros().size() == 2
+                && na.dataPlaneSas().installed().size() == 2 && nb.dataPlaneSas().installed().size() == 2, 20_000,
+                "rekeyed CHILD SA usable and the old one gone from both data planes");
+        for (String id : first) {
+            assertThat(na.sad().database().getChildSa(id, false).getState()).as(id)
+                    .isEqualTo(ChildSaState.CHILD_SA_STATE_DELETED);
+        }
+        List<ChildSaRecord> live = records(na).stream()
+                .filter(r -> r.getState() == ChildSaState.CHILD_SA_STATE_ACTIVE).toList();
+        assertThat(live).hasSize(2).extracting(ChildSaRecord::getId).doesNotContainAnyElementsOf(first);
+        assertThat(na.dataPlaneSas().installed()).extracting(i -> i.record().getId())
+                .containsExactlyInAnyOrderElementsOf(live.stream().map(ChildSaRecord::getId).toList());
+        drain(b.host);
+        drain(a.host);
+        roundTrips(a, b, 5);
         assertThat(blocked).as("Vert.x blocked-thread events").isEmpty();
     }
 

@@ -105,7 +105,8 @@ public final class ChildSaRecords {
 
     /** Soft = rekey_time (ike-service rekeys), hard = life_time (the SA stops), RFC 4301 §4.4.2.1. */
     static Lifetime lifetime(ChildConnection c) {
-        long hard = c.lifeTime() == null ? 0 : c.lifeTime().toSeconds();
+        // Whole seconds in the record: the hard limit rounds up, so the SA never ends before IKE's own timer.
+        long hard = c.lifeTime() == null ? 0 : (c.lifeTime().toMillis() + 999) / 1000;
         long soft = c.rekeyTime() == null ? 0 : c.rekeyTime().toSeconds();
         if (hard != 0 && soft >= hard) {
             soft = 0;
