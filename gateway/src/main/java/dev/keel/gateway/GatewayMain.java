@@ -67,9 +67,10 @@ public final class GatewayMain implements Callable<Integer> {
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(gs.loops()));
         GatewayNode node;
         try {
-            node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc)).await(30, TimeUnit.SECONDS);
+            // The embedded Hazelcast member joins first: seconds, tens of them on a starved machine.
+            node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc)).await(110, TimeUnit.SECONDS);
         } catch (Exception e) {
-            err.println("keel-gateway: cannot start: " + e.getMessage());
+            err.println("keel-gateway: cannot start: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             vertx.close().await(10, TimeUnit.SECONDS);
             return 1;
         }

@@ -72,7 +72,7 @@ final class KeelGatewayProcess implements AutoCloseable {
         Process p = topo.startInBackground(site.gatewayNamespace(), log, cmd.toArray(String[]::new));
         KeelGatewayProcess keel = new KeelGatewayProcess(p, log, keys);
         try {
-            keel.awaitLog("keel-gateway: started", Duration.ofSeconds(90)); // a Hazelcast member joins first
+            keel.awaitLog("keel-gateway: started", Duration.ofSeconds(120)); // a Hazelcast member joins first
         } catch (IOException | RuntimeException | AssertionError e) {
             keel.close();
             throw e;
