@@ -25,7 +25,7 @@ trap cleanup EXIT INT TERM
 echo "demo: gateways starting; logs in $logs"
 
 for _ in $(seq 1 300); do
-  if grep -q "CHILD_SA" "$logs/gateway-a.log" 2>/dev/null && grep -q "CHILD_SA" "$logs/gateway-b.log" 2>/dev/null; then
+  if grep -q "usable in the data plane" "$logs/gateway-a.log" 2>/dev/null && grep -q "usable in the data plane" "$logs/gateway-b.log" 2>/dev/null; then
     break
   fi
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "demo: a gateway exited:"; cat "$logs"/*.log; exit 1; }; done

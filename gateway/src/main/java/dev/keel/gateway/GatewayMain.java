@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 
 /** {@code keel-gateway}: runs one gateway node from one configuration file. */
 @Command(name = "keel-gateway", mixinStandardHelpOptions = true,
-        description = "Runs a Keel gateway node (IKEv2 + ESP data plane) from one YAML file.")
+        description = "Runs a Keel gateway node (policy-service, sad-service, IKEv2 and the ESP data plane) from one"
+                + " YAML file.")
 public final class GatewayMain implements Callable<Integer> {
 
     @Option(names = {"-c", "--config"}, required = true, description = "the node's configuration file")
@@ -66,14 +67,17 @@ public final class GatewayMain implements Callable<Integer> {
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(gs.loops()));
         GatewayNode node;
         try {
-            node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc)).await(30, TimeUnit.SECONDS);
+            // The embedded Hazelcast member joins first: seconds, tens of them on a starved machine.
+            node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc)).await(110, TimeUnit.SECONDS);
         } catch (Exception e) {
-            err.println("keel-gateway: cannot start: " + e.getMessage());
+            err.println("keel-gateway: cannot start: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             vertx.close().await(10, TimeUnit.SECONDS);
             return 1;
         }
         out.println("keel-gateway: started: IKE " + gs.ikeEndpoint() + ", ESP-in-UDP " + gs.natTEndpoint() + ", "
-                + pc.connections().size() + " connection(s)");
+                + pc.connections().size() + " connection(s), SAD node " + gs.cluster().nodeId() + " (Hazelcast "
+                + gs.cluster().bindHost() + ":" + gs.cluster().port() + "), admin API "
+                + (gs.admin() == null ? "off" : gs.admin().getHostString() + ":" + node.adminPort()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

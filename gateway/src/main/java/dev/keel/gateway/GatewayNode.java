@@ -2,25 +2,38 @@ package dev.keel.gateway;
 
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpPrefix;
-import dev.keel.esp.tun.TunDevice;
-import dev.keel.esp.tun.TunPort;
-import dev.keel.esp.tun.TunSetup;
+import dev.keel.esp.acquire.Acquire;
+import dev.keel.esp.acquire.AcquireLimiter;
+import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.export.KeyExportConfig;
 import dev.keel.esp.export.WiresharkKeyWriter;
-import dev.keel.esp.forward.StaticGateway;
+import dev.keel.esp.feed.SaTables;
+import dev.keel.esp.forward.FedGateway;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
+import dev.keel.esp.sa.OutboundSa;
+import dev.keel.esp.tun.TunDevice;
+import dev.keel.esp.tun.TunPort;
+import dev.keel.esp.tun.TunSetup;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
+import dev.keel.ike.service.ChildSaRecords;
+import dev.keel.ike.service.SadChildInstaller;
+import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.session.IkeEngine;
+import dev.keel.ike.session.IkeEvents;
+import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.RandomSpiAllocator;
 import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.task.RetransmitPolicy;
 import dev.keel.policy.config.PolicyConfig;
+import dev.keel.policy.store.ConfigDelta;
+import dev.keel.policy.store.PolicyStore;
+import dev.keel.sad.SadNode;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -28,39 +41,82 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One gateway node in one process: the IKE engine and the ESP data plane, configured from one
- * file. The data plane owns UDP 4500 (ESP in UDP) and hands IKE messages arriving there to the
- * engine, which answers through it; the engine owns UDP 500 itself.
+ * One gateway node in one process, the four services of DESIGN §2 wired as they are when they
+ * run apart: the IKE engine installs negotiated CHILD SAs through sad-service's gRPC API
+ * (in-process; keys wrapped under the cluster KEK in the embedded Hazelcast member), the data
+ * plane ({@link FedGateway}) is fed by the SAD's change stream and policy-service's SPD, its
+ * acquires start {@code trap} children and its lifetime events rekey and delete them. The data
+ * plane owns UDP 4500 (ESP in UDP) and hands IKE messages arriving there to the engine, which
+ * answers through it; the engine owns UDP 500 itself.
  */
 public final class GatewayNode {
 
     private static final Logger LOG = LoggerFactory.getLogger(GatewayNode.class);
 
+    /** How long an acquire stays in flight before another packet may start one (an IKE exchange failed or was lost). */
+    static final Duration ACQUIRE_TIMEOUT = Duration.ofSeconds(10);
+
     private final Vertx vertx;
     private final GatewaySettings settings;
-    private final StaticGateway dataPlane;
+    private final EmbeddedServices services;
+    private final FedGateway dataPlane;
     private final UdpIkeSockets ikeSockets;
     private final IkeEngine engine;
+    private final SadChildInstaller installer;
+    private final NodeRuntime runtime;
+    private final PolicyStore.Subscription policyUpdates;
 
-    private GatewayNode(Vertx vertx, GatewaySettings settings, StaticGateway dataPlane, UdpIkeSockets ikeSockets,
-            IkeEngine engine) {
+    private GatewayNode(Vertx vertx, GatewaySettings settings, EmbeddedServices services, FedGateway dataPlane,
+            UdpIkeSockets ikeSockets, IkeEngine engine, SadChildInstaller installer, NodeRuntime runtime,
+            PolicyStore.Subscription policyUpdates) {
         this.vertx = vertx;
         this.settings = settings;
+        this.services = services;
         this.dataPlane = dataPlane;
         this.ikeSockets = ikeSockets;
         this.engine = engine;
+        this.installer = installer;
+        this.runtime = runtime;
+        this.policyUpdates = policyUpdates;
+    }
+
+    /** The node's own threads (acquires, install probes) and counters. */
+    private static final class NodeRuntime {
+        final ExecutorService acquireExecutor = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().daemon().name("keel-acquire").factory());
+        final ScheduledExecutorService probes = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("keel-install-probe").factory());
+        final LongAdder acquiresInitiated = new LongAdder();
+        final LongAdder acquiresIgnored = new LongAdder();
+        final List<Long> installMicros = new ArrayList<>();
+        final AtomicReference<IkeEngine> engine = new AtomicReference<>();
+        final AtomicReference<SadChildInstaller> installer = new AtomicReference<>();
+        final AtomicReference<EmbeddedServices> services = new AtomicReference<>();
+        final ConnectionDirectory directory = new ConnectionDirectory();
+
+        void close() {
+            acquireExecutor.shutdownNow();
+            probes.shutdownNow();
+        }
     }
 
     /**
-     * Starts a node: data plane, IKE sockets and engine; then initiates every child whose
-     * {@code start_action} is {@code start}. {@code plaintext} is the plaintext side the caller
-     * opened (TUN or virtual wire).
+     * Starts a node: the embedded sad-service member and policy-service (off the event loops:
+     * Hazelcast joins block), the data plane fed by them, IKE sockets and engine; then initiates
+     * every child whose {@code start_action} is {@code start}. {@code plaintext} is the plaintext
+     * side the caller opened (TUN or virtual wire).
      */
     public static Future<GatewayNode> start(Vertx vertx, GatewaySettings settings, PolicyConfig policy,
             PlaintextPort plaintext) {
@@ -73,12 +129,65 @@ public final class GatewayNode {
         } catch (IllegalArgumentException | IOException e) {
             return Future.failedFuture(e);
         }
-        AtomicReference<IkeEngine> engineRef = new AtomicReference<>();
+        NodeRuntime rt = new NodeRuntime();
+        rt.directory.replace(connections);
+        ExpiryListener expiries = new ExpiryListener() {
+            @Override
+            public void onSoftExpiry(String saId, String connection, String child, boolean outbound) {
+                SadChildInstaller i = rt.installer.get();
+                if (i != null) {
+                    i.softExpired(saId);
+                }
+            }
+
+            @Override
+            public void onHardExpiry(String saId, String connection, String child, boolean outbound) {
+                SadChildInstaller i = rt.installer.get();
+                if (i != null) {
+                    i.hardExpired(saId);
+                }
+            }
+        };
+        Future<EmbeddedServices> started = vertx.executeBlocking(() -> {
+            preloadNetty();
+            return EmbeddedServices.start(settings, policy, expiries);
+        });
+        return started.compose(services -> {
+            rt.services.set(services);
+            Future<GatewayNode> node = startOn(vertx, settings, plaintext, services, rt, keys);
+            return node.recover(e -> vertx.executeBlocking(() -> {
+                services.close();
+                rt.close();
+                return null;
+            }).transform(x -> Future.failedFuture(e)));
+        }, e -> {
+            rt.close();
+            return Future.failedFuture(e);
+        });
+    }
+
+    /**
+     * Initializes the Netty classes the data plane's first channels need here, off the event
+     * loops: loading them there takes over half a second on a busy machine (a blocked loop).
+     */
+    private static void preloadNetty() {
+        for (String name : List.of("io.netty.buffer.ByteBufUtil", "io.netty.buffer.ByteBufAllocator",
+                "io.netty.channel.epoll.EpollDatagramChannel", "io.netty.channel.epoll.EpollDatagramChannelConfig")) {
+            try {
+                Class.forName(name, true, GatewayNode.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                LOG.debug("not preloaded: {}", name);
+            }
+        }
+    }
+
+    private static Future<GatewayNode> startOn(Vertx vertx, GatewaySettings settings, PlaintextPort plaintext,
+            EmbeddedServices services, NodeRuntime rt, WiresharkKeyWriter keys) {
         AtomicReference<UdpIkeSockets> socketsRef = new AtomicReference<>();
-        AtomicReference<StaticGateway> dataPlaneRef = new AtomicReference<>();
-        StaticGateway.Config dpConfig = StaticGateway.Config.of(settings.natTEndpoint(), List.of())
+        AtomicReference<FedGateway> dataPlaneRef = new AtomicReference<>();
+        FedGateway.Config dpConfig = FedGateway.Config.of(settings.natTEndpoint())
                 .withIke((buf, off, len, peer) -> {
-                    IkeEngine e = engineRef.get();
+                    IkeEngine e = rt.engine.get();
                     if (e != null) {
                         e.onMessage(settings.natTPort(), peer, buf, off, len);
                     }
@@ -90,31 +199,176 @@ public final class GatewayNode {
                 socketsRef.get().send(localPort, peer, message);
             }
         };
-        return StaticGateway.start(vertx, dpConfig, plaintext).compose(dp -> {
-            dataPlaneRef.set(dp);
-            SecureRandom random = new SecureRandom();
-            IpAddress local = IpAddress.parse(settings.address());
-            ConnectionDirectory directory = new ConnectionDirectory();
-            directory.replace(connections);
-            IkeEngine engine = new IkeEngine(transport,
-                    new DataPlaneInstaller(vertx, dp, keys, settings.natTEndpoint().getAddress()), local,
-                    settings.ikePort(), settings.natTPort(), directory, new RandomSpiAllocator(random),
-                    VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
-                    IkeEngine.Limits.DEFAULT, random);
-            engineRef.set(engine);
-            return UdpIkeSockets.bind(vertx, settings.address(), settings.ikePort(), -1, engine)
-                    .recover(e -> dp.close().transform(x -> Future.failedFuture(e)))
-                    .map(sockets -> {
-                        socketsRef.set(sockets);
-                        GatewayNode node = new GatewayNode(vertx, settings, dp, sockets, engine);
-                        node.startConnections(connections);
-                        return node;
-                    });
+        AcquireLimiter acquires = new AcquireLimiter(a -> onAcquire(rt, a), rt.acquireExecutor, ACQUIRE_TIMEOUT);
+        return FedGateway.start(vertx, dpConfig, plaintext, services.feeds.spd(), services.feeds.sas(), acquires)
+                .compose(dp -> {
+                    dataPlaneRef.set(dp);
+                    SecureRandom random = new SecureRandom();
+                    IpAddress local = IpAddress.parse(settings.address());
+                    SadChildInstaller installer = new SadChildInstaller(services.sadChannel,
+                            settings.cluster().nodeId(), "", settings.natTEndpoint(),
+                            (ids, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
+                    IkeEvents events = fanOut(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
+                            installer);
+                    IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
+                            rt.directory, new RandomSpiAllocator(random),
+                            VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
+                            IkeEngine.Limits.DEFAULT, random);
+                    installer.attach(engine);
+                    rt.installer.set(installer);
+                    rt.engine.set(engine);
+                    PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort());
+                    return UdpIkeSockets.bind(vertx, settings.address(), settings.ikePort(), -1, engine)
+                            .recover(e -> {
+                                updates.close();
+                                return dp.close().transform(x -> Future.failedFuture(e));
+                            })
+                            .map(sockets -> {
+                                socketsRef.set(sockets);
+                                GatewayNode node = new GatewayNode(vertx, settings, services, dp, sockets, engine,
+                                        installer, rt, updates);
+                                node.startConnections();
+                                return node;
+                            });
+                });
+    }
+
+    /** A configuration loaded through the admin API changes the IKE connections too, not only the SPD. */
+    private static PolicyStore.Subscription followPolicy(PolicyStore store, ConnectionDirectory directory, int ikePort) {
+        PolicyStore.Revision now = store.current();
+        return store.subscribe(now.revision(), now.epoch(), new PolicyStore.Listener() {
+            @Override
+            public void onSnapshot(long epoch, long revision, PolicyConfig config) {
+                apply(config);
+            }
+
+            @Override
+            public void onDelta(long epoch, ConfigDelta delta) {
+                apply(store.current().config());
+            }
+
+            private void apply(PolicyConfig config) {
+                try {
+                    directory.replace(IkeConnections.of(config, ikePort));
+                    LOG.info("IKE connections updated: {}", config.connections().keySet());
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("IKE connections not updated: {}", e.getMessage());
+                }
+            }
         });
     }
 
-    private void startConnections(List<IkeConnection> connections) {
-        for (IkeConnection c : connections) {
+    /**
+     * An acquire from the data plane (a packet hit a PROTECT policy without an SA): a
+     * {@code trap} child is initiated (RFC 4301 §5.1, the kernel's ACQUIRE); any other is left
+     * alone (its peer or start-up brings it). Runs on the acquire thread.
+     */
+    private static void onAcquire(NodeRuntime rt, Acquire a) {
+        IkeEngine engine = rt.engine.get();
+        boolean trap = rt.directory.byName(a.connection()).flatMap(c -> c.child(a.child()))
+                .map(ch -> ch.startAction() == ChildConnection.StartAction.TRAP).orElse(false);
+        if (engine == null || !trap) {
+            rt.acquiresIgnored.increment();
+            return;
+        }
+        rt.acquiresInitiated.increment();
+        LOG.info("acquire {}/{}: {} -> {} (protocol {}); initiating", a.connection(), a.child(), a.source(),
+                a.destination(), a.protocol());
+        engine.initiate(a.connection(), a.child()).whenComplete((sa, e) -> {
+            if (e != null) {
+                LOG.warn("{}/{}: acquire-triggered initiation failed: {}", a.connection(), a.child(), e.getMessage());
+            }
+        });
+    }
+
+    /**
+     * Measures how long after IKE established a pair both halves are in the data plane's tables
+     * and the outbound half has its first lease of sequence numbers (before that it drops).
+     */
+    private static void probeDataPlane(NodeRuntime rt, SaTables tables, ChildSaRecords.Ids ids, long establishedNanos) {
+        long giveUp = establishedNanos + TimeUnit.SECONDS.toNanos(5);
+        Runnable[] check = new Runnable[1];
+        check[0] = () -> {
+            SaTables.Installed out = tables.get(ids.outbound());
+            // Usable: both halves in the tables and the outbound SA holds its first sequence-number lease.
+            if (tables.get(ids.inbound()) != null && out != null && out.sa() instanceof OutboundSa o
+                    && !o.leaseInFlight()) {
+                long micros = (System.nanoTime() - establishedNanos) / 1_000;
+                synchronized (rt.installMicros) {
+                    if (rt.installMicros.size() < 10_000) {
+                        rt.installMicros.add(micros);
+                    }
+                }
+                LOG.info("CHILD SA {} usable in the data plane {} ms after IKE established it", ids.inbound(),
+                        String.format("%.1f", micros / 1000.0));
+            } else if (System.nanoTime() - giveUp < 0) {
+                rt.probes.schedule(check[0], 200, TimeUnit.MICROSECONDS);
+            } else {
+                LOG.warn("CHILD SA {} not in the data plane 5 s after IKE established it", ids.inbound());
+            }
+        };
+        try {
+            rt.probes.execute(check[0]);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    private static IkeEvents fanOut(IkeEvents... all) {
+        return new IkeEvents() {
+            @Override
+            public void ikeEstablished(IkeSa sa) {
+                for (IkeEvents e : all) {
+                    e.ikeEstablished(sa);
+                }
+            }
+
+            @Override
+            public void ikeDestroyed(IkeSa sa, String reason) {
+                for (IkeEvents e : all) {
+                    e.ikeDestroyed(sa, reason);
+                }
+            }
+
+            @Override
+            public void childEstablished(IkeSa sa, ChildSa child) {
+                for (IkeEvents e : all) {
+                    e.childEstablished(sa, child);
+                }
+            }
+
+            @Override
+            public void childDeleted(IkeSa sa, ChildSa child) {
+                for (IkeEvents e : all) {
+                    e.childDeleted(sa, child);
+                }
+            }
+
+            @Override
+            public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
+                for (IkeEvents e : all) {
+                    e.childRekeyed(sa, old, replacement);
+                }
+            }
+
+            @Override
+            public void ikeRekeyed(IkeSa old, IkeSa replacement) {
+                for (IkeEvents e : all) {
+                    e.ikeRekeyed(old, replacement);
+                }
+            }
+
+            @Override
+            public void failed(IkeSa sa, String reason) {
+                for (IkeEvents e : all) {
+                    e.failed(sa, reason);
+                }
+            }
+        };
+    }
+
+    private void startConnections() {
+        for (IkeConnection c : runtime.directory.all()) {
             for (ChildConnection child : c.children()) {
                 if (child.startAction() == ChildConnection.StartAction.START) {
                     LOG.info("initiating {}/{} to {}", c.name(), child.name(), c.remoteEndpoint());
@@ -134,8 +388,45 @@ public final class GatewayNode {
     }
 
     /** The data plane. */
-    public StaticGateway dataPlane() {
+    public FedGateway dataPlane() {
         return dataPlane;
+    }
+
+    /** The data plane's SA tables, as the SAD's Watch stream fills them. */
+    public SaTables dataPlaneSas() {
+        return services.feeds.sas();
+    }
+
+    /** The embedded sad-service member. */
+    public SadNode sad() {
+        return services.sad;
+    }
+
+    /** Installs CHILD SAs in the SAD. */
+    public SadChildInstaller installer() {
+        return installer;
+    }
+
+    /** The admin gRPC API's port, or -1 without one. */
+    public int adminPort() {
+        return services.adminPort();
+    }
+
+    /** Acquires that initiated a trap child. */
+    public long acquiresInitiated() {
+        return runtime.acquiresInitiated.sum();
+    }
+
+    /** Acquires for children that are not {@code trap} (left alone). */
+    public long acquiresIgnored() {
+        return runtime.acquiresIgnored.sum();
+    }
+
+    /** Microseconds from "IKE established a CHILD SA" to "usable in the data plane", one per CHILD SA so far. */
+    public List<Long> installLatenciesMicros() {
+        synchronized (runtime.installMicros) {
+            return List.copyOf(runtime.installMicros);
+        }
     }
 
     /** The node's settings. */
@@ -164,21 +455,27 @@ public final class GatewayNode {
     }
 
     /**
-     * Deletes every IKE SA (telling the peers; waits up to {@link #DELETE_GRACE} for their answers),
-     * then closes sockets and the data plane.
+     * Deletes every IKE SA (telling the peers; waits up to {@link #DELETE_GRACE} for their answers
+     * and for the SAD to take the deletes), then closes sockets, the data plane and the embedded
+     * services.
      */
     public Future<Void> close() {
         engine.ikeSas().forEach(engine::terminate);
         Promise<Void> drained = Promise.promise();
         awaitDrained(drained, System.nanoTime() + DELETE_GRACE.toNanos());
         return drained.future().compose(v -> {
+            policyUpdates.close();
             ikeSockets.close();
             return dataPlane.close();
-        });
+        }).compose(v -> vertx.executeBlocking(() -> {
+            runtime.close();
+            services.close();
+            return null;
+        }));
     }
 
     private void awaitDrained(Promise<Void> drained, long deadlineNanos) {
-        if (engine.ikeSaCount() == 0 || System.nanoTime() > deadlineNanos) {
+        if (engine.ikeSaCount() == 0 && installer.pending() == 0 || System.nanoTime() > deadlineNanos) {
             drained.tryComplete();
             return;
         }

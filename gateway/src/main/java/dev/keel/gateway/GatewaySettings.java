@@ -13,9 +13,30 @@ import java.nio.file.Path;
  * @param loops     event loops for the data plane
  * @param plaintext the plaintext side
  * @param keyExport a directory for Wireshark's esp_sa and ikev2_decryption_table files, or null
+ * @param cluster   the embedded sad-service member (Hazelcast) and its cluster
+ * @param admin     where the admin gRPC API listens (loopback), or null for none
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, Plaintext plaintext,
-        Path keyExport) {
+        Path keyExport, Cluster cluster, InetSocketAddress admin) {
+
+    /**
+     * The node's embedded sad-service member ({@code gateway.cluster}).
+     *
+     * @param nodeId    this node's id in the SAD (SA owner), [A-Za-z0-9._-]
+     * @param name      Hazelcast cluster name: members with another name never join
+     * @param bindHost  address the Hazelcast member binds to
+     * @param port      Hazelcast member port
+     * @param members   "host:port" of every member of an HA pair (this one may be listed); empty alone
+     * @param kekFile   the cluster key-encryption key (64 hex digits), the same file on every member;
+     *                  null on a single member: a fresh random KEK for this process
+     */
+    public record Cluster(String nodeId, String name, String bindHost, int port, java.util.List<String> members,
+            Path kekFile) {
+        /** Copies the list. */
+        public Cluster {
+            members = java.util.List.copyOf(members);
+        }
+    }
 
     /** The plaintext side of the node. */
     public sealed interface Plaintext {

@@ -24,7 +24,8 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 public final class GatewaySettingsReader {
 
     private static final Set<String> KEYS = Set.of("address", "ike_port", "nat_t_port", "loops", "plaintext",
-            "key_export");
+            "key_export", "cluster", "admin");
+    private static final Set<String> CLUSTER_KEYS = Set.of("node_id", "name", "bind", "members", "kek_file");
     private static final Set<String> PLAINTEXT_KEYS = Set.of("virtual_wire", "tun");
 
     private final String file;
@@ -79,24 +80,126 @@ public final class GatewaySettingsReader {
         Map<String, Node> g = mapping(section, "gateway", KEYS);
         String address = g == null ? null : scalar(g, "gateway", "address", null);
         int ikePort = port(g, "ike_port", 500);
-        int natTPort = port(g, "nat_t_port", 4500);
+        int natTPort = port(g, "nat_t_port", ikePort == 500 ? 4500 : ikePort + 1);
         int loops = integer(g, "loops", 1, 1, 64);
         GatewaySettings.Plaintext plaintext = g == null ? null : plaintext(g.get("plaintext"));
         String export = g == null ? null : scalar(g, "gateway", "key_export", "");
+        GatewaySettings.Cluster cluster = cluster(g == null ? null : g.get("cluster"), address, ikePort);
+        InetSocketAddress admin = admin(g == null ? null : g.get("admin"));
         if (address == null) {
             problem(section, "gateway.address", "missing: the node's outer address (IKE and ESP bind to it)");
         }
         if (g != null && !g.containsKey("plaintext")) {
             problem(section, "gateway.plaintext", "missing: 'tun: {name: keel0}' or 'virtual_wire: {bind: ..., host: ...}'");
         }
-        if (ikePort == natTPort) {
-            problem(section, "gateway.nat_t_port", "must differ from ike_port (" + ikePort + ")");
+        int pairedNatT = ikePort == 500 ? 4500 : ikePort + 1;
+        if (natTPort != pairedNatT) {
+            // Both gateways use the same ports, and the engine floats to the peer's port as 500 -> 4500, P -> P + 1.
+            problem(section, "gateway.nat_t_port", natTPort + " must be " + pairedNatT + " with ike_port " + ikePort
+                    + " (IKE floats from 500 to 4500, and in labs from P to P + 1)");
         }
         if (!problems.isEmpty()) {
             return new Result.Invalid(List.copyOf(problems));
         }
         return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
-                export == null || export.isEmpty() ? null : baseDir.resolve(export)));
+                export == null || export.isEmpty() ? null : baseDir.resolve(export), cluster, admin));
+    }
+
+    /** Default admin API address: loopback only, plaintext (an operator on the node itself). */
+    static final String DEFAULT_ADMIN = "127.0.0.1:7440";
+    private static final java.util.regex.Pattern NODE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    private GatewaySettings.Cluster cluster(Node node, String address, int ikePort) {
+        Map<String, Node> c = node == null ? Map.of() : mapping(node, "gateway.cluster", CLUSTER_KEYS);
+        if (c == null) {
+            return null;
+        }
+        String dfltId = "gw-" + (address == null ? "node" : address.replace(':', '-')) + "-" + ikePort;
+        String nodeId = scalar(c, "gateway.cluster", "node_id", dfltId);
+        if (!NODE_ID.matcher(nodeId).matches()) {
+            problem(c.get("node_id"), "gateway.cluster.node_id", "'" + nodeId + "' must be 1..64 of [A-Za-z0-9._-]");
+        }
+        String name = scalar(c, "gateway.cluster", "name", "keel");
+        InetSocketAddress bind = hostPort(c, "gateway.cluster", "bind", "127.0.0.1:5701");
+        List<String> members = new ArrayList<>();
+        Node m = c.get("members");
+        if (m instanceof ScalarNode s) {
+            members.add(s.getValue().trim());
+        } else if (m instanceof org.yaml.snakeyaml.nodes.SequenceNode seq) {
+            for (Node item : seq.getValue()) {
+                if (item instanceof ScalarNode s) {
+                    members.add(s.getValue().trim());
+                } else {
+                    problem(item, "gateway.cluster.members", "expected host:port");
+                }
+            }
+        } else if (m != null) {
+            problem(m, "gateway.cluster.members", "expected a host:port or a list of them");
+        }
+        for (String member : members) {
+            if (parseHostPort(member) == null) {
+                problem(m, "gateway.cluster.members", "'" + member + "' is not host:port");
+            }
+        }
+        String kek = scalar(c, "gateway.cluster", "kek_file", null);
+        Path kekFile = kek == null || kek.isEmpty() ? null : baseDir.resolve(kek);
+        if (kekFile == null && bind != null && members.stream().anyMatch(x -> !x.equals(bind.getHostString() + ":"
+                + bind.getPort()))) {
+            problem(node, "gateway.cluster.kek_file", "missing: members of a cluster must share one KEK file"
+                    + " (64 hex digits, e.g. `openssl rand -hex 32 > kek.hex`)");
+        }
+        return bind == null ? null
+                : new GatewaySettings.Cluster(nodeId, name, bind.getHostString(), bind.getPort(), members, kekFile);
+    }
+
+    private InetSocketAddress admin(Node node) {
+        String text = node == null ? DEFAULT_ADMIN : node instanceof ScalarNode s ? s.getValue().trim() : null;
+        if (text == null) {
+            problem(node, "gateway.admin", "expected host:port or 'off'");
+            return null;
+        }
+        if (text.equals("off")) {
+            return null;
+        }
+        InetSocketAddress a = parseHostPort(text);
+        if (a == null) {
+            problem(node, "gateway.admin", "'" + text + "' is not host:port (port 0: any free port) or 'off'");
+            return null;
+        }
+        if (a.getAddress() == null || !a.getAddress().isLoopbackAddress()) {
+            // DESIGN §5: the admin API off the node needs mutual TLS, which the gateway cannot configure yet.
+            problem(node, "gateway.admin", "'" + text + "' is not a loopback address; the gateway serves its admin"
+                    + " API without TLS, so only on loopback (run policy-service / sad-service alone for mutual TLS)");
+            return null;
+        }
+        return a;
+    }
+
+    private InetSocketAddress hostPort(Map<String, Node> m, String parent, String key, String dflt) {
+        String text = scalar(m, parent, key, dflt);
+        InetSocketAddress a = parseHostPort(text);
+        if (a == null) {
+            problem(m.get(key), parent + "." + key, "'" + text + "' is not host:port");
+        }
+        return a;
+    }
+
+    /** host:port or [v6]:port, port 0..65535; null when it is not. */
+    static InetSocketAddress parseHostPort(String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0) {
+            return null;
+        }
+        try {
+            int port = Integer.parseInt(text.substring(colon + 1));
+            String host = text.substring(0, colon).replace("[", "").replace("]", "");
+            if (port < 0 || port > 65535 || host.isEmpty()) {
+                return null;
+            }
+            return new InetSocketAddress(host, port);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private GatewaySettings.Plaintext plaintext(Node node) {

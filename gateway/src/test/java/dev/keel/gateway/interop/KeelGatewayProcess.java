@@ -66,13 +66,13 @@ final class KeelGatewayProcess implements AutoCloseable {
                 cmd.add(arg);
             }
         }
-        cmd.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
+        cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
                 "--config", config.toString()));
         Path log = dir.resolve("keel.log");
         Process p = topo.startInBackground(site.gatewayNamespace(), log, cmd.toArray(String[]::new));
         KeelGatewayProcess keel = new KeelGatewayProcess(p, log, keys);
         try {
-            keel.awaitLog("keel-gateway: started", Duration.ofSeconds(30));
+            keel.awaitLog("keel-gateway: started", Duration.ofSeconds(120)); // a Hazelcast member joins first
         } catch (IOException | RuntimeException | AssertionError e) {
             keel.close();
             throw e;

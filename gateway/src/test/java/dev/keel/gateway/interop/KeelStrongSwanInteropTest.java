@@ -89,7 +89,7 @@ class KeelStrongSwanInteropTest {
                     assertThat(child.proposal()).isEqualTo(expectedEsp);
                     assertThat(child.localTs()).containsExactly("10.2.0.0/24");
                     assertThat(child.remoteTs()).containsExactly("10.1.0.0/24");
-                    keel.awaitLog("CHILD_SA", WAIT);
+                    keel.awaitLog("usable in the data plane", WAIT); // SAD install, watch, first lease
 
                     topo.exec(topo.a().hostNamespace(), WAIT, "ping", "-c", "3", "-i", "0.2", "-W", "2",
                             topo.b().hostAddress()).requireOk();
@@ -153,7 +153,7 @@ class KeelStrongSwanInteropTest {
                             && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
                     // charon checked Keel's RFC 7427 signature against Keel's certificate and its CA
                     assertThat(charon.log()).contains("authentication of 'gw-a.keel.test' with ECDSA_WITH_SHA256_DER successful");
-                    keel.awaitLog("CHILD_SA", WAIT);
+                    keel.awaitLog("usable in the data plane", WAIT); // SAD install, watch, first lease
                     topo.exec(topo.a().hostNamespace(), WAIT, "ping", "-c", "2", "-i", "0.2", "-W", "2",
                             topo.b().hostAddress()).requireOk();
                 });

@@ -1,0 +1,194 @@
+package dev.keel.gateway;
+
+import dev.keel.esp.acquire.ExpiryListener;
+import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.esp.feed.SaMaintenance;
+import dev.keel.esp.feed.WorkerFeeds;
+import dev.keel.policy.config.ConfigLoader;
+import dev.keel.policy.config.PolicyConfig;
+import dev.keel.policy.grpc.PolicyGrpcService;
+import dev.keel.policy.grpc.PolicyServer;
+import dev.keel.policy.store.PolicyStore;
+import dev.keel.proto.v1.PolicyServiceGrpc;
+import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.sad.SadConfig;
+import dev.keel.sad.SadNode;
+import dev.keel.sad.grpc.SaGrpcService;
+import dev.keel.sad.keys.KeyEncryptionKey;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The services a gateway embeds next to the IKE engine: a sad-service member (Hazelcast) and
+ * policy-service, both reached over in-process gRPC, exactly as separate processes would reach
+ * them over the network; the data plane's feeds (SPD from policy-service, SAs from the SAD's
+ * Watch stream, sequence leases); and the admin gRPC API (PolicyService, SaService, health,
+ * reflection) on the configured loopback address. Starting and closing block (Hazelcast joins
+ * and leaves): never on an event loop.
+ */
+final class EmbeddedServices implements AutoCloseable {
+
+    final SadNode sad;
+    final PolicyStore policy;
+    final WorkerFeeds feeds;
+    final ManagedChannel sadChannel;
+    private final PolicyGrpcService policyService;
+    private final PolicyServer policyServer;
+    private final ManagedChannel policyChannel;
+    private final Server admin;
+    private final ExecutorService adminWatches;
+
+    private EmbeddedServices(SadNode sad, PolicyStore policy, PolicyGrpcService policyService, PolicyServer policyServer,
+            ManagedChannel sadChannel, ManagedChannel policyChannel, WorkerFeeds feeds, Server admin,
+            ExecutorService adminWatches) {
+        this.sad = sad;
+        this.policy = policy;
+        this.policyService = policyService;
+        this.policyServer = policyServer;
+        this.sadChannel = sadChannel;
+        this.policyChannel = policyChannel;
+        this.feeds = feeds;
+        this.admin = admin;
+        this.adminWatches = adminWatches;
+    }
+
+    /** Starts everything; on failure closes what was started and throws. */
+    static EmbeddedServices start(GatewaySettings settings, PolicyConfig config, ExpiryListener expiries)
+            throws IOException {
+        GatewaySettings.Cluster c = settings.cluster();
+        byte[] kek = null;
+        Path tempKek = null;
+        SadNode sad = null;
+        PolicyServer policyServer = null;
+        ManagedChannel sadChannel = null;
+        ManagedChannel policyChannel = null;
+        WorkerFeeds feeds = null;
+        Server admin = null;
+        ExecutorService adminWatches = null;
+        try {
+            Path kekFile = c.kekFile();
+            if (kekFile == null) { // a single member: a KEK of its own, never written anywhere but a 0600 temp file
+                kek = new byte[KeyEncryptionKey.LENGTH];
+                new SecureRandom().nextBytes(kek);
+                tempKek = Files.createTempFile("keel-kek", ".hex",
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                KeyEncryptionKey.write(tempKek, kek);
+                kekFile = tempKek;
+            }
+            SadConfig.Builder b = SadConfig.builder(c.nodeId(), kekFile);
+            b.clusterName = c.name();
+            b.bindHost = c.bindHost();
+            b.hazelcastPort = c.port();
+            b.members = c.members().isEmpty() ? List.of(c.bindHost() + ":" + c.port()) : c.members();
+            b.grpcPort = 0; // served in-process and on the admin address, not on a port of its own
+            String sadName = "keel-sad-" + InProcessServerBuilder.generateName();
+            sad = SadNode.start(b.build(), InProcessServerBuilder.forName(sadName));
+            if (kek == null) {
+                kek = readKek(kekFile); // SadNode has validated the file
+            }
+            sadChannel = InProcessChannelBuilder.forName(sadName).build();
+
+            PolicyStore store = new PolicyStore(config);
+            PolicyGrpcService policyService = new PolicyGrpcService(new ConfigLoader(), store);
+            String policyName = "keel-policy-" + InProcessServerBuilder.generateName();
+            policyServer = new PolicyServer(InProcessServerBuilder.forName(policyName), policyService).start();
+            policyChannel = InProcessChannelBuilder.forName(policyName).build();
+
+            feeds = new WorkerFeeds(policyChannel, sadChannel, c.nodeId(), new ChildKeyUnwrapper(kek),
+                    SaMaintenance.Settings.defaults(), expiries).start();
+
+            if (settings.admin() != null) {
+                adminWatches = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("keel-admin-watch-", 0).factory());
+                HealthStatusManager health = new HealthStatusManager();
+                admin = NettyServerBuilder.forAddress(settings.admin())
+                        .addService(new SaGrpcService(sad.database(), sad.events(), adminWatches))
+                        .addService(policyService)
+                        .addService(health.getHealthService())
+                        .addService(ProtoReflectionServiceV1.newInstance())
+                        .build().start();
+                health.setStatus("", ServingStatus.SERVING);
+                health.setStatus(SaServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+                health.setStatus(PolicyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+            }
+            return new EmbeddedServices(sad, store, policyService, policyServer, sadChannel, policyChannel, feeds,
+                    admin, adminWatches);
+        } catch (IOException | RuntimeException e) {
+            close(admin, adminWatches, feeds, policyServer, policyChannel, sadChannel, sad);
+            throw e;
+        } finally {
+            if (kek != null) {
+                Arrays.fill(kek, (byte) 0);
+            }
+            if (tempKek != null) {
+                Files.deleteIfExists(tempKek); // loaded: the member holds it in memory only
+            }
+        }
+    }
+
+    private static byte[] readKek(Path file) throws IOException {
+        byte[] raw = Files.readAllBytes(file);
+        try {
+            return HexFormat.of().parseHex(new String(raw, StandardCharsets.US_ASCII).strip());
+        } finally {
+            Arrays.fill(raw, (byte) 0);
+        }
+    }
+
+    /** The admin API's port, or -1 without one. */
+    int adminPort() {
+        return admin == null ? -1 : admin.getPort();
+    }
+
+    @Override
+    public void close() {
+        close(admin, adminWatches, feeds, policyServer, policyChannel, sadChannel, sad);
+    }
+
+    private static void close(Server admin, ExecutorService adminWatches, WorkerFeeds feeds, PolicyServer policyServer,
+            ManagedChannel policyChannel, ManagedChannel sadChannel, SadNode sad) {
+        if (admin != null) {
+            admin.shutdownNow();
+            try {
+                admin.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (adminWatches != null) {
+            adminWatches.shutdownNow();
+        }
+        if (feeds != null) {
+            feeds.close();
+        }
+        if (policyServer != null) {
+            policyServer.close();
+        }
+        if (policyChannel != null) {
+            policyChannel.shutdownNow();
+        }
+        if (sadChannel != null) {
+            sadChannel.shutdownNow();
+        }
+        if (sad != null) {
+            sad.close();
+        }
+    }
+}

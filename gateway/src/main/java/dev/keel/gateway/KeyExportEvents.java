@@ -1,0 +1,78 @@
+package dev.keel.gateway;
+
+import dev.keel.core.proposal.EncryptionAlgorithm;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.transform.EsnTransform;
+import dev.keel.core.transform.IntegrityTransform;
+import dev.keel.esp.export.EspSaKeys;
+import dev.keel.esp.export.WiresharkKeyWriter;
+import dev.keel.esp.sa.EspSaSpec;
+import dev.keel.ike.crypto.IkeSuite;
+import dev.keel.ike.service.SadChildInstaller;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeEvents;
+import dev.keel.ike.session.IkeSa;
+import io.vertx.core.Vertx;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+
+/**
+ * Writes the keys of negotiated IKE and CHILD SAs for Wireshark (esp_sa and
+ * ikev2_decryption_table) when the node exports keys. Runs before the SAD installer, which
+ * zeroizes the child's keys once they are in its request.
+ */
+final class KeyExportEvents implements IkeEvents {
+
+    private final Vertx vertx;
+    private final WiresharkKeyWriter keys;
+    private final InetAddress localAddress;
+
+    KeyExportEvents(Vertx vertx, WiresharkKeyWriter keys, InetAddress localAddress) {
+        this.vertx = vertx;
+        this.keys = keys;
+        this.localAddress = localAddress;
+    }
+
+    @Override
+    public void childEstablished(IkeSa sa, ChildSa child) {
+        if (!keys.exportsEsp()) {
+            return;
+        }
+        InetSocketAddress peer = sa.remote();
+        EspSaSpec in = spec(child, child.inboundSpi(), child.inboundEncryptionKey(), child.inboundIntegrityKey());
+        EspSaSpec out = spec(child, child.outboundSpi(), child.outboundEncryptionKey(), child.outboundIntegrityKey());
+        vertx.executeBlocking(() -> {
+            try {
+                keys.writeEsp(EspSaKeys.of(in, peer.getAddress(), localAddress));
+                keys.writeEsp(EspSaKeys.of(out, localAddress, peer.getAddress()));
+            } finally {
+                in.destroyKeys();
+                out.destroyKeys();
+            }
+            return null;
+        }, false);
+    }
+
+    @Override
+    public void ikeEstablished(IkeSa sa) {
+        if (!keys.exportsIke()) {
+            return;
+        }
+        IkeSuite suite = sa.suite();
+        var k = sa.keys();
+        var export = new dev.keel.esp.export.IkeSaKeys(sa.spiI(), sa.spiR(), suite.encryption().transform(),
+                k.skEi(), k.skEr(), suite.integrity(), k.skAi(), k.skAr());
+        vertx.executeBlocking(() -> keys.writeIke(export), false);
+    }
+
+    /** A spec holding copies of the keys (EspSaSpec copies; the child's own arrays go on to the SAD installer). */
+    private static EspSaSpec spec(ChildSa child, int spi, byte[] encryptionKey, byte[] integrityKey) {
+        Proposal p = child.proposal();
+        EncryptionAlgorithm enc = p.encryptionAlgorithms().getFirst();
+        IntegrityTransform integ = enc.isAead() || p.integrityAlgorithms().isEmpty()
+                ? IntegrityTransform.NONE : p.integrityAlgorithms().getFirst();
+        boolean esn = !p.esns().isEmpty() && p.esns().getFirst() == EsnTransform.ESN;
+        return new EspSaSpec(spi, child.mode(), enc.transform(), encryptionKey, integ, integrityKey, esn,
+                SadChildInstaller.REPLAY_WINDOW, 0, child.encap());
+    }
+}

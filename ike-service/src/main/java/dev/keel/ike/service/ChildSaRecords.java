@@ -1,0 +1,139 @@
+package dev.keel.ike.service;
+
+import com.google.protobuf.ByteString;
+import dev.keel.core.proposal.EncryptionAlgorithm;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.transform.EsnTransform;
+import dev.keel.core.transform.IntegrityTransform;
+import dev.keel.core.ts.TrafficSelector;
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.proto.v1.ChildSaKeys;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.v1.InstallChildSaRequest;
+import dev.keel.proto.v1.IpsecProtocol;
+import dev.keel.proto.v1.Lifetime;
+import java.net.InetSocketAddress;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A negotiated CHILD SA pair as the two sad-service install requests (sa.proto
+ * InstallChildSaRequest): inbound and outbound record with their plaintext keys, which
+ * sad-service wraps under the cluster KEK before storing anything.
+ */
+public final class ChildSaRecords {
+
+    private ChildSaRecords() {
+    }
+
+    /** Record ids of one pair: both derive from our inbound SPI, unique across the cluster while the SA lives. */
+    public record Ids(String inbound, String outbound) {
+        /** The ids of the pair whose inbound SPI is {@code inboundSpi}, installed by {@code node}. */
+        public static Ids of(String node, int inboundSpi) {
+            String base = "child-" + node + "-" + String.format("%08x", inboundSpi);
+            return new Ids(base + "-in", base + "-out");
+        }
+    }
+
+    /** The IKE SA's id in records: both SPIs, as strongSwan prints them. */
+    public static String ikeSaId(IkeSa sa) {
+        return String.format("ike-%016x-%016x", sa.spiI(), sa.spiR());
+    }
+
+    /**
+     * Both install requests. Copies the keys into the requests; the caller zeroizes the child's.
+     *
+     * @param local        our ESP-in-UDP endpoint (address and the NAT-T port)
+     * @param replayWindow anti-replay window of the inbound SA
+     * @param owner        owner node id; empty for the serving node
+     */
+    public static List<InstallChildSaRequest> requests(IkeSa sa, ChildSa child, Ids ids, InetSocketAddress local,
+            int replayWindow, String owner) {
+        ChildSaRecord.Builder common = common(sa, child, local);
+        ChildSaRecord in = common.clone().setId(ids.inbound()).setSpi(child.inboundSpi())
+                .setDirection(Direction.DIRECTION_INBOUND).setReplayWindow(replayWindow).build();
+        ChildSaRecord out = common.clone().setId(ids.outbound()).setSpi(child.outboundSpi())
+                .setDirection(Direction.DIRECTION_OUTBOUND).setReplayWindow(0).build();
+        return List.of(
+                request(in, child.inboundEncryptionKey(), child.inboundIntegrityKey(), owner),
+                request(out, child.outboundEncryptionKey(), child.outboundIntegrityKey(), owner));
+    }
+
+    private static InstallChildSaRequest request(ChildSaRecord r, byte[] enc, byte[] integ, String owner) {
+        return InstallChildSaRequest.newBuilder()
+                .setChildSa(r.toBuilder().setEncryptionKeyLength(enc.length).setIntegrityKeyLength(integ.length))
+                .setKeys(ChildSaKeys.newBuilder().setEncryption(ByteString.copyFrom(enc))
+                        .setIntegrity(ByteString.copyFrom(integ)))
+                .setOwnerNodeId(owner)
+                .build();
+    }
+
+    private static ChildSaRecord.Builder common(IkeSa sa, ChildSa child, InetSocketAddress local) {
+        Proposal p = child.proposal();
+        EncryptionAlgorithm enc = p.encryptionAlgorithms().getFirst();
+        IntegrityTransform integ = enc.isAead() || p.integrityAlgorithms().isEmpty()
+                ? IntegrityTransform.NONE : p.integrityAlgorithms().getFirst();
+        boolean esn = !p.esns().isEmpty() && p.esns().getFirst() == EsnTransform.ESN;
+        InetSocketAddress peer = sa.remote();
+        ChildSaRecord.Builder b = ChildSaRecord.newBuilder()
+                .setConnection(sa.connection().name())
+                .setChild(child.name())
+                .setIkeSaId(ikeSaId(sa))
+                .setProtocol(IpsecProtocol.IPSEC_PROTOCOL_ESP)
+                .setMode(child.mode() == IpsecMode.TRANSPORT ? dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TRANSPORT
+                        : dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TUNNEL)
+                // Keel's data plane speaks ESP in UDP only: port 0 would mean raw ESP (sa.proto Endpoint).
+                .setLocal(endpoint(local, child.encap() ? local.getPort() : 0))
+                .setPeer(endpoint(peer, child.encap() ? peer.getPort() : 0))
+                .setEncryptionTransform(enc.transform().id())
+                .setIntegrityTransform(integ.id())
+                .setEsn(esn);
+        for (TrafficSelector ts : child.localTs()) {
+            b.addLocalTs(selector(ts));
+        }
+        for (TrafficSelector ts : child.remoteTs()) {
+            b.addRemoteTs(selector(ts));
+        }
+        sa.connection().child(child.name()).ifPresent(c -> b.setLifetime(lifetime(c)));
+        return b;
+    }
+
+    /** Soft = rekey_time (ike-service rekeys), hard = life_time (the SA stops), RFC 4301 §4.4.2.1. */
+    static Lifetime lifetime(ChildConnection c) {
+        // Whole seconds in the record: the hard limit rounds up, so the SA never ends before IKE's own timer.
+        long hard = c.lifeTime() == null ? 0 : (c.lifeTime().toMillis() + 999) / 1000;
+        long soft = c.rekeyTime() == null ? 0 : c.rekeyTime().toSeconds();
+        if (hard != 0 && soft >= hard) {
+            soft = 0;
+        }
+        return Lifetime.newBuilder().setSoftSeconds(soft).setHardSeconds(hard).build();
+    }
+
+    static Endpoint endpoint(InetSocketAddress a, int port) {
+        return Endpoint.newBuilder().setAddress(ByteString.copyFrom(a.getAddress().getAddress())).setPort(port).build();
+    }
+
+    /** A core selector as keel.v1.TrafficSelector. */
+    public static dev.keel.proto.v1.TrafficSelector selector(TrafficSelector ts) {
+        return dev.keel.proto.v1.TrafficSelector.newBuilder()
+                .setStartAddress(ByteString.copyFrom(ts.startAddress().bytes()))
+                .setEndAddress(ByteString.copyFrom(ts.endAddress().bytes()))
+                .setIpProtocol(ts.protocol())
+                .setStartPort(ts.startPort())
+                .setEndPort(ts.endPort())
+                .build();
+    }
+
+    /** Zeroizes a child's four key arrays (the SAD holds them wrapped now). */
+    static void wipe(ChildSa child) {
+        Arrays.fill(child.inboundEncryptionKey(), (byte) 0);
+        Arrays.fill(child.inboundIntegrityKey(), (byte) 0);
+        Arrays.fill(child.outboundEncryptionKey(), (byte) 0);
+        Arrays.fill(child.outboundIntegrityKey(), (byte) 0);
+    }
+}

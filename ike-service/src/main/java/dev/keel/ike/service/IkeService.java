@@ -1,0 +1,141 @@
+package dev.keel.ike.service;
+
+import dev.keel.core.net.IpAddress;
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.net.IkeTransport;
+import dev.keel.ike.net.UdpIkeSockets;
+import dev.keel.ike.session.ConnectionDirectory;
+import dev.keel.ike.session.IkeEngine;
+import dev.keel.ike.session.RandomSpiAllocator;
+import dev.keel.ike.session.VertxIkeSaExecutor;
+import dev.keel.ike.task.RetransmitPolicy;
+import io.grpc.Channel;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * ike-service running alone: the IKE engine on its own UDP ports (IKE and NAT-T IKE), its
+ * connections from policy-service's Watch stream, its CHILD SAs installed through sad-service's
+ * gRPC API for the data-plane node {@code owner} (an esp-worker, which picks them up from the
+ * SAD's Watch stream). {@code start} children are initiated as their connection arrives.
+ */
+public final class IkeService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IkeService.class);
+
+    /**
+     * @param address  outer address the IKE sockets bind to
+     * @param ikePort  500, or P in a lab
+     * @param natTPort 4500 (P + 1 in a lab); -1 when another process owns it (see docs/gateway.md)
+     * @param espPort  the data plane's ESP-in-UDP port recorded in the SAs (normally 4500)
+     * @param nodeId   this service's name in record ids
+     * @param owner    node id of the SAs' owner: the sad-service member the esp-worker that runs them
+     *                 watches as (the SAD only accepts members); empty: the member serving the call
+     */
+    public record Settings(String address, int ikePort, int natTPort, int espPort, int loops, String nodeId,
+            String owner) {
+    }
+
+    private final Vertx vertx;
+    private final IkeEngine engine;
+    private final UdpIkeSockets sockets;
+    private final PolicyWatcher watcher;
+    private final SadChildInstaller installer;
+    private final ScheduledExecutorService scheduler;
+
+    private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, PolicyWatcher watcher,
+            SadChildInstaller installer, ScheduledExecutorService scheduler) {
+        this.vertx = vertx;
+        this.engine = engine;
+        this.sockets = sockets;
+        this.watcher = watcher;
+        this.installer = installer;
+        this.scheduler = scheduler;
+    }
+
+    /** Binds the sockets, then follows policy-service. */
+    public static Future<IkeService> start(Vertx vertx, Settings s, Channel policyService, Channel saService,
+            Map<String, byte[]> secrets) {
+        SecureRandom random = new SecureRandom();
+        AtomicReference<UdpIkeSockets> socketsRef = new AtomicReference<>();
+        IkeTransport transport = (localPort, peer, message) -> socketsRef.get().send(localPort, peer, message);
+        SadChildInstaller installer = new SadChildInstaller(saService, s.nodeId(), s.owner(),
+                new InetSocketAddress(s.address(), s.espPort()), null);
+        ConnectionDirectory directory = new ConnectionDirectory();
+        IkeEngine engine = new IkeEngine(transport, installer, IpAddress.parse(s.address()), s.ikePort(),
+                s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
+                new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
+                RetransmitPolicy.DEFAULT, IkeEngine.Limits.DEFAULT, random);
+        installer.attach(engine);
+        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("keel-ike-policy").factory());
+        return UdpIkeSockets.bind(vertx, s.address(), s.ikePort(), s.natTPort(), engine).map(sockets -> {
+            socketsRef.set(sockets);
+            PolicyWatcher watcher = new PolicyWatcher(policyService, directory, secrets, s.ikePort(), scheduler,
+                    c -> initiateStartChildren(engine, c)).start();
+            return new IkeService(vertx, engine, sockets, watcher, installer, scheduler);
+        }).onFailure(e -> scheduler.shutdownNow());
+    }
+
+    private static void initiateStartChildren(IkeEngine engine, IkeConnection c) {
+        for (ChildConnection child : c.children()) {
+            if (child.startAction() == ChildConnection.StartAction.START && !c.remoteAddrs().isEmpty()) {
+                LOG.info("initiating {}/{} to {}", c.name(), child.name(), c.remoteEndpoint());
+                engine.initiate(c.name(), child.name()).whenComplete((sa, e) -> {
+                    if (e != null) {
+                        LOG.warn("{}/{}: {}", c.name(), child.name(), e.getMessage());
+                    }
+                });
+            }
+        }
+    }
+
+    public IkeEngine engine() {
+        return engine;
+    }
+
+    public SadChildInstaller installer() {
+        return installer;
+    }
+
+    public PolicyWatcher watcher() {
+        return watcher;
+    }
+
+    /** Deletes every IKE SA (waiting up to 3 s for the peers and the SAD), then closes the sockets. */
+    public Future<Void> stop() {
+        engine.ikeSas().forEach(engine::terminate);
+        Promise<Void> done = Promise.promise();
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        awaitDrained(done, deadline);
+        return done.future().map(v -> {
+            close();
+            return null;
+        });
+    }
+
+    private void awaitDrained(Promise<Void> done, long deadline) {
+        if (engine.ikeSaCount() == 0 && installer.pending() == 0 || System.nanoTime() > deadline) {
+            done.tryComplete();
+            return;
+        }
+        vertx.setTimer(20, id -> awaitDrained(done, deadline));
+    }
+
+    @Override
+    public void close() {
+        watcher.close();
+        sockets.close();
+        scheduler.shutdownNow();
+    }
+}

@@ -1,0 +1,134 @@
+package dev.keel.ike.service;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code keel-ike-service}: the IKE engine alone (DESIGN §2): connections from policy-service's
+ * Watch stream, CHILD SAs through sad-service's gRPC API, IKE on its own UDP ports. Exit codes:
+ * 0 stopped, 2 bad arguments, 1 failed to start.
+ */
+@Command(name = "keel-ike-service", mixinStandardHelpOptions = true,
+        description = "Runs Keel's IKEv2 service alone: connections from policy-service, CHILD SAs to sad-service.")
+public final class IkeServiceMain implements Callable<Integer> {
+
+    @Option(names = "--address", required = true, description = "outer address the IKE sockets bind to")
+    String address;
+
+    @Option(names = "--ike-port", defaultValue = "500", description = "IKE port (default ${DEFAULT-VALUE})")
+    int ikePort;
+
+    @Option(names = "--nat-t-port", defaultValue = "0", description = "NAT-T IKE port this process binds (default:"
+            + " 4500, or ike-port + 1 in a lab); -1 when esp-worker owns it on this address (docs/gateway.md)")
+    int natTPort;
+
+    @Option(names = "--esp-port", defaultValue = "0", description = "the data plane's ESP-in-UDP port recorded in"
+            + " the SAs (default: the NAT-T port)")
+    int espPort;
+
+    @Option(names = "--policy", required = true, description = "policy-service host:port")
+    String policy;
+
+    @Option(names = "--sad", required = true, description = "sad-service host:port")
+    String sad;
+
+    @Option(names = "--node-id", required = true, description = "this service's name (in SA record ids)")
+    String nodeId;
+
+    @Option(names = "--owner-node", defaultValue = "", description = "owner of the SAs: the sad-service node id the"
+            + " esp-worker watches as (default: the sad-service node serving the calls)")
+    String owner;
+
+    @Option(names = "--psk", description = "NAME=ENV_VAR: the PSK named NAME under secrets: is in ENV_VAR")
+    List<String> psks = new ArrayList<>();
+
+    @Option(names = "--loops", defaultValue = "1", description = "event loops")
+    int loops;
+
+    @Option(names = "--tls-cert", description = "client certificate chain (PEM) for mutual TLS to both services")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", description = "client private key (PEM)")
+    Path tlsKey;
+
+    @Option(names = "--tls-ca", description = "CA certificate(s) of the services (PEM)")
+    Path tlsCa;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new IkeServiceMain()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, byte[]> secrets = new HashMap<>();
+        for (String p : psks) {
+            int eq = p.indexOf('=');
+            String value = eq > 0 ? System.getenv(p.substring(eq + 1)) : null;
+            if (value == null || value.isEmpty()) {
+                System.err.println("keel-ike-service: --psk " + p + ": expected NAME=ENV_VAR with ENV_VAR set");
+                return 2;
+            }
+            secrets.put(p.substring(0, eq), value.getBytes(StandardCharsets.UTF_8));
+        }
+        ChannelCredentials creds;
+        if (tlsCert == null && tlsKey == null && tlsCa == null) {
+            creds = InsecureChannelCredentials.create();
+        } else if (tlsCert != null && tlsKey != null && tlsCa != null) {
+            creds = TlsChannelCredentials.newBuilder().keyManager(tlsCert.toFile(), tlsKey.toFile())
+                    .trustManager(tlsCa.toFile()).build();
+        } else {
+            System.err.println("keel-ike-service: --tls-cert, --tls-key and --tls-ca go together");
+            return 2;
+        }
+        int natT = natTPort != 0 ? natTPort : ikePort == 500 ? 4500 : ikePort + 1;
+        int esp = espPort != 0 ? espPort : natT > 0 ? natT : ikePort == 500 ? 4500 : ikePort + 1;
+        ManagedChannel policyChannel = NettyChannelBuilder.forTarget(policy, creds).build();
+        ManagedChannel sadChannel = NettyChannelBuilder.forTarget(sad, creds).build();
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(loops));
+        IkeService service;
+        try {
+            service = IkeService.start(vertx, new IkeService.Settings(address, ikePort, natT, esp, loops, nodeId,
+                    owner), policyChannel, sadChannel, secrets).await(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            System.err.println("keel-ike-service: cannot start: " + e.getMessage());
+            vertx.close().await(10, TimeUnit.SECONDS);
+            return 1;
+        }
+        System.out.println("keel-ike-service ready: IKE " + address + ":" + ikePort
+                + (natT > 0 ? ", NAT-T " + natT : ", NAT-T handed over by esp-worker (not yet: docs/gateway.md)")
+                + ", policy " + policy + ", sad " + sad + ", owner " + (owner.isEmpty() ? "(serving sad node)" : owner));
+        System.out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                service.stop().await(5, TimeUnit.SECONDS);
+                policyChannel.shutdownNow();
+                sadChannel.shutdownNow();
+                vertx.close().await(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // stopping anyway
+            } finally {
+                stopped.countDown();
+            }
+        }, "keel-ike-service-shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

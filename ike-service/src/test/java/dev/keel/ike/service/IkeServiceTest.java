@@ -1,0 +1,198 @@
+package dev.keel.ike.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.policy.config.ConfigLoader;
+import dev.keel.policy.config.ConfigResult;
+import dev.keel.policy.grpc.PolicyGrpcService;
+import dev.keel.policy.grpc.PolicyServer;
+import dev.keel.policy.store.PolicyStore;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.ListChildSasRequest;
+import dev.keel.sad.SadConfig;
+import dev.keel.sad.SadNode;
+import dev.keel.sad.keys.KeyEncryptionKey;
+import io.grpc.ManagedChannel;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.internal.threadchecker.BlockedThreadEvent;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import javax.crypto.Cipher;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Two standalone ike-services on loopback, each following its own policy-service over gRPC and
+ * installing into one sad-service member (as two data-plane owners): A's {@code start} child
+ * comes up from the Watch stream alone, both pairs land in the SAD with keys wrapped under the
+ * KEK (the JDK's RFC 5649 unwrap recovers them, A's outbound key is B's inbound key), and
+ * deleting the IKE SA leaves tombstones.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class IkeServiceTest {
+
+    private static final String CONFIG = """
+            secrets:
+              psk: {env: KEEL_TEST_PSK}
+            connections:
+              peer:
+                local_addrs: %s
+                remote_addrs: %s
+                local:  {auth: psk, id: %s.example, secret: psk}
+                remote: {auth: psk, id: %s.example}
+                proposals: aes256gcm16-prfsha256-x25519
+                children:
+                  lan:
+                    local_ts: %s
+                    remote_ts: %s
+                    esp_proposals: aes256gcm16
+                    start_action: %s
+            """;
+
+    @Test
+    void connectionsFromPolicyServiceChildSasIntoTheSad() throws Exception {
+        Path dir = Files.createTempDirectory("keel-ike-service");
+        List<AutoCloseable> closing = new ArrayList<>();
+        ConcurrentLinkedQueue<BlockedThreadEvent> blocked = new ConcurrentLinkedQueue<>();
+        Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
+                .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
+                .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
+        ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(blocked::add);
+        try {
+            byte[] kek = new byte[KeyEncryptionKey.LENGTH];
+            new SecureRandom().nextBytes(kek);
+            Path kekFile = dir.resolve("kek.hex");
+            KeyEncryptionKey.write(kekFile, kek);
+            int hz;
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                hz = s.getLocalPort();
+            }
+            SadConfig.Builder b = SadConfig.builder("sad1", kekFile);
+            b.clusterName = "keel-ike-test-" + UUID.randomUUID();
+            b.hazelcastPort = hz;
+            b.members = List.of("127.0.0.1:" + hz);
+            b.partitionCount = 31;
+            String sadName = InProcessServerBuilder.generateName();
+            SadNode sad = SadNode.start(b.build(), InProcessServerBuilder.forName(sadName));
+            closing.add(sad);
+            ManagedChannel sadChannel = InProcessChannelBuilder.forName(sadName).build();
+            closing.add(sadChannel::shutdownNow);
+
+            int port = portPair();
+            Map<String, byte[]> secrets = Map.of("psk", "ike-service test psk".getBytes(StandardCharsets.UTF_8));
+            IkeService serviceB = start(vertx, closing, "127.0.0.2", "127.0.0.1", "gwb", "gwa", "10.2.0.0/16",
+                    "10.1.0.0/16", "none", port, sadChannel, secrets);
+            IkeService serviceA = start(vertx, closing, "127.0.0.1", "127.0.0.2", "gwa", "gwb", "10.1.0.0/16",
+                    "10.2.0.0/16", "start", port, sadChannel, secrets);
+
+            await(() -> serviceA.installer().installed() == 1 && serviceB.installer().installed() == 1, 30_000,
+                    "both pairs installed in the SAD");
+            List<ChildSaRecord> all = sad.database().listChildSas(ListChildSasRequest.getDefaultInstance())
+                    .getChildSasList().stream().map(r -> sad.database().getChildSa(r.getId(), true)).toList();
+            assertThat(all).hasSize(4);
+            // The owner is the serving member (only members own SAs); the ids name the installing service.
+            assertThat(all).extracting(ChildSaRecord::getOwnerNodeId).containsOnly("sad1");
+            ChildSaRecord outA = all.stream().filter(r -> r.getId().startsWith("child-gwa-")
+                    && r.getDirection() == Direction.DIRECTION_OUTBOUND).findFirst().orElseThrow();
+            ChildSaRecord inB = all.stream().filter(r -> r.getId().startsWith("child-gwb-")
+                    && r.getDirection() == Direction.DIRECTION_INBOUND).findFirst().orElseThrow();
+            assertThat(outA.getSpi()).isEqualTo(inB.getSpi());
+            assertThat(outA.getPeer().getPort()).as("ESP in UDP to the peer's NAT-T port").isEqualTo(port + 1);
+            byte[] keyA = unwrap(kek, outA.getKeys().getEncryption().toByteArray());
+            assertThat(keyA).hasSize(36).isEqualTo(unwrap(kek, inB.getKeys().getEncryption().toByteArray()));
+
+            serviceA.engine().terminate(serviceA.engine().ikeSas().getFirst());
+            await(() -> all.stream().allMatch(r -> sad.database().getChildSa(r.getId(), false).getState()
+                    == ChildSaState.CHILD_SA_STATE_DELETED), 10_000, "every record a tombstone after the delete");
+            assertThat(blocked).as("Vert.x blocked-thread events").isEmpty();
+        } finally {
+            for (int i = closing.size() - 1; i >= 0; i--) {
+                try {
+                    closing.get(i).close();
+                } catch (Exception e) {
+                    // keep closing
+                }
+            }
+            vertx.close().await(10, TimeUnit.SECONDS);
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static IkeService start(Vertx vertx, List<AutoCloseable> closing, String local, String remote, String me,
+            String peer, String localTs, String remoteTs, String startAction, int port, ManagedChannel sad,
+            Map<String, byte[]> secrets) throws Exception {
+        ConfigLoader loader = new ConfigLoader(Map.of("KEEL_TEST_PSK", "unused here")::get);
+        ConfigResult r = loader.loadText(me + ".yaml",
+                CONFIG.formatted(local, remote, me, peer, localTs, remoteTs, startAction));
+        assertThat(r).isInstanceOf(ConfigResult.Valid.class);
+        String name = InProcessServerBuilder.generateName();
+        PolicyServer policy = new PolicyServer(InProcessServerBuilder.forName(name),
+                new PolicyGrpcService(loader, new PolicyStore(((ConfigResult.Valid) r).config()))).start();
+        closing.add(policy);
+        ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+        closing.add(channel::shutdownNow);
+        IkeService s = IkeService.start(vertx, new IkeService.Settings(local, port, port + 1, port + 1, 1, me,
+                ""), channel, sad, secrets).await(30, TimeUnit.SECONDS);
+        closing.add(s);
+        return s;
+    }
+
+    private static int portPair() {
+        Random random = new Random();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int p = 20_000 + random.nextInt(30_000);
+            List<DatagramSocket> held = new ArrayList<>();
+            try {
+                for (String a : List.of("127.0.0.1", "127.0.0.2")) {
+                    held.add(new DatagramSocket(new InetSocketAddress(a, p)));
+                    held.add(new DatagramSocket(new InetSocketAddress(a, p + 1)));
+                }
+                return p;
+            } catch (java.net.SocketException busy) {
+                // another
+            } finally {
+                held.forEach(DatagramSocket::close);
+            }
+        }
+        throw new IllegalStateException("no free UDP port pair");
+    }
+
+    private static byte[] unwrap(byte[] kek, byte[] wrapped) throws Exception {
+        Cipher c = Cipher.getInstance("AES/KWP/NoPadding");
+        c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(kek, "AES"));
+        return c.doFinal(wrapped);
+    }
+
+    private static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as(what + " within " + millis + " ms").isLessThan(deadline);
+            Thread.sleep(10);
+        }
+    }
+}
