@@ -39,7 +39,8 @@ import java.util.concurrent.atomic.LongAdder;
  * for UDP), so a socket per loop would decrypt each packet once per loop and all but one copy
  * would fail the replay check. Dispatching by SPI to the loop of the SA would need a cross-thread
  * hand-off per packet for static SAs that have no loop of their own; so the raw transport simply
- * reads and decapsulates on the first loop. Its ceiling is one core for inbound ESP, which suits
+ * reads (with {@code recvmmsg}, {@link #READ_BATCH} packets a call, one flush of the plaintext
+ * side per wake-up) and decapsulates on the first loop. Its ceiling is one core for inbound ESP, which suits
  * an optional transport for peers that do not speak ESP-in-UDP. Sending is from every loop: each
  * loop's {@link Sender} has its own native staging buffer and calls {@code sendto} on the shared
  * descriptor (one datagram per call; the kernel builds the outer IP header, protocol 50).
@@ -53,8 +54,10 @@ public final class RawEspTransport implements AutoCloseable {
 
     /** Largest packet read or sent: what an IPv4 total length can say. */
     public static final int MAX_PACKET = 65535;
-    /** Packets read per wake-up before the loop's other work gets a turn. */
-    static final int READ_BATCH = 64;
+    /** Packets one {@code recvmmsg} reads (each slot holds {@link #MAX_PACKET} bytes). */
+    static final int READ_BATCH = 16;
+    /** {@code recvmmsg} calls per wake-up before the loop's other work gets a turn. */
+    static final int CALLS_PER_WAKEUP = 4;
     /** SPI (4) and sequence number (4): the least an ESP packet holds (RFC 4303 §2). */
     static final int MIN_ESP = 8;
 
@@ -282,17 +285,18 @@ public final class RawEspTransport implements AutoCloseable {
         return RawLibC.SOCKADDR_IN6_LEN;
     }
 
-    /** One socket's reader on the receiving loop. */
+    /** One socket's reader on the receiving loop: {@code recvmmsg} into {@link #READ_BATCH} slots. */
     private final class Handle implements EpollIoHandle {
         private final Socket socket;
         private final DatagramReceiver receiver;
         private final EventLoop loop;
         private final FileDescriptor fd;
-        private final MemorySegment buf = Arena.ofAuto().allocate(MAX_PACKET, 8);
+        private final MemorySegment buf = Arena.ofAuto().allocate((long) MAX_PACKET * READ_BATCH, 8);
         /** A direct ByteBuf over {@link #buf}: the receiver reads each packet in place. */
         private final ByteBuf view = Unpooled.wrappedBuffer(buf.asByteBuffer());
-        private final MemorySegment from = Arena.ofAuto().allocate(RawLibC.SOCKADDR_IN6_LEN, 8);
-        private final MemorySegment fromLen = Arena.ofAuto().allocate(JAVA_INT);
+        private final MemorySegment from = Arena.ofAuto().allocate((long) RawLibC.SOCKADDR_IN6_LEN * READ_BATCH, 8);
+        private final MemorySegment iov = Arena.ofAuto().allocate((long) RawLibC.IOVEC_LEN * READ_BATCH, 8);
+        private final MemorySegment msgs = Arena.ofAuto().allocate((long) RawLibC.MMSGHDR_LEN * READ_BATCH, 8);
         private final MemorySegment state = Arena.ofAuto().allocate(RawLibC.CAPTURE_STATE);
         private final byte[] lastFrom;
         private InetSocketAddress lastSender;
@@ -312,6 +316,17 @@ public final class RawEspTransport implements AutoCloseable {
                     handle(r, null);
                 }
             };
+            msgs.fill((byte) 0);
+            for (int i = 0; i < READ_BATCH; i++) {
+                long v = (long) i * RawLibC.IOVEC_LEN;
+                iov.set(ValueLayout.ADDRESS, v, buf.asSlice((long) i * MAX_PACKET, MAX_PACKET));
+                iov.set(ValueLayout.JAVA_LONG, v + 8, MAX_PACKET);
+                long m = (long) i * RawLibC.MMSGHDR_LEN;
+                msgs.set(ValueLayout.ADDRESS, m + RawLibC.MSG_NAME,
+                        from.asSlice((long) i * RawLibC.SOCKADDR_IN6_LEN, RawLibC.SOCKADDR_IN6_LEN));
+                msgs.set(ValueLayout.ADDRESS, m + RawLibC.MSG_IOV, iov.asSlice(v, RawLibC.IOVEC_LEN));
+                msgs.set(ValueLayout.JAVA_LONG, m + RawLibC.MSG_IOVLEN, 1L);
+            }
         }
 
         @Override
@@ -321,12 +336,14 @@ public final class RawEspTransport implements AutoCloseable {
 
         @Override
         public void handle(IoRegistration reg, IoEvent event) {
-            int n = 0;
             int delivered = 0;
-            for (; n < READ_BATCH && !closed; n++) {
-                fromLen.set(JAVA_INT, 0, RawLibC.SOCKADDR_IN6_LEN);
-                long len = RawLibC.recvfrom(state, socket.fd, buf, MAX_PACKET, RawLibC.MSG_DONTWAIT, from, fromLen);
-                if (len < 0) {
+            boolean full = false;
+            for (int call = 0; call < CALLS_PER_WAKEUP && !closed; call++) {
+                for (int i = 0; i < READ_BATCH; i++) {
+                    msgs.set(JAVA_INT, (long) i * RawLibC.MMSGHDR_LEN + RawLibC.MSG_NAMELEN, RawLibC.SOCKADDR_IN6_LEN);
+                }
+                int n = RawLibC.recvmmsg(state, socket.fd, msgs, READ_BATCH, RawLibC.MSG_DONTWAIT);
+                if (n < 0) {
                     int errno = RawLibC.errno(state);
                     if (errno == RawLibC.EINTR) {
                         continue;
@@ -334,36 +351,45 @@ public final class RawEspTransport implements AutoCloseable {
                     if (errno != RawLibC.EAGAIN) {
                         readErrors.increment();
                     }
+                    full = false;
                     break;
                 }
-                int start = espStart(buf, (int) len, socket.ipv6);
-                if (start < 0) {
-                    malformed.increment();
-                    continue;
+                for (int i = 0; i < n; i++) {
+                    int len = msgs.get(JAVA_INT, (long) i * RawLibC.MMSGHDR_LEN + RawLibC.MSG_LEN);
+                    long slot = (long) i * MAX_PACKET;
+                    int start = espStart(buf.asSlice(slot, len), len, socket.ipv6);
+                    if (start < 0) {
+                        malformed.increment();
+                        continue;
+                    }
+                    received.increment();
+                    view.setIndex((int) slot + start, (int) slot + len);
+                    receiver.onDatagram(view, sender(i));
+                    delivered++;
                 }
-                received.increment();
-                view.setIndex(start, (int) len);
-                receiver.onDatagram(view, sender());
-                delivered++;
+                full = n == READ_BATCH;
+                if (!full) {
+                    break;
+                }
             }
             if (delivered > 0) {
                 receiver.onBatchEnd();
             }
-            if (n == READ_BATCH) {
+            if (full) {
                 // More may be queued: read it after the loop's other work.
                 loop.execute(more);
             }
         }
 
-        /** The sender's address; a new object only when it changes. */
-        private InetSocketAddress sender() {
-            int off = socket.ipv6 ? RawLibC.SIN6_ADDR : RawLibC.SIN_ADDR;
+        /** The sender of slot {@code i}; a new object only when it changes. */
+        private InetSocketAddress sender(int i) {
+            long off = (long) i * RawLibC.SOCKADDR_IN6_LEN + (socket.ipv6 ? RawLibC.SIN6_ADDR : RawLibC.SIN_ADDR);
             boolean same = lastSender != null;
-            for (int i = 0; i < lastFrom.length; i++) {
-                byte b = from.get(JAVA_BYTE, off + i);
-                if (b != lastFrom[i]) {
+            for (int k = 0; k < lastFrom.length; k++) {
+                byte b = from.get(JAVA_BYTE, off + k);
+                if (b != lastFrom[k]) {
                     same = false;
-                    lastFrom[i] = b;
+                    lastFrom[k] = b;
                 }
             }
             if (!same) {

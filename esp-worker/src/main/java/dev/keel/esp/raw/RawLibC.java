@@ -46,6 +46,21 @@ final class RawLibC {
     /** Offset of {@code sin6_addr} in {@code sockaddr_in6} (after family, port, flowinfo). */
     static final int SIN6_ADDR = 8;
 
+    /** {@code sizeof(struct iovec)}: base pointer and length. */
+    static final int IOVEC_LEN = 16;
+    /**
+     * {@code sizeof(struct mmsghdr)} on LP64: a 56-byte {@code struct msghdr} ({@code msg_name} 0,
+     * {@code msg_namelen} 8, {@code msg_iov} 16, {@code msg_iovlen} 24, {@code msg_control} 32,
+     * {@code msg_controllen} 40, {@code msg_flags} 48), then {@code unsigned int msg_len} at 56,
+     * padded to 64.
+     */
+    static final int MMSGHDR_LEN = 64;
+    static final int MSG_NAME = 0;
+    static final int MSG_NAMELEN = 8;
+    static final int MSG_IOV = 16;
+    static final int MSG_IOVLEN = 24;
+    static final int MSG_LEN = 56;
+
     static final int EINTR = 4;
     static final int EAGAIN = 11;
     static final int ENOBUFS = 105;
@@ -82,12 +97,12 @@ final class RawLibC {
 
         static final MethodHandle SOCKET = bind("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
         static final MethodHandle BIND = bind("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-        /** {@code ssize_t recvfrom(int, void *, size_t, int, struct sockaddr *, socklen_t *)}. */
-        static final MethodHandle RECVFROM = bind("recvfrom",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
         /** {@code ssize_t sendto(int, const void *, size_t, int, const struct sockaddr *, socklen_t)}. */
         static final MethodHandle SENDTO = bind("sendto",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+        /** {@code int recvmmsg(int, struct mmsghdr *, unsigned int, int, struct timespec *)}. */
+        static final MethodHandle RECVMMSG = bind("recvmmsg",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
         @SuppressWarnings("restricted") // native access is the point; surefire and the launcher enable it
@@ -114,19 +129,18 @@ final class RawLibC {
         }
     }
 
-    static long recvfrom(MemorySegment state, int fd, MemorySegment buf, long len, int flags, MemorySegment from,
-            MemorySegment fromLen) {
+    static long sendto(MemorySegment state, int fd, MemorySegment buf, long len, int flags, MemorySegment to,
+            int toLen) {
         try {
-            return (long) Calls.RECVFROM.invokeExact(state, fd, buf, len, flags, from, fromLen);
+            return (long) Calls.SENDTO.invokeExact(state, fd, buf, len, flags, to, toLen);
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    static long sendto(MemorySegment state, int fd, MemorySegment buf, long len, int flags, MemorySegment to,
-            int toLen) {
+    static int recvmmsg(MemorySegment state, int fd, MemorySegment vec, int vlen, int flags) {
         try {
-            return (long) Calls.SENDTO.invokeExact(state, fd, buf, len, flags, to, toLen);
+            return (int) Calls.RECVMMSG.invokeExact(state, fd, vec, vlen, flags, MemorySegment.NULL);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -80,6 +80,23 @@ class RawEspTransportTest {
         assertThat(raw.sent()).isEqualTo(2);
         assertThat(raw.received()).isEqualTo(1);
         assertThat(raw.malformed()).isEqualTo(1);
+        // More than one recvmmsg batch (16 slots) of packets, sent before the loop reads: all arrive, in order.
+        int burst = 40;
+        loop.submit(() -> {
+            for (int i = 0; i < burst; i++) {
+                byte[] p = esp.clone();
+                p[7] = (byte) (i + 2);
+                sender.send(p, 0, p.length, to);
+            }
+        }).get(10, TimeUnit.SECONDS);
+        for (int i = 0; i < burst; i++) {
+            String line = got.poll(10, TimeUnit.SECONDS);
+            while ("end".equals(line)) {
+                line = got.poll(10, TimeUnit.SECONDS);
+            }
+            assertThat(line).as("packet " + i).startsWith("127.0.0.77 c0000077" + String.format("%08x", i + 2));
+        }
+        assertThat(raw.received()).isEqualTo(1 + burst);
         // No socket for IPv6 was opened: an IPv6 peer is a counted drop, not an exception.
         assertThat(sender.send(esp, 0, esp.length, new InetSocketAddress(InetAddress.getByName("::1"), 0))).isFalse();
         assertThat(raw.sendDrops()).isEqualTo(1);
