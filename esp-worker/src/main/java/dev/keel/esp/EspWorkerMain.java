@@ -19,6 +19,7 @@ import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
+import dev.keel.esp.raw.OuterTransport;
 import dev.keel.esp.sa.EspSaSpec;
 import dev.keel.esp.tun.TunDevice;
 import dev.keel.esp.tun.TunSetup;
@@ -154,6 +155,7 @@ public final class EspWorkerMain implements Callable<Integer> {
                                 + ", rate-limited " + tp.mtuCounters().icmpRateLimited.sum() + ", fragmented "
                                 + tp.mtuCounters().fragmented.sum() : "")
                         + (port instanceof TunPort tp && tp.offloadSummary() != null ? "; " + tp.offloadSummary() : "")
+                        + (gateway.rawEsp() != null ? "; " + gateway.rawEsp() : "")
                         + "; event loops allocated " + loopAllocatedBytes() + " bytes in all");
                 out.flush();
                 gateway.close().await(10, TimeUnit.SECONDS);
@@ -227,11 +229,12 @@ public final class EspWorkerMain implements Callable<Integer> {
                 exportKeys(cfg, out);
             }
             StaticGateway.Config gc = new StaticGateway.Config(cfg.listen(), cfg.saPairs(), ForwardMode.ESP,
-                    UdpOptions.DEFAULTS, cfg.keepalive(), IkeHandoff.DISCARD);
+                    UdpOptions.DEFAULTS, cfg.keepalive(), IkeHandoff.DISCARD, cfg.transport());
             // From here the SAs own the specs (and their keys): each loop builds its ciphers from
             // them on first use, and closing the gateway zeroizes them (a failed start too).
             StaticGateway gw = StaticGateway.start(vertx, gc, port).await(30, TimeUnit.SECONDS);
-            out.println("keel-esp-worker: started: udp " + cfg.listen() + ", " + cfg.loops() + " event loop(s), "
+            out.println("keel-esp-worker: started: udp " + cfg.listen()
+                    + (cfg.transport() == OuterTransport.RAW_ESP ? " (esp: raw ip protocol 50)" : "") + ", " + cfg.loops() + " event loop(s), "
                     + cfg.sas().size() + " SA pair(s), plaintext " + plainText);
             out.flush();
             return new Worker(vertx, gw, port, tun, out);

@@ -1,6 +1,7 @@
 package dev.keel.esp.config;
 
 import dev.keel.esp.forward.StaticSaPair;
+import dev.keel.esp.raw.OuterTransport;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,12 +17,20 @@ import java.util.List;
  * @param plaintext the plaintext side
  * @param exportKeys directory for Wireshark's {@code esp_sa} table, or null for none
  * @param sas the static SA pairs, in file order
+ * @param transport how ESP travels to the peers: in UDP ({@code listen}'s port) or raw IP protocol 50
  */
 public record WorkerConfig(InetSocketAddress listen, int loops, Duration keepalive, PlaintextConfig plaintext,
-        Path exportKeys, List<NamedSaPair> sas) {
+        Path exportKeys, List<NamedSaPair> sas, OuterTransport transport) {
 
     public WorkerConfig {
         sas = List.copyOf(sas);
+        java.util.Objects.requireNonNull(transport, "transport");
+    }
+
+    /** A configuration with ESP-in-UDP, the default transport. */
+    public WorkerConfig(InetSocketAddress listen, int loops, Duration keepalive, PlaintextConfig plaintext,
+            Path exportKeys, List<NamedSaPair> sas) {
+        this(listen, loops, keepalive, plaintext, exportKeys, sas, OuterTransport.UDP_ENCAP);
     }
 
     /** The SA pairs alone, for {@code StaticGateway.Config}. */

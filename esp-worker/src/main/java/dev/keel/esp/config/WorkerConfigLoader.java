@@ -15,6 +15,7 @@ import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.esp.forward.StaticSaPair;
+import dev.keel.esp.raw.OuterTransport;
 import dev.keel.esp.sa.EspSaSpec;
 import dev.keel.esp.sa.ReplayWindow;
 import java.io.IOException;
@@ -58,7 +59,8 @@ public final class WorkerConfigLoader {
     /** Replay window when none is given (as strongSwan's {@code replay_window}). */
     public static final int DEFAULT_REPLAY_WINDOW = 32;
 
-    private static final Set<String> TOP = Set.of("listen", "loops", "keepalive", "plaintext", "export_keys", "sas");
+    private static final Set<String> TOP = Set.of("listen", "loops", "keepalive", "plaintext", "export_keys", "sas",
+            "transport");
     private static final Set<String> PLAINTEXT = Set.of("tun", "virtual_wire");
     private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu", "offload");
     private static final Set<String> WIRE = Set.of("bind", "host");
@@ -164,6 +166,17 @@ public final class WorkerConfigLoader {
                 Long l = nodes.integer(top.get("loops"), "loops", 1, 256);
                 loops = l == null ? loops : l.intValue();
             }
+            OuterTransport transport = OuterTransport.UDP_ENCAP;
+            if (top.containsKey("transport")) {
+                String t = nodes.string(top.get("transport"), "transport");
+                if (t != null) {
+                    transport = OuterTransport.fromConfig(t);
+                    if (transport == null) {
+                        problems.add("transport", top.get("transport"), "unknown transport '" + t + "': give "
+                                + OuterTransport.choices());
+                    }
+                }
+            }
             Duration keepalive = Duration.ofSeconds(20);
             if (top.containsKey("keepalive")) {
                 Long s = nodes.duration(top.get("keepalive"), "keepalive");
@@ -210,7 +223,7 @@ public final class WorkerConfigLoader {
                 }
                 return null;
             }
-            return new WorkerConfig(listen, loops, keepalive, plaintext, export, sas);
+            return new WorkerConfig(listen, loops, keepalive, plaintext, export, sas, transport);
         }
 
         /** {@code address[:port]} or {@code [v6]:port}; the port defaults to {@code defaultPort} (-1: required). */

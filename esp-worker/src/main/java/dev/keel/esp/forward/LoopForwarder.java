@@ -16,6 +16,7 @@ import dev.keel.esp.packet.EspEncapsulator;
 import dev.keel.esp.packet.EspInUdp;
 import dev.keel.esp.plain.PlaintextQueue;
 import dev.keel.esp.plain.PlaintextReceiver;
+import dev.keel.esp.raw.RawEspTransport;
 import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.sa.OutboundSaTable;
@@ -63,6 +64,8 @@ final class LoopForwarder {
 
     private LoopDatagramChannel udp;
     private PlaintextQueue plain;
+    /** Non-null when ESP goes out as raw IP protocol 50 instead of ESP-in-UDP. */
+    private RawEspTransport.Sender raw;
 
     private InetAddress lastSender;
     private int lastSenderPort = -1;
@@ -143,6 +146,26 @@ final class LoopForwarder {
         return udp;
     }
 
+    /** Sends ESP as raw IP protocol 50 through {@code sender}; call before the forwarder is attached. */
+    void useRawEsp(RawEspTransport.Sender sender) {
+        this.raw = sender;
+    }
+
+    /** Sends an ESP packet on the outer transport: raw ESP when configured, else this loop's UDP socket. */
+    private void sendEsp(byte[] buf, int off, int len, InetSocketAddress to) {
+        RawEspTransport.Sender r = raw;
+        if (r != null) {
+            if (r.send(buf, off, len, to)) {
+                counters.outerOut.increment();
+            }
+            return;
+        }
+        LoopDatagramChannel u = udp;
+        if (u != null && u.send(buf, off, len, to)) {
+            counters.outerOut.increment();
+        }
+    }
+
     void fromPlaintext(PacketBuffer pkt) {
         counters.plaintextIn.increment();
         byte[] buf = pkt.data();
@@ -167,6 +190,10 @@ final class LoopForwarder {
             if (encap.encapsulate(route.sa(), pkt, info) != EncapOutcome.PROTECTED) {
                 return; // counted by EspCounters
             }
+        }
+        if (mode == ForwardMode.ESP) {
+            sendEsp(buf, pkt.offset(), pkt.length(), route.peer());
+            return;
         }
         LoopDatagramChannel u = udp;
         if (u != null && u.send(buf, pkt.offset(), pkt.length(), route.peer())) {

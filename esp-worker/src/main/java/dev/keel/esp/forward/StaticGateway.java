@@ -6,6 +6,8 @@ import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.packet.EspCounters;
 import dev.keel.esp.plain.PlaintextPort;
+import dev.keel.esp.raw.OuterTransport;
+import dev.keel.esp.raw.RawEspTransport;
 import dev.keel.esp.sa.InboundSa;
 import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.OutboundSa;
@@ -14,6 +16,9 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,6 +33,8 @@ import java.util.concurrent.TimeUnit;
  * on every Vert.x event loop a UDP 4500 socket (SO_REUSEPORT), a plaintext queue and a
  * {@link LoopForwarder}, sharing a lock-free {@link RouteTable} and {@link InboundSaTable}.
  * NAT keepalives go to every peer from the first loop at {@link Config#keepaliveInterval}.
+ * With {@link OuterTransport#RAW_ESP} ESP goes out and comes in as IP protocol 50 through one
+ * {@link RawEspTransport} read on the first loop (the UDP sockets stay open; no keepalives).
  */
 public final class StaticGateway {
 
@@ -36,9 +43,16 @@ public final class StaticGateway {
      *
      * @param udpBind the outer address (port 4500 in production, any port in tests)
      * @param keepaliveInterval NAT keepalive period (RFC 3948 §2.3; 20 s is customary), zero for none
+     * @param transport how ESP travels: in UDP (the default) or as raw IP protocol 50
      */
     public record Config(InetSocketAddress udpBind, List<StaticSaPair> sas, ForwardMode mode, UdpOptions udp,
-            Duration keepaliveInterval, IkeHandoff ike) {
+            Duration keepaliveInterval, IkeHandoff ike, OuterTransport transport) {
+
+        /** ESP-in-UDP. */
+        public Config(InetSocketAddress udpBind, List<StaticSaPair> sas, ForwardMode mode, UdpOptions udp,
+                Duration keepaliveInterval, IkeHandoff ike) {
+            this(udpBind, sas, mode, udp, keepaliveInterval, ike, OuterTransport.UDP_ENCAP);
+        }
 
         public Config {
             Objects.requireNonNull(udpBind, "udpBind");
@@ -47,6 +61,7 @@ public final class StaticGateway {
             Objects.requireNonNull(udp, "udp");
             Objects.requireNonNull(keepaliveInterval, "keepaliveInterval");
             Objects.requireNonNull(ike, "ike");
+            Objects.requireNonNull(transport, "transport");
         }
 
         /** ESP, default socket options, keepalives every 20 s, IKE discarded. */
@@ -55,15 +70,19 @@ public final class StaticGateway {
         }
 
         public Config withMode(ForwardMode m) {
-            return new Config(udpBind, sas, m, udp, keepaliveInterval, ike);
+            return new Config(udpBind, sas, m, udp, keepaliveInterval, ike, transport);
         }
 
         public Config withKeepaliveInterval(Duration d) {
-            return new Config(udpBind, sas, mode, udp, d, ike);
+            return new Config(udpBind, sas, mode, udp, d, ike, transport);
         }
 
         public Config withIke(IkeHandoff h) {
-            return new Config(udpBind, sas, mode, udp, keepaliveInterval, h);
+            return new Config(udpBind, sas, mode, udp, keepaliveInterval, h, transport);
+        }
+
+        public Config withTransport(OuterTransport t) {
+            return new Config(udpBind, sas, mode, udp, keepaliveInterval, ike, t);
         }
     }
 
@@ -74,6 +93,7 @@ public final class StaticGateway {
     private final List<OutboundSa> outbound = new ArrayList<>();
     private final LoopSet perLoop = new LoopSet();
     private volatile ScheduledFuture<?> keepalives;
+    private RawEspTransport raw;
 
     private StaticGateway(Config config, PlaintextPort plaintext) {
         this.config = config;
@@ -96,9 +116,34 @@ public final class StaticGateway {
             gw.closeSas();
             return Future.failedFuture(e);
         }
-        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
-                () -> new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(), gw.perLoop.counters,
-                        gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind()));
+        if (config.transport() == OuterTransport.RAW_ESP && config.mode() == ForwardMode.ESP) {
+            try {
+                boolean v4 = gw.peersOf(true);
+                boolean v6 = gw.peersOf(false);
+                InetAddress local = config.udpBind().getAddress();
+                if (!v4 && !v6) { // no SA yet: the family of the outer address
+                    v4 = local instanceof Inet4Address;
+                    v6 = !v4;
+                }
+                gw.raw = RawEspTransport.open(v4, v6, local);
+            } catch (IOException | RuntimeException e) {
+                gw.closeSas();
+                return Future.failedFuture(e);
+            }
+        }
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext, () -> {
+            LoopForwarder f = new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(),
+                    gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind());
+            if (gw.raw != null) {
+                f.useRawEsp(gw.raw.sender());
+            }
+            return f;
+        });
+        if (gw.raw != null) {
+            // One receiving socket, read on the first loop (RawEspTransport says why).
+            opened = opened.compose(x -> gw.raw.startReceiving(loops.getFirst(),
+                    gw.perLoop.forwarders().getFirst().outerReceiver));
+        }
         return opened.transform(ar -> {
             if (ar.failed()) {
                 return gw.close().transform(x -> Future.<StaticGateway>failedFuture(ar.cause()));
@@ -119,9 +164,14 @@ public final class StaticGateway {
         }
     }
 
+    /** Whether some SA's peer is IPv4 ({@code v4}) or IPv6 (not {@code v4}): which raw sockets to open. */
+    private boolean peersOf(boolean v4) {
+        return config.sas().stream().anyMatch(p -> (p.peer().getAddress() instanceof Inet4Address) == v4);
+    }
+
     private void scheduleKeepalives(EventLoop loop) {
         long ms = config.keepaliveInterval().toMillis();
-        if (ms <= 0 || config.mode() != ForwardMode.ESP) {
+        if (ms <= 0 || config.mode() != ForwardMode.ESP || raw != null) {
             return;
         }
         LoopForwarder fwd = perLoop.forwarders().getFirst();
@@ -174,6 +224,11 @@ public final class StaticGateway {
         return perLoop.espCounters;
     }
 
+    /** The raw ESP transport's counters, or null when ESP travels in UDP. */
+    public RawEspTransport rawEsp() {
+        return raw;
+    }
+
     /** Number of event loops (sockets, plaintext queues) this node runs on. */
     public int loops() {
         return perLoop.forwarders().size();
@@ -194,6 +249,9 @@ public final class StaticGateway {
             k.cancel(false);
         }
         return perLoop.close().transform(x -> {
+            if (raw != null) {
+                raw.close();
+            }
             closeSas();
             return Future.<Void>succeededFuture();
         });
