@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import dev.keel.esp.net.DatagramReceiver;
+import dev.keel.esp.sys.LibC;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
@@ -239,19 +240,19 @@ public final class RawEspTransport implements AutoCloseable {
         static Socket open(boolean ipv6, InetAddress bindTo) throws IOException {
             String family = ipv6 ? "AF_INET6" : "AF_INET";
             try (Arena a = Arena.ofConfined()) {
-                MemorySegment state = a.allocate(RawLibC.CAPTURE_STATE);
-                int fd = RawLibC.socket(state, ipv6 ? RawLibC.AF_INET6 : RawLibC.AF_INET,
-                        RawLibC.SOCK_RAW | RawLibC.SOCK_NONBLOCK | RawLibC.SOCK_CLOEXEC, RawLibC.IPPROTO_ESP);
+                MemorySegment state = a.allocate(LibC.CAPTURE_STATE);
+                int fd = LibC.socket(state, ipv6 ? LibC.AF_INET6 : LibC.AF_INET,
+                        LibC.SOCK_RAW | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, LibC.IPPROTO_ESP);
                 if (fd < 0) {
                     throw new IOException("socket(" + family + ", SOCK_RAW, IPPROTO_ESP) failed: "
-                            + RawLibC.errnoName(RawLibC.errno(state)));
+                            + RawLibC.errnoName(LibC.errno(state)));
                 }
                 if (bindTo != null) {
                     MemorySegment sa = a.allocate(RawLibC.SOCKADDR_IN6_LEN);
                     int saLen = writeSockaddr(sa, bindTo);
-                    if (RawLibC.bind(state, fd, sa, saLen) < 0) {
-                        int errno = RawLibC.errno(state);
-                        RawLibC.close(state, fd);
+                    if (LibC.bind(state, fd, sa, saLen) < 0) {
+                        int errno = LibC.errno(state);
+                        LibC.close(state, fd);
                         throw new IOException("bind(raw ESP " + family + ", " + bindTo.getHostAddress() + ") failed: "
                                 + RawLibC.errnoName(errno));
                     }
@@ -262,7 +263,7 @@ public final class RawEspTransport implements AutoCloseable {
 
         void close() {
             try (Arena a = Arena.ofConfined()) {
-                RawLibC.close(a.allocate(RawLibC.CAPTURE_STATE), fd);
+                LibC.close(a.allocate(LibC.CAPTURE_STATE), fd);
             }
         }
     }
@@ -272,12 +273,12 @@ public final class RawEspTransport implements AutoCloseable {
         byte[] b = addr.getAddress();
         if (b.length == 4) {
             sa.asSlice(0, RawLibC.SOCKADDR_IN_LEN).fill((byte) 0);
-            sa.set(ValueLayout.JAVA_SHORT, 0, (short) RawLibC.AF_INET); // sa_family_t, host order
+            sa.set(ValueLayout.JAVA_SHORT, 0, (short) LibC.AF_INET); // sa_family_t, host order
             MemorySegment.copy(b, 0, sa, JAVA_BYTE, RawLibC.SIN_ADDR, 4);
             return RawLibC.SOCKADDR_IN_LEN;
         }
         sa.asSlice(0, RawLibC.SOCKADDR_IN6_LEN).fill((byte) 0);
-        sa.set(ValueLayout.JAVA_SHORT, 0, (short) RawLibC.AF_INET6);
+        sa.set(ValueLayout.JAVA_SHORT, 0, (short) LibC.AF_INET6);
         MemorySegment.copy(b, 0, sa, JAVA_BYTE, RawLibC.SIN6_ADDR, 16);
         if (addr instanceof Inet6Address a6 && a6.getScopeId() != 0) {
             sa.set(JAVA_INT, 24, a6.getScopeId());
@@ -297,7 +298,7 @@ public final class RawEspTransport implements AutoCloseable {
         private final MemorySegment from = Arena.ofAuto().allocate((long) RawLibC.SOCKADDR_IN6_LEN * READ_BATCH, 8);
         private final MemorySegment iov = Arena.ofAuto().allocate((long) RawLibC.IOVEC_LEN * READ_BATCH, 8);
         private final MemorySegment msgs = Arena.ofAuto().allocate((long) RawLibC.MMSGHDR_LEN * READ_BATCH, 8);
-        private final MemorySegment state = Arena.ofAuto().allocate(RawLibC.CAPTURE_STATE);
+        private final MemorySegment state = Arena.ofAuto().allocate(LibC.CAPTURE_STATE);
         private final byte[] lastFrom;
         private InetSocketAddress lastSender;
         private final Runnable more;
@@ -342,13 +343,13 @@ public final class RawEspTransport implements AutoCloseable {
                 for (int i = 0; i < READ_BATCH; i++) {
                     msgs.set(JAVA_INT, (long) i * RawLibC.MMSGHDR_LEN + RawLibC.MSG_NAMELEN, RawLibC.SOCKADDR_IN6_LEN);
                 }
-                int n = RawLibC.recvmmsg(state, socket.fd, msgs, READ_BATCH, RawLibC.MSG_DONTWAIT);
+                int n = LibC.recvmmsg(state, socket.fd, msgs, READ_BATCH, LibC.MSG_DONTWAIT);
                 if (n < 0) {
-                    int errno = RawLibC.errno(state);
-                    if (errno == RawLibC.EINTR) {
+                    int errno = LibC.errno(state);
+                    if (errno == LibC.EINTR) {
                         continue;
                     }
-                    if (errno != RawLibC.EAGAIN) {
+                    if (errno != LibC.EAGAIN) {
                         readErrors.increment();
                     }
                     full = false;
@@ -412,7 +413,7 @@ public final class RawEspTransport implements AutoCloseable {
     public final class Sender {
         private final MemorySegment staging = Arena.ofAuto().allocate(MAX_PACKET, 8);
         private final MemorySegment to = Arena.ofAuto().allocate(RawLibC.SOCKADDR_IN6_LEN, 8);
-        private final MemorySegment state = Arena.ofAuto().allocate(RawLibC.CAPTURE_STATE);
+        private final MemorySegment state = Arena.ofAuto().allocate(LibC.CAPTURE_STATE);
         private InetAddress lastTo;
         private int toLen;
 
@@ -437,7 +438,7 @@ public final class RawEspTransport implements AutoCloseable {
                 lastTo = addr;
             }
             MemorySegment.copy(buf, off, staging, JAVA_BYTE, 0, len);
-            long n = RawLibC.sendto(state, s.fd, staging, len, RawLibC.MSG_DONTWAIT, to, toLen);
+            long n = LibC.sendto(state, s.fd, staging, len, LibC.MSG_DONTWAIT, to, toLen);
             if (n < 0) {
                 sendDrops.increment();
                 return false;

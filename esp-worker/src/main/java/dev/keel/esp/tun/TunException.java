@@ -1,5 +1,6 @@
 package dev.keel.esp.tun;
 
+import dev.keel.esp.sys.LibC;
 import java.io.IOException;
 
 /**

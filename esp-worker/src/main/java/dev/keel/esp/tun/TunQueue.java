@@ -2,6 +2,7 @@ package dev.keel.esp.tun;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
+import dev.keel.esp.sys.LibC;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;

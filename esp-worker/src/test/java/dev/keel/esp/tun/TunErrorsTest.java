@@ -3,6 +3,7 @@ package dev.keel.esp.tun;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.keel.esp.sys.LibC;
 import java.lang.foreign.MemoryLayout.PathElement;
 import org.junit.jupiter.api.Test;
 

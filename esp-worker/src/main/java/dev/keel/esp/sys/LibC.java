@@ -1,4 +1,4 @@
-package dev.keel.esp.tun;
+package dev.keel.esp.sys;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -18,8 +18,8 @@ import java.lang.invoke.VarHandle;
 import java.util.Locale;
 
 /**
- * The libc calls and kernel ABI the TUN device needs, bound once through the foreign-function
- * API. Linux on x86_64 or aarch64 only: the constants below are the asm-generic values both
+ * The libc calls and kernel ABI esp-worker needs (the TUN device, raw ESP sockets), bound once
+ * through the foreign-function API. Linux on x86_64 or aarch64 only: the constants below are the asm-generic values both
  * architectures share (other architectures, e.g. MIPS, PowerPC, SPARC, differ in the ioctl
  * encoding and several {@code O_*} flags).
  *
@@ -29,7 +29,7 @@ import java.util.Locale;
  * block or take a while (all of them here) are ordinary, non-{@code critical} downcalls, so
  * the garbage collector is never held up by a thread inside the kernel.
  */
-final class LibC {
+public final class LibC {
 
     private LibC() {
     }
@@ -37,100 +37,107 @@ final class LibC {
     // ---- <fcntl.h> / asm-generic/fcntl.h -------------------------------------------------------
 
     /** {@code O_RDWR}. */
-    static final int O_RDWR = 0x2;
+    public static final int O_RDWR = 0x2;
     /** {@code O_NONBLOCK} (octal 04000). */
-    static final int O_NONBLOCK = 0x800;
+    public static final int O_NONBLOCK = 0x800;
     /** {@code O_CLOEXEC} (octal 02000000). */
-    static final int O_CLOEXEC = 0x80000;
+    public static final int O_CLOEXEC = 0x80000;
 
     // ---- <sys/eventfd.h> -----------------------------------------------------------------------
 
     /** {@code EFD_CLOEXEC} = {@code O_CLOEXEC}. */
-    static final int EFD_CLOEXEC = O_CLOEXEC;
+    public static final int EFD_CLOEXEC = O_CLOEXEC;
     /** {@code EFD_NONBLOCK} = {@code O_NONBLOCK}. */
-    static final int EFD_NONBLOCK = O_NONBLOCK;
+    public static final int EFD_NONBLOCK = O_NONBLOCK;
 
     // ---- <poll.h> ------------------------------------------------------------------------------
 
-    static final short POLLIN = 0x001;
-    static final short POLLERR = 0x008;
-    static final short POLLHUP = 0x010;
-    static final short POLLNVAL = 0x020;
+    public static final short POLLIN = 0x001;
+    public static final short POLLERR = 0x008;
+    public static final short POLLHUP = 0x010;
+    public static final short POLLNVAL = 0x020;
 
     // ---- <sys/socket.h> ------------------------------------------------------------------------
 
-    static final int AF_INET = 2;
-    static final int SOCK_DGRAM = 2;
+    public static final int AF_INET = 2;
+    public static final int SOCK_DGRAM = 2;
     /** {@code SOCK_CLOEXEC} = {@code O_CLOEXEC}. */
-    static final int SOCK_CLOEXEC = O_CLOEXEC;
+    public static final int SOCK_CLOEXEC = O_CLOEXEC;
+    public static final int AF_INET6 = 10;
+    public static final int SOCK_RAW = 3;
+    /** {@code SOCK_NONBLOCK} = {@code O_NONBLOCK}. */
+    public static final int SOCK_NONBLOCK = O_NONBLOCK;
+    /** IP protocol 50 (RFC 4303). */
+    public static final int IPPROTO_ESP = 50;
+    public static final int MSG_DONTWAIT = 0x40;
 
     // ---- <linux/if_tun.h> ----------------------------------------------------------------------
 
     /** {@code TUNSETIFF = _IOW('T', 202, int)}: attach the fd to a (new or existing) device. */
-    static final long TUNSETIFF = 0x400454caL;
+    public static final long TUNSETIFF = 0x400454caL;
     /** {@code IFF_TUN}: layer-3 device, IP packets without an Ethernet header. */
-    static final short IFF_TUN = 0x0001;
+    public static final short IFF_TUN = 0x0001;
     /** {@code IFF_MULTI_QUEUE}: each open fd is one queue of the device. */
-    static final short IFF_MULTI_QUEUE = 0x0100;
+    public static final short IFF_MULTI_QUEUE = 0x0100;
     /** {@code IFF_NO_PI}: no 4-byte packet-information prefix; the IP version comes from the packet. */
-    static final short IFF_NO_PI = 0x1000;
+    public static final short IFF_NO_PI = 0x1000;
     /**
      * {@code IFF_VNET_HDR}: every read and write starts with a {@code struct virtio_net_hdr}
      * (checksum and segmentation offload metadata, docs/tun.md).
      */
-    static final short IFF_VNET_HDR = 0x4000;
+    public static final short IFF_VNET_HDR = 0x4000;
     /** {@code TUNSETOFFLOAD = _IOW('T', 208, unsigned int)}: the offloads this reader handles. */
-    static final long TUNSETOFFLOAD = 0x400454d0L;
+    public static final long TUNSETOFFLOAD = 0x400454d0L;
     /** {@code TUN_F_CSUM}: the reader completes partial checksums. */
-    static final int TUN_F_CSUM = 0x01;
+    public static final int TUN_F_CSUM = 0x01;
     /** {@code TUN_F_TSO4}: the reader segments IPv4 TCP super-packets. */
-    static final int TUN_F_TSO4 = 0x02;
+    public static final int TUN_F_TSO4 = 0x02;
     /** {@code TUN_F_TSO6}: the reader segments IPv6 TCP super-packets. */
-    static final int TUN_F_TSO6 = 0x04;
+    public static final int TUN_F_TSO6 = 0x04;
 
     // ---- <linux/sockios.h> (ioctls on any socket, here an AF_INET datagram socket) --------------
 
     /** {@code SIOCGIFFLAGS}: get the interface flags. */
-    static final long SIOCGIFFLAGS = 0x8913L;
+    public static final long SIOCGIFFLAGS = 0x8913L;
     /** {@code SIOCSIFFLAGS}: set the interface flags. */
-    static final long SIOCSIFFLAGS = 0x8914L;
+    public static final long SIOCSIFFLAGS = 0x8914L;
     /** {@code SIOCGIFMTU}: get the MTU. */
-    static final long SIOCGIFMTU = 0x8921L;
+    public static final long SIOCGIFMTU = 0x8921L;
     /** {@code SIOCSIFMTU}: set the MTU. */
-    static final long SIOCSIFMTU = 0x8922L;
+    public static final long SIOCSIFMTU = 0x8922L;
 
     // ---- <linux/if.h> --------------------------------------------------------------------------
 
     /** {@code IFF_UP} in {@code ifr_flags}. */
-    static final short IFF_UP = 0x1;
+    public static final short IFF_UP = 0x1;
     /** {@code IFNAMSIZ}: interface names are at most 15 bytes plus the terminating NUL. */
-    static final int IFNAMSIZ = 16;
+    public static final int IFNAMSIZ = 16;
 
     // ---- <asm-generic/errno-base.h>, <asm-generic/errno.h> ---------------------------------------
 
-    static final int EPERM = 1;
-    static final int ENOENT = 2;
-    static final int EINTR = 4;
-    static final int EIO = 5;
-    static final int ENXIO = 6;
-    static final int E2BIG = 7;
-    static final int EBADF = 9;
-    static final int EAGAIN = 11;
-    static final int ENOMEM = 12;
-    static final int EACCES = 13;
-    static final int EFAULT = 14;
-    static final int EBUSY = 16;
-    static final int EEXIST = 17;
-    static final int ENODEV = 19;
-    static final int EINVAL = 22;
-    static final int ENFILE = 23;
-    static final int EMFILE = 24;
-    static final int ENOTTY = 25;
-    static final int ERANGE = 34;
-    static final int EBADFD = 77;
-    static final int EMSGSIZE = 90;
-    static final int EOPNOTSUPP = 95;
-    static final int ENOBUFS = 105;
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int EIO = 5;
+    public static final int ENXIO = 6;
+    public static final int E2BIG = 7;
+    public static final int EBADF = 9;
+    public static final int EAGAIN = 11;
+    public static final int ENOMEM = 12;
+    public static final int EACCES = 13;
+    public static final int EFAULT = 14;
+    public static final int EBUSY = 16;
+    public static final int EEXIST = 17;
+    public static final int ENODEV = 19;
+    public static final int EINVAL = 22;
+    public static final int ENFILE = 23;
+    public static final int EMFILE = 24;
+    public static final int ENOTTY = 25;
+    public static final int ERANGE = 34;
+    public static final int EBADFD = 77;
+    public static final int EMSGSIZE = 90;
+    public static final int EOPNOTSUPP = 95;
+    public static final int ENOBUFS = 105;
 
     // ---- layouts -------------------------------------------------------------------------------
 
@@ -140,7 +147,7 @@ final class LibC {
      * short}, three {@code unsigned char}, padded to 8). 40 bytes, 8-aligned on x86_64 and
      * aarch64.
      */
-    static final StructLayout IFREQ = MemoryLayout.structLayout(
+    public static final StructLayout IFREQ = MemoryLayout.structLayout(
             MemoryLayout.sequenceLayout(IFNAMSIZ, JAVA_BYTE).withName("ifr_name"),
             MemoryLayout.unionLayout(
                     JAVA_SHORT.withName("ifr_flags"),
@@ -157,25 +164,25 @@ final class LibC {
                     .withName("ifr_ifru"))
             .withName("ifreq");
 
-    static final long IFR_NAME = IFREQ.byteOffset(PathElement.groupElement("ifr_name"));
-    static final VarHandle IFR_FLAGS = IFREQ.varHandle(
+    public static final long IFR_NAME = IFREQ.byteOffset(PathElement.groupElement("ifr_name"));
+    public static final VarHandle IFR_FLAGS = IFREQ.varHandle(
             PathElement.groupElement("ifr_ifru"), PathElement.groupElement("ifr_flags"));
-    static final VarHandle IFR_MTU = IFREQ.varHandle(
+    public static final VarHandle IFR_MTU = IFREQ.varHandle(
             PathElement.groupElement("ifr_ifru"), PathElement.groupElement("ifr_mtu"));
 
     /** {@code struct pollfd}: {@code int fd; short events; short revents;}. */
-    static final StructLayout POLLFD = MemoryLayout.structLayout(
+    public static final StructLayout POLLFD = MemoryLayout.structLayout(
             JAVA_INT.withName("fd"),
             JAVA_SHORT.withName("events"),
             JAVA_SHORT.withName("revents"))
             .withName("pollfd");
 
-    static final VarHandle POLLFD_FD = POLLFD.arrayElementVarHandle(PathElement.groupElement("fd"));
-    static final VarHandle POLLFD_EVENTS = POLLFD.arrayElementVarHandle(PathElement.groupElement("events"));
-    static final VarHandle POLLFD_REVENTS = POLLFD.arrayElementVarHandle(PathElement.groupElement("revents"));
+    public static final VarHandle POLLFD_FD = POLLFD.arrayElementVarHandle(PathElement.groupElement("fd"));
+    public static final VarHandle POLLFD_EVENTS = POLLFD.arrayElementVarHandle(PathElement.groupElement("events"));
+    public static final VarHandle POLLFD_REVENTS = POLLFD.arrayElementVarHandle(PathElement.groupElement("revents"));
 
     /** The JDK's captured-state struct; only {@code errno} is captured. */
-    static final StructLayout CAPTURE_STATE = Linker.Option.captureStateLayout();
+    public static final StructLayout CAPTURE_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_STATE.varHandle(PathElement.groupElement("errno"));
 
     static {
@@ -186,7 +193,7 @@ final class LibC {
     }
 
     /** The {@code errno} the last call bound with capture stored in {@code state}. */
-    static int errno(MemorySegment state) {
+    public static int errno(MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
 
@@ -194,9 +201,9 @@ final class LibC {
 
     /**
      * The bound functions, created on first use. Kept apart from the constants so that the
-     * constants (and {@link TunException}'s messages) work on platforms where binding fails.
+     * constants (and {@code TunException}'s messages) work on platforms where binding fails.
      */
-    static final class Calls {
+    public static final class Calls {
 
         private Calls() {
         }
@@ -250,6 +257,19 @@ final class LibC {
         static final MethodHandle SOCKET = bind("socket",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
 
+        /** {@code int bind(int fd, const struct sockaddr *addr, socklen_t len)}. */
+        static final MethodHandle BIND = bind("bind",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
+
+        /** {@code ssize_t sendto(int, const void *, size_t, int, const struct sockaddr *, socklen_t)}. */
+        static final MethodHandle SENDTO = bind("sendto",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT),
+                ERRNO_CAPTURE);
+
+        /** {@code int recvmmsg(int, struct mmsghdr *, unsigned int, int, struct timespec *)}. */
+        static final MethodHandle RECVMMSG = bind("recvmmsg",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
+
         @SuppressWarnings("restricted") // native access is the point; surefire and the launcher enable it
         private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
             MemorySegment symbol = LIBC.find(name)
@@ -260,7 +280,7 @@ final class LibC {
 
     // ---- typed wrappers: invokeExact through static final handles, inlined by the JIT ----------
 
-    static int open(MemorySegment state, MemorySegment path, int flags) {
+    public static int open(MemorySegment state, MemorySegment path, int flags) {
         try {
             return (int) Calls.OPEN.invokeExact(state, path, flags, 0);
         } catch (Throwable t) {
@@ -268,7 +288,7 @@ final class LibC {
         }
     }
 
-    static int ioctl(MemorySegment state, int fd, long request, MemorySegment arg) {
+    public static int ioctl(MemorySegment state, int fd, long request, MemorySegment arg) {
         try {
             return (int) Calls.IOCTL.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
@@ -276,7 +296,7 @@ final class LibC {
         }
     }
 
-    static int ioctl(MemorySegment state, int fd, long request, long arg) {
+    public static int ioctl(MemorySegment state, int fd, long request, long arg) {
         try {
             return (int) Calls.IOCTL_LONG.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
@@ -284,7 +304,7 @@ final class LibC {
         }
     }
 
-    static long read(MemorySegment state, int fd, MemorySegment buf, long count) {
+    public static long read(MemorySegment state, int fd, MemorySegment buf, long count) {
         try {
             return (long) Calls.READ.invokeExact(state, fd, buf, count);
         } catch (Throwable t) {
@@ -292,7 +312,7 @@ final class LibC {
         }
     }
 
-    static long write(MemorySegment state, int fd, MemorySegment buf, long count) {
+    public static long write(MemorySegment state, int fd, MemorySegment buf, long count) {
         try {
             return (long) Calls.WRITE.invokeExact(state, fd, buf, count);
         } catch (Throwable t) {
@@ -300,7 +320,7 @@ final class LibC {
         }
     }
 
-    static int close(MemorySegment state, int fd) {
+    public static int close(MemorySegment state, int fd) {
         try {
             return (int) Calls.CLOSE.invokeExact(state, fd);
         } catch (Throwable t) {
@@ -308,7 +328,7 @@ final class LibC {
         }
     }
 
-    static int poll(MemorySegment state, MemorySegment fds, long nfds, int timeoutMillis) {
+    public static int poll(MemorySegment state, MemorySegment fds, long nfds, int timeoutMillis) {
         try {
             return (int) Calls.POLL.invokeExact(state, fds, nfds, timeoutMillis);
         } catch (Throwable t) {
@@ -316,7 +336,7 @@ final class LibC {
         }
     }
 
-    static int eventfd(MemorySegment state, int initval, int flags) {
+    public static int eventfd(MemorySegment state, int initval, int flags) {
         try {
             return (int) Calls.EVENTFD.invokeExact(state, initval, flags);
         } catch (Throwable t) {
@@ -324,9 +344,35 @@ final class LibC {
         }
     }
 
-    static int socket(MemorySegment state, int domain, int type, int protocol) {
+    public static int socket(MemorySegment state, int domain, int type, int protocol) {
         try {
             return (int) Calls.SOCKET.invokeExact(state, domain, type, protocol);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static int bind(MemorySegment state, int fd, MemorySegment addr, int len) {
+        try {
+            return (int) Calls.BIND.invokeExact(state, fd, addr, len);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static long sendto(MemorySegment state, int fd, MemorySegment buf, long len, int flags,
+            MemorySegment to, int toLen) {
+        try {
+            return (long) Calls.SENDTO.invokeExact(state, fd, buf, len, flags, to, toLen);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code recvmmsg} without a timeout (non-blocking reads pass {@link #MSG_DONTWAIT}). */
+    public static int recvmmsg(MemorySegment state, int fd, MemorySegment vec, int vlen, int flags) {
+        try {
+            return (int) Calls.RECVMMSG.invokeExact(state, fd, vec, vlen, flags, MemorySegment.NULL);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -347,7 +393,7 @@ final class LibC {
      * Throws unless this is Linux on x86_64 or aarch64, the platforms whose constants and
      * {@code struct ifreq} layout this class encodes.
      */
-    static void checkPlatform() {
+    public static void checkPlatform() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
         if (!os.startsWith("linux")) {
