@@ -368,18 +368,7 @@ public final class GatewayNode {
     }
 
     private void startConnections() {
-        for (IkeConnection c : runtime.directory.all()) {
-            for (ChildConnection child : c.children()) {
-                if (child.startAction() == ChildConnection.StartAction.START) {
-                    LOG.info("initiating {}/{} to {}", c.name(), child.name(), c.remoteEndpoint());
-                    engine.initiate(c.name(), child.name()).whenComplete((sa, e) -> {
-                        if (e != null) {
-                            LOG.warn("{}/{}: {}", c.name(), child.name(), e.getMessage());
-                        }
-                    });
-                }
-            }
-        }
+        runtime.directory.all().forEach(engine::initiateStartChildren);
     }
 
     /** The IKE engine. */

@@ -1,8 +1,6 @@
 package dev.keel.ike.service;
 
 import dev.keel.core.net.IpAddress;
-import dev.keel.ike.config.ChildConnection;
-import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.session.ConnectionDirectory;
@@ -82,22 +80,9 @@ public final class IkeService implements AutoCloseable {
         return UdpIkeSockets.bind(vertx, s.address(), s.ikePort(), s.natTPort(), engine).map(sockets -> {
             socketsRef.set(sockets);
             PolicyWatcher watcher = new PolicyWatcher(policyService, directory, secrets, s.ikePort(), scheduler,
-                    c -> initiateStartChildren(engine, c)).start();
+                    engine::initiateStartChildren).start();
             return new IkeService(vertx, engine, sockets, watcher, installer, scheduler);
         }).onFailure(e -> scheduler.shutdownNow());
-    }
-
-    private static void initiateStartChildren(IkeEngine engine, IkeConnection c) {
-        for (ChildConnection child : c.children()) {
-            if (child.startAction() == ChildConnection.StartAction.START && !c.remoteAddrs().isEmpty()) {
-                LOG.info("initiating {}/{} to {}", c.name(), child.name(), c.remoteEndpoint());
-                engine.initiate(c.name(), child.name()).whenComplete((sa, e) -> {
-                    if (e != null) {
-                        LOG.warn("{}/{}: {}", c.name(), child.name(), e.getMessage());
-                    }
-                });
-            }
-        }
     }
 
     public IkeEngine engine() {

@@ -176,6 +176,26 @@ public final class IkeEngine implements IkeReceiver {
     }
 
     /**
+     * Initiates every child of {@code c} whose {@code start_action} is {@code start} (a connection
+     * without a remote address cannot initiate and is skipped); failures are logged, not thrown.
+     */
+    public void initiateStartChildren(IkeConnection c) {
+        if (c.remoteAddrs().isEmpty()) {
+            return;
+        }
+        for (ChildConnection child : c.children()) {
+            if (child.startAction() == ChildConnection.StartAction.START) {
+                LOG.info("initiating {}/{} to {}", c.name(), child.name(), c.remoteEndpoint());
+                initiate(c.name(), child.name()).whenComplete((sa, e) -> {
+                    if (e != null) {
+                        LOG.warn("{}/{}: {}", c.name(), child.name(), e.getMessage());
+                    }
+                });
+            }
+        }
+    }
+
+    /**
      * Starts IKE_SA_INIT + IKE_AUTH for {@code connection} with its child {@code child}; the
      * future completes when the IKE SA is established (the CHILD SA's outcome is reported through
      * {@link IkeEvents}) or fails with the reason.
