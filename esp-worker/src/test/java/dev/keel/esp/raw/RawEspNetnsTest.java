@@ -1,13 +1,14 @@
 package dev.keel.esp.raw;
 
+import static dev.keel.esp.tun.WorkerProcesses.awaitLine;
+import static dev.keel.esp.tun.WorkerProcesses.count;
+import static dev.keel.esp.tun.WorkerProcesses.logs;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keel.esp.EspWorkerMain;
+import dev.keel.esp.tun.Netns;
+import dev.keel.esp.tun.WorkerProcesses;
 import dev.keel.esp.wire.SystemTests;
 import dev.keel.esp.wire.Tshark;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,7 +53,7 @@ class RawEspNetnsTest {
             }
         }
         for (String ns : namespaces) {
-            run(Duration.ofSeconds(10), "ip", "netns", "del", ns);
+            Netns.run(Duration.ofSeconds(10), "ip", "netns", "del", ns);
         }
     }
 
@@ -69,16 +70,16 @@ class RawEspNetnsTest {
         String vethA = "krv" + id + "a";
         String vethB = "krv" + id + "b";
         for (String ns : List.of(nsA, nsB)) {
-            requireOk(run(Duration.ofSeconds(10), "ip", "netns", "add", ns));
+            Netns.run(Duration.ofSeconds(10), "ip", "netns", "add", ns).requireOk();
             namespaces.add(ns);
-            requireOk(run(Duration.ofSeconds(10), "ip", "-n", ns, "link", "set", "lo", "up"));
+            Netns.run(Duration.ofSeconds(10), "ip", "-n", ns, "link", "set", "lo", "up").requireOk();
         }
-        requireOk(run(Duration.ofSeconds(10), "ip", "link", "add", vethA, "netns", nsA, "type", "veth", "peer", "name",
-                vethB, "netns", nsB));
-        requireOk(run(Duration.ofSeconds(10), "ip", "-n", nsA, "addr", "add", "10.78.0.1/24", "dev", vethA));
-        requireOk(run(Duration.ofSeconds(10), "ip", "-n", nsB, "addr", "add", "10.78.0.2/24", "dev", vethB));
-        requireOk(run(Duration.ofSeconds(10), "ip", "-n", nsA, "link", "set", vethA, "up"));
-        requireOk(run(Duration.ofSeconds(10), "ip", "-n", nsB, "link", "set", vethB, "up"));
+        Netns.run(Duration.ofSeconds(10), "ip", "link", "add", vethA, "netns", nsA, "type", "veth", "peer", "name",
+                vethB, "netns", nsB).requireOk();
+        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsA, "addr", "add", "10.78.0.1/24", "dev", vethA).requireOk();
+        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsB, "addr", "add", "10.78.0.2/24", "dev", vethB).requireOk();
+        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsA, "link", "set", vethA, "up").requireOk();
+        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsB, "link", "set", vethB, "up").requireOk();
 
         byte[] ab = new byte[36];
         byte[] ba = new byte[36];
@@ -96,8 +97,8 @@ class RawEspNetnsTest {
 
         Path logA = dir.resolve("gw-a.log");
         Path logB = dir.resolve("gw-b.log");
-        Process gwA = startWorker(nsA, yamlA, logA);
-        Process gwB = startWorker(nsB, yamlB, logB);
+        Process gwA = started(WorkerProcesses.start(nsA, yamlA, logA));
+        Process gwB = started(WorkerProcesses.start(nsB, yamlB, logB));
         awaitLine(gwA, logA, "keel-esp-worker: started", Duration.ofSeconds(60));
         awaitLine(gwB, logB, "keel-esp-worker: started", Duration.ofSeconds(60));
         assertThat(Files.readString(logA)).contains("esp: raw ip protocol 50");
@@ -112,12 +113,12 @@ class RawEspNetnsTest {
         awaitLine(capture, tsharkLog, "Capturing on", Duration.ofSeconds(30));
 
         // Warm-up: the first packet waits for class loading and the JIT in both gateways.
-        run(Duration.ofSeconds(40), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "1", "-W", "30",
+        Netns.run(Duration.ofSeconds(40), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "1", "-W", "30",
                 "-I", "192.168.81.1", "192.168.82.1");
-        Result v4 = run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "3", "-i",
+        Netns.Result v4 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "3", "-i",
                 "0.2", "-W", "3", "-I", "192.168.81.1", "192.168.82.1");
         assertThat(v4.output()).as(v4 + "\n" + logs(logA, logB)).contains("3 received");
-        Result v6 = run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-6", "-n", "-c", "3",
+        Netns.Result v6 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-6", "-n", "-c", "3",
                 "-i", "0.2", "-W", "3", "-I", "fd81::1", "fd82::1");
         assertThat(v6.output()).as(v6 + "\n" + logs(logA, logB)).contains("3 received");
 
@@ -171,82 +172,8 @@ class RawEspNetnsTest {
                 outSpi, outKey);
     }
 
-    private Process startWorker(String ns, Path yaml, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns,
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens") || arg.startsWith("--add-exports")
-                    || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), EspWorkerMain.class.getName(),
-                yaml.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    private Process started(Process p) {
         processes.add(p);
         return p;
-    }
-
-    private record Result(List<String> command, int exit, String output) {
-        boolean ok() {
-            return exit == 0;
-        }
-    }
-
-    private static void requireOk(Result r) {
-        if (!r.ok()) {
-            throw new AssertionError(r.command() + " exited " + r.exit() + ": " + r.output());
-        }
-    }
-
-    /** Runs a command, killed after {@code timeout} (exit -1 then); output and errors merged. */
-    private Result run(Duration timeout, String... command) throws IOException {
-        Path out = Files.createTempFile(dir, "cmd", ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        try {
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                p.waitFor(5, TimeUnit.SECONDS);
-                return new Result(List.of(command), -1, Files.readString(out));
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-        return new Result(List.of(command), p.exitValue(), Files.readString(out));
-    }
-
-    private static void awaitLine(Process p, Path log, String text, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            String s = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
-            if (s.contains(text)) {
-                return;
-            }
-            if (!p.isAlive()) {
-                throw new AssertionError("process exited (" + p.exitValue() + ") before printing '" + text + "':\n" + s);
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no '" + text + "' within " + timeout);
-    }
-
-    private static String logs(Path a, Path b) throws IOException {
-        return "--- gateway A\n" + Files.readString(a) + "--- gateway B\n" + Files.readString(b);
-    }
-
-    /** Frames of {@code pcap} matching {@code filter} once ESP is decrypted with {@code espSa}. */
-    private static long count(Tshark tshark, Path pcap, List<String> espSa, String filter) {
-        List<String> args = new ArrayList<>(List.of("-n", "-r", pcap.toString()));
-        for (String pref : Tshark.ESP_PREFERENCES) {
-            args.addAll(List.of("-o", pref));
-        }
-        for (String line : espSa) {
-            args.addAll(List.of("-o", "uat:esp_sa:" + line));
-        }
-        args.addAll(List.of("-Y", filter, "-T", "fields", "-e", "frame.number"));
-        Tshark.Result r = tshark.run(args, Duration.ofSeconds(60)).requireSuccess();
-        return r.stdout().lines().filter(l -> !l.isBlank()).count();
     }
 }

@@ -16,15 +16,15 @@ import java.util.concurrent.TimeUnit;
  * {@link #close()}; plus bounded process runs ({@link #run}): every wait has a timeout and a
  * process that outlives it is killed.
  */
-final class Netns implements AutoCloseable {
+public final class Netns implements AutoCloseable {
 
     /** What a finished (or killed) command printed, stdout and stderr together. */
-    record Result(List<String> command, int exitCode, boolean timedOut, String output) {
-        boolean ok() {
+    public record Result(List<String> command, int exitCode, boolean timedOut, String output) {
+        public boolean ok() {
             return exitCode == 0 && !timedOut;
         }
 
-        Result requireOk() {
+        public Result requireOk() {
             if (!ok()) {
                 throw new AssertionError(this.toString());
             }
@@ -38,7 +38,7 @@ final class Netns implements AutoCloseable {
         }
     }
 
-    static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
     private final String name;
     private boolean removed;
@@ -88,7 +88,7 @@ final class Netns implements AutoCloseable {
      * Runs {@code command}, waiting at most {@code timeout}; a process still running then is
      * killed (and waited for, boundedly) and reported as timed out.
      */
-    static Result run(Duration timeout, String... command) throws IOException {
+    public static Result run(Duration timeout, String... command) throws IOException {
         Path out = Files.createTempFile("keel-tun-cmd", ".out");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true)

@@ -1,13 +1,13 @@
 package dev.keel.esp.tun;
 
+import static dev.keel.esp.tun.WorkerProcesses.awaitLine;
+import static dev.keel.esp.tun.WorkerProcesses.count;
+import static dev.keel.esp.tun.WorkerProcesses.logs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.esp.EspWorkerMain;
 import dev.keel.esp.wire.SystemTests;
 import dev.keel.esp.wire.Tshark;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,8 +109,8 @@ class NetnsTunnelTest {
 
         Path logA = dir.resolve("gw-a.log");
         Path logB = dir.resolve("gw-b.log");
-        Process gwA = startWorker(nsA, yamlA, logA);
-        Process gwB = startWorker(nsB, yamlB, logB);
+        Process gwA = started(WorkerProcesses.start(nsA, yamlA, logA));
+        Process gwB = started(WorkerProcesses.start(nsB, yamlB, logB));
         awaitLine(gwA, logA, "keel-esp-worker: started", Duration.ofSeconds(60));
         awaitLine(gwB, logB, "keel-esp-worker: started", Duration.ofSeconds(60));
         assertThat(Files.readString(logA)).contains("mtu " + A_TUN_MTU + ", inner mtu " + INNER_MTU);
@@ -221,53 +221,8 @@ class NetnsTunnelTest {
                 outSpi, outKey);
     }
 
-    private Process startWorker(String ns, Path yaml, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns,
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens") || arg.startsWith("--add-exports")
-                    || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), EspWorkerMain.class.getName(),
-                yaml.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    private Process started(Process p) {
         processes.add(p);
         return p;
-    }
-
-    private static void awaitLine(Process p, Path log, String text, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            String s = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
-            if (s.contains(text)) {
-                return;
-            }
-            if (!p.isAlive()) {
-                throw new AssertionError("process exited (" + p.exitValue() + ") before printing '" + text + "':\n" + s);
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no '" + text + "' within " + timeout + ":\n"
-                + (Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : ""));
-    }
-
-    private static String logs(Path a, Path b) throws IOException {
-        return "--- gateway A\n" + Files.readString(a) + "--- gateway B\n" + Files.readString(b);
-    }
-
-    /** Frames of {@code pcap} matching {@code filter} once ESP is decrypted with {@code espSa}. */
-    private static long count(Tshark tshark, Path pcap, List<String> espSa, String filter) {
-        List<String> args = new ArrayList<>(List.of("-n", "-r", pcap.toString()));
-        for (String pref : Tshark.ESP_PREFERENCES) {
-            args.addAll(List.of("-o", pref));
-        }
-        for (String line : espSa) {
-            args.addAll(List.of("-o", "uat:esp_sa:" + line));
-        }
-        args.addAll(List.of("-Y", filter, "-T", "fields", "-e", "frame.number"));
-        Tshark.Result r = tshark.run(args, Duration.ofSeconds(60)).requireSuccess();
-        return r.stdout().lines().filter(l -> !l.isBlank()).count();
     }
 }
