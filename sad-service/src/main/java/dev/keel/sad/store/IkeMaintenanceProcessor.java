@@ -35,7 +35,7 @@ public final class IkeMaintenanceProcessor implements EntryProcessor<String, byt
         if (!orphaned(r)) {
             return null;
         }
-        String member = Records.chooseOwner(r.getId(), liveMembers);
+        String member = Records.successor(r.getId(), r.getOwnerNodeId(), liveMembers);
         entry.setValue(r.toBuilder()
                 .setOwnerMember(member)
                 .setOwnerNodeId(liveMembers.get(member))

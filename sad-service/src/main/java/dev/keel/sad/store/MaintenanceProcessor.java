@@ -11,8 +11,9 @@ import java.util.Map;
 /**
  * The maintenance pass over CHILD SAs, run by the oldest member (one claimant):
  * <ol>
- *   <li>takeover: an SA whose owner incarnation is not a live member gets a new owner, chosen
- *       by {@link Records#chooseOwner} among the live members;</li>
+ *   <li>takeover: an SA whose owner incarnation is not a live member gets a new owner: its
+ *       node again if that node is live under a new incarnation, otherwise the one
+ *       {@link Records#chooseOwner} picks among the live members ({@link Records#successor});</li>
  *   <li>time lifetimes: soft / hard expiry by age;</li>
  *   <li>tombstones older than the retention period are purged.</li>
  * </ol>
@@ -51,7 +52,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         }
         ChildSaRecord u = r;
         if (!liveMembers.isEmpty() && !liveMembers.containsKey(r.getOwnerMember())) {
-            String member = Records.chooseOwner(r.getId(), liveMembers);
+            String member = Records.successor(r.getId(), r.getOwnerNodeId(), liveMembers);
             u = ClaimProcessor.reassign(u, liveMembers.get(member), member,
                     OwnershipReason.OWNERSHIP_REASON_TAKEOVER, replayMargin, nowMs);
         }

@@ -94,6 +94,24 @@ public final class Records {
     }
 
     /**
+     * The new owner of an SA whose owner incarnation is gone: the same node when it is live again
+     * under a new member UUID (a healed split brain rejoins with a new UUID; a quick restart), so
+     * a merge does not move SAs between nodes; otherwise {@link #chooseOwner}.
+     *
+     * @param live member UUID -> node id of every live member; not empty
+     * @return the chosen member's UUID
+     */
+    public static String successor(String saId, String ownerNodeId, Map<String, String> live) {
+        String same = null;
+        for (Map.Entry<String, String> m : live.entrySet()) {
+            if (m.getValue().equals(ownerNodeId) && (same == null || m.getKey().compareTo(same) < 0)) {
+                same = m.getKey();
+            }
+        }
+        return same != null ? same : chooseOwner(saId, live);
+    }
+
+    /**
      * Rendezvous (highest random weight) choice of a new owner among live members, so every
      * member computes the same owner for an SA from the same member set, and the SAs of a lost
      * member spread evenly over the survivors.

@@ -92,6 +92,22 @@ class ProcessorsTest {
     }
 
     @Test
+    void anOwnerNodeBackUnderANewIncarnationKeepsItsSas() {
+        // A healed split brain: node n1 rejoins as member u9; its SAs stay on n1 (new epoch), not hashed away.
+        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(5_000).build();
+        assertThat(in.getOwnerNodeId()).isEqualTo("n1");
+        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u9", "n1", "u2", "n2", "u3", "n3"),
+                1_000, 600_000);
+        Map.Entry<String, byte[]> e = entry(in);
+        pass.process(e);
+        ChildSaRecord t = Records.parseChild(e.getValue());
+        assertThat(t.getOwnerNodeId()).isEqualTo("n1");
+        assertThat(t.getOwnerMember()).isEqualTo("u9");
+        assertThat(t.getOwnerEpoch()).isEqualTo(2);
+        assertThat(t.getReplayFloor()).as("a new incarnation restarts its windows like any takeover").isEqualTo(6_000);
+    }
+
+    @Test
     void tombstonesArePurgedAfterRetention() {
         ChildSaRecord t = out(true, 1).setState(ChildSaState.CHILD_SA_STATE_DELETED).setDeletedAtMs(1_000).build();
         Map.Entry<String, byte[]> e = entry(t);
