@@ -92,8 +92,8 @@ class SplitBrainMergeTest {
             assertThat(out.getOwnerEpoch()).as("owners differed: epoch rises above both").isGreaterThanOrEqualTo(2);
             assertThat(out.getOwnerNodeId()).isIn("na", "nb");
             // The next lease, from whoever owns it now, is above every lease of both sides. Ownership
-            // may still move once after the merge (the merged member rejoins with a new member UUID,
-            // and the maintenance pass re-owns what its old UUID held): ask the owner of the moment.
+            // may still change after the merge (the merged member rejoins with a new member UUID and
+            // the maintenance pass re-owns what its old UUID held): ask the owner of the moment.
             long next = -1;
             while (next < 0) {
                 String owner = get(a, "sb-out").getOwnerNodeId();
