@@ -79,7 +79,8 @@ public final class Certificates {
                     return conv.getPrivateKey(info);
                 }
                 if (o instanceof PEMKeyPair pair) {
-                    return conv.getKeyPair(pair).getPrivate();
+                    // The private half alone: SEC 1 makes an EC key's public key optional.
+                    return conv.getPrivateKey(pair.getPrivateKeyInfo());
                 }
             }
             throw new IOException(pem + ": no unencrypted private key");

@@ -56,6 +56,20 @@ class CertificatesTest {
     }
 
     @Test
+    void secOneEcKeyWithoutItsPublicKeyLoadsAndSigns() throws Exception {
+        // Written by OpenSSL ('openssl ec -no_public'), certified by strongSwan's pki (resources/pki/README.md).
+        Path pki = Path.of("src/test/resources/pki");
+        assertThat(Files.readString(pki.resolve("moon-ecdsa-nopub.key"))).startsWith("-----BEGIN EC PRIVATE KEY-----");
+        var key = Certificates.loadPrivateKey(pki.resolve("moon-ecdsa-nopub.key"));
+        X509Certificate moon = Certificates.loadCertificates(pki.resolve("moon-ecdsa.pem")).getFirst();
+        var scheme = SignatureScheme.choose(moon.getPublicKey(), java.util.EnumSet.allOf(SignatureScheme.HashAlgorithm.class),
+                false);
+        byte[] auth = SignatureAuth.sign(scheme, key, new byte[] {4, 5, 6});
+        assertThat(SignatureAuth.verify(moon.getPublicKey(), auth, new byte[] {4, 5, 6}))
+                .isEqualTo(SignatureAuth.Verdict.VALID);
+    }
+
+    @Test
     void validChainValidates() throws Exception {
         TestPki.Chain c = TestPki.chain("EC");
         Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()), TestPki.NOW);
