@@ -6,16 +6,12 @@ import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.proto.v1.WatchRequest;
 import dev.keel.proto.v1.WatchResponse;
 import io.grpc.Channel;
-import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,33 +24,26 @@ import org.slf4j.LoggerFactory;
  * applied, and gets exactly the events it missed or, when the member cannot resume, a snapshot
  * (sa.proto, Watch).
  */
-public final class SaFeed implements AutoCloseable {
+public final class SaFeed extends ResumableWatch<WatchRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(SaFeed.class);
 
     private final SaServiceGrpc.SaServiceStub stub;
     private final SaTables tables;
-    private final ScheduledExecutorService scheduler;
-    private final Backoff backoff;
     private final LongAdder snapshots = new LongAdder();
     private final LongAdder resumes = new LongAdder();
     private final LongAdder events = new LongAdder();
-    private final LongAdder connects = new LongAdder();
 
     private String streamId = "";
     private long revision;
-    private int attempt;
     private boolean firstOfStream;
     private List<ChildSaRecord> staged;
-    private ClientCallStreamObserver<WatchRequest> call;
-    private boolean closed;
 
     public SaFeed(Channel saService, SaTables tables, ScheduledExecutorService scheduler, Duration minBackoff,
             Duration maxBackoff) {
+        super(log, "SA", scheduler, minBackoff, maxBackoff);
         this.stub = SaServiceGrpc.newStub(saService);
         this.tables = tables;
-        this.scheduler = scheduler;
-        this.backoff = new Backoff(minBackoff, maxBackoff);
     }
 
     /** Opens the stream (asynchronously); returns at once. */
@@ -63,48 +52,16 @@ public final class SaFeed implements AutoCloseable {
         return this;
     }
 
-    private synchronized void connect() {
-        if (closed) {
-            return;
-        }
-        int mine = ++attempt;
+    @Override
+    void open(int mine) {
         firstOfStream = true;
         staged = null;
-        connects.increment();
         WatchRequest req = WatchRequest.newBuilder().setStreamId(streamId).setAfterRevision(revision)
                 .setIncludeWrappedKeys(true).setOwnerNodeId(tables.nodeId()).build();
-        stub.watch(req, new ClientResponseObserver<WatchRequest, WatchResponse>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<WatchRequest> c) {
-                synchronized (SaFeed.this) {
-                    if (mine == attempt) {
-                        call = c;
-                    }
-                }
-            }
-
-            @Override
-            public void onNext(WatchResponse r) {
-                apply(mine, r);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                ended(mine, Status.fromThrowable(t).getCode().toString());
-            }
-
-            @Override
-            public void onCompleted() {
-                ended(mine, "completed");
-            }
-        });
+        stub.watch(req, this.<WatchResponse>observer(mine, this::apply));
     }
 
-    private synchronized void apply(int mine, WatchResponse r) {
-        if (mine != attempt || closed) {
-            return;
-        }
-        backoff.reset();
+    private void apply(WatchResponse r) {
         if (firstOfStream) {
             firstOfStream = false;
             if (r.getResumed()) {
@@ -149,27 +106,6 @@ public final class SaFeed implements AutoCloseable {
         }
     }
 
-    private synchronized void ended(int mine, String why) {
-        if (mine != attempt || closed) {
-            return;
-        }
-        call = null;
-        long delay = backoff.nextDelayMillis();
-        log.info("SA watch ended ({}); reconnecting in {} ms from revision {}", why, delay, revision);
-        scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
-    }
-
-    /** Drops the current stream and reconnects at once, resuming from the last revision. */
-    public synchronized void restart() {
-        ClientCallStreamObserver<WatchRequest> c = call;
-        attempt++;
-        call = null;
-        if (c != null) {
-            c.cancel("restart", null);
-        }
-        scheduler.execute(this::connect);
-    }
-
     /** Snapshots applied (the first stream's, and any reconnect that could not resume). */
     public long snapshots() {
         return snapshots.sum();
@@ -180,22 +116,9 @@ public final class SaFeed implements AutoCloseable {
         return resumes.sum();
     }
 
-    /** Streams opened. */
-    public long connects() {
-        return connects.sum();
-    }
-
     /** Last revision applied. */
+    @Override
     public synchronized long revision() {
         return revision;
-    }
-
-    @Override
-    public synchronized void close() {
-        closed = true;
-        if (call != null) {
-            call.cancel("closed", null);
-            call = null;
-        }
     }
 }

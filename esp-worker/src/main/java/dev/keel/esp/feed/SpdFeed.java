@@ -5,12 +5,8 @@ import dev.keel.proto.v1.PolicyEvent;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.PolicyWatchRequest;
 import io.grpc.Channel;
-import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,31 +21,24 @@ import org.slf4j.LoggerFactory;
  * <p>An event whose SPD does not compile (a bug upstream; policy-service validates) is refused
  * whole: the previous SPD stays, the event is counted, and the feed reconnects for a snapshot.
  */
-public final class SpdFeed implements AutoCloseable {
+public final class SpdFeed extends ResumableWatch<PolicyWatchRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(SpdFeed.class);
 
     private final PolicyServiceGrpc.PolicyServiceStub stub;
     private final SpdTable table;
-    private final ScheduledExecutorService scheduler;
-    private final Backoff backoff;
     private final LongAdder snapshots = new LongAdder();
     private final LongAdder deltas = new LongAdder();
     private final LongAdder rejected = new LongAdder();
-    private final LongAdder connects = new LongAdder();
 
     private long epoch;
     private long revision;
-    private int attempt;
-    private ClientCallStreamObserver<PolicyWatchRequest> call;
-    private boolean closed;
 
     public SpdFeed(Channel policyService, SpdTable table, ScheduledExecutorService scheduler, Duration minBackoff,
             Duration maxBackoff) {
+        super(log, "policy", scheduler, minBackoff, maxBackoff);
         this.stub = PolicyServiceGrpc.newStub(policyService);
         this.table = table;
-        this.scheduler = scheduler;
-        this.backoff = new Backoff(minBackoff, maxBackoff);
     }
 
     /** Opens the stream (asynchronously); returns at once. */
@@ -58,45 +47,13 @@ public final class SpdFeed implements AutoCloseable {
         return this;
     }
 
-    private synchronized void connect() {
-        if (closed) {
-            return;
-        }
-        int mine = ++attempt;
-        connects.increment();
+    @Override
+    void open(int mine) {
         PolicyWatchRequest req = PolicyWatchRequest.newBuilder().setSinceRevision(revision).setEpoch(epoch).build();
-        stub.watch(req, new ClientResponseObserver<PolicyWatchRequest, PolicyEvent>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<PolicyWatchRequest> c) {
-                synchronized (SpdFeed.this) {
-                    if (mine == attempt) {
-                        call = c;
-                    }
-                }
-            }
-
-            @Override
-            public void onNext(PolicyEvent e) {
-                apply(mine, e);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                ended(mine, Status.fromThrowable(t).getCode().toString());
-            }
-
-            @Override
-            public void onCompleted() {
-                ended(mine, "completed");
-            }
-        });
+        stub.watch(req, this.<PolicyEvent>observer(mine, this::apply));
     }
 
-    private synchronized void apply(int mine, PolicyEvent e) {
-        if (mine != attempt || closed) {
-            return;
-        }
-        backoff.reset();
+    private void apply(PolicyEvent e) {
         try {
             if (e.hasSnapshot()) {
                 Spd spd = Spd.of(ProtoConversions.spd(e.getSnapshot().getSpdList()));
@@ -125,32 +82,8 @@ public final class SpdFeed implements AutoCloseable {
             // Force a snapshot on the next stream: the state after a refused event is unknown.
             revision = 0;
             epoch = 0;
-            ClientCallStreamObserver<PolicyWatchRequest> c = call;
-            if (c != null) {
-                c.cancel("refused event", null);
-            }
+            cancelCall("refused event");
         }
-    }
-
-    private synchronized void ended(int mine, String why) {
-        if (mine != attempt || closed) {
-            return;
-        }
-        call = null;
-        long delay = backoff.nextDelayMillis();
-        log.info("policy watch ended ({}); reconnecting in {} ms from revision {}", why, delay, revision);
-        scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
-    }
-
-    /** Drops the current stream and reconnects at once, resuming from the last revision (tests, operators). */
-    public synchronized void restart() {
-        ClientCallStreamObserver<PolicyWatchRequest> c = call;
-        attempt++;
-        call = null;
-        if (c != null) {
-            c.cancel("restart", null);
-        }
-        scheduler.execute(this::connect);
     }
 
     /** Snapshots applied. */
@@ -168,22 +101,9 @@ public final class SpdFeed implements AutoCloseable {
         return rejected.sum();
     }
 
-    /** Streams opened (first connect and every reconnect). */
-    public long connects() {
-        return connects.sum();
-    }
-
     /** The last revision applied, 0 before the first. */
+    @Override
     public synchronized long revision() {
         return revision;
-    }
-
-    @Override
-    public synchronized void close() {
-        closed = true;
-        if (call != null) {
-            call.cancel("closed", null);
-            call = null;
-        }
     }
 }
