@@ -201,7 +201,7 @@ public final class EspWorkerMain implements Callable<Integer> {
             if (cfg.plaintext() instanceof PlaintextConfig.Tun t) {
                 boolean outerV6 = cfg.listen().getAddress().getAddress().length == 16;
                 List<EspSaSpec> outbound = cfg.saPairs().stream().map(StaticSaPair::outbound).toList();
-                int inner = TunMtu.innerMtu(t.pathMtu(), outerV6, outbound);
+                int inner = TunMtu.innerMtu(t.pathMtu(), outerV6, cfg.transport(), outbound);
                 int mtu = t.mtu() > 0 ? t.mtu() : inner;
                 List<IpPrefix> routes = new ArrayList<>();
                 if (!t.addresses().isEmpty()) {

@@ -6,14 +6,21 @@ import java.util.stream.Collectors;
 /** How ESP packets travel between the gateways: the worker config's {@code transport} key. */
 public enum OuterTransport {
     /** ESP in UDP on port 4500 (RFC 3948): passes NAT; carries IKE and NAT keepalives too. */
-    UDP_ENCAP("udp-encap"),
+    UDP_ENCAP("udp-encap", 8),
     /** ESP directly over IP, protocol 50 (RFC 4303): no UDP header, no NAT traversal. */
-    RAW_ESP("raw-esp");
+    RAW_ESP("raw-esp", 0);
 
     private final String configName;
+    private final int headerBytes;
 
-    OuterTransport(String configName) {
+    OuterTransport(String configName, int headerBytes) {
         this.configName = configName;
+        this.headerBytes = headerBytes;
+    }
+
+    /** Bytes this transport puts between the outer IP header and the ESP header. */
+    public int headerBytes() {
+        return headerBytes;
     }
 
     /** The spelling in the configuration file. */
