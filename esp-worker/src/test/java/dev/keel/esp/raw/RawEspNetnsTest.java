@@ -5,6 +5,7 @@ import static dev.keel.esp.tun.WorkerProcesses.count;
 import static dev.keel.esp.tun.WorkerProcesses.logs;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.esp.tun.GatewayPairNetns;
 import dev.keel.esp.tun.Netns;
 import dev.keel.esp.tun.WorkerProcesses;
 import dev.keel.esp.wire.SystemTests;
@@ -12,10 +13,7 @@ import dev.keel.esp.wire.Tshark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,28 +30,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RawEspNetnsTest {
 
-    private static final HexFormat HEX = HexFormat.of();
-
     @TempDir
     Path dir;
 
-    private final List<String> namespaces = new ArrayList<>();
-    private final List<Process> processes = new ArrayList<>();
+    private GatewayPairNetns net;
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (Process p : processes.reversed()) {
-            if (p.isAlive()) {
-                p.destroy();
-                if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
-                    p.destroyForcibly();
-                    p.waitFor(5, TimeUnit.SECONDS);
-                }
-            }
-        }
-        for (String ns : namespaces) {
-            Netns.run(Duration.ofSeconds(10), "ip", "netns", "del", ns);
+        if (net != null) {
+            net.close();
         }
     }
 
@@ -64,29 +49,14 @@ class RawEspNetnsTest {
         Path ping = SystemTests.assumeTool("ping");
         Tshark tshark = Tshark.assumeInstalled();
 
-        String id = Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 24));
-        String nsA = "kraw-" + id + "-a";
-        String nsB = "kraw-" + id + "-b";
-        String vethA = "krv" + id + "a";
-        String vethB = "krv" + id + "b";
-        for (String ns : List.of(nsA, nsB)) {
-            Netns.run(Duration.ofSeconds(10), "ip", "netns", "add", ns).requireOk();
-            namespaces.add(ns);
-            Netns.run(Duration.ofSeconds(10), "ip", "-n", ns, "link", "set", "lo", "up").requireOk();
-        }
-        Netns.run(Duration.ofSeconds(10), "ip", "link", "add", vethA, "netns", nsA, "type", "veth", "peer", "name",
-                vethB, "netns", nsB).requireOk();
-        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsA, "addr", "add", "10.78.0.1/24", "dev", vethA).requireOk();
-        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsB, "addr", "add", "10.78.0.2/24", "dev", vethB).requireOk();
-        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsA, "link", "set", vethA, "up").requireOk();
-        Netns.run(Duration.ofSeconds(10), "ip", "-n", nsB, "link", "set", vethB, "up").requireOk();
+        net = GatewayPairNetns.create("kraw", "10.78.0");
+        String id = net.id;
+        String nsA = net.nsA;
+        String nsB = net.nsB;
+        String vethA = net.vethA;
 
-        byte[] ab = new byte[36];
-        byte[] ba = new byte[36];
-        ThreadLocalRandom.current().nextBytes(ab);
-        ThreadLocalRandom.current().nextBytes(ba);
-        Files.writeString(dir.resolve("a-to-b.hex"), HEX.formatHex(ab) + "\n");
-        Files.writeString(dir.resolve("b-to-a.hex"), HEX.formatHex(ba) + "\n");
+        GatewayPairNetns.writeRandomKey(dir.resolve("a-to-b.hex"), 36);
+        GatewayPairNetns.writeRandomKey(dir.resolve("b-to-a.hex"), 36);
         Path exportA = dir.resolve("keys-a");
         Path yamlA = dir.resolve("site-a.yaml");
         Path yamlB = dir.resolve("site-b.yaml");
@@ -97,8 +67,8 @@ class RawEspNetnsTest {
 
         Path logA = dir.resolve("gw-a.log");
         Path logB = dir.resolve("gw-b.log");
-        Process gwA = started(WorkerProcesses.start(nsA, yamlA, logA));
-        Process gwB = started(WorkerProcesses.start(nsB, yamlB, logB));
+        Process gwA = net.started(WorkerProcesses.start(nsA, yamlA, logA));
+        Process gwB = net.started(WorkerProcesses.start(nsB, yamlB, logB));
         awaitLine(gwA, logA, "keel-esp-worker: started", Duration.ofSeconds(60));
         awaitLine(gwB, logB, "keel-esp-worker: started", Duration.ofSeconds(60));
         assertThat(Files.readString(logA)).contains("esp: raw ip protocol 50");
@@ -109,7 +79,7 @@ class RawEspNetnsTest {
         Process capture = new ProcessBuilder("ip", "netns", "exec", nsA, tshark.executable().toString(), "-n",
                 "-i", vethA, "-f", "ip proto 50 or udp", "-c", "500", "-a", "duration:40", "-w", pcap.toString())
                 .redirectErrorStream(true).redirectOutput(tsharkLog.toFile()).start();
-        processes.add(capture);
+        net.started(capture);
         awaitLine(capture, tsharkLog, "Capturing on", Duration.ofSeconds(30));
 
         // Warm-up: the first packet waits for class loading and the JIT in both gateways.
@@ -170,10 +140,5 @@ class RawEspNetnsTest {
                     out: {spi: %s, enc_key: "file:%s"}
                 """.formatted(local, tun, mine, mine, export, peer, mine, mine, theirs, theirs, inSpi, inKey,
                 outSpi, outKey);
-    }
-
-    private Process started(Process p) {
-        processes.add(p);
-        return p;
     }
 }

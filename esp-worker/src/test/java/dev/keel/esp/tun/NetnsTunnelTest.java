@@ -11,10 +11,7 @@ import dev.keel.esp.wire.Tshark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,7 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NetnsTunnelTest {
 
-    private static final HexFormat HEX = HexFormat.of();
     /** Site A's TUN MTU is set above the tunnel's inner MTU (1438 for AES-GCM over IPv4 on a 1500 path). */
     private static final int A_TUN_MTU = 1500;
     private static final int INNER_MTU = 1438;
@@ -43,23 +39,12 @@ class NetnsTunnelTest {
     @TempDir
     Path dir;
 
-    private final List<String> namespaces = new ArrayList<>();
-    private final List<Process> processes = new ArrayList<>();
+    private GatewayPairNetns net;
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (Process p : processes.reversed()) {
-            if (p.isAlive()) {
-                p.destroy();
-                if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
-                    p.destroyForcibly();
-                    p.waitFor(5, TimeUnit.SECONDS);
-                }
-            }
-        }
-        for (String ns : namespaces) {
-            Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "netns", "del", ns);
+        if (net != null) {
+            net.close();
         }
     }
 
@@ -71,34 +56,20 @@ class NetnsTunnelTest {
         Path ping = SystemTests.assumeTool("ping");
         Tshark tshark = Tshark.assumeInstalled();
 
-        String id = Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 24));
-        String nsA = "kd-" + id + "-a";
-        String nsB = "kd-" + id + "-b";
-        String vethA = "kdv" + id + "a";
-        String vethB = "kdv" + id + "b";
-        for (String ns : List.of(nsA, nsB)) {
-            Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "netns", "add", ns).requireOk();
-            namespaces.add(ns);
-            Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", ns, "link", "set", "lo", "up").requireOk();
-        }
-        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "link", "add", vethA, "netns", nsA, "type", "veth",
-                "peer", "name", vethB, "netns", nsB).requireOk();
-        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsA, "addr", "add", "10.77.0.1/24", "dev", vethA).requireOk();
-        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "addr", "add", "10.77.0.2/24", "dev", vethB).requireOk();
-        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsA, "link", "set", vethA, "up").requireOk();
-        Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "link", "set", vethB, "up").requireOk();
+        net = GatewayPairNetns.create("kd", "10.77.0");
+        String id = net.id;
+        String nsA = net.nsA;
+        String nsB = net.nsB;
+        String vethA = net.vethA;
+        String vethB = net.vethB;
         // Keel sends ESP in UDP GSO batches (UDP_SEGMENT). A veth passes such a batch on whole, and
         // a capture on it would show one datagram holding many ESP packets; at most one segment
         // per packet makes the kernel cut the batch before the device, as for a NIC without USO.
         Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsA, "link", "set", vethA, "gso_max_segs", "1").requireOk();
         Netns.run(Netns.DEFAULT_TIMEOUT, "ip", "-n", nsB, "link", "set", vethB, "gso_max_segs", "1").requireOk();
 
-        byte[] ab = new byte[36];
-        byte[] ba = new byte[36];
-        ThreadLocalRandom.current().nextBytes(ab);
-        ThreadLocalRandom.current().nextBytes(ba);
-        Files.writeString(dir.resolve("a-to-b.hex"), HEX.formatHex(ab) + "\n");
-        Files.writeString(dir.resolve("b-to-a.hex"), HEX.formatHex(ba) + "\n");
+        GatewayPairNetns.writeRandomKey(dir.resolve("a-to-b.hex"), 36);
+        GatewayPairNetns.writeRandomKey(dir.resolve("b-to-a.hex"), 36);
         Path exportA = dir.resolve("keys-a");
         Path yamlA = dir.resolve("site-a.yaml");
         Path yamlB = dir.resolve("site-b.yaml");
@@ -109,8 +80,8 @@ class NetnsTunnelTest {
 
         Path logA = dir.resolve("gw-a.log");
         Path logB = dir.resolve("gw-b.log");
-        Process gwA = started(WorkerProcesses.start(nsA, yamlA, logA));
-        Process gwB = started(WorkerProcesses.start(nsB, yamlB, logB));
+        Process gwA = net.started(WorkerProcesses.start(nsA, yamlA, logA));
+        Process gwB = net.started(WorkerProcesses.start(nsB, yamlB, logB));
         awaitLine(gwA, logA, "keel-esp-worker: started", Duration.ofSeconds(60));
         awaitLine(gwB, logB, "keel-esp-worker: started", Duration.ofSeconds(60));
         assertThat(Files.readString(logA)).contains("mtu " + A_TUN_MTU + ", inner mtu " + INNER_MTU);
@@ -122,7 +93,7 @@ class NetnsTunnelTest {
         Process capture = new ProcessBuilder("ip", "netns", "exec", nsA, tshark.executable().toString(), "-n",
                 "-i", vethA, "-f", "udp port 4500", "-c", "4000", "-a", "duration:60", "-w", pcap.toString())
                 .redirectErrorStream(true).redirectOutput(tsharkLog.toFile()).start();
-        processes.add(capture);
+        net.started(capture);
         awaitLine(capture, tsharkLog, "Capturing on", Duration.ofSeconds(30));
 
         // Warm-up: the first packets wait for class loading and the JIT in both gateways (seconds on a loaded machine).
@@ -149,7 +120,7 @@ class NetnsTunnelTest {
         Path iperfLog = dir.resolve("iperf3-server.log");
         Process server = new ProcessBuilder("ip", "netns", "exec", nsB, iperf3.toString(), "-s", "-1", "--forceflush",
                 "-B", "192.168.72.1", "-p", "5201").redirectErrorStream(true).redirectOutput(iperfLog.toFile()).start();
-        processes.add(server);
+        net.started(server);
         awaitLine(server, iperfLog, "Server listening", Duration.ofSeconds(15));
         Netns.Result client = Netns.run(Duration.ofSeconds(30), "ip", "netns", "exec", nsA, iperf3.toString(),
                 "-c", "192.168.72.1", "-B", "192.168.71.1", "-p", "5201", "-t", "3", "-f", "m");
@@ -219,10 +190,5 @@ class NetnsTunnelTest {
                     out: {spi: %s, enc_key: "file:%s"}
                 """.formatted(local, tun, mine, mine, mtu, export, peer, mine, mine, theirs, theirs, inSpi, inKey,
                 outSpi, outKey);
-    }
-
-    private Process started(Process p) {
-        processes.add(p);
-        return p;
     }
 }
