@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.keel.esp.tun.GatewayPairNetns;
 import dev.keel.esp.tun.Netns;
 import dev.keel.esp.tun.WorkerProcesses;
+import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
 import dev.keel.esp.wire.Tshark;
 import java.nio.file.Files;
@@ -85,10 +86,10 @@ class RawEspNetnsTest {
         // Warm-up: the first packet waits for class loading and the JIT in both gateways.
         Netns.run(Duration.ofSeconds(40), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "1", "-W", "30",
                 "-I", "192.168.81.1", "192.168.82.1");
-        Netns.Result v4 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "3", "-i",
+        BoundedCommand.Result v4 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "3", "-i",
                 "0.2", "-W", "3", "-I", "192.168.81.1", "192.168.82.1");
         assertThat(v4.output()).as(v4 + "\n" + logs(logA, logB)).contains("3 received");
-        Netns.Result v6 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-6", "-n", "-c", "3",
+        BoundedCommand.Result v6 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-6", "-n", "-c", "3",
                 "-i", "0.2", "-W", "3", "-I", "fd81::1", "fd82::1");
         assertThat(v6.output()).as(v6 + "\n" + logs(logA, logB)).contains("3 received");
 

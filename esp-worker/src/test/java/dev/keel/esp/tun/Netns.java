@@ -1,15 +1,13 @@
 package dev.keel.esp.tun;
 
+import dev.keel.esp.wire.BoundedCommand;
+import dev.keel.esp.wire.BoundedCommand.Result;
 import dev.keel.esp.wire.SystemTests;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A network namespace a test creates for itself, with a unique name, and removes in
@@ -17,26 +15,6 @@ import java.util.concurrent.TimeUnit;
  * process that outlives it is killed.
  */
 public final class Netns implements AutoCloseable {
-
-    /** What a finished (or killed) command printed, stdout and stderr together. */
-    public record Result(List<String> command, int exitCode, boolean timedOut, String output) {
-        public boolean ok() {
-            return exitCode == 0 && !timedOut;
-        }
-
-        public Result requireOk() {
-            if (!ok()) {
-                throw new AssertionError(this.toString());
-            }
-            return this;
-        }
-
-        @Override
-        public String toString() {
-            return String.join(" ", command) + " -> " + (timedOut ? "killed after timeout" : "exit " + exitCode)
-                    + (output.isBlank() ? "" : "\n" + output.strip());
-        }
-    }
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
@@ -84,33 +62,9 @@ public final class Netns implements AutoCloseable {
         return exec(DEFAULT_TIMEOUT, command).requireOk();
     }
 
-    /**
-     * Runs {@code command}, waiting at most {@code timeout}; a process still running then is
-     * killed (and waited for, boundedly) and reported as timed out.
-     */
+    /** Runs {@code command}, waiting at most {@code timeout} (see {@link BoundedCommand}). */
     public static Result run(Duration timeout, String... command) throws IOException {
-        Path out = Files.createTempFile("keel-tun-cmd", ".out");
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(out.toFile()).start();
-            boolean timedOut = false;
-            try {
-                if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                    timedOut = true;
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
-                    p.destroyForcibly();
-                    p.waitFor(5, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                p.destroyForcibly();
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while running " + String.join(" ", command), e);
-            }
-            int exit = p.isAlive() ? -1 : p.exitValue();
-            return new Result(List.of(command), exit, timedOut, Files.readString(out, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-        }
+        return BoundedCommand.run(timeout, List.of(command));
     }
 
     /** Deletes the namespace (and with it any device still in it); idempotent. */

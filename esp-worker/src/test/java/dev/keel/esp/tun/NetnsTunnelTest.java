@@ -6,6 +6,7 @@ import static dev.keel.esp.tun.WorkerProcesses.logs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.esp.EspWorkerMain;
+import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
 import dev.keel.esp.wire.Tshark;
 import java.nio.file.Files;
@@ -99,20 +100,20 @@ class NetnsTunnelTest {
         // Warm-up: the first packets wait for class loading and the JIT in both gateways (seconds on a loaded machine).
         Netns.run(Duration.ofSeconds(40), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "1", "-W", "30",
                 "-I", "192.168.71.1", "192.168.72.1");
-        Netns.Result v4 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
+        BoundedCommand.Result v4 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
                 "-c", "3", "-i", "0.2", "-W", "3", "-I", "192.168.71.1", "192.168.72.1");
         assertThat(v4.output()).as(v4 + "\n" + logs(logA, logB)).contains("3 received");
-        Netns.Result v6 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-6", "-n",
+        BoundedCommand.Result v6 = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-6", "-n",
                 "-c", "3", "-i", "0.2", "-W", "3", "-I", "fd71::1", "fd72::1");
         assertThat(v6.output()).as(v6 + "\n" + logs(logA, logB)).contains("3 received");
 
         // DF clear, 1488 B on a 1500 B TUN but a 1438 B tunnel: Keel fragments the inner packet and
         // B's kernel reassembles it and answers. (First, before any PMTU is cached for 192.168.72.1.)
-        Netns.Result frag = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
+        BoundedCommand.Result frag = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
                 "-c", "2", "-i", "0.3", "-W", "3", "-M", "dont", "-s", "1460", "-I", "192.168.71.1", "192.168.72.1");
         assertThat(frag.output()).as(frag + "\n" + logs(logA, logB)).contains("2 received");
         // DF set: Keel answers ICMP "fragmentation needed" with MTU 1438; ping reports it (then the cached PMTU).
-        Netns.Result df = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
+        BoundedCommand.Result df = Netns.run(Duration.ofSeconds(20), "ip", "netns", "exec", nsA, ping.toString(), "-n",
                 "-c", "2", "-i", "0.3", "-W", "2", "-M", "do", "-s", "1460", "-I", "192.168.71.1", "192.168.72.1");
         assertThat(df.output()).as(df + "\n" + logs(logA, logB)).containsPattern("mtu ?= ?" + INNER_MTU);
 
@@ -122,7 +123,7 @@ class NetnsTunnelTest {
                 "-B", "192.168.72.1", "-p", "5201").redirectErrorStream(true).redirectOutput(iperfLog.toFile()).start();
         net.started(server);
         awaitLine(server, iperfLog, "Server listening", Duration.ofSeconds(15));
-        Netns.Result client = Netns.run(Duration.ofSeconds(30), "ip", "netns", "exec", nsA, iperf3.toString(),
+        BoundedCommand.Result client = Netns.run(Duration.ofSeconds(30), "ip", "netns", "exec", nsA, iperf3.toString(),
                 "-c", "192.168.72.1", "-B", "192.168.71.1", "-p", "5201", "-t", "3", "-f", "m");
         assertThat(client.ok()).as(client + "\n" + logs(logA, logB)).isTrue();
         Matcher m = Pattern.compile("([0-9.]+) Mbits/sec\\s+receiver").matcher(client.output());

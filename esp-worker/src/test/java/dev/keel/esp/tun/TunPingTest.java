@@ -2,6 +2,7 @@ package dev.keel.esp.tun;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -40,7 +41,7 @@ class TunPingTest {
                 tun.setMtu(1420);
                 ns.adopt(dev); // the queue fds stay valid across the move
 
-                Netns.Result link = ns.execOk("ip", "-d", "-o", "link", "show", "dev", dev);
+                BoundedCommand.Result link = ns.execOk("ip", "-d", "-o", "link", "show", "dev", dev);
                 assertThat(link.output()).contains("mtu 1420").contains("multi_queue").contains("numqueues 2");
                 if (v6) {
                     ns.execOk("ip", "-6", "addr", "add", local, "dev", dev, "nodad");
@@ -49,7 +50,7 @@ class TunPingTest {
                 }
                 ns.execOk("ip", "link", "set", "dev", dev, "up");
 
-                Netns.Result ping = ns.exec(Duration.ofSeconds(20),
+                BoundedCommand.Result ping = ns.exec(Duration.ofSeconds(20),
                         "ping", v6 ? "-6" : "-4", "-c", "3", "-W", "1", "-i", "0.2", "-n", peer);
 
                 assertThat(ping.exitCode()).as("%s", ping).isZero();

@@ -1,5 +1,6 @@
 package dev.keel.gateway.interop;
 
+import dev.keel.esp.wire.BoundedCommand;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.esp.wire.SystemTests;

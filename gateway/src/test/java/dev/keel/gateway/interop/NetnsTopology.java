@@ -1,5 +1,6 @@
 package dev.keel.gateway.interop;
 
+import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

@@ -1,5 +1,6 @@
 package dev.keel.gateway.interop;
 
+import dev.keel.esp.wire.BoundedCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.keel.gateway.interop;
+package dev.keel.esp.wire;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +75,7 @@ public final class BoundedCommand {
     }
 
     /** Sends {@code signal} (e.g. "TERM", "KILL") to the process group {@code pgid}; errors ignored. */
-    static void signalGroup(long pgid, String signal) {
+    public static void signalGroup(long pgid, String signal) {
         try {
             run(Duration.ofSeconds(5), List.of("kill", "-" + signal, "--", "-" + pgid));
         } catch (IOException e) {
