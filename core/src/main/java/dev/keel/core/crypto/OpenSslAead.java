@@ -1,6 +1,7 @@
 package dev.keel.core.crypto;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import dev.keel.core.transform.EncryptionTransform;
 import java.lang.foreign.Arena;
@@ -9,33 +10,37 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
  * AES-GCM (RFC 4106, ICV 8, 12 or 16 bytes) and ChaCha20-Poly1305 (RFC 7634) on OpenSSL 3's EVP
  * interface, allocation-free per packet.
  *
- * <p>One {@code EVP_CIPHER_CTX} per instance is keyed once (AES key schedule and GHASH table, or
- * the ChaCha20 key, stay in it); a packet only sets the nonce ({@code salt || iv}, 12 bytes), feeds
- * the AAD and the data, and gets or sets the tag. SunJCE, by contrast, builds a new GCM or
- * Poly1305 engine on every {@code Cipher.init}, i.e. per packet (docs/benchmarks.md). The packet
- * array is passed to OpenSSL as a heap segment through critical downcalls, so nothing is copied;
- * every index is checked here before a downcall.
+ * <p>One {@code EVP_CIPHER_CTX} per instance is keyed once (the AES key schedule and GHASH table,
+ * or the ChaCha20 key, stay in it); a packet only sets the nonce ({@code salt || iv}, 12 bytes),
+ * feeds the AAD and the data, and gets or sets the tag. SunJCE, by contrast, builds a new GCM or
+ * Poly1305 engine on every {@code Cipher.init}, i.e. per packet (docs/benchmarks.md).
  *
- * <p>OpenSSL decrypts in place before {@code EVP_CipherFinal_ex} compares the tag, so a failed
- * {@link #open} zeroes {@code buf[off, off+len-icv)}: no plaintext of a forged packet is left.
- * The key is copied into native memory only for the keying call and zeroed right after;
- * {@code EVP_CIPHER_CTX_free} (on {@link #close}, or by a cleaner if an instance is dropped
- * unclosed) wipes OpenSSL's copy.
+ * <p>The packet is copied into a per-instance off-heap scratch buffer, processed there and copied
+ * back: the downcalls then take plain {@code long} addresses (see {@link OpenSsl}) and no Java
+ * object is made per packet. Every index is checked against the Java arrays before a byte is
+ * copied, and the scratch is sized to what is copied, so a bad length never reaches OpenSSL.
+ *
+ * <p>{@link #open} copies plaintext back only after {@code EVP_CipherFinal_ex} verified the tag;
+ * on failure the scratch is zeroed and {@code buf} still holds the ciphertext. The key is put in
+ * native memory only for the keying call and zeroed right after; {@code EVP_CIPHER_CTX_free} (on
+ * {@link #close}, or by a cleaner if an instance is dropped unclosed) cleanses OpenSSL's copy.
  */
 final class OpenSslAead implements AeadCipher {
 
     private static final int SALT = 4;
     private static final int IV = 8;
-    private static final int NONCE_OFFSET = 0;
-    private static final int OUT_LEN_OFFSET = 16;
-    private static final int STATE_SIZE = 32;
+    /** Scratch layout: {@code salt || iv} at 0, the {@code int *outl} at 16, AAD at 32, then data. */
+    private static final int NONCE = 0;
+    private static final int OUT_LEN = 16;
+    private static final int AAD = 32;
+    private static final int INITIAL_AAD_CAPACITY = 64;
+    private static final int INITIAL_DATA_CAPACITY = 2048;
     private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
     private static final Cleaner CLEANER = Cleaner.create();
 
@@ -44,23 +49,55 @@ final class OpenSslAead implements AeadCipher {
     private final int keyLength;
     private final String name;
     private final OpenSsl.Lib lib;
-    private final MemorySegment ctx;
-    /** {@code salt || iv} at 0, the {@code int *outl} of update and final at 16. */
-    private final MemorySegment state;
-    private final MemorySegment nonce;
-    private final MemorySegment outLen;
+    private final Native resources;
+    private final long ctx;
     private final Cleaner.Cleanable cleanable;
+    private MemorySegment scratch;
+    private long base;
+    private int aadCapacity;
+    private int dataCapacity;
     private long lastSealIv;
     private boolean sealedOnce;
     private boolean closed;
 
-    /** What must be released once, by {@link #close} or by the cleaner: holds no reference to the cipher. */
-    private record Native(OpenSsl.Lib lib, Arena arena, MemorySegment ctx, MemorySegment state) implements Runnable {
+    /** What must be released once, by {@link #close} or by the cleaner; holds no reference to the cipher. */
+    private static final class Native implements Runnable {
+        final OpenSsl.Lib lib;
+        final MemorySegment ctx;
+        Arena arena;
+        MemorySegment scratch;
+
+        Native(OpenSsl.Lib lib, MemorySegment ctx) {
+            this.lib = lib;
+            this.ctx = ctx;
+        }
+
+        /** Replaces the scratch buffer, keeping its first {@code keep} bytes, wiping and freeing the old one. */
+        MemorySegment allocate(long size, long keep) {
+            Arena next = Arena.ofShared();  // the worker thread that uses it is not the one that closes it
+            MemorySegment s = next.allocate(size, 16);
+            if (scratch != null) {
+                MemorySegment.copy(scratch, 0, s, 0, keep);
+            }
+            releaseScratch();
+            arena = next;
+            scratch = s;
+            return s;
+        }
+
+        private void releaseScratch() {
+            if (arena != null) {
+                scratch.fill((byte) 0);
+                arena.close();
+                arena = null;
+                scratch = null;
+            }
+        }
+
         @Override
         public void run() {
-            state.fill((byte) 0);
+            releaseScratch();
             lib.ctxFree(ctx);  // EVP_CIPHER_CTX_free cleanses the key schedule
-            arena.close();
         }
     }
 
@@ -80,9 +117,7 @@ final class OpenSslAead implements AeadCipher {
         if (c.equals(MemorySegment.NULL)) {
             throw new IllegalStateException("EVP_CIPHER_CTX_new failed (out of memory)");
         }
-        Arena arena = Arena.ofShared();  // the worker thread that uses it is not the one that makes it
-        MemorySegment s = arena.allocate(STATE_SIZE, 8);
-        Native resources = new Native(lib, arena, c, s);
+        Native n = new Native(lib, c);
         boolean keyed = false;
         try (Arena keyArena = Arena.ofConfined()) {
             MemorySegment key = keyArena.allocate(keyLength);
@@ -96,17 +131,31 @@ final class OpenSslAead implements AeadCipher {
                 lib.clearErrors();
                 throw new IllegalStateException(name + ": EVP_CipherInit_ex refused the key");
             }
+            grow(n, INITIAL_AAD_CAPACITY, INITIAL_DATA_CAPACITY);
         } finally {
             if (!keyed) {
-                resources.run();
+                n.run();
             }
         }
-        this.ctx = c;
-        this.state = s;
-        this.nonce = s.asSlice(NONCE_OFFSET, SALT + IV);
-        this.outLen = s.asSlice(OUT_LEN_OFFSET, 4);
-        MemorySegment.copy(keyAndSalt, keyLength, s, JAVA_BYTE, NONCE_OFFSET, SALT);
-        this.cleanable = CLEANER.register(this, resources);
+        this.resources = n;
+        this.ctx = c.address();
+        MemorySegment.copy(keyAndSalt, keyLength, scratch, JAVA_BYTE, NONCE, SALT);
+        this.cleanable = CLEANER.register(this, n);
+    }
+
+    /** Makes room for {@code aadLen} bytes of AAD and {@code dataLen} of data (+ tag); rare, not per packet. */
+    private void ensureCapacity(int aadLen, int dataLen) {
+        if (aadLen > aadCapacity || dataLen > dataCapacity) {
+            grow(resources, Math.max(aadLen, aadCapacity), Math.max(dataLen, dataCapacity));
+        }
+    }
+
+    private void grow(Native n, int aadBytes, int dataBytes) {
+        MemorySegment next = n.allocate(0L + AAD + aadBytes + dataBytes, NONCE + SALT);  // keeps the salt
+        scratch = next;
+        base = next.address();
+        aadCapacity = aadBytes;
+        dataCapacity = dataBytes;
     }
 
     @Override
@@ -136,22 +185,28 @@ final class OpenSslAead implements AeadCipher {
             // As SunJCE does: the (key, IV) of the previous seal is a caller bug that must never pass.
             throw new IllegalStateException(name + " IV reused under the same key");
         }
-        MemorySegment.copy(iv, ivOff, state, JAVA_BYTE, NONCE_OFFSET + SALT, IV);
-        MemorySegment packet = MemorySegment.ofArray(buf);
-        MemorySegment data = packet.asSlice(off);
-        MemorySegment tag = packet.asSlice(off + len);
-        boolean ok = lib.initIv(ctx, nonce, 1) == 1
-                && (aadLen == 0 || lib.update(ctx, MemorySegment.NULL, outLen, MemorySegment.ofArray(aad), aadLen) == 1)
-                && (len == 0 || lib.update(ctx, data, outLen, data, len) == 1)
-                && lib.finish(ctx, tag, outLen) == 1
-                && lib.ctrl(ctx, OpenSsl.EVP_CTRL_AEAD_GET_TAG, icvLength, tag) == 1;
+        int sealedLen = len + icvLength;
+        ensureCapacity(aadLen, sealedLen);
+        MemorySegment s = scratch;
+        long b = base;
+        long data = AAD + aadCapacity;
+        MemorySegment.copy(iv, ivOff, s, JAVA_BYTE, NONCE + SALT, IV);
+        MemorySegment.copy(aad, 0, s, JAVA_BYTE, AAD, aadLen);
+        MemorySegment.copy(buf, off, s, JAVA_BYTE, data, len);
+        boolean ok = lib.initIv(ctx, b + NONCE, 1) == 1
+                && (aadLen == 0 || lib.update(ctx, 0L, b + OUT_LEN, b + AAD, aadLen) == 1)
+                && (len == 0 || lib.update(ctx, b + data, b + OUT_LEN, b + data, len) == 1
+                        && s.get(JAVA_INT, OUT_LEN) == len)
+                && lib.finish(ctx, b + data + len, b + OUT_LEN) == 1
+                && lib.ctrl(ctx, OpenSsl.EVP_CTRL_AEAD_GET_TAG, icvLength, b + data + len) == 1;
         if (!ok) {
             lib.clearErrors();
             throw new IllegalStateException(name + " seal failed in OpenSSL");
         }
+        MemorySegment.copy(s, JAVA_BYTE, data, buf, off, sealedLen);
         lastSealIv = ivValue;
         sealedOnce = true;
-        return len + icvLength;
+        return sealedLen;
     }
 
     @Override
@@ -164,21 +219,27 @@ final class OpenSslAead implements AeadCipher {
             return -1;
         }
         int ctLen = len - icvLength;
-        MemorySegment.copy(iv, ivOff, state, JAVA_BYTE, NONCE_OFFSET + SALT, IV);
-        MemorySegment packet = MemorySegment.ofArray(buf);
-        MemorySegment data = packet.asSlice(off);
-        MemorySegment tag = packet.asSlice(off + ctLen);
-        boolean ok = lib.initIv(ctx, nonce, 0) == 1
-                && lib.ctrl(ctx, OpenSsl.EVP_CTRL_AEAD_SET_TAG, icvLength, tag) == 1
-                && (aadLen == 0 || lib.update(ctx, MemorySegment.NULL, outLen, MemorySegment.ofArray(aad), aadLen) == 1)
-                && (ctLen == 0 || lib.update(ctx, data, outLen, data, ctLen) == 1)
-                && lib.finish(ctx, tag, outLen) == 1;
+        ensureCapacity(aadLen, len);
+        MemorySegment s = scratch;
+        long b = base;
+        long data = AAD + aadCapacity;
+        MemorySegment.copy(iv, ivOff, s, JAVA_BYTE, NONCE + SALT, IV);
+        MemorySegment.copy(aad, 0, s, JAVA_BYTE, AAD, aadLen);
+        MemorySegment.copy(buf, off, s, JAVA_BYTE, data, len);
+        boolean ok = lib.initIv(ctx, b + NONCE, 0) == 1
+                && lib.ctrl(ctx, OpenSsl.EVP_CTRL_AEAD_SET_TAG, icvLength, b + data + ctLen) == 1
+                && (aadLen == 0 || lib.update(ctx, 0L, b + OUT_LEN, b + AAD, aadLen) == 1)
+                && (ctLen == 0 || lib.update(ctx, b + data, b + OUT_LEN, b + data, ctLen) == 1
+                        && s.get(JAVA_INT, OUT_LEN) == ctLen)
+                && lib.finish(ctx, b + data + ctLen, b + OUT_LEN) == 1;
         if (!ok) {
-            // A forgery (final's tag check) in practice. OpenSSL decrypted in place already.
+            // A forgery (final's tag check) in practice. OpenSSL decrypted into the scratch before it
+            // compared the tag: wipe that; buf still holds the ciphertext.
             lib.clearErrors();
-            Arrays.fill(buf, off, off + ctLen, (byte) 0);
+            s.asSlice(data, ctLen).fill((byte) 0);
             return -1;
         }
+        MemorySegment.copy(s, JAVA_BYTE, data, buf, off, ctLen);
         return ctLen;
     }
 
@@ -195,6 +256,8 @@ final class OpenSslAead implements AeadCipher {
         }
         closed = true;
         lastSealIv = 0;
+        scratch = null;
+        base = 0;
         cleanable.clean();
     }
 
