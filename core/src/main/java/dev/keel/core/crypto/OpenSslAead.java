@@ -42,6 +42,20 @@ final class OpenSslAead implements AeadCipher {
     private static final int INITIAL_AAD_CAPACITY = 64;
     private static final int INITIAL_DATA_CAPACITY = 2048;
     private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    /** {@link #use}: no call in progress; one call in progress; closed during a call; closed. */
+    private static final int IDLE = 0;
+    private static final int BUSY = 1;
+    private static final int CLOSE_PENDING = 2;
+    private static final int CLOSED = 3;
+    private static final VarHandle USE;
+
+    static {
+        try {
+            USE = MethodHandles.lookup().findVarHandle(OpenSslAead.class, "use", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final EncryptionTransform transform;
@@ -58,7 +72,13 @@ final class OpenSslAead implements AeadCipher {
     private int dataCapacity;
     private long lastSealIv;
     private boolean sealedOnce;
-    private boolean closed;
+    /**
+     * Guards the native context and scratch against {@link #close} from another thread while a
+     * packet is in them (EspSa.close closes every thread's ciphers from the deleting thread): the
+     * call in progress finishes and frees them, so nothing is freed under OpenSSL's feet.
+     */
+    @SuppressWarnings("unused") // through USE
+    private volatile int use;
 
     /** What must be released once, by {@link #close} or by the cleaner; holds no reference to the cipher. */
     private static final class Native implements Runnable {
@@ -175,11 +195,19 @@ final class OpenSslAead implements AeadCipher {
 
     @Override
     public int seal(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
-        checkOpen();
         Objects.checkFromIndexSize(0, aadLen, aad.length);
         Objects.checkFromIndexSize(ivOff, IV, iv.length);
         Objects.checkFromIndexSize(off, len, buf.length);
         Objects.checkFromIndexSize(off + len, icvLength, buf.length);
+        enter();
+        try {
+            return sealChecked(aad, aadLen, iv, ivOff, buf, off, len);
+        } finally {
+            exit();
+        }
+    }
+
+    private int sealChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         long ivValue = (long) LONG_BE.get(iv, ivOff);
         if (sealedOnce && ivValue == lastSealIv) {
             // As SunJCE does: the (key, IV) of the previous seal is a caller bug that must never pass.
@@ -211,13 +239,18 @@ final class OpenSslAead implements AeadCipher {
 
     @Override
     public int open(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
-        checkOpen();
         Objects.checkFromIndexSize(0, aadLen, aad.length);
         Objects.checkFromIndexSize(ivOff, IV, iv.length);
         Objects.checkFromIndexSize(off, len, buf.length);
-        if (len < icvLength) {
-            return -1;
+        enter();
+        try {
+            return len < icvLength ? -1 : openChecked(aad, aadLen, iv, ivOff, buf, off, len);
+        } finally {
+            exit();
         }
+    }
+
+    private int openChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         int ctLen = len - icvLength;
         ensureCapacity(aadLen, len);
         MemorySegment s = scratch;
@@ -243,22 +276,37 @@ final class OpenSslAead implements AeadCipher {
         return ctLen;
     }
 
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("cipher closed");
+    private void enter() {
+        if (!USE.compareAndSet(this, IDLE, BUSY)) {
+            throw new IllegalStateException((int) USE.getVolatile(this) == BUSY
+                    ? "cipher used by two threads at once" : "cipher closed");
         }
     }
 
+    private void exit() {
+        if (!USE.compareAndSet(this, BUSY, IDLE)) {
+            // close() came from another thread during this call and left the release to us
+            USE.setVolatile(this, CLOSED);
+            cleanable.clean();
+        }
+    }
+
+    /** Frees the context and scratch now, or, when a call is in progress on another thread, when it ends. */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        while (true) {
+            int u = (int) USE.getVolatile(this);
+            if (u == CLOSED || u == CLOSE_PENDING) {
+                return;
+            }
+            if (u == IDLE && USE.compareAndSet(this, IDLE, CLOSED)) {
+                cleanable.clean();
+                return;
+            }
+            if (u == BUSY && USE.compareAndSet(this, BUSY, CLOSE_PENDING)) {
+                return;
+            }
         }
-        closed = true;
-        lastSealIv = 0;
-        scratch = null;
-        base = 0;
-        cleanable.clean();
     }
 
     @Override
