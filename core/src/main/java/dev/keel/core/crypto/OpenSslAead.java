@@ -139,6 +139,7 @@ final class OpenSslAead implements AeadCipher {
         }
         Native n = new Native(lib, c);
         boolean keyed = false;
+        boolean ready = false;
         try (Arena keyArena = Arena.ofConfined()) {
             MemorySegment key = keyArena.allocate(keyLength);
             MemorySegment.copy(keyAndSalt, 0, key, JAVA_BYTE, 0, keyLength);
@@ -152,8 +153,9 @@ final class OpenSslAead implements AeadCipher {
                 throw new IllegalStateException(name + ": EVP_CipherInit_ex refused the key");
             }
             grow(n, INITIAL_AAD_CAPACITY, INITIAL_DATA_CAPACITY);
+            ready = true;
         } finally {
-            if (!keyed) {
+            if (!ready) {
                 n.run();
             }
         }
@@ -163,10 +165,14 @@ final class OpenSslAead implements AeadCipher {
         this.cleanable = CLEANER.register(this, n);
     }
 
-    /** Makes room for {@code aadLen} bytes of AAD and {@code dataLen} of data (+ tag); rare, not per packet. */
+    /**
+     * Makes room for {@code aadLen} bytes of AAD and {@code dataLen} of data (+ tag). Grows at least
+     * twofold, so a run of ever larger packets reallocates a few times, not per packet.
+     */
     private void ensureCapacity(int aadLen, int dataLen) {
         if (aadLen > aadCapacity || dataLen > dataCapacity) {
-            grow(resources, Math.max(aadLen, aadCapacity), Math.max(dataLen, dataCapacity));
+            grow(resources, aadLen > aadCapacity ? Math.max(aadLen, 2 * aadCapacity) : aadCapacity,
+                    dataLen > dataCapacity ? Math.max(dataLen, 2 * dataCapacity) : dataCapacity);
         }
     }
 
