@@ -132,6 +132,7 @@ final class OpenSsl {
             chacha20Poly1305 = bind("EVP_chacha20_poly1305", FunctionDescriptor.of(ADDRESS));
         }
 
+        @SuppressWarnings("restricted")
         private MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
             MemorySegment symbol = crypto.find(name)
                     .orElseThrow(() -> new UnsatisfiedLinkError("libcrypto has no symbol " + name));
