@@ -64,6 +64,10 @@ public class EspDecapsulateBenchmark {
             "AES256_CBC_SHA384", "AES256_CBC_SHA512", "NULL_SHA256"})
     public Suites suite;
 
+    /** The AEAD engine: {@code auto} (AeadEngine's choice), {@code openssl} or {@code jca}; see EspBenchmarkEngine. */
+    @Param({"auto"})
+    public String engine;
+
     private byte[][] ring;
     private int next;
     private PacketBuffer pkt;
@@ -74,6 +78,7 @@ public class EspDecapsulateBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
+        EspBenchmarkEngine.select(engine);
         byte[] inner = InnerPackets.ipv4(17, size - 28, size);
         pkt = new PacketBuffer(size);
         ring = new byte[Math.clamp(RING_BYTES / size, 16, 1024)][];

@@ -51,6 +51,10 @@ public class EspEncapsulateBenchmark {
             "AES256_CBC_SHA384", "AES256_CBC_SHA512", "NULL_SHA256"})
     public Suites suite;
 
+    /** The AEAD engine: {@code auto} (AeadEngine's choice), {@code openssl} or {@code jca}; see EspBenchmarkEngine. */
+    @Param({"auto"})
+    public String engine;
+
     private byte[] inner;
     private PacketBuffer pkt;
     private OutboundSa sa;
@@ -60,6 +64,7 @@ public class EspEncapsulateBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
+        EspBenchmarkEngine.select(engine);
         inner = InnerPackets.ipv4(17, size - 28, size);
         pkt = new PacketBuffer(size);
         sa = new OutboundSa(suite.spec(SPI, IpsecMode.TUNNEL, true, 0, 0), null);

@@ -4,7 +4,9 @@ import dev.keel.core.transform.EncryptionTransform;
 
 /**
  * A combined-mode cipher (RFC 5116 AEAD) bound to one key and salt: AES-GCM (RFC 4106) or
- * ChaCha20-Poly1305 (RFC 7634). Not thread-safe: each thread that owns packets keeps its own.
+ * ChaCha20-Poly1305 (RFC 7634), on OpenSSL ({@link OpenSslAead}) or the JCA ({@link AesGcmCipher},
+ * {@link ChaCha20Poly1305Cipher}); see {@link AeadEngine}. Not thread-safe: each thread that owns
+ * packets keeps its own.
  *
  * <p>The nonce is {@code salt || iv}: the 4-byte salt comes from the keying material, the
  * 8-byte explicit IV is carried in the packet and must never repeat under one key.
@@ -31,7 +33,9 @@ public interface AeadCipher extends AutoCloseable {
 
     /**
      * Verifies and decrypts {@code buf[off, off+len)} (ciphertext followed by the ICV) in place.
-     * Nothing of the plaintext is released unless the ICV verifies. Never throws on hostile input.
+     * Nothing of the plaintext is released unless the ICV verifies: on failure
+     * {@code buf[off, off+len-icv)} holds either the untouched ciphertext or zeros (engines that
+     * decrypt before the tag comparison zero it), never plaintext. Never throws on hostile input.
      *
      * @return the plaintext length, or -1 when the ICV does not verify or {@code len} is shorter
      *     than the ICV

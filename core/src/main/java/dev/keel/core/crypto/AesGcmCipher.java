@@ -84,7 +84,8 @@ public final class AesGcmCipher implements AeadCipher {
     public int seal(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         checkOpen();
         Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(off, len + icvLength, buf.length);
+        Objects.checkFromIndexSize(off, len, buf.length);  // len + ICV alone would let len = -1 through
+        Objects.checkFromIndexSize(off + len, icvLength, buf.length);
         System.arraycopy(iv, ivOff, nonce, SALT, IV);
         if (jca != null) {
             try {

@@ -56,7 +56,8 @@ public final class ChaCha20Poly1305Cipher implements AeadCipher {
     public int seal(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         checkOpen();
         Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(off, len + ICV, buf.length);
+        Objects.checkFromIndexSize(off, len, buf.length);  // len + ICV alone would let len = -1 through
+        Objects.checkFromIndexSize(off + len, ICV, buf.length);
         System.arraycopy(iv, ivOff, nonce, SALT, IV);
         try {
             jca.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(nonce));

@@ -17,11 +17,30 @@ public final class PacketCiphers {
     }
 
     /**
-     * A combined-mode cipher: AES-GCM (RFC 4106) or ChaCha20-Poly1305 (RFC 7634).
+     * A combined-mode cipher: AES-GCM (RFC 4106) or ChaCha20-Poly1305 (RFC 7634), on the engine
+     * {@link AeadEngine#selected()} names (OpenSSL when usable, else the JCA).
      *
      * @param keyAndSalt the cipher key followed by the 4-byte salt (copied; the caller should wipe it)
      */
     public static AeadCipher aead(EncryptionTransform transform, byte[] keyAndSalt) {
+        check(transform, keyAndSalt);
+        return aead(transform, keyAndSalt, AeadEngine.selected());
+    }
+
+    /** {@link #aead(EncryptionTransform, byte[])} on a given engine (tests compare the two). */
+    static AeadCipher aead(EncryptionTransform transform, byte[] keyAndSalt, AeadEngine engine) {
+        check(transform, keyAndSalt);
+        if (engine == AeadEngine.OPENSSL) {
+            return new OpenSslAead(transform, keyAndSalt);
+        }
+        return switch (transform) {
+            case AES_GCM_8, AES_GCM_12, AES_GCM_16 -> new AesGcmCipher(transform, keyAndSalt);
+            case CHACHA20_POLY1305 -> new ChaCha20Poly1305Cipher(transform, keyAndSalt);
+            default -> throw new IllegalArgumentException("unsupported AEAD: " + transform.ianaName());
+        };
+    }
+
+    private static void check(EncryptionTransform transform, byte[] keyAndSalt) {
         if (transform == null || !transform.isAead()) {
             throw new IllegalArgumentException("not a combined-mode transform: " + name(transform));
         }
@@ -34,11 +53,10 @@ public final class PacketCiphers {
                     + keyAndSalt.length + " bytes is not a valid key plus " + transform.saltLength()
                     + "-byte salt");
         }
-        return switch (transform) {
-            case AES_GCM_8, AES_GCM_12, AES_GCM_16 -> new AesGcmCipher(transform, keyAndSalt);
-            case CHACHA20_POLY1305 -> new ChaCha20Poly1305Cipher(transform, keyAndSalt);
+        switch (transform) {
+            case AES_GCM_8, AES_GCM_12, AES_GCM_16, CHACHA20_POLY1305 -> { }
             default -> throw new IllegalArgumentException("unsupported AEAD: " + transform.ianaName());
-        };
+        }
     }
 
     /**

@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * McGrew &amp; Viega, "The Galois/Counter Mode of Operation (GCM)", Appendix B, the test cases with
  * 96-bit IVs: 3 and 4 (AES-128), 9 and 10 (AES-192), 15 and 16 (AES-256). Mapped to RFC 4106 as
  * salt = the first 4 IV bytes, explicit IV = the last 8. ENCR_AES_GCM_12 / _8 use the first 12 / 8
- * bytes of the spec's 128-bit tag (GCM spec §7: T = MSB_t(...)), as RFC 4106 §6 specifies.
+ * bytes of the spec's 128-bit tag (GCM spec §7: T = MSB_t(...)), as RFC 4106 §6 specifies. Every
+ * case runs on both engines (OpenSSL and the JCA).
  */
 class AesGcmVectorsTest {
 
@@ -60,16 +61,23 @@ class AesGcmVectorsTest {
 
     static Stream<Arguments> casesPerIcv() {
         return cases().flatMap(c -> Stream.of(EncryptionTransform.AES_GCM_16, EncryptionTransform.AES_GCM_12,
-                EncryptionTransform.AES_GCM_8).map(t -> {
+                EncryptionTransform.AES_GCM_8).flatMap(t -> Engines.all().map(e -> {
                     Object[] a = c.get();
-                    return Arguments.of(a[0] + " as " + t.ianaName(), t, a[1], a[2], a[3], a[4], a[5]);
-                }));
+                    return Arguments.of(a[0] + " as " + t.ianaName() + " on " + e, e, t, a[1], a[2], a[3], a[4], a[5]);
+                })));
+    }
+
+    static Stream<Arguments> casesPerEngine() {
+        return cases().flatMap(c -> Engines.all().map(e -> {
+            Object[] a = c.get();
+            return Arguments.of(a[0] + " on " + e, e, a[1], a[2], a[3], a[4], a[5]);
+        }));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("casesPerIcv")
-    void sealMatchesSpecAndOpenRecoversPlaintext(String name, EncryptionTransform t, String key, String aad,
-            String plain, String cipher, String tag) {
+    void sealMatchesSpecAndOpenRecoversPlaintext(String name, AeadEngine engine, EncryptionTransform t, String key,
+            String aad, String plain, String cipher, String tag) {
         byte[] keyAndSalt = HEX.parseHex(key + IV.substring(0, 8));
         byte[] iv = HEX.parseHex(IV.substring(8));
         byte[] a = HEX.parseHex(aad);
@@ -78,27 +86,27 @@ class AesGcmVectorsTest {
 
         byte[] buf = new byte[3 + p.length + t.icvLength() + 5];
         System.arraycopy(p, 0, buf, 3, p.length);
-        try (AeadCipher enc = PacketCiphers.aead(t, keyAndSalt)) {
+        try (AeadCipher enc = Engines.aead(engine, t, keyAndSalt)) {
             assertThat(enc.icvLength()).isEqualTo(t.icvLength());
             assertThat(enc.seal(a, a.length, iv, 0, buf, 3, p.length)).isEqualTo(expected.length);
         }
         assertThat(Arrays.copyOfRange(buf, 3, 3 + expected.length)).isEqualTo(expected);
         assertThat(buf[buf.length - 1]).isZero();
 
-        try (AeadCipher dec = PacketCiphers.aead(t, keyAndSalt)) {
+        try (AeadCipher dec = Engines.aead(engine, t, keyAndSalt)) {
             assertThat(dec.open(a, a.length, iv, 0, buf, 3, expected.length)).isEqualTo(p.length);
         }
         assertThat(Arrays.copyOfRange(buf, 3, 3 + p.length)).isEqualTo(p);
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
-    void oneInstanceSealsAndOpensManyPackets(String name, String key, String aad, String plain, String cipher,
-            String tag) {
+    @MethodSource("casesPerEngine")
+    void oneInstanceSealsAndOpensManyPackets(String name, AeadEngine engine, String key, String aad, String plain,
+            String cipher, String tag) {
         byte[] keyAndSalt = HEX.parseHex(key + IV.substring(0, 8));
         byte[] a = HEX.parseHex(aad);
         byte[] p = HEX.parseHex(plain);
-        try (AeadCipher c = PacketCiphers.aead(EncryptionTransform.AES_GCM_16, keyAndSalt)) {
+        try (AeadCipher c = Engines.aead(engine, EncryptionTransform.AES_GCM_16, keyAndSalt)) {
             byte[] iv = new byte[8];
             for (int i = 0; i < 5; i++) {
                 iv[7] = (byte) i;

@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * ChaCha20-Poly1305 AEAD vectors: RFC 8439 §2.8.2 and Appendix A.5, and the ESP and IKEv2 examples
  * of RFC 7634 Appendices A and B. The 12-byte RFC nonce is split as salt (first 4) || IV (last 8),
- * exactly as RFC 7634 §2 builds it; the expected output is the ciphertext followed by the tag.
+ * exactly as RFC 7634 §2 builds it; the expected output is the ciphertext followed by the tag. Every
+ * vector runs on both engines (OpenSSL and the JCA).
  */
 class ChaCha20Poly1305VectorsTest {
 
@@ -70,9 +71,16 @@ class ChaCha20Poly1305VectorsTest {
                         "610394701f8d017f7c12924889" + "6b71bfe25236efd7cdc67066906315b2"));
     }
 
+    static Stream<Arguments> vectorsPerEngine() {
+        return vectors().flatMap(v -> Engines.all().map(e -> {
+            Object[] a = v.get();
+            return Arguments.of(a[0] + " on " + e, e, a[1], a[2], a[3], a[4], a[5], a[6]);
+        }));
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("vectors")
-    void sealMatchesRfcAndOpenRecoversPlaintext(String name, String key, String salt, String ivHex, String aad,
+    @MethodSource("vectorsPerEngine")
+    void sealMatchesRfcAndOpenRecoversPlaintext(String name, AeadEngine engine, String key, String salt, String ivHex, String aad,
             String plain, String sealed) {
         byte[] keyAndSalt = HEX.parseHex(key + salt);
         byte[] iv = HEX.parseHex(ivHex);
@@ -83,7 +91,7 @@ class ChaCha20Poly1305VectorsTest {
 
         byte[] buf = new byte[7 + expected.length];
         System.arraycopy(p, 0, buf, 7, p.length);
-        try (AeadCipher c = PacketCiphers.aead(EncryptionTransform.CHACHA20_POLY1305, keyAndSalt)) {
+        try (AeadCipher c = Engines.aead(engine, EncryptionTransform.CHACHA20_POLY1305, keyAndSalt)) {
             assertThat(c.ivLength()).isEqualTo(8);
             assertThat(c.icvLength()).isEqualTo(16);
             assertThat(c.seal(a, a.length, iv, 0, buf, 7, p.length)).isEqualTo(expected.length);

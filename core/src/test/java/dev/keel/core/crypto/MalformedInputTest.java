@@ -25,6 +25,10 @@ class MalformedInputTest {
     private static final int LEN = 100;
 
     static Stream<Arguments> aeads() {
+        return transforms().flatMap(a -> Engines.all().map(e -> Arguments.of(a.get()[0], a.get()[1], e)));
+    }
+
+    private static Stream<Arguments> transforms() {
         return Stream.of(
                 Arguments.of(EncryptionTransform.AES_GCM_16, 16),
                 Arguments.of(EncryptionTransform.AES_GCM_16, 24),
@@ -37,15 +41,15 @@ class MalformedInputTest {
     }
 
     /** A sealed packet and everything needed to open it. */
-    private record Sealed(EncryptionTransform t, byte[] keyAndSalt, byte[] aad, byte[] iv, byte[] plain,
-            byte[] sealed) {
+    private record Sealed(AeadEngine engine, EncryptionTransform t, byte[] keyAndSalt, byte[] aad, byte[] iv,
+            byte[] plain, byte[] sealed) {
 
         AeadCipher cipher() {
-            return PacketCiphers.aead(t, keyAndSalt);
+            return Engines.aead(engine, t, keyAndSalt);
         }
     }
 
-    private static Sealed seal(EncryptionTransform t, int keyLength) {
+    private static Sealed seal(EncryptionTransform t, int keyLength, AeadEngine engine) {
         Random r = new Random(keyLength * 31L + t.id());
         byte[] keyAndSalt = new byte[keyLength + 4];
         byte[] aad = new byte[8];
@@ -56,15 +60,15 @@ class MalformedInputTest {
         r.nextBytes(iv);
         r.nextBytes(plain);
         byte[] buf = Arrays.copyOf(plain, LEN + t.icvLength());
-        try (AeadCipher c = PacketCiphers.aead(t, keyAndSalt)) {
+        try (AeadCipher c = Engines.aead(engine, t, keyAndSalt)) {
             c.seal(aad, aad.length, iv, 0, buf, 0, LEN);
         }
-        return new Sealed(t, keyAndSalt, aad, iv, plain, buf);
+        return new Sealed(engine, t, keyAndSalt, aad, iv, plain, buf);
     }
 
     /** Opens a tampered copy and checks the failure contract. */
     private static void assertRejected(Sealed s, Consumer<Sealed> tamper, int len) {
-        Sealed copy = new Sealed(s.t, s.keyAndSalt.clone(), s.aad.clone(), s.iv.clone(), s.plain,
+        Sealed copy = new Sealed(s.engine, s.t, s.keyAndSalt.clone(), s.aad.clone(), s.iv.clone(), s.plain,
                 s.sealed.clone());
         tamper.accept(copy);
         try (AeadCipher c = copy.cipher()) {
@@ -85,10 +89,10 @@ class MalformedInputTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1}-byte key")
+    @ParameterizedTest(name = "{0} {1}-byte key on {2}")
     @MethodSource("aeads")
-    void untamperedPacketOpens(EncryptionTransform t, int keyLength) {
-        Sealed s = seal(t, keyLength);
+    void untamperedPacketOpens(EncryptionTransform t, int keyLength, AeadEngine engine) {
+        Sealed s = seal(t, keyLength, engine);
         byte[] buf = s.sealed.clone();
         try (AeadCipher c = s.cipher()) {
             assertThat(c.open(s.aad, s.aad.length, s.iv, 0, buf, 0, buf.length)).isEqualTo(LEN);
@@ -96,19 +100,19 @@ class MalformedInputTest {
         assertThat(Arrays.copyOf(buf, LEN)).isEqualTo(s.plain);
     }
 
-    @ParameterizedTest(name = "{0} {1}-byte key")
+    @ParameterizedTest(name = "{0} {1}-byte key on {2}")
     @MethodSource("aeads")
-    void truncatedPacketsAreRejected(EncryptionTransform t, int keyLength) {
-        Sealed s = seal(t, keyLength);
+    void truncatedPacketsAreRejected(EncryptionTransform t, int keyLength, AeadEngine engine) {
+        Sealed s = seal(t, keyLength, engine);
         for (int len : new int[] {0, 1, t.icvLength() - 1, t.icvLength(), t.icvLength() + 1, s.sealed.length - 1}) {
             assertRejected(s, x -> { }, len);
         }
     }
 
-    @ParameterizedTest(name = "{0} {1}-byte key")
+    @ParameterizedTest(name = "{0} {1}-byte key on {2}")
     @MethodSource("aeads")
-    void flippedBitsAnywhereAreRejected(EncryptionTransform t, int keyLength) {
-        Sealed s = seal(t, keyLength);
+    void flippedBitsAnywhereAreRejected(EncryptionTransform t, int keyLength, AeadEngine engine) {
+        Sealed s = seal(t, keyLength, engine);
         int full = s.sealed.length;
         for (int i : new int[] {0, 17, LEN - 1}) {
             assertRejected(s, x -> x.sealed[i] ^= 0x01, full);  // ciphertext
@@ -126,32 +130,40 @@ class MalformedInputTest {
         assertRejected(s, x -> x.keyAndSalt[x.keyAndSalt.length - 1] ^= 0x01, full);  // wrong salt
     }
 
-    @Test
-    void aadLengthMattersAndEmptyAadWorks() {
-        Sealed s = seal(EncryptionTransform.AES_GCM_16, 16);
+    @ParameterizedTest
+    @MethodSource("dev.keel.core.crypto.Engines#all")
+    void aadLengthMatters(AeadEngine engine) {
+        Sealed s = seal(EncryptionTransform.AES_GCM_16, 16, engine);
         byte[] buf = s.sealed.clone();
         try (AeadCipher c = s.cipher()) {
             assertThat(c.open(s.aad, 4, s.iv, 0, buf, 0, buf.length)).isEqualTo(-1);
         }
     }
 
-    @Test
-    void failedGcmOpenZeroesTheRegionAndChaChaLeavesTheCiphertext() {
-        Sealed gcm = seal(EncryptionTransform.AES_GCM_16, 16);
-        byte[] buf = gcm.sealed.clone();
-        buf[LEN] ^= 1;
-        try (AeadCipher c = gcm.cipher()) {
-            assertThat(c.open(gcm.aad, 8, gcm.iv, 0, buf, 0, buf.length)).isEqualTo(-1);
+    /**
+     * A forged tag: -1, and the region holds zeros (SunJCE GCM, which decrypts before it checks)
+     * or the untouched ciphertext (SunJCE ChaCha20-Poly1305, which checks first; OpenSSL, which
+     * decrypts into its own scratch), never plaintext.
+     */
+    @ParameterizedTest
+    @MethodSource("dev.keel.core.crypto.Engines#all")
+    void forgedTagReturnsMinusOneAndLeavesZerosOrCiphertext(AeadEngine engine) {
+        for (EncryptionTransform t : new EncryptionTransform[] {EncryptionTransform.AES_GCM_16,
+                EncryptionTransform.AES_GCM_8, EncryptionTransform.CHACHA20_POLY1305}) {
+            Sealed s = seal(t, 32, engine);
+            byte[] buf = s.sealed.clone();
+            buf[LEN] ^= 1;
+            try (AeadCipher c = s.cipher()) {
+                assertThat(c.open(s.aad, 8, s.iv, 0, buf, 0, buf.length)).isEqualTo(-1);
+            }
+            boolean zeroes = engine == AeadEngine.JCA && t != EncryptionTransform.CHACHA20_POLY1305;
+            if (zeroes) {
+                assertThat(Arrays.copyOf(buf, LEN)).as(t + " on " + engine).containsOnly(0);
+            } else {
+                assertThat(Arrays.copyOf(buf, LEN)).as(t + " on " + engine).isEqualTo(Arrays.copyOf(s.sealed, LEN));
+            }
+            assertNoPlaintext(buf, s.plain);
         }
-        assertThat(Arrays.copyOf(buf, LEN)).containsOnly(0);
-
-        Sealed chacha = seal(EncryptionTransform.CHACHA20_POLY1305, 32);
-        buf = chacha.sealed.clone();
-        buf[LEN] ^= 1;
-        try (AeadCipher c = chacha.cipher()) {
-            assertThat(c.open(chacha.aad, 8, chacha.iv, 0, buf, 0, buf.length)).isEqualTo(-1);
-        }
-        assertThat(Arrays.copyOf(buf, LEN)).isEqualTo(Arrays.copyOf(chacha.sealed, LEN));
     }
 
     @Test
@@ -226,21 +238,54 @@ class MalformedInputTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
-    @Test
-    void closedCiphersRefuseWorkAndToStringHidesKeys() {
+    @ParameterizedTest
+    @MethodSource("dev.keel.core.crypto.Engines#all")
+    void closedCiphersRefuseWorkAndToStringHidesKeys(AeadEngine engine) {
         byte[] key = new byte[36];
         Arrays.fill(key, (byte) 0x41);
-        AeadCipher c = PacketCiphers.aead(EncryptionTransform.AES_GCM_16, key);
+        AeadCipher c = Engines.aead(engine, EncryptionTransform.AES_GCM_16, key);
         assertThat(c.toString()).doesNotContain("41").doesNotContain("AAAA");
         c.close();
         c.close();
         assertThatThrownBy(() -> c.seal(new byte[0], 0, new byte[8], 0, new byte[32], 0, 16))
                 .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> c.open(new byte[0], 0, new byte[8], 0, new byte[32], 0, 32))
+                .isInstanceOf(IllegalStateException.class);
     }
 
-    @Test
-    void sealRefusesToReuseTheLastIv() {
-        try (AeadCipher c = PacketCiphers.aead(EncryptionTransform.AES_GCM_16, new byte[20])) {
+    /** Lengths and offsets outside the arrays throw before anything is copied or handed to native code. */
+    @ParameterizedTest
+    @MethodSource("dev.keel.core.crypto.Engines#all")
+    void badIndicesThrowIndexOutOfBounds(AeadEngine engine) {
+        try (AeadCipher c = Engines.aead(engine, EncryptionTransform.AES_GCM_16, new byte[20])) {
+            byte[] buf = new byte[64];
+            byte[] aad = new byte[8];
+            byte[] iv = new byte[8];
+            for (int[] bad : new int[][] {{0, 49}, {1, 48}, {-1, 16}, {0, -1}, {60, 8}, {Integer.MAX_VALUE, 16},
+                    {16, Integer.MAX_VALUE - 20}}) {
+                assertThatThrownBy(() -> c.seal(aad, 8, iv, 0, buf, bad[0], bad[1]))
+                        .isInstanceOf(IndexOutOfBoundsException.class);
+            }
+            for (int[] bad : new int[][] {{0, 65}, {-1, 16}, {0, -1}, {60, 8}, {Integer.MAX_VALUE, 16}}) {
+                assertThatThrownBy(() -> c.open(aad, 8, iv, 0, buf, bad[0], bad[1]))
+                        .isInstanceOf(IndexOutOfBoundsException.class);
+            }
+            assertThatThrownBy(() -> c.seal(aad, 9, iv, 0, buf, 0, 16)).isInstanceOf(IndexOutOfBoundsException.class);
+            assertThatThrownBy(() -> c.open(aad, -1, iv, 0, buf, 0, 32)).isInstanceOf(IndexOutOfBoundsException.class);
+            assertThatThrownBy(() -> c.seal(aad, 8, iv, 1, buf, 0, 16)).isInstanceOf(IndexOutOfBoundsException.class);
+            assertThatThrownBy(() -> c.open(aad, 8, new byte[7], 0, buf, 0, 32))
+                    .isInstanceOf(IndexOutOfBoundsException.class);
+            // the cipher is still usable afterwards
+            iv[0] = 1;
+            assertThat(c.seal(aad, 8, iv, 0, buf, 0, 16)).isEqualTo(32);
+            assertThat(c.open(aad, 8, iv, 0, buf, 0, 32)).isEqualTo(16);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("dev.keel.core.crypto.Engines#all")
+    void sealRefusesToReuseTheLastIv(AeadEngine engine) {
+        try (AeadCipher c = Engines.aead(engine, EncryptionTransform.AES_GCM_16, new byte[20])) {
             byte[] iv = new byte[8];
             c.seal(new byte[0], 0, iv, 0, new byte[32], 0, 16);
             assertThatThrownBy(() -> c.seal(new byte[0], 0, iv, 0, new byte[32], 0, 16))

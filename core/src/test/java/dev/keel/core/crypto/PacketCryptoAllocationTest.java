@@ -52,12 +52,12 @@ class PacketCryptoAllocationTest {
         iv[7] = (byte) i;
     }
 
-    private static long[] aead(EncryptionTransform t, int keyLength) {
+    private static long[] aead(EncryptionTransform t, int keyLength, AeadEngine engine) {
         byte[] aad = new byte[8];
         byte[] iv = new byte[8];
         byte[] buf = new byte[LEN + 16];
-        try (AeadCipher c = PacketCiphers.aead(t, new byte[keyLength + 4])) {
-            String name = t.ianaName() + "/" + keyLength * 8;
+        try (AeadCipher c = Engines.aead(engine, t, new byte[keyLength + 4])) {
+            String name = t.ianaName() + "/" + keyLength * 8 + " " + engine;
             long seal = bytesPerCall(name + " seal", i -> {
                 iv(iv, i + 1);
                 c.seal(aad, 8, iv, 0, buf, 0, LEN);
@@ -76,10 +76,23 @@ class PacketCryptoAllocationTest {
         }
     }
 
+    /** OpenSSL: one keyed EVP context, an off-heap scratch buffer, long-address downcalls: nothing per packet. */
     @Test
-    void aesGcm16() {
+    void openSslAeadsAreAllocationFree() {
+        for (EncryptionTransform t : new EncryptionTransform[] {EncryptionTransform.AES_GCM_16,
+                EncryptionTransform.AES_GCM_12, EncryptionTransform.AES_GCM_8, EncryptionTransform.CHACHA20_POLY1305}) {
+            for (int keyLength : t == EncryptionTransform.CHACHA20_POLY1305 ? new int[] {32} : new int[] {16, 32}) {
+                long[] r = aead(t, keyLength, AeadEngine.OPENSSL);
+                assertThat(r[0]).as(t + " seal").isLessThan(16);
+                assertThat(r[1]).as(t + " open").isLessThan(16);
+            }
+        }
+    }
+
+    @Test
+    void jcaAesGcm16() {
         for (int keyLength : new int[] {16, 32}) {
-            long[] r = aead(EncryptionTransform.AES_GCM_16, keyLength);
+            long[] r = aead(EncryptionTransform.AES_GCM_16, keyLength, AeadEngine.JCA);
             // SunJCE: GCMParameterSpec + IV/key clones + a GCM engine per Cipher.init (see report).
             assertThat(r[0]).isLessThan(2048);
             assertThat(r[1]).isLessThan(2048);
@@ -87,18 +100,18 @@ class PacketCryptoAllocationTest {
     }
 
     @Test
-    void aesGcm12And8() {
-        long[] r12 = aead(EncryptionTransform.AES_GCM_12, 16);
+    void jcaAesGcm12And8() {
+        long[] r12 = aead(EncryptionTransform.AES_GCM_12, 16, AeadEngine.JCA);
         assertThat(r12[0]).isLessThan(2048);
         assertThat(r12[1]).isLessThan(2048);
-        long[] r8 = aead(EncryptionTransform.AES_GCM_8, 16);  // Bouncy Castle path
+        long[] r8 = aead(EncryptionTransform.AES_GCM_8, 16, AeadEngine.JCA);  // Bouncy Castle path
         assertThat(r8[0]).isLessThan(4096);
         assertThat(r8[1]).isLessThan(4096);
     }
 
     @Test
-    void chaCha20Poly1305() {
-        long[] r = aead(EncryptionTransform.CHACHA20_POLY1305, 32);
+    void jcaChaCha20Poly1305() {
+        long[] r = aead(EncryptionTransform.CHACHA20_POLY1305, 32, AeadEngine.JCA);
         // SunJCE: a 1 KiB key-stream block for the Poly1305 key and a Poly1305 per Cipher.init.
         assertThat(r[0]).isLessThan(4096);
         assertThat(r[1]).isLessThan(4096);

@@ -1,7 +1,9 @@
 package dev.keel.esp.packet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.keel.core.crypto.AeadEngine;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.esp.sa.InboundSa;
@@ -9,14 +11,18 @@ import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.sa.SelectorPolicy;
 import dev.keel.core.ts.TrafficSelectors;
+import dev.keel.esp.wire.SystemTests;
 import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The packet path allocates nothing of its own: for suites whose primitives are allocation-free
- * (CBC, HMAC, NULL) a full encapsulate + decapsulate round, selector check included, allocates
- * no bytes in steady state. For AEAD suites the only allocation is the JDK's Cipher.init.
+ * The packet path allocates nothing (DESIGN.md §3): a full encapsulate + decapsulate round,
+ * selector check included, allocates no bytes in steady state for every suite. AEAD suites get
+ * there on the OpenSSL engine ({@link AeadEngine}); on the JCA fallback SunJCE's Cipher.init
+ * builds an engine per packet, so they are skipped there with the reason, or fail when
+ * {@code KEEL_REQUIRE_SYSTEM_TESTS=1} (CI, which has libcrypto).
  */
 class EspAllocationTest {
 
@@ -26,6 +32,14 @@ class EspAllocationTest {
     @ParameterizedTest
     @EnumSource(Suites.class)
     void steadyStateAllocation(Suites suite) {
+        if (suite.encryption.isAead() && AeadEngine.selected() != AeadEngine.OPENSSL) {
+            String reason = suite + " runs on " + AeadEngine.selected() + " (" + AeadEngine.selectionReason()
+                    + "), which allocates per packet";
+            if (SystemTests.required()) {
+                fail(reason + " and " + SystemTests.REQUIRE_ENV + "=1 forbids skipping");
+            }
+            Assumptions.abort("skipped: " + reason + " (set " + SystemTests.REQUIRE_ENV + "=1 to fail instead)");
+        }
         int spi = 0x5000;
         EspCounters counters = new EspCounters();
         InboundSaTable table = new InboundSaTable();
@@ -44,12 +58,7 @@ class EspAllocationTest {
         long perPacket = (mx.getCurrentThreadAllocatedBytes() - before) / MEASURED;
 
         System.out.printf("%s: %d bytes allocated per encapsulate+decapsulate of 1400 B%n", suite, perPacket);
-        if (suite.encryption.isAead()) {
-            // SunJCE's Cipher.init builds a fresh GCM / ChaCha20-Poly1305 engine per packet (see AesGcmCipher).
-            assertThat(perPacket).isLessThan(2 * 2_500);
-        } else {
-            assertThat(perPacket).as("bytes per packet").isZero();
-        }
+        assertThat(perPacket).as("bytes per packet").isZero();
         assertThat(counters.get(DecapOutcome.DELIVERED)).isEqualTo(WARMUP + MEASURED);
     }
 
