@@ -36,7 +36,8 @@ import javax.security.auth.x500.X500Principal;
  * case-insensitively. A configured value that starts with {@code TYPE=} is a DN.
  *
  * <p>Why the DN is compared in canonical form: an operator copies it from {@code openssl x509
- * -subject} ("C = DE, O = ...") or from a CA's records, in whatever spacing and case.
+ * -noout -subject -nameopt RFC2253} or a CA's records, in whatever spacing and case; the RDN
+ * order still matters (RFC 2253 lists the last RDN first).
  */
 public final class MutualTls {
 

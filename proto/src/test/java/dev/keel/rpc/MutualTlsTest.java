@@ -36,6 +36,8 @@ class MutualTlsTest {
     void configuredIdentitiesMatchTheCertificateWhateverTheirCaseOrDnSpacing() throws Exception {
         var ids = MutualTls.identities(opensslCertificate());
         for (String configured : new String[] {
+                // as `openssl x509 -noout -subject -nameopt RFC2253` prints it
+                "CN=keelctl.example.net,OU=IPsec,O=Example Ops,C=DE",
                 "CN=keelctl.example.net, OU=IPsec, O=Example Ops, C=DE",
                 "cn=KEELCTL.example.net,ou=ipsec,o=example ops,c=de",
                 "  KeelCtl.Example.NET ",
