@@ -3,16 +3,18 @@ package dev.keel.policy;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.core.config.ConfigProblem;
 import dev.keel.policy.config.ConfigResult;
-import dev.keel.policy.grpc.AdminApiSecurity;
+import dev.keel.policy.grpc.PolicyApiRoles;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyStore;
+import dev.keel.rpc.MutualTls;
+import dev.keel.rpc.RoleAuthorization;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,7 +22,7 @@ import picocli.CommandLine.Option;
 
 /**
  * Runs policy-service alone: loads a configuration file, then serves it over gRPC with mutual TLS
- * and per-role authorization ({@link AdminApiSecurity}); plaintext only on loopback, on request.
+ * and per-role authorization ({@link PolicyApiRoles}); plaintext only on loopback, on request.
  */
 @Command(name = "keel-policy-service", mixinStandardHelpOptions = true,
         description = "Loads a Keel configuration (connections, policies, secrets by reference) and serves"
@@ -49,12 +51,13 @@ public final class PolicyServiceMain implements Callable<Integer> {
     @Option(names = "--tls-client-ca", description = "PEM CA certificate(s) that issue client certificates.")
     Path tlsClientCa;
 
-    @Option(names = "--admin", split = ",", description = "Client identity (certificate subject DN, CN, DNS or"
-            + " URI SAN) allowed every call, LoadConfig and ValidateConfig included. Repeatable.")
+    @Option(names = "--admin", description = "Client identity (certificate subject DN, CN, DNS or URI SAN)"
+            + " allowed every call, LoadConfig and ValidateConfig included. Repeatable; a value is one DN"
+            + " (CN=...,O=...) or a comma-separated list of names.")
     List<String> admins = new ArrayList<>();
 
-    @Option(names = "--reader", split = ",", description = "Client identity allowed to list, get and watch."
-            + " Repeatable.")
+    @Option(names = "--reader", description = "Client identity allowed to list, get and watch. Repeatable,"
+            + " as --admin.")
     List<String> readers = new ArrayList<>();
 
     @Option(names = "--plaintext", description = "Serve without TLS and without authorization; refused unless"
@@ -66,6 +69,10 @@ public final class PolicyServiceMain implements Callable<Integer> {
 
     private CommandLine.ParameterException usage(String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    private static List<String> identities(List<String> optionValues) {
+        return optionValues.stream().flatMap(v -> MutualTls.identityList(v).stream()).toList();
     }
 
     /** Entry point. */
@@ -113,10 +120,24 @@ public final class PolicyServiceMain implements Callable<Integer> {
             if (admins.isEmpty() && readers.isEmpty()) {
                 throw usage("no client may call anything: give --admin and/or --reader identities");
             }
-            builder = NettyServerBuilder.forAddress(address,
-                            AdminApiSecurity.serverCredentials(tlsCert, tlsKey, tlsClientCa))
-                    .intercept(AdminApiSecurity.authorization(AdminApiSecurity.POLICY_SERVICE_ROLES,
-                            Set.copyOf(admins), Set.copyOf(readers)));
+            ServerCredentials credentials;
+            RoleAuthorization<PolicyApiRoles.Role> authorization;
+            try {
+                credentials = MutualTls.serverCredentials(tlsCert, tlsKey, tlsClientCa);
+            } catch (IllegalArgumentException e) {
+                throw usage("--tls-*: " + e.getMessage());
+            }
+            try {
+                authorization = PolicyApiRoles.authorization(identities(admins), identities(readers));
+            } catch (IllegalArgumentException e) {
+                throw usage("--admin / --reader: " + e.getMessage());
+            }
+            try {
+                builder = NettyServerBuilder.forAddress(address, credentials).intercept(authorization);
+            } catch (IllegalArgumentException e) {
+                // the transport parses the private key and matches it to the certificate
+                throw usage("--tls-cert " + tlsCert + " / --tls-key " + tlsKey + ": " + e.getMessage());
+            }
         }
         PolicyStore store = new PolicyStore(valid.config());
         PolicyServer server = new PolicyServer(builder, new PolicyGrpcService(loader, store)).start();

@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.keel.rpc.TestPki;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -45,5 +46,22 @@ class PolicyServiceMainTest {
         Path f = Files.writeString(dir.resolve("x.pem"), "");
         assertThat(run("--listen", "127.0.0.1:0", "--tls-cert", f.toString(), "--tls-key", f.toString(),
                 "--tls-client-ca", f.toString())).contains("--admin");
+    }
+
+    @Test
+    void badTlsFilesAndIdentitiesStopStartupNamingTheProblem() throws Exception {
+        TestPki.Issued ca = TestPki.ca(dir, "ca");
+        TestPki.Issued server = TestPki.leaf(dir, ca, "server", "localhost");
+        Path notAKey = Files.writeString(dir.resolve("not-a-key.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n"
+                + "-----END PRIVATE KEY-----\n");
+        assertThat(run("--listen", "127.0.0.1:0", "--tls-cert", server.certPem().toString(), "--tls-key",
+                server.keyPem().toString(), "--tls-client-ca", dir.resolve("nope.pem").toString(), "--admin", "a"))
+                .contains("client CA " + dir.resolve("nope.pem") + ": not a readable file");
+        assertThat(run("--listen", "127.0.0.1:0", "--tls-cert", server.certPem().toString(), "--tls-key",
+                server.keyPem().toString(), "--tls-client-ca", ca.certPem().toString(), "--admin", "CN=a,,x"))
+                .contains("--admin / --reader: role ADMIN: identity 'CN=a,,x' is not a distinguished name");
+        assertThat(run("--listen", "127.0.0.1:0", "--tls-cert", server.certPem().toString(), "--tls-key",
+                notAKey.toString(), "--tls-client-ca", ca.certPem().toString(), "--admin", "a"))
+                .contains("--tls-key " + notAKey);
     }
 }

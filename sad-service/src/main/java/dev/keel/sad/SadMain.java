@@ -1,59 +1,147 @@
 package dev.keel.sad;
 
-import io.grpc.InsecureServerCredentials;
+import dev.keel.rpc.MutualTls;
+import dev.keel.rpc.RoleAuthorization;
+import dev.keel.sad.grpc.SadApiRoles;
+import dev.keel.sad.grpc.SadApiRoles.Role;
 import io.grpc.ServerCredentials;
-import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.File;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * Standalone sad-service: {@code java dev.keel.sad.SadMain --node-id n1 --kek-file kek.hex
  * --hazelcast-port 5701 --members 10.0.0.1:5701,10.0.0.2:5701 --grpc-port 7443
- * [--tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem]} (every option: {@link SadConfig}).
+ * --tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem --ike ike-a.example.net
+ * --data-plane esp-a.example.net --reader keelctl.example.net --admin CN=ops,O=Example}
+ * (every other option: {@link SadConfig}).
  *
- * <p>gRPC listens on the bind host. With the three TLS options the gRPC API requires mutual TLS (clients must present a
- * certificate from the client CA); without them it serves plaintext, for loopback tests only.
+ * <p>gRPC listens on the bind host. With the three TLS options the gRPC API requires mutual TLS
+ * (clients must present a certificate from the client CA) and each call a role
+ * ({@link SadApiRoles}); without them it serves plaintext without authorization, which is
+ * refused unless the bind host is a loopback address (tests on one host).
  * Prints one line {@code keel-sad ready node=<id> grpc-port=<port> pid=<pid>} when serving.
  */
 public final class SadMain {
 
+    /** The option naming the identities of each role (repeatable; one DN or a comma-separated list of names). */
+    static final Map<String, Role> ROLE_OPTIONS = Map.of(
+            "--admin", Role.ADMIN, "--ike", Role.IKE, "--data-plane", Role.DATA_PLANE, "--reader", Role.READER);
+
     private SadMain() {}
+
+    /**
+     * The gRPC security options, taken out of the arguments before {@link SadConfig} reads the rest.
+     *
+     * @param identities per role, as given (each checked by {@link MutualTls#identity})
+     */
+    record ApiSecurity(Path cert, Path key, Path clientCa, Map<Role, List<String>> identities) {
+
+        /**
+         * Moves the security options of {@code args} into the result and every other argument to
+         * {@code rest}.
+         *
+         * @throws IllegalArgumentException naming the option and what is wrong with its value
+         */
+        static ApiSecurity parse(String[] args, List<String> rest) {
+            String cert = null;
+            String key = null;
+            String clientCa = null;
+            Map<Role, List<String>> identities = new EnumMap<>(Role.class);
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                int eq = a.indexOf('=');
+                boolean inline = a.startsWith("--") && eq > 0;
+                String name = inline ? a.substring(0, eq) : a;
+                if (!name.startsWith("--tls-") && !ROLE_OPTIONS.containsKey(name)) {
+                    rest.add(a);
+                    continue;
+                }
+                String v = inline ? a.substring(eq + 1) : value(args, ++i, name);
+                switch (name) {
+                    case "--tls-cert" -> cert = v;
+                    case "--tls-key" -> key = v;
+                    case "--tls-client-ca" -> clientCa = v;
+                    default -> {
+                        Role role = ROLE_OPTIONS.get(name);
+                        if (role == null) {
+                            throw new IllegalArgumentException("argument " + name + ": unknown option");
+                        }
+                        for (String id : MutualTls.identityList(v)) {
+                            try {
+                                MutualTls.identity(id);
+                            } catch (IllegalArgumentException e) {
+                                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+                            }
+                            identities.computeIfAbsent(role, r -> new ArrayList<>()).add(id);
+                        }
+                    }
+                }
+            }
+            if ((cert == null || key == null || clientCa == null) && (cert != null || key != null || clientCa != null)) {
+                throw new IllegalArgumentException("--tls-cert, --tls-key and --tls-client-ca go together");
+            }
+            return new ApiSecurity(cert == null ? null : Path.of(cert), key == null ? null : Path.of(key),
+                    clientCa == null ? null : Path.of(clientCa), identities);
+        }
+
+        /**
+         * The gRPC server for {@code address}: mutual TLS with per-role authorization, or plaintext
+         * on a loopback address.
+         *
+         * @throws IllegalArgumentException naming the option and what is wrong
+         */
+        NettyServerBuilder serverBuilder(InetSocketAddress address) {
+            if (cert == null) {
+                if (!identities.isEmpty()) {
+                    throw new IllegalArgumentException("role options (--admin, --ike, --data-plane, --reader)"
+                            + " need mutual TLS: give --tls-cert, --tls-key and --tls-client-ca");
+                }
+                if (address.getAddress() == null || !address.getAddress().isLoopbackAddress()) {
+                    throw new IllegalArgumentException("the gRPC API requires mutual TLS (--tls-cert, --tls-key,"
+                            + " --tls-client-ca) unless --bind-host is a loopback address, not "
+                            + address.getHostString());
+                }
+                return NettyServerBuilder.forAddress(address);
+            }
+            if (identities.isEmpty()) {
+                throw new IllegalArgumentException("no client may call anything: give --admin, --ike, --data-plane"
+                        + " and/or --reader identities");
+            }
+            ServerCredentials credentials;
+            try {
+                credentials = MutualTls.serverCredentials(cert, key, clientCa);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--tls-*: " + e.getMessage(), e);
+            }
+            RoleAuthorization<Role> authorization = SadApiRoles.authorization(identities); // checked in parse
+            try {
+                return NettyServerBuilder.forAddress(address, credentials).intercept(authorization);
+            } catch (IllegalArgumentException e) {
+                // the transport parses the private key here
+                throw new IllegalArgumentException("--tls-cert " + cert + " / --tls-key " + key + ": "
+                        + e.getMessage(), e);
+            }
+        }
+    }
 
     public static void main(String[] args) {
         SadNode node;
         try {
             List<String> rest = new ArrayList<>();
-            String cert = null;
-            String key = null;
-            String clientCa = null;
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--tls-cert" -> cert = value(args, ++i, "--tls-cert");
-                    case "--tls-key" -> key = value(args, ++i, "--tls-key");
-                    case "--tls-client-ca" -> clientCa = value(args, ++i, "--tls-client-ca");
-                    default -> rest.add(args[i]);
-                }
-            }
+            ApiSecurity security = ApiSecurity.parse(args, rest);
             SadConfig config = SadConfig.fromArgs(rest.toArray(String[]::new));
-            ServerCredentials creds;
-            if (cert == null && key == null && clientCa == null) {
-                creds = InsecureServerCredentials.create();
-            } else if (cert != null && key != null && clientCa != null) {
-                creds = TlsServerCredentials.newBuilder()
-                        .keyManager(new File(cert), new File(key))
-                        .trustManager(new File(clientCa))
-                        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
-                        .build();
-            } else {
-                throw new IllegalArgumentException("--tls-cert, --tls-key and --tls-client-ca go together");
-            }
-            node = SadNode.start(config, NettyServerBuilder.forAddress(
-                    new InetSocketAddress(config.bindHost(), config.grpcPort()), creds));
+            NettyServerBuilder server = security.serverBuilder(
+                    new InetSocketAddress(resolve(config.bindHost()), config.grpcPort()));
+            node = SadNode.start(config, server);
         } catch (IllegalArgumentException | IllegalStateException | IOException e) {
             System.err.println("keel-sad: " + e.getMessage());
             System.exit(2);
@@ -74,11 +162,18 @@ public final class SadMain {
         }
     }
 
+    private static InetAddress resolve(String host) {
+        try {
+            return InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("bind-host: '" + host + "' does not resolve", e);
+        }
+    }
+
     private static String value(String[] args, int i, String name) {
         if (i >= args.length) {
             throw new IllegalArgumentException(name + ": missing value");
         }
         return args[i];
     }
-
 }

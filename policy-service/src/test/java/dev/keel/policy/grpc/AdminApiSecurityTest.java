@@ -11,6 +11,8 @@ import dev.keel.proto.v1.ListConnectionsRequest;
 import dev.keel.proto.v1.LoadConfigRequest;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.ValidateConfigRequest;
+import dev.keel.rpc.MutualTls;
+import dev.keel.rpc.TestPki;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
@@ -35,9 +37,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Mutual TLS and authorization of the policy-service admin API over real TLS on loopback (Netty,
- * certificates from Bouncy Castle): who gets through the handshake, who may call what, and that
- * a refused call changes nothing.
+ * Mutual TLS and authorization of the policy-service admin API ({@link PolicyApiRoles} over the
+ * shared {@code dev.keel.rpc}) over real TLS on loopback (Netty, certificates from Bouncy Castle):
+ * who gets through the handshake, who may call what, and that a refused call changes nothing.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class AdminApiSecurityTest {
@@ -60,6 +62,8 @@ class AdminApiSecurityTest {
     Path dir;
 
     private TestPki.Issued ca;
+    private TestPki.Issued serverCert;
+    private ConfigLoader loader;
     private PolicyStore store;
     private PolicyServer server;
     private final List<ManagedChannel> channels = new ArrayList<>();
@@ -67,15 +71,14 @@ class AdminApiSecurityTest {
     @BeforeEach
     void start() throws Exception {
         ca = TestPki.ca(dir, "keel-test-ca");
-        TestPki.Issued serverCert = TestPki.leaf(dir, ca, "policy.keel.test", "localhost");
-        ConfigLoader loader = new ConfigLoader(Map.of("KEEL_PSK_B", "test-psk-not-secret")::get);
+        serverCert = TestPki.leaf(dir, ca, "policy.keel.test", "localhost");
+        loader = new ConfigLoader(Map.of("KEEL_PSK_B", "test-psk-not-secret")::get);
         ConfigResult initial = loader.loadText("keel.yaml", CONFIG);
         assertThat(initial).isInstanceOf(ConfigResult.Valid.class);
         store = new PolicyStore(((ConfigResult.Valid) initial).config());
         server = new PolicyServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0),
-                        AdminApiSecurity.serverCredentials(serverCert.certPem(), serverCert.keyPem(), ca.certPem()))
-                .intercept(AdminApiSecurity.authorization(AdminApiSecurity.POLICY_SERVICE_ROLES,
-                        Set.of("admin.keel.test"), Set.of("keel-reader"))),
+                        MutualTls.serverCredentials(serverCert.certPem(), serverCert.keyPem(), ca.certPem()))
+                .intercept(PolicyApiRoles.authorization(Set.of("admin.keel.test"), Set.of("keel-reader"))),
                 new PolicyGrpcService(loader, store)).start();
     }
 
@@ -167,6 +170,23 @@ class AdminApiSecurityTest {
         assertThat(HealthGrpc.newBlockingStub(ch).check(HealthCheckRequest.getDefaultInstance()).getStatus())
                 .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
         assertThat(store.current().revision()).isEqualTo(1);
+    }
+
+    @Test
+    void everyPolicyServiceMethodIsInTheTable() {
+        assertThat(PolicyApiRoles.METHODS.missing(PolicyServiceGrpc.getServiceDescriptor())).isEmpty();
+    }
+
+    @Test
+    void adminNamedByItsSubjectDnMayLoad() throws Exception {
+        TestPki.Issued admin = TestPki.leaf(dir, ca, "ops-1");
+        String dn = admin.cert().getSubjectX500Principal().getName();
+        server.close();
+        server = new PolicyServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0),
+                        MutualTls.serverCredentials(serverCert.certPem(), serverCert.keyPem(), ca.certPem()))
+                .intercept(PolicyApiRoles.authorization(Set.of(dn.replace(",", ", ").toUpperCase()), Set.of())),
+                new PolicyGrpcService(loader, store)).start();
+        assertThat(stub(channel(admin)).loadConfig(load(CONFIG_2)).getRevision()).isEqualTo(2);
     }
 
     @Test

@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The sad-service gRPC server: SaService, grpc.health.v1 (overall and per service) and server
  * reflection, on whatever transport the injected {@link ServerBuilder} provides (Netty with
- * mutual TLS in production, in-process in tests).
+ * mutual TLS and the {@link SadApiRoles} interceptor in production, as {@code SadMain} builds it;
+ * in-process in the gateway and in tests).
  */
 public final class SadServer implements AutoCloseable {
 

@@ -1,4 +1,4 @@
-package dev.keel.policy.grpc;
+package dev.keel.rpc;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -28,23 +28,23 @@ import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** Test certificates made with Bouncy Castle: CAs and the leaf certificates they issue, as PEM files. */
-final class TestPki {
+public final class TestPki {
 
     private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
 
     /** A certificate, its key and where both were written. */
-    record Issued(X509Certificate cert, PrivateKey key, Path certPem, Path keyPem) {}
+    public record Issued(X509Certificate cert, PrivateKey key, Path certPem, Path keyPem) {}
 
     private TestPki() {}
 
-    static KeyPair ecKey() throws Exception {
+    public static KeyPair ecKey() throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"));
         return g.generateKeyPair();
     }
 
     /** A self-signed CA. */
-    static Issued ca(Path dir, String name) throws Exception {
+    public static Issued ca(Path dir, String name) throws Exception {
         KeyPair kp = ecKey();
         X500Name subject = new X500Name("CN=" + name + ",O=Keel Test");
         X509v3CertificateBuilder b = builder(subject, subject, kp)
@@ -54,17 +54,19 @@ final class TestPki {
     }
 
     /**
-     * A leaf certificate issued by {@code ca}: subject CN {@code cn}, the given DNS names (and
-     * 127.0.0.1 as an IP SAN, so a server certificate fits loopback).
+     * A leaf certificate issued by {@code ca}: subject {@code CN=cn,O=Keel Test}, the given subject
+     * alternative names (a name with "://" is a URI SAN, any other a DNS SAN) and 127.0.0.1 as an
+     * IP SAN, so a server certificate fits loopback.
      */
-    static Issued leaf(Path dir, Issued ca, String cn, String... dnsNames) throws Exception {
+    public static Issued leaf(Path dir, Issued ca, String cn, String... sanNames) throws Exception {
         KeyPair kp = ecKey();
         X500Name issuer = X500Name.getInstance(ca.cert().getSubjectX500Principal().getEncoded());
-        GeneralName[] sans = new GeneralName[dnsNames.length + 1];
-        for (int i = 0; i < dnsNames.length; i++) {
-            sans[i] = new GeneralName(GeneralName.dNSName, dnsNames[i]);
+        GeneralName[] sans = new GeneralName[sanNames.length + 1];
+        for (int i = 0; i < sanNames.length; i++) {
+            int type = sanNames[i].contains("://") ? GeneralName.uniformResourceIdentifier : GeneralName.dNSName;
+            sans[i] = new GeneralName(type, sanNames[i]);
         }
-        sans[dnsNames.length] = new GeneralName(GeneralName.iPAddress, "127.0.0.1");
+        sans[sanNames.length] = new GeneralName(GeneralName.iPAddress, "127.0.0.1");
         X509v3CertificateBuilder b = builder(issuer, new X500Name("CN=" + cn + ",O=Keel Test"), kp)
                 .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                 .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
