@@ -15,6 +15,7 @@ import dev.keel.sad.SadConfig;
 import dev.keel.sad.SadNode;
 import dev.keel.sad.grpc.SaGrpcService;
 import dev.keel.sad.keys.KeyEncryptionKey;
+import dev.keel.rpc.MutualTls;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -118,7 +119,7 @@ final class EmbeddedServices implements AutoCloseable {
             if (settings.admin() != null) {
                 adminWatches = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("keel-admin-watch-", 0).factory());
                 HealthStatusManager health = new HealthStatusManager();
-                admin = NettyServerBuilder.forAddress(settings.admin())
+                admin = adminServer(settings.admin())
                         .addService(new SaGrpcService(sad.database(), sad.events(), adminWatches))
                         .addService(policyService)
                         .addService(health.getHealthService())
@@ -150,6 +151,16 @@ final class EmbeddedServices implements AutoCloseable {
         } finally {
             Arrays.fill(raw, (byte) 0);
         }
+    }
+
+    /** Mutual TLS with per-role authorization, or plaintext (the reader allows that on loopback only). */
+    static NettyServerBuilder adminServer(GatewaySettings.Admin admin) {
+        GatewaySettings.AdminTls tls = admin.tls();
+        if (tls == null) {
+            return NettyServerBuilder.forAddress(admin.listen());
+        }
+        return NettyServerBuilder.forAddress(admin.listen(), MutualTls.serverCredentials(tls.cert(), tls.key(), tls.clientCa()))
+                .intercept(GatewayAdminRoles.authorization(tls));
     }
 
     /** The admin API's port, or -1 without one. */

@@ -14,10 +14,33 @@ import java.nio.file.Path;
  * @param plaintext the plaintext side
  * @param keyExport a directory for Wireshark's esp_sa and ikev2_decryption_table files, or null
  * @param cluster   the embedded sad-service member (Hazelcast) and its cluster
- * @param admin     where the admin gRPC API listens (loopback), or null for none
+ * @param admin     the admin gRPC API, or null for none
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, Plaintext plaintext,
-        Path keyExport, Cluster cluster, InetSocketAddress admin) {
+        Path keyExport, Cluster cluster, Admin admin) {
+
+    /**
+     * The admin gRPC API ({@code gateway.admin}): plaintext on a loopback address, or mutual TLS
+     * with per-role authorization on any address (DESIGN §5).
+     *
+     * @param listen where it listens (port 0: any free port)
+     * @param tls    mutual TLS and who may do what, or null for plaintext (loopback only)
+     */
+    public record Admin(InetSocketAddress listen, AdminTls tls) {
+    }
+
+    /**
+     * Mutual TLS of the admin API: the server's PEM certificate chain and key, the CA that issues
+     * client certificates, and the client identities (subject DN, CN, DNS or URI name) per role.
+     */
+    public record AdminTls(Path cert, Path key, Path clientCa, java.util.List<String> admins,
+            java.util.List<String> readers) {
+        /** Copies the lists. */
+        public AdminTls {
+            admins = java.util.List.copyOf(admins);
+            readers = java.util.List.copyOf(readers);
+        }
+    }
 
     /**
      * The node's embedded sad-service member ({@code gateway.cluster}).

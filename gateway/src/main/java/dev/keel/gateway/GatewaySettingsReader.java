@@ -2,6 +2,7 @@ package dev.keel.gateway;
 
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
+import dev.keel.rpc.MutualTls;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -27,6 +28,8 @@ public final class GatewaySettingsReader {
             "key_export", "cluster", "admin");
     private static final Set<String> CLUSTER_KEYS = Set.of("node_id", "name", "bind", "members", "kek_file");
     private static final Set<String> PLAINTEXT_KEYS = Set.of("virtual_wire", "tun");
+    private static final Set<String> ADMIN_KEYS = Set.of("listen", "tls", "admins", "readers");
+    private static final Set<String> ADMIN_TLS_KEYS = Set.of("cert", "key", "client_ca");
 
     private final String file;
     private final Path baseDir;
@@ -85,7 +88,7 @@ public final class GatewaySettingsReader {
         GatewaySettings.Plaintext plaintext = g == null ? null : plaintext(g.get("plaintext"));
         String export = g == null ? null : scalar(g, "gateway", "key_export", "");
         GatewaySettings.Cluster cluster = cluster(g == null ? null : g.get("cluster"), address, ikePort);
-        InetSocketAddress admin = admin(g == null ? null : g.get("admin"));
+        GatewaySettings.Admin admin = admin(g == null ? null : g.get("admin"));
         if (address == null) {
             problem(section, "gateway.address", "missing: the node's outer address (IKE and ESP bind to it)");
         }
@@ -152,10 +155,14 @@ public final class GatewaySettingsReader {
                 : new GatewaySettings.Cluster(nodeId, name, bind.getHostString(), bind.getPort(), members, kekFile);
     }
 
-    private InetSocketAddress admin(Node node) {
+    /** {@code gateway.admin}: "host:port" or "off" (plaintext, loopback only), or a mapping with mutual TLS. */
+    private GatewaySettings.Admin admin(Node node) {
+        if (node instanceof MappingNode) {
+            return adminWithTls(node);
+        }
         String text = node == null ? DEFAULT_ADMIN : node instanceof ScalarNode s ? s.getValue().trim() : null;
         if (text == null) {
-            problem(node, "gateway.admin", "expected host:port or 'off'");
+            problem(node, "gateway.admin", "expected host:port, 'off' or {listen, tls, admins, readers}");
             return null;
         }
         if (text.equals("off")) {
@@ -167,12 +174,76 @@ public final class GatewaySettingsReader {
             return null;
         }
         if (a.getAddress() == null || !a.getAddress().isLoopbackAddress()) {
-            // DESIGN §5: the admin API off the node needs mutual TLS, which the gateway cannot configure yet.
-            problem(node, "gateway.admin", "'" + text + "' is not a loopback address; the gateway serves its admin"
-                    + " API without TLS, so only on loopback (run policy-service / sad-service alone for mutual TLS)");
+            // DESIGN §5: off the node itself the admin API requires mutual TLS.
+            problem(node, "gateway.admin", "'" + text + "' is not a loopback address; off loopback the admin API"
+                    + " needs mutual TLS: {listen: " + text + ", tls: {cert, key, client_ca}, admins: [...]}");
             return null;
         }
-        return a;
+        return new GatewaySettings.Admin(a, null);
+    }
+
+    private GatewaySettings.Admin adminWithTls(Node node) {
+        Map<String, Node> m = mapping(node, "gateway.admin", ADMIN_KEYS);
+        if (m == null) {
+            return null;
+        }
+        InetSocketAddress listen = hostPort(m, "gateway.admin", "listen", DEFAULT_ADMIN);
+        Node tlsNode = m.get("tls");
+        if (tlsNode == null) {
+            problem(node, "gateway.admin.tls", "missing: {cert: server.pem, key: server.key, client_ca: ca.pem}"
+                    + " (for plaintext on loopback write 'admin: host:port')");
+            return null;
+        }
+        Map<String, Node> t = mapping(tlsNode, "gateway.admin.tls", ADMIN_TLS_KEYS);
+        if (t == null) {
+            return null;
+        }
+        Path cert = readableFile(t, "gateway.admin.tls", "cert");
+        Path key = readableFile(t, "gateway.admin.tls", "key");
+        Path clientCa = readableFile(t, "gateway.admin.tls", "client_ca");
+        List<String> admins = identities(m, "admins");
+        List<String> readers = identities(m, "readers");
+        if (admins.isEmpty() && readers.isEmpty()) {
+            problem(node, "gateway.admin.admins", "missing: with TLS, name who may use the API (admins and/or"
+                    + " readers: subject DNs, CNs, DNS or URI names of client certificates)");
+        }
+        if (listen == null || cert == null || key == null || clientCa == null) {
+            return null;
+        }
+        return new GatewaySettings.Admin(listen, new GatewaySettings.AdminTls(cert, key, clientCa, admins, readers));
+    }
+
+    private Path readableFile(Map<String, Node> m, String parent, String key) {
+        String name = scalar(m, parent, key, null);
+        if (name == null || name.isEmpty()) {
+            problem(m.get(key), parent + "." + key, "missing: a PEM file");
+            return null;
+        }
+        Path p = baseDir.resolve(name);
+        if (!Files.isReadable(p)) {
+            problem(m.get(key), parent + "." + key, "'" + p + "' is not a readable file");
+            return null;
+        }
+        return p;
+    }
+
+    private List<String> identities(Map<String, Node> m, String key) {
+        Node n = m.get(key);
+        List<Node> items = n == null ? List.of()
+                : n instanceof org.yaml.snakeyaml.nodes.SequenceNode seq ? seq.getValue() : List.of(n);
+        List<String> ids = new ArrayList<>();
+        for (Node item : items) {
+            if (!(item instanceof ScalarNode s)) {
+                problem(item, "gateway.admin." + key, "expected an identity or a list of them");
+                continue;
+            }
+            try {
+                ids.add(MutualTls.identity(s.getValue()));
+            } catch (IllegalArgumentException e) {
+                problem(item, "gateway.admin." + key, e.getMessage());
+            }
+        }
+        return ids;
     }
 
     private InetSocketAddress hostPort(Map<String, Node> m, String parent, String key, String dflt) {

@@ -1,0 +1,175 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.policy.config.ConfigLoader;
+import dev.keel.policy.config.PolicyConfig;
+import dev.keel.policy.grpc.PolicyGrpcService;
+import dev.keel.policy.store.PolicyStore;
+import dev.keel.proto.v1.ConfigSource;
+import dev.keel.proto.v1.ListConnectionsRequest;
+import dev.keel.proto.v1.LoadConfigRequest;
+import dev.keel.proto.v1.PolicyServiceGrpc;
+import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.rpc.TestPki;
+import io.grpc.Grpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway's admin API ({@code gateway.admin}): plaintext only on loopback; with {@code tls} a
+ * real mutual TLS server where an admin may load configurations, a reader may only read, a client
+ * with no role only health-checks, and a client without a certificate gets nothing (DESIGN §5).
+ */
+class GatewayAdminApiTest {
+
+    private static final String NODE = """
+            gateway:
+              address: 127.0.0.1
+              plaintext:
+                virtual_wire: {bind: 127.0.0.1:40999, host: 127.0.0.1:40998}
+            """;
+
+    @TempDir
+    Path dir;
+
+    private final List<ManagedChannel> channels = new ArrayList<>();
+    private Server server;
+
+    @AfterEach
+    void stop() {
+        channels.forEach(ManagedChannel::shutdownNow);
+        if (server != null) {
+            server.shutdownNow();
+        }
+    }
+
+    @Test
+    void plaintextOnlyOnLoopbackAndTlsSettingsNameTheirProblems() {
+        assertThat(valid(NODE + "  admin: 127.0.0.1:7440\n").admin().tls()).isNull();
+        assertThat(problems(NODE + "  admin: 0.0.0.0:7440\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin").contains("mutual TLS"));
+        assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, admins: [ops]}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.tls").contains("missing"));
+        assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, tls: {cert: nope.pem, key: k, client_ca: c},"
+                + " admins: [ops]}\n")).anySatisfy(p -> assertThat(p).contains("gateway.admin.tls.cert")
+                .contains("nope.pem").contains("not a readable file"));
+        assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, tls: {cert: a, key: b, client_ca: c},"
+                + " admins: [\"CN=ops,,O=x=y\"], colour: blue}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.admins").contains("not a distinguished name"))
+                .anySatisfy(p -> assertThat(p).contains("colour"));
+    }
+
+    @Test
+    void everyMethodOfBothServicesHasARuleAndReadersOnlyRead() {
+        assertThat(GatewayAdminRoles.METHODS.missing(PolicyServiceGrpc.getServiceDescriptor())).isEmpty();
+        assertThat(GatewayAdminRoles.METHODS.missing(SaServiceGrpc.getServiceDescriptor())).isEmpty();
+        assertThat(GatewayAdminRoles.METHODS.rolesFor(SaServiceGrpc.getListChildSasMethod().getFullMethodName()))
+                .contains(GatewayAdminRoles.Role.READER);
+        for (var m : List.of(SaServiceGrpc.getInstallChildSaMethod(), SaServiceGrpc.getLeaseSequenceMethod(),
+                SaServiceGrpc.getClaimOwnershipMethod(), PolicyServiceGrpc.getLoadConfigMethod())) {
+            assertThat(GatewayAdminRoles.METHODS.rolesFor(m.getFullMethodName())).as(m.getFullMethodName())
+                    .containsExactly(GatewayAdminRoles.Role.ADMIN);
+        }
+    }
+
+    @Test
+    void mutualTlsAdminLoadsReaderReadsNoRoleOnlyHealthChecks() throws Exception {
+        TestPki.Issued ca = TestPki.ca(dir, "keel-admin-ca");
+        TestPki.Issued serverCert = TestPki.leaf(dir, ca, "gw.keel.test", "localhost");
+        TestPki.Issued ops = TestPki.leaf(dir, ca, "ops", "ops.keel.test");
+        TestPki.Issued monitor = TestPki.leaf(dir, ca, "monitor");
+        TestPki.Issued stranger = TestPki.leaf(dir, ca, "stranger");
+        GatewaySettings gs = valid(NODE + """
+                  admin:
+                    listen: 127.0.0.1:0
+                    tls: {cert: %s, key: %s, client_ca: %s}
+                    admins: [ops.keel.test]
+                    readers: ["%s"]
+                """.formatted(serverCert.certPem(), serverCert.keyPem(), ca.certPem(),
+                monitor.cert().getSubjectX500Principal().getName()));
+
+        PolicyStore store = new PolicyStore(PolicyConfig.empty());
+        HealthStatusManager health = new HealthStatusManager();
+        server = EmbeddedServices.adminServer(gs.admin())
+                .addService(new PolicyGrpcService(new ConfigLoader(), store))
+                .addService(health.getHealthService())
+                .build().start();
+        long revision = store.current().revision();
+
+        assertThat(code(() -> policy(channel(ca, monitor)).listConnections(ListConnectionsRequest.getDefaultInstance())))
+                .isEqualTo(Status.Code.OK);
+        assertThat(code(() -> policy(channel(ca, monitor)).loadConfig(load())))
+                .isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(store.current().revision()).as("a refused load changes nothing").isEqualTo(revision);
+        assertThat(code(() -> policy(channel(ca, stranger)).listConnections(ListConnectionsRequest.getDefaultInstance())))
+                .isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(code(() -> HealthGrpc.newBlockingStub(channel(ca, stranger)).withDeadlineAfter(20, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.getDefaultInstance()))).isEqualTo(Status.Code.OK);
+        assertThat(code(() -> policy(channel(ca, null)).listConnections(ListConnectionsRequest.getDefaultInstance())))
+                .isIn(Status.Code.UNAVAILABLE, Status.Code.UNAUTHENTICATED);
+        assertThat(code(() -> policy(channel(ca, ops)).loadConfig(load()))).isEqualTo(Status.Code.OK);
+        assertThat(store.current().revision()).isGreaterThan(revision);
+    }
+
+    private static GatewaySettings valid(String yaml) {
+        GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", yaml);
+        assertThat(r).as(r.toString()).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
+        return ((GatewaySettingsReader.Result.Valid) r).settings();
+    }
+
+    private static List<String> problems(String yaml) {
+        GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", yaml);
+        assertThat(r).as(r.toString()).isInstanceOf(GatewaySettingsReader.Result.Invalid.class);
+        return ((GatewaySettingsReader.Result.Invalid) r).problems();
+    }
+
+    private ManagedChannel channel(TestPki.Issued ca, TestPki.Issued client) throws Exception {
+        TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder().trustManager(ca.certPem().toFile());
+        if (client != null) {
+            b.keyManager(client.certPem().toFile(), client.keyPem().toFile());
+        }
+        ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", server.getPort(), b.build())
+                .overrideAuthority("localhost").build();
+        channels.add(ch);
+        return ch;
+    }
+
+    private static PolicyServiceGrpc.PolicyServiceBlockingStub policy(ManagedChannel ch) {
+        return PolicyServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
+    }
+
+    private static LoadConfigRequest load() {
+        return LoadConfigRequest.newBuilder().setSource(ConfigSource.newBuilder().setSourceName("new.yaml")
+                .setYamlText("connections: {}\n")).build();
+    }
+
+    private static Status.Code code(ThrowingCall call) {
+        try {
+            call.run();
+            return Status.Code.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus().getCode();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private interface ThrowingCall {
+        void run() throws Exception;
+    }
+}
