@@ -145,7 +145,8 @@ public final class SadBenchmark {
         for (int w = 0; w < maxWindows; w++) {
             Sample a = Sample.now();
             installBatchRate(ch, "warm-g" + w + "-", perWindow, batch, inFlight, false);
-            apiInstalls(n1, "warm-a" + w + "-", perWindow, batch, inFlight);
+            // owned by b1, so the takeover phase moves only the memory phase's b2 SAs, as before
+            apiInstalls(n1, "warm-a" + w + "-", perWindow, batch, inFlight, false);
             Sample b = Sample.now();
             total += 2 * perWindow;
             double share = b.jitShareSince(a);
@@ -164,7 +165,8 @@ public final class SadBenchmark {
      * on any refusal. The requests are built before the measured window opens (as the gRPC phase's
      * are): the samples returned bracket the installs alone.
      */
-    private static Sample[] apiInstalls(SadNode n1, String prefix, int count, int batch, int inFlight) throws Exception {
+    private static Sample[] apiInstalls(SadNode n1, String prefix, int count, int batch, int inFlight, boolean spreadOwners)
+            throws Exception {
         Semaphore window = new Semaphore(inFlight);
         AtomicInteger failed = new AtomicInteger();
         AtomicReference<Throwable> firstError = new AtomicReference<>();
@@ -174,7 +176,7 @@ public final class SadBenchmark {
             for (int i = start; i < Math.min(count, start + batch); i++) {
                 items.add(TestSupport.gcmSa(String.format("%s%07d", prefix, i), nextSpi++,
                                 i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
-                        .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build());
+                        .setOwnerNodeId(spreadOwners && (i / 2) % 2 != 0 ? "b2" : "b1").build());
             }
             batches.add(items);
         }
@@ -320,7 +322,7 @@ public final class SadBenchmark {
     /** Installs through the API (measured, after the warm-up) and the heap they take. */
     private static Result memoryPerSa(SadNode n1, int count, long heapBase, int batch, int inFlight) throws Exception {
         long before = usedHeapAfterGc();
-        Sample[] s = apiInstalls(n1, "mem-", count, batch, inFlight);
+        Sample[] s = apiInstalls(n1, "mem-", count, batch, inFlight, true);
         Sample s0 = s[0];
         Sample s1 = s[1];
         double secs = (s1.wallNanos() - s0.wallNanos()) / 1e9;
