@@ -93,6 +93,19 @@ public final class SadBenchmark {
                     }
                     Thread.sleep(50);
                 }
+                // A starved machine (seconds without CPU) can make the members suspect each other,
+                // split and merge; a phase that saw that measured migrations, not installs.
+                n1.cluster().hazelcast().getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+                    @Override
+                    public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+                        MEMBERSHIP_CHANGES.incrementAndGet();
+                    }
+
+                    @Override
+                    public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
+                        MEMBERSHIP_CHANGES.incrementAndGet();
+                    }
+                });
                 if (leaseCalls > 0) {
                     leaseLatency(ch, leaseCalls);
                 }
@@ -123,6 +136,16 @@ public final class SadBenchmark {
             return new Result(ops / ((b.wallNanos() - a.wallNanos()) / 1e9), (b.cpuNanos() - a.cpuNanos()) / 1e3 / ops,
                     (b.jitNanos() - a.jitNanos()) / 1e3 / ops);
         }
+    }
+
+    /** Members joining or leaving member 1's view since the cluster formed. */
+    private static final AtomicInteger MEMBERSHIP_CHANGES = new AtomicInteger();
+
+    /** A warning for a phase during which the cluster's membership changed, else "". */
+    private static String membershipWarning(int changesBefore) {
+        int n = MEMBERSHIP_CHANGES.get() - changesBefore;
+        return n == 0 ? "" : String.format("%n  INVALID PHASE: the cluster's membership changed %d times during it (members "
+                + "suspected each other on a starved machine: split and merge); its figures include partition migration", n);
     }
 
     /** Next inbound SPI of any phase: every SA this benchmark installs has its own. */
@@ -283,6 +306,7 @@ public final class SadBenchmark {
         Semaphore window = new Semaphore(inFlight);
         AtomicInteger failed = new AtomicInteger();
         AtomicReference<String> firstError = new AtomicReference<>();
+        int changes0 = MEMBERSHIP_CHANGES.get();
         Sample s0 = Sample.now();
         for (InstallChildSasRequest r : reqs) {
             window.acquire();
@@ -312,8 +336,9 @@ public final class SadBenchmark {
         if (print) {
             System.out.printf("CHILD SA installs over gRPC, InstallChildSas batches of %d, %d batches in flight, %d SAs: "
                     + "%.0f installs/s (%d failed%s); CPU %.0f us per install = %.0f installs/s per fully available core "
-                    + "(%s)%n", batch, inFlight, count, count / secs, failed.get(),
-                    firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load());
+                    + "(%s)%s%n", batch, inFlight, count, count / secs, failed.get(),
+                    firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load(),
+                    membershipWarning(changes0));
             printSplit(s0, s1, count);
         }
         return Result.of(s0, s1, count);
@@ -322,6 +347,7 @@ public final class SadBenchmark {
     /** Installs through the API (measured, after the warm-up) and the heap they take. */
     private static Result memoryPerSa(SadNode n1, int count, long heapBase, int batch, int inFlight) throws Exception {
         long before = usedHeapAfterGc();
+        int changes0 = MEMBERSHIP_CHANGES.get();
         Sample[] s = apiInstalls(n1, "mem-", count, batch, inFlight, true);
         Sample s0 = s[0];
         Sample s1 = s[1];
@@ -332,8 +358,8 @@ public final class SadBenchmark {
         n1.keeper().runNow();
         long pass = n1.keeper().lastPassMillis();
         System.out.printf("installs through the database API (SaDatabase.installChildSas, batches of %d, %d in flight): %d SAs in %.1f s = %.0f installs/s; "
-                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%n", batch, inFlight, count, secs, count / secs,
-                cpuUs, 1e6 / cpuUs, load());
+                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%s%n", batch, inFlight, count, secs,
+                count / secs, cpuUs, 1e6 / cpuUs, load(), membershipWarning(changes0));
         printSplit(s0, s1, count);
         System.out.printf("memory: heap used %d MiB -> %d MiB (both members, %d MiB before the cluster started); "
                 + "%.0f bytes per SA across the two-member cluster (%d records in the map); "
