@@ -254,6 +254,9 @@ public final class SaDatabase {
      * The invocation's own future completes where the response arrives, and the result is
      * deserialized here; stages chained on the returned future run there too (or where their
      * executor says). Falls back to the public method on a map that is not Hazelcast's proxy.
+     * Same operation, partition routing, split-brain protection check and synchronous backup as
+     * {@code submitToKey}, which calls the same method; what it skips besides the wrapper is
+     * HazelcastInstanceAware injection, which none of sad-service's processors use.
      */
     @SuppressWarnings("unchecked")
     <R> CompletableFuture<R> submit(IMap<?, ?> map, Object key, com.hazelcast.map.EntryProcessor<?, ?, R> processor) {
