@@ -4,9 +4,15 @@
 # RPC an IKE service uses) and through SaDatabase.installChildSas, each with CPU us per install
 # (whole process: both members, client, server) and its split by thread group; memory per SA at
 # 100,000 SAs; takeover time of the 50,000 SAs a terminated member owned.
+# Before the measured install phases, a warm-up installs through both paths in windows until the JIT
+# compiler threads use less than --jit-share of the CPU (steady state); the line starting "TARGET"
+# has the issue 3 figure for both paths.
 # Usage: sad-service/bench.sh [--lease-calls N] [--unary-installs N] [--installs N] [--in-flight N]
-#        [--batch N] [--batches-in-flight N] [--memory-sas N]
-# Defaults take about 4-5 minutes on the shared 2-vCPU build machine.
+#        [--batch N] [--batches-in-flight N] [--memory-sas N] [--warmup-installs N]
+#        [--warmup-windows N] [--jit-share F] [--maintenance-ms N] [--no-takeover]
+# Defaults take about 4-5 minutes on the shared 2-vCPU build machine. A short run of the install
+# target alone (about 1-2 minutes):
+#   sad-service/bench.sh --lease-calls 0 --unary-installs 0 --installs 20000 --memory-sas 20000 --no-takeover
 # SAD_BENCH_JAVA_OPTS adds JVM options (e.g. -XX:StartFlightRecording=filename=/tmp/sad.jfr).
 # Needs JDK 25 (JAVA_HOME) and Maven; builds the modules it needs (no install).
 set -euo pipefail
@@ -15,8 +21,12 @@ cd "$(dirname "$0")/.."
 export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
 
 cp_file=sad-service/target/bench.classpath
-mvn -q -B -Dstyle.color=never -pl proto,core,sad-service test-compile dependency:build-classpath \
-    -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test >/dev/null
+build_log=$(mktemp)
+if ! mvn -q -B -Dstyle.color=never -pl proto,core,sad-service test-compile dependency:build-classpath \
+    -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test >"$build_log" 2>&1; then
+  cat "$build_log"; rm -f "$build_log"; exit 1
+fi
+rm -f "$build_log"
 # The reactor modules resolve to their target/classes; the classpath file lists jars per module.
 cp="sad-service/target/test-classes:sad-service/target/classes:proto/target/classes:core/target/classes:$(cat "$cp_file")"
 flags=$(mvn -q -B -Dstyle.color=never help:evaluate -Dexpression=keel.jvm.flags -DforceStdout -N \

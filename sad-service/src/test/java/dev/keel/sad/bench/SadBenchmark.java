@@ -40,6 +40,10 @@ import java.util.concurrent.atomic.AtomicReference;
  *       p50 / p99 / p99.9 after a warm-up;</li>
  *   <li>installs per second: InstallChildSa over gRPC with a bounded number in flight
  *       (half inbound with SPI binding, half outbound);</li>
+ *   <li>a warm-up through both batch paths until the JIT compilers use less than
+ *       {@code --jit-share} of the CPU, then the measured steady-state phases: InstallChildSas
+ *       over gRPC and SaDatabase.installChildSas, each with CPU per install split by thread group
+ *       (JIT and GC threads apart) and allocation per install; a TARGET line with both figures;</li>
  *   <li>memory per SA: heap used after full GCs, before and after installing N SAs through the
  *       database API, divided by N. The heap holds both members, so this is the whole
  *       cluster's cost per SA (primary + synchronous backup + SPI binding).</li>
@@ -57,6 +61,10 @@ public final class SadBenchmark {
         int batch = intArg(args, "--batch", 250);
         int batchesInFlight = intArg(args, "--batches-in-flight", 4);
         int unaryInstalls = intArg(args, "--unary-installs", 5_000);
+        int warmupInstalls = intArg(args, "--warmup-installs", 5_000);
+        int warmupWindows = intArg(args, "--warmup-windows", 16);
+        double jitShare = Double.parseDouble(stringArg(args, "--jit-share", "0.05"));
+        boolean skipTakeover = Arrays.asList(args).contains("--no-takeover");
         Path dir = Files.createTempDirectory("keel-sad-bench");
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
@@ -65,11 +73,14 @@ public final class SadBenchmark {
         SadConfig.Builder b1 = TestSupport.config("b1", cluster, kek, p1, List.of(p1, p2));
         SadConfig.Builder b2 = TestSupport.config("b2", cluster, kek, p2, List.of(p1, p2));
         b1.partitionCount = b2.partitionCount = 271;
-        b1.maintenanceIntervalMillis = b2.maintenanceIntervalMillis = 5_000;
-        System.out.printf("machine: %d CPUs, %s %s, java %s, max heap %d MiB%n",
+        // The maintenance pass scans every record (cost grows with the SA count, not the install
+        // rate): every 5 s (the default) over the warm-up's SAs it would be a share of every
+        // measured install phase. Measured apart (the "one maintenance pass" figure).
+        b1.maintenanceIntervalMillis = b2.maintenanceIntervalMillis = intArg(args, "--maintenance-ms", 60_000);
+        System.out.printf("machine: %d CPUs, %s %s, java %s, max heap %d MiB; command args: %s%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
                 System.getProperty("os.arch"), System.getProperty("java.version"),
-                Runtime.getRuntime().maxMemory() >> 20);
+                Runtime.getRuntime().maxMemory() >> 20, String.join(" ", args));
         long heapBase = usedHeapAfterGc();
         try (SadNode n1 = SadNode.start(b1.build(), NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)));
                 SadNode n2 = SadNode.start(b2.build(), null)) {
@@ -82,15 +93,143 @@ public final class SadBenchmark {
                     }
                     Thread.sleep(50);
                 }
-                leaseLatency(ch, leaseCalls);
-                installRate(ch, unaryInstalls, inFlight);
-                installBatchRate(ch, installs, batch, batchesInFlight);
-                memoryPerSa(n1, memorySas, heapBase, batch, batchesInFlight);
-                takeover(n1, n2);
+                // A starved machine (seconds without CPU) can make the members suspect each other,
+                // split and merge; a phase that saw that measured migrations, not installs.
+                n1.cluster().hazelcast().getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+                    @Override
+                    public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+                        MEMBERSHIP_CHANGES.incrementAndGet();
+                    }
+
+                    @Override
+                    public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
+                        MEMBERSHIP_CHANGES.incrementAndGet();
+                    }
+                });
+                if (leaseCalls > 0) {
+                    leaseLatency(ch, leaseCalls);
+                }
+                if (unaryInstalls > 0) {
+                    installRate(ch, unaryInstalls, inFlight);
+                }
+                warmUp(ch, n1, warmupInstalls, warmupWindows, jitShare, batch, batchesInFlight);
+                Result grpc = installBatchRate(ch, "bench-batch-", installs, batch, batchesInFlight, true);
+                Result api = memoryPerSa(n1, memorySas, heapBase, batch, batchesInFlight);
+                System.out.printf("TARGET (issue 3, >= 10,000 installs/s on a two-member cluster), steady state: "
+                        + "InstallChildSas over gRPC %.0f installs/s, %.0f us CPU per install (%.0f without the JIT "
+                        + "compilers); SaDatabase.installChildSas %.0f installs/s, %.0f us CPU per install (%.0f without "
+                        + "the JIT compilers)%n", grpc.rate(), grpc.cpuUs(), grpc.cpuUs() - grpc.jitUs(), api.rate(),
+                        api.cpuUs(), api.cpuUs() - api.jitUs());
+                if (!skipTakeover) {
+                    takeover(n1, n2);
+                }
             } finally {
                 ch.shutdownNow();
             }
         }
+    }
+
+    /** Installs per second and CPU microseconds per install of one measured phase. */
+    record Result(double rate, double cpuUs, double jitUs) {
+
+        static Result of(Sample a, Sample b, int ops) {
+            return new Result(ops / ((b.wallNanos() - a.wallNanos()) / 1e9), (b.cpuNanos() - a.cpuNanos()) / 1e3 / ops,
+                    (b.jitNanos() - a.jitNanos()) / 1e3 / ops);
+        }
+    }
+
+    /** Members joining or leaving member 1's view since the cluster formed. */
+    private static final AtomicInteger MEMBERSHIP_CHANGES = new AtomicInteger();
+
+    /** A warning for a phase during which the cluster's membership changed, else "". */
+    private static String membershipWarning(int changesBefore) {
+        int n = MEMBERSHIP_CHANGES.get() - changesBefore;
+        return n == 0 ? "" : String.format("%n  INVALID PHASE: the cluster's membership changed %d times during it (members "
+                + "suspected each other on a starved machine: split and merge); its figures include partition migration", n);
+    }
+
+    /** Next inbound SPI of any phase: every SA this benchmark installs has its own. */
+    private static int nextSpi = 0x1000_0000;
+
+    /**
+     * Installs through both paths (gRPC batches and the API) in windows of {@code perWindow} SAs
+     * each until the JIT compiler threads used less than {@code jitShare} of the process CPU in a
+     * window (at most {@code maxWindows}): a sad-service runs for days, its compilers idle; a
+     * measured phase that starts cold counts C2 compiling the install path as install cost.
+     */
+    private static void warmUp(ManagedChannel ch, SadNode n1, int perWindow, int maxWindows, double jitShare, int batch,
+            int inFlight) throws Exception {
+        if (perWindow <= 0 || maxWindows <= 0) {
+            System.out.println("warm-up: none");
+            return;
+        }
+        long t0 = System.nanoTime();
+        int total = 0;
+        for (int w = 0; w < maxWindows; w++) {
+            Sample a = Sample.now();
+            installBatchRate(ch, "warm-g" + w + "-", perWindow, batch, inFlight, false);
+            // owned by b1, so the takeover phase moves only the memory phase's b2 SAs, as before
+            apiInstalls(n1, "warm-a" + w + "-", perWindow, batch, inFlight, false);
+            Sample b = Sample.now();
+            total += 2 * perWindow;
+            double share = b.jitShareSince(a);
+            System.out.printf("warm-up window %d: %d installs (gRPC + API), %.0f us CPU each, JIT compilers %.1f%% of it, "
+                    + "GC threads %.1f%%%n", w + 1, 2 * perWindow, (b.cpuNanos() - a.cpuNanos()) / 1e3 / (2 * perWindow),
+                    100 * share, 100.0 * (b.gcNanos() - a.gcNanos()) / Math.max(1, b.cpuNanos() - a.cpuNanos()));
+            if (share < jitShare) {
+                break;
+            }
+        }
+        System.out.printf("warm-up: %d installs in %.1f s (%s)%n", total, (System.nanoTime() - t0) / 1e9, load());
+    }
+
+    /**
+     * Installs {@code count} SAs through SaDatabase.installChildSas, batches of {@code batch}; fails
+     * on any refusal. The requests are built before the measured window opens (as the gRPC phase's
+     * are): the samples returned bracket the installs alone.
+     */
+    private static Sample[] apiInstalls(SadNode n1, String prefix, int count, int batch, int inFlight, boolean spreadOwners)
+            throws Exception {
+        Semaphore window = new Semaphore(inFlight);
+        AtomicInteger failed = new AtomicInteger();
+        AtomicReference<Throwable> firstError = new AtomicReference<>();
+        List<List<InstallChildSaRequest>> batches = new ArrayList<>();
+        for (int start = 0; start < count; start += batch) {
+            List<InstallChildSaRequest> items = new ArrayList<>(batch);
+            for (int i = start; i < Math.min(count, start + batch); i++) {
+                items.add(TestSupport.gcmSa(String.format("%s%07d", prefix, i), nextSpi++,
+                                i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
+                        .setOwnerNodeId(spreadOwners && (i / 2) % 2 != 0 ? "b2" : "b1").build());
+            }
+            batches.add(items);
+        }
+        Sample s0 = Sample.now();
+        for (List<InstallChildSaRequest> items : batches) {
+            window.acquire();
+            n1.database().installChildSas(items).whenComplete((outcomes, t) -> {
+                if (t != null) {
+                    failed.addAndGet(items.size());
+                    firstError.compareAndSet(null, t);
+                } else {
+                    for (var o : outcomes) {
+                        if (o.error() != null) {
+                            failed.incrementAndGet();
+                            firstError.compareAndSet(null, o.error());
+                        }
+                    }
+                }
+                window.release();
+            });
+        }
+        if (!window.tryAcquire(inFlight, 30, TimeUnit.MINUTES)) {
+            throw new IllegalStateException("installs did not finish");
+        }
+        Sample s1 = Sample.now();
+        window.release(inFlight);
+        if (failed.get() > 0) {
+            throw new IllegalStateException(failed.get() + " installs failed", firstError.get());
+        }
+        return new Sample[] {s0, s1};
     }
 
     private static void leaseLatency(ManagedChannel ch, int calls) {
@@ -120,7 +259,7 @@ public final class SadBenchmark {
         SaServiceGrpc.SaServiceFutureStub s = SaServiceGrpc.newFutureStub(ch);
         List<InstallChildSaRequest> reqs = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            reqs.add(TestSupport.gcmSa("bench-install-" + i, 0x1000_0000 + i,
+            reqs.add(TestSupport.gcmSa("bench-install-" + i, nextSpi++,
                     i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND).build());
         }
         Semaphore window = new Semaphore(inFlight);
@@ -151,12 +290,13 @@ public final class SadBenchmark {
     }
 
     /** InstallChildSas: batches of {@code batch} SAs, {@code inFlight} batches outstanding. */
-    private static void installBatchRate(ManagedChannel ch, int count, int batch, int inFlight) throws Exception {
+    private static Result installBatchRate(ManagedChannel ch, String prefix, int count, int batch, int inFlight,
+            boolean print) throws Exception {
         SaServiceGrpc.SaServiceFutureStub s = SaServiceGrpc.newFutureStub(ch);
         List<InstallChildSasRequest> reqs = new ArrayList<>();
         InstallChildSasRequest.Builder b = InstallChildSasRequest.newBuilder();
         for (int i = 0; i < count; i++) {
-            b.addItems(TestSupport.gcmSa("bench-batch-" + i, 0x3000_0000 + i,
+            b.addItems(TestSupport.gcmSa(prefix + i, nextSpi++,
                     i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND).build());
             if (b.getItemsCount() == batch || i == count - 1) {
                 reqs.add(b.build());
@@ -166,9 +306,8 @@ public final class SadBenchmark {
         Semaphore window = new Semaphore(inFlight);
         AtomicInteger failed = new AtomicInteger();
         AtomicReference<String> firstError = new AtomicReference<>();
-        var split = cpuByGroup();
-        long cpu0 = cpuNanos();
-        long t0 = System.nanoTime();
+        int changes0 = MEMBERSHIP_CHANGES.get();
+        Sample s0 = Sample.now();
         for (InstallChildSasRequest r : reqs) {
             window.acquire();
             ListenableFuture<InstallChildSasResponse> f = s.installChildSas(r);
@@ -188,68 +327,45 @@ public final class SadBenchmark {
             }, Runnable::run);
         }
         window.acquire(inFlight);
-        double secs = (System.nanoTime() - t0) / 1e9;
-        double cpuUs = (cpuNanos() - cpu0) / 1e3 / count;
-        System.out.printf("CHILD SA installs over gRPC, InstallChildSas batches of %d, %d batches in flight, %d SAs: "
-                + "%.0f installs/s (%d failed%s); CPU %.0f us per install = %.0f installs/s per fully available core "
-                + "(%s)%n", batch, inFlight, count, count / secs, failed.get(),
-                firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load());
-        printCpuSplit(split, count);
+        Sample s1 = Sample.now();
+        double secs = (s1.wallNanos() - s0.wallNanos()) / 1e9;
+        double cpuUs = (s1.cpuNanos() - s0.cpuNanos()) / 1e3 / count;
+        if (failed.get() > 0 && !print) {
+            throw new IllegalStateException(failed.get() + " installs failed: " + firstError.get());
+        }
+        if (print) {
+            System.out.printf("CHILD SA installs over gRPC, InstallChildSas batches of %d, %d batches in flight, %d SAs: "
+                    + "%.0f installs/s (%d failed%s); CPU %.0f us per install = %.0f installs/s per fully available core "
+                    + "(%s)%s%n", batch, inFlight, count, count / secs, failed.get(),
+                    firstError.get() == null ? "" : ": " + firstError.get(), cpuUs, 1e6 / cpuUs, load(),
+                    membershipWarning(changes0));
+            printSplit(s0, s1, count);
+        }
+        return Result.of(s0, s1, count);
     }
 
-    private static void memoryPerSa(SadNode n1, int count, long heapBase, int batch, int inFlight) throws Exception {
+    /** Installs through the API (measured, after the warm-up) and the heap they take. */
+    private static Result memoryPerSa(SadNode n1, int count, long heapBase, int batch, int inFlight) throws Exception {
         long before = usedHeapAfterGc();
-        Semaphore window = new Semaphore(inFlight);
-        AtomicInteger failed = new AtomicInteger();
-        AtomicReference<Throwable> firstError = new AtomicReference<>();
-        // Batches through SaDatabase.installChildSas (what InstallChildSas runs), batchesInFlight outstanding.
-        var split = cpuByGroup();
-        long cpu0 = cpuNanos();
-        long t0 = System.nanoTime();
-        for (int start = 0; start < count; start += batch) {
-            List<InstallChildSaRequest> items = new ArrayList<>(batch);
-            for (int i = start; i < Math.min(count, start + batch); i++) {
-                items.add(TestSupport.gcmSa(String.format("mem-%07d", i), 0x2000_0000 + i,
-                                i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
-                        .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build());
-            }
-            window.acquire();
-            n1.database().installChildSas(items).whenComplete((outcomes, t) -> {
-                if (t != null) {
-                    failed.addAndGet(items.size());
-                    firstError.compareAndSet(null, t);
-                } else {
-                    for (var o : outcomes) {
-                        if (o.error() != null) {
-                            failed.incrementAndGet();
-                            firstError.compareAndSet(null, o.error());
-                        }
-                    }
-                }
-                window.release();
-            });
-        }
-        if (!window.tryAcquire(inFlight, 30, TimeUnit.MINUTES)) {
-            throw new IllegalStateException("installs did not finish");
-        }
-        if (failed.get() > 0) {
-            throw new IllegalStateException(failed.get() + " installs failed", firstError.get());
-        }
-        double secs = (System.nanoTime() - t0) / 1e9;
-        double cpuUs = (cpuNanos() - cpu0) / 1e3 / count;
-        var splitAfter = cpuByGroup();
+        int changes0 = MEMBERSHIP_CHANGES.get();
+        Sample[] s = apiInstalls(n1, "mem-", count, batch, inFlight, true);
+        Sample s0 = s[0];
+        Sample s1 = s[1];
+        double secs = (s1.wallNanos() - s0.wallNanos()) / 1e9;
+        double cpuUs = (s1.cpuNanos() - s0.cpuNanos()) / 1e3 / count;
         long after = usedHeapAfterGc();
         int stored = n1.cluster().childSas().size();
         n1.keeper().runNow();
         long pass = n1.keeper().lastPassMillis();
         System.out.printf("installs through the database API (SaDatabase.installChildSas, batches of %d, %d in flight): %d SAs in %.1f s = %.0f installs/s; "
-                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%n", batch, inFlight, count, secs, count / secs,
-                cpuUs, 1e6 / cpuUs, load());
-        printCpuSplit(split, splitAfter, count);
+                + "CPU %.0f us per install = %.0f installs/s per fully available core (%s)%s%n", batch, inFlight, count, secs,
+                count / secs, cpuUs, 1e6 / cpuUs, load(), membershipWarning(changes0));
+        printSplit(s0, s1, count);
         System.out.printf("memory: heap used %d MiB -> %d MiB (both members, %d MiB before the cluster started); "
                 + "%.0f bytes per SA across the two-member cluster (%d records in the map); "
                 + "one maintenance pass over them: %d ms%n",
                 before >> 20, after >> 20, heapBase >> 20, (after - before) / (double) count, stored, pass);
+        return Result.of(s0, s1, count);
     }
 
     /** Crash of member 2 (terminate: sockets closed, no graceful hand-over) and takeover of its SAs. */
@@ -280,38 +396,104 @@ public final class SadBenchmark {
                 n1.keeper().lastTakeoverMillis(), left, cpuMs, load());
     }
 
-    /** CPU time per thread group (digits in thread names folded), ns; "(VM: GC, JIT)" is the rest of the process. */
-    private static java.util.Map<String, Long> cpuByGroup() {
-        var threads = ManagementFactory.getThreadMXBean();
-        java.util.Map<String, Long> out = new java.util.TreeMap<>();
-        long javaThreads = 0;
-        for (long id : threads.getAllThreadIds()) {
-            var info = threads.getThreadInfo(id);
-            long t = threads.getThreadCpuTime(id);
-            if (info == null || t < 0) {
-                continue;
+    /**
+     * Where the process's CPU and allocation stand at one moment: Java threads by group (digits in
+     * names folded; ThreadMXBean), the JVM's own threads read from /proc/self/task (JIT compiler
+     * threads, GC threads: they have no Java thread), the process total, bytes allocated by all
+     * threads, and the collectors' counts and pause times.
+     */
+    record Sample(long wallNanos, long cpuNanos, java.util.Map<String, Long> javaCpu, long jitNanos, long gcNanos,
+            long allocatedBytes, java.util.Map<String, Long> javaAlloc, long gcCount, long gcMillis) {
+
+        static Sample now() {
+            var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            java.util.Map<String, Long> cpu = new java.util.TreeMap<>();
+            java.util.Map<String, Long> alloc = new java.util.TreeMap<>();
+            for (long id : threads.getAllThreadIds()) {
+                var info = threads.getThreadInfo(id);
+                long t = threads.getThreadCpuTime(id);
+                long a = threads.getThreadAllocatedBytes(id);
+                if (info == null || t < 0) {
+                    continue;
+                }
+                String group = info.getThreadName().replaceAll("\\d+", "N").replaceAll("keel-sad-bN-N", "");
+                cpu.merge(group, t, Long::sum);
+                if (a > 0) {
+                    alloc.merge(group, a, Long::sum);
+                }
             }
-            String group = info.getThreadName().replaceAll("\\d+", "N").replaceAll("keel-sad-bN-N", "");
-            out.merge(group, t, Long::sum);
-            javaThreads += t;
+            long jit = 0;
+            long gc = 0;
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                for (Path task : (Iterable<Path>) tasks::iterator) {
+                    try {
+                        String comm = Files.readString(task.resolve("comm")).strip();
+                        boolean isJit = comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler");
+                        boolean isGc = comm.startsWith("GC Thread") || comm.startsWith("G1 ");
+                        if (isJit || isGc) {
+                            // schedstat's first field: time on the CPU, ns
+                            long ns = Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]);
+                            if (isJit) {
+                                jit += ns;
+                            } else {
+                                gc += ns;
+                            }
+                        }
+                    } catch (java.io.IOException | RuntimeException e) {
+                        // the thread ended between the listing and the read
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // no /proc: the split shows all VM time as "other"
+            }
+            long gcCount = 0;
+            long gcMillis = 0;
+            for (var g : ManagementFactory.getGarbageCollectorMXBeans()) {
+                gcCount += Math.max(0, g.getCollectionCount());
+                gcMillis += Math.max(0, g.getCollectionTime());
+            }
+            return new Sample(System.nanoTime(), SadBenchmark.cpuNanos(), cpu, jit, gc, threads.getTotalThreadAllocatedBytes(),
+                    alloc, gcCount, gcMillis);
         }
-        out.put("(VM: GC, JIT, exited threads)", cpuNanos() - javaThreads);
-        return out;
+
+        long javaCpuTotal() {
+            return javaCpu.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** The JIT compilers' share of the process CPU since {@code before}. */
+        double jitShareSince(Sample before) {
+            long all = cpuNanos - before.cpuNanos;
+            return all <= 0 ? 0 : (jitNanos - before.jitNanos) / (double) all;
+        }
     }
 
-    /** Prints where the CPU of a phase went, per operation, largest first. */
-    private static void printCpuSplit(java.util.Map<String, Long> before, int ops) {
-        printCpuSplit(before, cpuByGroup(), ops);
-    }
-
-    private static void printCpuSplit(java.util.Map<String, Long> before, java.util.Map<String, Long> after, int ops) {
-        StringBuilder b = new StringBuilder("  CPU per install by thread group (us):");
-        after.entrySet().stream()
-                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
-                .filter(e -> e.getValue() / 1e3 / ops >= 2)
+    /**
+     * Prints where the CPU and the allocation of a phase went, per operation, largest first: the
+     * Java thread groups, then the JVM's JIT and GC threads and the rest of the VM (other VM
+     * threads, threads that exited during the phase).
+     */
+    private static void printSplit(Sample a, Sample b, int ops) {
+        java.util.Map<String, Long> cpu = new java.util.HashMap<>();
+        b.javaCpu().forEach((k, v) -> cpu.put(k, v - a.javaCpu().getOrDefault(k, 0L)));
+        long jit = b.jitNanos() - a.jitNanos();
+        long gc = b.gcNanos() - a.gcNanos();
+        cpu.put("(VM: JIT compilers)", jit);
+        cpu.put("(VM: GC threads)", gc);
+        cpu.put("(VM: other, exited threads)", (b.cpuNanos() - a.cpuNanos()) - (b.javaCpuTotal() - a.javaCpuTotal()) - jit - gc);
+        StringBuilder line = new StringBuilder("  CPU per install by thread group (us):");
+        cpu.entrySet().stream().filter(e -> e.getValue() / 1e3 / ops >= 2)
                 .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
-                .forEach(e -> b.append(String.format(" %s %.0f;", e.getKey(), e.getValue() / 1e3 / ops)));
-        System.out.println(b);
+                .forEach(e -> line.append(String.format(" %s %.0f;", e.getKey(), e.getValue() / 1e3 / ops)));
+        System.out.println(line);
+        StringBuilder alloc = new StringBuilder(String.format(
+                "  allocation per install: %.1f KB in all (%d GCs, %d ms of pauses in the phase); by thread group (KB):",
+                (b.allocatedBytes() - a.allocatedBytes()) / 1e3 / ops, b.gcCount() - a.gcCount(), b.gcMillis() - a.gcMillis()));
+        b.javaAlloc().entrySet().stream()
+                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - a.javaAlloc().getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() / 1e3 / ops >= 0.1)
+                .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
+                .forEach(e -> alloc.append(String.format(" %s %.1f;", e.getKey(), e.getValue() / 1e3 / ops)));
+        System.out.println(alloc);
     }
 
     /** CPU time this process used so far (all threads, both members, client and server), ns. */
@@ -332,6 +514,15 @@ public final class SadBenchmark {
             used = Math.min(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         }
         return used;
+    }
+
+    private static String stringArg(String[] args, String name, String def) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals(name)) {
+                return args[i + 1];
+            }
+        }
+        return def;
     }
 
     private static int intArg(String[] args, String name, int def) {
