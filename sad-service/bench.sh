@@ -6,6 +6,8 @@
 # 100,000 SAs; takeover time of the 50,000 SAs a terminated member owned.
 # Usage: sad-service/bench.sh [--lease-calls N] [--unary-installs N] [--installs N] [--in-flight N]
 #        [--batch N] [--batches-in-flight N] [--memory-sas N]
+#        sad-service/bench.sh --only takeover [--takeover-sas N]   (N SAs per member, default 50,000;
+#        installs them, terminates member 2 and prints detection, re-own time and CPU; about 1 minute)
 # Defaults take about 4-5 minutes on the shared 2-vCPU build machine.
 # SAD_BENCH_JAVA_OPTS adds JVM options (e.g. -XX:StartFlightRecording=filename=/tmp/sad.jfr).
 # Needs JDK 25 (JAVA_HOME) and Maven; builds the modules it needs (no install).

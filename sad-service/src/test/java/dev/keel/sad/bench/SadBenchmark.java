@@ -82,6 +82,10 @@ public final class SadBenchmark {
                     }
                     Thread.sleep(50);
                 }
+                if (onlyTakeover(args)) {
+                    takeoverOnly(n1, n2, intArg(args, "--takeover-sas", 50_000), batch, batchesInFlight);
+                    return;
+                }
                 leaseLatency(ch, leaseCalls);
                 installRate(ch, unaryInstalls, inFlight);
                 installBatchRate(ch, installs, batch, batchesInFlight);
@@ -252,12 +256,61 @@ public final class SadBenchmark {
                 before >> 20, after >> 20, heapBase >> 20, (after - before) / (double) count, stored, pass);
     }
 
+    private static boolean onlyTakeover(String[] args) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("--only")) {
+                if (!args[i + 1].equals("takeover")) {
+                    throw new IllegalArgumentException("--only: the one phase that runs alone is 'takeover'");
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code --only takeover}: installs {@code perMember} SAs owned by each member (through the
+     * database API, half inbound), then the takeover phase alone.
+     */
+    private static void takeoverOnly(SadNode n1, SadNode n2, int perMember, int batch, int inFlight) throws Exception {
+        Semaphore window = new Semaphore(inFlight);
+        AtomicReference<Throwable> firstError = new AtomicReference<>();
+        long t0 = System.nanoTime();
+        int count = 2 * perMember;
+        for (int start = 0; start < count; start += batch) {
+            List<InstallChildSaRequest> items = new ArrayList<>(batch);
+            for (int i = start; i < Math.min(count, start + batch); i++) {
+                items.add(TestSupport.gcmSa(String.format("tko-%07d", i), 0x2000_0000 + i,
+                                i % 2 == 0 ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
+                        .setOwnerNodeId((i / 2) % 2 == 0 ? "b1" : "b2").build());
+            }
+            window.acquire();
+            n1.database().installChildSas(items).whenComplete((outcomes, t) -> {
+                if (t != null) {
+                    firstError.compareAndSet(null, t);
+                } else {
+                    outcomes.stream().filter(o -> o.error() != null).findFirst()
+                            .ifPresent(o -> firstError.compareAndSet(null, o.error()));
+                }
+                window.release();
+            });
+        }
+        if (!window.tryAcquire(inFlight, 30, TimeUnit.MINUTES) || firstError.get() != null) {
+            throw new IllegalStateException("installs for the takeover failed", firstError.get());
+        }
+        System.out.printf("installed %d SAs (%d per member) in %.1f s%n", count, perMember,
+                (System.nanoTime() - t0) / 1e9);
+        Thread.sleep(2_000); // let the install's events and JIT settle before the measured phase
+        takeover(n1, n2);
+    }
+
     /** Crash of member 2 (terminate: sockets closed, no graceful hand-over) and takeover of its SAs. */
     private static void takeover(SadNode n1, SadNode n2) throws Exception {
         String gone = n2.cluster().memberUuid();
         var owned = new OwnedByMember(gone);
         int count = n1.cluster().childSas().keySet(owned).size();
         long done = n1.keeper().takeoversDone();
+        var split = cpuByGroup();
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
         n2.cluster().hazelcast().getLifecycleService().terminate();
@@ -278,6 +331,18 @@ public final class SadBenchmark {
                 + "%d ms after the terminate (takeover pass %d ms; %d SAs still on the dead member); CPU %.0f ms (%s)%n",
                 count, leftAt < 0 ? "<5" : Long.toString(leftAt / 1_000_000), reowned / 1_000_000,
                 n1.keeper().lastTakeoverMillis(), left, cpuMs, load());
+        printTakeoverCpuSplit(split, cpuByGroup(), count);
+    }
+
+    private static void printTakeoverCpuSplit(java.util.Map<String, Long> before, java.util.Map<String, Long> after,
+            int sas) {
+        StringBuilder b = new StringBuilder("  CPU per SA taken over by thread group (us):");
+        after.entrySet().stream()
+                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() / 1e3 / sas >= 1)
+                .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
+                .forEach(e -> b.append(String.format(" %s %.0f;", e.getKey(), e.getValue() / 1e3 / sas)));
+        System.out.println(b);
     }
 
     /** CPU time per thread group (digits in thread names folded), ns; "(VM: GC, JIT)" is the rest of the process. */
