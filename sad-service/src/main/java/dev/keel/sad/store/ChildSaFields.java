@@ -281,6 +281,10 @@ public final class ChildSaFields {
         return ownerReason;
     }
 
+    public int stateValue() {
+        return state;
+    }
+
     public ChildSaState state() {
         ChildSaState s = ChildSaState.forNumber(state);
         return s == null ? ChildSaState.UNRECOGNIZED : s;

@@ -22,12 +22,12 @@ import org.junit.jupiter.api.Test;
  * The byte-level reader and owner patch against protobuf's own parser and serializer: for seeded
  * random records, the patch must give exactly the bytes of parse, modify, serialize.
  */
-class ChildSaFieldsTest {
+public class ChildSaFieldsTest {
 
     private static final int RECORDS = 5_000;
 
     /** A random record: every field sometimes at its default (omitted), sometimes at an extreme. */
-    static ChildSaRecord randomRecord(SplittableRandom rnd) {
+    public static ChildSaRecord randomRecord(SplittableRandom rnd) {
         ChildSaRecord.Builder b = ChildSaRecord.newBuilder().setId("sa-" + Long.toHexString(rnd.nextLong()));
         if (rnd.nextBoolean()) {
             b.setConnection("conn-" + rnd.nextInt(100)).setChild("net").setIkeSaId("ike-" + rnd.nextInt(1000));
