@@ -28,8 +28,8 @@ import java.util.Arrays;
 public final class ChildSaFields {
 
     private final byte[] record;
-    /** Triples (field number, start offset, end offset) of every top-level field, in order. */
-    private int[] spans = new int[3 * 40];
+    /** Triples (field number, start offset, end offset) of every top-level field, in order; null unless patching. */
+    private int[] spans;
     private int count;
     private boolean canonical = true;
 
@@ -53,8 +53,9 @@ public final class ChildSaFields {
     private long deletedAtMs;
     private int ownerReason;
 
-    private ChildSaFields(byte[] record) {
+    private ChildSaFields(byte[] record, boolean forPatch) {
         this.record = record;
+        this.spans = forPatch ? new int[3 * 40] : null;
     }
 
     /**
@@ -64,7 +65,16 @@ public final class ChildSaFields {
      *         {@link Records#parseChild} does)
      */
     public static ChildSaFields read(byte[] record) {
-        ChildSaFields f = new ChildSaFields(record);
+        return read(record, false);
+    }
+
+    /** Reads a stored record and notes where each field lies, for {@link #reassign}. */
+    public static ChildSaFields readForPatch(byte[] record) {
+        return read(record, true);
+    }
+
+    private static ChildSaFields read(byte[] record, boolean forPatch) {
+        ChildSaFields f = new ChildSaFields(record, forPatch);
         try {
             f.scan();
         } catch (IOException | RuntimeException e) {
@@ -96,13 +106,15 @@ public final class ChildSaFields {
                     break;
                 }
             }
-            if (3 * count + 3 > spans.length) {
-                spans = Arrays.copyOf(spans, spans.length * 2);
+            if (spans != null) {
+                if (3 * count + 3 > spans.length) {
+                    spans = Arrays.copyOf(spans, spans.length * 2);
+                }
+                spans[3 * count] = number;
+                spans[3 * count + 1] = start;
+                spans[3 * count + 2] = in.getTotalBytesRead();
+                count++;
             }
-            spans[3 * count] = number;
-            spans[3 * count + 1] = start;
-            spans[3 * count + 2] = in.getTotalBytesRead();
-            count++;
         }
     }
 
@@ -324,12 +336,13 @@ public final class ChildSaFields {
      * The record with a new owner, byte-identical to
      * {@code ClaimProcessor.reassign(parsed, ...).toByteArray()}: owner node and member, epoch + 1,
      * reason, generation + 1, updated_at; for an inbound SA the replay floor raised to checkpoint
-     * + margin (never lowered). Only for a {@link #canonical()} record.
+     * + margin (never lowered). Only for a {@link #canonical()} record read with
+     * {@link #readForPatch}.
      */
     public byte[] reassign(String nodeId, String memberUuid, OwnershipReason reason, long replayMargin,
             long nowMs) {
-        if (!canonical) {
-            throw new IllegalStateException("not a canonical record: use the full parse");
+        if (!canonical || spans == null) {
+            throw new IllegalStateException("not a canonical record read for a patch: use the full parse");
         }
         long floor = replayFloor;
         if (direction == Direction.DIRECTION_INBOUND_VALUE) {

@@ -69,7 +69,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         }
         // Fast path: read the few fields the pass needs and patch the owner fields in place; the
         // full parse only for what the patch does not cover (a lifetime transition, an odd layout).
-        ChildSaFields f = ChildSaFields.read(value);
+        ChildSaFields f = ChildSaFields.readForPatch(value);
         if (f.canonical() && !f.lifetimeDue(nowMs)) {
             if (!f.isLive()) {
                 if (nowMs - f.deletedAtMs() < tombstoneRetentionMs) {

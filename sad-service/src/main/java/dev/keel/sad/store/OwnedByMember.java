@@ -6,6 +6,8 @@ import com.hazelcast.query.Predicate;
 import dev.keel.proto.v1.ChildSaRecord;
 import java.io.IOException;
 import java.io.Serial;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -28,10 +30,46 @@ public final class OwnedByMember implements Predicate<String, byte[]> {
         this.member = member;
     }
 
+    private transient byte[] memberUtf8;
+
     @Override
     public boolean apply(Map.Entry<String, byte[]> entry) {
         byte[] v = entry.getValue();
-        return v != null && member.equals(ownerMember(v));
+        if (v == null) {
+            return false;
+        }
+        if (memberUtf8 == null) {
+            memberUtf8 = member.getBytes(StandardCharsets.UTF_8);
+        }
+        return ownerMemberIs(v, memberUtf8);
+    }
+
+    /** Whether the owner_member field of a stored ChildSaRecord is these UTF-8 bytes (compared undecoded). */
+    static boolean ownerMemberIs(byte[] record, byte[] memberUtf8) {
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(record);
+            boolean found = false;
+            boolean equal = memberUtf8.length == 0;
+            int tag;
+            while ((tag = in.readTag()) != 0) {
+                if (WireFormat.getTagFieldNumber(tag) == ChildSaRecord.OWNER_MEMBER_FIELD_NUMBER
+                        && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                    int length = in.readRawVarint32();
+                    int at = in.getTotalBytesRead();
+                    if (length < 0 || at + length > record.length) {
+                        throw new IOException("owner_member overruns the record");
+                    }
+                    found = true; // the last occurrence counts, as in the parser
+                    equal = Arrays.equals(record, at, at + length, memberUtf8, 0, memberUtf8.length);
+                    in.skipRawBytes(length);
+                } else if (!in.skipField(tag)) {
+                    break;
+                }
+            }
+            return found ? equal : memberUtf8.length == 0;
+        } catch (IOException e) {
+            throw new IllegalStateException("stored CHILD SA record is not a ChildSaRecord: " + e.getMessage());
+        }
     }
 
     /** The owner_member field of a stored ChildSaRecord ("" when unset). */

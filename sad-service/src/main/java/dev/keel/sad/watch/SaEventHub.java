@@ -163,13 +163,17 @@ public final class SaEventHub implements AutoCloseable {
      * @param newValue the record after, null when removed
      */
     static List<HubEvent> classify(String key, byte[] oldValue, byte[] newValue) {
+        return classify(key, oldValue, newValue, newValue == null ? null : ChildSaFields.read(newValue));
+    }
+
+    /** As above, with the new record's fields read already ({@code now}, null when removed). */
+    private static List<HubEvent> classify(String key, byte[] oldValue, byte[] newValue, ChildSaFields now) {
         List<HubEvent> out = new ArrayList<>(2);
         if (newValue == null) {
             String id = oldValue == null ? key : ChildSaFields.read(oldValue).id();
             out.add(HubEvent.child(SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED, HubEvent.Record.idOnly(id)));
             return out;
         }
-        ChildSaFields now = ChildSaFields.read(newValue);
         HubEvent.Record record = HubEvent.Record.stored(newValue, now.ownerNodeId());
         if (oldValue == null) {
             out.add(HubEvent.child(now.isLive() ? SaEventType.SA_EVENT_TYPE_CHILD_SA_PUT
@@ -210,10 +214,11 @@ public final class SaEventHub implements AutoCloseable {
                 if (oldValue == null && newValue == null && !removed) {
                     return;
                 }
-                List<HubEvent> events = classify(e.getKey(), oldValue, newValue);
+                ChildSaFields now = newValue == null ? null : ChildSaFields.read(newValue);
+                List<HubEvent> events = classify(e.getKey(), oldValue, newValue, now);
                 if (!events.isEmpty()) {
                     publish(events);
-                    childObserver.accept(observed(e.getKey(), newValue));
+                    childObserver.accept(observed(e.getKey(), now));
                 }
             } catch (RuntimeException ex) {
                 LOG.log(System.Logger.Level.WARNING, "watch: cannot publish change of child SA " + e.getKey() + ": "
@@ -243,11 +248,10 @@ public final class SaEventHub implements AutoCloseable {
     }
 
     /** What the observer sees of a change: id, state and owner (a removal: the id, DELETED). */
-    private static ChildSaRecord observed(String key, byte[] newValue) {
-        if (newValue == null) {
+    private static ChildSaRecord observed(String key, ChildSaFields f) {
+        if (f == null) {
             return ChildSaRecord.newBuilder().setId(key).setState(ChildSaState.CHILD_SA_STATE_DELETED).build();
         }
-        ChildSaFields f = ChildSaFields.read(newValue);
         return ChildSaRecord.newBuilder().setId(f.id()).setStateValue(f.stateValue())
                 .setOwnerNodeId(f.ownerNodeId()).build();
     }

@@ -300,7 +300,18 @@ public final class SadBenchmark {
         }
         System.out.printf("installed %d SAs (%d per member) in %.1f s%n", count, perMember,
                 (System.nanoTime() - t0) / 1e9);
-        Thread.sleep(2_000); // let the install's events and JIT settle before the measured phase
+        // The members' Watch hubs apply the installs' events after the installs returned: wait until
+        // both logs are still for a second, so that backlog is not counted as takeover CPU.
+        long settleDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long last = -1;
+        while (System.nanoTime() < settleDeadline) {
+            long now = n1.events().revision() + n2.events().revision();
+            if (now == last) {
+                break;
+            }
+            last = now;
+            Thread.sleep(1_000);
+        }
         takeover(n1, n2);
     }
 
@@ -310,7 +321,7 @@ public final class SadBenchmark {
         var owned = new OwnedByMember(gone);
         int count = n1.cluster().childSas().keySet(owned).size();
         long done = n1.keeper().takeoversDone();
-        var split = cpuByGroup();
+        var split = cpuByThread();
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
         n2.cluster().hazelcast().getLifecycleService().terminate();
@@ -331,14 +342,37 @@ public final class SadBenchmark {
                 + "%d ms after the terminate (takeover pass %d ms; %d SAs still on the dead member); CPU %.0f ms (%s)%n",
                 count, leftAt < 0 ? "<5" : Long.toString(leftAt / 1_000_000), reowned / 1_000_000,
                 n1.keeper().lastTakeoverMillis(), left, cpuMs, load());
-        printTakeoverCpuSplit(split, cpuByGroup(), count);
+        printTakeoverCpuSplit(split, cpu0, count);
     }
 
-    private static void printTakeoverCpuSplit(java.util.Map<String, Long> before, java.util.Map<String, Long> after,
-            int sas) {
+    /** CPU time per live thread id, ns (member 2's threads end with it, so groups are compared per thread). */
+    private static java.util.Map<Long, Long> cpuByThread() {
+        var threads = ManagementFactory.getThreadMXBean();
+        java.util.Map<Long, Long> out = new java.util.HashMap<>();
+        for (long id : threads.getAllThreadIds()) {
+            out.put(id, threads.getThreadCpuTime(id));
+        }
+        return out;
+    }
+
+    /** CPU per SA since {@code before} by thread group, threads that ended and the VM folded into one line. */
+    private static void printTakeoverCpuSplit(java.util.Map<Long, Long> before, long processCpu0, int sas) {
+        var threads = ManagementFactory.getThreadMXBean();
+        java.util.Map<String, Long> groups = new java.util.TreeMap<>();
+        long javaThreads = 0;
+        for (long id : threads.getAllThreadIds()) {
+            var info = threads.getThreadInfo(id);
+            long t = threads.getThreadCpuTime(id);
+            if (info == null || t < 0) {
+                continue;
+            }
+            long d = t - Math.max(0, before.getOrDefault(id, 0L));
+            groups.merge(info.getThreadName().replaceAll("\\d+", "N"), d, Long::sum);
+            javaThreads += d;
+        }
+        groups.put("(VM: GC, JIT; threads that ended)", cpuNanos() - processCpu0 - javaThreads);
         StringBuilder b = new StringBuilder("  CPU per SA taken over by thread group (us):");
-        after.entrySet().stream()
-                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+        groups.entrySet().stream()
                 .filter(e -> e.getValue() / 1e3 / sas >= 1)
                 .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
                 .forEach(e -> b.append(String.format(" %s %.0f;", e.getKey(), e.getValue() / 1e3 / sas)));

@@ -99,6 +99,10 @@ public class ChildSaFieldsTest {
             assertThat(f.id()).isEqualTo(r.getId());
             assertThat(f.ownerNodeId()).isEqualTo(r.getOwnerNodeId());
             assertThat(f.ownerMember()).isEqualTo(r.getOwnerMember());
+            byte[] member = r.getOwnerMember().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(OwnedByMember.ownerMemberIs(r.toByteArray(), member)).isTrue();
+            assertThat(OwnedByMember.ownerMemberIs(r.toByteArray(), (r.getOwnerMember() + "x").getBytes())).isFalse();
+            assertThat(OwnedByMember.ownerMemberIs(r.toByteArray(), new byte[0])).isEqualTo(r.getOwnerMember().isEmpty());
             assertThat(f.ownerEpoch()).isEqualTo(r.getOwnerEpoch());
             assertThat(f.generation()).isEqualTo(r.getGeneration());
             assertThat(f.state()).isEqualTo(r.getState());
@@ -128,7 +132,7 @@ public class ChildSaFieldsTest {
                 long now = rnd.nextInt(4) == 0 ? 0 : pick(rnd);
                 byte[] expected = ClaimProcessor.reassign(Records.parseChild(stored), node, member, reason, margin, now)
                         .toByteArray();
-                byte[] patched = ChildSaFields.read(stored).reassign(node, member, reason, margin, now);
+                byte[] patched = ChildSaFields.readForPatch(stored).reassign(node, member, reason, margin, now);
                 assertThat(patched).as("record %d round %d", i, round).isEqualTo(expected);
                 stored = patched;
             }
