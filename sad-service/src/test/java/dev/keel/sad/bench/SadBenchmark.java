@@ -322,6 +322,7 @@ public final class SadBenchmark {
         int count = n1.cluster().childSas().keySet(owned).size();
         long done = n1.keeper().takeoversDone();
         var split = cpuByThread();
+        long gc0 = gcMillis();
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
         n2.cluster().hazelcast().getLifecycleService().terminate();
@@ -342,7 +343,13 @@ public final class SadBenchmark {
                 + "%d ms after the terminate (takeover pass %d ms; %d SAs still on the dead member); CPU %.0f ms (%s)%n",
                 count, leftAt < 0 ? "<5" : Long.toString(leftAt / 1_000_000), reowned / 1_000_000,
                 n1.keeper().lastTakeoverMillis(), left, cpuMs, load());
+        System.out.printf("  GC during the takeover: %d ms of collection time%n", gcMillis() - gc0);
         printTakeoverCpuSplit(split, cpu0, count);
+    }
+
+    private static long gcMillis() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
     /** CPU time per live thread id, ns (member 2's threads end with it, so groups are compared per thread). */
