@@ -45,7 +45,7 @@ public final class OwnedByMember implements Predicate<String, byte[]> {
     }
 
     /** Whether the owner_member field of a stored ChildSaRecord is these UTF-8 bytes (compared undecoded). */
-    static boolean ownerMemberIs(byte[] record, byte[] memberUtf8) {
+    public static boolean ownerMemberIs(byte[] record, byte[] memberUtf8) {
         try {
             CodedInputStream in = CodedInputStream.newInstance(record);
             boolean found = false;
