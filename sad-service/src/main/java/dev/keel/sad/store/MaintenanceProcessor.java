@@ -5,8 +5,10 @@ import com.hazelcast.query.Predicate;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import java.io.Serial;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The maintenance pass over CHILD SAs, run by the oldest member (one claimant):
@@ -35,6 +37,8 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
     private final HashMap<String, String> liveMembers;
     private final long replayMargin;
     private final long tombstoneRetentionMs;
+    /** Shared by the partition threads that run this instance (local operations are not copied). */
+    private transient volatile ConcurrentHashMap<String, byte[]> utf8Cache;
 
     /**
      * @param liveMembers member UUID -> node id of every live member
@@ -69,7 +73,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         }
         // Fast path: read the few fields the pass needs and patch the owner fields in place; the
         // full parse only for what the patch does not cover (a lifetime transition, an odd layout).
-        ChildSaFields f = ChildSaFields.readForPatch(value);
+        ChildSaFields f = ChildSaFields.read(value);
         if (f.canonical() && !f.lifetimeDue(nowMs)) {
             if (!f.isLive()) {
                 if (nowMs - f.deletedAtMs() < tombstoneRetentionMs) {
@@ -82,8 +86,8 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
                 return null;
             }
             String member = Records.successor(f.id(), f.ownerNodeId(), liveMembers);
-            entry.setValue(f.reassign(liveMembers.get(member), member, OwnershipReason.OWNERSHIP_REASON_TAKEOVER,
-                    replayMargin, nowMs));
+            entry.setValue(f.reassign(utf8(liveMembers.get(member)), utf8(member),
+                    OwnershipReason.OWNERSHIP_REASON_TAKEOVER, replayMargin, nowMs));
             return Boolean.TRUE;
         }
         ChildSaRecord r = Records.parseChild(value);
@@ -109,6 +113,16 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
             return nowMs - f.deletedAtMs() >= tombstoneRetentionMs;
         }
         return orphan(f.ownerMember()) || f.lifetimeDue(nowMs);
+    }
+
+    /** The UTF-8 bytes of a member UUID or node id, encoded once per pass (there are a few). */
+    private byte[] utf8(String s) {
+        ConcurrentHashMap<String, byte[]> cache = utf8Cache;
+        if (cache == null) {
+            cache = new ConcurrentHashMap<>(); // a race makes two; each is right
+            utf8Cache = cache;
+        }
+        return cache.computeIfAbsent(s, k -> k.getBytes(StandardCharsets.UTF_8));
     }
 
     private boolean orphan(String ownerMember) {
