@@ -10,6 +10,8 @@
 # Usage: sad-service/bench.sh [--lease-calls N] [--unary-installs N] [--installs N] [--in-flight N]
 #        [--batch N] [--batches-in-flight N] [--memory-sas N] [--warmup-installs N]
 #        [--warmup-windows N] [--jit-share F] [--maintenance-ms N] [--no-takeover]
+#        sad-service/bench.sh --only takeover [--takeover-sas N]   (N SAs per member, default 50,000;
+#        installs them, terminates member 2 and prints detection, re-own time and CPU; about 1 minute)
 # Defaults take about 4-5 minutes on the shared 2-vCPU build machine. A short run of the install
 # target alone (about 1-2 minutes):
 #   sad-service/bench.sh --lease-calls 0 --unary-installs 0 --installs 20000 --memory-sas 20000 --no-takeover

@@ -5,8 +5,10 @@ import com.hazelcast.query.Predicate;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import java.io.Serial;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The maintenance pass over CHILD SAs, run by the oldest member (one claimant):
@@ -17,6 +19,8 @@ import java.util.Map;
  *   <li>time lifetimes: soft / hard expiry by age;</li>
  *   <li>tombstones older than the retention period are purged.</li>
  * </ol>
+ * Records are read with {@link ChildSaFields} (the few fields the pass needs) and a takeover
+ * patches the owner fields in the bytes; only a lifetime transition parses the whole record.
  * It runs in two steps: a query with {@link #due()} finds the keys that need work (evaluated on
  * the partition owners only, no backups touched), then {@code executeOnKeys} applies this
  * processor to those keys. The processor is deterministic in its fields (clock and member set
@@ -33,6 +37,8 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
     private final HashMap<String, String> liveMembers;
     private final long replayMargin;
     private final long tombstoneRetentionMs;
+    /** Shared by the partition threads that run this instance (local operations are not copied). */
+    private transient volatile ConcurrentHashMap<String, byte[]> utf8Cache;
 
     /**
      * @param liveMembers member UUID -> node id of every live member
@@ -51,7 +57,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
             return nowMs - r.getDeletedAtMs() >= tombstoneRetentionMs ? null : r;
         }
         ChildSaRecord u = r;
-        if (!liveMembers.isEmpty() && !liveMembers.containsKey(r.getOwnerMember())) {
+        if (orphan(r.getOwnerMember())) {
             String member = Records.successor(r.getId(), r.getOwnerNodeId(), liveMembers);
             u = ClaimProcessor.reassign(u, liveMembers.get(member), member,
                     OwnershipReason.OWNERSHIP_REASON_TAKEOVER, replayMargin, nowMs);
@@ -65,6 +71,25 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         if (value == null) {
             return null;
         }
+        // Fast path: read the few fields the pass needs and patch the owner fields in place; the
+        // full parse only for what the patch does not cover (a lifetime transition, an odd layout).
+        ChildSaFields f = ChildSaFields.read(value);
+        if (f.canonical() && !f.lifetimeDue(nowMs)) {
+            if (!f.isLive()) {
+                if (nowMs - f.deletedAtMs() < tombstoneRetentionMs) {
+                    return null;
+                }
+                entry.setValue(null);
+                return Boolean.TRUE;
+            }
+            if (!orphan(f.ownerMember())) {
+                return null;
+            }
+            String member = Records.successor(f.id(), f.ownerNodeId(), liveMembers);
+            entry.setValue(f.reassign(utf8(liveMembers.get(member)), utf8(member),
+                    OwnershipReason.OWNERSHIP_REASON_TAKEOVER, replayMargin, nowMs));
+            return Boolean.TRUE;
+        }
         ChildSaRecord r = Records.parseChild(value);
         ChildSaRecord u = next(r);
         if (u == null) {
@@ -75,6 +100,33 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
             return null;
         }
         return Boolean.TRUE; // changed: counted by the caller (null results are not returned)
+    }
+
+    /** Whether the pass would change the record (what {@link #due()} selects), from its bytes. */
+    boolean isDue(byte[] value) {
+        ChildSaFields f = ChildSaFields.read(value);
+        if (!f.canonical()) {
+            ChildSaRecord r = Records.parseChild(value);
+            return next(r) != r;
+        }
+        if (!f.isLive()) {
+            return nowMs - f.deletedAtMs() >= tombstoneRetentionMs;
+        }
+        return orphan(f.ownerMember()) || f.lifetimeDue(nowMs);
+    }
+
+    /** The UTF-8 bytes of a member UUID or node id, encoded once per pass (there are a few). */
+    private byte[] utf8(String s) {
+        ConcurrentHashMap<String, byte[]> cache = utf8Cache;
+        if (cache == null) {
+            cache = new ConcurrentHashMap<>(); // a race makes two; each is right
+            utf8Cache = cache;
+        }
+        return cache.computeIfAbsent(s, k -> k.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private boolean orphan(String ownerMember) {
+        return !liveMembers.isEmpty() && !liveMembers.containsKey(ownerMember);
     }
 
     @Override
@@ -94,11 +146,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         @Override
         public boolean apply(Map.Entry<String, byte[]> entry) {
             byte[] v = entry.getValue();
-            if (v == null) {
-                return false;
-            }
-            ChildSaRecord r = Records.parseChild(v);
-            return pass.next(r) != r;
+            return v != null && pass.isDue(v);
         }
     }
 }

@@ -1,17 +1,14 @@
 package dev.keel.sad.store;
 
-import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.WireFormat;
 import com.hazelcast.query.Predicate;
-import dev.keel.proto.v1.ChildSaRecord;
-import java.io.IOException;
 import java.io.Serial;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
  * Selects the CHILD SAs owned by one member incarnation: the takeover query after that member
- * left. It reads only the owner_member field from the protobuf bytes (no full parse), so the
- * scan costs little per record.
+ * left. It compares only the owner_member bytes of each record ({@link ChildSaFields}, no full
+ * parse, no string decoded), so the scan costs little per record.
  *
  * <p>A Hazelcast hash index on this attribute was tried (docs/benchmarks.md): it removes the
  * scan but costs memory per SA and an extraction on every lease, and the scan is not where a
@@ -28,29 +25,29 @@ public final class OwnedByMember implements Predicate<String, byte[]> {
         this.member = member;
     }
 
+    private transient volatile byte[] memberUtf8;
+
     @Override
     public boolean apply(Map.Entry<String, byte[]> entry) {
         byte[] v = entry.getValue();
-        return v != null && member.equals(ownerMember(v));
+        if (v == null) {
+            return false;
+        }
+        byte[] utf8 = memberUtf8;
+        if (utf8 == null) {
+            utf8 = member.getBytes(StandardCharsets.UTF_8);
+            memberUtf8 = utf8;
+        }
+        return ownerMemberIs(v, utf8);
+    }
+
+    /** Whether the owner_member field of a stored ChildSaRecord is these UTF-8 bytes (compared undecoded). */
+    public static boolean ownerMemberIs(byte[] record, byte[] memberUtf8) {
+        return ChildSaFields.read(record).ownerMemberIs(memberUtf8);
     }
 
     /** The owner_member field of a stored ChildSaRecord ("" when unset). */
     public static String ownerMember(byte[] record) {
-        try {
-            CodedInputStream in = CodedInputStream.newInstance(record);
-            int tag;
-            while ((tag = in.readTag()) != 0) {
-                if (WireFormat.getTagFieldNumber(tag) == ChildSaRecord.OWNER_MEMBER_FIELD_NUMBER
-                        && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                    return in.readStringRequireUtf8();
-                }
-                if (!in.skipField(tag)) {
-                    break;
-                }
-            }
-            return "";
-        } catch (IOException e) {
-            throw new IllegalStateException("stored CHILD SA record is not a ChildSaRecord: " + e.getMessage());
-        }
+        return ChildSaFields.read(record).ownerMember();
     }
 }

@@ -81,13 +81,19 @@ public final class Records {
     }
 
     private static LifetimeLimit reached(ChildSaRecord r, long nowMs, long seconds, long bytes, long packets) {
-        if (seconds > 0 && nowMs - r.getCreatedAtMs() >= seconds * 1000L) {
+        return reached(r.getCreatedAtMs(), r.getBytes(), r.getPackets(), nowMs, seconds, bytes, packets);
+    }
+
+    /** The limit an SA created at {@code createdAtMs} with these counters reached, or null. */
+    static LifetimeLimit reached(long createdAtMs, long usedBytes, long usedPackets, long nowMs, long seconds,
+            long bytes, long packets) {
+        if (seconds > 0 && nowMs - createdAtMs >= seconds * 1000L) {
             return LifetimeLimit.LIFETIME_LIMIT_TIME;
         }
-        if (bytes > 0 && Long.compareUnsigned(r.getBytes(), bytes) >= 0) {
+        if (bytes > 0 && Long.compareUnsigned(usedBytes, bytes) >= 0) {
             return LifetimeLimit.LIFETIME_LIMIT_BYTES;
         }
-        if (packets > 0 && Long.compareUnsigned(r.getPackets(), packets) >= 0) {
+        if (packets > 0 && Long.compareUnsigned(usedPackets, packets) >= 0) {
             return LifetimeLimit.LIFETIME_LIMIT_PACKETS;
         }
         return null;

@@ -8,12 +8,11 @@ import com.hazelcast.map.listener.EntryUpdatedListener;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.IkeSaRecord;
-import dev.keel.proto.v1.LifetimeEvent;
-import dev.keel.proto.v1.OwnershipChange;
 import dev.keel.proto.v1.SaEvent;
 import dev.keel.proto.v1.SaEventType;
 import dev.keel.proto.v1.WatchRequest;
 import dev.keel.sad.cluster.SadCluster;
+import dev.keel.sad.store.ChildSaFields;
 import dev.keel.sad.store.ChildSaFilter;
 import dev.keel.sad.store.Records;
 import java.security.SecureRandom;
@@ -37,6 +36,11 @@ import java.util.function.Consumer;
  * kept so that a client reconnecting to the same member with its last revision resumes without
  * a gap. The log's identity ({@link #streamId()}) is random per process start, so a revision
  * from another member or an earlier incarnation never matches and the client gets a snapshot.
+ *
+ * <p>A CHILD SA change is classified from a few fields read off the record bytes
+ * ({@link ChildSaFields}) and its events keep those bytes: the record is parsed only when a Watch
+ * stream sends the event ({@link HubEvent}), so a member nobody watches does little per change
+ * (a takeover of 50,000 SAs is 50,000 changes on every member).
  */
 public final class SaEventHub implements AutoCloseable {
 
@@ -46,7 +50,7 @@ public final class SaEventHub implements AutoCloseable {
     private final String streamId;
     private final int logSize;
     private final int maxQueuedPerSubscriber;
-    private final ArrayDeque<SaEvent> log;
+    private final ArrayDeque<HubEvent> log;
     private final Set<Subscription> subscribers = new CopyOnWriteArraySet<>();
     private final Consumer<ChildSaRecord> childObserver;
     private final UUID childListener;
@@ -54,8 +58,8 @@ public final class SaEventHub implements AutoCloseable {
     private long revision;
 
     /**
-     * @param childObserver sees every changed CHILD SA record after it is logged (the database
-     *        uses it to zeroize keys of SAs deleted or moved away)
+     * @param childObserver sees the id, state and owner node of every changed CHILD SA record
+     *        after it is logged (the node uses it to zeroize keys of SAs deleted or moved away)
      */
     public SaEventHub(SadCluster cluster, int logSize, Consumer<ChildSaRecord> childObserver) {
         this.cluster = cluster;
@@ -87,14 +91,14 @@ public final class SaEventHub implements AutoCloseable {
     public Subscription subscribe(WatchRequest req, Subscription sub) {
         long snapshotRevision;
         synchronized (this) {
-            long oldest = log.isEmpty() ? revision + 1 : log.peekFirst().getRevision();
+            long oldest = log.isEmpty() ? revision + 1 : log.peekFirst().revision;
             boolean resumable = req.getStreamId().equals(streamId)
                     && req.getAfterRevision() <= revision && req.getAfterRevision() >= oldest - 1;
             sub.start(streamId, resumable);
             if (resumable) {
-                List<SaEvent> missed = new ArrayList<>();
-                for (SaEvent e : log) {
-                    if (e.getRevision() > req.getAfterRevision()) {
+                List<HubEvent> missed = new ArrayList<>();
+                for (HubEvent e : log) {
+                    if (e.revision > req.getAfterRevision()) {
                         missed.add(e);
                     }
                 }
@@ -131,61 +135,70 @@ public final class SaEventHub implements AutoCloseable {
         return subscribers.size();
     }
 
-    private void publish(List<SaEvent.Builder> events) {
+    private void publish(List<HubEvent> events) {
         long now = System.currentTimeMillis();
-        List<SaEvent> built = new ArrayList<>(events.size());
         synchronized (this) {
-            for (SaEvent.Builder b : events) {
-                SaEvent e = b.setRevision(++revision).setObservedAtMs(now).build();
+            for (HubEvent e : events) {
+                e.revision = ++revision;
+                e.observedAtMs = now;
                 if (log.size() == logSize) {
                     log.removeFirst();
                 }
                 log.addLast(e);
-                built.add(e);
             }
             for (Subscription s : subscribers) {
-                for (SaEvent e : built) {
+                for (HubEvent e : events) {
                     s.live(e);
                 }
             }
         }
     }
 
-    /** Classifies one change of a CHILD SA record; see the class comment. */
-    static List<SaEvent.Builder> classify(ChildSaRecord old, ChildSaRecord now) {
-        List<SaEvent.Builder> out = new ArrayList<>(2);
-        if (now == null) {
-            out.add(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED)
-                    .setChildSa(ChildSaRecord.newBuilder().setId(old.getId())));
+    /**
+     * Classifies one change of a CHILD SA record (see the class comment) from the few fields it
+     * needs ({@link ChildSaFields}); the events keep the new record's bytes and parse them only
+     * when a Watch stream sends them.
+     *
+     * @param oldValue the record before, null when added (or unknown on a removal)
+     * @param newValue the record after, null when removed
+     */
+    static List<HubEvent> classify(String key, byte[] oldValue, byte[] newValue) {
+        return classify(key, oldValue, newValue, newValue == null ? null : ChildSaFields.read(newValue));
+    }
+
+    /** As above, with the new record's fields read already ({@code now}, null when removed). */
+    private static List<HubEvent> classify(String key, byte[] oldValue, byte[] newValue, ChildSaFields now) {
+        List<HubEvent> out = new ArrayList<>(2);
+        if (newValue == null) {
+            String id = oldValue == null ? key : ChildSaFields.read(oldValue).id();
+            out.add(HubEvent.child(SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED, HubEvent.Record.idOnly(id)));
             return out;
         }
-        if (old == null) {
-            out.add(SaEvent.newBuilder().setType(Records.isLive(now)
-                    ? SaEventType.SA_EVENT_TYPE_CHILD_SA_PUT : SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED).setChildSa(now));
+        HubEvent.Record record = HubEvent.Record.stored(newValue, now.ownerNodeId());
+        if (oldValue == null) {
+            out.add(HubEvent.child(now.isLive() ? SaEventType.SA_EVENT_TYPE_CHILD_SA_PUT
+                    : SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED, record));
             return out;
         }
-        if (old.getGeneration() == now.getGeneration()) {
+        ChildSaFields old = ChildSaFields.read(oldValue);
+        if (old.generation() == now.generation()) {
             return out; // counters only
         }
-        if (now.getState() == ChildSaState.CHILD_SA_STATE_DELETED && old.getState() != ChildSaState.CHILD_SA_STATE_DELETED) {
-            out.add(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED).setChildSa(now));
+        if (!now.isLive() && old.isLive()) {
+            out.add(HubEvent.child(SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED, record));
             return out;
         }
-        if (now.getOwnerEpoch() != old.getOwnerEpoch()) {
-            out.add(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_OWNERSHIP_CHANGED).setChildSa(now)
-                    .setOwnership(OwnershipChange.newBuilder().setPreviousOwnerNodeId(old.getOwnerNodeId())
-                            .setNewOwnerNodeId(now.getOwnerNodeId()).setReason(now.getOwnerReason())));
+        if (now.ownerEpoch() != old.ownerEpoch()) {
+            out.add(HubEvent.ownershipChanged(record, old.ownerNodeId()));
         }
         if (now.hasSoftExpiry() && !old.hasSoftExpiry()) {
-            out.add(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_LIFETIME_EXPIRED).setChildSa(now)
-                    .setLifetime(LifetimeEvent.newBuilder().setHard(false).setLimit(now.getSoftExpiry().getLimit())));
+            out.add(HubEvent.lifetimeExpired(record, false));
         }
         if (now.hasHardExpiry() && !old.hasHardExpiry()) {
-            out.add(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_LIFETIME_EXPIRED).setChildSa(now)
-                    .setLifetime(LifetimeEvent.newBuilder().setHard(true).setLimit(now.getHardExpiry().getLimit())));
+            out.add(HubEvent.lifetimeExpired(record, true));
         }
         if (out.isEmpty()) {
-            out.add(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_CHILD_SA_PUT).setChildSa(now));
+            out.add(HubEvent.child(SaEventType.SA_EVENT_TYPE_CHILD_SA_PUT, record));
         }
         return out;
     }
@@ -196,20 +209,16 @@ public final class SaEventHub implements AutoCloseable {
 
         private void on(EntryEvent<String, byte[]> e, boolean removed) {
             try {
-                ChildSaRecord old = e.getOldValue() == null ? null : Records.parseChild(e.getOldValue());
-                ChildSaRecord now = removed || e.getValue() == null ? null : Records.parseChild(e.getValue());
-                if (old == null && now == null) {
-                    if (removed) {
-                        old = ChildSaRecord.newBuilder().setId(e.getKey()).build();
-                    } else {
-                        return;
-                    }
+                byte[] oldValue = e.getOldValue();
+                byte[] newValue = removed ? null : e.getValue();
+                if (oldValue == null && newValue == null && !removed) {
+                    return;
                 }
-                List<SaEvent.Builder> events = classify(old, now);
+                ChildSaFields now = newValue == null ? null : ChildSaFields.read(newValue);
+                List<HubEvent> events = classify(e.getKey(), oldValue, newValue, now);
                 if (!events.isEmpty()) {
                     publish(events);
-                    childObserver.accept(now != null ? now : ChildSaRecord.newBuilder().setId(e.getKey())
-                            .setState(ChildSaState.CHILD_SA_STATE_DELETED).build());
+                    childObserver.accept(observed(e.getKey(), now));
                 }
             } catch (RuntimeException ex) {
                 LOG.log(System.Logger.Level.WARNING, "watch: cannot publish change of child SA " + e.getKey() + ": "
@@ -238,14 +247,23 @@ public final class SaEventHub implements AutoCloseable {
         }
     }
 
+    /** What the observer sees of a change: id, state and owner (a removal: the id, DELETED). */
+    private static ChildSaRecord observed(String key, ChildSaFields f) {
+        if (f == null) {
+            return ChildSaRecord.newBuilder().setId(key).setState(ChildSaState.CHILD_SA_STATE_DELETED).build();
+        }
+        return ChildSaRecord.newBuilder().setId(f.id()).setStateValue(f.stateValue())
+                .setOwnerNodeId(f.ownerNodeId()).build();
+    }
+
     private final class IkeListener implements EntryAddedListener<String, byte[]>,
             EntryUpdatedListener<String, byte[]>, EntryRemovedListener<String, byte[]>,
             EntryMergedListener<String, byte[]> {
 
         private void put(EntryEvent<String, byte[]> e) {
             if (e.getValue() != null) {
-                publish(List.of(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_PUT)
-                        .setIkeSa(Records.parseIke(e.getValue()))));
+                publish(List.of(HubEvent.of(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_PUT)
+                        .setIkeSa(Records.parseIke(e.getValue())).build())));
             }
         }
 
@@ -266,8 +284,8 @@ public final class SaEventHub implements AutoCloseable {
 
         @Override
         public void entryRemoved(EntryEvent<String, byte[]> e) {
-            publish(List.of(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_DELETED)
-                    .setIkeSa(IkeSaRecord.newBuilder().setId(e.getKey()))));
+            publish(List.of(HubEvent.of(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_DELETED)
+                    .setIkeSa(IkeSaRecord.newBuilder().setId(e.getKey())).build())));
         }
     }
 

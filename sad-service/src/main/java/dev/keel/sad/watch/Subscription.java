@@ -3,15 +3,15 @@ package dev.keel.sad.watch;
 import dev.keel.proto.v1.SaEvent;
 import dev.keel.proto.v1.SaEventType;
 import dev.keel.proto.v1.WatchRequest;
-import dev.keel.sad.store.Records;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One Watch stream's queue. The hub appends events (filtered, keys stripped as asked); the
- * transport drains them when it can send, after {@link #onAvailable} tells it there are some.
+ * One Watch stream's queue. The hub appends events (filtered by the few fields they carry); the
+ * transport drains them when it can send, after {@link #onAvailable} tells it there are some,
+ * and {@link #poll} builds each into an {@link SaEvent} (keys stripped unless asked for).
  * A subscriber that falls more than {@code maxQueued} events behind is marked overflowed and
  * must be closed by the transport (the client resumes from its last revision).
  */
@@ -19,9 +19,9 @@ public final class Subscription {
 
     private final WatchRequest request;
     private final int maxQueued;
-    private final ConcurrentLinkedQueue<SaEvent> queue = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<HubEvent> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
-    private final List<SaEvent> held = new ArrayList<>();
+    private final List<HubEvent> held = new ArrayList<>();
     private boolean snapshotting;
     private volatile boolean overflowed;
     private volatile boolean closed;
@@ -60,7 +60,7 @@ public final class Subscription {
     }
 
     /** A live event from the hub. */
-    void live(SaEvent e) {
+    void live(HubEvent e) {
         if (closed || !passes(e)) {
             return;
         }
@@ -76,14 +76,15 @@ public final class Subscription {
     /** Snapshot events, then the end marker, then everything held back meanwhile. */
     void snapshot(List<SaEvent> events, SaEvent end) {
         for (SaEvent e : events) {
-            if (passes(e)) {
-                push(e);
+            HubEvent h = HubEvent.of(e);
+            if (passes(h)) {
+                push(h);
             }
         }
-        push(end);
+        push(HubEvent.of(end));
         synchronized (this) {
-            for (SaEvent e : held) {
-                if (e.getRevision() > end.getRevision()) {
+            for (HubEvent e : held) {
+                if (e.revision > end.getRevision()) {
                     push(e);
                 }
             }
@@ -93,18 +94,15 @@ public final class Subscription {
     }
 
     /** Events from the log for a resumed stream. */
-    void replay(List<SaEvent> events) {
-        for (SaEvent e : events) {
+    void replay(List<HubEvent> events) {
+        for (HubEvent e : events) {
             if (passes(e)) {
                 push(e);
             }
         }
     }
 
-    private void push(SaEvent e) {
-        if (!request.getIncludeWrappedKeys()) {
-            e = strip(e);
-        }
+    private void push(HubEvent e) {
         queue.add(e);
         if (queued.incrementAndGet() > maxQueued) {
             overflowed = true;
@@ -112,36 +110,25 @@ public final class Subscription {
         onAvailable.run();
     }
 
-    private boolean passes(SaEvent e) {
+    private boolean passes(HubEvent e) {
         String owner = request.getOwnerNodeId();
-        if (owner.isEmpty() || e.getType() == SaEventType.SA_EVENT_TYPE_SNAPSHOT_END) {
+        if (owner.isEmpty() || e.type == SaEventType.SA_EVENT_TYPE_SNAPSHOT_END) {
             return true;
         }
-        if (e.hasChildSa()) {
-            return owner.equals(e.getChildSa().getOwnerNodeId())
-                    || (e.hasOwnership() && owner.equals(e.getOwnership().getPreviousOwnerNodeId()))
-                    || e.getChildSa().getOwnerNodeId().isEmpty(); // purge notices carry only the id
+        if (e.childSa) {
+            return owner.equals(e.ownerNodeId) || owner.equals(e.previousOwnerNodeId)
+                    || e.ownerNodeId.isEmpty(); // purge notices carry only the id
         }
-        return !e.hasIkeSa() || e.getIkeSa().getOwnerNodeId().isEmpty()
-                || owner.equals(e.getIkeSa().getOwnerNodeId());
-    }
-
-    private static SaEvent strip(SaEvent e) {
-        if (e.hasChildSa() && e.getChildSa().hasKeys()) {
-            return e.toBuilder().setChildSa(Records.withoutKeys(e.getChildSa())).build();
-        }
-        if (e.hasIkeSa() && e.getIkeSa().hasKeys()) {
-            return e.toBuilder().setIkeSa(Records.withoutKeys(e.getIkeSa())).build();
-        }
-        return e;
+        return !e.ikeSa || e.ownerNodeId.isEmpty() || owner.equals(e.ownerNodeId);
     }
 
     /** Takes up to {@code max} queued events, in order. */
     public List<SaEvent> poll(int max) {
         List<SaEvent> out = new ArrayList<>(Math.min(max, 64));
-        SaEvent e;
+        boolean withKeys = request.getIncludeWrappedKeys();
+        HubEvent e;
         while (out.size() < max && (e = queue.poll()) != null) {
-            out.add(e);
+            out.add(e.event(withKeys)); // the record is parsed here, on the stream's thread
             queued.decrementAndGet();
         }
         return out;
