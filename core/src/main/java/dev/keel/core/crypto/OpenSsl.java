@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.keel.core.ffi.Downcalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -143,7 +144,7 @@ final class OpenSsl {
             try {
                 return (long) versionNum.invokeExact();
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -166,7 +167,7 @@ final class OpenSsl {
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -175,7 +176,7 @@ final class OpenSsl {
             try {
                 return (MemorySegment) ctxNew.invokeExact();
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -183,7 +184,7 @@ final class OpenSsl {
             try {
                 ctxFree.invokeExact(ctx);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -193,7 +194,7 @@ final class OpenSsl {
                 return (int) cipherInitSetup.invokeExact(ctx, cipher, MemorySegment.NULL, key, MemorySegment.NULL,
                         enc);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -202,7 +203,7 @@ final class OpenSsl {
             try {
                 return (int) cipherInitIv.invokeExact(ctx, 0L, 0L, 0L, iv, enc);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -211,7 +212,7 @@ final class OpenSsl {
             try {
                 return (int) cipherUpdate.invokeExact(ctx, out, outLen, in, inLen);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -220,7 +221,7 @@ final class OpenSsl {
             try {
                 return (int) cipherFinal.invokeExact(ctx, out, outLen);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -229,7 +230,7 @@ final class OpenSsl {
             try {
                 return (int) ctxCtrl.invokeExact(ctx, type, arg, ptr);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
         }
 
@@ -238,19 +239,8 @@ final class OpenSsl {
             try {
                 errClear.invokeExact();
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw Downcalls.unexpected(t);
             }
-        }
-
-        private static RuntimeException unexpected(Throwable t) {
-            if (t instanceof RuntimeException e) {
-                throw e;
-            }
-            if (t instanceof Error e) {
-                throw e;
-            }
-            // Downcall handles throw no checked exceptions; invokeExact merely declares Throwable.
-            throw new IllegalStateException("downcall threw " + t, t);
         }
     }
 }

@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import dev.keel.core.ffi.Downcalls;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
@@ -284,7 +285,7 @@ public final class LibC {
         try {
             return (int) Calls.OPEN.invokeExact(state, path, flags, 0);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -292,7 +293,7 @@ public final class LibC {
         try {
             return (int) Calls.IOCTL.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -300,7 +301,7 @@ public final class LibC {
         try {
             return (int) Calls.IOCTL_LONG.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -308,7 +309,7 @@ public final class LibC {
         try {
             return (long) Calls.READ.invokeExact(state, fd, buf, count);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -316,7 +317,7 @@ public final class LibC {
         try {
             return (long) Calls.WRITE.invokeExact(state, fd, buf, count);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -324,7 +325,7 @@ public final class LibC {
         try {
             return (int) Calls.CLOSE.invokeExact(state, fd);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -332,7 +333,7 @@ public final class LibC {
         try {
             return (int) Calls.POLL.invokeExact(state, fds, nfds, timeoutMillis);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -340,7 +341,7 @@ public final class LibC {
         try {
             return (int) Calls.EVENTFD.invokeExact(state, initval, flags);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -348,7 +349,7 @@ public final class LibC {
         try {
             return (int) Calls.SOCKET.invokeExact(state, domain, type, protocol);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -356,7 +357,7 @@ public final class LibC {
         try {
             return (int) Calls.BIND.invokeExact(state, fd, addr, len);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -365,7 +366,7 @@ public final class LibC {
         try {
             return (long) Calls.SENDTO.invokeExact(state, fd, buf, len, flags, to, toLen);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
     }
 
@@ -374,19 +375,8 @@ public final class LibC {
         try {
             return (int) Calls.RECVMMSG.invokeExact(state, fd, vec, vlen, flags, MemorySegment.NULL);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw Downcalls.unexpected(t);
         }
-    }
-
-    private static RuntimeException unexpected(Throwable t) {
-        if (t instanceof RuntimeException e) {
-            throw e;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        // Downcall handles throw no checked exceptions; invokeExact merely declares Throwable.
-        throw new IllegalStateException("downcall threw " + t, t);
     }
 
     /**
