@@ -1,5 +1,6 @@
 package dev.keel.gateway;
 
+import dev.keel.core.crypto.AeadEngine;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpPrefix;
 import dev.keel.esp.acquire.Acquire;
@@ -9,6 +10,7 @@ import dev.keel.esp.export.KeyExportConfig;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.feed.SaTables;
 import dev.keel.esp.forward.FedGateway;
+import dev.keel.esp.net.EventLoops;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
@@ -34,6 +36,7 @@ import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.store.ConfigDelta;
 import dev.keel.policy.store.PolicyStore;
 import dev.keel.sad.SadNode;
+import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -149,7 +152,7 @@ public final class GatewayNode {
             }
         };
         Future<EmbeddedServices> started = vertx.executeBlocking(() -> {
-            preloadNetty();
+            prepareOffTheLoops(vertx);
             return EmbeddedServices.start(settings, policy, expiries);
         });
         return started.compose(services -> {
@@ -167,10 +170,17 @@ public final class GatewayNode {
     }
 
     /**
-     * Initializes the Netty classes the data plane's first channels need here, off the event
-     * loops: loading them there takes over half a second on a busy machine (a blocked loop).
+     * Does here, off the event loops, the one-time work the data plane's start would otherwise do
+     * on them, each of which took up to half a second on a busy machine (a blocked loop): loading
+     * the Netty classes of its first channels, starting the event loops' threads (Netty starts one
+     * on its first task, and the start ran on another loop), and choosing the AEAD engine (loading
+     * libcrypto and its self-test).
      */
-    private static void preloadNetty() {
+    private static void prepareOffTheLoops(Vertx vertx) {
+        for (EventLoop loop : EventLoops.of(vertx)) {
+            loop.execute(() -> { });
+        }
+        AeadEngine.selected(); // logs its choice once; fails the start when an engine is forced but unusable
         for (String name : List.of("io.netty.buffer.ByteBufUtil", "io.netty.buffer.ByteBufAllocator",
                 "io.netty.channel.epoll.EpollDatagramChannel", "io.netty.channel.epoll.EpollDatagramChannelConfig")) {
             try {
