@@ -46,7 +46,6 @@ class RawEspNetnsTest {
     @Test
     @Timeout(value = 100, unit = TimeUnit.SECONDS)
     void pingCrossesARawEspTunnelAndTsharkDecryptsProtocol50() throws Exception {
-        SystemTests.assumeIpNetns();
         Path ping = SystemTests.assumeTool("ping");
         Tshark tshark = Tshark.assumeInstalled();
 
@@ -54,7 +53,6 @@ class RawEspNetnsTest {
         String id = net.id;
         String nsA = net.nsA;
         String nsB = net.nsB;
-        String vethA = net.vethA;
 
         GatewayPairNetns.writeRandomKey(dir.resolve("a-to-b.hex"), 36);
         GatewayPairNetns.writeRandomKey(dir.resolve("b-to-a.hex"), 36);
@@ -76,12 +74,7 @@ class RawEspNetnsTest {
 
         // Capture ESP and anything on UDP (there must be none), bounded in packets and time.
         Path pcap = dir.resolve("outer.pcap");
-        Path tsharkLog = dir.resolve("tshark-capture.log");
-        Process capture = new ProcessBuilder("ip", "netns", "exec", nsA, tshark.executable().toString(), "-n",
-                "-i", vethA, "-f", "ip proto 50 or udp", "-c", "500", "-a", "duration:40", "-w", pcap.toString())
-                .redirectErrorStream(true).redirectOutput(tsharkLog.toFile()).start();
-        net.started(capture);
-        awaitLine(capture, tsharkLog, "Capturing on", Duration.ofSeconds(30));
+        Process capture = net.captureOuterLinkOfA(tshark, "ip proto 50 or udp", 500, 40, pcap);
 
         // Warm-up: the first packet waits for class loading and the JIT in both gateways.
         Netns.run(Duration.ofSeconds(40), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "1", "-W", "30",

@@ -1,9 +1,11 @@
 package dev.keel.esp.tun;
 
 import dev.keel.esp.wire.SystemTests;
+import dev.keel.esp.wire.Tshark;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -66,6 +68,20 @@ public final class GatewayPairNetns implements AutoCloseable {
         byte[] key = new byte[bytes];
         ThreadLocalRandom.current().nextBytes(key);
         Files.writeString(file, HEX.formatHex(key) + "\n");
+    }
+
+    /**
+     * Starts tshark capturing site A's end of the link into {@code pcap}, bounded by {@code packets}
+     * and {@code seconds}, and returns once it captures (stopped in {@link #close()} at the latest).
+     */
+    public Process captureOuterLinkOfA(Tshark tshark, String filter, int packets, int seconds, Path pcap)
+            throws Exception {
+        Path log = pcap.resolveSibling(pcap.getFileName() + ".log");
+        Process capture = started(new ProcessBuilder("ip", "netns", "exec", nsA, tshark.executable().toString(), "-n",
+                "-i", vethA, "-f", filter, "-c", Integer.toString(packets), "-a", "duration:" + seconds,
+                "-w", pcap.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        WorkerProcesses.awaitLine(capture, log, "Capturing on", Duration.ofSeconds(30));
+        return capture;
     }
 
     /** Registers {@code p} to be stopped in {@link #close()}; returns it. */

@@ -52,7 +52,6 @@ class NetnsTunnelTest {
     @Test
     @Timeout(value = 110, unit = TimeUnit.SECONDS)
     void pingIperf3AndTsharkThroughTwoKeelGatewaysInNamespaces() throws Exception {
-        SystemTests.assumeIpNetns();
         Path iperf3 = SystemTests.assumeTool("iperf3");
         Path ping = SystemTests.assumeTool("ping");
         Tshark tshark = Tshark.assumeInstalled();
@@ -90,12 +89,7 @@ class NetnsTunnelTest {
 
         // Capture the outer link in A: ESP-in-UDP only, bounded in packets and time.
         Path pcap = dir.resolve("outer.pcap");
-        Path tsharkLog = dir.resolve("tshark-capture.log");
-        Process capture = new ProcessBuilder("ip", "netns", "exec", nsA, tshark.executable().toString(), "-n",
-                "-i", vethA, "-f", "udp port 4500", "-c", "4000", "-a", "duration:60", "-w", pcap.toString())
-                .redirectErrorStream(true).redirectOutput(tsharkLog.toFile()).start();
-        net.started(capture);
-        awaitLine(capture, tsharkLog, "Capturing on", Duration.ofSeconds(30));
+        Process capture = net.captureOuterLinkOfA(tshark, "udp port 4500", 4000, 60, pcap);
 
         // Warm-up: the first packets wait for class loading and the JIT in both gateways (seconds on a loaded machine).
         Netns.run(Duration.ofSeconds(40), "ip", "netns", "exec", nsA, ping.toString(), "-n", "-c", "1", "-W", "30",
