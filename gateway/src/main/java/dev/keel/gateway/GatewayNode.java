@@ -223,7 +223,7 @@ public final class GatewayNode {
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, new RandomSpiAllocator(random),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
-                            IkeEngine.Limits.DEFAULT, random);
+                            settings.ikeLimits(), random);
                     installer.attach(engine);
                     rt.installer.set(installer);
                     rt.engine.set(engine);

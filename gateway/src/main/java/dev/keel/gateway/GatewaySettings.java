@@ -15,9 +15,10 @@ import java.nio.file.Path;
  * @param keyExport a directory for Wireshark's esp_sa and ikev2_decryption_table files, or null
  * @param cluster   the embedded sad-service member (Hazelcast) and its cluster
  * @param admin     the admin gRPC API, or null for none
+ * @param ikeLimits what half-open IKE SAs may cost the node ({@code gateway.ike})
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, Plaintext plaintext,
-        Path keyExport, Cluster cluster, Admin admin) {
+        Path keyExport, Cluster cluster, Admin admin, dev.keel.ike.session.IkeEngine.Limits ikeLimits) {
 
     /**
      * The admin gRPC API ({@code gateway.admin}): plaintext on a loopback address, or mutual TLS

@@ -2,6 +2,7 @@ package dev.keel.gateway;
 
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
+import dev.keel.ike.session.IkeEngine;
 import dev.keel.rpc.MutualTls;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -25,11 +26,13 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 public final class GatewaySettingsReader {
 
     private static final Set<String> KEYS = Set.of("address", "ike_port", "nat_t_port", "loops", "plaintext",
-            "key_export", "cluster", "admin");
+            "key_export", "cluster", "admin", "ike");
     private static final Set<String> CLUSTER_KEYS = Set.of("node_id", "name", "bind", "members", "kek_file");
     private static final Set<String> PLAINTEXT_KEYS = Set.of("virtual_wire", "tun");
     private static final Set<String> ADMIN_KEYS = Set.of("listen", "tls", "admins", "readers");
     private static final Set<String> ADMIN_TLS_KEYS = Set.of("cert", "key", "client_ca");
+    private static final Set<String> IKE_KEYS = Set.of("half_open_timeout", "init_limit_half_open", "block_threshold",
+            "cookie_threshold", "cookie_threshold_ip", "cookie_secret_lifetime");
 
     private final String file;
     private final Path baseDir;
@@ -89,6 +92,7 @@ public final class GatewaySettingsReader {
         String export = g == null ? null : scalar(g, "gateway", "key_export", "");
         GatewaySettings.Cluster cluster = cluster(g == null ? null : g.get("cluster"), address, ikePort);
         GatewaySettings.Admin admin = admin(g == null ? null : g.get("admin"));
+        IkeEngine.Limits ikeLimits = ikeLimits(g == null ? null : g.get("ike"));
         if (address == null) {
             problem(section, "gateway.address", "missing: the node's outer address (IKE and ESP bind to it)");
         }
@@ -105,7 +109,42 @@ public final class GatewaySettingsReader {
             return new Result.Invalid(List.copyOf(problems));
         }
         return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
-                export == null || export.isEmpty() ? null : baseDir.resolve(export), cluster, admin));
+                export == null || export.isEmpty() ? null : baseDir.resolve(export), cluster, admin, ikeLimits));
+    }
+
+    /** {@code gateway.ike}: the responder's half-open limits (RFC 7296 §2.6), strongSwan's names and Keel's defaults. */
+    private IkeEngine.Limits ikeLimits(Node node) {
+        IkeEngine.Limits d = IkeEngine.Limits.DEFAULT;
+        Map<String, Node> m = node == null ? Map.of() : mapping(node, "gateway.ike", IKE_KEYS);
+        if (m == null) {
+            return d;
+        }
+        String path = "gateway.ike";
+        return new IkeEngine.Limits(
+                integerIn(m, path, "cookie_threshold", d.cookieThreshold(), 0, 1_000_000),
+                integerIn(m, path, "cookie_threshold_ip", d.cookieThresholdIp(), 0, 1_000_000),
+                integerIn(m, path, "init_limit_half_open", d.halfOpenLimit(), 1, 1_000_000),
+                integerIn(m, path, "block_threshold", d.blockThreshold(), 1, 1_000_000),
+                duration(m, path, "half_open_timeout", d.halfOpenTimeout(), true),
+                duration(m, path, "cookie_secret_lifetime", d.cookieSecretLifetime(), false));
+    }
+
+    private java.time.Duration duration(Map<String, Node> m, String parent, String key, java.time.Duration dflt,
+            boolean positive) {
+        String text = scalar(m, parent, key, null);
+        if (text == null) {
+            return dflt;
+        }
+        try {
+            long seconds = dev.keel.core.config.Units.seconds(text);
+            if (positive && seconds == 0) {
+                throw new IllegalArgumentException("must be longer than 0s");
+            }
+            return java.time.Duration.ofSeconds(seconds);
+        } catch (IllegalArgumentException e) {
+            problem(m.get(key), parent + "." + key, e.getMessage());
+            return dflt;
+        }
     }
 
     /** Default admin API address: loopback only, plaintext (an operator on the node itself). */

@@ -35,6 +35,13 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class BenchPeer implements AutoCloseable {
 
+    /**
+     * The whole load comes from one address, so no cookies and no per-address block, as
+     * charon-setup-rate.sh sets cookie_threshold, block_threshold and init_limit_half_open.
+     */
+    static final IkeEngine.Limits ONE_LOAD_GENERATOR = new IkeEngine.Limits(1_000_000, 1_000_000, 1_000_000,
+            1_000_000, java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(60));
+
     static final String IKE_PROPOSAL = "aes256gcm16-prfsha256-x25519";
     static final String ESP_PROPOSAL = "aes256gcm16";
     static final String CONNECTION = "bench";
@@ -84,7 +91,7 @@ final class BenchPeer implements AutoCloseable {
         SecureRandom random = new SecureRandom();
         engine = new IkeEngine(sockets, events, localAddress, sockets.ikePort(), sockets.natTPort(),
                 new ConnectionDirectory(), new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, loops),
-                RetransmitPolicy.DEFAULT, IkeEngine.Limits.DEFAULT, random);
+                RetransmitPolicy.DEFAULT, ONE_LOAD_GENERATOR, random);
         engineRef.set(engine);
         List<IkeConnection> list = new java.util.ArrayList<>();
         for (int i = 0; i < connections; i++) {

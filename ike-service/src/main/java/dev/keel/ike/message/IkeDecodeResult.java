@@ -45,6 +45,8 @@ public sealed interface IkeDecodeResult {
         BAD_VERSION,
         /** Major version above 2: a responder answers INVALID_MAJOR_VERSION (§2.5). */
         UNSUPPORTED_MAJOR_VERSION,
+        /** An exchange type Keel does not implement (RFC 7296 §3.1 defines 34–37): ignored, never dispatched. */
+        UNKNOWN_EXCHANGE,
         /** A payload body outside the encrypted part does not follow its layout. */
         MALFORMED_PAYLOAD,
         /** An unknown payload with the critical bit outside the encrypted part (§2.5). */

@@ -135,6 +135,10 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
         if (h.majorVersion() < 2) {
             return drop(Reason.BAD_VERSION, h, "major version " + h.majorVersion());
         }
+        if (h.exchange() == null) {
+            // nothing here could process it, and as a request it would take a message ID: drop it before anything else
+            return drop(Reason.UNKNOWN_EXCHANGE, h, "exchange type " + h.exchangeType());
+        }
         if (h.length() != datagram.length) {
             return drop(h.length() > datagram.length ? Reason.TRUNCATED : Reason.BAD_LENGTH, h,
                     "header length " + h.length() + " but " + datagram.length + " bytes arrived");
@@ -153,9 +157,8 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
             };
         }
         if (outer.skOffset < 0) {
-            ExchangeType exchange = h.exchange();
-            if (exchange != null && exchange != ExchangeType.IKE_SA_INIT) {
-                return drop(Reason.NOT_ENCRYPTED, h, exchange + " without an SK payload");
+            if (h.exchange() != ExchangeType.IKE_SA_INIT) {
+                return drop(Reason.NOT_ENCRYPTED, h, h.exchange() + " without an SK payload");
             }
             return new IkeDecodeResult.Ok(new IkeMessage(h, outer.payloads, datagram.clone(), false));
         }

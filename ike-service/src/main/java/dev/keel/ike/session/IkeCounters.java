@@ -9,13 +9,11 @@ import java.util.concurrent.atomic.LongAdder;
 public final class IkeCounters {
 
     private final Map<IkeDecodeResult.Reason, LongAdder> dropped = new EnumMap<>(IkeDecodeResult.Reason.class);
-    private final LongAdder noSa = new LongAdder();
-    private final LongAdder staleResponse = new LongAdder();
+    private final Map<IkeDrop, LongAdder> refused = new EnumMap<>(IkeDrop.class);
+    private final LongAdder halfOpenTimeouts = new LongAdder();
     private final LongAdder retransmittedRequest = new LongAdder();
     private final LongAdder retransmissions = new LongAdder();
-    private final LongAdder unexpectedMessageId = new LongAdder();
     private final LongAdder cookiesSent = new LongAdder();
-    private final LongAdder halfOpenRefused = new LongAdder();
     private final LongAdder established = new LongAdder();
     private final LongAdder failed = new LongAdder();
     private final LongAdder childrenEstablished = new LongAdder();
@@ -25,6 +23,9 @@ public final class IkeCounters {
         for (IkeDecodeResult.Reason r : IkeDecodeResult.Reason.values()) {
             dropped.put(r, new LongAdder());
         }
+        for (IkeDrop d : IkeDrop.values()) {
+            refused.put(d, new LongAdder());
+        }
     }
 
     /** A message dropped for {@code reason}. */
@@ -32,13 +33,14 @@ public final class IkeCounters {
         dropped.get(reason).increment();
     }
 
-    void noSa() {
-        noSa.increment();
+    /** A decoded message (or a new IKE_SA_INIT) not processed, for {@code reason}. */
+    public void dropped(IkeDrop reason) {
+        refused.get(reason).increment();
     }
 
-    /** A response that matched no outstanding request. */
-    public void staleResponse() {
-        staleResponse.increment();
+    /** A half-open IKE SA ended because it did not authenticate in time. */
+    void halfOpenTimeout() {
+        halfOpenTimeouts.increment();
     }
 
     /** A retransmitted request answered from the response cache. */
@@ -51,17 +53,8 @@ public final class IkeCounters {
         retransmissions.increment();
     }
 
-    /** A request outside the window. */
-    public void unexpectedMessageId() {
-        unexpectedMessageId.increment();
-    }
-
     void cookieSent() {
         cookiesSent.increment();
-    }
-
-    void halfOpenRefused() {
-        halfOpenRefused.increment();
     }
 
     void established() {
@@ -81,9 +74,14 @@ public final class IkeCounters {
         return dropped.get(reason).sum();
     }
 
-    /** Messages for an IKE SA we do not have. */
-    public long noSaCount() {
-        return noSa.sum();
+    /** Messages not processed for {@code reason}. */
+    public long droppedCount(IkeDrop reason) {
+        return refused.get(reason).sum();
+    }
+
+    /** Half-open IKE SAs ended by {@code half_open_timeout}. */
+    public long halfOpenTimeoutCount() {
+        return halfOpenTimeouts.sum();
     }
 
     /** Requests answered again from the cache. */
@@ -96,24 +94,9 @@ public final class IkeCounters {
         return retransmissions.sum();
     }
 
-    /** Responses that matched nothing. */
-    public long staleResponses() {
-        return staleResponse.sum();
-    }
-
-    /** Requests outside the window. */
-    public long unexpectedMessageIds() {
-        return unexpectedMessageId.sum();
-    }
-
     /** COOKIE notifies sent. */
     public long cookiesSent() {
         return cookiesSent.sum();
-    }
-
-    /** IKE_SA_INIT requests refused because too many IKE SAs were half open. */
-    public long halfOpenRefusedCount() {
-        return halfOpenRefused.sum();
     }
 
     /** IKE SAs that reached ESTABLISHED. */

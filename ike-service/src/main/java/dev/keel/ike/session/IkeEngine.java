@@ -61,14 +61,45 @@ public final class IkeEngine implements IkeReceiver {
 
     private static final Logger LOG = LoggerFactory.getLogger(IkeEngine.class);
 
-    /** Limits and thresholds; the defaults suit a gateway. */
-    public record Limits(int cookieThreshold, int halfOpenLimit) {
-        /** Cookies from 1,000 half-open SAs, refuse beyond 10,000 (strongSwan's defaults: 10 / 0). */
-        public static final Limits DEFAULT = new Limits(1_000, 10_000);
+    /**
+     * What the responder lets half-open IKE SAs cost it (RFC 7296 §2.6), under strongSwan's names
+     * (strongswan.conf {@code charon.*}); the defaults suit a gateway.
+     *
+     * @param cookieThreshold       demand cookies while this many IKE SAs are half open ({@code cookie_threshold})
+     * @param cookieThresholdIp     demand cookies from an address with this many half open ({@code cookie_threshold_ip})
+     * @param halfOpenLimit         refuse new IKE_SA_INITs beyond this many half open ({@code init_limit_half_open})
+     * @param blockThreshold        refuse new IKE_SA_INITs from an address with this many half open ({@code block_threshold})
+     * @param halfOpenTimeout       a half-open IKE SA not authenticated by then is dropped ({@code half_open_timeout})
+     * @param cookieSecretLifetime  the cookie secret is replaced this often; a cookie stays valid for up to
+     *                              two lifetimes ({@code cookie_secret_lifetime}); zero: never
+     */
+    public record Limits(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
+            Duration halfOpenTimeout, Duration cookieSecretLifetime) {
+        /**
+         * Cookies from 1,000 half-open SAs or 32 from one address; refuse beyond 10,000 or 128 from
+         * one address; 30 s to authenticate; a new cookie secret every 60 s. (strongSwan: 10 / 3 / 0 /
+         * 5 / 30 s, sized for a host rather than a gateway cluster.)
+         */
+        public static final Limits DEFAULT = new Limits(1_000, 32, 10_000, 128, Duration.ofSeconds(30),
+                Duration.ofSeconds(60));
+
+        /** Checks the ranges. */
+        public Limits {
+            if (cookieThreshold < 0 || cookieThresholdIp < 0 || halfOpenLimit < 1 || blockThreshold < 1) {
+                throw new IllegalArgumentException("half-open limits must be positive, thresholds not negative");
+            }
+            if (!halfOpenTimeout.isPositive() || cookieSecretLifetime.isNegative()) {
+                throw new IllegalArgumentException("half_open_timeout must be positive, cookie_secret_lifetime not negative");
+            }
+        }
     }
 
-    private record HalfOpenKey(long spiI, InetSocketAddress peer) {
-    }
+    /**
+     * The largest first IKE_SA_INIT request a responder takes. A half-open IKE SA keeps it (AUTH
+     * signs it, §2.15), so this bounds what one costs; RFC 7296 §2 asks for 3,000 bytes, and even a
+     * 1,568-byte ML-KEM-1024 public value leaves ample room for proposals and notifies.
+     */
+    static final int MAX_INIT_REQUEST = 8_192;
 
     private final IkeEnvironment env;
     private final IpAddress localAddress;
@@ -76,7 +107,7 @@ public final class IkeEngine implements IkeReceiver {
     private final Limits limits;
     private final CookieJar cookies;
     private final Map<Long, IkeSa> byLocalSpi = new ConcurrentHashMap<>();
-    private final Map<HalfOpenKey, IkeSa> halfOpen = new ConcurrentHashMap<>();
+    private final HalfOpenSas halfOpen = new HalfOpenSas();
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
     /**
@@ -111,6 +142,17 @@ public final class IkeEngine implements IkeReceiver {
         this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,
                 new IkeCounters(), ikePort, natTPort);
         warmUp(random);
+        if (limits.cookieSecretLifetime().isPositive()) {
+            scheduleCookieRotation(executors.get());
+        }
+    }
+
+    /** Replaces the cookie secret every {@code cookie_secret_lifetime}, on one of the engine's executors. */
+    private void scheduleCookieRotation(IkeSaExecutor executor) {
+        executor.schedule(limits.cookieSecretLifetime(), () -> {
+            cookies.rotate();
+            scheduleCookieRotation(executor);
+        });
     }
 
     /**
@@ -167,10 +209,10 @@ public final class IkeEngine implements IkeReceiver {
 
     /** Responder IKE SAs that have not authenticated yet. */
     public int halfOpenCount() {
-        return halfOpen.size();
+        return halfOpen.count();
     }
 
-    /** A new cookie secret; call periodically (strongSwan: every 5 s? no, on a timer of the operator's choice). */
+    /** A new cookie secret now (the engine also replaces it every {@code cookie_secret_lifetime}). */
     public void rotateCookieSecret() {
         cookies.rotate();
     }
@@ -285,11 +327,18 @@ public final class IkeEngine implements IkeReceiver {
         });
     }
 
-    /** Deletes {@code sa} with an INFORMATIONAL exchange (its CHILD SAs go with it). */
+    /**
+     * Deletes {@code sa} with an INFORMATIONAL exchange (its CHILD SAs go with it); one not yet
+     * established is dropped here only, as INFORMATIONAL exchanges follow the initial ones (§1.4).
+     */
     public void terminate(IkeSa sa) {
         executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> {
             IkeSa current = sa.current(); // after a rekey, the IKE SA that holds the CHILD SAs now
-            current.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(current));
+            if (current.state() == IkeSaState.ESTABLISHED) {
+                current.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(current));
+            } else {
+                current.destroy("terminated before it was established");
+            }
         });
     }
 
@@ -314,24 +363,52 @@ public final class IkeEngine implements IkeReceiver {
         long ours = h.isInitiator() ? h.responderSpi() : h.initiatorSpi();
         IkeSa sa = byLocalSpi.get(ours);
         if (sa == null) {
-            env.counters().noSa();
+            env.counters().dropped(IkeDrop.NO_SA);
             return;
         }
         executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.receive(datagram, peer, localPort));
     }
 
+    /**
+     * A first IKE_SA_INIT request (responder SPI 0): a retransmission goes to its half-open IKE SA;
+     * otherwise a responder IKE SA is made only for a request that decodes, carries message ID 0
+     * (§2.2), fits {@link #MAX_INIT_REQUEST}, stays inside the half-open limits and, under load,
+     * returns our cookie (§2.6). It is dropped if not authenticated within {@code half_open_timeout}.
+     */
     private void newInitRequest(int localPort, InetSocketAddress peer, byte[] datagram, IkeHeader h) {
-        HalfOpenKey key = new HalfOpenKey(h.initiatorSpi(), peer);
-        IkeSa existing = halfOpen.get(key);
+        IkeSa existing = halfOpen.find(h.initiatorSpi(), peer);
         if (existing != null) { // a retransmission: the SA answers from its cache
             executorOf.getOrDefault(existing, IMMEDIATE).execute(() -> existing.receive(datagram, peer, localPort));
             return;
         }
-        if (halfOpen.size() >= limits.halfOpenLimit()) {
-            env.counters().halfOpenRefused();
+        if (datagram.length > MAX_INIT_REQUEST) {
+            env.counters().dropped(IkeDrop.INIT_TOO_LARGE);
             return;
         }
-        if (halfOpen.size() >= limits.cookieThreshold() && !hasValidCookie(datagram, peer, h, localPort)) {
+        if (h.messageId() != 0) {
+            env.counters().dropped(IkeDrop.BAD_INIT_REQUEST);
+            return;
+        }
+        if (halfOpen.count() >= limits.halfOpenLimit()) {
+            env.counters().dropped(IkeDrop.HALF_OPEN_LIMIT);
+            return;
+        }
+        int fromPeer = halfOpen.countFrom(peer.getAddress());
+        if (fromPeer >= limits.blockThreshold()) {
+            env.counters().dropped(IkeDrop.HALF_OPEN_PEER_LIMIT);
+            return;
+        }
+        IkeDecodeResult decoded = IkeMessage.decode(datagram, null);
+        if (!(decoded instanceof IkeDecodeResult.Ok ok)) {
+            if (decoded instanceof IkeDecodeResult.UnprotectedError err) {
+                env.counters().dropped(err.reason());
+            } else {
+                env.counters().dropped(IkeDrop.BAD_INIT_REQUEST);
+            }
+            return;
+        }
+        boolean cookieDemanded = halfOpen.count() >= limits.cookieThreshold() || fromPeer >= limits.cookieThresholdIp();
+        if (cookieDemanded && !hasValidCookie(ok.message(), peer, h, localPort)) {
             return;
         }
         IkeSaExecutor executor = executors.get();
@@ -340,29 +417,35 @@ public final class IkeEngine implements IkeReceiver {
         sa.candidates(env.connections().forAddresses(localAddress, IpAddress.fromBytes(peer.getAddress().getAddress())));
         sa.successors(successors);
         byLocalSpi.put(sa.localSpi(), sa);
-        halfOpen.put(key, sa);
+        halfOpen.add(h.initiatorSpi(), peer, sa);
         executorOf.put(sa, executor);
-        executor.execute(() -> sa.receive(datagram, peer, localPort));
+        executor.execute(() -> {
+            sa.timers().schedule(limits.halfOpenTimeout(), () -> {
+                if (sa.isAlive() && halfOpen.contains(sa)) {
+                    env.counters().halfOpenTimeout();
+                    sa.destroy("not authenticated within " + limits.halfOpenTimeout().toSeconds() + " s (half_open_timeout)");
+                }
+            });
+            sa.receive(decoded, datagram, peer, localPort);
+        });
     }
 
     /** RFC 7296 §2.6: under load, a first IKE_SA_INIT without our cookie gets one and no state. */
-    private boolean hasValidCookie(byte[] datagram, InetSocketAddress peer, IkeHeader h, int localPort) {
-        if (!(IkeMessage.decode(datagram, null) instanceof IkeDecodeResult.Ok ok)) {
-            env.counters().dropped(IkeDecodeResult.Reason.MALFORMED_PAYLOAD);
-            return false;
-        }
-        Optional<NoncePayload> ni = ok.message().first(NoncePayload.class);
+    private boolean hasValidCookie(IkeMessage request, InetSocketAddress peer, IkeHeader h, int localPort) {
+        Optional<NoncePayload> ni = request.first(NoncePayload.class);
         if (ni.isEmpty()) {
+            env.counters().dropped(IkeDrop.BAD_INIT_REQUEST);
             return false;
         }
         byte[] address = peer.getAddress().getAddress();
-        Optional<NotifyPayload> cookie = ok.message().notify(NotifyType.COOKIE);
+        Optional<NotifyPayload> cookie = request.notify(NotifyType.COOKIE);
         if (cookie.isPresent() && cookies.verify(cookie.get().data(), ni.get().nonce(), address, h.initiatorSpi())) {
             return true;
         }
         IkeHeader response = IkeHeader.of(h.initiatorSpi(), 0, ExchangeType.IKE_SA_INIT, false, true, 0);
         byte[] answer = IkeMessage.encode(response, List.of(NotifyPayload.of(NotifyType.COOKIE,
                 cookies.make(ni.get().nonce(), address, h.initiatorSpi())))).bytes();
+        env.counters().dropped(IkeDrop.COOKIE_REQUIRED);
         env.counters().cookieSent();
         env.transport().send(localPort, peer, answer);
         return false;
@@ -424,7 +507,7 @@ public final class IkeEngine implements IkeReceiver {
     private void forget(IkeSa sa) {
         byLocalSpi.remove(sa.localSpi(), sa);
         unindex(sa);
-        halfOpen.values().remove(sa);
+        halfOpen.remove(sa);
         executorOf.remove(sa);
         CompletableFuture<IkeSa> f = initiations.remove(sa);
         if (f != null) {
@@ -527,7 +610,7 @@ public final class IkeEngine implements IkeReceiver {
 
         @Override
         public void ikeEstablished(IkeSa sa) {
-            halfOpen.values().remove(sa);
+            halfOpen.remove(sa);
             indexEstablished(sa);
             scheduleLiveness(sa);
             next.ikeEstablished(sa);

@@ -6,7 +6,6 @@ import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.crypto.IkeSaKeys;
 import dev.keel.ike.crypto.IkeSuite;
 import dev.keel.ike.crypto.Prf;
-import dev.keel.ike.crypto.SkCipher;
 import dev.keel.ike.crypto.SkCiphers;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeDecodeResult;
@@ -240,40 +239,51 @@ public final class IkeSa {
         env.transport().send(localPort, remote, message);
     }
 
+    /** Sends a datagram to {@code to} from our port {@code fromPort}: a cached response goes where its request came from (§2.11). */
+    public void sendTo(byte[] message, InetSocketAddress to, int fromPort) {
+        env.transport().send(fromPort, to, message);
+    }
+
     /**
      * Handles one datagram for this IKE SA from {@code from}: decodes it (with our inbound keys
      * once there are keys), then hands requests and responses to the task manager. Every drop
-     * is counted by reason.
+     * is counted by reason; a fault while handling it drops the message, never the IKE SA.
      */
     public void receive(byte[] datagram, InetSocketAddress from, int onLocalPort) {
+        if (isAlive()) {
+            receive(IkeMessage.decode(datagram, ciphers == null ? null : ciphers.inbound()), datagram, from, onLocalPort);
+        }
+    }
+
+    /** {@link #receive(byte[], InetSocketAddress, int)} for a datagram the engine already decoded (a new IKE_SA_INIT). */
+    void receive(IkeDecodeResult decoded, byte[] datagram, InetSocketAddress from, int onLocalPort) {
         if (!isAlive()) {
             return;
         }
         try {
-            dispatch(datagram, from, onLocalPort);
+            dispatch(decoded, datagram, from, onLocalPort);
         } catch (RuntimeException e) {
-            // a bug must not leave the IKE SA half-processed or escape onto the event loop: it ends here, loudly
-            LOG.error("{}: unexpected failure handling a message from {}", this, from, e);
-            destroy("internal error: " + e.getClass().getSimpleName());
+            // a bug must not escape onto the event loop, nor let one datagram end the IKE SA: drop it, loudly
+            env.counters().dropped(IkeDrop.INTERNAL_ERROR);
+            LOG.error("{}: unexpected failure handling a message from {}; message dropped", this, from, e);
         }
     }
 
-    private void dispatch(byte[] datagram, InetSocketAddress from, int onLocalPort) {
-        SkCipher inbound = ciphers == null ? null : ciphers.inbound();
-        IkeDecodeResult result = IkeMessage.decode(datagram, inbound);
+    private void dispatch(IkeDecodeResult result, byte[] datagram, InetSocketAddress from, int onLocalPort) {
         switch (result) {
             case IkeDecodeResult.Ok ok -> {
                 IkeMessage m = ok.message();
-                lastInboundMillis = timers.nowMillis();
-                if (m.header().isResponse()) {
-                    tasks.onResponse(m);
-                } else {
-                    // RFC 7296 §2.11/§2.23: answer where the request came from; follow a NAT mapping change
-                    if (m.isProtected()) {
-                        remote = from;
-                        localPort = onLocalPort;
+                IkeHeader h = m.header();
+                if (h.isInitiator() == originalInitiator) { // §3.1: the I flag names the sender's role, never ours
+                    env.counters().dropped(IkeDrop.WRONG_ROLE);
+                } else if (!m.isProtected() && !clearMessageAcceptable(h, datagram)) {
+                    env.counters().dropped(h.isResponse() == originalInitiator ? IkeDrop.UNPROTECTED : IkeDrop.WRONG_ROLE);
+                } else if (h.isResponse()) {
+                    if (tasks.onResponse(m)) {
+                        lastInboundMillis = timers.nowMillis();
                     }
-                    tasks.onRequest(m, datagram);
+                } else {
+                    tasks.onRequest(m, from, onLocalPort);
                 }
             }
             case IkeDecodeResult.ProtectedError err -> {
@@ -286,6 +296,36 @@ public final class IkeSa {
             }
             case IkeDecodeResult.UnprotectedError err -> env.counters().dropped(err.reason());
             case IkeDecodeResult.Fragment frag -> env.counters().dropped(IkeDecodeResult.Reason.MALFORMED_PAYLOAD);
+        }
+    }
+
+    /**
+     * Whether a message in the clear (the decoder lets only IKE_SA_INIT through so) is one this IKE
+     * SA takes: the initiator the response to its IKE_SA_INIT, the responder the request, as long
+     * as there are no keys. Once keys exist only a byte-identical retransmission of the request
+     * we answered is taken, to get the cached response again (RFC 7296 §2.1); anything else in
+     * the clear could be forged by anyone who saw the SPIs (§2.4).
+     */
+    private boolean clearMessageAcceptable(IkeHeader h, byte[] datagram) {
+        if (h.isResponse() != originalInitiator) {
+            return false;
+        }
+        if (keys == null) {
+            return true;
+        }
+        return !originalInitiator && h.messageId() == 0 && Arrays.equals(datagram, initRequest);
+    }
+
+    /**
+     * A request with the next message ID arrived and is about to be processed: the peer is alive,
+     * and a protected one moves the IKE SA to the address and port it came from, where the
+     * response goes (RFC 7296 §2.11, §2.23). A retransmitted or stale request changes neither.
+     */
+    public void requestAccepted(IkeMessage request, InetSocketAddress from, int onLocalPort) {
+        lastInboundMillis = timers.nowMillis();
+        if (request.isProtected()) {
+            remote = from;
+            localPort = onLocalPort;
         }
     }
 

@@ -14,7 +14,8 @@ public final class OutboundMessage {
     private final boolean response;
     private final List<IkePayload> payloads = new ArrayList<>();
 
-    OutboundMessage(ExchangeType exchange, boolean response) {
+    /** An empty request or response of {@code exchange}. */
+    public OutboundMessage(ExchangeType exchange, boolean response) {
         this.exchange = exchange;
         this.response = response;
     }

@@ -5,10 +5,11 @@ import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.message.NotifyPayload;
 import dev.keel.ike.message.NotifyType;
+import dev.keel.ike.session.IkeDrop;
 import dev.keel.ike.session.IkeSa;
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 
@@ -49,8 +50,8 @@ public final class TaskManager {
     private long nextRequestId;
     private long expectedRequestId;
     private long lastResponseId = -1;
-    private byte[] lastRequest;
     private byte[] lastResponse;
+    private String unauthenticatedError;
 
     /** A task manager for {@code sa}. */
     public TaskManager(IkeSa sa, RetransmitPolicy retransmit, ResponderTasks responderTasks) {
@@ -90,6 +91,7 @@ public final class TaskManager {
             return;
         }
         active = queued.pollFirst();
+        unauthenticatedError = null;
         OutboundMessage request = new OutboundMessage(active.type(), false);
         for (Task task : active.tasks()) {
             if (task.build(request) == Task.Status.FAILED) {
@@ -114,6 +116,12 @@ public final class TaskManager {
         if (active == null || !sa.isAlive()) {
             return;
         }
+        if (unauthenticatedError != null) {
+            // RFC 7296 §2.4: the error was not conclusive, but no valid response came in a whole interval either
+            fail("peer answered " + active.type() + " with " + unauthenticatedError
+                    + " (unauthenticated; no valid response in " + (attempts + 1) + " sends)");
+            return;
+        }
         if (attempts >= retransmit.tries()) {
             fail(active.type() + " request " + nextRequestId + " unanswered after " + (attempts + 1) + " sends");
             return;
@@ -124,16 +132,29 @@ public final class TaskManager {
     }
 
     /**
-     * Handles a decoded response: matched against the outstanding request by message ID
-     * (anything else is a stale or forged response and dropped, §2.3), then processed by the
-     * exchange's tasks.
+     * Handles a decoded response: matched against the outstanding request by message ID and
+     * exchange type (anything else is a stale or forged response and dropped, §2.3), then
+     * processed by the exchange's tasks.
+     *
+     * @return true when it answered our outstanding request (the peer is alive)
      */
-    public void onResponse(IkeMessage response) {
-        if (active == null || response.header().messageId() != nextRequestId) {
-            sa.counters().staleResponse();
-            return;
+    public boolean onResponse(IkeMessage response) {
+        if (active == null || response.header().messageId() != nextRequestId
+                || response.header().exchange() != active.type()) {
+            sa.counters().dropped(IkeDrop.STALE_RESPONSE);
+            return false;
+        }
+        if (!response.isProtected()) {
+            String error = inconclusiveError(response);
+            if (error != null) {
+                // RFC 7296 §2.4: an unprotected error may be forged; keep waiting for a valid answer until the next timeout
+                unauthenticatedError = error;
+                sa.counters().dropped(IkeDrop.UNAUTHENTICATED_ERROR);
+                return false;
+            }
         }
         cancelRetransmit();
+        unauthenticatedError = null;
         Exchange done = active;
         active = null;
         activeRequest = null;
@@ -143,7 +164,7 @@ public final class TaskManager {
             Task.Status status = task.process(response);
             if (status == Task.Status.FAILED) {
                 fail(done.type() + " failed");
-                return;
+                return true;
             }
             if (status == Task.Status.NEED_MORE) {
                 again.add(task);
@@ -156,27 +177,41 @@ public final class TaskManager {
             queued.addFirst(new Exchange(done.type(), done.tasks()));
         }
         initiateNext();
+        return true;
     }
 
     /**
-     * Handles a request from the peer. The next expected message ID is processed; the one before
-     * it is a retransmission and gets the cached response again (§2.1); anything else is dropped.
-     *
-     * @param rawRequest the datagram as received, to recognize a retransmitted IKE_SA_INIT
+     * The error notify of an unprotected response that does not end the exchange at once: every
+     * error type but INVALID_KE_PAYLOAD (§1.2) and COOKIE (§2.6, a status type), which the
+     * initiator acts on as the RFC says; null when there is none.
      */
-    public void onRequest(IkeMessage request, byte[] rawRequest) {
+    private static String inconclusiveError(IkeMessage response) {
+        for (NotifyPayload n : response.payloads(NotifyPayload.class)) {
+            if (n.isError() && n.notifyTypeValue() != NotifyType.INVALID_KE_PAYLOAD.value()) {
+                return n.notifyType() != null ? n.notifyType().toString() : "error notify " + n.notifyTypeValue();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Handles a request from the peer that arrived from {@code from} on our port {@code localPort}.
+     * The next expected message ID is processed; the one before it is a retransmission and gets
+     * the cached response again, sent where it came from (§2.1, §2.11); anything else is dropped.
+     * Only a new request tells the IKE SA where the peer is now ({@link IkeSa#requestAccepted}).
+     */
+    public void onRequest(IkeMessage request, InetSocketAddress from, int localPort) {
         long id = request.header().messageId();
         if (id == lastResponseId && lastResponse != null) {
-            if (request.header().exchange() != ExchangeType.IKE_SA_INIT || Arrays.equals(rawRequest, lastRequest)) {
-                sa.counters().retransmittedRequest();
-                sa.send(lastResponse);
-            }
+            sa.counters().retransmittedRequest();
+            sa.sendTo(lastResponse, from, localPort);
             return;
         }
         if (id != expectedRequestId) {
-            sa.counters().unexpectedMessageId();
+            sa.counters().dropped(IkeDrop.UNEXPECTED_MESSAGE_ID);
             return;
         }
+        sa.requestAccepted(request, from, localPort);
         ExchangeType type = request.header().exchange();
         List<Task> tasks = responderTasks.forRequest(sa, type);
         OutboundMessage response = new OutboundMessage(type, true);
@@ -191,7 +226,6 @@ public final class TaskManager {
         if (type == ExchangeType.IKE_SA_INIT) {
             sa.recordInit(encoded, true);
         }
-        lastRequest = type == ExchangeType.IKE_SA_INIT ? rawRequest.clone() : null;
         lastResponse = encoded;
         lastResponseId = id;
         expectedRequestId = id + 1;
@@ -208,12 +242,11 @@ public final class TaskManager {
      */
     public void answerWithError(IkeHeader request, NotifyType error, byte[] data) {
         if (request.isResponse() || request.messageId() != expectedRequestId) {
-            sa.counters().unexpectedMessageId();
+            sa.counters().dropped(IkeDrop.UNEXPECTED_MESSAGE_ID);
             return;
         }
         OutboundMessage response = new OutboundMessage(request.exchange(), true).onlyError(error, data);
         lastResponse = sa.encode(response, request.messageId());
-        lastRequest = null;
         lastResponseId = request.messageId();
         expectedRequestId = lastResponseId + 1;
         sa.send(lastResponse);
@@ -227,6 +260,7 @@ public final class TaskManager {
     private void fail(String reason) {
         cancelRetransmit();
         active = null;
+        unauthenticatedError = null;
         queued.clear();
         sa.destroy(reason);
     }
@@ -237,7 +271,6 @@ public final class TaskManager {
         active = null;
         queued.clear();
         lastResponse = null;
-        lastRequest = null;
     }
 
     private void cancelRetransmit() {

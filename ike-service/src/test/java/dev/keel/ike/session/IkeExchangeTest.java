@@ -122,7 +122,8 @@ class IkeExchangeTest {
 
     @Test
     void responderUnderLoadDemandsACookieAndTheInitiatorRetriesWithIt() throws Exception {
-        try (TwoIkePeers peers = new TwoIkePeers(new IkeEngine.Limits(0, 100))) {
+        IkeEngine.Limits cookiesAlways = new IkeEngine.Limits(0, 0, 100, 100, Duration.ofSeconds(30), Duration.ofSeconds(60));
+        try (TwoIkePeers peers = new TwoIkePeers(cookiesAlways)) {
             String ike = "aes256gcm16-prfsha256-x25519";
             peers.configurePsk(ike, ike, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
             peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);

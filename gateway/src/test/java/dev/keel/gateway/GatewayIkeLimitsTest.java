@@ -1,0 +1,51 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.ike.session.IkeEngine;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** {@code gateway.ike}: the half-open limits of the IKE responder, read from the node's file. */
+class GatewayIkeLimitsTest {
+
+    private static final String BASE = """
+            gateway:
+              address: 127.0.0.1
+              plaintext: {virtual_wire: {bind: 127.0.0.1:20001, host: 127.0.0.1:21001}}
+            """;
+
+    @Test
+    void absentSectionGivesTheDefaults() {
+        assertThat(valid(BASE).ikeLimits()).isEqualTo(IkeEngine.Limits.DEFAULT);
+    }
+
+    @Test
+    void everyLimitIsReadUnderItsStrongSwanName() {
+        IkeEngine.Limits l = valid(BASE + """
+                  ike: {half_open_timeout: 10s, init_limit_half_open: 500, block_threshold: 7, cookie_threshold: 50,
+                        cookie_threshold_ip: 3, cookie_secret_lifetime: 2m}
+                """).ikeLimits();
+        assertThat(l).isEqualTo(new IkeEngine.Limits(50, 3, 500, 7, Duration.ofSeconds(10), Duration.ofMinutes(2)));
+    }
+
+    @Test
+    void badValuesNameFileLineAndKeyPath() {
+        GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", BASE + """
+                  ike: {half_open_timeout: 0s, block_threshold: 0, cookie_treshold: 5}
+                """);
+        assertThat(r).isInstanceOf(GatewaySettingsReader.Result.Invalid.class);
+        assertThat(((GatewaySettingsReader.Result.Invalid) r).problems()).containsExactlyInAnyOrder(
+                "node.yaml:4:28: gateway.ike.half_open_timeout: must be longer than 0s",
+                "node.yaml:4:49: gateway.ike.block_threshold: '0' is not a whole number in 1..1000000",
+                "node.yaml:4:52: gateway.ike.cookie_treshold: unknown key 'cookie_treshold'; expected one of "
+                        + "[block_threshold, cookie_secret_lifetime, cookie_threshold, cookie_threshold_ip, "
+                        + "half_open_timeout, init_limit_half_open]");
+    }
+
+    private static GatewaySettings valid(String yaml) {
+        GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", yaml);
+        assertThat(r).as(r.toString()).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
+        return ((GatewaySettingsReader.Result.Valid) r).settings();
+    }
+}

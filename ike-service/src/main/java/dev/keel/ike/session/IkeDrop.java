@@ -1,0 +1,33 @@
+package dev.keel.ike.session;
+
+/**
+ * Why a datagram that decoded (or could have) was still not processed by an IKE SA or the
+ * engine: the drops after {@link dev.keel.ike.message.IkeDecodeResult.Reason}, counted in
+ * {@link IkeCounters}.
+ */
+public enum IkeDrop {
+    /** No IKE SA has the SPI the message names. */
+    NO_SA,
+    /** Sent in the clear to an IKE SA that no longer takes clear messages (RFC 7296 §2.1, §2.4). */
+    UNPROTECTED,
+    /** The I flag says it came from our own role, or the message goes the wrong way for the exchange in the clear. */
+    WRONG_ROLE,
+    /** A response whose message ID or exchange type matches no request we have outstanding (§2.3). */
+    STALE_RESPONSE,
+    /** An unauthenticated error notify answering our IKE_SA_INIT: noted, not acted on at once (§2.4). */
+    UNAUTHENTICATED_ERROR,
+    /** A request outside the window: neither the next message ID nor a retransmission (§2.3). */
+    UNEXPECTED_MESSAGE_ID,
+    /** A fault while processing; the message is dropped and the IKE SA kept. */
+    INTERNAL_ERROR,
+    /** A new IKE_SA_INIT refused: the node has too many half-open IKE SAs ({@code init_limit_half_open}). */
+    HALF_OPEN_LIMIT,
+    /** A new IKE_SA_INIT refused: its source address has too many half-open IKE SAs ({@code block_threshold}). */
+    HALF_OPEN_PEER_LIMIT,
+    /** A new IKE_SA_INIT refused for its size: a half-open IKE SA keeps its request for AUTH (§2.15). */
+    INIT_TOO_LARGE,
+    /** A new IKE_SA_INIT that did not decode, or not with message ID 0 (§2.2). */
+    BAD_INIT_REQUEST,
+    /** A new IKE_SA_INIT without our valid cookie while cookies are demanded (§2.6); answered with one. */
+    COOKIE_REQUIRED
+}
