@@ -25,12 +25,13 @@ import dev.keel.ike.message.NotifyType;
 import dev.keel.ike.message.NoncePayload;
 import dev.keel.ike.net.IkeReceiver;
 import dev.keel.ike.net.IkeTransport;
-import dev.keel.ike.task.ChildCreateTask;
+import dev.keel.ike.task.IkeAuthChildTask;
 import dev.keel.ike.task.ChildRekeyTask;
 import dev.keel.ike.task.CreateChildSaResponder;
 import dev.keel.ike.task.CreateChildSaTask;
 import dev.keel.ike.task.IkeRekeyTask;
 import dev.keel.ike.task.DeleteTask;
+import dev.keel.ike.task.DpdTask;
 import dev.keel.ike.task.IkeAuthTask;
 import dev.keel.ike.task.IkeInitTask;
 import dev.keel.ike.task.InformationalTask;
@@ -267,7 +268,7 @@ public final class IkeEngine implements IkeReceiver {
         initiations.put(sa, done);
         executor.execute(() -> {
             sa.tasks().queue(ExchangeType.IKE_SA_INIT, IkeInitTask.initiator(sa), NatDetectTask.initiator(sa));
-            sa.tasks().queue(ExchangeType.IKE_AUTH, IkeAuthTask.initiator(sa), ChildCreateTask.initiator(sa, ch.get()));
+            sa.tasks().queue(ExchangeType.IKE_AUTH, IkeAuthTask.initiator(sa), IkeAuthChildTask.initiator(sa, ch.get()));
         });
         return done;
     }
@@ -457,7 +458,7 @@ public final class IkeEngine implements IkeReceiver {
             case IKE_SA_INIT -> keyed ? List.of(new RefuseTask(NotifyType.INVALID_SYNTAX))
                     : List.of(IkeInitTask.responder(sa), NatDetectTask.responder(sa));
             case IKE_AUTH -> sa.state() == IkeSaState.CONNECTING && keyed
-                    ? List.of(IkeAuthTask.responder(sa), ChildCreateTask.responder(sa))
+                    ? List.of(IkeAuthTask.responder(sa), IkeAuthChildTask.responder(sa))
                     : List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
             case INFORMATIONAL -> List.of(new InformationalTask(sa));
             case CREATE_CHILD_SA -> List.of(new CreateChildSaResponder(sa));
@@ -577,7 +578,7 @@ public final class IkeEngine implements IkeReceiver {
                 return;
             }
             if (!sa.tasks().busy()) {
-                sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.liveness(sa));
+                sa.tasks().queue(ExchangeType.INFORMATIONAL, new DpdTask());
             }
             scheduleLiveness(sa, delay, delay);
         });

@@ -12,19 +12,16 @@ import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.net.UdpIkeSockets;
-import dev.keel.ike.task.ChildRekeyTask;
 import dev.keel.ike.task.IkeTimers;
 import dev.keel.ike.task.OutboundMessage;
 import dev.keel.ike.task.TaskManager;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,7 +61,8 @@ public final class IkeSa {
     private byte[] initResponse;
     private IkeSaKeys keys;
     private SkCiphers.Pair ciphers;
-    private final List<ChildSa> children = new ArrayList<>();
+    /** Our CHILD SAs by inbound SPI, in the order they were made. */
+    private final Map<Integer, ChildSaEntry> children = new LinkedHashMap<>();
     private long lastInboundMillis;
     private String failureReason;
     private List<Integer> peerSignatureHashes = List.of();
@@ -73,9 +71,6 @@ public final class IkeSa {
     private Successors successors;
     private IkeSa successor;
     private boolean ikeRekeying;
-    private final Map<Integer, ChildRekeyTask> childRekeys = new HashMap<>();
-    private final Set<Integer> replacedChildren = new HashSet<>();
-    private final Map<Integer, List<IkeTimers.Cancellable>> childTimers = new HashMap<>();
 
     /** How the engine makes the IKE SA that replaces this one when it is rekeyed. */
     interface Successors {
@@ -176,8 +171,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
-        childRekeys.clear();
-        for (ChildSa child : List.copyOf(children)) {
+        for (ChildSa child : children()) {
             removeChild(child);
         }
         if (failure) {
@@ -461,12 +455,16 @@ public final class IkeSa {
     }
 
     public List<ChildSa> children() {
-        return List.copyOf(children);
+        List<ChildSa> out = new ArrayList<>(children.size());
+        for (ChildSaEntry e : children.values()) {
+            out.add(e.child);
+        }
+        return out;
     }
 
     /** Adds a negotiated CHILD SA and tells the node to install it. */
     public void addChild(ChildSa child) {
-        children.add(child);
+        children.put(child.inboundSpi(), new ChildSaEntry(child));
         env.counters().childEstablished();
         LOG.info("{} CHILD_SA {} established", this, child);
         env.events().childEstablished(this, child);
@@ -474,10 +472,10 @@ public final class IkeSa {
 
     /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */
     public void removeChild(ChildSa child) {
-        if (children.remove(child)) {
-            cancelChildTimers(child.inboundSpi());
-            replacedChildren.remove(child.inboundSpi());
-            childRekeys.remove(child.inboundSpi());
+        ChildSaEntry entry = children.get(child.inboundSpi());
+        if (entry != null && entry.child.equals(child)) {
+            children.remove(child.inboundSpi());
+            entry.cancelTimers();
             env.events().childDeleted(this, child);
             env.spis().release(child.inboundSpi());
             child.keys().close();
@@ -486,12 +484,18 @@ public final class IkeSa {
 
     /** Our CHILD SA whose inbound SPI is {@code spi}, if any. */
     public Optional<ChildSa> childByInboundSpi(int spi) {
-        return children.stream().filter(c -> c.inboundSpi() == spi).findFirst();
+        ChildSaEntry e = children.get(spi);
+        return e == null ? Optional.empty() : Optional.of(e.child);
     }
 
     /** Our CHILD SA that sends to the peer's inbound SPI {@code spi} (the SPI a REKEY_SA or Delete names). */
     public Optional<ChildSa> childByOutboundSpi(int spi) {
-        return children.stream().filter(c -> c.outboundSpi() == spi).findFirst();
+        for (ChildSaEntry e : children.values()) {
+            if (e.child.outboundSpi() == spi) {
+                return Optional.of(e.child);
+            }
+        }
+        return Optional.empty();
     }
 
     // ---- rekeying ----
@@ -525,18 +529,8 @@ public final class IkeSa {
         next.nonces(newNi, newNr);
         next.keys(negotiated, newSuite, newKeys);
         next.state = IkeSaState.ESTABLISHED;
-        for (ChildSa child : List.copyOf(children)) {
-            next.children.add(child);
-            List<IkeTimers.Cancellable> t = childTimers.remove(child.inboundSpi());
-            if (t != null) {
-                next.childTimers.put(child.inboundSpi(), t);
-            }
-            if (replacedChildren.remove(child.inboundSpi())) {
-                next.replacedChildren.add(child.inboundSpi());
-            }
-        }
+        next.children.putAll(children); // with their timers and replaced marks
         children.clear();
-        childRekeys.clear();
         successor = next;
         state = IkeSaState.DELETING;
         LOG.info("{} rekeyed, replaced by {}", this, next);
@@ -567,46 +561,27 @@ public final class IkeSa {
         this.ikeRekeying = on;
     }
 
-    /** The rekey of our CHILD SA with inbound SPI {@code spi} we initiated and still wait on, or null. */
-    public ChildRekeyTask childRekey(int spi) {
-        return childRekeys.get(spi);
-    }
-
-    /** Records ({@code task} non-null) or clears the rekey we initiated for the CHILD SA with inbound SPI {@code spi}. */
-    public void childRekey(int spi, ChildRekeyTask task) {
-        if (task == null) {
-            childRekeys.remove(spi);
-        } else {
-            childRekeys.put(spi, task);
-        }
-    }
-
-    /** True when a rekey of some CHILD SA of ours is under way. */
-    public boolean rekeyingChildren() {
-        return !childRekeys.isEmpty();
-    }
-
     /** Marks the CHILD SA with inbound SPI {@code spi} as replaced: it only waits for its delete now. */
     public void childReplaced(int spi) {
-        if (childByInboundSpi(spi).isPresent()) {
-            replacedChildren.add(spi);
+        ChildSaEntry e = children.get(spi);
+        if (e != null) {
+            e.markReplaced();
         }
     }
 
     /** True when the CHILD SA with inbound SPI {@code spi} was already replaced by a rekey. */
     public boolean isChildReplaced(int spi) {
-        return replacedChildren.contains(spi);
+        ChildSaEntry e = children.get(spi);
+        return e != null && e.replaced();
     }
 
     /** Keeps a lifetime timer of a CHILD SA, cancelled when the CHILD SA goes. */
     public void addChildTimer(int spi, IkeTimers.Cancellable timer) {
-        childTimers.computeIfAbsent(spi, k -> new ArrayList<>()).add(timer);
-    }
-
-    private void cancelChildTimers(int spi) {
-        List<IkeTimers.Cancellable> t = childTimers.remove(spi);
-        if (t != null) {
-            t.forEach(IkeTimers.Cancellable::cancel);
+        ChildSaEntry e = children.get(spi);
+        if (e != null) {
+            e.addTimer(timer);
+        } else {
+            timer.cancel();
         }
     }
 

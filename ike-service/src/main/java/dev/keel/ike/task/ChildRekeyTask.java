@@ -56,7 +56,7 @@ public final class ChildRekeyTask implements Task {
             return;
         }
         Optional<ChildSa> old = sa.childByInboundSpi(inboundSpi);
-        if (old.isEmpty() || sa.isChildReplaced(inboundSpi) || sa.childRekey(inboundSpi) != null) {
+        if (old.isEmpty() || sa.isChildReplaced(inboundSpi)) {
             return;
         }
         Optional<ChildConnection> config = sa.connection().child(old.get().name());
@@ -65,13 +65,29 @@ public final class ChildRekeyTask implements Task {
             return;
         }
         if (sa.tasks().busy() || sa.tasks().queuedCount() > 0 || sa.ikeRekeying()) {
-            // window size 1: wait, so that the SA is looked at again right before the request is built
+            // window size 1: wait, so that the SA is looked at again right before the request is built (and a
+            // rekey of this SA already in flight is over by then)
             if (waited < IDLE_WAITS) {
                 sa.timers().schedule(Duration.ofMillis(100), () -> start(sa, inboundSpi, waited + 1));
             }
             return;
         }
         sa.tasks().queue(ExchangeType.CREATE_CHILD_SA, new ChildRekeyTask(sa, old.get(), config.get()));
+    }
+
+    /** Our rekey of the CHILD SA with inbound SPI {@code inboundSpi} while its request is in flight, or null. */
+    static ChildRekeyTask inFlight(IkeSa sa, int inboundSpi) {
+        for (Task t : sa.tasks().activeTasks()) {
+            if (t instanceof ChildRekeyTask r && r.old.inboundSpi() == inboundSpi) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** True while a rekey of one of our CHILD SAs is in flight. */
+    static boolean anyInFlight(IkeSa sa) {
+        return sa.tasks().activeTasks().stream().anyMatch(ChildRekeyTask.class::isInstance);
     }
 
     /** The peer's rekey of the same CHILD SA, answered while ours was in flight (§2.8.1). */
@@ -82,7 +98,6 @@ public final class ChildRekeyTask implements Task {
 
     @Override
     public Status build(OutboundMessage m) {
-        sa.childRekey(old.inboundSpi(), this);
         return create.build(m);
     }
 
@@ -92,7 +107,6 @@ public final class ChildRekeyTask implements Task {
         if (status == Status.NEED_MORE) {
             return status; // INVALID_KE_PAYLOAD: again with the group the peer wants
         }
-        sa.childRekey(old.inboundSpi(), null);
         boolean oldAlive = sa.childByInboundSpi(old.inboundSpi()).isPresent();
         boolean peerRekeyed = collision != null && collision.created() != null;
         ChildSa fresh = create.created();

@@ -1,12 +1,10 @@
 package dev.keel.ike.task;
 
 import dev.keel.core.proposal.Proposal;
-import dev.keel.core.proposal.ProposalSelector;
 import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.transform.KeyExchangeTransform;
 import dev.keel.core.ts.TrafficSelector;
-import dev.keel.core.ts.TrafficSelectors;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.crypto.ChildSaKeys;
 import dev.keel.ike.crypto.IkeSuite;
@@ -56,11 +54,7 @@ public final class CreateChildSaTask implements Task {
     private byte[] peerNonce;
     private byte[] peerKe;
     private int inboundSpi;
-    private int peerSpi;
-    private Proposal selected;
-    private List<TrafficSelector> tsi;
-    private List<TrafficSelector> tsr;
-    private IpsecMode mode;
+    private ChildNegotiation.Agreed agreed;
     private NotifyType error;
     private byte[] errorData = new byte[0];
     private NotifyType peerError;
@@ -169,21 +163,20 @@ public final class CreateChildSaTask implements Task {
             return failed("peer refused CHILD_SA " + child.name() + " in CREATE_CHILD_SA: "
                     + (peerError == null ? "error " + err.get().notifyTypeValue() : peerError));
         }
-        Optional<SaPayload> saPayload = m.first(SaPayload.class);
         Optional<NoncePayload> nonce = m.first(NoncePayload.class);
-        List<TsPayload> ts = m.payloads(TsPayload.class);
-        if (saPayload.isEmpty() || nonce.isEmpty() || ts.size() != 2) {
-            return failed("CREATE_CHILD_SA response without SA, Nr, TSi and TSr for CHILD_SA " + child.name());
+        if (nonce.isEmpty()) {
+            return failed("CREATE_CHILD_SA response without Nr for CHILD_SA " + child.name());
         }
-        List<ProposalWithSpi> chosen = saPayload.get().toProposals();
-        if (chosen.size() != 1 || chosen.getFirst().spiSize() != 4) {
-            return failed("responder must choose exactly one ESP proposal with a 4-byte SPI");
+        List<TrafficSelector> offeredI = rekeyed != null ? rekeyed.localTs() : child.localTs();
+        List<TrafficSelector> offeredR = rekeyed != null ? rekeyed.remoteTs() : child.remoteTs();
+        IpsecMode wanted = rekeyed != null ? rekeyed.mode() : child.mode();
+        switch (ChildNegotiation.check(m, child, offeredI, offeredR, wanted, false)) {
+            case ChildNegotiation.Answer.Unacceptable u -> {
+                return failed("CREATE_CHILD_SA " + u.reason());
+            }
+            case ChildNegotiation.Answer.Accepted a -> agreed = a.agreed();
         }
-        Optional<Proposal> accepted = ProposalSelector.select(child.espProposals(), List.of(chosen.getFirst().proposal()));
-        if (accepted.isEmpty()) {
-            return failed("responder chose an ESP proposal we did not offer: " + chosen.getFirst().proposal());
-        }
-        KeyExchangeTransform chosenGroup = groupOf(accepted.get());
+        KeyExchangeTransform chosenGroup = groupOf(agreed.proposal());
         if (chosenGroup != group) {
             return failed("responder chose key exchange " + chosenGroup + " but we sent " + group);
         }
@@ -194,23 +187,8 @@ public final class CreateChildSaTask implements Task {
             }
             peerKe = kePayload.get().data();
         }
-        List<TrafficSelector> offeredI = rekeyed != null ? rekeyed.localTs() : child.localTs();
-        List<TrafficSelector> offeredR = rekeyed != null ? rekeyed.remoteTs() : child.remoteTs();
-        tsi = ChildCreateTask.selectors(ts, true);
-        tsr = ChildCreateTask.selectors(ts, false);
-        if (tsi.isEmpty() || tsr.isEmpty() || !TrafficSelectors.isSubsetOf(tsi, offeredI)
-                || !TrafficSelectors.isSubsetOf(tsr, offeredR)) {
-            return failed("responder's selectors are not a narrowing of ours (RFC 7296 §2.9)");
-        }
-        mode = m.notify(NotifyType.USE_TRANSPORT_MODE).isPresent() ? IpsecMode.TRANSPORT : IpsecMode.TUNNEL;
-        IpsecMode wanted = rekeyed != null ? rekeyed.mode() : child.mode();
-        if (mode != wanted) {
-            return failed("responder answered " + mode + " mode for a " + wanted + " child");
-        }
-        selected = accepted.get();
-        peerSpi = (int) chosen.getFirst().spi();
         peerNonce = nonce.get().nonce();
-        created = derive(ownNonce, peerNonce, tsi, tsr);
+        created = derive(ownNonce, peerNonce, agreed.tsi(), agreed.tsr());
         if (created == null) {
             return failed("peer's key exchange value rejected");
         }
@@ -281,53 +259,34 @@ public final class CreateChildSaTask implements Task {
             return refuse(NotifyType.INVALID_SYNTAX, "CREATE_CHILD_SA request without SA, Ni, TSi and TSr");
         }
         peerNonce = nonce.get().nonce();
-        List<TrafficSelector> proposedI = ChildCreateTask.selectors(ts, true);
-        List<TrafficSelector> proposedR = ChildCreateTask.selectors(ts, false);
-        boolean wantTransport = m.notify(NotifyType.USE_TRANSPORT_MODE).isPresent();
-        List<ProposalWithSpi> offered = saPayload.get().toProposals().stream().filter(p -> p.spiSize() == 4).toList();
         List<ChildConnection> candidates = sa.connection().children();
-        if (peerRekeyed != null) {
+        if (peerRekeyed != null) { // §2.8: a rekey keeps the configuration of the SA it replaces
             Optional<ChildConnection> same = sa.connection().child(peerRekeyed.name());
             if (same.isPresent()) {
                 candidates = List.of(same.get());
             }
         }
-        NotifyType problem = NotifyType.TS_UNACCEPTABLE;
-        for (ChildConnection candidate : candidates) {
-            List<TrafficSelector> narrowedI = TrafficSelectors.narrow(proposedI, candidate.remoteTs());
-            List<TrafficSelector> narrowedR = TrafficSelectors.narrow(proposedR, candidate.localTs());
-            if (narrowedI.isEmpty() || narrowedR.isEmpty()) {
-                continue;
+        boolean transport = m.notify(NotifyType.USE_TRANSPORT_MODE).isPresent();
+        switch (ChildNegotiation.choose(candidates, saPayload.get(), ts, transport, false)) {
+            case ChildNegotiation.Choice.Refused r -> {
+                sa.env().events().failed(sa, r.reason());
+                error = r.error();
+                return Status.DONE;
             }
-            Optional<Proposal> match = ProposalSelector.select(candidate.espProposals(),
-                    offered.stream().map(ProposalWithSpi::proposal).toList());
-            if (match.isEmpty()) {
-                problem = NotifyType.NO_PROPOSAL_CHOSEN;
-                continue;
-            }
-            KeyExchangeTransform wanted = groupOf(match.get());
-            Optional<KePayload> kePayload = m.first(KePayload.class);
-            if (wanted != KeyExchangeTransform.NONE) {
-                if (kePayload.isEmpty() || kePayload.get().group() != wanted.id()) {
-                    // §1.3: a responder that selects another group asks for it
-                    return refuse(NotifyType.INVALID_KE_PAYLOAD, ByteBuffer.allocate(2).putShort((short) wanted.id()).array(),
-                            "initiator sent KE " + kePayload.map(KePayload::group).orElse(0) + ", we want " + wanted);
-                }
-                peerKe = kePayload.get().data();
-            }
-            child = candidate;
-            selected = match.get();
-            group = wanted;
-            int number = selected.number();
-            peerSpi = (int) offered.stream().filter(p -> p.proposal().number() == number).findFirst().orElseThrow().spi();
-            tsi = narrowedI;
-            tsr = narrowedR;
-            mode = wantTransport && candidate.mode() == IpsecMode.TRANSPORT ? IpsecMode.TRANSPORT : IpsecMode.TUNNEL;
-            return Status.DONE;
+            case ChildNegotiation.Choice.Chosen c -> agreed = c.agreed();
         }
-        sa.env().events().failed(sa, "CHILD_SA refused with " + problem + ": selectors " + proposedI + " === "
-                + proposedR + ", proposals " + offered.stream().map(p -> p.proposal().toString()).toList());
-        error = problem;
+        KeyExchangeTransform wanted = groupOf(agreed.proposal());
+        Optional<KePayload> kePayload = m.first(KePayload.class);
+        if (wanted != KeyExchangeTransform.NONE) {
+            if (kePayload.isEmpty() || kePayload.get().group() != wanted.id()) {
+                // §1.3: a responder that selects another group asks for it
+                return refuse(NotifyType.INVALID_KE_PAYLOAD, ByteBuffer.allocate(2).putShort((short) wanted.id()).array(),
+                        "initiator sent KE " + kePayload.map(KePayload::group).orElse(0) + ", we want " + wanted);
+            }
+            peerKe = kePayload.get().data();
+        }
+        child = agreed.child();
+        group = wanted;
         return Status.DONE;
     }
 
@@ -351,30 +310,30 @@ public final class CreateChildSaTask implements Task {
             ke = KeyExchange.create(group, sa.env().random());
         }
         ownNonce = nonce(sa);
-        ChildSa made = derive(peerNonce, ownNonce, tsr, tsi);
+        ChildSa made = derive(peerNonce, ownNonce, agreed.tsr(), agreed.tsi());
         if (made == null) {
             m.onlyError(NotifyType.INVALID_SYNTAX, new byte[0]); // RFC 6989 §2: a bad public value
             sa.env().events().failed(sa, "peer's key exchange value rejected in CREATE_CHILD_SA");
             return Status.DONE;
         }
         inboundSpi = made.inboundSpi();
-        if (mode == IpsecMode.TRANSPORT) {
+        if (agreed.mode() == IpsecMode.TRANSPORT) {
             m.notify(NotifyType.USE_TRANSPORT_MODE);
         }
-        m.add(SaPayload.fromProposals(List.of(ProposalWithSpi.withChildSpi(selected, inboundSpi))));
+        m.add(SaPayload.fromProposals(List.of(ProposalWithSpi.withChildSpi(agreed.proposal(), inboundSpi))));
         m.add(new NoncePayload(ownNonce));
         if (ke != null) {
             m.add(new KePayload(group.id(), ke.publicValue()));
         }
-        m.add(TsPayload.of(true, tsi));
-        m.add(TsPayload.of(false, tsr));
+        m.add(TsPayload.of(true, agreed.tsi()));
+        m.add(TsPayload.of(false, agreed.tsr()));
         closeKe();
         created = made;
         sa.addChild(made);
         if (peerRekeyed != null) {
             sa.childReplaced(peerRekeyed.inboundSpi()); // the initiator deletes it (§2.8)
             sa.env().events().childRekeyed(sa, peerRekeyed, made);
-            ChildRekeyTask ours = sa.childRekey(peerRekeyed.inboundSpi());
+            ChildRekeyTask ours = ChildRekeyTask.inFlight(sa, peerRekeyed.inboundSpi());
             if (ours != null) {
                 ours.collidedWith(this); // §2.8.1: settled by the nonces once our own response is in
             }
@@ -399,10 +358,10 @@ public final class CreateChildSaTask implements Task {
             if (inboundSpi == 0) {
                 inboundSpi = sa.env().spis().allocate();
             }
-            ChildSaKeys keys = KeyDerivation.childSa(sa.suite().prf(), sa.keys().skD(), IkeSuite.from(selected), gir,
-                    ni, nr);
-            return new ChildSa(child.name(), initiator, inboundSpi, peerSpi, selected, mode, local, remote,
-                    sa.natDetected(), keys);
+            ChildSaKeys keys = KeyDerivation.childSa(sa.suite().prf(), sa.keys().skD(),
+                    IkeSuite.from(agreed.proposal()), gir, ni, nr);
+            return new ChildSa(child.name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(), agreed.mode(),
+                    local, remote, sa.natDetected(), keys);
         } finally {
             if (gir != null) {
                 Arrays.fill(gir, (byte) 0);

@@ -7,9 +7,9 @@ import dev.keel.ike.session.IkeSa;
 import java.util.List;
 
 /**
- * The initiator's side of INFORMATIONAL (RFC 7296 §1.4): deleting the IKE SA (which takes its
- * CHILD SAs along), deleting one CHILD SA pair, or, with nothing to delete, a liveness check
- * (dead peer detection: an unanswered check ends the IKE SA through the retransmission limit).
+ * The initiator's side of a Delete in INFORMATIONAL (RFC 7296 §1.4): deleting the IKE SA (which
+ * takes its CHILD SAs along) or one CHILD SA pair. The empty INFORMATIONAL of dead peer
+ * detection is {@link DpdTask}.
  */
 public final class DeleteTask implements Task {
 
@@ -33,17 +33,12 @@ public final class DeleteTask implements Task {
         return new DeleteTask(sa, child, false);
     }
 
-    /** An empty INFORMATIONAL: is the peer alive? */
-    public static DeleteTask liveness(IkeSa sa) {
-        return new DeleteTask(sa, null, false);
-    }
-
     @Override
     public Status build(OutboundMessage m) {
         if (ike) {
             sa.deleting();
             m.add(DeletePayload.ikeSa());
-        } else if (child != null) {
+        } else {
             m.add(DeletePayload.esp(List.of(child.inboundSpi())));
         }
         return Status.DONE;
@@ -53,7 +48,7 @@ public final class DeleteTask implements Task {
     public Status process(IkeMessage m) {
         if (ike) {
             sa.destroy("deleted by us");
-        } else if (child != null) {
+        } else {
             sa.removeChild(child);
         }
         return Status.DONE;

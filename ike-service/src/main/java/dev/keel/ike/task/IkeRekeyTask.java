@@ -186,7 +186,7 @@ public final class IkeRekeyTask implements Task {
     // ---- responder ----
 
     private Status processRequest(IkeMessage m) {
-        if (sa.ikeRekeying() || sa.rekeyingChildren()) {
+        if (sa.ikeRekeying() || ChildRekeyTask.anyInFlight(sa)) {
             // §2.25.2 (simultaneous IKE rekeys are resolved by both retrying after a jittered delay)
             return refuse(NotifyType.TEMPORARY_FAILURE, new byte[0], "we are rekeying ourselves");
         }

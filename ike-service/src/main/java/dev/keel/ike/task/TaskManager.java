@@ -71,6 +71,11 @@ public final class TaskManager {
         return active != null;
     }
 
+    /** The tasks of our request in flight, empty when none is. */
+    public List<Task> activeTasks() {
+        return active == null ? List.of() : active.tasks();
+    }
+
     /** Exchanges waiting behind the active one. */
     public int queuedCount() {
         return queued.size();
