@@ -2,7 +2,7 @@ package dev.keel.gateway;
 
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
-import dev.keel.ike.session.IkeEngine;
+import dev.keel.ike.engine.IkeEngine;
 import dev.keel.rpc.MutualTls;
 import java.io.IOException;
 import java.net.InetSocketAddress;

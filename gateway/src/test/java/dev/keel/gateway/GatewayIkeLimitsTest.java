@@ -2,7 +2,7 @@ package dev.keel.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keel.ike.session.IkeEngine;
+import dev.keel.ike.engine.IkeEngine;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package dev.keel.bench.ike;
 
-import dev.keel.ike.session.IkeEngine;
+import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.keel.ike.service;
 
 import dev.keel.ike.session.ChildSa;
-import dev.keel.ike.session.IkeEngine;
+import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.proto.v1.DeleteChildSaRequest;

@@ -1,6 +1,5 @@
 package dev.keel.ike.session;
 
-import dev.keel.ike.task.IkeTimers;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -39,7 +39,7 @@ public final class IkeCounters {
     }
 
     /** A half-open IKE SA ended because it did not authenticate in time. */
-    void halfOpenTimeout() {
+    public void halfOpenTimeout() {
         halfOpenTimeouts.increment();
     }
 
@@ -53,7 +53,8 @@ public final class IkeCounters {
         retransmissions.increment();
     }
 
-    void cookieSent() {
+    /** A COOKIE notify sent instead of making a half-open IKE SA. */
+    public void cookieSent() {
         cookiesSent.increment();
     }
 

@@ -1,7 +1,6 @@
 package dev.keel.ike.session;
 
 import dev.keel.ike.net.IkeTransport;
-import dev.keel.ike.task.RetransmitPolicy;
 import java.security.SecureRandom;
 
 /**

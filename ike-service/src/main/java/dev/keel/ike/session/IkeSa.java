@@ -12,9 +12,6 @@ import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.net.UdpIkeSockets;
-import dev.keel.ike.task.IkeTimers;
-import dev.keel.ike.task.OutboundMessage;
-import dev.keel.ike.task.TaskManager;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,7 +70,7 @@ public final class IkeSa {
     private boolean ikeRekeying;
 
     /** How the engine makes the IKE SA that replaces this one when it is rekeyed. */
-    interface Successors {
+    public interface Successors {
         /** A fresh local IKE SPI. */
         long newSpi();
 
@@ -81,7 +78,11 @@ public final class IkeSa {
         IkeSa create(IkeSa old, boolean originalInitiator, long spiI, long spiR);
     }
 
-    IkeSa(boolean originalInitiator, long spiI, long spiR, IkeEnvironment env, IkeTimers timers,
+    /**
+     * An IKE SA as the engine makes it: for an initiation ({@code originalInitiator}, {@code spiR}
+     * 0), for a first IKE_SA_INIT request, or as the successor of a rekeyed one.
+     */
+    public IkeSa(boolean originalInitiator, long spiI, long spiR, IkeEnvironment env, IkeTimers timers,
             TaskManager.ResponderTasks responderTasks, InetSocketAddress remote, IpAddress localAddress,
             Consumer<IkeSa> onDestroyed) {
         this.originalInitiator = originalInitiator;
@@ -250,7 +251,7 @@ public final class IkeSa {
     }
 
     /** {@link #receive(byte[], InetSocketAddress, int)} for a datagram the engine already decoded (a new IKE_SA_INIT). */
-    void receive(IkeDecodeResult decoded, byte[] datagram, InetSocketAddress from, int onLocalPort) {
+    public void receive(IkeDecodeResult decoded, byte[] datagram, InetSocketAddress from, int onLocalPort) {
         if (!isAlive()) {
             return;
         }
@@ -500,7 +501,8 @@ public final class IkeSa {
 
     // ---- rekeying ----
 
-    void successors(Successors s) {
+    /** How this IKE SA's replacement is made when it is rekeyed (the engine's part). */
+    public void successors(Successors s) {
         this.successors = s;
     }
 

@@ -1,6 +1,5 @@
 package dev.keel.ike.session;
 
-import dev.keel.ike.task.IkeTimers;
 
 /** The single thread an IKE SA runs on, and its timers. */
 public interface IkeSaExecutor extends IkeTimers {

@@ -1,5 +1,7 @@
 package dev.keel.ike.task;
 
+import dev.keel.ike.session.Task;
+import dev.keel.ike.session.OutboundMessage;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.IpsecMode;

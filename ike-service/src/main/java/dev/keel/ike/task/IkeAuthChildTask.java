@@ -1,5 +1,7 @@
 package dev.keel.ike.task;
 
+import dev.keel.ike.session.Task;
+import dev.keel.ike.session.OutboundMessage;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.ike.config.ChildConnection;

@@ -1,5 +1,7 @@
 package dev.keel.ike.task;
 
+import dev.keel.ike.session.Task;
+import dev.keel.ike.session.OutboundMessage;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.crypto.Auth;
 import dev.keel.ike.crypto.Certificates;

@@ -1,5 +1,8 @@
 package dev.keel.ike.task;
 
+import dev.keel.ike.session.Task;
+import dev.keel.ike.session.OutboundMessage;
+import dev.keel.ike.session.RetransmitPolicy;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSelector;
 import dev.keel.core.transform.KeyExchangeTransform;

@@ -1,5 +1,7 @@
 package dev.keel.ike.task;
 
+import dev.keel.ike.session.Task;
+import dev.keel.ike.session.OutboundMessage;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.message.NotifyPayload;
 import dev.keel.ike.message.NotifyType;

@@ -1,5 +1,6 @@
 package dev.keel.ike.session;
 
+import dev.keel.ike.engine.IkeEngine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package dev.keel.ike.session;
 
+import dev.keel.ike.engine.IkeEngine;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.Protocol;
@@ -11,7 +12,6 @@ import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeIdentity;
 import dev.keel.ike.net.IkeTransport;
-import dev.keel.ike.task.RetransmitPolicy;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;

@@ -1,5 +1,6 @@
 package dev.keel.ike.session;
 
+import dev.keel.ike.engine.IkeEngine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -280,7 +281,7 @@ class UnauthenticatedMessageTest {
                 if (TwoIkePeers.isResponse(m, "CREATE_CHILD_SA")) {
                     IkeSa bobSa = TwoIkePeers.onlyIkeSa(peers.bob);
                     IkeHeader h = IkeHeader.peek(m).orElseThrow();
-                    byte[] other = bobSa.encode(new dev.keel.ike.task.OutboundMessage(ExchangeType.INFORMATIONAL, true),
+                    byte[] other = bobSa.encode(new dev.keel.ike.session.OutboundMessage(ExchangeType.INFORMATIONAL, true),
                             h.messageId());
                     inject(peers, peers.alice, TwoIkePeers.BOB, other);
                 }

@@ -1,12 +1,10 @@
-package dev.keel.ike.task;
+package dev.keel.ike.session;
 
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.message.NotifyPayload;
 import dev.keel.ike.message.NotifyType;
-import dev.keel.ike.session.IkeDrop;
-import dev.keel.ike.session.IkeSa;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

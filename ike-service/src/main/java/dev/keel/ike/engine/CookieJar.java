@@ -1,4 +1,4 @@
-package dev.keel.ike.session;
+package dev.keel.ike.engine;
 
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;

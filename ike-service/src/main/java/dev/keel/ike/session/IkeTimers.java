@@ -1,4 +1,4 @@
-package dev.keel.ike.task;
+package dev.keel.ike.session;
 
 import java.time.Duration;
 

@@ -1,5 +1,6 @@
-package dev.keel.ike.session;
+package dev.keel.ike.engine;
 
+import dev.keel.ike.session.IkeSa;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Map;

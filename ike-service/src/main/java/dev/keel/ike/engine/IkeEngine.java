@@ -1,5 +1,15 @@
-package dev.keel.ike.session;
+package dev.keel.ike.engine;
 
+import dev.keel.ike.session.IkeEnvironment;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeSaExecutor;
+import dev.keel.ike.session.SpiAllocator;
+import dev.keel.ike.session.IkeEvents;
+import dev.keel.ike.session.IkeDrop;
+import dev.keel.ike.session.IkeSaState;
+import dev.keel.ike.session.ConnectionDirectory;
+import dev.keel.ike.session.IkeCounters;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.transform.KeyExchangeTransform;
 import dev.keel.core.proposal.Proposal;
@@ -37,8 +47,8 @@ import dev.keel.ike.task.IkeInitTask;
 import dev.keel.ike.task.InformationalTask;
 import dev.keel.ike.task.NatDetectTask;
 import dev.keel.ike.task.RefuseTask;
-import dev.keel.ike.task.RetransmitPolicy;
-import dev.keel.ike.task.Task;
+import dev.keel.ike.session.RetransmitPolicy;
+import dev.keel.ike.session.Task;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -100,7 +110,7 @@ public final class IkeEngine implements IkeReceiver {
      * signs it, §2.15), so this bounds what one costs; RFC 7296 §2 asks for 3,000 bytes, and even a
      * 1,568-byte ML-KEM-1024 public value leaves ample room for proposals and notifies.
      */
-    static final int MAX_INIT_REQUEST = 8_192;
+    public static final int MAX_INIT_REQUEST = 8_192;
 
     private final IkeEnvironment env;
     private final IpAddress localAddress;
