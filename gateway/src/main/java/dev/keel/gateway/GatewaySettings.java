@@ -1,5 +1,6 @@
 package dev.keel.gateway;
 
+import dev.keel.ike.engine.HalfOpenLimits;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
@@ -18,7 +19,7 @@ import java.nio.file.Path;
  * @param ikeLimits what half-open IKE SAs may cost the node ({@code gateway.ike})
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, Plaintext plaintext,
-        Path keyExport, Cluster cluster, Admin admin, dev.keel.ike.engine.IkeEngine.Limits ikeLimits) {
+        Path keyExport, Cluster cluster, Admin admin, HalfOpenLimits ikeLimits) {
 
     /**
      * The admin gRPC API ({@code gateway.admin}): plaintext on a loopback address, or mutual TLS

@@ -1,8 +1,8 @@
 package dev.keel.gateway;
 
+import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
-import dev.keel.ike.engine.IkeEngine;
 import dev.keel.rpc.MutualTls;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -92,7 +92,7 @@ public final class GatewaySettingsReader {
         String export = g == null ? null : scalar(g, "gateway", "key_export", "");
         GatewaySettings.Cluster cluster = cluster(g == null ? null : g.get("cluster"), address, ikePort);
         GatewaySettings.Admin admin = admin(g == null ? null : g.get("admin"));
-        IkeEngine.Limits ikeLimits = ikeLimits(g == null ? null : g.get("ike"));
+        HalfOpenLimits ikeLimits = ikeLimits(g == null ? null : g.get("ike"));
         if (address == null) {
             problem(section, "gateway.address", "missing: the node's outer address (IKE and ESP bind to it)");
         }
@@ -113,14 +113,14 @@ public final class GatewaySettingsReader {
     }
 
     /** {@code gateway.ike}: the responder's half-open limits (RFC 7296 §2.6), strongSwan's names and Keel's defaults. */
-    private IkeEngine.Limits ikeLimits(Node node) {
-        IkeEngine.Limits d = IkeEngine.Limits.DEFAULT;
+    private HalfOpenLimits ikeLimits(Node node) {
+        HalfOpenLimits d = HalfOpenLimits.DEFAULT;
         Map<String, Node> m = node == null ? Map.of() : mapping(node, "gateway.ike", IKE_KEYS);
         if (m == null) {
             return d;
         }
         String path = "gateway.ike";
-        return new IkeEngine.Limits(
+        return new HalfOpenLimits(
                 integerIn(m, path, "cookie_threshold", d.cookieThreshold(), 0, 1_000_000),
                 integerIn(m, path, "cookie_threshold_ip", d.cookieThresholdIp(), 0, 1_000_000),
                 integerIn(m, path, "init_limit_half_open", d.halfOpenLimit(), 1, 1_000_000),

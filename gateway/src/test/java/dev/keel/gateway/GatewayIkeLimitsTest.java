@@ -1,8 +1,8 @@
 package dev.keel.gateway;
 
+import dev.keel.ike.engine.HalfOpenLimits;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keel.ike.engine.IkeEngine;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -17,16 +17,16 @@ class GatewayIkeLimitsTest {
 
     @Test
     void absentSectionGivesTheDefaults() {
-        assertThat(valid(BASE).ikeLimits()).isEqualTo(IkeEngine.Limits.DEFAULT);
+        assertThat(valid(BASE).ikeLimits()).isEqualTo(HalfOpenLimits.DEFAULT);
     }
 
     @Test
     void everyLimitIsReadUnderItsStrongSwanName() {
-        IkeEngine.Limits l = valid(BASE + """
+        HalfOpenLimits l = valid(BASE + """
                   ike: {half_open_timeout: 10s, init_limit_half_open: 500, block_threshold: 7, cookie_threshold: 50,
                         cookie_threshold_ip: 3, cookie_secret_lifetime: 2m}
                 """).ikeLimits();
-        assertThat(l).isEqualTo(new IkeEngine.Limits(50, 3, 500, 7, Duration.ofSeconds(10), Duration.ofMinutes(2)));
+        assertThat(l).isEqualTo(new HalfOpenLimits(50, 3, 500, 7, Duration.ofSeconds(10), Duration.ofMinutes(2)));
     }
 
     @Test

@@ -11,28 +11,12 @@ import dev.keel.ike.session.IkeSaState;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.session.IkeCounters;
 import dev.keel.core.net.IpAddress;
-import dev.keel.core.transform.KeyExchangeTransform;
-import dev.keel.core.proposal.Proposal;
-import dev.keel.core.proposal.ProposalSyntaxException;
-import dev.keel.core.proposal.Protocol;
-import dev.keel.ike.crypto.Auth;
-import dev.keel.ike.crypto.IkeSaKeys;
-import dev.keel.ike.crypto.IkeSuite;
-import dev.keel.ike.crypto.InvalidKeyExchangeException;
-import dev.keel.ike.crypto.KeyDerivation;
-import dev.keel.ike.crypto.Prf;
-import dev.keel.ike.crypto.Role;
-import dev.keel.ike.crypto.SkCiphers;
-import dev.keel.ike.crypto.KeyExchange;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
-import dev.keel.ike.message.IkeMessage;
-import dev.keel.ike.message.NotifyPayload;
 import dev.keel.ike.message.NotifyType;
-import dev.keel.ike.message.NoncePayload;
 import dev.keel.ike.net.IkeReceiver;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.task.IkeAuthChildTask;
@@ -72,53 +56,11 @@ public final class IkeEngine implements IkeReceiver {
 
     private static final Logger LOG = LoggerFactory.getLogger(IkeEngine.class);
 
-    /**
-     * What the responder lets half-open IKE SAs cost it (RFC 7296 §2.6), under strongSwan's names
-     * (strongswan.conf {@code charon.*}); the defaults suit a gateway.
-     *
-     * @param cookieThreshold       demand cookies while this many IKE SAs are half open ({@code cookie_threshold})
-     * @param cookieThresholdIp     demand cookies from an address with this many half open ({@code cookie_threshold_ip})
-     * @param halfOpenLimit         refuse new IKE_SA_INITs beyond this many half open ({@code init_limit_half_open})
-     * @param blockThreshold        refuse new IKE_SA_INITs from an address with this many half open ({@code block_threshold})
-     * @param halfOpenTimeout       a half-open IKE SA not authenticated by then is dropped ({@code half_open_timeout})
-     * @param cookieSecretLifetime  the cookie secret is replaced this often; a cookie stays valid for up to
-     *                              two lifetimes ({@code cookie_secret_lifetime}); zero: never
-     */
-    public record Limits(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
-            Duration halfOpenTimeout, Duration cookieSecretLifetime) {
-        /**
-         * Cookies from 1,000 half-open SAs or 32 from one address; refuse beyond 10,000 or 128 from
-         * one address; 30 s to authenticate; a new cookie secret every 60 s. (strongSwan: 10 / 3 / 0 /
-         * 5 / 30 s, sized for a host rather than a gateway cluster.)
-         */
-        public static final Limits DEFAULT = new Limits(1_000, 32, 10_000, 128, Duration.ofSeconds(30),
-                Duration.ofSeconds(60));
-
-        /** Checks the ranges. */
-        public Limits {
-            if (cookieThreshold < 0 || cookieThresholdIp < 0 || halfOpenLimit < 1 || blockThreshold < 1) {
-                throw new IllegalArgumentException("half-open limits must be positive, thresholds not negative");
-            }
-            if (!halfOpenTimeout.isPositive() || cookieSecretLifetime.isNegative()) {
-                throw new IllegalArgumentException("half_open_timeout must be positive, cookie_secret_lifetime not negative");
-            }
-        }
-    }
-
-    /**
-     * The largest first IKE_SA_INIT request a responder takes. A half-open IKE SA keeps it (AUTH
-     * signs it, §2.15), so this bounds what one costs; RFC 7296 §2 asks for 3,000 bytes, and even a
-     * 1,568-byte ML-KEM-1024 public value leaves ample room for proposals and notifies.
-     */
-    public static final int MAX_INIT_REQUEST = 8_192;
-
     private final IkeEnvironment env;
     private final IpAddress localAddress;
     private final Supplier<IkeSaExecutor> executors;
-    private final Limits limits;
-    private final CookieJar cookies;
     private final Map<Long, IkeSa> byLocalSpi = new ConcurrentHashMap<>();
-    private final HalfOpenSas halfOpen = new HalfOpenSas();
+    private final HalfOpenSas halfOpen;
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
     /**
@@ -145,62 +87,14 @@ public final class IkeEngine implements IkeReceiver {
      */
     public IkeEngine(IkeTransport transport, IkeEvents events, IpAddress localAddress, int ikePort, int natTPort,
             ConnectionDirectory connections, SpiAllocator spis, Supplier<IkeSaExecutor> executors,
-            RetransmitPolicy retransmit, Limits limits, SecureRandom random) {
+            RetransmitPolicy retransmit, HalfOpenLimits limits, SecureRandom random) {
         this.localAddress = localAddress;
         this.executors = executors;
-        this.limits = limits;
-        this.cookies = new CookieJar(random);
         this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,
                 new IkeCounters(), ikePort, natTPort);
-        warmUp(random);
-        if (limits.cookieSecretLifetime().isPositive()) {
-            scheduleCookieRotation(executors.get());
-        }
-    }
-
-    /** Replaces the cookie secret every {@code cookie_secret_lifetime}, on one of the engine's executors. */
-    private void scheduleCookieRotation(IkeSaExecutor executor) {
-        executor.schedule(limits.cookieSecretLifetime(), () -> {
-            cookies.rotate();
-            scheduleCookieRotation(executor);
-        });
-    }
-
-    /**
-     * Loads and runs the crypto and codec paths once, on the constructing thread: the first use
-     * of a class (Bouncy Castle's signed jar above all) costs hundreds of milliseconds on a busy
-     * machine and must not happen on an event loop in the middle of an exchange. Every key
-     * exchange group, and one SK round trip per cipher family, with throwaway keys.
-     */
-    private static void warmUp(SecureRandom random) {
-        for (KeyExchangeTransform group : KeyExchangeTransform.values()) {
-            if (group == KeyExchangeTransform.NONE) {
-                continue;
-            }
-            try (KeyExchange a = KeyExchange.create(group, random); KeyExchange b = KeyExchange.create(group, random)) {
-                a.sharedSecret(b.publicValue());
-            } catch (IllegalArgumentException | InvalidKeyExchangeException e) {
-                // a group Keel does not implement: nothing to warm
-            }
-        }
-        for (String suite : List.of("aes256gcm16-prfsha256-x25519", "aes128-sha256-modp2048",
-                "chacha20poly1305-prfsha256-x25519")) {
-            try {
-                IkeSuite s = IkeSuite.from(Proposal.parse(Protocol.IKE, suite).effective());
-                byte[] n = new byte[32];
-                try (IkeSaKeys keys = KeyDerivation.ikeSa(s, n, n, n, new byte[8], new byte[8]);
-                        SkCiphers.Pair i = SkCiphers.create(s, keys, Role.INITIATOR, random);
-                        SkCiphers.Pair r = SkCiphers.create(s, keys, Role.RESPONDER, random)) {
-                    IkeHeader h = IkeHeader.of(1, 2, ExchangeType.INFORMATIONAL, true, false, 0);
-                    byte[] m = IkeMessage.encodeProtected(h, List.of(NotifyPayload.of(NotifyType.INITIAL_CONTACT)),
-                            i.outbound()).bytes();
-                    IkeMessage.decode(m, r.inbound());
-                    Auth.pskAuth(Prf.of(s.prf()), n, n);
-                }
-            } catch (ProposalSyntaxException | RuntimeException e) {
-                throw new IllegalStateException("IKE crypto self-test failed for " + suite, e);
-            }
-        }
+        this.halfOpen = new HalfOpenSas(limits, random, env.counters(), transport);
+        CryptoWarmUp.run(random);
+        halfOpen.rotateCookieSecretEvery(executors.get());
     }
 
     /** The engine's counters. */
@@ -225,7 +119,7 @@ public final class IkeEngine implements IkeReceiver {
 
     /** A new cookie secret now (the engine also replaces it every {@code cookie_secret_lifetime}). */
     public void rotateCookieSecret() {
-        cookies.rotate();
+        halfOpen.rotateCookieSecret();
     }
 
     /**
@@ -382,9 +276,8 @@ public final class IkeEngine implements IkeReceiver {
 
     /**
      * A first IKE_SA_INIT request (responder SPI 0): a retransmission goes to its half-open IKE SA;
-     * otherwise a responder IKE SA is made only for a request that decodes, carries message ID 0
-     * (§2.2), fits {@link #MAX_INIT_REQUEST}, stays inside the half-open limits and, under load,
-     * returns our cookie (§2.6). It is dropped if not authenticated within {@code half_open_timeout}.
+     * otherwise a responder IKE SA is made if {@link HalfOpenSas#admit} lets the request in, and
+     * dropped if it has not authenticated within {@code half_open_timeout}.
      */
     private void newInitRequest(int localPort, InetSocketAddress peer, byte[] datagram, IkeHeader h) {
         IkeSa existing = halfOpen.find(h.initiatorSpi(), peer);
@@ -392,34 +285,8 @@ public final class IkeEngine implements IkeReceiver {
             executorOf.getOrDefault(existing, IMMEDIATE).execute(() -> existing.receive(datagram, peer, localPort));
             return;
         }
-        if (datagram.length > MAX_INIT_REQUEST) {
-            env.counters().dropped(IkeDrop.INIT_TOO_LARGE);
-            return;
-        }
-        if (h.messageId() != 0) {
-            env.counters().dropped(IkeDrop.BAD_INIT_REQUEST);
-            return;
-        }
-        if (halfOpen.count() >= limits.halfOpenLimit()) {
-            env.counters().dropped(IkeDrop.HALF_OPEN_LIMIT);
-            return;
-        }
-        int fromPeer = halfOpen.countFrom(peer.getAddress());
-        if (fromPeer >= limits.blockThreshold()) {
-            env.counters().dropped(IkeDrop.HALF_OPEN_PEER_LIMIT);
-            return;
-        }
-        IkeDecodeResult decoded = IkeMessage.decode(datagram, null);
-        if (!(decoded instanceof IkeDecodeResult.Ok ok)) {
-            if (decoded instanceof IkeDecodeResult.UnprotectedError err) {
-                env.counters().dropped(err.reason());
-            } else {
-                env.counters().dropped(IkeDrop.BAD_INIT_REQUEST);
-            }
-            return;
-        }
-        boolean cookieDemanded = halfOpen.count() >= limits.cookieThreshold() || fromPeer >= limits.cookieThresholdIp();
-        if (cookieDemanded && !hasValidCookie(ok.message(), peer, h, localPort)) {
+        IkeDecodeResult.Ok decoded = halfOpen.admit(localPort, peer, datagram, h);
+        if (decoded == null) {
             return;
         }
         IkeSaExecutor executor = executors.get();
@@ -431,35 +298,14 @@ public final class IkeEngine implements IkeReceiver {
         halfOpen.add(h.initiatorSpi(), peer, sa);
         executorOf.put(sa, executor);
         executor.execute(() -> {
-            sa.timers().schedule(limits.halfOpenTimeout(), () -> {
+            sa.timers().schedule(halfOpen.timeout(), () -> {
                 if (sa.isAlive() && halfOpen.contains(sa)) {
                     env.counters().halfOpenTimeout();
-                    sa.destroy("not authenticated within " + limits.halfOpenTimeout().toSeconds() + " s (half_open_timeout)");
+                    sa.destroy("not authenticated within " + halfOpen.timeout().toSeconds() + " s (half_open_timeout)");
                 }
             });
             sa.receive(decoded, datagram, peer, localPort);
         });
-    }
-
-    /** RFC 7296 §2.6: under load, a first IKE_SA_INIT without our cookie gets one and no state. */
-    private boolean hasValidCookie(IkeMessage request, InetSocketAddress peer, IkeHeader h, int localPort) {
-        Optional<NoncePayload> ni = request.first(NoncePayload.class);
-        if (ni.isEmpty()) {
-            env.counters().dropped(IkeDrop.BAD_INIT_REQUEST);
-            return false;
-        }
-        byte[] address = peer.getAddress().getAddress();
-        Optional<NotifyPayload> cookie = request.notify(NotifyType.COOKIE);
-        if (cookie.isPresent() && cookies.verify(cookie.get().data(), ni.get().nonce(), address, h.initiatorSpi())) {
-            return true;
-        }
-        IkeHeader response = IkeHeader.of(h.initiatorSpi(), 0, ExchangeType.IKE_SA_INIT, false, true, 0);
-        byte[] answer = IkeMessage.encode(response, List.of(NotifyPayload.of(NotifyType.COOKIE,
-                cookies.make(ni.get().nonce(), address, h.initiatorSpi())))).bytes();
-        env.counters().dropped(IkeDrop.COOKIE_REQUIRED);
-        env.counters().cookieSent();
-        env.transport().send(localPort, peer, answer);
-        return false;
     }
 
     private List<Task> responderTasks(IkeSa sa, ExchangeType type) {

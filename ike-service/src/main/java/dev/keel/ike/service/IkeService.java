@@ -1,5 +1,6 @@
 package dev.keel.ike.service;
 
+import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.core.net.IpAddress;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
@@ -73,7 +74,7 @@ public final class IkeService implements AutoCloseable {
         IkeEngine engine = new IkeEngine(transport, installer, IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
                 new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
-                RetransmitPolicy.DEFAULT, IkeEngine.Limits.DEFAULT, random);
+                RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random);
         installer.attach(engine);
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("keel-ike-policy").factory());

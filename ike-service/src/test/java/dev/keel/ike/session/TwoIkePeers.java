@@ -1,5 +1,6 @@
 package dev.keel.ike.session;
 
+import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.proposal.Proposal;
@@ -46,7 +47,7 @@ final class TwoIkePeers implements AutoCloseable {
     volatile Predicate<byte[]> dropToAlice = d -> false;
     volatile Predicate<byte[]> dropToBob = d -> false;
 
-    TwoIkePeers(IkeEngine.Limits bobLimits) {
+    TwoIkePeers(HalfOpenLimits bobLimits) {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
                 .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
@@ -64,7 +65,7 @@ final class TwoIkePeers implements AutoCloseable {
         IkeTransport toAlice = (port, peer, msg) -> deliver(engines[0], BOB, msg, dropToAlice);
         alice = new IkeEngine(toBob, aliceEvents, address(ALICE), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
-                IkeEngine.Limits.DEFAULT, new SecureRandom());
+                HalfOpenLimits.DEFAULT, new SecureRandom());
         bob = new IkeEngine(toAlice, bobEvents, address(BOB), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
                 bobLimits, new SecureRandom());
@@ -73,7 +74,7 @@ final class TwoIkePeers implements AutoCloseable {
     }
 
     TwoIkePeers() {
-        this(IkeEngine.Limits.DEFAULT);
+        this(HalfOpenLimits.DEFAULT);
     }
 
     private void deliver(IkeEngine to, InetSocketAddress from, byte[] msg, Predicate<byte[]> drop) {
