@@ -2,6 +2,7 @@ package dev.keel.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.esp.forward.ForwardDrop;
 import dev.keel.esp.packet.InnerPackets;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.policy.config.ConfigLoader;
@@ -258,9 +259,16 @@ class GatewaySadIntegrationTest {
         System.out.printf("install latency (IKE established -> both SAs in the data plane): A %d us, B %d us%n",
                 na.installLatenciesMicros().getFirst(), nb.installLatenciesMicros().getFirst());
 
-        // Traffic through the data planes the SAD fed.
+        // Traffic through the data planes the SAD fed: 20 packets each way, every one protected by the
+        // sender, delivered by the receiver, on the SAs the SAD holds, and nothing dropped anywhere.
         roundTrips(a, b, 20);
-        assertThat(na.dataPlane().espCounters().toString()).isNotEmpty();
+        DataPlaneCounts.awaitGrowth(na, Map.of(), DataPlaneCounts.carried(20, 20));
+        DataPlaneCounts.awaitGrowth(nb, Map.of(), DataPlaneCounts.carried(20, 20));
+        ChildSaRecord outB = direction(inB, Direction.DIRECTION_OUTBOUND);
+        assertThat(DataPlaneCounts.saPackets(na, outA.getSpi(), true)).as("A's outbound SA").isEqualTo(20);
+        assertThat(DataPlaneCounts.saPackets(nb, outA.getSpi(), false)).as("B's inbound SA, the same SPI").isEqualTo(20);
+        assertThat(DataPlaneCounts.saPackets(nb, outB.getSpi(), true)).as("B's outbound SA").isEqualTo(20);
+        assertThat(DataPlaneCounts.saPackets(na, outB.getSpi(), false)).as("A's inbound SA, the same SPI").isEqualTo(20);
 
         // The admin API lists them (no keys) and answers health checks.
         ManagedChannel admin = NettyChannelBuilder.forAddress("127.0.0.1", na.adminPort()).usePlaintext().build();
@@ -317,8 +325,14 @@ class GatewaySadIntegrationTest {
         assertThat(na.acquiresInitiated()).isEqualTo(1);
         assertThat(na.dataPlane().acquires().suppressed()).as("later packets found it in flight").isPositive();
         assertThat(records(na)).hasSize(2);
+        // The trapped packets before the SA: the first (which fired the acquire) dropped for want of an SA.
+        assertThat(na.dataPlane().counters().drops(ForwardDrop.NO_SA)).as("packets dropped before the SA").isPositive();
         drain(b.host);
+        Map<String, Long> beforeA = DataPlaneCounts.of(na);
+        Map<String, Long> beforeB = DataPlaneCounts.of(nb);
         roundTrips(a, b, 10);
+        DataPlaneCounts.awaitGrowth(na, beforeA, DataPlaneCounts.carried(10, 10));
+        DataPlaneCounts.awaitGrowth(nb, beforeB, DataPlaneCounts.carried(10, 10));
         assertThat(na.dataPlane().acquires().fired()).as("no acquire once the SA is there").isEqualTo(1);
         assertThat(blocked).as("Vert.x blocked-thread events").isEmpty();
     }
@@ -351,7 +365,15 @@ class GatewaySadIntegrationTest {
                 .containsExactlyInAnyOrderElementsOf(live.stream().map(ChildSaRecord::getId).toList());
         drain(b.host);
         drain(a.host);
+        Map<String, Long> beforeA = DataPlaneCounts.of(na);
+        Map<String, Long> beforeB = DataPlaneCounts.of(nb);
         roundTrips(a, b, 5);
+        DataPlaneCounts.awaitGrowth(na, beforeA, DataPlaneCounts.carried(5, 5));
+        DataPlaneCounts.awaitGrowth(nb, beforeB, DataPlaneCounts.carried(5, 5));
+        for (ChildSaRecord r : live) {
+            assertThat(DataPlaneCounts.saPackets(na, r.getSpi(), r.getDirection() == Direction.DIRECTION_OUTBOUND))
+                    .as("rekeyed SA %s carried the traffic", r.getId()).isEqualTo(5);
+        }
         assertThat(blocked).as("Vert.x blocked-thread events").isEmpty();
     }
 

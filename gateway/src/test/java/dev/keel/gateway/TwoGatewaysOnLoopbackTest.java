@@ -2,6 +2,7 @@ package dev.keel.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.esp.forward.ForwardDrop;
 import dev.keel.esp.packet.InnerPackets;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.policy.config.ConfigLoader;
@@ -26,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * The README's demo as a test: the two example gateways (docs/examples/demo-a.yaml, demo-b.yaml)
  * on loopback with the virtual wire. A initiates at start (IKE_SA_INIT + IKE_AUTH over real UDP,
  * floated to the NAT-T port because Keel forces UDP encapsulation), then inner packets sent by
- * host A arrive at host B intact, and back.
+ * host A arrive at host B intact, and back, every one counted as protected and delivered; a
+ * packet outside every policy is dropped at A, counted as NO_POLICY, and never reaches B.
  */
 class TwoGatewaysOnLoopbackTest {
 
@@ -77,8 +79,20 @@ class TwoGatewaysOnLoopbackTest {
                 hostB.send(ByteBuffer.wrap(back), new InetSocketAddress("127.0.0.2", 20002));
                 assertThat(receive(hostA)).as("reply %d at host A", i).isEqualTo(back);
             }
+            DataPlaneCounts.awaitGrowth(a, Map.of(), DataPlaneCounts.carried(50, 50));
+            DataPlaneCounts.awaitGrowth(b, Map.of(), DataPlaneCounts.carried(50, 50));
+
+            // A packet no SPD entry covers (10.9.0.0/16 is in neither gateway's selectors) is discarded
+            // (RFC 4301 §5.1), counted as NO_POLICY, and never leaves A: not encrypted, nothing at B.
+            Map<String, Long> beforeA = DataPlaneCounts.of(a);
+            Map<String, Long> beforeB = DataPlaneCounts.of(b);
             byte[] outsidePolicy = InnerPackets.ipv4(srcA, new byte[] {10, 9, 0, 1}, 17, 30, 7);
             hostA.send(ByteBuffer.wrap(outsidePolicy), new InetSocketAddress("127.0.0.1", 20001));
+            DataPlaneCounts.awaitGrowth(a, beforeA,
+                    Map.of("plaintext in", 1L, DataPlaneCounts.drop(ForwardDrop.NO_POLICY), 1L));
+            assertThat(receive(hostB, 500)).as("the out-of-policy packet at host B").isNull();
+            assertThat(DataPlaneCounts.of(b)).as("B's counts: nothing arrived").isEqualTo(beforeB);
+
             a.close().await(30, TimeUnit.SECONDS);
             long gone = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (!b.engine().ikeSas().isEmpty() && System.nanoTime() < gone) {
@@ -113,8 +127,13 @@ class TwoGatewaysOnLoopbackTest {
     }
 
     private static byte[] receive(DatagramChannel ch) throws Exception {
+        return receive(ch, 5_000);
+    }
+
+    /** The next datagram on {@code ch}, or null when none comes within {@code millis}. */
+    private static byte[] receive(DatagramChannel ch, long millis) throws Exception {
         ByteBuffer buf = ByteBuffer.allocate(2048);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (ch.receive(buf) == null) {
             if (System.nanoTime() > deadline) {
                 return null;

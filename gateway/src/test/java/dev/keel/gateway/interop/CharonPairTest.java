@@ -92,8 +92,7 @@ class CharonPairTest {
                 assertThat(childB.spiOut()).isEqualTo(childA.spiIn());
                 assertThat(childB.proposal()).isEqualTo(expectedEsp);
 
-                topo.exec(topo.a().hostNamespace(), WAIT, "ping", "-c", "3", "-i", "0.2", "-W", "2",
-                        topo.b().hostAddress()).requireOk();
+                assertEveryPingAnswered(topo, 3);
                 long bytes = iperf3(topo);
                 assertThat(bytes).as("bytes iperf3's receiver got in 2 s").isGreaterThan(100_000);
 
@@ -148,11 +147,23 @@ class CharonPairTest {
                     a.initiate(WAIT).requireOk();
                     assertThat(single(b.listSas()).state()).isEqualTo("ESTABLISHED");
                     assertThat(b.log()).contains("authentication of 'gw-a.keel.test' with ECDSA_WITH_SHA256_DER successful");
-                    topo.exec(topo.a().hostNamespace(), WAIT, "ping", "-c", "2", "-i", "0.2", "-W", "2",
-                            topo.b().hostAddress()).requireOk();
+                    assertEveryPingAnswered(topo, 2);
                 });
             }
         }
+    }
+
+    /**
+     * Pings host B from host A {@code count} times, 0.2 s apart; every one must be answered
+     * (ping's own exit status is 0 when any one is, which would hide losses).
+     */
+    static void assertEveryPingAnswered(NetnsTopology topo, int count) throws IOException {
+        BoundedCommand.Result ping = topo.exec(topo.a().hostNamespace(), Duration.ofSeconds(10 + count), "ping", "-n",
+                "-c", Integer.toString(count), "-i", "0.2", "-W", "2", topo.b().hostAddress());
+        Matcher m = Pattern.compile("(\\d+) packets transmitted, (\\d+) received").matcher(ping.output());
+        assertThat(m.find()).as("ping's summary line in:\n" + ping.output()).isTrue();
+        assertThat(List.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))))
+                .as("pings sent and answered:\n" + ping.output()).containsExactly(count, count);
     }
 
     /** Runs an iperf3 TCP transfer of 2 s from host A to host B; returns the bytes received. */
