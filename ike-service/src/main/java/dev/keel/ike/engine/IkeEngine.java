@@ -42,6 +42,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -494,10 +495,18 @@ public final class IkeEngine implements IkeReceiver {
         public void childEstablished(IkeSa sa, ChildSa child) {
             scheduleLifetimes(sa, child);
             next.childEstablished(sa, child);
+        }
+
+        @Override
+        public CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
+            CompletionStage<?> installed = next.childInstalled(sa, child);
             CompletableFuture<IkeSa> f = initiations.remove(sa);
-            if (f != null) {
+            if (f != null && installed.toCompletableFuture().isDone()) {
                 f.complete(sa);
+            } else if (f != null) { // an initiation is done when its CHILD SA carries traffic (DESIGN §4)
+                installed.whenComplete((v, e) -> sa.timers().execute(() -> f.complete(sa)));
             }
+            return installed;
         }
 
         @Override

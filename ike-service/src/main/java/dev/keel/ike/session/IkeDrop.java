@@ -16,6 +16,8 @@ public enum IkeDrop {
     STALE_RESPONSE,
     /** An unauthenticated error notify answering our IKE_SA_INIT: noted, not acted on at once (§2.4). */
     UNAUTHENTICATED_ERROR,
+    /** A retransmitted request whose response still waits for its CHILD SAs' install (DESIGN §4). */
+    RESPONSE_PENDING,
     /** A request outside the window: neither the next message ID nor a retransmission (§2.3). */
     UNEXPECTED_MESSAGE_ID,
     /** A fault while processing; the message is dropped and the IKE SA kept. */

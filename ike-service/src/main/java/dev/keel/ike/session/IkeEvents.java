@@ -19,6 +19,21 @@ public interface IkeEvents {
     default void childEstablished(IkeSa sa, ChildSa child) {
     }
 
+    /**
+     * When the CHILD SA just reported through {@link #childEstablished} can carry traffic on this
+     * node (DESIGN §4, install before use: in the SAD and in the owner's data plane). The message
+     * that completes the CHILD SA leaves only then, and an initiator counts it established and
+     * starts its next exchange (a rekey's Delete of the old SA, say) only then. A stage that
+     * fails means the same as one that completes: the install path deletes a pair it could not
+     * install. Default: at once.
+     */
+    default java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
+        return INSTALLED;
+    }
+
+    /** The stage of a CHILD SA with nothing to wait for. */
+    java.util.concurrent.CompletionStage<?> INSTALLED = java.util.concurrent.CompletableFuture.completedFuture(null);
+
     /** A CHILD SA pair was deleted: remove both directions and zeroize its keys. */
     default void childDeleted(IkeSa sa, ChildSa child) {
     }

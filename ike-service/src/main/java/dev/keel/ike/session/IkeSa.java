@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +59,8 @@ public final class IkeSa {
     private byte[] initResponse;
     private IkeSaKeys keys;
     private SkCiphers.Pair ciphers;
+    /** Installs of CHILD SAs made by the exchange under way, not done yet (DESIGN §4 install before use). */
+    private CompletableFuture<?> installs;
     /** Our CHILD SAs by inbound SPI, in the order they were made. */
     private final Map<Integer, ChildSaEntry> children = new LinkedHashMap<>();
     private long lastInboundMillis;
@@ -463,12 +466,29 @@ public final class IkeSa {
         return out;
     }
 
-    /** Adds a negotiated CHILD SA and tells the node to install it. */
+    /**
+     * Adds a negotiated CHILD SA and tells the node to install it; the message under way waits
+     * for that install ({@link #takeInstalls}).
+     */
     public void addChild(ChildSa child) {
         children.put(child.inboundSpi(), new ChildSaEntry(child));
         env.counters().childEstablished();
         LOG.info("{} CHILD_SA {} established", this, child);
         env.events().childEstablished(this, child);
+        CompletableFuture<?> installed = env.events().childInstalled(this, child).toCompletableFuture();
+        if (!installed.isDone()) {
+            installs = installs == null ? installed : CompletableFuture.allOf(installs, installed);
+        }
+    }
+
+    /**
+     * The installs of the CHILD SAs added since the last call, complete when all are (failed or
+     * not), or null when there is nothing to wait for.
+     */
+    public CompletableFuture<?> takeInstalls() {
+        CompletableFuture<?> pending = installs;
+        installs = null;
+        return pending == null || pending.isDone() ? null : pending.handle((v, e) -> null);
     }
 
     /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */

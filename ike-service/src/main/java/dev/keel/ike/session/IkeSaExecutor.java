@@ -5,5 +5,6 @@ package dev.keel.ike.session;
 public interface IkeSaExecutor extends IkeTimers {
 
     /** Runs {@code action} on the IKE SA's thread. */
+    @Override
     void execute(Runnable action);
 }

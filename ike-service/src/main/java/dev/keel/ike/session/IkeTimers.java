@@ -11,6 +11,11 @@ public interface IkeTimers {
     /** Runs {@code action} once after {@code delay} unless cancelled first. */
     Cancellable schedule(Duration delay, Runnable action);
 
+    /** Runs {@code action} on the IKE SA's thread soon (from another thread: a completed future's callback). */
+    default void execute(Runnable action) {
+        schedule(Duration.ZERO, action);
+    }
+
     /** Milliseconds on a monotonic clock. */
     long nowMillis();
 

@@ -10,6 +10,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The plumbing of one IKE SA's exchanges (RFC 7296 §2.1–2.3, window size 1; strongSwan's
@@ -49,6 +50,12 @@ public final class TaskManager {
     private long expectedRequestId;
     private long lastResponseId = -1;
     private byte[] lastResponse;
+    /** The last response waits for CHILD SA installs before it leaves (DESIGN §4). */
+    private boolean responseHeld;
+    /** Our next request waits for the installs of CHILD SAs the last response made. */
+    private boolean requestsHeld;
+    /** Tasks are processing a response: what they queue starts after they all ran (and installed). */
+    private boolean inResponse;
     private String unauthenticatedError;
 
     /** A task manager for {@code sa}. */
@@ -90,7 +97,7 @@ public final class TaskManager {
     }
 
     private void initiateNext() {
-        if (active != null || queued.isEmpty() || !sa.isAlive()) {
+        if (active != null || requestsHeld || inResponse || queued.isEmpty() || !sa.isAlive()) {
             return;
         }
         active = queued.pollFirst();
@@ -163,15 +170,20 @@ public final class TaskManager {
         activeRequest = null;
         nextRequestId++;
         List<Task> again = new ArrayList<>();
-        for (Task task : done.tasks()) {
-            Task.Status status = task.process(response);
-            if (status == Task.Status.FAILED) {
-                fail(done.type() + " failed");
-                return true;
+        inResponse = true;
+        try {
+            for (Task task : done.tasks()) {
+                Task.Status status = task.process(response);
+                if (status == Task.Status.FAILED) {
+                    fail(done.type() + " failed");
+                    return true;
+                }
+                if (status == Task.Status.NEED_MORE) {
+                    again.add(task);
+                }
             }
-            if (status == Task.Status.NEED_MORE) {
-                again.add(task);
-            }
+        } finally {
+            inResponse = false;
         }
         if (!again.isEmpty()) {
             if (done.type() == ExchangeType.IKE_SA_INIT) {
@@ -179,7 +191,16 @@ public final class TaskManager {
             }
             queued.addFirst(new Exchange(done.type(), done.tasks()));
         }
-        initiateNext();
+        CompletableFuture<?> installs = sa.takeInstalls();
+        if (installs == null) {
+            initiateNext();
+        } else { // e.g. a rekey's Delete of the old SA goes only once the new one carries traffic
+            requestsHeld = true;
+            installs.whenComplete((v, e) -> sa.timers().execute(() -> {
+                requestsHeld = false;
+                initiateNext();
+            }));
+        }
         return true;
     }
 
@@ -206,6 +227,10 @@ public final class TaskManager {
     public void onRequest(IkeMessage request, InetSocketAddress from, int localPort) {
         long id = request.header().messageId();
         if (id == lastResponseId && lastResponse != null) {
+            if (responseHeld) { // it leaves as soon as its CHILD SAs are installed
+                sa.counters().dropped(IkeDrop.RESPONSE_PENDING);
+                return;
+            }
             sa.counters().retransmittedRequest();
             sa.sendTo(lastResponse, from, localPort);
             return;
@@ -232,10 +257,23 @@ public final class TaskManager {
         lastResponse = encoded;
         lastResponseId = id;
         expectedRequestId = id + 1;
-        sa.send(encoded);
         if (failed) {
+            sa.send(encoded);
             sa.destroy(type + " request failed; answered " + describeErrors(response));
+            return;
         }
+        CompletableFuture<?> installs = sa.takeInstalls();
+        if (installs == null) {
+            sa.send(encoded);
+            return;
+        }
+        responseHeld = true; // DESIGN §4: the peer may use a CHILD SA as soon as this response arrives
+        installs.whenComplete((v, e) -> sa.timers().execute(() -> {
+            responseHeld = false;
+            if (sa.isAlive() && lastResponse == encoded) {
+                sa.send(encoded);
+            }
+        }));
     }
 
     /**

@@ -192,6 +192,14 @@ final class TwoIkePeers implements AutoCloseable {
         final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<ChildSa> rekeyedChildren = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<IkeSa> rekeyedIkeSas = new ConcurrentLinkedQueue<>();
+        /** When set, every CHILD SA's install waits for it (DESIGN §4 install before use). */
+        volatile java.util.concurrent.CompletableFuture<Void> installGate;
+
+        @Override
+        public java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
+            java.util.concurrent.CompletableFuture<Void> gate = installGate;
+            return gate == null ? IkeEvents.INSTALLED : gate;
+        }
 
         @Override
         public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
