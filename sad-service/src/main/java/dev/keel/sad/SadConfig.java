@@ -12,8 +12,10 @@ import java.util.regex.Pattern;
  * docs/sad.md for what each one trades.
  *
  * @param nodeId stable, unique name of this node (the SA owner id); [A-Za-z0-9._-], 1..64
- * @param clusterName Hazelcast cluster name; members with another name never join
- * @param bindHost address the Hazelcast member binds and advertises
+ * @param clusterName base of the Hazelcast cluster name (a tag derived from the KEK is appended);
+ *        members with another name or another KEK never join
+ * @param bindHost address the Hazelcast member binds and advertises: one address (not a wildcard)
+ *        on the cluster's own link
  * @param hazelcastPort Hazelcast member port (no auto-increment)
  * @param members TCP-IP join list, "host:port" each (this member may be in it)
  * @param grpcPort gRPC port of the standalone server (0 = any free port)
@@ -71,6 +73,12 @@ public record SadConfig(
         if (clusterName == null || clusterName.isBlank()) {
             errors.add("cluster-name: must not be empty");
         }
+        if (bindHost == null || bindHost.isBlank()) {
+            errors.add("bind-host: must not be empty");
+        } else if (isWildcard(bindHost)) {
+            errors.add("bind-host: '" + bindHost + "' is every address; give the one address of the cluster's own link"
+                    + " (the Hazelcast port must not be reachable from elsewhere, docs/sad.md)");
+        }
         if (hazelcastPort < 1 || hazelcastPort > 65535) {
             errors.add("hazelcast-port: " + hazelcastPort + " is not in 1..65535");
         }
@@ -124,7 +132,17 @@ public record SadConfig(
         }
     }
 
-    private static boolean parseBoolean(String key, String v) {
+    /** Whether a host is an IP literal for every local address (0.0.0.0, ::); host names are not resolved here. */
+    private static boolean isWildcard(String host) {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        try {
+            return java.net.InetAddress.ofLiteral(h).isAnyLocalAddress();
+        } catch (IllegalArgumentException notALiteral) {
+            return false;
+        }
+    }
+
+        private static boolean parseBoolean(String key, String v) {
         return switch (v) {
             case "true" -> true;
             case "false" -> false;

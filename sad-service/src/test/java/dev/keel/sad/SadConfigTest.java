@@ -38,4 +38,14 @@ class SadConfigTest {
                 .hasMessage("--node-id and --kek-file are required");
         assertThat(SadConfig.builder("a", Path.of("k")).build().members()).isEqualTo(List.of());
     }
+
+    @Test
+    void theClusterBindsOneAddressNeverAWildcard() {
+        for (String wildcard : List.of("0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0")) {
+            assertThatThrownBy(() -> SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k",
+                    "--bind-host", wildcard})).hasMessageContaining("bind-host: '" + wildcard + "' is every address");
+        }
+        assertThat(SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k", "--bind-host", "10.9.0.1"})
+                .bindHost()).isEqualTo("10.9.0.1");
+    }
 }
