@@ -76,13 +76,13 @@ public final class RecordMac implements AutoCloseable {
 
     private final int kekId;
     private final SecretKey key;
-    private final ThreadLocal<Mac> macs;
+    private final ThreadLocal<PerThread> macs;
     private int users;
 
     private RecordMac(KeyEncryptionKey kek) {
         this.kekId = kek.id();
         this.key = kek.deriveKey(LABEL, "HmacSHA256", 32);
-        this.macs = ThreadLocal.withInitial(this::newMac);
+        this.macs = ThreadLocal.withInitial(() -> new PerThread(newMac()));
     }
 
     /**
@@ -91,7 +91,13 @@ public final class RecordMac implements AutoCloseable {
      */
     public static RecordMac open(KeyEncryptionKey kek) {
         return OPEN.compute(kek.id(), (id, current) -> {
-            RecordMac m = current != null ? current : new RecordMac(kek);
+            RecordMac m = new RecordMac(kek);
+            if (current != null) {
+                if (!java.security.MessageDigest.isEqual(current.key.getEncoded(), m.key.getEncoded())) {
+                    throw new IllegalStateException(String.format("two different KEKs with the id %08x in one process", id));
+                }
+                m = current;
+            }
             m.users++;
             return m;
         });
@@ -143,36 +149,54 @@ public final class RecordMac implements AutoCloseable {
             throw new IllegalArgumentException("no room for the tag");
         }
         System.arraycopy(TAG_HEADER, 0, buf, bodyLength, TAG_HEADER.length);
-        int at = bodyLength + TAG_HEADER.length;
-        buf[at] = (byte) (kekId >>> 24);
-        buf[at + 1] = (byte) (kekId >>> 16);
-        buf[at + 2] = (byte) (kekId >>> 8);
-        buf[at + 3] = (byte) kekId;
-        Mac m = mac(scope, key, buf, bodyLength);
+        int at = putInt(buf, bodyLength + TAG_HEADER.length, kekId);
         try {
-            m.doFinal(buf, at + 4);
+            mac(scope, key, buf, bodyLength).mac.doFinal(buf, at);
         } catch (ShortBufferException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    /** The keyed MAC with everything but nothing finished: label, scope, key, KEK id, body. */
-    private Mac mac(Scope scope, String key, byte[] record, int bodyLength) {
-        Mac m = macs.get();
-        m.update(LABEL_BYTES);
-        m.update(scope.code);
+    /** A thread's keyed MAC and scratch space for the input's header and a computed tag. */
+    private static final class PerThread {
+        final Mac mac;
+        byte[] header = new byte[64];
+        final byte[] tag = new byte[32];
+
+        PerThread(Mac mac) {
+            this.mac = mac;
+        }
+    }
+
+    /**
+     * This thread's keyed MAC with the whole input given, not yet finished: label, scope, key
+     * length and key, KEK id (one header, one update), then the record's bytes before the tag.
+     */
+    private PerThread mac(Scope scope, String key, byte[] record, int bodyLength) {
+        PerThread t = macs.get();
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
-        m.update((byte) (k.length >>> 24));
-        m.update((byte) (k.length >>> 16));
-        m.update((byte) (k.length >>> 8));
-        m.update((byte) k.length);
-        m.update(k);
-        m.update((byte) (kekId >>> 24));
-        m.update((byte) (kekId >>> 16));
-        m.update((byte) (kekId >>> 8));
-        m.update((byte) kekId);
-        m.update(record, 0, bodyLength);
-        return m;
+        int n = LABEL_BYTES.length + 1 + 4 + k.length + 4;
+        if (t.header.length < n) {
+            t.header = new byte[n];
+        }
+        byte[] h = t.header;
+        System.arraycopy(LABEL_BYTES, 0, h, 0, LABEL_BYTES.length);
+        int at = LABEL_BYTES.length;
+        h[at++] = scope.code;
+        at = putInt(h, at, k.length);
+        System.arraycopy(k, 0, h, at, k.length);
+        at = putInt(h, at + k.length, kekId);
+        t.mac.update(h, 0, at);
+        t.mac.update(record, 0, bodyLength);
+        return t;
+    }
+
+    private static int putInt(byte[] b, int at, int v) {
+        b[at] = (byte) (v >>> 24);
+        b[at + 1] = (byte) (v >>> 16);
+        b[at + 2] = (byte) (v >>> 8);
+        b[at + 3] = (byte) v;
+        return at + 4;
     }
 
     private static final byte[] LABEL_BYTES = LABEL.getBytes(StandardCharsets.US_ASCII);
@@ -198,7 +222,13 @@ public final class RecordMac implements AutoCloseable {
         if (owner == null) {
             throw refuse(scope, key, String.format("it is tagged under KEK %08x, which this node does not hold", id));
         }
-        byte[] expected = owner.mac(scope, key, stored, body).doFinal();
+        PerThread t = owner.mac(scope, key, stored, body);
+        byte[] expected = t.tag;
+        try {
+            t.mac.doFinal(expected, 0);
+        } catch (ShortBufferException e) {
+            throw new IllegalStateException(e);
+        }
         int diff = 0; // constant time, as MessageDigest.isEqual
         for (int i = 0; i < expected.length; i++) {
             diff |= expected[i] ^ stored[at + 4 + i];
