@@ -19,6 +19,8 @@ import java.util.regex.Pattern;
  * @param hazelcastPort Hazelcast member port (no auto-increment)
  * @param members TCP-IP join list, "host:port" each (this member may be in it)
  * @param grpcPort gRPC port of the standalone server (0 = any free port)
+ * @param grpcHost address the standalone gRPC server listens on; empty = {@code bindHost} (the
+ *        API has mutual TLS and may face another network than the cluster's own link)
  * @param kekFile the cluster key-encryption key (64 hex digits)
  * @param spiReservationSeconds default lifetime of an AllocateSpi reservation
  * @param replayMargin added to an inbound SA's replay checkpoint when another node takes it over
@@ -45,6 +47,7 @@ public record SadConfig(
         int hazelcastPort,
         List<String> members,
         int grpcPort,
+        String grpcHost,
         Path kekFile,
         int spiReservationSeconds,
         long replayMargin,
@@ -65,6 +68,7 @@ public record SadConfig(
 
     public SadConfig {
         Objects.requireNonNull(kekFile, "kek-file");
+        grpcHost = grpcHost == null ? "" : grpcHost;
         members = List.copyOf(members);
         List<String> errors = new ArrayList<>();
         if (nodeId == null || !NODE_ID.matcher(nodeId).matches()) {
@@ -132,6 +136,11 @@ public record SadConfig(
         }
     }
 
+    /** The address the standalone gRPC server listens on: {@code grpcHost}, or {@code bindHost}. */
+    public String grpcListenHost() {
+        return grpcHost.isEmpty() ? bindHost : grpcHost;
+    }
+
     /** Whether a host is an IP literal for every local address (0.0.0.0, ::); host names are not resolved here. */
     private static boolean isWildcard(String host) {
         String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
@@ -194,6 +203,7 @@ public record SadConfig(
                     case "hazelcast-port" -> b.hazelcastPort = Integer.parseInt(v);
                     case "members" -> b.members = v.isBlank() ? List.of() : List.of(v.split(","));
                     case "grpc-port" -> b.grpcPort = Integer.parseInt(v);
+                    case "grpc-host" -> b.grpcHost = v;
                     case "spi-reservation-seconds" -> b.spiReservationSeconds = Integer.parseInt(v);
                     case "replay-margin" -> b.replayMargin = Long.parseLong(v);
                     case "maintenance-interval-millis" -> b.maintenanceIntervalMillis = Long.parseLong(v);
@@ -225,6 +235,7 @@ public record SadConfig(
         public int hazelcastPort = 5701;
         public List<String> members = List.of();
         public int grpcPort = 7443;
+        public String grpcHost = "";
         public int spiReservationSeconds = 300;
         public long replayMargin = 32_768;
         public long maintenanceIntervalMillis = 5_000;
@@ -245,7 +256,7 @@ public record SadConfig(
         }
 
         public SadConfig build() {
-            return new SadConfig(nodeId, clusterName, bindHost, hazelcastPort, members, grpcPort, kekFile,
+            return new SadConfig(nodeId, clusterName, bindHost, hazelcastPort, members, grpcPort, grpcHost, kekFile,
                     spiReservationSeconds, replayMargin, maintenanceIntervalMillis, tombstoneRetentionSeconds,
                     watchLogSize, heartbeatIntervalSeconds, maxNoHeartbeatSeconds, mergeFirstRunDelaySeconds,
                     mergeNextRunDelaySeconds, minClusterSize, partitionCount, leaseQuorum, witness);
