@@ -279,7 +279,7 @@ public final class RecordMac implements AutoCloseable {
     /** Ends this node's use; the key is forgotten when the last node of the process that holds it closes. */
     @Override
     public void close() {
-        OPEN.computeIfPresent(kekId, (id, m) -> --m.users == 0 ? null : m);
+        OPEN.computeIfPresent(kekId, (id, m) -> m != this ? m : --m.users == 0 ? null : m);
     }
 
     @Override
