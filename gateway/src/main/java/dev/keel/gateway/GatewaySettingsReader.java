@@ -163,6 +163,10 @@ public final class GatewaySettingsReader {
         }
         String name = scalar(c, "gateway.cluster", "name", "keel");
         InetSocketAddress bind = hostPort(c, "gateway.cluster", "bind", "127.0.0.1:5701");
+        if (bind != null && bind.getAddress() != null && bind.getAddress().isAnyLocalAddress()) {
+            problem(c.get("bind"), "gateway.cluster.bind", "'" + bind.getHostString() + "' is every address; give the one"
+                    + " address of the cluster's own link (whoever reaches the Hazelcast port can join, docs/sad.md)");
+        }
         List<String> members = new ArrayList<>();
         Node m = c.get("members");
         if (m instanceof ScalarNode s) {

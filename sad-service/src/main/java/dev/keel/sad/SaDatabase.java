@@ -27,6 +27,8 @@ import dev.keel.sad.cluster.SadCluster;
 import dev.keel.sad.keys.ChildSaKeyMaterial;
 import dev.keel.sad.keys.KeyVault;
 import dev.keel.sad.keys.KeyWrap;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.keys.TamperedRecordException;
 import dev.keel.sad.store.CheckpointProcessor;
 import dev.keel.sad.store.ChildSaFilter;
 import dev.keel.sad.store.ClaimProcessor;
@@ -58,7 +60,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The SA database's operations, independent of gRPC: what the service does with each request.
  * Refusals are {@link SadException}s; Hazelcast failures (cluster unavailable) pass through and
- * the gRPC layer maps them to UNAVAILABLE.
+ * the gRPC layer maps them to UNAVAILABLE. A stored record is used only after its integrity check
+ * ({@link RecordMac}; here for reads, in the entry processors for changes): one that fails is
+ * DATA_LOSS, and left out of lists.
  */
 public final class SaDatabase {
 
@@ -231,7 +235,7 @@ public final class SaDatabase {
     private CompletionStage<Void> insert(Prepared p, int index, InstallOutcome[] out) {
         ChildSaRecord r = p.stored();
         String id = r.getId();
-        return this.<Boolean>submit(cluster.childSas(), id, new InsertProcessor(r.toByteArray())).thenCompose(existed -> {
+        return this.<Boolean>submit(cluster.childSas(), id, new InsertProcessor(p.sealed())).thenCompose(existed -> {
             if (existed == null) {
                 out[index] = new InstallOutcome(p.keyless(), null);
                 return CompletableFuture.completedFuture(null);
@@ -310,8 +314,11 @@ public final class SaDatabase {
         }
     };
 
-    /** A validated install: the record to store (keys wrapped) and the same record without keys (the reply). */
-    private record Prepared(ChildSaRecord stored, ChildSaRecord keyless) {}
+    /**
+     * A validated install: the record to store (keys wrapped), its bytes with the integrity tag,
+     * and the same record without keys (the reply).
+     */
+    private record Prepared(ChildSaRecord stored, byte[] sealed, ChildSaRecord keyless) {}
 
     /**
      * Validates a request and builds its record. One builder gives both the keyless record (the
@@ -336,6 +343,7 @@ public final class SaDatabase {
         ChildSaRecord.Builder b = in.toBuilder()
                 .setId(id)
                 .clearKeys()
+                .clearRecordTag()
                 .setCreatedAtMs(now)
                 .setUpdatedAtMs(now)
                 .setOwnerNodeId(ownerNode)
@@ -353,7 +361,8 @@ public final class SaDatabase {
                 .clearHardExpiry()
                 .setDeletedAtMs(0);
         ChildSaRecord keyless = b.build();
-        return new Prepared(b.setKeys(wrapped).build(), keyless);
+        ChildSaRecord stored = b.setKeys(wrapped).build();
+        return new Prepared(stored, cluster.recordMac().seal(RecordMac.Scope.CHILD_SA, id, stored), keyless);
     }
 
     /** Waits for a stage and rethrows its failure as it was thrown (not wrapped). */
@@ -393,8 +402,8 @@ public final class SaDatabase {
     /** Deletes a CHILD SA (tombstone), releases its inbound SPI and zeroizes keys held here. */
     public ChildSaRecord deleteChildSa(String id) {
         Validation.id("id", id);
-        ChildSaRecord t = Records.parseChild(
-                cluster.childSas().executeOnKey(id, new DeleteProcessor(System.currentTimeMillis())).orThrow());
+        ChildSaRecord t = Records.parseChild(cluster.childSas().executeOnKey(id,
+                new DeleteProcessor(System.currentTimeMillis(), cluster.recordMac().kekId())).orThrow());
         vault.evict(id);
         if (t.getDirection() == Direction.DIRECTION_INBOUND) {
             cluster.spis().remove(t.getSpi(), id);
@@ -408,7 +417,12 @@ public final class SaDatabase {
         if (v == null) {
             throw SadException.notFound("child SA " + id + " does not exist");
         }
-        ChildSaRecord r = Records.parseChild(v);
+        ChildSaRecord r;
+        try {
+            r = Records.verifiedChild(id, v);
+        } catch (TamperedRecordException e) {
+            throw new SadException(SadException.Kind.DATA_LOSS, e.getMessage());
+        }
         return includeWrappedKeys ? r : Records.withoutKeys(r);
     }
 
@@ -428,7 +442,9 @@ public final class SaDatabase {
         List<Map.Entry<String, byte[]>> page = new ArrayList<>(cluster.childSas().entrySet(paging));
         ListChildSasResponse.Builder out = ListChildSasResponse.newBuilder();
         for (Map.Entry<String, byte[]> e : page) {
-            out.addChildSas(Records.withoutKeys(Records.parseChild(e.getValue())));
+            if (RecordMac.isValid(RecordMac.Scope.CHILD_SA, e.getKey(), e.getValue())) { // else counted and logged
+                out.addChildSas(Records.withoutKeys(Records.parseChild(e.getValue())));
+            }
         }
         if (page.size() == size) {
             out.setNextPageToken(Base64.getUrlEncoder().withoutPadding()
@@ -566,12 +582,13 @@ public final class SaDatabase {
         IkeSaRecord.Builder b = req.getIkeSa().toBuilder()
                 .setOwnerNodeId(ownerNode)
                 .setOwnerMember(ownerMember)
-                .clearKeys();
+                .clearKeys()
+                .clearRecordTag();
         if (req.hasKeys()) {
             b.setKeys(wrapIkeKeys(req.getKeys()));
         }
-        byte[] v = cluster.ikeSas().executeOnKey(b.getId(), new IkeUpsertProcessor(b.build(), System.currentTimeMillis()))
-                .orThrow();
+        byte[] v = cluster.ikeSas().executeOnKey(b.getId(), new IkeUpsertProcessor(b.build(), System.currentTimeMillis(),
+                cluster.recordMac().kekId())).orThrow();
         return Records.withoutKeys(Records.parseIke(v));
     }
 
@@ -610,7 +627,12 @@ public final class SaDatabase {
         if (v == null) {
             throw SadException.notFound("IKE SA " + id + " does not exist");
         }
-        IkeSaRecord r = Records.parseIke(v);
+        IkeSaRecord r;
+        try {
+            r = Records.verifiedIke(id, v);
+        } catch (TamperedRecordException e) {
+            throw new SadException(SadException.Kind.DATA_LOSS, e.getMessage());
+        }
         return includeWrappedKeys ? r : Records.withoutKeys(r);
     }
 

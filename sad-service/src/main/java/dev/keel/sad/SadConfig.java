@@ -12,11 +12,15 @@ import java.util.regex.Pattern;
  * docs/sad.md for what each one trades.
  *
  * @param nodeId stable, unique name of this node (the SA owner id); [A-Za-z0-9._-], 1..64
- * @param clusterName Hazelcast cluster name; members with another name never join
- * @param bindHost address the Hazelcast member binds and advertises
+ * @param clusterName base of the Hazelcast cluster name (a tag derived from the KEK is appended);
+ *        members with another name or another KEK never join
+ * @param bindHost address the Hazelcast member binds and advertises: one address (not a wildcard)
+ *        on the cluster's own link
  * @param hazelcastPort Hazelcast member port (no auto-increment)
  * @param members TCP-IP join list, "host:port" each (this member may be in it)
  * @param grpcPort gRPC port of the standalone server (0 = any free port)
+ * @param grpcHost address the standalone gRPC server listens on; empty = {@code bindHost} (the
+ *        API has mutual TLS and may face another network than the cluster's own link)
  * @param kekFile the cluster key-encryption key (64 hex digits)
  * @param spiReservationSeconds default lifetime of an AllocateSpi reservation
  * @param replayMargin added to an inbound SA's replay checkpoint when another node takes it over
@@ -43,6 +47,7 @@ public record SadConfig(
         int hazelcastPort,
         List<String> members,
         int grpcPort,
+        String grpcHost,
         Path kekFile,
         int spiReservationSeconds,
         long replayMargin,
@@ -63,6 +68,7 @@ public record SadConfig(
 
     public SadConfig {
         Objects.requireNonNull(kekFile, "kek-file");
+        grpcHost = grpcHost == null ? "" : grpcHost;
         members = List.copyOf(members);
         List<String> errors = new ArrayList<>();
         if (nodeId == null || !NODE_ID.matcher(nodeId).matches()) {
@@ -70,6 +76,12 @@ public record SadConfig(
         }
         if (clusterName == null || clusterName.isBlank()) {
             errors.add("cluster-name: must not be empty");
+        }
+        if (bindHost == null || bindHost.isBlank()) {
+            errors.add("bind-host: must not be empty");
+        } else if (isWildcard(bindHost)) {
+            errors.add("bind-host: '" + bindHost + "' is every address; give the one address of the cluster's own link"
+                    + " (the Hazelcast port must not be reachable from elsewhere, docs/sad.md)");
         }
         if (hazelcastPort < 1 || hazelcastPort > 65535) {
             errors.add("hazelcast-port: " + hazelcastPort + " is not in 1..65535");
@@ -124,7 +136,22 @@ public record SadConfig(
         }
     }
 
-    private static boolean parseBoolean(String key, String v) {
+    /** The address the standalone gRPC server listens on: {@code grpcHost}, or {@code bindHost}. */
+    public String grpcListenHost() {
+        return grpcHost.isEmpty() ? bindHost : grpcHost;
+    }
+
+    /** Whether a host is an IP literal for every local address (0.0.0.0, ::); host names are not resolved here. */
+    private static boolean isWildcard(String host) {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        try {
+            return java.net.InetAddress.ofLiteral(h).isAnyLocalAddress();
+        } catch (IllegalArgumentException notALiteral) {
+            return false;
+        }
+    }
+
+        private static boolean parseBoolean(String key, String v) {
         return switch (v) {
             case "true" -> true;
             case "false" -> false;
@@ -176,6 +203,7 @@ public record SadConfig(
                     case "hazelcast-port" -> b.hazelcastPort = Integer.parseInt(v);
                     case "members" -> b.members = v.isBlank() ? List.of() : List.of(v.split(","));
                     case "grpc-port" -> b.grpcPort = Integer.parseInt(v);
+                    case "grpc-host" -> b.grpcHost = v;
                     case "spi-reservation-seconds" -> b.spiReservationSeconds = Integer.parseInt(v);
                     case "replay-margin" -> b.replayMargin = Long.parseLong(v);
                     case "maintenance-interval-millis" -> b.maintenanceIntervalMillis = Long.parseLong(v);
@@ -207,6 +235,7 @@ public record SadConfig(
         public int hazelcastPort = 5701;
         public List<String> members = List.of();
         public int grpcPort = 7443;
+        public String grpcHost = "";
         public int spiReservationSeconds = 300;
         public long replayMargin = 32_768;
         public long maintenanceIntervalMillis = 5_000;
@@ -227,7 +256,7 @@ public record SadConfig(
         }
 
         public SadConfig build() {
-            return new SadConfig(nodeId, clusterName, bindHost, hazelcastPort, members, grpcPort, kekFile,
+            return new SadConfig(nodeId, clusterName, bindHost, hazelcastPort, members, grpcPort, grpcHost, kekFile,
                     spiReservationSeconds, replayMargin, maintenanceIntervalMillis, tombstoneRetentionSeconds,
                     watchLogSize, heartbeatIntervalSeconds, maxNoHeartbeatSeconds, mergeFirstRunDelaySeconds,
                     mergeNextRunDelaySeconds, minClusterSize, partitionCount, leaseQuorum, witness);

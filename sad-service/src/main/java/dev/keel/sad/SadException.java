@@ -14,7 +14,9 @@ public final class SadException extends RuntimeException {
         ALREADY_EXISTS,
         FAILED_PRECONDITION,
         RESOURCE_EXHAUSTED,
-        UNAVAILABLE
+        UNAVAILABLE,
+        /** A stored record failed its integrity check (changed outside sad-service); it is not used. */
+        DATA_LOSS
     }
 
     private final Kind kind;

@@ -24,10 +24,11 @@ import java.util.concurrent.CountDownLatch;
  * --data-plane esp-a.example.net --reader keelctl.example.net --admin CN=ops,O=Example}
  * (every other option: {@link SadConfig}).
  *
- * <p>gRPC listens on the bind host. With the three TLS options the gRPC API requires mutual TLS
- * (clients must present a certificate from the client CA) and each call a role
+ * <p>gRPC listens on {@code --grpc-host} (default: the bind host, the cluster's own link). With the
+ * three TLS options the gRPC API requires mutual TLS (clients must present a certificate from the
+ * client CA) and each call a role
  * ({@link SadApiRoles}); without them it serves plaintext without authorization, which is
- * refused unless the bind host is a loopback address (tests on one host).
+ * refused unless that address is a loopback address (tests on one host).
  * Prints one line {@code keel-sad ready node=<id> grpc-port=<port> pid=<pid>} when serving.
  */
 public final class SadMain {
@@ -107,8 +108,8 @@ public final class SadMain {
                 }
                 if (address.getAddress() == null || !address.getAddress().isLoopbackAddress()) {
                     throw new IllegalArgumentException("the gRPC API requires mutual TLS (--tls-cert, --tls-key,"
-                            + " --tls-client-ca) unless --bind-host is a loopback address, not "
-                            + address.getHostString());
+                            + " --tls-client-ca) unless it listens on a loopback address (--grpc-host, default"
+                            + " --bind-host), not " + address.getHostString());
                 }
                 return NettyServerBuilder.forAddress(address);
             }
@@ -140,7 +141,7 @@ public final class SadMain {
             ApiSecurity security = ApiSecurity.parse(args, rest);
             SadConfig config = SadConfig.fromArgs(rest.toArray(String[]::new));
             NettyServerBuilder server = security.serverBuilder(
-                    new InetSocketAddress(resolve(config.bindHost()), config.grpcPort()));
+                    new InetSocketAddress(resolve(config.grpcListenHost()), config.grpcPort()));
             node = SadNode.start(config, server);
         } catch (IllegalArgumentException | IllegalStateException | IOException e) {
             System.err.println("keel-sad: " + e.getMessage());
@@ -166,7 +167,7 @@ public final class SadMain {
         try {
             return InetAddress.getByName(host);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("bind-host: '" + host + "' does not resolve", e);
+            throw new IllegalArgumentException("grpc-host / bind-host: '" + host + "' does not resolve", e);
         }
     }
 

@@ -42,7 +42,7 @@ public final class SadNode implements AutoCloseable {
         KeyEncryptionKey kek = KeyEncryptionKey.load(config.kekFile());
         SadCluster cluster;
         try {
-            cluster = SadCluster.start(config);
+            cluster = SadCluster.start(config, kek);
         } catch (RuntimeException e) {
             kek.close();
             throw e;

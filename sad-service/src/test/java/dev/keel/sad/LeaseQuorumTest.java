@@ -65,9 +65,9 @@ class LeaseQuorumTest {
             assertThat(get(a).getLeaseHighWater()).as("side A's counter did not move").isEqualTo(1);
 
             // Heal: A learns the others' addresses and merges into the larger side.
-            a.cluster().hazelcast().getConfig().getNetworkConfig().getJoin().getTcpIpConfig()
+            a.cluster().hazelcast().getConfig().getAdvancedNetworkConfig().getJoin().getTcpIpConfig()
                     .addMember("127.0.0.1:" + pb).addMember("127.0.0.1:" + pw);
-            b.cluster().hazelcast().getConfig().getNetworkConfig().getJoin().getTcpIpConfig()
+            b.cluster().hazelcast().getConfig().getAdvancedNetworkConfig().getJoin().getTcpIpConfig()
                     .addMember("127.0.0.1:" + pa);
             awaitMembers(a, 3);
             awaitMembers(b, 3);

@@ -34,10 +34,8 @@ import dev.keel.proto.v1.SaEventType;
 import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.proto.v1.UpdateChildSaRequest;
 import dev.keel.proto.v1.WatchRequest;
-import dev.keel.proto.v1.WatchResponse;
 import dev.keel.sad.cluster.SadCluster;
 import dev.keel.sad.keys.ChildSaKeyMaterial;
-import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -53,12 +51,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -347,62 +343,12 @@ class SaServiceComponentTest {
                 .isEqualTo(Status.Code.NOT_FOUND);
     }
 
-    /** Collects a Watch stream into a queue. */
-    private static final class Watcher implements StreamObserver<WatchResponse>, AutoCloseable {
-        final BlockingQueue<SaEvent> events = new ArrayBlockingQueue<>(100_000);
-        final List<WatchResponse> responses = Collections.synchronizedList(new ArrayList<>());
-        final Context.CancellableContext ctx = Context.current().withCancellation();
-        final CountDownLatch done = new CountDownLatch(1);
-        volatile String streamId = "";
-        volatile long lastRevision;
-
-        Watcher(SaServiceGrpc.SaServiceStub stub, WatchRequest req) {
-            ctx.run(() -> stub.watch(req, this));
-        }
-
-        @Override
-        public void onNext(WatchResponse r) {
-            responses.add(r);
-            streamId = r.getStreamId();
-            for (SaEvent e : r.getEventsList()) {
-                lastRevision = e.getRevision();
-                events.add(e);
-            }
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            done.countDown();
-        }
-
-        @Override
-        public void onCompleted() {
-            done.countDown();
-        }
-
-        SaEvent await(Predicate<SaEvent> p) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (System.nanoTime() < deadline) {
-                SaEvent e = events.poll(100, TimeUnit.MILLISECONDS);
-                if (e != null && p.test(e)) {
-                    return e;
-                }
-            }
-            throw new AssertionError("no matching watch event in 10 s");
-        }
-
-        @Override
-        public void close() {
-            ctx.cancel(null);
-        }
-    }
-
     @Test
     void watchSendsSnapshotThenChangesAndResumesWithoutGap() throws Exception {
         SaServiceGrpc.SaServiceStub async = SaServiceGrpc.newStub(f.c1);
         String streamId;
         long last;
-        try (Watcher w = new Watcher(async, WatchRequest.getDefaultInstance())) {
+        try (TestWatcher w = new TestWatcher(async, WatchRequest.getDefaultInstance())) {
             w.await(e -> e.getType() == SaEventType.SA_EVENT_TYPE_SNAPSHOT_END);
             assertThat(w.responses.getFirst().getResumed()).isFalse();
             InstallChildSaRequest.Builder req = TestSupport.gcmSa("watch-1", 0x7000, Direction.DIRECTION_OUTBOUND);
@@ -427,7 +373,7 @@ class SaServiceComponentTest {
             last = w.lastRevision;
         }
         install(TestSupport.gcmSa("watch-2", 0x7001, Direction.DIRECTION_OUTBOUND));
-        try (Watcher w = new Watcher(async, WatchRequest.newBuilder().setStreamId(streamId).setAfterRevision(last).build())) {
+        try (TestWatcher w = new TestWatcher(async, WatchRequest.newBuilder().setStreamId(streamId).setAfterRevision(last).build())) {
             SaEvent next = w.await(e -> true);
             assertThat(w.responses.getFirst().getResumed()).isTrue();
             assertThat(next.getRevision()).isEqualTo(last + 1);
@@ -435,7 +381,7 @@ class SaServiceComponentTest {
             assertThat(next.getChildSa().getId()).isEqualTo("watch-2");
         }
         // Another member's stream id (or a forgotten revision) gets a snapshot instead.
-        try (Watcher w = new Watcher(SaServiceGrpc.newStub(f.c2),
+        try (TestWatcher w = new TestWatcher(SaServiceGrpc.newStub(f.c2),
                 WatchRequest.newBuilder().setStreamId(streamId).setAfterRevision(last).build())) {
             w.await(e -> e.getType() == SaEventType.SA_EVENT_TYPE_SNAPSHOT_END);
             assertThat(w.responses.getFirst().getResumed()).isFalse();
@@ -445,7 +391,7 @@ class SaServiceComponentTest {
 
     @Test
     void timeLifetimesExpireByTheMaintenanceScan() throws Exception {
-        try (Watcher w = new Watcher(SaServiceGrpc.newStub(f.c2),
+        try (TestWatcher w = new TestWatcher(SaServiceGrpc.newStub(f.c2),
                 WatchRequest.newBuilder().setOwnerNodeId("n1").build())) {
             w.await(e -> e.getType() == SaEventType.SA_EVENT_TYPE_SNAPSHOT_END);
             InstallChildSaRequest.Builder req = TestSupport.gcmSa("life-1", 0x8000, Direction.DIRECTION_OUTBOUND);

@@ -38,4 +38,17 @@ class SadConfigTest {
                 .hasMessage("--node-id and --kek-file are required");
         assertThat(SadConfig.builder("a", Path.of("k")).build().members()).isEqualTo(List.of());
     }
+
+    @Test
+    void theClusterBindsOneAddressNeverAWildcard() {
+        for (String wildcard : List.of("0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0")) {
+            assertThatThrownBy(() -> SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k",
+                    "--bind-host", wildcard})).hasMessageContaining("bind-host: '" + wildcard + "' is every address");
+        }
+        SadConfig c = SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k", "--bind-host", "10.9.0.1"});
+        assertThat(c.bindHost()).isEqualTo("10.9.0.1");
+        assertThat(c.grpcListenHost()).as("gRPC on the bind host by default").isEqualTo("10.9.0.1");
+        assertThat(SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k", "--bind-host", "10.9.0.1",
+                "--grpc-host", "0.0.0.0"}).grpcListenHost()).as("the mutual-TLS API may listen elsewhere").isEqualTo("0.0.0.0");
+    }
 }

@@ -66,8 +66,8 @@ class SplitBrainMergeTest {
             db.deleteChildSa("sb-del");
 
             // Heal the partition: each side learns the other's address.
-            a.cluster().hazelcast().getConfig().getNetworkConfig().getJoin().getTcpIpConfig().addMember("127.0.0.1:" + pb);
-            b.cluster().hazelcast().getConfig().getNetworkConfig().getJoin().getTcpIpConfig().addMember("127.0.0.1:" + pa);
+            a.cluster().hazelcast().getConfig().getAdvancedNetworkConfig().getJoin().getTcpIpConfig().addMember("127.0.0.1:" + pb);
+            b.cluster().hazelcast().getConfig().getAdvancedNetworkConfig().getJoin().getTcpIpConfig().addMember("127.0.0.1:" + pa);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline && (a.cluster().hazelcast().getCluster().getMembers().size() < 2
                     || b.cluster().hazelcast().getCluster().getMembers().size() < 2)) {

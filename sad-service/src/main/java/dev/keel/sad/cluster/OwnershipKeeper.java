@@ -7,6 +7,8 @@ import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.Lifetime;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.store.Records;
 import dev.keel.sad.store.IkeMaintenanceProcessor;
 import dev.keel.sad.store.MaintenanceProcessor;
 import dev.keel.sad.store.OwnedByMember;
@@ -53,7 +55,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         });
         this.listenerId = cluster.hazelcast().getCluster().addMembershipListener(this);
         long period = cluster.config().maintenanceIntervalMillis();
-        scheduler.execute(OwnershipKeeper::warmUp);
+        scheduler.execute(() -> warmUp(cluster.recordMac()));
         scheduler.scheduleWithFixedDelay(this::passIfOldest, period, period, TimeUnit.MILLISECONDS);
         scheduler.execute(this::passIfOldest);
     }
@@ -64,11 +66,12 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
      * SAs wait for an owner cost several hundred ms of CPU in the benchmark (docs/benchmarks.md).
      * A few tens of ms of CPU at start, on the maintenance thread.
      */
-    static void warmUp() {
-        byte[] record = ChildSaRecord.newBuilder().setId("keel-warm-up").setDirection(Direction.DIRECTION_INBOUND)
+    static void warmUp(RecordMac mac) {
+        byte[] record = Records.sealed(mac, "keel-warm-up", ChildSaRecord.newBuilder().setId("keel-warm-up")
+                .setDirection(Direction.DIRECTION_INBOUND)
                 .setOwnerNodeId("a").setOwnerMember("member-a").setOwnerEpoch(1).setGeneration(1)
                 .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setReplayCheckpoint(5)
-                .setLifetime(Lifetime.newBuilder().setSoftSeconds(3000).setHardSeconds(3600)).build().toByteArray();
+                .setLifetime(Lifetime.newBuilder().setSoftSeconds(3000).setHardSeconds(3600)));
         Map<String, String> live = Map.of("member-b", "b", "member-c", "c");
         MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live, 32_768, 600_000);
         long sink = 0;
@@ -120,11 +123,14 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
                     cluster.config().replayMargin(), cluster.config().tombstoneRetentionSeconds() * 1000L);
             // One partition-wide operation per partition: each partition owner selects the departed
             // member's SAs by their owner field and rewrites them in place; no key lists travel.
-            int taken = cluster.childSas().executeOnEntries(pass, new OwnedByMember(departedMember)).size();
+            Map<String, Object> results = cluster.childSas().executeOnEntries(pass, new OwnedByMember(departedMember));
+            int refused = refusedIn(results);
+            int taken = results.size() - refused;
             lastTakeoverMillis = (System.nanoTime() - t0) / 1_000_000;
             takeoversDone.incrementAndGet();
-            LOG.log(Level.WARNING, "node {0}: took over {1} CHILD SAs of departed member {2} in {3} ms",
-                    cluster.nodeId(), taken, departedMember, lastTakeoverMillis);
+            LOG.log(Level.WARNING, "node {0}: took over {1} CHILD SAs of departed member {2} in {3} ms{4}",
+                    cluster.nodeId(), taken, departedMember, lastTakeoverMillis, refused == 0 ? ""
+                            : "; left " + refused + " whose stored record failed its integrity check to their owner");
         } catch (HazelcastInstanceNotActiveException e) {
             return;
         } catch (RuntimeException e) {
@@ -132,6 +138,17 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
                     + e.getClass().getSimpleName() + ": " + e.getMessage());
         }
         passIfOldest();
+    }
+
+    /** Results of the maintenance processor that are {@link MaintenanceProcessor#REFUSED}. */
+    private static int refusedIn(Map<String, Object> results) {
+        int n = 0;
+        for (Object r : results.values()) {
+            if (MaintenanceProcessor.REFUSED.equals(r)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Takeovers after a member left that this member completed (the fast path, not the full pass). */
@@ -166,20 +183,24 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
             MaintenanceProcessor child = new MaintenanceProcessor(now, live, cluster.config().replayMargin(),
                     cluster.config().tombstoneRetentionSeconds() * 1000L);
             Set<String> due = cluster.childSas().keySet(child.due());
+            int refusedChild = 0;
             if (!due.isEmpty()) {
-                cluster.childSas().executeOnKeys(due, child);
-                takeovers.addAndGet(due.size());
+                refusedChild = refusedIn(cluster.childSas().executeOnKeys(due, child));
+                takeovers.addAndGet(due.size() - refusedChild);
             }
             IkeMaintenanceProcessor ike = new IkeMaintenanceProcessor(now, live);
             Set<String> dueIke = cluster.ikeSas().keySet(ike.due());
+            int refusedIke = 0;
             if (!dueIke.isEmpty()) {
-                cluster.ikeSas().executeOnKeys(dueIke, ike);
+                refusedIke = refusedIn(cluster.ikeSas().executeOnKeys(dueIke, ike));
             }
             passes.incrementAndGet();
             lastPassMillis = (System.nanoTime() - t0) / 1_000_000;
             if (!due.isEmpty() || !dueIke.isEmpty()) {
-                LOG.log(Level.INFO, "node {0}: maintenance changed {1} CHILD SAs and {2} IKE SAs in {3} ms",
-                        cluster.nodeId(), due.size(), dueIke.size(), lastPassMillis);
+                int refused = refusedChild + refusedIke;
+                LOG.log(Level.INFO, "node {0}: maintenance changed {1} CHILD SAs and {2} IKE SAs in {3} ms{4}",
+                        cluster.nodeId(), due.size() - refusedChild, dueIke.size() - refusedIke, lastPassMillis,
+                        refused == 0 ? "" : "; left " + refused + " whose stored record failed its integrity check alone");
             }
         } catch (HazelcastInstanceNotActiveException e) {
             // shutting down

@@ -3,8 +3,11 @@ package dev.keel.sad.cluster;
 import com.hazelcast.cluster.Member;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.InterfacesConfig;
+import com.hazelcast.config.JavaSerializationFilterConfig;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.ServerSocketEndpointConfig;
 import com.hazelcast.internal.util.ConcurrencyUtil;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
@@ -15,7 +18,11 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import dev.keel.sad.SadConfig;
+import dev.keel.sad.SadException;
+import dev.keel.sad.keys.KeyEncryptionKey;
+import dev.keel.sad.keys.RecordMac;
 import dev.keel.sad.store.SaMergePolicies;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,6 +36,14 @@ import java.util.Map;
  *   <li>{@value #SPIS}: inbound SPI (as int) -> SA id, or "" while only reserved (with a TTL)</li>
  * </ul>
  * Each has one synchronous backup, no asynchronous one, and its own split-brain merge policy.
+ *
+ * <p>Exposure of the member port (docs/sad.md, "What a member-level attacker can and cannot do"):
+ * it is bound to the configured address only and serves members only (no client, REST or
+ * memcache endpoint); the cluster name is the configured one plus a tag derived from the KEK, so
+ * only members holding the KEK (or someone who read the name off the wire) find the cluster; Java
+ * deserialization is limited to an allow-list; every record carries an integrity tag under a key
+ * derived from the KEK ({@link RecordMac}), which is what keeps a member that joins without the
+ * KEK from changing an SA.
  */
 public final class SadCluster implements AutoCloseable {
 
@@ -47,10 +62,13 @@ public final class SadCluster implements AutoCloseable {
 
     private final SadConfig config;
     private final HazelcastInstance hz;
+    private final RecordMac recordMac;
+    private boolean closed;
 
-    private SadCluster(SadConfig config, HazelcastInstance hz) {
+    private SadCluster(SadConfig config, HazelcastInstance hz, RecordMac recordMac) {
         this.config = config;
         this.hz = hz;
+        this.recordMac = recordMac;
     }
 
     /**
@@ -69,27 +87,49 @@ public final class SadCluster implements AutoCloseable {
         }
     }
 
-    /** Starts a member (embedded in this JVM) and checks that its node id is unique. */
-    public static SadCluster start(SadConfig config) {
-        HazelcastInstance hz = Hazelcast.newHazelcastInstance(hazelcastConfig(config));
+    /**
+     * Starts a member (embedded in this JVM) and checks that its node id is unique.
+     *
+     * @param kek the cluster KEK: the cluster name and the records' tag key are derived from it
+     */
+    public static SadCluster start(SadConfig config, KeyEncryptionKey kek) {
+        RecordMac mac = RecordMac.open(kek);
+        HazelcastInstance hz;
+        try {
+            hz = Hazelcast.newHazelcastInstance(hazelcastConfig(config, kek));
+        } catch (RuntimeException e) {
+            mac.close();
+            throw e;
+        }
         for (Member m : hz.getCluster().getMembers()) {
             if (!m.localMember() && config.nodeId().equals(m.getAttribute(NODE_ATTRIBUTE))) {
                 hz.getLifecycleService().terminate();
+                mac.close();
                 throw new IllegalStateException("node-id '" + config.nodeId() + "' is already used by member "
                         + m.getAddress() + "; every sad-service node needs its own");
             }
         }
-        return new SadCluster(config, hz);
+        return new SadCluster(config, hz, mac);
+    }
+
+    /**
+     * The Hazelcast cluster name: the configured name, '-', and 16 hex digits derived from the KEK
+     * (HKDF-SHA256, its own label), so members with different KEKs (which would refuse each
+     * other's records) never form one cluster, and the name cannot be guessed without the KEK. It
+     * is not a secret from anyone who sees the member traffic: the join messages carry it in clear.
+     */
+    public static String clusterName(SadConfig c, KeyEncryptionKey kek) {
+        return c.clusterName() + "-" + HexFormat.of().formatHex(kek.deriveBytes("keel-sad cluster name v1", 8));
     }
 
     /**
      * The Hazelcast configuration of a member: TCP-IP join (no multicast, no auto-detection),
-     * sub-second-to-seconds failure detection, fast merge checks, the SA maps. A gateway that
-     * embeds more Hazelcast state can start from this.
+     * a member endpoint on the bind address only, no client endpoint, a Java deserialization
+     * allow-list, sub-second-to-seconds failure detection, fast merge checks, the SA maps.
      */
-    public static Config hazelcastConfig(SadConfig c) {
+    static Config hazelcastConfig(SadConfig c, KeyEncryptionKey kek) {
         Config hc = new Config();
-        hc.setClusterName(c.clusterName());
+        hc.setClusterName(clusterName(c, kek));
         hc.setInstanceName("keel-sad-" + c.nodeId() + "-" + c.hazelcastPort());
         hc.getMemberAttributeConfig().setAttribute(NODE_ATTRIBUTE, c.nodeId());
         // A witness is a lite member: in the membership (and so in the lease quorum), no partitions.
@@ -119,12 +159,21 @@ public final class SadCluster implements AutoCloseable {
         hc.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(c.mergeFirstRunDelaySeconds()));
         hc.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(c.mergeNextRunDelaySeconds()));
 
-        // --- network: one address, TCP-IP join on the configured list ------------------------
+        // --- network: a member endpoint on one address, no other; TCP-IP join on the list -------
+        // The advanced network configuration has one server socket per endpoint; with only the
+        // member endpoint configured, the port speaks the member protocol only: a Hazelcast client
+        // (or REST, memcache) connection is closed at the protocol header. Outgoing member
+        // connections bind to the same address.
         hc.setProperty("hazelcast.socket.bind.any", "false");
-        hc.getNetworkConfig().setPort(c.hazelcastPort()).setPortAutoIncrement(false);
-        hc.getNetworkConfig().getInterfaces().setEnabled(true).addInterface(c.bindHost());
-        hc.getNetworkConfig().setPublicAddress(c.bindHost() + ":" + c.hazelcastPort());
-        JoinConfig join = hc.getNetworkConfig().getJoin();
+        hc.setProperty("hazelcast.socket.server.bind.any", "false");
+        hc.setProperty("hazelcast.socket.client.bind.any", "false");
+        hc.getJetConfig().setEnabled(false);
+        hc.getAdvancedNetworkConfig().setEnabled(true).setMemberEndpointConfig(new ServerSocketEndpointConfig()
+                .setPort(c.hazelcastPort())
+                .setPortAutoIncrement(false)
+                .setInterfaces(new InterfacesConfig().setEnabled(true).addInterface(c.bindHost()))
+                .setPublicAddress(c.bindHost() + ":" + c.hazelcastPort()));
+        JoinConfig join = hc.getAdvancedNetworkConfig().getJoin();
         join.getMulticastConfig().setEnabled(false);
         join.getAutoDetectionConfig().setEnabled(false);
         join.getTcpIpConfig().setEnabled(true).setConnectionTimeoutSeconds(1);
@@ -141,6 +190,7 @@ public final class SadCluster implements AutoCloseable {
                     c.minClusterSize()));
         }
         dev.keel.sad.store.SadSerialization.register(hc);
+        hc.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
         hc.addMapConfig(saMap(CHILD_SAS, SaMergePolicies.ChildSa.class, c));
         hc.addMapConfig(saMap(IKE_SAS, SaMergePolicies.IkeSa.class, c));
         hc.addMapConfig(saMap(SPIS, SaMergePolicies.Spi.class, c));
@@ -162,8 +212,44 @@ public final class SadCluster implements AutoCloseable {
         return m;
     }
 
+    /**
+     * The classes Java deserialization may instantiate; nothing else, not even the rest of the JDK
+     * (Hazelcast's defaults allow every {@code java*} class). What sad-service sends that way: its
+     * entry processors, predicates and their results ({@code dev.keel.sad.store}), the JDK types
+     * inside them, and exceptions in error responses (Hazelcast's own and the JDK's common ones,
+     * with what a Throwable carries). Hazelcast's classes are allowed, but not the third-party
+     * libraries shaded into its jar (one of them, HikariCP, is a known JNDI gadget).
+     */
+    static JavaSerializationFilterConfig javaSerializationFilter() {
+        JavaSerializationFilterConfig f = new JavaSerializationFilterConfig().setDefaultsDisabled(true);
+        f.getWhitelist()
+                .addPrefixes("com.hazelcast.", "dev.keel.sad.store.")
+                .addClasses(SadException.Kind.class.getName(),
+                        "[B", "[Ljava.lang.Object;", "[Ljava.lang.String;",
+                        "java.lang.Boolean", "java.lang.Enum", "java.lang.Integer", "java.lang.Long", "java.lang.Number",
+                        "java.lang.Record", "java.lang.String",
+                        "java.util.ArrayList", "java.util.HashMap", "java.util.HashSet", "java.util.LinkedHashMap",
+                        "java.util.Collections$EmptyList", "java.util.Collections$UnmodifiableCollection",
+                        "java.util.Collections$UnmodifiableList", "java.util.Collections$UnmodifiableRandomAccessList",
+                        "java.lang.Throwable", "java.lang.Exception", "java.lang.RuntimeException", "java.lang.Error",
+                        "java.lang.IllegalStateException", "java.lang.IllegalArgumentException",
+                        "java.lang.NullPointerException", "java.lang.UnsupportedOperationException",
+                        "java.lang.ClassCastException", "java.lang.ArithmeticException",
+                        "java.lang.IndexOutOfBoundsException", "java.lang.ArrayIndexOutOfBoundsException",
+                        "java.lang.SecurityException", "java.lang.StackTraceElement", "[Ljava.lang.StackTraceElement;",
+                        "java.util.concurrent.CancellationException", "java.util.concurrent.CompletionException",
+                        "java.util.concurrent.ExecutionException", "java.util.concurrent.TimeoutException");
+        f.getBlacklist().addPrefixes("com.hazelcast.shaded.");
+        return f;
+    }
+
     public SadConfig config() {
         return config;
+    }
+
+    /** The tag key of this member's records. */
+    public RecordMac recordMac() {
+        return recordMac;
     }
 
     public HazelcastInstance hazelcast() {
@@ -239,9 +325,13 @@ public final class SadCluster implements AutoCloseable {
 
     /** Leaves the cluster gracefully (partitions handed over first). */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (hz.getLifecycleService().isRunning()) {
             hz.shutdown();
+        }
+        if (!closed) {
+            closed = true;
+            recordMac.close();
         }
     }
 }

@@ -31,6 +31,7 @@ final class Statuses {
                 case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
                 case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
                 case UNAVAILABLE -> Status.UNAVAILABLE;
+                case DATA_LOSS -> Status.DATA_LOSS;
             };
             return s.withDescription(e.getMessage()).asRuntimeException();
         }

@@ -4,10 +4,19 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.HexFormat;
+import java.util.Set;
+import javax.crypto.KDF;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.HKDFParameterSpec;
 
 /**
  * The cluster key-encryption key (KEK): 32 bytes (AES-256) every sad-service member shares,
@@ -16,7 +25,12 @@ import java.util.HexFormat;
  * <p>File format: exactly 64 hexadecimal digits (upper or lower case), optionally followed by
  * one newline; nothing else. Generate one with {@code openssl rand -hex 32 > kek.hex} and
  * {@code chmod 600}. Hex rather than raw bytes so that a truncated or mangled file is always
- * detected (a raw 32-byte file cannot tell a stray newline from a key byte).
+ * detected (a raw 32-byte file cannot tell a stray newline from a key byte). A file that its group
+ * or other users may read, write or execute is refused: whoever reads the KEK unwraps every SA
+ * key and forges SA records (docs/sad.md, "What a member-level attacker can and cannot do").
+ *
+ * <p>Other keys are derived from the KEK with HKDF-SHA256 (RFC 5869), one label each
+ * ({@link #deriveKey}, {@link #deriveBytes}); the KEK itself only wraps keys.
  */
 public final class KeyEncryptionKey implements AutoCloseable {
 
@@ -45,6 +59,7 @@ public final class KeyEncryptionKey implements AutoCloseable {
      * @throws IllegalArgumentException naming the file and what is wrong with it (never its content)
      */
     public static KeyEncryptionKey load(Path file) {
+        checkPermissions(file);
         byte[] raw;
         try {
             raw = Files.readAllBytes(file);
@@ -86,8 +101,51 @@ public final class KeyEncryptionKey implements AutoCloseable {
         }
     }
 
-    /** Writes a KEK file in the format {@link #load} reads (tests, tooling). */
+    /** Permission bits that make a KEK file readable, writable or executable by anyone but its owner. */
+    private static final Set<PosixFilePermission> NOT_OWNER = EnumSet.of(
+            PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+
+    /**
+     * Refuses a KEK file its group or other users have any permission on (a file system without
+     * POSIX permissions is not checked).
+     *
+     * @throws IllegalArgumentException naming the file, its mode and the fix
+     */
+    static void checkPermissions(Path file) {
+        PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+        if (view == null) {
+            return;
+        }
+        Set<PosixFilePermission> perms;
+        try {
+            perms = view.readAttributes().permissions();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("KEK file " + file + ": cannot read it ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
+        }
+        Set<PosixFilePermission> extra = EnumSet.noneOf(PosixFilePermission.class);
+        extra.addAll(perms);
+        extra.retainAll(NOT_OWNER);
+        if (!extra.isEmpty()) {
+            throw new IllegalArgumentException("KEK file " + file + ": permissions " + PosixFilePermissions.toString(perms)
+                    + " let its group or other users " + (extra.contains(PosixFilePermission.GROUP_READ)
+                            || extra.contains(PosixFilePermission.OTHERS_READ) ? "read" : "change")
+                    + " it; allow its owner only (chmod 600 " + file + ")");
+        }
+    }
+
+    /**
+     * Writes a KEK file in the format {@link #load} reads, readable and writable by its owner only
+     * (tests, tooling).
+     */
     public static void write(Path file, byte[] key) throws IOException {
+        Files.deleteIfExists(file);
+        try {
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException e) {
+            Files.createFile(file); // no POSIX permissions on this file system
+        }
         Files.writeString(file, HexFormat.of().formatHex(key) + "\n", StandardCharsets.US_ASCII);
     }
 
@@ -114,6 +172,33 @@ public final class KeyEncryptionKey implements AutoCloseable {
     /** The KEK id stored next to wrapped keys: first 4 bytes of SHA-256("keel-kek-id" || KEK). */
     public int id() {
         return id;
+    }
+
+    /**
+     * A key derived from the KEK for one purpose: HKDF-SHA256 (RFC 5869) with the KEK as input
+     * keying material, no salt (the KEK is uniformly random) and {@code label} as info.
+     *
+     * @param algorithm the JCA algorithm of the result, e.g. "HmacSHA256"
+     */
+    public SecretKey deriveKey(String label, String algorithm, int length) {
+        try {
+            return KDF.getInstance("HKDF-SHA256").deriveKey(algorithm, hkdf(label, length));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HKDF-SHA256 unavailable: " + e.getClass().getSimpleName());
+        }
+    }
+
+    /** As {@link #deriveKey}, as bytes (for values that are not secret themselves, e.g. a name). */
+    public byte[] deriveBytes(String label, int length) {
+        try {
+            return KDF.getInstance("HKDF-SHA256").deriveData(hkdf(label, length));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HKDF-SHA256 unavailable: " + e.getClass().getSimpleName());
+        }
+    }
+
+    private HKDFParameterSpec hkdf(String label, int length) {
+        return HKDFParameterSpec.ofExtract().addIKM(key).thenExpand(label.getBytes(StandardCharsets.US_ASCII), length);
     }
 
     /** The key bytes; only {@link KeyWrap} reads them. */

@@ -26,7 +26,7 @@ public final class CheckpointProcessor extends RecordProcessor {
         if (bytes == null) {
             return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
         }
-        ChildSaRecord r = Records.parseChild(bytes);
+        ChildSaRecord r = openChild(entry);
         OpResult refusal = LeaseProcessor.Checks.usableBy(r, nodeId, Direction.DIRECTION_INBOUND, "checkpoint replay");
         if (refusal != null) {
             return refusal;
@@ -34,7 +34,7 @@ public final class CheckpointProcessor extends RecordProcessor {
         if (Long.compareUnsigned(rightEdge, r.getReplayCheckpoint()) <= 0) {
             return OpResult.ok(null, r.getReplayCheckpoint(), 0);
         }
-        write(entry, r.toBuilder().setReplayCheckpoint(rightEdge).build().toByteArray());
+        write(entry, r.toBuilder().setReplayCheckpoint(rightEdge));
         return OpResult.ok(null, rightEdge, 0);
     }
 }

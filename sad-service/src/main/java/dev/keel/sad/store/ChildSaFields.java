@@ -5,6 +5,7 @@ import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.OwnershipReason;
+import dev.keel.sad.keys.RecordMac;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -21,7 +22,7 @@ import java.util.Arrays;
  * takeovers never grow a record and primary and backup stay byte-identical. Stored records are
  * always canonical (written by {@code toByteArray()} or by this patch); when the top-level
  * layout is not ({@link #canonical()} false: fields out of order, a scalar twice, an unexpected
- * wire type) callers fall back to the full parse.
+ * wire type, a field after the integrity tag) callers fall back to the full parse.
  *
  * <p>The bytes are read with a cursor of its own rather than protobuf's {@code CodedInputStream}
  * and strings are decoded only when asked for: this runs for every record of a maintenance pass
@@ -46,6 +47,8 @@ public final class ChildSaFields {
     private boolean canonical = true;
     /** Bytes the fields {@link #PATCHED} take in the record (tags included). */
     private int patchedBytes;
+    /** Where the record_tag field starts, or -1. */
+    private int tagOffset = -1;
 
     private int idOffset = -1;
     private int idLength;
@@ -208,8 +211,11 @@ public final class ChildSaFields {
             if (number == 0) {
                 throw malformed("field number 0");
             }
-            if (number < last || (number == last && !repeatable(number))) {
-                canonical = false;
+            if (number < last || (number == last && !repeatable(number)) || tagOffset >= 0) {
+                canonical = false; // out of order, repeated, or after the integrity tag (which ends a record)
+            }
+            if (number == RecordMac.TAG_FIELD) {
+                tagOffset = start;
             }
             last = number;
             if (!readKnown(number, wire)) {
@@ -425,24 +431,27 @@ public final class ChildSaFields {
                 || (!hardExpiry && Records.reached(createdAtMs, bytes, packets, nowMs, l[2], l[4], l[6]) != null);
     }
 
-    /** {@link #reassign(byte[], byte[], OwnershipReason, long, long)} with the ids as strings. */
-    public byte[] reassign(String nodeId, String memberUuid, OwnershipReason reason, long replayMargin,
-            long nowMs) {
-        return reassign(nodeId.getBytes(StandardCharsets.UTF_8), memberUuid.getBytes(StandardCharsets.UTF_8), reason,
-                replayMargin, nowMs);
+    /** {@link #reassign(RecordMac, String, byte[], byte[], OwnershipReason, long, long)} with the ids as strings. */
+    public byte[] reassign(RecordMac mac, String key, String nodeId, String memberUuid, OwnershipReason reason,
+            long replayMargin, long nowMs) {
+        return reassign(mac, key, nodeId.getBytes(StandardCharsets.UTF_8), memberUuid.getBytes(StandardCharsets.UTF_8),
+                reason, replayMargin, nowMs);
     }
 
     /**
      * The record with a new owner, byte-identical to
-     * {@code ClaimProcessor.reassign(parsed, ...).toByteArray()}: owner node and member, epoch + 1,
+     * {@code Records.sealed(mac, key, ClaimProcessor.reassign(parsed, ...))}: owner node and member, epoch + 1,
      * reason, generation + 1, updated_at; for an inbound SA the replay floor raised to checkpoint
-     * + margin (never lowered). Only for a {@link #canonical()} record.
+     * + margin (never lowered); the integrity tag made anew. Only for a {@link #canonical()}
+     * record whose tag the caller checked.
      *
+     * @param mac the tag key (the one that verified the record)
+     * @param key the map key of the record
      * @param nodeUtf8 the new owner node id, UTF-8
      * @param memberUtf8 the new owner member UUID, UTF-8
      */
-    public byte[] reassign(byte[] nodeUtf8, byte[] memberUtf8, OwnershipReason reason, long replayMargin,
-            long nowMs) {
+    public byte[] reassign(RecordMac mac, String key, byte[] nodeUtf8, byte[] memberUtf8, OwnershipReason reason,
+            long replayMargin, long nowMs) {
         if (!canonical) {
             throw new IllegalStateException("not a canonical record: use the full parse");
         }
@@ -456,17 +465,18 @@ public final class ChildSaFields {
         // New values of PATCHED, in its order (strings as UTF-8).
         long[] values = {nowMs, 0, 0, ownerEpoch + 1, floor, generation + 1, reason.getNumber()};
         byte[][] texts = {null, nodeUtf8, memberUtf8, null, null, null, null};
-        int size = record.length - patchedBytes;
+        int end = tagOffset >= 0 ? tagOffset : record.length; // the old tag is not copied
+        int size = end - patchedBytes;
         for (int k = 0; k < PATCHED.length; k++) {
             size += encodedSize(PATCHED[k], values[k], texts[k]);
         }
-        byte[] out = new byte[size];
-        CodedOutputStream o = CodedOutputStream.newInstance(out);
+        byte[] out = new byte[size + RecordMac.TAG_FIELD_BYTES];
+        CodedOutputStream o = CodedOutputStream.newInstance(out, 0, size);
         try {
             int k = 0;
             int runStart = 0;
             pos = 0;
-            limit = record.length;
+            limit = end;
             while (pos < limit) {
                 int start = pos;
                 int tag = (int) varint();
@@ -482,14 +492,17 @@ public final class ChildSaFields {
                     runStart = Arrays.binarySearch(PATCHED, number) >= 0 ? pos : start;
                 }
             }
-            o.writeRawBytes(record, runStart, record.length - runStart);
+            o.writeRawBytes(record, runStart, end - runStart);
             for (; k < PATCHED.length; k++) {
                 write(o, PATCHED[k], values[k], texts[k]);
             }
             o.checkNoSpaceLeft();
         } catch (IOException e) {
             throw new IllegalStateException("CHILD SA record patch miscounted its size", e);
+        } finally {
+            limit = record.length;
         }
+        mac.seal(RecordMac.Scope.CHILD_SA, key, out, size);
         return out;
     }
 

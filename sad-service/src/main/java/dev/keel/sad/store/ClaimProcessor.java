@@ -43,7 +43,7 @@ public final class ClaimProcessor extends RecordProcessor {
         if (value == null) {
             return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
         }
-        ChildSaRecord r = Records.parseChild(value);
+        ChildSaRecord r = openChild(entry);
         if (!Records.isLive(r)) {
             return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
         }
@@ -59,7 +59,7 @@ public final class ClaimProcessor extends RecordProcessor {
         ChildSaRecord u = reassign(r, nodeId, memberUuid,
                 ownerAlive ? OwnershipReason.OWNERSHIP_REASON_CLAIM : OwnershipReason.OWNERSHIP_REASON_TAKEOVER,
                 replayMargin, nowMs);
-        return OpResult.ok(write(entry, u.toByteArray()));
+        return OpResult.ok(write(entry, u));
     }
 
     /** The ownership change itself, shared with the takeover scan. */

@@ -3,6 +3,7 @@ package dev.keel.sad.store;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.sad.SadException.Kind;
+import dev.keel.sad.keys.TamperedRecordException;
 import java.io.Serial;
 import java.util.Map;
 
@@ -10,6 +11,10 @@ import java.util.Map;
  * Turns a CHILD SA into a tombstone: state DELETED, wrapped keys dropped, counters kept (so a
  * merge with a side that still has the SA keeps the deletion and the highest counters).
  * Deleting a tombstone again answers the tombstone (deletes are retried by IKE).
+ *
+ * <p>A record that fails its integrity check is not used: it is replaced by a bare tombstone (id,
+ * state, times), so the IKE service's delete still ends the SA and the maintenance pass purges it.
+ * Nothing of the refused record is kept, not even its SPI, so its inbound SPI stays bound.
  */
 public final class DeleteProcessor extends RecordProcessor {
 
@@ -17,9 +22,12 @@ public final class DeleteProcessor extends RecordProcessor {
     private static final long serialVersionUID = 1L;
 
     private final long nowMs;
+    private final int kekId;
 
-    public DeleteProcessor(long nowMs) {
+    /** @param kekId the KEK that tags a bare tombstone (the caller's) */
+    public DeleteProcessor(long nowMs, int kekId) {
         this.nowMs = nowMs;
+        this.kekId = kekId;
     }
 
     @Override
@@ -28,17 +36,23 @@ public final class DeleteProcessor extends RecordProcessor {
         if (value == null) {
             return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
         }
-        ChildSaRecord r = Records.parseChild(value);
+        ChildSaRecord r;
+        try {
+            r = openChild(entry);
+        } catch (TamperedRecordException e) {
+            tagWith(kekId);
+            return OpResult.ok(write(entry, ChildSaRecord.newBuilder().setId(entry.getKey())
+                    .setState(ChildSaState.CHILD_SA_STATE_DELETED).setDeletedAtMs(nowMs).setUpdatedAtMs(nowMs)
+                    .setGeneration(1)));
+        }
         if (!Records.isLive(r)) {
             return OpResult.ok(value);
         }
-        ChildSaRecord t = r.toBuilder()
+        return OpResult.ok(write(entry, r.toBuilder()
                 .clearKeys()
                 .setState(ChildSaState.CHILD_SA_STATE_DELETED)
                 .setDeletedAtMs(nowMs)
                 .setUpdatedAtMs(nowMs)
-                .setGeneration(r.getGeneration() + 1)
-                .build();
-        return OpResult.ok(write(entry, t.toByteArray()));
+                .setGeneration(r.getGeneration() + 1)));
     }
 }

@@ -3,11 +3,16 @@ package dev.keel.sad.store;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.query.Predicate;
 import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.keys.TamperedRecordException;
 import java.io.Serial;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Takeover of IKE SAs whose owner left, like {@link MaintenanceProcessor} for CHILD SAs. */
+/**
+ * Takeover of IKE SAs whose owner left, like {@link MaintenanceProcessor} for CHILD SAs (a record
+ * that fails its integrity check is left alone: {@link MaintenanceProcessor#REFUSED}).
+ */
 public final class IkeMaintenanceProcessor implements EntryProcessor<String, byte[], Object> {
 
     @Serial
@@ -31,18 +36,23 @@ public final class IkeMaintenanceProcessor implements EntryProcessor<String, byt
         if (value == null) {
             return null;
         }
+        RecordMac mac;
+        try {
+            mac = RecordMac.verify(RecordMac.Scope.IKE_SA, entry.getKey(), value);
+        } catch (TamperedRecordException e) {
+            return MaintenanceProcessor.REFUSED;
+        }
         IkeSaRecord r = Records.parseIke(value);
         if (!orphaned(r)) {
             return null;
         }
         String member = Records.successor(r.getId(), r.getOwnerNodeId(), liveMembers);
-        entry.setValue(r.toBuilder()
+        entry.setValue(Records.sealed(mac, entry.getKey(), r.toBuilder()
                 .setOwnerMember(member)
                 .setOwnerNodeId(liveMembers.get(member))
                 .setOwnerEpoch(r.getOwnerEpoch() + 1)
                 .setGeneration(r.getGeneration() + 1)
-                .setUpdatedAtMs(nowMs)
-                .build().toByteArray());
+                .setUpdatedAtMs(nowMs)));
         return null;
     }
 

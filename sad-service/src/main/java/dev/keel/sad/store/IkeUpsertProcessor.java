@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * Creates or replaces an IKE SA record. On replace: message IDs never go backwards, creation
- * time, owner epoch and (when the new record has none) the wrapped keys are kept.
+ * time, owner epoch and (when the new record has none) the wrapped keys are kept. A stored record
+ * that fails its integrity check is not replaced (DATA_LOSS): delete it first.
  */
 public final class IkeUpsertProcessor extends RecordProcessor {
 
@@ -15,10 +16,13 @@ public final class IkeUpsertProcessor extends RecordProcessor {
 
     private final byte[] record;
     private final long nowMs;
+    private final int kekId;
 
-    public IkeUpsertProcessor(IkeSaRecord record, long nowMs) {
+    /** @param kekId the KEK that tags a new record (the caller's) */
+    public IkeUpsertProcessor(IkeSaRecord record, long nowMs, int kekId) {
         this.record = record.toByteArray();
         this.nowMs = nowMs;
+        this.kekId = kekId;
     }
 
     @Override
@@ -27,9 +31,10 @@ public final class IkeUpsertProcessor extends RecordProcessor {
         byte[] value = entry.getValue();
         IkeSaRecord.Builder b = n.toBuilder().setUpdatedAtMs(nowMs);
         if (value == null) {
+            tagWith(kekId);
             b.setCreatedAtMs(nowMs).setGeneration(1).setOwnerEpoch(1);
         } else {
-            IkeSaRecord old = Records.parseIke(value);
+            IkeSaRecord old = openIke(entry);
             b.setCreatedAtMs(old.getCreatedAtMs())
                     .setGeneration(old.getGeneration() + 1)
                     .setOwnerEpoch(old.getOwnerMember().equals(n.getOwnerMember())
@@ -40,7 +45,7 @@ public final class IkeUpsertProcessor extends RecordProcessor {
                 b.setKeys(old.getKeys());
             }
         }
-        return OpResult.ok(write(entry, b.build().toByteArray()));
+        return OpResult.ok(write(entry, b));
     }
 
     static int maxU32(int a, int b) {

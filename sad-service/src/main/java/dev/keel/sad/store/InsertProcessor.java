@@ -13,6 +13,10 @@ import java.util.Map;
  * id exists (nothing changed). The backup is {@link SadSerialization.SetValues}-like: exactly the bytes
  * inserted. Serialized as IdentifiedDataSerializable (the record bytes and nothing else): an
  * earlier version with Java serialization doubled the CPU of an install.
+ *
+ * <p>The record comes tagged by the member that validated the request ({@link dev.keel.sad.keys.RecordMac})
+ * and its tag is not checked here: an insert with a bad tag is no worse than a raw put by a rogue
+ * member, and every reader refuses both; the install path saves the check.
  */
 public final class InsertProcessor implements EntryProcessor<String, byte[], Boolean>, IdentifiedDataSerializable {
 

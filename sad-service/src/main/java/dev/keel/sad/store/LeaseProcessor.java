@@ -36,7 +36,7 @@ public final class LeaseProcessor extends RecordProcessor {
         if (bytes == null) {
             return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
         }
-        ChildSaRecord r = Records.parseChild(bytes);
+        ChildSaRecord r = openChild(entry);
         OpResult refusal = Checks.usableBy(r, nodeId, Direction.DIRECTION_OUTBOUND, "lease sequence numbers");
         if (refusal != null) {
             return refusal;
@@ -50,8 +50,7 @@ public final class LeaseProcessor extends RecordProcessor {
             return OpResult.refuse(Kind.RESOURCE_EXHAUSTED, "child SA " + r.getId() + ": sequence space exhausted at "
                     + Long.toUnsignedString(start) + " (" + (r.getEsn() ? "ESN" : "32-bit") + "); rekey the SA");
         }
-        ChildSaRecord updated = r.toBuilder().setLeaseHighWater(end).build();
-        write(entry, updated.toByteArray());
+        write(entry, r.toBuilder().setLeaseHighWater(end));
         return OpResult.ok(null, start, end, r.getOwnerEpoch());
     }
 

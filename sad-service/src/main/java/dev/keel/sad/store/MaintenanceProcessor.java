@@ -4,6 +4,8 @@ import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.query.Predicate;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.keys.TamperedRecordException;
 import java.io.Serial;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -27,11 +29,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * captured when built), so the backup replica re-runs it (backup processor = this) and reaches
  * the same bytes; this also holds for multi-key operations, where a single backup processor
  * serves every key of a partition.
+ *
+ * <p>A record that fails its integrity check is left as it is (no new owner, no expiry, no purge)
+ * and answered {@link #REFUSED}; the result of a change is {@link #CHANGED}.
  */
 public final class MaintenanceProcessor implements EntryProcessor<String, byte[], Object> {
 
     @Serial
     private static final long serialVersionUID = 1L;
+
+    /** The result for a record the pass changed or purged. */
+    public static final Boolean CHANGED = Boolean.TRUE;
+    /** The result for a record that failed its integrity check and was left alone. */
+    public static final Boolean REFUSED = Boolean.FALSE;
 
     private final long nowMs;
     private final HashMap<String, String> liveMembers;
@@ -71,6 +81,12 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         if (value == null) {
             return null;
         }
+        RecordMac mac;
+        try {
+            mac = RecordMac.verify(RecordMac.Scope.CHILD_SA, entry.getKey(), value);
+        } catch (TamperedRecordException e) {
+            return REFUSED;
+        }
         // Fast path: read the few fields the pass needs and patch the owner fields in place; the
         // full parse only for what the patch does not cover (a lifetime transition, an odd layout).
         ChildSaFields f = ChildSaFields.read(value);
@@ -80,26 +96,26 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
                     return null;
                 }
                 entry.setValue(null);
-                return Boolean.TRUE;
+                return CHANGED;
             }
             if (!orphan(f.ownerMember())) {
                 return null;
             }
             String member = Records.successor(f.id(), f.ownerNodeId(), liveMembers);
-            entry.setValue(f.reassign(utf8(liveMembers.get(member)), utf8(member),
+            entry.setValue(f.reassign(mac, entry.getKey(), utf8(liveMembers.get(member)), utf8(member),
                     OwnershipReason.OWNERSHIP_REASON_TAKEOVER, replayMargin, nowMs));
-            return Boolean.TRUE;
+            return CHANGED;
         }
         ChildSaRecord r = Records.parseChild(value);
         ChildSaRecord u = next(r);
         if (u == null) {
             entry.setValue(null);
         } else if (u != r) {
-            entry.setValue(u.toByteArray());
+            entry.setValue(Records.sealed(mac, entry.getKey(), u));
         } else {
             return null;
         }
-        return Boolean.TRUE; // changed: counted by the caller (null results are not returned)
+        return CHANGED; // counted by the caller (null results are not returned)
     }
 
     /** Whether the pass would change the record (what {@link #due()} selects), from its bytes. */

@@ -1,6 +1,12 @@
 package dev.keel.sad.store;
 
 import com.hazelcast.map.EntryProcessor;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.sad.SadException.Kind;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.keys.RecordMac.Scope;
+import dev.keel.sad.keys.TamperedRecordException;
 import java.io.Serial;
 import java.util.Map;
 
@@ -23,6 +29,12 @@ import java.util.Map;
  * ownership on the backup) but {@link SetValue}: the exact bytes the primary wrote, so primary
  * and backup are byte-identical. A processor that changed nothing has no backup processor, and
  * then no backup is sent or awaited.
+ *
+ * <p><b>Integrity.</b> A processor reads the stored record through {@link #openChild} /
+ * {@link #openIke}, which check its tag ({@link RecordMac}); a record that fails is not used and
+ * the operation is refused with DATA_LOSS. Every write tags the new record
+ * ({@link #write(Map.Entry, ChildSaRecord.Builder)} and the like), with the KEK that tagged the
+ * record read, or the one named by {@link #tagWith} for a record made here.
  */
 public abstract class RecordProcessor implements EntryProcessor<String, byte[], OpResult> {
 
@@ -31,18 +43,58 @@ public abstract class RecordProcessor implements EntryProcessor<String, byte[], 
 
     private transient byte[] written;
     private transient boolean removed;
+    /** The tag key of the record read (or of {@link #tagWith}): the one new versions are tagged with. */
+    private transient RecordMac mac;
 
     @Override
     public final OpResult process(Map.Entry<String, byte[]> entry) {
         written = null;
         removed = false;
-        return apply(entry);
+        mac = null;
+        try {
+            return apply(entry);
+        } catch (TamperedRecordException e) {
+            return OpResult.refuse(Kind.DATA_LOSS, e.getMessage());
+        }
     }
 
-    /** Does the work; writes only through {@link #write} / {@link #remove}. */
+    /** Does the work; reads through {@link #openChild} / {@link #openIke}, writes only through {@code write} / {@link #remove}. */
     protected abstract OpResult apply(Map.Entry<String, byte[]> entry);
 
-    protected final byte[] write(Map.Entry<String, byte[]> entry, byte[] value) {
+    /** The stored CHILD SA record (not null) after its integrity check; a failed check refuses the operation (DATA_LOSS). */
+    protected final ChildSaRecord openChild(Map.Entry<String, byte[]> entry) {
+        mac = RecordMac.verify(Scope.CHILD_SA, entry.getKey(), entry.getValue());
+        return Records.parseChild(entry.getValue());
+    }
+
+    /** As {@link #openChild}, for an IKE SA record. */
+    protected final IkeSaRecord openIke(Map.Entry<String, byte[]> entry) {
+        mac = RecordMac.verify(Scope.IKE_SA, entry.getKey(), entry.getValue());
+        return Records.parseIke(entry.getValue());
+    }
+
+    /** Tags what this processor writes under the KEK with this id (a record made here, not read). */
+    protected final void tagWith(int kekId) {
+        mac = RecordMac.forKekId(kekId);
+        if (mac == null) {
+            throw new TamperedRecordException(String.format("cannot tag a record under KEK %08x: this node does not hold it",
+                    kekId));
+        }
+    }
+
+    protected final byte[] write(Map.Entry<String, byte[]> entry, ChildSaRecord.Builder record) {
+        return write(entry, Records.sealed(mac, entry.getKey(), record));
+    }
+
+    protected final byte[] write(Map.Entry<String, byte[]> entry, ChildSaRecord record) {
+        return write(entry, Records.sealed(mac, entry.getKey(), record));
+    }
+
+    protected final byte[] write(Map.Entry<String, byte[]> entry, IkeSaRecord.Builder record) {
+        return write(entry, Records.sealed(mac, entry.getKey(), record));
+    }
+
+    private byte[] write(Map.Entry<String, byte[]> entry, byte[] value) {
         entry.setValue(value);
         written = value;
         return value;

@@ -7,6 +7,8 @@ import dev.keel.proto.v1.Expiry;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.Lifetime;
 import dev.keel.proto.v1.LifetimeLimit;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.keys.RecordMac.Scope;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
@@ -29,6 +31,37 @@ public final class Records {
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException("stored IKE SA record is not an IkeSaRecord: " + e.getMessage());
         }
+    }
+
+    /**
+     * A stored CHILD SA record after its integrity check ({@link RecordMac#verify}).
+     *
+     * @throws dev.keel.sad.keys.TamperedRecordException when the check fails
+     */
+    public static ChildSaRecord verifiedChild(String key, byte[] stored) {
+        RecordMac.verify(Scope.CHILD_SA, key, stored);
+        return parseChild(stored);
+    }
+
+    /** As {@link #verifiedChild}, for an IKE SA record. */
+    public static IkeSaRecord verifiedIke(String key, byte[] stored) {
+        RecordMac.verify(Scope.IKE_SA, key, stored);
+        return parseIke(stored);
+    }
+
+    /** The bytes to store for a CHILD SA record under {@code key}: serialized, with its tag (the builder's is dropped). */
+    public static byte[] sealed(RecordMac mac, String key, ChildSaRecord.Builder b) {
+        return mac.seal(Scope.CHILD_SA, key, b.clearRecordTag().build());
+    }
+
+    /** As above, from a record (copied when it carries a tag). */
+    public static byte[] sealed(RecordMac mac, String key, ChildSaRecord r) {
+        return mac.seal(Scope.CHILD_SA, key, r.getRecordTag().isEmpty() ? r : r.toBuilder().clearRecordTag().build());
+    }
+
+    /** The bytes to store for an IKE SA record under {@code key}. */
+    public static byte[] sealed(RecordMac mac, String key, IkeSaRecord.Builder b) {
+        return mac.seal(Scope.IKE_SA, key, b.clearRecordTag().build());
     }
 
     public static ChildSaRecord withoutKeys(ChildSaRecord r) {

@@ -2,12 +2,16 @@ package dev.keel.sad.store;
 
 import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
+import com.hazelcast.spi.merge.MergingEntry;
 import com.hazelcast.spi.merge.MergingValue;
 import com.hazelcast.spi.merge.SplitBrainMergePolicy;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.keys.RecordMac.Scope;
+import dev.keel.sad.keys.TamperedRecordException;
 
 /**
  * The split-brain merge rules for the SA maps (docs/sad.md, "Split brain"). When two
@@ -16,6 +20,10 @@ import dev.keel.proto.v1.OwnershipReason;
  *
  * <p>The rules are pure functions ({@link #mergeChild}, {@link #mergeIke}) so they are tested
  * directly, and symmetric except for exact ties.
+ *
+ * <p>Both sides' records are checked first ({@link RecordMac}): a side whose record fails its
+ * check does not take part (the other side's record is kept as it is; when both fail, the
+ * surviving side's stays), so a record forged on a rogue "side" that merges in never wins.
  */
 public final class SaMergePolicies {
 
@@ -121,27 +129,48 @@ public final class SaMergePolicies {
     }
 
 
-    /** Hazelcast adapter for {@link #mergeChild} on the CHILD SA map. */
-    public static final class ChildSa implements SplitBrainMergePolicy<Object, MergingValue<Object>, Object> {
-        @Override
-        public Object merge(MergingValue<Object> merging, MergingValue<Object> existing) {
-            ChildSaRecord m = merging == null ? null : parse(merging);
-            ChildSaRecord e = existing == null ? null : parse(existing);
-            if (m == null && e == null) {
-                return null;
-            }
-            if (e == null) {
-                return merging.getRawValue();
-            }
-            if (m == null) {
-                return existing.getRawValue();
-            }
-            return mergeChild(e, m).toByteArray();
+    /**
+     * The merged value of one key: {@code rule} over both sides' records when both pass their
+     * integrity check (tagged with the surviving side's KEK); otherwise the one side that passes,
+     * as stored; otherwise the surviving side's value as it is (null: store nothing).
+     */
+    private static Object merge(Scope scope, MergingEntry<Object, Object> merging, MergingEntry<Object, Object> existing,
+            Rule rule) {
+        RecordMac m = checked(scope, merging);
+        RecordMac e = checked(scope, existing);
+        if (m != null && e != null) {
+            String key = (String) existing.getKey();
+            return rule.merge(e, key, (byte[]) existing.getDeserializedValue(), (byte[]) merging.getDeserializedValue());
         }
+        if (m != null) {
+            return merging.getRawValue();
+        }
+        return existing == null ? null : existing.getRawValue();
+    }
 
-        private static ChildSaRecord parse(MergingValue<Object> v) {
-            Object o = v.getDeserializedValue();
-            return o == null ? null : Records.parseChild((byte[]) o);
+    /** A merge rule over two checked records, giving the stored bytes. */
+    private interface Rule {
+        byte[] merge(RecordMac mac, String key, byte[] existing, byte[] merging);
+    }
+
+    /** The tag key of a side's record, or null when it has none or the record fails its check. */
+    private static RecordMac checked(Scope scope, MergingEntry<Object, Object> v) {
+        if (v == null || v.getDeserializedValue() == null) {
+            return null;
+        }
+        try {
+            return RecordMac.verify(scope, (String) v.getKey(), (byte[]) v.getDeserializedValue());
+        } catch (TamperedRecordException x) {
+            return null;
+        }
+    }
+
+    /** Hazelcast adapter for {@link #mergeChild} on the CHILD SA map. */
+    public static final class ChildSa implements SplitBrainMergePolicy<Object, MergingEntry<Object, Object>, Object> {
+        @Override
+        public Object merge(MergingEntry<Object, Object> merging, MergingEntry<Object, Object> existing) {
+            return SaMergePolicies.merge(Scope.CHILD_SA, merging, existing, (mac, key, e, m) -> Records.sealed(mac, key,
+                    mergeChild(Records.parseChild(e), Records.parseChild(m))));
         }
 
         @Override
@@ -152,17 +181,11 @@ public final class SaMergePolicies {
     }
 
     /** Hazelcast adapter for {@link #mergeIke} on the IKE SA map. */
-    public static final class IkeSa implements SplitBrainMergePolicy<Object, MergingValue<Object>, Object> {
+    public static final class IkeSa implements SplitBrainMergePolicy<Object, MergingEntry<Object, Object>, Object> {
         @Override
-        public Object merge(MergingValue<Object> merging, MergingValue<Object> existing) {
-            if (existing == null || existing.getDeserializedValue() == null) {
-                return merging == null ? null : merging.getRawValue();
-            }
-            if (merging == null || merging.getDeserializedValue() == null) {
-                return existing.getRawValue();
-            }
-            return mergeIke(Records.parseIke((byte[]) existing.getDeserializedValue()),
-                    Records.parseIke((byte[]) merging.getDeserializedValue())).toByteArray();
+        public Object merge(MergingEntry<Object, Object> merging, MergingEntry<Object, Object> existing) {
+            return SaMergePolicies.merge(Scope.IKE_SA, merging, existing, (mac, key, e, m) -> Records.sealed(mac, key,
+                    mergeIke(Records.parseIke(e), Records.parseIke(m)).toBuilder()));
         }
 
         @Override

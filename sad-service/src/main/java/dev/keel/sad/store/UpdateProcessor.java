@@ -34,7 +34,7 @@ public final class UpdateProcessor extends RecordProcessor {
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException(e);
         }
-        ChildSaRecord r = Records.parseChild(value);
+        ChildSaRecord r = openChild(entry);
         if (!Records.isLive(r)) {
             return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
         }
@@ -69,6 +69,6 @@ public final class UpdateProcessor extends RecordProcessor {
         }
         u = Records.applyLifetimes(u.toBuilder().setGeneration(r.getGeneration() + 1).setUpdatedAtMs(nowMs).build(),
                 nowMs);
-        return OpResult.ok(write(entry, u.toByteArray()));
+        return OpResult.ok(write(entry, u));
     }
 }

@@ -32,7 +32,7 @@ public final class UsageProcessor extends RecordProcessor {
         if (value == null) {
             return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
         }
-        ChildSaRecord r = Records.parseChild(value);
+        ChildSaRecord r = openChild(entry);
         OpResult refusal = LeaseProcessor.Checks.usableBy(r, nodeId, null, "report usage");
         if (refusal != null && !r.hasHardExpiry()) {
             return refusal;
@@ -48,6 +48,6 @@ public final class UsageProcessor extends RecordProcessor {
         if (u.equals(r)) {
             return OpResult.ok(value);
         }
-        return OpResult.ok(write(entry, u.toByteArray()));
+        return OpResult.ok(write(entry, u));
     }
 }

@@ -5,13 +5,15 @@ import dev.keel.proto.v1.LifetimeEvent;
 import dev.keel.proto.v1.OwnershipChange;
 import dev.keel.proto.v1.SaEvent;
 import dev.keel.proto.v1.SaEventType;
+import dev.keel.sad.keys.TamperedRecordException;
 import dev.keel.sad.store.Records;
 
 /**
  * One entry of the hub's log. A CHILD SA change keeps the stored record bytes and the few fields
  * the subscription filter needs; its {@link SaEvent} (a full parse of the record) is built only
  * when a Watch stream sends it, once per key-stripping variant, so a member without subscribers
- * (or whose subscribers filter the SA out) never parses the record.
+ * (or whose subscribers filter the SA out) never parses the record. The record's integrity tag is
+ * checked there too, once: an event whose record fails it is never sent ({@link #event} null).
  */
 final class HubEvent {
 
@@ -69,10 +71,16 @@ final class HubEvent {
                 record, hard);
     }
 
-    /** The event as sent: with the record's wrapped keys or without them. */
+    /**
+     * The event as sent: with the record's wrapped keys or without them; null when its record
+     * failed its integrity check (counted and logged by the check).
+     */
     SaEvent event(boolean withKeys) {
         SaEvent e = withKeys ? full : stripped;
         if (e == null) {
+            if (record != null && !record.verified()) {
+                return null;
+            }
             e = build(withKeys);
             if (withKeys) {
                 full = e;
@@ -111,12 +119,17 @@ final class HubEvent {
         return b.build();
     }
 
-    /** The record of one change, shared by the events it gave: the stored bytes, or only the id. */
+    /**
+     * The record of one change, shared by the events it gave: the stored bytes and the map key, or
+     * only the id.
+     */
     static final class Record {
         private final byte[] bytes;
         private final String id;
         final String ownerNodeId;
         private volatile ChildSaRecord parsed;
+        /** 0 not checked yet, 1 passed, -1 failed. */
+        private volatile int check;
 
         private Record(byte[] bytes, String id, String ownerNodeId) {
             this.bytes = bytes;
@@ -124,8 +137,9 @@ final class HubEvent {
             this.ownerNodeId = ownerNodeId;
         }
 
-        static Record stored(byte[] bytes, String ownerNodeId) {
-            return new Record(bytes, null, ownerNodeId);
+        /** A stored record, under its map key. */
+        static Record stored(String key, byte[] bytes, String ownerNodeId) {
+            return new Record(bytes, key, ownerNodeId);
         }
 
         /** A deletion notice: the record carries only the SA id. */
@@ -133,13 +147,24 @@ final class HubEvent {
             return new Record(null, id, "");
         }
 
-        ChildSaRecord parsed() {
-            ChildSaRecord r = parsed;
-            if (r == null) {
-                r = bytes != null ? Records.parseChild(bytes) : ChildSaRecord.newBuilder().setId(id).build();
-                parsed = r;
+        /** Whether the record passes its integrity check (an id-only record has nothing to check). */
+        boolean verified() {
+            int c = check;
+            if (c == 0) { // two streams may both check; each gets the same answer
+                try {
+                    parsed = bytes == null ? ChildSaRecord.newBuilder().setId(id).build() : Records.verifiedChild(id, bytes);
+                    c = 1;
+                } catch (TamperedRecordException e) {
+                    c = -1;
+                }
+                check = c;
             }
-            return r;
+            return c > 0;
+        }
+
+        /** The record; only after {@link #verified()} answered true. */
+        ChildSaRecord parsed() {
+            return parsed;
         }
     }
 }

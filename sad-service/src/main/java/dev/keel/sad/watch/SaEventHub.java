@@ -12,6 +12,8 @@ import dev.keel.proto.v1.SaEvent;
 import dev.keel.proto.v1.SaEventType;
 import dev.keel.proto.v1.WatchRequest;
 import dev.keel.sad.cluster.SadCluster;
+import dev.keel.sad.keys.RecordMac;
+import dev.keel.sad.keys.TamperedRecordException;
 import dev.keel.sad.store.ChildSaFields;
 import dev.keel.sad.store.ChildSaFilter;
 import dev.keel.sad.store.Records;
@@ -41,6 +43,10 @@ import java.util.function.Consumer;
  * ({@link ChildSaFields}) and its events keep those bytes: the record is parsed only when a Watch
  * stream sends the event ({@link HubEvent}), so a member nobody watches does little per change
  * (a takeover of 50,000 SAs is 50,000 changes on every member).
+ *
+ * <p>No record reaches a Watch stream without passing its integrity check ({@link RecordMac}): a
+ * CHILD SA's when a stream first sends an event carrying it, an IKE SA's and every snapshot
+ * record's before they are queued. A record that fails is not sent (counted and logged by the check).
  */
 public final class SaEventHub implements AutoCloseable {
 
@@ -112,14 +118,23 @@ public final class SaEventHub implements AutoCloseable {
         long now = System.currentTimeMillis();
         List<SaEvent> snap = new ArrayList<>();
         ChildSaFilter filter = new ChildSaFilter("", "", new byte[0], req.getOwnerNodeId(), false);
-        for (byte[] v : cluster.childSas().values(filter)) {
-            snap.add(SaEvent.newBuilder().setRevision(snapshotRevision).setObservedAtMs(now)
-                    .setType(SaEventType.SA_EVENT_TYPE_SNAPSHOT_CHILD_SA).setChildSa(Records.parseChild(v)).build());
+        for (var e : cluster.childSas().entrySet(filter)) {
+            try {
+                snap.add(SaEvent.newBuilder().setRevision(snapshotRevision).setObservedAtMs(now)
+                        .setType(SaEventType.SA_EVENT_TYPE_SNAPSHOT_CHILD_SA)
+                        .setChildSa(Records.verifiedChild(e.getKey(), e.getValue())).build());
+            } catch (TamperedRecordException refused) {
+                // not sent
+            }
         }
-        for (byte[] v : cluster.ikeSas().values()) {
-            IkeSaRecord r = Records.parseIke(v);
-            snap.add(SaEvent.newBuilder().setRevision(snapshotRevision).setObservedAtMs(now)
-                    .setType(SaEventType.SA_EVENT_TYPE_SNAPSHOT_IKE_SA).setIkeSa(r).build());
+        for (var e : cluster.ikeSas().entrySet()) {
+            try {
+                snap.add(SaEvent.newBuilder().setRevision(snapshotRevision).setObservedAtMs(now)
+                        .setType(SaEventType.SA_EVENT_TYPE_SNAPSHOT_IKE_SA)
+                        .setIkeSa(Records.verifiedIke(e.getKey(), e.getValue())).build());
+            } catch (TamperedRecordException refused) {
+                // not sent
+            }
         }
         sub.snapshot(snap, SaEvent.newBuilder().setRevision(snapshotRevision).setObservedAtMs(now)
                 .setType(SaEventType.SA_EVENT_TYPE_SNAPSHOT_END).build());
@@ -174,7 +189,7 @@ public final class SaEventHub implements AutoCloseable {
             out.add(HubEvent.child(SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED, HubEvent.Record.idOnly(id)));
             return out;
         }
-        HubEvent.Record record = HubEvent.Record.stored(newValue, now.ownerNodeId());
+        HubEvent.Record record = HubEvent.Record.stored(key, newValue, now.ownerNodeId());
         if (oldValue == null) {
             out.add(HubEvent.child(now.isLive() ? SaEventType.SA_EVENT_TYPE_CHILD_SA_PUT
                     : SaEventType.SA_EVENT_TYPE_CHILD_SA_DELETED, record));
@@ -261,10 +276,21 @@ public final class SaEventHub implements AutoCloseable {
             EntryMergedListener<String, byte[]> {
 
         private void put(EntryEvent<String, byte[]> e) {
-            if (e.getValue() != null) {
-                publish(List.of(HubEvent.of(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_PUT)
-                        .setIkeSa(Records.parseIke(e.getValue())).build())));
+            if (e.getValue() == null) {
+                return;
             }
+            IkeSaRecord r;
+            try {
+                r = Records.verifiedIke(e.getKey(), e.getValue());
+            } catch (TamperedRecordException refused) {
+                return; // not published
+            } catch (RuntimeException ex) {
+                LOG.log(System.Logger.Level.WARNING, "watch: cannot publish change of IKE SA " + e.getKey() + ": "
+                        + ex.getMessage());
+                return;
+            }
+            publish(List.of(HubEvent.of(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_PUT)
+                    .setIkeSa(r).build())));
         }
 
         @Override

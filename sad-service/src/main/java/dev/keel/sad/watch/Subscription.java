@@ -128,7 +128,10 @@ public final class Subscription {
         boolean withKeys = request.getIncludeWrappedKeys();
         HubEvent e;
         while (out.size() < max && (e = queue.poll()) != null) {
-            out.add(e.event(withKeys)); // the record is parsed here, on the stream's thread
+            SaEvent built = e.event(withKeys); // the record is checked and parsed here, on the stream's thread
+            if (built != null) { // else its record failed its integrity check: not sent
+                out.add(built);
+            }
             queued.decrementAndGet();
         }
         return out;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,22 +83,47 @@ class KeyWrapTest {
                 .hasMessageStartingWith("KEK file " + missing + ": cannot read it");
 
         Path shortFile = dir.resolve("short.hex");
-        Files.writeString(shortFile, "00112233\n", StandardCharsets.US_ASCII);
+        writeOwnerOnly(shortFile, "00112233\n".getBytes(StandardCharsets.US_ASCII));
         assertThatThrownBy(() -> KeyEncryptionKey.load(shortFile))
                 .hasMessage("KEK file " + shortFile + ": expected 64 hexadecimal digits (32 bytes, e.g. "
                         + "`openssl rand -hex 32`), found 8 characters");
 
         Path notHex = dir.resolve("nothex.hex");
-        Files.writeString(notHex, "zz" + "11".repeat(31), StandardCharsets.US_ASCII);
+        writeOwnerOnly(notHex, ("zz" + "11".repeat(31)).getBytes(StandardCharsets.US_ASCII));
         assertThatThrownBy(() -> KeyEncryptionKey.load(notHex))
                 .hasMessage("KEK file " + notHex + ": not hexadecimal at character 1");
 
         Path raw = dir.resolve("raw.bin");
-        Files.write(raw, new byte[32]);
+        writeOwnerOnly(raw, new byte[32]);
         assertThatThrownBy(() -> KeyEncryptionKey.load(raw)).hasMessageContaining("expected 64 hexadecimal digits");
 
         Path zeros = dir.resolve("zeros.hex");
-        Files.writeString(zeros, "00".repeat(32), StandardCharsets.US_ASCII);
+        writeOwnerOnly(zeros, "00".repeat(32).getBytes(StandardCharsets.US_ASCII));
         assertThatThrownBy(() -> KeyEncryptionKey.load(zeros)).hasMessageContaining("all equal");
+    }
+
+    @Test
+    void kekFileOthersMayReadOrChangeIsRefusedNamingFileAndModeAndFix(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("kek.hex");
+        KeyEncryptionKey.write(f, HEX.parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as("write() makes it owner-only")
+                .isEqualTo("rw-------");
+        KeyEncryptionKey.load(f).close();
+
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        assertThatThrownBy(() -> KeyEncryptionKey.load(f)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("KEK file " + f + ": permissions rw-r--r-- let its group or other users read it;"
+                        + " allow its owner only (chmod 600 " + f + ")");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r-----"));
+        assertThatThrownBy(() -> KeyEncryptionKey.load(f)).hasMessageContaining("permissions rw-r----- let its group");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-----w-"));
+        assertThatThrownBy(() -> KeyEncryptionKey.load(f)).hasMessageContaining("other users change it");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("r--------"));
+        KeyEncryptionKey.load(f).close();
+    }
+
+    private static void writeOwnerOnly(Path f, byte[] content) throws java.io.IOException {
+        Files.write(f, content);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
     }
 }

@@ -121,7 +121,7 @@ public class ChildSaFieldsTest {
         SplittableRandom rnd = new SplittableRandom(4303L);
         for (int i = 0; i < RECORDS; i++) {
             ChildSaRecord r = randomRecord(rnd);
-            byte[] stored = r.toByteArray();
+            byte[] stored = TestTags.sealed(r);
             // Several takeovers in a row: the patched bytes are patched again, and never grow.
             for (int round = 0; round < 3; round++) {
                 String node = rnd.nextInt(5) == 0 ? "" : "node-" + rnd.nextInt(3);
@@ -130,9 +130,10 @@ public class ChildSaFieldsTest {
                         : OwnershipReason.OWNERSHIP_REASON_CLAIM;
                 long margin = rnd.nextInt(3) == 0 ? 0 : rnd.nextInt(1 << 20);
                 long now = rnd.nextInt(4) == 0 ? 0 : pick(rnd);
-                byte[] expected = ClaimProcessor.reassign(Records.parseChild(stored), node, member, reason, margin, now)
-                        .toByteArray();
-                byte[] patched = ChildSaFields.read(stored).reassign(node, member, reason, margin, now);
+                byte[] expected = Records.sealed(TestTags.MAC, r.getId(),
+                        ClaimProcessor.reassign(Records.parseChild(stored), node, member, reason, margin, now));
+                byte[] patched = ChildSaFields.read(stored).reassign(TestTags.MAC, r.getId(), node, member, reason, margin,
+                        now);
                 assertThat(patched).as("record %d round %d", i, round).isEqualTo(expected);
                 stored = patched;
             }
@@ -145,16 +146,17 @@ public class ChildSaFieldsTest {
                 .setOwnerNodeId("n1").setOwnerMember("gone").setOwnerEpoch(3).setReplayCheckpoint(100)
                 .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setGeneration(7).build();
         // Protobuf takes the last occurrence of a scalar; this layout has the owner member twice.
-        byte[] twice = concat(r.toByteArray(), ChildSaRecord.newBuilder().setOwnerMember("gone2").build().toByteArray());
+        byte[] twice = TestTags.sealedBytes("sa-1", concat(r.toByteArray(),
+                ChildSaRecord.newBuilder().setOwnerMember("gone2").build().toByteArray()));
         // The id after the other fields.
-        byte[] reordered = concat(r.toBuilder().clearId().build().toByteArray(),
-                ChildSaRecord.newBuilder().setId("sa-1").build().toByteArray());
+        byte[] reordered = TestTags.sealedBytes("sa-1", concat(r.toBuilder().clearId().build().toByteArray(),
+                ChildSaRecord.newBuilder().setId("sa-1").build().toByteArray()));
         MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2"), 1_000, 600_000);
         for (byte[] odd : new byte[][] {twice, reordered}) {
             assertThat(ChildSaFields.read(odd).canonical()).isFalse();
             Map.Entry<String, byte[]> e = new SimpleEntry<>("sa-1", odd);
             assertThat(pass.process(e)).isEqualTo(Boolean.TRUE);
-            assertThat(e.getValue()).isEqualTo(pass.next(Records.parseChild(odd)).toByteArray());
+            assertThat(e.getValue()).isEqualTo(Records.sealed(TestTags.MAC, "sa-1", pass.next(Records.parseChild(odd))));
         }
     }
 
@@ -167,11 +169,13 @@ public class ChildSaFieldsTest {
                     rnd.nextInt(6) == 0 ? Map.of() : Map.of("u1", "n1", "u3", "n3", "u9", "n2"), rnd.nextInt(1 << 16),
                     rnd.nextInt(600_000));
             ChildSaRecord expected = pass.next(r);
-            Map.Entry<String, byte[]> e = new SimpleEntry<>(r.getId(), r.toByteArray());
+            Map.Entry<String, byte[]> e = TestTags.entry(r);
+            byte[] before = e.getValue();
             assertThat(pass.isDue(e.getValue())).as("record %d", i).isEqualTo(expected != r);
             Object changed = pass.process(e);
             assertThat(changed).isEqualTo(expected != r ? Boolean.TRUE : null);
-            assertThat(e.getValue()).as("record %d", i).isEqualTo(expected == null ? null : expected.toByteArray());
+            assertThat(e.getValue()).as("record %d", i).isEqualTo(expected == null ? null
+                    : expected == r ? before : Records.sealed(TestTags.MAC, r.getId(), expected));
         }
     }
 
@@ -218,8 +222,9 @@ public class ChildSaFieldsTest {
                     // are (stored records never have them), so compare what the bytes mean.
                     ChildSaRecord want = ClaimProcessor.reassign(r, "n9", "u9",
                             OwnershipReason.OWNERSHIP_REASON_TAKEOVER, 7, 9);
-                    assertThat(Records.parseChild(f.reassign("n9", "u9", OwnershipReason.OWNERSHIP_REASON_TAKEOVER,
-                            7, 9))).as("damaged record %d", i).isEqualTo(want);
+                    assertThat(TestTags.untagged(Records.parseChild(f.reassign(TestTags.MAC, "k", "n9", "u9",
+                            OwnershipReason.OWNERSHIP_REASON_TAKEOVER, 7, 9)))).as("damaged record %d", i)
+                            .isEqualTo(TestTags.untagged(want));
                 }
             }
         }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class ProcessorsTest {
 
     private static Map.Entry<String, byte[]> entry(ChildSaRecord r) {
-        return new SimpleEntry<>(r.getId(), r.toByteArray());
+        return TestTags.entry(r);
     }
 
     private static ChildSaRecord.Builder out(boolean esn, long hwm) {

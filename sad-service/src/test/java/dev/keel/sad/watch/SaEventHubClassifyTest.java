@@ -13,6 +13,7 @@ import dev.keel.proto.v1.SaEvent;
 import dev.keel.proto.v1.SaEventType;
 import dev.keel.sad.store.ChildSaFieldsTest;
 import dev.keel.sad.store.Records;
+import dev.keel.sad.store.TestTags;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -83,15 +84,20 @@ class SaEventHubClassifyTest {
         return b.build();
     }
 
+    /** The record as sad-service stores it: with its integrity tag. */
+    private static ChildSaRecord stored(ChildSaRecord r) {
+        return Records.parseChild(TestTags.sealed(r));
+    }
+
     @Test
     void sameEventsAsTheFullParseForEveryKindOfChange() {
         SplittableRandom rnd = new SplittableRandom(6311L);
         int events = 0;
         for (int i = 0; i < 5_000; i++) {
-            ChildSaRecord old = ChildSaFieldsTest.randomRecord(rnd);
+            ChildSaRecord old = stored(ChildSaFieldsTest.randomRecord(rnd));
             int shape = rnd.nextInt(8);
             ChildSaRecord before = shape == 0 ? null : old; // added
-            ChildSaRecord after = shape == 1 ? null : change(old, rnd); // removed
+            ChildSaRecord after = shape == 1 ? null : stored(change(old, rnd)); // removed
             if (before == null && after == null) {
                 continue;
             }
@@ -115,5 +121,20 @@ class SaEventHubClassifyTest {
             }
         }
         assertThat(events).isGreaterThan(3_000);
+    }
+
+    @Test
+    void aChangeWhoseRecordFailsItsIntegrityCheckIsNeverSent() {
+        ChildSaRecord old = stored(ChildSaFieldsTest.randomRecord(new SplittableRandom(4301L)).toBuilder()
+                .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).build());
+        // Rewritten without the KEK: the generation moved (so it is published), the old tag kept.
+        byte[] rewritten = old.toBuilder().setGeneration(old.getGeneration() + 1).addRemoteTs(
+                dev.keel.proto.v1.TrafficSelector.getDefaultInstance()).build().toByteArray();
+        List<HubEvent> got = SaEventHub.classify(old.getId(), TestTags.sealed(old), rewritten);
+        assertThat(got).isNotEmpty();
+        for (HubEvent h : got) {
+            assertThat(h.event(true)).isNull();
+            assertThat(h.event(false)).isNull();
+        }
     }
 }
