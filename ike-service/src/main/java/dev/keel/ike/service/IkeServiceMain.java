@@ -31,6 +31,12 @@ import picocli.CommandLine.Option;
         description = "Runs Keel's IKEv2 service alone: connections from policy-service, CHILD SAs to sad-service.")
 public final class IkeServiceMain implements Callable<Integer> {
 
+    /**
+     * Shortest PSK accepted, as policy-service's {@code ConfigLoader.MIN_PSK_BYTES} (which this
+     * module does not depend on): RFC 7296 §2.15, a short PSK can be guessed offline.
+     */
+    static final int MIN_PSK_BYTES = 20;
+
     @Option(names = "--address", required = true, description = "outer address the IKE sockets bind to")
     String address;
 
@@ -116,6 +122,12 @@ public final class IkeServiceMain implements Callable<Integer> {
             String value = eq > 0 ? System.getenv(p.substring(eq + 1)) : null;
             if (value == null || value.isEmpty()) {
                 System.err.println("keel-ike-service: --psk " + p + ": expected NAME=ENV_VAR with ENV_VAR set");
+                return 2;
+            }
+            int length = value.getBytes(StandardCharsets.UTF_8).length;
+            if (length < MIN_PSK_BYTES) {
+                System.err.println("keel-ike-service: --psk " + p + ": the key is " + length + " bytes; at least "
+                        + MIN_PSK_BYTES + " are needed (a short PSK can be guessed offline)");
                 return 2;
             }
             secrets.put(p.substring(0, eq), value.getBytes(StandardCharsets.UTF_8));

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** keel-ike-service's start-up checks: plaintext gRPC to policy-service and sad-service only on this host. */
+/** keel-ike-service's start-up checks: plaintext gRPC only on this host, no short PSK. */
 class IkeServiceMainTest {
 
     @Test
@@ -27,21 +27,41 @@ class IkeServiceMainTest {
     }
 
     @Test
-    void aNonLoopbackServiceWithoutTlsStopsTheStartWithExitCode2() {
-        // Issue 19: ike-service sent CHILD SA keys to any --sad address in plaintext.
+    void aPskShorterThan20BytesStopsTheStartWithExitCode2() {
+        // Any variable of this process with a short value stands in for a short PSK.
+        String variable = System.getenv().entrySet().stream()
+                .filter(e -> e.getKey().matches("[A-Z_]+") && !e.getValue().isEmpty()
+                        && e.getValue().getBytes(StandardCharsets.UTF_8).length < 20)
+                .map(java.util.Map.Entry::getKey).sorted().findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(variable != null, "no environment variable with a short value");
+        int length = System.getenv(variable).getBytes(StandardCharsets.UTF_8).length;
+        String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
+                "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2", "--node-id", "ike-test", "--psk", "psk=" + variable);
+        assertThat(out).contains("exit 2").contains("--psk psk=" + variable + ": the key is " + length + " bytes")
+                .contains("at least 20");
+    }
+
+    /** Runs the main with {@code args}; its standard error and "exit N". */
+    private static String run(String... args) {
         PrintStream err = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         int exit;
         try {
-            exit = Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), () -> new CommandLine(
-                    new IkeServiceMain()).execute("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
-                    "--policy", "127.0.0.1:1", "--sad", "192.0.2.7:7430", "--node-id", "ike-test"));
+            exit = Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30),
+                    () -> new CommandLine(new IkeServiceMain()).execute(args));
         } finally {
             System.setErr(err);
         }
-        assertThat(exit).isEqualTo(2);
-        assertThat(captured.toString(StandardCharsets.UTF_8)).contains("--sad 192.0.2.7:7430")
+        return captured.toString(StandardCharsets.UTF_8) + "\nexit " + exit;
+    }
+
+    @Test
+    void aNonLoopbackServiceWithoutTlsStopsTheStartWithExitCode2() {
+        // Issue 19: ike-service sent CHILD SA keys to any --sad address in plaintext.
+        String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
+                "--policy", "127.0.0.1:1", "--sad", "192.0.2.7:7430", "--node-id", "ike-test");
+        assertThat(out).contains("exit 2").contains("--sad 192.0.2.7:7430")
                 .contains("plaintext gRPC only to a loopback address");
     }
 }
