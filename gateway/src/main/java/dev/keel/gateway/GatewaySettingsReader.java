@@ -134,6 +134,7 @@ public final class GatewaySettingsReader {
         }
         return dir.resolve(nodeId + ".sock");
     }
+
     private static final java.util.regex.Pattern NODE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     private GatewaySettings.Cluster cluster(Node node, String address, int ikePort) {
@@ -276,8 +277,7 @@ public final class GatewaySettingsReader {
 
     private GatewaySettings.Admin socketAdmin(Node at, Path socket) {
         Path absolute = socket.toAbsolutePath().normalize();
-        if (absolute.toString().getBytes(StandardCharsets.UTF_8).length
-                > UnixSocketServer.MAX_PATH_BYTES) {
+        if (absolute.toString().getBytes(StandardCharsets.UTF_8).length > UnixSocketServer.MAX_PATH_BYTES) {
             problem(at, "gateway.admin.socket", "'" + absolute + "' is longer than "
                     + UnixSocketServer.MAX_PATH_BYTES + " bytes, the most a Unix socket path holds");
             return null;
