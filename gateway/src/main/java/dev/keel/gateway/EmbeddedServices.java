@@ -16,8 +16,10 @@ import dev.keel.sad.SadNode;
 import dev.keel.sad.grpc.SaGrpcService;
 import dev.keel.sad.keys.KeyEncryptionKey;
 import dev.keel.rpc.MutualTls;
+import dev.keel.rpc.UnixSocketServer;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -36,14 +38,15 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The services a gateway embeds next to the IKE engine: a sad-service member (Hazelcast) and
  * policy-service, both reached over in-process gRPC, exactly as separate processes would reach
  * them over the network; the data plane's feeds (SPD from policy-service, SAs from the SAD's
  * Watch stream, sequence leases); and the admin gRPC API (PolicyService, SaService, health,
- * reflection) on the configured loopback address. Starting and closing block (Hazelcast joins
- * and leaves): never on an event loop.
+ * reflection) on its Unix socket or the TCP address the file asks for. Starting and closing block
+ * (Hazelcast joins and leaves): never on an event loop.
  */
 final class EmbeddedServices implements AutoCloseable {
 
@@ -108,7 +111,8 @@ final class EmbeddedServices implements AutoCloseable {
             sadChannel = InProcessChannelBuilder.forName(sadName).build();
 
             PolicyStore store = new PolicyStore(config);
-            PolicyGrpcService policyService = new PolicyGrpcService(new ConfigLoader(), store);
+            PolicyGrpcService policyService = new PolicyGrpcService(new ConfigLoader(), store,
+                    settings.configDirectory());
             String policyName = "keel-policy-" + InProcessServerBuilder.generateName();
             policyServer = new PolicyServer(InProcessServerBuilder.forName(policyName), policyService).start();
             policyChannel = InProcessChannelBuilder.forName(policyName).build();
@@ -119,12 +123,12 @@ final class EmbeddedServices implements AutoCloseable {
             if (settings.admin() != null) {
                 adminWatches = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("keel-admin-watch-", 0).factory());
                 HealthStatusManager health = new HealthStatusManager();
-                admin = adminServer(settings.admin())
-                        .addService(new SaGrpcService(sad.database(), sad.events(), adminWatches))
+                SaGrpcService saService = new SaGrpcService(sad.database(), sad.events(), adminWatches);
+                admin = startAdmin(settings.admin(), server -> server
+                        .addService(saService)
                         .addService(policyService)
                         .addService(health.getHealthService())
-                        .addService(ProtoReflectionServiceV1.newInstance())
-                        .build().start();
+                        .addService(ProtoReflectionServiceV1.newInstance()));
                 health.setStatus("", ServingStatus.SERVING);
                 health.setStatus(SaServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
                 health.setStatus(PolicyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
@@ -153,14 +157,21 @@ final class EmbeddedServices implements AutoCloseable {
         }
     }
 
-    /** Mutual TLS with per-role authorization, or plaintext (the reader allows that on loopback only). */
-    static NettyServerBuilder adminServer(GatewaySettings.Admin admin) {
-        GatewaySettings.AdminTls tls = admin.tls();
-        if (tls == null) {
-            return NettyServerBuilder.forAddress(admin.listen());
+    /**
+     * Starts the admin server with {@code services}: on the Unix socket (this user and root only),
+     * with mutual TLS and per-role authorization, or plaintext TCP (the reader allows that on
+     * loopback only).
+     */
+    static Server startAdmin(GatewaySettings.Admin admin, Consumer<ServerBuilder<?>> services) throws IOException {
+        if (admin.socket() != null) {
+            return new UnixSocketServer(admin.socket(), UnixSocketServer.sameUserOrRoot()).start(services);
         }
-        return NettyServerBuilder.forAddress(admin.listen(), MutualTls.serverCredentials(tls.cert(), tls.key(), tls.clientCa()))
-                .intercept(GatewayAdminRoles.authorization(tls));
+        GatewaySettings.AdminTls tls = admin.tls();
+        NettyServerBuilder b = tls == null ? NettyServerBuilder.forAddress(admin.listen())
+                : NettyServerBuilder.forAddress(admin.listen(), MutualTls.serverCredentials(tls.cert(), tls.key(),
+                        tls.clientCa())).intercept(GatewayAdminRoles.authorization(tls));
+        services.accept(b);
+        return b.build().start();
     }
 
     /** The admin API's port, or -1 without one. */

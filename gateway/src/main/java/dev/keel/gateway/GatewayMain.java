@@ -77,8 +77,7 @@ public final class GatewayMain implements Callable<Integer> {
         out.println("keel-gateway: started: IKE " + gs.ikeEndpoint() + ", ESP-in-UDP " + gs.natTEndpoint() + ", "
                 + pc.connections().size() + " connection(s), SAD node " + gs.cluster().nodeId() + " (Hazelcast "
                 + gs.cluster().bindHost() + ":" + gs.cluster().port() + "), admin API "
-                + (gs.admin() == null ? "off" : gs.admin().listen().getHostString() + ":" + node.adminPort()
-                        + (gs.admin().tls() == null ? " (plaintext, loopback)" : " (mutual TLS)")));
+                + (gs.admin() == null ? "off" : gs.admin().describe(node.adminPort())));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

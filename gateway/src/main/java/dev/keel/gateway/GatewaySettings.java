@@ -16,19 +16,53 @@ import java.nio.file.Path;
  * @param keyExport a directory for Wireshark's esp_sa and ikev2_decryption_table files, or null
  * @param cluster   the embedded sad-service member (Hazelcast) and its cluster
  * @param admin     the admin gRPC API, or null for none
+ * @param configDirectory the configuration file's directory: relative paths in the file resolve
+ *                  against it, and the admin API's LoadConfig and ValidateConfig read files only inside it
  * @param ikeLimits what half-open IKE SAs may cost the node ({@code gateway.ike})
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, Plaintext plaintext,
-        Path keyExport, Cluster cluster, Admin admin, HalfOpenLimits ikeLimits) {
+        Path keyExport, Cluster cluster, Admin admin, Path configDirectory,
+        HalfOpenLimits ikeLimits) {
 
     /**
-     * The admin gRPC API ({@code gateway.admin}): plaintext on a loopback address, or mutual TLS
-     * with per-role authorization on any address (DESIGN §5).
+     * The admin gRPC API ({@code gateway.admin}). By default a Unix socket that only this
+     * process's user and root can use; TCP only when the file asks for it: plaintext on a
+     * loopback address, or mutual TLS with per-role authorization on any address (DESIGN §5).
+     * Exactly one of {@code socket} and {@code listen} is set.
      *
-     * @param listen where it listens (port 0: any free port)
-     * @param tls    mutual TLS and who may do what, or null for plaintext (loopback only)
+     * @param socket the Unix socket's path, or null for TCP
+     * @param listen where it listens on TCP (port 0: any free port), or null for the socket
+     * @param tls    mutual TLS and who may do what; null for the socket and for plaintext TCP
      */
-    public record Admin(InetSocketAddress listen, AdminTls tls) {
+    public record Admin(Path socket, InetSocketAddress listen, AdminTls tls) {
+        /** Checks that it is one of the three forms. */
+        public Admin {
+            if ((socket == null) == (listen == null) || socket != null && tls != null) {
+                throw new IllegalArgumentException("the admin API is a Unix socket or a TCP address, with TLS"
+                        + " only on TCP");
+            }
+        }
+
+        /** The Unix socket at {@code path}. */
+        public static Admin unixSocket(Path path) {
+            return new Admin(path, null, null);
+        }
+
+        /** Plaintext TCP; the reader allows it on loopback only. */
+        public static Admin plaintextTcp(InetSocketAddress listen) {
+            return new Admin(null, listen, null);
+        }
+
+        /** Mutual TLS on TCP. */
+        public static Admin mutualTls(InetSocketAddress listen, AdminTls tls) {
+            return new Admin(null, listen, tls);
+        }
+
+        /** Where and how it serves, for the start-up line. */
+        public String describe(int port) {
+            return socket != null ? "unix:" + socket + " (this user and root only)"
+                    : listen.getHostString() + ":" + port + (tls == null ? " (plaintext, loopback)" : " (mutual TLS)");
+        }
     }
 
     /**

@@ -4,8 +4,10 @@ import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
 import dev.keel.rpc.MutualTls;
+import dev.keel.rpc.UnixSocketServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,7 +31,7 @@ public final class GatewaySettingsReader {
             "key_export", "cluster", "admin", "ike");
     private static final Set<String> CLUSTER_KEYS = Set.of("node_id", "name", "bind", "members", "kek_file");
     private static final Set<String> PLAINTEXT_KEYS = Set.of("virtual_wire", "tun");
-    private static final Set<String> ADMIN_KEYS = Set.of("listen", "tls", "admins", "readers");
+    private static final Set<String> ADMIN_KEYS = Set.of("socket", "listen", "plaintext", "tls", "admins", "readers");
     private static final Set<String> ADMIN_TLS_KEYS = Set.of("cert", "key", "client_ca");
     private static final Set<String> IKE_KEYS = Set.of("half_open_timeout", "init_limit_half_open", "block_threshold",
             "cookie_threshold", "cookie_threshold_ip", "cookie_secret_lifetime");
@@ -91,7 +93,8 @@ public final class GatewaySettingsReader {
         GatewaySettings.Plaintext plaintext = g == null ? null : plaintext(g.get("plaintext"));
         String export = g == null ? null : scalar(g, "gateway", "key_export", "");
         GatewaySettings.Cluster cluster = cluster(g == null ? null : g.get("cluster"), address, ikePort);
-        GatewaySettings.Admin admin = admin(g == null ? null : g.get("admin"));
+        GatewaySettings.Admin admin = admin(g == null ? null : g.get("admin"),
+                cluster == null ? "gw" : cluster.nodeId());
         HalfOpenLimits ikeLimits = ikeLimits(g == null ? null : g.get("ike"));
         if (address == null) {
             problem(section, "gateway.address", "missing: the node's outer address (IKE and ESP bind to it)");
@@ -109,7 +112,8 @@ public final class GatewaySettingsReader {
             return new Result.Invalid(List.copyOf(problems));
         }
         return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
-                export == null || export.isEmpty() ? null : baseDir.resolve(export), cluster, admin, ikeLimits));
+                export == null || export.isEmpty() ? null : baseDir.resolve(export), cluster, admin, baseDir,
+                ikeLimits));
     }
 
     /** {@code gateway.ike}: the responder's half-open limits (RFC 7296 §2.6), strongSwan's names and Keel's defaults. */
@@ -147,8 +151,30 @@ public final class GatewaySettingsReader {
         }
     }
 
-    /** Default admin API address: loopback only, plaintext (an operator on the node itself). */
-    static final String DEFAULT_ADMIN = "127.0.0.1:7440";
+    /**
+     * The admin socket when the file names none: {@code /run/keel/NODE_ID.sock} for root,
+     * {@code $XDG_RUNTIME_DIR/keel/NODE_ID.sock} for another user who has a runtime directory,
+     * else {@code TMPDIR/keel-UID/NODE_ID.sock}. One per node id, so the gateways of a lab or an
+     * HA pair on one host do not collide.
+     */
+    static Path defaultAdminSocket(String nodeId) {
+        return defaultAdminSocket(nodeId, UnixSocketServer.processUid(), System.getenv("XDG_RUNTIME_DIR"),
+                System.getProperty("java.io.tmpdir"));
+    }
+
+    /** {@link #defaultAdminSocket(String)} for the given user and environment. */
+    static Path defaultAdminSocket(String nodeId, int uid, String xdgRuntimeDir, String tmpDir) {
+        Path dir;
+        if (uid == 0) {
+            dir = Path.of("/run/keel");
+        } else if (xdgRuntimeDir != null && !xdgRuntimeDir.isEmpty() && Path.of(xdgRuntimeDir).isAbsolute()) {
+            dir = Path.of(xdgRuntimeDir, "keel");
+        } else {
+            dir = Path.of(tmpDir, "keel-" + uid);
+        }
+        return dir.resolve(nodeId + ".sock");
+    }
+
     private static final java.util.regex.Pattern NODE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     private GatewaySettings.Cluster cluster(Node node, String address, int ikePort) {
@@ -198,43 +224,79 @@ public final class GatewaySettingsReader {
                 : new GatewaySettings.Cluster(nodeId, name, bind.getHostString(), bind.getPort(), members, kekFile);
     }
 
-    /** {@code gateway.admin}: "host:port" or "off" (plaintext, loopback only), or a mapping with mutual TLS. */
-    private GatewaySettings.Admin admin(Node node) {
-        if (node instanceof MappingNode) {
-            return adminWithTls(node);
+    /**
+     * {@code gateway.admin}: absent, the Unix socket at {@link #defaultAdminSocket}; {@code off};
+     * or a mapping: {@code {socket: PATH}}, {@code {listen: HOST:PORT, plaintext: true}} (loopback
+     * only), or {@code {listen: HOST:PORT, tls: {...}, admins: [...], readers: [...]}}.
+     */
+    private GatewaySettings.Admin admin(Node node, String nodeId) {
+        if (node == null) {
+            return socketAdmin(null, defaultAdminSocket(nodeId));
         }
-        String text = node == null ? DEFAULT_ADMIN : node instanceof ScalarNode s ? s.getValue().trim() : null;
-        if (text == null) {
-            problem(node, "gateway.admin", "expected host:port, 'off' or {listen, tls, admins, readers}");
+        if (node instanceof ScalarNode s && s.getValue().trim().equals("off")) {
             return null;
         }
-        if (text.equals("off")) {
+        if (node instanceof ScalarNode s) {
+            String text = s.getValue().trim();
+            // Plaintext TCP is asked for in so many words, never implied by an address (issue 19).
+            problem(node, "gateway.admin", "'" + text + "': plaintext TCP must be asked for explicitly:"
+                    + " {listen: " + text + ", plaintext: true} (loopback only); or {socket: PATH}, 'off', or"
+                    + " mutual TLS {listen, tls, admins, readers}; without 'admin' the API is the Unix socket "
+                    + defaultAdminSocket(nodeId));
             return null;
         }
-        InetSocketAddress a = parseHostPort(text);
-        if (a == null) {
-            problem(node, "gateway.admin", "'" + text + "' is not host:port (port 0: any free port) or 'off'");
-            return null;
-        }
-        if (a.getAddress() == null || !a.getAddress().isLoopbackAddress()) {
-            // DESIGN §5: off the node itself the admin API requires mutual TLS.
-            problem(node, "gateway.admin", "'" + text + "' is not a loopback address; off loopback the admin API"
-                    + " needs mutual TLS: {listen: " + text + ", tls: {cert, key, client_ca}, admins: [...]}");
-            return null;
-        }
-        return new GatewaySettings.Admin(a, null);
-    }
-
-    private GatewaySettings.Admin adminWithTls(Node node) {
         Map<String, Node> m = mapping(node, "gateway.admin", ADMIN_KEYS);
         if (m == null) {
             return null;
         }
-        InetSocketAddress listen = hostPort(m, "gateway.admin", "listen", DEFAULT_ADMIN);
+        if (m.containsKey("socket")) {
+            for (String other : List.of("listen", "plaintext", "tls", "admins", "readers")) {
+                if (m.containsKey(other)) {
+                    problem(m.get(other), "gateway.admin." + other, "not with 'socket': the socket is for this"
+                            + " process's user and root only; TCP is 'listen' with 'plaintext' or 'tls'");
+                }
+            }
+            String path = scalar(m, "gateway.admin", "socket", "");
+            if (path.isEmpty()) {
+                problem(m.get("socket"), "gateway.admin.socket", "missing: the path of the Unix socket");
+                return null;
+            }
+            return socketAdmin(m.get("socket"), baseDir.resolve(path));
+        }
+        if (!m.containsKey("listen")) {
+            problem(node, "gateway.admin", "give 'socket: PATH', or 'listen: HOST:PORT' with 'plaintext: true'"
+                    + " (loopback only) or 'tls'");
+            return null;
+        }
+        InetSocketAddress listen = hostPort(m, "gateway.admin", "listen", null);
+        String plaintext = scalar(m, "gateway.admin", "plaintext", "false");
+        if (!plaintext.equals("true") && !plaintext.equals("false")) {
+            problem(m.get("plaintext"), "gateway.admin.plaintext", "'" + plaintext + "' is not true or false");
+            return null;
+        }
+        if (plaintext.equals("true")) {
+            for (String other : List.of("tls", "admins", "readers")) {
+                if (m.containsKey(other)) {
+                    problem(m.get(other), "gateway.admin." + other, "not with 'plaintext: true': plaintext has no"
+                            + " client identities; use 'tls' instead");
+                }
+            }
+            if (listen == null) {
+                return null;
+            }
+            if (listen.getAddress() == null || !listen.getAddress().isLoopbackAddress()) {
+                // DESIGN §5: off the node itself the admin API requires mutual TLS.
+                problem(m.get("listen"), "gateway.admin.listen", "'" + listen.getHostString() + ":" + listen.getPort()
+                        + "' is not a loopback address; plaintext is for loopback only, elsewhere the admin API"
+                        + " needs mutual TLS: {listen, tls: {cert, key, client_ca}, admins: [...]}");
+                return null;
+            }
+            return GatewaySettings.Admin.plaintextTcp(listen);
+        }
         Node tlsNode = m.get("tls");
         if (tlsNode == null) {
             problem(node, "gateway.admin.tls", "missing: {cert: server.pem, key: server.key, client_ca: ca.pem}"
-                    + " (for plaintext on loopback write 'admin: host:port')");
+                    + " (or 'plaintext: true' on a loopback address)");
             return null;
         }
         Map<String, Node> t = mapping(tlsNode, "gateway.admin.tls", ADMIN_TLS_KEYS);
@@ -253,7 +315,18 @@ public final class GatewaySettingsReader {
         if (listen == null || cert == null || key == null || clientCa == null) {
             return null;
         }
-        return new GatewaySettings.Admin(listen, new GatewaySettings.AdminTls(cert, key, clientCa, admins, readers));
+        return GatewaySettings.Admin.mutualTls(listen, new GatewaySettings.AdminTls(cert, key, clientCa, admins,
+                readers));
+    }
+
+    private GatewaySettings.Admin socketAdmin(Node at, Path socket) {
+        Path absolute = socket.toAbsolutePath().normalize();
+        if (absolute.toString().getBytes(StandardCharsets.UTF_8).length > UnixSocketServer.MAX_PATH_BYTES) {
+            problem(at, "gateway.admin.socket", "'" + absolute + "' is longer than "
+                    + UnixSocketServer.MAX_PATH_BYTES + " bytes, the most a Unix socket path holds");
+            return null;
+        }
+        return GatewaySettings.Admin.unixSocket(absolute);
     }
 
     private Path readableFile(Map<String, Node> m, String parent, String key) {
@@ -291,6 +364,9 @@ public final class GatewaySettingsReader {
 
     private InetSocketAddress hostPort(Map<String, Node> m, String parent, String key, String dflt) {
         String text = scalar(m, parent, key, dflt);
+        if (text == null) {
+            return null; // not a scalar: reported
+        }
         InetSocketAddress a = parseHostPort(text);
         if (a == null) {
             problem(m.get(key), parent + "." + key, "'" + text + "' is not host:port");

@@ -13,6 +13,7 @@ import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.rpc.TestPki;
 import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -22,7 +23,10 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.services.HealthStatusManager;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +35,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The gateway's admin API ({@code gateway.admin}): plaintext only on loopback; with {@code tls} a
+ * The gateway's admin API ({@code gateway.admin}): by default a Unix socket for this user and
+ * root; plaintext TCP only when asked for and only on loopback; with {@code tls} a
  * real mutual TLS server where an admin may load configurations, a reader may only read, a client
  * with no role only health-checks, and a client without a certificate gets nothing (DESIGN §5).
  */
@@ -59,10 +64,55 @@ class GatewayAdminApiTest {
     }
 
     @Test
+    void withoutAdminTheApiIsAUnixSocketPerNodeAndPlaintextTcpMustBeAskedFor() {
+        // Issue 19: the default was plaintext TCP on 127.0.0.1:7440, open to every local user.
+        GatewaySettings.Admin dflt = valid(NODE + "  cluster: {node_id: gw-a}\n").admin();
+        assertThat(dflt.listen()).isNull();
+        assertThat(dflt.socket()).isEqualTo(GatewaySettingsReader.defaultAdminSocket("gw-a"));
+        assertThat(GatewaySettingsReader.defaultAdminSocket("gw-a", 0, "/run/user/0", "/tmp"))
+                .isEqualTo(Path.of("/run/keel/gw-a.sock"));
+        assertThat(GatewaySettingsReader.defaultAdminSocket("gw-a", 1000, "/run/user/1000", "/tmp"))
+                .isEqualTo(Path.of("/run/user/1000/keel/gw-a.sock"));
+        assertThat(GatewaySettingsReader.defaultAdminSocket("gw-a", 1000, null, "/tmp"))
+                .isEqualTo(Path.of("/tmp/keel-1000/gw-a.sock"));
+        assertThat(valid(NODE + "  admin: {socket: run/admin.sock}\n").admin().socket())
+                .isEqualTo(Path.of("").toAbsolutePath().resolve("run/admin.sock"));
+        assertThat(valid(NODE + "  admin: off\n").admin()).isNull();
+
+        GatewaySettings.Admin tcp = valid(NODE + "  admin: {listen: 127.0.0.1:7440, plaintext: true}\n").admin();
+        assertThat(tcp.listen().getPort()).isEqualTo(7440);
+        assertThat(tcp.socket()).isNull();
+        assertThat(tcp.tls()).isNull();
+        assertThat(problems(NODE + "  admin: 127.0.0.1:7440\n")).anySatisfy(p -> assertThat(p)
+                .contains("gateway.admin").contains("must be asked for explicitly")
+                .contains("{listen: 127.0.0.1:7440, plaintext: true}"));
+        assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, plaintext: true}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.listen").contains("not a loopback")
+                        .contains("mutual TLS"));
+        assertThat(problems(NODE + "  admin: {socket: a.sock, listen: 127.0.0.1:1, plaintext: true}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.listen").contains("not with 'socket'"));
+        assertThat(problems(NODE + "  admin: {listen: 127.0.0.1:7440, plaintext: yes please}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.plaintext").contains("not true or false"));
+        assertThat(problems(NODE + "  admin: {socket: /" + "x".repeat(120) + "}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.socket").contains("longer than 107 bytes"));
+    }
+
+    @Test
+    void theSocketAdminApiServesThisUserFromA0600Socket() throws Exception {
+        Path socket = dir.resolve("run/gw.sock");
+        GatewaySettings gs = valid(NODE + "  admin: {socket: " + socket + "}\n");
+        PolicyStore store = new PolicyStore(PolicyConfig.empty());
+        server = EmbeddedServices.startAdmin(gs.admin(), b -> b
+                .addService(new PolicyGrpcService(new ConfigLoader(), store)));
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket, LinkOption.NOFOLLOW_LINKS)))
+                .isEqualTo("rw-------");
+        ManagedChannel ch = Grpc.newChannelBuilder("unix:" + socket, InsecureChannelCredentials.create()).build();
+        channels.add(ch);
+        assertThat(policy(ch).loadConfig(load()).getRevision()).isEqualTo(2);
+    }
+
+    @Test
     void plaintextOnlyOnLoopbackAndTlsSettingsNameTheirProblems() {
-        assertThat(valid(NODE + "  admin: 127.0.0.1:7440\n").admin().tls()).isNull();
-        assertThat(problems(NODE + "  admin: 0.0.0.0:7440\n"))
-                .anySatisfy(p -> assertThat(p).contains("gateway.admin").contains("mutual TLS"));
         assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, admins: [ops]}\n"))
                 .anySatisfy(p -> assertThat(p).contains("gateway.admin.tls").contains("missing"));
         assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, tls: {cert: nope.pem, key: k, client_ca: c},"
@@ -105,10 +155,9 @@ class GatewayAdminApiTest {
 
         PolicyStore store = new PolicyStore(PolicyConfig.empty());
         HealthStatusManager health = new HealthStatusManager();
-        server = EmbeddedServices.adminServer(gs.admin())
+        server = EmbeddedServices.startAdmin(gs.admin(), b -> b
                 .addService(new PolicyGrpcService(new ConfigLoader(), store))
-                .addService(health.getHealthService())
-                .build().start();
+                .addService(health.getHealthService()));
         long revision = store.current().revision();
 
         assertThat(code(() -> policy(channel(ca, monitor)).listConnections(ListConnectionsRequest.getDefaultInstance())))

@@ -1,6 +1,7 @@
 package dev.keel.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keel.esp.forward.ForwardDrop;
 import dev.keel.esp.packet.InnerPackets;
@@ -14,11 +15,17 @@ import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.ListChildSasRequest;
 import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.sad.keys.KeyEncryptionKey;
+import dev.keel.proto.v1.ConfigSource;
+import dev.keel.proto.v1.PolicyServiceGrpc;
+import dev.keel.proto.v1.ValidateConfigRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -32,7 +39,9 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -165,7 +174,7 @@ class GatewaySadIntegrationTest {
                   ike_port: %d
                   nat_t_port: %d
                   cluster: {node_id: %s, name: %s-%d, bind: 127.0.0.1:%d, kek_file: %s}
-                  admin: 127.0.0.1:0
+                  admin: {socket: %s-admin/admin.sock}
                   plaintext:
                     virtual_wire: {bind: %s:%d, host: %s}
                 secrets:
@@ -185,7 +194,7 @@ class GatewaySadIntegrationTest {
                         start_action: %s
                 %s
                 """.formatted(me.address, me.ike, me.natT, me.name, me.name, me.hazelcast, me.hazelcast,
-                me.kekFile, me.wire.getHostString(), me.wire.getPort(),
+                me.kekFile, me.name, me.wire.getHostString(), me.wire.getPort(),
                 me.address + ":" + ((InetSocketAddress) localAddress(me.host)).getPort(),
                 me.address, peer.address, me.name, peer.name, localTs, remoteTs, startAction,
                 childExtra.isEmpty() ? "" : "        " + childExtra);
@@ -270,9 +279,21 @@ class GatewaySadIntegrationTest {
         assertThat(DataPlaneCounts.saPackets(nb, outB.getSpi(), true)).as("B's outbound SA").isEqualTo(20);
         assertThat(DataPlaneCounts.saPackets(na, outB.getSpi(), false)).as("A's inbound SA, the same SPI").isEqualTo(20);
 
-        // The admin API lists them (no keys) and answers health checks.
-        ManagedChannel admin = NettyChannelBuilder.forAddress("127.0.0.1", na.adminPort()).usePlaintext().build();
+        // The admin API, on its Unix socket (0600), lists them (no keys) and answers health checks; it
+        // reads configurations by path only from the configuration's directory.
+        Path socket = dir.resolve(a.name + "-admin/admin.sock");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket, LinkOption.NOFOLLOW_LINKS)))
+                .isEqualTo("rw-------");
+        ManagedChannel admin = Grpc.newChannelBuilder("unix:" + socket, InsecureChannelCredentials.create()).build();
         closeables.add(admin::shutdownNow);
+        assertThatThrownBy(() -> PolicyServiceGrpc.newBlockingStub(admin).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .validateConfig(ValidateConfigRequest.newBuilder().setSource(ConfigSource.newBuilder()
+                        .setPath("/etc/hostname")).build())).isInstanceOfSatisfying(StatusRuntimeException.class,
+                                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+        Files.writeString(dir.resolve("empty.yaml"), "connections: {}\n");
+        assertThat(PolicyServiceGrpc.newBlockingStub(admin).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .validateConfig(ValidateConfigRequest.newBuilder().setSource(ConfigSource.newBuilder()
+                        .setPath("empty.yaml")).build()).getValid()).isTrue();
         var listed = SaServiceGrpc.newBlockingStub(admin).withDeadlineAfter(10, TimeUnit.SECONDS)
                 .listChildSas(ListChildSasRequest.getDefaultInstance());
         assertThat(listed.getChildSasList()).extracting(ChildSaRecord::getId)

@@ -140,7 +140,9 @@ public final class PolicyServiceMain implements Callable<Integer> {
             }
         }
         PolicyStore store = new PolicyStore(valid.config());
-        PolicyServer server = new PolicyServer(builder, new PolicyGrpcService(loader, store)).start();
+        // LoadConfig and ValidateConfig by path read files only beside the configuration this started with.
+        PolicyServer server = new PolicyServer(builder, new PolicyGrpcService(loader, store,
+                config.toAbsolutePath().getParent())).start();
         System.getLogger(PolicyServiceMain.class.getName()).log(System.Logger.Level.INFO,
                 "policy-service serving {0} on {1}", valid.config(), listen);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "policy-service-shutdown"));

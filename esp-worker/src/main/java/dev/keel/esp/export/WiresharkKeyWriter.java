@@ -4,14 +4,17 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -25,8 +28,12 @@ import org.slf4j.LoggerFactory;
  * written whole under a per-file lock, so concurrent writers never interleave within a line.
  *
  * <p>Files are opened for each line and closed again, so they may be moved away or deleted
- * while Keel runs. New files (and a new directory) are created readable by the owner only.
- * This does file I/O: call it where SAs are installed, never on an event loop's packet path.
+ * while Keel runs. The directory is created 0700; an existing one must be a real directory (no
+ * symbolic link) owned by this process's user that neither group nor others may write, so
+ * nobody else can plant or swap a file in it. The files are 0600, made so when they existed
+ * with wider permissions, and never opened through a symbolic link (a link or anything but a
+ * regular file in their place is refused). This does file I/O: call it where SAs are
+ * installed, never on an event loop's packet path.
  *
  * <p>Keys reach the files and nowhere else: log lines name files and SPIs, never key bytes.
  */
@@ -36,8 +43,9 @@ public final class WiresharkKeyWriter {
 
     private static final WiresharkKeyWriter DISABLED = new WiresharkKeyWriter(KeyExportConfig.disabled());
 
-    private static final Set<OpenOption> APPEND = Set.of(
-            StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    private static final Set<OpenOption> APPEND = Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS);
+    private static final Set<PosixFilePermission> OWNER_READ_WRITE = PosixFilePermissions.fromString("rw-------");
 
     /** One lock per file for the whole JVM, so writers made from equal configs never interleave. */
     private static final ConcurrentMap<Path, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
@@ -49,18 +57,25 @@ public final class WiresharkKeyWriter {
     }
 
     /**
-     * A writer for {@code config}. When export is enabled this creates the directory if it is
-     * missing and logs a WARN that keys are being written in plaintext, and where.
+     * A writer for {@code config}. When export is enabled this creates the directory (0700) if it
+     * is missing, checks it and any table file already in it (made 0600), and logs a WARN that
+     * keys are being written in plaintext, and where.
      *
-     * @throws IOException when the directory cannot be created
+     * @throws IOException naming the path and the problem: the directory cannot be created, is a
+     *     symbolic link, belongs to another user or is writable by group or others; a table file
+     *     is a symbolic link or not a regular file
      */
     public static WiresharkKeyWriter open(KeyExportConfig config) throws IOException {
         if (!config.enabled()) {
             return DISABLED;
         }
-        Path dir = config.directory().toAbsolutePath();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, ownerOnly(true));
+        Path dir = config.directory().toAbsolutePath().normalize();
+        privateDirectory(dir);
+        for (String name : List.of(EspSaTable.FILE_NAME, IkeDecryptionTable.FILE_NAME)) {
+            Path file = dir.resolve(name);
+            if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+                ownerOnlyFile(file);
+            }
         }
         LOG.warn("KEY EXPORT IS ON: {} keys are written IN PLAINTEXT to {} ({}). Anyone who can read "
                 + "these files can decrypt this gateway's traffic. Use it for debugging only and "
@@ -145,7 +160,7 @@ public final class WiresharkKeyWriter {
         byte[] bytes = (line + "\n").getBytes(StandardCharsets.US_ASCII);
         ReentrantLock lock = LOCKS.computeIfAbsent(file, f -> new ReentrantLock());
         lock.lock();
-        try (FileChannel ch = FileChannel.open(file, APPEND, ownerOnly(false))) {
+        try (FileChannel ch = openOwnerOnly(file)) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf);
@@ -160,12 +175,65 @@ public final class WiresharkKeyWriter {
         }
     }
 
-    private static FileAttribute<?>[] ownerOnly(boolean directory) {
-        if (!FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-            return new FileAttribute<?>[0];
+    /**
+     * Opens {@code file} to append, created 0600, never through a symbolic link, and makes an
+     * existing file 0600 before a byte is written to it.
+     */
+    private static FileChannel openOwnerOnly(Path file) throws IOException {
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            ownerOnlyFile(file); // also refuses a FIFO, which would block the open
         }
-        return new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString(directory ? "rwx------" : "rw-------"))};
+        FileChannel ch = FileChannel.open(file, APPEND, PosixFilePermissions.asFileAttribute(OWNER_READ_WRITE));
+        try {
+            ownerOnlyFile(file);
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** {@code file} is a regular file, not a symbolic link; made 0600 when it is not already. */
+    private static void ownerOnlyFile(Path file) throws IOException {
+        PosixFileAttributes a = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (!a.isRegularFile()) {
+            throw new IOException("key export file " + file + ": " + (a.isSymbolicLink() ? "a symbolic link"
+                    : "not a regular file") + "; not writing keys through it");
+        }
+        if (!a.permissions().equals(OWNER_READ_WRITE)) {
+            // With NOFOLLOW_LINKS the JDK changes the mode through a descriptor opened O_NOFOLLOW.
+            Files.getFileAttributeView(file, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setPermissions(OWNER_READ_WRITE);
+            LOG.warn("key export file {} was {}; made it rw------- (owner only)", file,
+                    PosixFilePermissions.toString(a.permissions()));
+        }
+    }
+
+    /**
+     * {@code dir} exists (created 0700 when missing), is a directory and no symbolic link, belongs
+     * to this process's user, and neither group nor others may write to it.
+     */
+    private static void privateDirectory(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+        }
+        PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (!a.isDirectory()) {
+            throw new IOException("key export directory " + dir + ": " + (a.isSymbolicLink()
+                    ? "a symbolic link; give the real path" : "not a directory"));
+        }
+        int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (owner != self) {
+            throw new IOException("key export directory " + dir + ": owned by uid " + owner + ", not by this"
+                    + " process's uid " + self + "; its owner could swap the key files");
+        }
+        Set<PosixFilePermission> p = a.permissions();
+        if (p.contains(PosixFilePermission.GROUP_WRITE) || p.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new IOException("key export directory " + dir + ": mode " + PosixFilePermissions.toString(p)
+                    + " lets group or others write to it; chmod 700, or name a new directory Keel creates");
+        }
     }
 
     private static String fileNames(KeyExportConfig c) {

@@ -1,10 +1,12 @@
 package dev.keel.esp.export;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -133,6 +135,64 @@ class WiresharkKeyWriterTest {
         assertThat(log).contains("WARN", "PLAINTEXT", dir.toAbsolutePath().toString(), "esp_sa",
                 "ikev2_decryption_table", "spi=0x4");
         assertThat(log.toLowerCase()).doesNotContain("5ec2e7", "5a175a17");
+    }
+
+    @Test
+    void anExistingTableFileWithWiderPermissionsIsMadeOwnerOnly() throws Exception {
+        // Issue 19: files that existed kept their mode, e.g. 0644 from an earlier copy: keys for everyone.
+        Path esp = Files.writeString(dir.resolve("esp_sa"), "");
+        Path ike = Files.writeString(dir.resolve("ikev2_decryption_table"), "");
+        Files.setPosixFilePermissions(esp, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(ike, PosixFilePermissions.fromString("rw-rw-rw-"));
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        assertThat(mode(ike)).as("tightened at open").isEqualTo("rw-------");
+        Files.setPosixFilePermissions(esp, PosixFilePermissions.fromString("rw-r--r--")); // widened while running
+        assertThat(w.writeEsp(esp(1))).isTrue();
+        assertThat(mode(esp)).isEqualTo("rw-------");
+        assertThat(Files.readAllLines(esp)).containsExactly(EspSaTable.format(esp(1)));
+    }
+
+    @Test
+    void keysAreNeverWrittenThroughASymbolicLink(@TempDir Path elsewhere) throws Exception {
+        Path victim = Files.writeString(elsewhere.resolve("victim"), "untouched\n");
+        Path link = Files.createSymbolicLink(dir.resolve("esp_sa"), victim);
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir)))
+                .isInstanceOf(IOException.class).hasMessageContaining(link.toString())
+                .hasMessageContaining("a symbolic link");
+
+        Files.delete(link);
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        Files.createSymbolicLink(link, victim); // planted after the start
+        assertThat(w.writeEsp(esp(2))).isFalse();
+        assertThat(Files.readString(victim)).isEqualTo("untouched\n");
+        assertThat(mode(victim)).as("the link's target keeps its mode").isNotEqualTo("rw-------");
+
+        Path linkedDir = Files.createSymbolicLink(dir.resolve("keys"), elsewhere);
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(linkedDir)))
+                .isInstanceOf(IOException.class).hasMessageContaining("a symbolic link; give the real path");
+    }
+
+    @Test
+    void aDirectoryOthersMayWriteToIsRefused() throws Exception {
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(shared)))
+                .isInstanceOf(IOException.class).hasMessageContaining(shared.toString())
+                .hasMessageContaining("lets group or others write");
+        assertThat(shared).isEmptyDirectory();
+    }
+
+    @Test
+    void aDirectoryOfAnotherUserIsRefused() throws Exception {
+        dev.keel.esp.wire.SystemTests.assumeRoot(); // only root can give a directory away
+        Path theirs = Files.createDirectory(dir.resolve("theirs"));
+        Files.setAttribute(theirs, "unix:uid", 65534);
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(theirs)))
+                .isInstanceOf(IOException.class).hasMessageContaining("owned by uid 65534");
+    }
+
+    private static String mode(Path p) throws IOException {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
     }
 
     private static EspSaKeys esp(int spi) {

@@ -158,7 +158,7 @@ class FedSaTest {
         sadChannel = InProcessChannelBuilder.forName(sadName).build();
         sadStub = SaServiceGrpc.newBlockingStub(sadChannel);
 
-        ConfigLoader loader = new ConfigLoader(Map.of("KEEL_TEST_PSK", "not-a-real-psk")::get);
+        ConfigLoader loader = new ConfigLoader(Map.of("KEEL_TEST_PSK", "not-a-real-psk-for-tests")::get);
         String policyName = InProcessServerBuilder.generateName();
         policy = new PolicyServer(InProcessServerBuilder.forName(policyName),
                 new PolicyGrpcService(loader, new PolicyStore(FedSpdTest.config(loader, CONFIG)))).start();

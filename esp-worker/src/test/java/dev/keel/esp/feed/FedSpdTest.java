@@ -105,7 +105,7 @@ class FedSpdTest {
 
     @BeforeEach
     void start() throws Exception {
-        loader = new ConfigLoader(Map.of(PSK_ENV, "not-a-real-psk")::get);
+        loader = new ConfigLoader(Map.of(PSK_ENV, "not-a-real-psk-for-tests")::get);
         store = new PolicyStore(config(loader, CONFIG_1), 8, 1001);
         serverName = InProcessServerBuilder.generateName();
         server = new PolicyServer(InProcessServerBuilder.forName(serverName), new PolicyGrpcService(loader, store)).start();

@@ -86,6 +86,8 @@ final class KeelGatewayProcess implements AutoCloseable {
                   address: %s
                   loops: 2
                   key_export: %s
+                  # per run: runs in other namespaces share /run/keel, and their node ids (gw-192.0.2.1-500)
+                  admin: {socket: admin/keel.sock}
                   plaintext:
                     tun: {name: keel0, mtu: 1400}
                 secrets:

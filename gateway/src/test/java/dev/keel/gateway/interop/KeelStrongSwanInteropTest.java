@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class KeelStrongSwanInteropTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
-    private static final String PSK = "keel-interop-psk";
+    private static final String PSK = "keel-interop-psk-0123456"; // at least 20 bytes (ConfigLoader.MIN_PSK_BYTES)
     /** Pings per tunnel; every one must be answered. */
     private static final int PINGS = 3;
 

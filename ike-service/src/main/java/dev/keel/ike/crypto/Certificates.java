@@ -26,6 +26,7 @@ import java.util.Date;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
@@ -37,7 +38,8 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
 /**
  * X.509 for IKE: PEM loading (bcpkix), PKIX chain validation against configured CAs (JDK
- * CertPathValidator, revocation off), and matching the peer's IKE identity to its certificate.
+ * CertPathValidator, revocation off) with RFC 4945's key usage rules for the end entity, and
+ * matching the peer's IKE identity to its certificate.
  */
 public final class Certificates {
 
@@ -47,6 +49,17 @@ public final class Certificates {
     public static final int ID_RFC822_ADDR = 3;
     public static final int ID_IPV6_ADDR = 5;
     public static final int ID_DER_ASN1_DN = 9;
+
+    /**
+     * Extended key usages an IKE end entity may carry (RFC 4945 §5.1.3.12 names the first two;
+     * the TLS ones and iKEIntermediate are what Windows, macOS and common VPN CAs issue).
+     */
+    private static final Map<String, String> IKE_EXTENDED_KEY_USAGES = Map.of(
+            "1.3.6.1.5.5.7.3.17", "id-kp-ipsecIKE",
+            "2.5.29.37.0", "anyExtendedKeyUsage",
+            "1.3.6.1.5.5.7.3.1", "id-kp-serverAuth",
+            "1.3.6.1.5.5.7.3.2", "id-kp-clientAuth",
+            "1.3.6.1.5.5.8.2.2", "iKEIntermediate");
 
     private Certificates() {
     }
@@ -101,7 +114,8 @@ public final class Certificates {
 
     /**
      * Validates {@code endEntity} with {@code intermediates} (in any order) up to one of
-     * {@code trustedCas} at {@code when}, revocation checking off.
+     * {@code trustedCas} at {@code when}, revocation checking off, and checks that the end
+     * entity may sign IKE AUTH payloads ({@link #checkEndEntityUsage}).
      */
     public static void validate(X509Certificate endEntity, Collection<X509Certificate> intermediates,
             Collection<X509Certificate> trustedCas, Date when) throws ChainValidationException {
@@ -116,11 +130,36 @@ public final class Certificates {
             params.setRevocationEnabled(false);
             params.setDate(when);
             CertPathValidator.getInstance("PKIX").validate(certPath, params);
+            checkEndEntityUsage(endEntity);
         } catch (CertPathValidatorException e) {
             String at = e.getIndex() >= 0 ? " (certificate " + e.getIndex() + " of the chain)" : "";
             throw new ChainValidationException("certificate chain rejected: " + e.getReason() + ": " + e.getMessage() + at, e);
         } catch (GeneralSecurityException e) {
             throw new ChainValidationException("certificate chain rejected: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The end entity's keyUsage, when present, allows digitalSignature or nonRepudiation (RFC 4945
+     * §5.1.3.2); its extendedKeyUsage, when present, names one of {@link #IKE_EXTENDED_KEY_USAGES}.
+     * The JDK's PKIX validator checks neither for an end entity.
+     */
+    static void checkEndEntityUsage(X509Certificate ee) throws ChainValidationException {
+        boolean[] ku = ee.getKeyUsage();
+        if (ku != null && !(ku.length > 0 && ku[0]) && !(ku.length > 1 && ku[1])) {
+            throw new ChainValidationException("certificate rejected: the end entity's keyUsage allows neither"
+                    + " digitalSignature nor nonRepudiation, so it may not sign IKE AUTH (RFC 4945 §5.1.3.2)", null);
+        }
+        List<String> eku;
+        try {
+            eku = ee.getExtendedKeyUsage();
+        } catch (CertificateParsingException e) {
+            throw new ChainValidationException("certificate rejected: unreadable extendedKeyUsage: " + e.getMessage(), e);
+        }
+        if (eku != null && eku.stream().noneMatch(IKE_EXTENDED_KEY_USAGES::containsKey)) {
+            throw new ChainValidationException("certificate rejected: the end entity's extendedKeyUsage " + eku
+                    + " has none of " + IKE_EXTENDED_KEY_USAGES.values().stream().sorted().toList()
+                    + " (RFC 4945 §5.1.3.12)", null);
         }
     }
 

@@ -7,6 +7,8 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +30,12 @@ import picocli.CommandLine.Option;
 @Command(name = "keel-ike-service", mixinStandardHelpOptions = true,
         description = "Runs Keel's IKEv2 service alone: connections from policy-service, CHILD SAs to sad-service.")
 public final class IkeServiceMain implements Callable<Integer> {
+
+    /**
+     * Shortest PSK accepted, as policy-service's {@code ConfigLoader.MIN_PSK_BYTES} (which this
+     * module does not depend on): RFC 7296 §2.15, a short PSK can be guessed offline.
+     */
+    static final int MIN_PSK_BYTES = 20;
 
     @Option(names = "--address", required = true, description = "outer address the IKE sockets bind to")
     String address;
@@ -71,6 +79,37 @@ public final class IkeServiceMain implements Callable<Integer> {
     @Option(names = "--tls-ca", description = "CA certificate(s) of the services (PEM)")
     Path tlsCa;
 
+    /**
+     * Why a plaintext gRPC channel to {@code target} is refused, or null when the target is on this
+     * host: a Unix socket, or a host whose every address is loopback. Off the host a plaintext
+     * channel would carry CHILD SA keys (InstallChildSas) and connections in the clear, to a
+     * server nobody authenticated (issue 19).
+     */
+    static String plaintextRefusal(String target) {
+        if (target.startsWith("unix:")) {
+            return null;
+        }
+        String authority = target.replaceFirst("^dns:(//[^/]*)?/", "");
+        String host = authority.startsWith("[") && authority.indexOf(']') > 0
+                ? authority.substring(1, authority.indexOf(']'))
+                : authority.lastIndexOf(':') > 0 ? authority.substring(0, authority.lastIndexOf(':')) : authority;
+        String needTls = "; give --tls-cert, --tls-key and --tls-ca (mutual TLS) to reach it";
+        InetAddress[] addresses;
+        try {
+            addresses = InetAddress.getAllByName(host);
+        } catch (UnknownHostException | SecurityException e) {
+            return "cannot resolve '" + host + "' to check it is loopback; plaintext gRPC is for loopback only"
+                    + needTls;
+        }
+        for (InetAddress a : addresses) {
+            if (!a.isLoopbackAddress()) {
+                return "plaintext gRPC only to a loopback address, and '" + host + "' is " + a.getHostAddress()
+                        + needTls;
+            }
+        }
+        return null;
+    }
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new IkeServiceMain()).execute(args));
     }
@@ -85,10 +124,23 @@ public final class IkeServiceMain implements Callable<Integer> {
                 System.err.println("keel-ike-service: --psk " + p + ": expected NAME=ENV_VAR with ENV_VAR set");
                 return 2;
             }
+            int length = value.getBytes(StandardCharsets.UTF_8).length;
+            if (length < MIN_PSK_BYTES) {
+                System.err.println("keel-ike-service: --psk " + p + ": the key is " + length + " bytes; at least "
+                        + MIN_PSK_BYTES + " are needed (a short PSK can be guessed offline)");
+                return 2;
+            }
             secrets.put(p.substring(0, eq), value.getBytes(StandardCharsets.UTF_8));
         }
         ChannelCredentials creds;
         if (tlsCert == null && tlsKey == null && tlsCa == null) {
+            for (String[] service : new String[][] {{"--policy", policy}, {"--sad", sad}}) {
+                String refusal = plaintextRefusal(service[1]);
+                if (refusal != null) {
+                    System.err.println("keel-ike-service: " + service[0] + " " + service[1] + ": " + refusal);
+                    return 2;
+                }
+            }
             creds = InsecureChannelCredentials.create();
         } else if (tlsCert != null && tlsKey != null && tlsCa != null) {
             creds = TlsChannelCredentials.newBuilder().keyManager(tlsCert.toFile(), tlsKey.toFile())

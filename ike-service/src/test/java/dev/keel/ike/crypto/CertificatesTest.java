@@ -10,12 +10,21 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** PEM loading, PKIX validation of CERT payload chains, and IKE identity vs certificate. */
+/** PEM loading, PKIX validation of CERT payload chains with RFC 4945 key usage, and IKE identity vs certificate. */
 class CertificatesTest {
 
     @TempDir
@@ -98,6 +107,55 @@ class CertificatesTest {
                 c.eeKeys().getPrivate(), false, TestPki.days(-1), TestPki.days(10));
         assertThatThrownBy(() -> Certificates.validate(fake, List.of(c.ee(), c.intermediate()), List.of(c.ca()), TestPki.NOW))
                 .isInstanceOf(Certificates.ChainValidationException.class);
+    }
+
+    /** An end entity under {@code c}'s CA with the given keyUsage (null: none) and extendedKeyUsages (none: none). */
+    private static X509Certificate endEntity(TestPki.Chain c, KeyUsage ku, boolean ekuCritical, KeyPurposeId... ekus)
+            throws Exception {
+        var b = new JcaX509v3CertificateBuilder(new X500Name("CN=Keel Test CA"), java.math.BigInteger.valueOf(
+                System.nanoTime()), TestPki.days(-1), TestPki.days(30), new X500Name("CN=gw-x.keel.test"),
+                TestPki.keyPair("EC").getPublic());
+        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+        if (ku != null) {
+            b.addExtension(Extension.keyUsage, true, ku);
+        }
+        if (ekus.length > 0) {
+            b.addExtension(Extension.extendedKeyUsage, ekuCritical, new ExtendedKeyUsage(ekus));
+        }
+        return new JcaX509CertificateConverter().getCertificate(b.build(
+                new JcaContentSignerBuilder("SHA256withECDSA").build(c.caKeys().getPrivate())));
+    }
+
+    @Test
+    void anEndEntityMustBeAllowedToSignForIke() throws Exception {
+        // RFC 4945 §5.1.3.2 and §5.1.3.12; the JDK's PKIX validator checked neither (issue 19).
+        TestPki.Chain c = TestPki.chain("EC");
+        List<X509Certificate> ca = List.of(c.ca());
+        for (X509Certificate accepted : List.of(
+                endEntity(c, null, false),
+                endEntity(c, new KeyUsage(KeyUsage.digitalSignature), false),
+                endEntity(c, new KeyUsage(KeyUsage.nonRepudiation | KeyUsage.keyEncipherment), false),
+                endEntity(c, null, true, KeyPurposeId.id_kp_ipsecIKE),
+                endEntity(c, null, true, KeyPurposeId.anyExtendedKeyUsage),
+                endEntity(c, null, false, KeyPurposeId.id_kp_serverAuth),
+                endEntity(c, null, false, KeyPurposeId.id_kp_emailProtection, KeyPurposeId.id_kp_clientAuth),
+                endEntity(c, null, false, KeyPurposeId.getInstance(
+                        new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.3.6.1.5.5.8.2.2"))))) {
+            Certificates.validate(accepted, List.of(), ca, TestPki.NOW);
+        }
+        X509Certificate encipherOnly = endEntity(c, new KeyUsage(KeyUsage.keyEncipherment | KeyUsage.dataEncipherment),
+                false);
+        assertThatThrownBy(() -> Certificates.validate(encipherOnly, List.of(), ca, TestPki.NOW))
+                .isInstanceOf(Certificates.ChainValidationException.class)
+                .hasMessageContaining("keyUsage allows neither digitalSignature nor nonRepudiation");
+        for (boolean critical : new boolean[] {false, true}) {
+            X509Certificate codeSigning = endEntity(c, new KeyUsage(KeyUsage.digitalSignature), critical,
+                    KeyPurposeId.id_kp_codeSigning, KeyPurposeId.id_kp_emailProtection);
+            assertThatThrownBy(() -> Certificates.validate(codeSigning, List.of(), ca, TestPki.NOW))
+                    .isInstanceOf(Certificates.ChainValidationException.class)
+                    .hasMessageContaining("extendedKeyUsage [1.3.6.1.5.5.7.3.3, 1.3.6.1.5.5.7.3.4] has none of")
+                    .hasMessageContaining("id-kp-ipsecIKE");
+        }
     }
 
     @Test

@@ -146,7 +146,7 @@ class IkeServiceTest {
     private static IkeService start(Vertx vertx, List<AutoCloseable> closing, String local, String remote, String me,
             String peer, String localTs, String remoteTs, String startAction, int port, ManagedChannel sad,
             Map<String, byte[]> secrets) throws Exception {
-        ConfigLoader loader = new ConfigLoader(Map.of("KEEL_TEST_PSK", "unused here")::get);
+        ConfigLoader loader = new ConfigLoader(Map.of("KEEL_TEST_PSK", "unused here, long enough")::get);
         ConfigResult r = loader.loadText(me + ".yaml",
                 CONFIG.formatted(local, remote, me, peer, localTs, remoteTs, startAction));
         assertThat(r).isInstanceOf(ConfigResult.Valid.class);

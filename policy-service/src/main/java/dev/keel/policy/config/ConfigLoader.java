@@ -27,6 +27,12 @@ public final class ConfigLoader {
     public static final int MAX_CONFIG_BYTES = 16 << 20;
     /** Largest secret read (a PSK, or a private key in PEM). */
     public static final int MAX_SECRET_BYTES = 64 << 10;
+    /**
+     * Shortest pre-shared key accepted. RFC 7296 §2.15: the PSK should "contain as much
+     * unpredictability as the strongest key being negotiated"; one IKE_AUTH to a rogue responder
+     * gives an attacker what it needs to guess a short one offline (RFC 6617 §1).
+     */
+    public static final int MIN_PSK_BYTES = 20;
 
     /** IKE proposals when a connection lists none. */
     public static final String DEFAULT_IKE_PROPOSALS = "aes256gcm16-prfsha256-x25519, aes128gcm16-prfsha256-ecp256";

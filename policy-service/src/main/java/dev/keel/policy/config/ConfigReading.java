@@ -9,6 +9,7 @@ import static dev.keel.policy.config.ConfigLoader.DEFAULT_IKE_PROPOSALS;
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_PRIORITY;
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_REKEY_SECONDS;
 import static dev.keel.policy.config.ConfigLoader.MAX_SECRET_BYTES;
+import static dev.keel.policy.config.ConfigLoader.MIN_PSK_BYTES;
 import static dev.keel.policy.config.ConfigLoader.ioReason;
 
 import dev.keel.core.net.IpAddress;
@@ -367,6 +368,14 @@ final class ConfigReading {
                 String hint = Nodes.suggest(secretRef, declaredSecrets);
                 problems.add(path + ".secret", m.get("secret"), "no secret named '" + secretRef
                         + "' under 'secrets'" + (hint != null ? "; did you mean '" + hint + "'?" : ""));
+                return null;
+            }
+            Secret psk = method == AuthMethod.PSK ? secrets.get(secretRef) : null;
+            if (psk != null && psk.length() < MIN_PSK_BYTES) {
+                problems.add(path + ".secret", m.get("secret"), "pre-shared key '" + secretRef + "' ("
+                        + psk.origin() + ") is " + psk.length() + " bytes; at least " + MIN_PSK_BYTES
+                        + " are needed, random ones (e.g. `openssl rand -base64 32`): a short PSK can be guessed"
+                        + " offline from one IKE_AUTH exchange");
                 return null;
             }
         }

@@ -29,6 +29,11 @@ public final class Secret {
         return origin;
     }
 
+    /** How many bytes it holds (never what they are). */
+    public int length() {
+        return value.length;
+    }
+
     /** A copy of the secret bytes; the caller clears it when done. */
     public byte[] copy() {
         return value.clone();

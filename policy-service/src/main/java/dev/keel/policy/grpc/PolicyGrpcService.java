@@ -29,6 +29,9 @@ import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.lang.System.Logger.Level;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -48,13 +51,35 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
 
     private final ConfigLoader loader;
     private final PolicyStore store;
+    /** The real path of the only directory LoadConfig and ValidateConfig read files from; null: none. */
+    private final Path configDirectory;
     /** One load at a time, so two concurrent loads cannot interleave validate and apply. */
     private final Object loadLock = new Object();
 
-    /** Serves {@code store}, loading configurations with {@code loader}. */
+    /** Serves {@code store}, loading configurations with {@code loader}; loads by path are refused. */
     public PolicyGrpcService(ConfigLoader loader, PolicyStore store) {
         this.loader = loader;
         this.store = store;
+        this.configDirectory = null;
+    }
+
+    /**
+     * Serves {@code store}, loading configurations with {@code loader}; a load by path reads only
+     * files inside {@code configDirectory} (the directory of the service's own configuration file).
+     *
+     * @throws IllegalArgumentException when the directory cannot be resolved
+     */
+    public PolicyGrpcService(ConfigLoader loader, PolicyStore store, Path configDirectory) {
+        this.loader = loader;
+        this.store = store;
+        try {
+            this.configDirectory = configDirectory.toRealPath();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("configuration directory " + configDirectory + ": " + e, e);
+        }
+        if (!Files.isDirectory(this.configDirectory)) {
+            throw new IllegalArgumentException("configuration directory " + configDirectory + ": not a directory");
+        }
     }
 
     @Override
@@ -117,17 +142,68 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
 
     private ConfigResult load(ConfigSource source) {
         return switch (source.getSourceCase()) {
-            case PATH -> {
-                if (source.getPath().isEmpty()) {
-                    throw Status.INVALID_ARGUMENT.withDescription("source.path is empty").asRuntimeException();
-                }
-                yield loader.loadFile(Path.of(source.getPath()));
-            }
+            case PATH -> loader.loadFile(insideConfigDirectory(source.getPath()));
             case YAML_TEXT -> loader.loadText(source.getSourceName().isEmpty() ? "<inline>" : source.getSourceName(),
                     source.getYamlText());
             case SOURCE_NOT_SET -> throw Status.INVALID_ARGUMENT
                     .withDescription("set source.path or source.yaml_text").asRuntimeException();
         };
+    }
+
+    /**
+     * The file a load by path may read: {@code requested} (relative to the configuration
+     * directory, or absolute), with no {@code ..} in it, whose real path (every symbolic link
+     * followed) is inside the configuration directory. Otherwise INVALID_ARGUMENT or
+     * PERMISSION_DENIED naming the path: an admin API call must not read the host's other files
+     * (issue 19).
+     */
+    private Path insideConfigDirectory(String requested) {
+        if (requested.isEmpty()) {
+            throw Status.INVALID_ARGUMENT.withDescription("source.path is empty").asRuntimeException();
+        }
+        if (configDirectory == null) {
+            throw Status.PERMISSION_DENIED.withDescription("source.path '" + requested + "': this service has no"
+                    + " configuration directory to load from; send the YAML as source.yaml_text").asRuntimeException();
+        }
+        Path path;
+        try {
+            path = Path.of(requested);
+        } catch (InvalidPathException e) {
+            throw Status.INVALID_ARGUMENT.withDescription("source.path '" + requested.replaceAll("\\p{Cntrl}", "?")
+                    + "' is not a path: " + e.getReason()).asRuntimeException();
+        }
+        for (Path name : path) {
+            if (name.toString().equals("..")) {
+                throw Status.INVALID_ARGUMENT.withDescription("source.path '" + requested + "': '..' is not allowed;"
+                        + " name a file inside " + configDirectory).asRuntimeException();
+            }
+        }
+        Path file = configDirectory.resolve(path).normalize();
+        Path real = realPath(file);
+        if (!real.startsWith(configDirectory)) {
+            throw Status.PERMISSION_DENIED.withDescription("source.path '" + requested + "'"
+                    + (real.equals(file) ? "" : " (really " + real + ")") + " is outside the configuration"
+                    + " directory " + configDirectory + "; LoadConfig and ValidateConfig read files only there")
+                    .asRuntimeException();
+        }
+        return real;
+    }
+
+    /**
+     * {@code file} with every symbolic link resolved; for a file that does not exist (the loader
+     * reports it), its nearest existing ancestor's real path followed by the remaining names.
+     */
+    private static Path realPath(Path file) {
+        Path existing = file;
+        while (existing != null) {
+            try {
+                Path real = existing.toRealPath();
+                return real.resolve(existing.relativize(file)).normalize();
+            } catch (IOException e) {
+                existing = existing.getParent();
+            }
+        }
+        return file;
     }
 
     /** INVALID_ARGUMENT listing the problems in the message and, as a BadRequest, in the details. */

@@ -225,6 +225,26 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aPreSharedKeyShorterThan20BytesIsRefusedNamingFileKeyPathAndLength() throws IOException {
+        String shortPsk = "nineteen-bytes-psk!"; // 19 bytes: guessable offline from one IKE_AUTH
+        Files.writeString(dir.resolve("short.key"), shortPsk + "\n");
+        Path cfg = write("keel.yaml", GOOD.replace("{env: KEEL_PSK_B}", "{file: short.key}"));
+        List<ConfigProblem> ps = ((ConfigResult.Invalid) loader.loadFile(cfg)).problems();
+        assertThat(ps).hasSize(1);
+        assertThat(ps.get(0).file()).isEqualTo(cfg.toString());
+        assertThat(ps.get(0).path()).isEqualTo("connections.site-b.local.secret");
+        assertThat(ps.get(0).message()).startsWith("pre-shared key 'site-b-psk' (file " + dir.resolve("short.key")
+                + ") is 19 bytes; at least 20 are needed").doesNotContain(shortPsk);
+
+        ConfigLoader fromEnv = new ConfigLoader(Map.of("KEEL_PSK_B", "short")::get);
+        ConfigProblem p = ((ConfigResult.Invalid) fromEnv.loadText("keel.yaml", GOOD)).problems().getFirst();
+        assertThat(p.message()).contains("(env KEEL_PSK_B) is 5 bytes");
+
+        ConfigLoader twenty = new ConfigLoader(Map.of("KEEL_PSK_B", "twenty-bytes-psk-ok!")::get);
+        assertThat(twenty.loadText("keel.yaml", GOOD)).isInstanceOf(ConfigResult.Valid.class);
+    }
+
+    @Test
     void missingEnvironmentVariable() {
         ConfigProblem p = onlyProblem(GOOD.replace("KEEL_PSK_B", "KEEL_PSK_NOPE"));
         assertThat(p.path()).isEqualTo("secrets.site-b-psk.env");

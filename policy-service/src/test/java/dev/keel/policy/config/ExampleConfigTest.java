@@ -17,7 +17,7 @@ class ExampleConfigTest {
         Path copy = dir.resolve("keel.yaml");
         Files.copy(example, copy);
         Files.writeString(dir.resolve("site-c.key"), "-----BEGIN PRIVATE KEY-----\n...\n");
-        ConfigResult r = new ConfigLoader(Map.of("KEEL_PSK_SITE_B", "example-psk")::get).loadFile(copy);
+        ConfigResult r = new ConfigLoader(Map.of("KEEL_PSK_SITE_B", "example-psk-for-the-test")::get).loadFile(copy);
         assertThat(r).as(r.toString()).isInstanceOf(ConfigResult.Valid.class);
         PolicyConfig c = ((ConfigResult.Valid) r).config();
         assertThat(c.compiled()).extracting(p -> p.entry().toString()).containsExactly(

@@ -72,7 +72,7 @@ class AdminApiSecurityTest {
     void start() throws Exception {
         ca = TestPki.ca(dir, "keel-test-ca");
         serverCert = TestPki.leaf(dir, ca, "policy.keel.test", "localhost");
-        loader = new ConfigLoader(Map.of("KEEL_PSK_B", "test-psk-not-secret")::get);
+        loader = new ConfigLoader(Map.of("KEEL_PSK_B", "test-psk-not-a-secret")::get);
         ConfigResult initial = loader.loadText("keel.yaml", CONFIG);
         assertThat(initial).isInstanceOf(ConfigResult.Valid.class);
         store = new PolicyStore(((ConfigResult.Valid) initial).config());

@@ -114,7 +114,7 @@ class PolicyGrpcServiceTest {
         store = new PolicyStore(((ConfigResult.Valid) initial).config(), 3, 42);
         String name = InProcessServerBuilder.generateName();
         server = new PolicyServer(InProcessServerBuilder.forName(name).directExecutor(),
-                new PolicyGrpcService(loader, store)).start();
+                new PolicyGrpcService(loader, store, dir)).start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
         stub = PolicyServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
         Logger.getLogger("dev.keel").addHandler(capture);
@@ -196,6 +196,45 @@ class PolicyGrpcServiceTest {
                 .setSource(ConfigSource.newBuilder().setYamlText("connections: {}")).build());
         assertThat(ok.getValid()).isTrue();
         assertThat(store.current().revision()).isEqualTo(1);
+    }
+
+    @Test
+    void loadsByPathReadOnlyFilesInsideTheConfigurationDirectory(@TempDir Path elsewhere) throws Exception {
+        // Issue 19: LoadConfig by path read any file the service could, e.g. a config planted in /tmp.
+        Path outside = Files.writeString(elsewhere.resolve("backdoor.yaml"), "connections: {}\n"); // valid: drops every tunnel
+        Files.createSymbolicLink(dir.resolve("innocent.yaml"), outside);
+        Files.createSymbolicLink(dir.resolve("linked-dir"), elsewhere);
+        for (String path : List.of(outside.toString(), "innocent.yaml", dir.resolve("innocent.yaml").toString(),
+                "linked-dir/backdoor.yaml", "linked-dir/missing.yaml")) {
+            StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                    () -> stub.loadConfig(LoadConfigRequest.newBuilder()
+                            .setSource(ConfigSource.newBuilder().setPath(path)).build()), path);
+            assertThat(e.getStatus().getCode()).as(path).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(e.getStatus().getDescription()).as(path).contains("'" + path + "'")
+                    .contains("outside the configuration directory " + dir.toRealPath());
+            assertThat(code(() -> stub.validateConfig(ValidateConfigRequest.newBuilder()
+                    .setSource(ConfigSource.newBuilder().setPath(path)).build()))).as(path)
+                    .isEqualTo(Status.Code.PERMISSION_DENIED);
+        }
+        for (String path : List.of("../backdoor.yaml", dir + "/sub/../keel.yaml")) {
+            StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                    () -> stub.validateConfig(ValidateConfigRequest.newBuilder()
+                            .setSource(ConfigSource.newBuilder().setPath(path)).build()), path);
+            assertThat(e.getStatus().getCode()).as(path).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).as(path).contains("'..' is not allowed");
+        }
+        assertThat(store.current().revision()).as("nothing was loaded").isEqualTo(1);
+
+        // Inside: by a name relative to the directory, by absolute path, and through a link that stays inside.
+        write("next.yaml", CONFIG.replace("10.3.0.0/16", "10.4.0.0/16"));
+        Files.createSymbolicLink(dir.resolve("current.yaml"), dir.resolve("next.yaml"));
+        assertThat(stub.loadConfig(LoadConfigRequest.newBuilder().setSource(ConfigSource.newBuilder()
+                .setPath("next.yaml")).build()).getRevision()).isEqualTo(2);
+        assertThat(stub.validateConfig(ValidateConfigRequest.newBuilder().setSource(ConfigSource.newBuilder()
+                .setPath("current.yaml")).build()).getValid()).isTrue();
+        assertThat(stub.validateConfig(ValidateConfigRequest.newBuilder().setSource(ConfigSource.newBuilder()
+                .setPath(dir.resolve("missing.yaml").toString())).build()).getProblems(0).getMessage())
+                .contains("cannot read the file");
     }
 
     @Test

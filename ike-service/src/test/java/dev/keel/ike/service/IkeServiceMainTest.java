@@ -1,0 +1,67 @@
+package dev.keel.ike.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** keel-ike-service's start-up checks: plaintext gRPC only on this host, no short PSK. */
+class IkeServiceMainTest {
+
+    @Test
+    void plaintextIsAllowedToLoopbackAndUnixSocketsOnly() {
+        for (String local : new String[] {"127.0.0.1:7420", "127.0.0.5:7420", "localhost:7420", "[::1]:7420",
+                "dns:///127.0.0.1:7420", "unix:/run/keel/policy.sock"}) {
+            assertThat(IkeServiceMain.plaintextRefusal(local)).as(local).isNull();
+        }
+        assertThat(IkeServiceMain.plaintextRefusal("192.0.2.10:7420")).contains("only to a loopback address")
+                .contains("192.0.2.10").contains("--tls-cert");
+        assertThat(IkeServiceMain.plaintextRefusal("dns:///10.0.0.1:7420")).contains("10.0.0.1");
+        assertThat(IkeServiceMain.plaintextRefusal("[2001:db8::1]:7420")).contains("2001:db8:0:0:0:0:0:1");
+        assertThat(IkeServiceMain.plaintextRefusal("sad.keel.invalid:7430")).contains("cannot resolve 'sad.keel.invalid'");
+    }
+
+    @Test
+    void aPskShorterThan20BytesStopsTheStartWithExitCode2() {
+        // Any variable of this process with a short value stands in for a short PSK.
+        String variable = System.getenv().entrySet().stream()
+                .filter(e -> e.getKey().matches("[A-Z_]+") && !e.getValue().isEmpty()
+                        && e.getValue().getBytes(StandardCharsets.UTF_8).length < 20)
+                .map(java.util.Map.Entry::getKey).sorted().findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(variable != null, "no environment variable with a short value");
+        int length = System.getenv(variable).getBytes(StandardCharsets.UTF_8).length;
+        String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
+                "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2", "--node-id", "ike-test", "--psk", "psk=" + variable);
+        assertThat(out).contains("exit 2").contains("--psk psk=" + variable + ": the key is " + length + " bytes")
+                .contains("at least 20");
+    }
+
+    /** Runs the main with {@code args}; its standard error and "exit N". */
+    private static String run(String... args) {
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        int exit;
+        try {
+            exit = Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30),
+                    () -> new CommandLine(new IkeServiceMain()).execute(args));
+        } finally {
+            System.setErr(err);
+        }
+        return captured.toString(StandardCharsets.UTF_8) + "\nexit " + exit;
+    }
+
+    @Test
+    void aNonLoopbackServiceWithoutTlsStopsTheStartWithExitCode2() {
+        // Issue 19: ike-service sent CHILD SA keys to any --sad address in plaintext.
+        String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
+                "--policy", "127.0.0.1:1", "--sad", "192.0.2.7:7430", "--node-id", "ike-test");
+        assertThat(out).contains("exit 2").contains("--sad 192.0.2.7:7430")
+                .contains("plaintext gRPC only to a loopback address");
+    }
+}
