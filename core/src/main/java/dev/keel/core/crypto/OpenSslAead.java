@@ -3,13 +3,13 @@ package dev.keel.core.crypto;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.transform.EncryptionTransform;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
-import java.nio.ByteOrder;
 import java.util.Objects;
 
 /**
@@ -41,7 +41,6 @@ final class OpenSslAead implements AeadCipher {
     private static final int AAD = 32;
     private static final int INITIAL_AAD_CAPACITY = 64;
     private static final int INITIAL_DATA_CAPACITY = 2048;
-    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
     /** {@link #use}: no call in progress; one call in progress; closed during a call; closed. */
     private static final int IDLE = 0;
     private static final int BUSY = 1;
@@ -214,7 +213,7 @@ final class OpenSslAead implements AeadCipher {
     }
 
     private int sealChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
-        long ivValue = (long) LONG_BE.get(iv, ivOff);
+        long ivValue = BigEndian.getLong(iv, ivOff);
         if (sealedOnce && ivValue == lastSealIv) {
             // As SunJCE does: the (key, IV) of the previous seal is a caller bug that must never pass.
             throw new IllegalStateException(name + " IV reused under the same key");

@@ -2,6 +2,7 @@ package dev.keel.esp.packet;
 
 import dev.keel.core.crypto.IntegrityMac;
 import dev.keel.core.crypto.NormalCipher;
+import dev.keel.core.packet.BigEndian;
 import java.security.SecureRandom;
 
 /**
@@ -54,8 +55,8 @@ final class SplitSuite implements EspCipherSuite {
         int iv = esp + 8;
         int ivLen = cipher.ivLength();
         if (ivLen > 0) {
-            EspCipherSuite.putInt(buf, iv, (int) (seq >>> 32));
-            EspCipherSuite.putInt(buf, iv + 4, (int) seq);
+            BigEndian.putInt(buf, iv, (int) (seq >>> 32));
+            BigEndian.putInt(buf, iv + 4, (int) seq);
             System.arraycopy(ivNonceTail, 0, buf, iv + 8, 8);
             cipher.encrypt(zeroIv, 0, buf, iv, ivLen); // one block under a zero IV: E_K(nonce)
         }
@@ -84,7 +85,7 @@ final class SplitSuite implements EspCipherSuite {
         if (!esn) {
             return 0;
         }
-        EspCipherSuite.putInt(esnTrailer, 0, (int) (seq >>> 32));
+        BigEndian.putInt(esnTrailer, 0, (int) (seq >>> 32));
         return 4;
     }
 
