@@ -5,6 +5,7 @@ import dev.keel.core.packet.Checksums;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.sa.IpsecMode;
+import dev.keel.esp.sa.EspCipherSuite;
 import dev.keel.esp.sa.InboundSa;
 import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.ReplayWindow;

@@ -4,6 +4,7 @@ import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.sa.IpsecMode;
+import dev.keel.esp.sa.EspCipherSuite;
 import dev.keel.esp.sa.OutboundSa;
 import java.util.Arrays;
 

@@ -1,7 +1,6 @@
-package dev.keel.esp.packet;
+package dev.keel.esp.sa;
 
 import dev.keel.core.crypto.PacketCiphers;
-import dev.keel.esp.sa.EspSaSpec;
 
 /**
  * The cryptographic half of ESP for one SA on one thread: fills in the IV and ICV of an

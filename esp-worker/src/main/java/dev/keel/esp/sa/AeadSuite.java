@@ -1,4 +1,4 @@
-package dev.keel.esp.packet;
+package dev.keel.esp.sa;
 
 import dev.keel.core.crypto.AeadCipher;
 import dev.keel.core.packet.BigEndian;
