@@ -7,8 +7,9 @@ import java.util.Objects;
  * What the AEAD engines ({@link OpenSslAead}, {@link AesGcmCipher}, {@link ChaCha20Poly1305Cipher})
  * share: the nonce layout, the transform and its ICV length, and the argument checks of
  * {@link #seal} and {@link #open}, made here before an engine sees a byte. An engine implements
- * {@link #sealChecked} and {@link #openChecked} only; the JVM runs one engine, so the call from
- * here to it stays monomorphic and inlined.
+ * {@link #sealChecked} and {@link #openChecked} only. A JVM runs OpenSSL or the JCA engines, so the
+ * call from here to an engine sees one or two classes, which the JIT inlines: nothing is added per
+ * packet.
  */
 abstract class AbstractAeadCipher implements AeadCipher {
 
@@ -43,7 +44,7 @@ abstract class AbstractAeadCipher implements AeadCipher {
     @Override
     public final int seal(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         checkRanges(aad, aadLen, iv, ivOff, buf, off, len);
-        Objects.checkFromIndexSize(off + len, icvLength, buf.length);  // alone it would let len = -1 through
+        Objects.checkFromIndexSize(off + len, icvLength, buf.length);  // without checkRanges, len = -1 would pass
         return sealChecked(aad, aadLen, iv, ivOff, buf, off, len);
     }
 

@@ -8,9 +8,9 @@ import java.nio.ByteOrder;
  * Network byte order (big-endian) reads and writes of 16-, 32- and 64-bit fields in a byte array:
  * the one place every header codec and address parser gets them from.
  *
- * <p>Byte-array view var handles compile to one bounds check and one (byte-swapped) load or
- * store, where four or eight byte accesses would each be checked; nothing allocates. An index
- * out of range throws {@link ArrayIndexOutOfBoundsException} before a byte is written.
+ * <p>Byte-array view var handles: the JIT makes each access one bounds check and one
+ * (byte-swapped) load or store, and nothing allocates. An index out of range throws
+ * {@link ArrayIndexOutOfBoundsException} before a byte is written.
  */
 public final class BigEndian {
 

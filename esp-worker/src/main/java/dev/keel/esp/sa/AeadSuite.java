@@ -35,8 +35,7 @@ final class AeadSuite implements EspCipherSuite {
     @Override
     public void seal(byte[] buf, int esp, int ptLen, long seq, boolean esn) {
         int iv = esp + 8;
-        BigEndian.putInt(buf, iv, (int) (seq >>> 32));
-        BigEndian.putInt(buf, iv + 4, (int) seq);
+        BigEndian.putLong(buf, iv, seq);
         cipher.seal(aad, buildAad(buf, esp, seq, esn), buf, iv, buf, iv + 8, ptLen);
     }
 
@@ -53,8 +52,7 @@ final class AeadSuite implements EspCipherSuite {
     private int buildAad(byte[] buf, int esp, long seq, boolean esn) {
         System.arraycopy(buf, esp, aad, 0, 4);
         if (esn) {
-            BigEndian.putInt(aad, 4, (int) (seq >>> 32));
-            BigEndian.putInt(aad, 8, (int) seq);
+            BigEndian.putLong(aad, 4, seq);
             return 12;
         }
         System.arraycopy(buf, esp + 4, aad, 4, 4);

@@ -55,8 +55,7 @@ final class SplitSuite implements EspCipherSuite {
         int iv = esp + 8;
         int ivLen = cipher.ivLength();
         if (ivLen > 0) {
-            BigEndian.putInt(buf, iv, (int) (seq >>> 32));
-            BigEndian.putInt(buf, iv + 4, (int) seq);
+            BigEndian.putLong(buf, iv, seq);
             System.arraycopy(ivNonceTail, 0, buf, iv + 8, 8);
             cipher.encrypt(zeroIv, 0, buf, iv, ivLen); // one block under a zero IV: E_K(nonce)
         }
