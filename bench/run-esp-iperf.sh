@@ -17,15 +17,7 @@ suite=${2:-aes128gcm16}
 loops=${3:-2}
 offload=${4:-true}
 
-jdk=""
-for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
-  if [ -x "$candidate/bin/javac" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    jdk="$candidate"; break
-  fi
-done
-[ -n "$jdk" ] || { echo "run-esp-iperf.sh: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
-export JAVA_HOME="$jdk" PATH="$jdk/bin:$PATH"
-jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
+. .mvn/jdk25.sh
 jar=$PWD/bench/target/benchmarks.jar
 if [ -z "${KEEL_CP:-}" ]; then
   [ -f "$jar" ] || mvn -q -B -o -pl bench -am package -DskipTests
@@ -80,7 +72,7 @@ site 10.77.0.2 10.77.0.1 "kdt${id}b" 72 71 0xc0000001 ab.hex 0xc0000002 ba.hex >
 for s in a b; do
   ns=$a; [ $s = b ] && ns=$b
   # shellcheck disable=SC2086
-  ip netns exec "$ns" java $jvm_flags ${KEEL_JVM_EXTRA:-} -Xms256m -Xmx256m -cp "$KEEL_CP" dev.keel.esp.EspWorkerMain "$work/$s.yaml" \
+  ip netns exec "$ns" java $KEEL_JVM_FLAGS ${KEEL_JVM_EXTRA:-} -Xms256m -Xmx256m -cp "$KEEL_CP" dev.keel.esp.EspWorkerMain "$work/$s.yaml" \
     > "$work/$s.log" 2>&1 &
   pids+=($!)
 done

@@ -12,15 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-jdk=""
-for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
-  if [ -x "$candidate/bin/javac" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    jdk="$candidate"; break
-  fi
-done
-[ -n "$jdk" ] || { echo "run-esp-pair.sh: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
-export JAVA_HOME="$jdk" PATH="$jdk/bin:$PATH"
-jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
+. .mvn/jdk25.sh
 
 jar=bench/target/benchmarks.jar
 if [ -n "${KEEL_CP:-}" ]; then
@@ -41,7 +33,7 @@ mkdir -p "$out"
 } > "$out/env.txt"
 cat "$out/env.txt"
 # shellcheck disable=SC2086
-java $jvm_flags -Xms512m -Xmx512m -cp "$jar" dev.keel.bench.EspGatewayPairRun "$@" > "$out/table.md" 2> "$out/log.txt" \
+java $KEEL_JVM_FLAGS -Xms512m -Xmx512m -cp "$jar" dev.keel.bench.EspGatewayPairRun "$@" > "$out/table.md" 2> "$out/log.txt" \
   || { tail -20 "$out/log.txt" >&2; exit 1; }
 echo "load after: $(uptime)" >> "$out/env.txt"
 cat "$out/table.md"

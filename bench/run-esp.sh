@@ -20,27 +20,8 @@ for arg in "$@"; do
   esac
 done
 
-# --- JDK 25, selected as .ci/run does ---------------------------------------------------------
-jdk=""
-for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
-  if [ -x "$candidate/bin/javac" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    jdk="$candidate"
-    break
-  fi
-done
-if [ -z "$jdk" ]; then
-  echo "run-esp.sh: no JDK 25 found under /usr/lib/jvm (Keel needs Java 25, e.g. Temurin 25)" >&2
-  exit 1
-fi
-export JAVA_HOME="$jdk"
-export PATH="$JAVA_HOME/bin:$PATH"
-
-# --- The project's JVM flags (root pom property keel.jvm.flags), plus a fixed heap -------------
-jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
-if [ -z "$jvm_flags" ]; then
-  echo "run-esp.sh: keel.jvm.flags not found in pom.xml" >&2
-  exit 1
-fi
+# --- JDK 25 and the project's JVM flags (KEEL_JVM_FLAGS), plus a fixed heap ----------------------
+. .mvn/jdk25.sh
 heap="-Xms1g -Xmx1g"
 
 jar=bench/target/benchmarks.jar
@@ -73,7 +54,7 @@ mkdir -p "$out"
   echo "kernel: $(uname -sr)"
   echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p)"
   echo "openssl: $(openssl version)"
-  echo "jvm flags: $jvm_flags $heap"
+  echo "jvm flags: $KEEL_JVM_FLAGS $heap"
   echo "mode: $([ "$quick" = 1 ] && echo quick || echo full)"
 } > "$out/env.txt"
 cat "$out/env.txt"
@@ -84,7 +65,7 @@ cat "$out/env.txt"
 run_jmh() {
   local name=$1
   shift
-  java $jvm_flags -jar "$jar" "$@" "${jmh_time[@]}" -prof gc \
+  java $KEEL_JVM_FLAGS -jar "$jar" "$@" "${jmh_time[@]}" -prof gc \
     -jvmArgsAppend "$heap" \
     -rf json -rff "$out/$name.json" "${jmh_extra[@]}" 2>&1 | tee "$out/$name.txt"
 }

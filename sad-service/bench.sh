@@ -16,11 +16,10 @@
 # target alone (about 1-2 minutes):
 #   sad-service/bench.sh --lease-calls 0 --unary-installs 0 --installs 20000 --memory-sas 20000 --no-takeover
 # SAD_BENCH_JAVA_OPTS adds JVM options (e.g. -XX:StartFlightRecording=filename=/tmp/sad.jfr).
-# Needs JDK 25 (JAVA_HOME) and Maven; builds the modules it needs (no install).
+# Needs JDK 25 (.mvn/jdk25.sh finds it) and Maven; builds the modules it needs (no install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${JAVA_HOME:=/usr/lib/jvm/temurin-25-jdk-amd64}"
-export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
+. .mvn/jdk25.sh
 
 cp_file=sad-service/target/bench.classpath
 build_log=$(mktemp)
@@ -31,10 +30,8 @@ fi
 rm -f "$build_log"
 # The reactor modules resolve to their target/classes; the classpath file lists jars per module.
 cp="sad-service/target/test-classes:sad-service/target/classes:proto/target/classes:core/target/classes:$(cat "$cp_file")"
-flags=$(mvn -q -B -Dstyle.color=never help:evaluate -Dexpression=keel.jvm.flags -DforceStdout -N \
-    | sed 's/\x1b\[[0-9;]*m//g')
 
 # shellcheck disable=SC2086
-exec java $flags ${SAD_BENCH_JAVA_OPTS:-} -Xms2g -Xmx2g -XX:+UseG1GC -Dhazelcast.phone.home.enabled=false \
+exec java $KEEL_JVM_FLAGS ${SAD_BENCH_JAVA_OPTS:-} -Xms2g -Xmx2g -XX:+UseG1GC -Dhazelcast.phone.home.enabled=false \
     -Djava.util.logging.config.file=sad-service/src/test/resources/logging.properties \
     -cp "$cp" dev.keel.sad.bench.SadBenchmark "$@"

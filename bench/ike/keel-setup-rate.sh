@@ -26,18 +26,8 @@ duration=${4:-30}
 warmup_sas=${5:-2000}
 jit_share=${6:-0.05}
 
-jdk=""
-for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk* /usr/lib/jvm/java-25-* /usr/lib/jvm/*-25*; do
-  if [ -x "$candidate/bin/java" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
-    jdk="$candidate"
-    break
-  fi
-done
-[ -n "$jdk" ] || { echo "keel-setup-rate.sh: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
-java="$jdk/bin/java"
-# The project's JVM flags (root pom property keel.jvm.flags), as bench/run-esp.sh uses them.
-jvm_flags=$(sed -n 's:.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*:\1:p' pom.xml)
-[ -n "$jvm_flags" ] || { echo "keel-setup-rate.sh: keel.jvm.flags not found in pom.xml" >&2; exit 1; }
+. .mvn/jdk25.sh   # JAVA_HOME, PATH and KEEL_JVM_FLAGS (the root pom's keel.jvm.flags)
+java="$JAVA_HOME/bin/java"
 heap="-Xms512m -Xmx512m"
 jar=bench/target/benchmarks.jar
 classpath=${KEEL_BENCH_CLASSPATH:-$jar}  # KEEL_BENCH_CLASSPATH: compare builds without rebuilding the jar
@@ -58,7 +48,7 @@ mkdir -p "$out"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "kernel: $(uname -sr)"
   echo "java: $("$java" -version 2>&1 | sed -n 2p)"
-  echo "jvm flags: $jvm_flags $heap"
+  echo "jvm flags: $KEEL_JVM_FLAGS $heap"
   echo "event loops per JVM: $loops"
   echo "command: $0 $in_flight $runs $warmup $duration $warmup_sas $jit_share"
 } > "$out/env.txt"
@@ -84,7 +74,7 @@ for run in $(seq 1 "$runs"); do
   for attempt in 1 2 3 4 5; do
     candidate=$(( 20000 + RANDOM % 20000 ))
     : > "$out/responder-$run.out"
-    "$java" $jvm_flags $heap "${jfr_r[@]}" -cp "$classpath" $main --role responder --loops "$loops" --local "127.0.0.2:$candidate" \
+    "$java" $KEEL_JVM_FLAGS $heap "${jfr_r[@]}" -cp "$classpath" $main --role responder --loops "$loops" --local "127.0.0.2:$candidate" \
       > "$out/responder-$run.out" 2> "$out/responder-$run.log" &
     responder_pid=$!
     for _ in $(seq 1 600); do  # up to 60 s: JVM start and the engine's crypto warm-up on a busy machine
@@ -97,7 +87,7 @@ for run in $(seq 1 "$runs"); do
   done
   [ -n "$port" ] || { echo "keel-setup-rate.sh: responder did not start (see $out/responder-$run.log)" >&2; exit 1; }
   load_before=$(cut -d' ' -f1 /proc/loadavg)
-  initiator_line=$(timeout $(( warmup + duration + 780 )) "$java" $jvm_flags $heap "${jfr_i[@]}" -cp "$classpath" $main \
+  initiator_line=$(timeout $(( warmup + duration + 780 )) "$java" $KEEL_JVM_FLAGS $heap "${jfr_i[@]}" -cp "$classpath" $main \
     --role initiator --loops "$loops" --local 127.0.0.1:0 --peer "127.0.0.2:$port" --in-flight "$in_flight" \
     --warmup "$warmup" --warmup-sas "$warmup_sas" --warmup-jit-share "$jit_share" --duration "$duration" --responder-pid "$responder_pid" --clk-tck "$hz" \
     2> "$out/initiator-$run.log" | tail -1)

@@ -1,6 +1,7 @@
 package dev.keel.bench;
 
 import dev.keel.core.net.IpPrefix;
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.Checksums;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelector;
@@ -218,11 +219,8 @@ public final class EspGatewayPairRun {
     private static byte[] packet(int flow, int total) {
         byte[] p = InnerPackets.ipv4(InnerPackets.V4_A, InnerPackets.V4_B, 17, total - 28, flow);
         p[20] = (byte) (0x40 + flow);
-        p[10] = 0;
-        p[11] = 0;
-        int sum = Checksums.ipv4Header(p, 0, 20);
-        p[10] = (byte) (sum >>> 8);
-        p[11] = (byte) sum;
+        BigEndian.putU16(p, 10, 0);
+        BigEndian.putU16(p, 10, Checksums.ipv4Header(p, 0, 20));
         return p;
     }
 

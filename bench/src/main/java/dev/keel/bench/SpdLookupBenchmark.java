@@ -2,6 +2,7 @@ package dev.keel.bench;
 
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpPrefix;
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.spd.Spd;
 import dev.keel.core.spd.SpdAction;
@@ -130,20 +131,11 @@ public class SpdLookupBenchmark {
         b[3] = PACKET_LENGTH;
         b[8] = 64;
         b[9] = (byte) proto;
-        putInt(b, 12, src);
-        putInt(b, 16, dst);
-        b[20] = (byte) (sport >>> 8);
-        b[21] = (byte) sport;
-        b[22] = (byte) (dport >>> 8);
-        b[23] = (byte) dport;
+        BigEndian.putInt(b, 12, src);
+        BigEndian.putInt(b, 16, dst);
+        BigEndian.putU16(b, 20, sport);
+        BigEndian.putU16(b, 22, dport);
         return b;
-    }
-
-    private static void putInt(byte[] b, int off, int v) {
-        b[off] = (byte) (v >>> 24);
-        b[off + 1] = (byte) (v >>> 16);
-        b[off + 2] = (byte) (v >>> 8);
-        b[off + 3] = (byte) v;
     }
 
     private int nextIndex() {

@@ -4,7 +4,6 @@ import dev.keel.core.transform.EncryptionTransform;
 import java.security.GeneralSecurityException;
 import java.security.InvalidAlgorithmParameterException;
 import java.util.Arrays;
-import java.util.Objects;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import org.bouncycastle.crypto.InvalidCipherTextException;
@@ -27,13 +26,8 @@ import org.bouncycastle.crypto.params.KeyParameter;
  * the tag verified; Bouncy Castle decrypts in place. On any failure the scratch array and
  * {@code buf[off, off+len-icv)} are zeroed, so no plaintext of a forged packet is left behind.
  */
-public final class AesGcmCipher implements AeadCipher {
+public final class AesGcmCipher extends AbstractAeadCipher {
 
-    private static final int SALT = 4;
-    private static final int IV = 8;
-
-    private final EncryptionTransform transform;
-    private final int icvLength;
     private final int keyLength;
     private final byte[] nonce = new byte[SALT + IV];
     /** SunJCE path (ICV 12 or 16), else null. */
@@ -48,8 +42,7 @@ public final class AesGcmCipher implements AeadCipher {
 
     /** {@code keyAndSalt} is the cipher key followed by the 4-byte salt (RFC 4106 §8.1). */
     AesGcmCipher(EncryptionTransform transform, byte[] keyAndSalt) {
-        this.transform = transform;
-        this.icvLength = transform.icvLength();
+        super(transform);
         this.keyLength = keyAndSalt.length - SALT;
         System.arraycopy(keyAndSalt, keyLength, nonce, 0, SALT);
         if (icvLength >= 12) {
@@ -66,26 +59,8 @@ public final class AesGcmCipher implements AeadCipher {
     }
 
     @Override
-    public EncryptionTransform transform() {
-        return transform;
-    }
-
-    @Override
-    public int ivLength() {
-        return IV;
-    }
-
-    @Override
-    public int icvLength() {
-        return icvLength;
-    }
-
-    @Override
-    public int seal(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
+    int sealChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         checkOpen();
-        Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(off, len, buf.length);  // len + ICV alone would let len = -1 through
-        Objects.checkFromIndexSize(off + len, icvLength, buf.length);
         System.arraycopy(iv, ivOff, nonce, SALT, IV);
         if (jca != null) {
             try {
@@ -117,10 +92,8 @@ public final class AesGcmCipher implements AeadCipher {
     }
 
     @Override
-    public int open(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
+    int openChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         checkOpen();
-        Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(off, len, buf.length);
         if (len < icvLength) {
             return -1;
         }

@@ -4,7 +4,6 @@ import dev.keel.core.transform.EncryptionTransform;
 import java.security.GeneralSecurityException;
 import java.security.InvalidKeyException;
 import java.util.Arrays;
-import java.util.Objects;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
 
@@ -17,13 +16,8 @@ import javax.crypto.spec.IvParameterSpec;
  * {@link javax.crypto.AEADBadTagException} having written nothing: a failed {@link #open} leaves
  * the ciphertext in the buffer untouched.
  */
-public final class ChaCha20Poly1305Cipher implements AeadCipher {
+public final class ChaCha20Poly1305Cipher extends AbstractAeadCipher {
 
-    private static final int SALT = 4;
-    private static final int IV = 8;
-    private static final int ICV = 16;
-
-    private final EncryptionTransform transform;
     private final byte[] nonce = new byte[SALT + IV];
     private final Cipher jca = Jca.cipher("ChaCha20-Poly1305");
     private final RawKey key;
@@ -31,33 +25,15 @@ public final class ChaCha20Poly1305Cipher implements AeadCipher {
 
     /** {@code keyAndSalt} is the 32-byte key followed by the 4-byte salt (RFC 7634 §2). */
     ChaCha20Poly1305Cipher(EncryptionTransform transform, byte[] keyAndSalt) {
-        this.transform = transform;
+        super(transform);
         int keyLength = keyAndSalt.length - SALT;
         this.key = new RawKey("ChaCha20", keyAndSalt, 0, keyLength);
         System.arraycopy(keyAndSalt, keyLength, nonce, 0, SALT);
     }
 
     @Override
-    public EncryptionTransform transform() {
-        return transform;
-    }
-
-    @Override
-    public int ivLength() {
-        return IV;
-    }
-
-    @Override
-    public int icvLength() {
-        return ICV;
-    }
-
-    @Override
-    public int seal(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
+    int sealChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         checkOpen();
-        Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(off, len, buf.length);  // len + ICV alone would let len = -1 through
-        Objects.checkFromIndexSize(off + len, ICV, buf.length);
         System.arraycopy(iv, ivOff, nonce, SALT, IV);
         try {
             jca.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(nonce));
@@ -74,11 +50,9 @@ public final class ChaCha20Poly1305Cipher implements AeadCipher {
     }
 
     @Override
-    public int open(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
+    int openChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         checkOpen();
-        Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(off, len, buf.length);
-        if (len < ICV) {
+        if (len < icvLength) {
             return -1;
         }
         System.arraycopy(iv, ivOff, nonce, SALT, IV);

@@ -3,14 +3,13 @@ package dev.keel.core.crypto;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.transform.EncryptionTransform;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
-import java.nio.ByteOrder;
-import java.util.Objects;
 
 /**
  * AES-GCM (RFC 4106, ICV 8, 12 or 16 bytes) and ChaCha20-Poly1305 (RFC 7634) on OpenSSL 3's EVP
@@ -31,17 +30,14 @@ import java.util.Objects;
  * native memory only for the keying call and zeroed right after; {@code EVP_CIPHER_CTX_free} (on
  * {@link #close}, or by a cleaner if an instance is dropped unclosed) cleanses OpenSSL's copy.
  */
-final class OpenSslAead implements AeadCipher {
+final class OpenSslAead extends AbstractAeadCipher {
 
-    private static final int SALT = 4;
-    private static final int IV = 8;
     /** Scratch layout: {@code salt || iv} at 0, the {@code int *outl} at 16, AAD at 32, then data. */
     private static final int NONCE = 0;
     private static final int OUT_LEN = 16;
     private static final int AAD = 32;
     private static final int INITIAL_AAD_CAPACITY = 64;
     private static final int INITIAL_DATA_CAPACITY = 2048;
-    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
     /** {@link #use}: no call in progress; one call in progress; closed during a call; closed. */
     private static final int IDLE = 0;
     private static final int BUSY = 1;
@@ -58,8 +54,6 @@ final class OpenSslAead implements AeadCipher {
     }
     private static final Cleaner CLEANER = Cleaner.create();
 
-    private final EncryptionTransform transform;
-    private final int icvLength;
     private final int keyLength;
     private final String name;
     private final OpenSsl.Lib lib;
@@ -126,8 +120,7 @@ final class OpenSslAead implements AeadCipher {
      * the caller has checked the lengths.
      */
     OpenSslAead(EncryptionTransform transform, byte[] keyAndSalt) {
-        this.transform = transform;
-        this.icvLength = transform.icvLength();
+        super(transform);
         this.keyLength = keyAndSalt.length - SALT;
         boolean chacha = transform == EncryptionTransform.CHACHA20_POLY1305;
         this.name = chacha ? "ChaCha20-Poly1305" : "AES-GCM";
@@ -185,36 +178,17 @@ final class OpenSslAead implements AeadCipher {
     }
 
     @Override
-    public EncryptionTransform transform() {
-        return transform;
-    }
-
-    @Override
-    public int ivLength() {
-        return IV;
-    }
-
-    @Override
-    public int icvLength() {
-        return icvLength;
-    }
-
-    @Override
-    public int seal(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
-        Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(ivOff, IV, iv.length);
-        Objects.checkFromIndexSize(off, len, buf.length);
-        Objects.checkFromIndexSize(off + len, icvLength, buf.length);
+    int sealChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         enter();
         try {
-            return sealChecked(aad, aadLen, iv, ivOff, buf, off, len);
+            return sealInScratch(aad, aadLen, iv, ivOff, buf, off, len);
         } finally {
             exit();
         }
     }
 
-    private int sealChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
-        long ivValue = (long) LONG_BE.get(iv, ivOff);
+    private int sealInScratch(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
+        long ivValue = BigEndian.getLong(iv, ivOff);
         if (sealedOnce && ivValue == lastSealIv) {
             // As SunJCE does: the (key, IV) of the previous seal is a caller bug that must never pass.
             throw new IllegalStateException(name + " IV reused under the same key");
@@ -244,19 +218,16 @@ final class OpenSslAead implements AeadCipher {
     }
 
     @Override
-    public int open(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
-        Objects.checkFromIndexSize(0, aadLen, aad.length);
-        Objects.checkFromIndexSize(ivOff, IV, iv.length);
-        Objects.checkFromIndexSize(off, len, buf.length);
+    int openChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         enter();
         try {
-            return len < icvLength ? -1 : openChecked(aad, aadLen, iv, ivOff, buf, off, len);
+            return len < icvLength ? -1 : openInScratch(aad, aadLen, iv, ivOff, buf, off, len);
         } finally {
             exit();
         }
     }
 
-    private int openChecked(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
+    private int openInScratch(byte[] aad, int aadLen, byte[] iv, int ivOff, byte[] buf, int off, int len) {
         int ctLen = len - icvLength;
         ensureCapacity(aadLen, len);
         MemorySegment s = scratch;

@@ -1,8 +1,6 @@
 package dev.keel.core.net;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
+import dev.keel.core.packet.BigEndian;
 import java.util.Objects;
 
 /**
@@ -14,9 +12,6 @@ import java.util.Objects;
  * {@link #toString()} is canonical: dotted quad, or RFC 5952 for IPv6.
  */
 public final class IpAddress implements Comparable<IpAddress> {
-
-    static final VarHandle INT_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
-    static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     private static final long V4_MASK = 0xFFFF_FFFFL;
     /** Longest valid text form: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255". */
@@ -81,9 +76,9 @@ public final class IpAddress implements Comparable<IpAddress> {
      */
     public static IpAddress fromBytes(byte[] src, int offset, boolean ipv6) {
         if (ipv6) {
-            return new IpAddress(true, (long) LONG_BE.get(src, offset), (long) LONG_BE.get(src, offset + 8));
+            return new IpAddress(true, BigEndian.getLong(src, offset), BigEndian.getLong(src, offset + 8));
         }
-        return new IpAddress(false, 0, (int) INT_BE.get(src, offset) & V4_MASK);
+        return new IpAddress(false, 0, BigEndian.getInt(src, offset) & V4_MASK);
     }
 
     /**
@@ -312,10 +307,10 @@ public final class IpAddress implements Comparable<IpAddress> {
     /** Writes the 4 or 16 network-order bytes into {@code dst} at {@code offset}. */
     public void copyTo(byte[] dst, int offset) {
         if (ipv6) {
-            LONG_BE.set(dst, offset, hi);
-            LONG_BE.set(dst, offset + 8, lo);
+            BigEndian.putLong(dst, offset, hi);
+            BigEndian.putLong(dst, offset + 8, lo);
         } else {
-            INT_BE.set(dst, offset, (int) lo);
+            BigEndian.putInt(dst, offset, (int) lo);
         }
     }
 

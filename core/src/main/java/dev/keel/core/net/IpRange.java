@@ -1,5 +1,6 @@
 package dev.keel.core.net;
 
+import dev.keel.core.packet.BigEndian;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -96,12 +97,12 @@ public record IpRange(IpAddress start, IpAddress end) implements Comparable<IpRa
             return false;
         }
         if (ipv6) {
-            long hi = (long) IpAddress.LONG_BE.get(addr, offset);
-            long lo = (long) IpAddress.LONG_BE.get(addr, offset + 8);
+            long hi = BigEndian.getLong(addr, offset);
+            long lo = BigEndian.getLong(addr, offset + 8);
             return U128.compare(start.highBits(), start.lowBits(), hi, lo) <= 0
                     && U128.compare(end.highBits(), end.lowBits(), hi, lo) >= 0;
         }
-        long v = (int) IpAddress.INT_BE.get(addr, offset) & 0xFFFF_FFFFL;
+        long v = BigEndian.getInt(addr, offset) & 0xFFFF_FFFFL;
         // IPv4 values are non-negative longs, so a signed comparison is exact.
         return start.lowBits() <= v && v <= end.lowBits();
     }

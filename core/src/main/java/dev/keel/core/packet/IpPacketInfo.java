@@ -56,7 +56,7 @@ public final class IpPacketInfo {
             return false;
         }
         int ihl = (buf[off] & 0x0f) * 4;
-        int total = u16(buf, off + 2);
+        int total = BigEndian.getU16(buf, off + 2);
         if (ihl < 20 || total < ihl || total > len) {
             return false;
         }
@@ -66,7 +66,7 @@ public final class IpPacketInfo {
         protocol = buf[off + 9] & 0xff;
         sourceOffset = off + 12;
         destinationOffset = off + 16;
-        boolean laterFragment = (u16(buf, off + 6) & 0x1fff) != 0;
+        boolean laterFragment = (BigEndian.getU16(buf, off + 6) & 0x1fff) != 0;
         readPorts(buf, off + ihl, off + total, laterFragment);
         return true;
     }
@@ -75,7 +75,7 @@ public final class IpPacketInfo {
         if (len < 40) {
             return false;
         }
-        int total = 40 + u16(buf, off + 4);
+        int total = 40 + BigEndian.getU16(buf, off + 4);
         if (total > len) {
             return false;
         }
@@ -95,7 +95,7 @@ public final class IpPacketInfo {
             int hdrNext = buf[pos] & 0xff;
             int hdrLen;
             if (next == 44) {
-                laterFragment = (u16(buf, pos + 2) & 0xfff8) != 0;
+                laterFragment = (BigEndian.getU16(buf, pos + 2) & 0xfff8) != 0;
                 hdrLen = 8;
             } else {
                 hdrLen = ((buf[pos + 1] & 0xff) + 1) * 8;
@@ -125,23 +125,19 @@ public final class IpPacketInfo {
         switch (protocol) {
             case PROTO_TCP, PROTO_UDP, PROTO_SCTP, 136 -> {
                 if (l4 + 4 <= end) {
-                    sourcePort = u16(buf, l4);
-                    destinationPort = u16(buf, l4 + 2);
+                    sourcePort = BigEndian.getU16(buf, l4);
+                    destinationPort = BigEndian.getU16(buf, l4 + 2);
                 }
             }
             case PROTO_ICMP, PROTO_ICMPV6 -> {
                 // RFC 4301 §4.4.1.3: ICMP type and code stand in for the ports, type in the high byte.
                 if (l4 + 2 <= end) {
-                    sourcePort = u16(buf, l4);
+                    sourcePort = BigEndian.getU16(buf, l4);
                     destinationPort = sourcePort;
                 }
             }
             default -> { }
         }
-    }
-
-    private static int u16(byte[] b, int i) {
-        return ((b[i] & 0xff) << 8) | (b[i + 1] & 0xff);
     }
 
     /** 4 or 6. */

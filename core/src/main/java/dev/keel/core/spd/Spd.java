@@ -1,10 +1,8 @@
 package dev.keel.core.spd;
 
 import dev.keel.core.net.IpAddress;
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -29,9 +27,6 @@ import java.util.Objects;
  * nested remote ranges.
  */
 public final class Spd {
-
-    private static final VarHandle INT_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
-    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     private static final Spd EMPTY = new Spd(List.of());
 
@@ -150,15 +145,15 @@ public final class Spd {
         long localHi;
         long localLo;
         if (ipv6) {
-            hi = (long) LONG_BE.get(remoteAddr, remoteOff);
-            lo = (long) LONG_BE.get(remoteAddr, remoteOff + 8);
-            localHi = (long) LONG_BE.get(localAddr, localOff);
-            localLo = (long) LONG_BE.get(localAddr, localOff + 8);
+            hi = BigEndian.getLong(remoteAddr, remoteOff);
+            lo = BigEndian.getLong(remoteAddr, remoteOff + 8);
+            localHi = BigEndian.getLong(localAddr, localOff);
+            localLo = BigEndian.getLong(localAddr, localOff + 8);
         } else {
             hi = 0;
-            lo = (int) INT_BE.get(remoteAddr, remoteOff) & 0xFFFF_FFFFL;
+            lo = BigEndian.getInt(remoteAddr, remoteOff) & 0xFFFF_FFFFL;
             localHi = 0;
-            localLo = (int) INT_BE.get(localAddr, localOff) & 0xFFFF_FFFFL;
+            localLo = BigEndian.getInt(localAddr, localOff) & 0xFFFF_FFFFL;
         }
         int[] candidates = index.candidates[index.interval(hi, lo)];
         boolean portless = protocol < 0 || protocol > 255 || !HAS_PORTS[protocol];

@@ -2,6 +2,7 @@ package dev.keel.core.crypto;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
 import java.lang.management.ManagementFactory;
@@ -45,13 +46,6 @@ class PacketCryptoAllocationTest {
         return perCall;
     }
 
-    private static void iv(byte[] iv, int i) {
-        iv[4] = (byte) (i >>> 24);
-        iv[5] = (byte) (i >>> 16);
-        iv[6] = (byte) (i >>> 8);
-        iv[7] = (byte) i;
-    }
-
     private static long[] aead(EncryptionTransform t, int keyLength, AeadEngine engine) {
         byte[] aad = new byte[8];
         byte[] iv = new byte[8];
@@ -59,12 +53,12 @@ class PacketCryptoAllocationTest {
         try (AeadCipher c = Engines.aead(engine, t, new byte[keyLength + 4])) {
             String name = t.ianaName() + "/" + keyLength * 8 + " " + engine;
             long seal = bytesPerCall(name + " seal", i -> {
-                iv(iv, i + 1);
+                BigEndian.putInt(iv, 4, i + 1);
                 c.seal(aad, 8, iv, 0, buf, 0, LEN);
             });
             // open: a fresh copy of one sealed packet each time
             byte[] sealed = new byte[LEN + c.icvLength()];
-            iv(iv, Integer.MAX_VALUE);
+            BigEndian.putInt(iv, 4, Integer.MAX_VALUE);
             c.seal(aad, 8, iv, 0, sealed, 0, LEN);
             long open = bytesPerCall(name + " open", i -> {
                 System.arraycopy(sealed, 0, buf, 0, sealed.length);

@@ -1,9 +1,11 @@
 package dev.keel.esp.packet;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.Checksums;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.sa.IpsecMode;
+import dev.keel.esp.sa.EspCipherSuite;
 import dev.keel.esp.sa.InboundSa;
 import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.ReplayWindow;
@@ -54,7 +56,7 @@ public final class EspDecapsulator {
         if (len < 8) {
             return DecapOutcome.TRUNCATED;
         }
-        InboundSa sa = table.lookup(EspCipherSuite.getInt(buf, esp));
+        InboundSa sa = table.lookup(BigEndian.getInt(buf, esp));
         if (sa == null || sa.isClosed()) {
             return DecapOutcome.UNKNOWN_SPI;
         }
@@ -72,7 +74,7 @@ public final class EspDecapsulator {
             return DecapOutcome.MALFORMED;
         }
         boolean esn = sa.spec().esn();
-        int seqLow = EspCipherSuite.getInt(buf, esp + 4);
+        int seqLow = BigEndian.getInt(buf, esp + 4);
         ReplayWindow window = sa.replayWindow();
         long seq;
         if (window == null) {
@@ -144,8 +146,7 @@ public final class EspDecapsulator {
         if (v6) {
             Arrays.fill(buf, ip, ip + 8, (byte) 0);
             buf[ip] = 0x60;
-            buf[ip + 4] = (byte) (payloadLength >>> 8);
-            buf[ip + 5] = (byte) payloadLength;
+            BigEndian.putU16(buf, ip + 4, payloadLength);
             buf[ip + 6] = (byte) nextHeader;
             buf[ip + 7] = (byte) REBUILT_TTL;
             System.arraycopy(pkt.sourceAddress(), 0, buf, ip + 8, 16);
@@ -154,15 +155,12 @@ public final class EspDecapsulator {
             int total = hdr + payloadLength;
             Arrays.fill(buf, ip, ip + 20, (byte) 0);
             buf[ip] = 0x45;
-            buf[ip + 2] = (byte) (total >>> 8);
-            buf[ip + 3] = (byte) total;
+            BigEndian.putU16(buf, ip + 2, total);
             buf[ip + 8] = (byte) REBUILT_TTL;
             buf[ip + 9] = (byte) nextHeader;
             System.arraycopy(pkt.sourceAddress(), 0, buf, ip + 12, 4);
             System.arraycopy(pkt.destinationAddress(), 0, buf, ip + 16, 4);
-            int sum = Checksums.ipv4Header(buf, ip, 20);
-            buf[ip + 10] = (byte) (sum >>> 8);
-            buf[ip + 11] = (byte) sum;
+            BigEndian.putU16(buf, ip + 10, Checksums.ipv4Header(buf, ip, 20));
         }
         if (sa.spec().natTraversal()) {
             fixTransportChecksum(buf, ip, addrLen, pt, payloadLength, nextHeader, v6);
@@ -193,13 +191,11 @@ public final class EspDecapsulator {
         }
         int srcOff = v6 ? ip + 8 : ip + 12;
         int dstOff = srcOff + addrLen;
-        buf[field] = 0;
-        buf[field + 1] = 0;
+        BigEndian.putU16(buf, field, 0);
         int sum = Checksums.transport(buf, srcOff, buf, dstOff, addrLen, protocol, buf, l4, l4Len);
         if (protocol == IpPacketInfo.PROTO_UDP && sum == 0) {
             sum = 0xffff; // RFC 768: a computed zero is sent as all ones.
         }
-        buf[field] = (byte) (sum >>> 8);
-        buf[field + 1] = (byte) sum;
+        BigEndian.putU16(buf, field, sum);
     }
 }

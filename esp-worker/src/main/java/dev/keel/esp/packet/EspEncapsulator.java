@@ -1,8 +1,10 @@
 package dev.keel.esp.packet;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.sa.IpsecMode;
+import dev.keel.esp.sa.EspCipherSuite;
 import dev.keel.esp.sa.OutboundSa;
 import java.util.Arrays;
 
@@ -110,8 +112,8 @@ public final class EspEncapsulator {
         }
         buf[trailer + padLength] = (byte) padLength;
         buf[trailer + padLength + 1] = (byte) nextHeader;
-        EspCipherSuite.putInt(buf, esp, sa.spi());
-        EspCipherSuite.putInt(buf, esp + 4, (int) seq);
+        BigEndian.putInt(buf, esp, sa.spi());
+        BigEndian.putInt(buf, esp + 4, (int) seq);
         try {
             suite.seal(buf, esp, ptLen, seq, sa.spec().esn());
         } catch (IllegalStateException e) {

@@ -1,5 +1,7 @@
 package dev.keel.esp.packet;
 
+import dev.keel.core.packet.BigEndian;
+
 /**
  * The UDP encapsulation of ESP and IKE on port 4500 (RFC 3948 §2): how to tell a datagram's
  * payload apart, and how to write what goes out. The sockets live elsewhere.
@@ -61,13 +63,9 @@ public final class EspInUdp {
      */
     public static void writeUdpHeader(byte[] buf, int off, int srcPort, int dstPort, int payloadLength) {
         int len = 8 + payloadLength;
-        buf[off] = (byte) (srcPort >>> 8);
-        buf[off + 1] = (byte) srcPort;
-        buf[off + 2] = (byte) (dstPort >>> 8);
-        buf[off + 3] = (byte) dstPort;
-        buf[off + 4] = (byte) (len >>> 8);
-        buf[off + 5] = (byte) len;
-        buf[off + 6] = 0;
-        buf[off + 7] = 0;
+        BigEndian.putU16(buf, off, srcPort);
+        BigEndian.putU16(buf, off + 2, dstPort);
+        BigEndian.putU16(buf, off + 4, len);
+        BigEndian.putU16(buf, off + 6, 0);
     }
 }

@@ -1,5 +1,6 @@
 package dev.keel.esp.plain;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.Checksums;
 import dev.keel.core.packet.PacketBuffer;
 import java.util.concurrent.atomic.LongAdder;
@@ -112,7 +113,7 @@ public final class PathMtuGuard {
     /** ICMP type 3 code 4 with the next-hop MTU (RFC 1191 §4), quoting as much as fits in 576 bytes. */
     private void icmp4(byte[] b, int off, int len, int hl, int mtu) {
         int protocol = b[off + 9] & 0xff;
-        int fragOffset = ((b[off + 6] & 0x1f) << 8) | (b[off + 7] & 0xff);
+        int fragOffset = BigEndian.getU16(b, off + 6) & 0x1fff;
         int src0 = b[off + 12] & 0xff;
         // RFC 1122 §3.2.2: never about an ICMP error, a non-first fragment, or a multicast/broadcast/zero source.
         if (fragOffset != 0 || src0 >= 224 || src0 == 0
@@ -127,7 +128,7 @@ public final class PathMtuGuard {
         byte[] o = icmp;
         java.util.Arrays.fill(o, 0, 28, (byte) 0);
         o[0] = 0x45;
-        putShort(o, 2, 28 + quoted);
+        BigEndian.putU16(o, 2, 28 + quoted);
         o[8] = 64; // TTL
         o[9] = 1;
         if (sourceV4 != null) {
@@ -136,12 +137,12 @@ public final class PathMtuGuard {
             System.arraycopy(b, off + 16, o, 12, 4);
         }
         System.arraycopy(b, off + 12, o, 16, 4);
-        putShort(o, 10, Checksums.ipv4Header(o, 0, 20));
+        BigEndian.putU16(o, 10, Checksums.ipv4Header(o, 0, 20));
         o[20] = 3;
         o[21] = 4;
-        putShort(o, 26, mtu);
+        BigEndian.putU16(o, 26, mtu);
         System.arraycopy(b, off, o, 28, quoted);
-        putShort(o, 22, Checksums.finish(Checksums.sum(o, 20, 8 + quoted, 0)));
+        BigEndian.putU16(o, 22, Checksums.finish(Checksums.sum(o, 20, 8 + quoted, 0)));
         counters.icmpSent.increment();
         output.reply(o, 0, 28 + quoted);
     }
@@ -174,7 +175,7 @@ public final class PathMtuGuard {
         byte[] o = icmp;
         java.util.Arrays.fill(o, 0, 48, (byte) 0);
         o[0] = 0x60;
-        putShort(o, 4, 8 + quoted);
+        BigEndian.putU16(o, 4, 8 + quoted);
         o[6] = 58;
         o[7] = 64; // hop limit
         if (sourceV6 != null) {
@@ -185,9 +186,9 @@ public final class PathMtuGuard {
         System.arraycopy(b, off + 8, o, 24, 16);
         o[40] = 2;
         o[41] = 0;
-        putInt(o, 44, mtu);
+        BigEndian.putInt(o, 44, mtu);
         System.arraycopy(b, off, o, 48, quoted);
-        putShort(o, 42, Checksums.transport(o, 8, o, 24, 16, 58, o, 40, 8 + quoted));
+        BigEndian.putU16(o, 42, Checksums.transport(o, 8, o, 24, 16, 58, o, 40, 8 + quoted));
         counters.icmpSent.increment();
         output.reply(o, 0, 48 + quoted);
     }
@@ -198,12 +199,12 @@ public final class PathMtuGuard {
      * fragment, the others only in the first.
      */
     private void fragment4(byte[] b, int off, int len, int hl, int mtu) {
-        int total = ((b[off + 2] & 0xff) << 8) | (b[off + 3] & 0xff);
+        int total = BigEndian.getU16(b, off + 2);
         if (total < hl || total > len) {
             counters.droppedSilently.increment();
             return;
         }
-        int flagsOffset = ((b[off + 6] & 0xff) << 8) | (b[off + 7] & 0xff);
+        int flagsOffset = BigEndian.getU16(b, off + 6);
         boolean moreAfter = (flagsOffset & 0x2000) != 0;
         int baseOffset = flagsOffset & 0x1fff;
         // Header of the later fragments: the fixed 20 bytes plus the copied options, padded to 4.
@@ -233,12 +234,12 @@ public final class PathMtuGuard {
                 writeCopiedOptions(b, off, hl, d, o + 20, laterHl - 20);
                 d[o] = (byte) (0x40 | (fhl / 4));
             }
-            putShort(d, o + 2, fhl + chunk);
+            BigEndian.putU16(d, o + 2, fhl + chunk);
             int fo = baseOffset + done / 8;
-            putShort(d, o + 6, (last && !moreAfter ? 0 : 0x2000) | fo);
+            BigEndian.putU16(d, o + 6, (last && !moreAfter ? 0 : 0x2000) | fo);
             d[o + 10] = 0;
             d[o + 11] = 0;
-            putShort(d, o + 10, Checksums.ipv4Header(d, o, fhl));
+            BigEndian.putU16(d, o + 10, Checksums.ipv4Header(d, o, fhl));
             System.arraycopy(b, off + hl + done, d, o + fhl, chunk);
             f.bounds(o, fhl + chunk);
             counters.fragments.increment();
@@ -300,17 +301,5 @@ public final class PathMtuGuard {
         while (w < at + room) {
             d[w++] = 0; // end of option list
         }
-    }
-
-    private static void putShort(byte[] b, int i, int v) {
-        b[i] = (byte) (v >>> 8);
-        b[i + 1] = (byte) v;
-    }
-
-    private static void putInt(byte[] b, int i, int v) {
-        b[i] = (byte) (v >>> 24);
-        b[i + 1] = (byte) (v >>> 16);
-        b[i + 2] = (byte) (v >>> 8);
-        b[i + 3] = (byte) v;
     }
 }

@@ -1,6 +1,5 @@
 package dev.keel.esp.sa;
 
-import dev.keel.esp.packet.EspCipherSuite;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -1,9 +1,7 @@
 package dev.keel.esp.tun;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.PacketBuffer;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 
 /**
  * Software segmentation and coalescing for a TUN device opened with offloads
@@ -52,8 +50,6 @@ public final class TunOffload {
     /** The most bytes one IP packet may hold (IPv4 total length; kept for IPv6 too). */
     private static final int MAX_IP = 65535;
 
-    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
-
     // ---- checksums -----------------------------------------------------------------------------
 
     /** The one's-complement sum of {@code b[off, off+len)} (RFC 1071), 8 bytes at a time, unfolded. */
@@ -61,7 +57,7 @@ public final class TunOffload {
         int i = off;
         int end = off + len;
         for (; i + 8 <= end; i += 8) {
-            long w = (long) LONG_BE.get(b, i);
+            long w = BigEndian.getLong(b, i);
             acc += (w >>> 32) + (w & 0xffffffffL);
         }
         for (; i + 1 < end; i += 2) {
@@ -87,15 +83,6 @@ public final class TunOffload {
         return s + TCP + tcpLen;
     }
 
-    private static int u16(byte[] b, int i) {
-        return ((b[i] & 0xff) << 8) | (b[i + 1] & 0xff);
-    }
-
-    private static void put16(byte[] b, int i, int v) {
-        b[i] = (byte) (v >>> 8);
-        b[i + 1] = (byte) v;
-    }
-
     private static int le16(byte[] b, int i) {
         return (b[i] & 0xff) | ((b[i + 1] & 0xff) << 8);
     }
@@ -103,17 +90,6 @@ public final class TunOffload {
     private static void putLe16(byte[] b, int i, int v) {
         b[i] = (byte) v;
         b[i + 1] = (byte) (v >>> 8);
-    }
-
-    private static int be32(byte[] b, int i) {
-        return ((b[i] & 0xff) << 24) | ((b[i + 1] & 0xff) << 16) | ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
-    }
-
-    private static void put32(byte[] b, int i, int v) {
-        b[i] = (byte) (v >>> 24);
-        b[i + 1] = (byte) (v >>> 16);
-        b[i + 2] = (byte) (v >>> 8);
-        b[i + 3] = (byte) v;
     }
 
     // ---- read side: software GSO ---------------------------------------------------------------
@@ -173,7 +149,7 @@ public final class TunOffload {
                     // The field holds the pseudo-header sum: summing from csum_start completes it.
                     int at = p + csumStart + csumOffset;
                     int c = ~fold(sum(b, p + csumStart, plen - csumStart, 0)) & 0xffff;
-                    put16(b, at, c);
+                    BigEndian.putU16(b, at, c);
                     counters.checksumsCompleted++;
                 }
                 out.set(b, p, plen);
@@ -207,9 +183,9 @@ public final class TunOffload {
             }
             counters.superPackets++;
             int tcp = ipHdr;
-            int seq0 = be32(b, p + tcp + 4);
+            int seq0 = BigEndian.getInt(b, p + tcp + 4);
             int flags0 = b[p + tcp + 13] & 0xff;
-            int id0 = v6 ? 0 : u16(b, p + 4);
+            int id0 = v6 ? 0 : BigEndian.getU16(b, p + 4);
             int n = 0;
             for (int pos = hdrs; pos < plen || n == 0; pos += gsoSize, n++) {
                 int seg = Math.min(gsoSize, plen - pos);
@@ -221,14 +197,14 @@ public final class TunOffload {
                 System.arraycopy(b, p, d, o, hdrs);
                 System.arraycopy(b, p + pos, d, o + hdrs, seg);
                 if (v6) {
-                    put16(d, o + 4, total - 40);
+                    BigEndian.putU16(d, o + 4, total - 40);
                 } else {
-                    put16(d, o + 2, total);
-                    put16(d, o + 4, id0 + n);
-                    put16(d, o + 10, 0);
-                    put16(d, o + 10, ~fold(sum(d, o, ipHdr, 0)) & 0xffff);
+                    BigEndian.putU16(d, o + 2, total);
+                    BigEndian.putU16(d, o + 4, id0 + n);
+                    BigEndian.putU16(d, o + 10, 0);
+                    BigEndian.putU16(d, o + 10, ~fold(sum(d, o, ipHdr, 0)) & 0xffff);
                 }
-                put32(d, o + tcp + 4, seq0 + (pos - hdrs));
+                BigEndian.putInt(d, o + tcp + 4, seq0 + (pos - hdrs));
                 int f = flags0;
                 if (!last) {
                     f &= ~(TCP_FIN | TCP_PSH);
@@ -237,9 +213,9 @@ public final class TunOffload {
                     f &= ~TCP_CWR;
                 }
                 d[o + tcp + 13] = (byte) f;
-                put16(d, o + tcp + 16, 0);
+                BigEndian.putU16(d, o + tcp + 16, 0);
                 long s = pseudo(d, o, v6, total - ipHdr);
-                put16(d, o + tcp + 16, ~fold(sum(d, o + tcp, total - ipHdr, s)) & 0xffff);
+                BigEndian.putU16(d, o + tcp + 16, ~fold(sum(d, o + tcp, total - ipHdr, s)) & 0xffff);
                 out.bounds(o, total);
                 sink.onPacket(out);
                 if (last) {
@@ -348,7 +324,7 @@ public final class TunOffload {
             hdrsOf[slot] = hdrs;
             ipHdrOf[slot] = ipHdr;
             mssOf[slot] = payload;
-            nextSeq[slot] = be32(b, tcp + 4) + payload;
+            nextSeq[slot] = BigEndian.getInt(b, tcp + 4) + payload;
             segs[slot] = 1;
             closed[slot] = (flags & TCP_PSH) != 0;
             return true;
@@ -376,13 +352,13 @@ public final class TunOffload {
             int ver = (b[off] & 0xf0) >>> 4;
             int ipHdr;
             if (ver == 4) {
-                if ((b[off] & 0x0f) != 5 || (b[off + 9] & 0xff) != TCP || u16(b, off + 2) != len
-                        || (u16(b, off + 6) & 0x3fff) != 0) { // MF or a fragment offset
+                if ((b[off] & 0x0f) != 5 || (b[off + 9] & 0xff) != TCP || BigEndian.getU16(b, off + 2) != len
+                        || (BigEndian.getU16(b, off + 6) & 0x3fff) != 0) { // MF or a fragment offset
                     return -1;
                 }
                 ipHdr = 20;
             } else if (ver == 6) {
-                if (len < 60 || (b[off + 6] & 0xff) != TCP || u16(b, off + 4) != len - 40) {
+                if (len < 60 || (b[off + 6] & 0xff) != TCP || BigEndian.getU16(b, off + 4) != len - 40) {
                     return -1;
                 }
                 ipHdr = 40;
@@ -423,7 +399,7 @@ public final class TunOffload {
         /** Linux {@code tcp_gro_receive}'s conditions for appending a segment to a flow's super-packet. */
         private boolean canAppend(int slot, byte[] b, int off, int len, int ipHdr, int hdrs, int payload) {
             if (closed[slot] || hdrsOf[slot] != hdrs || payload > mssOf[slot] || lens[slot] + payload > MAX_IP
-                    || be32(b, off + ipHdr + 4) != nextSeq[slot]) {
+                    || BigEndian.getInt(b, off + ipHdr + 4) != nextSeq[slot]) {
                 return false;
             }
             byte[] d = bufs[slot];
@@ -433,14 +409,15 @@ public final class TunOffload {
                 if (d[h + 1] != b[off + 1] || (d[h + 6] & 0x40) != (b[off + 6] & 0x40) || d[h + 8] != b[off + 8]) {
                     return false;
                 }
-            } else if (be32(d, h) != be32(b, off) || d[h + 7] != b[off + 7]) {
+            } else if (BigEndian.getInt(d, h) != BigEndian.getInt(b, off) || d[h + 7] != b[off + 7]) {
                 return false; // traffic class, flow label, hop limit
             }
             int t = h + ipHdr;
             int bt = off + ipHdr;
             // ACK number; data offset, flags but PSH, window; options byte for byte.
-            if (be32(d, t + 8) != be32(b, bt + 8) || d[t + 12] != b[bt + 12]
-                    || ((d[t + 13] ^ b[bt + 13]) & ~TCP_PSH) != 0 || u16(d, t + 14) != u16(b, bt + 14)) {
+            if (BigEndian.getInt(d, t + 8) != BigEndian.getInt(b, bt + 8) || d[t + 12] != b[bt + 12]
+                    || ((d[t + 13] ^ b[bt + 13]) & ~TCP_PSH) != 0
+                    || BigEndian.getU16(d, t + 14) != BigEndian.getU16(b, bt + 14)) {
                 return false;
             }
             return java.util.Arrays.equals(d, t + 20, h + hdrs, b, bt + 20, off + hdrs);
@@ -472,14 +449,14 @@ public final class TunOffload {
             boolean v6 = ipHdr == 40;
             int p = HDR;
             if (v6) {
-                put16(d, p + 4, len - 40);
+                BigEndian.putU16(d, p + 4, len - 40);
             } else {
-                put16(d, p + 2, len);
-                put16(d, p + 10, 0);
-                put16(d, p + 10, ~fold(sum(d, p, 20, 0)) & 0xffff);
+                BigEndian.putU16(d, p + 2, len);
+                BigEndian.putU16(d, p + 10, 0);
+                BigEndian.putU16(d, p + 10, ~fold(sum(d, p, 20, 0)) & 0xffff);
             }
             // CHECKSUM_PARTIAL: the TCP field holds the folded pseudo-header sum, not complemented.
-            put16(d, p + ipHdr + 16, fold(pseudo(d, p, v6, len - ipHdr)));
+            BigEndian.putU16(d, p + ipHdr + 16, fold(pseudo(d, p, v6, len - ipHdr)));
             d[0] = (byte) F_NEEDS_CSUM;
             d[1] = (byte) (v6 ? GSO_TCPV6 : GSO_TCPV4);
             putLe16(d, 2, hdrsOf[i]);

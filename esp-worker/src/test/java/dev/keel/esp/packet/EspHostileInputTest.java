@@ -2,6 +2,7 @@ package dev.keel.esp.packet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.esp.sa.InboundSa;
@@ -49,7 +50,7 @@ class EspHostileInputTest {
                 byte[] junk = new byte[r.nextInt(1600)];
                 r.nextBytes(junk);
                 if (junk.length >= 4 && r.nextBoolean()) {
-                    EspCipherSuite.putInt(junk, 0, SPI);
+                    BigEndian.putInt(junk, 0, SPI);
                 }
                 DecapOutcome o = f.receive(junk, junk.length);
                 assertThat(o).isNotIn(DecapOutcome.DELIVERED, DecapOutcome.DUMMY);

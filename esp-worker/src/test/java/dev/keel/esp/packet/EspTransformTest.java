@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.crypto.IntegrityMac;
 import dev.keel.core.crypto.PacketCiphers;
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.esp.sa.EspSaSpec;
@@ -77,8 +78,8 @@ class EspTransformTest {
 
     /** The ESP layout of RFC 4303 §2: header, IV, ciphertext aligned to the suite, ICV. */
     private static void assertWellFormed(byte[] wire, Suites suite, long seq) {
-        assertThat(EspCipherSuite.getInt(wire, 0)).isEqualTo(SPI);
-        assertThat(EspCipherSuite.getInt(wire, 4)).isEqualTo((int) seq);
+        assertThat(BigEndian.getInt(wire, 0)).isEqualTo(SPI);
+        assertThat(BigEndian.getInt(wire, 4)).isEqualTo((int) seq);
         int iv = suite.encryption.ivLength();
         int icv = suite.encryption.isAead() ? suite.encryption.icvLength() : suite.integrity.icvLength();
         int ct = wire.length - 8 - iv - icv;

@@ -1,5 +1,6 @@
 package dev.keel.esp.packet;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.Checksums;
 import java.util.Random;
 
@@ -73,16 +74,16 @@ public final class InnerPackets {
         }
         switch (protocol) {
             case 6 -> {
-                put16(l4, 0, 40000);
-                put16(l4, 2, 5201);
+                BigEndian.putU16(l4, 0, 40000);
+                BigEndian.putU16(l4, 2, 5201);
                 l4[12] = 0x50; // data offset 5
                 l4[13] = 0x18; // PSH ACK
-                put16(l4, 14, 64240);
+                BigEndian.putU16(l4, 14, 64240);
             }
             case 17 -> {
-                put16(l4, 0, 40000);
-                put16(l4, 2, 5201);
-                put16(l4, 4, l4.length);
+                BigEndian.putU16(l4, 0, 40000);
+                BigEndian.putU16(l4, 2, 5201);
+                BigEndian.putU16(l4, 4, l4.length);
             }
             case 1 -> l4[0] = 8; // echo request
             case 58 -> l4[0] = (byte) 128; // echo request
@@ -107,12 +108,7 @@ public final class InnerPackets {
         if (protocol == 17 && sum == 0) {
             sum = 0xffff;
         }
-        put16(p, field, sum);
-    }
-
-    private static void put16(byte[] b, int i, int v) {
-        b[i] = (byte) (v >>> 8);
-        b[i + 1] = (byte) v;
+        BigEndian.putU16(p, field, sum);
     }
 
     public static byte[] hex(String s) {

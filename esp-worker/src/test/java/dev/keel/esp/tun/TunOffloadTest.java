@@ -2,6 +2,7 @@ package dev.keel.esp.tun;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.Checksums;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.esp.wire.PcapWriter;
@@ -44,40 +45,40 @@ class TunOffloadTest {
         byte[] p = new byte[ipHdr + tcpHdr + payload.length];
         if (v6) {
             p[0] = 0x60;
-            put16(p, 4, tcpHdr + payload.length);
+            BigEndian.putU16(p, 4, tcpHdr + payload.length);
             p[6] = 6;
             p[7] = 64;
             System.arraycopy(SRC6, 0, p, 8, 16);
             System.arraycopy(DST6, 0, p, 24, 16);
         } else {
             p[0] = 0x45;
-            put16(p, 2, p.length);
-            put16(p, 4, id);
+            BigEndian.putU16(p, 2, p.length);
+            BigEndian.putU16(p, 4, id);
             p[6] = 0x40; // DF
             p[8] = 64;
             p[9] = 6;
             System.arraycopy(SRC4, 0, p, 12, 4);
             System.arraycopy(DST4, 0, p, 16, 4);
-            put16(p, 10, Checksums.ipv4Header(p, 0, 20));
+            BigEndian.putU16(p, 10, Checksums.ipv4Header(p, 0, 20));
         }
         int t = ipHdr;
-        put16(p, t, 40000);
-        put16(p, t + 2, 5201);
-        put32(p, t + 4, seq);
-        put32(p, t + 8, 0x01020304);
+        BigEndian.putU16(p, t, 40000);
+        BigEndian.putU16(p, t + 2, 5201);
+        BigEndian.putInt(p, t + 4, seq);
+        BigEndian.putInt(p, t + 8, 0x01020304);
         p[t + 12] = (byte) (tcpHdr / 4 << 4);
         p[t + 13] = (byte) (0x10 | flags);
-        put16(p, t + 14, 502);
+        BigEndian.putU16(p, t + 14, 502);
         p[t + 20] = 1;
         p[t + 21] = 1;
         p[t + 22] = 8; // timestamps
         p[t + 23] = 10;
-        put32(p, t + 24, 777);
-        put32(p, t + 28, 555);
+        BigEndian.putInt(p, t + 24, 777);
+        BigEndian.putInt(p, t + 28, 555);
         System.arraycopy(payload, 0, p, ipHdr + tcpHdr, payload.length);
         byte[] src = v6 ? SRC6 : SRC4;
         byte[] dst = v6 ? DST6 : DST4;
-        put16(p, t + 16, Checksums.transport(src, 0, dst, 0, src.length, 6, p, t, p.length - t));
+        BigEndian.putU16(p, t + 16, Checksums.transport(src, 0, dst, 0, src.length, 6, p, t, p.length - t));
         return p;
     }
 
@@ -96,7 +97,7 @@ class TunOffloadTest {
         byte[] src = v6 ? SRC6 : SRC4;
         byte[] dst = v6 ? DST6 : DST4;
         long s = Checksums.sum(src, 0, src.length, 0) + Checksums.sum(dst, 0, dst.length, 0) + 6 + packet.length - ipHdr;
-        put16(out, 10 + ipHdr + 16, ~Checksums.finish(s) & 0xffff);
+        BigEndian.putU16(out, 10 + ipHdr + 16, ~Checksums.finish(s) & 0xffff);
         return out;
     }
 
@@ -235,16 +236,6 @@ class TunOffloadTest {
         assertThat(cap.raw).hasSize(1);
         assertThat(cap.order).containsExactly("plain", "raw", "plain", "plain", "plain");
         assertThat(split(cap.raw.get(0))).containsExactly(gap, next);
-    }
-
-    private static void put16(byte[] b, int i, int v) {
-        b[i] = (byte) (v >>> 8);
-        b[i + 1] = (byte) v;
-    }
-
-    private static void put32(byte[] b, int i, int v) {
-        put16(b, i, v >>> 16);
-        put16(b, i + 2, v);
     }
 
     private static void le16(byte[] b, int i, int v) {

@@ -1,7 +1,6 @@
-package dev.keel.esp.packet;
+package dev.keel.esp.sa;
 
 import dev.keel.core.crypto.PacketCiphers;
-import dev.keel.esp.sa.EspSaSpec;
 
 /**
  * The cryptographic half of ESP for one SA on one thread: fills in the IV and ICV of an
@@ -45,18 +44,5 @@ public sealed interface EspCipherSuite extends AutoCloseable permits AeadSuite, 
         }
         return new SplitSuite(PacketCiphers.normal(spec.encryption(), spec.encryptionKey()),
                 PacketCiphers.integrity(spec.integrity(), spec.integrityKey()));
-    }
-
-    /** Writes {@code v} big-endian at {@code b[i, i+4)}. */
-    static void putInt(byte[] b, int i, int v) {
-        b[i] = (byte) (v >>> 24);
-        b[i + 1] = (byte) (v >>> 16);
-        b[i + 2] = (byte) (v >>> 8);
-        b[i + 3] = (byte) v;
-    }
-
-    /** Reads a big-endian int at {@code b[i, i+4)}. */
-    static int getInt(byte[] b, int i) {
-        return ((b[i] & 0xff) << 24) | ((b[i + 1] & 0xff) << 16) | ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
     }
 }

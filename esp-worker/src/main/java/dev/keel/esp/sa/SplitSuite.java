@@ -1,7 +1,8 @@
-package dev.keel.esp.packet;
+package dev.keel.esp.sa;
 
 import dev.keel.core.crypto.IntegrityMac;
 import dev.keel.core.crypto.NormalCipher;
+import dev.keel.core.packet.BigEndian;
 import java.security.SecureRandom;
 
 /**
@@ -54,8 +55,7 @@ final class SplitSuite implements EspCipherSuite {
         int iv = esp + 8;
         int ivLen = cipher.ivLength();
         if (ivLen > 0) {
-            EspCipherSuite.putInt(buf, iv, (int) (seq >>> 32));
-            EspCipherSuite.putInt(buf, iv + 4, (int) seq);
+            BigEndian.putLong(buf, iv, seq);
             System.arraycopy(ivNonceTail, 0, buf, iv + 8, 8);
             cipher.encrypt(zeroIv, 0, buf, iv, ivLen); // one block under a zero IV: E_K(nonce)
         }
@@ -84,7 +84,7 @@ final class SplitSuite implements EspCipherSuite {
         if (!esn) {
             return 0;
         }
-        EspCipherSuite.putInt(esnTrailer, 0, (int) (seq >>> 32));
+        BigEndian.putInt(esnTrailer, 0, (int) (seq >>> 32));
         return 4;
     }
 

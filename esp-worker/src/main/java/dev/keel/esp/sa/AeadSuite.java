@@ -1,6 +1,7 @@
-package dev.keel.esp.packet;
+package dev.keel.esp.sa;
 
 import dev.keel.core.crypto.AeadCipher;
+import dev.keel.core.packet.BigEndian;
 
 /**
  * ESP with a combined-mode cipher: AES-GCM (RFC 4106) or ChaCha20-Poly1305 (RFC 7634). The
@@ -34,8 +35,7 @@ final class AeadSuite implements EspCipherSuite {
     @Override
     public void seal(byte[] buf, int esp, int ptLen, long seq, boolean esn) {
         int iv = esp + 8;
-        EspCipherSuite.putInt(buf, iv, (int) (seq >>> 32));
-        EspCipherSuite.putInt(buf, iv + 4, (int) seq);
+        BigEndian.putLong(buf, iv, seq);
         cipher.seal(aad, buildAad(buf, esp, seq, esn), buf, iv, buf, iv + 8, ptLen);
     }
 
@@ -52,8 +52,7 @@ final class AeadSuite implements EspCipherSuite {
     private int buildAad(byte[] buf, int esp, long seq, boolean esn) {
         System.arraycopy(buf, esp, aad, 0, 4);
         if (esn) {
-            EspCipherSuite.putInt(aad, 4, (int) (seq >>> 32));
-            EspCipherSuite.putInt(aad, 8, (int) seq);
+            BigEndian.putLong(aad, 4, seq);
             return 12;
         }
         System.arraycopy(buf, esp + 4, aad, 4, 4);
