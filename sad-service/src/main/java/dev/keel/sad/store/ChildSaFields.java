@@ -413,6 +413,11 @@ public final class ChildSaFields {
                     skip(number, tag & 7, 0);
                 }
             }
+        } catch (IllegalStateException e) {
+            // As in read(): where protobuf's parser is more lenient, take what it reads.
+            var life = Records.parseChild(record).getLifetime();
+            l = new long[] {0, life.getSoftSeconds(), life.getHardSeconds(), life.getSoftBytes(), life.getHardBytes(),
+                life.getSoftPackets(), life.getHardPackets()};
         } finally {
             pos = savedPos;
             limit = savedLimit;
