@@ -49,6 +49,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -292,15 +293,18 @@ public final class GatewayNode {
     }
 
     /**
-     * Measures how long after IKE established a pair both halves are in the data plane's tables
-     * and the outbound half has its first lease of sequence numbers (before that it drops).
+     * Completes when both halves of a pair are in the data plane's tables and the outbound half
+     * holds its first lease of sequence numbers (DESIGN §4: the IKE message that completes the pair
+     * waits for this), and records how long that took after IKE established it. Gives up (and
+     * completes, so that IKE does not wait for ever) after 5 s.
      */
-    private static void probeDataPlane(NodeRuntime rt, SaTables tables, ChildSaRecords.Ids ids, long establishedNanos) {
+    private static CompletableFuture<Void> probeDataPlane(NodeRuntime rt, SaTables tables, ChildSaRecords.Ids ids,
+            long establishedNanos) {
+        CompletableFuture<Void> usable = new CompletableFuture<>();
         long giveUp = establishedNanos + TimeUnit.SECONDS.toNanos(5);
         Runnable[] check = new Runnable[1];
         check[0] = () -> {
             SaTables.Installed out = tables.get(ids.outbound());
-            // Usable: both halves in the tables and the outbound SA holds its first sequence-number lease.
             if (tables.get(ids.inbound()) != null && out != null && out.sa() instanceof OutboundSa o
                     && !o.leaseInFlight()) {
                 long micros = (System.nanoTime() - establishedNanos) / 1_000;
@@ -311,17 +315,20 @@ public final class GatewayNode {
                 }
                 LOG.info("CHILD SA {} usable in the data plane {} ms after IKE established it", ids.inbound(),
                         String.format("%.1f", micros / 1000.0));
+                usable.complete(null);
             } else if (System.nanoTime() - giveUp < 0) {
                 rt.probes.schedule(check[0], 200, TimeUnit.MICROSECONDS);
             } else {
                 LOG.warn("CHILD SA {} not in the data plane 5 s after IKE established it", ids.inbound());
+                usable.complete(null);
             }
         };
         try {
             rt.probes.execute(check[0]);
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closing
+            usable.complete(null); // closing
         }
+        return usable;
     }
 
     private static IkeEvents fanOut(IkeEvents... all) {
@@ -345,6 +352,15 @@ public final class GatewayNode {
                 for (IkeEvents e : all) {
                     e.childEstablished(sa, child);
                 }
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
+                CompletableFuture<?>[] each = new CompletableFuture<?>[all.length];
+                for (int i = 0; i < all.length; i++) {
+                    each[i] = all[i].childInstalled(sa, child).toCompletableFuture();
+                }
+                return CompletableFuture.allOf(each);
             }
 
             @Override

@@ -353,6 +353,7 @@ public final class SaDatabase {
                 .setLeaseHighWater(1)
                 .setReplayCheckpoint(0)
                 .setReplayFloor(0)
+                .setReplayMargin(cluster.config().replayInitialMargin())
                 .setState(ChildSaState.CHILD_SA_STATE_ACTIVE)
                 .setGeneration(1)
                 .setBytes(0)
@@ -506,14 +507,17 @@ public final class SaDatabase {
         }
     }
 
-    public CompletionStage<Long> checkpointReplay(CheckpointReplayRequest req) {
+    /** Records a replay checkpoint; completes with the stored pair: {@code a} checkpoint, {@code b} margin. */
+    public CompletionStage<OpResult> checkpointReplay(CheckpointReplayRequest req) {
         Validation.id("sa_id", req.getSaId());
         Validation.optionalNode("node_id", req.getNodeId());
+        Validation.replayMargin("margin", req.getMargin());
         String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
-        return cluster.childSas().submitToKey(req.getSaId(), new CheckpointProcessor(node, req.getRightEdge()))
+        return cluster.childSas().submitToKey(req.getSaId(),
+                        new CheckpointProcessor(node, req.getRightEdge(), req.getMargin()))
                 .thenApplyAsync(r -> {
                     r.orThrow();
-                    return r.a();
+                    return r;
                 }, DIRECT);
     }
 
@@ -537,8 +541,7 @@ public final class SaDatabase {
             throw SadException.precondition("node_id: node '" + node + "' is not a cluster member");
         }
         byte[] r = cluster.childSas().executeOnKey(req.getSaId(), new ClaimProcessor(node, member,
-                req.getExpectedOwnerNodeId(), live.keySet(), cluster.config().replayMargin(),
-                System.currentTimeMillis())).orThrow();
+                req.getExpectedOwnerNodeId(), live.keySet(), System.currentTimeMillis())).orThrow();
         ChildSaRecord rec = Records.parseChild(r);
         if (!rec.getOwnerNodeId().equals(cluster.nodeId())) {
             vault.evict(rec.getId());

@@ -23,7 +23,9 @@ import java.util.regex.Pattern;
  *        API has mutual TLS and may face another network than the cluster's own link)
  * @param kekFile the cluster key-encryption key (64 hex digits)
  * @param spiReservationSeconds default lifetime of an AllocateSpi reservation
- * @param replayMargin added to an inbound SA's replay checkpoint when another node takes it over
+ * @param replayInitialMargin the replay margin an inbound SA is installed with: how far its first
+ *        owner's data plane may accept before its first checkpoint (docs/ha.md); the worker
+ *        lowers it at once, so it only needs to be at least the workers' largest margin
  * @param maintenanceIntervalMillis period of the lifetime / orphan / tombstone scan (oldest member)
  * @param tombstoneRetentionSeconds how long a deleted SA stays as a tombstone
  * @param watchLogSize events a member keeps for Watch clients that resume
@@ -50,7 +52,7 @@ public record SadConfig(
         String grpcHost,
         Path kekFile,
         int spiReservationSeconds,
-        long replayMargin,
+        long replayInitialMargin,
         long maintenanceIntervalMillis,
         int tombstoneRetentionSeconds,
         int watchLogSize,
@@ -97,8 +99,8 @@ public record SadConfig(
         if (spiReservationSeconds < 1 || spiReservationSeconds > 3600) {
             errors.add("spi-reservation-seconds: " + spiReservationSeconds + " is not in 1..3600");
         }
-        if (replayMargin < 0) {
-            errors.add("replay-margin: must not be negative");
+        if (replayInitialMargin < 1 || replayInitialMargin > Validation.MAX_REPLAY_MARGIN) {
+            errors.add("replay-initial-margin: " + replayInitialMargin + " is not in 1.." + Validation.MAX_REPLAY_MARGIN);
         }
         if (maintenanceIntervalMillis < 50) {
             errors.add("maintenance-interval-millis: " + maintenanceIntervalMillis + " is below 50");
@@ -205,7 +207,7 @@ public record SadConfig(
                     case "grpc-port" -> b.grpcPort = Integer.parseInt(v);
                     case "grpc-host" -> b.grpcHost = v;
                     case "spi-reservation-seconds" -> b.spiReservationSeconds = Integer.parseInt(v);
-                    case "replay-margin" -> b.replayMargin = Long.parseLong(v);
+                    case "replay-initial-margin" -> b.replayInitialMargin = Long.parseLong(v);
                     case "maintenance-interval-millis" -> b.maintenanceIntervalMillis = Long.parseLong(v);
                     case "tombstone-retention-seconds" -> b.tombstoneRetentionSeconds = Integer.parseInt(v);
                     case "watch-log-size" -> b.watchLogSize = Integer.parseInt(v);
@@ -237,7 +239,8 @@ public record SadConfig(
         public int grpcPort = 7443;
         public String grpcHost = "";
         public int spiReservationSeconds = 300;
-        public long replayMargin = 32_768;
+        /** Twice esp-worker's default checkpoint-packets (SaMaintenance.Settings): its largest margin. */
+        public long replayInitialMargin = 262_144;
         public long maintenanceIntervalMillis = 5_000;
         public int tombstoneRetentionSeconds = 600;
         public int watchLogSize = 4_096;
@@ -257,7 +260,7 @@ public record SadConfig(
 
         public SadConfig build() {
             return new SadConfig(nodeId, clusterName, bindHost, hazelcastPort, members, grpcPort, grpcHost, kekFile,
-                    spiReservationSeconds, replayMargin, maintenanceIntervalMillis, tombstoneRetentionSeconds,
+                    spiReservationSeconds, replayInitialMargin, maintenanceIntervalMillis, tombstoneRetentionSeconds,
                     watchLogSize, heartbeatIntervalSeconds, maxNoHeartbeatSeconds, mergeFirstRunDelaySeconds,
                     mergeNextRunDelaySeconds, minClusterSize, partitionCount, leaseQuorum, witness);
         }

@@ -25,7 +25,7 @@ class BatchInstallTest {
     @Test
     void batchSurvivesTheCrashOfEitherMemberAndKeepsSpisUnique() throws Exception {
         for (int crash = 1; crash <= 2; crash++) {
-            try (TwoNodeFixture f = new TwoNodeFixture(32_768)) {
+            try (TwoNodeFixture f = new TwoNodeFixture(262_144)) {
                 SaDatabase db = f.n1.database();
                 awaitClusterSafe(f.n1);
                 db.installChildSa(TestSupport.gcmSa("taken", 0x5000_0000, Direction.DIRECTION_OUTBOUND).build());

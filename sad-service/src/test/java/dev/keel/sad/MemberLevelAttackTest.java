@@ -270,7 +270,7 @@ class MemberLevelAttackTest {
                 // owner's replay floor below packets n2 already accepted.
                 g.s2().installChildSa(TestSupport.gcmSa("atk-takeover", 0x5501, Direction.DIRECTION_INBOUND).build());
                 g.s2().checkpointReplay(dev.keel.proto.v1.CheckpointReplayRequest.newBuilder().setSaId("atk-takeover")
-                        .setRightEdge(50_000).build());
+                        .setRightEdge(50_000).setMargin(64).build());
                 g.s2().installChildSa(TestSupport.gcmSa("atk-takeover-ok", 0x5502, Direction.DIRECTION_INBOUND).build());
                 IMap<String, byte[]> map = r.getMap(SadCluster.CHILD_SAS);
                 ChildSaRecord before = Records.parseChild(map.get("atk-takeover"));

@@ -2,6 +2,7 @@ package dev.keel.sad;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.proto.v1.CheckpointReplayRequest;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
@@ -95,6 +96,16 @@ class MultiProcessKillTest {
             }
             List<String> victimSas = owner.entrySet().stream().filter(e -> e.getValue().equals("p3"))
                     .map(Map.Entry::getKey).sorted().toList();
+            // Inbound SAs of the victim with a recorded checkpoint (edge, margin): its data plane
+            // accepted nothing above edge + margin, so that is where the new owner's window starts.
+            SaServiceGrpc.SaServiceBlockingStub onVictim = stub(channels.get("p3"));
+            for (int i = 0; i < 3; i++) {
+                String id = "kill-in-" + i;
+                admin.installChildSa(TestSupport.gcmSa(id, 0x20000 + i, Direction.DIRECTION_INBOUND)
+                        .setOwnerNodeId("p3").build());
+                onVictim.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(id)
+                        .setRightEdge(100_000L * (i + 1)).setMargin(500 + i).build());
+            }
 
             // Watch ownership changes from p1, stamping each on arrival.
             Map<String, Long> reownedAt = new ConcurrentHashMap<>();
@@ -194,6 +205,20 @@ class MultiProcessKillTest {
                 } else {
                     assertThat(r.getOwnerEpoch()).isEqualTo(1);
                 }
+            }
+            for (int i = 0; i < 3; i++) {
+                String id = "kill-in-" + i;
+                ChildSaRecord r = p1.getChildSa(GetChildSaRequest.newBuilder().setId(id).build()).getChildSa();
+                while (r.getOwnerNodeId().equals("p3") && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                    r = p1.getChildSa(GetChildSaRequest.newBuilder().setId(id).build()).getChildSa();
+                }
+                assertThat(r.getOwnerNodeId()).isIn("p1", "p2");
+                long limit = 100_000L * (i + 1) + 500 + i;
+                assertThat(r.getReplayFloor()).as("%s: the victim's checkpoint + margin", id).isEqualTo(limit);
+                assertThat(r.getReplayCheckpoint()).as("%s: the new owner's checkpoint starts at the floor", id)
+                        .isEqualTo(limit);
+                assertThat(r.getReplayMargin()).isEqualTo(500 + i);
             }
             // Volume depends on the machine (a loaded 2-core box manages a few hundred); the point is
             // that leases ran on both sides of the kill.

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import dev.keel.proto.v1.AllocateSpiRequest;
 import dev.keel.proto.v1.CheckpointReplayRequest;
+import dev.keel.proto.v1.CheckpointReplayResponse;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.ClaimOwnershipRequest;
@@ -66,12 +67,12 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class SaServiceComponentTest {
 
-    private static final long MARGIN = 1_000;
+    private static final long INITIAL_MARGIN = 1_000;
     private TwoNodeFixture f;
 
     @BeforeAll
     void start() throws Exception {
-        f = new TwoNodeFixture(MARGIN);
+        f = new TwoNodeFixture(INITIAL_MARGIN);
     }
 
     @AfterAll
@@ -226,16 +227,26 @@ class SaServiceComponentTest {
                 });
     }
 
+    private CheckpointReplayResponse checkpoint(String sa, long rightEdge, long margin) {
+        return f.s1().checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(sa).setRightEdge(rightEdge)
+                .setMargin(margin).build());
+    }
+
     @Test
-    void checkpointOnlyMovesUpAndPlannedClaimRaisesFloorAndEpoch() {
-        String in = install(TestSupport.gcmSa("claim-in", 0x3000, Direction.DIRECTION_INBOUND)).getId();
+    void checkpointsMoveForwardOnlyAndPlannedClaimRaisesFloorToCheckpointPlusMargin() {
+        ChildSaRecord installed = install(TestSupport.gcmSa("claim-in", 0x3000, Direction.DIRECTION_INBOUND));
+        String in = installed.getId();
         String out = install(TestSupport.gcmSa("claim-out", 0x3001, Direction.DIRECTION_OUTBOUND)).getId();
-        assertThat(f.s1().checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(in).setRightEdge(500).build())
-                .getCheckpoint()).isEqualTo(500);
-        assertThat(f.s1().checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(in).setRightEdge(400).build())
-                .getCheckpoint()).isEqualTo(500);
+        assertThat(installed.getReplayMargin()).as("replay-initial-margin").isEqualTo(INITIAL_MARGIN);
+        assertThat(checkpoint(in, 500, 80)).isEqualTo(CheckpointReplayResponse.newBuilder().setCheckpoint(500)
+                .setMargin(80).build());
+        // Pairs a data plane sent earlier (lower edge; same edge with a larger margin) change nothing.
+        assertThat(checkpoint(in, 400, 10).getCheckpoint()).isEqualTo(500);
+        assertThat(checkpoint(in, 500, 90).getMargin()).isEqualTo(80);
+        // The same edge with a smaller margin is newer (an idle SA's margin shrinks).
+        assertThat(checkpoint(in, 500, 64).getMargin()).isEqualTo(64);
         assertThat(code(() -> f.s1().checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(out)
-                .setRightEdge(1).build()))).isEqualTo(Status.Code.FAILED_PRECONDITION);
+                .setRightEdge(1).setMargin(1).build()))).isEqualTo(Status.Code.FAILED_PRECONDITION);
         assertThat(code(() -> f.s1().leaseSequence(LeaseSequenceRequest.newBuilder().setSaId(in).setCount(1).build())))
                 .isEqualTo(Status.Code.FAILED_PRECONDITION);
         long hwm = f.s1().leaseSequence(LeaseSequenceRequest.newBuilder().setSaId(out).setCount(100).build()).getEnd();
@@ -248,7 +259,11 @@ class SaServiceComponentTest {
         assertThat(moved.getOwnerNodeId()).isEqualTo("n2");
         assertThat(moved.getOwnerEpoch()).isEqualTo(2);
         assertThat(moved.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_CLAIM);
-        assertThat(moved.getReplayFloor()).isEqualTo(500 + MARGIN);
+        assertThat(moved.getReplayFloor()).as("checkpoint + margin: above all the old owner accepted").isEqualTo(564);
+        assertThat(moved.getReplayCheckpoint()).as("the new owner's checkpoint starts at its floor").isEqualTo(564);
+        assertThat(moved.getReplayMargin()).as("and keeps the margin").isEqualTo(64);
+        assertThat(code(() -> checkpoint(in, 600, 64))).as("the old owner can no longer record").isEqualTo(
+                Status.Code.FAILED_PRECONDITION);
 
         f.s2().claimOwnership(ClaimOwnershipRequest.newBuilder().setSaId(out).setExpectedOwnerNodeId("n1").build());
         assertThat(code(() -> f.s1().leaseSequence(LeaseSequenceRequest.newBuilder().setSaId(out).setCount(1).build())))

@@ -20,16 +20,21 @@ class SadConfigTest {
         assertThat(c.minClusterSize()).isEqualTo(2);
         assertThat(c.maxNoHeartbeatSeconds()).isEqualTo(3);
         assertThat(c.maintenanceIntervalMillis()).isEqualTo(5_000);
+        assertThat(c.replayInitialMargin()).isEqualTo(262_144);
+        assertThat(SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k", "--replay-initial-margin",
+                "64"}).replayInitialMargin()).isEqualTo(64);
     }
 
     @Test
     void everyProblemIsListedWithItsKey() {
         assertThatThrownBy(() -> SadConfig.fromArgs(new String[] {"--node-id", "gw a", "--kek-file", "k",
-                "--hazelcast-port", "0", "--members", "nohostport", "--max-no-heartbeat-seconds", "1"}))
+                "--hazelcast-port", "0", "--members", "nohostport", "--max-no-heartbeat-seconds", "1",
+                "--replay-initial-margin", "0"}))
                 .hasMessageContaining("node-id: 'gw a' must be")
                 .hasMessageContaining("hazelcast-port: 0 is not in 1..65535")
                 .hasMessageContaining("members[0]: 'nohostport' is not host:port")
-                .hasMessageContaining("max-no-heartbeat-seconds: 1 must exceed heartbeat-interval-seconds 1");
+                .hasMessageContaining("max-no-heartbeat-seconds: 1 must exceed heartbeat-interval-seconds 1")
+                .hasMessageContaining("replay-initial-margin: 0 is not in 1..4294967296");
         assertThatThrownBy(() -> SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k", "--bogus", "1"}))
                 .hasMessage("argument --bogus: unknown option");
         assertThatThrownBy(() -> SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k",

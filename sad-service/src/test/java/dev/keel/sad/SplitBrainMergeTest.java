@@ -57,9 +57,9 @@ class SplitBrainMergeTest {
             db.updateChildSa(UpdateChildSaRequest.newBuilder().setId("sb-out")
                     .setPeer(TestSupport.v4(198, 51, 100, 7, 45000)).build());
             // Inbound: A's checkpoint is lower than B's.
-            da.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(100).build())
+            da.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(100).setMargin(64).build())
                     .toCompletableFuture().get(10, TimeUnit.SECONDS);
-            db.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(900).build())
+            db.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(900).setMargin(64).build())
                     .toCompletableFuture().get(10, TimeUnit.SECONDS);
             // sb-del: deleted on B, still leased on A.
             lease(da, "sb-del", 777);
@@ -109,8 +109,10 @@ class SplitBrainMergeTest {
                 }
             }
             assertThat(next).isEqualTo(5_001);
-            // Never lower a counter: the higher checkpoint stays.
-            assertThat(get(b, "sb-in").getReplayCheckpoint()).isEqualTo(900);
+            // Never lower a counter: the higher checkpoint stays; the owners differed, so, as at a
+            // takeover, the floor (and checkpoint) rise to the higher side's checkpoint + margin.
+            assertThat(get(b, "sb-in").getReplayCheckpoint()).isGreaterThanOrEqualTo(964);
+            assertThat(get(b, "sb-in").getReplayFloor()).isGreaterThanOrEqualTo(964);
             // A deletion wins, with the highest counters.
             ChildSaRecord del = get(b, "sb-del");
             assertThat(del.getState()).isEqualTo(ChildSaState.CHILD_SA_STATE_DELETED);

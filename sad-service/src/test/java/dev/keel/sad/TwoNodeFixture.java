@@ -22,7 +22,7 @@ final class TwoNodeFixture implements AutoCloseable {
     final Path dir;
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
-    TwoNodeFixture(long replayMargin) throws Exception {
+    TwoNodeFixture(long replayInitialMargin) throws Exception {
         dir = Files.createTempDirectory("keel-sad-test");
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
@@ -32,11 +32,11 @@ final class TwoNodeFixture implements AutoCloseable {
         String name2 = "sad-" + cluster + "-2";
         try {
             SadConfig.Builder b1 = TestSupport.config("n1", cluster, kek, p1, List.of(p1, p2));
-            b1.replayMargin = replayMargin;
+            b1.replayInitialMargin = replayInitialMargin;
             n1 = SadNode.start(b1.build(), InProcessServerBuilder.forName(name1).directExecutor());
             closeables.add(n1);
             SadConfig.Builder b2 = TestSupport.config("n2", cluster, kek, p2, List.of(p1, p2));
-            b2.replayMargin = replayMargin;
+            b2.replayInitialMargin = replayInitialMargin;
             n2 = SadNode.start(b2.build(), InProcessServerBuilder.forName(name2).directExecutor());
             closeables.add(n2);
             c1 = InProcessChannelBuilder.forName(name1).directExecutor().build();

@@ -1,10 +1,6 @@
 package dev.keel.esp.feed;
 
-import dev.keel.esp.sa.InboundSa;
 import dev.keel.esp.sa.OutboundSa;
-import dev.keel.esp.sa.ReplayWindow;
-import dev.keel.proto.v1.CheckpointReplayRequest;
-import dev.keel.proto.v1.CheckpointReplayResponse;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.LeaseSequenceRequest;
 import dev.keel.proto.v1.LeaseSequenceResponse;
@@ -30,9 +26,11 @@ import org.slf4j.LoggerFactory;
  *       block is half used, or empty) hops to the scheduler and calls LeaseSequence; the block
  *       goes to the SA, a failure is retried with back-off, RESOURCE_EXHAUSTED ends the SA's
  *       sequence space (rekey);
- *   <li>every {@code interval}: CheckpointReplay for each inbound SA whose window moved, and
- *       ReportUsage for each SA whose counters moved (the reply's expiry fields are applied at
- *       once); a hard packet/byte limit the worker sees itself stops the SA without waiting.
+ *   <li>every {@code interval}: ReportUsage for each SA whose counters moved (the reply's expiry
+ *       fields are applied at once); a hard packet/byte limit the worker sees itself stops the SA
+ *       without waiting;</li>
+ *   <li>inbound replay checkpoints, by the {@link CheckpointRule}, on a thread of their own
+ *       ({@link ReplayCheckpoints}).</li>
  * </ul>
  */
 public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoCloseable {
@@ -42,11 +40,13 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
 
     /**
      * @param leaseSize     numbers per LeaseSequence (1..2^20; the next is asked for at half)
-     * @param interval      period of checkpoints and usage reports
+     * @param interval      period of usage reports
      * @param minBackoff    first retry delay of a failed lease
      * @param maxBackoff    longest retry delay
+     * @param checkpoints   when inbound replay checkpoints go and the margin they record (docs/ha.md)
      */
-    public record Settings(int leaseSize, Duration interval, Duration minBackoff, Duration maxBackoff) {
+    public record Settings(int leaseSize, Duration interval, Duration minBackoff, Duration maxBackoff,
+            CheckpointRule checkpoints) {
         public Settings {
             if (leaseSize < 2 || leaseSize > 1 << 20) {
                 throw new IllegalArgumentException("lease size " + leaseSize + " outside 2..1048576");
@@ -56,7 +56,15 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
             }
         }
 
-        /** 64k numbers per lease, reports every second, retries from 50 ms to 2 s. */
+        /** These lease and report settings with the default checkpoint rule. */
+        public Settings(int leaseSize, Duration interval, Duration minBackoff, Duration maxBackoff) {
+            this(leaseSize, interval, minBackoff, maxBackoff, CheckpointRule.defaults());
+        }
+
+        /**
+         * 64k numbers per lease, usage reports every second, retries from 50 ms to 2 s, and
+         * {@link CheckpointRule#defaults()}.
+         */
         public static Settings defaults() {
             return new Settings(65_536, Duration.ofSeconds(1), Duration.ofMillis(50), Duration.ofSeconds(2));
         }
@@ -68,8 +76,8 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
     private final Settings settings;
     private final LongAdder leasesGranted = new LongAdder();
     private final LongAdder leaseFailures = new LongAdder();
-    private final LongAdder checkpoints = new LongAdder();
     private final LongAdder usageReports = new LongAdder();
+    private final ReplayCheckpoints checkpoints;
     private volatile Supplier<SaTables> tables = () -> null;
     private volatile ScheduledFuture<?> ticking;
     private volatile boolean closed;
@@ -79,11 +87,18 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
         this.nodeId = nodeId;
         this.scheduler = scheduler;
         this.settings = settings;
+        this.checkpoints = new ReplayCheckpoints(saService, nodeId, settings.checkpoints());
     }
 
-    /** Starts the periodic checkpoints and usage reports over {@code t}. */
+    /** The inbound replay checkpoints ({@link SaTables} attaches each inbound SA to them). */
+    public ReplayCheckpoints replayCheckpoints() {
+        return checkpoints;
+    }
+
+    /** Starts the replay checkpoints and the periodic usage reports over {@code t}. */
     public void start(SaTables t) {
         this.tables = () -> t;
+        checkpoints.start();
         long ms = settings.interval().toMillis();
         ticking = scheduler.scheduleWithFixedDelay(this::tick, ms, ms, TimeUnit.MILLISECONDS);
     }
@@ -145,7 +160,7 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
                 });
     }
 
-    /** One round of checkpoints and usage reports (also callable from tests). */
+    /** One round of usage reports (also callable from tests). */
     public void tick() {
         SaTables t = tables.get();
         if (t == null || closed) {
@@ -170,27 +185,6 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
                 && (life.getHardPackets() != 0 && packets >= life.getHardPackets()
                         || life.getHardBytes() != 0 && bytes >= life.getHardBytes())) {
             t.expireLocally(id);
-        }
-        if (in.sa() instanceof InboundSa inb) {
-            ReplayWindow w = inb.replayWindow();
-            long top = w == null ? 0 : w.top();
-            if (top != 0 && Long.compareUnsigned(top, in.checkpointed) > 0) {
-                in.checkpointed = top;
-                stub.withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS).checkpointReplay(
-                        CheckpointReplayRequest.newBuilder().setSaId(id).setRightEdge(top).setNodeId(nodeId).build(),
-                        new Quiet<CheckpointReplayResponse>("checkpoint", id) {
-                            @Override
-                            public void onNext(CheckpointReplayResponse v) {
-                                checkpoints.increment();
-                            }
-
-                            @Override
-                            public void onError(Throwable x) {
-                                super.onError(x);
-                                in.checkpointed = 0; // checkpoints only move up: resending is harmless
-                            }
-                        });
-            }
         }
         if (packets != in.reportedPackets || bytes != in.reportedBytes) {
             in.reportedPackets = packets;
@@ -242,8 +236,9 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
         return leaseFailures.sum();
     }
 
+    /** Replay checkpoints sad-service recorded. */
     public long checkpoints() {
-        return checkpoints.sum();
+        return checkpoints.recorded();
     }
 
     public long usageReports() {
@@ -253,6 +248,7 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
     @Override
     public void close() {
         closed = true;
+        checkpoints.close();
         ScheduledFuture<?> f = ticking;
         if (f != null) {
             f.cancel(false);

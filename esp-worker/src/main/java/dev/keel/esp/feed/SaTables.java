@@ -42,11 +42,12 @@ public final class SaTables {
     public static final class Installed {
         private volatile ChildSaRecord record;
         private final EspSa sa;
+        /** An inbound SA's replay checkpoints (null: outbound, or anti-replay off). */
+        private ReplayCheckpoints.Tracker replay;
         private boolean softNotified;
         private boolean hardNotified;
         volatile long reportedPackets;
         volatile long reportedBytes;
-        volatile long checkpointed;
 
         Installed(ChildSaRecord record, EspSa sa) {
             this.record = record;
@@ -74,6 +75,7 @@ public final class SaTables {
     private final String nodeId;
     private final ChildKeyUnwrapper keys;
     private final OutboundSa.LeaseRequester leases;
+    private final ReplayCheckpoints checkpoints;
     private final ExpiryListener expiries;
     private final Executor events;
     private final InboundSaTable inbound = new InboundSaTable();
@@ -86,13 +88,15 @@ public final class SaTables {
      * @param nodeId  this worker's node id: SAs other nodes own are not installed
      * @param keys    unwraps the SAs' keys
      * @param leases  asks sad-service for sequence blocks of outbound SAs
+     * @param checkpoints records inbound SAs' replay checkpoints and bounds their windows by them
      * @param expiries told of soft and hard expiries, on {@code events}
      */
-    public SaTables(String nodeId, ChildKeyUnwrapper keys, OutboundSa.LeaseRequester leases, ExpiryListener expiries,
-            Executor events) {
+    public SaTables(String nodeId, ChildKeyUnwrapper keys, OutboundSa.LeaseRequester leases,
+            ReplayCheckpoints checkpoints, ExpiryListener expiries, Executor events) {
         this.nodeId = nodeId;
         this.keys = keys;
         this.leases = leases;
+        this.checkpoints = checkpoints;
         this.expiries = expiries;
         this.events = events;
     }
@@ -130,6 +134,9 @@ public final class SaTables {
                 return;
             }
         } else {
+            if (have.replay != null && r.getOwnerEpoch() > have.record.getOwnerEpoch()) {
+                have.replay.reowned(r); // it was another node's meanwhile: restart above its floor
+            }
             have.record = r;
             if (have.sa instanceof OutboundSa o && r.hasPeer()) {
                 try {
@@ -231,18 +238,42 @@ public final class SaTables {
             }
         }
         Installed in = new Installed(r, sa);
+        if (sa instanceof InboundSa i && i.replayWindow() != null) {
+            // Before the SA is in the table: its window is bounded by the recorded checkpoint + margin.
+            in.replay = checkpoints.attach(r.getId(), i.replayWindow(), r, predecessorMargin(r));
+        }
         byId.put(r.getId(), in);
         if (sa instanceof InboundSa i) {
             InboundSa replaced = inbound.put(i);
             if (replaced != null) {
                 log.warn("SA {}: SPI {} replaced another inbound SA", r.getId(), i.spec().spiHex());
-                byId.values().removeIf(x -> x.sa == replaced);
+                byId.values().removeIf(x -> {
+                    if (x.sa == replaced && x.replay != null) {
+                        x.replay.detach();
+                    }
+                    return x.sa == replaced;
+                });
                 replaced.close();
             }
         }
         log.info("SA {} ({} {}/{}, SPI {}) installed", r.getId(), sa instanceof InboundSa ? "in" : "out",
                 r.getConnection(), r.getChild(), sa.spec().spiHex());
         return in;
+    }
+
+    /**
+     * The largest replay margin of the other inbound SAs of the same child here (the SA a rekey
+     * replaces, which carries the same flow until the peer switches), or 0.
+     */
+    private long predecessorMargin(ChildSaRecord r) {
+        long m = 0;
+        for (Installed x : byId.values()) {
+            if (x.replay != null && x.record.getConnection().equals(r.getConnection())
+                    && x.record.getChild().equals(r.getChild())) {
+                m = Math.max(m, x.replay.margin());
+            }
+        }
+        return m;
     }
 
     private void refuse(ChildSaRecord r, String why) {
@@ -258,6 +289,9 @@ public final class SaTables {
         }
         if (in.sa instanceof InboundSa i && inbound.lookup(i.spi()) == i) {
             inbound.remove(i.spi());
+        }
+        if (in.replay != null) {
+            in.replay.detach();
         }
         publishOutbound();
         in.sa.close();

@@ -8,8 +8,9 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Everything that keeps a worker's tables current, wired together: the SPD feed, the SA feed,
- * and the lease / checkpoint / usage maintenance, on one small scheduler of their own (never an
- * event loop), and a second thread for expiry callbacks. Start it, hand {@link #spd()} and {@link #sas()} to the gateway, close it last.
+ * and the lease / usage maintenance, on one small scheduler of their own (never an event loop),
+ * a thread for replay checkpoints ({@link ReplayCheckpoints}), and one for expiry callbacks. Start
+ * it, hand {@link #spd()} and {@link #sas()} to the gateway, close it last.
  */
 public final class WorkerFeeds implements AutoCloseable {
 
@@ -27,7 +28,7 @@ public final class WorkerFeeds implements AutoCloseable {
      * @param saService     a channel to sad-service
      * @param nodeId        this node's id (as sad-service knows it): only SAs it owns are used
      * @param keys          unwraps SA keys (the cluster KEK)
-     * @param settings      lease size, report interval, retry back-off
+     * @param settings      lease size, report interval, retry back-off, checkpoint rule
      * @param expiries      told of soft and hard expiries
      */
     public WorkerFeeds(Channel policyService, Channel saService, String nodeId, ChildKeyUnwrapper keys,
@@ -35,7 +36,7 @@ public final class WorkerFeeds implements AutoCloseable {
         this.scheduler = Executors.newScheduledThreadPool(1, Thread.ofPlatform().daemon().name("keel-feeds-", 0).factory());
         this.maintenance = new SaMaintenance(saService, nodeId, scheduler, settings);
         this.events = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("keel-feed-events").factory());
-        this.sas = new SaTables(nodeId, keys, maintenance, expiries, events);
+        this.sas = new SaTables(nodeId, keys, maintenance, maintenance.replayCheckpoints(), expiries, events);
         this.spdFeed = new SpdFeed(policyService, spd, scheduler, settings.minBackoff(), settings.maxBackoff());
         this.saFeed = new SaFeed(saService, sas, scheduler, settings.minBackoff(), settings.maxBackoff());
     }

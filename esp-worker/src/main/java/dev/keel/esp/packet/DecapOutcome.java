@@ -14,6 +14,12 @@ public enum DecapOutcome {
     UNKNOWN_SPI,
     /** Already received, or older than the replay window (RFC 4303 §3.4.3). */
     REPLAYED,
+    /**
+     * Verified, but above what sad-service has recorded this node may accept (replay checkpoint +
+     * margin): dropped until the next checkpoint is recorded, so a node that takes the SA over
+     * never accepts it again (docs/ha.md, "Inbound replay floor after a takeover").
+     */
+    CHECKPOINT_BEHIND,
     /** The integrity check failed; nothing was decrypted for release (RFC 4303 §3.4.4). */
     ICV_FAILURE,
     /** The pad length exceeds the payload or the pad bytes are not 1, 2, 3, ... (RFC 4303 §2.4). */

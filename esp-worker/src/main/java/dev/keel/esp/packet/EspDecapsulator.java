@@ -90,6 +90,10 @@ public final class EspDecapsulator {
             return DecapOutcome.ICV_FAILURE;
         }
         if (window != null && !window.accept(seq)) {
+            if (window.aboveLimit(seq)) {
+                sa.countDrop();
+                return DecapOutcome.CHECKPOINT_BEHIND;
+            }
             return DecapOutcome.REPLAYED;
         }
         int pt = esp + 8 + ivLen;

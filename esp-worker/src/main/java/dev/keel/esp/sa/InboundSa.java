@@ -13,7 +13,7 @@ public final class InboundSa extends EspSa {
         this(spec, policy, 0);
     }
 
-    /** An SA whose replay window restarts above {@code rejectUpTo} (a takeover checkpoint + margin). */
+    /** An SA whose replay window restarts above {@code rejectUpTo} (its replay floor after a takeover). */
     public InboundSa(EspSaSpec spec, InnerPacketPolicy policy, long rejectUpTo) {
         super(spec);
         this.replayWindow = spec.replayWindowSize() == 0 ? null : new ReplayWindow(spec.replayWindowSize(), rejectUpTo);

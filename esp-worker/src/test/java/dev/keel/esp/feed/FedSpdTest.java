@@ -116,7 +116,8 @@ class FedSpdTest {
         feed = new SpdFeed(channel, spd, scheduler, Duration.ofMillis(20), Duration.ofMillis(200)).start();
         byte[] kek = new byte[32];
         kek[0] = 1;
-        sas = new SaTables("w1", new ChildKeyUnwrapper(kek), sa -> { }, ExpiryListener.NONE, scheduler);
+        sas = new SaTables("w1", new ChildKeyUnwrapper(kek), sa -> { },
+                new ReplayCheckpoints(channel, "w1", CheckpointRule.defaults()), ExpiryListener.NONE, scheduler);
         AcquireLimiter limiter = new AcquireLimiter(acquired::add, acquireExecutor, Duration.ofSeconds(60));
         vertx = Fixtures.vertx(2, blocked);
         hostA = Fixtures.socket("127.0.0.1");

@@ -18,6 +18,7 @@ import dev.keel.proto.v1.TrafficSelector;
 import dev.keel.proto.v1.WrappedChildKeys;
 import dev.keel.sad.keys.KeyEncryptionKey;
 import dev.keel.sad.keys.KeyWrap;
+import io.grpc.inprocess.InProcessChannelBuilder;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -37,7 +38,10 @@ class SaTablesTest {
     SaTablesTest() {
         new SecureRandom().nextBytes(kek);
         wrap = new KeyWrap(KeyEncryptionKey.of(kek));
-        tables = new SaTables("w1", new ChildKeyUnwrapper(kek), leaseRequests::add, new ExpiryListener() {
+        // Never started and wired to no server: attaching only bounds the windows by their records.
+        tables = new SaTables("w1", new ChildKeyUnwrapper(kek), leaseRequests::add, new ReplayCheckpoints(
+                InProcessChannelBuilder.forName("nowhere").build(), "w1", CheckpointRule.defaults()),
+                new ExpiryListener() {
             @Override
             public void onSoftExpiry(String saId, String connection, String child, boolean outbound) {
                 events.add("soft " + saId);
@@ -92,6 +96,35 @@ class SaTablesTest {
         tables.retainOnly(Set.of());
         assertThat(tables.outbound().lookup("site-b/net")).isNull();
         assertThat(tables.installed()).isEmpty();
+    }
+
+    @Test
+    void anInboundWindowStartsAtTheFloorAndAcceptsUpToTheRecordedCheckpointPlusMargin() {
+        // Taken over: the previous owner accepted at most 5,000 + 300; the floor and checkpoint are there.
+        tables.upsert(record("in-9", 0x1009, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder()
+                .setReplayFloor(5_300).setReplayCheckpoint(5_300).setReplayMargin(300).setOwnerEpoch(2).build());
+        var w = tables.inbound().lookup(0x1009).replayWindow();
+        assertThat(w.top()).isEqualTo(5_300);
+        assertThat(w.acceptLimit()).as("floor + the inherited margin").isEqualTo(5_600);
+        assertThat(w.accept(5_600)).isTrue();
+        assertThat(w.accept(5_601)).isFalse();
+        assertThat(w.aboveLimit(5_601)).isTrue();
+
+        // It moved away and back without this worker seeing it leave (a resumed watch): the window
+        // restarts above the new floor, whatever it had accepted.
+        tables.upsert(record("in-9", 0x1009, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder()
+                .setReplayFloor(9_000).setReplayCheckpoint(9_000).setReplayMargin(50).setOwnerEpoch(4).build());
+        assertThat(tables.inbound().lookup(0x1009).replayWindow()).isSameAs(w);
+        assertThat(w.check(8_999)).isFalse();
+        assertThat(w.acceptLimit()).isEqualTo(9_050);
+        assertThat(w.accept(9_001)).isTrue();
+
+        // A new SA of the same child takes the margin of the one it replaces (a rekey carries its flow).
+        tables.upsert(record("in-10", 0x100a, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder()
+                .setReplayMargin(262_144).build());
+        assertThat(tables.get("in-10").record().getReplayMargin()).isEqualTo(262_144);
+        assertThat(tables.inbound().lookup(0x100a).replayWindow().acceptLimit())
+                .as("until its first checkpoint: sad-service's initial margin").isEqualTo(262_144);
     }
 
     @Test

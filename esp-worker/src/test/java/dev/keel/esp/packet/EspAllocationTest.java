@@ -9,6 +9,7 @@ import dev.keel.core.sa.IpsecMode;
 import dev.keel.esp.sa.InboundSa;
 import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.OutboundSa;
+import dev.keel.esp.sa.ReplayWindow;
 import dev.keel.esp.sa.SelectorPolicy;
 import dev.keel.core.ts.TrafficSelectors;
 import dev.keel.esp.wire.SystemTests;
@@ -29,9 +30,7 @@ class EspAllocationTest {
     private static final int WARMUP = 20_000;
     private static final int MEASURED = 10_000;
 
-    @ParameterizedTest
-    @EnumSource(Suites.class)
-    void steadyStateAllocation(Suites suite) {
+    private static void skipUnlessAllocationFree(Suites suite) {
         if (suite.encryption.isAead() && AeadEngine.selected() != AeadEngine.OPENSSL) {
             String reason = suite + " runs on " + AeadEngine.selected() + " (" + AeadEngine.selectionReason()
                     + "), which allocates per packet";
@@ -40,6 +39,12 @@ class EspAllocationTest {
             }
             Assumptions.abort("skipped: " + reason + " (set " + SystemTests.REQUIRE_ENV + "=1 to fail instead)");
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Suites.class)
+    void steadyStateAllocation(Suites suite) {
+        skipUnlessAllocationFree(suite);
         int spi = 0x5000;
         EspCounters counters = new EspCounters();
         InboundSaTable table = new InboundSaTable();
@@ -60,6 +65,54 @@ class EspAllocationTest {
         System.out.printf("%s: %d bytes allocated per encapsulate+decapsulate of 1400 B%n", suite, perPacket);
         assertThat(perPacket).as("bytes per packet").isZero();
         assertThat(counters.get(DecapOutcome.DELIVERED)).isEqualTo(WARMUP + MEASURED);
+    }
+
+    /**
+     * An inbound window bound by replay checkpoints (docs/ha.md): every other packet is above its
+     * accept limit and refused, and each refusal runs the checkpointer's signal. Neither the
+     * refusal, nor the signal, nor moving the limit allocates.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Suites.class, names = {"AES128_GCM16", "AES256_CBC_SHA256"})
+    void aWindowBoundByCheckpointsAllocatesNothingWhenItRefusesAndSignals(Suites suite) {
+        skipUnlessAllocationFree(suite);
+        int spi = 0x5001;
+        EspCounters counters = new EspCounters();
+        InboundSaTable table = new InboundSaTable();
+        EspEncapsulator encap = new EspEncapsulator(counters);
+        EspDecapsulator decap = new EspDecapsulator(table, counters);
+        OutboundSa out = new OutboundSa(suite.spec(spi, IpsecMode.TUNNEL, true), null);
+        InboundSa in = new InboundSa(suite.spec(spi, IpsecMode.TUNNEL, true), dev.keel.esp.sa.InnerPacketPolicy.ANY);
+        table.put(in);
+        ReplayWindow w = in.replayWindow();
+        long[] signals = {0};
+        Runnable signal = () -> signals[0]++;
+        byte[] inner = InnerPackets.ipv4(17, 1372, 1);
+        PacketBuffer pkt = new PacketBuffer(2048);
+
+        Runnable round = () -> {
+            for (int i = 0; i < MEASURED; i++) {
+                long seq = out.peekNextSequence();
+                w.acceptUpTo(i % 2 == 0 ? seq : seq - 1);
+                w.signalAt(seq, signal);
+                pkt.set(inner, 0, inner.length);
+                DecapOutcome want = i % 2 == 0 ? DecapOutcome.DELIVERED : DecapOutcome.CHECKPOINT_BEHIND;
+                if (encap.encapsulate(out, pkt) != EncapOutcome.PROTECTED || decap.decapsulate(pkt) != want) {
+                    throw new AssertionError("packet " + i + " was not " + want);
+                }
+            }
+        };
+        round.run();
+        round.run();
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = mx.getCurrentThreadAllocatedBytes();
+        round.run();
+        long perPacket = (mx.getCurrentThreadAllocatedBytes() - before) / MEASURED;
+        assertThat(perPacket).as("bytes per packet").isZero();
+        assertThat(counters.get(DecapOutcome.CHECKPOINT_BEHIND)).isEqualTo(3 * MEASURED / 2);
+        assertThat(signals[0]).as("every packet signalled: half accepted at, half refused above the limit")
+                .isEqualTo(3L * MEASURED);
+        assertThat(in.drops()).isEqualTo(3 * MEASURED / 2);
     }
 
     private static void run(EspEncapsulator encap, EspDecapsulator decap, OutboundSa out, PacketBuffer pkt,

@@ -22,6 +22,82 @@ class ReplayWindowTest {
     }
 
     @Test
+    void nothingAboveTheAcceptLimitIsAcceptedAndTheSignalRunsOnceAtItsEdge() {
+        ReplayWindow w = new ReplayWindow(64);
+        assertThat(w.acceptLimit()).as("no limit without a checkpointer").isEqualTo(-1L);
+        java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+        w.acceptUpTo(10);
+        w.signalAt(5, signals::incrementAndGet);
+        for (long s = 1; s <= 4; s++) {
+            assertThat(w.accept(s)).isTrue();
+        }
+        assertThat(signals).hasValue(0);
+        assertThat(w.accept(7)).isTrue();
+        assertThat(signals).as("the edge passed 5").hasValue(1);
+        assertThat(w.accept(6)).isTrue();
+        assertThat(w.accept(10)).isTrue();
+        assertThat(signals).as("once per arming").hasValue(1);
+        assertThat(w.check(11)).as("check alone does not know the limit").isTrue();
+        assertThat(w.accept(11)).isFalse();
+        assertThat(w.aboveLimit(11)).isTrue();
+        assertThat(w.aboveLimit(9)).isFalse();
+        assertThat(w.top()).isEqualTo(10);
+        assertThat(w.highestVerified()).as("how far the peer got: refused, but verified").isEqualTo(11);
+        // A refusal runs the signal too: the checkpointer must size the next margin for the peer.
+        w.signalAt(50, signals::incrementAndGet);
+        assertThat(w.accept(30)).isFalse();
+        assertThat(signals).hasValue(2);
+        assertThat(w.highestVerified()).isEqualTo(30);
+        w.acceptUpTo(40);
+        assertThat(w.accept(30)).isTrue();
+    }
+
+    @Test
+    void beginCheckpointLowersTheLimitToEdgePlusMarginAndArmsTheSignal() {
+        ReplayWindow w = new ReplayWindow(64);
+        w.acceptUpTo(1_000);
+        w.accept(100);
+        java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+        assertThat(w.beginCheckpoint(0, 20, 10, signals::incrementAndGet)).as("the edge recorded").isEqualTo(100);
+        assertThat(w.acceptLimit()).isEqualTo(120);
+        assertThat(w.beginCheckpoint(100, 5_000, 10, signals::incrementAndGet)).isEqualTo(100);
+        assertThat(w.acceptLimit()).as("only ever lowered here; raised when recorded").isEqualTo(120);
+        assertThat(w.accept(110)).isTrue();
+        assertThat(signals).hasValue(1);
+        assertThat(w.accept(121)).isFalse();
+        assertThat(w.beginCheckpoint(111, 50, 10, signals::incrementAndGet))
+                .as("an edge above the window's when the caller needs one").isEqualTo(111);
+        assertThat(w.acceptLimit()).as("still only lowered").isEqualTo(120);
+    }
+
+    @Test
+    void theLimitAndTheEdgeUseAll64BitsOfEsn() {
+        ReplayWindow w = new ReplayWindow(64, -100L); // 2^64 - 100
+        assertThat(ReplayWindow.addSaturating(-100L, 1_000)).as("saturates, never wraps").isEqualTo(-1L);
+        assertThat(w.beginCheckpoint(0, 1_000, 500, () -> { })).isEqualTo(-100L);
+        assertThat(w.acceptLimit()).isEqualTo(-1L);
+        assertThat(w.accept(-50L)).isTrue();
+        w.acceptUpTo(-40L);
+        assertThat(w.accept(-39L)).isFalse();
+        assertThat(w.accept(-40L)).isTrue();
+        assertThat(ReplayWindow.addSaturating(1L << 32, 5)).isEqualTo((1L << 32) + 5);
+    }
+
+    @Test
+    void restartAboveMovesTheEdgeUpOnly() {
+        ReplayWindow w = new ReplayWindow(64);
+        w.accept(500);
+        w.restartAbove(300);
+        assertThat(w.top()).isEqualTo(500);
+        assertThat(w.check(499)).isTrue();
+        w.restartAbove(2_000);
+        assertThat(w.top()).isEqualTo(2_000);
+        assertThat(w.check(1_999)).isFalse();
+        assertThat(w.check(499)).isFalse();
+        assertThat(w.check(2_001)).isTrue();
+    }
+
+    @Test
     void zeroIsNeverValid() {
         // RFC 4303 §3.3.3: the first packet sent on an SA has sequence number 1.
         assertThat(new ReplayWindow(32).check(0)).isFalse();

@@ -15,6 +15,8 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,10 +42,14 @@ public final class SadChildInstaller implements IkeEvents {
     /** Replay window of IKE-negotiated inbound SAs: wide enough for reordering across event loops. */
     public static final int REPLAY_WINDOW = 1024;
 
-    /** Told when a pair is in the SAD, with the time IKE established it ({@link System#nanoTime()}). */
+    /**
+     * Told when a pair is in the SAD, with the time IKE established it ({@link System#nanoTime()});
+     * answers when the pair carries traffic in the node's data plane (the gateway watches its
+     * tables; alone, ike-service has nothing more to wait for).
+     */
     @FunctionalInterface
     public interface InstallListener {
-        void installed(ChildSaRecords.Ids ids, long establishedNanos);
+        CompletionStage<?> installed(ChildSaRecords.Ids ids, long establishedNanos);
     }
 
     private record Pair(IkeSa sa, int inboundSpi, ChildSaRecords.Ids ids) {
@@ -56,6 +62,8 @@ public final class SadChildInstaller implements IkeEvents {
     private final InstallListener listener;
     private final Map<String, Pair> bySaId = new ConcurrentHashMap<>();
     private final Map<Integer, Pair> byInboundSpi = new ConcurrentHashMap<>();
+    /** Installs under way, by inbound SPI, until the engine asks for them ({@link #childInstalled}). */
+    private final Map<Integer, CompletableFuture<Void>> installing = new ConcurrentHashMap<>();
     private final LongAdder installed = new LongAdder();
     private final LongAdder installFailures = new LongAdder();
     private final LongAdder deleted = new LongAdder();
@@ -76,7 +84,7 @@ public final class SadChildInstaller implements IkeEvents {
         this.node = node;
         this.owner = owner == null ? "" : owner;
         this.local = local;
-        this.listener = listener == null ? (ids, t) -> { } : listener;
+        this.listener = listener == null ? (ids, t) -> IkeEvents.INSTALLED : listener;
     }
 
     /** The engine to ask for rekeys and deletes on lifetime events. */
@@ -99,6 +107,8 @@ public final class SadChildInstaller implements IkeEvents {
         } finally {
             ChildSaRecords.wipe(child); // the request holds the only copies now; the SAD wraps them
         }
+        CompletableFuture<Void> usable = new CompletableFuture<>();
+        installing.put(child.inboundSpi(), usable);
         pending.incrementAndGet();
         stub.withDeadlineAfter(10, TimeUnit.SECONDS).installChildSas(req, new StreamObserver<>() {
             @Override
@@ -113,8 +123,9 @@ public final class SadChildInstaller implements IkeEvents {
                 if (problems.isEmpty()) {
                     installed.increment();
                     LOG.info("{}: CHILD SA {} in the SAD as {} / {}", sa, child.name(), ids.inbound(), ids.outbound());
-                    listener.installed(ids, at);
+                    listener.installed(ids, at).whenComplete((v, e) -> usable.complete(null));
                 } else {
+                    usable.complete(null);
                     failed(sa, child.inboundSpi(), ids, problems.toString());
                 }
             }
@@ -122,6 +133,7 @@ public final class SadChildInstaller implements IkeEvents {
             @Override
             public void onError(Throwable t) {
                 pending.decrementAndGet();
+                usable.complete(null);
                 failed(sa, child.inboundSpi(), ids, Status.fromThrowable(t).toString());
             }
 
@@ -130,6 +142,17 @@ public final class SadChildInstaller implements IkeEvents {
                 pending.decrementAndGet();
             }
         });
+    }
+
+    /**
+     * Completes when the pair is in the SAD (with its synchronous backup) and, in the gateway, in
+     * this node's data plane: DESIGN §4, the IKE message that completes it waits for this. A pair
+     * the SAD refused completes it too, and is deleted ({@link #failed}).
+     */
+    @Override
+    public CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
+        CompletableFuture<Void> usable = installing.remove(child.inboundSpi());
+        return usable == null ? IkeEvents.INSTALLED : usable;
     }
 
     /** A pair the SAD refused is useless to the peer: delete it in IKE too (which deletes what was stored). */

@@ -70,10 +70,10 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         byte[] record = Records.sealed(mac, "keel-warm-up", ChildSaRecord.newBuilder().setId("keel-warm-up")
                 .setDirection(Direction.DIRECTION_INBOUND)
                 .setOwnerNodeId("a").setOwnerMember("member-a").setOwnerEpoch(1).setGeneration(1)
-                .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setReplayCheckpoint(5)
+                .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setReplayCheckpoint(5).setReplayMargin(64)
                 .setLifetime(Lifetime.newBuilder().setSoftSeconds(3000).setHardSeconds(3600)));
         Map<String, String> live = Map.of("member-b", "b", "member-c", "c");
-        MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live, 32_768, 600_000);
+        MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live, 600_000);
         long sink = 0;
         for (int i = 0; i < 30_000 && !Thread.currentThread().isInterrupted(); i++) {
             var entry = new java.util.AbstractMap.SimpleEntry<>("keel-warm-up", record);
@@ -120,7 +120,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         try {
             Map<String, String> live = cluster.liveMembers();
             MaintenanceProcessor pass = new MaintenanceProcessor(System.currentTimeMillis(), live,
-                    cluster.config().replayMargin(), cluster.config().tombstoneRetentionSeconds() * 1000L);
+                    cluster.config().tombstoneRetentionSeconds() * 1000L);
             // One partition-wide operation per partition: each partition owner selects the departed
             // member's SAs by their owner field and rewrites them in place; no key lists travel.
             Map<String, Object> results = cluster.childSas().executeOnEntries(pass, new OwnedByMember(departedMember));
@@ -180,7 +180,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
             // and tombstones: the other side of a split may hold the majority and the SAs.
             Map<String, String> live = cluster.hasLeaseQuorum() ? cluster.liveMembers() : Map.of();
             long now = System.currentTimeMillis();
-            MaintenanceProcessor child = new MaintenanceProcessor(now, live, cluster.config().replayMargin(),
+            MaintenanceProcessor child = new MaintenanceProcessor(now, live,
                     cluster.config().tombstoneRetentionSeconds() * 1000L);
             Set<String> due = cluster.childSas().keySet(child.due());
             int refusedChild = 0;

@@ -181,7 +181,7 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
     @Override
     public void checkpointReplay(CheckpointReplayRequest req, StreamObserver<CheckpointReplayResponse> out) {
         async(out, () -> db.checkpointReplay(req)
-                .thenApply(c -> CheckpointReplayResponse.newBuilder().setCheckpoint(c).build()));
+                .thenApply(c -> CheckpointReplayResponse.newBuilder().setCheckpoint(c.a()).setMargin(c.b()).build()));
     }
 
     @Override

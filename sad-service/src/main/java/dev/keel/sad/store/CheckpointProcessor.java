@@ -6,20 +6,30 @@ import dev.keel.sad.SadException.Kind;
 import java.io.Serial;
 import java.util.Map;
 
-/** Raises an inbound SA's replay checkpoint to the reported right edge (never lowers it). */
+/**
+ * Records an inbound SA's replay checkpoint with the margin its data plane may accept above it
+ * (docs/ha.md, "Inbound replay floor after a takeover"). The stored pair only moves forward in
+ * the order (checkpoint up, then margin down): a pair is stored when its checkpoint is higher, or
+ * equal with a smaller margin. That order is the order in which one data plane sends its pairs,
+ * so a request applied late (a retry, a call whose answer was lost) can never replace a newer
+ * one, and the stored pair does not depend on the order the calls arrive in.
+ */
 public final class CheckpointProcessor extends RecordProcessor {
 
     @Serial
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     private final String nodeId;
     private final long rightEdge;
+    private final long margin;
 
-    public CheckpointProcessor(String nodeId, long rightEdge) {
+    public CheckpointProcessor(String nodeId, long rightEdge, long margin) {
         this.nodeId = nodeId;
         this.rightEdge = rightEdge;
+        this.margin = margin;
     }
 
+    /** Answers {@code a} = the stored checkpoint, {@code b} = the stored margin, after the call. */
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
         byte[] bytes = entry.getValue();
@@ -31,10 +41,11 @@ public final class CheckpointProcessor extends RecordProcessor {
         if (refusal != null) {
             return refusal;
         }
-        if (Long.compareUnsigned(rightEdge, r.getReplayCheckpoint()) <= 0) {
-            return OpResult.ok(null, r.getReplayCheckpoint(), 0);
+        int c = Long.compareUnsigned(rightEdge, r.getReplayCheckpoint());
+        if (c < 0 || (c == 0 && Long.compareUnsigned(margin, r.getReplayMargin()) >= 0)) {
+            return OpResult.ok(null, r.getReplayCheckpoint(), r.getReplayMargin());
         }
-        write(entry, r.toBuilder().setReplayCheckpoint(rightEdge));
-        return OpResult.ok(null, rightEdge, 0);
+        write(entry, r.toBuilder().setReplayCheckpoint(rightEdge).setReplayMargin(margin));
+        return OpResult.ok(null, rightEdge, margin);
     }
 }

@@ -36,10 +36,13 @@ public final class ChildSaFields {
     private static final int[] PATCHED = {
         ChildSaRecord.UPDATED_AT_MS_FIELD_NUMBER, ChildSaRecord.OWNER_NODE_ID_FIELD_NUMBER,
         ChildSaRecord.OWNER_MEMBER_FIELD_NUMBER, ChildSaRecord.OWNER_EPOCH_FIELD_NUMBER,
-        ChildSaRecord.REPLAY_FLOOR_FIELD_NUMBER, ChildSaRecord.GENERATION_FIELD_NUMBER,
+        ChildSaRecord.REPLAY_CHECKPOINT_FIELD_NUMBER, ChildSaRecord.REPLAY_FLOOR_FIELD_NUMBER,
+        ChildSaRecord.GENERATION_FIELD_NUMBER,
         ChildSaRecord.OWNER_REASON_FIELD_NUMBER,
     };
     private static final int MAX_GROUP_DEPTH = 100;
+    /** The highest field number of ChildSaRecord this class knows; higher ones are newer, unknown fields. */
+    private static final int LAST_FIELD_NUMBER = ChildSaRecord.REPLAY_MARGIN_FIELD_NUMBER;
 
     private final byte[] record;
     private int pos;
@@ -69,6 +72,7 @@ public final class ChildSaFields {
     private long ownerEpoch;
     private long replayCheckpoint;
     private long replayFloor;
+    private long replayMargin;
     private int state;
     private long generation;
     private long bytes;
@@ -119,6 +123,7 @@ public final class ChildSaFields {
         f.ownerEpoch = r.getOwnerEpoch();
         f.replayCheckpoint = r.getReplayCheckpoint();
         f.replayFloor = r.getReplayFloor();
+        f.replayMargin = r.getReplayMargin();
         f.state = r.getStateValue();
         f.generation = r.getGeneration();
         f.bytes = r.getBytes();
@@ -219,7 +224,7 @@ public final class ChildSaFields {
             }
             last = number;
             if (!readKnown(number, wire)) {
-                if (number <= ChildSaRecord.OWNER_REASON_FIELD_NUMBER && !wireTypeFits(number, wire)) {
+                if (number <= LAST_FIELD_NUMBER && !wireTypeFits(number, wire)) {
                     canonical = false; // protobuf would keep it as an unknown field, moved to the end
                 }
                 skip(number, wire, 0);
@@ -233,7 +238,7 @@ public final class ChildSaFields {
     /** Repeated fields and unknown (newer) fields may occur more than once in a row. */
     private static boolean repeatable(int number) {
         return number == ChildSaRecord.LOCAL_TS_FIELD_NUMBER || number == ChildSaRecord.REMOTE_TS_FIELD_NUMBER
-                || number > ChildSaRecord.OWNER_REASON_FIELD_NUMBER;
+                || number > LAST_FIELD_NUMBER;
     }
 
     private static boolean wireTypeFits(int number, int wire) {
@@ -301,6 +306,7 @@ public final class ChildSaFields {
             case ChildSaRecord.OWNER_EPOCH_FIELD_NUMBER -> ownerEpoch = varint();
             case ChildSaRecord.REPLAY_CHECKPOINT_FIELD_NUMBER -> replayCheckpoint = varint();
             case ChildSaRecord.REPLAY_FLOOR_FIELD_NUMBER -> replayFloor = varint();
+            case ChildSaRecord.REPLAY_MARGIN_FIELD_NUMBER -> replayMargin = varint();
             case ChildSaRecord.STATE_FIELD_NUMBER -> state = (int) varint();
             case ChildSaRecord.GENERATION_FIELD_NUMBER -> generation = varint();
             case ChildSaRecord.BYTES_FIELD_NUMBER -> bytes = varint();
@@ -419,6 +425,11 @@ public final class ChildSaFields {
                     skip(number, tag & 7, 0);
                 }
             }
+        } catch (IllegalStateException e) {
+            // As in read(): where protobuf's parser is more lenient, take what it reads.
+            var life = Records.parseChild(record).getLifetime();
+            l = new long[] {0, life.getSoftSeconds(), life.getHardSeconds(), life.getSoftBytes(), life.getHardBytes(),
+                life.getSoftPackets(), life.getHardPackets()};
         } finally {
             pos = savedPos;
             limit = savedLimit;
@@ -431,19 +442,19 @@ public final class ChildSaFields {
                 || (!hardExpiry && Records.reached(createdAtMs, bytes, packets, nowMs, l[2], l[4], l[6]) != null);
     }
 
-    /** {@link #reassign(RecordMac, String, byte[], byte[], OwnershipReason, long, long)} with the ids as strings. */
+    /** {@link #reassign(RecordMac, String, byte[], byte[], OwnershipReason, long)} with the ids as strings. */
     public byte[] reassign(RecordMac mac, String key, String nodeId, String memberUuid, OwnershipReason reason,
-            long replayMargin, long nowMs) {
+            long nowMs) {
         return reassign(mac, key, nodeId.getBytes(StandardCharsets.UTF_8), memberUuid.getBytes(StandardCharsets.UTF_8),
-                reason, replayMargin, nowMs);
+                reason, nowMs);
     }
 
     /**
      * The record with a new owner, byte-identical to
      * {@code Records.sealed(mac, key, ClaimProcessor.reassign(parsed, ...))}: owner node and member, epoch + 1,
      * reason, generation + 1, updated_at; for an inbound SA the replay floor raised to checkpoint
-     * + margin (never lowered); the integrity tag made anew. Only for a {@link #canonical()}
-     * record whose tag the caller checked.
+     * + margin (never lowered) and the checkpoint set to it; the integrity tag made anew. Only for a
+     * {@link #canonical()} record whose tag the caller checked.
      *
      * @param mac the tag key (the one that verified the record)
      * @param key the map key of the record
@@ -451,20 +462,19 @@ public final class ChildSaFields {
      * @param memberUtf8 the new owner member UUID, UTF-8
      */
     public byte[] reassign(RecordMac mac, String key, byte[] nodeUtf8, byte[] memberUtf8, OwnershipReason reason,
-            long replayMargin, long nowMs) {
+            long nowMs) {
         if (!canonical) {
             throw new IllegalStateException("not a canonical record: use the full parse");
         }
+        long checkpoint = replayCheckpoint;
         long floor = replayFloor;
         if (direction == Direction.DIRECTION_INBOUND_VALUE) {
-            long candidate = replayCheckpoint + replayMargin;
-            if (Long.compareUnsigned(candidate, replayFloor) > 0) {
-                floor = candidate;
-            }
+            floor = ClaimProcessor.takeoverFloor(replayCheckpoint, replayMargin, replayFloor);
+            checkpoint = floor;
         }
         // New values of PATCHED, in its order (strings as UTF-8).
-        long[] values = {nowMs, 0, 0, ownerEpoch + 1, floor, generation + 1, reason.getNumber()};
-        byte[][] texts = {null, nodeUtf8, memberUtf8, null, null, null, null};
+        long[] values = {nowMs, 0, 0, ownerEpoch + 1, checkpoint, floor, generation + 1, reason.getNumber()};
+        byte[][] texts = {null, nodeUtf8, memberUtf8, null, null, null, null, null};
         int end = tagOffset >= 0 ? tagOffset : record.length; // the old tag is not copied
         int size = end - patchedBytes;
         for (int k = 0; k < PATCHED.length; k++) {

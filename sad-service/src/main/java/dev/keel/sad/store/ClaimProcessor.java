@@ -13,7 +13,8 @@ import java.util.Set;
  * Makes a node the owner of a CHILD SA (ClaimOwnership). Allowed when the node already owns it,
  * when the current owner's incarnation is no longer a cluster member, or when the caller names
  * the current owner (planned move). The owner epoch rises; an inbound SA's replay floor becomes
- * checkpoint + margin; an outbound SA's next lease starts at the high-water mark anyway.
+ * the previous owner's checkpoint + margin (docs/ha.md); an outbound SA's next lease starts at the
+ * high-water mark anyway.
  */
 public final class ClaimProcessor extends RecordProcessor {
 
@@ -24,16 +25,14 @@ public final class ClaimProcessor extends RecordProcessor {
     private final String memberUuid;
     private final String expectedOwner;
     private final HashSet<String> liveMembers;
-    private final long replayMargin;
     private final long nowMs;
 
     public ClaimProcessor(String nodeId, String memberUuid, String expectedOwner, Set<String> liveMembers,
-            long replayMargin, long nowMs) {
+            long nowMs) {
         this.nodeId = nodeId;
         this.memberUuid = memberUuid;
         this.expectedOwner = expectedOwner;
         this.liveMembers = new HashSet<>(liveMembers);
-        this.replayMargin = replayMargin;
         this.nowMs = nowMs;
     }
 
@@ -57,14 +56,18 @@ public final class ClaimProcessor extends RecordProcessor {
                     + r.getOwnerNodeId() + "'; name it in expected_owner_node_id to move it");
         }
         ChildSaRecord u = reassign(r, nodeId, memberUuid,
-                ownerAlive ? OwnershipReason.OWNERSHIP_REASON_CLAIM : OwnershipReason.OWNERSHIP_REASON_TAKEOVER,
-                replayMargin, nowMs);
+                ownerAlive ? OwnershipReason.OWNERSHIP_REASON_CLAIM : OwnershipReason.OWNERSHIP_REASON_TAKEOVER, nowMs);
         return OpResult.ok(write(entry, u));
     }
 
-    /** The ownership change itself, shared with the takeover scan. */
+    /**
+     * The ownership change itself, shared with the takeover scan. Inbound: the previous owner's
+     * data plane accepted nothing above checkpoint + margin (it enforces that bound), so the new
+     * owner's floor is that sum, and its checkpoint starts there with the same margin: it may
+     * accept up to floor + margin before its own first checkpoint (docs/ha.md).
+     */
     static ChildSaRecord reassign(ChildSaRecord r, String nodeId, String memberUuid, OwnershipReason reason,
-            long replayMargin, long nowMs) {
+            long nowMs) {
         ChildSaRecord.Builder b = r.toBuilder()
                 .setOwnerNodeId(nodeId)
                 .setOwnerMember(memberUuid)
@@ -73,11 +76,15 @@ public final class ClaimProcessor extends RecordProcessor {
                 .setGeneration(r.getGeneration() + 1)
                 .setUpdatedAtMs(nowMs);
         if (r.getDirection() == Direction.DIRECTION_INBOUND) {
-            long floor = r.getReplayCheckpoint() + replayMargin;
-            if (Long.compareUnsigned(floor, r.getReplayFloor()) > 0) {
-                b.setReplayFloor(floor);
-            }
+            long floor = takeoverFloor(r.getReplayCheckpoint(), r.getReplayMargin(), r.getReplayFloor());
+            b.setReplayFloor(floor).setReplayCheckpoint(floor);
         }
         return b.build();
+    }
+
+    /** max(floor, checkpoint + margin), unsigned: the floor never goes down. */
+    static long takeoverFloor(long checkpoint, long margin, long floor) {
+        long limit = Records.replayLimit(checkpoint, margin);
+        return Long.compareUnsigned(limit, floor) > 0 ? limit : floor;
     }
 }

@@ -45,7 +45,6 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
 
     private final long nowMs;
     private final HashMap<String, String> liveMembers;
-    private final long replayMargin;
     private final long tombstoneRetentionMs;
     /** Shared by the partition threads that run this instance (local operations are not copied). */
     private transient volatile ConcurrentHashMap<String, byte[]> utf8Cache;
@@ -53,11 +52,9 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
     /**
      * @param liveMembers member UUID -> node id of every live member
      */
-    public MaintenanceProcessor(long nowMs, Map<String, String> liveMembers, long replayMargin,
-            long tombstoneRetentionMs) {
+    public MaintenanceProcessor(long nowMs, Map<String, String> liveMembers, long tombstoneRetentionMs) {
         this.nowMs = nowMs;
         this.liveMembers = new HashMap<>(liveMembers);
-        this.replayMargin = replayMargin;
         this.tombstoneRetentionMs = tombstoneRetentionMs;
     }
 
@@ -70,7 +67,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         if (orphan(r.getOwnerMember())) {
             String member = Records.successor(r.getId(), r.getOwnerNodeId(), liveMembers);
             u = ClaimProcessor.reassign(u, liveMembers.get(member), member,
-                    OwnershipReason.OWNERSHIP_REASON_TAKEOVER, replayMargin, nowMs);
+                    OwnershipReason.OWNERSHIP_REASON_TAKEOVER, nowMs);
         }
         return Records.applyLifetimes(u, nowMs);
     }
@@ -103,7 +100,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
             }
             String member = Records.successor(f.id(), f.ownerNodeId(), liveMembers);
             entry.setValue(f.reassign(mac, entry.getKey(), utf8(liveMembers.get(member)), utf8(member),
-                    OwnershipReason.OWNERSHIP_REASON_TAKEOVER, replayMargin, nowMs));
+                    OwnershipReason.OWNERSHIP_REASON_TAKEOVER, nowMs));
             return CHANGED;
         }
         ChildSaRecord r = Records.parseChild(value);

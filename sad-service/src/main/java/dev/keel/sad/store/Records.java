@@ -72,6 +72,15 @@ public final class Records {
         return r.hasKeys() ? r.toBuilder().clearKeys().build() : r;
     }
 
+    /**
+     * The highest sequence number an inbound SA's owner may have accepted: checkpoint + margin,
+     * unsigned, saturating at 2^64 - 1 (ESN numbers use all 64 bits; docs/ha.md).
+     */
+    public static long replayLimit(long checkpoint, long margin) {
+        long sum = checkpoint + margin;
+        return Long.compareUnsigned(sum, checkpoint) < 0 ? -1L : sum;
+    }
+
     public static boolean isLive(ChildSaRecord r) {
         return r.getState() != ChildSaState.CHILD_SA_STATE_DELETED;
     }

@@ -7,6 +7,7 @@ import com.hazelcast.spi.merge.MergingValue;
 import com.hazelcast.spi.merge.SplitBrainMergePolicy;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.keys.RecordMac;
@@ -38,9 +39,12 @@ public final class SaMergePolicies {
      *       epoch, then the higher generation, then the surviving side);</li>
      *   <li>no counter is ever lowered: lease high-water mark, replay checkpoint, replay floor,
      *       bytes and packets are the maximum of both sides, and an expiry seen by either side
-     *       stays (a hard expiry keeps the SA EXPIRED);</li>
+     *       stays (a hard expiry keeps the SA EXPIRED); the replay margin is what keeps
+     *       checkpoint + margin at the higher of both sides' (docs/ha.md);</li>
      *   <li>when the sides disagree on the owner, the winner's owner keeps it and the owner
-     *       epoch rises above both, so the losing side's data plane sees that it lost the SA.</li>
+     *       epoch rises above both, so the losing side's data plane sees that it lost the SA; an
+     *       inbound SA's replay floor rises to checkpoint + margin, as at a takeover, and the
+     *       owner's window restarts above it.</li>
      * </ol>
      */
     public static ChildSaRecord mergeChild(ChildSaRecord existing, ChildSaRecord merging) {
@@ -67,9 +71,13 @@ public final class SaMergePolicies {
             winner = c > 0 ? merging : existing;
         }
         loser = winner == existing ? merging : existing;
+        long checkpoint = maxU(winner.getReplayCheckpoint(), loser.getReplayCheckpoint());
+        long limit = maxU(Records.replayLimit(winner.getReplayCheckpoint(), winner.getReplayMargin()),
+                Records.replayLimit(loser.getReplayCheckpoint(), loser.getReplayMargin()));
         ChildSaRecord.Builder b = winner.toBuilder()
                 .setLeaseHighWater(maxU(winner.getLeaseHighWater(), loser.getLeaseHighWater()))
-                .setReplayCheckpoint(maxU(winner.getReplayCheckpoint(), loser.getReplayCheckpoint()))
+                .setReplayCheckpoint(checkpoint)
+                .setReplayMargin(limit - checkpoint) // limit >= checkpoint: no underflow
                 .setReplayFloor(maxU(winner.getReplayFloor(), loser.getReplayFloor()))
                 .setBytes(maxU(winner.getBytes(), loser.getBytes()))
                 .setPackets(maxU(winner.getPackets(), loser.getPackets()))
@@ -86,6 +94,13 @@ public final class SaMergePolicies {
         long epoch = Math.max(winner.getOwnerEpoch(), loser.getOwnerEpoch());
         if (!winner.getOwnerMember().equals(loser.getOwnerMember())) {
             b.setOwnerEpoch(epoch + 1).setOwnerReason(OwnershipReason.OWNERSHIP_REASON_MERGE);
+            if (winner.getDirection() == Direction.DIRECTION_INBOUND) {
+                // Both owners may have accepted packets: as at a takeover, the window restarts above
+                // both sides' checkpoint + margin (the owner sees the epoch rise).
+                long floor = ClaimProcessor.takeoverFloor(b.getReplayCheckpoint(), b.getReplayMargin(),
+                        b.getReplayFloor());
+                b.setReplayFloor(floor).setReplayCheckpoint(floor);
+            }
         } else {
             b.setOwnerEpoch(epoch);
         }

@@ -61,6 +61,7 @@ public class ChildSaFieldsTest {
             b.setOwnerNodeId("n" + rnd.nextInt(4)).setOwnerMember("u" + rnd.nextInt(6));
         }
         b.setOwnerEpoch(pick(rnd)).setLeaseHighWater(pick(rnd)).setReplayCheckpoint(pick(rnd)).setReplayFloor(pick(rnd));
+        b.setReplayMargin(rnd.nextInt(3) == 0 ? pick(rnd) : rnd.nextInt(1 << 20));
         b.setStateValue(rnd.nextInt(6)).setGeneration(pick(rnd)).setBytes(pick(rnd)).setPackets(pick(rnd));
         if (rnd.nextInt(4) == 0) {
             b.setSoftExpiry(Expiry.newBuilder().setAtMs(rnd.nextLong()).setLimit(LifetimeLimit.LIFETIME_LIMIT_TIME));
@@ -128,11 +129,10 @@ public class ChildSaFieldsTest {
                 String member = rnd.nextInt(5) == 0 ? "" : "member-" + Long.toHexString(rnd.nextLong());
                 OwnershipReason reason = rnd.nextBoolean() ? OwnershipReason.OWNERSHIP_REASON_TAKEOVER
                         : OwnershipReason.OWNERSHIP_REASON_CLAIM;
-                long margin = rnd.nextInt(3) == 0 ? 0 : rnd.nextInt(1 << 20);
                 long now = rnd.nextInt(4) == 0 ? 0 : pick(rnd);
                 byte[] expected = Records.sealed(TestTags.MAC, r.getId(),
-                        ClaimProcessor.reassign(Records.parseChild(stored), node, member, reason, margin, now));
-                byte[] patched = ChildSaFields.read(stored).reassign(TestTags.MAC, r.getId(), node, member, reason, margin,
+                        ClaimProcessor.reassign(Records.parseChild(stored), node, member, reason, now));
+                byte[] patched = ChildSaFields.read(stored).reassign(TestTags.MAC, r.getId(), node, member, reason,
                         now);
                 assertThat(patched).as("record %d round %d", i, round).isEqualTo(expected);
                 stored = patched;
@@ -151,7 +151,7 @@ public class ChildSaFieldsTest {
         // The id after the other fields.
         byte[] reordered = TestTags.sealedBytes("sa-1", concat(r.toBuilder().clearId().build().toByteArray(),
                 ChildSaRecord.newBuilder().setId("sa-1").build().toByteArray()));
-        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2"), 1_000, 600_000);
+        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2"), 600_000);
         for (byte[] odd : new byte[][] {twice, reordered}) {
             assertThat(ChildSaFields.read(odd).canonical()).isFalse();
             Map.Entry<String, byte[]> e = new SimpleEntry<>("sa-1", odd);
@@ -166,8 +166,7 @@ public class ChildSaFieldsTest {
         for (int i = 0; i < RECORDS; i++) {
             ChildSaRecord r = randomRecord(rnd);
             MaintenanceProcessor pass = new MaintenanceProcessor(rnd.nextInt(10_000_000),
-                    rnd.nextInt(6) == 0 ? Map.of() : Map.of("u1", "n1", "u3", "n3", "u9", "n2"), rnd.nextInt(1 << 16),
-                    rnd.nextInt(600_000));
+                    rnd.nextInt(6) == 0 ? Map.of() : Map.of("u1", "n1", "u3", "n3", "u9", "n2"), rnd.nextInt(600_000));
             ChildSaRecord expected = pass.next(r);
             Map.Entry<String, byte[]> e = TestTags.entry(r);
             byte[] before = e.getValue();
@@ -221,9 +220,9 @@ public class ChildSaFieldsTest {
                     // Damage can leave explicit defaults or odd sub-messages the patch copies as they
                     // are (stored records never have them), so compare what the bytes mean.
                     ChildSaRecord want = ClaimProcessor.reassign(r, "n9", "u9",
-                            OwnershipReason.OWNERSHIP_REASON_TAKEOVER, 7, 9);
+                            OwnershipReason.OWNERSHIP_REASON_TAKEOVER, 9);
                     assertThat(TestTags.untagged(Records.parseChild(f.reassign(TestTags.MAC, "k", "n9", "u9",
-                            OwnershipReason.OWNERSHIP_REASON_TAKEOVER, 7, 9)))).as("damaged record %d", i)
+                            OwnershipReason.OWNERSHIP_REASON_TAKEOVER, 9)))).as("damaged record %d", i)
                             .isEqualTo(TestTags.untagged(want));
                 }
             }

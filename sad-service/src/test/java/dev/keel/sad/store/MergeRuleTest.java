@@ -40,6 +40,26 @@ class MergeRuleTest {
     }
 
     @Test
+    void inboundMergeKeepsTheHigherCheckpointPlusMarginAndRestartsAboveItWhenOwnersDiffer() {
+        // Side A recorded (900, 10): its owner accepted at most 910; side B (100, 5,000): at most 5,100.
+        ChildSaRecord a = sa("n1", 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(900)
+                .setReplayMargin(10).build();
+        ChildSaRecord b = a.toBuilder().setOwnerNodeId("n2").setOwnerMember("m-n2").setReplayCheckpoint(100)
+                .setReplayMargin(5_000).build();
+        for (ChildSaRecord m : new ChildSaRecord[] {SaMergePolicies.mergeChild(a, b), SaMergePolicies.mergeChild(b, a)}) {
+            assertThat(m.getReplayFloor()).as("above what either owner accepted").isEqualTo(5_100);
+            assertThat(m.getReplayCheckpoint()).isEqualTo(5_100);
+            assertThat(m.getReplayCheckpoint() + m.getReplayMargin()).isGreaterThanOrEqualTo(5_100);
+        }
+        // One owner on both sides: it keeps its window; the bound is the higher of both sides'.
+        ChildSaRecord b1 = b.toBuilder().setOwnerNodeId("n1").setOwnerMember("m-n1").build();
+        ChildSaRecord same = SaMergePolicies.mergeChild(a, b1);
+        assertThat(same.getReplayCheckpoint()).isEqualTo(900);
+        assertThat(same.getReplayCheckpoint() + same.getReplayMargin()).isEqualTo(5_100);
+        assertThat(same.getReplayFloor()).isZero();
+    }
+
+    @Test
     void deletionWinsButKeepsTheHighestCounters() {
         ChildSaRecord live = sa("n1", 9_000).build();
         ChildSaRecord dead = sa("n1", 2_000).clearKeys().setState(ChildSaState.CHILD_SA_STATE_DELETED)

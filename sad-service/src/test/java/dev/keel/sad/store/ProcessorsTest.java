@@ -74,8 +74,9 @@ class ProcessorsTest {
 
     @Test
     void takeoverMovesOrphansToALiveMemberAndRaisesReplayFloor() {
-        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(5_000).build();
-        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2", "u3", "n3"), 1_000, 600_000);
+        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(5_000)
+                .setReplayMargin(1_000).build();
+        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2", "u3", "n3"), 600_000);
         Map.Entry<String, byte[]> e = entry(in);
         assertThat(pass.due().apply(e)).isTrue();
         pass.process(e);
@@ -84,20 +85,23 @@ class ProcessorsTest {
         assertThat(t.getOwnerMember()).isEqualTo(t.getOwnerNodeId().equals("n2") ? "u2" : "u3");
         assertThat(t.getOwnerEpoch()).isEqualTo(2);
         assertThat(t.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_TAKEOVER);
-        assertThat(t.getReplayFloor()).isEqualTo(6_000);
+        assertThat(t.getReplayFloor()).as("the old owner's checkpoint + its margin").isEqualTo(6_000);
+        assertThat(t.getReplayCheckpoint()).as("the new owner's checkpoint starts at the floor").isEqualTo(6_000);
+        assertThat(t.getReplayMargin()).isEqualTo(1_000);
         assertThat(pass.due().apply(e)).as("nothing left to do").isFalse();
 
-        MaintenanceProcessor withOwner = new MaintenanceProcessor(10_000, Map.of("u1", "n1"), 1_000, 600_000);
+        MaintenanceProcessor withOwner = new MaintenanceProcessor(10_000, Map.of("u1", "n1"), 600_000);
         assertThat(withOwner.due().apply(entry(in))).isFalse();
     }
 
     @Test
     void anOwnerNodeBackUnderANewIncarnationKeepsItsSas() {
         // A healed split brain: node n1 rejoins as member u9; its SAs stay on n1 (new epoch), not hashed away.
-        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(5_000).build();
+        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(5_000)
+                .setReplayMargin(1_000).build();
         assertThat(in.getOwnerNodeId()).isEqualTo("n1");
         MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u9", "n1", "u2", "n2", "u3", "n3"),
-                1_000, 600_000);
+                600_000);
         Map.Entry<String, byte[]> e = entry(in);
         pass.process(e);
         ChildSaRecord t = Records.parseChild(e.getValue());
@@ -111,8 +115,8 @@ class ProcessorsTest {
     void tombstonesArePurgedAfterRetention() {
         ChildSaRecord t = out(true, 1).setState(ChildSaState.CHILD_SA_STATE_DELETED).setDeletedAtMs(1_000).build();
         Map.Entry<String, byte[]> e = entry(t);
-        assertThat(new MaintenanceProcessor(1_500, Map.of("u1", "n1"), 0, 1_000).due().apply(e)).isFalse();
-        new MaintenanceProcessor(2_000, Map.of("u1", "n1"), 0, 1_000).process(e);
+        assertThat(new MaintenanceProcessor(1_500, Map.of("u1", "n1"), 1_000).due().apply(e)).isFalse();
+        new MaintenanceProcessor(2_000, Map.of("u1", "n1"), 1_000).process(e);
         assertThat(e.getValue()).isNull();
     }
 
@@ -128,12 +132,66 @@ class ProcessorsTest {
     @Test
     void checkpointAndUsageOnlyMoveUp() {
         Map.Entry<String, byte[]> e = entry(out(true, 1).setDirection(Direction.DIRECTION_INBOUND).build());
-        assertThat(new CheckpointProcessor("n1", 70).process(e).a()).isEqualTo(70);
-        assertThat(new CheckpointProcessor("n1", 60).process(e).a()).isEqualTo(70);
+        assertThat(new CheckpointProcessor("n1", 70, 8).process(e).a()).isEqualTo(70);
+        assertThat(new CheckpointProcessor("n1", 60, 4).process(e).a()).isEqualTo(70);
         new UsageProcessor("n1", 500, 5, 0).process(e);
         new UsageProcessor("n1", 400, 9, 0).process(e);
         ChildSaRecord r = Records.parseChild(e.getValue());
         assertThat(r.getBytes()).isEqualTo(500);
         assertThat(r.getPackets()).isEqualTo(9);
+        assertThat(r.getReplayMargin()).isEqualTo(8);
+    }
+
+    /**
+     * The pairs one data plane sends are in order (edge up; at the same edge, margin down). Applied
+     * in any order, any subset of them, the stored pair is the last of those applied in send order:
+     * a late or retried call never replaces a newer pair (docs/ha.md, "Inbound replay floor after a
+     * takeover"). Without that, a data plane that raised its bound on a confirmation could later
+     * find a lower bound stored under it.
+     */
+    @Test
+    void theStoredCheckpointIsTheNewestPairAppliedWhateverTheOrder() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(4303);
+        for (int round = 0; round < 2_000; round++) {
+            // A send order, ESN-sized numbers included.
+            java.util.List<long[]> sent = new java.util.ArrayList<>();
+            long edge = rnd.nextInt(4) == 0 ? -1L - rnd.nextInt(1_000_000) : rnd.nextInt(1_000);
+            long margin = 1 + rnd.nextInt(1 << 20);
+            for (int i = rnd.nextInt(1, 12); i > 0; i--) {
+                sent.add(new long[] {edge, margin});
+                if (rnd.nextBoolean() && Long.compareUnsigned(edge, -1L - 100) < 0) {
+                    edge += 1 + rnd.nextInt(100);
+                    margin = 1 + rnd.nextInt(1 << 20);
+                } else if (margin > 1) {
+                    margin = 1 + rnd.nextLong(margin - 1); // same edge, smaller margin
+                }
+            }
+            java.util.List<Integer> order = new java.util.ArrayList<>();
+            for (int i = 0; i < sent.size(); i++) {
+                if (rnd.nextInt(4) != 0) { // some calls never arrive
+                    order.add(i);
+                }
+            }
+            java.util.Collections.shuffle(order, new java.util.Random(rnd.nextLong()));
+            Map.Entry<String, byte[]> e = entry(out(true, 1).setDirection(Direction.DIRECTION_INBOUND)
+                    .setReplayMargin(1L << 32).build());
+            int newest = -1;
+            for (int i : order) {
+                OpResult r = new CheckpointProcessor("n1", sent.get(i)[0], sent.get(i)[1]).process(e);
+                newest = Math.max(newest, i);
+                assertThat(new long[] {r.a(), r.b()}).as("round %d", round).containsExactly(sent.get(newest));
+            }
+        }
+    }
+
+    @Test
+    void takeoverFloorSaturatesAtTheTopOfTheEsnSpace() {
+        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(-10L)
+                .setReplayMargin(1_000).build();
+        ChildSaRecord t = ClaimProcessor.reassign(in, "n2", "u2", OwnershipReason.OWNERSHIP_REASON_TAKEOVER, 1);
+        assertThat(t.getReplayFloor()).as("2^64 - 1, not a wrap to 989").isEqualTo(-1L);
+        assertThat(Records.replayLimit(5, 7)).isEqualTo(12);
+        assertThat(Records.replayLimit(-2L, 1)).isEqualTo(-1L);
+        assertThat(Records.replayLimit(-2L, 2)).isEqualTo(-1L);
     }
 }

@@ -130,7 +130,7 @@ class RecordIntegrityTest {
             () -> new UsageProcessor("n1", 10, 1, 0),
             () -> new UpdateProcessor(UpdateChildSaRequest.newBuilder().setId("sa-1")
                     .setPeer(Endpoint.newBuilder().setAddress(ByteString.copyFrom(new byte[] {1, 2, 3, 4}))).build(), 7),
-            () -> new ClaimProcessor("n2", "u2", "n1", Set.of("u1", "u2"), 1_000, 7));
+            () -> new ClaimProcessor("n2", "u2", "n1", Set.of("u1", "u2"), 7));
 
     @Test
     void everyProcessorRefusesARewrittenRecordAndWritesNothing() {
@@ -151,7 +151,7 @@ class RecordIntegrityTest {
         }
         ChildSaRecord in = outbound("sa-1").toBuilder().setDirection(Direction.DIRECTION_INBOUND).build();
         Map.Entry<String, byte[]> e = new SimpleEntry<>("sa-1", rewritten(TestTags.sealed(in), b -> b.setReplayFloor(5)));
-        assertThat(new CheckpointProcessor("n1", 70).process(e).refusal()).isEqualTo(Kind.DATA_LOSS);
+        assertThat(new CheckpointProcessor("n1", 70, 64).process(e).refusal()).isEqualTo(Kind.DATA_LOSS);
     }
 
     @Test
@@ -169,7 +169,7 @@ class RecordIntegrityTest {
     @Test
     void maintenanceLeavesARewrittenOrphanAlone() {
         byte[] bad = rewritten(TestTags.sealed(outbound("sa-1")), b -> b.setLeaseHighWater(1));
-        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2"), 1_000, 600_000);
+        MaintenanceProcessor pass = new MaintenanceProcessor(10_000, Map.of("u2", "n2"), 600_000);
         Map.Entry<String, byte[]> e = new SimpleEntry<>("sa-1", bad);
         assertThat(pass.due().apply(e)).as("selected: its owner is gone").isTrue();
         assertThat(pass.process(e)).isEqualTo(MaintenanceProcessor.REFUSED);

@@ -1,0 +1,343 @@
+package dev.keel.esp.feed;
+
+import dev.keel.esp.sa.ReplayWindow;
+import dev.keel.proto.v1.CheckpointReplayRequest;
+import dev.keel.proto.v1.CheckpointReplayResponse;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.SaServiceGrpc;
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Inbound replay checkpoints (docs/ha.md, "Inbound replay floor after a takeover"). Each inbound
+ * SA's window accepts nothing above the checkpoint + margin sad-service has recorded for it, so a
+ * node that takes the SA over and starts above that sum never accepts a packet this node accepted,
+ * whatever the traffic rate. This class keeps the recorded bound ahead of the traffic, by the
+ * {@link CheckpointRule}.
+ *
+ * <p>The bound the window enforces is the lowest of the pair last confirmed by sad-service and
+ * every pair asked for since: a pair is applied asynchronously, and a call whose answer was lost
+ * may still be applied later. sad-service stores pairs only in the order one SA's checkpoints are
+ * sent in (higher checkpoint, or the same with a smaller margin), so once a pair is confirmed no
+ * earlier one can replace it; one call per SA is in flight at a time.
+ *
+ * <p>Threads: one platform thread of its own sends the calls, parked between ticks of the rule's
+ * interval. A window wakes it from an event loop when its right edge passes half the margin,
+ * without blocking or allocating: the SA's tracker pushes itself on an intrusive stack and
+ * unparks the thread. Answers arrive on gRPC's threads and only update the tracker.
+ */
+public final class ReplayCheckpoints implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ReplayCheckpoints.class);
+    private static final long CALL_DEADLINE_SECONDS = 10;
+
+    private final SaServiceGrpc.SaServiceStub stub;
+    private final String nodeId;
+    private final CheckpointRule rule;
+    private final Set<Tracker> trackers = ConcurrentHashMap.newKeySet();
+    /** Trackers whose window signalled or whose call was answered: an intrusive stack (Tracker.next). */
+    private final AtomicReference<Tracker> woken = new AtomicReference<>();
+    private final LongAdder sent = new LongAdder();
+    private final LongAdder recorded = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private volatile Thread thread;
+    private volatile boolean closed;
+
+    public ReplayCheckpoints(Channel saService, String nodeId, CheckpointRule rule) {
+        this.stub = SaServiceGrpc.newStub(saService);
+        this.nodeId = nodeId;
+        this.rule = rule;
+    }
+
+    public CheckpointRule rule() {
+        return rule;
+    }
+
+    /** Starts the checkpoint thread. */
+    public synchronized void start() {
+        if (thread == null && !closed) {
+            thread = Thread.ofPlatform().daemon().name("keel-replay-checkpoints").start(this::run);
+        }
+    }
+
+    /**
+     * Starts checkpointing an inbound SA installed from {@code r}: sets its window's accept limit to
+     * the recorded checkpoint + margin before any packet can reach it, and asks for a first
+     * evaluation. A new SA (checkpoint 0) is installed with sad-service's generous initial margin,
+     * which the first evaluation lowers at once to {@code predecessorMargin} (the margin of the
+     * SA it replaces in a rekey, carrying the same flow; 0 = none) or {@link
+     * CheckpointRule#NEW_SA_MARGIN}; from its first packet on, its traffic sizes the margin.
+     */
+    public Tracker attach(String saId, ReplayWindow window, ChildSaRecord r, long predecessorMargin) {
+        Tracker t = new Tracker(saId, window, r, predecessorMargin);
+        trackers.add(t);
+        t.run();
+        return t;
+    }
+
+    private void run() {
+        long period = rule.interval().toNanos();
+        long nextTick = System.nanoTime() + period;
+        while (!closed) {
+            long now = System.nanoTime();
+            boolean tick = now - nextTick >= 0;
+            if (tick) {
+                nextTick = now + period;
+            }
+            try {
+                for (Tracker t = woken.getAndSet(null); t != null; ) {
+                    Tracker next = t.next;
+                    t.next = null;
+                    t.queued.set(false); // after reading next: from here a signal pushes it again
+                    t.evaluate(now, false);
+                    t = next;
+                }
+                if (tick) {
+                    for (Tracker t : trackers) {
+                        t.evaluate(now, true);
+                    }
+                }
+            } catch (RuntimeException e) {
+                log.warn("replay checkpoint round failed: {}", e.toString());
+            }
+            if (woken.get() == null) {
+                LockSupport.parkNanos(this, nextTick - System.nanoTime());
+            }
+        }
+    }
+
+    /** Checkpoint calls sent. */
+    public long sent() {
+        return sent.sum();
+    }
+
+    /** Checkpoint calls sad-service answered. */
+    public long recorded() {
+        return recorded.sum();
+    }
+
+    /** Checkpoint calls that failed (retried at the next tick). */
+    public long failed() {
+        return failed.sum();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** One inbound SA's checkpoint state. Its {@link #run} is the window's edge signal. */
+    public final class Tracker implements Runnable {
+        private final String saId;
+        private final ReplayWindow window;
+        private final AtomicBoolean queued = new AtomicBoolean();
+        private Tracker next;
+        // Guarded by this.
+        /** The last pair asked for (or the record's, until then). */
+        private long sentEdge;
+        private long sentMargin;
+        private long sentAtNanos;
+        /** The lowest limit asked for since the last answer (unsigned; -1 = none). */
+        private long pendingLimit = -1L;
+        private boolean inFlight;
+        /** The last pair asked for has not been confirmed (a call failed): ask again at the next tick. */
+        private boolean unconfirmed;
+        /** The pair in sentEdge / sentMargin is the record's, not one this tracker asked for. */
+        private boolean fromRecord = true;
+        private boolean detached;
+        private double burst;
+        private long burstAtNanos;
+        /** Until the SA's first packet (while the peer is at {@link #startEdge}), its margin is at least this. */
+        private final long unusedMargin;
+        private long startEdge;
+        /** The right edge at the last tick, and whether it had not moved over the interval before it. */
+        private long edgeAtTick;
+        private boolean idle = true;
+
+        private Tracker(String saId, ReplayWindow window, ChildSaRecord r, long predecessorMargin) {
+            this.saId = saId;
+            this.window = window;
+            long now = System.nanoTime();
+            sentEdge = r.getReplayCheckpoint();
+            sentMargin = r.getReplayMargin();
+            sentAtNanos = now;
+            burstAtNanos = now;
+            // Until its traffic shows what it needs: a taken-over SA keeps the previous owner's
+            // margin; a new one takes the margin of the SA it replaces in a rekey, or NEW_SA_MARGIN.
+            unusedMargin = r.getReplayCheckpoint() != 0 ? sentMargin
+                    : predecessorMargin > 0 ? predecessorMargin : CheckpointRule.NEW_SA_MARGIN;
+            edgeAtTick = window.highestVerified();
+            startEdge = edgeAtTick;
+            window.acceptUpTo(ReplayWindow.addSaturating(sentEdge, sentMargin));
+            window.signalAt(ReplayWindow.addSaturating(sentEdge, CheckpointRule.signalDistance(sentMargin)), this);
+        }
+
+        /** The window's edge signal (on an event loop): queue this tracker and wake the thread. */
+        @Override
+        public void run() {
+            if (queued.compareAndSet(false, true)) {
+                Tracker head;
+                do {
+                    head = woken.get();
+                    next = head;
+                } while (!woken.compareAndSet(head, this));
+                LockSupport.unpark(thread);
+            }
+        }
+
+        /** The margin last asked for. */
+        public synchronized long margin() {
+            return sentMargin;
+        }
+
+        /** Stops checkpointing (the SA was removed). */
+        public synchronized void detach() {
+            detached = true;
+            trackers.remove(this);
+        }
+
+        /**
+         * The SA's owner epoch rose while it stayed installed here (it moved away and back, or a
+         * split-brain merge gave it a new floor): restart the window above the record's floor and
+         * take its checkpoint and margin, still bounded by any pair asked for and not answered.
+         */
+        public synchronized void reowned(ChildSaRecord r) {
+            window.restartAbove(r.getReplayFloor());
+            sentEdge = r.getReplayCheckpoint();
+            sentMargin = r.getReplayMargin();
+            sentAtNanos = System.nanoTime();
+            fromRecord = true;
+            long limit = ReplayWindow.addSaturating(sentEdge, sentMargin);
+            window.acceptUpTo(Long.compareUnsigned(limit, pendingLimit) < 0 ? limit : pendingLimit);
+            window.signalAt(ReplayWindow.addSaturating(sentEdge, CheckpointRule.signalDistance(sentMargin)), this);
+            edgeAtTick = window.highestVerified();
+            startEdge = edgeAtTick;
+            run();
+        }
+
+        /** Sends the next checkpoint if the rule says one is due. On the checkpoint thread. */
+        void evaluate(long now, boolean tick) {
+            CheckpointReplayRequest req;
+            long limit;
+            synchronized (this) {
+                if (detached || inFlight) {
+                    return;
+                }
+                // How far the peer has got: the right edge, or beyond it numbers refused for the limit.
+                long top = window.highestVerified();
+                double b = rule.decay(burst, now - burstAtNanos);
+                if (top == startEdge) {
+                    b = Math.max(b, unusedMargin);
+                }
+                if (tick) {
+                    if (top == edgeAtTick) {
+                        idle = true;
+                    } else if (idle) {
+                        // The first interval after an idle one: what arrived in it is a burst.
+                        b = Math.max(b, (double) (top - edgeAtTick));
+                        burst = b;
+                        burstAtNanos = now;
+                        idle = false;
+                    }
+                    edgeAtTick = top;
+                }
+                long advance = Long.compareUnsigned(top, sentEdge) > 0 ? top - sentEdge : 0;
+                long margin = rule.margin(advance, now - sentAtNanos, sentMargin, b);
+                boolean due;
+                if (advance != 0) {
+                    due = tick || Long.compareUnsigned(advance, CheckpointRule.signalDistance(sentMargin)) >= 0;
+                } else {
+                    // An SA idle for an interval (or just installed with the record's margin) shrinks
+                    // its margin, in halving steps; not one that merely has not moved since its last call.
+                    due = (tick ? idle : fromRecord) && Long.compareUnsigned(margin, sentMargin / 2) <= 0;
+                }
+                if (!due && !(tick && unconfirmed)) {
+                    return;
+                }
+                // sad-service stores a pair only after the last one in (edge up, or margin down at the
+                // same edge). A larger margin without new accepted numbers (the peer is past the
+                // limit) goes one number above the last edge: the floor it gives costs one number.
+                long minEdge = sentEdge;
+                if (Long.compareUnsigned(margin, sentMargin) > 0) {
+                    if (sentEdge == -1L) {
+                        margin = sentMargin; // the last number of the ESN space: nothing above it anyway
+                    } else {
+                        minEdge = sentEdge + 1;
+                    }
+                }
+                long edge = window.beginCheckpoint(minEdge, margin, CheckpointRule.signalDistance(margin), this);
+                limit = ReplayWindow.addSaturating(edge, margin);
+                if (Long.compareUnsigned(limit, pendingLimit) < 0) {
+                    pendingLimit = limit;
+                }
+                sentEdge = edge;
+                sentMargin = margin;
+                sentAtNanos = now;
+                inFlight = true;
+                unconfirmed = true;
+                fromRecord = false;
+                req = CheckpointReplayRequest.newBuilder().setSaId(saId).setRightEdge(edge).setMargin(margin)
+                        .setNodeId(nodeId).build();
+            }
+            sent.increment();
+            long asked = limit;
+            try {
+                stub.withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS).checkpointReplay(req,
+                        new StreamObserver<CheckpointReplayResponse>() {
+                            @Override
+                            public void onNext(CheckpointReplayResponse v) {
+                                answered(asked, v);
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                failed(t);
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                            }
+                        });
+            } catch (RuntimeException e) {
+                failed(e);
+            }
+        }
+
+        private void answered(long asked, CheckpointReplayResponse v) {
+            synchronized (this) {
+                inFlight = false;
+                unconfirmed = false;
+                // Every pair asked for before this one orders before it: none can be stored any more.
+                pendingLimit = -1L;
+                if (!detached) {
+                    long stored = ReplayWindow.addSaturating(v.getCheckpoint(), v.getMargin());
+                    window.acceptUpTo(Long.compareUnsigned(stored, asked) < 0 ? stored : asked);
+                }
+            }
+            recorded.increment();
+            run(); // the edge may have moved on while the call was out
+        }
+
+        private void failed(Throwable t) {
+            synchronized (this) {
+                inFlight = false; // the pair may still be applied: pendingLimit keeps bounding the window
+            }
+            failed.increment();
+            log.debug("SA {}: replay checkpoint failed: {}", saId, Status.fromThrowable(t).getCode());
+        }
+    }
+}
