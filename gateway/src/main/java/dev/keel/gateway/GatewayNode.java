@@ -183,12 +183,21 @@ public final class GatewayNode {
         }
         AeadEngine.selected(); // logs its choice once; fails the start when an engine is forced but unusable
         for (String name : List.of("io.netty.buffer.ByteBufUtil", "io.netty.buffer.ByteBufAllocator",
+                "io.netty.bootstrap.Bootstrap", "io.netty.channel.ChannelOutboundBuffer",
                 "io.netty.channel.epoll.EpollDatagramChannel", "io.netty.channel.epoll.EpollDatagramChannelConfig")) {
             try {
                 Class.forName(name, true, GatewayNode.class.getClassLoader());
             } catch (ClassNotFoundException | LinkageError e) {
                 LOG.debug("not preloaded: {}", name);
             }
+        }
+        // A datagram channel made and closed here loads what constructing one needs (its pipeline and
+        // unsafe: half a second seen on a loaded machine), which the data plane's start does on a loop.
+        try {
+            ((io.netty.channel.Channel) Class.forName("io.netty.channel.epoll.EpollDatagramChannel")
+                    .getConstructor().newInstance()).close();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            LOG.debug("no epoll datagram channel to preload: {}", e.toString());
         }
     }
 
