@@ -195,7 +195,7 @@ public final class GatewayNode {
         // unsafe: half a second seen on a loaded machine), which the data plane's start does on a loop.
         try {
             ((io.netty.channel.Channel) Class.forName("io.netty.channel.epoll.EpollDatagramChannel")
-                    .getConstructor().newInstance()).close();
+                    .getConstructor().newInstance()).unsafe().closeForcibly(); // never registered: no loop to close on
         } catch (ReflectiveOperationException | LinkageError e) {
             LOG.debug("no epoll datagram channel to preload: {}", e.toString());
         }
