@@ -192,27 +192,21 @@ public final class GatewaySettingsReader {
                     + " address; give the one address of the cluster's own link (whoever reaches the Hazelcast port"
                     + " can join, docs/sad.md)");
         }
-        List<String> members = new ArrayList<>();
-        boolean othersListed = false;
         Node m = c.get("members");
-        if (m != null && !(m instanceof SequenceNode seq && seq.getValue().isEmpty())) {
-            List<Nodes.Item> items = nodes.list(m, path + ".members");
-            for (Nodes.Item item : items == null ? List.<Nodes.Item>of() : items) {
-                try {
-                    othersListed |= !Nodes.endpoint(item.text(), -1).equals(bind);
-                    members.add(item.text());
-                } catch (IllegalArgumentException e) {
-                    problems.add(item.path(), item.node(), e.getMessage());
-                }
-            }
-        }
+        List<String> members = m == null || m instanceof SequenceNode seq && seq.getValue().isEmpty() ? List.of()
+                : nodes.list(m, path + ".members", text -> {
+                    Nodes.endpoint(text, -1);
+                    return text;
+                });
+        boolean othersListed = members != null
+                && members.stream().anyMatch(text -> !Nodes.endpoint(text, -1).equals(bind));
         String kek = c.containsKey("kek_file") ? nodes.string(c.get("kek_file"), path + ".kek_file") : null;
         Path kekFile = kek == null ? null : baseDir.resolve(kek);
         if (!c.containsKey("kek_file") && othersListed) {
             problems.add(path + ".kek_file", node, "missing: members of a cluster must share one KEK file"
                     + " (64 hex digits, e.g. `openssl rand -hex 32 > kek.hex`)");
         }
-        return bind == null || nodeId == null || name == null ? null
+        return bind == null || nodeId == null || name == null || members == null ? null
                 : new GatewaySettings.Cluster(nodeId, name, bind.getHostString(), bind.getPort(), members, kekFile);
     }
 

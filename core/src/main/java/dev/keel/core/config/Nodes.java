@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -299,6 +300,29 @@ public final class Nodes {
             return null;
         }
         return out;
+    }
+
+    /**
+     * The items of the list at {@code path} (as {@link #list(Node, String)} reads it), each parsed by
+     * {@code parse}; null after reporting, at the item's own path, every item {@code parse} refuses
+     * with an {@link IllegalArgumentException} (its message).
+     */
+    public <T> List<T> list(Node node, String path, Function<String, T> parse) {
+        List<Item> items = list(node, path);
+        if (items == null) {
+            return null;
+        }
+        List<T> out = new ArrayList<>();
+        boolean ok = true;
+        for (Item i : items) {
+            try {
+                out.add(parse.apply(i.text()));
+            } catch (IllegalArgumentException e) {
+                problems.add(i.path(), i.node(), e.getMessage());
+                ok = false;
+            }
+        }
+        return ok ? out : null;
     }
 
     public static String child(String path, String key) {

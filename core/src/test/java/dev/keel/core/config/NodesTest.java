@@ -50,6 +50,18 @@ class NodesTest {
     }
 
     @Test
+    void aParsedListReportsEveryRefusedItemAtItsIndex() {
+        Problems problems = new Problems("l.yaml");
+        Nodes nodes = new Nodes(problems);
+        Node list = YamlText.compose("[1, x, 3, y]", 100, problems, "");
+        assertThat(nodes.list(list, "n", Integer::valueOf)).isNull();
+        assertThat(problems.list()).map(ConfigProblem::toString).containsExactly(
+                "l.yaml:1:5: n[1]: For input string: \"x\"", "l.yaml:1:11: n[3]: For input string: \"y\"");
+        assertThat(nodes.list(YamlText.compose("1, 2", 100, problems, ""), "n", Integer::valueOf))
+                .containsExactly(1, 2);
+    }
+
+    @Test
     void aFileIsReadWithinItsSizeLimitAsUtf8() throws Exception {
         Path file = Files.writeString(dir.resolve("a.yaml"), "a: 1\n");
         Problems problems = new Problems(file.toString());

@@ -4,7 +4,6 @@ import dev.keel.core.config.Nodes;
 import dev.keel.core.config.Problems;
 import dev.keel.core.net.IpAddress;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -69,19 +68,8 @@ public final class PlaintextReader {
             problems.add(p + ".name", t.get("name"), "'" + name + "' is not a Linux interface name"
                     + " (at most 15 printable ASCII characters without '/', ':' or spaces)");
         }
-        List<InterfaceAddress> addresses = new ArrayList<>();
-        if (t.containsKey("addresses")) {
-            List<Nodes.Item> items = nodes.list(t.get("addresses"), p + ".addresses");
-            if (items != null) {
-                for (Nodes.Item i : items) {
-                    try {
-                        addresses.add(interfaceAddress(i.text()));
-                    } catch (IllegalArgumentException e) {
-                        problems.add(i.path(), i.node(), e.getMessage());
-                    }
-                }
-            }
-        }
+        List<InterfaceAddress> addresses = t.containsKey("addresses")
+                ? nodes.list(t.get("addresses"), p + ".addresses", PlaintextReader::interfaceAddress) : List.of();
         int mtu = 0;
         if (t.containsKey("mtu")) {
             Node n = t.get("mtu");
@@ -100,7 +88,7 @@ public final class PlaintextReader {
             Boolean v = nodes.bool(t.get("offload"), p + ".offload");
             offload = v == null ? offload : v;
         }
-        return name == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu, offload);
+        return name == null || addresses == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu, offload);
     }
 
     private static PlaintextConfig.VirtualWire virtualWire(Nodes nodes, Node node, String p) {

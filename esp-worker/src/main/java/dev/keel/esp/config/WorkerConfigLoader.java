@@ -243,8 +243,8 @@ public final class WorkerConfigLoader {
                     problems.add(path + ".tfc_pad_to", m.get("tfc_pad_to"), "TFC padding needs tunnel mode");
                 }
             }
-            List<TrafficSelector> local = selectors(m.get("local_ts"), path + ".local_ts");
-            List<TrafficSelector> remote = selectors(m.get("remote_ts"), path + ".remote_ts");
+            List<TrafficSelector> local = nodes.list(m.get("local_ts"), path + ".local_ts", TrafficSelector::parse);
+            List<TrafficSelector> remote = nodes.list(m.get("remote_ts"), path + ".remote_ts", TrafficSelector::parse);
             EspSaSpec in = direction(m.get("in"), path + ".in", suite, mode, esn, replay, 0, inboundSpis);
             // Outbound: no replay window (the sender does not check), TFC padding if asked.
             EspSaSpec out = direction(m.get("out"), path + ".out", suite, mode, esn, 0, tfc, outboundSpis);
@@ -258,23 +258,6 @@ public final class WorkerConfigLoader {
                 return null;
             }
             return new NamedSaPair(name, new StaticSaPair(in, out, peer, local, remote));
-        }
-
-        List<TrafficSelector> selectors(Node node, String path) {
-            List<Nodes.Item> items = nodes.list(node, path);
-            if (items == null) {
-                return null;
-            }
-            List<TrafficSelector> out = new ArrayList<>();
-            for (Nodes.Item i : items) {
-                try {
-                    out.add(TrafficSelector.parse(i.text()));
-                } catch (IllegalArgumentException e) {
-                    problems.add(i.path(), i.node(), e.getMessage());
-                    return null;
-                }
-            }
-            return out;
         }
 
         Suite suite(Node node, String path) {
