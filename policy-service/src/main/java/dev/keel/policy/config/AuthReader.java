@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -157,37 +156,28 @@ final class AuthReader {
 
     /** Every certificate of the listed PEM files, in order; null after a problem. */
     private List<X509Certificate> certificateFiles(Node node, String path) {
-        List<Nodes.Item> items = nodes.list(node, path);
-        if (items == null) {
-            return null;
-        }
-        List<X509Certificate> out = new ArrayList<>();
-        boolean ok = true;
-        for (Nodes.Item item : items) {
-            Path file = baseDir.resolve(item.text());
-            try {
-                if (!Files.isRegularFile(file)) {
-                    problems.add(item.path(), item.node(), "certificate file " + file + (Files.exists(file)
-                            ? " is not a regular file" : " does not exist"));
-                    ok = false;
-                    continue;
-                }
-                if (Files.size(file) > PemCredentials.MAX_CERT_FILE_BYTES) {
-                    problems.add(item.path(), item.node(), "certificate file " + file + " is larger than "
-                            + PemCredentials.MAX_CERT_FILE_BYTES + " bytes");
-                    ok = false;
-                    continue;
-                }
-                out.addAll(PemCredentials.certificates(Files.readAllBytes(file)));
-            } catch (IOException e) {
-                problems.add(item.path(), item.node(), "certificate file " + file + " cannot be read: "
-                        + YamlText.ioReason(e));
-                ok = false;
-            } catch (PemCredentials.CredentialException e) {
-                problems.add(item.path(), item.node(), "certificate file " + file + " " + e.getMessage());
-                ok = false;
+        List<List<X509Certificate>> files = nodes.list(node, path, this::certificateFile);
+        return files == null ? null : files.stream().flatMap(List::stream).toList();
+    }
+
+    /** The certificates of one PEM file. @throws IllegalArgumentException naming the file and what is wrong */
+    private List<X509Certificate> certificateFile(String name) {
+        Path file = baseDir.resolve(name);
+        try {
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("certificate file " + file + (Files.exists(file)
+                        ? " is not a regular file" : " does not exist"));
             }
+            if (Files.size(file) > PemCredentials.MAX_CERT_FILE_BYTES) {
+                throw new IllegalArgumentException("certificate file " + file + " is larger than "
+                        + PemCredentials.MAX_CERT_FILE_BYTES + " bytes");
+            }
+            return PemCredentials.certificates(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("certificate file " + file + " cannot be read: "
+                    + YamlText.ioReason(e), e);
+        } catch (PemCredentials.CredentialException e) {
+            throw new IllegalArgumentException("certificate file " + file + " " + e.getMessage(), e);
         }
-        return ok ? out : null;
     }
 }

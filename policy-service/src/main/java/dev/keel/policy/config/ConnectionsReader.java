@@ -138,38 +138,27 @@ final class ConnectionsReader {
 
     /** The canonical text of each address item, or null after a problem; %any when absent. */
     private List<String> addresses(Node node, String path) {
-        if (node == null) {
-            return List.of("%any");
+        return node == null ? List.of("%any") : nodes.list(node, path, ConnectionsReader::address);
+    }
+
+    /** {@code %any}, {@code %any4}, {@code %any6}, or an IP address, prefix or range in canonical text. */
+    private static String address(String t) {
+        String lower = t.toLowerCase(Locale.ROOT);
+        if (lower.equals("%any") || lower.equals("%any4") || lower.equals("%any6")) {
+            return lower;
         }
-        List<Nodes.Item> items = nodes.list(node, path);
-        if (items == null) {
-            return null;
-        }
-        List<String> out = new ArrayList<>();
-        boolean ok = true;
-        for (Nodes.Item item : items) {
-            String t = item.text();
-            String lower = t.toLowerCase(Locale.ROOT);
-            if (lower.equals("%any") || lower.equals("%any4") || lower.equals("%any6")) {
-                out.add(lower);
-                continue;
+        try {
+            if (t.indexOf('-') >= 0 && !HOST_NAME.matcher(t).matches()) {
+                return IpRange.parse(t).toString();
             }
-            try {
-                if (t.indexOf('-') >= 0 && !HOST_NAME.matcher(t).matches()) {
-                    out.add(IpRange.parse(t).toString());
-                } else if (t.indexOf('/') >= 0) {
-                    out.add(IpPrefix.parse(t).toString());
-                } else {
-                    out.add(IpAddress.parse(t).toString());
-                }
-            } catch (IllegalArgumentException e) {
-                ok = false;
-                problems.add(item.path(), item.node(), HOST_NAME.matcher(t).matches()
-                        ? "'" + t + "' is not an IP address, prefix or range; Keel does not resolve host names"
-                        : e.getMessage());
+            return t.indexOf('/') >= 0 ? IpPrefix.parse(t).toString() : IpAddress.parse(t).toString();
+        } catch (IllegalArgumentException e) {
+            if (HOST_NAME.matcher(t).matches()) {
+                throw new IllegalArgumentException("'" + t + "' is not an IP address, prefix or range; Keel does"
+                        + " not resolve host names", e);
             }
+            throw e;
         }
-        return ok ? out : null;
     }
 
     private IpAddress single(List<String> addrs) {
