@@ -171,6 +171,7 @@ public final class GatewaySettingsReader {
         return dir.resolve(nodeId + ".sock");
     }
 
+    /** {@code gateway.cluster}: the embedded sad-service member; the defaults when absent. */
     private GatewaySettings.Cluster cluster(Node node, String address, int ikePort) {
         String path = "gateway.cluster";
         Map<String, Node> c = node == null ? Map.of() : nodes.mapping(node, path, CLUSTER_KEYS);
@@ -198,7 +199,7 @@ public final class GatewaySettingsReader {
                     Nodes.endpoint(text, -1);
                     return text;
                 });
-        boolean othersListed = members != null
+        boolean othersListed = bind != null && members != null
                 && members.stream().anyMatch(text -> !Nodes.endpoint(text, -1).equals(bind));
         String kek = c.containsKey("kek_file") ? nodes.string(c.get("kek_file"), path + ".kek_file") : null;
         Path kekFile = kek == null ? null : baseDir.resolve(kek);
