@@ -4,6 +4,7 @@ import dev.keel.core.crypto.AeadEngine;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpPrefix;
 import dev.keel.esp.acquire.Acquire;
+import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.export.KeyExportConfig;
@@ -14,8 +15,10 @@ import dev.keel.esp.net.EventLoops;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
+import dev.keel.esp.raw.OuterTransport;
 import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.tun.TunDevice;
+import dev.keel.esp.tun.TunMtu;
 import dev.keel.esp.tun.TunPort;
 import dev.keel.esp.tun.TunSetup;
 import dev.keel.ike.config.ChildConnection;
@@ -460,22 +463,33 @@ public final class GatewayNode {
 
     /**
      * Opens the plaintext side a node's settings describe. A TUN interface (root or
-     * CAP_NET_ADMIN) gets one queue per event loop and a route for every child's remote
-     * selectors; it lives as long as the process.
+     * CAP_NET_ADMIN) gets one queue per event loop, the MTU of {@link #tunMtu}, offloads if asked
+     * and a route for every child's remote selectors; it lives as long as the process.
      */
     static PlaintextPort openPlaintext(Vertx vertx, GatewaySettings settings, PolicyConfig policy)
             throws IOException, InterruptedException {
         return switch (settings.plaintext()) {
-            case GatewaySettings.VirtualWire w -> new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);
-            case GatewaySettings.Tun t -> {
+            case PlaintextConfig.VirtualWire w -> new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);
+            case PlaintextConfig.Tun t -> {
                 List<IpPrefix> routes = policy.connectionList().stream().flatMap(c -> c.children().stream())
                         .flatMap(ch -> ch.remoteTs().stream()).flatMap(ts -> ts.addressRange().toPrefixes().stream())
                         .distinct().toList();
-                TunDevice tun = TunSetup.up(t.name(), settings.loops(), t.mtu(), t.addresses(), routes);
+                int mtu = tunMtu(t);
+                TunDevice tun = TunSetup.up(t.name(), settings.loops(), mtu,
+                        t.addresses().stream().map(Object::toString).toList(), routes, t.offload());
                 // ICMP too-big from the inner destination: the kernel drops packets from its own TUN address (docs/tun.md)
-                yield new TunPort(tun, t.mtu(), null, null);
+                yield new TunPort(tun, mtu, null, null);
             }
         };
+    }
+
+    /**
+     * The TUN MTU: the file's {@code mtu}, or without one ({@code auto}) the path MTU less
+     * {@link TunMtu}'s allowance for SAs not yet known (IKE negotiates them after the device is
+     * up): 1400 on a 1500-byte path.
+     */
+    static int tunMtu(PlaintextConfig.Tun t) {
+        return t.mtu() > 0 ? t.mtu() : TunMtu.innerMtu(t.pathMtu(), false, OuterTransport.UDP_ENCAP, List.of());
     }
 
     /**
