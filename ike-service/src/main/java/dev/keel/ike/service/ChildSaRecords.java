@@ -1,12 +1,9 @@
 package dev.keel.ike.service;
 
 import com.google.protobuf.ByteString;
-import dev.keel.core.proposal.EncryptionAlgorithm;
-import dev.keel.core.proposal.Proposal;
-import dev.keel.core.transform.EsnTransform;
-import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.crypto.IkeSuite;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.proto.CoreMapping;
@@ -73,11 +70,7 @@ public final class ChildSaRecords {
     }
 
     private static ChildSaRecord.Builder common(IkeSa sa, ChildSa child, InetSocketAddress local) {
-        Proposal p = child.proposal();
-        EncryptionAlgorithm enc = p.encryptionAlgorithms().getFirst();
-        IntegrityTransform integ = enc.isAead() || p.integrityAlgorithms().isEmpty()
-                ? IntegrityTransform.NONE : p.integrityAlgorithms().getFirst();
-        boolean esn = !p.esns().isEmpty() && p.esns().getFirst() == EsnTransform.ESN;
+        IkeSuite suite = child.suite();
         InetSocketAddress peer = sa.remote();
         ChildSaRecord.Builder b = ChildSaRecord.newBuilder()
                 .setConnection(sa.connection().name())
@@ -88,9 +81,9 @@ public final class ChildSaRecords {
                 // Keel's data plane speaks ESP in UDP only: port 0 would mean raw ESP (sa.proto Endpoint).
                 .setLocal(CoreMapping.endpoint(local.getAddress(), child.encap() ? local.getPort() : 0))
                 .setPeer(CoreMapping.endpoint(peer.getAddress(), child.encap() ? peer.getPort() : 0))
-                .setEncryptionTransform(enc.transform().id())
-                .setIntegrityTransform(integ.id())
-                .setEsn(esn);
+                .setEncryptionTransform(suite.encryption().transform().id())
+                .setIntegrityTransform(suite.integrity().id())
+                .setEsn(child.esn());
         for (TrafficSelector ts : child.localTs()) {
             b.addLocalTs(CoreMapping.selector(ts));
         }
