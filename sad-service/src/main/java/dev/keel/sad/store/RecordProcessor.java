@@ -32,8 +32,8 @@ import java.util.Map;
  * and backup are byte-identical. A processor that changed nothing has no backup processor, and
  * then no backup is sent or awaited.
  *
- * <p><b>Integrity.</b> A processor reads the stored record through {@link #openChild} /
- * {@link #openIke}, which check its tag ({@link RecordMac}); a record that fails is not used and
+ * <p><b>Integrity.</b> A processor reads the stored record through {@link #existingChild} (and
+ * its kin {@link #liveChild}, {@link #ownedChild}) or {@link #openIke}, which check its tag ({@link RecordMac}); a record that fails is not used and
  * the operation is refused with DATA_LOSS. Every write tags the new record
  * ({@link #write(Map.Entry, ChildSaRecord.Builder)} and the like), with the KEK that tagged the
  * record read, or the one named by {@link #tagWith} for a record made here.
@@ -63,8 +63,8 @@ public abstract class RecordProcessor implements EntryProcessor<String, byte[], 
     }
 
     /**
-     * Does the work; reads through {@link #existingChild} and its kin, {@link #openChild} or
-     * {@link #openIke}, writes only through {@code write} / {@link #remove}.
+     * Does the work; reads through {@link #existingChild} and its kin or {@link #openIke}, writes
+     * only through {@code write} / {@link #remove}.
      */
     protected abstract OpResult apply(Map.Entry<String, byte[]> entry);
 
@@ -127,12 +127,12 @@ public abstract class RecordProcessor implements EntryProcessor<String, byte[], 
     }
 
     /** The stored CHILD SA record (not null) after its integrity check; a failed check refuses the operation (DATA_LOSS). */
-    protected final ChildSaRecord openChild(Map.Entry<String, byte[]> entry) {
+    private ChildSaRecord openChild(Map.Entry<String, byte[]> entry) {
         mac = RecordMac.verify(Scope.CHILD_SA, entry.getKey(), entry.getValue());
         return Records.parseChild(entry.getValue());
     }
 
-    /** As {@link #openChild}, for an IKE SA record. */
+    /** The stored IKE SA record (not null) after its integrity check; a failed check refuses the operation (DATA_LOSS). */
     protected final IkeSaRecord openIke(Map.Entry<String, byte[]> entry) {
         mac = RecordMac.verify(Scope.IKE_SA, entry.getKey(), entry.getValue());
         return Records.parseIke(entry.getValue());
