@@ -14,7 +14,6 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiFunction;
 
 /**
  * The one mapping between keel.v1 messages and core's vocabulary: traffic selectors, endpoints,
@@ -32,33 +31,40 @@ import java.util.function.BiFunction;
 public final class CoreMapping {
 
     private static final int MAX_PORT = 0xFFFF;
+    /** The index of a field that is not an element of a repeated one. */
+    private static final int NO_INDEX = -1;
 
     private CoreMapping() {
     }
 
     /** Reads one traffic selector; {@code field} is its path, e.g. {@code local_ts[0]}. */
     public static TrafficSelector selector(dev.keel.proto.v1.TrafficSelector ts, String field) {
-        IpAddress start = address(ts.getStartAddress(), field + ".start_address");
-        IpAddress end = address(ts.getEndAddress(), field + ".end_address");
-        if (start.family() != end.family()) {
-            throw invalid(field + ".end_address", "address family differs from start_address");
-        }
-        if (start.compareTo(end) > 0) {
-            throw invalid(field + ".end_address", "is below start_address");
-        }
-        int protocol = unsigned(ts.getIpProtocol(), 255, field + ".ip_protocol");
-        int startPort = unsigned(ts.getStartPort(), MAX_PORT, field + ".start_port");
-        int endPort = unsigned(ts.getEndPort(), MAX_PORT, field + ".end_port");
-        try {
-            return TrafficSelector.of(IpRange.of(start, end), protocol, startPort, endPort);
-        } catch (IllegalArgumentException e) {
-            throw invalid(field, e.getMessage());
-        }
+        return selector(ts, field, NO_INDEX);
     }
 
     /** Reads a list of selectors, the i-th named {@code field[i]}. */
     public static List<TrafficSelector> selectors(List<dev.keel.proto.v1.TrafficSelector> list, String field) {
         return each(list, field, CoreMapping::selector);
+    }
+
+    /** The selector at {@code field[index]} (or {@code field} with {@link #NO_INDEX}). */
+    private static TrafficSelector selector(dev.keel.proto.v1.TrafficSelector ts, String field, int index) {
+        IpAddress start = address(ts.getStartAddress(), field, index, ".start_address");
+        IpAddress end = address(ts.getEndAddress(), field, index, ".end_address");
+        if (start.family() != end.family()) {
+            throw invalid(field, index, ".end_address", "address family differs from start_address");
+        }
+        if (start.compareTo(end) > 0) {
+            throw invalid(field, index, ".end_address", "is below start_address");
+        }
+        int protocol = unsigned(ts.getIpProtocol(), 255, field, index, ".ip_protocol");
+        int startPort = unsigned(ts.getStartPort(), MAX_PORT, field, index, ".start_port");
+        int endPort = unsigned(ts.getEndPort(), MAX_PORT, field, index, ".end_port");
+        try {
+            return TrafficSelector.of(IpRange.of(start, end), protocol, startPort, endPort);
+        } catch (IllegalArgumentException e) {
+            throw invalid(field, index, "", e.getMessage());
+        }
     }
 
     /** A core selector as a keel.v1.TrafficSelector. */
@@ -74,18 +80,26 @@ public final class CoreMapping {
 
     /** Reads network-order address bytes: 4 (IPv4) or 16 (IPv6). */
     public static IpAddress address(ByteString bytes, String field) {
+        return address(bytes, field, NO_INDEX, "");
+    }
+
+    private static IpAddress address(ByteString bytes, String field, int index, String member) {
+        return IpAddress.fromBytes(addressBytes(bytes, field, index, member));
+    }
+
+    private static byte[] addressBytes(ByteString bytes, String field, int index, String member) {
         if (bytes.size() != 4 && bytes.size() != 16) {
-            throw invalid(field, bytes.size() + " bytes, want 4 (IPv4) or 16 (IPv6)");
+            throw invalid(field, index, member, bytes.size() + " bytes, want 4 (IPv4) or 16 (IPv6)");
         }
-        return IpAddress.fromBytes(bytes.toByteArray());
+        return bytes.toByteArray();
     }
 
     /** Reads an endpoint; {@code field} is its path, e.g. {@code peer}. */
     public static InetSocketAddress endpoint(Endpoint e, String field) {
-        IpAddress address = address(e.getAddress(), field + ".address");
-        int port = unsigned(e.getPort(), MAX_PORT, field + ".port");
+        byte[] address = addressBytes(e.getAddress(), field, NO_INDEX, ".address");
+        int port = unsigned(e.getPort(), MAX_PORT, field, NO_INDEX, ".port");
         try {
-            return new InetSocketAddress(InetAddress.getByAddress(address.bytes()), port);
+            return new InetSocketAddress(InetAddress.getByAddress(address), port);
         } catch (UnknownHostException x) {
             throw new IllegalStateException("4 or 16 bytes always make an address", x);
         }
@@ -101,22 +115,27 @@ public final class CoreMapping {
      * named {@code connection/child} whatever the message's name says.
      */
     public static SpdEntry spdEntry(dev.keel.proto.v1.SpdEntry e, String field) {
-        TrafficSelector local = selector(e.getLocal(), field + ".local");
-        TrafficSelector remote = selector(e.getRemote(), field + ".remote");
+        return spdEntry(e, field, NO_INDEX);
+    }
+
+    private static SpdEntry spdEntry(dev.keel.proto.v1.SpdEntry e, String field, int index) {
+        String at = path(field, index, "");
+        TrafficSelector local = selector(e.getLocal(), at + ".local");
+        TrafficSelector remote = selector(e.getRemote(), at + ".remote");
         SpdAction action = switch (e.getAction()) {
             case POLICY_ACTION_PROTECT -> SpdAction.PROTECT;
             case POLICY_ACTION_BYPASS -> SpdAction.BYPASS;
             case POLICY_ACTION_DISCARD -> SpdAction.DISCARD;
-            default -> throw invalid(field + ".action", e.getAction() + " is not PROTECT, BYPASS or DISCARD");
+            default -> throw invalid(at, NO_INDEX, ".action", e.getAction() + " is not PROTECT, BYPASS or DISCARD");
         };
         if (action == SpdAction.PROTECT && (e.getConnection().isEmpty() || e.getChild().isEmpty())) {
-            throw invalid(field, "PROTECT without connection and child");
+            throw invalid(at, NO_INDEX, "", "PROTECT without connection and child");
         }
         try {
             return action == SpdAction.PROTECT ? SpdEntry.protect(e.getConnection(), e.getChild(), local, remote)
                     : SpdEntry.of(e.getName(), local, remote, action);
         } catch (IllegalArgumentException x) {
-            throw invalid(field, x.getMessage());
+            throw invalid(at, NO_INDEX, "", x.getMessage());
         }
     }
 
@@ -152,7 +171,7 @@ public final class CoreMapping {
         return switch (mode) {
             case IPSEC_MODE_TUNNEL -> IpsecMode.TUNNEL;
             case IPSEC_MODE_TRANSPORT -> IpsecMode.TRANSPORT;
-            default -> throw invalid(field, mode + " is not TUNNEL or TRANSPORT");
+            default -> throw invalid(field, NO_INDEX, "", mode + " is not TUNNEL or TRANSPORT");
         };
     }
 
@@ -164,24 +183,34 @@ public final class CoreMapping {
         };
     }
 
+    /** Reads one message of a repeated field (index {@link #NO_INDEX}: a single field). */
+    private interface Reader<M, T> {
+        T read(M message, String field, int index);
+    }
+
     /** Reads each message of a repeated field, the i-th named {@code field[i]}. */
-    private static <M, T> List<T> each(List<M> messages, String field, BiFunction<M, String, T> read) {
+    private static <M, T> List<T> each(List<M> messages, String field, Reader<M, T> read) {
         List<T> out = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) {
-            out.add(read.apply(messages.get(i), field + "[" + i + "]"));
+            out.add(read.read(messages.get(i), field, i));
         }
         return out;
     }
 
     /** A uint32 field (negative as a Java int when above 2^31) that must be at most {@code max}. */
-    private static int unsigned(int value, int max, String field) {
+    private static int unsigned(int value, int max, String field, int index, String member) {
         if (Integer.compareUnsigned(value, max) > 0) {
-            throw invalid(field, Integer.toUnsignedString(value) + " is not in 0.." + max);
+            throw invalid(field, index, member, Integer.toUnsignedString(value) + " is not in 0.." + max);
         }
         return value;
     }
 
-    private static IllegalArgumentException invalid(String field, String problem) {
-        return new IllegalArgumentException(field + ": " + problem);
+    /** {@code field[index].member}; built only for a refusal (sad-service reads every install's fields). */
+    private static String path(String field, int index, String member) {
+        return (index == NO_INDEX ? field : field + "[" + index + "]") + member;
+    }
+
+    private static IllegalArgumentException invalid(String field, int index, String member, String problem) {
+        return new IllegalArgumentException(path(field, index, member) + ": " + problem);
     }
 }
