@@ -7,6 +7,7 @@ import dev.keel.esp.acquire.Acquire;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
+import dev.keel.esp.export.EspSaTable;
 import dev.keel.esp.export.KeyExportConfig;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.feed.SaTables;
@@ -30,6 +31,7 @@ import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
+import dev.keel.ike.export.IkeDecryptionTable;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.RandomSpiAllocator;
@@ -132,7 +134,7 @@ public final class GatewayNode {
         try {
             connections = IkeConnections.of(policy, settings.ikePort());
             keys = WiresharkKeyWriter.open(settings.keyExport() == null ? KeyExportConfig.disabled()
-                    : KeyExportConfig.toDirectory(settings.keyExport()));
+                    : KeyExportConfig.of(settings.keyExport(), EspSaTable.FILE_NAME, IkeDecryptionTable.FILE_NAME));
         } catch (IllegalArgumentException | IOException e) {
             return Future.failedFuture(e);
         }

@@ -433,8 +433,8 @@ public final class SaDatabase {
             throw SadException.invalid("page_size", req.getPageSize() + " exceeds " + MAX_PAGE);
         }
         String after = decodeToken(req.getPageToken());
-        if (!req.getPeerAddress().isEmpty() && req.getPeerAddress().size() != 4 && req.getPeerAddress().size() != 16) {
-            throw SadException.invalid("peer_address", req.getPeerAddress().size() + " bytes, want 4 or 16");
+        if (!req.getPeerAddress().isEmpty()) {
+            Validation.address("peer_address", req.getPeerAddress());
         }
         Validation.optionalNode("owner_node_id", req.getOwnerNodeId());
         ChildSaFilter filter = new ChildSaFilter(after, req.getConnection(), req.getPeerAddress().toByteArray(),
