@@ -404,11 +404,16 @@ class FedSaTest {
             byte[] first = null;
             int window = 400;
             int sent = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long began = System.nanoTime();
+            long deadline = began + TimeUnit.SECONDS.toNanos(60);
+            // 10,000 packets/s: half a lease lasts 200 ms, the time a LeaseSequence has to come back. Unpaced,
+            // a loopback burst used half a block in ~20 ms, and a lease slowed by a loaded machine stalled it.
+            long perSecond = 10_000;
             sink.configureBlocking(false);
             ByteBuffer bb = ByteBuffer.allocate(65536);
             while (seqs.size() < n && System.nanoTime() < deadline) {
-                while (sent < n && sent - seqs.size() < window) {
+                long due = (System.nanoTime() - began) * perSecond / 1_000_000_000L;
+                while (sent < n && sent - seqs.size() < window && sent < due) {
                     send(hostA, udp(HOST, v4(10, 5, 0, 1), 9000, 64, sent), wire);
                     sent++;
                 }
