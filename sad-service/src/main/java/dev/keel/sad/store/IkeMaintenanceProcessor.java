@@ -3,6 +3,7 @@ package dev.keel.sad.store;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.query.Predicate;
 import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.keys.RecordMac;
 import dev.keel.sad.keys.TamperedRecordException;
 import java.io.Serial;
@@ -51,6 +52,7 @@ public final class IkeMaintenanceProcessor implements EntryProcessor<String, byt
                 .setOwnerMember(member)
                 .setOwnerNodeId(liveMembers.get(member))
                 .setOwnerEpoch(r.getOwnerEpoch() + 1)
+                .setOwnerReason(OwnershipReason.OWNERSHIP_REASON_TAKEOVER)
                 .setGeneration(r.getGeneration() + 1)
                 .setUpdatedAtMs(nowMs)));
         return null;
