@@ -542,7 +542,7 @@ public final class IkeSa {
      */
     public CompletableFuture<?> makeDurable() {
         CompletableFuture<?> installed = takeInstalls();
-        if (!stored) {
+        if (!stored || !isAlive()) { // a destroyed IKE SA's record is deleted, never written again
             return installed;
         }
         if (installed == null) {

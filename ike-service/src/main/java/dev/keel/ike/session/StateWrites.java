@@ -39,6 +39,9 @@ final class StateWrites {
     }
 
     private CompletableFuture<Void> start() {
+        if (!sa.isAlive()) {
+            return null;
+        }
         CompletionStage<?> stage;
         try {
             stage = sa.env().events().ikeSaChanged(sa);

@@ -68,6 +68,8 @@ public final class TaskManager {
     private boolean responseHeld;
     /** Our next request waits until what the last response changed is durable. */
     private boolean requestsHeld;
+    /** What runs once the response being built has left (the IKE SA that a Delete ends goes then). */
+    private final List<Runnable> afterResponse = new ArrayList<>(1);
     /** Tasks are processing a response: what they queue starts after they all ran (and installed). */
     private boolean inResponse;
     private String unauthenticatedError;
@@ -115,6 +117,14 @@ public final class TaskManager {
     /** Makes our next request skip one message ID (a takeover without RFC 6311: assume the peer saw the one in flight). */
     public void skipRequestId() {
         nextRequestId++;
+    }
+
+    /**
+     * Runs {@code action} once the response being built has left: at once if it leaves at once,
+     * else when what its exchange changed is durable. For a responder task's build.
+     */
+    public void afterResponse(Runnable action) {
+        afterResponse.add(action);
     }
 
     /** True when a request of ours is unanswered. */
@@ -365,6 +375,7 @@ public final class TaskManager {
         lastResponseId = id;
         expectedRequestId = id + 1;
         if (failed) {
+            afterResponse.clear();
             sa.send(encoded);
             sa.destroy(type + " request failed; answered " + describeErrors(response));
             return;
@@ -379,24 +390,28 @@ public final class TaskManager {
      * when given, else to the peer.
      */
     private void sendWhenDurable(byte[] encoded, InetSocketAddress to, int fromPort, Runnable then) {
+        List<Runnable> after = List.copyOf(afterResponse);
+        afterResponse.clear();
         CompletableFuture<?> durable = sa.makeDurable();
         if (durable == null) {
-            send(encoded, to, fromPort);
-            if (then != null) {
-                then.run();
-            }
+            sent(encoded, to, fromPort, then, after);
             return;
         }
         responseHeld = true;
         durable.whenComplete((v, e) -> sa.timers().execute(() -> {
             responseHeld = false;
             if (sa.isAlive() && (to != null || lastResponse == encoded)) {
-                send(encoded, to, fromPort);
-                if (then != null) {
-                    then.run();
-                }
+                sent(encoded, to, fromPort, then, after);
             }
         }));
+    }
+
+    private void sent(byte[] encoded, InetSocketAddress to, int fromPort, Runnable then, List<Runnable> after) {
+        send(encoded, to, fromPort);
+        if (then != null) {
+            then.run();
+        }
+        after.forEach(Runnable::run);
     }
 
     private void send(byte[] encoded, InetSocketAddress to, int fromPort) {

@@ -119,9 +119,12 @@ class IkeSaTakeoverTest {
             assertThat(sad.all().getFirst().spiI()).isEqualTo(next.spiI());
             assertThat(sad.all().getFirst().children()).hasSize(1);
 
-            // and deletes it
-            survivor.terminate(next);
-            Eventually.until(WAIT, "bob deleted it", () -> peers.bob.ikeSaCount() == 0 && survivor.ikeSaCount() == 0);
+            // bob deletes it: the survivor answers (after storing that it is being deleted) and lets it go
+            long retransmissions = peers.bob.counters().retransmissionCount();
+            peers.bob.terminate(TwoIkePeers.onlyIkeSa(peers.bob));
+            Eventually.until(WAIT, "deleted", () -> peers.bob.ikeSaCount() == 0 && survivor.ikeSaCount() == 0);
+            assertThat(peers.bobEvents.destroyed).last().asString().contains("deleted by us");
+            assertThat(peers.bob.counters().retransmissionCount()).as("answered at once").isEqualTo(retransmissions);
             assertThat(sad.all()).isEmpty();
 
             List<byte[]> bobSent = List.copyOf(peers.fromBob).subList(fromBobBefore, peers.fromBob.size());
@@ -205,10 +208,13 @@ class IkeSaTakeoverTest {
             ChildSa bobFresh = TwoIkePeers.onlyIkeSa(peers.bob).children().getFirst();
             assertThat(fresh.outboundSpi()).isEqualTo(bobFresh.inboundSpi());
             assertThat(fresh.inboundSpi()).isEqualTo(bobFresh.outboundSpi());
-            // and the survivor's requests are answered as usual: it rekeys the fresh pair
+            // and the survivor's requests are answered as usual: it rekeys the fresh pair, then deletes the IKE SA
             survivor.rekeyChild(adopted, fresh.inboundSpi());
             Eventually.until(WAIT, "fresh pair rekeyed", () -> peers.bobEvents.childrenDeleted.stream()
                     .anyMatch(c -> c == bobFresh));
+            survivor.terminate(adopted);
+            Eventually.until(WAIT, "deleted", () -> peers.bob.ikeSaCount() == 0 && survivor.ikeSaCount() == 0);
+            assertThat(sad.all()).isEmpty();
             assertThat(requests(fromSurvivor, "IKE_SA_INIT")).isZero();
             assertThat(peers.bobEvents.failures).isEmpty();
             assertThat(peers.blocked).isEmpty();

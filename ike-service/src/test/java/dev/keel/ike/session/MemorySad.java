@@ -12,7 +12,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * The SAD's part in an IKE SA takeover, in memory: the last stored snapshot of every IKE SA by
  * its SPIs, written only by the current owner (the SAD's fencing), with copies of the keys (the
- * owner zeroizes its own) and CHILD SAs without keys. A test "kills" the owner by naming another.
+ * owner zeroizes its own) and CHILD SAs without keys; a write completes 2 ms later, on another
+ * thread, as a call to sad-service would. A test "kills" the owner by naming another.
  */
 final class MemorySad {
 
@@ -38,15 +39,16 @@ final class MemorySad {
             return CompletableFuture.failedFuture(new IllegalStateException(node + " no longer owns " + sa));
         }
         IkeSaSnapshot s = sa.snapshot();
-        IkeSaKeys k = s.keys();
+        IkeSaSnapshot before = records.get(id(s.spiI(), s.spiR()));
+        // sad-service keeps the stored keys when a write has none (only the first carries them)
+        IkeSaKeys k = !s.keys().isClosed() ? copy(s.keys()) : before != null ? before.keys() : null;
         List<IkeSaSnapshot.Child> children = new ArrayList<>();
         for (IkeSaSnapshot.Child c : s.children()) {
             children.add(new IkeSaSnapshot.Child(c.child().withoutKeys(), c.replaced(), c.rekeyAtMillis(),
                     c.expireAtMillis()));
         }
         IkeSaSnapshot copy = new IkeSaSnapshot(s.connection(), s.originalInitiator(), s.spiI(), s.spiR(), s.remote(),
-                s.localPort(), s.natHere(), s.natThere(), s.proposal(),
-                IkeSaKeys.of(k.skD(), k.skAi(), k.skAr(), k.skEi(), k.skEr(), k.skPi(), k.skPr()),
+                s.localPort(), s.natHere(), s.natThere(), s.proposal(), k,
                 s.nextRequestId(), s.expectedRequestId(), s.requestInFlight(), s.inFlightRekeyedChild(),
                 s.inFlightNewChild(), s.lastResponseId(),
                 s.lastResponse() == null ? null : s.lastResponse().clone(), s.peerMessageIdSync(), children,
@@ -54,7 +56,13 @@ final class MemorySad {
         records.put(id(s.spiI(), s.spiR()), copy);
         writes.add(copy);
         CompletableFuture<Void> g = gate;
-        return g == null ? IkeEvents.INSTALLED : g;
+        // a write takes a round trip, as to sad-service: never done by the time the engine looks
+        return g != null ? g : CompletableFuture.runAsync(() -> { },
+                CompletableFuture.delayedExecutor(2, java.util.concurrent.TimeUnit.MILLISECONDS));
+    }
+
+    private static IkeSaKeys copy(IkeSaKeys k) {
+        return IkeSaKeys.of(k.skD(), k.skAi(), k.skAr(), k.skEi(), k.skEr(), k.skPi(), k.skPr());
     }
 
     /** Removes {@code sa}'s record when its owner destroyed it. */
