@@ -159,6 +159,10 @@ class IkeSaFailoverTest {
         await(() -> record(b, IkeSaRecords.id(pNow.spiI(), pNow.spiR())).isPresent()
                 && record(b, id).isEmpty(), 10_000, "the SAD holds B's new IKE SA, not the old one");
 
+        System.out.printf("IKE SA state writes: B %d (mean %.0f us), P %d (mean %.0f us), none failed: %d %d%n",
+                b.ikeStore().writes(), b.ikeStore().meanWriteMicros(), p.ikeStore().writes(),
+                p.ikeStore().meanWriteMicros(), b.ikeStore().writeFailures(), p.ikeStore().writeFailures());
+        assertThat(b.ikeStore().writeFailures()).isZero();
         assertThat(relay.initRequests()).as("IKE_SA_INIT requests from P, ever").isEqualTo(1);
         assertThat(p.engine().counters().establishedCount()).as("P authenticated one IKE SA").isEqualTo(1);
         assertThat(p.engine().counters().failedCount()).isZero();

@@ -256,8 +256,7 @@ public final class TaskManager {
      */
     public boolean onResponse(IkeMessage response) {
         if (active == null || activeRequest == null || response.header().messageId() != activeId
-                || response.header().exchange() != active.type()
-                || active.tasks().stream().anyMatch(t -> !t.expects(response))) {
+                || response.header().exchange() != active.type() || !expected(response)) {
             sa.counters().dropped(IkeDrop.STALE_RESPONSE);
             return false;
         }
@@ -313,6 +312,15 @@ public final class TaskManager {
                 requestsHeld = false;
                 initiateNext();
             }));
+        }
+        return true;
+    }
+
+    private boolean expected(IkeMessage response) {
+        for (Task t : active.tasks()) {
+            if (!t.expects(response)) {
+                return false;
+            }
         }
         return true;
     }
