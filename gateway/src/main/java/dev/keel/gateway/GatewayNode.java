@@ -28,6 +28,8 @@ import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.SadChildInstaller;
+import dev.keel.ike.service.SadIkeSaAdopter;
+import dev.keel.ike.service.SadIkeSaStore;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
@@ -84,12 +86,14 @@ public final class GatewayNode {
     private final UdpIkeSockets ikeSockets;
     private final IkeEngine engine;
     private final SadChildInstaller installer;
+    private final SadIkeSaStore ikeStore;
+    private final SadIkeSaAdopter takeovers;
     private final NodeRuntime runtime;
     private final PolicyStore.Subscription policyUpdates;
 
     private GatewayNode(Vertx vertx, GatewaySettings settings, EmbeddedServices services, FedGateway dataPlane,
-            UdpIkeSockets ikeSockets, IkeEngine engine, SadChildInstaller installer, NodeRuntime runtime,
-            PolicyStore.Subscription policyUpdates) {
+            UdpIkeSockets ikeSockets, IkeEngine engine, SadChildInstaller installer, SadIkeSaStore ikeStore,
+            SadIkeSaAdopter takeovers, NodeRuntime runtime, PolicyStore.Subscription policyUpdates) {
         this.vertx = vertx;
         this.settings = settings;
         this.services = services;
@@ -97,6 +101,8 @@ public final class GatewayNode {
         this.ikeSockets = ikeSockets;
         this.engine = engine;
         this.installer = installer;
+        this.ikeStore = ikeStore;
+        this.takeovers = takeovers;
         this.runtime = runtime;
         this.policyUpdates = policyUpdates;
     }
@@ -233,13 +239,16 @@ public final class GatewayNode {
                     SadChildInstaller installer = new SadChildInstaller(services.sadChannel,
                             settings.cluster().nodeId(), "", settings.natTEndpoint(),
                             (ids, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
+                    // DESIGN §4: every exchange's IKE SA state is in the SAD before its response leaves
+                    SadIkeSaStore ikeStore = new SadIkeSaStore(services.sadChannel, local, "", installer::ids);
                     IkeEvents events = fanOut(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
-                            installer);
+                            installer, ikeStore);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, new RandomSpiAllocator(random),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
                             settings.ikeLimits(), random);
                     installer.attach(engine);
+                    ikeStore.attach(engine);
                     rt.installer.set(installer);
                     rt.engine.set(engine);
                     PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort());
@@ -250,8 +259,12 @@ public final class GatewayNode {
                             })
                             .map(sockets -> {
                                 socketsRef.set(sockets);
+                                // the IKE SAs this node comes to own (a member left): carried on here (docs/ha.md)
+                                SadIkeSaAdopter takeovers = new SadIkeSaAdopter(services.sadChannel,
+                                        settings.cluster().nodeId(), () -> services.sad.cluster().memberUuid(), engine,
+                                        installer, ikeStore, services.ikeKeys::unwrap).start();
                                 GatewayNode node = new GatewayNode(vertx, settings, services, dp, sockets, engine,
-                                        installer, rt, updates);
+                                        installer, ikeStore, takeovers, rt, updates);
                                 node.startConnections();
                                 return node;
                             });
@@ -385,6 +398,22 @@ public final class GatewayNode {
             }
 
             @Override
+            public java.util.concurrent.CompletionStage<?> ikeSaChanged(IkeSa sa) {
+                CompletableFuture<?>[] each = new CompletableFuture<?>[all.length];
+                for (int i = 0; i < all.length; i++) {
+                    each[i] = all[i].ikeSaChanged(sa).toCompletableFuture();
+                }
+                return CompletableFuture.allOf(each);
+            }
+
+            @Override
+            public void ikeAbandoned(IkeSa sa, String reason) {
+                for (IkeEvents e : all) {
+                    e.ikeAbandoned(sa, reason);
+                }
+            }
+
+            @Override
             public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
                 for (IkeEvents e : all) {
                     e.childRekeyed(sa, old, replacement);
@@ -434,6 +463,16 @@ public final class GatewayNode {
     /** Installs CHILD SAs in the SAD. */
     public SadChildInstaller installer() {
         return installer;
+    }
+
+    /** Stores IKE SAs in the SAD. */
+    public SadIkeSaStore ikeStore() {
+        return ikeStore;
+    }
+
+    /** Takes over the IKE SAs this node comes to own. */
+    public SadIkeSaAdopter takeovers() {
+        return takeovers;
     }
 
     /** The admin gRPC API's port, or -1 without one. */
@@ -500,6 +539,7 @@ public final class GatewayNode {
      * services.
      */
     public Future<Void> close() {
+        takeovers.close();
         engine.ikeSas().forEach(engine::terminate);
         Promise<Void> drained = Promise.promise();
         awaitDrained(drained, System.nanoTime() + DELETE_GRACE.toNanos());

@@ -9,6 +9,7 @@ import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.IpsecProtocol;
 import dev.keel.proto.v1.Lifetime;
@@ -246,5 +247,29 @@ public final class Validation {
         endpoint(p + "local", r.hasLocal() ? r.getLocal() : null);
         endpoint(p + "peer", r.hasPeer() ? r.getPeer() : null);
         optionalNode(p + "owner_node_id", r.getOwnerNodeId());
+        if (r.getLastResponse().size() > MAX_IKE_MESSAGE) {
+            throw SadException.invalid(p + "last_response", r.getLastResponse().size() + " bytes exceeds "
+                    + MAX_IKE_MESSAGE + " (an IKE message in one UDP datagram)");
+        }
+        if (r.getChildrenCount() > MAX_IKE_CHILDREN) {
+            throw SadException.invalid(p + "children", r.getChildrenCount() + " entries exceeds " + MAX_IKE_CHILDREN);
+        }
+        for (int i = 0; i < r.getChildrenCount(); i++) {
+            IkeSaChild c = r.getChildren(i);
+            String q = p + "children[" + i + "].";
+            if (c.getName().isEmpty()) {
+                throw SadException.invalid(q + "name", "must not be empty");
+            }
+            id(q + "inbound_sa_id", c.getInboundSaId());
+            id(q + "outbound_sa_id", c.getOutboundSaId());
+        }
+        if (!r.getRekeyedFrom().isEmpty()) {
+            id(p + "rekeyed_from", r.getRekeyedFrom());
+        }
     }
+
+    /** The largest IKE message a record keeps (last_response): a UDP datagram's payload. */
+    static final int MAX_IKE_MESSAGE = 65_507;
+    /** CHILD SAs one IKE SA record lists at most. */
+    static final int MAX_IKE_CHILDREN = 1_000;
 }

@@ -38,7 +38,7 @@ public final class ChildSaRecords {
 
     /** The IKE SA's id in records: both SPIs, as strongSwan prints them. */
     public static String ikeSaId(IkeSa sa) {
-        return String.format("ike-%016x-%016x", sa.spiI(), sa.spiR());
+        return IkeSaRecords.id(sa.spiI(), sa.spiR());
     }
 
     /**

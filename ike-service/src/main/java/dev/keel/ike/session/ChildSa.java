@@ -43,6 +43,12 @@ public record ChildSa(String name, boolean initiator, int inboundSpi, int outbou
         return !proposal.esns().isEmpty() && proposal.esns().getFirst() == EsnTransform.ESN;
     }
 
+    /** This CHILD SA without keys ({@link ChildSaKeys#none()}), as another node carries it on. */
+    public ChildSa withoutKeys() {
+        return new ChildSa(name, initiator, inboundSpi, outboundSpi, proposal, mode, localTs, remoteTs, encap,
+                ChildSaKeys.none());
+    }
+
     /** Key this side encrypts outbound packets with (includes the salt for AEAD suites). */
     public byte[] outboundEncryptionKey() {
         return initiator ? keys.encryptionInitiator() : keys.encryptionResponder();

@@ -1,6 +1,7 @@
 package dev.keel.sad.store;
 
 import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.keys.RecordMac;
 import java.io.Serial;
 import java.util.Map;
@@ -39,6 +40,7 @@ public final class IkeMaintenanceProcessor extends MaintenancePass {
                 .setOwnerMember(member)
                 .setOwnerNodeId(liveMembers.get(member))
                 .setOwnerEpoch(r.getOwnerEpoch() + 1)
+                .setOwnerReason(OwnershipReason.OWNERSHIP_REASON_TAKEOVER)
                 .setGeneration(r.getGeneration() + 1)
                 .setUpdatedAtMs(nowMs)));
         return null;
