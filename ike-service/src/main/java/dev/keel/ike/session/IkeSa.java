@@ -59,12 +59,8 @@ public final class IkeSa {
     private byte[] initResponse;
     private IkeSaKeys keys;
     private SkCiphers.Pair ciphers;
-    /** Installs of CHILD SAs made by the exchange under way, not done yet (DESIGN §4 install before use). */
-    private CompletableFuture<?> installs;
-    /** Writes of this IKE SA's state to the SAD, one at a time (docs/ha.md, "IKE SA failover"). */
-    private final StateWrites writes = new StateWrites(this);
-    /** Established once: from then on every exchange stores its state. */
-    private boolean stored;
+    /** What each exchange makes durable before its response or our next request leaves. */
+    private final ExchangeBarrier barrier = new ExchangeBarrier(this);
     /** The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311). */
     private boolean peerMessageIdSync;
     /** The IKE SA this one replaced in a rekey, until that one is gone. */
@@ -149,7 +145,7 @@ public final class IkeSa {
     public void established() {
         if (state == IkeSaState.CONNECTING) {
             state = IkeSaState.ESTABLISHED;
-            stored = true;
+            barrier.storeFromNowOn();
             env.counters().established();
             LOG.info("{} established with {} ({})", this, remote, suite);
             env.events().ikeEstablished(this);
@@ -252,6 +248,11 @@ public final class IkeSa {
 
     public IkeCounters counters() {
         return env.counters();
+    }
+
+    /** The barrier the exchanges of this IKE SA pass (DESIGN §4). */
+    ExchangeBarrier barrier() {
+        return barrier;
     }
 
     /**
@@ -503,61 +504,14 @@ public final class IkeSa {
 
     /**
      * Adds a negotiated CHILD SA and tells the node to install it; the message under way waits
-     * for that install ({@link #makeDurable}).
+     * for that install ({@link ExchangeBarrier}).
      */
     public void addChild(ChildSa child) {
         children.put(child.inboundSpi(), new ChildSaEntry(child));
         env.counters().childEstablished();
         LOG.info("{} CHILD_SA {} established", this, child);
         env.events().childEstablished(this, child);
-        CompletableFuture<?> installed = env.events().childInstalled(this, child).toCompletableFuture();
-        if (!installed.isDone()) {
-            installs = installs == null ? installed : CompletableFuture.allOf(installs, installed);
-        }
-    }
-
-    /**
-     * The installs of the CHILD SAs added since the last call, complete when all are (failed or
-     * not), or null when there is nothing to wait for.
-     */
-    public CompletableFuture<?> takeInstalls() {
-        CompletableFuture<?> pending = installs;
-        installs = null;
-        return pending == null || pending.isDone() ? null : pending.handle((v, e) -> null);
-    }
-
-    private void awaitAlso(CompletableFuture<?> more) {
-        if (more != null && !more.isDone()) {
-            installs = installs == null ? more : CompletableFuture.allOf(installs, more);
-        }
-    }
-
-    /**
-     * Makes what the exchange under way changed durable (DESIGN §4): first the CHILD SAs it made
-     * are installed ({@link #takeInstalls}), then, once this IKE SA is established, its state is
-     * stored ({@link IkeEvents#ikeSaChanged}). The response of the exchange, and our next request,
-     * leave only when the result completes; it completes on this IKE SA's thread, failed or not,
-     * and is null when there is nothing to wait for. Installs first: a stored state never names a
-     * CHILD SA that is not in the SAD.
-     */
-    public CompletableFuture<?> makeDurable() {
-        CompletableFuture<?> installed = takeInstalls();
-        if (!stored || !isAlive()) { // a destroyed IKE SA's record is deleted, never written again
-            return installed;
-        }
-        if (installed == null) {
-            return writes.request();
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        installed.whenComplete((v, e) -> timers.execute(() -> {
-            CompletableFuture<Void> w = isAlive() ? writes.request() : null;
-            if (w == null) {
-                done.complete(null);
-            } else {
-                w.whenComplete((x, t) -> done.complete(null));
-            }
-        }));
-        return done;
+        barrier.awaitAlso(env.events().childInstalled(this, child).toCompletableFuture());
     }
 
     /**
@@ -603,7 +557,7 @@ public final class IkeSa {
             env.spis().reserve(child.child().inboundSpi());
         }
         tasks.restore(s.nextRequestId(), s.expectedRequestId(), s.lastResponseId(), s.lastResponse());
-        stored = true;
+        barrier.storeFromNowOn();
         state = s.replaced() || s.deleting() ? IkeSaState.DELETING : IkeSaState.ESTABLISHED;
         lastInboundMillis = timers.nowMillis();
     }
@@ -677,7 +631,7 @@ public final class IkeSa {
         next.nonces(newNi, newNr);
         next.keys(negotiated, newSuite, newKeys);
         next.state = IkeSaState.ESTABLISHED;
-        next.stored = true;
+        next.barrier.storeFromNowOn();
         next.peerMessageIdSync = peerMessageIdSync;
         next.predecessor = this;
         next.children.putAll(children); // with their timers and replaced marks
@@ -687,7 +641,7 @@ public final class IkeSa {
         LOG.info("{} rekeyed, replaced by {}", this, next);
         env.events().ikeRekeyed(this, next);
         // the exchange under way ends once the replacement is stored, before this SA's own state says it was replaced
-        awaitAlso(next.makeDurable());
+        barrier.awaitAlso(next.barrier.makeDurable());
         return next;
     }
 
