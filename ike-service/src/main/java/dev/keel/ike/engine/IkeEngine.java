@@ -230,7 +230,7 @@ public final class IkeEngine implements IkeReceiver {
         if (!sa.isAlive()) {
             return;
         }
-        sa.childByInboundSpi(inboundSpi).ifPresent(child -> {
+        sa.childSas().byInboundSpi(inboundSpi).ifPresent(child -> {
             LOG.info("{}: deleting {}: {}", sa, child, why);
             sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, child));
         });
@@ -341,7 +341,7 @@ public final class IkeEngine implements IkeReceiver {
      * peer no longer uses.
      */
     private static void undoLostChildExchange(IkeSa sa, int rekeyedSpi, int proposedSpi) {
-        ChildSa rekeyed = rekeyedSpi == 0 ? null : sa.childByInboundSpi(rekeyedSpi).orElse(null);
+        ChildSa rekeyed = rekeyedSpi == 0 ? null : sa.childSas().byInboundSpi(rekeyedSpi).orElse(null);
         LOG.info("{}: the old owner's CREATE_CHILD_SA was in flight; deleting what it may have made{}", sa,
                 rekeyed == null ? "" : " and " + rekeyed + ", and making a fresh CHILD SA");
         sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.exchangeLostInTakeover(sa, rekeyed, proposedSpi));
@@ -511,7 +511,7 @@ public final class IkeEngine implements IkeReceiver {
             rekeyAt = now + rekey.toMillis() - jitter;
         }
         long expireAt = life.isPositive() ? now + life.toMillis() : 0;
-        sa.childDeadlines(child.inboundSpi(), rekeyAt, expireAt);
+        sa.childSas().deadlines(child.inboundSpi(), rekeyAt, expireAt);
         scheduleDeadlines(sa, child.inboundSpi(), rekeyAt, expireAt);
     }
 
@@ -522,11 +522,11 @@ public final class IkeEngine implements IkeReceiver {
     private void scheduleDeadlines(IkeSa sa, int spi, long rekeyAt, long expireAt) {
         long now = sa.timers().epochMillis();
         if (rekeyAt > 0) {
-            sa.addChildTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)),
+            sa.childSas().addTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)),
                     () -> ChildRekeyTask.start(sa, spi)));
         }
         if (expireAt > 0) {
-            sa.addChildTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)),
+            sa.childSas().addTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)),
                     () -> deleteChild(sa, spi, "hard lifetime reached")));
         }
     }

@@ -13,13 +13,8 @@ import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.net.UdpIkeSockets;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,8 +60,8 @@ public final class IkeSa {
     private boolean peerMessageIdSync;
     /** The IKE SA this one replaced in a rekey, until that one is gone. */
     private IkeSa predecessor;
-    /** Our CHILD SAs by inbound SPI, in the order they were made. */
-    private final Map<Integer, ChildSaEntry> children = new LinkedHashMap<>();
+    /** Our CHILD SAs, in the order they were made. */
+    private final ChildSas childSas = new ChildSas(this);
     private long lastInboundMillis;
     private String failureReason;
     private List<Integer> peerSignatureHashes = List.of();
@@ -180,9 +175,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
-        for (ChildSa child : children()) {
-            removeChild(child);
-        }
+        childSas.removeAll();
         if (failure) {
             env.counters().failed();
             env.events().failed(this, reason);
@@ -211,10 +204,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
-        for (ChildSaEntry e : children.values()) {
-            e.cancelTimers();
-        }
-        children.clear();
+        childSas.abandonAll();
         LOG.warn("{} abandoned: {}", this, reason);
         env.events().ikeAbandoned(this, reason);
         if (ciphers != null) {
@@ -494,24 +484,14 @@ public final class IkeSa {
         return failureReason != null;
     }
 
+    /** The CHILD SAs now, in the order they were made. */
     public List<ChildSa> children() {
-        List<ChildSa> out = new ArrayList<>(children.size());
-        for (ChildSaEntry e : children.values()) {
-            out.add(e.child);
-        }
-        return out;
+        return childSas.list();
     }
 
-    /**
-     * Adds a negotiated CHILD SA and tells the node to install it; the message under way waits
-     * for that install ({@link ExchangeBarrier}).
-     */
-    public void addChild(ChildSa child) {
-        children.put(child.inboundSpi(), new ChildSaEntry(child));
-        env.counters().childEstablished();
-        LOG.info("{} CHILD_SA {} established", this, child);
-        env.events().childEstablished(this, child);
-        barrier.awaitAlso(env.events().childInstalled(this, child).toCompletableFuture());
+    /** The CHILD SAs of this IKE SA, to add, find, mark and remove them. */
+    public ChildSas childSas() {
+        return childSas;
     }
 
     /**
@@ -519,16 +499,13 @@ public final class IkeSa {
      * The keys object is this IKE SA's own: read it before this IKE SA can go away.
      */
     public IkeSaSnapshot snapshot() {
-        List<IkeSaSnapshot.Child> kids = new ArrayList<>(children.size());
-        for (ChildSaEntry e : children.values()) {
-            kids.add(new IkeSaSnapshot.Child(e.child, e.replaced(), e.rekeyAtMillis(), e.expireAtMillis()));
-        }
         if (predecessor != null && !predecessor.isAlive()) {
             predecessor = null;
         }
         return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, remote, localPort, natHere,
                 natThere, proposal, keys, tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(),
-                tasks.inFlightRekeyedChild(), tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync, kids, successor != null,
+                tasks.inFlightRekeyedChild(), tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(),
+                peerMessageIdSync, childSas.snapshot(), successor != null,
                 state == IkeSaState.DELETING && successor == null, predecessor == null ? 0 : predecessor.spiI,
                 predecessor == null ? 0 : predecessor.spiR);
     }
@@ -547,15 +524,7 @@ public final class IkeSa {
         natThere = s.natThere();
         peerMessageIdSync = s.peerMessageIdSync();
         keys(s.proposal(), IkeSuite.from(s.proposal()), s.keys());
-        for (IkeSaSnapshot.Child child : s.children()) {
-            ChildSaEntry e = new ChildSaEntry(child.child());
-            e.deadlines(child.rekeyAtMillis(), child.expireAtMillis());
-            if (child.replaced()) {
-                e.markReplaced();
-            }
-            children.put(child.child().inboundSpi(), e);
-            env.spis().reserve(child.child().inboundSpi());
-        }
+        childSas.restore(s.children());
         tasks.restore(s.nextRequestId(), s.expectedRequestId(), s.lastResponseId(), s.lastResponse());
         barrier.storeFromNowOn();
         state = s.replaced() || s.deleting() ? IkeSaState.DELETING : IkeSaState.ESTABLISHED;
@@ -569,34 +538,6 @@ public final class IkeSa {
 
     public void peerMessageIdSync(boolean announced) {
         this.peerMessageIdSync = announced;
-    }
-
-    /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */
-    public void removeChild(ChildSa child) {
-        ChildSaEntry entry = children.get(child.inboundSpi());
-        if (entry != null && entry.child.equals(child)) {
-            children.remove(child.inboundSpi());
-            entry.cancelTimers();
-            env.events().childDeleted(this, child);
-            env.spis().release(child.inboundSpi());
-            child.keys().close();
-        }
-    }
-
-    /** Our CHILD SA whose inbound SPI is {@code spi}, if any. */
-    public Optional<ChildSa> childByInboundSpi(int spi) {
-        ChildSaEntry e = children.get(spi);
-        return e == null ? Optional.empty() : Optional.of(e.child);
-    }
-
-    /** Our CHILD SA that sends to the peer's inbound SPI {@code spi} (the SPI a REKEY_SA or Delete names). */
-    public Optional<ChildSa> childByOutboundSpi(int spi) {
-        for (ChildSaEntry e : children.values()) {
-            if (e.child.outboundSpi() == spi) {
-                return Optional.of(e.child);
-            }
-        }
-        return Optional.empty();
     }
 
     // ---- rekeying ----
@@ -634,8 +575,7 @@ public final class IkeSa {
         next.barrier.storeFromNowOn();
         next.peerMessageIdSync = peerMessageIdSync;
         next.predecessor = this;
-        next.children.putAll(children); // with their timers and replaced marks
-        children.clear();
+        childSas.moveTo(next.childSas);
         successor = next;
         state = IkeSaState.DELETING;
         LOG.info("{} rekeyed, replaced by {}", this, next);
@@ -666,38 +606,6 @@ public final class IkeSa {
 
     public void ikeRekeying(boolean on) {
         this.ikeRekeying = on;
-    }
-
-    /** Marks the CHILD SA with inbound SPI {@code spi} as replaced: it only waits for its delete now. */
-    public void childReplaced(int spi) {
-        ChildSaEntry e = children.get(spi);
-        if (e != null) {
-            e.markReplaced();
-        }
-    }
-
-    /** True when the CHILD SA with inbound SPI {@code spi} was already replaced by a rekey. */
-    public boolean isChildReplaced(int spi) {
-        ChildSaEntry e = children.get(spi);
-        return e != null && e.replaced();
-    }
-
-    /** Records when the CHILD SA with inbound SPI {@code spi} is rekeyed and ends (Unix epoch ms, 0: never). */
-    public void childDeadlines(int spi, long rekeyAtMillis, long expireAtMillis) {
-        ChildSaEntry e = children.get(spi);
-        if (e != null) {
-            e.deadlines(rekeyAtMillis, expireAtMillis);
-        }
-    }
-
-    /** Keeps a lifetime timer of a CHILD SA, cancelled when the CHILD SA goes. */
-    public void addChildTimer(int spi, IkeTimers.Cancellable timer) {
-        ChildSaEntry e = children.get(spi);
-        if (e != null) {
-            e.addTimer(timer);
-        } else {
-            timer.cancel();
-        }
     }
 
     /** Monotonic milliseconds of the last authenticated message from the peer. */

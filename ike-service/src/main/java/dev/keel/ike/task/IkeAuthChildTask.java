@@ -138,7 +138,7 @@ public final class IkeAuthChildTask implements Task {
     private void install(List<TrafficSelector> local, List<TrafficSelector> remote) {
         ChildSaKeys keys = KeyDerivation.childSa(sa.suite().prf(), sa.keys().skD(), IkeSuite.from(agreed.proposal()),
                 null, sa.ni(), sa.nr());
-        sa.addChild(new ChildSa(agreed.child().name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(),
+        sa.childSas().add(new ChildSa(agreed.child().name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(),
                 agreed.mode(), local, remote, sa.natDetected(), keys));
     }
 
