@@ -481,8 +481,8 @@ public final class IkeEngine implements IkeReceiver {
         if (executor == null) {
             executor = (IkeSaExecutor) old.timers();
         }
-        IkeSa next = new IkeSa(originalInitiator, spiI, spiR, env, executor, this::responderTasks, old.remote(),
-                localAddress, this::forget);
+        IkeSa next = new IkeSa(originalInitiator, spiI, spiR, env, executor, this::responderTasks,
+                old.endpoints().remote(), localAddress, this::forget);
         next.successors(successors);
         executorOf.put(next, executor);
         byLocalSpi.put(next.localSpi(), next);

@@ -11,7 +11,6 @@ import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
-import dev.keel.ike.net.UdpIkeSockets;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.List;
@@ -40,11 +39,7 @@ public final class IkeSa {
 
     private IkeConnection connection;
     private List<IkeConnection> candidates = List.of();
-    private InetSocketAddress remote;
-    private final IpAddress localAddress;
-    private int localPort;
-    private boolean natHere;
-    private boolean natThere;
+    private final IkeEndpoints endpoints;
 
     private Proposal proposal;
     private IkeSuite suite;
@@ -92,12 +87,10 @@ public final class IkeSa {
         this.spiR = spiR;
         this.env = env;
         this.timers = timers;
-        this.remote = remote;
-        this.localAddress = localAddress;
+        this.endpoints = new IkeEndpoints(remote, localAddress, env.ikePort(), env.natTPort());
         this.onDestroyed = onDestroyed;
         this.tasks = new TaskManager(this, env.retransmit(), responderTasks);
         this.lastInboundMillis = timers.nowMillis();
-        this.localPort = env.ikePort();
     }
 
     // ---- identity and life ----
@@ -142,7 +135,7 @@ public final class IkeSa {
             state = IkeSaState.ESTABLISHED;
             barrier.storeFromNowOn();
             env.counters().established();
-            LOG.info("{} established with {} ({})", this, remote, suite);
+            LOG.info("{} established with {} ({})", this, endpoints.remote(), suite);
             env.events().ikeEstablished(this);
         }
     }
@@ -260,7 +253,7 @@ public final class IkeSa {
 
     /** Sends a datagram to the peer's current endpoint from our current IKE port. */
     public void send(byte[] message) {
-        env.transport().send(localPort, remote, message);
+        env.transport().send(endpoints.localPort(), endpoints.remote(), message);
     }
 
     /** Sends a datagram to {@code to} from our port {@code fromPort}: a cached response goes where its request came from (§2.11). */
@@ -348,8 +341,7 @@ public final class IkeSa {
     public void requestAccepted(IkeMessage request, InetSocketAddress from, int onLocalPort) {
         lastInboundMillis = timers.nowMillis();
         if (request.isProtected()) {
-            remote = from;
-            localPort = onLocalPort;
+            endpoints.follow(from, onLocalPort);
         }
     }
 
@@ -372,45 +364,9 @@ public final class IkeSa {
         this.candidates = List.copyOf(list);
     }
 
-    public InetSocketAddress remote() {
-        return remote;
-    }
-
-    public IpAddress localAddress() {
-        return localAddress;
-    }
-
-    /** Our IKE port: the engine's 500, or its 4500 after floating (RFC 7296 §2.23). */
-    public int localPort() {
-        return localPort;
-    }
-
-    /** Moves this IKE SA to UDP 4500 on both ends, as the initiator does after detecting a NAT. */
-    public void floatToNatT() {
-        if (localPort != env.natTPort()) {
-            localPort = env.natTPort();
-            remote = new InetSocketAddress(remote.getAddress(), natTPortOf(remote.getPort()));
-        }
-    }
-
-    private static int natTPortOf(int ikePort) {
-        // a peer on the standard port floats to 4500; a lab that moves 500 to P has its 4500 at P + 1
-        return ikePort == UdpIkeSockets.IKE_PORT ? UdpIkeSockets.NAT_T_PORT : ikePort + 1;
-    }
-
-    /** Records what NAT detection found (RFC 7296 §2.23). */
-    public void nat(boolean here, boolean there) {
-        this.natHere = here;
-        this.natThere = there;
-    }
-
-    /** True when either side is behind a NAT (or encapsulation was forced by faking it). */
-    public boolean natDetected() {
-        return natHere || natThere;
-    }
-
-    public boolean natHere() {
-        return natHere;
+    /** Where this IKE SA's messages go, and what NAT detection found. */
+    public IkeEndpoints endpoints() {
+        return endpoints;
     }
 
     public Proposal proposal() {
@@ -502,12 +458,12 @@ public final class IkeSa {
         if (predecessor != null && !predecessor.isAlive()) {
             predecessor = null;
         }
-        return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, remote, localPort, natHere,
-                natThere, proposal, keys, tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(),
-                tasks.inFlightRekeyedChild(), tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(),
-                peerMessageIdSync, childSas.snapshot(), successor != null,
-                state == IkeSaState.DELETING && successor == null, predecessor == null ? 0 : predecessor.spiI,
-                predecessor == null ? 0 : predecessor.spiR);
+        return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, endpoints.remote(),
+                endpoints.localPort(), endpoints.natHere(), endpoints.natThere(), proposal, keys,
+                tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(), tasks.inFlightRekeyedChild(),
+                tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync,
+                childSas.snapshot(), successor != null, state == IkeSaState.DELETING && successor == null,
+                predecessor == null ? 0 : predecessor.spiI, predecessor == null ? 0 : predecessor.spiR);
     }
 
     /**
@@ -518,10 +474,7 @@ public final class IkeSa {
      */
     public void restore(IkeSaSnapshot s, IkeConnection c) {
         connection = c;
-        remote = s.remote();
-        localPort = s.localPort();
-        natHere = s.natHere();
-        natThere = s.natThere();
+        endpoints.carryOn(s.remote(), s.localPort(), s.natHere(), s.natThere());
         peerMessageIdSync = s.peerMessageIdSync();
         keys(s.proposal(), IkeSuite.from(s.proposal()), s.keys());
         childSas.restore(s.children());
@@ -564,10 +517,7 @@ public final class IkeSa {
             IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
         IkeSa next = successors.create(this, originalInitiator, spiI, spiR);
         next.connection = connection;
-        next.remote = remote;
-        next.localPort = localPort;
-        next.natHere = natHere;
-        next.natThere = natThere;
+        next.endpoints.carryOn(endpoints.remote(), endpoints.localPort(), endpoints.natHere(), endpoints.natThere());
         next.peerSignatureHashes = peerSignatureHashes;
         next.nonces(newNi, newNr);
         next.keys(negotiated, newSuite, newKeys);

@@ -365,7 +365,7 @@ public final class CreateChildSaTask implements Task {
             ChildSaKeys keys = KeyDerivation.childSa(sa.suite().prf(), sa.keys().skD(),
                     IkeSuite.from(agreed.proposal()), gir, ni, nr);
             return new ChildSa(child.name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(), agreed.mode(),
-                    local, remote, sa.natDetected(), keys);
+                    local, remote, sa.endpoints().natDetected(), keys);
         } finally {
             if (gir != null) {
                 Arrays.fill(gir, (byte) 0);

@@ -139,7 +139,7 @@ public final class IkeAuthChildTask implements Task {
         ChildSaKeys keys = KeyDerivation.childSa(sa.suite().prf(), sa.keys().skD(), IkeSuite.from(agreed.proposal()),
                 null, sa.ni(), sa.nr());
         sa.childSas().add(new ChildSa(agreed.child().name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(),
-                agreed.mode(), local, remote, sa.natDetected(), keys));
+                agreed.mode(), local, remote, sa.endpoints().natDetected(), keys));
     }
 
     private Status childFailed(String reason) {
