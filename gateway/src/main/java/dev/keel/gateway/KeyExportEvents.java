@@ -35,7 +35,7 @@ final class KeyExportEvents implements IkeEvents {
         if (!keys.exportsEsp()) {
             return;
         }
-        InetSocketAddress peer = sa.remote();
+        InetSocketAddress peer = sa.endpoints().remote();
         EspSaSpec in = spec(child, child.inboundSpi(), child.inboundEncryptionKey(), child.inboundIntegrityKey());
         EspSaSpec out = spec(child, child.outboundSpi(), child.outboundEncryptionKey(), child.outboundIntegrityKey());
         vertx.executeBlocking(() -> {

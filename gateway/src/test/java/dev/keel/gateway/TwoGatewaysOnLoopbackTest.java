@@ -66,8 +66,8 @@ class TwoGatewaysOnLoopbackTest {
                 assertThat(System.nanoTime()).as("SAs fed from the SAD to both data planes").isLessThan(fed);
                 Thread.sleep(5);
             }
-            assertThat(saA.natDetected()).as("encapsulation forced").isTrue();
-            assertThat(saA.localPort()).isEqualTo(1501);
+            assertThat(saA.endpoints().natDetected()).as("encapsulation forced").isTrue();
+            assertThat(saA.endpoints().localPort()).isEqualTo(1501);
 
             byte[] srcA = {10, 1, 0, 5};
             byte[] dstB = {10, 2, 0, 7};

@@ -1,5 +1,9 @@
 package dev.keel.sad;
 
+import static dev.keel.sad.ClusterCalls.DIRECT;
+import static dev.keel.sad.ClusterCalls.OFF_HAZELCAST_THREAD;
+import static dev.keel.sad.ClusterCalls.join;
+
 import com.google.protobuf.ByteString;
 import com.hazelcast.map.IMap;
 import com.hazelcast.query.Predicates;
@@ -35,7 +39,6 @@ import dev.keel.sad.store.ClaimProcessor;
 import dev.keel.sad.store.DeleteProcessor;
 import dev.keel.sad.store.IkeUpsertProcessor;
 import dev.keel.sad.store.InsertProcessor;
-import java.util.HashMap;
 import dev.keel.sad.store.LeaseProcessor;
 import dev.keel.sad.store.OpResult;
 import dev.keel.sad.store.Records;
@@ -47,14 +50,13 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -62,7 +64,7 @@ import java.util.concurrent.TimeUnit;
  * Refusals are {@link SadException}s; Hazelcast failures (cluster unavailable) pass through and
  * the gRPC layer maps them to UNAVAILABLE. A stored record is used only after its integrity check
  * ({@link RecordMac}; here for reads, in the entry processors for changes): one that fails is
- * DATA_LOSS, and left out of lists.
+ * DATA_LOSS, and left out of lists. Asynchronous cluster calls go through {@link ClusterCalls}.
  */
 public final class SaDatabase {
 
@@ -70,29 +72,18 @@ public final class SaDatabase {
     static final int SPI_ATTEMPTS = 32;
     static final int MAX_PAGE = 1000;
     static final int DEFAULT_PAGE = 100;
-    /**
-     * Runs a stage's continuation on the thread that completed it. Hazelcast's own default for
-     * non-async continuations is ForkJoinPool.commonPool, or, where that pool has one thread (any
-     * 2-CPU machine), a new thread per continuation; every continuation here is short and never
-     * blocks, so running it in place is both cheaper and safe on Hazelcast's response threads.
-     */
-    public static final Executor DIRECT = Runnable::run;
-    /**
-     * Runs the continuations that would otherwise run on a Hazelcast thread and start
-     * another cluster operation ({@link #OFF_HAZELCAST_THREAD}); they never block.
-     */
-    static final Executor HOP = Executors.newFixedThreadPool(4, Thread.ofPlatform().daemon()
-            .name("keel-sad-install-", 0).factory());
 
     private final SadCluster cluster;
     private final KeyWrap wrap;
     private final KeyVault vault;
+    private final ClusterCalls calls;
     private final SecureRandom random = new SecureRandom();
 
     public SaDatabase(SadCluster cluster, KeyWrap wrap) {
         this.cluster = cluster;
         this.wrap = wrap;
         this.vault = new KeyVault(wrap);
+        this.calls = new ClusterCalls(cluster);
     }
 
     public SadCluster cluster() {
@@ -206,7 +197,7 @@ public final class SaDatabase {
             }
             int index = i;
             CompletionStage<Void> one = inbound
-                    ? this.<String>submit(cluster.spis(), r.getSpi(), new SpiBindProcessor(r.getId())).thenComposeAsync(holder -> {
+                    ? calls.<String>submit(cluster.spis(), r.getSpi(), new SpiBindProcessor(r.getId())).thenComposeAsync(holder -> {
                         if (holder != null) {
                             out[index] = new InstallOutcome(null, new SadException(SadException.Kind.ALREADY_EXISTS,
                                     "child_sa.spi: " + spiText(r.getSpi()) + " is bound to child SA " + holder));
@@ -235,7 +226,7 @@ public final class SaDatabase {
     private CompletionStage<Void> insert(Prepared p, int index, InstallOutcome[] out) {
         ChildSaRecord r = p.stored();
         String id = r.getId();
-        return this.<Boolean>submit(cluster.childSas(), id, new InsertProcessor(p.sealed())).thenCompose(existed -> {
+        return calls.<Boolean>submit(cluster.childSas(), id, new InsertProcessor(p.sealed())).thenCompose(existed -> {
             if (existed == null) {
                 out[index] = new InstallOutcome(p.keyless(), null);
                 return CompletableFuture.completedFuture(null);
@@ -246,73 +237,10 @@ public final class SaDatabase {
                 return CompletableFuture.completedFuture(null);
             }
             return CompletableFuture.completedFuture(null).thenComposeAsync(
-                    x -> submit(cluster.spis(), r.getSpi(), SpiBindProcessor.release(id)).thenApply(y -> null),
+                    x -> calls.submit(cluster.spis(), r.getSpi(), SpiBindProcessor.release(id)).thenApply(y -> null),
                     OFF_HAZELCAST_THREAD);
         });
     }
-
-    /**
-     * {@code map.submitToKey(key, processor)} without the future IMap wraps its result in: that
-     * wrapper completes every stage chained on it through Hazelcast's JVM-wide default executor
-     * (a thread hop per operation; ~7 us of CPU per install measured on keel-hz-async threads).
-     * The invocation's own future completes where the response arrives, and the result is
-     * deserialized here; stages chained on the returned future run there too (or where their
-     * executor says). Falls back to the public method on a map that is not Hazelcast's proxy.
-     * Same operation, partition routing, split-brain protection check and synchronous backup as
-     * {@code submitToKey}, which calls the same method; what it skips besides the wrapper is
-     * HazelcastInstanceAware injection, which none of sad-service's processors use.
-     */
-    @SuppressWarnings("unchecked")
-    <R> CompletableFuture<R> submit(IMap<?, ?> map, Object key, com.hazelcast.map.EntryProcessor<?, ?, R> processor) {
-        if (map instanceof com.hazelcast.map.impl.proxy.MapProxyImpl<?, ?> proxy
-                && cluster.hazelcast() instanceof com.hazelcast.spi.impl.SerializationServiceSupport support) {
-            var serialization = support.getSerializationService();
-            CompletableFuture<R> f = new CompletableFuture<>();
-            proxy.executeOnKeyInternal(key, processor).whenCompleteAsync((data, t) -> {
-                if (t != null) {
-                    f.completeExceptionally(t);
-                    return;
-                }
-                try {
-                    f.complete((R) serialization.toObject(data));
-                } catch (RuntimeException e) {
-                    f.completeExceptionally(e);
-                }
-            }, DIRECT);
-            return f;
-        }
-        return plain(((IMap<Object, Object>) map).submitToKey(key, (com.hazelcast.map.EntryProcessor<Object, Object, R>) processor));
-    }
-
-    /**
-     * A plain CompletableFuture completed in place by a Hazelcast future: stages chained on it run
-     * where it completes (or where their executor says), never on Hazelcast's default executor,
-     * which on a 2-CPU machine starts a thread per continuation.
-     */
-    static <T> CompletableFuture<T> plain(CompletionStage<T> hazelcast) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        hazelcast.whenCompleteAsync((v, t) -> {
-            if (t != null) {
-                f.completeExceptionally(t);
-            } else {
-                f.complete(v);
-            }
-        }, DIRECT);
-        return f;
-    }
-
-    /**
-     * Runs a continuation in place, unless it would run on a Hazelcast thread (a partition thread
-     * where a local operation completes, a response thread for a remote one), which may not start
-     * cluster operations (IllegalThreadStateException): then on an install thread.
-     */
-    static final Executor OFF_HAZELCAST_THREAD = r -> {
-        if (Thread.currentThread().getName().startsWith("hz.")) {
-            HOP.execute(r);
-        } else {
-            r.run();
-        }
-    };
 
     /**
      * A validated install: the record to store (keys wrapped), its bytes with the integrity tag,
@@ -364,18 +292,6 @@ public final class SaDatabase {
         ChildSaRecord keyless = b.build();
         ChildSaRecord stored = b.setKeys(wrapped).build();
         return new Prepared(stored, cluster.recordMac().seal(RecordMac.Scope.CHILD_SA, id, stored), keyless);
-    }
-
-    /** Waits for a stage and rethrows its failure as it was thrown (not wrapped). */
-    static <T> T join(CompletionStage<T> stage) {
-        try {
-            return stage.toCompletableFuture().join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw e;
-        }
     }
 
     private WrappedChildKeys wrapChildKeys(ChildSaKeys keys) {

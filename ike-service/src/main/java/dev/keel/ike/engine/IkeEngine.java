@@ -26,7 +26,6 @@ import dev.keel.ike.task.CreateChildSaResponder;
 import dev.keel.ike.task.CreateChildSaTask;
 import dev.keel.ike.task.IkeRekeyTask;
 import dev.keel.ike.task.DeleteTask;
-import dev.keel.ike.task.DpdTask;
 import dev.keel.ike.task.IkeAuthTask;
 import dev.keel.ike.task.IkeInitTask;
 import dev.keel.ike.task.InformationalTask;
@@ -65,6 +64,7 @@ public final class IkeEngine implements IkeReceiver {
     private final Supplier<IkeSaExecutor> executors;
     private final Map<Long, IkeSa> byLocalSpi = new ConcurrentHashMap<>();
     private final HalfOpenSas halfOpen;
+    private final ChildLifetimes childLifetimes;
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
     /**
@@ -97,6 +97,7 @@ public final class IkeEngine implements IkeReceiver {
         this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,
                 new IkeCounters(), ikePort, natTPort);
         this.halfOpen = new HalfOpenSas(limits, random, env.counters(), transport);
+        this.childLifetimes = new ChildLifetimes(random);
         CryptoWarmUp.run(random);
         halfOpen.rotateCookieSecretEvery(executors.get());
     }
@@ -222,18 +223,7 @@ public final class IkeEngine implements IkeReceiver {
      * (by time here, by bytes or packets from the data plane) ran out.
      */
     public void expireChild(IkeSa sa, int inboundSpi) {
-        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> deleteChild(sa, inboundSpi, "hard lifetime reached"));
-    }
-
-    private static void deleteChild(IkeSa first, int inboundSpi, String why) {
-        IkeSa sa = first.current();
-        if (!sa.isAlive()) {
-            return;
-        }
-        sa.childByInboundSpi(inboundSpi).ifPresent(child -> {
-            LOG.info("{}: deleting {}: {}", sa, child, why);
-            sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, child));
-        });
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> ChildLifetimes.expire(sa, inboundSpi));
     }
 
     /**
@@ -305,7 +295,7 @@ public final class IkeEngine implements IkeReceiver {
             }
             env.counters().adopted();
             for (IkeSaSnapshot.Child child : s.children()) {
-                scheduleDeadlines(sa, child.child().inboundSpi(), child.rekeyAtMillis(), child.expireAtMillis());
+                childLifetimes.resume(sa, child.child().inboundSpi(), child.rekeyAtMillis(), child.expireAtMillis());
             }
             beforeStart.accept(sa);
             LOG.info("{} taken over from another node: {}", sa, s);
@@ -326,7 +316,7 @@ public final class IkeEngine implements IkeReceiver {
                 sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(sa));
             } else {
                 indexEstablished(sa);
-                scheduleLiveness(sa);
+                DeadPeerDetection.start(sa);
             }
             done.complete(sa);
         });
@@ -341,7 +331,7 @@ public final class IkeEngine implements IkeReceiver {
      * peer no longer uses.
      */
     private static void undoLostChildExchange(IkeSa sa, int rekeyedSpi, int proposedSpi) {
-        ChildSa rekeyed = rekeyedSpi == 0 ? null : sa.childByInboundSpi(rekeyedSpi).orElse(null);
+        ChildSa rekeyed = rekeyedSpi == 0 ? null : sa.childSas().byInboundSpi(rekeyedSpi).orElse(null);
         LOG.info("{}: the old owner's CREATE_CHILD_SA was in flight; deleting what it may have made{}", sa,
                 rekeyed == null ? "" : " and " + rekeyed + ", and making a fresh CHILD SA");
         sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.exchangeLostInTakeover(sa, rekeyed, proposedSpi));
@@ -481,83 +471,12 @@ public final class IkeEngine implements IkeReceiver {
         if (executor == null) {
             executor = (IkeSaExecutor) old.timers();
         }
-        IkeSa next = new IkeSa(originalInitiator, spiI, spiR, env, executor, this::responderTasks, old.remote(),
-                localAddress, this::forget);
+        IkeSa next = new IkeSa(originalInitiator, spiI, spiR, env, executor, this::responderTasks,
+                old.endpoints().remote(), localAddress, this::forget);
         next.successors(successors);
         executorOf.put(next, executor);
         byLocalSpi.put(next.localSpi(), next);
         return next;
-    }
-
-    /**
-     * Rekey and hard-lifetime timers of a new CHILD SA (strongSwan's rekey_time / life_time):
-     * the rekey comes up to a tenth of rekey_time early, never after life_time (jitter keeps both
-     * peers from rekeying at the same moment, RFC 7296 §2.8.1); the timers follow the CHILD SA
-     * to a rekeyed IKE SA and stop when it is deleted.
-     */
-    private void scheduleLifetimes(IkeSa sa, ChildSa child) {
-        Optional<ChildConnection> config = sa.connection().child(child.name());
-        if (config.isEmpty()) {
-            return;
-        }
-        Duration rekey = config.get().rekeyTime();
-        Duration life = config.get().lifeTime();
-        long now = sa.timers().epochMillis();
-        long rekeyAt = 0;
-        if (rekey.isPositive()) {
-            long headroom = life.isPositive() ? Math.max(0, life.toMillis() - rekey.toMillis()) : rekey.toMillis();
-            long jitterMax = Math.min(headroom, rekey.toMillis() / 10);
-            long jitter = jitterMax <= 0 ? 0 : env.random().nextLong(jitterMax);
-            rekeyAt = now + rekey.toMillis() - jitter;
-        }
-        long expireAt = life.isPositive() ? now + life.toMillis() : 0;
-        sa.childDeadlines(child.inboundSpi(), rekeyAt, expireAt);
-        scheduleDeadlines(sa, child.inboundSpi(), rekeyAt, expireAt);
-    }
-
-    /**
-     * The rekey and hard-lifetime timers of the CHILD SA with inbound SPI {@code spi}, due at
-     * Unix epoch ms (0: never), in the past firing at once: deadlines survive a takeover.
-     */
-    private void scheduleDeadlines(IkeSa sa, int spi, long rekeyAt, long expireAt) {
-        long now = sa.timers().epochMillis();
-        if (rekeyAt > 0) {
-            sa.addChildTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)),
-                    () -> ChildRekeyTask.start(sa, spi)));
-        }
-        if (expireAt > 0) {
-            sa.addChildTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)),
-                    () -> deleteChild(sa, spi, "hard lifetime reached")));
-        }
-    }
-
-    /**
-     * Dead peer detection (RFC 7296 §1.4, §2.4): dpdDelay after the last authenticated message
-     * from the peer, an empty INFORMATIONAL request unless one of ours is already outstanding;
-     * an unanswered one ends the IKE SA through the retransmission limit.
-     */
-    private void scheduleLiveness(IkeSa sa) {
-        Duration delay = sa.connection().dpdDelay();
-        if (delay.isPositive()) {
-            scheduleLiveness(sa, delay, delay);
-        }
-    }
-
-    private void scheduleLiveness(IkeSa sa, Duration delay, Duration after) {
-        sa.timers().schedule(after, () -> {
-            if (!sa.isAlive() || sa.successor() != null) {
-                return; // a rekeyed IKE SA's replacement runs its own checks
-            }
-            long idle = sa.timers().nowMillis() - sa.lastInboundMillis();
-            if (idle < delay.toMillis()) { // heard from the peer meanwhile: check dpdDelay after that
-                scheduleLiveness(sa, delay, Duration.ofMillis(delay.toMillis() - idle));
-                return;
-            }
-            if (!sa.tasks().busy()) {
-                sa.tasks().queue(ExchangeType.INFORMATIONAL, new DpdTask());
-            }
-            scheduleLiveness(sa, delay, delay);
-        });
     }
 
     private static final IkeSaExecutor IMMEDIATE = new IkeSaExecutor() {
@@ -589,7 +508,7 @@ public final class IkeEngine implements IkeReceiver {
         public void ikeEstablished(IkeSa sa) {
             halfOpen.remove(sa);
             indexEstablished(sa);
-            scheduleLiveness(sa);
+            DeadPeerDetection.start(sa);
             next.ikeEstablished(sa);
         }
 
@@ -601,7 +520,7 @@ public final class IkeEngine implements IkeReceiver {
         @Override
         public void ikeRekeyed(IkeSa old, IkeSa replacement) {
             indexEstablished(replacement);
-            scheduleLiveness(replacement);
+            DeadPeerDetection.start(replacement);
             next.ikeRekeyed(old, replacement);
         }
 
@@ -612,7 +531,7 @@ public final class IkeEngine implements IkeReceiver {
 
         @Override
         public void childEstablished(IkeSa sa, ChildSa child) {
-            scheduleLifetimes(sa, child);
+            childLifetimes.start(sa, child);
             next.childEstablished(sa, child);
         }
 

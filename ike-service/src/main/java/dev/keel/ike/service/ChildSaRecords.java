@@ -71,7 +71,7 @@ public final class ChildSaRecords {
 
     private static ChildSaRecord.Builder common(IkeSa sa, ChildSa child, InetSocketAddress local) {
         IkeSuite suite = child.suite();
-        InetSocketAddress peer = sa.remote();
+        InetSocketAddress peer = sa.endpoints().remote();
         ChildSaRecord.Builder b = ChildSaRecord.newBuilder()
                 .setConnection(sa.connection().name())
                 .setChild(child.name())

@@ -170,7 +170,7 @@ public final class SadIkeSaAdopter implements AutoCloseable {
                 IkeSaChild c = r.getChildren(i);
                 ChildSaRecord in = children.get(i)[0];
                 if (in != null) {
-                    sa.childByInboundSpi(in.getSpi()).ifPresent((ChildSa child) -> installer.adopted(sa, child,
+                    sa.childSas().byInboundSpi(in.getSpi()).ifPresent((ChildSa child) -> installer.adopted(sa, child,
                             new ChildSaRecords.Ids(c.getInboundSaId(), c.getOutboundSaId())));
                 }
             }

@@ -11,15 +11,9 @@ import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
-import dev.keel.ike.net.UdpIkeSockets;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,11 +39,7 @@ public final class IkeSa {
 
     private IkeConnection connection;
     private List<IkeConnection> candidates = List.of();
-    private InetSocketAddress remote;
-    private final IpAddress localAddress;
-    private int localPort;
-    private boolean natHere;
-    private boolean natThere;
+    private final IkeEndpoints endpoints;
 
     private Proposal proposal;
     private IkeSuite suite;
@@ -59,18 +49,14 @@ public final class IkeSa {
     private byte[] initResponse;
     private IkeSaKeys keys;
     private SkCiphers.Pair ciphers;
-    /** Installs of CHILD SAs made by the exchange under way, not done yet (DESIGN §4 install before use). */
-    private CompletableFuture<?> installs;
-    /** Writes of this IKE SA's state to the SAD, one at a time (docs/ha.md, "IKE SA failover"). */
-    private final StateWrites writes = new StateWrites(this);
-    /** Established once: from then on every exchange stores its state. */
-    private boolean stored;
+    /** What each exchange makes durable before its response or our next request leaves. */
+    private final ExchangeBarrier barrier = new ExchangeBarrier(this);
     /** The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311). */
     private boolean peerMessageIdSync;
     /** The IKE SA this one replaced in a rekey, until that one is gone. */
     private IkeSa predecessor;
-    /** Our CHILD SAs by inbound SPI, in the order they were made. */
-    private final Map<Integer, ChildSaEntry> children = new LinkedHashMap<>();
+    /** Our CHILD SAs, in the order they were made. */
+    private final ChildSas childSas = new ChildSas(this);
     private long lastInboundMillis;
     private String failureReason;
     private List<Integer> peerSignatureHashes = List.of();
@@ -101,12 +87,10 @@ public final class IkeSa {
         this.spiR = spiR;
         this.env = env;
         this.timers = timers;
-        this.remote = remote;
-        this.localAddress = localAddress;
+        this.endpoints = new IkeEndpoints(remote, localAddress, env.ikePort(), env.natTPort());
         this.onDestroyed = onDestroyed;
         this.tasks = new TaskManager(this, env.retransmit(), responderTasks);
         this.lastInboundMillis = timers.nowMillis();
-        this.localPort = env.ikePort();
     }
 
     // ---- identity and life ----
@@ -149,9 +133,9 @@ public final class IkeSa {
     public void established() {
         if (state == IkeSaState.CONNECTING) {
             state = IkeSaState.ESTABLISHED;
-            stored = true;
+            barrier.storeFromNowOn();
             env.counters().established();
-            LOG.info("{} established with {} ({})", this, remote, suite);
+            LOG.info("{} established with {} ({})", this, endpoints.remote(), suite);
             env.events().ikeEstablished(this);
         }
     }
@@ -184,9 +168,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
-        for (ChildSa child : children()) {
-            removeChild(child);
-        }
+        childSas.removeAll();
         if (failure) {
             env.counters().failed();
             env.events().failed(this, reason);
@@ -215,10 +197,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
-        for (ChildSaEntry e : children.values()) {
-            e.cancelTimers();
-        }
-        children.clear();
+        childSas.abandonAll();
         LOG.warn("{} abandoned: {}", this, reason);
         env.events().ikeAbandoned(this, reason);
         if (ciphers != null) {
@@ -254,6 +233,11 @@ public final class IkeSa {
         return env.counters();
     }
 
+    /** The barrier the exchanges of this IKE SA pass (DESIGN §4). */
+    ExchangeBarrier barrier() {
+        return barrier;
+    }
+
     /**
      * Encodes a message of this IKE SA: IKE_SA_INIT in clear, everything else inside an SK
      * payload under our outbound keys.
@@ -269,7 +253,7 @@ public final class IkeSa {
 
     /** Sends a datagram to the peer's current endpoint from our current IKE port. */
     public void send(byte[] message) {
-        env.transport().send(localPort, remote, message);
+        env.transport().send(endpoints.localPort(), endpoints.remote(), message);
     }
 
     /** Sends a datagram to {@code to} from our port {@code fromPort}: a cached response goes where its request came from (§2.11). */
@@ -357,8 +341,7 @@ public final class IkeSa {
     public void requestAccepted(IkeMessage request, InetSocketAddress from, int onLocalPort) {
         lastInboundMillis = timers.nowMillis();
         if (request.isProtected()) {
-            remote = from;
-            localPort = onLocalPort;
+            endpoints.follow(from, onLocalPort);
         }
     }
 
@@ -381,45 +364,9 @@ public final class IkeSa {
         this.candidates = List.copyOf(list);
     }
 
-    public InetSocketAddress remote() {
-        return remote;
-    }
-
-    public IpAddress localAddress() {
-        return localAddress;
-    }
-
-    /** Our IKE port: the engine's 500, or its 4500 after floating (RFC 7296 §2.23). */
-    public int localPort() {
-        return localPort;
-    }
-
-    /** Moves this IKE SA to UDP 4500 on both ends, as the initiator does after detecting a NAT. */
-    public void floatToNatT() {
-        if (localPort != env.natTPort()) {
-            localPort = env.natTPort();
-            remote = new InetSocketAddress(remote.getAddress(), natTPortOf(remote.getPort()));
-        }
-    }
-
-    private static int natTPortOf(int ikePort) {
-        // a peer on the standard port floats to 4500; a lab that moves 500 to P has its 4500 at P + 1
-        return ikePort == UdpIkeSockets.IKE_PORT ? UdpIkeSockets.NAT_T_PORT : ikePort + 1;
-    }
-
-    /** Records what NAT detection found (RFC 7296 §2.23). */
-    public void nat(boolean here, boolean there) {
-        this.natHere = here;
-        this.natThere = there;
-    }
-
-    /** True when either side is behind a NAT (or encapsulation was forced by faking it). */
-    public boolean natDetected() {
-        return natHere || natThere;
-    }
-
-    public boolean natHere() {
-        return natHere;
+    /** Where this IKE SA's messages go, and what NAT detection found. */
+    public IkeEndpoints endpoints() {
+        return endpoints;
     }
 
     public Proposal proposal() {
@@ -493,71 +440,14 @@ public final class IkeSa {
         return failureReason != null;
     }
 
+    /** The CHILD SAs now, in the order they were made. */
     public List<ChildSa> children() {
-        List<ChildSa> out = new ArrayList<>(children.size());
-        for (ChildSaEntry e : children.values()) {
-            out.add(e.child);
-        }
-        return out;
+        return childSas.list();
     }
 
-    /**
-     * Adds a negotiated CHILD SA and tells the node to install it; the message under way waits
-     * for that install ({@link #makeDurable}).
-     */
-    public void addChild(ChildSa child) {
-        children.put(child.inboundSpi(), new ChildSaEntry(child));
-        env.counters().childEstablished();
-        LOG.info("{} CHILD_SA {} established", this, child);
-        env.events().childEstablished(this, child);
-        CompletableFuture<?> installed = env.events().childInstalled(this, child).toCompletableFuture();
-        if (!installed.isDone()) {
-            installs = installs == null ? installed : CompletableFuture.allOf(installs, installed);
-        }
-    }
-
-    /**
-     * The installs of the CHILD SAs added since the last call, complete when all are (failed or
-     * not), or null when there is nothing to wait for.
-     */
-    public CompletableFuture<?> takeInstalls() {
-        CompletableFuture<?> pending = installs;
-        installs = null;
-        return pending == null || pending.isDone() ? null : pending.handle((v, e) -> null);
-    }
-
-    private void awaitAlso(CompletableFuture<?> more) {
-        if (more != null && !more.isDone()) {
-            installs = installs == null ? more : CompletableFuture.allOf(installs, more);
-        }
-    }
-
-    /**
-     * Makes what the exchange under way changed durable (DESIGN §4): first the CHILD SAs it made
-     * are installed ({@link #takeInstalls}), then, once this IKE SA is established, its state is
-     * stored ({@link IkeEvents#ikeSaChanged}). The response of the exchange, and our next request,
-     * leave only when the result completes; it completes on this IKE SA's thread, failed or not,
-     * and is null when there is nothing to wait for. Installs first: a stored state never names a
-     * CHILD SA that is not in the SAD.
-     */
-    public CompletableFuture<?> makeDurable() {
-        CompletableFuture<?> installed = takeInstalls();
-        if (!stored || !isAlive()) { // a destroyed IKE SA's record is deleted, never written again
-            return installed;
-        }
-        if (installed == null) {
-            return writes.request();
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        installed.whenComplete((v, e) -> timers.execute(() -> {
-            CompletableFuture<Void> w = isAlive() ? writes.request() : null;
-            if (w == null) {
-                done.complete(null);
-            } else {
-                w.whenComplete((x, t) -> done.complete(null));
-            }
-        }));
-        return done;
+    /** The CHILD SAs of this IKE SA, to add, find, mark and remove them. */
+    public ChildSas childSas() {
+        return childSas;
     }
 
     /**
@@ -565,18 +455,15 @@ public final class IkeSa {
      * The keys object is this IKE SA's own: read it before this IKE SA can go away.
      */
     public IkeSaSnapshot snapshot() {
-        List<IkeSaSnapshot.Child> kids = new ArrayList<>(children.size());
-        for (ChildSaEntry e : children.values()) {
-            kids.add(new IkeSaSnapshot.Child(e.child, e.replaced(), e.rekeyAtMillis(), e.expireAtMillis()));
-        }
         if (predecessor != null && !predecessor.isAlive()) {
             predecessor = null;
         }
-        return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, remote, localPort, natHere,
-                natThere, proposal, keys, tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(),
-                tasks.inFlightRekeyedChild(), tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync, kids, successor != null,
-                state == IkeSaState.DELETING && successor == null, predecessor == null ? 0 : predecessor.spiI,
-                predecessor == null ? 0 : predecessor.spiR);
+        return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, endpoints.remote(),
+                endpoints.localPort(), endpoints.natHere(), endpoints.natThere(), proposal, keys,
+                tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(), tasks.inFlightRekeyedChild(),
+                tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync,
+                childSas.snapshot(), successor != null, state == IkeSaState.DELETING && successor == null,
+                predecessor == null ? 0 : predecessor.spiI, predecessor == null ? 0 : predecessor.spiR);
     }
 
     /**
@@ -587,23 +474,12 @@ public final class IkeSa {
      */
     public void restore(IkeSaSnapshot s, IkeConnection c) {
         connection = c;
-        remote = s.remote();
-        localPort = s.localPort();
-        natHere = s.natHere();
-        natThere = s.natThere();
+        endpoints.carryOn(s.remote(), s.localPort(), s.natHere(), s.natThere());
         peerMessageIdSync = s.peerMessageIdSync();
         keys(s.proposal(), IkeSuite.from(s.proposal()), s.keys());
-        for (IkeSaSnapshot.Child child : s.children()) {
-            ChildSaEntry e = new ChildSaEntry(child.child());
-            e.deadlines(child.rekeyAtMillis(), child.expireAtMillis());
-            if (child.replaced()) {
-                e.markReplaced();
-            }
-            children.put(child.child().inboundSpi(), e);
-            env.spis().reserve(child.child().inboundSpi());
-        }
+        childSas.restore(s.children());
         tasks.restore(s.nextRequestId(), s.expectedRequestId(), s.lastResponseId(), s.lastResponse());
-        stored = true;
+        barrier.storeFromNowOn();
         state = s.replaced() || s.deleting() ? IkeSaState.DELETING : IkeSaState.ESTABLISHED;
         lastInboundMillis = timers.nowMillis();
     }
@@ -615,34 +491,6 @@ public final class IkeSa {
 
     public void peerMessageIdSync(boolean announced) {
         this.peerMessageIdSync = announced;
-    }
-
-    /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */
-    public void removeChild(ChildSa child) {
-        ChildSaEntry entry = children.get(child.inboundSpi());
-        if (entry != null && entry.child.equals(child)) {
-            children.remove(child.inboundSpi());
-            entry.cancelTimers();
-            env.events().childDeleted(this, child);
-            env.spis().release(child.inboundSpi());
-            child.keys().close();
-        }
-    }
-
-    /** Our CHILD SA whose inbound SPI is {@code spi}, if any. */
-    public Optional<ChildSa> childByInboundSpi(int spi) {
-        ChildSaEntry e = children.get(spi);
-        return e == null ? Optional.empty() : Optional.of(e.child);
-    }
-
-    /** Our CHILD SA that sends to the peer's inbound SPI {@code spi} (the SPI a REKEY_SA or Delete names). */
-    public Optional<ChildSa> childByOutboundSpi(int spi) {
-        for (ChildSaEntry e : children.values()) {
-            if (e.child.outboundSpi() == spi) {
-                return Optional.of(e.child);
-            }
-        }
-        return Optional.empty();
     }
 
     // ---- rekeying ----
@@ -669,25 +517,21 @@ public final class IkeSa {
             IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
         IkeSa next = successors.create(this, originalInitiator, spiI, spiR);
         next.connection = connection;
-        next.remote = remote;
-        next.localPort = localPort;
-        next.natHere = natHere;
-        next.natThere = natThere;
+        next.endpoints.carryOn(endpoints.remote(), endpoints.localPort(), endpoints.natHere(), endpoints.natThere());
         next.peerSignatureHashes = peerSignatureHashes;
         next.nonces(newNi, newNr);
         next.keys(negotiated, newSuite, newKeys);
         next.state = IkeSaState.ESTABLISHED;
-        next.stored = true;
+        next.barrier.storeFromNowOn();
         next.peerMessageIdSync = peerMessageIdSync;
         next.predecessor = this;
-        next.children.putAll(children); // with their timers and replaced marks
-        children.clear();
+        childSas.moveTo(next.childSas);
         successor = next;
         state = IkeSaState.DELETING;
         LOG.info("{} rekeyed, replaced by {}", this, next);
         env.events().ikeRekeyed(this, next);
         // the exchange under way ends once the replacement is stored, before this SA's own state says it was replaced
-        awaitAlso(next.makeDurable());
+        barrier.awaitAlso(next.barrier.makeDurable());
         return next;
     }
 
@@ -712,38 +556,6 @@ public final class IkeSa {
 
     public void ikeRekeying(boolean on) {
         this.ikeRekeying = on;
-    }
-
-    /** Marks the CHILD SA with inbound SPI {@code spi} as replaced: it only waits for its delete now. */
-    public void childReplaced(int spi) {
-        ChildSaEntry e = children.get(spi);
-        if (e != null) {
-            e.markReplaced();
-        }
-    }
-
-    /** True when the CHILD SA with inbound SPI {@code spi} was already replaced by a rekey. */
-    public boolean isChildReplaced(int spi) {
-        ChildSaEntry e = children.get(spi);
-        return e != null && e.replaced();
-    }
-
-    /** Records when the CHILD SA with inbound SPI {@code spi} is rekeyed and ends (Unix epoch ms, 0: never). */
-    public void childDeadlines(int spi, long rekeyAtMillis, long expireAtMillis) {
-        ChildSaEntry e = children.get(spi);
-        if (e != null) {
-            e.deadlines(rekeyAtMillis, expireAtMillis);
-        }
-    }
-
-    /** Keeps a lifetime timer of a CHILD SA, cancelled when the CHILD SA goes. */
-    public void addChildTimer(int spi, IkeTimers.Cancellable timer) {
-        ChildSaEntry e = children.get(spi);
-        if (e != null) {
-            e.addTimer(timer);
-        } else {
-            timer.cancel();
-        }
     }
 
     /** Monotonic milliseconds of the last authenticated message from the peer. */

@@ -210,7 +210,7 @@ public final class TaskManager {
         }
         attempts = 0;
         // DESIGN §4: the SAD says this request may be out before it is; a new owner then synchronizes message IDs
-        CompletableFuture<?> stored = active.messageIdSync() ? null : sa.makeDurable();
+        CompletableFuture<?> stored = active.messageIdSync() ? null : sa.barrier().makeDurable();
         if (stored == null) {
             transmit();
             return;
@@ -303,7 +303,7 @@ public final class TaskManager {
         }
         // e.g. a rekey's Delete of the old SA goes only once the new one carries traffic; a request
         // that follows at once stores the state itself, before it leaves
-        CompletableFuture<?> durable = queued.isEmpty() ? sa.makeDurable() : sa.takeInstalls();
+        CompletableFuture<?> durable = queued.isEmpty() ? sa.barrier().makeDurable() : sa.barrier().takeInstalls();
         if (durable == null) {
             initiateNext();
         } else {
@@ -400,7 +400,7 @@ public final class TaskManager {
     private void sendWhenDurable(byte[] encoded, InetSocketAddress to, int fromPort, Runnable then) {
         List<Runnable> after = List.copyOf(afterResponse);
         afterResponse.clear();
-        CompletableFuture<?> durable = sa.makeDurable();
+        CompletableFuture<?> durable = sa.barrier().makeDurable();
         if (durable == null) {
             sent(encoded, to, fromPort, then, after);
             return;

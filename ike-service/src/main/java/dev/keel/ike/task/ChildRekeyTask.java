@@ -57,8 +57,8 @@ public final class ChildRekeyTask implements Task {
         if (!sa.isAlive() || sa.state() != IkeSaState.ESTABLISHED) {
             return;
         }
-        Optional<ChildSa> old = sa.childByInboundSpi(inboundSpi);
-        if (old.isEmpty() || sa.isChildReplaced(inboundSpi)) {
+        Optional<ChildSa> old = sa.childSas().byInboundSpi(inboundSpi);
+        if (old.isEmpty() || sa.childSas().isReplaced(inboundSpi)) {
             return;
         }
         Optional<ChildConnection> config = sa.connection().child(old.get().name());
@@ -109,7 +109,7 @@ public final class ChildRekeyTask implements Task {
         if (status == Status.NEED_MORE) {
             return status; // INVALID_KE_PAYLOAD: again with the group the peer wants
         }
-        boolean oldAlive = sa.childByInboundSpi(old.inboundSpi()).isPresent();
+        boolean oldAlive = sa.childSas().byInboundSpi(old.inboundSpi()).isPresent();
         boolean peerRekeyed = collision != null && collision.created() != null;
         ChildSa fresh = create.created();
         if (fresh == null) {
@@ -128,17 +128,17 @@ public final class ChildRekeyTask implements Task {
                 sa.timers().schedule(Duration.ofMillis(delay), () -> start(sa, spi));
             } else if (create.peerError() == NotifyType.CHILD_SA_NOT_FOUND) {
                 // the peer lost it: replace it by a fresh CHILD SA
-                sa.removeChild(old);
+                sa.childSas().remove(old);
                 sa.tasks().queue(ExchangeType.CREATE_CHILD_SA,
                         CreateChildSaTask.newChild(sa, config, new CompletableFuture<>()));
             }
             return Status.DONE;
         }
-        sa.addChild(fresh);
+        sa.childSas().add(fresh);
         if (peerRekeyed && lostTo(collision)) {
             // §2.8.1: the SA made with the lowest of the four nonces is redundant; its creator deletes it
             LOG.info("{}: rekey collision lost, deleting redundant {}", sa, fresh);
-            sa.childReplaced(old.inboundSpi());
+            sa.childSas().markReplaced(old.inboundSpi());
             sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, fresh));
             return Status.DONE;
         }
@@ -147,7 +147,7 @@ public final class ChildRekeyTask implements Task {
         }
         sa.env().events().childRekeyed(sa, old, fresh);
         if (oldAlive) {
-            sa.childReplaced(old.inboundSpi());
+            sa.childSas().markReplaced(old.inboundSpi());
             sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, old)); // §2.8: the initiator deletes
         }
         return Status.DONE;

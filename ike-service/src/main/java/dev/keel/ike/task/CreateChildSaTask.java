@@ -197,7 +197,7 @@ public final class CreateChildSaTask implements Task {
             return failed("peer's key exchange value rejected");
         }
         if (rekeyed == null) {
-            sa.addChild(created);
+            sa.childSas().add(created);
             if (outcome != null) {
                 outcome.complete(created);
             }
@@ -244,11 +244,11 @@ public final class CreateChildSaTask implements Task {
                 return refuse(NotifyType.INVALID_SYNTAX, "REKEY_SA for a protocol or SPI size Keel does not run");
             }
             // the SPI is the peer's inbound one: ours to send to
-            Optional<ChildSa> old = sa.childByOutboundSpi(ByteBuffer.wrap(spi).getInt());
+            Optional<ChildSa> old = sa.childSas().byOutboundSpi(ByteBuffer.wrap(spi).getInt());
             if (old.isEmpty()) {
                 return refuse(NotifyType.CHILD_SA_NOT_FOUND, "peer asked to rekey a CHILD_SA we do not have");
             }
-            if (sa.isChildReplaced(old.get().inboundSpi()) || sa.ikeRekeying()) {
+            if (sa.childSas().isReplaced(old.get().inboundSpi()) || sa.ikeRekeying()) {
                 // §2.25: already rekeyed (its delete is on the way), or §2.25.2 we rekey the IKE SA
                 return refuse(NotifyType.TEMPORARY_FAILURE, "peer rekeys " + old.get() + " while we replace it");
             }
@@ -333,9 +333,9 @@ public final class CreateChildSaTask implements Task {
         m.add(TsPayload.of(false, agreed.tsr()));
         closeKe();
         created = made;
-        sa.addChild(made);
+        sa.childSas().add(made);
         if (peerRekeyed != null) {
-            sa.childReplaced(peerRekeyed.inboundSpi()); // the initiator deletes it (§2.8)
+            sa.childSas().markReplaced(peerRekeyed.inboundSpi()); // the initiator deletes it (§2.8)
             sa.env().events().childRekeyed(sa, peerRekeyed, made);
             ChildRekeyTask ours = ChildRekeyTask.inFlight(sa, peerRekeyed.inboundSpi());
             if (ours != null) {
@@ -365,7 +365,7 @@ public final class CreateChildSaTask implements Task {
             ChildSaKeys keys = KeyDerivation.childSa(sa.suite().prf(), sa.keys().skD(),
                     IkeSuite.from(agreed.proposal()), gir, ni, nr);
             return new ChildSa(child.name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(), agreed.mode(),
-                    local, remote, sa.natDetected(), keys);
+                    local, remote, sa.endpoints().natDetected(), keys);
         } finally {
             if (gir != null) {
                 Arrays.fill(gir, (byte) 0);

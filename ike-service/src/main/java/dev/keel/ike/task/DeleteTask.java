@@ -73,7 +73,7 @@ public final class DeleteTask implements Task {
         if (ike) {
             sa.destroy("deleted by us");
         } else if (child != null) {
-            sa.removeChild(child);
+            sa.childSas().remove(child);
         }
         return Status.DONE;
     }

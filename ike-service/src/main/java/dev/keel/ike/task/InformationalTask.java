@@ -39,7 +39,7 @@ public final class InformationalTask implements Task {
                     for (ChildSa child : sa.children()) {
                         if (child.outboundSpi() == peerInbound) {
                             deletedInbound.add(child.inboundSpi());
-                            sa.removeChild(child);
+                            sa.childSas().remove(child);
                         }
                     }
                 }

@@ -50,9 +50,9 @@ public final class NatDetectTask implements Task {
         boolean fake = sa.connection() != null && sa.connection().encap();
         byte[] source = fake ? randomHash() : hash(local());
         m.notify(NotifyType.NAT_DETECTION_SOURCE_IP, source);
-        m.notify(NotifyType.NAT_DETECTION_DESTINATION_IP, hash(sa.remote()));
+        m.notify(NotifyType.NAT_DETECTION_DESTINATION_IP, hash(sa.endpoints().remote()));
         if (!initiator) {
-            sa.nat(natHere, natThere || fake);
+            sa.endpoints().nat(natHere, natThere || fake);
         }
         return Status.DONE;
     }
@@ -70,13 +70,13 @@ public final class NatDetectTask implements Task {
         long spiR = m.header().isResponse() ? m.header().responderSpi() : 0;
         byte[] expectedDest = hash(local(), spiR);
         natHere = !MessageDigest.isEqual(destination.get().data(), expectedDest);
-        byte[] expectedSource = hash(sa.remote(), spiR);
+        byte[] expectedSource = hash(sa.endpoints().remote(), spiR);
         natThere = sources.stream().noneMatch(n -> MessageDigest.isEqual(n.data(), expectedSource));
         if (initiator) {
             boolean forced = sa.connection().encap();
-            sa.nat(natHere, natThere || forced);
-            if (sa.natDetected()) {
-                sa.floatToNatT();
+            sa.endpoints().nat(natHere, natThere || forced);
+            if (sa.endpoints().natDetected()) {
+                sa.endpoints().floatToNatT();
             }
         }
         return Status.DONE;
@@ -84,7 +84,8 @@ public final class NatDetectTask implements Task {
 
     private InetSocketAddress local() {
         try {
-            return new InetSocketAddress(java.net.InetAddress.getByAddress(sa.localAddress().bytes()), sa.localPort());
+            return new InetSocketAddress(java.net.InetAddress.getByAddress(sa.endpoints().localAddress().bytes()),
+                    sa.endpoints().localPort());
         } catch (java.net.UnknownHostException e) {
             throw new IllegalStateException(e);
         }

@@ -159,11 +159,11 @@ class UnauthenticatedMessageTest {
             Eventually.until(Duration.ofSeconds(5), "answered from the cache",
                     () -> peers.bob.counters().retransmittedRequests() == 1);
 
-            assertThat(bobSa.remote()).isEqualTo(TwoIkePeers.ALICE);
+            assertThat(bobSa.endpoints().remote()).isEqualTo(TwoIkePeers.ALICE);
             assertThat(bobSa.lastInboundMillis()).isEqualTo(heardAt);
             // a CHILD SA made afterwards still goes to alice
             peers.alice.createChild(TwoIkePeers.onlyIkeSa(peers.alice), "net").get(10, TimeUnit.SECONDS);
-            assertThat(bobSa.remote()).isEqualTo(TwoIkePeers.ALICE);
+            assertThat(bobSa.endpoints().remote()).isEqualTo(TwoIkePeers.ALICE);
         }
     }
 

@@ -1,0 +1,84 @@
+package dev.keel.ike.engine;
+
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.message.ExchangeType;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.ike.task.ChildRekeyTask;
+import dev.keel.ike.task.DeleteTask;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rekey and hard-lifetime timers of CHILD SAs (strongSwan's rekey_time / life_time, RFC 7296
+ * §2.8): set when a CHILD SA is made, again from the recorded deadlines after a takeover; they
+ * follow the CHILD SA to a rekeyed IKE SA and stop when it is deleted.
+ */
+final class ChildLifetimes {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChildLifetimes.class);
+
+    private final SecureRandom random;
+
+    ChildLifetimes(SecureRandom random) {
+        this.random = random;
+    }
+
+    /**
+     * The timers of a new CHILD SA: the rekey comes up to a tenth of rekey_time early, never
+     * after life_time (jitter keeps both peers from rekeying at the same moment, RFC 7296 §2.8.1).
+     */
+    void start(IkeSa sa, ChildSa child) {
+        Optional<ChildConnection> config = sa.connection().child(child.name());
+        if (config.isEmpty()) {
+            return;
+        }
+        Duration rekey = config.get().rekeyTime();
+        Duration life = config.get().lifeTime();
+        long now = sa.timers().epochMillis();
+        long rekeyAt = 0;
+        if (rekey.isPositive()) {
+            long headroom = life.isPositive() ? Math.max(0, life.toMillis() - rekey.toMillis()) : rekey.toMillis();
+            long jitterMax = Math.min(headroom, rekey.toMillis() / 10);
+            long jitter = jitterMax <= 0 ? 0 : random.nextLong(jitterMax);
+            rekeyAt = now + rekey.toMillis() - jitter;
+        }
+        long expireAt = life.isPositive() ? now + life.toMillis() : 0;
+        sa.childSas().deadlines(child.inboundSpi(), rekeyAt, expireAt);
+        resume(sa, child.inboundSpi(), rekeyAt, expireAt);
+    }
+
+    /**
+     * The rekey and hard-lifetime timers of the CHILD SA with inbound SPI {@code spi}, due at
+     * Unix epoch ms (0: never), in the past firing at once: deadlines survive a takeover.
+     */
+    void resume(IkeSa sa, int spi, long rekeyAt, long expireAt) {
+        long now = sa.timers().epochMillis();
+        if (rekeyAt > 0) {
+            sa.childSas().addTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)),
+                    () -> ChildRekeyTask.start(sa, spi)));
+        }
+        if (expireAt > 0) {
+            sa.childSas().addTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)),
+                    () -> expire(sa, spi)));
+        }
+    }
+
+    /**
+     * Deletes the CHILD SA with inbound SPI {@code inboundSpi} of {@code first} or, after rekeys, of
+     * the IKE SA that holds it now: its hard lifetime ran out. Nothing when it is gone.
+     */
+    static void expire(IkeSa first, int inboundSpi) {
+        IkeSa sa = first.current();
+        if (!sa.isAlive()) {
+            return;
+        }
+        sa.childSas().byInboundSpi(inboundSpi).ifPresent(child -> {
+            LOG.info("{}: deleting {}: hard lifetime reached", sa, child);
+            sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, child));
+        });
+    }
+}
