@@ -193,9 +193,11 @@ public final class GatewayNode {
         }
         // A datagram channel made and closed here loads what constructing one needs (its pipeline and
         // unsafe: half a second seen on a loaded machine), which the data plane's start does on a loop.
+        // closeForcibly, not close: close goes through the pipeline, which needs an event loop the
+        // channel never had (IllegalStateException, and no gateway started).
         try {
             ((io.netty.channel.Channel) Class.forName("io.netty.channel.epoll.EpollDatagramChannel")
-                    .getConstructor().newInstance()).close();
+                    .getConstructor().newInstance()).unsafe().closeForcibly();
         } catch (ReflectiveOperationException | LinkageError e) {
             LOG.debug("no epoll datagram channel to preload: {}", e.toString());
         }
