@@ -12,6 +12,8 @@
 #        [--warmup-windows N] [--jit-share F] [--maintenance-ms N] [--no-takeover]
 #        sad-service/bench.sh --only takeover [--takeover-sas N]   (N SAs per member, default 50,000;
 #        installs them, terminates member 2 and prints detection, re-own time and CPU; about 1 minute)
+#        sad-service/bench.sh --only ike [--ike-sas N] [--in-flight N]   (IKE SA upserts as IKE failover sends
+#        them: the first with keys, then after each exchange; writes/s, CPU per write, latency; N default 10,000)
 # Defaults take about 4-5 minutes on the shared 2-vCPU build machine. A short run of the install
 # target alone (about 1-2 minutes):
 #   sad-service/bench.sh --lease-calls 0 --unary-installs 0 --installs 20000 --memory-sas 20000 --no-takeover

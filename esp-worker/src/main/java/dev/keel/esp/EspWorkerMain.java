@@ -10,6 +10,7 @@ import dev.keel.esp.config.WorkerConfig;
 import dev.keel.esp.config.WorkerConfigLoader;
 import dev.keel.esp.config.WorkerConfigResult;
 import dev.keel.esp.export.EspSaKeys;
+import dev.keel.esp.export.EspSaTable;
 import dev.keel.esp.export.KeyExportConfig;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.forward.ForwardMode;
@@ -250,7 +251,7 @@ public final class EspWorkerMain implements Callable<Integer> {
 
     /** Writes Wireshark's esp_sa table for every SA (outer addresses: listen and peer). */
     private static void exportKeys(WorkerConfig cfg, PrintStream out) throws IOException {
-        WiresharkKeyWriter w = WiresharkKeyWriter.open(new KeyExportConfig(cfg.exportKeys(), false, true));
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.of(cfg.exportKeys(), EspSaTable.FILE_NAME));
         InetAddress local = cfg.listen().getAddress();
         for (NamedSaPair p : cfg.sas()) {
             InetAddress peer = p.pair().peer().getAddress();

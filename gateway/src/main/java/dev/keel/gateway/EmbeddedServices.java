@@ -54,6 +54,8 @@ final class EmbeddedServices implements AutoCloseable {
     final PolicyStore policy;
     final WorkerFeeds feeds;
     final ManagedChannel sadChannel;
+    /** Unwraps the keys of IKE SAs this node takes over (the cluster KEK; only the owner unwraps). */
+    final ChildKeyUnwrapper ikeKeys;
     private final PolicyGrpcService policyService;
     private final PolicyServer policyServer;
     private final ManagedChannel policyChannel;
@@ -62,8 +64,9 @@ final class EmbeddedServices implements AutoCloseable {
 
     private EmbeddedServices(SadNode sad, PolicyStore policy, PolicyGrpcService policyService, PolicyServer policyServer,
             ManagedChannel sadChannel, ManagedChannel policyChannel, WorkerFeeds feeds, Server admin,
-            ExecutorService adminWatches) {
+            ExecutorService adminWatches, ChildKeyUnwrapper ikeKeys) {
         this.sad = sad;
+        this.ikeKeys = ikeKeys;
         this.policy = policy;
         this.policyService = policyService;
         this.policyServer = policyServer;
@@ -134,7 +137,7 @@ final class EmbeddedServices implements AutoCloseable {
                 health.setStatus(PolicyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
             }
             return new EmbeddedServices(sad, store, policyService, policyServer, sadChannel, policyChannel, feeds,
-                    admin, adminWatches);
+                    admin, adminWatches, new ChildKeyUnwrapper(kek));
         } catch (IOException | RuntimeException e) {
             close(admin, adminWatches, feeds, policyServer, policyChannel, sadChannel, sad);
             throw e;
@@ -182,6 +185,7 @@ final class EmbeddedServices implements AutoCloseable {
     @Override
     public void close() {
         close(admin, adminWatches, feeds, policyServer, policyChannel, sadChannel, sad);
+        ikeKeys.close();
     }
 
     private static void close(Server admin, ExecutorService adminWatches, WorkerFeeds feeds, PolicyServer policyServer,

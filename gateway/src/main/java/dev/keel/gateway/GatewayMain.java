@@ -1,13 +1,14 @@
 package dev.keel.gateway;
 
 import dev.keel.policy.config.ConfigLoader;
-import dev.keel.core.config.ConfigProblem;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.config.PolicyConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -38,18 +39,16 @@ public final class GatewayMain implements Callable<Integer> {
     public Integer call() throws Exception {
         ConfigResult policy = new ConfigLoader().loadFile(config);
         GatewaySettingsReader.Result settings = GatewaySettingsReader.read(config);
-        boolean bad = false;
-        if (policy instanceof ConfigResult.Invalid(var problems)) {
-            for (ConfigProblem p : problems) {
-                err.println(p);
-            }
-            bad = true;
+        // Both readers read the one file: a problem of the whole file (unreadable, not YAML) is printed once.
+        Set<String> problems = new LinkedHashSet<>();
+        if (policy instanceof ConfigResult.Invalid(var found)) {
+            found.forEach(p -> problems.add(p.toString()));
         }
-        if (settings instanceof GatewaySettingsReader.Result.Invalid(var problems)) {
+        if (settings instanceof GatewaySettingsReader.Result.Invalid(var found)) {
+            problems.addAll(found);
+        }
+        if (!problems.isEmpty()) {
             problems.forEach(err::println);
-            bad = true;
-        }
-        if (bad) {
             return 2;
         }
         PolicyConfig pc = ((ConfigResult.Valid) policy).config();

@@ -4,8 +4,10 @@ import dev.keel.core.crypto.AeadEngine;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpPrefix;
 import dev.keel.esp.acquire.Acquire;
+import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
+import dev.keel.esp.export.EspSaTable;
 import dev.keel.esp.export.KeyExportConfig;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.feed.SaTables;
@@ -14,8 +16,10 @@ import dev.keel.esp.net.EventLoops;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
+import dev.keel.esp.raw.OuterTransport;
 import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.tun.TunDevice;
+import dev.keel.esp.tun.TunMtu;
 import dev.keel.esp.tun.TunPort;
 import dev.keel.esp.tun.TunSetup;
 import dev.keel.ike.config.ChildConnection;
@@ -24,9 +28,12 @@ import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.SadChildInstaller;
+import dev.keel.ike.service.SadIkeSaAdopter;
+import dev.keel.ike.service.SadIkeSaStore;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
+import dev.keel.ike.export.IkeDecryptionTable;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.RandomSpiAllocator;
@@ -79,12 +86,14 @@ public final class GatewayNode {
     private final UdpIkeSockets ikeSockets;
     private final IkeEngine engine;
     private final SadChildInstaller installer;
+    private final SadIkeSaStore ikeStore;
+    private final SadIkeSaAdopter takeovers;
     private final NodeRuntime runtime;
     private final PolicyStore.Subscription policyUpdates;
 
     private GatewayNode(Vertx vertx, GatewaySettings settings, EmbeddedServices services, FedGateway dataPlane,
-            UdpIkeSockets ikeSockets, IkeEngine engine, SadChildInstaller installer, NodeRuntime runtime,
-            PolicyStore.Subscription policyUpdates) {
+            UdpIkeSockets ikeSockets, IkeEngine engine, SadChildInstaller installer, SadIkeSaStore ikeStore,
+            SadIkeSaAdopter takeovers, NodeRuntime runtime, PolicyStore.Subscription policyUpdates) {
         this.vertx = vertx;
         this.settings = settings;
         this.services = services;
@@ -92,6 +101,8 @@ public final class GatewayNode {
         this.ikeSockets = ikeSockets;
         this.engine = engine;
         this.installer = installer;
+        this.ikeStore = ikeStore;
+        this.takeovers = takeovers;
         this.runtime = runtime;
         this.policyUpdates = policyUpdates;
     }
@@ -129,7 +140,7 @@ public final class GatewayNode {
         try {
             connections = IkeConnections.of(policy, settings.ikePort());
             keys = WiresharkKeyWriter.open(settings.keyExport() == null ? KeyExportConfig.disabled()
-                    : KeyExportConfig.toDirectory(settings.keyExport()));
+                    : KeyExportConfig.of(settings.keyExport(), EspSaTable.FILE_NAME, IkeDecryptionTable.FILE_NAME));
         } catch (IllegalArgumentException | IOException e) {
             return Future.failedFuture(e);
         }
@@ -193,11 +204,9 @@ public final class GatewayNode {
         }
         // A datagram channel made and closed here loads what constructing one needs (its pipeline and
         // unsafe: half a second seen on a loaded machine), which the data plane's start does on a loop.
-        // closeForcibly, not close: close goes through the pipeline, which needs an event loop the
-        // channel never had (IllegalStateException, and no gateway started).
         try {
             ((io.netty.channel.Channel) Class.forName("io.netty.channel.epoll.EpollDatagramChannel")
-                    .getConstructor().newInstance()).unsafe().closeForcibly();
+                    .getConstructor().newInstance()).unsafe().closeForcibly(); // never registered: no loop to close on
         } catch (ReflectiveOperationException | LinkageError e) {
             LOG.debug("no epoll datagram channel to preload: {}", e.toString());
         }
@@ -230,13 +239,16 @@ public final class GatewayNode {
                     SadChildInstaller installer = new SadChildInstaller(services.sadChannel,
                             settings.cluster().nodeId(), "", settings.natTEndpoint(),
                             (ids, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
+                    // DESIGN §4: every exchange's IKE SA state is in the SAD before its response leaves
+                    SadIkeSaStore ikeStore = new SadIkeSaStore(services.sadChannel, local, "", installer::ids);
                     IkeEvents events = fanOut(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
-                            installer);
+                            installer, ikeStore);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, new RandomSpiAllocator(random),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
                             settings.ikeLimits(), random);
                     installer.attach(engine);
+                    ikeStore.attach(engine);
                     rt.installer.set(installer);
                     rt.engine.set(engine);
                     PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort());
@@ -247,8 +259,12 @@ public final class GatewayNode {
                             })
                             .map(sockets -> {
                                 socketsRef.set(sockets);
+                                // the IKE SAs this node comes to own (a member left): carried on here (docs/ha.md)
+                                SadIkeSaAdopter takeovers = new SadIkeSaAdopter(services.sadChannel,
+                                        settings.cluster().nodeId(), () -> services.sad.cluster().memberUuid(), engine,
+                                        installer, ikeStore, services.ikeKeys::unwrap).start();
                                 GatewayNode node = new GatewayNode(vertx, settings, services, dp, sockets, engine,
-                                        installer, rt, updates);
+                                        installer, ikeStore, takeovers, rt, updates);
                                 node.startConnections();
                                 return node;
                             });
@@ -382,6 +398,22 @@ public final class GatewayNode {
             }
 
             @Override
+            public java.util.concurrent.CompletionStage<?> ikeSaChanged(IkeSa sa) {
+                CompletableFuture<?>[] each = new CompletableFuture<?>[all.length];
+                for (int i = 0; i < all.length; i++) {
+                    each[i] = all[i].ikeSaChanged(sa).toCompletableFuture();
+                }
+                return CompletableFuture.allOf(each);
+            }
+
+            @Override
+            public void ikeAbandoned(IkeSa sa, String reason) {
+                for (IkeEvents e : all) {
+                    e.ikeAbandoned(sa, reason);
+                }
+            }
+
+            @Override
             public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
                 for (IkeEvents e : all) {
                     e.childRekeyed(sa, old, replacement);
@@ -433,6 +465,16 @@ public final class GatewayNode {
         return installer;
     }
 
+    /** Stores IKE SAs in the SAD. */
+    public SadIkeSaStore ikeStore() {
+        return ikeStore;
+    }
+
+    /** Takes over the IKE SAs this node comes to own. */
+    public SadIkeSaAdopter takeovers() {
+        return takeovers;
+    }
+
     /** The admin gRPC API's port, or -1 without one. */
     public int adminPort() {
         return services.adminPort();
@@ -462,22 +504,33 @@ public final class GatewayNode {
 
     /**
      * Opens the plaintext side a node's settings describe. A TUN interface (root or
-     * CAP_NET_ADMIN) gets one queue per event loop and a route for every child's remote
-     * selectors; it lives as long as the process.
+     * CAP_NET_ADMIN) gets one queue per event loop, the MTU of {@link #tunMtu}, offloads if asked
+     * and a route for every child's remote selectors; it lives as long as the process.
      */
     static PlaintextPort openPlaintext(Vertx vertx, GatewaySettings settings, PolicyConfig policy)
             throws IOException, InterruptedException {
         return switch (settings.plaintext()) {
-            case GatewaySettings.VirtualWire w -> new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);
-            case GatewaySettings.Tun t -> {
+            case PlaintextConfig.VirtualWire w -> new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);
+            case PlaintextConfig.Tun t -> {
                 List<IpPrefix> routes = policy.connectionList().stream().flatMap(c -> c.children().stream())
                         .flatMap(ch -> ch.remoteTs().stream()).flatMap(ts -> ts.addressRange().toPrefixes().stream())
                         .distinct().toList();
-                TunDevice tun = TunSetup.up(t.name(), settings.loops(), t.mtu(), t.addresses(), routes);
+                int mtu = tunMtu(t);
+                TunDevice tun = TunSetup.up(t.name(), settings.loops(), mtu,
+                        t.addresses().stream().map(Object::toString).toList(), routes, t.offload());
                 // ICMP too-big from the inner destination: the kernel drops packets from its own TUN address (docs/tun.md)
-                yield new TunPort(tun, t.mtu(), null, null);
+                yield new TunPort(tun, mtu, null, null);
             }
         };
+    }
+
+    /**
+     * The TUN MTU: the file's {@code mtu}, or without one ({@code auto}) the path MTU less
+     * {@link TunMtu}'s allowance for SAs not yet known (IKE negotiates them after the device is
+     * up): 1400 on a 1500-byte path.
+     */
+    static int tunMtu(PlaintextConfig.Tun t) {
+        return t.mtu() > 0 ? t.mtu() : TunMtu.innerMtu(t.pathMtu(), false, OuterTransport.UDP_ENCAP, List.of());
     }
 
     /**
@@ -486,6 +539,7 @@ public final class GatewayNode {
      * services.
      */
     public Future<Void> close() {
+        takeovers.close();
         engine.ikeSas().forEach(engine::terminate);
         Promise<Void> drained = Promise.promise();
         awaitDrained(drained, System.nanoTime() + DELETE_GRACE.toNanos());

@@ -1,5 +1,6 @@
 package dev.keel.gateway;
 
+import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.ike.engine.HalfOpenLimits;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -12,7 +13,8 @@ import java.nio.file.Path;
  * @param ikePort   the port serving as IKE's 500
  * @param natTPort  the port serving as 4500 (ESP in UDP and IKE after NAT traversal)
  * @param loops     event loops for the data plane
- * @param plaintext the plaintext side
+ * @param plaintext the plaintext side (a TUN device routes every child's remote selectors, as strongSwan's
+ *                  kernel-libipsec does)
  * @param keyExport a directory for Wireshark's esp_sa and ikev2_decryption_table files, or null
  * @param cluster   the embedded sad-service member (Hazelcast) and its cluster
  * @param admin     the admin gRPC API, or null for none
@@ -20,7 +22,7 @@ import java.nio.file.Path;
  *                  against it, and the admin API's LoadConfig and ValidateConfig read files only inside it
  * @param ikeLimits what half-open IKE SAs may cost the node ({@code gateway.ike})
  */
-public record GatewaySettings(String address, int ikePort, int natTPort, int loops, Plaintext plaintext,
+public record GatewaySettings(String address, int ikePort, int natTPort, int loops, PlaintextConfig plaintext,
         Path keyExport, Cluster cluster, Admin admin, Path configDirectory,
         HalfOpenLimits ikeLimits) {
 
@@ -94,27 +96,6 @@ public record GatewaySettings(String address, int ikePort, int natTPort, int loo
         /** Copies the list. */
         public Cluster {
             members = java.util.List.copyOf(members);
-        }
-    }
-
-    /** The plaintext side of the node. */
-    public sealed interface Plaintext {
-    }
-
-    /** Plaintext IP packets in UDP datagrams on loopback: no privileges needed (labs, tests). */
-    public record VirtualWire(InetSocketAddress bind, InetSocketAddress host) implements Plaintext {
-    }
-
-    /**
-     * A TUN interface (root or CAP_NET_ADMIN) with one queue per event loop; the node routes
-     * every child's remote selectors through it, as strongSwan's kernel-libipsec does.
-     *
-     * @param addresses CIDR addresses for the interface, often none
-     */
-    public record Tun(String name, int mtu, java.util.List<String> addresses) implements Plaintext {
-        /** Copies the list. */
-        public Tun {
-            addresses = java.util.List.copyOf(addresses);
         }
     }
 

@@ -1,13 +1,10 @@
 package dev.keel.gateway;
 
-import dev.keel.core.proposal.EncryptionAlgorithm;
-import dev.keel.core.proposal.Proposal;
-import dev.keel.core.transform.EsnTransform;
-import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.esp.export.EspSaKeys;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.sa.EspSaSpec;
 import dev.keel.ike.crypto.IkeSuite;
+import dev.keel.ike.export.IkeDecryptionTable;
 import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeEvents;
@@ -17,9 +14,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
- * Writes the keys of negotiated IKE and CHILD SAs for Wireshark (esp_sa and
- * ikev2_decryption_table) when the node exports keys. Runs before the SAD installer, which
- * zeroizes the child's keys once they are in its request.
+ * Writes the keys of negotiated IKE and CHILD SAs for Wireshark (esp_sa, and ike-service's
+ * ikev2_decryption_table) when the node exports keys, through the one {@link WiresharkKeyWriter}.
+ * Runs before the SAD installer, which zeroizes the child's keys once they are in its request.
  */
 final class KeyExportEvents implements IkeEvents {
 
@@ -55,24 +52,23 @@ final class KeyExportEvents implements IkeEvents {
 
     @Override
     public void ikeEstablished(IkeSa sa) {
-        if (!keys.exportsIke()) {
+        if (!keys.writes(IkeDecryptionTable.FILE_NAME)) {
             return;
         }
-        IkeSuite suite = sa.suite();
-        var k = sa.keys();
-        var export = new dev.keel.esp.export.IkeSaKeys(sa.spiI(), sa.spiR(), suite.encryption().transform(),
-                k.skEi(), k.skEr(), suite.integrity(), k.skAi(), k.skAr());
-        vertx.executeBlocking(() -> keys.writeIke(export), false);
+        IkeDecryptionTable.Row row = IkeDecryptionTable.Row.of(sa);
+        vertx.executeBlocking(() -> {
+            try {
+                return keys.append(IkeDecryptionTable.FILE_NAME, () -> IkeDecryptionTable.format(row), row.id());
+            } finally {
+                row.wipe();
+            }
+        }, false);
     }
 
     /** A spec holding copies of the keys (EspSaSpec copies; the child's own arrays go on to the SAD installer). */
     private static EspSaSpec spec(ChildSa child, int spi, byte[] encryptionKey, byte[] integrityKey) {
-        Proposal p = child.proposal();
-        EncryptionAlgorithm enc = p.encryptionAlgorithms().getFirst();
-        IntegrityTransform integ = enc.isAead() || p.integrityAlgorithms().isEmpty()
-                ? IntegrityTransform.NONE : p.integrityAlgorithms().getFirst();
-        boolean esn = !p.esns().isEmpty() && p.esns().getFirst() == EsnTransform.ESN;
-        return new EspSaSpec(spi, child.mode(), enc.transform(), encryptionKey, integ, integrityKey, esn,
-                SadChildInstaller.REPLAY_WINDOW, 0, child.encap());
+        IkeSuite suite = child.suite();
+        return new EspSaSpec(spi, child.mode(), suite.encryption().transform(), encryptionKey, suite.integrity(),
+                integrityKey, child.esn(), SadChildInstaller.REPLAY_WINDOW, 0, child.encap());
     }
 }

@@ -92,7 +92,7 @@ class GatewayAdminApiTest {
         assertThat(problems(NODE + "  admin: {socket: a.sock, listen: 127.0.0.1:1, plaintext: true}\n"))
                 .anySatisfy(p -> assertThat(p).contains("gateway.admin.listen").contains("not with 'socket'"));
         assertThat(problems(NODE + "  admin: {listen: 127.0.0.1:7440, plaintext: yes please}\n"))
-                .anySatisfy(p -> assertThat(p).contains("gateway.admin.plaintext").contains("not true or false"));
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.plaintext").contains("expected true or false"));
         assertThat(problems(NODE + "  admin: {socket: /" + "x".repeat(120) + "}\n"))
                 .anySatisfy(p -> assertThat(p).contains("gateway.admin.socket").contains("longer than 107 bytes"));
     }

@@ -28,4 +28,22 @@ class GatewayClusterSettingsTest {
         GatewaySettingsReader.Result ok = GatewaySettingsReader.read("node.yaml", NODE + "  cluster: {bind: 10.9.0.1:5701}\n");
         assertThat(ok).as(ok.toString()).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
     }
+
+    @Test
+    void membersAreIpEndpointsAndASecondMemberNeedsTheSharedKek() {
+        assertThat(read(NODE + "  cluster: {bind: 10.9.0.1:5701, members: [10.9.0.1:5701]}\n"))
+                .isInstanceOf(GatewaySettingsReader.Result.Valid.class);
+        assertThat(((GatewaySettingsReader.Result.Invalid) read(NODE
+                + "  cluster: {bind: 10.9.0.1:5701, members: [10.9.0.1:5701, '10.9.0.2:5701', nohostport]}\n"))
+                .problems()).singleElement().asString()
+                .startsWith("node.yaml:5:76: gateway.cluster.members[2]: ").contains("'nohostport' needs a port");
+        assertThat(((GatewaySettingsReader.Result.Invalid) read(NODE
+                + "  cluster: {bind: 10.9.0.1:5701, members: [10.9.0.1:5701, '10.9.0.2:5701']}\n"))
+                .problems()).singleElement().asString()
+                .startsWith("node.yaml:5:12: gateway.cluster.kek_file: missing: members of a cluster must share");
+    }
+
+    private static GatewaySettingsReader.Result read(String yaml) {
+        return GatewaySettingsReader.read("node.yaml", yaml);
+    }
 }

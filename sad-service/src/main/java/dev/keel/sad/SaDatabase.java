@@ -433,8 +433,8 @@ public final class SaDatabase {
             throw SadException.invalid("page_size", req.getPageSize() + " exceeds " + MAX_PAGE);
         }
         String after = decodeToken(req.getPageToken());
-        if (!req.getPeerAddress().isEmpty() && req.getPeerAddress().size() != 4 && req.getPeerAddress().size() != 16) {
-            throw SadException.invalid("peer_address", req.getPeerAddress().size() + " bytes, want 4 or 16");
+        if (!req.getPeerAddress().isEmpty()) {
+            Validation.address("peer_address", req.getPeerAddress());
         }
         Validation.optionalNode("owner_node_id", req.getOwnerNodeId());
         ChildSaFilter filter = new ChildSaFilter(after, req.getConnection(), req.getPeerAddress().toByteArray(),
@@ -572,7 +572,12 @@ public final class SaDatabase {
 
     // --- IKE SAs ----------------------------------------------------------------------------
 
-    public IkeSaRecord installIkeSa(InstallIkeSaRequest req) {
+    /**
+     * Creates or replaces an IKE SA record (the IKE service's write after each exchange): validated
+     * and its keys wrapped here, stored by {@link IkeUpsertProcessor} on the key's partition without a
+     * thread waiting for the cluster. Completes with the stored record without keys.
+     */
+    public CompletionStage<IkeSaRecord> installIkeSaAsync(InstallIkeSaRequest req) {
         if (!req.hasIkeSa()) {
             throw SadException.invalid("ike_sa", "is required");
         }
@@ -590,9 +595,14 @@ public final class SaDatabase {
         if (req.hasKeys()) {
             b.setKeys(wrapIkeKeys(req.getKeys()));
         }
-        byte[] v = cluster.ikeSas().executeOnKey(b.getId(), new IkeUpsertProcessor(b.build(), System.currentTimeMillis(),
-                cluster.recordMac().kekId())).orThrow();
-        return Records.withoutKeys(Records.parseIke(v));
+        return cluster.ikeSas().submitToKey(b.getId(), new IkeUpsertProcessor(b.build(), System.currentTimeMillis(),
+                        cluster.recordMac().kekId()))
+                .thenApplyAsync(r -> Records.withoutKeys(Records.parseIke(r.orThrow())), DIRECT);
+    }
+
+    /** {@link #installIkeSaAsync}, waiting for it. */
+    public IkeSaRecord installIkeSa(InstallIkeSaRequest req) {
+        return join(installIkeSaAsync(req));
     }
 
     private WrappedIkeKeys wrapIkeKeys(IkeSaKeys k) {

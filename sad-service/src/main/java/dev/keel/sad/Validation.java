@@ -3,13 +3,14 @@ package dev.keel.sad;
 import com.google.protobuf.ByteString;
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.ChildSaKeys;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaRecord;
-import dev.keel.proto.v1.IpsecMode;
 import dev.keel.proto.v1.IpsecProtocol;
 import dev.keel.proto.v1.Lifetime;
 import dev.keel.proto.v1.TrafficSelector;
@@ -94,8 +95,10 @@ public final class Validation {
         if (r.getProtocol() == IpsecProtocol.IPSEC_PROTOCOL_UNSPECIFIED || r.getProtocol() == IpsecProtocol.UNRECOGNIZED) {
             throw SadException.invalid(p + "protocol", "must be ESP or AH");
         }
-        if (r.getMode() == IpsecMode.IPSEC_MODE_UNSPECIFIED || r.getMode() == IpsecMode.UNRECOGNIZED) {
-            throw SadException.invalid(p + "mode", "must be TUNNEL or TRANSPORT");
+        try {
+            CoreMapping.mode(r.getMode(), p + "mode");
+        } catch (IllegalArgumentException x) {
+            throw invalid(x);
         }
         endpoint(p + "local", r.hasLocal() ? r.getLocal() : null);
         endpoint(p + "peer", r.hasPeer() ? r.getPeer() : null);
@@ -163,41 +166,37 @@ public final class Validation {
         if (e == null) {
             throw SadException.invalid(field, "is required");
         }
-        address(field + ".address", e.getAddress());
-        if (e.getPort() > 65535) {
-            throw SadException.invalid(field + ".port", e.getPort() + " is not in 0..65535");
+        try {
+            CoreMapping.endpoint(e, field);
+        } catch (IllegalArgumentException x) {
+            throw invalid(x);
         }
     }
 
-    private static void address(String field, ByteString a) {
-        if (a.size() != 4 && a.size() != 16) {
-            throw SadException.invalid(field, a.size() + " bytes, want 4 (IPv4) or 16 (IPv6)");
+    /** Network-order address bytes (a filter, e.g. ListChildSas peer_address): 4 or 16. */
+    public static void address(String field, ByteString a) {
+        try {
+            CoreMapping.address(a, field);
+        } catch (IllegalArgumentException x) {
+            throw invalid(x);
         }
     }
 
+    /** At least one selector, each as every service reads it (CoreMapping). */
     private static void selectors(String field, List<TrafficSelector> list) {
         if (list.isEmpty()) {
             throw SadException.invalid(field, "at least one traffic selector is required");
         }
-        for (int i = 0; i < list.size(); i++) {
-            TrafficSelector ts = list.get(i);
-            String f = field + "[" + i + "]";
-            address(f + ".start_address", ts.getStartAddress());
-            address(f + ".end_address", ts.getEndAddress());
-            if (ts.getStartAddress().size() != ts.getEndAddress().size()) {
-                throw SadException.invalid(f + ".end_address", "address family differs from start_address");
-            }
-            if (ByteString.unsignedLexicographicalComparator().compare(ts.getStartAddress(), ts.getEndAddress()) > 0) {
-                throw SadException.invalid(f + ".end_address", "is below start_address");
-            }
-            if (ts.getIpProtocol() > 255) {
-                throw SadException.invalid(f + ".ip_protocol", ts.getIpProtocol() + " is not in 0..255");
-            }
-            if (ts.getEndPort() > 65535 || ts.getStartPort() > ts.getEndPort()) {
-                throw SadException.invalid(f + ".end_port", "port range " + ts.getStartPort() + ".."
-                        + ts.getEndPort() + " is not within 0..65535 in order");
-            }
+        try {
+            CoreMapping.selectors(list, field);
+        } catch (IllegalArgumentException x) {
+            throw invalid(x);
         }
+    }
+
+    /** CoreMapping's refusal, whose message is already "field: problem". */
+    private static SadException invalid(IllegalArgumentException x) {
+        return new SadException(SadException.Kind.INVALID_ARGUMENT, x.getMessage());
     }
 
     public static void lifetime(String field, Lifetime l) {
@@ -248,5 +247,29 @@ public final class Validation {
         endpoint(p + "local", r.hasLocal() ? r.getLocal() : null);
         endpoint(p + "peer", r.hasPeer() ? r.getPeer() : null);
         optionalNode(p + "owner_node_id", r.getOwnerNodeId());
+        if (r.getLastResponse().size() > MAX_IKE_MESSAGE) {
+            throw SadException.invalid(p + "last_response", r.getLastResponse().size() + " bytes exceeds "
+                    + MAX_IKE_MESSAGE + " (an IKE message in one UDP datagram)");
+        }
+        if (r.getChildrenCount() > MAX_IKE_CHILDREN) {
+            throw SadException.invalid(p + "children", r.getChildrenCount() + " entries exceeds " + MAX_IKE_CHILDREN);
+        }
+        for (int i = 0; i < r.getChildrenCount(); i++) {
+            IkeSaChild c = r.getChildren(i);
+            String q = p + "children[" + i + "].";
+            if (c.getName().isEmpty()) {
+                throw SadException.invalid(q + "name", "must not be empty");
+            }
+            id(q + "inbound_sa_id", c.getInboundSaId());
+            id(q + "outbound_sa_id", c.getOutboundSaId());
+        }
+        if (!r.getRekeyedFrom().isEmpty()) {
+            id(p + "rekeyed_from", r.getRekeyedFrom());
+        }
     }
+
+    /** The largest IKE message a record keeps (last_response): a UDP datagram's payload. */
+    static final int MAX_IKE_MESSAGE = 65_507;
+    /** CHILD SAs one IKE SA record lists at most. */
+    static final int MAX_IKE_CHILDREN = 1_000;
 }

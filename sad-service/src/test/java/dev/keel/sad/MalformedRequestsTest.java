@@ -105,6 +105,20 @@ class MalformedRequestsTest {
     }
 
     @Test
+    void selectorsAndEndpointsAreReadAsEveryOtherServiceReadsThem() {
+        // A uint32 above 2^31 is a negative Java int: a signed "> 65535" check let this port through.
+        badInstall("child_sa.peer.port: 4294967295 is not in 0..65535",
+                b -> b.getChildSaBuilder().setPeer(TestSupport.v4(198, 51, 100, 7, -1)));
+        // Ports without a protocol: stored before, then refused by esp-worker's reading of the record.
+        badInstall("child_sa.local_ts[0]: a port restriction needs a protocol with ports", b -> b.getChildSaBuilder()
+                .setLocalTs(0, TestSupport.ts(1, 1).toBuilder().setStartPort(80).setEndPort(80)));
+        // OPAQUE ports (65535-0, RFC 4301 §4.4.1) are a selector the other services accept; refused before.
+        var opaque = TestSupport.gcmSa("opaque-ports", 0x9300, Direction.DIRECTION_OUTBOUND);
+        opaque.getChildSaBuilder().setRemoteTs(0, TestSupport.ts(2, 1).toBuilder().setStartPort(65535).setEndPort(0));
+        assertThat(f.s1().installChildSa(opaque.build()).getChildSa().getRemoteTs(0).getStartPort()).isEqualTo(65535);
+    }
+
+    @Test
     void conflictsAndMissingThings() {
         expect(Status.Code.ALREADY_EXISTS, "child_sa.id: child SA exists already exists",
                 s -> s.installChildSa(TestSupport.gcmSa("exists", 0x9001, Direction.DIRECTION_OUTBOUND).build()));

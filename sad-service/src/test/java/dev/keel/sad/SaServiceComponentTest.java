@@ -346,11 +346,14 @@ class SaServiceComponentTest {
         IkeSaRecord a = f.s1().installIkeSa(InstallIkeSaRequest.newBuilder().setIkeSa(ike)
                 .setKeys(IkeSaKeys.newBuilder().setSkD(ByteString.copyFrom(new byte[32]))).build()).getIkeSa();
         assertThat(a.hasKeys()).isFalse();
-        IkeSaRecord b = f.s2().installIkeSa(InstallIkeSaRequest.newBuilder().setIkeSa(ike.toBuilder()
+        // any member serves the owner's write; a write naming another owner is refused (only the owner replaces it)
+        IkeSaRecord b = f.s2().installIkeSa(InstallIkeSaRequest.newBuilder().setIkeSa(ike.toBuilder().setOwnerNodeId("n1")
                 .setNextRequestMessageId(4).setNextExpectedMessageId(9)).build()).getIkeSa();
         assertThat(b.getNextRequestMessageId()).isEqualTo(5);
         assertThat(b.getNextExpectedMessageId()).isEqualTo(9);
-        assertThat(b.getOwnerNodeId()).isEqualTo("n2");
+        assertThat(b.getOwnerNodeId()).isEqualTo("n1");
+        assertThat(code(() -> f.s2().installIkeSa(InstallIkeSaRequest.newBuilder().setIkeSa(ike.toBuilder()
+                .setNextRequestMessageId(12)).build()))).isEqualTo(Status.Code.FAILED_PRECONDITION);
         assertThat(f.s1().getIkeSa(GetIkeSaRequest.newBuilder().setId("ike-upsert").setIncludeWrappedKeys(true).build())
                 .getIkeSa().getKeys().getSkD().size()).isEqualTo(40);
         f.s1().deleteIkeSa(DeleteIkeSaRequest.newBuilder().setId("ike-upsert").build());

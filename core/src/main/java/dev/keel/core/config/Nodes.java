@@ -1,11 +1,16 @@
 package dev.keel.core.config;
 
+import dev.keel.core.net.IpAddress;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -28,6 +33,20 @@ public final class Nodes {
 
     public Nodes(Problems problems) {
         this.problems = problems;
+    }
+
+    /** Where this reader reports, for the checks a section's reader makes itself. */
+    public Problems problems() {
+        return problems;
+    }
+
+    /** Whether {@code m} holds {@code key}; when not, reports {@code path.key: missing} at {@code parent}. */
+    public boolean required(Map<String, Node> m, String key, String path, Node parent) {
+        if (m.containsKey(key)) {
+            return true;
+        }
+        problems.add(child(path, key), parent, "missing");
+        return false;
     }
 
     public static String kind(Node n) {
@@ -169,6 +188,74 @@ public final class Nodes {
         }
     }
 
+    /**
+     * An IP endpoint, {@code address:port} or {@code [v6]:port}; see {@link #endpoint(String, int)}.
+     * Null (with a problem) when it is not one.
+     */
+    public InetSocketAddress endpoint(Node node, String path, int defaultPort) {
+        String s = string(node, path);
+        if (s == null) {
+            return null;
+        }
+        try {
+            return endpoint(s, defaultPort);
+        } catch (IllegalArgumentException e) {
+            problems.add(path, node, e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * {@code address:port}, {@code [v6]:port}, or the bare address when {@code defaultPort} is
+     * 0-65535 (-1: the port is required). The address is an IP literal: Keel does not resolve
+     * host names.
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static InetSocketAddress endpoint(String text, int defaultPort) {
+        String host = text;
+        int port = defaultPort;
+        int colon = text.lastIndexOf(':');
+        if (text.startsWith("[")) {
+            int close = text.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("'" + text + "' opens '[' without closing it");
+            }
+            host = text.substring(1, close);
+            String rest = text.substring(close + 1);
+            if (!rest.isEmpty()) {
+                if (!rest.startsWith(":")) {
+                    throw new IllegalArgumentException("'" + text + "': expected ':port' after ']'");
+                }
+                port = port(rest.substring(1));
+            }
+        } else if (colon >= 0 && text.indexOf(':') == colon) {
+            host = text.substring(0, colon);
+            port = port(text.substring(colon + 1));
+        }
+        if (port < 0) {
+            throw new IllegalArgumentException("'" + text + "' needs a port, e.g. " + host + ":4500");
+        }
+        IpAddress a = IpAddress.parse(host);
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(a.bytes()), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + host + "' is not an IP address");
+        }
+    }
+
+    private static int port(String text) {
+        try {
+            int p = Integer.parseInt(text);
+            if (p >= 0 && p <= 65535) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("port '" + text + "' is not a number 0-65535");
+    }
+
     private String scalarText(Node node, String path, String expected) {
         if (node instanceof ScalarNode s && (Tag.STR.equals(s.getTag()) || Tag.INT.equals(s.getTag()))) {
             return s.getValue();
@@ -213,6 +300,29 @@ public final class Nodes {
             return null;
         }
         return out;
+    }
+
+    /**
+     * The items of the list at {@code path} (as {@link #list(Node, String)} reads it), each parsed by
+     * {@code parse}; null after reporting, at the item's own path, every item {@code parse} refuses
+     * with an {@link IllegalArgumentException} (its message).
+     */
+    public <T> List<T> list(Node node, String path, Function<String, T> parse) {
+        List<Item> items = list(node, path);
+        if (items == null) {
+            return null;
+        }
+        List<T> out = new ArrayList<>();
+        boolean ok = true;
+        for (Item i : items) {
+            try {
+                out.add(parse.apply(i.text()));
+            } catch (IllegalArgumentException e) {
+                problems.add(i.path(), i.node(), e.getMessage());
+                ok = false;
+            }
+        }
+        return ok ? out : null;
     }
 
     public static String child(String path, String key) {

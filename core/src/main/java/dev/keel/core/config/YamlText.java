@@ -1,10 +1,15 @@
 package dev.keel.core.config;
 
+import java.io.IOException;
 import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -15,13 +20,50 @@ import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.representer.Representer;
 
 /**
- * Turns a configuration file's bytes into SnakeYAML's node tree, the same hardened way for
- * every service: strict UTF-8, no recursive keys, at most 50 aliases (billion-laughs guard),
- * nesting depth 32, a size limit, and never an object constructed from a tag.
+ * Turns a configuration file into SnakeYAML's node tree, the same hardened way for every
+ * service: a size limit, strict UTF-8, no recursive keys, at most 50 aliases (billion-laughs
+ * guard), nesting depth 32, and never an object constructed from a tag.
  */
 public final class YamlText {
 
     private YamlText() {
+    }
+
+    /**
+     * The text of the file at {@code path}, or null with a problem added (for the whole file)
+     * when it cannot be read, is larger than {@code maxBytes} or is not UTF-8.
+     */
+    public static String readFile(Path path, long maxBytes, Problems problems) {
+        byte[] bytes;
+        try {
+            long size = Files.size(path);
+            if (size > maxBytes) {
+                problems.add("", (Node) null, "the file is " + size + " bytes; at most " + maxBytes + " are read");
+                return null;
+            }
+            bytes = Files.readAllBytes(path);
+        } catch (IOException e) {
+            problems.add("", (Node) null, "cannot read the file: " + ioReason(e));
+            return null;
+        }
+        return utf8(bytes, problems);
+    }
+
+    /** The directory of {@code file}: relative paths inside the file resolve against it. */
+    public static Path directoryOf(Path file) {
+        Path parent = file.toAbsolutePath().getParent();
+        return parent == null ? Path.of("") : parent;
+    }
+
+    /** Why a file could not be read, in words and without the path (the caller names the file). */
+    public static String ioReason(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getClass().getSimpleName();
     }
 
     /** The bytes as UTF-8 text, or null with a problem added when they are not. */

@@ -1,11 +1,8 @@
 package dev.keel.esp.config;
 
+import dev.keel.core.config.Nodes;
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
-
-import dev.keel.core.config.Nodes;
-
-import dev.keel.core.net.IpAddress;
 import dev.keel.core.proposal.EncryptionAlgorithm;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSyntaxException;
@@ -19,12 +16,9 @@ import dev.keel.esp.raw.OuterTransport;
 import dev.keel.esp.sa.EspSaSpec;
 import dev.keel.esp.sa.ReplayWindow;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,12 +52,11 @@ public final class WorkerConfigLoader {
     public static final int DEFAULT_PORT = 4500;
     /** Replay window when none is given (as strongSwan's {@code replay_window}). */
     public static final int DEFAULT_REPLAY_WINDOW = 32;
+    /** A TUN device the file leaves unnamed: the kernel numbers it; offloads on (docs/tun.md). */
+    public static final PlaintextReader.TunDefaults TUN_DEFAULTS = new PlaintextReader.TunDefaults("keel%d", true);
 
     private static final Set<String> TOP = Set.of("listen", "loops", "keepalive", "plaintext", "export_keys", "sas",
             "transport");
-    private static final Set<String> PLAINTEXT = Set.of("tun", "virtual_wire");
-    private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu", "offload");
-    private static final Set<String> WIRE = Set.of("bind", "host");
     private static final Set<String> SA = Set.of("peer", "mode", "esp", "esn", "replay_window", "local_ts", "remote_ts",
             "in", "out", "tfc_pad_to");
     private static final Set<String> DIRECTION = Set.of("spi", "enc_key", "integ_key");
@@ -83,24 +76,11 @@ public final class WorkerConfigLoader {
     /** Loads the file at {@code path}; relative key files are resolved against its directory. */
     public WorkerConfigResult loadFile(Path path) {
         Problems problems = new Problems(path.toString());
-        byte[] bytes;
-        try {
-            long size = Files.size(path);
-            if (size > MAX_CONFIG_BYTES) {
-                problems.add("", (Node) null, "the file is " + size + " bytes; at most " + MAX_CONFIG_BYTES + " are read");
-                return new WorkerConfigResult.Invalid(problems.list());
-            }
-            bytes = Files.readAllBytes(path);
-        } catch (IOException e) {
-            problems.add("", (Node) null, "cannot read the file: " + ioReason(e));
-            return new WorkerConfigResult.Invalid(problems.list());
-        }
-        String text = YamlText.utf8(bytes, problems);
+        String text = YamlText.readFile(path, MAX_CONFIG_BYTES, problems);
         if (text == null) {
             return new WorkerConfigResult.Invalid(problems.list());
         }
-        Path parent = path.toAbsolutePath().getParent();
-        return load(path.toString(), text, parent == null ? Path.of("") : parent);
+        return load(path.toString(), text, YamlText.directoryOf(path));
     }
 
     /** Loads YAML text named {@code sourceName}; relative key files resolve against {@code baseDir}. */
@@ -121,17 +101,6 @@ public final class WorkerConfigLoader {
             return new WorkerConfigResult.Invalid(problems.list());
         }
         return new WorkerConfigResult.Valid(config);
-    }
-
-
-    static String ioReason(IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getClass().getSimpleName();
     }
 
     /** One load's reading state. */
@@ -159,7 +128,7 @@ public final class WorkerConfigLoader {
             if (top == null) {
                 return null;
             }
-            InetSocketAddress listen = top.containsKey("listen") ? endpoint(top.get("listen"), "listen", DEFAULT_PORT)
+            InetSocketAddress listen = top.containsKey("listen") ? nodes.endpoint(top.get("listen"), "listen", DEFAULT_PORT)
                     : new InetSocketAddress(DEFAULT_PORT);
             int loops = Runtime.getRuntime().availableProcessors();
             if (top.containsKey("loops")) {
@@ -184,7 +153,7 @@ public final class WorkerConfigLoader {
             }
             PlaintextConfig plaintext = null;
             if (top.containsKey("plaintext")) {
-                plaintext = plaintext(top.get("plaintext"), "plaintext");
+                plaintext = PlaintextReader.read(nodes, top.get("plaintext"), "plaintext", TUN_DEFAULTS);
             } else {
                 problems.add("plaintext", root, "missing: give 'tun' or 'virtual_wire'");
             }
@@ -226,141 +195,6 @@ public final class WorkerConfigLoader {
             return new WorkerConfig(listen, loops, keepalive, plaintext, export, sas, transport);
         }
 
-        /** {@code address[:port]} or {@code [v6]:port}; the port defaults to {@code defaultPort} (-1: required). */
-        InetSocketAddress endpoint(Node node, String path, int defaultPort) {
-            String s = nodes.string(node, path);
-            if (s == null) {
-                return null;
-            }
-            String host = s;
-            int port = defaultPort;
-            int colon = s.lastIndexOf(':');
-            if (s.startsWith("[")) {
-                int close = s.indexOf(']');
-                if (close < 0) {
-                    problems.add(path, node, "'" + s + "' opens '[' without closing it");
-                    return null;
-                }
-                host = s.substring(1, close);
-                String rest = s.substring(close + 1);
-                if (!rest.isEmpty()) {
-                    if (!rest.startsWith(":")) {
-                        problems.add(path, node, "'" + s + "': expected ':port' after ']'");
-                        return null;
-                    }
-                    port = port(rest.substring(1), node, path);
-                }
-            } else if (colon >= 0 && s.indexOf(':') == colon) {
-                host = s.substring(0, colon);
-                port = port(s.substring(colon + 1), node, path);
-            }
-            if (port == -2) {
-                return null;
-            }
-            if (port < 0) {
-                problems.add(path, node, "'" + s + "' needs a port, e.g. " + host + ":4500");
-                return null;
-            }
-            IpAddress a;
-            try {
-                a = IpAddress.parse(host);
-            } catch (IllegalArgumentException e) {
-                problems.add(path, node, e.getMessage());
-                return null;
-            }
-            try {
-                return new InetSocketAddress(InetAddress.getByAddress(a.bytes()), port);
-            } catch (IOException e) {
-                problems.add(path, node, "'" + host + "' is not an IP address");
-                return null;
-            }
-        }
-
-        private int port(String text, Node node, String path) {
-            try {
-                int p = Integer.parseInt(text);
-                if (p >= 0 && p <= 65535) {
-                    return p;
-                }
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-            problems.add(path, node, "port '" + text + "' is not a number 0-65535");
-            return -2;
-        }
-
-        PlaintextConfig plaintext(Node node, String path) {
-            Map<String, Node> m = nodes.mapping(node, path, PLAINTEXT);
-            if (m == null) {
-                return null;
-            }
-            if (m.size() != 1) {
-                problems.add(path, node, "give exactly one of 'tun' or 'virtual_wire'");
-                return null;
-            }
-            if (m.containsKey("tun")) {
-                String p = path + ".tun";
-                Map<String, Node> t = nodes.mapping(m.get("tun"), p, TUN);
-                if (t == null) {
-                    return null;
-                }
-                String name = t.containsKey("name") ? nodes.string(t.get("name"), p + ".name") : "keel%d";
-                if (name != null && (name.length() > 15 || name.contains("/") || name.contains(":") || name.isBlank()
-                        || name.chars().anyMatch(c -> c <= ' ' || c >= 0x7f))) {
-                    problems.add(p + ".name", t.get("name"), "'" + name + "' is not a Linux interface name"
-                            + " (at most 15 printable ASCII characters without '/', ':' or spaces)");
-                }
-                List<InterfaceAddress> addresses = new ArrayList<>();
-                if (t.containsKey("addresses")) {
-                    List<Nodes.Item> items = nodes.list(t.get("addresses"), p + ".addresses");
-                    if (items != null) {
-                        for (Nodes.Item i : items) {
-                            try {
-                                addresses.add(parseInterfaceAddress(i.text()));
-                            } catch (IllegalArgumentException e) {
-                                problems.add(i.path(), i.node(), e.getMessage());
-                            }
-                        }
-                    }
-                }
-                int mtu = 0;
-                if (t.containsKey("mtu")) {
-                    Node n = t.get("mtu");
-                    if (!(n instanceof ScalarNode s && "auto".equals(s.getValue()))) {
-                        Long v = nodes.integer(n, p + ".mtu", 576, 65535);
-                        mtu = v == null ? 0 : v.intValue();
-                    }
-                }
-                int pathMtu = 1500;
-                if (t.containsKey("path_mtu")) {
-                    Long v = nodes.integer(t.get("path_mtu"), p + ".path_mtu", 576, 65535);
-                    pathMtu = v == null ? pathMtu : v.intValue();
-                }
-                boolean offload = true;
-                if (t.containsKey("offload")) {
-                    Boolean v = nodes.bool(t.get("offload"), p + ".offload");
-                    offload = v == null || v;
-                }
-                return name == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu, offload);
-            }
-            String p = path + ".virtual_wire";
-            Map<String, Node> w = nodes.mapping(m.get("virtual_wire"), p, WIRE);
-            if (w == null) {
-                return null;
-            }
-            InetSocketAddress bind = required(w, "bind", p, node) ? endpoint(w.get("bind"), p + ".bind", -1) : null;
-            InetSocketAddress host = required(w, "host", p, node) ? endpoint(w.get("host"), p + ".host", -1) : null;
-            return bind == null || host == null ? null : new PlaintextConfig.VirtualWire(bind, host);
-        }
-
-        private boolean required(Map<String, Node> m, String key, String path, Node parent) {
-            if (m.containsKey(key)) {
-                return true;
-            }
-            problems.add(Nodes.child(path, key), parent, "missing");
-            return false;
-        }
-
         NamedSaPair sa(String name, Node node, String path, InetSocketAddress listen) {
             Map<String, Node> m = nodes.mapping(node, path, SA);
             if (m == null) {
@@ -368,12 +202,12 @@ public final class WorkerConfigLoader {
             }
             boolean ok = true;
             for (String key : List.of("peer", "esp", "local_ts", "remote_ts", "in", "out")) {
-                ok &= required(m, key, path, node);
+                ok &= nodes.required(m, key, path, node);
             }
             if (!ok) {
                 return null;
             }
-            InetSocketAddress peer = endpoint(m.get("peer"), path + ".peer", DEFAULT_PORT);
+            InetSocketAddress peer = nodes.endpoint(m.get("peer"), path + ".peer", DEFAULT_PORT);
             if (peer != null && listen != null && !listen.getAddress().isAnyLocalAddress()
                     && peer.getAddress().getAddress().length != listen.getAddress().getAddress().length) {
                 problems.add(path + ".peer", m.get("peer"), "the peer is "
@@ -409,8 +243,8 @@ public final class WorkerConfigLoader {
                     problems.add(path + ".tfc_pad_to", m.get("tfc_pad_to"), "TFC padding needs tunnel mode");
                 }
             }
-            List<TrafficSelector> local = selectors(m.get("local_ts"), path + ".local_ts");
-            List<TrafficSelector> remote = selectors(m.get("remote_ts"), path + ".remote_ts");
+            List<TrafficSelector> local = nodes.list(m.get("local_ts"), path + ".local_ts", TrafficSelector::parse);
+            List<TrafficSelector> remote = nodes.list(m.get("remote_ts"), path + ".remote_ts", TrafficSelector::parse);
             EspSaSpec in = direction(m.get("in"), path + ".in", suite, mode, esn, replay, 0, inboundSpis);
             // Outbound: no replay window (the sender does not check), TFC padding if asked.
             EspSaSpec out = direction(m.get("out"), path + ".out", suite, mode, esn, 0, tfc, outboundSpis);
@@ -424,23 +258,6 @@ public final class WorkerConfigLoader {
                 return null;
             }
             return new NamedSaPair(name, new StaticSaPair(in, out, peer, local, remote));
-        }
-
-        List<TrafficSelector> selectors(Node node, String path) {
-            List<Nodes.Item> items = nodes.list(node, path);
-            if (items == null) {
-                return null;
-            }
-            List<TrafficSelector> out = new ArrayList<>();
-            for (Nodes.Item i : items) {
-                try {
-                    out.add(TrafficSelector.parse(i.text()));
-                } catch (IllegalArgumentException e) {
-                    problems.add(i.path(), i.node(), e.getMessage());
-                    return null;
-                }
-            }
-            return out;
         }
 
         Suite suite(Node node, String path) {
@@ -483,7 +300,7 @@ public final class WorkerConfigLoader {
             if (m == null) {
                 return null;
             }
-            if (!required(m, "spi", path, node)) {
+            if (!nodes.required(m, "spi", path, node)) {
                 return null;
             }
             Integer spi = spi(m.get("spi"), path + ".spi");
@@ -505,7 +322,7 @@ public final class WorkerConfigLoader {
                     problems.add(path + ".enc_key", m.get("enc_key"), "'" + suite.text() + "' takes no encryption key");
                 }
                 encKey = new byte[0];
-            } else if (required(m, "enc_key", path, node)) {
+            } else if (nodes.required(m, "enc_key", path, node)) {
                 encKey = key(m.get("enc_key"), path + ".enc_key", encLen, enc.saltLength() > 0
                         ? suite.encryption().keyBytes() + "-byte key followed by the " + enc.saltLength() + "-byte salt"
                         : "key");
@@ -516,7 +333,7 @@ public final class WorkerConfigLoader {
                     problems.add(path + ".integ_key", m.get("integ_key"), "'" + suite.text()
                             + "' is an AEAD suite and takes no integrity key");
                 }
-            } else if (required(m, "integ_key", path, node)) {
+            } else if (nodes.required(m, "integ_key", path, node)) {
                 integKey = key(m.get("integ_key"), path + ".integ_key", suite.integrity().keyLength(), "key");
             }
             if (spi == null || encKey == null || integKey == null) {
@@ -575,7 +392,7 @@ public final class WorkerConfigLoader {
                     }
                     text = Files.readString(f, StandardCharsets.US_ASCII);
                 } catch (IOException e) {
-                    problems.add(path, node, "cannot read " + origin + ": " + ioReason(e));
+                    problems.add(path, node, "cannot read " + origin + ": " + YamlText.ioReason(e));
                     return null;
                 }
             } else if (ref.startsWith("env:")) {
@@ -633,26 +450,6 @@ public final class WorkerConfigLoader {
         }
         digits.setLength(0);
         return out;
-    }
-
-    /** An interface address with prefix length, e.g. {@code 192.168.1.1/24}; the host bits stay. */
-    static InterfaceAddress parseInterfaceAddress(String text) {
-        int slash = text.indexOf('/');
-        if (slash < 0) {
-            throw new IllegalArgumentException("'" + text + "' needs a prefix length, e.g. " + text + "/24");
-        }
-        IpAddress a = IpAddress.parse(text.substring(0, slash));
-        int len;
-        try {
-            len = Integer.parseInt(text.substring(slash + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "': prefix length is not a number");
-        }
-        int max = a.isIpv4() ? 32 : 128;
-        if (len < 0 || len > max) {
-            throw new IllegalArgumentException("'" + text + "': prefix length outside 0-" + max);
-        }
-        return new InterfaceAddress(a, len);
     }
 
     private record Suite(EncryptionAlgorithm encryption, IntegrityTransform integrity, String text) {

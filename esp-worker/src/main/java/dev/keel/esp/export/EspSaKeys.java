@@ -34,9 +34,28 @@ public record EspSaKeys(InetAddress source, InetAddress destination, int spi,
         if ((source instanceof Inet4Address) != (destination instanceof Inet4Address)) {
             throw new IllegalArgumentException("source and destination differ in address family");
         }
-        KeyChecks.encryptionKey(encryption, encryptionKey, "encryption key");
-        KeyChecks.integrityKey(integrity, integrityKey, "integrity key");
-        KeyChecks.pairing(encryption, integrity, false);
+        Objects.requireNonNull(encryption, "encryption");
+        Objects.requireNonNull(encryptionKey, "encryption key");
+        int cipherKey = encryptionKey.length - encryption.saltLength();
+        if (cipherKey < 0 || !encryption.acceptsKeyLength(cipherKey)) {
+            throw new IllegalArgumentException("encryption key is " + encryptionKey.length + " bytes, not a valid "
+                    + encryption.ianaName() + " key" + (encryption.saltLength() > 0
+                            ? " plus " + encryption.saltLength() + " bytes of salt" : ""));
+        }
+        Objects.requireNonNull(integrity, "integrity");
+        Objects.requireNonNull(integrityKey, "integrity key");
+        if (integrityKey.length != integrity.keyLength()) {
+            throw new IllegalArgumentException("integrity key is " + integrityKey.length + " bytes, "
+                    + integrity.ianaName() + " takes " + integrity.keyLength());
+        }
+        // A combined-mode cipher carries its own ICV, so it pairs with NONE and only with NONE.
+        if (encryption.isAead() && integrity != IntegrityTransform.NONE) {
+            throw new IllegalArgumentException(encryption.ianaName() + " is combined-mode; integrity must be NONE, not "
+                    + integrity.ianaName());
+        }
+        if (encryption == EncryptionTransform.NULL && integrity == IntegrityTransform.NONE) {
+            throw new IllegalArgumentException(encryption.ianaName() + " needs an integrity transform");
+        }
     }
 
     /** The keys of an installed SA between the given outer endpoints. */

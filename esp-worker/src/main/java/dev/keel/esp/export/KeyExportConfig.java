@@ -1,6 +1,7 @@
 package dev.keel.esp.export;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -8,18 +9,24 @@ import java.util.Objects;
  * {@code charon.plugins.save-keys} options ({@code wireshark_keys}, {@code ike}, {@code esp}).
  * Off by default.
  *
- * @param directory where {@code esp_sa} and {@code ikev2_decryption_table} are appended to
- *     (a Wireshark configuration directory, or anywhere to copy them from); null when off
- * @param ike whether IKE SA keys are written
- * @param esp whether ESP SA keys are written
+ * @param directory where the tables are appended to (a Wireshark configuration directory, or
+ *     anywhere to copy them from); null when off
+ * @param tables the file names of the tables written, e.g. {@link EspSaTable#FILE_NAME} and
+ *     ike-service's {@code ikev2_decryption_table}; empty when off
  */
-public record KeyExportConfig(Path directory, boolean ike, boolean esp) {
+public record KeyExportConfig(Path directory, List<String> tables) {
 
-    private static final KeyExportConfig DISABLED = new KeyExportConfig(null, false, false);
+    private static final KeyExportConfig DISABLED = new KeyExportConfig(null, List.of());
 
     public KeyExportConfig {
-        if ((ike || esp) && directory == null) {
+        tables = List.copyOf(tables);
+        if (!tables.isEmpty() && directory == null) {
             throw new IllegalArgumentException("key export needs a directory");
+        }
+        for (String t : tables) {
+            if (t.isEmpty() || t.contains("/") || t.startsWith(".")) {
+                throw new IllegalArgumentException("key table '" + t + "' is not a plain file name");
+            }
         }
     }
 
@@ -28,13 +35,18 @@ public record KeyExportConfig(Path directory, boolean ike, boolean esp) {
         return DISABLED;
     }
 
-    /** IKE and ESP keys, both written to {@code directory}. */
-    public static KeyExportConfig toDirectory(Path directory) {
-        return new KeyExportConfig(Objects.requireNonNull(directory, "directory"), true, true);
+    /** The given tables, written to {@code directory}. */
+    public static KeyExportConfig of(Path directory, String... tables) {
+        return new KeyExportConfig(Objects.requireNonNull(directory, "directory"), List.of(tables));
     }
 
     /** True when any key is written. */
     public boolean enabled() {
-        return ike || esp;
+        return !tables.isEmpty();
+    }
+
+    /** True when {@code table} is written. */
+    public boolean writes(String table) {
+        return tables.contains(table);
     }
 }

@@ -14,18 +14,20 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Appends IKE and ESP SA keys to Wireshark's {@code ikev2_decryption_table} and {@code esp_sa}
- * files, as strongSwan's save-keys plugin does. Safe to call from any thread; each line is
- * written whole under a per-file lock, so concurrent writers never interleave within a line.
+ * Appends SA keys to Wireshark's key tables, as strongSwan's save-keys plugin does: lines of
+ * {@code esp_sa} ({@link #writeEsp}) and of any other table the configuration names, formatted by
+ * whoever holds those keys (ike-service's {@code ikev2_decryption_table}, through
+ * {@link #append}). Safe to call from any thread; each line is written whole under a per-file
+ * lock, so concurrent writers never interleave within a line.
  *
  * <p>Files are opened for each line and closed again, so they may be moved away or deleted
  * while Keel runs. The directory is created 0700; an existing one must be a real directory (no
@@ -35,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * regular file in their place is refused). This does file I/O: call it where SAs are
  * installed, never on an event loop's packet path.
  *
- * <p>Keys reach the files and nowhere else: log lines name files and SPIs, never key bytes.
+ * <p>Keys reach the files and nowhere else: log lines name files and SAs, never key bytes.
  */
 public final class WiresharkKeyWriter {
 
@@ -71,18 +73,16 @@ public final class WiresharkKeyWriter {
         }
         Path dir = config.directory().toAbsolutePath().normalize();
         privateDirectory(dir);
-        for (String name : List.of(EspSaTable.FILE_NAME, IkeDecryptionTable.FILE_NAME)) {
+        for (String name : config.tables()) {
             Path file = dir.resolve(name);
             if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
                 ownerOnlyFile(file);
             }
         }
-        LOG.warn("KEY EXPORT IS ON: {} keys are written IN PLAINTEXT to {} ({}). Anyone who can read "
+        LOG.warn("KEY EXPORT IS ON: SA keys are written IN PLAINTEXT to {} ({}). Anyone who can read "
                 + "these files can decrypt this gateway's traffic. Use it for debugging only and "
-                + "turn it off afterwards.",
-                config.ike() && config.esp() ? "IKE and ESP" : config.ike() ? "IKE" : "ESP",
-                dir, fileNames(config));
-        return new WiresharkKeyWriter(new KeyExportConfig(dir, config.ike(), config.esp()));
+                + "turn it off afterwards.", dir, String.join(", ", config.tables()));
+        return new WiresharkKeyWriter(new KeyExportConfig(dir, config.tables()));
     }
 
     /** The writer that writes nothing. */
@@ -95,65 +95,57 @@ public final class WiresharkKeyWriter {
         return config;
     }
 
-    /** True when ESP SA keys are written. */
-    public boolean exportsEsp() {
-        return config.esp();
+    /** True when lines of {@code table} are written. */
+    public boolean writes(String table) {
+        return config.writes(table);
     }
 
-    /** True when IKE SA keys are written. */
-    public boolean exportsIke() {
-        return config.ike();
+    /** The file of {@code table}, or null when that table is not written. */
+    public Path file(String table) {
+        return config.writes(table) ? config.directory().resolve(table) : null;
+    }
+
+    /** True when ESP SA keys are written. */
+    public boolean exportsEsp() {
+        return writes(EspSaTable.FILE_NAME);
     }
 
     /** The {@code esp_sa} file, or null when ESP export is off. */
     public Path espSaFile() {
-        return config.esp() ? config.directory().resolve(EspSaTable.FILE_NAME) : null;
-    }
-
-    /** The {@code ikev2_decryption_table} file, or null when IKE export is off. */
-    public Path ikeTableFile() {
-        return config.ike() ? config.directory().resolve(IkeDecryptionTable.FILE_NAME) : null;
+        return file(EspSaTable.FILE_NAME);
     }
 
     /**
      * Appends one ESP SA (one direction) to {@code esp_sa}.
      *
-     * @return true when the line was written; false when ESP export is off, Wireshark has no
-     *     name for the SA's algorithms, or the file could not be written (logged at WARN)
+     * @return as {@link #append}
      */
     public boolean writeEsp(EspSaKeys sa) {
-        if (!config.esp()) {
-            return false;
-        }
-        String line;
-        try {
-            line = EspSaTable.format(sa);
-        } catch (IllegalArgumentException e) {
-            LOG.warn("ESP SA spi=0x{} not exported for Wireshark: {}", Integer.toHexString(sa.spi()),
-                    e.getMessage());
-            return false;
-        }
-        return append(espSaFile(), line, "ESP SA spi=0x" + Integer.toHexString(sa.spi()));
+        return append(EspSaTable.FILE_NAME, () -> EspSaTable.format(sa), "ESP SA spi=0x" + Integer.toHexString(sa.spi()));
     }
 
     /**
-     * Appends one IKE SA to {@code ikev2_decryption_table}.
+     * Appends one line to {@code table}.
      *
-     * @return true when the line was written; false as for {@link #writeEsp(EspSaKeys)}
+     * @param line formats the line (without terminator); called only when the table is written,
+     *     and it throws {@link IllegalArgumentException} when Wireshark has no name for the SA's
+     *     algorithms
+     * @param what the SA as log lines name it, never a key
+     * @return true when the line was written; false when the table is not exported, the line
+     *     cannot be formatted, or the file could not be written (both logged at WARN)
      */
-    public boolean writeIke(IkeSaKeys sa) {
-        if (!config.ike()) {
+    public boolean append(String table, Supplier<String> line, String what) {
+        if (!config.writes(table)) {
             return false;
         }
-        String id = String.format("IKE SA %016x_i %016x_r", sa.initiatorSpi(), sa.responderSpi());
-        String line;
+        String text;
         try {
-            line = IkeDecryptionTable.format(sa);
+            text = line.get();
         } catch (IllegalArgumentException e) {
-            LOG.warn("{} not exported for Wireshark: {}", id, e.getMessage());
+            LOG.warn("{} not exported for Wireshark: {}", what, e.getMessage());
             return false;
         }
-        return append(ikeTableFile(), line, id);
+        return append(file(table), text, what);
     }
 
     private static boolean append(Path file, String line, String what) {
@@ -234,12 +226,5 @@ public final class WiresharkKeyWriter {
             throw new IOException("key export directory " + dir + ": mode " + PosixFilePermissions.toString(p)
                     + " lets group or others write to it; chmod 700, or name a new directory Keel creates");
         }
-    }
-
-    private static String fileNames(KeyExportConfig c) {
-        if (c.ike() && c.esp()) {
-            return IkeDecryptionTable.FILE_NAME + ", " + EspSaTable.FILE_NAME;
-        }
-        return c.ike() ? IkeDecryptionTable.FILE_NAME : EspSaTable.FILE_NAME;
     }
 }

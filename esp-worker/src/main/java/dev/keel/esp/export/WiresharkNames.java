@@ -8,9 +8,8 @@ import java.util.Optional;
  * The algorithm names Wireshark's UAT tables use, which are value-string labels, not IANA names.
  *
  * <p>Checked against Wireshark's {@code epan/dissectors/packet-ipsec.c}
- * ({@code esp_encryption_type_vals}, {@code esp_authentication_type_vals}) and
- * {@code packet-isakmp.c} ({@code vs_ikev2_encr_algs}, {@code vs_ikev2_auth_algs}), against
- * the strings in Debian's libwireshark 4.0.17, and against strongSwan's
+ * ({@code esp_encryption_type_vals}, {@code esp_authentication_type_vals}), against the
+ * strings in Debian's libwireshark 4.0.17, and against strongSwan's
  * {@code save_keys_listener.c}. A name Wireshark does not know makes tshark reject the whole
  * {@code -o uat:} option, so an algorithm without a name yields empty, never a guess.
  */
@@ -40,35 +39,6 @@ final class WiresharkNames {
             case HMAC_SHA2_256_128 -> "HMAC-SHA-256-128 [RFC4868]";
             case HMAC_SHA2_384_192 -> "HMAC-SHA-384-192 [RFC4868]";
             case HMAC_SHA2_512_256 -> "HMAC-SHA-512-256 [RFC4868]";
-        });
-    }
-
-    /**
-     * The {@code ikev2_decryption_table} encryption label, which names the key size.
-     *
-     * @param keyBytes the cipher key length without the salt
-     */
-    static Optional<String> ikeEncryption(EncryptionTransform t, int keyBytes) {
-        int bits = keyBytes * 8;
-        return switch (t) {
-            case NULL -> Optional.of("NULL [RFC2410]");
-            case AES_CBC -> Optional.of("AES-CBC-" + bits + " [RFC3602]");
-            case AES_GCM_8 -> Optional.of("AES-GCM-" + bits + " with 8 octet ICV [RFC5282]");
-            case AES_GCM_12 -> Optional.of("AES-GCM-" + bits + " with 12 octet ICV [RFC5282]");
-            case AES_GCM_16 -> Optional.of("AES-GCM-" + bits + " with 16 octet ICV [RFC5282]");
-            // Wireshark's IKEv2 table has no ChaCha20-Poly1305 entry.
-            case CHACHA20_POLY1305 -> Optional.empty();
-        };
-    }
-
-    /** The {@code ikev2_decryption_table} integrity label; combined-mode ciphers pair with NONE. */
-    static Optional<String> ikeIntegrity(IntegrityTransform t) {
-        return Optional.of(switch (t) {
-            case NONE -> "NONE [RFC4306]";
-            case HMAC_SHA1_96 -> "HMAC_SHA1_96 [RFC2404]";
-            case HMAC_SHA2_256_128 -> "HMAC_SHA2_256_128 [RFC4868]";
-            case HMAC_SHA2_384_192 -> "HMAC_SHA2_384_192 [RFC4868]";
-            case HMAC_SHA2_512_256 -> "HMAC_SHA2_512_256 [RFC4868]";
         });
     }
 }

@@ -1,16 +1,15 @@
 package dev.keel.esp.feed;
 
-import java.nio.charset.StandardCharsets;
+import dev.keel.proto.KekId;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.util.Arrays;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Unwraps CHILD SA keys that sad-service wrapped under the cluster key-encryption key: AES Key
- * Wrap with Padding (RFC 5649, the JDK's {@code AES/KWP/NoPadding}), KEK identified as in
- * sa.proto's {@code WrappedChildKeys.kek_id}. Only the owning worker holds one (DESIGN §5).
+ * Wrap with Padding (RFC 5649, the JDK's {@code AES/KWP/NoPadding}), KEK identified by its
+ * {@link KekId}. Only the owning worker holds one (DESIGN §5).
  */
 public final class ChildKeyUnwrapper implements AutoCloseable {
 
@@ -23,19 +22,7 @@ public final class ChildKeyUnwrapper implements AutoCloseable {
             throw new IllegalArgumentException("KEK must be 16, 24 or 32 bytes, got " + kek.length);
         }
         this.kek = kek.clone();
-        this.kekId = idOf(this.kek);
-    }
-
-    /** First 4 bytes of SHA-256("keel-kek-id" || KEK), the id sad-service stores with wrapped keys. */
-    static int idOf(byte[] kek) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update("keel-kek-id".getBytes(StandardCharsets.US_ASCII));
-            byte[] d = sha.digest(kek);
-            return (d[0] & 0xff) << 24 | (d[1] & 0xff) << 16 | (d[2] & 0xff) << 8 | (d[3] & 0xff);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        this.kekId = KekId.of(this.kek);
     }
 
     public int kekId() {

@@ -8,6 +8,7 @@ import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.sa.OutboundSaTable;
 import dev.keel.esp.sa.SelectorPolicy;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
@@ -140,7 +141,7 @@ public final class SaTables {
             have.record = r;
             if (have.sa instanceof OutboundSa o && r.hasPeer()) {
                 try {
-                    o.peer(ProtoConversions.endpoint(r.getPeer(), "peer"));
+                    o.peer(CoreMapping.endpoint(r.getPeer(), "peer"));
                 } catch (IllegalArgumentException e) {
                     log.warn("SA {}: {}", r.getId(), e.getMessage());
                 }
@@ -217,12 +218,12 @@ public final class SaTables {
             integ = keys.unwrap(r.getKeys().getIntegrity().toByteArray(), r.getKeys().getKekId());
             var spec = ProtoConversions.spec(r, enc, integ);
             if (r.getDirection() == Direction.DIRECTION_INBOUND) {
-                var policy = new SelectorPolicy(ProtoConversions.selectors(r.getLocalTsList(), "local_ts"),
-                        ProtoConversions.selectors(r.getRemoteTsList(), "remote_ts"));
+                var policy = new SelectorPolicy(CoreMapping.selectors(r.getLocalTsList(), "local_ts"),
+                        CoreMapping.selectors(r.getRemoteTsList(), "remote_ts"));
                 // After a takeover the window restarts above the floor (sa.proto replay_floor).
                 sa = new InboundSa(spec, policy, r.getReplayFloor());
             } else if (r.getDirection() == Direction.DIRECTION_OUTBOUND) {
-                sa = OutboundSa.leased(r.getId(), spec, ProtoConversions.endpoint(r.getPeer(), "peer"), leases, null);
+                sa = OutboundSa.leased(r.getId(), spec, CoreMapping.endpoint(r.getPeer(), "peer"), leases, null);
             } else {
                 throw new IllegalArgumentException("direction " + r.getDirection());
             }

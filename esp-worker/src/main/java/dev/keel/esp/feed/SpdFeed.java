@@ -1,6 +1,7 @@
 package dev.keel.esp.feed;
 
 import dev.keel.core.spd.Spd;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.PolicyEvent;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.PolicyWatchRequest;
@@ -56,7 +57,7 @@ public final class SpdFeed extends ResumableWatch<PolicyWatchRequest> {
     private void apply(PolicyEvent e) {
         try {
             if (e.hasSnapshot()) {
-                Spd spd = Spd.of(ProtoConversions.spd(e.getSnapshot().getSpdList()));
+                Spd spd = Spd.of(CoreMapping.spd(e.getSnapshot().getSpdList(), "spd"));
                 table.publish(spd, e.getEpoch(), e.getRevision());
                 snapshots.increment();
             } else if (e.hasDelta()) {
@@ -65,7 +66,7 @@ public final class SpdFeed extends ResumableWatch<PolicyWatchRequest> {
                             + e.getEpoch() + " does not follow revision " + revision + " of epoch " + epoch);
                 }
                 if (e.getDelta().getSpdChanged()) {
-                    table.publish(Spd.of(ProtoConversions.spd(e.getDelta().getSpdList())), e.getEpoch(), e.getRevision());
+                    table.publish(Spd.of(CoreMapping.spd(e.getDelta().getSpdList(), "spd")), e.getEpoch(), e.getRevision());
                 } else {
                     table.publish(table.current(), e.getEpoch(), e.getRevision());
                 }

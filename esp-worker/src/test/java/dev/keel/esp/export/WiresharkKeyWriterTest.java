@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class WiresharkKeyWriterTest {
 
+    /** Another table, formatted by whoever holds its keys (ike-service's ikev2_decryption_table). */
+    private static final String IKE_TABLE = "ikev2_decryption_table";
     private static final byte[] KEY = HexFormat.of().parseHex("5ec2e75ec2e75ec2e75ec2e75ec2e75e" + "5a175a17");
 
     @TempDir
@@ -38,7 +40,7 @@ class WiresharkKeyWriterTest {
 
         assertThat(KeyExportConfig.disabled().enabled()).isFalse();
         assertThat(w.writeEsp(esp(1))).isFalse();
-        assertThat(w.writeIke(ike(1))).isFalse();
+        assertThat(w.append(IKE_TABLE, () -> ike(1), "IKE SA 1")).isFalse();
         assertThat(w.espSaFile()).isNull();
         assertThat(dir).isEmptyDirectory();
     }
@@ -46,16 +48,16 @@ class WiresharkKeyWriterTest {
     @Test
     void enabledExportAppendsOneLinePerSaToOwnerOnlyFiles() throws Exception {
         Path target = dir.resolve("wireshark");
-        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(target));
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(both(target));
 
         assertThat(w.writeEsp(esp(1))).isTrue();
         assertThat(w.writeEsp(esp(2))).isTrue();
-        assertThat(w.writeIke(ike(7))).isTrue();
+        assertThat(w.append(IKE_TABLE, () -> ike(7), "IKE SA 7")).isTrue();
 
         assertThat(Files.readAllLines(target.resolve("esp_sa")))
                 .containsExactly(EspSaTable.format(esp(1)), EspSaTable.format(esp(2)));
         assertThat(Files.readAllLines(target.resolve("ikev2_decryption_table")))
-                .containsExactly(IkeDecryptionTable.format(ike(7)));
+                .containsExactly(ike(7));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(target.resolve("esp_sa"))))
                 .isEqualTo("rw-------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(target))).isEqualTo("rwx------");
@@ -63,27 +65,27 @@ class WiresharkKeyWriterTest {
 
     @Test
     void onlyTheSelectedTableIsWritten() throws Exception {
-        WiresharkKeyWriter w = WiresharkKeyWriter.open(new KeyExportConfig(dir, false, true));
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.of(dir, EspSaTable.FILE_NAME));
 
-        assertThat(w.writeIke(ike(1))).isFalse();
+        assertThat(w.append(IKE_TABLE, () -> ike(1), "IKE SA 1")).isFalse();
         assertThat(w.writeEsp(esp(1))).isTrue();
         assertThat(dir.resolve("ikev2_decryption_table")).doesNotExist();
     }
 
     @Test
     void anAlgorithmWiresharkCannotNameIsSkippedNotWritten() throws Exception {
-        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
-        IkeSaKeys chacha = new IkeSaKeys(1, 2, EncryptionTransform.CHACHA20_POLY1305, new byte[36], new byte[36],
-                IntegrityTransform.NONE, new byte[0], new byte[0]);
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(both(dir));
 
-        assertThat(w.writeIke(chacha)).isFalse();
+        assertThat(w.append(IKE_TABLE, () -> {
+            throw new IllegalArgumentException("Wireshark's ikev2_decryption_table has no name for ENCR_CHACHA20_POLY1305");
+        }, "IKE SA 1")).isFalse();
         assertThat(dir.resolve("ikev2_decryption_table")).doesNotExist();
     }
 
     @Test
     void concurrentWritersNeverInterleaveWithinALine() throws Exception {
-        WiresharkKeyWriter w1 = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
-        WiresharkKeyWriter w2 = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        WiresharkKeyWriter w1 = WiresharkKeyWriter.open(both(dir));
+        WiresharkKeyWriter w2 = WiresharkKeyWriter.open(both(dir));
         int threads = 8;
         int perThread = 250;
         CountDownLatch start = new CountDownLatch(1);
@@ -121,9 +123,9 @@ class WiresharkKeyWriterTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         try {
             System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+            WiresharkKeyWriter w = WiresharkKeyWriter.open(both(dir));
             w.writeEsp(esp(3));
-            w.writeIke(ike(3));
+            w.append(IKE_TABLE, () -> ike(3), "IKE SA 3");
             Files.delete(dir.resolve("esp_sa"));
             Files.createDirectory(dir.resolve("esp_sa")); // make the next append fail
             assertThat(w.writeEsp(esp(4))).isFalse();
@@ -144,7 +146,7 @@ class WiresharkKeyWriterTest {
         Path ike = Files.writeString(dir.resolve("ikev2_decryption_table"), "");
         Files.setPosixFilePermissions(esp, PosixFilePermissions.fromString("rw-r--r--"));
         Files.setPosixFilePermissions(ike, PosixFilePermissions.fromString("rw-rw-rw-"));
-        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(both(dir));
         assertThat(mode(ike)).as("tightened at open").isEqualTo("rw-------");
         Files.setPosixFilePermissions(esp, PosixFilePermissions.fromString("rw-r--r--")); // widened while running
         assertThat(w.writeEsp(esp(1))).isTrue();
@@ -156,19 +158,19 @@ class WiresharkKeyWriterTest {
     void keysAreNeverWrittenThroughASymbolicLink(@TempDir Path elsewhere) throws Exception {
         Path victim = Files.writeString(elsewhere.resolve("victim"), "untouched\n");
         Path link = Files.createSymbolicLink(dir.resolve("esp_sa"), victim);
-        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir)))
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(both(dir)))
                 .isInstanceOf(IOException.class).hasMessageContaining(link.toString())
                 .hasMessageContaining("a symbolic link");
 
         Files.delete(link);
-        WiresharkKeyWriter w = WiresharkKeyWriter.open(KeyExportConfig.toDirectory(dir));
+        WiresharkKeyWriter w = WiresharkKeyWriter.open(both(dir));
         Files.createSymbolicLink(link, victim); // planted after the start
         assertThat(w.writeEsp(esp(2))).isFalse();
         assertThat(Files.readString(victim)).isEqualTo("untouched\n");
         assertThat(mode(victim)).as("the link's target keeps its mode").isNotEqualTo("rw-------");
 
         Path linkedDir = Files.createSymbolicLink(dir.resolve("keys"), elsewhere);
-        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(linkedDir)))
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(both(linkedDir)))
                 .isInstanceOf(IOException.class).hasMessageContaining("a symbolic link; give the real path");
     }
 
@@ -176,7 +178,7 @@ class WiresharkKeyWriterTest {
     void aDirectoryOthersMayWriteToIsRefused() throws Exception {
         Path shared = Files.createDirectory(dir.resolve("shared"));
         Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(shared)))
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(both(shared)))
                 .isInstanceOf(IOException.class).hasMessageContaining(shared.toString())
                 .hasMessageContaining("lets group or others write");
         assertThat(shared).isEmptyDirectory();
@@ -187,7 +189,7 @@ class WiresharkKeyWriterTest {
         dev.keel.esp.wire.SystemTests.assumeRoot(); // only root can give a directory away
         Path theirs = Files.createDirectory(dir.resolve("theirs"));
         Files.setAttribute(theirs, "unix:uid", 65534);
-        assertThatThrownBy(() -> WiresharkKeyWriter.open(KeyExportConfig.toDirectory(theirs)))
+        assertThatThrownBy(() -> WiresharkKeyWriter.open(both(theirs)))
                 .isInstanceOf(IOException.class).hasMessageContaining("owned by uid 65534");
     }
 
@@ -200,8 +202,12 @@ class WiresharkKeyWriterTest {
                 EncryptionTransform.AES_GCM_16, KEY, IntegrityTransform.NONE, new byte[0]);
     }
 
-    private static IkeSaKeys ike(long spi) {
-        return new IkeSaKeys(spi, ~spi, EncryptionTransform.AES_GCM_16, KEY, KEY, IntegrityTransform.NONE,
-                new byte[0], new byte[0]);
+    /** A line of the other table: its writer formats it, this one only appends it. */
+    private static String ike(long spi) {
+        return String.format("%016x,%016x,", spi, ~spi) + HexFormat.of().formatHex(KEY);
+    }
+
+    private static KeyExportConfig both(Path dir) {
+        return KeyExportConfig.of(dir, EspSaTable.FILE_NAME, IKE_TABLE);
     }
 }

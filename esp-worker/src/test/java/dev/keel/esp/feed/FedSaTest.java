@@ -30,6 +30,7 @@ import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyStore;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.ChildSaKeys;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
@@ -275,15 +276,11 @@ class FedSaTest {
     // --- fixtures --------------------------------------------------------------------------------
 
     static Endpoint endpoint(InetSocketAddress a) {
-        return Endpoint.newBuilder().setAddress(ByteString.copyFrom(a.getAddress().getAddress())).setPort(a.getPort())
-                .build();
+        return CoreMapping.endpoint(a.getAddress(), a.getPort());
     }
 
     static dev.keel.proto.v1.TrafficSelector ts(int a, int b) {
-        return dev.keel.proto.v1.TrafficSelector.newBuilder()
-                .setStartAddress(ByteString.copyFrom(v4(10, a, 0, 0)))
-                .setEndAddress(ByteString.copyFrom(v4(10, a, 255, 255)))
-                .setStartPort(0).setEndPort(65535).build();
+        return CoreMapping.selector(TrafficSelector.parse("10." + a + ".0.0/16"));
     }
 
     /** Installs an AES-128-GCM CHILD SA owned by this worker; keys are Suites' deterministic ones for the SPI. */
@@ -407,11 +404,16 @@ class FedSaTest {
             byte[] first = null;
             int window = 400;
             int sent = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long began = System.nanoTime();
+            long deadline = began + TimeUnit.SECONDS.toNanos(60);
+            // 10,000 packets/s: half a lease lasts 200 ms, the time a LeaseSequence has to come back. Unpaced,
+            // a loopback burst used half a block in ~20 ms, and a lease slowed by a loaded machine stalled it.
+            long perSecond = 10_000;
             sink.configureBlocking(false);
             ByteBuffer bb = ByteBuffer.allocate(65536);
             while (seqs.size() < n && System.nanoTime() < deadline) {
-                while (sent < n && sent - seqs.size() < window) {
+                long due = (System.nanoTime() - began) * perSecond / 1_000_000_000L;
+                while (sent < n && sent - seqs.size() < window && sent < due) {
                     send(hostA, udp(HOST, v4(10, 5, 0, 1), 9000, 64, sent), wire);
                     sent++;
                 }

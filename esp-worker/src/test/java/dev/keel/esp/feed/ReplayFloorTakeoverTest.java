@@ -287,8 +287,7 @@ class ReplayFloorTakeoverTest {
     }
 
     private static dev.keel.proto.v1.TrafficSelector ts(int b) {
-        return dev.keel.proto.v1.TrafficSelector.newBuilder().setStartAddress(ByteString.copyFrom(v4(10, b, 0, 0)))
-                .setEndAddress(ByteString.copyFrom(v4(10, b, 255, 255))).setEndPort(65535).build();
+        return FedSaTest.ts(b, 0);
     }
 
     /** An inbound AES-128-GCM SA owned by n1, keyed as Suites keys the SPI. */

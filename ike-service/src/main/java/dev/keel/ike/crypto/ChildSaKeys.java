@@ -23,6 +23,14 @@ public final class ChildSaKeys implements AutoCloseable {
         this.integrityResponder = ar;
     }
 
+    /**
+     * No keys: a CHILD SA taken over from another node, which IKE carries on without them (the
+     * data plane unwraps them from the SAD; rekeys derive new ones from SK_d).
+     */
+    public static ChildSaKeys none() {
+        return new ChildSaKeys(new byte[0], new byte[0], new byte[0], new byte[0]);
+    }
+
     /** Key (and salt) for traffic from initiator to responder. */
     public byte[] encryptionInitiator() {
         return get(encryptionInitiator);

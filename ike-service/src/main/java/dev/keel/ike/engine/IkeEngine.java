@@ -7,6 +7,7 @@ import dev.keel.ike.session.IkeSaExecutor;
 import dev.keel.ike.session.SpiAllocator;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeDrop;
+import dev.keel.ike.session.IkeSaSnapshot;
 import dev.keel.ike.session.IkeSaState;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.session.IkeCounters;
@@ -29,6 +30,7 @@ import dev.keel.ike.task.DpdTask;
 import dev.keel.ike.task.IkeAuthTask;
 import dev.keel.ike.task.IkeInitTask;
 import dev.keel.ike.task.InformationalTask;
+import dev.keel.ike.task.MessageIdSyncTask;
 import dev.keel.ike.task.NatDetectTask;
 import dev.keel.ike.task.RefuseTask;
 import dev.keel.ike.session.RetransmitPolicy;
@@ -44,6 +46,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -253,6 +256,106 @@ public final class IkeEngine implements IkeReceiver {
         return List.copyOf(byLocalSpi.values());
     }
 
+    /** The IKE SA filed under our SPI {@code localSpi}, if this engine has one. */
+    public Optional<IkeSa> ikeSa(long localSpi) {
+        return Optional.ofNullable(byLocalSpi.get(localSpi));
+    }
+
+    /**
+     * Takes over an IKE SA another node established (docs/ha.md, "IKE SA failover"): an IKE SA
+     * made from {@code s} (keys, message IDs, cached response, peer endpoint and our port, NAT,
+     * CHILD SAs) is filed under our SPI so that the peer's datagrams find it, with DPD and the CHILD
+     * SAs' rekey and lifetime timers from their recorded deadlines. {@code beforeStart} runs on its
+     * thread before it sends anything (the node registers its CHILD SAs there).
+     *
+     * <p>When its state may be stale, RFC 6311's message ID synchronization runs before anything
+     * else: a request of the old owner's was in flight ({@link IkeSaSnapshot#requestInFlight}: the
+     * peer may or may not have processed it), or {@code merged}, both sides of a split owned it. A
+     * peer that did not announce RFC 6311 gets our next request one ID above the one in flight
+     * instead (a takeover most likely lost the response, not the request). An IKE SA that was
+     * being deleted or replaced by a rekey is deleted.
+     *
+     * @return completes with the IKE SA once it runs, or fails (no such connection here, an IKE SA
+     *         with that SPI exists)
+     */
+    public CompletableFuture<IkeSa> adopt(IkeSaSnapshot s, boolean merged, Consumer<IkeSa> beforeStart) {
+        Optional<IkeConnection> c = env.connections().byName(s.connection());
+        if (c.isEmpty()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "no connection '" + s.connection() + "' for the IKE SA to take over"));
+        }
+        IkeSaExecutor executor = executors.get();
+        IkeSa sa = new IkeSa(s.originalInitiator(), s.spiI(), s.spiR(), env, executor, this::responderTasks,
+                s.remote(), localAddress, this::forget);
+        if (byLocalSpi.putIfAbsent(s.localSpi(), sa) != null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("an IKE SA with SPI "
+                    + Long.toHexString(s.localSpi()) + " is here already"));
+        }
+        sa.successors(successors);
+        executorOf.put(sa, executor);
+        CompletableFuture<IkeSa> done = new CompletableFuture<>();
+        executor.execute(() -> {
+            try {
+                sa.restore(s, c.get());
+            } catch (RuntimeException e) {
+                byLocalSpi.remove(s.localSpi(), sa);
+                executorOf.remove(sa);
+                done.completeExceptionally(e);
+                return;
+            }
+            env.counters().adopted();
+            for (IkeSaSnapshot.Child child : s.children()) {
+                scheduleDeadlines(sa, child.child().inboundSpi(), child.rekeyAtMillis(), child.expireAtMillis());
+            }
+            beforeStart.accept(sa);
+            LOG.info("{} taken over from another node: {}", sa, s);
+            if (s.requestInFlight() || merged) {
+                if (sa.peerMessageIdSync()) {
+                    env.counters().messageIdSync();
+                    sa.tasks().queueMessageIdSync(new MessageIdSyncTask(sa));
+                } else {
+                    LOG.warn("{}: its state may be stale but the peer did not announce RFC 6311 message ID sync; "
+                            + "our next request skips message ID {}", sa, sa.tasks().nextRequestId());
+                    sa.tasks().skipRequestId();
+                }
+            }
+            if (s.inFlightNewChild() != 0) {
+                undoLostChildExchange(sa, s.inFlightRekeyedChild(), s.inFlightNewChild());
+            }
+            if (sa.state() == IkeSaState.DELETING) {
+                sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(sa));
+            } else {
+                indexEstablished(sa);
+                scheduleLiveness(sa);
+            }
+            done.complete(sa);
+        });
+        return done;
+    }
+
+    /**
+     * The old owner's CREATE_CHILD_SA was in flight when it died: the peer may hold the pair it
+     * proposed (whose keys died with the old owner) and, for a rekey, only wait for the Delete of
+     * the CHILD SA it replaced. Both are deleted and, for a rekey, a fresh CHILD SA of the same
+     * configuration made: its traffic pauses for two exchanges instead of running into an SA the
+     * peer no longer uses.
+     */
+    private static void undoLostChildExchange(IkeSa sa, int rekeyedSpi, int proposedSpi) {
+        ChildSa rekeyed = rekeyedSpi == 0 ? null : sa.childByInboundSpi(rekeyedSpi).orElse(null);
+        LOG.info("{}: the old owner's CREATE_CHILD_SA was in flight; deleting what it may have made{}", sa,
+                rekeyed == null ? "" : " and " + rekeyed + ", and making a fresh CHILD SA");
+        sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.exchangeLostInTakeover(sa, rekeyed, proposedSpi));
+        if (rekeyed != null) {
+            sa.connection().child(rekeyed.name()).ifPresent(config -> sa.tasks().queue(ExchangeType.CREATE_CHILD_SA,
+                    CreateChildSaTask.newChild(sa, config, new CompletableFuture<>())));
+        }
+    }
+
+    /** Drops {@code sa} here without telling the peer or the SAD: another node owns it now ({@link IkeSa#abandon}). */
+    public void abandon(IkeSa sa, String reason) {
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.abandon(reason));
+    }
+
     @Override
     public void onMessage(int localPort, InetSocketAddress peer, byte[] buf, int off, int len) {
         byte[] datagram = Arrays.copyOfRange(buf, off, off + len);
@@ -399,16 +502,32 @@ public final class IkeEngine implements IkeReceiver {
         }
         Duration rekey = config.get().rekeyTime();
         Duration life = config.get().lifeTime();
-        int spi = child.inboundSpi();
+        long now = sa.timers().epochMillis();
+        long rekeyAt = 0;
         if (rekey.isPositive()) {
             long headroom = life.isPositive() ? Math.max(0, life.toMillis() - rekey.toMillis()) : rekey.toMillis();
             long jitterMax = Math.min(headroom, rekey.toMillis() / 10);
             long jitter = jitterMax <= 0 ? 0 : env.random().nextLong(jitterMax);
-            sa.addChildTimer(spi, sa.timers().schedule(rekey.minusMillis(jitter),
+            rekeyAt = now + rekey.toMillis() - jitter;
+        }
+        long expireAt = life.isPositive() ? now + life.toMillis() : 0;
+        sa.childDeadlines(child.inboundSpi(), rekeyAt, expireAt);
+        scheduleDeadlines(sa, child.inboundSpi(), rekeyAt, expireAt);
+    }
+
+    /**
+     * The rekey and hard-lifetime timers of the CHILD SA with inbound SPI {@code spi}, due at
+     * Unix epoch ms (0: never), in the past firing at once: deadlines survive a takeover.
+     */
+    private void scheduleDeadlines(IkeSa sa, int spi, long rekeyAt, long expireAt) {
+        long now = sa.timers().epochMillis();
+        if (rekeyAt > 0) {
+            sa.addChildTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)),
                     () -> ChildRekeyTask.start(sa, spi)));
         }
-        if (life.isPositive()) {
-            sa.addChildTimer(spi, sa.timers().schedule(life, () -> deleteChild(sa, spi, "hard lifetime reached")));
+        if (expireAt > 0) {
+            sa.addChildTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)),
+                    () -> deleteChild(sa, spi, "hard lifetime reached")));
         }
     }
 
@@ -512,6 +631,16 @@ public final class IkeEngine implements IkeReceiver {
         @Override
         public void childDeleted(IkeSa sa, ChildSa child) {
             next.childDeleted(sa, child);
+        }
+
+        @Override
+        public CompletionStage<?> ikeSaChanged(IkeSa sa) {
+            return next.ikeSaChanged(sa);
+        }
+
+        @Override
+        public void ikeAbandoned(IkeSa sa, String reason) {
+            next.ikeAbandoned(sa, reason);
         }
 
         @Override

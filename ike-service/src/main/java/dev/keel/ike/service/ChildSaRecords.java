@@ -1,19 +1,15 @@
 package dev.keel.ike.service;
 
 import com.google.protobuf.ByteString;
-import dev.keel.core.proposal.EncryptionAlgorithm;
-import dev.keel.core.proposal.Proposal;
-import dev.keel.core.sa.IpsecMode;
-import dev.keel.core.transform.EsnTransform;
-import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.crypto.IkeSuite;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSa;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.ChildSaKeys;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
-import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.InstallChildSaRequest;
 import dev.keel.proto.v1.IpsecProtocol;
 import dev.keel.proto.v1.Lifetime;
@@ -42,7 +38,7 @@ public final class ChildSaRecords {
 
     /** The IKE SA's id in records: both SPIs, as strongSwan prints them. */
     public static String ikeSaId(IkeSa sa) {
-        return String.format("ike-%016x-%016x", sa.spiI(), sa.spiR());
+        return IkeSaRecords.id(sa.spiI(), sa.spiR());
     }
 
     /**
@@ -74,30 +70,25 @@ public final class ChildSaRecords {
     }
 
     private static ChildSaRecord.Builder common(IkeSa sa, ChildSa child, InetSocketAddress local) {
-        Proposal p = child.proposal();
-        EncryptionAlgorithm enc = p.encryptionAlgorithms().getFirst();
-        IntegrityTransform integ = enc.isAead() || p.integrityAlgorithms().isEmpty()
-                ? IntegrityTransform.NONE : p.integrityAlgorithms().getFirst();
-        boolean esn = !p.esns().isEmpty() && p.esns().getFirst() == EsnTransform.ESN;
+        IkeSuite suite = child.suite();
         InetSocketAddress peer = sa.remote();
         ChildSaRecord.Builder b = ChildSaRecord.newBuilder()
                 .setConnection(sa.connection().name())
                 .setChild(child.name())
                 .setIkeSaId(ikeSaId(sa))
                 .setProtocol(IpsecProtocol.IPSEC_PROTOCOL_ESP)
-                .setMode(child.mode() == IpsecMode.TRANSPORT ? dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TRANSPORT
-                        : dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TUNNEL)
+                .setMode(CoreMapping.mode(child.mode()))
                 // Keel's data plane speaks ESP in UDP only: port 0 would mean raw ESP (sa.proto Endpoint).
-                .setLocal(endpoint(local, child.encap() ? local.getPort() : 0))
-                .setPeer(endpoint(peer, child.encap() ? peer.getPort() : 0))
-                .setEncryptionTransform(enc.transform().id())
-                .setIntegrityTransform(integ.id())
-                .setEsn(esn);
+                .setLocal(CoreMapping.endpoint(local.getAddress(), child.encap() ? local.getPort() : 0))
+                .setPeer(CoreMapping.endpoint(peer.getAddress(), child.encap() ? peer.getPort() : 0))
+                .setEncryptionTransform(suite.encryption().transform().id())
+                .setIntegrityTransform(suite.integrity().id())
+                .setEsn(child.esn());
         for (TrafficSelector ts : child.localTs()) {
-            b.addLocalTs(selector(ts));
+            b.addLocalTs(CoreMapping.selector(ts));
         }
         for (TrafficSelector ts : child.remoteTs()) {
-            b.addRemoteTs(selector(ts));
+            b.addRemoteTs(CoreMapping.selector(ts));
         }
         sa.connection().child(child.name()).ifPresent(c -> b.setLifetime(lifetime(c)));
         return b;
@@ -112,21 +103,6 @@ public final class ChildSaRecords {
             soft = 0;
         }
         return Lifetime.newBuilder().setSoftSeconds(soft).setHardSeconds(hard).build();
-    }
-
-    static Endpoint endpoint(InetSocketAddress a, int port) {
-        return Endpoint.newBuilder().setAddress(ByteString.copyFrom(a.getAddress().getAddress())).setPort(port).build();
-    }
-
-    /** A core selector as keel.v1.TrafficSelector. */
-    public static dev.keel.proto.v1.TrafficSelector selector(TrafficSelector ts) {
-        return dev.keel.proto.v1.TrafficSelector.newBuilder()
-                .setStartAddress(ByteString.copyFrom(ts.startAddress().bytes()))
-                .setEndAddress(ByteString.copyFrom(ts.endAddress().bytes()))
-                .setIpProtocol(ts.protocol())
-                .setStartPort(ts.startPort())
-                .setEndPort(ts.endPort())
-                .build();
     }
 
     /** Zeroizes a child's four key arrays (the SAD holds them wrapped now). */

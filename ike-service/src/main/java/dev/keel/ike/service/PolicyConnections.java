@@ -4,11 +4,10 @@ import dev.keel.core.net.IpAddress;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSyntaxException;
 import dev.keel.core.proposal.Protocol;
-import dev.keel.core.sa.IpsecMode;
-import dev.keel.core.ts.TrafficSelector;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.message.IkeIdentity;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.AuthMethod;
 import dev.keel.proto.v1.Child;
 import dev.keel.proto.v1.Connection;
@@ -63,9 +62,9 @@ public final class PolicyConnections {
 
     private static ChildConnection child(String at, Child ch) {
         String where = at + " child '" + ch.getName() + "'";
-        return new ChildConnection(ch.getName(), selectors(where, ch.getLocalTsList()),
-                selectors(where, ch.getRemoteTsList()), proposals(where, Protocol.ESP, ch.getEspProposalsList()),
-                ch.getMode() == dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TRANSPORT ? IpsecMode.TRANSPORT : IpsecMode.TUNNEL,
+        return new ChildConnection(ch.getName(), CoreMapping.selectors(ch.getLocalTsList(), where + ": local_ts"),
+                CoreMapping.selectors(ch.getRemoteTsList(), where + ": remote_ts"),
+                proposals(where, Protocol.ESP, ch.getEspProposalsList()), CoreMapping.mode(ch.getMode(), where + ": mode"),
                 Duration.ofSeconds(ch.getRekeyTimeSeconds()), Duration.ofSeconds(ch.getLifeTimeSeconds()),
                 switch (ch.getStartAction()) {
                     case START_ACTION_START -> ChildConnection.StartAction.START;
@@ -82,21 +81,6 @@ public final class PolicyConnections {
             } catch (ProposalSyntaxException e) {
                 throw new IllegalArgumentException(at + ": proposal '" + t + "': " + e.getMessage());
             }
-        }
-        return out;
-    }
-
-    private static List<TrafficSelector> selectors(String at, List<dev.keel.proto.v1.TrafficSelector> list) {
-        List<TrafficSelector> out = new ArrayList<>();
-        for (var ts : list) {
-            byte[] s = ts.getStartAddress().toByteArray();
-            byte[] e = ts.getEndAddress().toByteArray();
-            if (s.length != 4 && s.length != 16 || e.length != s.length) {
-                throw new IllegalArgumentException(at + ": a traffic selector with " + s.length + "- and " + e.length
-                        + "-byte addresses");
-            }
-            out.add(TrafficSelector.of(IpAddress.fromBytes(s), IpAddress.fromBytes(e), ts.getIpProtocol(),
-                    ts.getStartPort(), ts.getEndPort()));
         }
         return out;
     }

@@ -155,6 +155,30 @@ public final class SadChildInstaller implements IkeEvents {
         return usable == null ? IkeEvents.INSTALLED : usable;
     }
 
+    /** The record ids of our CHILD SA with inbound SPI {@code inboundSpi} (the SA ids the SAD stores it under). */
+    public ChildSaRecords.Ids ids(int inboundSpi) {
+        Pair p = byInboundSpi.get(inboundSpi);
+        return p != null ? p.ids() : ChildSaRecords.Ids.of(node, inboundSpi);
+    }
+
+    /**
+     * A CHILD SA of an IKE SA taken over from another node, stored under {@code ids}: its lifetime
+     * events and its delete find it from now on (the SAD and the data plane have it already).
+     */
+    public void adopted(IkeSa sa, ChildSa child, ChildSaRecords.Ids ids) {
+        Pair pair = new Pair(sa, child.inboundSpi(), ids);
+        bySaId.put(ids.inbound(), pair);
+        bySaId.put(ids.outbound(), pair);
+        byInboundSpi.put(child.inboundSpi(), pair);
+    }
+
+    /** Another node owns {@code sa} now: forget its pairs here, leave their records to it. */
+    @Override
+    public void ikeAbandoned(IkeSa sa, String reason) {
+        byInboundSpi.values().removeIf(p -> p.sa().current() == sa);
+        bySaId.values().removeIf(p -> p.sa().current() == sa);
+    }
+
     /** A pair the SAD refused is useless to the peer: delete it in IKE too (which deletes what was stored). */
     private void failed(IkeSa sa, int inboundSpi, ChildSaRecords.Ids ids, String why) {
         installFailures.increment();

@@ -2,8 +2,10 @@ package dev.keel.ike.session;
 
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.transform.EsnTransform;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.ike.crypto.ChildSaKeys;
+import dev.keel.ike.crypto.IkeSuite;
 import java.util.List;
 
 /**
@@ -29,6 +31,22 @@ public record ChildSa(String name, boolean initiator, int inboundSpi, int outbou
     public ChildSa {
         localTs = List.copyOf(localTs);
         remoteTs = List.copyOf(remoteTs);
+    }
+
+    /** The negotiated cipher and integrity transform (NONE with a combined-mode cipher). */
+    public IkeSuite suite() {
+        return IkeSuite.from(proposal);
+    }
+
+    /** Whether 64-bit extended sequence numbers were negotiated (RFC 4303 §2.2.1). */
+    public boolean esn() {
+        return !proposal.esns().isEmpty() && proposal.esns().getFirst() == EsnTransform.ESN;
+    }
+
+    /** This CHILD SA without keys ({@link ChildSaKeys#none()}), as another node carries it on. */
+    public ChildSa withoutKeys() {
+        return new ChildSa(name, initiator, inboundSpi, outboundSpi, proposal, mode, localTs, remoteTs, encap,
+                ChildSaKeys.none());
     }
 
     /** Key this side encrypts outbound packets with (includes the salt for AEAD suites). */

@@ -5,13 +5,17 @@ import java.util.List;
 
 /**
  * One CHILD SA of an IKE SA with what the IKE SA tracks for it besides its keys: its lifetime
- * timers, and whether a rekey has replaced it so that it only waits for its delete (RFC 7296 §2.8).
+ * timers with their deadlines, and whether a rekey has replaced it so that it only waits for its
+ * delete (RFC 7296 §2.8).
  */
 final class ChildSaEntry {
 
     final ChildSa child;
     private final List<IkeTimers.Cancellable> timers = new ArrayList<>(2);
     private boolean replaced;
+    /** When the rekey and the hard lifetime are due, Unix epoch ms (0: never): replicated with the IKE SA. */
+    private long rekeyAtMillis;
+    private long expireAtMillis;
 
     ChildSaEntry(ChildSa child) {
         this.child = child;
@@ -24,6 +28,19 @@ final class ChildSaEntry {
     void cancelTimers() {
         timers.forEach(IkeTimers.Cancellable::cancel);
         timers.clear();
+    }
+
+    void deadlines(long rekeyAt, long expireAt) {
+        this.rekeyAtMillis = rekeyAt;
+        this.expireAtMillis = expireAt;
+    }
+
+    long rekeyAtMillis() {
+        return rekeyAtMillis;
+    }
+
+    long expireAtMillis() {
+        return expireAtMillis;
     }
 
     boolean replaced() {

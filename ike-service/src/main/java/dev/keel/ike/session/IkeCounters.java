@@ -17,6 +17,9 @@ public final class IkeCounters {
     private final LongAdder established = new LongAdder();
     private final LongAdder failed = new LongAdder();
     private final LongAdder childrenEstablished = new LongAdder();
+    private final LongAdder adopted = new LongAdder();
+    private final LongAdder messageIdSyncs = new LongAdder();
+    private final LongAdder messageIdSyncsAnswered = new LongAdder();
 
     /** Counters at zero. */
     public IkeCounters() {
@@ -56,6 +59,36 @@ public final class IkeCounters {
     /** A COOKIE notify sent instead of making a half-open IKE SA. */
     public void cookieSent() {
         cookiesSent.increment();
+    }
+
+    /** An IKE SA taken over from another node (docs/ha.md). */
+    public void adopted() {
+        adopted.increment();
+    }
+
+    /** An RFC 6311 message ID sync started after a takeover. */
+    public void messageIdSync() {
+        messageIdSyncs.increment();
+    }
+
+    /** An RFC 6311 message ID sync of the peer's answered. */
+    public void messageIdSyncAnswered() {
+        messageIdSyncsAnswered.increment();
+    }
+
+    /** IKE SAs taken over from another node. */
+    public long adoptedCount() {
+        return adopted.sum();
+    }
+
+    /** RFC 6311 message ID syncs started after takeovers. */
+    public long messageIdSyncCount() {
+        return messageIdSyncs.sum();
+    }
+
+    /** RFC 6311 message ID syncs of peers answered. */
+    public long messageIdSyncsAnsweredCount() {
+        return messageIdSyncsAnswered.sum();
     }
 
     void established() {

@@ -20,6 +20,10 @@ public enum IkeDrop {
     RESPONSE_PENDING,
     /** A request outside the window: neither the next message ID nor a retransmission (§2.3). */
     UNEXPECTED_MESSAGE_ID,
+    /** An IKEV2_MESSAGE_ID_SYNC request whose notify data is not 12 bytes (RFC 6311). */
+    BAD_MESSAGE_ID_SYNC,
+    /** An IKEV2_MESSAGE_ID_SYNC request whose sender ID is below one we saw already: silently dropped (RFC 6311 §5.1). */
+    STALE_MESSAGE_ID_SYNC,
     /** A fault while processing; the message is dropped and the IKE SA kept. */
     INTERNAL_ERROR,
     /** A new IKE_SA_INIT refused: the node has too many half-open IKE SAs ({@code init_limit_half_open}). */

@@ -34,6 +34,25 @@ public interface IkeEvents {
     /** The stage of a CHILD SA with nothing to wait for. */
     java.util.concurrent.CompletionStage<?> INSTALLED = java.util.concurrent.CompletableFuture.completedFuture(null);
 
+    /**
+     * What an exchange of {@code sa} changed must become durable (DESIGN §4; docs/ha.md, "IKE SA
+     * failover"): store {@link IkeSa#snapshot()}, taken now, on this thread. Called for an
+     * established IKE SA after every exchange, before its response leaves, and before each request
+     * of ours leaves; the message waits for the stage. Calls for one IKE SA never overlap: the next
+     * comes after this stage completed. A stage that fails means the same as one that completes
+     * (the message goes; the IKE SA may not survive a takeover). Default: nothing to store.
+     */
+    default java.util.concurrent.CompletionStage<?> ikeSaChanged(IkeSa sa) {
+        return INSTALLED;
+    }
+
+    /**
+     * {@code sa} was dropped here without a word to the peer or the SAD (another node owns it now,
+     * {@link IkeSa#abandon}): forget it and its CHILD SAs locally; their records stay.
+     */
+    default void ikeAbandoned(IkeSa sa, String reason) {
+    }
+
     /** A CHILD SA pair was deleted: remove both directions and zeroize its keys. */
     default void childDeleted(IkeSa sa, ChildSa child) {
     }

@@ -61,6 +61,14 @@ public final class IkeSa {
     private SkCiphers.Pair ciphers;
     /** Installs of CHILD SAs made by the exchange under way, not done yet (DESIGN §4 install before use). */
     private CompletableFuture<?> installs;
+    /** Writes of this IKE SA's state to the SAD, one at a time (docs/ha.md, "IKE SA failover"). */
+    private final StateWrites writes = new StateWrites(this);
+    /** Established once: from then on every exchange stores its state. */
+    private boolean stored;
+    /** The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311). */
+    private boolean peerMessageIdSync;
+    /** The IKE SA this one replaced in a rekey, until that one is gone. */
+    private IkeSa predecessor;
     /** Our CHILD SAs by inbound SPI, in the order they were made. */
     private final Map<Integer, ChildSaEntry> children = new LinkedHashMap<>();
     private long lastInboundMillis;
@@ -141,6 +149,7 @@ public final class IkeSa {
     public void established() {
         if (state == IkeSaState.CONNECTING) {
             state = IkeSaState.ESTABLISHED;
+            stored = true;
             env.counters().established();
             LOG.info("{} established with {} ({})", this, remote, suite);
             env.events().ikeEstablished(this);
@@ -192,6 +201,32 @@ public final class IkeSa {
         }
         wipe(ni);
         wipe(nr);
+        onDestroyed.accept(this);
+    }
+
+    /**
+     * Drops this IKE SA here without a word to the peer, the SAD or the data plane: another node
+     * owns it now (its state write was refused, or the node lost it in a merge). Its CHILD SAs stay
+     * installed for their new owner. Idempotent.
+     */
+    public void abandon(String reason) {
+        if (state == IkeSaState.DESTROYED) {
+            return;
+        }
+        state = IkeSaState.DESTROYED;
+        tasks.shutdown();
+        for (ChildSaEntry e : children.values()) {
+            e.cancelTimers();
+        }
+        children.clear();
+        LOG.warn("{} abandoned: {}", this, reason);
+        env.events().ikeAbandoned(this, reason);
+        if (ciphers != null) {
+            ciphers.close();
+        }
+        if (keys != null) {
+            keys.close();
+        }
         onDestroyed.accept(this);
     }
 
@@ -468,7 +503,7 @@ public final class IkeSa {
 
     /**
      * Adds a negotiated CHILD SA and tells the node to install it; the message under way waits
-     * for that install ({@link #takeInstalls}).
+     * for that install ({@link #makeDurable}).
      */
     public void addChild(ChildSa child) {
         children.put(child.inboundSpi(), new ChildSaEntry(child));
@@ -489,6 +524,97 @@ public final class IkeSa {
         CompletableFuture<?> pending = installs;
         installs = null;
         return pending == null || pending.isDone() ? null : pending.handle((v, e) -> null);
+    }
+
+    private void awaitAlso(CompletableFuture<?> more) {
+        if (more != null && !more.isDone()) {
+            installs = installs == null ? more : CompletableFuture.allOf(installs, more);
+        }
+    }
+
+    /**
+     * Makes what the exchange under way changed durable (DESIGN §4): first the CHILD SAs it made
+     * are installed ({@link #takeInstalls}), then, once this IKE SA is established, its state is
+     * stored ({@link IkeEvents#ikeSaChanged}). The response of the exchange, and our next request,
+     * leave only when the result completes; it completes on this IKE SA's thread, failed or not,
+     * and is null when there is nothing to wait for. Installs first: a stored state never names a
+     * CHILD SA that is not in the SAD.
+     */
+    public CompletableFuture<?> makeDurable() {
+        CompletableFuture<?> installed = takeInstalls();
+        if (!stored || !isAlive()) { // a destroyed IKE SA's record is deleted, never written again
+            return installed;
+        }
+        if (installed == null) {
+            return writes.request();
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        installed.whenComplete((v, e) -> timers.execute(() -> {
+            CompletableFuture<Void> w = isAlive() ? writes.request() : null;
+            if (w == null) {
+                done.complete(null);
+            } else {
+                w.whenComplete((x, t) -> done.complete(null));
+            }
+        }));
+        return done;
+    }
+
+    /**
+     * This IKE SA's state as the SAD keeps it (docs/ha.md, "IKE SA failover"); on its thread.
+     * The keys object is this IKE SA's own: read it before this IKE SA can go away.
+     */
+    public IkeSaSnapshot snapshot() {
+        List<IkeSaSnapshot.Child> kids = new ArrayList<>(children.size());
+        for (ChildSaEntry e : children.values()) {
+            kids.add(new IkeSaSnapshot.Child(e.child, e.replaced(), e.rekeyAtMillis(), e.expireAtMillis()));
+        }
+        if (predecessor != null && !predecessor.isAlive()) {
+            predecessor = null;
+        }
+        return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, remote, localPort, natHere,
+                natThere, proposal, keys, tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(),
+                tasks.inFlightRekeyedChild(), tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync, kids, successor != null,
+                state == IkeSaState.DELETING && successor == null, predecessor == null ? 0 : predecessor.spiI,
+                predecessor == null ? 0 : predecessor.spiR);
+    }
+
+    /**
+     * Makes this IKE SA, new and filed by the engine under its SPI, the one {@code s} describes: an
+     * IKE SA another node established and stored, taken over with its keys, message IDs, cached
+     * response, endpoints and CHILD SAs (their timers are the engine's). Established, or being
+     * deleted when {@code s} was replaced or deleting.
+     */
+    public void restore(IkeSaSnapshot s, IkeConnection c) {
+        connection = c;
+        remote = s.remote();
+        localPort = s.localPort();
+        natHere = s.natHere();
+        natThere = s.natThere();
+        peerMessageIdSync = s.peerMessageIdSync();
+        keys(s.proposal(), IkeSuite.from(s.proposal()), s.keys());
+        for (IkeSaSnapshot.Child child : s.children()) {
+            ChildSaEntry e = new ChildSaEntry(child.child());
+            e.deadlines(child.rekeyAtMillis(), child.expireAtMillis());
+            if (child.replaced()) {
+                e.markReplaced();
+            }
+            children.put(child.child().inboundSpi(), e);
+            env.spis().reserve(child.child().inboundSpi());
+        }
+        tasks.restore(s.nextRequestId(), s.expectedRequestId(), s.lastResponseId(), s.lastResponse());
+        stored = true;
+        state = s.replaced() || s.deleting() ? IkeSaState.DELETING : IkeSaState.ESTABLISHED;
+        lastInboundMillis = timers.nowMillis();
+    }
+
+    /** True when the peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED in IKE_AUTH (RFC 6311). */
+    public boolean peerMessageIdSync() {
+        return peerMessageIdSync;
+    }
+
+    public void peerMessageIdSync(boolean announced) {
+        this.peerMessageIdSync = announced;
     }
 
     /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */
@@ -551,12 +677,17 @@ public final class IkeSa {
         next.nonces(newNi, newNr);
         next.keys(negotiated, newSuite, newKeys);
         next.state = IkeSaState.ESTABLISHED;
+        next.stored = true;
+        next.peerMessageIdSync = peerMessageIdSync;
+        next.predecessor = this;
         next.children.putAll(children); // with their timers and replaced marks
         children.clear();
         successor = next;
         state = IkeSaState.DELETING;
         LOG.info("{} rekeyed, replaced by {}", this, next);
         env.events().ikeRekeyed(this, next);
+        // the exchange under way ends once the replacement is stored, before this SA's own state says it was replaced
+        awaitAlso(next.makeDurable());
         return next;
     }
 
@@ -595,6 +726,14 @@ public final class IkeSa {
     public boolean isChildReplaced(int spi) {
         ChildSaEntry e = children.get(spi);
         return e != null && e.replaced();
+    }
+
+    /** Records when the CHILD SA with inbound SPI {@code spi} is rekeyed and ends (Unix epoch ms, 0: never). */
+    public void childDeadlines(int spi, long rekeyAtMillis, long expireAtMillis) {
+        ChildSaEntry e = children.get(spi);
+        if (e != null) {
+            e.deadlines(rekeyAtMillis, expireAtMillis);
+        }
     }
 
     /** Keeps a lifetime timer of a CHILD SA, cancelled when the CHILD SA goes. */

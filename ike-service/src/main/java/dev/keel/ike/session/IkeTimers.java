@@ -19,6 +19,14 @@ public interface IkeTimers {
     /** Milliseconds on a monotonic clock. */
     long nowMillis();
 
+    /**
+     * Wall-clock time, Unix epoch milliseconds: deadlines another node carries on after a takeover
+     * (docs/ha.md) are kept in it, since monotonic clocks differ between nodes.
+     */
+    default long epochMillis() {
+        return System.currentTimeMillis();
+    }
+
     /** A scheduled action that can still be cancelled. */
     @FunctionalInterface
     interface Cancellable {

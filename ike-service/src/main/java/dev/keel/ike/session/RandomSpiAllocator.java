@@ -29,4 +29,9 @@ public final class RandomSpiAllocator implements SpiAllocator {
     public void release(int spi) {
         inUse.remove(spi);
     }
+
+    @Override
+    public void reserve(int spi) {
+        inUse.add(spi);
+    }
 }

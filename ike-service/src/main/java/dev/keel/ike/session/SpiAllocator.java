@@ -11,4 +11,7 @@ public interface SpiAllocator {
 
     /** Returns {@code spi} for reuse once its CHILD SA is gone. */
     void release(int spi);
+
+    /** Marks {@code spi} in use: a CHILD SA taken over from another node has it (docs/ha.md). */
+    void reserve(int spi);
 }

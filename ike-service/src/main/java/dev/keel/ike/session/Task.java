@@ -26,4 +26,12 @@ public interface Task {
 
     /** Reads this task's payloads from an inbound response (initiator) or request (responder). */
     Status process(IkeMessage message);
+
+    /**
+     * Whether a response with the right message ID and exchange type answers this task's request;
+     * false drops it as stale and keeps waiting (RFC 6311: a sync response must echo our nonce).
+     */
+    default boolean expects(IkeMessage response) {
+        return true;
+    }
 }

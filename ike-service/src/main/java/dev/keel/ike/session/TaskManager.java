@@ -3,6 +3,7 @@ package dev.keel.ike.session;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.message.MessageIdSync;
 import dev.keel.ike.message.NotifyPayload;
 import dev.keel.ike.message.NotifyType;
 import java.net.InetSocketAddress;
@@ -10,6 +11,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -22,8 +24,12 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class TaskManager {
 
-    /** An exchange this side initiates: its type and the tasks that build it, in payload order. */
-    public record Exchange(ExchangeType type, List<Task> tasks) {
+    /**
+     * An exchange this side initiates: its type and the tasks that build it, in payload order;
+     * {@code messageIdSync} for RFC 6311's synchronization, which goes with message ID 0 and
+     * moves no message ID of its own.
+     */
+    public record Exchange(ExchangeType type, List<Task> tasks, boolean messageIdSync) {
         /** Copies the tasks. */
         public Exchange {
             tasks = List.copyOf(tasks);
@@ -43,6 +49,9 @@ public final class TaskManager {
     private final Deque<Exchange> queued = new ArrayDeque<>();
 
     private Exchange active;
+    /** Message ID of our request in flight: {@link #nextRequestId}, or 0 for a message ID sync. */
+    private long activeId;
+    private OutboundMessage activeMessage;
     private byte[] activeRequest;
     private int attempts;
     private IkeTimers.Cancellable retransmitTimer;
@@ -50,10 +59,17 @@ public final class TaskManager {
     private long expectedRequestId;
     private long lastResponseId = -1;
     private byte[] lastResponse;
-    /** The last response waits for CHILD SA installs before it leaves (DESIGN §4). */
+    /** Of our CREATE_CHILD_SA request in flight: the CHILD SA it rekeys and our inbound SPI of the pair it makes (0: none). */
+    private int inFlightRekeyedChild;
+    private int inFlightNewChild;
+    /** After a message ID sync answered while our request was in flight: our next ID once it is answered. */
+    private long resumeRequestIdAt = -1;
+    /** The last response waits until what its exchange changed is durable: CHILD SAs installed, state stored (DESIGN §4). */
     private boolean responseHeld;
-    /** Our next request waits for the installs of CHILD SAs the last response made. */
+    /** Our next request waits until what the last response changed is durable. */
     private boolean requestsHeld;
+    /** What runs once the response being built has left (the IKE SA that a Delete ends goes then). */
+    private final List<Runnable> afterResponse = new ArrayList<>(1);
     /** Tasks are processing a response: what they queue starts after they all ran (and installed). */
     private boolean inResponse;
     private String unauthenticatedError;
@@ -67,8 +83,48 @@ public final class TaskManager {
 
     /** Queues an exchange to initiate after those already queued, and starts it when idle. */
     public void queue(ExchangeType type, Task... tasks) {
-        queued.addLast(new Exchange(type, List.of(tasks)));
+        queued.addLast(new Exchange(type, List.of(tasks), false));
         initiateNext();
+    }
+
+    /**
+     * Puts RFC 6311's message ID synchronization, an INFORMATIONAL with message ID 0 built by
+     * {@code task}, before every exchange queued; started when idle. Its task reports the outcome
+     * through {@link #messageIdsSynchronized}.
+     */
+    public void queueMessageIdSync(Task task) {
+        queued.addFirst(new Exchange(ExchangeType.INFORMATIONAL, List.of(task), true));
+        initiateNext();
+    }
+
+    /**
+     * After a message ID sync: our next request carries {@code nextRequest}, the peer's next one
+     * {@code expectedRequest} (RFC 6311 §5.1, M2 and P2 of the peer's answer).
+     */
+    public void messageIdsSynchronized(long nextRequest, long expectedRequest) {
+        nextRequestId = nextRequest;
+        expectedRequestId = expectedRequest;
+    }
+
+    /** Restores message IDs and the cached response of an IKE SA taken over from another node. */
+    void restore(long nextRequest, long expectedRequest, long lastResponseMessageId, byte[] response) {
+        nextRequestId = nextRequest;
+        expectedRequestId = expectedRequest;
+        lastResponseId = response == null ? -1 : lastResponseMessageId;
+        lastResponse = response;
+    }
+
+    /** Makes our next request skip one message ID (a takeover without RFC 6311: assume the peer saw the one in flight). */
+    public void skipRequestId() {
+        nextRequestId++;
+    }
+
+    /**
+     * Runs {@code action} once the response being built has left: at once if it leaves at once,
+     * else when what its exchange changed is durable. For a responder task's build.
+     */
+    public void afterResponse(Runnable action) {
+        afterResponse.add(action);
     }
 
     /** True when a request of ours is unanswered. */
@@ -96,12 +152,50 @@ public final class TaskManager {
         return expectedRequestId;
     }
 
+    /** True while a request of ours with {@link #nextRequestId} is built and may be on its way (a sync's excepted). */
+    public boolean requestInFlight() {
+        return active != null && !active.messageIdSync();
+    }
+
+    /**
+     * Called by a CREATE_CHILD_SA request's task as it builds it: the inbound SPI of the CHILD SA it
+     * rekeys (0 for a new one) and our inbound SPI of the pair it proposes. Stored with the request,
+     * so that a node taking the IKE SA over can delete what the peer may have made of it.
+     */
+    public void childExchangeBuilt(int rekeyedInboundSpi, int newInboundSpi) {
+        inFlightRekeyedChild = rekeyedInboundSpi;
+        inFlightNewChild = newInboundSpi;
+    }
+
+    /** The CHILD SA our CREATE_CHILD_SA request in flight rekeys (its inbound SPI), else 0. */
+    public int inFlightRekeyedChild() {
+        return requestInFlight() ? inFlightRekeyedChild : 0;
+    }
+
+    /** Our inbound SPI of the pair our CREATE_CHILD_SA request in flight proposes, else 0. */
+    public int inFlightNewChild() {
+        return requestInFlight() ? inFlightNewChild : 0;
+    }
+
+    /** The message ID of the last response we sent, -1 when none. */
+    public long lastResponseId() {
+        return lastResponse == null ? -1 : lastResponseId;
+    }
+
+    /** The last response we sent, as sent, or null. */
+    public byte[] lastResponse() {
+        return lastResponse;
+    }
+
     private void initiateNext() {
         if (active != null || requestsHeld || inResponse || queued.isEmpty() || !sa.isAlive()) {
             return;
         }
         active = queued.pollFirst();
         unauthenticatedError = null;
+        activeId = active.messageIdSync() ? 0 : nextRequestId;
+        inFlightRekeyedChild = 0;
+        inFlightNewChild = 0;
         OutboundMessage request = new OutboundMessage(active.type(), false);
         for (Task task : active.tasks()) {
             if (task.build(request) == Task.Status.FAILED) {
@@ -109,12 +203,24 @@ public final class TaskManager {
                 return;
             }
         }
-        activeRequest = sa.encode(request, nextRequestId);
+        activeMessage = request;
+        activeRequest = sa.encode(request, activeId);
         if (active.type() == ExchangeType.IKE_SA_INIT) {
             sa.recordInit(activeRequest, false);
         }
         attempts = 0;
-        transmit();
+        // DESIGN §4: the SAD says this request may be out before it is; a new owner then synchronizes message IDs
+        CompletableFuture<?> stored = active.messageIdSync() ? null : sa.makeDurable();
+        if (stored == null) {
+            transmit();
+            return;
+        }
+        byte[] request0 = activeRequest;
+        stored.whenComplete((v, e) -> sa.timers().execute(() -> {
+            if (sa.isAlive() && activeRequest == request0) {
+                transmit();
+            }
+        }));
     }
 
     private void transmit() {
@@ -133,7 +239,7 @@ public final class TaskManager {
             return;
         }
         if (attempts >= retransmit.tries()) {
-            fail(active.type() + " request " + nextRequestId + " unanswered after " + (attempts + 1) + " sends");
+            fail(active.type() + " request " + activeId + " unanswered after " + (attempts + 1) + " sends");
             return;
         }
         attempts++;
@@ -149,8 +255,8 @@ public final class TaskManager {
      * @return true when it answered our outstanding request (the peer is alive)
      */
     public boolean onResponse(IkeMessage response) {
-        if (active == null || response.header().messageId() != nextRequestId
-                || response.header().exchange() != active.type()) {
+        if (active == null || activeRequest == null || response.header().messageId() != activeId
+                || response.header().exchange() != active.type() || !expected(response)) {
             sa.counters().dropped(IkeDrop.STALE_RESPONSE);
             return false;
         }
@@ -168,7 +274,11 @@ public final class TaskManager {
         Exchange done = active;
         active = null;
         activeRequest = null;
-        nextRequestId++;
+        activeMessage = null;
+        if (!done.messageIdSync()) {
+            nextRequestId = Math.max(nextRequestId + 1, resumeRequestIdAt);
+            resumeRequestIdAt = -1;
+        }
         List<Task> again = new ArrayList<>();
         inResponse = true;
         try {
@@ -189,17 +299,28 @@ public final class TaskManager {
             if (done.type() == ExchangeType.IKE_SA_INIT) {
                 nextRequestId = 0; // a retried IKE_SA_INIT (cookie, other group) starts over, §2.6, §1.2
             }
-            queued.addFirst(new Exchange(done.type(), done.tasks()));
+            queued.addFirst(new Exchange(done.type(), done.tasks(), done.messageIdSync()));
         }
-        CompletableFuture<?> installs = sa.takeInstalls();
-        if (installs == null) {
+        // e.g. a rekey's Delete of the old SA goes only once the new one carries traffic; a request
+        // that follows at once stores the state itself, before it leaves
+        CompletableFuture<?> durable = queued.isEmpty() ? sa.makeDurable() : sa.takeInstalls();
+        if (durable == null) {
             initiateNext();
-        } else { // e.g. a rekey's Delete of the old SA goes only once the new one carries traffic
+        } else {
             requestsHeld = true;
-            installs.whenComplete((v, e) -> sa.timers().execute(() -> {
+            durable.whenComplete((v, e) -> sa.timers().execute(() -> {
                 requestsHeld = false;
                 initiateNext();
             }));
+        }
+        return true;
+    }
+
+    private boolean expected(IkeMessage response) {
+        for (Task t : active.tasks()) {
+            if (!t.expects(response)) {
+                return false;
+            }
         }
         return true;
     }
@@ -226,6 +347,10 @@ public final class TaskManager {
      */
     public void onRequest(IkeMessage request, InetSocketAddress from, int localPort) {
         long id = request.header().messageId();
+        if (id == 0 && isMessageIdSync(request)) { // before the retransmission check: 0 may be a real ID too
+            onMessageIdSync(request, from, localPort);
+            return;
+        }
         if (id == lastResponseId && lastResponse != null) {
             if (responseHeld) { // it leaves as soon as its CHILD SAs are installed
                 sa.counters().dropped(IkeDrop.RESPONSE_PENDING);
@@ -258,22 +383,118 @@ public final class TaskManager {
         lastResponseId = id;
         expectedRequestId = id + 1;
         if (failed) {
+            afterResponse.clear();
             sa.send(encoded);
             sa.destroy(type + " request failed; answered " + describeErrors(response));
             return;
         }
-        CompletableFuture<?> installs = sa.takeInstalls();
-        if (installs == null) {
-            sa.send(encoded);
+        sendWhenDurable(encoded, null, 0, null);
+    }
+
+    /**
+     * Sends a response once what its exchange changed is durable (DESIGN §4: the peer may use a
+     * CHILD SA, and expects the exchange's effects, as soon as it arrives), then runs {@code then}
+     * if given; meanwhile retransmitted requests are held back. To {@code to} from {@code fromPort}
+     * when given, else to the peer.
+     */
+    private void sendWhenDurable(byte[] encoded, InetSocketAddress to, int fromPort, Runnable then) {
+        List<Runnable> after = List.copyOf(afterResponse);
+        afterResponse.clear();
+        CompletableFuture<?> durable = sa.makeDurable();
+        if (durable == null) {
+            sent(encoded, to, fromPort, then, after);
             return;
         }
-        responseHeld = true; // DESIGN §4: the peer may use a CHILD SA as soon as this response arrives
-        installs.whenComplete((v, e) -> sa.timers().execute(() -> {
+        responseHeld = true;
+        durable.whenComplete((v, e) -> sa.timers().execute(() -> {
             responseHeld = false;
-            if (sa.isAlive() && lastResponse == encoded) {
-                sa.send(encoded);
+            if (sa.isAlive() && (to != null || lastResponse == encoded)) {
+                sent(encoded, to, fromPort, then, after);
             }
         }));
+    }
+
+    private void sent(byte[] encoded, InetSocketAddress to, int fromPort, Runnable then, List<Runnable> after) {
+        send(encoded, to, fromPort);
+        if (then != null) {
+            then.run();
+        }
+        after.forEach(Runnable::run);
+    }
+
+    private void send(byte[] encoded, InetSocketAddress to, int fromPort) {
+        if (to == null) {
+            sa.send(encoded);
+        } else {
+            sa.sendTo(encoded, to, fromPort);
+        }
+    }
+
+    /**
+     * An INFORMATIONAL request with message ID 0 that carries IKEV2_MESSAGE_ID_SYNC, on an IKE SA
+     * that announced RFC 6311 both ways (we always do, in IKE_AUTH).
+     */
+    private boolean isMessageIdSync(IkeMessage request) {
+        return request.header().exchange() == ExchangeType.INFORMATIONAL && request.isProtected()
+                && sa.state() == IkeSaState.ESTABLISHED && sa.peerMessageIdSync()
+                && request.notify(NotifyType.IKEV2_MESSAGE_ID_SYNC).isPresent();
+    }
+
+    /**
+     * Answers RFC 6311's message ID synchronization from a peer that took this IKE SA over (its
+     * cluster's new active member): §5.1, dropped silently unless its M1 is above every request ID
+     * we have seen from it; our answer's M2 is the higher of M1 and our next expected ID, P2 the
+     * higher of its P1 and one more than the highest request ID we used. A request of ours in
+     * flight that the peer never saw (its P1 is not above it) is sent again with P2; one it saw gets
+     * its cached response from it as it is, and our IDs continue at P2 after it.
+     */
+    private void onMessageIdSync(IkeMessage request, InetSocketAddress from, int localPort) {
+        Optional<MessageIdSync> sync = MessageIdSync.decode(request.notify(NotifyType.IKEV2_MESSAGE_ID_SYNC)
+                .orElseThrow().data());
+        if (sync.isEmpty()) {
+            sa.counters().dropped(IkeDrop.BAD_MESSAGE_ID_SYNC);
+            return;
+        }
+        long m1 = sync.get().nextSendId();
+        long p1 = sync.get().nextExpectedId();
+        if (m1 < expectedRequestId) {
+            sa.counters().dropped(IkeDrop.STALE_MESSAGE_ID_SYNC);
+            return;
+        }
+        if (responseHeld) { // the state of our last answer is being stored; the peer retransmits
+            sa.counters().dropped(IkeDrop.RESPONSE_PENDING);
+            return;
+        }
+        sa.requestAccepted(request, from, localPort);
+        long m2 = Math.max(m1, expectedRequestId);
+        long p2;
+        byte[] again = null;
+        if (active != null && !active.messageIdSync()) {
+            p2 = Math.max(p1, activeId + 1);
+            if (p1 <= activeId) { // the peer never processed it: it goes again, as P2, after our answer
+                cancelRetransmit();
+                activeId = p2;
+                nextRequestId = p2;
+                activeRequest = sa.encode(activeMessage, activeId);
+                attempts = 0;
+                again = activeRequest;
+            } else {
+                resumeRequestIdAt = p2;
+            }
+        } else {
+            p2 = Math.max(p1, nextRequestId);
+            nextRequestId = p2;
+        }
+        expectedRequestId = m2;
+        OutboundMessage response = new OutboundMessage(ExchangeType.INFORMATIONAL, true)
+                .add(new MessageIdSync(sync.get().nonce(), p2, m2).toNotify());
+        sa.counters().messageIdSyncAnswered();
+        byte[] reissued = again;
+        sendWhenDurable(sa.encode(response, 0), from, localPort, reissued == null ? null : () -> {
+            if (activeRequest == reissued) {
+                transmit();
+            }
+        });
     }
 
     /**
@@ -290,7 +511,7 @@ public final class TaskManager {
         lastResponse = sa.encode(response, request.messageId());
         lastResponseId = request.messageId();
         expectedRequestId = lastResponseId + 1;
-        sa.send(lastResponse);
+        sendWhenDurable(lastResponse, null, 0, null);
     }
 
     private static String describeErrors(OutboundMessage m) {
@@ -301,6 +522,8 @@ public final class TaskManager {
     private void fail(String reason) {
         cancelRetransmit();
         active = null;
+        activeRequest = null;
+        activeMessage = null;
         unauthenticatedError = null;
         queued.clear();
         sa.destroy(reason);
@@ -310,6 +533,8 @@ public final class TaskManager {
     public void shutdown() {
         cancelRetransmit();
         active = null;
+        activeRequest = null;
+        activeMessage = null;
         queued.clear();
         lastResponse = null;
     }

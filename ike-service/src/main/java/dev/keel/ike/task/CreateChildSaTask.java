@@ -151,6 +151,8 @@ public final class CreateChildSaTask implements Task {
         // §2.8: a rekey keeps the selectors (and algorithms) of the SA it replaces
         m.add(TsPayload.of(true, rekeyed != null ? rekeyed.localTs() : child.localTs()));
         m.add(TsPayload.of(false, rekeyed != null ? rekeyed.remoteTs() : child.remoteTs()));
+        // stored with the request: a node that takes the IKE SA over undoes what the peer may have made of it
+        sa.tasks().childExchangeBuilt(rekeyed == null ? 0 : rekeyed.inboundSpi(), inboundSpi);
         return Status.DONE;
     }
 

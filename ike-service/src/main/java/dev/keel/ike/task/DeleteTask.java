@@ -6,6 +6,7 @@ import dev.keel.ike.message.DeletePayload;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSa;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -18,21 +19,35 @@ public final class DeleteTask implements Task {
     private final IkeSa sa;
     private final ChildSa child;
     private final boolean ike;
+    /** Our inbound SPI of a pair the peer may hold that this side never had, or 0. */
+    private final int unknownToUs;
 
-    private DeleteTask(IkeSa sa, ChildSa child, boolean ike) {
+    private DeleteTask(IkeSa sa, ChildSa child, boolean ike, int unknownToUs) {
         this.sa = sa;
         this.child = child;
         this.ike = ike;
+        this.unknownToUs = unknownToUs;
     }
 
     /** Deletes the whole IKE SA. */
     public static DeleteTask ikeSa(IkeSa sa) {
-        return new DeleteTask(sa, null, true);
+        return new DeleteTask(sa, null, true, 0);
     }
 
     /** Deletes one CHILD SA pair. */
     public static DeleteTask childSa(IkeSa sa, ChildSa child) {
-        return new DeleteTask(sa, child, false);
+        return new DeleteTask(sa, child, false, 0);
+    }
+
+    /**
+     * After a takeover with a CREATE_CHILD_SA of the old owner's in flight: deletes the pair that
+     * exchange proposed with our inbound SPI {@code proposedSpi}, which the peer holds if it
+     * processed the request (we never had it), and the CHILD SA it rekeyed, {@code rekeyed} (may
+     * be null), which the peer then only waits to see deleted (RFC 7296 §2.8). A peer that never
+     * saw the request finds nothing to delete under {@code proposedSpi} (§1.4.1).
+     */
+    public static DeleteTask exchangeLostInTakeover(IkeSa sa, ChildSa rekeyed, int proposedSpi) {
+        return new DeleteTask(sa, rekeyed, false, proposedSpi);
     }
 
     @Override
@@ -41,7 +56,14 @@ public final class DeleteTask implements Task {
             sa.deleting();
             m.add(DeletePayload.ikeSa());
         } else {
-            m.add(DeletePayload.esp(List.of(child.inboundSpi())));
+            List<Integer> spis = new ArrayList<>(2);
+            if (unknownToUs != 0) {
+                spis.add(unknownToUs);
+            }
+            if (child != null) {
+                spis.add(child.inboundSpi());
+            }
+            m.add(DeletePayload.esp(spis));
         }
         return Status.DONE;
     }
@@ -50,7 +72,7 @@ public final class DeleteTask implements Task {
     public Status process(IkeMessage m) {
         if (ike) {
             sa.destroy("deleted by us");
-        } else {
+        } else if (child != null) {
             sa.removeChild(child);
         }
         return Status.DONE;

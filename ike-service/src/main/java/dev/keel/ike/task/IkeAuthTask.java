@@ -96,6 +96,8 @@ public final class IkeAuthTask implements Task {
             return Status.FAILED;
         }
         m.add(auth);
+        // RFC 6311: after a takeover the node that carries this IKE SA on may synchronize message IDs
+        m.notify(NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED);
         if (!initiator) {
             sa.established();
         }
@@ -114,6 +116,7 @@ public final class IkeAuthTask implements Task {
                 return fail("peer answered IKE_AUTH with " + error.get().notifyType());
             }
         }
+        sa.peerMessageIdSync(m.notify(NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED).isPresent());
         List<IdPayload> ids = m.payloads(IdPayload.class).stream().filter(i -> i.initiator() != initiator).toList();
         Optional<AuthPayload> auth = m.first(AuthPayload.class);
         if (ids.size() != 1 || auth.isEmpty()) {

@@ -52,8 +52,7 @@ public final class InformationalTask implements Task {
     public Status build(OutboundMessage m) {
         if (deleteIke) {
             sa.deleting();
-            // destroyed right after this empty response is sent
-            sa.timers().schedule(java.time.Duration.ZERO, () -> sa.destroy("deleted by the peer"));
+            sa.tasks().afterResponse(() -> sa.destroy("deleted by the peer"));
         } else if (!deletedInbound.isEmpty()) {
             m.add(DeletePayload.esp(deletedInbound));
         }

@@ -46,6 +46,13 @@ final class TwoIkePeers implements AutoCloseable {
     final AtomicInteger delivered = new AtomicInteger();
     volatile Predicate<byte[]> dropToAlice = d -> false;
     volatile Predicate<byte[]> dropToBob = d -> false;
+    /** Every datagram bob sent, in order (what a peer sees of a takeover). */
+    final ConcurrentLinkedQueue<byte[]> fromBob = new ConcurrentLinkedQueue<>();
+    /** The engine that receives what is sent to ALICE: alice, or after {@link #survivor} the survivor. */
+    private volatile IkeEngine atAlice;
+    /** Set by {@link #survivor}: alice is dead, nothing she sends arrives. */
+    private volatile boolean aliceDead;
+    private final RetransmitPolicy retransmit = new RetransmitPolicy(Duration.ofMillis(200), 1.5, 3);
 
     TwoIkePeers(HalfOpenLimits bobLimits) {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
@@ -59,10 +66,17 @@ final class TwoIkePeers implements AutoCloseable {
             }
             blocked.add(e);
         });
-        RetransmitPolicy fast = new RetransmitPolicy(Duration.ofMillis(200), 1.5, 3);
+        RetransmitPolicy fast = retransmit;
         IkeEngine[] engines = new IkeEngine[2];
-        IkeTransport toBob = (port, peer, msg) -> deliver(engines[1], ALICE, msg, dropToBob);
-        IkeTransport toAlice = (port, peer, msg) -> deliver(engines[0], BOB, msg, dropToAlice);
+        IkeTransport toBob = (port, peer, msg) -> {
+            if (!aliceDead) {
+                deliver(engines[1], ALICE, msg, dropToBob);
+            }
+        };
+        IkeTransport toAlice = (port, peer, msg) -> {
+            fromBob.add(msg.clone());
+            deliver(atAlice, BOB, msg, dropToAlice);
+        };
         alice = new IkeEngine(toBob, aliceEvents, address(ALICE), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
                 HalfOpenLimits.DEFAULT, new SecureRandom());
@@ -71,6 +85,24 @@ final class TwoIkePeers implements AutoCloseable {
                 bobLimits, new SecureRandom());
         engines[0] = alice;
         engines[1] = bob;
+        atAlice = alice;
+    }
+
+    /**
+     * Kills alice (nothing she sends arrives any more; her timers run on into the void, as a
+     * process killed with kill -9 sends nothing) and puts a new engine at her address, with alice's
+     * connections and {@code events}, which from now on receives everything bob sends to ALICE:
+     * the node that takes alice's IKE SAs over, behind the same anycast address.
+     */
+    IkeEngine survivor(RecordingEvents events) {
+        aliceDead = true;
+        IkeTransport toBob = (port, peer, msg) -> deliver(bob, ALICE, msg, dropToBob);
+        IkeEngine survivor = new IkeEngine(toBob, events, address(ALICE), 500, 4500, new ConnectionDirectory(),
+                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), retransmit,
+                HalfOpenLimits.DEFAULT, new SecureRandom());
+        survivor.connections().replace(alice.connections().all());
+        atAlice = survivor;
+        return survivor;
     }
 
     TwoIkePeers() {
@@ -194,6 +226,22 @@ final class TwoIkePeers implements AutoCloseable {
         final ConcurrentLinkedQueue<IkeSa> rekeyedIkeSas = new ConcurrentLinkedQueue<>();
         /** When set, every CHILD SA's install waits for it (DESIGN §4 install before use). */
         volatile java.util.concurrent.CompletableFuture<Void> installGate;
+        /** When set, IKE SA state is stored there as node {@code node} (docs/ha.md, IKE SA failover). */
+        private volatile MemorySad sad;
+        private volatile String node;
+
+        /** Stores this engine's IKE SAs in {@code store} as node {@code name}. */
+        RecordingEvents storingIn(MemorySad store, String name) {
+            this.node = name;
+            this.sad = store;
+            return this;
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<?> ikeSaChanged(IkeSa sa) {
+            MemorySad s = sad;
+            return s == null ? IkeEvents.INSTALLED : s.store(node, sa);
+        }
 
         @Override
         public java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
@@ -219,6 +267,10 @@ final class TwoIkePeers implements AutoCloseable {
         @Override
         public void ikeDestroyed(IkeSa sa, String reason) {
             destroyed.add(reason);
+            MemorySad s = sad;
+            if (s != null) {
+                s.delete(node, sa);
+            }
         }
 
         @Override

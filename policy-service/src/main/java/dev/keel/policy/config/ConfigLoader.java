@@ -2,11 +2,6 @@ package dev.keel.policy.config;
 
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
-
-import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Function;
@@ -57,27 +52,12 @@ public final class ConfigLoader {
 
     /** Loads the file at {@code path}; relative secret files are resolved against its directory. */
     public ConfigResult loadFile(Path path) {
-        String file = path.toString();
-        Problems problems = new Problems(file);
-        byte[] bytes;
-        try {
-            long size = Files.size(path);
-            if (size > MAX_CONFIG_BYTES) {
-                problems.add("", (Node) null, "the file is " + size + " bytes; at most " + MAX_CONFIG_BYTES
-                        + " are read");
-                return new ConfigResult.Invalid(problems.list());
-            }
-            bytes = Files.readAllBytes(path);
-        } catch (IOException e) {
-            problems.add("", (Node) null, "cannot read the file: " + ioReason(e));
-            return new ConfigResult.Invalid(problems.list());
-        }
-        String text = YamlText.utf8(bytes, problems);
+        Problems problems = new Problems(path.toString());
+        String text = YamlText.readFile(path, MAX_CONFIG_BYTES, problems);
         if (text == null) {
             return new ConfigResult.Invalid(problems.list());
         }
-        Path parent = path.toAbsolutePath().getParent();
-        return load(file, text, parent == null ? Path.of("") : parent);
+        return load(path.toString(), text, YamlText.directoryOf(path));
     }
 
     /**
@@ -102,16 +82,4 @@ public final class ConfigLoader {
         }
         return new ConfigReading(problems, baseDir, environment).read(root);
     }
-
-
-    static String ioReason(IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getClass().getSimpleName();
-    }
-
 }

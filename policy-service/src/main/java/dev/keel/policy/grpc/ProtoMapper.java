@@ -1,9 +1,6 @@
 package dev.keel.policy.grpc;
 
-import com.google.protobuf.ByteString;
 import dev.keel.core.proposal.Proposal;
-import dev.keel.core.sa.IpsecMode;
-import dev.keel.core.spd.SpdEntry;
 import dev.keel.policy.config.AuthConfig;
 import dev.keel.policy.config.ChildConfig;
 import dev.keel.policy.config.CompiledPolicy;
@@ -11,17 +8,16 @@ import dev.keel.core.config.ConfigProblem;
 import dev.keel.policy.config.ConnectionConfig;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.store.ConfigDelta;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.Auth;
 import dev.keel.proto.v1.AuthMethod;
 import dev.keel.proto.v1.Child;
 import dev.keel.proto.v1.Connection;
 import dev.keel.proto.v1.DpdAction;
-import dev.keel.proto.v1.PolicyAction;
 import dev.keel.proto.v1.PolicyDelta;
 import dev.keel.proto.v1.PolicyEvent;
 import dev.keel.proto.v1.PolicySnapshot;
 import dev.keel.proto.v1.StartAction;
-import dev.keel.proto.v1.TrafficSelector;
 import java.util.List;
 
 /**
@@ -66,8 +62,7 @@ final class ProtoMapper {
     static Child child(ChildConfig c) {
         Child.Builder b = Child.newBuilder()
                 .setName(c.name())
-                .setMode(c.mode() == IpsecMode.TRANSPORT ? dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TRANSPORT
-                        : dev.keel.proto.v1.IpsecMode.IPSEC_MODE_TUNNEL)
+                .setMode(CoreMapping.mode(c.mode()))
                 .setRekeyTimeSeconds(c.rekeyTime().toSeconds())
                 .setLifeTimeSeconds(c.lifeTime().toSeconds())
                 .setRekeyBytes(c.rekeyBytes())
@@ -83,10 +78,10 @@ final class ProtoMapper {
                 })
                 .setPriority(c.priority());
         for (var ts : c.localTs()) {
-            b.addLocalTs(selector(ts)).addLocalTsText(ts.toString());
+            b.addLocalTs(CoreMapping.selector(ts)).addLocalTsText(ts.toString());
         }
         for (var ts : c.remoteTs()) {
-            b.addRemoteTs(selector(ts)).addRemoteTsText(ts.toString());
+            b.addRemoteTs(CoreMapping.selector(ts)).addRemoteTsText(ts.toString());
         }
         for (Proposal p : c.espProposals()) {
             b.addEspProposals(p.toString());
@@ -94,35 +89,8 @@ final class ProtoMapper {
         return b.build();
     }
 
-    static TrafficSelector selector(dev.keel.core.ts.TrafficSelector ts) {
-        return TrafficSelector.newBuilder()
-                .setStartAddress(ByteString.copyFrom(ts.startAddress().bytes()))
-                .setEndAddress(ByteString.copyFrom(ts.endAddress().bytes()))
-                .setIpProtocol(ts.protocol())
-                .setStartPort(ts.startPort())
-                .setEndPort(ts.endPort())
-                .build();
-    }
-
     static dev.keel.proto.v1.SpdEntry spdEntry(int order, CompiledPolicy p) {
-        SpdEntry e = p.entry();
-        dev.keel.proto.v1.SpdEntry.Builder b = dev.keel.proto.v1.SpdEntry.newBuilder()
-                .setOrder(order)
-                .setPriority(p.priority())
-                .setName(e.name())
-                .setLocal(selector(e.local()))
-                .setRemote(selector(e.remote()))
-                .setLocalText(e.local().toString())
-                .setRemoteText(e.remote().toString())
-                .setAction(switch (e.action()) {
-                    case PROTECT -> PolicyAction.POLICY_ACTION_PROTECT;
-                    case BYPASS -> PolicyAction.POLICY_ACTION_BYPASS;
-                    case DISCARD -> PolicyAction.POLICY_ACTION_DISCARD;
-                });
-        if (e.connection() != null) {
-            b.setConnection(e.connection()).setChild(e.child());
-        }
-        return b.build();
+        return CoreMapping.spdEntry(p.entry()).setOrder(order).setPriority(p.priority()).build();
     }
 
     static List<dev.keel.proto.v1.SpdEntry> spd(List<CompiledPolicy> compiled) {

@@ -145,7 +145,7 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     @Override
     public void installIkeSa(InstallIkeSaRequest req, StreamObserver<InstallIkeSaResponse> out) {
-        unary(out, () -> InstallIkeSaResponse.newBuilder().setIkeSa(db.installIkeSa(req)).build());
+        async(out, () -> db.installIkeSaAsync(req).thenApply(r -> InstallIkeSaResponse.newBuilder().setIkeSa(r).build()));
     }
 
     @Override

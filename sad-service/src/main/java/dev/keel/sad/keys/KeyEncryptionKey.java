@@ -1,5 +1,6 @@
 package dev.keel.sad.keys;
 
+import dev.keel.proto.KekId;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -8,8 +9,6 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HexFormat;
@@ -42,7 +41,7 @@ public final class KeyEncryptionKey implements AutoCloseable {
 
     private KeyEncryptionKey(byte[] key) {
         this.key = key;
-        this.id = idOf(key);
+        this.id = KekId.of(key);
     }
 
     /** A KEK from raw bytes (16, 24 or 32; tests use the RFC 5649 192-bit KEK). Copies. */
@@ -158,18 +157,7 @@ public final class KeyEncryptionKey implements AutoCloseable {
         return true;
     }
 
-    private static int idOf(byte[] key) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update("keel-kek-id".getBytes(StandardCharsets.US_ASCII));
-            byte[] d = sha.digest(key);
-            return (d[0] & 0xff) << 24 | (d[1] & 0xff) << 16 | (d[2] & 0xff) << 8 | (d[3] & 0xff);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** The KEK id stored next to wrapped keys: first 4 bytes of SHA-256("keel-kek-id" || KEK). */
+    /** The KEK id stored next to wrapped keys ({@link KekId}). */
     public int id() {
         return id;
     }

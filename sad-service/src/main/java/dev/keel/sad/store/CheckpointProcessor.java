@@ -2,7 +2,6 @@ package dev.keel.sad.store;
 
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
-import dev.keel.sad.SadException.Kind;
 import java.io.Serial;
 import java.util.Map;
 
@@ -32,15 +31,7 @@ public final class CheckpointProcessor extends RecordProcessor {
     /** Answers {@code a} = the stored checkpoint, {@code b} = the stored margin, after the call. */
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
-        byte[] bytes = entry.getValue();
-        if (bytes == null) {
-            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
-        }
-        ChildSaRecord r = openChild(entry);
-        OpResult refusal = LeaseProcessor.Checks.usableBy(r, nodeId, Direction.DIRECTION_INBOUND, "checkpoint replay");
-        if (refusal != null) {
-            return refusal;
-        }
+        ChildSaRecord r = ownedChild(entry, nodeId, Direction.DIRECTION_INBOUND, "checkpoint replay");
         int c = Long.compareUnsigned(rightEdge, r.getReplayCheckpoint());
         if (c < 0 || (c == 0 && Long.compareUnsigned(margin, r.getReplayMargin()) >= 0)) {
             return OpResult.ok(null, r.getReplayCheckpoint(), r.getReplayMargin());

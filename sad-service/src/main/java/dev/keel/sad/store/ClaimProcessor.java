@@ -38,16 +38,9 @@ public final class ClaimProcessor extends RecordProcessor {
 
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
-        byte[] value = entry.getValue();
-        if (value == null) {
-            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
-        }
-        ChildSaRecord r = openChild(entry);
-        if (!Records.isLive(r)) {
-            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
-        }
+        ChildSaRecord r = liveChild(entry);
         if (r.getOwnerNodeId().equals(nodeId) && r.getOwnerMember().equals(memberUuid)) {
-            return OpResult.ok(value);
+            return OpResult.ok(entry.getValue());
         }
         boolean ownerAlive = liveMembers.contains(r.getOwnerMember());
         boolean planned = !expectedOwner.isEmpty() && expectedOwner.equals(r.getOwnerNodeId());

@@ -2,7 +2,6 @@ package dev.keel.sad.store;
 
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
-import dev.keel.sad.SadException.Kind;
 import dev.keel.sad.keys.TamperedRecordException;
 import java.io.Serial;
 import java.util.Map;
@@ -32,13 +31,9 @@ public final class DeleteProcessor extends RecordProcessor {
 
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
-        byte[] value = entry.getValue();
-        if (value == null) {
-            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
-        }
         ChildSaRecord r;
         try {
-            r = openChild(entry);
+            r = existingChild(entry);
         } catch (TamperedRecordException e) {
             tagWith(kekId);
             return OpResult.ok(write(entry, ChildSaRecord.newBuilder().setId(entry.getKey())
@@ -46,7 +41,7 @@ public final class DeleteProcessor extends RecordProcessor {
                     .setGeneration(1)));
         }
         if (!Records.isLive(r)) {
-            return OpResult.ok(value);
+            return OpResult.ok(entry.getValue());
         }
         return OpResult.ok(write(entry, r.toBuilder()
                 .clearKeys()

@@ -1,7 +1,6 @@
 package dev.keel.sad.store;
 
 import dev.keel.proto.v1.ChildSaRecord;
-import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
 import dev.keel.sad.SadException.Kind;
 import java.io.Serial;
@@ -32,15 +31,7 @@ public final class LeaseProcessor extends RecordProcessor {
 
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
-        byte[] bytes = entry.getValue();
-        if (bytes == null) {
-            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
-        }
-        ChildSaRecord r = openChild(entry);
-        OpResult refusal = Checks.usableBy(r, nodeId, Direction.DIRECTION_OUTBOUND, "lease sequence numbers");
-        if (refusal != null) {
-            return refusal;
-        }
+        ChildSaRecord r = ownedChild(entry, nodeId, Direction.DIRECTION_OUTBOUND, "lease sequence numbers");
         long start = r.getLeaseHighWater() == 0 ? 1 : r.getLeaseHighWater(); // unsigned: never Math.max
         long end = start + count;
         boolean exhausted = r.getEsn()
@@ -52,30 +43,5 @@ public final class LeaseProcessor extends RecordProcessor {
         }
         write(entry, r.toBuilder().setLeaseHighWater(end));
         return OpResult.ok(null, start, end, r.getOwnerEpoch());
-    }
-
-    /** Shared state / ownership / direction checks. */
-    static final class Checks {
-        private Checks() {}
-
-        static OpResult usableBy(ChildSaRecord r, String nodeId, Direction direction, String what) {
-            if (r.getState() == ChildSaState.CHILD_SA_STATE_DELETED) {
-                return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
-            }
-            if (r.getState() == ChildSaState.CHILD_SA_STATE_EXPIRED) {
-                return OpResult.refuse(Kind.FAILED_PRECONDITION,
-                        "child SA " + r.getId() + " reached its hard lifetime; cannot " + what);
-            }
-            if (direction != null && r.getDirection() != direction) {
-                return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is "
-                        + r.getDirection().name().substring("DIRECTION_".length()).toLowerCase()
-                        + "; cannot " + what);
-            }
-            if (!r.getOwnerNodeId().equals(nodeId)) {
-                return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is owned by node '"
-                        + r.getOwnerNodeId() + "', not '" + nodeId + "' (owner epoch " + r.getOwnerEpoch() + ")");
-            }
-            return null;
-        }
     }
 }

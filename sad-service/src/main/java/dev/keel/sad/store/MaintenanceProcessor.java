@@ -1,14 +1,10 @@
 package dev.keel.sad.store;
 
-import com.hazelcast.map.EntryProcessor;
-import com.hazelcast.query.Predicate;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.keys.RecordMac;
-import dev.keel.sad.keys.TamperedRecordException;
 import java.io.Serial;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -23,28 +19,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * </ol>
  * Records are read with {@link ChildSaFields} (the few fields the pass needs) and a takeover
  * patches the owner fields in the bytes; only a lifetime transition parses the whole record.
- * It runs in two steps: a query with {@link #due()} finds the keys that need work (evaluated on
- * the partition owners only, no backups touched), then {@code executeOnKeys} applies this
- * processor to those keys. The processor is deterministic in its fields (clock and member set
- * captured when built), so the backup replica re-runs it (backup processor = this) and reaches
- * the same bytes; this also holds for multi-key operations, where a single backup processor
- * serves every key of a partition.
+ * It runs in two steps ({@link MaintenancePass}): the {@link #due()} query is evaluated on the
+ * partition owners only (no backups touched); the backup replica re-runs the pass and reaches the
+ * same bytes, also in multi-key operations, where a single backup processor serves every key of a
+ * partition.
  *
  * <p>A record that fails its integrity check is left as it is (no new owner, no expiry, no purge)
  * and answered {@link #REFUSED}; the result of a change is {@link #CHANGED}.
  */
-public final class MaintenanceProcessor implements EntryProcessor<String, byte[], Object> {
+public final class MaintenanceProcessor extends MaintenancePass {
 
     @Serial
     private static final long serialVersionUID = 1L;
 
-    /** The result for a record the pass changed or purged. */
-    public static final Boolean CHANGED = Boolean.TRUE;
-    /** The result for a record that failed its integrity check and was left alone. */
-    public static final Boolean REFUSED = Boolean.FALSE;
-
-    private final long nowMs;
-    private final HashMap<String, String> liveMembers;
     private final long tombstoneRetentionMs;
     /** Shared by the partition threads that run this instance (local operations are not copied). */
     private transient volatile ConcurrentHashMap<String, byte[]> utf8Cache;
@@ -53,8 +40,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
      * @param liveMembers member UUID -> node id of every live member
      */
     public MaintenanceProcessor(long nowMs, Map<String, String> liveMembers, long tombstoneRetentionMs) {
-        this.nowMs = nowMs;
-        this.liveMembers = new HashMap<>(liveMembers);
+        super(nowMs, liveMembers);
         this.tombstoneRetentionMs = tombstoneRetentionMs;
     }
 
@@ -73,17 +59,12 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
     }
 
     @Override
-    public Object process(Map.Entry<String, byte[]> entry) {
-        byte[] value = entry.getValue();
-        if (value == null) {
-            return null;
-        }
-        RecordMac mac;
-        try {
-            mac = RecordMac.verify(RecordMac.Scope.CHILD_SA, entry.getKey(), value);
-        } catch (TamperedRecordException e) {
-            return REFUSED;
-        }
+    protected RecordMac.Scope scope() {
+        return RecordMac.Scope.CHILD_SA;
+    }
+
+    @Override
+    protected Object apply(Map.Entry<String, byte[]> entry, byte[] value, RecordMac mac) {
         // Fast path: read the few fields the pass needs and patch the owner fields in place; the
         // full parse only for what the patch does not cover (a lifetime transition, an odd layout).
         ChildSaFields f = ChildSaFields.read(value);
@@ -115,7 +96,7 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
         return CHANGED; // counted by the caller (null results are not returned)
     }
 
-    /** Whether the pass would change the record (what {@link #due()} selects), from its bytes. */
+    @Override
     boolean isDue(byte[] value) {
         ChildSaFields f = ChildSaFields.read(value);
         if (!f.canonical()) {
@@ -136,30 +117,5 @@ public final class MaintenanceProcessor implements EntryProcessor<String, byte[]
             utf8Cache = cache;
         }
         return cache.computeIfAbsent(s, k -> k.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private boolean orphan(String ownerMember) {
-        return !liveMembers.isEmpty() && !liveMembers.containsKey(ownerMember);
-    }
-
-    @Override
-    public EntryProcessor<String, byte[], Object> getBackupProcessor() {
-        return this;
-    }
-
-    /** Selects the entries this pass would change. */
-    public Predicate<String, byte[]> due() {
-        return new Due(this);
-    }
-
-    private record Due(MaintenanceProcessor pass) implements Predicate<String, byte[]> {
-        @Serial
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public boolean apply(Map.Entry<String, byte[]> entry) {
-            byte[] v = entry.getValue();
-            return v != null && pass.isDue(v);
-        }
     }
 }

@@ -2,6 +2,8 @@ package dev.keel.sad.store;
 
 import com.hazelcast.map.EntryProcessor;
 import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.sad.SadException.Kind;
 import dev.keel.sad.keys.RecordMac;
@@ -30,8 +32,8 @@ import java.util.Map;
  * and backup are byte-identical. A processor that changed nothing has no backup processor, and
  * then no backup is sent or awaited.
  *
- * <p><b>Integrity.</b> A processor reads the stored record through {@link #openChild} /
- * {@link #openIke}, which check its tag ({@link RecordMac}); a record that fails is not used and
+ * <p><b>Integrity.</b> A processor reads the stored record through {@link #existingChild} (and
+ * its kin {@link #liveChild}, {@link #ownedChild}) or {@link #openIke}, which check its tag ({@link RecordMac}); a record that fails is not used and
  * the operation is refused with DATA_LOSS. Every write tags the new record
  * ({@link #write(Map.Entry, ChildSaRecord.Builder)} and the like), with the KEK that tagged the
  * record read, or the one named by {@link #tagWith} for a record made here.
@@ -55,19 +57,82 @@ public abstract class RecordProcessor implements EntryProcessor<String, byte[], 
             return apply(entry);
         } catch (TamperedRecordException e) {
             return OpResult.refuse(Kind.DATA_LOSS, e.getMessage());
+        } catch (Refusal r) {
+            return r.result;
         }
     }
 
-    /** Does the work; reads through {@link #openChild} / {@link #openIke}, writes only through {@code write} / {@link #remove}. */
+    /**
+     * Does the work; reads through {@link #existingChild} and its kin or {@link #openIke}, writes
+     * only through {@code write} / {@link #remove}.
+     */
     protected abstract OpResult apply(Map.Entry<String, byte[]> entry);
 
+    /**
+     * The prologue of an operation on an existing CHILD SA: the stored record after its integrity
+     * check. No record ends the operation with NOT_FOUND, a failed check with DATA_LOSS.
+     */
+    protected final ChildSaRecord existingChild(Map.Entry<String, byte[]> entry) {
+        if (entry.getValue() == null) {
+            throw new Refusal(OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist"));
+        }
+        return openChild(entry);
+    }
+
+    /** As {@link #existingChild}; a deleted SA (a tombstone) ends the operation with FAILED_PRECONDITION. */
+    protected final ChildSaRecord liveChild(Map.Entry<String, byte[]> entry) {
+        ChildSaRecord r = existingChild(entry);
+        if (!Records.isLive(r)) {
+            throw new Refusal(OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted"));
+        }
+        return r;
+    }
+
+    /**
+     * As {@link #existingChild}, for an operation of the SA's owner: the refusals of
+     * {@link #usableBy} end it.
+     */
+    protected final ChildSaRecord ownedChild(Map.Entry<String, byte[]> entry, String nodeId, Direction direction,
+            String what) {
+        ChildSaRecord r = existingChild(entry);
+        OpResult refusal = usableBy(r, nodeId, direction, what);
+        if (refusal != null) {
+            throw new Refusal(refusal);
+        }
+        return r;
+    }
+
+    /**
+     * Null when node {@code nodeId} may {@code what} on SA {@code r}: it is neither deleted nor
+     * expired, has {@code direction} (null: either) and is owned by that node; else the refusal.
+     */
+    protected static OpResult usableBy(ChildSaRecord r, String nodeId, Direction direction, String what) {
+        if (r.getState() == ChildSaState.CHILD_SA_STATE_DELETED) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
+        }
+        if (r.getState() == ChildSaState.CHILD_SA_STATE_EXPIRED) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION,
+                    "child SA " + r.getId() + " reached its hard lifetime; cannot " + what);
+        }
+        if (direction != null && r.getDirection() != direction) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is "
+                    + r.getDirection().name().substring("DIRECTION_".length()).toLowerCase()
+                    + "; cannot " + what);
+        }
+        if (!r.getOwnerNodeId().equals(nodeId)) {
+            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is owned by node '"
+                    + r.getOwnerNodeId() + "', not '" + nodeId + "' (owner epoch " + r.getOwnerEpoch() + ")");
+        }
+        return null;
+    }
+
     /** The stored CHILD SA record (not null) after its integrity check; a failed check refuses the operation (DATA_LOSS). */
-    protected final ChildSaRecord openChild(Map.Entry<String, byte[]> entry) {
+    private ChildSaRecord openChild(Map.Entry<String, byte[]> entry) {
         mac = RecordMac.verify(Scope.CHILD_SA, entry.getKey(), entry.getValue());
         return Records.parseChild(entry.getValue());
     }
 
-    /** As {@link #openChild}, for an IKE SA record. */
+    /** The stored IKE SA record (not null) after its integrity check; a failed check refuses the operation (DATA_LOSS). */
     protected final IkeSaRecord openIke(Map.Entry<String, byte[]> entry) {
         mac = RecordMac.verify(Scope.IKE_SA, entry.getKey(), entry.getValue());
         return Records.parseIke(entry.getValue());
@@ -111,6 +176,18 @@ public abstract class RecordProcessor implements EntryProcessor<String, byte[], 
             return new SetValue(written);
         }
         return removed ? new SetValue(null) : null;
+    }
+
+    /** Ends {@link #apply} with a refusal: thrown by the prologue helpers, answered by {@link #process}. */
+    private static final class Refusal extends RuntimeException {
+        @Serial
+        private static final long serialVersionUID = 1L;
+        private final transient OpResult result;
+
+        Refusal(OpResult result) {
+            super(null, null, false, false); // no stack trace: a refusal is an answer, not a fault
+            this.result = result;
+        }
     }
 
     /** Backup side: store exactly what the primary stored (null removes). */

@@ -136,6 +136,9 @@ public final class SaMergePolicies {
                         loser.getNextExpectedMessageId()))
                 .setGeneration(Math.max(winner.getGeneration(), loser.getGeneration()) + 1)
                 .setOwnerEpoch(winner.getOwnerMember().equals(loser.getOwnerMember()) ? epoch : epoch + 1)
+                // both sides' owners may have exchanged messages with the peer: the next one synchronizes (RFC 6311)
+                .setOwnerReason(winner.getOwnerMember().equals(loser.getOwnerMember()) ? winner.getOwnerReason()
+                        : OwnershipReason.OWNERSHIP_REASON_MERGE)
                 .build();
     }
 

@@ -24,19 +24,12 @@ public final class UpdateProcessor extends RecordProcessor {
 
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
-        byte[] value = entry.getValue();
-        if (value == null) {
-            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
-        }
+        ChildSaRecord r = liveChild(entry);
         UpdateChildSaRequest req;
         try {
             req = UpdateChildSaRequest.parseFrom(request);
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException(e);
-        }
-        ChildSaRecord r = openChild(entry);
-        if (!Records.isLive(r)) {
-            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is deleted");
         }
         if (req.getExpectedGeneration() != 0 && req.getExpectedGeneration() != r.getGeneration()) {
             return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is at generation "
@@ -65,7 +58,7 @@ public final class UpdateProcessor extends RecordProcessor {
         }
         ChildSaRecord u = b.build();
         if (u.equals(r)) {
-            return OpResult.ok(value);
+            return OpResult.ok(entry.getValue());
         }
         u = Records.applyLifetimes(u.toBuilder().setGeneration(r.getGeneration() + 1).setUpdatedAtMs(nowMs).build(),
                 nowMs);

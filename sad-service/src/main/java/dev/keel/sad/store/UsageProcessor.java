@@ -1,7 +1,6 @@
 package dev.keel.sad.store;
 
 import dev.keel.proto.v1.ChildSaRecord;
-import dev.keel.sad.SadException.Kind;
 import java.io.Serial;
 import java.util.Map;
 
@@ -28,17 +27,13 @@ public final class UsageProcessor extends RecordProcessor {
 
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
-        byte[] value = entry.getValue();
-        if (value == null) {
-            return OpResult.refuse(Kind.NOT_FOUND, "child SA " + entry.getKey() + " does not exist");
-        }
-        ChildSaRecord r = openChild(entry);
-        OpResult refusal = LeaseProcessor.Checks.usableBy(r, nodeId, null, "report usage");
+        ChildSaRecord r = existingChild(entry);
+        OpResult refusal = usableBy(r, nodeId, null, "report usage");
         if (refusal != null && !r.hasHardExpiry()) {
             return refusal;
         }
         if (refusal != null) {
-            return OpResult.ok(value); // expired: totals no longer matter, report the state
+            return OpResult.ok(entry.getValue()); // expired: totals no longer matter, report the state
         }
         ChildSaRecord u = r.toBuilder()
                 .setBytes(Long.compareUnsigned(bytes, r.getBytes()) > 0 ? bytes : r.getBytes())
@@ -46,7 +41,7 @@ public final class UsageProcessor extends RecordProcessor {
                 .build();
         u = Records.applyLifetimes(u, nowMs);
         if (u.equals(r)) {
-            return OpResult.ok(value);
+            return OpResult.ok(entry.getValue());
         }
         return OpResult.ok(write(entry, u));
     }

@@ -46,6 +46,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>takeover ({@link TakeoverPhase}): member 2 is terminated (a crash: sockets closed, no
  *       hand-over) and the time until member 1 owns every SA member 2 owned is measured.</li>
  * </ol>
+ * {@code --only ike} measures IKE SA writes instead ({@link IkeUpsertPhase}).
  */
 public final class SadBenchmark {
 
@@ -102,6 +103,10 @@ public final class SadBenchmark {
                         MEMBERSHIP_CHANGES.incrementAndGet();
                     }
                 });
+                if (IkeUpsertPhase.requested(args)) {
+                    IkeUpsertPhase.run(ch, intArg(args, "--ike-sas", 10_000), inFlight);
+                    return;
+                }
                 if (TakeoverPhase.requested(args)) {
                     TakeoverPhase.installThenRun(n1, n2, intArg(args, "--takeover-sas", 50_000), batch, batchesInFlight);
                     return;

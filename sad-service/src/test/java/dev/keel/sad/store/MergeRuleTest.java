@@ -106,4 +106,17 @@ class MergeRuleTest {
         assertThat(m.getNextExpectedMessageId()).isEqualTo(5);
         assertThat(m.getGeneration()).isEqualTo(9);
     }
+
+    @Test
+    void ikeRecordsOfTwoOwnersMergeAsMergedSoTheNextOwnerSynchronizes() {
+        IkeSaRecord a = IkeSaRecord.newBuilder().setId("ike").setNextRequestMessageId(9).setOwnerMember("m1")
+                .setOwnerNodeId("n1").setOwnerEpoch(2).build();
+        IkeSaRecord b = IkeSaRecord.newBuilder().setId("ike").setNextRequestMessageId(7).setOwnerMember("m2")
+                .setOwnerNodeId("n2").setOwnerEpoch(3).build();
+        IkeSaRecord m = SaMergePolicies.mergeIke(a, b);
+        assertThat(m.getOwnerEpoch()).isEqualTo(4);
+        assertThat(m.getOwnerReason()).isEqualTo(dev.keel.proto.v1.OwnershipReason.OWNERSHIP_REASON_MERGE);
+        assertThat(SaMergePolicies.mergeIke(a, a.toBuilder().setNextRequestMessageId(10).build()).getOwnerReason())
+                .as("one owner on both sides").isEqualTo(dev.keel.proto.v1.OwnershipReason.OWNERSHIP_REASON_UNSPECIFIED);
+    }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
+import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.SadException.Kind;
 import java.util.AbstractMap.SimpleEntry;
@@ -193,5 +194,42 @@ class ProcessorsTest {
         assertThat(Records.replayLimit(5, 7)).isEqualTo(12);
         assertThat(Records.replayLimit(-2L, 1)).isEqualTo(-1L);
         assertThat(Records.replayLimit(-2L, 2)).isEqualTo(-1L);
+    }
+
+    private static IkeSaRecord.Builder ike(String member) {
+        return IkeSaRecord.newBuilder().setId("ike").setConnection("c").setInitiatorSpi(1).setResponderSpi(2)
+                .setOwnerNodeId("n1").setOwnerMember(member).setNextRequestMessageId(3).setNextExpectedMessageId(4);
+    }
+
+    @Test
+    void ikeUpsertByAnotherOwnerIsRefusedAndChangesNothing() {
+        Map.Entry<String, byte[]> e = new SimpleEntry<>("ike", null);
+        assertThat(new IkeUpsertProcessor(ike("u1").build(), 1_000, TestTags.MAC.kekId()).process(e).refusal()).isNull();
+        byte[] stored = e.getValue();
+        // the member that lost the IKE SA (takeover, merge) writes its stale state: refused, no backup
+        IkeUpsertProcessor stale = new IkeUpsertProcessor(ike("u2").setNextRequestMessageId(9).build(), 2_000,
+                TestTags.MAC.kekId());
+        OpResult r = stale.process(e);
+        assertThat(r.refusal()).isEqualTo(Kind.FAILED_PRECONDITION);
+        assertThat(r.message()).contains("owned by node 'n1'");
+        assertThat(e.getValue()).isSameAs(stored);
+        assertThat(stale.getBackupProcessor()).isNull();
+        // the owner's own write goes through, keeping epoch and reason
+        OpResult ok = new IkeUpsertProcessor(ike("u1").setNextRequestMessageId(5).setLastResponse(
+                com.google.protobuf.ByteString.copyFromUtf8("resp")).build(), 3_000, TestTags.MAC.kekId()).process(e);
+        IkeSaRecord after = Records.parseIke(ok.orThrow());
+        assertThat(after.getNextRequestMessageId()).isEqualTo(5);
+        assertThat(after.getGeneration()).isEqualTo(2);
+        assertThat(after.getLastResponse().toStringUtf8()).isEqualTo("resp");
+    }
+
+    @Test
+    void ikeTakeoverSaysTakeover() {
+        Map.Entry<String, byte[]> e = new SimpleEntry<>("ike", TestTags.sealed(ike("u1").setOwnerEpoch(1).build()));
+        new IkeMaintenanceProcessor(5_000, Map.of("u2", "n2")).process(e);
+        IkeSaRecord r = Records.parseIke(e.getValue());
+        assertThat(r.getOwnerNodeId()).isEqualTo("n2");
+        assertThat(r.getOwnerEpoch()).isEqualTo(2);
+        assertThat(r.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_TAKEOVER);
     }
 }

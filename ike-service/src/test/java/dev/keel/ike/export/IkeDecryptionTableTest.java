@@ -1,10 +1,13 @@
-package dev.keel.esp.export;
+package dev.keel.ike.export;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.keel.core.proposal.EncryptionAlgorithm;
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
+import dev.keel.ike.crypto.IkeSuite;
+import dev.keel.ike.export.IkeDecryptionTable.Row;
 import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,8 +24,9 @@ class IkeDecryptionTableTest {
 
     @Test
     void aesCbc256WithHmacSha256() {
-        IkeSaKeys sa = new IkeSaKeys(0x0123456789abcdefL, 0xfedcba9876543210L, EncryptionTransform.AES_CBC,
-                bytes(32, 0x10), bytes(32, 0x30), IntegrityTransform.HMAC_SHA2_256_128, bytes(32, 0x50), bytes(32, 0x70));
+        Row sa = new Row(0x0123456789abcdefL, 0xfedcba9876543210L,
+                suite(EncryptionTransform.AES_CBC, 32, IntegrityTransform.HMAC_SHA2_256_128),
+                bytes(32, 0x10), bytes(32, 0x30), bytes(32, 0x50), bytes(32, 0x70));
 
         assertThat(IkeDecryptionTable.format(sa)).isEqualTo(
                 "0123456789abcdef,fedcba9876543210,"
@@ -34,10 +38,10 @@ class IkeDecryptionTableTest {
 
     @Test
     void aesGcm128KeysCarryTheSaltAndIntegrityIsNoneWithEmptyKeys() {
-        IkeSaKeys sa = new IkeSaKeys(1L, -1L, EncryptionTransform.AES_GCM_16,
+        Row sa = new Row(1L, -1L, suite(EncryptionTransform.AES_GCM_16, 16, IntegrityTransform.NONE),
                 HEX.parseHex("000102030405060708090a0b0c0d0e0f10111213"),
                 HEX.parseHex("202122232425262728292a2b2c2d2e2f30313233"),
-                IntegrityTransform.NONE, new byte[0], new byte[0]);
+                new byte[0], new byte[0]);
 
         assertThat(IkeDecryptionTable.format(sa)).isEqualTo(
                 "0000000000000001,ffffffffffffffff,000102030405060708090a0b0c0d0e0f10111213,"
@@ -62,7 +66,7 @@ class IkeDecryptionTableTest {
         IntegrityTransform integ = t.isAead() ? IntegrityTransform.NONE : IntegrityTransform.HMAC_SHA1_96;
         byte[] k = new byte[keyBytes + t.saltLength()];
         byte[] a = new byte[integ.keyLength()];
-        IkeSaKeys sa = new IkeSaKeys(1, 2, t, k, k, integ, a, a);
+        Row sa = new Row(1, 2, suite(t, keyBytes, integ), k, k, a, a);
 
         assertThat(IkeDecryptionTable.format(sa).split(",")[4]).isEqualTo("\"" + name + "\"");
     }
@@ -77,15 +81,15 @@ class IkeDecryptionTableTest {
     void integrityNames(IntegrityTransform t, String name) {
         byte[] k = new byte[16];
         byte[] a = new byte[t.keyLength()];
-        IkeSaKeys sa = new IkeSaKeys(1, 2, EncryptionTransform.AES_CBC, k, k, t, a, a);
+        Row sa = new Row(1, 2, suite(EncryptionTransform.AES_CBC, 16, t), k, k, a, a);
 
         assertThat(IkeDecryptionTable.format(sa).split(",")[7]).isEqualTo("\"" + name + "\"");
     }
 
     @Test
     void chacha20Poly1305HasNoWiresharkIkev2NameAndIsRefusedNotGuessed() {
-        IkeSaKeys sa = new IkeSaKeys(1, 2, EncryptionTransform.CHACHA20_POLY1305, new byte[36], new byte[36],
-                IntegrityTransform.NONE, new byte[0], new byte[0]);
+        Row sa = new Row(1, 2, suite(EncryptionTransform.CHACHA20_POLY1305, 32, IntegrityTransform.NONE),
+                new byte[36], new byte[36], new byte[0], new byte[0]);
 
         assertThatThrownBy(() -> IkeDecryptionTable.format(sa))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -95,18 +99,24 @@ class IkeDecryptionTableTest {
     @Test
     void normalModeWithoutIntegrityAndMismatchedKeysAreRejected() {
         byte[] k = new byte[16];
-        assertThatThrownBy(() -> new IkeSaKeys(1, 2, EncryptionTransform.AES_CBC, k, k, IntegrityTransform.NONE,
+        assertThatThrownBy(() -> new Row(1, 2, suite(EncryptionTransform.AES_CBC, 16, IntegrityTransform.NONE), k, k,
                 new byte[0], new byte[0])).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new IkeSaKeys(1, 2, EncryptionTransform.AES_CBC, k, new byte[32],
-                IntegrityTransform.HMAC_SHA1_96, new byte[20], new byte[20])).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Row(1, 2, suite(EncryptionTransform.AES_CBC, 16, IntegrityTransform.HMAC_SHA1_96),
+                k, new byte[32], new byte[20], new byte[20])).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void toStringNamesNoKey() {
-        IkeSaKeys sa = new IkeSaKeys(0xabL, 0xcdL, EncryptionTransform.AES_CBC, bytes(16, 0xe0), bytes(16, 0xe0),
-                IntegrityTransform.HMAC_SHA1_96, bytes(20, 0xe0), bytes(20, 0xe0));
+        Row sa = new Row(0xabL, 0xcdL, suite(EncryptionTransform.AES_CBC, 16, IntegrityTransform.HMAC_SHA1_96),
+                bytes(16, 0xe0), bytes(16, 0xe0), bytes(20, 0xe0), bytes(20, 0xe0));
 
         assertThat(sa.toString()).contains("00000000000000ab", "redacted").doesNotContain("e0e1e2");
+    }
+
+    /** The suite of a cipher with a {@code keyBytes}-byte key (fixed-key ciphers: their own size). */
+    private static IkeSuite suite(EncryptionTransform t, int keyBytes, IntegrityTransform integrity) {
+        EncryptionAlgorithm enc = t.hasVariableKeyLength() ? EncryptionAlgorithm.of(t, keyBytes * 8) : EncryptionAlgorithm.of(t);
+        return new IkeSuite(enc, integrity, null, null);
     }
 
     private static byte[] bytes(int n, int first) {

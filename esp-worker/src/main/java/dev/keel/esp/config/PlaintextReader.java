@@ -1,0 +1,129 @@
+package dev.keel.esp.config;
+
+import dev.keel.core.config.Nodes;
+import dev.keel.core.config.Problems;
+import dev.keel.core.net.IpAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+
+/**
+ * Reads a plaintext side, {@code tun} or {@code virtual_wire}, into {@link PlaintextConfig}: the
+ * one reader of esp-worker's {@code plaintext} and the gateway's {@code gateway.plaintext}, with
+ * the keys the data plane supports.
+ *
+ * <pre>
+ * tun:          {name: keel0, addresses: [192.168.1.1/24], mtu: 1400 | auto, path_mtu: 1500, offload: true}
+ * virtual_wire: {bind: 127.0.0.1:20001, host: 127.0.0.1:21001}
+ * </pre>
+ */
+public final class PlaintextReader {
+
+    /** Outer path MTU when the file gives none (Ethernet). */
+    public static final int DEFAULT_PATH_MTU = 1500;
+
+    private static final Set<String> SIDES = Set.of("tun", "virtual_wire");
+    private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu", "offload");
+    private static final Set<String> WIRE = Set.of("bind", "host");
+
+    /**
+     * What a TUN device is when the file does not say: the two programs keep their historical
+     * defaults (the worker {@code keel%d} with offloads, the gateway {@code keel0} without).
+     *
+     * @param name    the interface name ({@code %d}: the kernel picks the number)
+     * @param offload whether checksum and segmentation offloads are on
+     */
+    public record TunDefaults(String name, boolean offload) {
+    }
+
+    private PlaintextReader() {
+    }
+
+    /** The plaintext side at {@code path}, or null after reporting every problem through {@code nodes}. */
+    public static PlaintextConfig read(Nodes nodes, Node node, String path, TunDefaults defaults) {
+        Map<String, Node> m = nodes.mapping(node, path, SIDES);
+        if (m == null) {
+            return null;
+        }
+        if (m.size() != 1) {
+            nodes.problems().add(path, node, "give exactly one of 'tun' or 'virtual_wire'");
+            return null;
+        }
+        return m.containsKey("tun") ? tun(nodes, m.get("tun"), path + ".tun", defaults)
+                : virtualWire(nodes, m.get("virtual_wire"), path + ".virtual_wire");
+    }
+
+    private static PlaintextConfig.Tun tun(Nodes nodes, Node node, String p, TunDefaults defaults) {
+        Problems problems = nodes.problems();
+        Map<String, Node> t = nodes.mapping(node, p, TUN);
+        if (t == null) {
+            return null;
+        }
+        String name = t.containsKey("name") ? nodes.string(t.get("name"), p + ".name") : defaults.name();
+        if (name != null && (name.length() > 15 || name.contains("/") || name.contains(":") || name.isBlank()
+                || name.chars().anyMatch(c -> c <= ' ' || c >= 0x7f))) {
+            problems.add(p + ".name", t.get("name"), "'" + name + "' is not a Linux interface name"
+                    + " (at most 15 printable ASCII characters without '/', ':' or spaces)");
+        }
+        List<InterfaceAddress> addresses = t.containsKey("addresses")
+                ? nodes.list(t.get("addresses"), p + ".addresses", PlaintextReader::interfaceAddress) : List.of();
+        int mtu = 0;
+        if (t.containsKey("mtu")) {
+            Node n = t.get("mtu");
+            if (!(n instanceof ScalarNode s && "auto".equals(s.getValue()))) {
+                Long v = nodes.integer(n, p + ".mtu", 576, 65535);
+                mtu = v == null ? 0 : v.intValue();
+            }
+        }
+        int pathMtu = DEFAULT_PATH_MTU;
+        if (t.containsKey("path_mtu")) {
+            Long v = nodes.integer(t.get("path_mtu"), p + ".path_mtu", 576, 65535);
+            pathMtu = v == null ? pathMtu : v.intValue();
+        }
+        boolean offload = defaults.offload();
+        if (t.containsKey("offload")) {
+            Boolean v = nodes.bool(t.get("offload"), p + ".offload");
+            offload = v == null ? offload : v;
+        }
+        return name == null || addresses == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu, offload);
+    }
+
+    private static PlaintextConfig.VirtualWire virtualWire(Nodes nodes, Node node, String p) {
+        Map<String, Node> w = nodes.mapping(node, p, WIRE);
+        if (w == null) {
+            return null;
+        }
+        InetSocketAddress bind = nodes.required(w, "bind", p, node) ? nodes.endpoint(w.get("bind"), p + ".bind", -1)
+                : null;
+        InetSocketAddress host = nodes.required(w, "host", p, node) ? nodes.endpoint(w.get("host"), p + ".host", -1)
+                : null;
+        if (host != null && host.getPort() == 0) {
+            nodes.problems().add(p + ".host", w.get("host"), "port 0: give the port the plaintext host receives on");
+            return null;
+        }
+        return bind == null || host == null ? null : new PlaintextConfig.VirtualWire(bind, host);
+    }
+
+    /** An interface address with prefix length, e.g. {@code 192.168.1.1/24}; the host bits stay. */
+    static InterfaceAddress interfaceAddress(String text) {
+        int slash = text.indexOf('/');
+        if (slash < 0) {
+            throw new IllegalArgumentException("'" + text + "' needs a prefix length, e.g. " + text + "/24");
+        }
+        IpAddress a = IpAddress.parse(text.substring(0, slash));
+        int len;
+        try {
+            len = Integer.parseInt(text.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "': prefix length is not a number");
+        }
+        int max = a.isIpv4() ? 32 : 128;
+        if (len < 0 || len > max) {
+            throw new IllegalArgumentException("'" + text + "': prefix length outside 0-" + max);
+        }
+        return new InterfaceAddress(a, len);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.keel.esp.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.core.config.ConfigProblem;
+import dev.keel.core.config.Nodes;
+import dev.keel.core.config.Problems;
+import dev.keel.core.config.YamlText;
+import dev.keel.core.net.IpAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The one reader of a plaintext side, as the worker and the gateway use it. */
+class PlaintextReaderTest {
+
+    private static final PlaintextReader.TunDefaults DEFAULTS = new PlaintextReader.TunDefaults("kt%d", false);
+
+    @Test
+    void tunTakesEveryKeyTheDataPlaneSupportsAndTheCallersDefaults() {
+        assertThat(read("tun: {}")).isEqualTo(new PlaintextConfig.Tun("kt%d", List.of(), 0, 1500, false));
+        assertThat(read("tun: {name: kt0, addresses: [192.168.1.1/24, '2001:db8::1/64'], mtu: 1400, path_mtu: 9000,"
+                + " offload: true}")).isEqualTo(new PlaintextConfig.Tun("kt0",
+                        List.of(new InterfaceAddress(IpAddress.parse("192.168.1.1"), 24),
+                                new InterfaceAddress(IpAddress.parse("2001:db8::1"), 64)), 1400, 9000, true));
+        assertThat(read("tun: {mtu: auto}")).isEqualTo(new PlaintextConfig.Tun("kt%d", List.of(), 0, 1500, false));
+    }
+
+    @Test
+    void virtualWireIsTwoIpEndpoints() {
+        assertThat(read("virtual_wire: {bind: 127.0.0.1:0, host: '[::1]:21001'}")).isEqualTo(
+                new PlaintextConfig.VirtualWire(new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("::1", 21001)));
+    }
+
+    @Test
+    void everyProblemNamesItsPlaceAndKeyPath() {
+        assertThat(problems("tun: {name: 'a b', addresses: [10.0.0.1], mtu: 100, pathmtu: 1500, offload: maybe}"))
+                .containsExactly(
+                        "p.yaml:1:53: plaintext.tun.pathmtu: unknown key 'pathmtu'; did you mean 'path_mtu'?",
+                        "p.yaml:1:13: plaintext.tun.name: 'a b' is not a Linux interface name (at most 15 printable"
+                                + " ASCII characters without '/', ':' or spaces)",
+                        "p.yaml:1:32: plaintext.tun.addresses[0]: '10.0.0.1' needs a prefix length, e.g. 10.0.0.1/24",
+                        "p.yaml:1:48: plaintext.tun.mtu: 100 is out of range 576-65535",
+                        "p.yaml:1:77: plaintext.tun.offload: expected true or false, found a string");
+        assertThat(problems("{tun: {}, virtual_wire: {}}")).containsExactly(
+                "p.yaml:1:1: plaintext: give exactly one of 'tun' or 'virtual_wire'");
+        assertThat(problems("virtual_wire: {bind: 127.0.0.1:1}")).containsExactly(
+                "p.yaml:1:15: plaintext.virtual_wire.host: missing");
+    }
+
+    @Test
+    void theVirtualWireSendsToARealPort() {
+        // A datagram to port 0 never arrives; the gateway refused it before the readers were one.
+        assertThat(problems("virtual_wire: {bind: 127.0.0.1:1, host: 127.0.0.1:0}")).containsExactly(
+                "p.yaml:1:41: plaintext.virtual_wire.host: port 0: give the port the plaintext host receives on");
+    }
+
+    private static PlaintextConfig read(String yaml) {
+        Problems problems = new Problems("p.yaml");
+        PlaintextConfig c = PlaintextReader.read(new Nodes(problems), YamlText.compose(yaml, 1000, problems, ""),
+                "plaintext", DEFAULTS);
+        assertThat(problems.list()).isEmpty();
+        return c;
+    }
+
+    private static List<String> problems(String yaml) {
+        Problems problems = new Problems("p.yaml");
+        PlaintextReader.read(new Nodes(problems), YamlText.compose(yaml, 1000, problems, ""), "plaintext", DEFAULTS);
+        return problems.list().stream().map(ConfigProblem::toString).toList();
+    }
+}

@@ -1,0 +1,41 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code keel-gateway --check}: policy-service's and the gateway's readers read one file, and say a problem once. */
+class GatewayMainCheckTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aProblemOfTheWholeFileIsPrintedOnce() throws Exception {
+        Path file = Files.writeString(dir.resolve("node.yaml"), "gateway: [unclosed\n");
+        String err = check(file);
+        assertThat(err.lines().filter(l -> l.contains("invalid YAML")).count()).as(err).isEqualTo(1);
+        assertThat(err).startsWith(file + ":");
+        assertThat(check(dir.resolve("none.yaml")).lines()).as("one line").singleElement().asString()
+                .endsWith("none.yaml: cannot read the file: no such file");
+    }
+
+    private static String check(Path file) {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(new CommandLine(new GatewayMain()).execute("--check", "-c", file.toString())).isEqualTo(2);
+        } finally {
+            System.setErr(saved);
+        }
+        return captured.toString(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,247 @@
+package dev.keel.ike.service;
+
+import dev.keel.ike.engine.IkeEngine;
+import dev.keel.ike.session.ChildSa;
+import dev.keel.ike.session.IkeSaSnapshot;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.DeleteIkeSaRequest;
+import dev.keel.proto.v1.GetChildSaRequest;
+import dev.keel.proto.v1.GetIkeSaRequest;
+import dev.keel.proto.v1.IkeSaChild;
+import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.OwnershipReason;
+import dev.keel.proto.v1.SaEvent;
+import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.proto.v1.WatchRequest;
+import dev.keel.proto.v1.WatchResponse;
+import io.grpc.Channel;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes over the IKE SAs this node comes to own (docs/ha.md, "IKE SA failover"): watches the SAD
+ * (SaService.Watch for this node's SAs, wrapped keys included) and, for every IKE SA record owned
+ * by this node's current incarnation that the engine does not run and did not end itself, reads
+ * its CHILD SAs' records, unwraps its keys with the KEK and hands it to {@link IkeEngine#adopt}.
+ * sad-service re-owns a departed member's SAs (its OwnershipKeeper); the IKE SA records follow
+ * the CHILD SA records in the same pass, so the data plane has the CHILD SAs by then or soon.
+ *
+ * <p>A record of a rekey's replacement whose predecessor is still there and not marked replaced
+ * never got its answer to the peer: it is deleted, and the predecessor taken over (the peer
+ * retransmits the rekey to it). One thread, blocking calls; restarts the watch after errors.
+ */
+public final class SadIkeSaAdopter implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SadIkeSaAdopter.class);
+
+    private final SaServiceGrpc.SaServiceBlockingStub sad;
+    private final String node;
+    private final Supplier<String> member;
+    private final IkeEngine engine;
+    private final SadChildInstaller installer;
+    private final SadIkeSaStore store;
+    private final IkeSaRecords.KeyUnwrap unwrap;
+    private final Set<String> adopting = ConcurrentHashMap.newKeySet();
+    private final LongAdder adopted = new LongAdder();
+    private final LongAdder refused = new LongAdder();
+    private final Thread thread;
+    private volatile Context.CancellableContext call;
+    private volatile boolean closed;
+
+    /**
+     * @param saService a channel to sad-service
+     * @param node      this node's id: the owner of the records to take over
+     * @param member    this node's current sad-service member (incarnation): records still naming
+     *                  another one wait for sad-service's takeover pass
+     * @param unwrap    the KEK's unwrap (only the owner holds it)
+     */
+    public SadIkeSaAdopter(Channel saService, String node, Supplier<String> member, IkeEngine engine,
+            SadChildInstaller installer, SadIkeSaStore store, IkeSaRecords.KeyUnwrap unwrap) {
+        this.sad = SaServiceGrpc.newBlockingStub(saService);
+        this.node = node;
+        this.member = member;
+        this.engine = engine;
+        this.installer = installer;
+        this.store = store;
+        this.unwrap = unwrap;
+        this.thread = Thread.ofPlatform().daemon().name("keel-ike-takeover").unstarted(this::run);
+    }
+
+    /** Starts watching. */
+    public SadIkeSaAdopter start() {
+        thread.start();
+        return this;
+    }
+
+    private void run() {
+        while (!closed) {
+            Context.CancellableContext ctx = Context.current().withCancellation();
+            call = ctx;
+            try {
+                ctx.run(() -> {
+                    Iterator<WatchResponse> it = sad.watch(WatchRequest.newBuilder().setOwnerNodeId(node)
+                            .setIncludeWrappedKeys(true).build());
+                    while (it.hasNext()) {
+                        for (SaEvent e : it.next().getEventsList()) {
+                            apply(e);
+                        }
+                    }
+                });
+            } catch (StatusRuntimeException e) {
+                if (!closed) {
+                    LOG.warn("watching the SAD for IKE SAs to take over: {}; again in 1 s", e.getStatus());
+                }
+            } catch (RuntimeException e) {
+                LOG.error("taking over IKE SAs failed; watching again in 1 s", e);
+            } finally {
+                ctx.cancel(null);
+            }
+            if (!closed) {
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void apply(SaEvent e) {
+        switch (e.getType()) {
+            case SA_EVENT_TYPE_SNAPSHOT_IKE_SA, SA_EVENT_TYPE_IKE_SA_PUT -> consider(e.getIkeSa());
+            case SA_EVENT_TYPE_IKE_SA_DELETED -> store.recordDeleted(e.getIkeSa().getId());
+            default -> {
+            }
+        }
+    }
+
+    private void consider(IkeSaRecord r) {
+        if (!r.getOwnerNodeId().equals(node) || !r.getOwnerMember().equals(member.get())) {
+            return;
+        }
+        long localSpi = r.getInitiator() ? r.getInitiatorSpi() : r.getResponderSpi();
+        if (engine.ikeSa(localSpi).isPresent() || adopting.contains(r.getId())) {
+            return;
+        }
+        if (store.endedHere(r.getId())) { // a write that landed after its IKE SA ended here: not for the peer any more
+            delete(r.getId(), "its IKE SA ended here");
+            return;
+        }
+        adopting.add(r.getId());
+        try {
+            adopt(r);
+        } catch (StatusRuntimeException | IllegalArgumentException | IllegalStateException e) {
+            refused.increment();
+            adopting.remove(r.getId());
+            LOG.warn("IKE SA {} not taken over: {}", r.getId(), e.getMessage());
+        }
+    }
+
+    private void adopt(IkeSaRecord r) {
+        if (!r.getRekeyedFrom().isEmpty()) {
+            IkeSaRecord before = get(r.getRekeyedFrom());
+            if (before != null && !before.getReplaced()) {
+                delete(r.getId(), "the rekey that made it was never answered (" + r.getRekeyedFrom() + " lives on)");
+                adopting.remove(r.getId());
+                return;
+            }
+        }
+        List<ChildSaRecord[]> children = new ArrayList<>(r.getChildrenCount());
+        for (IkeSaChild c : r.getChildrenList()) {
+            children.add(new ChildSaRecord[] {child(c.getInboundSaId()), child(c.getOutboundSaId())});
+        }
+        IkeSaSnapshot s = IkeSaRecords.snapshot(r, children, unwrap);
+        store.adopted(r.getId());
+        boolean merged = r.getOwnerReason() == OwnershipReason.OWNERSHIP_REASON_MERGE;
+        engine.adopt(s, merged, sa -> {
+            for (int i = 0; i < r.getChildrenCount(); i++) {
+                IkeSaChild c = r.getChildren(i);
+                ChildSaRecord in = children.get(i)[0];
+                if (in != null) {
+                    sa.childByInboundSpi(in.getSpi()).ifPresent((ChildSa child) -> installer.adopted(sa, child,
+                            new ChildSaRecords.Ids(c.getInboundSaId(), c.getOutboundSaId())));
+                }
+            }
+        }).whenComplete((sa, e) -> {
+            adopting.remove(r.getId());
+            if (e != null) {
+                refused.increment();
+                LOG.warn("IKE SA {} not taken over: {}", r.getId(), e.getMessage());
+            } else {
+                adopted.increment();
+                LOG.info("{} taken over ({} CHILD SAs{})", sa, s.children().size(),
+                        s.children().size() < r.getChildrenCount() ? ", " + (r.getChildrenCount() - s.children().size())
+                                + " whose records are gone left out" : "");
+            }
+        });
+    }
+
+    private IkeSaRecord get(String id) {
+        try {
+            return sad.withDeadlineAfter(10, TimeUnit.SECONDS).getIkeSa(GetIkeSaRequest.newBuilder().setId(id).build())
+                    .getIkeSa();
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** The live record {@code id}, or null when it is gone or a tombstone. */
+    private ChildSaRecord child(String id) {
+        try {
+            ChildSaRecord r = sad.withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .getChildSa(GetChildSaRequest.newBuilder().setId(id).build()).getChildSa();
+            return r.getState() == ChildSaState.CHILD_SA_STATE_DELETED ? null : r;
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    private void delete(String id, String why) {
+        try {
+            sad.withDeadlineAfter(10, TimeUnit.SECONDS).deleteIkeSa(DeleteIkeSaRequest.newBuilder().setId(id).build());
+            LOG.info("IKE SA record {} deleted: {}", id, why);
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+                LOG.warn("IKE SA record {}: delete failed ({}): {}", id, why, e.getStatus());
+            }
+        }
+    }
+
+    /** IKE SAs taken over. */
+    public long adopted() {
+        return adopted.sum();
+    }
+
+    /** IKE SA records this node owns that could not be taken over. */
+    public long refused() {
+        return refused.sum();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Context.CancellableContext c = call;
+        if (c != null) {
+            c.cancel(null);
+        }
+        thread.interrupt();
+    }
+}

@@ -1,0 +1,197 @@
+package dev.keel.ike.service;
+
+import dev.keel.core.net.IpAddress;
+import dev.keel.ike.engine.IkeEngine;
+import dev.keel.ike.session.IkeEvents;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.ike.session.IkeSaSnapshot;
+import dev.keel.proto.v1.DeleteIkeSaRequest;
+import dev.keel.proto.v1.DeleteIkeSaResponse;
+import dev.keel.proto.v1.InstallIkeSaRequest;
+import dev.keel.proto.v1.InstallIkeSaResponse;
+import dev.keel.proto.v1.SaServiceGrpc;
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stores the engine's IKE SAs in sad-service (DESIGN §4; docs/ha.md, "IKE SA failover"): after
+ * every exchange, before its response leaves, and before each request of ours leaves, one
+ * InstallIkeSa (an upsert) with the IKE SA's snapshot; its plaintext keys only in the first,
+ * which sad-service wraps under the cluster KEK. A destroyed IKE SA's record is deleted. The
+ * stage the engine waits for completes when sad-service answered, failed or not: a failed write
+ * costs the IKE SA's failover, never its exchange. A write refused because another node owns the
+ * record now (a takeover or a merge) makes the engine drop the IKE SA here without a word.
+ *
+ * <p>Engine callbacks run on an IKE SA's event loop: every call here is asynchronous.
+ */
+public final class SadIkeSaStore implements IkeEvents {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SadIkeSaStore.class);
+    /** How long an IKE SA that ended here is not taken over from a late event of its own record. */
+    private static final long ENDED_MEMORY_MILLIS = TimeUnit.MINUTES.toMillis(10);
+
+    private final SaServiceGrpc.SaServiceStub stub;
+    private final IpAddress local;
+    private final String owner;
+    private final IntFunction<ChildSaRecords.Ids> childIds;
+    /** Ids of the IKE SAs whose record holds keys: later writes leave them out. */
+    private final Set<String> stored = ConcurrentHashMap.newKeySet();
+    /** Ids of IKE SAs that ended here, with when. */
+    private final Map<String, Long> ended = new ConcurrentHashMap<>();
+    private final LongAdder writes = new LongAdder();
+    private final LongAdder writeFailures = new LongAdder();
+    private final LongAdder writeNanos = new LongAdder();
+    private final LongAdder deletes = new LongAdder();
+    private volatile IkeEngine engine;
+
+    /**
+     * @param saService a channel to sad-service
+     * @param local     our IKE address (the anycast address in an HA pair)
+     * @param owner     owner node id of the records; empty for the sad-service node serving the call
+     * @param childIds  the record ids of our CHILD SA with this inbound SPI ({@link SadChildInstaller#ids})
+     */
+    public SadIkeSaStore(Channel saService, IpAddress local, String owner, IntFunction<ChildSaRecords.Ids> childIds) {
+        this.stub = SaServiceGrpc.newStub(saService);
+        this.local = local;
+        this.owner = owner == null ? "" : owner;
+        this.childIds = childIds;
+    }
+
+    /** The engine that drops an IKE SA another node owns now. */
+    public void attach(IkeEngine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public CompletionStage<?> ikeSaChanged(IkeSa sa) {
+        IkeSaSnapshot s = sa.snapshot();
+        String id = IkeSaRecords.id(s.spiI(), s.spiR());
+        boolean first = stored.add(id);
+        InstallIkeSaRequest req = IkeSaRecords.request(s, local, owner, first, childIds);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        long t0 = System.nanoTime();
+        stub.withDeadlineAfter(10, TimeUnit.SECONDS).installIkeSa(req, new StreamObserver<>() {
+            @Override
+            public void onNext(InstallIkeSaResponse r) {
+                writes.increment();
+                writeNanos.add(System.nanoTime() - t0);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                writeFailures.increment();
+                if (first) {
+                    stored.remove(id); // the next write carries the keys again
+                }
+                Status status = Status.fromThrowable(t);
+                if (status.getCode() == Status.Code.FAILED_PRECONDITION && status.getDescription() != null
+                        && status.getDescription().contains("only its owner replaces it")) {
+                    IkeEngine e = engine;
+                    if (e != null) {
+                        e.abandon(sa, "another node owns it now: " + status.getDescription());
+                    }
+                } else {
+                    LOG.warn("{}: state not stored in the SAD ({}); it does not survive a takeover until the next "
+                            + "exchange stores it", sa, status);
+                }
+                done.complete(null);
+            }
+
+            @Override
+            public void onCompleted() {
+                done.complete(null);
+            }
+        });
+        return done;
+    }
+
+    @Override
+    public void ikeDestroyed(IkeSa sa, String reason) {
+        String id = IkeSaRecords.id(sa.spiI(), sa.spiR());
+        remember(id);
+        if (stored.remove(id)) {
+            stub.withDeadlineAfter(10, TimeUnit.SECONDS).deleteIkeSa(DeleteIkeSaRequest.newBuilder().setId(id).build(),
+                    new StreamObserver<DeleteIkeSaResponse>() {
+                        @Override
+                        public void onNext(DeleteIkeSaResponse r) {
+                            deletes.increment();
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            Status s = Status.fromThrowable(t);
+                            if (s.getCode() != Status.Code.NOT_FOUND) {
+                                LOG.warn("IKE SA {}: delete in the SAD failed: {}", id, s);
+                            }
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+        }
+    }
+
+    @Override
+    public void ikeAbandoned(IkeSa sa, String reason) {
+        String id = IkeSaRecords.id(sa.spiI(), sa.spiR());
+        remember(id);
+        stored.remove(id);
+    }
+
+    /** An IKE SA taken over from a record: the record has its keys already. */
+    void adopted(String id) {
+        stored.add(id);
+        ended.remove(id);
+    }
+
+    /** True when the IKE SA with record {@code id} ended here lately: an event of its record is not a takeover. */
+    boolean endedHere(String id) {
+        return ended.containsKey(id);
+    }
+
+    /** The record {@code id} is gone from the SAD: its later events, if any, are new. */
+    void recordDeleted(String id) {
+        ended.remove(id);
+    }
+
+    private void remember(String id) {
+        long now = System.currentTimeMillis();
+        ended.put(id, now);
+        if (ended.size() > 10_000) {
+            ended.values().removeIf(t -> now - t > ENDED_MEMORY_MILLIS);
+        }
+    }
+
+    /** IKE SA states stored. */
+    public long writes() {
+        return writes.sum();
+    }
+
+    /** Writes sad-service refused or did not answer. */
+    public long writeFailures() {
+        return writeFailures.sum();
+    }
+
+    /** Mean time of a stored write, microseconds (0 before the first). */
+    public double meanWriteMicros() {
+        long n = writes.sum();
+        return n == 0 ? 0 : writeNanos.sum() / 1_000.0 / n;
+    }
+
+    /** IKE SA records deleted. */
+    public long deletes() {
+        return deletes.sum();
+    }
+}

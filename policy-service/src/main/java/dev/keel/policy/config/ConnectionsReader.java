@@ -1,0 +1,241 @@
+package dev.keel.policy.config;
+
+import static dev.keel.policy.config.ConfigLoader.DEFAULT_ESP_PROPOSALS;
+import static dev.keel.policy.config.ConfigLoader.DEFAULT_IKE_PROPOSALS;
+import static dev.keel.policy.config.ConfigLoader.DEFAULT_REKEY_SECONDS;
+
+import dev.keel.core.config.Nodes;
+import dev.keel.core.config.Problems;
+import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.IpPrefix;
+import dev.keel.core.net.IpRange;
+import dev.keel.core.proposal.Proposal;
+import dev.keel.core.proposal.ProposalSyntaxException;
+import dev.keel.core.proposal.Protocol;
+import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.spd.SpdAction;
+import dev.keel.core.ts.TrafficSelector;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.nodes.Node;
+
+/**
+ * Reads {@code connections}: each IKE connection (addresses, proposals, DPD, encapsulation) with
+ * its {@code local} and {@code remote} ({@link AuthReader}) and its children, whose selectors
+ * become SPD sources.
+ */
+final class ConnectionsReader {
+
+    private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
+            "remote", "proposals", "dpd_delay", "encap", "children");
+    private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "mode",
+            "rekey_time", "life_time", "rekey_bytes", "start_action", "dpd_action", "priority");
+    private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*");
+
+    private static final List<Proposal> DEFAULT_IKE = parseDefault(Protocol.IKE, DEFAULT_IKE_PROPOSALS);
+    private static final List<Proposal> DEFAULT_ESP = parseDefault(Protocol.ESP, DEFAULT_ESP_PROPOSALS);
+
+    private final Nodes nodes;
+    private final Problems problems;
+    private final AuthReader auth;
+    private final SelectorReader selectors;
+    private final List<SpdCompiler.Source> sources;
+
+    /** Children's SPD sources are added to {@code sources}. */
+    ConnectionsReader(Nodes nodes, AuthReader auth, SelectorReader selectors, List<SpdCompiler.Source> sources) {
+        this.nodes = nodes;
+        this.problems = nodes.problems();
+        this.auth = auth;
+        this.selectors = selectors;
+        this.sources = sources;
+    }
+
+    /** The {@code connections} mapping: every connection read without a problem, by name, in file order. */
+    Map<String, ConnectionConfig> read(Node node) {
+        Map<String, ConnectionConfig> out = new LinkedHashMap<>();
+        Map<String, Node> entries = nodes.mapping(node, "connections", null);
+        if (entries == null) {
+            return out;
+        }
+        entries.forEach((name, value) -> {
+            String path = "connections." + name;
+            if (!ConfigReading.NAME.matcher(name).matches()) {
+                problems.add(path, value, ConfigReading.nameRule("connection", name));
+                return;
+            }
+            ConnectionConfig c = readConnection(name, path, value);
+            if (c != null) {
+                out.put(name, c);
+            }
+        });
+        return out;
+    }
+
+    private ConnectionConfig readConnection(String name, String path, Node node) {
+        Map<String, Node> m = nodes.mapping(node, path, CONNECTION_KEYS);
+        if (m == null) {
+            return null;
+        }
+        int before = problems.size();
+        int version = 2;
+        if (m.containsKey("version")) {
+            Long v = nodes.integer(m.get("version"), path + ".version", 0, 2);
+            if (v != null && v == 1) {
+                problems.add(path + ".version", m.get("version"), "IKEv1 is not supported; Keel speaks IKEv2"
+                        + " (version 2, or 0 for any)");
+            }
+        }
+        List<String> localAddrs = addresses(m.get("local_addrs"), path + ".local_addrs");
+        List<String> remoteAddrs = addresses(m.get("remote_addrs"), path + ".remote_addrs");
+        IpAddress localSingle = single(localAddrs);
+        IpAddress remoteSingle = single(remoteAddrs);
+
+        AuthConfig local = null;
+        if (!m.containsKey("local")) {
+            problems.add(path, node, "missing key 'local' (our auth, id and secret)");
+        } else {
+            local = auth.read(m.get("local"), path + ".local", true, localSingle);
+        }
+        AuthConfig remote = m.containsKey("remote") ? auth.read(m.get("remote"), path + ".remote", false, remoteSingle)
+                : new AuthConfig(AuthMethod.PUBKEY, remoteSingle != null ? remoteSingle.toString() : "%any", null);
+
+        List<Proposal> proposals = m.containsKey("proposals")
+                ? proposals(m.get("proposals"), path + ".proposals", Protocol.IKE) : DEFAULT_IKE;
+        Long dpd = m.containsKey("dpd_delay") ? nodes.duration(m.get("dpd_delay"), path + ".dpd_delay") : Long.valueOf(0);
+        Boolean encap = m.containsKey("encap") ? nodes.bool(m.get("encap"), path + ".encap") : Boolean.FALSE;
+
+        List<ChildConfig> children = new ArrayList<>();
+        if (m.containsKey("children")) {
+            Map<String, Node> cs = nodes.mapping(m.get("children"), path + ".children", null);
+            if (cs != null) {
+                cs.forEach((childName, childNode) -> {
+                    String childPath = path + ".children." + childName;
+                    if (!ConfigReading.NAME.matcher(childName).matches()) {
+                        problems.add(childPath, childNode, ConfigReading.nameRule("child", childName));
+                        return;
+                    }
+                    ChildConfig c = readChild(name, childName, childPath, childNode, localSingle, remoteSingle,
+                            localAddrs != null && remoteAddrs != null);
+                    if (c != null) {
+                        children.add(c);
+                    }
+                });
+            }
+        }
+        if (problems.size() != before || localAddrs == null || remoteAddrs == null || local == null
+                || remote == null || proposals == null || dpd == null || encap == null) {
+            return null;
+        }
+        return new ConnectionConfig(name, version, localAddrs, remoteAddrs, local, remote, proposals,
+                Duration.ofSeconds(dpd), encap, children);
+    }
+
+    /** The canonical text of each address item, or null after a problem; %any when absent. */
+    private List<String> addresses(Node node, String path) {
+        return node == null ? List.of("%any") : nodes.list(node, path, ConnectionsReader::address);
+    }
+
+    /** {@code %any}, {@code %any4}, {@code %any6}, or an IP address, prefix or range in canonical text. */
+    private static String address(String t) {
+        String lower = t.toLowerCase(Locale.ROOT);
+        if (lower.equals("%any") || lower.equals("%any4") || lower.equals("%any6")) {
+            return lower;
+        }
+        try {
+            if (t.indexOf('-') >= 0 && !HOST_NAME.matcher(t).matches()) {
+                return IpRange.parse(t).toString();
+            }
+            return t.indexOf('/') >= 0 ? IpPrefix.parse(t).toString() : IpAddress.parse(t).toString();
+        } catch (IllegalArgumentException e) {
+            if (HOST_NAME.matcher(t).matches()) {
+                throw new IllegalArgumentException("'" + t + "' is not an IP address, prefix or range; Keel does"
+                        + " not resolve host names", e);
+            }
+            throw e;
+        }
+    }
+
+    private IpAddress single(List<String> addrs) {
+        if (addrs == null || addrs.size() != 1 || addrs.get(0).startsWith("%")
+                || addrs.get(0).indexOf('/') >= 0 || addrs.get(0).indexOf('-') >= 0) {
+            return null;
+        }
+        return IpAddress.parse(addrs.get(0));
+    }
+
+    private List<Proposal> proposals(Node node, String path, Protocol protocol) {
+        return nodes.list(node, path, text -> {
+            try {
+                return Proposal.parse(protocol, text);
+            } catch (ProposalSyntaxException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+        });
+    }
+
+    private ChildConfig readChild(String connection, String name, String path, Node node, IpAddress localSingle,
+            IpAddress remoteSingle, boolean addressesOk) {
+        Map<String, Node> m = nodes.mapping(node, path, CHILD_KEYS);
+        if (m == null) {
+            return null;
+        }
+        int before = problems.size();
+        List<TrafficSelector> localTs = selectors.selectors(m.get("local_ts"), path + ".local_ts", path, node,
+                localSingle, "local_addrs", addressesOk);
+        List<TrafficSelector> remoteTs = selectors.selectors(m.get("remote_ts"), path + ".remote_ts", path, node,
+                remoteSingle, "remote_addrs", addressesOk);
+        List<Proposal> esp = m.containsKey("esp_proposals")
+                ? proposals(m.get("esp_proposals"), path + ".esp_proposals", Protocol.ESP) : DEFAULT_ESP;
+        IpsecMode mode = IpsecMode.TUNNEL;
+        if (m.containsKey("mode")) {
+            String s = nodes.choice(m.get("mode"), path + ".mode", List.of("tunnel", "transport"));
+            mode = "transport".equals(s) ? IpsecMode.TRANSPORT : IpsecMode.TUNNEL;
+        }
+        Long rekey = m.containsKey("rekey_time") ? nodes.duration(m.get("rekey_time"), path + ".rekey_time")
+                : Long.valueOf(DEFAULT_REKEY_SECONDS);
+        Long life = m.containsKey("life_time") ? nodes.duration(m.get("life_time"), path + ".life_time")
+                : rekey == null ? null : Long.valueOf(rekey + rekey / 10); // strongSwan: rekey_time + 10%
+        if (rekey != null && life != null && rekey > 0 && life <= rekey) {
+            problems.add(path + ".life_time", m.getOrDefault("life_time", node), "life_time (" + life
+                    + "s) must be longer than rekey_time (" + rekey + "s), or the SA expires before it is rekeyed");
+        }
+        Long rekeyBytes = m.containsKey("rekey_bytes") ? nodes.bytes(m.get("rekey_bytes"), path + ".rekey_bytes")
+                : Long.valueOf(0);
+        StartAction start = StartAction.NONE;
+        if (m.containsKey("start_action")) {
+            String s = nodes.choice(m.get("start_action"), path + ".start_action", List.of("none", "trap", "start"));
+            start = s == null ? null : StartAction.valueOf(s.toUpperCase(Locale.ROOT));
+        }
+        DpdAction dpd = DpdAction.CLEAR;
+        if (m.containsKey("dpd_action")) {
+            String s = nodes.choice(m.get("dpd_action"), path + ".dpd_action", List.of("clear", "trap", "restart"));
+            dpd = s == null ? null : DpdAction.valueOf(s.toUpperCase(Locale.ROOT));
+        }
+        Integer priority = selectors.priority(m.get("priority"), path + ".priority");
+        if (localTs != null && remoteTs != null && priority != null) {
+            sources.add(new SpdCompiler.Source(path, node.getStartMark(), priority, SpdAction.PROTECT, connection,
+                    name, null, localTs, remoteTs));
+        }
+        if (problems.size() != before || localTs == null || remoteTs == null || priority == null
+                || esp == null || rekey == null || life == null || rekeyBytes == null
+                || start == null || dpd == null) {
+            return null;
+        }
+        return new ChildConfig(name, localTs, remoteTs, esp, mode, Duration.ofSeconds(rekey),
+                Duration.ofSeconds(life), rekeyBytes, start, dpd, priority);
+    }
+
+    private static List<Proposal> parseDefault(Protocol protocol, String text) {
+        try {
+            return Proposal.parseList(protocol, text);
+        } catch (ProposalSyntaxException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+}
