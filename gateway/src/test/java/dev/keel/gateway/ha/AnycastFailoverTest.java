@@ -15,7 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -142,6 +141,11 @@ class AnycastFailoverTest {
                 for (int i = 1; i <= tunnels; i++) { // the peer's host gets an address in every tunnel's subnet
                     net.exec(net.peerHost(), Duration.ofSeconds(10), "ip", "addr", "add", tunnelHost(i) + "/32", "dev",
                             "uplink").requireOk();
+                    // and so does the peer: kernel-libipsec routes a CHILD SA's traffic from an address of
+                    // its own inside the local selector, and without one fails the CHILD SA ("unable to
+                    // install IPsec policies") and deletes it.
+                    net.exec(net.peer(), Duration.ofSeconds(10), "ip", "addr", "add", "10.2." + i + ".1/32", "dev",
+                            "inner").requireOk();
                     net.exec(net.peer(), Duration.ofSeconds(10), "ip", "route", "add", HaSettings.tunnelSubnet(i),
                             "via", AnycastPairNetns.PEER_HOST).requireOk();
                 }
@@ -211,28 +215,35 @@ class AnycastFailoverTest {
         return up;
     }
 
-    /** Pings the LAN host from the peer's host through tunnel {@code i}; three in a row must come back. */
+    /**
+     * Pings the LAN host from the peer's host through tunnel {@code i}: 100 pings 5 ms apart, of
+     * which pings 65-100 must come back (at most four lost). A tunnel taken over before it carried
+     * a packet costs the peer's first 64 sequence numbers (the new SA's margin is the floor:
+     * docs/ha.md, "Sizing the margin"); one set up on the survivor costs none.
+     */
     private static void assertPingsThrough(AnycastPairNetns net, int i) throws Exception {
-        String last = "";
-        for (int attempt = 0; attempt < 3; attempt++) {
-            var ping = net.exec(net.peerHost(), Duration.ofSeconds(15), "ping", "-n", "-c", "3", "-i", "0.2", "-W", "2",
-                    "-I", tunnelHost(i), AnycastPairNetns.LAN_HOST);
-            if (ping.output().contains("3 packets transmitted, 3 received")) {
-                return;
-            }
-            last = ping.output();
+        var ping = net.exec(net.peerHost(), Duration.ofSeconds(15), "ping", "-n", "-c", "100", "-i", "0.005", "-W", "2",
+                "-I", tunnelHost(i), AnycastPairNetns.LAN_HOST);
+        java.util.Set<Integer> answered = new java.util.HashSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("icmp_seq=(\\d+)").matcher(ping.output());
+        while (m.find()) {
+            answered.add(Integer.parseInt(m.group(1)));
         }
-        throw new AssertionError("pings through tunnel t" + i + " (" + tunnelHost(i) + ") not answered:\n" + last);
+        long afterFloor = answered.stream().filter(seq -> seq > 64).count();
+        if (afterFloor < 32) {
+            throw new AssertionError("tunnel t" + i + " (" + tunnelHost(i) + "): " + afterFloor + " of pings 65-100"
+                    + " answered, want 32 or more:\n" + ping.output());
+        }
     }
 
     /**
-     * After the takeover the survivor carries the IKE SA as well: it answers strongSwan's DPD
-     * (every 2 s), rekeys the CHILD SA (its own rekey_time of 20 s) and answers strongSwan's IKE SA
+     * After the takeover the survivor carries the IKE SA as well: it answers every INFORMATIONAL
+     * request strongSwan sends (DPD with dpd_delay 2s while the tunnel is idle, the Deletes of the
+     * rekeyed SAs), rekeys the CHILD SA (its own rekey_time of 20 s) and answers strongSwan's IKE SA
      * rekey (rekey_time 30 s), all without an IKE_SA_INIT or IKE_AUTH, while traffic flows and no
      * inner packet is delivered twice.
      */
     @Test
-    @Disabled("issue 20: IKE SA failover, branch ha-ike")
     void survivorAnswersDpdAndRekeysTheChildAndIkeSaAfterATakeover() throws Exception {
         HaSettings shortLives = HaSettings.childFailover().withLifetimes("20s", "0s",
                 List.of("rekey_time = 30s", "dpd_delay = 2s"), List.of("rekey_time = 1h"));
@@ -253,17 +264,24 @@ class AnycastFailoverTest {
                         .isNotEqualTo(start.getFirst().initiatorSpi());
                 assertThat(after.getFirst().child("net").orElseThrow().spiIn()).as("CHILD SA rekeyed")
                         .isNotEqualTo(start.getFirst().child("net").orElseThrow().spiIn());
-                Thread.sleep(5_000); // more DPD after the rekeys
+                // strongSwan probes only an IKE SA it has heard nothing on for dpd_delay: a quiet tunnel.
                 run.stopTraffic();
+                Thread.sleep(7_000);
                 FailoverFigures figures = figures(run);
                 double killedAt = k.at().getEpochSecond() + k.at().getNano() / 1e9;
                 List<EspCapture.IkeMessage> afterKill = figures.ike().stream().filter(m -> m.time() > killedAt).toList();
-                long dpdRequests = afterKill.stream().filter(m -> m.exchange() == 37 && !m.response()
-                        && m.source().equals(AnycastPairNetns.PEER_ADDRESS)).count();
-                long dpdAnswers = afterKill.stream().filter(m -> m.exchange() == 37 && m.response()
-                        && m.source().equals(AnycastPairNetns.ANYCAST)).count();
-                assertThat(dpdRequests).as("strongSwan's INFORMATIONAL requests after the kill").isGreaterThan(5);
-                assertThat(dpdAnswers).as("answered by the survivor").isGreaterThanOrEqualTo(dpdRequests);
+                // strongSwan's own account (its log's seconds, UTC as the namespace's clock), from the
+                // second after the kill: every DPD it sent got its answer, from the survivor.
+                java.time.LocalTime after = java.time.LocalTime.ofInstant(k.at(), java.time.ZoneOffset.UTC)
+                        .plusSeconds(1).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+                List<String> charonAfterKill = run.charon().log().lines().filter(l -> l.length() > 8
+                        && l.charAt(2) == ':' && !java.time.LocalTime.parse(l.substring(0, 8)).isBefore(after)).toList();
+                long dpdRequests = charonAfterKill.stream().filter(l -> l.contains("sending DPD request")).count();
+                long dpdAnswers = charonAfterKill.stream().filter(l -> l.contains("parsed INFORMATIONAL response")
+                        && !l.contains("[ D ]")).count();
+                assertThat(dpdRequests).as("DPD requests strongSwan sent after the kill").isPositive();
+                assertThat(dpdAnswers).as("answered (by the survivor: the dead node answers nothing)")
+                        .isGreaterThanOrEqualTo(dpdRequests);
                 assertThat(afterKill.stream().filter(m -> m.exchange() == 36 && !m.response()
                         && m.source().equals(AnycastPairNetns.ANYCAST))).as("CHILD rekey the survivor initiated")
                         .isNotEmpty();
@@ -291,7 +309,6 @@ class AnycastFailoverTest {
      * packet twice.
      */
     @Test
-    @Disabled("issue 20: IKE SA failover, branch ha-ike")
     void killDuringAChildRekey() throws Exception {
         try (AnycastFailover run = AnycastFailover.start(work, HaSettings.childFailover(), true)) {
             try {

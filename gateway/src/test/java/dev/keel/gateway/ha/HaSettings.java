@@ -26,8 +26,8 @@ record HaSettings(String psk, int extraTunnels, String childRekey, String keelDp
     }
 
     /**
-     * CHILD SA failover: no DPD and lifetimes far beyond the run on both sides, so that nothing but
-     * ESP needs the survivor (until IKE SAs fail over too).
+     * Lifetimes far beyond the run and no DPD on both sides: what the survivor must carry on is the
+     * ESP traffic (the IKE SA's rekeys and DPD after a takeover are {@link #withLifetimes}' runs).
      */
     static HaSettings childFailover() {
         return new HaSettings("keel-ha-psk-0123456789abcdef", 0, "1h", "0s",
