@@ -50,6 +50,9 @@ import java.util.function.Consumer;
  */
 final class EmbeddedServices implements AutoCloseable {
 
+    /** Hazelcast partitions of a gateway cluster (sad-service alone keeps Hazelcast's 271). */
+    private static final int GATEWAY_PARTITIONS = 31;
+
     final SadNode sad;
     final PolicyStore policy;
     final WorkerFeeds feeds;
@@ -105,6 +108,9 @@ final class EmbeddedServices implements AutoCloseable {
             b.bindHost = c.bindHost();
             b.hazelcastPort = c.port();
             b.members = c.members().isEmpty() ? List.of(c.bindHost() + ":" + c.port()) : c.members();
+            // A gateway cluster is a pair or a few nodes: 31 partitions promote in a fraction of the time
+            // 271 take when a member dies, which is on the failover path (docs/ha.md, "Where the time goes").
+            b.partitionCount = GATEWAY_PARTITIONS;
             b.grpcPort = 0; // served in-process and on the admin address, not on a port of its own
             String sadName = "keel-sad-" + InProcessServerBuilder.generateName();
             sad = SadNode.start(b.build(), InProcessServerBuilder.forName(sadName));

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * identities, PSK, proposals and selectors as {@link ConnectionSpec}, a TUN interface for the
  * plaintext side, and key export for tshark.
  */
-final class KeelGatewayProcess implements AutoCloseable {
+public final class KeelGatewayProcess implements AutoCloseable {
 
     private final Process process;
     private final Path log;
@@ -59,17 +59,30 @@ final class KeelGatewayProcess implements AutoCloseable {
         Path keys = dir.resolve("keys");
         Path config = dir.resolve("keel.yaml");
         Files.writeString(config, yaml(spec, keys, secret, localAuth, remoteAuth));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        return start(site.gatewayNamespace(), config, dir.resolve("keel.log"), keys, List.of());
+    }
+
+    /**
+     * Starts Keel ({@link GatewayMain}) with the configuration file {@code config} in a child JVM
+     * in {@code namespace} (this JVM's class path and module flags, {@code jvmArgs} added), its
+     * output to {@code log}; waits until it says it started. {@code keys} is its key export
+     * directory, if the file sets one.
+     */
+    public static KeelGatewayProcess start(String namespace, Path config, Path log, Path keys, List<String> jvmArgs)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace,
+                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens")
                     || arg.startsWith("--add-exports") || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
                 cmd.add(arg);
             }
         }
-        cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
+        cmd.add("-Xmx512m");
+        cmd.addAll(jvmArgs);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
                 "--config", config.toString()));
-        Path log = dir.resolve("keel.log");
-        Process p = topo.startInBackground(site.gatewayNamespace(), log, cmd.toArray(String[]::new));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         KeelGatewayProcess keel = new KeelGatewayProcess(p, log, keys);
         try {
             keel.awaitLog("keel-gateway: started", Duration.ofSeconds(120)); // a Hazelcast member joins first
@@ -112,7 +125,7 @@ final class KeelGatewayProcess implements AutoCloseable {
     }
 
     /** Waits until the log contains {@code text}; fails with the log when the process dies or time runs out. */
-    void awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
+    public void awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!log().contains(text)) {
             if (!process.isAlive()) {
@@ -126,13 +139,27 @@ final class KeelGatewayProcess implements AutoCloseable {
     }
 
     /** Everything Keel printed so far. */
-    String log() throws IOException {
+    public String log() throws IOException {
         return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
     }
 
     /** The directory holding esp_sa and ikev2_decryption_table. */
-    Path keys() {
+    public Path keys() {
         return keys;
+    }
+
+    /**
+     * The JVM's process: the child of {@code ip netns exec}, which execs into java, so this is
+     * the Keel process itself.
+     */
+    public ProcessHandle process() {
+        return process.toHandle();
+    }
+
+    /** SIGKILL ({@code kill -9}): no shutdown hook, no Delete to the peer; returns once it is gone (bounded). */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
     }
 
     /** SIGTERM (Keel deletes its SAs, telling the peer), then SIGKILL after 10 s. */

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The HA pair's failover figures (issue 20 targets; docs/ha.md, "Measured"): strongSwan peer ->
+# BIRD router -> anycast on node A | node B (Keel, TUN) -> LAN host, all in network namespaces
+# (dev.keel.gateway.ha.AnycastFailoverTest). Traffic both ways (ping at 100/s each way, a 1,000/s
+# sequence-numbered UDP probe, an iperf3 TCP stream) while the node carrying it is killed with
+# kill -9, restarted and rejoined, alternating, KILLS times (default 10; the last kill takes the
+# whole node down: Keel and its BIRD). Prints the table and, with --write, puts it into docs/ha.md
+# between the "ha-failover-bench" markers with the date and this command.
+# Usage: gateway/ha-failover-bench.sh [--kills N] [--write]      (root; about 30 s per kill)
+# Needs root, ip netns, BIRD 2, strongSwan (charon, swanctl), tshark, iperf3, python3, JDK 25
+# (.mvn/jdk25.sh finds it) and Maven. Leaves nothing running, whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. .mvn/jdk25.sh
+
+kills=10
+write=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kills) kills="$2"; shift 2 ;;
+    --write) write=true; shift ;;
+    *) echo "usage: $0 [--kills N] [--write]" >&2; exit 2 ;;
+  esac
+done
+
+figures=$(mktemp)
+log=$(mktemp)
+trap 'rm -f "$figures" "$log"' EXIT
+if ! KEEL_REQUIRE_SYSTEM_TESTS=1 mvn -B -Dstyle.color=never -pl gateway -am test -Dsurefire.failIfNoSpecifiedTests=false \
+    -Dtest='AnycastFailoverTest#killNineOfTheCarryingNodeMovesTrafficAndChildSasToTheOther' \
+    -Dkeel.ha.kills="$kills" -Dkeel.ha.wholeNodeKills="$kills" -Dkeel.ha.figures="$figures" >"$log" 2>&1; then
+  grep -E "^kill [0-9]+:|FAIL|Expecting|to be less than" "$log" | head -40 >&2 || true
+  echo "$0: the failover run failed; the whole log: rerun with the mvn line above" >&2
+  [ -s "$figures" ] && cat "$figures"
+  exit 1
+fi
+cat "$figures"
+
+if $write; then
+  {
+    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end:"
+    echo "\`gateway/ha-failover-bench.sh --kills $kills --write\`."
+    echo
+    cat "$figures"
+  } >"$figures.section"
+  python3 - "$figures.section" docs/ha.md <<'EOF'
+import sys
+section, doc = open(sys.argv[1]).read(), sys.argv[2]
+text = open(doc).read()
+start, end = "<!-- ha-failover-bench: start -->\n", "<!-- ha-failover-bench: end -->"
+i, j = text.index(start) + len(start), text.index(end)
+open(doc, "w").write(text[:i] + section + text[j:])
+EOF
+  rm -f "$figures.section"
+  echo "docs/ha.md updated"
+fi
