@@ -29,15 +29,17 @@ final class AnycastRelay implements AutoCloseable {
     private final Map<String, DatagramChannel> backs = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger initRequests = new AtomicInteger();
+    private final int ikePort;
     private final java.util.Queue<SentEsp> espSent = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile int espPort = -1;
     private volatile InetAddress node;
     private volatile boolean closed;
 
-    /** Forwards {@code ports} of {@code anycast} to {@code node}'s same ports. */
+    /** Forwards {@code ports} of {@code anycast} (the IKE port first) to {@code node}'s same ports. */
     AnycastRelay(InetAddress anycast, InetAddress node, int... ports) throws IOException {
         this.anycast = anycast;
         this.node = node;
+        this.ikePort = ports[0];
         for (int port : ports) {
             DatagramChannel front = DatagramChannel.open().bind(new InetSocketAddress(anycast, port));
             fronts.add(front);
@@ -81,7 +83,7 @@ final class AnycastRelay implements AutoCloseable {
                 buf.clear();
                 SocketAddress from = front.receive(buf);
                 buf.flip();
-                countInit(buf);
+                countInit(buf, port);
                 DatagramChannel back = backs.computeIfAbsent(port + "/" + from, k -> open(front, from, port));
                 back.send(buf, new InetSocketAddress(node, port));
             } catch (ClosedChannelException e) {
@@ -125,9 +127,16 @@ final class AnycastRelay implements AutoCloseable {
         }
     }
 
-    /** An IKE request with exchange type IKE_SA_INIT (34), on the IKE port or behind a non-ESP marker. */
-    private void countInit(ByteBuffer b) {
-        int at = b.remaining() >= 4 && b.getInt(0) == 0 ? 4 : 0;
+    /**
+     * An IKE request with exchange type IKE_SA_INIT (34), on the IKE port or behind a non-ESP marker
+     * (on the NAT-T port a datagram without one is ESP, whose bytes say nothing).
+     */
+    private void countInit(ByteBuffer b, int port) {
+        boolean marker = b.remaining() >= 4 && b.getInt(0) == 0;
+        if (!marker && port != ikePort) {
+            return;
+        }
+        int at = marker ? 4 : 0;
         if (b.remaining() >= at + 28 && (b.get(at + 18) & 0xff) == 34 && (b.get(at + 19) & 0x20) == 0) {
             initRequests.incrementAndGet();
         }
