@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +64,7 @@ public final class SadSaClaimer implements AutoCloseable {
     private final LongAdder notFound = new LongAdder();
     private final LongAdder limited = new LongAdder();
     private final List<Long> latencyMicros = new ArrayList<>();
+    private final AtomicLong lastRefusalLog = new AtomicLong(System.nanoTime() - 1_000_000_000L);
 
     /**
      * @param saService   a channel to sad-service
@@ -200,7 +202,11 @@ public final class SadSaClaimer implements AutoCloseable {
         }
         if (why != null) {
             refused.increment();
-            LOG.info("{}: not claimed from node '{}': {}", what, owner, why);
+            long now = System.nanoTime();
+            long last = lastRefusalLog.get();
+            if (now - last >= 1_000_000_000L && lastRefusalLog.compareAndSet(last, now)) { // at most one line a second
+                LOG.info("{}: not claimed from node '{}': {} ({} refused so far)", what, owner, why, refused.sum());
+            }
             return false;
         }
         return true;
