@@ -27,9 +27,11 @@ import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.service.ChildSaRecords;
+import dev.keel.ike.service.ClaimGate;
 import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.service.SadIkeSaAdopter;
 import dev.keel.ike.service.SadIkeSaStore;
+import dev.keel.ike.service.SadSaClaimer;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
@@ -70,7 +72,9 @@ import org.slf4j.LoggerFactory;
  * plane ({@link FedGateway}) is fed by the SAD's change stream and policy-service's SPD, its
  * acquires start {@code trap} children and its lifetime events rekey and delete them. The data
  * plane owns UDP 4500 (ESP in UDP) and hands IKE messages arriving there to the engine, which
- * answers through it; the engine owns UDP 500 itself.
+ * answers through it; the engine owns UDP 500 itself. ESP and IKE messages for SAs that another
+ * node of the cluster owns make this node claim them ({@link SadSaClaimer}): ownership follows the
+ * peer's packets (docs/ha.md).
  */
 public final class GatewayNode {
 
@@ -88,12 +92,13 @@ public final class GatewayNode {
     private final SadChildInstaller installer;
     private final SadIkeSaStore ikeStore;
     private final SadIkeSaAdopter takeovers;
+    private final SadSaClaimer claims;
     private final NodeRuntime runtime;
     private final PolicyStore.Subscription policyUpdates;
 
     private GatewayNode(Vertx vertx, GatewaySettings settings, EmbeddedServices services, FedGateway dataPlane,
             UdpIkeSockets ikeSockets, IkeEngine engine, SadChildInstaller installer, SadIkeSaStore ikeStore,
-            SadIkeSaAdopter takeovers, NodeRuntime runtime, PolicyStore.Subscription policyUpdates) {
+            SadIkeSaAdopter takeovers, SadSaClaimer claims, NodeRuntime runtime, PolicyStore.Subscription policyUpdates) {
         this.vertx = vertx;
         this.settings = settings;
         this.services = services;
@@ -103,6 +108,7 @@ public final class GatewayNode {
         this.installer = installer;
         this.ikeStore = ikeStore;
         this.takeovers = takeovers;
+        this.claims = claims;
         this.runtime = runtime;
         this.policyUpdates = policyUpdates;
     }
@@ -119,11 +125,16 @@ public final class GatewayNode {
         final AtomicReference<IkeEngine> engine = new AtomicReference<>();
         final AtomicReference<SadChildInstaller> installer = new AtomicReference<>();
         final AtomicReference<EmbeddedServices> services = new AtomicReference<>();
+        final AtomicReference<SadSaClaimer> claims = new AtomicReference<>();
         final ConnectionDirectory directory = new ConnectionDirectory();
 
         void close() {
             acquireExecutor.shutdownNow();
             probes.shutdownNow();
+            SadSaClaimer c = claims.get();
+            if (c != null) {
+                c.close();
+            }
         }
     }
 
@@ -222,6 +233,12 @@ public final class GatewayNode {
                     if (e != null) {
                         e.onMessage(settings.natTPort(), peer, buf, off, len);
                     }
+                })
+                .withUnknownSpi((spi, sender) -> { // another node may own it: ownership follows the packets
+                    SadSaClaimer c = rt.claims.get();
+                    if (c != null) {
+                        c.onUnknownEsp(spi, sender);
+                    }
                 });
         IkeTransport transport = (localPort, peer, message) -> {
             if (localPort == settings.natTPort()) {
@@ -249,6 +266,11 @@ public final class GatewayNode {
                             settings.ikeLimits(), random);
                     installer.attach(engine);
                     ikeStore.attach(engine);
+                    // the peer's packets reach this node but another one owns its SAs: claimed here (docs/ha.md)
+                    SadSaClaimer claims = new SadSaClaimer(services.sadChannel, settings.cluster().nodeId(),
+                            rt.directory, new ClaimGate(ClaimGate.Limits.DEFAULTS));
+                    engine.onUnknownIkeSa(claims::onUnknownIke);
+                    rt.claims.set(claims);
                     rt.installer.set(installer);
                     rt.engine.set(engine);
                     PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort());
@@ -264,7 +286,7 @@ public final class GatewayNode {
                                         settings.cluster().nodeId(), () -> services.sad.cluster().memberUuid(), engine,
                                         installer, ikeStore, services.ikeKeys::unwrap).start();
                                 GatewayNode node = new GatewayNode(vertx, settings, services, dp, sockets, engine,
-                                        installer, ikeStore, takeovers, rt, updates);
+                                        installer, ikeStore, takeovers, rt.claims.get(), rt, updates);
                                 node.startConnections();
                                 return node;
                             });
@@ -475,6 +497,11 @@ public final class GatewayNode {
         return takeovers;
     }
 
+    /** Claims the SAs whose packets reach this node while another node owns them. */
+    public SadSaClaimer claims() {
+        return claims;
+    }
+
     /** The admin gRPC API's port, or -1 without one. */
     public int adminPort() {
         return services.adminPort();
@@ -540,6 +567,7 @@ public final class GatewayNode {
      */
     public Future<Void> close() {
         takeovers.close();
+        claims.close();
         engine.ikeSas().forEach(engine::terminate);
         Promise<Void> drained = Promise.promise();
         awaitDrained(drained, System.nanoTime() + DELETE_GRACE.toNanos());

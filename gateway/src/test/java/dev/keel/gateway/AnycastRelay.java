@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * each peer source gets a socket of the relay's own, so the node sees the same source address and
  * port before and after a failover, exactly as behind a real anycast route the peer's packets
  * reach another node unchanged. Replies go back out from the anycast address. Counts the
- * IKE_SA_INIT requests the peer sends (a failover must cause none).
+ * IKE_SA_INIT requests the peer sends (a failover must cause none) and can record which node sent
+ * the peer which ESP packet.
  */
 final class AnycastRelay implements AutoCloseable {
 
@@ -28,13 +29,17 @@ final class AnycastRelay implements AutoCloseable {
     private final Map<String, DatagramChannel> backs = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger initRequests = new AtomicInteger();
+    private final int ikePort;
+    private final java.util.Queue<SentEsp> espSent = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile int espPort = -1;
     private volatile InetAddress node;
     private volatile boolean closed;
 
-    /** Forwards {@code ports} of {@code anycast} to {@code node}'s same ports. */
+    /** Forwards {@code ports} of {@code anycast} (the IKE port first) to {@code node}'s same ports. */
     AnycastRelay(InetAddress anycast, InetAddress node, int... ports) throws IOException {
         this.anycast = anycast;
         this.node = node;
+        this.ikePort = ports[0];
         for (int port : ports) {
             DatagramChannel front = DatagramChannel.open().bind(new InetSocketAddress(anycast, port));
             fronts.add(front);
@@ -52,6 +57,20 @@ final class AnycastRelay implements AutoCloseable {
         return initRequests.get();
     }
 
+    /** One ESP packet a node sent the peer through the relay: who sent it, its SPI and sequence number. */
+    record SentEsp(InetAddress node, int spi, int seq) {
+    }
+
+    /** From now on records the ESP packets the nodes send to the peer on {@code port} (the NAT-T port). */
+    void recordEsp(int port) {
+        this.espPort = port;
+    }
+
+    /** The ESP packets recorded so far, in the order they passed. */
+    List<SentEsp> espSent() {
+        return List.copyOf(espSent);
+    }
+
     private void thread(String name, Runnable body) {
         Thread t = Thread.ofPlatform().daemon().name(name).start(body);
         threads.add(t);
@@ -64,8 +83,8 @@ final class AnycastRelay implements AutoCloseable {
                 buf.clear();
                 SocketAddress from = front.receive(buf);
                 buf.flip();
-                countInit(buf);
-                DatagramChannel back = backs.computeIfAbsent(port + "/" + from, k -> open(front, from));
+                countInit(buf, port);
+                DatagramChannel back = backs.computeIfAbsent(port + "/" + from, k -> open(front, from, port));
                 back.send(buf, new InetSocketAddress(node, port));
             } catch (ClosedChannelException e) {
                 return;
@@ -77,23 +96,26 @@ final class AnycastRelay implements AutoCloseable {
         }
     }
 
-    private DatagramChannel open(DatagramChannel front, SocketAddress peer) {
+    private DatagramChannel open(DatagramChannel front, SocketAddress peer, int port) {
         try {
             DatagramChannel back = DatagramChannel.open().bind(new InetSocketAddress(anycast, 0));
-            thread("relay-back-" + peer, () -> pumpBack(back, front, peer));
+            thread("relay-back-" + peer, () -> pumpBack(back, front, peer, port));
             return back;
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    private void pumpBack(DatagramChannel back, DatagramChannel front, SocketAddress peer) {
+    private void pumpBack(DatagramChannel back, DatagramChannel front, SocketAddress peer, int port) {
         ByteBuffer buf = ByteBuffer.allocate(65_536);
         while (!closed) {
             try {
                 buf.clear();
-                back.receive(buf);
+                SocketAddress from = back.receive(buf);
                 buf.flip();
+                if (port == espPort && buf.remaining() >= 8 && buf.getInt(0) != 0) { // ESP, not IKE (marker) or keepalive
+                    espSent.add(new SentEsp(((InetSocketAddress) from).getAddress(), buf.getInt(0), buf.getInt(4)));
+                }
                 front.send(buf, peer);
             } catch (ClosedChannelException e) {
                 return;
@@ -105,9 +127,16 @@ final class AnycastRelay implements AutoCloseable {
         }
     }
 
-    /** An IKE request with exchange type IKE_SA_INIT (34), on the IKE port or behind a non-ESP marker. */
-    private void countInit(ByteBuffer b) {
-        int at = b.remaining() >= 4 && b.getInt(0) == 0 ? 4 : 0;
+    /**
+     * An IKE request with exchange type IKE_SA_INIT (34), on the IKE port or behind a non-ESP marker
+     * (on the NAT-T port a datagram without one is ESP, whose bytes say nothing).
+     */
+    private void countInit(ByteBuffer b, int port) {
+        boolean marker = b.remaining() >= 4 && b.getInt(0) == 0;
+        if (!marker && port != ikePort) {
+            return;
+        }
+        int at = marker ? 4 : 0;
         if (b.remaining() >= at + 28 && (b.get(at + 18) & 0xff) == 34 && (b.get(at + 19) & 0x20) == 0) {
             initRequests.incrementAndGet();
         }

@@ -129,7 +129,9 @@ class IkeSaFailoverTest {
         System.out.printf("IKE SA taken over by B %d ms after kill -9 of A%n", tookMillis);
         IkeSaRecord taken = record(b, id).orElseThrow();
         assertThat(taken.getOwnerNodeId()).isEqualTo("gwb");
-        assertThat(taken.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_TAKEOVER);
+        // sad-service's takeover, or B's claim when P's DPD reached B before A's death was detected (docs/ha.md)
+        assertThat(taken.getOwnerReason()).isIn(OwnershipReason.OWNERSHIP_REASON_TAKEOVER,
+                OwnershipReason.OWNERSHIP_REASON_CLAIM);
         assertThat(b.takeovers().adopted()).isEqualTo(1);
         await(() -> adopted.state() == IkeSaState.ESTABLISHED && adopted.children().size() == 1, 5_000, "running");
         assertThat(adopted.children().getFirst().inboundSpi()).isEqualTo(pSa.children().getFirst().outboundSpi());

@@ -6,6 +6,7 @@ import dev.keel.esp.feed.SpdTable;
 import dev.keel.esp.net.EventLoops;
 import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.UdpOptions;
+import dev.keel.esp.net.UnknownSpiListener;
 import dev.keel.esp.packet.EspCounters;
 import dev.keel.esp.plain.PlaintextPort;
 import io.netty.channel.EventLoop;
@@ -30,25 +31,33 @@ public final class FedGateway {
      * @param udpBind   the outer address (port 4500 in production, any port in tests)
      * @param clearPath where BYPASS packets go as UDP datagrams (the outer virtual wire), or null
      *                  to count them as {@link ForwardDrop#NO_CLEAR_PATH}
+     * @param unknownSpi told of inbound ESP whose SPI has no SA here
      */
-    public record Config(InetSocketAddress udpBind, UdpOptions udp, IkeHandoff ike, InetSocketAddress clearPath) {
+    public record Config(InetSocketAddress udpBind, UdpOptions udp, IkeHandoff ike, InetSocketAddress clearPath,
+            UnknownSpiListener unknownSpi) {
         public Config {
             Objects.requireNonNull(udpBind, "udpBind");
             Objects.requireNonNull(udp, "udp");
             Objects.requireNonNull(ike, "ike");
+            Objects.requireNonNull(unknownSpi, "unknownSpi");
         }
 
-        /** Default socket options, IKE discarded, no clear path. */
+        /** Default socket options, IKE discarded, no clear path, unknown SPIs plain drops. */
         public static Config of(InetSocketAddress udpBind) {
-            return new Config(udpBind, UdpOptions.DEFAULTS, IkeHandoff.DISCARD, null);
+            return new Config(udpBind, UdpOptions.DEFAULTS, IkeHandoff.DISCARD, null, UnknownSpiListener.NONE);
         }
 
         public Config withIke(IkeHandoff h) {
-            return new Config(udpBind, udp, h, clearPath);
+            return new Config(udpBind, udp, h, clearPath, unknownSpi);
         }
 
         public Config withClearPath(InetSocketAddress c) {
-            return new Config(udpBind, udp, ike, c);
+            return new Config(udpBind, udp, ike, c, unknownSpi);
+        }
+
+        /** Where inbound ESP with an SPI that has no SA here is reported (besides its counted drop). */
+        public Config withUnknownSpi(UnknownSpiListener l) {
+            return new Config(udpBind, udp, ike, clearPath, l);
         }
     }
 
@@ -76,7 +85,8 @@ public final class FedGateway {
         }
         Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
                 () -> new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(), config.ike(),
-                        gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind()));
+                        gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind(),
+                        config.unknownSpi()));
         return opened.transform(ar -> ar.failed()
                 ? gw.close().transform(x -> Future.<FedGateway>failedFuture(ar.cause()))
                 : Future.succeededFuture(gw));

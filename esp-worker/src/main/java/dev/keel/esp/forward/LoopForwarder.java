@@ -1,5 +1,6 @@
 package dev.keel.esp.forward;
 
+import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
 import dev.keel.core.spd.SpdEntry;
@@ -7,6 +8,7 @@ import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.feed.SpdTable;
 import dev.keel.esp.net.DatagramReceiver;
 import dev.keel.esp.net.IkeHandoff;
+import dev.keel.esp.net.UnknownSpiListener;
 import dev.keel.esp.net.LoopDatagramChannel;
 import dev.keel.esp.packet.DecapOutcome;
 import dev.keel.esp.packet.EncapOutcome;
@@ -38,7 +40,8 @@ import java.net.InetSocketAddress;
  *       BYPASS: sent on in clear to the clear path; DISCARD or no match: counted drop.
  *   <li>Inbound: UDP datagram → {@link EspInUdp#classify}: IKE → {@link IkeHandoff}; NAT
  *       keepalive → counted; ESP → decapsulation (SPI, replay, ICV, selectors) → queued on
- *       this loop's plaintext queue; one flush per UDP read batch.
+ *       this loop's plaintext queue; one flush per UDP read batch. ESP whose SPI has no SA here
+ *       is reported to an {@link UnknownSpiListener} (raw ESP comes through here too).
  * </ul>
  *
  * No locks and nothing remote per packet; the route table and SA table are lock-free reads.
@@ -53,6 +56,7 @@ final class LoopForwarder {
     private final AcquireLimiter acquires;
     private final InetSocketAddress clearPath;
     private final IkeHandoff ike;
+    private final UnknownSpiListener unknownSpi;
     private final ForwardCounters counters;
     private final EspEncapsulator encap;
     private final EspDecapsulator decap;
@@ -102,7 +106,8 @@ final class LoopForwarder {
 
     LoopForwarder(ForwardMode mode, RouteTable routes, InboundSaTable inbound, IkeHandoff ike,
             ForwardCounters counters, EspCounters espCounters, int maxDatagram, InetSocketAddress local) {
-        this(mode, routes, null, null, null, null, inbound, ike, counters, espCounters, maxDatagram, local);
+        this(mode, routes, null, null, null, null, inbound, ike, counters, espCounters, maxDatagram, local,
+                UnknownSpiListener.NONE);
     }
 
     /**
@@ -110,17 +115,19 @@ final class LoopForwarder {
      *
      * @param clearPath where BYPASS packets go (as UDP datagrams: the virtual wire of the outer
      *                  side), or null to drop them as {@link ForwardDrop#NO_CLEAR_PATH}
+     * @param unknownSpi told of inbound ESP whose SPI has no SA here
      */
     LoopForwarder(SpdTable spd, OutboundSaTable outboundSas, AcquireLimiter acquires, InetSocketAddress clearPath,
             InboundSaTable inbound, IkeHandoff ike, ForwardCounters counters, EspCounters espCounters, int maxDatagram,
-            InetSocketAddress local) {
+            InetSocketAddress local, UnknownSpiListener unknownSpi) {
         this(ForwardMode.ESP, new RouteTable(), spd, outboundSas, acquires, clearPath, inbound, ike, counters,
-                espCounters, maxDatagram, local);
+                espCounters, maxDatagram, local, unknownSpi);
     }
 
     private LoopForwarder(ForwardMode mode, RouteTable routes, SpdTable spd, OutboundSaTable outboundSas,
             AcquireLimiter acquires, InetSocketAddress clearPath, InboundSaTable inbound, IkeHandoff ike,
-            ForwardCounters counters, EspCounters espCounters, int maxDatagram, InetSocketAddress local) {
+            ForwardCounters counters, EspCounters espCounters, int maxDatagram, InetSocketAddress local,
+            UnknownSpiListener unknownSpi) {
         this.mode = mode;
         this.routes = routes;
         this.spd = spd;
@@ -128,6 +135,7 @@ final class LoopForwarder {
         this.acquires = acquires;
         this.clearPath = clearPath;
         this.ike = ike;
+        this.unknownSpi = unknownSpi;
         this.counters = counters;
         this.encap = new EspEncapsulator(espCounters);
         this.decap = new EspDecapsulator(inbound, espCounters);
@@ -260,8 +268,11 @@ final class LoopForwarder {
         switch (EspInUdp.classify(buf, off, len)) {
             case ESP -> {
                 noteEndpoints(pkt, sender);
-                if (decap.decapsulate(pkt) == DecapOutcome.DELIVERED) {
+                DecapOutcome outcome = decap.decapsulate(pkt);
+                if (outcome == DecapOutcome.DELIVERED) {
                     deliver(pkt);
+                } else if (outcome == DecapOutcome.UNKNOWN_SPI) { // another node may own it (docs/ha.md)
+                    unknownSpi.onUnknownSpi(BigEndian.getInt(buf, off), sender);
                 }
             }
             case IKE -> {

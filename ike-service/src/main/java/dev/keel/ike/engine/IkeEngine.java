@@ -67,6 +67,7 @@ public final class IkeEngine implements IkeReceiver {
     private final ChildLifetimes childLifetimes;
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
+    private volatile UnknownIkeSaListener unknownSa = UnknownIkeSaListener.NONE;
     /**
      * IKE SAs that reached ESTABLISHED, by connection: where an initiation looks for one to reuse
      * without scanning every IKE SA of the node (entries leave with the IKE SA; the state is
@@ -341,6 +342,11 @@ public final class IkeEngine implements IkeReceiver {
         }
     }
 
+    /** Where messages for IKE SAs this engine does not have are reported (besides their counted drop). */
+    public void onUnknownIkeSa(UnknownIkeSaListener listener) {
+        this.unknownSa = listener;
+    }
+
     /** Drops {@code sa} here without telling the peer or the SAD: another node owns it now ({@link IkeSa#abandon}). */
     public void abandon(IkeSa sa, String reason) {
         executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.abandon(reason));
@@ -363,6 +369,7 @@ public final class IkeEngine implements IkeReceiver {
         IkeSa sa = byLocalSpi.get(ours);
         if (sa == null) {
             env.counters().dropped(IkeDrop.NO_SA);
+            unknownSa.onUnknownIkeSa(h.initiatorSpi(), h.responderSpi(), peer);
             return;
         }
         executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> sa.receive(datagram, peer, localPort));

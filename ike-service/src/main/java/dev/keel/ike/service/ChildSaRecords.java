@@ -34,6 +34,13 @@ public final class ChildSaRecords {
             String base = "child-" + node + "-" + String.format("%08x", inboundSpi);
             return new Ids(base + "-in", base + "-out");
         }
+
+        /** The pair whose inbound record is {@code inboundId}, when it is named as {@link #of} names it. */
+        public static java.util.Optional<Ids> ofInbound(String inboundId) {
+            return inboundId.startsWith("child-") && inboundId.endsWith("-in")
+                    ? java.util.Optional.of(new Ids(inboundId, inboundId.substring(0, inboundId.length() - 3) + "-out"))
+                    : java.util.Optional.empty();
+        }
     }
 
     /** The IKE SA's id in records: both SPIs, as strongSwan prints them. */

@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A record of a rekey's replacement whose predecessor is still there and not marked replaced
  * never got its answer to the peer: it is deleted, and the predecessor taken over (the peer
- * retransmits the rekey to it). One thread, blocking calls; restarts the watch after errors.
+ * retransmits the rekey to it). An IKE SA whose record another node comes to own (it claimed it,
+ * {@link SadSaClaimer}) is dropped here at once. One thread, blocking calls; restarts the watch
+ * after errors.
  */
 public final class SadIkeSaAdopter implements AutoCloseable {
 
@@ -56,6 +58,7 @@ public final class SadIkeSaAdopter implements AutoCloseable {
     private final Set<String> adopting = ConcurrentHashMap.newKeySet();
     private final LongAdder adopted = new LongAdder();
     private final LongAdder refused = new LongAdder();
+    private final LongAdder lost = new LongAdder();
     private final Thread thread;
     private volatile Context.CancellableContext call;
     private volatile boolean closed;
@@ -128,7 +131,11 @@ public final class SadIkeSaAdopter implements AutoCloseable {
     }
 
     private void consider(IkeSaRecord r) {
-        if (!r.getOwnerNodeId().equals(node) || !r.getOwnerMember().equals(member.get())) {
+        if (!r.getOwnerNodeId().equals(node)) { // moved away from this node (the Watch passes those too)
+            lost(r);
+            return;
+        }
+        if (!r.getOwnerMember().equals(member.get())) {
             return;
         }
         long localSpi = r.getInitiator() ? r.getInitiatorSpi() : r.getResponderSpi();
@@ -137,6 +144,9 @@ public final class SadIkeSaAdopter implements AutoCloseable {
         }
         if (store.endedHere(r.getId())) { // a write that landed after its IKE SA ended here: not for the peer any more
             delete(r.getId(), "its IKE SA ended here");
+            return;
+        }
+        if (store.lostHere(r.getId(), r.getOwnerEpoch())) { // older than the move that took it from here
             return;
         }
         adopting.add(r.getId());
@@ -163,7 +173,7 @@ public final class SadIkeSaAdopter implements AutoCloseable {
             children.add(new ChildSaRecord[] {child(c.getInboundSaId()), child(c.getOutboundSaId())});
         }
         IkeSaSnapshot s = IkeSaRecords.snapshot(r, children, unwrap);
-        store.adopted(r.getId());
+        store.adopted(r.getId(), r.getOwnerEpoch());
         boolean merged = r.getOwnerReason() == OwnershipReason.OWNERSHIP_REASON_MERGE;
         engine.adopt(s, merged, sa -> {
             for (int i = 0; i < r.getChildrenCount(); i++) {
@@ -186,6 +196,22 @@ public final class SadIkeSaAdopter implements AutoCloseable {
                                 + " whose records are gone left out" : "");
             }
         });
+    }
+
+    /**
+     * Another node owns {@code r} now (it claimed the IKE SA because the peer's packets reach it, or
+     * a merge gave it the record): this node stops running it without a word to the peer or the
+     * SAD. Its writes would be refused anyway; stopping at once also stops its retransmissions.
+     */
+    private void lost(IkeSaRecord r) {
+        store.lostTo(r.getId(), r.getOwnerEpoch());
+        long localSpi = r.getInitiator() ? r.getInitiatorSpi() : r.getResponderSpi();
+        engine.ikeSa(localSpi).filter(sa -> sa.spiI() == r.getInitiatorSpi() && sa.spiR() == r.getResponderSpi())
+                .ifPresent(sa -> {
+                    lost.increment();
+                    engine.abandon(sa, "node '" + r.getOwnerNodeId() + "' owns it now (" + r.getOwnerReason()
+                            + ", owner epoch " + r.getOwnerEpoch() + ")");
+                });
     }
 
     private IkeSaRecord get(String id) {
@@ -233,6 +259,11 @@ public final class SadIkeSaAdopter implements AutoCloseable {
     /** IKE SA records this node owns that could not be taken over. */
     public long refused() {
         return refused.sum();
+    }
+
+    /** IKE SAs this node stopped running because another node came to own their records. */
+    public long lost() {
+        return lost.sum();
     }
 
     @Override

@@ -49,6 +49,10 @@ public final class SadIkeSaStore implements IkeEvents {
     private final Set<String> stored = ConcurrentHashMap.newKeySet();
     /** Ids of IKE SAs that ended here, with when. */
     private final Map<String, Long> ended = new ConcurrentHashMap<>();
+    /** The owner epoch of each IKE SA's record as this node last stored or adopted it. */
+    private final Map<String, Long> epochs = new ConcurrentHashMap<>();
+    /** IKE SAs another node took from this one: the highest owner epoch at which the record was not ours. */
+    private final Map<String, Lost> lost = new ConcurrentHashMap<>();
     private final LongAdder writes = new LongAdder();
     private final LongAdder writeFailures = new LongAdder();
     private final LongAdder writeNanos = new LongAdder();
@@ -86,6 +90,9 @@ public final class SadIkeSaStore implements IkeEvents {
             public void onNext(InstallIkeSaResponse r) {
                 writes.increment();
                 writeNanos.add(System.nanoTime() - t0);
+                if (!ended.containsKey(id) && !lost.containsKey(id)) { // not a write that outlived its IKE SA here
+                    epochs.put(id, r.getIkeSa().getOwnerEpoch());
+                }
             }
 
             @Override
@@ -120,6 +127,7 @@ public final class SadIkeSaStore implements IkeEvents {
     public void ikeDestroyed(IkeSa sa, String reason) {
         String id = IkeSaRecords.id(sa.spiI(), sa.spiR());
         remember(id);
+        epochs.remove(id);
         if (stored.remove(id)) {
             stub.withDeadlineAfter(10, TimeUnit.SECONDS).deleteIkeSa(DeleteIkeSaRequest.newBuilder().setId(id).build(),
                     new StreamObserver<DeleteIkeSaResponse>() {
@@ -143,17 +151,47 @@ public final class SadIkeSaStore implements IkeEvents {
         }
     }
 
+    /**
+     * Another node owns {@code sa} now: not ended (its record lives on with the new owner, and may
+     * come back to this node by a later claim or takeover), but every event of its record up to the
+     * owner epoch this node ran it under is stale here ({@link #lostHere}).
+     */
     @Override
     public void ikeAbandoned(IkeSa sa, String reason) {
         String id = IkeSaRecords.id(sa.spiI(), sa.spiR());
-        remember(id);
         stored.remove(id);
+        Long epoch = epochs.remove(id);
+        lostTo(id, epoch == null ? 0 : epoch);
     }
 
-    /** An IKE SA taken over from a record: the record has its keys already. */
-    void adopted(String id) {
+    /** An IKE SA taken over from its record (owner epoch {@code epoch}): the record has its keys already. */
+    void adopted(String id, long epoch) {
         stored.add(id);
         ended.remove(id);
+        lost.remove(id);
+        epochs.put(id, epoch);
+    }
+
+    /** The record {@code id} was another node's at owner epoch {@code epoch} (a claim, a merge took it from here). */
+    void lostTo(String id, long epoch) {
+        long now = System.currentTimeMillis();
+        lost.merge(id, new Lost(epoch, now), (a, b) -> a.epoch() >= b.epoch() ? a : b);
+        if (lost.size() > 10_000) {
+            lost.values().removeIf(l -> now - l.atMillis() > ENDED_MEMORY_MILLIS);
+        }
+    }
+
+    /**
+     * True when an event saying this node owns record {@code id} at owner epoch {@code epoch} is
+     * older than the one that took the IKE SA from here: not to be taken over again. A later claim
+     * or takeover back to this node raises the epoch above it.
+     */
+    boolean lostHere(String id, long epoch) {
+        Lost l = lost.get(id);
+        return l != null && Long.compareUnsigned(epoch, l.epoch()) <= 0;
+    }
+
+    private record Lost(long epoch, long atMillis) {
     }
 
     /** True when the IKE SA with record {@code id} ended here lately: an event of its record is not a takeover. */

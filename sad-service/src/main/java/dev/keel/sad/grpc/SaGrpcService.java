@@ -36,6 +36,7 @@ import dev.keel.proto.v1.UpdateChildSaRequest;
 import dev.keel.proto.v1.UpdateChildSaResponse;
 import dev.keel.proto.v1.WatchRequest;
 import dev.keel.proto.v1.WatchResponse;
+import dev.keel.sad.OwnershipClaims;
 import dev.keel.sad.SaDatabase;
 import dev.keel.sad.watch.SaEventHub;
 import io.grpc.stub.StreamObserver;
@@ -43,15 +44,17 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
-/** The generated service, thin: each call delegates to {@link SaDatabase} or the event hub. */
+/** The generated service, thin: each call delegates to {@link SaDatabase}, {@link OwnershipClaims} or the event hub. */
 public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     private final SaDatabase db;
+    private final OwnershipClaims claims;
     private final SaEventHub hub;
     private final Executor watchExecutor;
 
     public SaGrpcService(SaDatabase db, SaEventHub hub, Executor watchExecutor) {
         this.db = db;
+        this.claims = new OwnershipClaims(db);
         this.hub = hub;
         this.watchExecutor = watchExecutor;
     }
@@ -158,8 +161,8 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     @Override
     public void getChildSa(GetChildSaRequest req, StreamObserver<GetChildSaResponse> out) {
-        unary(out, () -> GetChildSaResponse.newBuilder()
-                .setChildSa(db.getChildSa(req.getId(), req.getIncludeWrappedKeys())).build());
+        unary(out, () -> GetChildSaResponse.newBuilder().setChildSa(req.getInboundSpi() != 0
+                ? claims.childByInboundSpi(req) : db.getChildSa(req.getId(), req.getIncludeWrappedKeys())).build());
     }
 
     @Override
@@ -191,7 +194,9 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     @Override
     public void claimOwnership(ClaimOwnershipRequest req, StreamObserver<ClaimOwnershipResponse> out) {
-        unary(out, () -> ClaimOwnershipResponse.newBuilder().setChildSa(db.claimOwnership(req)).build());
+        unary(out, () -> req.getIkeSaId().isEmpty()
+                ? ClaimOwnershipResponse.newBuilder().setChildSa(db.claimOwnership(req)).build()
+                : ClaimOwnershipResponse.newBuilder().setIkeSa(claims.claimIkeSa(req)).build());
     }
 
     @Override

@@ -8,6 +8,7 @@ import com.hazelcast.map.listener.EntryUpdatedListener;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.OwnershipChange;
 import dev.keel.proto.v1.SaEvent;
 import dev.keel.proto.v1.SaEventType;
 import dev.keel.proto.v1.WatchRequest;
@@ -289,8 +290,25 @@ public final class SaEventHub implements AutoCloseable {
                         + ex.getMessage());
                 return;
             }
-            publish(List.of(HubEvent.of(SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_PUT)
-                    .setIkeSa(r).build())));
+            SaEvent.Builder event = SaEvent.newBuilder().setType(SaEventType.SA_EVENT_TYPE_IKE_SA_PUT).setIkeSa(r);
+            String before = previousOwner(e.getOldValue());
+            if (before != null && !before.equals(r.getOwnerNodeId())) { // the previous owner stops running it
+                event.setOwnership(OwnershipChange.newBuilder().setPreviousOwnerNodeId(before)
+                        .setNewOwnerNodeId(r.getOwnerNodeId()).setReason(r.getOwnerReason()));
+            }
+            publish(List.of(HubEvent.of(event.build())));
+        }
+
+        /** The owner node of the record a change replaced, or null (none, or unreadable: the event goes without it). */
+        private static String previousOwner(byte[] old) {
+            if (old == null) {
+                return null;
+            }
+            try {
+                return Records.parseIke(old).getOwnerNodeId();
+            } catch (RuntimeException unreadable) {
+                return null;
+            }
         }
 
         @Override

@@ -119,7 +119,7 @@ public final class Subscription {
             return owner.equals(e.ownerNodeId) || owner.equals(e.previousOwnerNodeId)
                     || e.ownerNodeId.isEmpty(); // purge notices carry only the id
         }
-        return !e.ikeSa || e.ownerNodeId.isEmpty() || owner.equals(e.ownerNodeId);
+        return !e.ikeSa || e.ownerNodeId.isEmpty() || owner.equals(e.ownerNodeId) || owner.equals(e.previousOwnerNodeId);
     }
 
     /** Takes up to {@code max} queued events, in order. */
