@@ -272,10 +272,10 @@ class AnycastFailoverTest {
                 List<EspCapture.IkeMessage> afterKill = figures.ike().stream().filter(m -> m.time() > killedAt).toList();
                 // strongSwan's own account (its log's seconds, UTC as the namespace's clock), from the
                 // second after the kill: every DPD it sent got its answer, from the survivor.
-                java.time.LocalTime after = java.time.LocalTime.ofInstant(k.at(), java.time.ZoneOffset.UTC)
+                java.time.LocalTime sinceKill = java.time.LocalTime.ofInstant(k.at(), java.time.ZoneOffset.UTC)
                         .plusSeconds(1).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
                 List<String> charonAfterKill = run.charon().log().lines().filter(l -> l.length() > 8
-                        && l.charAt(2) == ':' && !java.time.LocalTime.parse(l.substring(0, 8)).isBefore(after)).toList();
+                        && l.charAt(2) == ':' && !java.time.LocalTime.parse(l.substring(0, 8)).isBefore(sinceKill)).toList();
                 long dpdRequests = charonAfterKill.stream().filter(l -> l.contains("sending DPD request")).count();
                 long dpdAnswers = charonAfterKill.stream().filter(l -> l.contains("parsed INFORMATIONAL response")
                         && !l.contains("[ D ]")).count();
