@@ -16,16 +16,37 @@ public sealed interface PlaintextConfig {
      * @param pathMtu the MTU of the outer path towards the peers
      * @param offload open the device with checksum and TCP segmentation offload (software GSO/GRO
      *     in Keel, docs/tun.md); default true
+     * @param routes which protected remote prefixes get a route through the device
      */
-    record Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu, boolean offload)
+    record Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu, boolean offload, Routes routes)
             implements PlaintextConfig {
         public Tun {
             addresses = List.copyOf(addresses);
+            java.util.Objects.requireNonNull(routes, "routes");
+        }
+
+        /** Routing every remote prefix ({@link Routes#ALL}). */
+        public Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu, boolean offload) {
+            this(name, addresses, mtu, pathMtu, offload, Routes.ALL);
         }
 
         public Tun(String name, List<InterfaceAddress> addresses, int mtu, int pathMtu) {
             this(name, addresses, mtu, pathMtu, true);
         }
+    }
+
+    /**
+     * Which protected remote prefixes a TUN device gets routes for ({@code tun.routes}): what a
+     * routing daemon exporting the device's routes announces to the LAN (docs/ha.md).
+     */
+    enum Routes {
+        /** Every child's remote selectors, from start to stop (strongSwan's kernel-libipsec does this). */
+        ALL,
+        /**
+         * A child's remote selectors while this node's data plane holds an outbound SA of the child
+         * (it owns the SA); a {@code trap} child's always (its acquire needs the packets).
+         */
+        OWNED
     }
 
     /** The UDP virtual wire: plaintext IP packets received on {@code bind}, delivered to {@code host}. */

@@ -16,9 +16,13 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  * the keys the data plane supports.
  *
  * <pre>
- * tun:          {name: keel0, addresses: [192.168.1.1/24], mtu: 1400 | auto, path_mtu: 1500, offload: true}
+ * tun:          {name: keel0, addresses: [192.168.1.1/24], mtu: 1400 | auto, path_mtu: 1500, offload: true,
+ *                routes: all | owned}
  * virtual_wire: {bind: 127.0.0.1:20001, host: 127.0.0.1:21001}
  * </pre>
+ *
+ * {@code routes} is a setting of a data plane fed by the SAD (the gateway), where SAs come and go
+ * with their ownership; a program that cannot follow ownership does not accept it.
  */
 public final class PlaintextReader {
 
@@ -26,7 +30,7 @@ public final class PlaintextReader {
     public static final int DEFAULT_PATH_MTU = 1500;
 
     private static final Set<String> SIDES = Set.of("tun", "virtual_wire");
-    private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu", "offload");
+    private static final Set<String> TUN = Set.of("name", "addresses", "mtu", "path_mtu", "offload", "routes");
     private static final Set<String> WIRE = Set.of("bind", "host");
 
     /**
@@ -35,8 +39,13 @@ public final class PlaintextReader {
      *
      * @param name    the interface name ({@code %d}: the kernel picks the number)
      * @param offload whether checksum and segmentation offloads are on
+     * @param routes  which prefixes get routes; null: the program routes all and refuses the key
      */
-    public record TunDefaults(String name, boolean offload) {
+    public record TunDefaults(String name, boolean offload, PlaintextConfig.Routes routes) {
+        /** A program whose TUN routes every prefix and that refuses {@code routes} (the static worker). */
+        public TunDefaults(String name, boolean offload) {
+            this(name, offload, null);
+        }
     }
 
     private PlaintextReader() {
@@ -88,7 +97,18 @@ public final class PlaintextReader {
             Boolean v = nodes.bool(t.get("offload"), p + ".offload");
             offload = v == null ? offload : v;
         }
-        return name == null || addresses == null ? null : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu, offload);
+        PlaintextConfig.Routes routes = defaults.routes() == null ? PlaintextConfig.Routes.ALL : defaults.routes();
+        if (t.containsKey("routes")) {
+            if (defaults.routes() == null) {
+                problems.add(p + ".routes", t.get("routes"), "not a setting of this program: its SAs are its own,"
+                        + " and it routes every SA's remote selectors (routes: owned is the gateway's, docs/ha.md)");
+            } else {
+                String v = nodes.choice(t.get("routes"), p + ".routes", List.of("all", "owned"));
+                routes = v == null ? routes : PlaintextConfig.Routes.valueOf(v.toUpperCase(java.util.Locale.ROOT));
+            }
+        }
+        return name == null || addresses == null ? null
+                : new PlaintextConfig.Tun(name, addresses, mtu, pathMtu, offload, routes);
     }
 
     private static PlaintextConfig.VirtualWire virtualWire(Nodes nodes, Node node, String p) {

@@ -27,6 +27,19 @@ class PlaintextReaderTest {
     }
 
     @Test
+    void routesIsASettingOfADataPlaneThatFollowsOwnership() {
+        PlaintextReader.TunDefaults fed = new PlaintextReader.TunDefaults("kt%d", false, PlaintextConfig.Routes.OWNED);
+        assertThat(((PlaintextConfig.Tun) read("tun: {}", fed)).routes()).isEqualTo(PlaintextConfig.Routes.OWNED);
+        assertThat(((PlaintextConfig.Tun) read("tun: {routes: all}", fed)).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
+        assertThat(((PlaintextConfig.Tun) read("tun: {}")).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
+        assertThat(problems("tun: {routes: some}", fed)).containsExactly(
+                "p.yaml:1:15: plaintext.tun.routes: 'some' is not one of all, owned");
+        assertThat(problems("tun: {routes: owned}", DEFAULTS)).containsExactly(
+                "p.yaml:1:15: plaintext.tun.routes: not a setting of this program: its SAs are its own, and it routes"
+                        + " every SA's remote selectors (routes: owned is the gateway's, docs/ha.md)");
+    }
+
+    @Test
     void virtualWireIsTwoIpEndpoints() {
         assertThat(read("virtual_wire: {bind: 127.0.0.1:0, host: '[::1]:21001'}")).isEqualTo(
                 new PlaintextConfig.VirtualWire(new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("::1", 21001)));
@@ -56,16 +69,24 @@ class PlaintextReaderTest {
     }
 
     private static PlaintextConfig read(String yaml) {
+        return read(yaml, DEFAULTS);
+    }
+
+    private static PlaintextConfig read(String yaml, PlaintextReader.TunDefaults defaults) {
         Problems problems = new Problems("p.yaml");
         PlaintextConfig c = PlaintextReader.read(new Nodes(problems), YamlText.compose(yaml, 1000, problems, ""),
-                "plaintext", DEFAULTS);
+                "plaintext", defaults);
         assertThat(problems.list()).isEmpty();
         return c;
     }
 
     private static List<String> problems(String yaml) {
+        return problems(yaml, DEFAULTS);
+    }
+
+    private static List<String> problems(String yaml, PlaintextReader.TunDefaults defaults) {
         Problems problems = new Problems("p.yaml");
-        PlaintextReader.read(new Nodes(problems), YamlText.compose(yaml, 1000, problems, ""), "plaintext", DEFAULTS);
+        PlaintextReader.read(new Nodes(problems), YamlText.compose(yaml, 1000, problems, ""), "plaintext", defaults);
         return problems.list().stream().map(ConfigProblem::toString).toList();
     }
 }
