@@ -73,6 +73,19 @@ public final class SaTables {
             boolean hardExpired) {
     }
 
+    /**
+     * Told when an outbound SA enters the tables (this node owns it and unwrapped its keys) and
+     * when it leaves them (deleted, moved to another node, cleared). Called in order on the
+     * writer's thread, under the tables' lock: it must return at once.
+     */
+    public interface OutboundListener {
+        /** {@code record}'s SA is installed. */
+        void outboundInstalled(ChildSaRecord record);
+
+        /** The SA installed from {@code record} (the last record seen) is removed. */
+        void outboundRemoved(ChildSaRecord record);
+    }
+
     private final String nodeId;
     private final ChildKeyUnwrapper keys;
     private final OutboundSa.LeaseRequester leases;
@@ -83,6 +96,7 @@ public final class SaTables {
     private final OutboundSaTable outbound = new OutboundSaTable();
     private final Map<String, Installed> byId = new LinkedHashMap<>();
     private final LongAdder refused = new LongAdder();
+    private final List<OutboundListener> outboundListeners = new ArrayList<>();
     private volatile AcquireLimiter acquires;
 
     /**
@@ -105,6 +119,16 @@ public final class SaTables {
     /** Clears a policy's acquire slot when its child's SA arrives. */
     public void acquireLimiter(AcquireLimiter limiter) {
         this.acquires = limiter;
+    }
+
+    /** Adds {@code listener} and tells it at once of every outbound SA installed now. */
+    public synchronized void addOutboundListener(OutboundListener listener) {
+        outboundListeners.add(listener);
+        for (Installed in : byId.values()) {
+            if (in.outbound()) {
+                listener.outboundInstalled(in.record);
+            }
+        }
     }
 
     public String nodeId() {
@@ -259,6 +283,9 @@ public final class SaTables {
         }
         log.info("SA {} ({} {}/{}, SPI {}) installed", r.getId(), sa instanceof InboundSa ? "in" : "out",
                 r.getConnection(), r.getChild(), sa.spec().spiHex());
+        if (in.outbound()) {
+            outboundListeners.forEach(l -> l.outboundInstalled(r));
+        }
         return in;
     }
 
@@ -297,6 +324,10 @@ public final class SaTables {
         publishOutbound();
         in.sa.close();
         log.info("SA {} removed", id);
+        if (in.outbound()) {
+            ChildSaRecord last = in.record;
+            outboundListeners.forEach(l -> l.outboundRemoved(last));
+        }
         return true;
     }
 

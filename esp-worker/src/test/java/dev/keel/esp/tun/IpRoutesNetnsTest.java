@@ -1,0 +1,54 @@
+package dev.keel.esp.tun;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.core.net.IpPrefix;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link IpRoutes} against a real kernel: a TUN device (persistent, no process behind it) in a
+ * namespace of the test's own (root, ip netns).
+ */
+class IpRoutesNetnsTest {
+
+    private static final IpPrefix A = IpPrefix.parse("10.2.0.0/24");
+    private static final IpPrefix B = IpPrefix.parse("10.3.0.0/24");
+    private static final IpPrefix V6 = IpPrefix.parse("2001:db8:2::/64");
+
+    @Test
+    void oneBatchAddsAndRemovesAndAFailingLineFallsBackToOneChangeAtATime() throws Exception {
+        try (Netns ns = Netns.create("routes")) {
+            ns.execOk("ip", "tuntap", "add", "dev", "rt0", "mode", "tun");
+            ns.execOk("ip", "link", "set", "rt0", "up");
+            IpRoutes routes = new IpRoutes("rt0", List.of("ip", "-n", ns.name()));
+
+            assertThat(routes.apply(List.of(add(A), add(B), add(V6)))).isEmpty();
+            assertThat(routed(ns)).contains("10.2.0.0/24", "10.3.0.0/24", "2001:db8:2::/64");
+
+            // 10.2.0.0/24 is gone already (an operator, a device recreated): the batch stops there,
+            // and one change at a time finds that removing it is done and the rest went through.
+            ns.execOk("ip", "route", "del", "10.2.0.0/24", "dev", "rt0");
+            assertThat(routes.apply(List.of(remove(A), remove(B), add(A)))).isEmpty();
+            assertThat(routed(ns)).contains("10.2.0.0/24").doesNotContain("10.3.0.0/24");
+
+            // Through a device that is not there: failed, for the caller to try again.
+            IpRoutes missing = new IpRoutes("rt9", List.of("ip", "-n", ns.name()));
+            assertThat(missing.apply(List.of(add(B), remove(A)))).containsExactly(add(B), remove(A));
+            assertThat(missing.apply(List.of(add(B)))).containsExactly(add(B));
+        }
+    }
+
+    private static String routed(Netns ns) throws Exception {
+        return ns.execOk("ip", "route", "show", "dev", "rt0").output() + ns.execOk("ip", "-6", "route", "show", "dev",
+                "rt0").output();
+    }
+
+    private static OwnedRoutes.Change add(IpPrefix p) {
+        return new OwnedRoutes.Change(p, true);
+    }
+
+    private static OwnedRoutes.Change remove(IpPrefix p) {
+        return new OwnedRoutes.Change(p, false);
+    }
+}
