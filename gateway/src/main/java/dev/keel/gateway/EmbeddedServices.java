@@ -4,6 +4,7 @@ import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.feed.ChildKeyUnwrapper;
 import dev.keel.esp.feed.SaMaintenance;
 import dev.keel.esp.feed.WorkerFeeds;
+import dev.keel.esp.tun.OwnedRoutes;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.grpc.PolicyGrpcService;
@@ -44,8 +45,9 @@ import java.util.function.Consumer;
  * The services a gateway embeds next to the IKE engine: a sad-service member (Hazelcast) and
  * policy-service, both reached over in-process gRPC, exactly as separate processes would reach
  * them over the network; the data plane's feeds (SPD from policy-service, SAs from the SAD's
- * Watch stream, sequence leases); and the admin gRPC API (PolicyService, SaService, health,
- * reflection) on its Unix socket or the TCP address the file asks for. Starting and closing block
+ * Watch stream, sequence leases) and the TUN routes that follow its SAs ({@link LanRoutes}); and
+ * the admin gRPC API (PolicyService, SaService, health, reflection) on its Unix socket or the TCP
+ * address the file asks for. Starting and closing block
  * (Hazelcast joins and leaves): never on an event loop.
  */
 final class EmbeddedServices implements AutoCloseable {
@@ -56,6 +58,8 @@ final class EmbeddedServices implements AutoCloseable {
     final SadNode sad;
     final PolicyStore policy;
     final WorkerFeeds feeds;
+    /** The TUN routes that follow the data plane's outbound SAs ({@code routes: owned}), or null. */
+    final OwnedRoutes routes;
     final ManagedChannel sadChannel;
     /** Unwraps the keys of IKE SAs this node takes over (the cluster KEK; only the owner unwraps). */
     final ChildKeyUnwrapper ikeKeys;
@@ -66,8 +70,8 @@ final class EmbeddedServices implements AutoCloseable {
     private final ExecutorService adminWatches;
 
     private EmbeddedServices(SadNode sad, PolicyStore policy, PolicyGrpcService policyService, PolicyServer policyServer,
-            ManagedChannel sadChannel, ManagedChannel policyChannel, WorkerFeeds feeds, Server admin,
-            ExecutorService adminWatches, ChildKeyUnwrapper ikeKeys) {
+            ManagedChannel sadChannel, ManagedChannel policyChannel, WorkerFeeds feeds, OwnedRoutes routes,
+            Server admin, ExecutorService adminWatches, ChildKeyUnwrapper ikeKeys) {
         this.sad = sad;
         this.ikeKeys = ikeKeys;
         this.policy = policy;
@@ -76,13 +80,17 @@ final class EmbeddedServices implements AutoCloseable {
         this.sadChannel = sadChannel;
         this.policyChannel = policyChannel;
         this.feeds = feeds;
+        this.routes = routes;
         this.admin = admin;
         this.adminWatches = adminWatches;
     }
 
-    /** Starts everything; on failure closes what was started and throws. */
-    static EmbeddedServices start(GatewaySettings settings, PolicyConfig config, ExpiryListener expiries)
-            throws IOException {
+    /**
+     * Starts everything; on failure closes what was started and throws. {@code tunDevice}: the
+     * name of the node's TUN interface, or null without one.
+     */
+    static EmbeddedServices start(GatewaySettings settings, PolicyConfig config, ExpiryListener expiries,
+            String tunDevice) throws IOException {
         GatewaySettings.Cluster c = settings.cluster();
         byte[] kek = null;
         Path tempKek = null;
@@ -91,6 +99,7 @@ final class EmbeddedServices implements AutoCloseable {
         ManagedChannel sadChannel = null;
         ManagedChannel policyChannel = null;
         WorkerFeeds feeds = null;
+        OwnedRoutes routes = null;
         Server admin = null;
         ExecutorService adminWatches = null;
         try {
@@ -127,7 +136,9 @@ final class EmbeddedServices implements AutoCloseable {
             policyChannel = InProcessChannelBuilder.forName(policyName).build();
 
             feeds = new WorkerFeeds(policyChannel, sadChannel, c.nodeId(), new ChildKeyUnwrapper(kek),
-                    SaMaintenance.Settings.defaults(), expiries).start();
+                    SaMaintenance.Settings.defaults(), expiries);
+            routes = LanRoutes.follow(settings, config, tunDevice, feeds.sas()); // before the first SA arrives
+            feeds.start();
 
             if (settings.admin() != null) {
                 adminWatches = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("keel-admin-watch-", 0).factory());
@@ -143,9 +154,9 @@ final class EmbeddedServices implements AutoCloseable {
                 health.setStatus(PolicyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
             }
             return new EmbeddedServices(sad, store, policyService, policyServer, sadChannel, policyChannel, feeds,
-                    admin, adminWatches, new ChildKeyUnwrapper(kek));
+                    routes, admin, adminWatches, new ChildKeyUnwrapper(kek));
         } catch (IOException | RuntimeException e) {
-            close(admin, adminWatches, feeds, policyServer, policyChannel, sadChannel, sad);
+            close(admin, adminWatches, feeds, routes, policyServer, policyChannel, sadChannel, sad);
             throw e;
         } finally {
             if (kek != null) {
@@ -190,12 +201,12 @@ final class EmbeddedServices implements AutoCloseable {
 
     @Override
     public void close() {
-        close(admin, adminWatches, feeds, policyServer, policyChannel, sadChannel, sad);
+        close(admin, adminWatches, feeds, routes, policyServer, policyChannel, sadChannel, sad);
         ikeKeys.close();
     }
 
-    private static void close(Server admin, ExecutorService adminWatches, WorkerFeeds feeds, PolicyServer policyServer,
-            ManagedChannel policyChannel, ManagedChannel sadChannel, SadNode sad) {
+    private static void close(Server admin, ExecutorService adminWatches, WorkerFeeds feeds, OwnedRoutes routes,
+            PolicyServer policyServer, ManagedChannel policyChannel, ManagedChannel sadChannel, SadNode sad) {
         if (admin != null) {
             admin.shutdownNow();
             try {
@@ -209,6 +220,9 @@ final class EmbeddedServices implements AutoCloseable {
         }
         if (feeds != null) {
             feeds.close();
+        }
+        if (routes != null) {
+            routes.close(); // the routes left go with the TUN interface
         }
         if (policyServer != null) {
             policyServer.close();

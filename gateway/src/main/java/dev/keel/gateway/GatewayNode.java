@@ -2,7 +2,6 @@ package dev.keel.gateway;
 
 import dev.keel.core.crypto.AeadEngine;
 import dev.keel.core.net.IpAddress;
-import dev.keel.core.net.IpPrefix;
 import dev.keel.esp.acquire.Acquire;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.acquire.AcquireLimiter;
@@ -176,7 +175,8 @@ public final class GatewayNode {
         };
         Future<EmbeddedServices> started = vertx.executeBlocking(() -> {
             prepareOffTheLoops(vertx);
-            return EmbeddedServices.start(settings, policy, expiries);
+            return EmbeddedServices.start(settings, policy, expiries,
+                    plaintext instanceof TunPort tun ? tun.device().name() : null);
         });
         return started.compose(services -> {
             rt.services.set(services);
@@ -532,19 +532,16 @@ public final class GatewayNode {
     /**
      * Opens the plaintext side a node's settings describe. A TUN interface (root or
      * CAP_NET_ADMIN) gets one queue per event loop, the MTU of {@link #tunMtu}, offloads if asked
-     * and a route for every child's remote selectors; it lives as long as the process.
+     * and the routes {@link LanRoutes} starts with; it lives as long as the process.
      */
     static PlaintextPort openPlaintext(Vertx vertx, GatewaySettings settings, PolicyConfig policy)
             throws IOException, InterruptedException {
         return switch (settings.plaintext()) {
             case PlaintextConfig.VirtualWire w -> new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);
             case PlaintextConfig.Tun t -> {
-                List<IpPrefix> routes = policy.connectionList().stream().flatMap(c -> c.children().stream())
-                        .flatMap(ch -> ch.remoteTs().stream()).flatMap(ts -> ts.addressRange().toPrefixes().stream())
-                        .distinct().toList();
                 int mtu = tunMtu(t);
-                TunDevice tun = TunSetup.up(t.name(), settings.loops(), mtu,
-                        t.addresses().stream().map(Object::toString).toList(), routes, t.offload());
+                TunDevice tun = TunSetup.up(t.name(), settings.loops(), mtu, t.addresses().stream()
+                        .map(Object::toString).toList(), LanRoutes.atStart(policy, t), t.offload());
                 // ICMP too-big from the inner destination: the kernel drops packets from its own TUN address (docs/tun.md)
                 yield new TunPort(tun, mtu, null, null);
             }

@@ -31,8 +31,15 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  */
 public final class GatewaySettingsReader {
 
-    /** A TUN device the file leaves unnamed: {@code keel0}, without offloads (docs/gateway.md). */
-    public static final PlaintextReader.TunDefaults TUN_DEFAULTS = new PlaintextReader.TunDefaults("keel0", false);
+    /**
+     * A TUN device the file leaves unnamed: {@code keel0}, without offloads (docs/gateway.md), routing
+     * every child's remote selectors.
+     */
+    public static final PlaintextReader.TunDefaults TUN_DEFAULTS = new PlaintextReader.TunDefaults("keel0", false,
+            PlaintextConfig.Routes.ALL);
+    /** The same on a node whose cluster names other members: routes follow SA ownership (docs/ha.md). */
+    public static final PlaintextReader.TunDefaults CLUSTER_TUN_DEFAULTS = new PlaintextReader.TunDefaults("keel0",
+            false, PlaintextConfig.Routes.OWNED);
 
     private static final Set<String> KEYS = Set.of("address", "ike_port", "nat_t_port", "loops", "plaintext",
             "key_export", "cluster", "admin", "ike");
@@ -47,6 +54,8 @@ public final class GatewaySettingsReader {
     private final Problems problems;
     private final Nodes nodes;
     private final Path baseDir;
+    /** Set by {@link #cluster}: {@code members} names a member other than this one. */
+    private boolean othersListed;
 
     private GatewaySettingsReader(Problems problems, Path baseDir) {
         this.problems = problems;
@@ -112,15 +121,16 @@ public final class GatewaySettingsReader {
                     + " with ike_port " + ikePort + " (IKE floats from 500 to 4500, and in labs from P to P + 1)");
         }
         int loops = integer(g, "gateway", "loops", 1, 1, 64);
+        GatewaySettings.Cluster cluster = cluster(g.get("cluster"), address, ikePort);
         PlaintextConfig plaintext = null;
         if (g.containsKey("plaintext")) {
-            plaintext = PlaintextReader.read(nodes, g.get("plaintext"), "gateway.plaintext", TUN_DEFAULTS);
+            plaintext = PlaintextReader.read(nodes, g.get("plaintext"), "gateway.plaintext",
+                    othersListed ? CLUSTER_TUN_DEFAULTS : TUN_DEFAULTS);
         } else {
             problems.add("gateway.plaintext", section, "missing: 'tun: {name: keel0}' or"
                     + " 'virtual_wire: {bind: ..., host: ...}'");
         }
         String export = g.containsKey("key_export") ? nodes.string(g.get("key_export"), "gateway.key_export") : null;
-        GatewaySettings.Cluster cluster = cluster(g.get("cluster"), address, ikePort);
         GatewaySettings.Admin admin = admin(g.get("admin"), cluster == null ? "gw" : cluster.nodeId());
         HalfOpenLimits ikeLimits = ikeLimits(g.get("ike"));
         if (!problems.isEmpty()) {
@@ -199,7 +209,7 @@ public final class GatewaySettingsReader {
                     Nodes.endpoint(text, -1);
                     return text;
                 });
-        boolean othersListed = bind != null && members != null
+        othersListed = bind != null && members != null
                 && members.stream().anyMatch(text -> !Nodes.endpoint(text, -1).equals(bind));
         String kek = c.containsKey("kek_file") ? nodes.string(c.get("kek_file"), path + ".kek_file") : null;
         Path kekFile = kek == null ? null : baseDir.resolve(kek);

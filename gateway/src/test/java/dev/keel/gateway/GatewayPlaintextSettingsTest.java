@@ -43,6 +43,19 @@ class GatewayPlaintextSettingsTest {
     }
 
     @Test
+    void tunRoutesFollowOwnershipByDefaultWhenTheClusterNamesOtherMembers() {
+        String pair = "\n  cluster: {bind: 127.0.0.1:5701, members: [127.0.0.1:5701, 127.0.0.2:5701], kek_file: k.hex}";
+        String alone = "\n  cluster: {bind: 127.0.0.1:5701, members: [127.0.0.1:5701]}";
+        assertThat(tun("tun: {}").routes()).isEqualTo(PlaintextConfig.Routes.ALL);
+        assertThat(tun("tun: {}" + alone).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
+        assertThat(tun("tun: {}" + pair).routes()).isEqualTo(PlaintextConfig.Routes.OWNED);
+        assertThat(tun("tun: {routes: all}" + pair).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
+        assertThat(tun("tun: {routes: owned}").routes()).isEqualTo(PlaintextConfig.Routes.OWNED);
+        assertThat(problems("tun: {routes: mine}" + pair)).containsExactly(
+                "node.yaml:4:19: gateway.plaintext.tun.routes: 'mine' is not one of all, owned");
+    }
+
+    @Test
     void theVirtualWireIsTwoIpEndpoints() {
         assertThat(settings("virtual_wire: {bind: 127.0.0.1:20001, host: 127.0.0.1:21001}").plaintext()).isEqualTo(
                 new PlaintextConfig.VirtualWire(new InetSocketAddress("127.0.0.1", 20001),
