@@ -107,7 +107,15 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
         ScheduledThreadPoolExecutor thread = new ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().daemon().name("keel-tun-routes").factory());
         thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        return new OwnedRoutes(pinned, prefixesOf, new IpRoutes(device), scheduler(thread), thread::shutdownNow);
+        IpRoutes ip = new IpRoutes(device);
+        thread.execute(() -> { // now, not on the first change: that may be a takeover's
+            try {
+                ip.warmUp();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        return new OwnedRoutes(pinned, prefixesOf, ip, scheduler(thread), thread::shutdownNow);
     }
 
     private static Scheduler scheduler(ScheduledExecutorService thread) {
