@@ -136,16 +136,20 @@ class OwnedRoutesNetnsTest {
             return routes().contains(PEER_SUBNET);
         }
 
+        /** Waits until the peer's subnet is routed here, or not; prints how long that took. */
         void awaitRouted(boolean routed, String why) throws Exception {
-            long deadline = System.nanoTime() + WAIT.toNanos();
+            long start = System.nanoTime();
+            long deadline = start + WAIT.toNanos();
             while (routed() != routed) {
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError(PEER_SUBNET + (routed ? " not routed" : " still routed") + " through "
                             + id + "'s TUN " + WAIT.toSeconds() + " s after " + why + ":\n" + routes() + "\n"
                             + keel.log());
                 }
-                Thread.sleep(20);
+                Thread.sleep(5);
             }
+            System.out.printf("%s: %s %s %.0f ms after %s%n", id, PEER_SUBNET, routed ? "routed" : "gone",
+                    (System.nanoTime() - start) / 1e6, why);
         }
 
         @Override
