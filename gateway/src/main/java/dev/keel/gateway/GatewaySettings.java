@@ -13,8 +13,8 @@ import java.nio.file.Path;
  * @param ikePort   the port serving as IKE's 500
  * @param natTPort  the port serving as 4500 (ESP in UDP and IKE after NAT traversal)
  * @param loops     event loops for the data plane
- * @param plaintext the plaintext side (a TUN device routes every child's remote selectors, as strongSwan's
- *                  kernel-libipsec does)
+ * @param plaintext the plaintext side (a TUN device routes children's remote selectors: every child's, as
+ *                  strongSwan's kernel-libipsec does, or those of the SAs this node owns: {@link LanRoutes})
  * @param keyExport a directory for Wireshark's esp_sa and ikev2_decryption_table files, or null
  * @param cluster   the embedded sad-service member (Hazelcast) and its cluster
  * @param admin     the admin gRPC API, or null for none
