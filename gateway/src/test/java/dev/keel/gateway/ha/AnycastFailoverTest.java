@@ -71,6 +71,7 @@ class AnycastFailoverTest {
      * nodes exported) and no (SPI, sequence number) pair twice; no inner packet delivered twice.
      */
     @Test
+    @Timeout(value = 25, unit = TimeUnit.MINUTES) // about a minute a kill: the bench's ten, CI's two
     void killNineOfTheCarryingNodeMovesTrafficAndChildSasToTheOther() throws Exception {
         try (AnycastFailover run = AnycastFailover.start(work, HaSettings.childFailover(), true)) {
             try {
