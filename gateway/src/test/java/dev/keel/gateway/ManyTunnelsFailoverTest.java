@@ -255,10 +255,10 @@ class ManyTunnelsFailoverTest {
         long[] perTunnel = atB.firstTimesSince(killed);
         Figures f = new Figures(n, killed);
         List<String> out = new ArrayList<>();
-        out.add(String.format("%,d tunnels (%,d IKE SAs, %,d CHILD SA records), kill -9 of A, the relay moved to B at once;"
+        out.add(String.format("- %,d tunnels (%,d IKE SAs, %,d CHILD SA records), kill -9 of A, the relay moved to B at once;"
                 + " P sends one packet per tunnel every %d ms (%,d packets/s) from %.1f s before the kill",
                 n, n, 2 * n, ROUND_MILLIS, 1000L * n / ROUND_MILLIS, (killed - trafficFrom) / 1e9));
-        out.add(String.format("setup: gateways up in %.1f s; %,d IKE SAs established in %.1f s (%d at a time, %.1f ms each"
+        out.add(String.format("- setup: gateways up in %.1f s; %,d IKE SAs established in %.1f s (%d at a time, %.1f ms each"
                 + " on average); every tunnel forwarding through A %.1f s later", (started - t0) / 1e9, n,
                 (established - started) / 1e9, SETUP_CONCURRENCY, (established - started) / 1e6 / n,
                 (throughA - established) / 1e9));
@@ -277,17 +277,17 @@ class ManyTunnelsFailoverTest {
         out.add(f.row("90 % of the tunnels forwarding through B", percentile(perTunnel, 90)));
         out.add(f.row("**every tunnel forwarding through B**", forwarded));
         out.add("");
-        out.add(String.format("SAD: records B's by reason: %s; B's takeover fast path %d ms (%d run), full pass %d ms;"
+        out.add(String.format("- SAD: records B's by reason: %s; B's takeover fast path %d ms (%d run), full pass %d ms;"
                 + " B's claims: made %d, refused %d, not found %d, limited %d", owners.reasons(),
                 b.sad().keeper().lastTakeoverMillis(), b.sad().keeper().takeoversDone(),
                 b.sad().keeper().lastPassMillis(), b.claims().claimsMade(), b.claims().claimsRefused(),
                 b.claims().claimsNotFound(), b.claims().claimsLimited()));
-        out.add(String.format("B's IKE SAs: adopted %d, refused %d; IKE_SA_INIT requests: %,d at setup, %d after it;"
+        out.add(String.format("- B's IKE SAs: adopted %d, refused %d; IKE_SA_INIT requests: %,d at setup, %d after it;"
                 + " P: %,d IKE SAs established, %d failed", b.takeovers().adopted(), b.takeovers().refused(),
                 initsAtSetup, relay.initRequests() - initsAtSetup, p.engine().counters().establishedCount(),
                 p.engine().counters().failedCount()));
-        out.add("B's data plane from the kill on: " + bGrew);
-        out.add(String.format("killed at %s (log times); watched %.1f s; load average %s",
+        out.add("- B's data plane from the kill on: " + bGrew);
+        out.add(String.format("- killed at %s (log times); watched %.1f s; load average %s",
                 java.time.Instant.ofEpochMilli(killedWallClock), (watchEnd - killed) / 1e9,
                 Files.readString(Path.of("/proc/loadavg")).strip()));
         String figures = String.join("\n", out) + "\n";
