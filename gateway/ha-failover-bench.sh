@@ -5,7 +5,8 @@
 # sequence-numbered UDP probe, an iperf3 TCP stream) while the node carrying it is killed with
 # kill -9, restarted and rejoined, alternating, KILLS times (default 10; the last kill takes the
 # whole node down: Keel and its BIRD). Prints the table and, with --write, puts it into docs/ha.md
-# between the "ha-failover-bench" markers with the date and this command.
+# between the "ha-failover-bench" markers with the date and this command. A measurement, not the
+# test: a kill over the 1 s budget is reported in the table (the run stops only past 5 s).
 # Usage: gateway/ha-failover-bench.sh [--kills N] [--write]      (root; about 30 s per kill)
 # Needs root, ip netns, BIRD 2, strongSwan (charon, swanctl), tshark, iperf3, python3, JDK 25
 # (.mvn/jdk25.sh finds it) and Maven. Leaves nothing running, whatever happens.
@@ -28,7 +29,8 @@ log=$(mktemp)
 trap 'rm -f "$figures" "$log"' EXIT
 if ! KEEL_REQUIRE_SYSTEM_TESTS=1 mvn -B -Dstyle.color=never -pl gateway -am test -Dsurefire.failIfNoSpecifiedTests=false \
     -Dtest='AnycastFailoverTest#killNineOfTheCarryingNodeMovesTrafficAndChildSasToTheOther' \
-    -Dkeel.ha.kills="$kills" -Dkeel.ha.wholeNodeKills="$kills" -Dkeel.ha.figures="$figures" >"$log" 2>&1; then
+    -Dkeel.ha.kills="$kills" -Dkeel.ha.wholeNodeKills="$kills" -Dkeel.ha.figures="$figures" \
+    -Dkeel.ha.budgetMillis=5000 >"$log" 2>&1; then
   grep -E "^kill [0-9]+:|FAIL|Expecting|to be less than" "$log" | head -40 >&2 || true
   echo "$0: the failover run failed; the whole log: rerun with the mvn line above" >&2
   [ -s "$figures" ] && cat "$figures"

@@ -288,6 +288,7 @@ public final class GatewayNode {
                                 GatewayNode node = new GatewayNode(vertx, settings, services, dp, sockets, engine,
                                         installer, ikeStore, takeovers, rt.claims.get(), rt, updates);
                                 node.startConnections();
+                                DropReport.start(rt.probes, dp);
                                 return node;
                             });
                 });

@@ -1,5 +1,7 @@
 package dev.keel.gateway;
 
+import static dev.keel.gateway.LoopbackTesting.await;
+import static dev.keel.gateway.LoopbackTesting.ikePortPair;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -50,7 +52,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
@@ -130,36 +131,10 @@ class GatewaySadIntegrationTest {
         KeyEncryptionKey.write(kekFile, kek);
         // Held open together, so no two of them are the same port; NAT-T is IKE + 1 (IkeSa.floatToNatT).
         try (DatagramSocket wire = udp(address); ServerSocket hz = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            int ike = ikePortPair(wire.getLocalPort());
+            int ike = ikePortPair(List.of("127.0.0.1", "127.0.0.2"), wire.getLocalPort());
             return new Side(name, address, ike, ike + 1, new InetSocketAddress(address, wire.getLocalPort()), host,
                     hz.getLocalPort(), kek, kekFile);
         }
-    }
-
-    /** A port P with P and P + 1 free on both test addresses (the pair both gateways use). */
-    private static int ikePortPair(int avoid) throws Exception {
-        java.util.Random random = new java.util.Random();
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int p = 20_000 + random.nextInt(30_000);
-            if (p == avoid || p + 1 == avoid) {
-                continue;
-            }
-            List<DatagramSocket> held = new ArrayList<>();
-            try {
-                for (String address : List.of("127.0.0.1", "127.0.0.2")) {
-                    held.add(new DatagramSocket(new InetSocketAddress(address, p)));
-                    held.add(new DatagramSocket(new InetSocketAddress(address, p + 1)));
-                }
-                return p;
-            } catch (java.net.SocketException busy) {
-                // try another
-            } finally {
-                for (DatagramSocket s : held) {
-                    s.close();
-                }
-            }
-        }
-        throw new IllegalStateException("no free UDP port pair on 127.0.0.1 and 127.0.0.2");
     }
 
     private static String yaml(Side me, Side peer, String localTs, String remoteTs, String startAction) {
@@ -434,14 +409,6 @@ class GatewaySadIntegrationTest {
         Cipher c = Cipher.getInstance("AES/KWP/NoPadding");
         c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(kek, "AES"));
         return c.doFinal(wrapped);
-    }
-
-    private static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as(what + " within " + millis + " ms").isLessThan(deadline);
-            Thread.sleep(5);
-        }
     }
 
     private static void drain(DatagramChannel ch) throws Exception {

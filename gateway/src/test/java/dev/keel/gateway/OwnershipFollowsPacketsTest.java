@@ -1,5 +1,9 @@
 package dev.keel.gateway;
 
+import static dev.keel.gateway.LoopbackTesting.address;
+import static dev.keel.gateway.LoopbackTesting.await;
+import static dev.keel.gateway.LoopbackTesting.freeTcpPort;
+import static dev.keel.gateway.LoopbackTesting.ikePortPair;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.esp.forward.ForwardDrop;
@@ -22,7 +26,6 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
@@ -35,7 +38,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,6 +59,9 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class OwnershipFollowsPacketsTest {
+
+    /** The loopback addresses the test binds: gateways, the peer, the anycast relay. */
+    private static final List<String> ADDRESSES = List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.10");
 
     private static final String PSK = "ownership test secret";
     private static final InetAddress ANYCAST = address("127.0.0.10");
@@ -103,7 +108,7 @@ class OwnershipFollowsPacketsTest {
 
     @Test
     void theNodeThePeersPacketsReachClaimsItsSasAndCarriesThemOn() throws Exception {
-        int ike = ikePortPair();
+        int ike = ikePortPair(ADDRESSES, -1);
         int hzA = freeTcpPort();
         int hzB = freeTcpPort();
         Path kek = dir.resolve("pair-kek.hex");
@@ -459,52 +464,5 @@ class OwnershipFollowsPacketsTest {
                 .await(120, TimeUnit.SECONDS);
         nodes.add(n);
         return n;
-    }
-
-    /** A port P with P and P + 1 free for UDP on every address the test uses. */
-    private static int ikePortPair() throws Exception {
-        java.util.Random random = new java.util.Random();
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int port = 20_000 + random.nextInt(30_000);
-            List<DatagramSocket> held = new ArrayList<>();
-            try {
-                for (String addr : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.10")) {
-                    held.add(new DatagramSocket(new InetSocketAddress(addr, port)));
-                    held.add(new DatagramSocket(new InetSocketAddress(addr, port + 1)));
-                }
-                return port;
-            } catch (java.net.SocketException busy) {
-                // another
-            } finally {
-                for (DatagramSocket s : held) {
-                    s.close();
-                }
-            }
-        }
-        throw new IllegalStateException("no free UDP port pair");
-    }
-
-    private static int freeTcpPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static InetAddress address(String a) {
-        try {
-            return InetAddress.getByName(a);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for: " + what);
-            }
-            Thread.sleep(20);
-        }
     }
 }

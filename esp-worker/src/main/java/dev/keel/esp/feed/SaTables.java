@@ -95,6 +95,8 @@ public final class SaTables {
     private final InboundSaTable inbound = new InboundSaTable();
     private final OutboundSaTable outbound = new OutboundSaTable();
     private final Map<String, Installed> byId = new LinkedHashMap<>();
+    /** What {@link #outbound} holds now, by child key (changed under this object's lock, published as a copy). */
+    private final Map<String, OutboundSa> published = new HashMap<>();
     private final LongAdder refused = new LongAdder();
     private final List<OutboundListener> outboundListeners = new ArrayList<>();
     private volatile AcquireLimiter acquires;
@@ -172,7 +174,9 @@ public final class SaTables {
             }
         }
         applyExpiry(have);
-        publishOutbound();
+        if (have.sa instanceof OutboundSa) {
+            publishOutbound(r.getConnection(), r.getChild()); // an inbound record (a checkpoint) changes no choice
+        }
     }
 
     /** Applies the expiry fields of a record (e.g. from a usage report) to an installed SA. */
@@ -321,7 +325,9 @@ public final class SaTables {
         if (in.replay != null) {
             in.replay.detach();
         }
-        publishOutbound();
+        if (in.sa instanceof OutboundSa) {
+            publishOutbound(in.record.getConnection(), in.record.getChild());
+        }
         in.sa.close();
         log.info("SA {} removed", id);
         if (in.outbound()) {
@@ -338,6 +344,33 @@ public final class SaTables {
                 remove(id);
             }
         }
+    }
+
+    /**
+     * Picks the outbound SA of one child again (the rule of {@link #publishOutbound()}) and
+     * publishes the table with only that entry changed: an install or removal costs a scan without
+     * allocation and one copy of the table, not a rebuild of every child's choice.
+     */
+    private void publishOutbound(String connection, String child) {
+        Installed best = null;
+        for (Installed in : byId.values()) {
+            if (in.sa instanceof OutboundSa && in.record.getConnection().equals(connection)
+                    && in.record.getChild().equals(child) && (best == null || better(in, best))) {
+                best = in;
+            }
+        }
+        String key = OutboundSaTable.key(connection, child);
+        if (best == null) {
+            published.remove(key);
+        } else {
+            OutboundSa o = (OutboundSa) best.sa;
+            published.put(key, o);
+            AcquireLimiter limiter = acquires;
+            if (limiter != null && !o.isHardExpired()) {
+                limiter.clear(key);
+            }
+        }
+        outbound.publish(published);
     }
 
     /**
@@ -365,6 +398,8 @@ public final class SaTables {
                 limiter.clear(e.getKey());
             }
         }
+        published.clear();
+        published.putAll(table);
         outbound.publish(table);
     }
 

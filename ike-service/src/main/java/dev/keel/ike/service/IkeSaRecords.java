@@ -17,6 +17,11 @@ import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSaSnapshot;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.CoreMapping;
+import java.util.concurrent.TimeUnit;
+import io.grpc.StatusRuntimeException;
+import io.grpc.Status;
+import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.proto.v1.GetIkeSaRequest;
 import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaKeys;
@@ -216,5 +221,21 @@ public final class IkeSaRecords {
                 CoreMapping.selectors(in.getLocalTsList(), "local_ts"),
                 CoreMapping.selectors(in.getRemoteTsList(), "remote_ts"), in.getPeer().getPort() != 0,
                 ChildSaKeys.none());
+    }
+
+    /** The IKE SA record {@code id} from the SAD (a 10 s deadline), or null when there is none. */
+    static IkeSaRecord find(SaServiceGrpc.SaServiceBlockingStub sad, String id) {
+        if (id.isEmpty()) {
+            return null;
+        }
+        try {
+            return sad.withDeadlineAfter(10, TimeUnit.SECONDS).getIkeSa(GetIkeSaRequest.newBuilder().setId(id).build())
+                    .getIkeSa();
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
     }
 }

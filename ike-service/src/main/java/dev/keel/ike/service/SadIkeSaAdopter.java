@@ -7,7 +7,6 @@ import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.DeleteIkeSaRequest;
 import dev.keel.proto.v1.GetChildSaRequest;
-import dev.keel.proto.v1.GetIkeSaRequest;
 import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
@@ -161,7 +160,7 @@ public final class SadIkeSaAdopter implements AutoCloseable {
 
     private void adopt(IkeSaRecord r) {
         if (!r.getRekeyedFrom().isEmpty()) {
-            IkeSaRecord before = get(r.getRekeyedFrom());
+            IkeSaRecord before = IkeSaRecords.find(sad, r.getRekeyedFrom());
             if (before != null && !before.getReplaced()) {
                 delete(r.getId(), "the rekey that made it was never answered (" + r.getRekeyedFrom() + " lives on)");
                 adopting.remove(r.getId());
@@ -212,18 +211,6 @@ public final class SadIkeSaAdopter implements AutoCloseable {
                     engine.abandon(sa, "node '" + r.getOwnerNodeId() + "' owns it now (" + r.getOwnerReason()
                             + ", owner epoch " + r.getOwnerEpoch() + ")");
                 });
-    }
-
-    private IkeSaRecord get(String id) {
-        try {
-            return sad.withDeadlineAfter(10, TimeUnit.SECONDS).getIkeSa(GetIkeSaRequest.newBuilder().setId(id).build())
-                    .getIkeSa();
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
-                return null;
-            }
-            throw e;
-        }
     }
 
     /** The live record {@code id}, or null when it is gone or a tombstone. */

@@ -8,7 +8,6 @@ import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.ClaimOwnershipRequest;
 import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.GetChildSaRequest;
-import dev.keel.proto.v1.GetIkeSaRequest;
 import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.SaServiceGrpc;
@@ -143,7 +142,7 @@ public final class SadSaClaimer implements AutoCloseable {
         if (!claimable(what, in.getOwnerNodeId(), in.getConnection(), in.getLocal(), in.getPeer(), sender)) {
             return;
         }
-        IkeSaRecord ike = ikeSa(in.getIkeSaId());
+        IkeSaRecord ike = IkeSaRecords.find(sad, in.getIkeSaId());
         if (ike != null && ike.getChildrenList().stream().anyMatch(c -> c.getInboundSaId().equals(in.getId()))) {
             claimIkeSa(what, ike.getId(), ike.getOwnerNodeId(), in.getOwnerNodeId(), t0);
             return;
@@ -167,7 +166,7 @@ public final class SadSaClaimer implements AutoCloseable {
 
     private void claimByIke(long spiI, long spiR, InetSocketAddress peer, long t0) {
         String id = IkeSaRecords.id(spiI, spiR);
-        IkeSaRecord r = ikeSa(id);
+        IkeSaRecord r = IkeSaRecords.find(sad, id);
         if (r == null) {
             notFound.increment();
             return;
@@ -265,22 +264,6 @@ public final class SadSaClaimer implements AutoCloseable {
             }
             LOG.info("CHILD SA {} not claimed: {}", id, e.getStatus().getDescription());
             return false;
-        }
-    }
-
-    /** The IKE SA record {@code id}, or null. */
-    private IkeSaRecord ikeSa(String id) {
-        if (id.isEmpty()) {
-            return null;
-        }
-        try {
-            return sad.withDeadlineAfter(10, TimeUnit.SECONDS).getIkeSa(GetIkeSaRequest.newBuilder().setId(id).build())
-                    .getIkeSa();
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
-                return null;
-            }
-            throw e;
         }
     }
 

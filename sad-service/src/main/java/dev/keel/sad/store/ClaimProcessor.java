@@ -3,9 +3,7 @@ package dev.keel.sad.store;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.OwnershipReason;
-import dev.keel.sad.SadException.Kind;
 import java.io.Serial;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -16,40 +14,27 @@ import java.util.Set;
  * the previous owner's checkpoint + margin (docs/ha.md); an outbound SA's next lease starts at the
  * high-water mark anyway.
  */
-public final class ClaimProcessor extends RecordProcessor {
+public final class ClaimProcessor extends OwnershipClaim {
 
     @Serial
     private static final long serialVersionUID = 1L;
 
-    private final String nodeId;
-    private final String memberUuid;
-    private final String expectedOwner;
-    private final HashSet<String> liveMembers;
-    private final long nowMs;
-
     public ClaimProcessor(String nodeId, String memberUuid, String expectedOwner, Set<String> liveMembers,
             long nowMs) {
-        this.nodeId = nodeId;
-        this.memberUuid = memberUuid;
-        this.expectedOwner = expectedOwner;
-        this.liveMembers = new HashSet<>(liveMembers);
-        this.nowMs = nowMs;
+        super(nodeId, memberUuid, expectedOwner, liveMembers, nowMs);
     }
 
     @Override
     protected OpResult apply(Map.Entry<String, byte[]> entry) {
         ChildSaRecord r = liveChild(entry);
-        if (r.getOwnerNodeId().equals(nodeId) && r.getOwnerMember().equals(memberUuid)) {
+        if (ours(r.getOwnerNodeId(), r.getOwnerMember())) {
             return OpResult.ok(entry.getValue());
         }
-        boolean ownerAlive = liveMembers.contains(r.getOwnerMember());
-        boolean planned = !expectedOwner.isEmpty() && expectedOwner.equals(r.getOwnerNodeId());
-        if (ownerAlive && !planned && !r.getOwnerNodeId().equals(nodeId)) {
-            return OpResult.refuse(Kind.FAILED_PRECONDITION, "child SA " + r.getId() + " is owned by live node '"
-                    + r.getOwnerNodeId() + "'; name it in expected_owner_node_id to move it");
+        OpResult refused = refusal("child SA " + r.getId(), r.getOwnerNodeId(), r.getOwnerMember());
+        if (refused != null) {
+            return refused;
         }
-        ChildSaRecord u = reassign(r, nodeId, memberUuid,
-                ownerAlive ? OwnershipReason.OWNERSHIP_REASON_CLAIM : OwnershipReason.OWNERSHIP_REASON_TAKEOVER, nowMs);
+        ChildSaRecord u = reassign(r, nodeId, memberUuid, reason(r.getOwnerMember()), nowMs);
         return OpResult.ok(write(entry, u));
     }
 

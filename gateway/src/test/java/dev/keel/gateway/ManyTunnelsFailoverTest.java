@@ -1,0 +1,710 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.hazelcast.core.EntryEvent;
+import com.hazelcast.map.listener.EntryUpdatedListener;
+import dev.keel.esp.packet.InnerPackets;
+import dev.keel.ike.service.ChildSaRecords;
+import dev.keel.ike.service.IkeSaRecords;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.ike.session.IkeSaState;
+import dev.keel.policy.config.ConfigLoader;
+import dev.keel.policy.config.ConfigResult;
+import dev.keel.policy.config.PolicyConfig;
+import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.sad.keys.KeyEncryptionKey;
+import dev.keel.sad.store.Records;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * The issue 20 scale target on loopback, as a benchmark (docs/ha.md, "Measured: 1,000 tunnels";
+ * {@code gateway/ha-scale-bench.sh}): N tunnels (default 1,000) established on the pair, all
+ * re-owned and forwarding after {@code kill -9} of the node carrying them. Set up as
+ * {@link IkeSaFailoverTest}: gateway A in a process of its own, gateway B and the peer P (a Keel
+ * gateway with a cluster of its own) in this JVM, an {@link AnycastRelay} standing for the anycast
+ * route. P has N connections, each with an identity and a /32 of its own, so the pair sees N
+ * peers: N IKE SAs, each with one CHILD SA (2N CHILD SA records), all established with A. P's host
+ * sends one packet per tunnel per round, paced, from before the kill to the end; A is killed, the
+ * relay moves to B at once, and B's side is watched: the cluster seeing A gone, its SAD's records
+ * becoming B's (an entry listener on B's member), its data plane holding all 2N SAs, its IKE
+ * engine running all N IKE SAs, and B's host receiving a packet from every tunnel. A benchmark,
+ * not a CI test: it runs only with {@code -Dkeel.ha.tunnels=N} and prints its figures (also to
+ * {@code -Dkeel.ha.figures=FILE}); it fails only when something does not happen at all within
+ * its bounds.
+ */
+@EnabledIfSystemProperty(named = "keel.ha.tunnels", matches = "[1-9][0-9]*",
+        disabledReason = "a benchmark: run with -Dkeel.ha.tunnels=N (gateway/ha-scale-bench.sh)")
+@Timeout(value = 840, unit = TimeUnit.SECONDS)
+class ManyTunnelsFailoverTest {
+
+    private static final String PSK = "many tunnels test secret";
+    private static final InetAddress ANYCAST = address("127.0.0.10");
+    private static final InetAddress B = address("127.0.0.3");
+    private static final byte[] LAN_HOST = {10, 1, 0, 7};
+    /** IKE SAs P has under way at once: below A's cookie threshold per address (32), so no cookies. */
+    private static final int SETUP_CONCURRENCY = Integer.getInteger("keel.ha.setupConcurrency", 16);
+    /** Every tunnel sends one packet per round. */
+    private static final int ROUND_MILLIS = Integer.getInteger("keel.ha.roundMillis", 200);
+    /** How long the traffic runs through A, all tunnels carrying, before the kill. */
+    private static final int STEADY_MILLIS = Integer.getInteger("keel.ha.steadyMillis", 3_000);
+    /** The longest the bench watches B after the kill. */
+    private static final int WATCH_MILLIS = 30_000;
+
+    private final List<GatewayNode> nodes = new ArrayList<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private Vertx vertx;
+    private Path dir;
+    private Process gatewayA;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        dir = Files.createTempDirectory("keel-many-tunnels");
+        vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        try {
+            if (gatewayA != null) {
+                gatewayA.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            for (AutoCloseable c : closeables.reversed()) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    // keep closing the rest
+                }
+            }
+            for (GatewayNode n : nodes.reversed()) {
+                try {
+                    n.close().await(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    // keep closing the rest
+                }
+            }
+        } finally {
+            vertx.close().await(10, TimeUnit.SECONDS);
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** A gateway's plaintext side: its virtual wire and the host behind it. */
+    private record Lan(InetSocketAddress wire, DatagramChannel host) {
+    }
+
+    @Test
+    void everyTunnelIsReownedAndForwardsAfterKillMinus9() throws Exception {
+        int n = Integer.getInteger("keel.ha.tunnels");
+        int ike = ikePortPair();
+        int hzA = freeTcpPort();
+        int hzB = freeTcpPort();
+        Path kek = dir.resolve("pair-kek.hex");
+        byte[] k = new byte[KeyEncryptionKey.LENGTH];
+        new SecureRandom().nextBytes(k);
+        KeyEncryptionKey.write(kek, k);
+        String members = "[127.0.0.1:" + hzA + ", 127.0.0.1:" + hzB + "]";
+        String pair = "cluster: {node_id: %s, name: pair-" + hzA + ", bind: 127.0.0.1:%d, members: " + members
+                + ", kek_file: " + kek + "}";
+        AnycastRelay relay = new AnycastRelay(ANYCAST, address("127.0.0.1"), ike, ike + 1);
+        closeables.add(relay);
+        Lan lanA = lan("127.0.0.1");
+        Lan lanB = lan("127.0.0.3");
+        Lan lanP = lan("127.0.0.2");
+        // the nodes' own two addresses stand for the one anycast address both would have (claims check it)
+        String pairAddrs = "[127.0.0.1, 127.0.0.3]";
+
+        long t0 = System.nanoTime();
+        GatewayNode b = start("gwb", pairYaml("127.0.0.3", ike, pair.formatted("gwb", hzB), lanB, pairAddrs, n));
+        gatewayA = startProcess("gwa", pairYaml("127.0.0.1", ike, pair.formatted("gwa", hzA), lanA, pairAddrs, n));
+        await(() -> b.sad().cluster().memberCount() == 2, 60_000, "A joined B's cluster");
+        GatewayNode p = start("peer", peerYaml(ike, "cluster: {node_id: peer, bind: 127.0.0.1:" + freeTcpPort() + "}",
+                lanP, n));
+        long started = System.nanoTime();
+
+        // P establishes N IKE SAs with A, SETUP_CONCURRENCY at a time
+        Semaphore underWay = new Semaphore(SETUP_CONCURRENCY);
+        List<CompletableFuture<IkeSa>> setups = new ArrayList<>();
+        AtomicInteger failed = new AtomicInteger();
+        for (int i = 0; i < n; i++) {
+            if (!underWay.tryAcquire(60, TimeUnit.SECONDS)) {
+                throw new AssertionError("no IKE SA of P's completed in 60 s; " + setups.size() + " started");
+            }
+            CompletableFuture<IkeSa> f = p.engine().initiate(connection(i), "lan");
+            f.whenComplete((sa, e) -> {
+                if (e != null) {
+                    failed.incrementAndGet();
+                }
+                underWay.release();
+            });
+            setups.add(f);
+        }
+        long setupBound = Math.max(60_000, 200L * n);
+        await(() -> setups.stream().allMatch(CompletableFuture::isDone), setupBound, "P's N IKE SAs done");
+        assertThat(failed.get()).as("P's IKE SAs that failed").isZero();
+        IkeSa[] tunnels = new IkeSa[n];
+        for (int i = 0; i < n; i++) {
+            tunnels[i] = setups.get(i).join();
+        }
+        await(() -> Arrays.stream(tunnels).allMatch(sa -> sa.state() == IkeSaState.ESTABLISHED
+                && sa.children().size() == 1), 30_000, "every IKE SA of P's established with its CHILD SA");
+        long established = System.nanoTime();
+        int initsAtSetup = relay.initRequests();
+
+        // the records A made: N IKE SAs and 2N CHILD SAs, as B's member sees them
+        Set<String> ikeIds = new HashSet<>();
+        Set<String> childIds = new HashSet<>();
+        for (IkeSa sa : tunnels) {
+            ikeIds.add(IkeSaRecords.id(sa.spiI(), sa.spiR()));
+            ChildSaRecords.Ids ids = ChildSaRecords.Ids.of("gwa", sa.children().getFirst().outboundSpi());
+            childIds.add(ids.inbound());
+            childIds.add(ids.outbound());
+        }
+        await(() -> ownedBy(b, "gwa", ikeIds, childIds), 30_000, "A's records in the SAD");
+
+        // every tunnel carries traffic through A
+        Arrivals atA = new Arrivals(lanA.host(), n);
+        Arrivals atB = new Arrivals(lanB.host(), n);
+        closeables.addAll(List.of(atA, atB));
+        Rounds rounds = new Rounds(lanP, n);
+        closeables.add(rounds);
+        long trafficFrom = System.nanoTime();
+        await(() -> atA.tunnelsSince(trafficFrom) == n, 30_000 + 10L * n, "every tunnel forwarding through A");
+        long throughA = System.nanoTime();
+        Thread.sleep(STEADY_MILLIS);
+        assertThat(atB.tunnelsSince(trafficFrom)).as("tunnels through B before the kill").isZero();
+        Map<String, Long> bBefore = DataPlaneCounts.of(b);
+
+        // B's view of its SAD: when each record became B's
+        OwnerTimes owners = new OwnerTimes("gwb", ikeIds, childIds);
+        UUID childListener = b.sad().cluster().childSas().addEntryListener(owners.child(), true);
+        UUID ikeListener = b.sad().cluster().ikeSas().addEntryListener(owners.ike(), true);
+
+        long killedWallClock = System.currentTimeMillis();
+        long killed = System.nanoTime();
+        gatewayA.destroyForcibly(); // SIGKILL: no delete, no goodbye
+        relay.routeTo(B);
+        long gone = 0;
+        long dataPlane = 0;
+        long ikeRunning = 0;
+        long forwarded = 0;
+        long deadline = killed + TimeUnit.MILLISECONDS.toNanos(WATCH_MILLIS);
+        while ((gone == 0 || dataPlane == 0 || ikeRunning == 0 || forwarded == 0 || !owners.complete())
+                && System.nanoTime() < deadline) {
+            long now = System.nanoTime();
+            if (gone == 0 && b.sad().cluster().memberCount() == 1) {
+                gone = now;
+            }
+            if (dataPlane == 0 && installed(b, childIds) == childIds.size()) {
+                dataPlane = now;
+            }
+            if (ikeRunning == 0 && b.engine().ikeSaCount() == n
+                    && b.engine().ikeSas().stream().allMatch(sa -> sa.state() == IkeSaState.ESTABLISHED)) {
+                ikeRunning = now;
+            }
+            if (forwarded == 0 && atB.tunnelsSince(killed) == n) {
+                forwarded = now;
+            }
+            Thread.sleep(2);
+        }
+        long watchEnd = System.nanoTime();
+        b.sad().cluster().childSas().removeEntryListener(childListener);
+        b.sad().cluster().ikeSas().removeEntryListener(ikeListener);
+        rounds.close();
+        Map<String, Long> bGrew = new TreeMap<>(DataPlaneCounts.of(b));
+        bBefore.forEach((key, v) -> bGrew.merge(key, -v, Long::sum));
+        bGrew.values().removeIf(v -> v == 0);
+
+        long[] perTunnel = atB.firstTimesSince(killed);
+        Figures f = new Figures(n, killed);
+        List<String> out = new ArrayList<>();
+        out.add(String.format("- %,d tunnels (%,d IKE SAs, %,d CHILD SA records), kill -9 of A, the relay moved to B at once;"
+                + " P sends one packet per tunnel every %d ms (%,d packets/s) from %.1f s before the kill",
+                n, n, 2 * n, ROUND_MILLIS, 1000L * n / ROUND_MILLIS, (killed - trafficFrom) / 1e9));
+        out.add(String.format("- setup: gateways up in %.1f s; %,d IKE SAs established in %.1f s (%d at a time, %.1f ms each"
+                + " on average); every tunnel forwarding through A %.1f s later", (started - t0) / 1e9, n,
+                (established - started) / 1e9, SETUP_CONCURRENCY, (established - started) / 1e6 / n,
+                (throughA - established) / 1e9));
+        out.add("");
+        out.add("| after the kill | ms |");
+        out.add("|---|---|");
+        out.add(f.row("B's cluster without A", gone));
+        out.add(f.row("first CHILD SA record B's", owners.firstChild()));
+        out.add(f.row("all " + String.format("%,d", 2 * n) + " CHILD SA records B's", owners.lastChild()));
+        out.add(f.row("first IKE SA record B's", owners.firstIke()));
+        out.add(f.row("all " + String.format("%,d", n) + " IKE SA records B's", owners.lastIke()));
+        out.add(f.row("all " + String.format("%,d", 2 * n) + " CHILD SAs in B's data plane", dataPlane));
+        out.add(f.row("all " + String.format("%,d", n) + " IKE SAs run by B", ikeRunning));
+        out.add(f.row("first tunnel forwarding through B", percentile(perTunnel, 0)));
+        out.add(f.row("half the tunnels forwarding through B", percentile(perTunnel, 50)));
+        out.add(f.row("90 % of the tunnels forwarding through B", percentile(perTunnel, 90)));
+        out.add(f.row("**every tunnel forwarding through B**", forwarded));
+        out.add("");
+        out.add(String.format("- SAD: records B's by reason: %s; B's takeover fast path %d ms (%d run), full pass %d ms;"
+                + " B's claims: made %d, refused %d, not found %d, limited %d", owners.reasons(),
+                b.sad().keeper().lastTakeoverMillis(), b.sad().keeper().takeoversDone(),
+                b.sad().keeper().lastPassMillis(), b.claims().claimsMade(), b.claims().claimsRefused(),
+                b.claims().claimsNotFound(), b.claims().claimsLimited()));
+        out.add(String.format("- B's IKE SAs: adopted %d, refused %d; IKE_SA_INIT requests: %,d at setup, %d after it;"
+                + " P: %,d IKE SAs established, %d failed", b.takeovers().adopted(), b.takeovers().refused(),
+                initsAtSetup, relay.initRequests() - initsAtSetup, p.engine().counters().establishedCount(),
+                p.engine().counters().failedCount()));
+        out.add("- B's data plane from the kill on: " + bGrew);
+        out.add(String.format("- killed at %s (log times); watched %.1f s; load average %s",
+                java.time.Instant.ofEpochMilli(killedWallClock), (watchEnd - killed) / 1e9,
+                Files.readString(Path.of("/proc/loadavg")).strip()));
+        String figures = String.join("\n", out) + "\n";
+        System.out.print("\n" + figures);
+        String file = System.getProperty("keel.ha.figures", "");
+        if (!file.isEmpty()) {
+            Files.writeString(Path.of(file), figures);
+        }
+
+        assertThat(gone).as("B saw A gone within %d s", WATCH_MILLIS / 1000).isPositive();
+        assertThat(owners.complete()).as("every record B's within %d s", WATCH_MILLIS / 1000).isTrue();
+        assertThat(dataPlane).as("every CHILD SA in B's data plane").isPositive();
+        assertThat(ikeRunning).as("every IKE SA run by B").isPositive();
+        assertThat(forwarded).as("every tunnel forwarding through B").isPositive();
+        assertThat(relay.initRequests()).as("IKE_SA_INIT requests after the setup").isEqualTo(initsAtSetup);
+    }
+
+    /** Times after the kill, formatted. */
+    private record Figures(int n, long killed) {
+        String row(String what, long at) {
+            return "| " + what + " | " + (at == 0 ? "not within the bound" : String.valueOf((at - killed) / 1_000_000)) + " |";
+        }
+    }
+
+    private static long percentile(long[] times, int pct) {
+        long[] known = Arrays.stream(times).filter(t -> t != 0).sorted().toArray();
+        int at = times.length * pct / 100;
+        return at < known.length ? known[at] : 0;
+    }
+
+    /** Whether every record of {@code ikeIds} and {@code childIds} is owned by {@code node}. */
+    private static boolean ownedBy(GatewayNode b, String node, Set<String> ikeIds, Set<String> childIds) {
+        for (String id : childIds) {
+            byte[] v = b.sad().cluster().childSas().get(id);
+            if (v == null || !Records.parseChild(v).getOwnerNodeId().equals(node)) {
+                return false;
+            }
+        }
+        for (String id : ikeIds) {
+            byte[] v = b.sad().cluster().ikeSas().get(id);
+            if (v == null || !Records.parseIke(v).getOwnerNodeId().equals(node)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** How many of {@code ids} B's data plane holds. */
+    private static int installed(GatewayNode b, Set<String> ids) {
+        int count = 0;
+        for (var in : b.dataPlaneSas().installed()) {
+            if (ids.contains(in.record().getId())) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** When each record of interest was first seen owned by {@code node}, from entry events. */
+    private static final class OwnerTimes {
+        private final String node;
+        private final Set<String> ikeIds;
+        private final Set<String> childIds;
+        private final Map<String, Long> ike = new ConcurrentHashMap<>();
+        private final Map<String, Long> child = new ConcurrentHashMap<>();
+        private final Map<String, AtomicInteger> reasons = new ConcurrentHashMap<>();
+
+        OwnerTimes(String node, Set<String> ikeIds, Set<String> childIds) {
+            this.node = node;
+            this.ikeIds = ikeIds;
+            this.childIds = childIds;
+        }
+
+        EntryUpdatedListener<String, byte[]> child() {
+            return (EntryEvent<String, byte[]> e) -> {
+                if (childIds.contains(e.getKey()) && !child.containsKey(e.getKey()) && e.getValue() != null) {
+                    ChildSaRecord r = Records.parseChild(e.getValue());
+                    if (r.getOwnerNodeId().equals(node) && child.putIfAbsent(e.getKey(), System.nanoTime()) == null) {
+                        reasons.computeIfAbsent("CHILD " + r.getOwnerReason().name().replace("OWNERSHIP_REASON_", ""),
+                                x -> new AtomicInteger()).incrementAndGet();
+                    }
+                }
+            };
+        }
+
+        EntryUpdatedListener<String, byte[]> ike() {
+            return (EntryEvent<String, byte[]> e) -> {
+                if (ikeIds.contains(e.getKey()) && !ike.containsKey(e.getKey()) && e.getValue() != null) {
+                    IkeSaRecord r = Records.parseIke(e.getValue());
+                    if (r.getOwnerNodeId().equals(node) && ike.putIfAbsent(e.getKey(), System.nanoTime()) == null) {
+                        reasons.computeIfAbsent("IKE " + r.getOwnerReason().name().replace("OWNERSHIP_REASON_", ""),
+                                x -> new AtomicInteger()).incrementAndGet();
+                    }
+                }
+            };
+        }
+
+        boolean complete() {
+            return ike.size() == ikeIds.size() && child.size() == childIds.size();
+        }
+
+        long firstChild() {
+            return child.values().stream().mapToLong(Long::longValue).min().orElse(0);
+        }
+
+        long lastChild() {
+            return child.size() == childIds.size() ? child.values().stream().mapToLong(Long::longValue).max().orElse(0) : 0;
+        }
+
+        long firstIke() {
+            return ike.values().stream().mapToLong(Long::longValue).min().orElse(0);
+        }
+
+        long lastIke() {
+            return ike.size() == ikeIds.size() ? ike.values().stream().mapToLong(Long::longValue).max().orElse(0) : 0;
+        }
+
+        Map<String, Integer> reasons() {
+            Map<String, Integer> m = new TreeMap<>();
+            reasons.forEach((k, v) -> m.put(k, v.get()));
+            return m;
+        }
+    }
+
+    /** Tunnel {@code i}'s address on P's side: 10.2.x.y, one per tunnel. */
+    private static byte[] peerHost(int i) {
+        return new byte[] {10, 2, (byte) (i / 250), (byte) (i % 250 + 1)};
+    }
+
+    /** The tunnel an inner packet came through, from its source address; -1 for any other. */
+    private static int tunnelOf(ByteBuffer packet) {
+        if (packet.remaining() < 20 || packet.get(12) != 10 || packet.get(13) != 2) {
+            return -1;
+        }
+        return (packet.get(14) & 0xff) * 250 + (packet.get(15) & 0xff) - 1;
+    }
+
+    private static String connection(int i) {
+        return "t" + i;
+    }
+
+    /**
+     * P's host sends one packet per tunnel every {@link #ROUND_MILLIS}, spread evenly over the
+     * round (a burst of N would overflow the virtual wire's socket buffer), until closed.
+     */
+    private static final class Rounds implements AutoCloseable {
+        private final Thread thread;
+        private volatile boolean closed;
+
+        Rounds(Lan peer, int n) {
+            byte[][] packets = new byte[n][];
+            for (int i = 0; i < n; i++) {
+                packets[i] = InnerPackets.ipv4(peerHost(i), LAN_HOST, 17, 32, i);
+            }
+            this.thread = Thread.ofPlatform().daemon().name("rounds").start(() -> {
+                long tickNanos = TimeUnit.MILLISECONDS.toNanos(2);
+                long ticksPerRound = Math.max(1, ROUND_MILLIS / 2);
+                long next = System.nanoTime();
+                int sent = 0;
+                for (long tick = 0; !closed; tick++) {
+                    long due = (tick % ticksPerRound + 1) * n / ticksPerRound; // packets due in this round so far
+                    try {
+                        for (; sent < due; sent++) {
+                            peer.host().send(ByteBuffer.wrap(packets[sent]), peer.wire());
+                        }
+                        if (sent == n) {
+                            sent = 0;
+                        }
+                        next += tickNanos;
+                        long wait = next - System.nanoTime();
+                        if (wait > 0) {
+                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                        }
+                    } catch (IOException | InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            closed = true;
+            thread.join(2_000);
+        }
+    }
+
+    /** A host's arrivals per tunnel: the first after each mark a caller asks about. */
+    private static final class Arrivals implements AutoCloseable {
+        private final DatagramChannel host;
+        private final AtomicLongArray last;
+        private final List<long[]> log = new ArrayList<>(); // (tunnel, time) of every arrival, bounded
+        private final Thread thread;
+        private volatile boolean closed;
+
+        Arrivals(DatagramChannel host, int n) {
+            this.host = host;
+            this.last = new AtomicLongArray(n);
+            this.thread = Thread.ofPlatform().daemon().name("arrivals").start(this::run);
+        }
+
+        private void run() {
+            ByteBuffer buf = ByteBuffer.allocate(2048);
+            while (!closed) {
+                try {
+                    buf.clear();
+                    if (host.receive(buf) == null) {
+                        Thread.sleep(1);
+                        continue;
+                    }
+                    buf.flip();
+                    int t = tunnelOf(buf);
+                    if (t >= 0 && t < last.length()) {
+                        long now = System.nanoTime();
+                        last.set(t, now);
+                        synchronized (log) {
+                            if (log.size() < 5_000_000) {
+                                log.add(new long[] {t, now});
+                            }
+                        }
+                    }
+                } catch (IOException | InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        /** Tunnels with a packet after {@code since}. */
+        int tunnelsSince(long since) {
+            int count = 0;
+            for (int i = 0; i < last.length(); i++) {
+                if (last.get(i) - since > 0) {
+                    count++;
+                }
+            }
+            return count;
+        }
+
+        /** Per tunnel, when its first packet after {@code since} arrived (0: none). */
+        long[] firstTimesSince(long since) {
+            long[] first = new long[last.length()];
+            synchronized (log) {
+                for (long[] e : log) {
+                    int t = (int) e[0];
+                    if (e[1] - since > 0 && first[t] == 0) {
+                        first[t] = e[1];
+                    }
+                }
+            }
+            return first;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            closed = true;
+            thread.join(2_000);
+        }
+    }
+
+    /** A virtual wire on {@code address} and its host, both on free ports. */
+    private Lan lan(String address) throws IOException {
+        int wire;
+        try (DatagramSocket w = new DatagramSocket(new InetSocketAddress(address, 0))) {
+            wire = w.getLocalPort();
+        }
+        DatagramChannel host = DatagramChannel.open().bind(new InetSocketAddress(address, 0));
+        host.configureBlocking(false);
+        closeables.add(host);
+        return new Lan(new InetSocketAddress(address, wire), host);
+    }
+
+    private static String gatewayYaml(String address, int ike, String cluster, Lan lan) throws IOException {
+        InetSocketAddress host = (InetSocketAddress) lan.host().getLocalAddress();
+        return """
+                gateway:
+                  address: %s
+                  ike_port: %d
+                  nat_t_port: %d
+                  %s
+                  admin: off
+                  plaintext:
+                    virtual_wire: {bind: %s:%d, host: %s:%d}
+                secrets:
+                  psk: {env: KEEL_TEST_PSK}
+                connections:
+                """.formatted(address, ike, ike + 1, cluster, address, lan.wire().getPort(), host.getHostString(),
+                host.getPort());
+    }
+
+    /** A node of the pair: one connection per tunnel, told apart by the peer's identity. */
+    private static String pairYaml(String address, int ike, String cluster, Lan lan, String pairAddrs, int n)
+            throws IOException {
+        StringBuilder y = new StringBuilder(gatewayYaml(address, ike, cluster, lan));
+        for (int i = 0; i < n; i++) {
+            byte[] h = peerHost(i);
+            y.append("""
+                      %s:
+                        local_addrs: %s
+                        remote_addrs: %s
+                        local:  {auth: psk, id: ha.example, secret: psk}
+                        remote: {auth: psk, id: peer-%d.example}
+                        proposals: aes256gcm16-prfsha256-x25519
+                        dpd_delay: 0s
+                        children:
+                          lan: {local_ts: 10.1.0.0/16, remote_ts: 10.2.%d.%d/32, esp_proposals: aes256gcm16, start_action: none}
+                    """.formatted(connection(i), pairAddrs, ANYCAST.getHostAddress(), i, h[2] & 0xff, h[3] & 0xff));
+        }
+        return y.toString();
+    }
+
+    /** The peer: one connection per tunnel, each with an identity and a /32 of its own. */
+    private static String peerYaml(int ike, String cluster, Lan lan, int n) throws IOException {
+        StringBuilder y = new StringBuilder(gatewayYaml("127.0.0.2", ike, cluster, lan));
+        for (int i = 0; i < n; i++) {
+            byte[] h = peerHost(i);
+            y.append("""
+                      %s:
+                        local_addrs: 127.0.0.2
+                        remote_addrs: %s
+                        local:  {auth: psk, id: peer-%d.example, secret: psk}
+                        remote: {auth: psk, id: ha.example}
+                        proposals: aes256gcm16-prfsha256-x25519
+                        dpd_delay: 0s
+                        children:
+                          lan: {local_ts: 10.2.%d.%d/32, remote_ts: 10.1.0.0/16, esp_proposals: aes256gcm16, start_action: none}
+                    """.formatted(connection(i), ANYCAST.getHostAddress(), i, h[2] & 0xff, h[3] & 0xff));
+        }
+        return y.toString();
+    }
+
+    private GatewayNode start(String name, String text) throws Exception {
+        Path file = dir.resolve(name + ".yaml");
+        Files.writeString(file, text);
+        ConfigResult policy = new ConfigLoader(Map.of("KEEL_TEST_PSK", PSK)::get).loadFile(file);
+        assertThat(policy).as(String.valueOf(policy)).isInstanceOf(ConfigResult.Valid.class);
+        PolicyConfig pc = ((ConfigResult.Valid) policy).config();
+        var read = GatewaySettingsReader.read(file);
+        assertThat(read).as(String.valueOf(read)).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
+        GatewaySettings gs = ((GatewaySettingsReader.Result.Valid) read).settings();
+        GatewayNode node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc))
+                .await(120, TimeUnit.SECONDS);
+        nodes.add(node);
+        return node;
+    }
+
+    /** A gateway in a JVM of its own ({@link GatewayMain}), started once it says so. */
+    private Process startProcess(String name, String text) throws Exception {
+        Path file = dir.resolve(name + ".yaml");
+        Files.writeString(file, text);
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens")
+                    || arg.startsWith("--add-exports") || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
+                cmd.add(arg);
+            }
+        }
+        cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
+                "--config", file.toString()));
+        Path log = dir.resolve(name + ".log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("KEEL_TEST_PSK", PSK);
+        Process proc = pb.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.readString(log).contains("keel-gateway: started")) {
+            if (!proc.isAlive() || System.nanoTime() > deadline) {
+                proc.destroyForcibly();
+                throw new AssertionError(name + " did not start:\n" + Files.readString(log));
+            }
+            Thread.sleep(100);
+        }
+        return proc;
+    }
+
+    /** A port P with P and P + 1 free for UDP on every address the test uses. */
+    private static int ikePortPair() {
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = 20_000 + random.nextInt(30_000);
+            List<DatagramSocket> held = new ArrayList<>();
+            try {
+                for (String a : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.10")) {
+                    held.add(new DatagramSocket(new InetSocketAddress(a, port)));
+                    held.add(new DatagramSocket(new InetSocketAddress(a, port + 1)));
+                }
+                return port;
+            } catch (java.net.SocketException busy) {
+                // another
+            } finally {
+                for (DatagramSocket s : held) {
+                    s.close();
+                }
+            }
+        }
+        throw new IllegalStateException("no free UDP port pair");
+    }
+
+    private static int freeTcpPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static InetAddress address(String a) {
+        try {
+            return InetAddress.getByName(a);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + millis + " ms waiting for: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+}
