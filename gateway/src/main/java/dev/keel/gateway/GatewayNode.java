@@ -542,7 +542,7 @@ public final class GatewayNode {
             case PlaintextConfig.Tun t -> {
                 int mtu = tunMtu(t);
                 TunDevice tun = TunSetup.up(t.name(), settings.loops(), mtu, t.addresses().stream()
-                        .map(Object::toString).toList(), LanRoutes.atStart(policy, t), t.offload());
+                        .map(Object::toString).toList(), LanRoutes.atStart(policy), t.routes().baseMetric(), t.offload());
                 // ICMP too-big from the inner destination: the kernel drops packets from its own TUN address (docs/tun.md)
                 yield new TunPort(tun, mtu, null, null);
             }

@@ -39,7 +39,7 @@ public final class GatewaySettingsReader {
             PlaintextConfig.Routes.ALL);
     /** The same on a node whose cluster names other members: routes follow SA ownership (docs/ha.md). */
     public static final PlaintextReader.TunDefaults CLUSTER_TUN_DEFAULTS = new PlaintextReader.TunDefaults("keel0",
-            false, PlaintextConfig.Routes.OWNED);
+            false, PlaintextConfig.Routes.OWNER_PREFERRED);
 
     private static final Set<String> KEYS = Set.of("address", "ike_port", "nat_t_port", "loops", "plaintext",
             "key_export", "cluster", "admin", "ike");

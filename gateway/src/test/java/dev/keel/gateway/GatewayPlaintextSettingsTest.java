@@ -43,16 +43,16 @@ class GatewayPlaintextSettingsTest {
     }
 
     @Test
-    void tunRoutesFollowOwnershipByDefaultWhenTheClusterNamesOtherMembers() {
+    void tunRoutesPreferTheOwnerByDefaultWhenTheClusterNamesOtherMembers() {
         String pair = "\n  cluster: {bind: 127.0.0.1:5701, members: [127.0.0.1:5701, 127.0.0.2:5701], kek_file: k.hex}";
         String alone = "\n  cluster: {bind: 127.0.0.1:5701, members: [127.0.0.1:5701]}";
         assertThat(tun("tun: {}").routes()).isEqualTo(PlaintextConfig.Routes.ALL);
         assertThat(tun("tun: {}" + alone).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
-        assertThat(tun("tun: {}" + pair).routes()).isEqualTo(PlaintextConfig.Routes.OWNED);
+        assertThat(tun("tun: {}" + pair).routes()).isEqualTo(PlaintextConfig.Routes.OWNER_PREFERRED);
         assertThat(tun("tun: {routes: all}" + pair).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
-        assertThat(tun("tun: {routes: owned}").routes()).isEqualTo(PlaintextConfig.Routes.OWNED);
+        assertThat(tun("tun: {routes: owner_preferred}").routes()).isEqualTo(PlaintextConfig.Routes.OWNER_PREFERRED);
         assertThat(problems("tun: {routes: mine}" + pair)).containsExactly(
-                "node.yaml:4:19: gateway.plaintext.tun.routes: 'mine' is not one of all, owned");
+                "node.yaml:4:19: gateway.plaintext.tun.routes: 'mine' is not one of all, owner_preferred");
     }
 
     @Test

@@ -8,28 +8,23 @@ import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.config.PolicyConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Which remote prefixes a TUN gateway routes when its device comes up, with {@code routes: all} and {@code owned}. */
+/** Which remote prefixes a TUN gateway routes when its device comes up, and at which metric. */
 class LanRoutesTest {
 
     @TempDir
     Path dir;
 
     @Test
-    void allRoutesEveryChildFromStartOwnedOnlyTrapChildren() throws Exception {
-        PolicyConfig policy = load();
-        assertThat(LanRoutes.atStart(policy, tun(PlaintextConfig.Routes.ALL)).stream().map(Object::toString))
+    void everyChildsRemoteSelectorsFromStartAtTheStandbyMetricWhenTheOwnerIsPreferred() throws Exception {
+        assertThat(LanRoutes.atStart(load()).stream().map(Object::toString))
                 .containsExactly("10.2.0.0/24", "10.4.0.0/24", "10.3.0.0/24");
-        assertThat(LanRoutes.atStart(policy, tun(PlaintextConfig.Routes.OWNED)).stream().map(Object::toString))
-                .as("a trap child's acquire needs the LAN's packets at the TUN").containsExactly("10.3.0.0/24");
-    }
-
-    private static PlaintextConfig.Tun tun(PlaintextConfig.Routes routes) {
-        return new PlaintextConfig.Tun("keel0", List.of(), 0, 1500, false, routes);
+        assertThat(PlaintextConfig.Routes.ALL.baseMetric()).isZero();
+        assertThat(PlaintextConfig.Routes.OWNER_PREFERRED.baseMetric())
+                .isEqualTo(PlaintextConfig.Routes.STANDBY_METRIC).isGreaterThan(PlaintextConfig.Routes.OWNER_METRIC);
     }
 
     private PolicyConfig load() throws Exception {

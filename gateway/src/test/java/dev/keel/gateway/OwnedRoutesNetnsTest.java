@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import dev.keel.core.ts.TrafficSelector;
+import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.packet.Suites;
 import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
@@ -37,20 +38,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code routes: owned} on real gateways (issue 20 item 8): two Keel nodes of one cluster, each
- * in a network namespace of its own with its TUN interface, linked by their cluster link; their
- * files set no {@code routes}, so a cluster naming both members follows ownership. CHILD SAs come
- * and go through the admin API as IKE, a claim and a takeover make them, and each node's kernel
- * routes are watched. The peer's subnet is routed through a node's TUN exactly while that node owns
- * an outbound SA of the child: on neither at start; on A from the install; on B, not A, after B's
- * claim; on A again after A's claim back, unbroken across a rekey; on neither after the delete; on
- * B after A is killed with an SA. A {@code trap} child's subnet is routed on both all along, and
- * {@code ip monitor} shows every change happening once.
+ * {@code routes: owner_preferred} on real gateways (issue 20 item 8): two Keel nodes of one
+ * cluster, each in a network namespace of its own with its TUN interface, linked by their cluster
+ * link; their files set no {@code routes}, so a cluster naming both members prefers the owner.
+ * CHILD SAs come and go through the admin API as IKE, a claim and a takeover make them, and each
+ * node's kernel routes are watched. Every child's subnet is routed through both TUNs at the standby
+ * metric from start to end; the peer's subnet has the owner's route (metric 100) through a node's
+ * TUN exactly while that node owns an outbound SA of the child: on neither at start; on A from the
+ * install; on B, not A, after B's claim; on A again after A's claim back, unbroken across a rekey;
+ * on neither after the delete; on B after A is killed with an SA. {@code ip monitor} shows every
+ * change happening once.
  */
 class OwnedRoutesNetnsTest {
 
     private static final String PEER_SUBNET = "10.2.0.0/24";
     private static final String TRAPPED_SUBNET = "10.3.0.0/24";
+    private static final String STANDBY = " scope link metric " + PlaintextConfig.Routes.STANDBY_METRIC;
+    private static final String OWNER = " scope link metric " + PlaintextConfig.Routes.OWNER_METRIC;
     private static final Duration WAIT = Duration.ofSeconds(10);
 
     @TempDir
@@ -118,11 +122,12 @@ class OwnedRoutesNetnsTest {
                     .redirectOutput(home.resolve("monitor.txt").toFile()).start();
         }
 
-        /** The changes {@code ip monitor} saw to the peer's subnet: "added" or "deleted", in order. */
+        /** The changes {@code ip monitor} saw to the owner's route of the peer's subnet: "added" or "deleted", in order. */
         List<String> peerRouteChanges() throws Exception {
             monitor.destroy();
             monitor.waitFor(5, TimeUnit.SECONDS);
-            return Files.readAllLines(home.resolve("monitor.txt")).stream().filter(l -> l.contains(PEER_SUBNET))
+            return Files.readAllLines(home.resolve("monitor.txt")).stream()
+                    .filter(l -> l.contains(PEER_SUBNET + " dev keel0" + OWNER))
                     .map(l -> l.startsWith("Deleted") ? "deleted" : "added").toList();
         }
 
@@ -132,23 +137,24 @@ class OwnedRoutesNetnsTest {
                     .output();
         }
 
+        /** Whether the peer's subnet has the owner's route here. */
         boolean routed() throws IOException {
-            return routes().contains(PEER_SUBNET);
+            return routes().contains(PEER_SUBNET + OWNER);
         }
 
-        /** Waits until the peer's subnet is routed here, or not; prints how long that took. */
+        /** Waits until the peer's subnet has the owner's route here, or not; prints how long that took. */
         void awaitRouted(boolean routed, String why) throws Exception {
             long start = System.nanoTime();
             long deadline = start + WAIT.toNanos();
             while (routed() != routed) {
                 if (System.nanoTime() > deadline) {
-                    throw new AssertionError(PEER_SUBNET + (routed ? " not routed" : " still routed") + " through "
+                    throw new AssertionError(PEER_SUBNET + (routed ? " without" : " still with") + " the owner's route through "
                             + id + "'s TUN " + WAIT.toSeconds() + " s after " + why + ":\n" + routes() + "\n"
                             + keel.log());
                 }
                 Thread.sleep(5);
             }
-            System.out.printf("%s: %s %s %.0f ms after %s%n", id, PEER_SUBNET, routed ? "routed" : "gone",
+            System.out.printf("%s: %s owner's route %s %.0f ms after %s%n", id, PEER_SUBNET, routed ? "added" : "gone",
                     (System.nanoTime() - start) / 1e6, why);
         }
 
@@ -191,8 +197,8 @@ class OwnedRoutesNetnsTest {
             a.start(kek, b.address);
             b.start(kek, a.address);
             for (Node n : List.of(a, b)) {
-                assertThat(n.routes()).as("%s from start: the trap child's subnet only", n.id)
-                        .contains(TRAPPED_SUBNET).doesNotContain(PEER_SUBNET);
+                assertThat(n.routes()).as("%s from start: every child's subnet at the standby metric", n.id)
+                        .contains(PEER_SUBNET + STANDBY, TRAPPED_SUBNET + STANDBY).doesNotContain(OWNER);
                 n.monitor();
             }
             Thread.sleep(200); // the monitors subscribed
@@ -226,7 +232,8 @@ class OwnedRoutesNetnsTest {
             a.awaitRouted(true, "the outbound SA was installed on A");
             a.keel.kill();
             b.awaitRouted(true, "A was killed");
-            assertThat(b.routes()).contains(TRAPPED_SUBNET);
+            assertThat(b.routes()).as("the standby routes stay").contains(PEER_SUBNET + STANDBY,
+                    TRAPPED_SUBNET + STANDBY);
         } finally {
             try (a; b) {
                 // closed in reverse order

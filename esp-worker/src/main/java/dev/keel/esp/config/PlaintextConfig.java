@@ -36,17 +36,29 @@ public sealed interface PlaintextConfig {
     }
 
     /**
-     * Which protected remote prefixes a TUN device gets routes for ({@code tun.routes}): what a
+     * The routes a TUN device gets for the protected remote prefixes ({@code tun.routes}): what a
      * routing daemon exporting the device's routes announces to the LAN (docs/ha.md).
      */
     enum Routes {
         /** Every child's remote selectors, from start to stop (strongSwan's kernel-libipsec does this). */
         ALL,
         /**
-         * A child's remote selectors while this node's data plane holds an outbound SA of the child
-         * (it owns the SA); a {@code trap} child's always (its acquire needs the packets).
+         * Every child's remote selectors from start to stop at the standby metric, and again at the
+         * owner's (lower) metric while this node's data plane holds an outbound SA of the child (it
+         * owns the SA): a daemon that announces the metric (BGP MED) makes the LAN prefer the owner
+         * and keeps the other node as the next path.
          */
-        OWNED
+        OWNER_PREFERRED;
+
+        /** The metric of a child's route on a node that owns its SA ({@link #OWNER_PREFERRED}). */
+        public static final int OWNER_METRIC = 100;
+        /** The metric of every child's route ({@link #OWNER_PREFERRED}; {@link #ALL}: the kernel's default, 0). */
+        public static final int STANDBY_METRIC = 200;
+
+        /** The metric of the routes every child gets from start. */
+        public int baseMetric() {
+            return this == ALL ? 0 : STANDBY_METRIC;
+        }
     }
 
     /** The UDP virtual wire: plaintext IP packets received on {@code bind}, delivered to {@code host}. */

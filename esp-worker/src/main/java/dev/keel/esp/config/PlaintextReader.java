@@ -17,7 +17,7 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  *
  * <pre>
  * tun:          {name: keel0, addresses: [192.168.1.1/24], mtu: 1400 | auto, path_mtu: 1500, offload: true,
- *                routes: all | owned}
+ *                routes: all | owner_preferred}
  * virtual_wire: {bind: 127.0.0.1:20001, host: 127.0.0.1:21001}
  * </pre>
  *
@@ -101,9 +101,9 @@ public final class PlaintextReader {
         if (t.containsKey("routes")) {
             if (defaults.routes() == null) {
                 problems.add(p + ".routes", t.get("routes"), "not a setting of this program: its SAs are its own,"
-                        + " and it routes every SA's remote selectors (routes: owned is the gateway's, docs/ha.md)");
+                        + " and it routes every SA's remote selectors (routes: owner_preferred is the gateway's, docs/ha.md)");
             } else {
-                String v = nodes.choice(t.get("routes"), p + ".routes", List.of("all", "owned"));
+                String v = nodes.choice(t.get("routes"), p + ".routes", List.of("all", "owner_preferred"));
                 routes = v == null ? routes : PlaintextConfig.Routes.valueOf(v.toUpperCase(java.util.Locale.ROOT));
             }
         }

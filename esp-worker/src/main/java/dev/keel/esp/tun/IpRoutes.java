@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Adds and removes routes through one device with iproute2: every change of a batch in one
+ * Adds and removes routes of one metric through one device with iproute2: every change of a batch in one
  * {@code ip -batch -} (one process whatever the number of changes: a takeover of many SAs moves
  * their routes at once), and only when that fails one {@code ip} per change, to find which
  * failed. Adding is {@code route replace} (idempotent); removing a route that is gone already
@@ -22,16 +22,21 @@ public final class IpRoutes implements OwnedRoutes.Applier {
     private static final long TIMEOUT_SECONDS = 10;
 
     private final String device;
+    private final int metric;
     private final List<String> ip;
 
-    /** Routes through {@code device} with {@code ip} from the PATH. */
-    public IpRoutes(String device) {
-        this(device, List.of("ip"));
+    /** Routes through {@code device} at {@code metric} with {@code ip} from the PATH. */
+    public IpRoutes(String device, int metric) {
+        this(device, metric, List.of("ip"));
     }
 
-    /** Routes through {@code device} with {@code ip}, the command and its first arguments (e.g. {@code ip -n NS}). */
-    public IpRoutes(String device, List<String> ip) {
+    /**
+     * Routes through {@code device} at {@code metric} with {@code ip}, the command and its first
+     * arguments (e.g. {@code ip -n NS}).
+     */
+    public IpRoutes(String device, int metric, List<String> ip) {
         this.device = device;
+        this.metric = metric;
         this.ip = List.copyOf(ip);
     }
 
@@ -77,11 +82,12 @@ public final class IpRoutes implements OwnedRoutes.Applier {
     }
 
     private void logDone(List<OwnedRoutes.Change> done, long startNanos) {
-        LOG.info("routes through {}: {} ({} ms)", device, done, (System.nanoTime() - startNanos) / 1_000_000);
+        LOG.info("routes through {} at metric {}: {} ({} ms)", device, metric, done, (System.nanoTime() - startNanos) / 1_000_000);
     }
 
     private List<String> args(OwnedRoutes.Change c) {
-        return List.of("route", c.add() ? "replace" : "del", c.prefix().toString(), "dev", device);
+        return List.of("route", c.add() ? "replace" : "del", c.prefix().toString(), "dev", device, "metric",
+                Integer.toString(metric));
     }
 
     private record Result(boolean ok, String output) {

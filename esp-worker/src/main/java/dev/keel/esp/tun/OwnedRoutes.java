@@ -1,6 +1,7 @@
 package dev.keel.esp.tun;
 
 import dev.keel.core.net.IpPrefix;
+import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.feed.SaTables;
 import dev.keel.proto.v1.ChildSaRecord;
 import java.util.ArrayList;
@@ -22,15 +23,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Routes through the TUN device that follow SA ownership ({@code tun.routes: owned},
- * docs/ha.md): a child's remote prefixes are routed while this node's data plane holds an
- * outbound SA of the child, so a routing daemon that exports the device's routes (BIRD's
- * {@code protocol kernel { learn; }}) announces a peer's subnets from the node that encrypts for
- * the peer, and from no other.
+ * The owner's routes through the TUN device ({@code tun.routes: owner_preferred}, docs/ha.md): a
+ * child's remote prefixes get a route at the owner's metric while this node's data plane holds an
+ * outbound SA of the child, next to the standby route every child has from start. A routing
+ * daemon that exports the device's routes with their metric (BIRD's {@code protocol kernel
+ * { learn; }} and {@code bgp_med = krt_metric}) makes the LAN prefer the node that encrypts for
+ * the peer, and keeps the other node's standby route as the next path when the owner dies.
  *
  * <p>Counted per prefix: a rekey installs the new SA before the old one goes, so the count never
- * reaches zero and the route stays; children sharing a prefix share its route; {@code pinned}
- * prefixes (a {@code trap} child's, routed from start) are never removed. The SA tables call in on
+ * reaches zero and the route stays; children sharing a prefix share its route. The SA tables call in on
  * their writer's thread, where only the count changes; the kernel is brought to the count on a
  * thread of its own (the changes run {@code ip}), never on an event loop nor in the packet path.
  * Changes that pile up meanwhile go in one batch, and a route added and removed again before its
@@ -63,7 +64,6 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
         void schedule(Runnable task, long delayMillis);
     }
 
-    private final Set<IpPrefix> pinned;
     private final Function<ChildSaRecord, List<IpPrefix>> prefixesOf;
     private final Applier applier;
     private final Scheduler scheduler;
@@ -71,8 +71,8 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
     /** Per installed outbound SA id: the prefixes counted for it (the configuration may change meanwhile). */
     private final Map<String, List<IpPrefix>> bySa = new HashMap<>();
     private final Map<IpPrefix, Integer> counts = new LinkedHashMap<>();
-    /** The prefixes routed through the device as far as this knows (the pinned ones from the start). */
-    private final Set<IpPrefix> routed;
+    /** The prefixes with an owner's route through the device, as far as this knows. */
+    private final Set<IpPrefix> routed = new LinkedHashSet<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final AtomicBoolean retryScheduled = new AtomicBoolean();
     private final LongAdder added = new LongAdder();
@@ -82,32 +82,28 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
     private boolean closed;
 
     /**
-     * @param pinned     prefixes already routed through the device that stay routed whatever the SAs
      * @param prefixesOf a child's remote prefixes, from the outbound SA record of the child
      * @param applier    changes the kernel's routes
      * @param scheduler  runs the changes, one batch at a time, off the SA tables' thread
      * @param onClose    run by {@link #close()} (stops the scheduler's thread)
      */
-    public OwnedRoutes(Collection<IpPrefix> pinned, Function<ChildSaRecord, List<IpPrefix>> prefixesOf,
-            Applier applier, Scheduler scheduler, Runnable onClose) {
-        this.pinned = Set.copyOf(pinned);
+    public OwnedRoutes(Function<ChildSaRecord, List<IpPrefix>> prefixesOf, Applier applier, Scheduler scheduler,
+            Runnable onClose) {
         this.prefixesOf = prefixesOf;
         this.applier = applier;
         this.scheduler = scheduler;
         this.onClose = onClose;
-        this.routed = new LinkedHashSet<>(this.pinned);
     }
 
     /**
-     * Routes through {@code device} with iproute2 ({@link IpRoutes}), changed on a daemon thread of
-     * their own; {@code pinned} are routed already (by {@link TunSetup}).
+     * Routes through {@code device} at {@link PlaintextConfig.Routes#OWNER_METRIC} with iproute2
+     * ({@link IpRoutes}), changed on a daemon thread of their own.
      */
-    public static OwnedRoutes through(String device, Collection<IpPrefix> pinned,
-            Function<ChildSaRecord, List<IpPrefix>> prefixesOf) {
+    public static OwnedRoutes through(String device, Function<ChildSaRecord, List<IpPrefix>> prefixesOf) {
         ScheduledThreadPoolExecutor thread = new ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().daemon().name("keel-tun-routes").factory());
         thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        IpRoutes ip = new IpRoutes(device);
+        IpRoutes ip = new IpRoutes(device, PlaintextConfig.Routes.OWNER_METRIC);
         thread.execute(() -> { // now, not on the first change: that may be a takeover's
             try {
                 ip.warmUp();
@@ -115,7 +111,7 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
                 Thread.currentThread().interrupt();
             }
         });
-        return new OwnedRoutes(pinned, prefixesOf, ip, scheduler(thread), thread::shutdownNow);
+        return new OwnedRoutes(prefixesOf, ip, scheduler(thread), thread::shutdownNow);
     }
 
     private static Scheduler scheduler(ScheduledExecutorService thread) {
@@ -176,7 +172,7 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
                 }
             }
             for (IpPrefix p : routed) {
-                if (!counts.containsKey(p) && !pinned.contains(p)) {
+                if (!counts.containsKey(p)) {
                     changes.add(new Change(p, false));
                 }
             }
@@ -226,7 +222,7 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
         }
     }
 
-    /** The prefixes routed through the device as far as this knows. */
+    /** The prefixes with an owner's route through the device, as far as this knows. */
     public synchronized Set<IpPrefix> routed() {
         return Set.copyOf(routed);
     }

@@ -30,6 +30,15 @@ public final class TunSetup {
     /** {@link #up(String, int, int, List, List)} with or without offloads ({@link TunDevice#open(String, int, boolean)}). */
     public static TunDevice up(String name, int queues, int mtu, List<String> addresses, List<IpPrefix> routes,
             boolean offload) throws IOException, InterruptedException {
+        return up(name, queues, mtu, addresses, routes, 0, offload);
+    }
+
+    /**
+     * {@link #up(String, int, int, List, List, boolean)} with the routes at {@code routeMetric}
+     * (0: the kernel's default).
+     */
+    public static TunDevice up(String name, int queues, int mtu, List<String> addresses, List<IpPrefix> routes,
+            int routeMetric, boolean offload) throws IOException, InterruptedException {
         TunDevice tun = TunDevice.open(name, queues, offload);
         try {
             tun.setMtu(mtu);
@@ -38,7 +47,7 @@ public final class TunSetup {
             }
             tun.setUp(true);
             for (IpPrefix prefix : routes) {
-                ip("route", "replace", prefix.toString(), "dev", tun.name());
+                ip("route", "replace", prefix.toString(), "dev", tun.name(), "metric", Integer.toString(routeMetric));
             }
             return tun;
         } catch (IOException | InterruptedException | RuntimeException e) {

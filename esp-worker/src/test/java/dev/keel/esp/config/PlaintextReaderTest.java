@@ -28,15 +28,15 @@ class PlaintextReaderTest {
 
     @Test
     void routesIsASettingOfADataPlaneThatFollowsOwnership() {
-        PlaintextReader.TunDefaults fed = new PlaintextReader.TunDefaults("kt%d", false, PlaintextConfig.Routes.OWNED);
-        assertThat(((PlaintextConfig.Tun) read("tun: {}", fed)).routes()).isEqualTo(PlaintextConfig.Routes.OWNED);
+        PlaintextReader.TunDefaults fed = new PlaintextReader.TunDefaults("kt%d", false, PlaintextConfig.Routes.OWNER_PREFERRED);
+        assertThat(((PlaintextConfig.Tun) read("tun: {}", fed)).routes()).isEqualTo(PlaintextConfig.Routes.OWNER_PREFERRED);
         assertThat(((PlaintextConfig.Tun) read("tun: {routes: all}", fed)).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
         assertThat(((PlaintextConfig.Tun) read("tun: {}")).routes()).isEqualTo(PlaintextConfig.Routes.ALL);
         assertThat(problems("tun: {routes: some}", fed)).containsExactly(
-                "p.yaml:1:15: plaintext.tun.routes: 'some' is not one of all, owned");
-        assertThat(problems("tun: {routes: owned}", DEFAULTS)).containsExactly(
+                "p.yaml:1:15: plaintext.tun.routes: 'some' is not one of all, owner_preferred");
+        assertThat(problems("tun: {routes: owner_preferred}", DEFAULTS)).containsExactly(
                 "p.yaml:1:15: plaintext.tun.routes: not a setting of this program: its SAs are its own, and it routes"
-                        + " every SA's remote selectors (routes: owned is the gateway's, docs/ha.md)");
+                        + " every SA's remote selectors (routes: owner_preferred is the gateway's, docs/ha.md)");
     }
 
     @Test

@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link IpRoutes} against a real kernel: a TUN device (persistent, no process behind it) in a
- * namespace of the test's own (root, ip netns).
+ * namespace of the test's own (root, ip netns), with a standby route at another metric that the
+ * owner's routes never touch.
  */
 class IpRoutesNetnsTest {
 
@@ -21,19 +22,24 @@ class IpRoutesNetnsTest {
         try (Netns ns = Netns.create("routes")) {
             ns.execOk("ip", "tuntap", "add", "dev", "rt0", "mode", "tun");
             ns.execOk("ip", "link", "set", "rt0", "up");
-            IpRoutes routes = new IpRoutes("rt0", List.of("ip", "-n", ns.name()));
+            ns.execOk("ip", "route", "add", "10.2.0.0/24", "dev", "rt0", "metric", "200");
+            IpRoutes routes = new IpRoutes("rt0", 100, List.of("ip", "-n", ns.name()));
 
             assertThat(routes.apply(List.of(add(A), add(B), add(V6)))).isEmpty();
-            assertThat(routed(ns)).contains("10.2.0.0/24", "10.3.0.0/24", "2001:db8:2::/64");
+            assertThat(routed(ns)).contains("10.2.0.0/24 scope link metric 100", "10.2.0.0/24 scope link metric 200",
+                    "10.3.0.0/24 scope link metric 100", "2001:db8:2::/64 metric 100");
 
-            // 10.2.0.0/24 is gone already (an operator, a device recreated): the batch stops there,
-            // and one change at a time finds that removing it is done and the rest went through.
-            ns.execOk("ip", "route", "del", "10.2.0.0/24", "dev", "rt0");
+            // 10.2.0.0/24 at 100 is gone already (an operator, a device recreated): the batch stops
+            // there, and one change at a time finds that removing it is done and the rest went through.
+            ns.execOk("ip", "route", "del", "10.2.0.0/24", "dev", "rt0", "metric", "100");
             assertThat(routes.apply(List.of(remove(A), remove(B), add(A)))).isEmpty();
-            assertThat(routed(ns)).contains("10.2.0.0/24").doesNotContain("10.3.0.0/24");
+            assertThat(routed(ns)).contains("10.2.0.0/24 scope link metric 100").doesNotContain("10.3.0.0/24");
+            assertThat(routes.apply(List.of(remove(A)))).isEmpty();
+            assertThat(routed(ns)).as("the standby route stays").contains("10.2.0.0/24 scope link metric 200")
+                    .doesNotContain("metric 100\n10.2");
 
             // Through a device that is not there: failed, for the caller to try again.
-            IpRoutes missing = new IpRoutes("rt9", List.of("ip", "-n", ns.name()));
+            IpRoutes missing = new IpRoutes("rt9", 100, List.of("ip", "-n", ns.name()));
             assertThat(missing.apply(List.of(add(B), remove(A)))).containsExactly(add(B), remove(A));
             assertThat(missing.apply(List.of(add(B)))).containsExactly(add(B));
         }

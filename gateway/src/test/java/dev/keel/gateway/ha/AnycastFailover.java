@@ -124,11 +124,10 @@ final class AnycastFailover implements AutoCloseable {
         Files.setPosixFilePermissions(kek, PosixFilePermissions.fromString("rw-------"));
         a = HaGateway.prepare(net, net.a(), work, kek, settings);
         b = HaGateway.prepare(net, net.b(), work, kek, settings);
-        // One after the other: the router in front keeps the older route (prefer older), so the node
-        // that announces first gets the peer, negotiates its SAs and, owning them, is the only one
-        // to announce the peer's subnet to the LAN router (routes: owned): it carries both directions.
+        // One after the other: the routers keep the older route (prefer older), so the node that
+        // announces first carries both directions.
         a.start();
-        net.awaitAnycastVia(net.a(), WAIT);
+        net.awaitRoutesVia(net.a(), WAIT);
         int migrations = count(a.log(), MIGRATIONS_DONE);
         b.start();
         awaitCount(a, MIGRATIONS_DONE, migrations + 1);
@@ -150,7 +149,6 @@ final class AnycastFailover implements AutoCloseable {
         if (!(sasAtStart.size() == 1 && installed(sasAtStart.getFirst(), "net"))) {
             throw new AssertionError("tunnel 'net' not up: " + sasAtStart + "\n" + diagnostics());
         }
-        net.awaitRoutesVia(net.a(), WAIT);
         if (withTraffic) {
             traffic = Traffic.start(net, work.resolve("traffic"));
             long deadline = System.nanoTime() + WAIT.toNanos();

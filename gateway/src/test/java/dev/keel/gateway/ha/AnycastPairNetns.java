@@ -36,10 +36,9 @@ import java.util.stream.Stream;
  * </pre>
  *
  * Each node runs BIRD (bird-node.conf) with BGP and BFD sessions to the router in front and to
- * the LAN router (bird-router.conf). A node announces the anycast address 192.0.2.10/32 only while
- * its Keel's TUN interface exists, i.e. while its Keel runs, and the peer's subnet 10.2.0.0/24 only
- * while its Keel also owns the peer's outbound CHILD SA ({@code routes: owned}); nothing here moves
- * a route by hand. The nodes' own routes are static: default via the router
+ * the LAN router (bird-router.conf). A node announces the anycast address 192.0.2.10/32 and the
+ * peer's subnet 10.2.0.0/24 only while its Keel's TUN interface exists, i.e. while its Keel runs;
+ * nothing here moves a route by hand. The nodes' own routes are static: default via the router
  * in front, the LAN subnet via the LAN router. The peer and the LAN host route everything via
  * their next hop.
  *
@@ -350,21 +349,6 @@ public final class AnycastPairNetns implements AutoCloseable {
                 throw new AssertionError("routers do not send the pair's traffic to node " + n.name() + " after "
                         + timeout + ": router " + nextHop(router(), ANYCAST) + ", LAN router "
                         + nextHop(lanRouter(), PEER_SUBNET) + "\n" + birdLogs());
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    /**
-     * Waits until the router in front sends the anycast address to {@code n} (bounded by
-     * {@code timeout}): before any SA, the only route a node announces ({@code routes: owned}).
-     */
-    public void awaitAnycastVia(Node n, Duration timeout) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!routerChoice().equals(Optional.of(n))) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the router does not send the anycast address to node " + n.name()
-                        + " after " + timeout + ": " + nextHop(router(), ANYCAST) + "\n" + birdLogs());
             }
             Thread.sleep(20);
         }
