@@ -41,7 +41,7 @@ final class AnycastFailover implements AutoCloseable {
     static final Duration AFTER_KILL = Duration.ofSeconds(5);
     static final Duration WAIT = Duration.ofSeconds(30);
     private static final Pattern TOOK_OVER = Pattern.compile("took over (\\d+) CHILD SAs of departed member \\S+ in (\\d+) ms");
-    private static final String MIGRATIONS_DONE = "All migration tasks have been completed";
+    static final String MIGRATIONS_DONE = "All migration tasks have been completed";
 
     /**
      * The figures of one kill.
@@ -344,7 +344,7 @@ final class AnycastFailover implements AutoCloseable {
         return t.getEpochSecond() * 1_000_000_000L + t.getNano();
     }
 
-    private static int count(String text, String what) {
+    static int count(String text, String what) {
         int n = 0;
         for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
             n++;
@@ -352,7 +352,7 @@ final class AnycastFailover implements AutoCloseable {
         return n;
     }
 
-    private static void awaitCount(HaGateway g, String what, int n) throws IOException, InterruptedException {
+    static void awaitCount(HaGateway g, String what, int n) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (count(g.log(), what) < n) {
             if (System.nanoTime() > deadline) {

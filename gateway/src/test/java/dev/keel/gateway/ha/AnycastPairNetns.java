@@ -35,6 +35,16 @@ import java.util.stream.Stream;
  *   LAN router 10.1.0.1 -- 10.1.0.2 LAN host
  * </pre>
  *
+ * With a second peer ({@link #create(Path, boolean)}, issue 20 item 8) three namespaces more: a
+ * second strongSwan with its host, behind a second router in front. Each router in front then
+ * prefers a node of its own (BIRD's preference 110: the first router A's routes, the second B's),
+ * as peers in different parts of a network are closer to one node or the other:
+ *
+ * <pre>
+ * peer2 host 10.3.0.2 -- 10.3.0.1 peer2 (strongSwan) 198.51.101.2 -- 198.51.101.1 router2 (BIRD)
+ *   router2 203.0.113.9 -- 203.0.113.10 node A   router2 203.0.113.13 -- 203.0.113.14 node B
+ * </pre>
+ *
  * Each node runs BIRD (bird-node.conf) with BGP and BFD sessions to the router in front and to
  * the LAN router (bird-router.conf). A node announces the anycast address 192.0.2.10/32 and the
  * peer's subnet 10.2.0.0/24 only while its Keel's TUN interface exists, i.e. while its Keel runs;
@@ -60,6 +70,10 @@ public final class AnycastPairNetns implements AutoCloseable {
     public static final String PEER_SUBNET = "10.2.0.0/24";
     /** Where the peer's subnets are (the LAN router accepts these from the nodes). */
     public static final String PEER_SUBNETS = "10.2.0.0/16";
+    /** The second peer's outer address, the host behind it and its subnet. */
+    public static final String PEER2_ADDRESS = "198.51.101.2";
+    public static final String PEER2_HOST = "10.3.0.2";
+    public static final String PEER2_SUBNET = "10.3.0.0/24";
     /** The host behind the pair, and its subnet. */
     public static final String LAN_HOST = "10.1.0.2";
     public static final String LAN_SUBNET = "10.1.0.0/24";
@@ -69,6 +83,7 @@ public final class AnycastPairNetns implements AutoCloseable {
     static final int ROUTER_AS = 65000;
     static final int NODE_AS = 65010;
     static final int LAN_ROUTER_AS = 65020;
+    static final int ROUTER2_AS = 65030;
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final Duration FOREIGN_LEFTOVER_AGE = Duration.ofHours(2);
     private static final Pattern NAME = Pattern.compile("kh-(\\d+)-[0-9a-f]{6}-[a-z]+");
@@ -83,27 +98,31 @@ public final class AnycastPairNetns implements AutoCloseable {
      * @param lan its address towards the LAN router
      * @param lanRouter the LAN router's address on that link
      * @param cluster its address on the cluster link (Hazelcast binds there)
+     * @param uplink2 its address towards the second router in front (with a second peer)
+     * @param router2 the second router's address on that link
      */
     public record Node(String name, String namespace, String uplink, String router, String lan, String lanRouter,
-            String cluster) {
+            String cluster, String uplink2, String router2) {
     }
 
     private final String prefix;
     private final Path work;
     private final Node a;
     private final Node b;
+    private final boolean secondPeer;
     private final List<String> created = new ArrayList<>();
     private final List<Process> birds = new ArrayList<>();
     private final Thread shutdownHook;
     private boolean closed;
 
-    private AnycastPairNetns(String prefix, Path work) {
+    private AnycastPairNetns(String prefix, Path work, boolean secondPeer) {
         this.prefix = prefix;
         this.work = work;
+        this.secondPeer = secondPeer;
         this.a = new Node("a", prefix + "-nodea", "203.0.113.2", "203.0.113.1", "10.1.255.2", "10.1.255.1",
-                "10.255.0.1");
+                "10.255.0.1", "203.0.113.10", "203.0.113.9");
         this.b = new Node("b", prefix + "-nodeb", "203.0.113.6", "203.0.113.5", "10.1.255.6", "10.1.255.5",
-                "10.255.0.2");
+                "10.255.0.2", "203.0.113.14", "203.0.113.13");
         this.shutdownHook = new Thread(this::closeQuietly, "anycast-pair-netns-cleanup");
     }
 
@@ -120,12 +139,17 @@ public final class AnycastPairNetns implements AutoCloseable {
      * session is established. {@code work} holds the BIRD configurations, sockets and logs.
      */
     public static AnycastPairNetns create(Path work) throws IOException, InterruptedException {
+        return create(work, false);
+    }
+
+    /** {@link #create(Path)}, with or without the second peer and its router. */
+    public static AnycastPairNetns create(Path work, boolean secondPeer) throws IOException, InterruptedException {
         assumeAvailable();
         sweepLeftovers();
         byte[] r = new byte[3];
         ThreadLocalRandom.current().nextBytes(r);
         String prefix = PREFIX + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(r);
-        AnycastPairNetns n = new AnycastPairNetns(prefix, Files.createDirectories(work));
+        AnycastPairNetns n = new AnycastPairNetns(prefix, Files.createDirectories(work), secondPeer);
         Runtime.getRuntime().addShutdownHook(n.shutdownHook);
         try {
             n.build();
@@ -167,6 +191,26 @@ public final class AnycastPairNetns implements AutoCloseable {
         return prefix + "-router";
     }
 
+    /** Whether the network has the second peer. */
+    public boolean hasSecondPeer() {
+        return secondPeer;
+    }
+
+    /** The namespace of the host behind the second strongSwan. */
+    public String peer2Host() {
+        return prefix + "-peer2host";
+    }
+
+    /** The second strongSwan's namespace. */
+    public String peer2() {
+        return prefix + "-peer2";
+    }
+
+    /** The router in front of the pair on the second peer's side. */
+    public String router2() {
+        return prefix + "-router2";
+    }
+
     /** The LAN router behind the pair. */
     public String lanRouter() {
         return prefix + "-lanrouter";
@@ -183,7 +227,12 @@ public final class AnycastPairNetns implements AutoCloseable {
     }
 
     private void build() throws IOException {
-        for (String ns : List.of(peerHost(), peer(), router(), a.namespace(), b.namespace(), lanRouter(), lanHost())) {
+        List<String> namespaces = new ArrayList<>(List.of(peerHost(), peer(), router(), a.namespace(), b.namespace(),
+                lanRouter(), lanHost()));
+        if (secondPeer) {
+            namespaces.addAll(List.of(peer2Host(), peer2(), router2()));
+        }
+        for (String ns : namespaces) {
             ip("netns", "add", ns);
             created.add(ns);
             ip("-n", ns, "link", "set", "lo", "up");
@@ -205,7 +254,22 @@ public final class AnycastPairNetns implements AutoCloseable {
         ip("-n", peerHost(), "route", "add", "default", "via", "10.2.0.1");
         ip("-n", peer(), "route", "add", "default", "via", "198.51.100.1");
         ip("-n", lanHost(), "route", "add", "default", "via", "10.1.0.1");
-        for (String ns : List.of(peer(), router(), a.namespace(), b.namespace(), lanRouter())) {
+        if (secondPeer) {
+            link(peer2Host(), "uplink", PEER2_HOST + "/24", peer2(), "inner", "10.3.0.1/24");
+            link(peer2(), "outer", PEER2_ADDRESS + "/24", router2(), "peer", "198.51.101.1/24");
+            ip("-n", router2(), "link", "set", "dev", "peer", "gso_max_segs", "1");
+            for (Node n : List.of(a, b)) {
+                link(router2(), "node" + n.name(), n.router2() + "/30", n.namespace(), "uplink2", n.uplink2() + "/30");
+                ip("-n", n.namespace(), "route", "add", "198.51.101.0/24", "via", n.router2());
+            }
+            ip("-n", peer2Host(), "route", "add", "default", "via", "10.3.0.1");
+            ip("-n", peer2(), "route", "add", "default", "via", "198.51.101.1");
+        }
+        List<String> forwarding = new ArrayList<>(List.of(peer(), router(), a.namespace(), b.namespace(), lanRouter()));
+        if (secondPeer) {
+            forwarding.addAll(List.of(peer2(), router2()));
+        }
+        for (String ns : forwarding) {
             exec(ns, TIMEOUT, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
                     "net.ipv4.conf.default.rp_filter=0").requireOk();
         }
@@ -220,19 +284,25 @@ public final class AnycastPairNetns implements AutoCloseable {
     }
 
     private void startBirds() throws IOException, InterruptedException {
-        startBird(router(), "router", routerConfig("198.51.100.1", ROUTER_AS, ANYCAST + "/32", a.uplink(), b.uplink()));
-        startBird(lanRouter(), "lanrouter", routerConfig("10.1.0.1", LAN_ROUTER_AS, PEER_SUBNETS + "+", a.lan(),
-                b.lan()));
+        startBird(router(), "router", routerConfig("198.51.100.1", ROUTER_AS, ANYCAST + "/32", a.uplink(), b.uplink(),
+                secondPeer ? 110 : 100, 100));
+        startBird(lanRouter(), "lanrouter", routerConfig("10.1.0.1", LAN_ROUTER_AS, PEER_SUBNETS + "+"
+                + (secondPeer ? ", 10.3.0.0/16+" : ""), a.lan(), b.lan(), 100, 100));
+        if (secondPeer) {
+            startBird(router2(), "router2", routerConfig("198.51.101.1", ROUTER2_AS, ANYCAST + "/32", a.uplink2(),
+                    b.uplink2(), 100, 110));
+        }
         for (Node n : List.of(a, b)) {
             startNodeBird(n);
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        for (String role : List.of("router", "lanrouter", "nodea", "nodeb")) {
+        for (String role : birdRoles()) {
+            int sessions = role.startsWith("node") && secondPeer ? 3 : 2;
             while (true) {
                 String protocols = birdc(role, "show", "protocols").output();
                 long established = protocols.lines().filter(l -> l.contains(" BGP ") && l.contains("Established"))
                         .count();
-                if (established == 2) {
+                if (established == sessions) {
                     break;
                 }
                 if (System.nanoTime() > deadline) {
@@ -244,19 +314,35 @@ public final class AnycastPairNetns implements AutoCloseable {
         }
     }
 
+    private List<String> birdRoles() {
+        return secondPeer ? List.of("router", "router2", "lanrouter", "nodea", "nodeb")
+                : List.of("router", "lanrouter", "nodea", "nodeb");
+    }
+
     /** Starts (again) the BIRD of node {@code n}, e.g. after {@link #killEveryProcess}. */
     public void startNodeBird(Node n) throws IOException {
         String config = template("bird-node.conf", Map.of("ROUTER_ID", n.uplink(), "TUN", TUN,
                 "LOCAL_AS", Integer.toString(NODE_AS), "UPLINK_NEIGHBOR", n.router(),
                 "UPLINK_AS", Integer.toString(ROUTER_AS), "LAN_NEIGHBOR", n.lanRouter(),
                 "LAN_AS", Integer.toString(LAN_ROUTER_AS), "ANYCAST", ANYCAST));
+        if (secondPeer) { // the same announcement to the second router in front
+            config += """
+
+                    protocol bgp uplink2 from keel_router {
+                      neighbor %s as %d;
+                      ipv4 { import none; export where proto = "keel_address" && net = %s/32; };
+                    }
+                    """.formatted(n.router2(), ROUTER2_AS, ANYCAST);
+        }
         startBird(n.namespace(), "node" + n.name(), config);
     }
 
-    private static String routerConfig(String routerId, int as, String accept, String nodeA, String nodeB)
-            throws IOException {
+    /** A router's BIRD, with BIRD's preference for each node's routes (100: the default). */
+    private static String routerConfig(String routerId, int as, String accept, String nodeA, String nodeB,
+            int preferenceA, int preferenceB) throws IOException {
         return template("bird-router.conf", Map.of("ROUTER_ID", routerId, "LOCAL_AS", Integer.toString(as),
-                "ACCEPT", accept, "NODE_A", nodeA, "NODE_B", nodeB, "NODE_AS", Integer.toString(NODE_AS)));
+                "ACCEPT", accept, "NODE_A", nodeA, "NODE_B", nodeB, "NODE_AS", Integer.toString(NODE_AS),
+                "NODE_A_PREFERENCE", Integer.toString(preferenceA), "NODE_B_PREFERENCE", Integer.toString(preferenceB)));
     }
 
     private void startBird(String ns, String role, String config) throws IOException {
@@ -286,10 +372,10 @@ public final class AnycastPairNetns implements AutoCloseable {
         return Files.exists(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
     }
 
-    /** The BIRD logs of all four, for a failure message. */
+    /** Every BIRD's log, for a failure message. */
     public String birdLogs() {
         StringBuilder sb = new StringBuilder();
-        for (String role : List.of("router", "lanrouter", "nodea", "nodeb")) {
+        for (String role : birdRoles()) {
             try {
                 sb.append("--- BIRD ").append(role).append(" ---\n").append(tail(birdLog(role), 3000));
             } catch (IOException e) {
@@ -335,7 +421,18 @@ public final class AnycastPairNetns implements AutoCloseable {
 
     /** The node the LAN router sends the peer's subnet to, if any. */
     public Optional<Node> lanRouterChoice() throws IOException {
-        return nextHop(lanRouter(), PEER_SUBNET).map(via -> via.equals(a.lan()) ? a : via.equals(b.lan()) ? b : null);
+        return lanRouterChoice(PEER_SUBNET);
+    }
+
+    /** The node the LAN router sends {@code subnet} to, if any. */
+    public Optional<Node> lanRouterChoice(String subnet) throws IOException {
+        return nextHop(lanRouter(), subnet).map(via -> via.equals(a.lan()) ? a : via.equals(b.lan()) ? b : null);
+    }
+
+    /** The node the second router in front sends the anycast address to, if any. */
+    public Optional<Node> router2Choice() throws IOException {
+        return nextHop(router2(), ANYCAST).map(via -> via.equals(a.uplink2()) ? a : via.equals(b.uplink2()) ? b
+                : null);
     }
 
     /**

@@ -33,6 +33,8 @@ final class HaGateway implements AutoCloseable {
     /** The pair's IKE identity and the peer's. */
     static final String GATEWAY_ID = "gw.keel.test";
     static final String PEER_ID = "peer.keel.test";
+    /** The second peer's identity (a network with a second peer: {@link AnycastPairNetns#hasSecondPeer()}). */
+    static final String PEER2_ID = "peer2.keel.test";
 
     private final AnycastPairNetns net;
     private final AnycastPairNetns.Node node;
@@ -119,10 +121,24 @@ final class HaGateway implements AutoCloseable {
                     proposals: %s
                     dpd_delay: %s
                     children:
-                %s""".formatted(AnycastPairNetns.ANYCAST, keys, AnycastPairNetns.TUN, AnycastPairNetns.ANYCAST,
+                %s%s""".formatted(AnycastPairNetns.ANYCAST, keys, AnycastPairNetns.TUN, AnycastPairNetns.ANYCAST,
                 node.name(), node.cluster(), net.a().cluster(), net.b().cluster(), AnycastPairNetns.ANYCAST,
                 AnycastPairNetns.PEER_ADDRESS, GATEWAY_ID, PEER_ID, HaSettings.IKE_PROPOSAL,
-                settings.keelDpd(), children);
+                settings.keelDpd(), children, net.hasSecondPeer() ? secondPeer() : "");
+    }
+
+    private String secondPeer() {
+        return """
+                  peer2:
+                    local_addrs: %s
+                    remote_addrs: %s
+                    local: {auth: psk, id: %s, secret: psk}
+                    remote: {auth: psk, id: %s}
+                    proposals: %s
+                    dpd_delay: %s
+                    children:
+                %s""".formatted(AnycastPairNetns.ANYCAST, AnycastPairNetns.PEER2_ADDRESS, GATEWAY_ID, PEER2_ID,
+                HaSettings.IKE_PROPOSAL, settings.keelDpd(), child("net2", AnycastPairNetns.PEER2_SUBNET));
     }
 
     private String child(String name, String remoteTs) {

@@ -3,6 +3,7 @@ package dev.keel.gateway.ha;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
@@ -61,6 +62,22 @@ final class PingLog {
      * requests lost between the last answered one sent before then and that one.
      */
     record Window(long resumeNanos, int lost) {
+    }
+
+    /**
+     * Requests lost among those sent from {@code fromNanos} to {@code toNanos}: the sequence
+     * numbers between the first and the last answered one sent then that got no answer.
+     */
+    int lostBetween(long fromNanos, long toNanos) {
+        List<Integer> sent = replies.entrySet().stream().filter(e -> e.getValue().sentNanos() >= fromNanos
+                && e.getValue().sentNanos() <= toNanos).map(Map.Entry::getKey).toList();
+        return sent.isEmpty() ? 0 : sent.getLast() - sent.getFirst() + 1 - sent.size();
+    }
+
+    /** Replies to requests sent from {@code fromNanos} to {@code toNanos}. */
+    int repliesBetween(long fromNanos, long toNanos) {
+        return (int) replies.values().stream().filter(r -> r.sentNanos() >= fromNanos && r.sentNanos() <= toNanos)
+                .count();
     }
 
     Window around(long killNanos, long goneNanos) {

@@ -32,7 +32,7 @@ final class Traffic implements AutoCloseable {
      * stops sending for hundreds of ms, a gap that would read as the network's. They use little
      * CPU (a packet a millisecond), so they cannot starve the system under test.
      */
-    private static String[] realtime(String... command) {
+    static String[] realtime(String... command) {
         List<String> c = new ArrayList<>(List.of("chrt", "-f", "10"));
         c.addAll(List.of(command));
         return c.toArray(String[]::new);
