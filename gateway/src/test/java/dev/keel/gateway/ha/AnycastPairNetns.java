@@ -47,8 +47,9 @@ import java.util.stream.Stream;
  *
  * Each node runs BIRD (bird-node.conf) with BGP and BFD sessions to the router in front and to
  * the LAN router (bird-router.conf). A node announces the anycast address 192.0.2.10/32 and the
- * peer's subnet 10.2.0.0/24 only while its Keel's TUN interface exists, i.e. while its Keel runs;
- * nothing here moves a route by hand. The nodes' own routes are static: default via the router
+ * peer's subnet 10.2.0.0/24 only while its Keel's TUN interface exists, i.e. while its Keel runs,
+ * the subnet with MED 100 while its Keel owns the peer's SAs and 200 otherwise ({@code routes:
+ * owner_preferred}); nothing here moves a route by hand. The nodes' own routes are static: default via the router
  * in front, the LAN subnet via the LAN router. The peer and the LAN host route everything via
  * their next hop.
  *
