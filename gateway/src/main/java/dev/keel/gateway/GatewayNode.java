@@ -31,13 +31,13 @@ import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.service.SadIkeSaAdopter;
 import dev.keel.ike.service.SadIkeSaStore;
 import dev.keel.ike.service.SadSaClaimer;
+import dev.keel.ike.service.SadSpiPool;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.export.IkeDecryptionTable;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
-import dev.keel.ike.session.RandomSpiAllocator;
 import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.session.RetransmitPolicy;
 import dev.keel.policy.config.PolicyConfig;
@@ -125,6 +125,8 @@ public final class GatewayNode {
         final AtomicReference<SadChildInstaller> installer = new AtomicReference<>();
         final AtomicReference<EmbeddedServices> services = new AtomicReference<>();
         final AtomicReference<SadSaClaimer> claims = new AtomicReference<>();
+        /** Inbound SPIs reserved in the SAD ahead of need: unique across the cluster. */
+        final AtomicReference<SadSpiPool> spis = new AtomicReference<>();
         final ConnectionDirectory directory = new ConnectionDirectory();
 
         void close() {
@@ -133,6 +135,10 @@ public final class GatewayNode {
             SadSaClaimer c = claims.get();
             if (c != null) {
                 c.close();
+            }
+            SadSpiPool p = spis.get();
+            if (p != null) {
+                p.close();
             }
         }
     }
@@ -175,8 +181,16 @@ public final class GatewayNode {
         };
         Future<EmbeddedServices> started = vertx.executeBlocking(() -> {
             prepareOffTheLoops(vertx);
-            return EmbeddedServices.start(settings, policy, expiries,
+            EmbeddedServices services = EmbeddedServices.start(settings, policy, expiries,
                     plaintext instanceof TunPort tun ? tun.device().name() : null);
+            SadSpiPool spis = new SadSpiPool(services.sadChannel);
+            rt.spis.set(spis);
+            try {
+                spis.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // the refill goes on; setups meanwhile take random SPIs (counted, SadSpiPool)
+            }
+            return services;
         });
         return started.compose(services -> {
             rt.services.set(services);
@@ -261,7 +275,7 @@ public final class GatewayNode {
                     IkeEvents events = fanOut(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
                             installer, ikeStore);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
-                            rt.directory, new RandomSpiAllocator(random),
+                            rt.directory, rt.spis.get(),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
                             settings.ikeLimits(), random);
                     installer.attach(engine);
@@ -501,6 +515,11 @@ public final class GatewayNode {
     /** Claims the SAs whose packets reach this node while another node owns them. */
     public SadSaClaimer claims() {
         return claims;
+    }
+
+    /** Where the IKE engine's inbound SPIs come from: reserved in the SAD, unique across the cluster. */
+    public SadSpiPool spis() {
+        return runtime.spis.get();
     }
 
     /** The admin gRPC API's port, or -1 without one. */

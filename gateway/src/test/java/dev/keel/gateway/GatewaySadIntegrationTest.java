@@ -234,6 +234,8 @@ class GatewaySadIntegrationTest {
         ChildSaRecord outA = direction(inA, Direction.DIRECTION_OUTBOUND);
         ChildSaRecord inboundB = direction(inB, Direction.DIRECTION_INBOUND);
         assertThat(outA.getSpi()).isEqualTo(inboundB.getSpi());
+        assertThat(na.spis().handedOut() + nb.spis().handedOut()).as("inbound SPIs reserved in the SAD").isEqualTo(2);
+        assertThat(na.spis().fallbacks() + nb.spis().fallbacks()).as("random ones").isZero();
         byte[] keyOutA = unwrap(a.kek, outA.getKeys().getEncryption().toByteArray());
         byte[] keyInB = unwrap(b.kek, inboundB.getKeys().getEncryption().toByteArray());
         assertThat(keyOutA).hasSize(36).isEqualTo(keyInB);

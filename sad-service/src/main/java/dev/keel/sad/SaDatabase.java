@@ -96,16 +96,34 @@ public final class SaDatabase {
 
     // --- SPIs -------------------------------------------------------------------------------
 
-    /** Reserves a random inbound SPI, unique across the cluster, never 0..255. */
-    public int allocateSpi(AllocateSpiRequest req) {
+    /** Most SPIs one AllocateSpi reserves. */
+    static final int MAX_SPIS_PER_CALL = 1024;
+
+    /**
+     * Reserves {@code count} (0: one) random inbound SPIs, unique across the cluster, never
+     * 0..255, each until an inbound SA is installed with it or its reservation runs out.
+     */
+    public List<Integer> allocateSpis(AllocateSpiRequest req) {
         int seconds = req.getReservationSeconds();
         if (seconds > 3600) {
             throw SadException.invalid("reservation_seconds", seconds + " exceeds 3600");
+        }
+        if (Integer.compareUnsigned(req.getCount(), MAX_SPIS_PER_CALL) > 0) {
+            throw SadException.invalid("count", Integer.toUnsignedString(req.getCount()) + " exceeds "
+                    + MAX_SPIS_PER_CALL);
         }
         if (seconds == 0) {
             seconds = cluster.config().spiReservationSeconds();
         }
         IMap<Integer, String> spis = cluster.spis();
+        List<Integer> reserved = new ArrayList<>(Math.max(1, req.getCount()));
+        for (int n = 0; n < Math.max(1, req.getCount()); n++) {
+            reserved.add(reserveOne(spis, seconds));
+        }
+        return reserved;
+    }
+
+    private int reserveOne(IMap<Integer, String> spis, int seconds) {
         for (int i = 0; i < SPI_ATTEMPTS; i++) {
             int spi = random.nextInt();
             if (Integer.compareUnsigned(spi, 256) < 0) {

@@ -155,6 +155,8 @@ class MalformedRequestsTest {
                         .setMargin((1L << 32) + 1).build()));
         expect(Status.Code.INVALID_ARGUMENT, "reservation_seconds: 4000 exceeds 3600",
                 s -> s.allocateSpi(AllocateSpiRequest.newBuilder().setReservationSeconds(4000).build()));
+        expect(Status.Code.INVALID_ARGUMENT, "count: 2000 exceeds 1024",
+                s -> s.allocateSpi(AllocateSpiRequest.newBuilder().setCount(2000).build()));
         expect(Status.Code.INVALID_ARGUMENT, "page_size: 5000 exceeds 1000",
                 s -> s.listChildSas(ListChildSasRequest.newBuilder().setPageSize(5000).build()));
         expect(Status.Code.INVALID_ARGUMENT, "page_token: not a token from ListChildSas",

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import dev.keel.proto.v1.AllocateSpiRequest;
+import dev.keel.proto.v1.AllocateSpiResponse;
 import dev.keel.proto.v1.CheckpointReplayRequest;
 import dev.keel.proto.v1.CheckpointReplayResponse;
 import dev.keel.proto.v1.ChildSaRecord;
@@ -169,8 +170,15 @@ class SaServiceComponentTest {
         for (int i = 0; i < 200; i++) {
             spis.add((i % 2 == 0 ? f.s1() : f.s2()).allocateSpi(AllocateSpiRequest.getDefaultInstance()).getSpi());
         }
+        // A pool's batch: as many as asked, reserved in the cluster like single ones.
+        AllocateSpiResponse batch = f.s2().allocateSpi(AllocateSpiRequest.newBuilder().setCount(300).build());
+        assertThat(batch.getSpisList()).hasSize(300).startsWith(batch.getSpi());
+        assertThat(batch.getSpisList()).allSatisfy(s -> assertThat(f.n1.cluster().spis().get(s)).isNotNull());
+        spis.addAll(batch.getSpisList());
         assertThat(spis).doesNotHaveDuplicates();
         assertThat(spis).allSatisfy(s -> assertThat(Integer.toUnsignedLong(s)).isGreaterThanOrEqualTo(256));
+        assertThat(f.s1().allocateSpi(AllocateSpiRequest.getDefaultInstance()).getSpisList()).as("one by default")
+                .hasSize(1);
 
         int spi = f.s1().allocateSpi(AllocateSpiRequest.newBuilder().setReservationSeconds(1).build()).getSpi();
         ChildSaRecord in = install(TestSupport.gcmSa("spi-a", spi, Direction.DIRECTION_INBOUND));

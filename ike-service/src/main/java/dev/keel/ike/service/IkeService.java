@@ -6,7 +6,6 @@ import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
-import dev.keel.ike.session.RandomSpiAllocator;
 import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.session.RetransmitPolicy;
 import io.grpc.Channel;
@@ -50,11 +49,13 @@ public final class IkeService implements AutoCloseable {
     private final UdpIkeSockets sockets;
     private final PolicyWatcher watcher;
     private final SadChildInstaller installer;
+    private final SadSpiPool spis;
     private final ScheduledExecutorService scheduler;
 
     private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, PolicyWatcher watcher,
-            SadChildInstaller installer, ScheduledExecutorService scheduler) {
+            SadChildInstaller installer, SadSpiPool spis, ScheduledExecutorService scheduler) {
         this.vertx = vertx;
+        this.spis = spis;
         this.engine = engine;
         this.sockets = sockets;
         this.watcher = watcher;
@@ -71,19 +72,26 @@ public final class IkeService implements AutoCloseable {
         SadChildInstaller installer = new SadChildInstaller(saService, s.nodeId(), s.owner(),
                 new InetSocketAddress(s.address(), s.espPort()), null);
         ConnectionDirectory directory = new ConnectionDirectory();
+        SadSpiPool spis = new SadSpiPool(saService);
         IkeEngine engine = new IkeEngine(transport, installer, IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
-                new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
+                spis, VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
                 RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random);
         installer.attach(engine);
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("keel-ike-policy").factory());
-        return UdpIkeSockets.bind(vertx, s.address(), s.ikePort(), s.natTPort(), engine).map(sockets -> {
+        // The first batch of SPIs before the first setup (a failed one is retried by the next refill).
+        return Future.fromCompletionStage(spis.start()).compose(v -> UdpIkeSockets.bind(vertx, s.address(),
+                s.ikePort(), s.natTPort(), engine)).map(sockets -> {
             socketsRef.set(sockets);
             PolicyWatcher watcher = new PolicyWatcher(policyService, directory, secrets, s.ikePort(), scheduler,
                     engine::initiateStartChildren).start();
-            return new IkeService(vertx, engine, sockets, watcher, installer, scheduler);
-        }).onFailure(e -> scheduler.shutdownNow());
+            return new IkeService(vertx, engine, sockets, watcher, installer, spis, scheduler);
+        }).onFailure(e -> {
+            scheduler.shutdownNow();
+        spis.close();
+            spis.close();
+        });
     }
 
     public IkeEngine engine() {
@@ -92,6 +100,11 @@ public final class IkeService implements AutoCloseable {
 
     public SadChildInstaller installer() {
         return installer;
+    }
+
+    /** Where the engine's inbound SPIs come from. */
+    public SadSpiPool spis() {
+        return spis;
     }
 
     public PolicyWatcher watcher() {

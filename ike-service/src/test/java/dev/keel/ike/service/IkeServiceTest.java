@@ -120,6 +120,9 @@ class IkeServiceTest {
             ChildSaRecord inB = all.stream().filter(r -> r.getId().startsWith("child-gwb-")
                     && r.getDirection() == Direction.DIRECTION_INBOUND).findFirst().orElseThrow();
             assertThat(outA.getSpi()).isEqualTo(inB.getSpi());
+            // Every inbound SPI came from a batch reserved in the SAD, none at random.
+            assertThat(serviceA.spis().handedOut() + serviceB.spis().handedOut()).isEqualTo(2);
+            assertThat(serviceA.spis().fallbacks() + serviceB.spis().fallbacks()).isZero();
             assertThat(outA.getPeer().getPort()).as("ESP in UDP to the peer's NAT-T port").isEqualTo(port + 1);
             byte[] keyA = unwrap(kek, outA.getKeys().getEncryption().toByteArray());
             assertThat(keyA).hasSize(36).isEqualTo(unwrap(kek, inB.getKeys().getEncryption().toByteArray()));

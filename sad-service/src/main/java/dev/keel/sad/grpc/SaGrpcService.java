@@ -91,7 +91,10 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     @Override
     public void allocateSpi(AllocateSpiRequest req, StreamObserver<AllocateSpiResponse> out) {
-        unary(out, () -> AllocateSpiResponse.newBuilder().setSpi(db.allocateSpi(req)).build());
+        unary(out, () -> {
+            List<Integer> spis = db.allocateSpis(req);
+            return AllocateSpiResponse.newBuilder().setSpi(spis.getFirst()).addAllSpis(spis).build();
+        });
     }
 
     @Override
