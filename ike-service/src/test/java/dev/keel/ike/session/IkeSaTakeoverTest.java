@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,9 +32,8 @@ class IkeSaTakeoverTest {
     /** Runs the exchanges once so that class loading on the event loops does not trip the blocked-thread checker. */
     @BeforeAll
     static void warmUp() throws Exception {
-        try (TwoIkePeers peers = up()) {
-            MemorySad sad = new MemorySad("a");
-            peers.aliceEvents.storingIn(sad, "a");
+        MemorySad sad = new MemorySad("a");
+        try (TwoIkePeers peers = up(sad)) {
             IkeSa sa = peers.alice.initiate("to-bob", "net").get(30, TimeUnit.SECONDS);
             IkeEngine survivor = peers.survivor(new TwoIkePeers.RecordingEvents());
             IkeSa adopted = survivor.adopt(sad.get(sa.spiI(), sa.spiR()), true, x -> { }).get(30, TimeUnit.SECONDS);
@@ -42,10 +42,26 @@ class IkeSaTakeoverTest {
         }
     }
 
-    private static TwoIkePeers up() {
+    /** Alice and bob, alice storing her IKE SA in {@code sad} as node "a". */
+    private static TwoIkePeers up(MemorySad sad) {
         TwoIkePeers peers = new TwoIkePeers();
         peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+        peers.aliceEvents.storingIn(sad, "a");
         return peers;
+    }
+
+    /** Alice is dead: the SAD is node "s"'s now, and "s" is a fresh engine at her address that stores there. */
+    private static IkeEngine survivor(TwoIkePeers peers, MemorySad sad) {
+        sad.owner("s");
+        return peers.survivor(new TwoIkePeers.RecordingEvents().storingIn(sad, "s"));
+    }
+
+    /** A drop hook that drops nothing and keeps every datagram in {@code into}. */
+    private static Predicate<byte[]> recordingInto(List<byte[]> into) {
+        return m -> {
+            into.add(m);
+            return false;
+        };
     }
 
     /** Alice's IKE SA with bob, up on both sides and in the SAD. */
@@ -68,8 +84,7 @@ class IkeSaTakeoverTest {
     @Test
     void survivorAnswersARetransmissionFromTheStoredResponseRekeysBothWaysAndDeletes() throws Exception {
         MemorySad sad = new MemorySad("a");
-        try (TwoIkePeers peers = up()) {
-            peers.aliceEvents.storingIn(sad, "a");
+        try (TwoIkePeers peers = up(sad)) {
             IkeSa sa = establish(peers, sad);
             IkeSa bobSa = TwoIkePeers.onlyIkeSa(peers.bob);
             ChildSa bobOld = peers.bobEvents.children.peek();
@@ -84,14 +99,10 @@ class IkeSaTakeoverTest {
             assertThat(stored.lastResponse()).isNotNull();
             assertThat(stored.requestInFlight()).isFalse();
 
-            sad.owner("s");
-            CopyOnWriteArrayList<byte[]> fromSurvivor = new CopyOnWriteArrayList<>();
-            peers.dropToBob = m -> {
-                fromSurvivor.add(m);
-                return false;
-            };
             int fromBobBefore = peers.fromBob.size();
-            IkeEngine survivor = peers.survivor(new TwoIkePeers.RecordingEvents().storingIn(sad, "s"));
+            IkeEngine survivor = survivor(peers, sad);
+            CopyOnWriteArrayList<byte[]> fromSurvivor = new CopyOnWriteArrayList<>();
+            peers.dropToBob = recordingInto(fromSurvivor);
             IkeSa adopted = survivor.adopt(stored, false, x -> { }).get(10, TimeUnit.SECONDS);
             assertThat(adopted.state()).isEqualTo(IkeSaState.ESTABLISHED);
             assertThat(adopted.localSpi()).isEqualTo(sa.localSpi());
@@ -140,12 +151,10 @@ class IkeSaTakeoverTest {
     @Test
     void survivorAnswersThePeersDeadPeerDetectionAndRunsItsOwn() throws Exception {
         MemorySad sad = new MemorySad("a");
-        try (TwoIkePeers peers = up()) {
+        try (TwoIkePeers peers = up(sad)) {
             peers.reshape(c -> TwoIkePeers.dpd(c, Duration.ofMillis(400)), c -> TwoIkePeers.dpd(c, Duration.ofMillis(300)));
-            peers.aliceEvents.storingIn(sad, "a");
             IkeSa sa = establish(peers, sad);
-            sad.owner("s");
-            IkeEngine survivor = peers.survivor(new TwoIkePeers.RecordingEvents().storingIn(sad, "s"));
+            IkeEngine survivor = survivor(peers, sad);
             IkeSa adopted = survivor.adopt(sad.get(sa.spiI(), sa.spiR()), false, x -> { }).get(10, TimeUnit.SECONDS);
             long bobExpected = TwoIkePeers.onlyIkeSa(peers.bob).tasks().expectedRequestId();
             long survivorExpected = adopted.tasks().expectedRequestId();
@@ -163,8 +172,7 @@ class IkeSaTakeoverTest {
     @Test
     void aRequestInFlightAtTheKillIsFollowedByAMessageIdSyncBeforeAnythingElse() throws Exception {
         MemorySad sad = new MemorySad("a");
-        try (TwoIkePeers peers = up()) {
-            peers.aliceEvents.storingIn(sad, "a");
+        try (TwoIkePeers peers = up(sad)) {
             IkeSa sa = establish(peers, sad);
             ChildSa old = peers.aliceEvents.children.peek();
 
@@ -177,14 +185,10 @@ class IkeSaTakeoverTest {
             long inFlight = stored.nextRequestId();
             assertThat(TwoIkePeers.onlyIkeSa(peers.bob).tasks().expectedRequestId()).isEqualTo(inFlight + 1);
 
-            sad.owner("s");
+            IkeEngine survivor = survivor(peers, sad);
             CopyOnWriteArrayList<byte[]> fromSurvivor = new CopyOnWriteArrayList<>();
-            peers.dropToBob = m -> {
-                fromSurvivor.add(m);
-                return false;
-            };
+            peers.dropToBob = recordingInto(fromSurvivor);
             peers.dropToAlice = m -> false;
-            IkeEngine survivor = peers.survivor(new TwoIkePeers.RecordingEvents().storingIn(sad, "s"));
             IkeSa adopted = survivor.adopt(stored, false, x -> { }).get(10, TimeUnit.SECONDS);
             Eventually.until(WAIT, "message IDs synchronized", () -> survivor.counters().messageIdSyncCount() == 1
                     && peers.bob.counters().messageIdSyncsAnsweredCount() == 1);
@@ -224,20 +228,15 @@ class IkeSaTakeoverTest {
     @Test
     void withoutARequestInFlightTheSurvivorDoesNotSynchronize() throws Exception {
         MemorySad sad = new MemorySad("a");
-        try (TwoIkePeers peers = up()) {
-            peers.aliceEvents.storingIn(sad, "a");
+        try (TwoIkePeers peers = up(sad)) {
             IkeSa sa = establish(peers, sad);
             ChildSa old = peers.aliceEvents.children.peek();
             IkeSaSnapshot stored = sad.get(sa.spiI(), sa.spiR());
             assertThat(stored.requestInFlight()).isFalse();
 
-            sad.owner("s");
+            IkeEngine survivor = survivor(peers, sad);
             CopyOnWriteArrayList<byte[]> fromSurvivor = new CopyOnWriteArrayList<>();
-            peers.dropToBob = m -> {
-                fromSurvivor.add(m);
-                return false;
-            };
-            IkeEngine survivor = peers.survivor(new TwoIkePeers.RecordingEvents().storingIn(sad, "s"));
+            peers.dropToBob = recordingInto(fromSurvivor);
             IkeSa adopted = survivor.adopt(stored, false, x -> { }).get(10, TimeUnit.SECONDS);
             survivor.rekeyChild(adopted, old.inboundSpi());
             Eventually.until(WAIT, "rekeyed", () -> peers.bobEvents.childrenDeleted.size() == 1);
@@ -251,14 +250,10 @@ class IkeSaTakeoverTest {
     @Test
     void aResponseLeavesOnlyOnceTheStateIsStoredAndSoDoesOurNextRequest() throws Exception {
         MemorySad sad = new MemorySad("a");
-        try (TwoIkePeers peers = up()) {
-            peers.aliceEvents.storingIn(sad, "a");
+        try (TwoIkePeers peers = up(sad)) {
             IkeSa sa = establish(peers, sad);
             CopyOnWriteArrayList<byte[]> fromAlice = new CopyOnWriteArrayList<>();
-            peers.dropToBob = m -> {
-                fromAlice.add(m);
-                return false;
-            };
+            peers.dropToBob = recordingInto(fromAlice);
 
             // bob's rekey: alice's answer waits for her store, retransmissions meanwhile are held back
             CompletableFuture<Void> slow = new CompletableFuture<>();
@@ -294,17 +289,13 @@ class IkeSaTakeoverTest {
     @Test
     void aMessageIdSyncBelowWhatThePeerHasSeenIsDroppedSilently() throws Exception {
         MemorySad sad = new MemorySad("a");
-        try (TwoIkePeers peers = up()) {
-            peers.aliceEvents.storingIn(sad, "a");
+        try (TwoIkePeers peers = up(sad)) {
             IkeSa sa = establish(peers, sad);
             IkeSa bobSa = TwoIkePeers.onlyIkeSa(peers.bob);
             long expected = bobSa.tasks().expectedRequestId();
             assertThat(expected).isPositive();
             CopyOnWriteArrayList<byte[]> toAlice = new CopyOnWriteArrayList<>();
-            peers.dropToAlice = m -> {
-                toAlice.add(m);
-                return false;
-            };
+            peers.dropToAlice = recordingInto(toAlice);
             // RFC 6311 §5.1: M1 must be above every request ID bob has seen from alice's side
             byte[] stale = sa.encode(new OutboundMessage(ExchangeType.INFORMATIONAL, false).add(
                     new dev.keel.ike.message.MessageIdSync(new byte[4], expected - 1, 0).toNotify()), 0);
