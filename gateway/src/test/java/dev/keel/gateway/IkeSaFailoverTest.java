@@ -15,7 +15,6 @@ import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,16 +32,11 @@ import org.junit.jupiter.api.Timeout;
 class IkeSaFailoverTest {
 
     @AutoClose
-    private LoopbackPair pair;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        pair = new LoopbackPair("keel-ike-failover");
-    }
+    private final LoopbackPair pair = new LoopbackPair("keel-ike-failover");
 
     @Test
     void theSurvivorCarriesTheIkeSaOnAfterKillMinus9() throws Exception {
-        AnycastRelay relay = pair.relay();
+        AnycastRelay relay = pair.relay;
 
         // B first (it forms the cluster), then A in its own process joins it, then the peer initiates
         GatewayNode b = pair.startB(pairConnection("peer", "127.0.0.3", "peer.example", "10.2.0.0/16"));

@@ -15,6 +15,7 @@ import dev.keel.sad.keys.KeyEncryptionKey;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -59,62 +60,59 @@ final class LoopbackPair implements AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final Path dir;
     private final Vertx vertx;
-    private int ike;
-    private int hzA;
-    private int hzB;
-    private Path kek;
-    private AnycastRelay relay;
-    private Lan lanA;
-    private Lan lanB;
-    private Lan lanP;
+    /** The IKE port of every node and of the anycast address; NAT-T is the port after it. */
+    final int ikePort;
+    private final int hzA;
+    private final int hzB;
+    private final Path kek;
+    /** "The network": which node the anycast address's packets reach. */
+    final AnycastRelay relay;
+    final Lan lanA;
+    final Lan lanB;
+    final Lan lanPeer;
     private Process processA;
 
-    /** Binds the relay (to A) and the three virtual wires' hosts; files go to a temporary directory named {@code prefix}. */
-    LoopbackPair(String prefix) throws Exception {
-        dir = Files.createTempDirectory(prefix);
+    /**
+     * Binds the relay (to A) and the three virtual wires' hosts; files go to a temporary directory
+     * named {@code prefix}. Throws only unchecked exceptions, so that a test can make it in a
+     * field's initializer (and have JUnit close it: {@code @AutoClose}).
+     */
+    LoopbackPair(String prefix) {
+        try {
+            dir = Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
         try {
-            ike = ikePortPair(List.of(A.getHostAddress(), PEER, B.getHostAddress(), ANYCAST.getHostAddress()), -1);
+            ikePort = ikePortPair(List.of(A.getHostAddress(), PEER, B.getHostAddress(), ANYCAST.getHostAddress()), -1);
             hzA = freeTcpPort();
             hzB = freeTcpPort();
             kek = dir.resolve("pair-kek.hex");
             byte[] k = new byte[KeyEncryptionKey.LENGTH];
             new SecureRandom().nextBytes(k);
             KeyEncryptionKey.write(kek, k);
-            relay = new AnycastRelay(ANYCAST, A, ike, ike + 1);
+            relay = new AnycastRelay(ANYCAST, A, ikePort, ikePort + 1);
             lanA = lan(A.getHostAddress());
             lanB = lan(B.getHostAddress());
-            lanP = lan(PEER);
-        } catch (Exception | Error e) {
-            try {
-                close();
-            } catch (Exception c) {
-                e.addSuppressed(c);
-            }
-            throw e;
+            lanPeer = lan(PEER);
+        } catch (IOException e) {
+            throw closedAfter(new UncheckedIOException(e));
+        } catch (RuntimeException e) {
+            throw closedAfter(e);
+        } catch (Error e) {
+            throw closedAfter(e);
         }
     }
 
-    /** "The network": which node the anycast address's packets reach. */
-    AnycastRelay relay() {
-        return relay;
-    }
-
-    /** The IKE port of every node and of the anycast address; NAT-T is the port after it. */
-    int ikePort() {
-        return ike;
-    }
-
-    Lan lanA() {
-        return lanA;
-    }
-
-    Lan lanB() {
-        return lanB;
-    }
-
-    Lan lanPeer() {
-        return lanP;
+    /** Closes what the constructor made before it failed with {@code failure}; returns that. */
+    private <T extends Throwable> T closedAfter(T failure) {
+        try {
+            close();
+        } catch (Exception e) {
+            failure.addSuppressed(e);
+        }
+        return failure;
     }
 
     /** Starts A in this JVM with {@code connections} (YAML under {@code connections:}). */
@@ -129,7 +127,7 @@ final class LoopbackPair implements AutoCloseable {
 
     /** Starts the peer in this JVM with {@code connections}, in a cluster of its own. */
     GatewayNode startPeer(String connections) throws Exception {
-        return start("peer", config(PEER, "cluster: {node_id: peer, bind: 127.0.0.1:" + freeTcpPort() + "}", lanP,
+        return start("peer", config(PEER, "cluster: {node_id: peer, bind: 127.0.0.1:" + freeTcpPort() + "}", lanPeer,
                 connections));
     }
 
@@ -240,7 +238,7 @@ final class LoopbackPair implements AutoCloseable {
                 secrets:
                   psk: {env: KEEL_TEST_PSK}
                 connections:
-                """.formatted(address, ike, ike + 1, cluster, address, lan.wire().getPort(),
+                """.formatted(address, ikePort, ikePort + 1, cluster, address, lan.wire().getPort(),
                 host.getHostString(), host.getPort()) + connections;
     }
 
@@ -294,7 +292,7 @@ final class LoopbackPair implements AutoCloseable {
                 }
             });
         }
-        for (Lan lan : new Lan[] {lanA, lanB, lanP}) {
+        for (Lan lan : new Lan[] {lanA, lanB, lanPeer}) {
             all.add(lan == null ? null : lan.host());
         }
         all.add(() -> vertx.close().await(10, TimeUnit.SECONDS));

@@ -18,11 +18,11 @@ import dev.keel.ike.session.IkeSaState;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.sad.store.Records;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -38,7 +38,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -77,17 +76,12 @@ class ManyTunnelsFailoverTest {
     private static final long POLL_MILLIS = 20;
 
     @AutoClose
-    private LoopbackPair pair;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        pair = new LoopbackPair("keel-many-tunnels");
-    }
+    private final LoopbackPair pair = new LoopbackPair("keel-many-tunnels");
 
     @Test
     void everyTunnelIsReownedAndForwardsAfterKillMinus9() throws Exception {
         int n = Integer.getInteger("keel.ha.tunnels");
-        AnycastRelay relay = pair.relay();
+        AnycastRelay relay = pair.relay;
         StringBuilder pairSide = new StringBuilder();
         StringBuilder peerSide = new StringBuilder();
         for (int i = 0; i < n; i++) {
@@ -148,9 +142,9 @@ class ManyTunnelsFailoverTest {
         await(() -> ownedBy(b, "gwa", ikeIds, childIds), 30_000, "A's records in the SAD", POLL_MILLIS);
 
         // every tunnel carries traffic through A
-        Arrivals atA = pair.closeAtEnd(new Arrivals(pair.lanA().host(), n));
-        Arrivals atB = pair.closeAtEnd(new Arrivals(pair.lanB().host(), n));
-        Rounds rounds = pair.closeAtEnd(new Rounds(pair.lanPeer(), n));
+        Arrivals atA = pair.closeAtEnd(new Arrivals(pair.lanA.host(), n));
+        Arrivals atB = pair.closeAtEnd(new Arrivals(pair.lanB.host(), n));
+        HostLoop rounds = pair.closeAtEnd(rounds(pair.lanPeer, n));
         long trafficFrom = System.nanoTime();
         await(() -> atA.tunnelsSince(trafficFrom) == n, 30_000 + 10L * n, "every tunnel forwarding through A",
                 POLL_MILLIS);
@@ -376,88 +370,41 @@ class ManyTunnelsFailoverTest {
 
     /**
      * P's host sends one packet per tunnel every {@link #ROUND_MILLIS}, spread evenly over the
-     * round (a burst of N would overflow the virtual wire's socket buffer), until closed.
+     * round's 2 ms turns (a burst of N would overflow the virtual wire's socket buffer), until closed.
      */
-    private static final class Rounds implements AutoCloseable {
-        private final Thread thread;
-        private volatile boolean closed;
-
-        Rounds(Lan peer, int n) {
-            byte[][] packets = new byte[n][];
-            for (int i = 0; i < n; i++) {
-                packets[i] = InnerPackets.ipv4(peerHost(i), LAN_HOST, 17, 32, i);
+    private static HostLoop rounds(Lan peer, int n) {
+        byte[][] packets = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            packets[i] = InnerPackets.ipv4(peerHost(i), LAN_HOST, 17, 32, i);
+        }
+        long turnsPerRound = Math.max(1, ROUND_MILLIS / 2);
+        return HostLoop.paced("rounds", Duration.ofMillis(2), tick -> {
+            long turn = tick % turnsPerRound;
+            for (long i = turn * n / turnsPerRound; i < (turn + 1) * n / turnsPerRound; i++) {
+                peer.host().send(ByteBuffer.wrap(packets[(int) i]), peer.wire());
             }
-            this.thread = Thread.ofPlatform().daemon().name("rounds").start(() -> {
-                long tickNanos = TimeUnit.MILLISECONDS.toNanos(2);
-                long ticksPerRound = Math.max(1, ROUND_MILLIS / 2);
-                long next = System.nanoTime();
-                int sent = 0;
-                for (long tick = 0; !closed; tick++) {
-                    long due = (tick % ticksPerRound + 1) * n / ticksPerRound; // packets due in this round so far
-                    try {
-                        for (; sent < due; sent++) {
-                            peer.host().send(ByteBuffer.wrap(packets[sent]), peer.wire());
-                        }
-                        if (sent == n) {
-                            sent = 0;
-                        }
-                        next += tickNanos;
-                        long wait = next - System.nanoTime();
-                        if (wait > 0) {
-                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                        }
-                    } catch (IOException | InterruptedException e) {
-                        return;
-                    }
-                }
-            });
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
-        }
+        });
     }
 
     /** A host's arrivals per tunnel: the first after each mark a caller asks about. */
     private static final class Arrivals implements AutoCloseable {
-        private final DatagramChannel host;
         private final AtomicLongArray last;
         private final List<long[]> log = new ArrayList<>(); // (tunnel, time) of every arrival, bounded
-        private final Thread thread;
-        private volatile boolean closed;
+        private final HostLoop loop;
 
         Arrivals(DatagramChannel host, int n) {
-            this.host = host;
             this.last = new AtomicLongArray(n);
-            this.thread = Thread.ofPlatform().daemon().name("arrivals").start(this::run);
-        }
-
-        private void run() {
-            ByteBuffer buf = ByteBuffer.allocate(2048);
-            while (!closed) {
-                try {
-                    buf.clear();
-                    if (host.receive(buf) == null) {
-                        Thread.sleep(1);
-                        continue;
-                    }
-                    buf.flip();
-                    int t = tunnelOf(buf);
-                    if (t >= 0 && t < last.length()) {
-                        long now = System.nanoTime();
-                        last.set(t, now);
-                        synchronized (log) {
-                            if (log.size() < 5_000_000) {
-                                log.add(new long[] {t, now});
-                            }
+            this.loop = HostLoop.receiving("arrivals", host, (packet, at) -> {
+                int t = tunnelOf(packet);
+                if (t >= 0 && t < last.length()) {
+                    last.set(t, at);
+                    synchronized (log) {
+                        if (log.size() < 5_000_000) {
+                            log.add(new long[] {t, at});
                         }
                     }
-                } catch (IOException | InterruptedException e) {
-                    return;
                 }
-            }
+            });
         }
 
         /** Tunnels with a packet after {@code since}. */
@@ -487,8 +434,7 @@ class ManyTunnelsFailoverTest {
 
         @Override
         public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
+            loop.close();
         }
     }
 }

@@ -23,13 +23,14 @@ import dev.keel.proto.v1.OwnershipReason;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -53,23 +54,18 @@ class OwnershipFollowsPacketsTest {
     private static final byte[] LAN_HOST = {10, 1, 0, 7};
 
     @AutoClose
-    private LoopbackPair pair;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        pair = new LoopbackPair("keel-ownership");
-    }
+    private final LoopbackPair pair = new LoopbackPair("keel-ownership");
 
     @Test
     void theNodeThePeersPacketsReachClaimsItsSasAndCarriesThemOn() throws Exception {
-        AnycastRelay relay = pair.relay();
-        relay.recordEsp(pair.ikePort() + 1);
+        AnycastRelay relay = pair.relay;
+        relay.recordEsp(pair.ikePort + 1);
         // The pair's connection serves the pair's address: on loopback the nodes' own two addresses
         // stand for the one anycast address both would have.
         String pairSide = pairConnection("peer", PAIR_ADDRS, "peer.example", "10.2.0.0/16");
-        Lan lanA = pair.lanA();
-        Lan lanB = pair.lanB();
-        Lan lanP = pair.lanPeer();
+        Lan lanA = pair.lanA;
+        Lan lanB = pair.lanB;
+        Lan lanP = pair.lanPeer;
 
         GatewayNode a = pair.startA(pairSide);
         GatewayNode b = pair.startB(pairSide);
@@ -216,19 +212,18 @@ class OwnershipFollowsPacketsTest {
      */
     private static final class Traffic implements AutoCloseable {
         private final Lan peer;
-        private final java.util.function.Supplier<Lan> owner;
-        private final Thread thread;
+        private final Supplier<Lan> owner;
+        private Lan lan; // the loop's own
+        private HostLoop loop;
         private volatile boolean paused;
-        private volatile boolean closed;
 
-        Traffic(Lan peer, java.util.function.Supplier<Lan> owner) {
+        Traffic(Lan peer, Supplier<Lan> owner) {
             this.peer = peer;
             this.owner = owner;
-            this.thread = Thread.ofPlatform().daemon().name("traffic").unstarted(this::run);
         }
 
         void start() {
-            thread.start();
+            loop = HostLoop.paced("traffic", Duration.ofMillis(10), this::tick);
         }
 
         void pause() {
@@ -239,66 +234,38 @@ class OwnershipFollowsPacketsTest {
             paused = false;
         }
 
-        private void run() {
-            Lan lan = null;
-            long next = System.nanoTime();
-            for (int i = 0; !closed; i++) {
-                try {
-                    if (i % 5 == 0) {
-                        lan = owner.get();
-                    }
-                    if (!paused) {
-                        peer.host().send(ByteBuffer.wrap(InnerPackets.ipv4(PEER_HOST, LAN_HOST, 17, 40, i)), peer.wire());
-                        if (lan != null) {
-                            lan.host().send(ByteBuffer.wrap(InnerPackets.ipv4(LAN_HOST, PEER_HOST, 17, 40, i)), lan.wire());
-                        }
-                    }
-                    next += TimeUnit.MILLISECONDS.toNanos(10);
-                    long wait = next - System.nanoTime();
-                    if (wait > 0) {
-                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                    }
-                } catch (IOException | InterruptedException e) {
-                    return;
+        private void tick(long tick) throws IOException {
+            int i = (int) tick;
+            if (i % 5 == 0) {
+                lan = owner.get();
+            }
+            if (!paused) {
+                peer.host().send(ByteBuffer.wrap(InnerPackets.ipv4(PEER_HOST, LAN_HOST, 17, 40, i)), peer.wire());
+                if (lan != null) {
+                    lan.host().send(ByteBuffer.wrap(InnerPackets.ipv4(LAN_HOST, PEER_HOST, 17, 40, i)), lan.wire());
                 }
             }
         }
 
         @Override
         public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
+            if (loop != null) {
+                loop.close();
+            }
         }
     }
 
     /** Counts the packets a host receives, remembering when each arrived. */
     private static final class Arrivals implements AutoCloseable {
-        private final DatagramChannel host;
         private final List<Long> times = new ArrayList<>();
-        private final Thread thread;
-        private volatile boolean closed;
+        private final HostLoop loop;
 
         Arrivals(DatagramChannel host) {
-            this.host = host;
-            this.thread = Thread.ofPlatform().daemon().name("arrivals").start(this::run);
-        }
-
-        private void run() {
-            ByteBuffer buf = ByteBuffer.allocate(2048);
-            while (!closed) {
-                try {
-                    buf.clear();
-                    if (host.receive(buf) == null) {
-                        Thread.sleep(1);
-                        continue;
-                    }
-                    synchronized (times) {
-                        times.add(System.nanoTime());
-                    }
-                } catch (IOException | InterruptedException e) {
-                    return;
+            this.loop = HostLoop.receiving("arrivals", host, (packet, at) -> {
+                synchronized (times) {
+                    times.add(at);
                 }
-            }
+            });
         }
 
         long count() {
@@ -316,8 +283,7 @@ class OwnershipFollowsPacketsTest {
 
         @Override
         public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
+            loop.close();
         }
     }
 }
