@@ -11,8 +11,7 @@
 # Needs root, ip netns, BIRD 2, strongSwan (charon, swanctl), tshark, iperf3, python3, JDK 25
 # (.mvn/jdk25.sh finds it) and Maven. Leaves nothing running, whatever happens.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. .mvn/jdk25.sh
+. "$(dirname "$0")/bench-common.sh"
 
 kills=10
 write=false
@@ -24,35 +23,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-figures=$(mktemp)
-log=$(mktemp)
-trap 'rm -f "$figures" "$log"' EXIT
-if ! KEEL_REQUIRE_SYSTEM_TESTS=1 mvn -B -Dstyle.color=never -pl gateway -am test -Dsurefire.failIfNoSpecifiedTests=false \
+KEEL_REQUIRE_SYSTEM_TESTS=1 bench_run "^kill [0-9]+:|FAIL|Expecting|to be less than" \
     -Dtest='AnycastFailoverTest#killNineOfTheCarryingNodeMovesTrafficAndChildSasToTheOther' \
-    -Dkeel.ha.kills="$kills" -Dkeel.ha.wholeNodeKills="$kills" -Dkeel.ha.figures="$figures" \
-    -Dkeel.ha.budgetMillis=5000 >"$log" 2>&1; then
-  grep -E "^kill [0-9]+:|FAIL|Expecting|to be less than" "$log" | head -40 >&2 || true
-  echo "$0: the failover run failed; the whole log: rerun with the mvn line above" >&2
-  [ -s "$figures" ] && cat "$figures"
-  exit 1
-fi
-cat "$figures"
-
+    -Dkeel.ha.kills="$kills" -Dkeel.ha.wholeNodeKills="$kills" -Dkeel.ha.budgetMillis=5000
 if $write; then
-  {
-    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end:"
-    echo "\`gateway/ha-failover-bench.sh --kills $kills --write\`."
-    echo
-    cat "$figures"
-  } >"$figures.section"
-  python3 - "$figures.section" docs/ha.md <<'EOF'
-import sys
-section, doc = open(sys.argv[1]).read(), sys.argv[2]
-text = open(doc).read()
-start, end = "<!-- ha-failover-bench: start -->\n", "<!-- ha-failover-bench: end -->"
-i, j = text.index(start) + len(start), text.index(end)
-open(doc, "w").write(text[:i] + section + text[j:])
-EOF
-  rm -f "$figures.section"
-  echo "docs/ha.md updated"
+  bench_write ha-failover-bench "gateway/ha-failover-bench.sh --kills $kills --write"
 fi

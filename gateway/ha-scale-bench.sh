@@ -10,8 +10,7 @@
 # Usage: gateway/ha-scale-bench.sh [--tunnels N] [--write]     (N = 1000: about 2 minutes)
 # Needs JDK 25 (.mvn/jdk25.sh finds it), Maven and python3. Leaves nothing running, whatever happens.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. .mvn/jdk25.sh
+. "$(dirname "$0")/bench-common.sh"
 
 tunnels=1000
 write=false
@@ -26,36 +25,8 @@ case "$tunnels" in
   ''|*[!0-9]*|0*) echo "$0: --tunnels needs a positive number, not '$tunnels'" >&2; exit 2 ;;
 esac
 
-figures=$(mktemp)
-log=$(mktemp)
-trap 'rm -f "$figures" "$figures.section" "$log"' EXIT
-if ! mvn -B -Dstyle.color=never -pl gateway -am test -Dsurefire.failIfNoSpecifiedTests=false \
-    -Dtest='ManyTunnelsFailoverTest' -Dkeel.ha.tunnels="$tunnels" -Dkeel.ha.figures="$figures" >"$log" 2>&1; then
-  grep -E "FAIL|Expecting|timed out|AssertionError|Tests run:.*Fail" "$log" | head -40 >&2 || true
-  echo "$0: the run failed; the whole log: rerun with the mvn line above" >&2
-  [ -s "$figures" ] && cat "$figures"
-  exit 1
-fi
-if [ ! -s "$figures" ]; then
-  echo "$0: the run printed no figures (was the test skipped?)" >&2
-  exit 1
-fi
-cat "$figures"
-
+bench_run "FAIL|Expecting|timed out|AssertionError|Tests run:.*Fail" \
+    -Dtest='ManyTunnelsFailoverTest' -Dkeel.ha.tunnels="$tunnels"
 if $write; then
-  {
-    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end:"
-    echo "\`gateway/ha-scale-bench.sh --tunnels $tunnels --write\`."
-    echo
-    cat "$figures"
-  } >"$figures.section"
-  python3 - "$figures.section" docs/ha.md <<'PY'
-import sys
-section, doc = open(sys.argv[1]).read(), sys.argv[2]
-text = open(doc).read()
-start, end = "<!-- ha-scale-bench: start -->\n", "<!-- ha-scale-bench: end -->"
-i, j = text.index(start) + len(start), text.index(end)
-open(doc, "w").write(text[:i] + section + text[j:])
-PY
-  echo "docs/ha.md updated"
+  bench_write ha-scale-bench "gateway/ha-scale-bench.sh --tunnels $tunnels --write"
 fi

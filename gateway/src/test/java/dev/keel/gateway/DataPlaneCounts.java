@@ -71,7 +71,8 @@ final class DataPlaneCounts {
                 .containsExactlyInAnyOrderEntriesOf(growth);
     }
 
-    private static Map<String, Long> grownSince(GatewayNode n, Map<String, Long> before) {
+    /** How {@code n}'s counts grew since {@code before} (a count that fell shows as negative). */
+    static Map<String, Long> grownSince(GatewayNode n, Map<String, Long> before) {
         Map<String, Long> grown = new TreeMap<>(of(n));
         before.forEach((k, v) -> grown.merge(k, -v, Long::sum));
         grown.values().removeIf(v -> v == 0);

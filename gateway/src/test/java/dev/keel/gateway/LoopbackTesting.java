@@ -63,14 +63,19 @@ final class LoopbackTesting {
         }
     }
 
-    /** Waits until {@code condition} holds; fails naming {@code what} after {@code millis}. */
+    /** Waits until {@code condition} holds, asking every 5 ms; fails naming {@code what} after {@code millis}. */
     static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
+        await(condition, millis, what, 5);
+    }
+
+    /** As {@link #await(BooleanSupplier, long, String)}, asking every {@code pollMillis} (for conditions that cost). */
+    static void await(BooleanSupplier condition, long millis, String what, long pollMillis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out after " + millis + " ms waiting for: " + what);
             }
-            Thread.sleep(5);
+            Thread.sleep(pollMillis);
         }
     }
 }

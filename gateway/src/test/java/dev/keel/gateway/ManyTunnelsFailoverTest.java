@@ -1,37 +1,30 @@
 package dev.keel.gateway;
 
+import static dev.keel.gateway.LoopbackPair.B;
+import static dev.keel.gateway.LoopbackPair.PAIR_ADDRS;
+import static dev.keel.gateway.LoopbackPair.pairConnection;
+import static dev.keel.gateway.LoopbackPair.peerConnection;
+import static dev.keel.gateway.LoopbackTesting.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.EntryEvent;
 import com.hazelcast.map.listener.EntryUpdatedListener;
 import dev.keel.esp.packet.InnerPackets;
+import dev.keel.gateway.LoopbackPair.Lan;
 import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.IkeSaRecords;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.IkeSaState;
-import dev.keel.policy.config.ConfigLoader;
-import dev.keel.policy.config.ConfigResult;
-import dev.keel.policy.config.PolicyConfig;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.IkeSaRecord;
-import dev.keel.sad.keys.KeyEncryptionKey;
 import dev.keel.sad.store.Records;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -44,10 +37,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.function.BooleanSupplier;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -56,9 +46,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * The issue 20 scale target on loopback, as a benchmark (docs/ha.md, "Measured: 1,000 tunnels";
  * {@code gateway/ha-scale-bench.sh}): N tunnels (default 1,000) established on the pair, all
  * re-owned and forwarding after {@code kill -9} of the node carrying them. Set up as
- * {@link IkeSaFailoverTest}: gateway A in a process of its own, gateway B and the peer P (a Keel
- * gateway with a cluster of its own) in this JVM, an {@link AnycastRelay} standing for the anycast
- * route. P has N connections, each with an identity and a /32 of its own, so the pair sees N
+ * {@link IkeSaFailoverTest}, on a {@link LoopbackPair}: gateway A in a process of its own, gateway
+ * B and the peer P (a Keel gateway with a cluster of its own) in this JVM, an {@link AnycastRelay}
+ * standing for the anycast route. P has N connections, each with an identity and a /32 of its own, so the pair sees N
  * peers: N IKE SAs, each with one CHILD SA (2N CHILD SA records), all established with A. P's host
  * sends one packet per tunnel per round, paced, from before the kill to the end; A is killed, the
  * relay moves to B at once, and B's side is watched: the cluster seeing A gone, its SAD's records
@@ -73,9 +63,6 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 @Timeout(value = 840, unit = TimeUnit.SECONDS)
 class ManyTunnelsFailoverTest {
 
-    private static final String PSK = "many tunnels test secret";
-    private static final InetAddress ANYCAST = address("127.0.0.10");
-    private static final InetAddress B = address("127.0.0.3");
     private static final byte[] LAN_HOST = {10, 1, 0, 7};
     /** IKE SAs P has under way at once: below A's cookie threshold per address (32), so no cookies. */
     private static final int SETUP_CONCURRENCY = Integer.getInteger("keel.ha.setupConcurrency", 16);
@@ -85,78 +72,31 @@ class ManyTunnelsFailoverTest {
     private static final int STEADY_MILLIS = Integer.getInteger("keel.ha.steadyMillis", 3_000);
     /** The longest the bench watches B after the kill. */
     private static final int WATCH_MILLIS = 30_000;
+    /** How often a wait asks again: its conditions go over every tunnel, some through the cluster. */
+    private static final long POLL_MILLIS = 20;
 
-    private final List<GatewayNode> nodes = new ArrayList<>();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-    private Vertx vertx;
-    private Path dir;
-    private Process gatewayA;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        dir = Files.createTempDirectory("keel-many-tunnels");
-        vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (gatewayA != null) {
-                gatewayA.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-            for (AutoCloseable c : closeables.reversed()) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    // keep closing the rest
-                }
-            }
-            for (GatewayNode n : nodes.reversed()) {
-                try {
-                    n.close().await(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // keep closing the rest
-                }
-            }
-        } finally {
-            vertx.close().await(10, TimeUnit.SECONDS);
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    /** A gateway's plaintext side: its virtual wire and the host behind it. */
-    private record Lan(InetSocketAddress wire, DatagramChannel host) {
-    }
+    @AutoClose
+    private final LoopbackPair pair = new LoopbackPair("keel-many-tunnels");
 
     @Test
     void everyTunnelIsReownedAndForwardsAfterKillMinus9() throws Exception {
         int n = Integer.getInteger("keel.ha.tunnels");
-        int ike = ikePortPair();
-        int hzA = freeTcpPort();
-        int hzB = freeTcpPort();
-        Path kek = dir.resolve("pair-kek.hex");
-        byte[] k = new byte[KeyEncryptionKey.LENGTH];
-        new SecureRandom().nextBytes(k);
-        KeyEncryptionKey.write(kek, k);
-        String members = "[127.0.0.1:" + hzA + ", 127.0.0.1:" + hzB + "]";
-        String pair = "cluster: {node_id: %s, name: pair-" + hzA + ", bind: 127.0.0.1:%d, members: " + members
-                + ", kek_file: " + kek + "}";
-        AnycastRelay relay = new AnycastRelay(ANYCAST, address("127.0.0.1"), ike, ike + 1);
-        closeables.add(relay);
-        Lan lanA = lan("127.0.0.1");
-        Lan lanB = lan("127.0.0.3");
-        Lan lanP = lan("127.0.0.2");
-        // the nodes' own two addresses stand for the one anycast address both would have (claims check it)
-        String pairAddrs = "[127.0.0.1, 127.0.0.3]";
+        AnycastRelay relay = pair.relay;
+        StringBuilder pairSide = new StringBuilder();
+        StringBuilder peerSide = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            // one connection per tunnel, told apart by the peer's identity, each with a /32 of its own
+            byte[] h = peerHost(i);
+            String ts = "10.2.%d.%d/32".formatted(h[2] & 0xff, h[3] & 0xff);
+            pairSide.append(pairConnection(connection(i), PAIR_ADDRS, "peer-" + i + ".example", ts));
+            peerSide.append(peerConnection(connection(i), "peer-" + i + ".example", ts, "0s", "none"));
+        }
 
         long t0 = System.nanoTime();
-        GatewayNode b = start("gwb", pairYaml("127.0.0.3", ike, pair.formatted("gwb", hzB), lanB, pairAddrs, n));
-        gatewayA = startProcess("gwa", pairYaml("127.0.0.1", ike, pair.formatted("gwa", hzA), lanA, pairAddrs, n));
-        await(() -> b.sad().cluster().memberCount() == 2, 60_000, "A joined B's cluster");
-        GatewayNode p = start("peer", peerYaml(ike, "cluster: {node_id: peer, bind: 127.0.0.1:" + freeTcpPort() + "}",
-                lanP, n));
+        GatewayNode b = pair.startB(pairSide.toString());
+        pair.startAInProcess(pairSide.toString(), "1g");
+        LoopbackPair.awaitOneCluster(b);
+        GatewayNode p = pair.startPeer(peerSide.toString());
         long started = System.nanoTime();
 
         // P establishes N IKE SAs with A, SETUP_CONCURRENCY at a time
@@ -177,14 +117,16 @@ class ManyTunnelsFailoverTest {
             setups.add(f);
         }
         long setupBound = Math.max(60_000, 200L * n);
-        await(() -> setups.stream().allMatch(CompletableFuture::isDone), setupBound, "P's N IKE SAs done");
+        await(() -> setups.stream().allMatch(CompletableFuture::isDone), setupBound, "P's N IKE SAs done",
+                POLL_MILLIS);
         assertThat(failed.get()).as("P's IKE SAs that failed").isZero();
         IkeSa[] tunnels = new IkeSa[n];
         for (int i = 0; i < n; i++) {
             tunnels[i] = setups.get(i).join();
         }
         await(() -> Arrays.stream(tunnels).allMatch(sa -> sa.state() == IkeSaState.ESTABLISHED
-                && sa.children().size() == 1), 30_000, "every IKE SA of P's established with its CHILD SA");
+                && sa.children().size() == 1), 30_000, "every IKE SA of P's established with its CHILD SA",
+                POLL_MILLIS);
         long established = System.nanoTime();
         int initsAtSetup = relay.initRequests();
 
@@ -197,16 +139,15 @@ class ManyTunnelsFailoverTest {
             childIds.add(ids.inbound());
             childIds.add(ids.outbound());
         }
-        await(() -> ownedBy(b, "gwa", ikeIds, childIds), 30_000, "A's records in the SAD");
+        await(() -> ownedBy(b, "gwa", ikeIds, childIds), 30_000, "A's records in the SAD", POLL_MILLIS);
 
         // every tunnel carries traffic through A
-        Arrivals atA = new Arrivals(lanA.host(), n);
-        Arrivals atB = new Arrivals(lanB.host(), n);
-        closeables.addAll(List.of(atA, atB));
-        Rounds rounds = new Rounds(lanP, n);
-        closeables.add(rounds);
+        Arrivals atA = pair.closeAtEnd(new Arrivals(pair.lanA.host(), n));
+        Arrivals atB = pair.closeAtEnd(new Arrivals(pair.lanB.host(), n));
+        HostLoop rounds = pair.closeAtEnd(rounds(pair.lanPeer, n));
         long trafficFrom = System.nanoTime();
-        await(() -> atA.tunnelsSince(trafficFrom) == n, 30_000 + 10L * n, "every tunnel forwarding through A");
+        await(() -> atA.tunnelsSince(trafficFrom) == n, 30_000 + 10L * n, "every tunnel forwarding through A",
+                POLL_MILLIS);
         long throughA = System.nanoTime();
         Thread.sleep(STEADY_MILLIS);
         assertThat(atB.tunnelsSince(trafficFrom)).as("tunnels through B before the kill").isZero();
@@ -219,7 +160,7 @@ class ManyTunnelsFailoverTest {
 
         long killedWallClock = System.currentTimeMillis();
         long killed = System.nanoTime();
-        gatewayA.destroyForcibly(); // SIGKILL: no delete, no goodbye
+        pair.killA(); // SIGKILL: no delete, no goodbye
         relay.routeTo(B);
         long gone = 0;
         long dataPlane = 0;
@@ -248,9 +189,7 @@ class ManyTunnelsFailoverTest {
         b.sad().cluster().childSas().removeEntryListener(childListener);
         b.sad().cluster().ikeSas().removeEntryListener(ikeListener);
         rounds.close();
-        Map<String, Long> bGrew = new TreeMap<>(DataPlaneCounts.of(b));
-        bBefore.forEach((key, v) -> bGrew.merge(key, -v, Long::sum));
-        bGrew.values().removeIf(v -> v == 0);
+        Map<String, Long> bGrew = DataPlaneCounts.grownSince(b, bBefore);
 
         long[] perTunnel = atB.firstTimesSince(killed);
         Figures f = new Figures(n, killed);
@@ -431,88 +370,41 @@ class ManyTunnelsFailoverTest {
 
     /**
      * P's host sends one packet per tunnel every {@link #ROUND_MILLIS}, spread evenly over the
-     * round (a burst of N would overflow the virtual wire's socket buffer), until closed.
+     * round's 2 ms turns (a burst of N would overflow the virtual wire's socket buffer), until closed.
      */
-    private static final class Rounds implements AutoCloseable {
-        private final Thread thread;
-        private volatile boolean closed;
-
-        Rounds(Lan peer, int n) {
-            byte[][] packets = new byte[n][];
-            for (int i = 0; i < n; i++) {
-                packets[i] = InnerPackets.ipv4(peerHost(i), LAN_HOST, 17, 32, i);
+    private static HostLoop rounds(Lan peer, int n) {
+        byte[][] packets = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            packets[i] = InnerPackets.ipv4(peerHost(i), LAN_HOST, 17, 32, i);
+        }
+        long turnsPerRound = Math.max(1, ROUND_MILLIS / 2);
+        return HostLoop.paced("rounds", Duration.ofMillis(2), tick -> {
+            long turn = tick % turnsPerRound;
+            for (long i = turn * n / turnsPerRound; i < (turn + 1) * n / turnsPerRound; i++) {
+                peer.host().send(ByteBuffer.wrap(packets[(int) i]), peer.wire());
             }
-            this.thread = Thread.ofPlatform().daemon().name("rounds").start(() -> {
-                long tickNanos = TimeUnit.MILLISECONDS.toNanos(2);
-                long ticksPerRound = Math.max(1, ROUND_MILLIS / 2);
-                long next = System.nanoTime();
-                int sent = 0;
-                for (long tick = 0; !closed; tick++) {
-                    long due = (tick % ticksPerRound + 1) * n / ticksPerRound; // packets due in this round so far
-                    try {
-                        for (; sent < due; sent++) {
-                            peer.host().send(ByteBuffer.wrap(packets[sent]), peer.wire());
-                        }
-                        if (sent == n) {
-                            sent = 0;
-                        }
-                        next += tickNanos;
-                        long wait = next - System.nanoTime();
-                        if (wait > 0) {
-                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                        }
-                    } catch (IOException | InterruptedException e) {
-                        return;
-                    }
-                }
-            });
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
-        }
+        });
     }
 
     /** A host's arrivals per tunnel: the first after each mark a caller asks about. */
     private static final class Arrivals implements AutoCloseable {
-        private final DatagramChannel host;
         private final AtomicLongArray last;
         private final List<long[]> log = new ArrayList<>(); // (tunnel, time) of every arrival, bounded
-        private final Thread thread;
-        private volatile boolean closed;
+        private final HostLoop loop;
 
         Arrivals(DatagramChannel host, int n) {
-            this.host = host;
             this.last = new AtomicLongArray(n);
-            this.thread = Thread.ofPlatform().daemon().name("arrivals").start(this::run);
-        }
-
-        private void run() {
-            ByteBuffer buf = ByteBuffer.allocate(2048);
-            while (!closed) {
-                try {
-                    buf.clear();
-                    if (host.receive(buf) == null) {
-                        Thread.sleep(1);
-                        continue;
-                    }
-                    buf.flip();
-                    int t = tunnelOf(buf);
-                    if (t >= 0 && t < last.length()) {
-                        long now = System.nanoTime();
-                        last.set(t, now);
-                        synchronized (log) {
-                            if (log.size() < 5_000_000) {
-                                log.add(new long[] {t, now});
-                            }
+            this.loop = HostLoop.receiving("arrivals", host, (packet, at) -> {
+                int t = tunnelOf(packet);
+                if (t >= 0 && t < last.length()) {
+                    last.set(t, at);
+                    synchronized (log) {
+                        if (log.size() < 5_000_000) {
+                            log.add(new long[] {t, at});
                         }
                     }
-                } catch (IOException | InterruptedException e) {
-                    return;
                 }
-            }
+            });
         }
 
         /** Tunnels with a packet after {@code since}. */
@@ -542,169 +434,7 @@ class ManyTunnelsFailoverTest {
 
         @Override
         public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
-        }
-    }
-
-    /** A virtual wire on {@code address} and its host, both on free ports. */
-    private Lan lan(String address) throws IOException {
-        int wire;
-        try (DatagramSocket w = new DatagramSocket(new InetSocketAddress(address, 0))) {
-            wire = w.getLocalPort();
-        }
-        DatagramChannel host = DatagramChannel.open().bind(new InetSocketAddress(address, 0));
-        host.configureBlocking(false);
-        closeables.add(host);
-        return new Lan(new InetSocketAddress(address, wire), host);
-    }
-
-    private static String gatewayYaml(String address, int ike, String cluster, Lan lan) throws IOException {
-        InetSocketAddress host = (InetSocketAddress) lan.host().getLocalAddress();
-        return """
-                gateway:
-                  address: %s
-                  ike_port: %d
-                  nat_t_port: %d
-                  %s
-                  admin: off
-                  plaintext:
-                    virtual_wire: {bind: %s:%d, host: %s:%d}
-                secrets:
-                  psk: {env: KEEL_TEST_PSK}
-                connections:
-                """.formatted(address, ike, ike + 1, cluster, address, lan.wire().getPort(), host.getHostString(),
-                host.getPort());
-    }
-
-    /** A node of the pair: one connection per tunnel, told apart by the peer's identity. */
-    private static String pairYaml(String address, int ike, String cluster, Lan lan, String pairAddrs, int n)
-            throws IOException {
-        StringBuilder y = new StringBuilder(gatewayYaml(address, ike, cluster, lan));
-        for (int i = 0; i < n; i++) {
-            byte[] h = peerHost(i);
-            y.append("""
-                      %s:
-                        local_addrs: %s
-                        remote_addrs: %s
-                        local:  {auth: psk, id: ha.example, secret: psk}
-                        remote: {auth: psk, id: peer-%d.example}
-                        proposals: aes256gcm16-prfsha256-x25519
-                        dpd_delay: 0s
-                        children:
-                          lan: {local_ts: 10.1.0.0/16, remote_ts: 10.2.%d.%d/32, esp_proposals: aes256gcm16, start_action: none}
-                    """.formatted(connection(i), pairAddrs, ANYCAST.getHostAddress(), i, h[2] & 0xff, h[3] & 0xff));
-        }
-        return y.toString();
-    }
-
-    /** The peer: one connection per tunnel, each with an identity and a /32 of its own. */
-    private static String peerYaml(int ike, String cluster, Lan lan, int n) throws IOException {
-        StringBuilder y = new StringBuilder(gatewayYaml("127.0.0.2", ike, cluster, lan));
-        for (int i = 0; i < n; i++) {
-            byte[] h = peerHost(i);
-            y.append("""
-                      %s:
-                        local_addrs: 127.0.0.2
-                        remote_addrs: %s
-                        local:  {auth: psk, id: peer-%d.example, secret: psk}
-                        remote: {auth: psk, id: ha.example}
-                        proposals: aes256gcm16-prfsha256-x25519
-                        dpd_delay: 0s
-                        children:
-                          lan: {local_ts: 10.2.%d.%d/32, remote_ts: 10.1.0.0/16, esp_proposals: aes256gcm16, start_action: none}
-                    """.formatted(connection(i), ANYCAST.getHostAddress(), i, h[2] & 0xff, h[3] & 0xff));
-        }
-        return y.toString();
-    }
-
-    private GatewayNode start(String name, String text) throws Exception {
-        Path file = dir.resolve(name + ".yaml");
-        Files.writeString(file, text);
-        ConfigResult policy = new ConfigLoader(Map.of("KEEL_TEST_PSK", PSK)::get).loadFile(file);
-        assertThat(policy).as(String.valueOf(policy)).isInstanceOf(ConfigResult.Valid.class);
-        PolicyConfig pc = ((ConfigResult.Valid) policy).config();
-        var read = GatewaySettingsReader.read(file);
-        assertThat(read).as(String.valueOf(read)).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
-        GatewaySettings gs = ((GatewaySettingsReader.Result.Valid) read).settings();
-        GatewayNode node = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc))
-                .await(120, TimeUnit.SECONDS);
-        nodes.add(node);
-        return node;
-    }
-
-    /** A gateway in a JVM of its own ({@link GatewayMain}), started once it says so. */
-    private Process startProcess(String name, String text) throws Exception {
-        Path file = dir.resolve(name + ".yaml");
-        Files.writeString(file, text);
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens")
-                    || arg.startsWith("--add-exports") || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
-                "--config", file.toString()));
-        Path log = dir.resolve(name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("KEEL_TEST_PSK", PSK);
-        Process proc = pb.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.readString(log).contains("keel-gateway: started")) {
-            if (!proc.isAlive() || System.nanoTime() > deadline) {
-                proc.destroyForcibly();
-                throw new AssertionError(name + " did not start:\n" + Files.readString(log));
-            }
-            Thread.sleep(100);
-        }
-        return proc;
-    }
-
-    /** A port P with P and P + 1 free for UDP on every address the test uses. */
-    private static int ikePortPair() {
-        java.util.Random random = new java.util.Random();
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int port = 20_000 + random.nextInt(30_000);
-            List<DatagramSocket> held = new ArrayList<>();
-            try {
-                for (String a : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.10")) {
-                    held.add(new DatagramSocket(new InetSocketAddress(a, port)));
-                    held.add(new DatagramSocket(new InetSocketAddress(a, port + 1)));
-                }
-                return port;
-            } catch (java.net.SocketException busy) {
-                // another
-            } finally {
-                for (DatagramSocket s : held) {
-                    s.close();
-                }
-            }
-        }
-        throw new IllegalStateException("no free UDP port pair");
-    }
-
-    private static int freeTcpPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static InetAddress address(String a) {
-        try {
-            return InetAddress.getByName(a);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + millis + " ms waiting for: " + what);
-            }
-            Thread.sleep(20);
+            loop.close();
         }
     }
 }

@@ -1,46 +1,36 @@
 package dev.keel.gateway;
 
-import static dev.keel.gateway.LoopbackTesting.address;
+import static dev.keel.gateway.LoopbackPair.A;
+import static dev.keel.gateway.LoopbackPair.B;
+import static dev.keel.gateway.LoopbackPair.PAIR_ADDRS;
+import static dev.keel.gateway.LoopbackPair.childRecord;
+import static dev.keel.gateway.LoopbackPair.ikeRecord;
+import static dev.keel.gateway.LoopbackPair.pairConnection;
+import static dev.keel.gateway.LoopbackPair.peerConnection;
 import static dev.keel.gateway.LoopbackTesting.await;
-import static dev.keel.gateway.LoopbackTesting.freeTcpPort;
-import static dev.keel.gateway.LoopbackTesting.ikePortPair;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.esp.forward.ForwardDrop;
 import dev.keel.esp.packet.InnerPackets;
+import dev.keel.gateway.LoopbackPair.Lan;
 import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.IkeSaRecords;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.IkeSaState;
-import dev.keel.policy.config.ConfigLoader;
-import dev.keel.policy.config.ConfigResult;
-import dev.keel.policy.config.PolicyConfig;
 import dev.keel.proto.v1.ChildSaRecord;
-import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
-import dev.keel.sad.keys.KeyEncryptionKey;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -60,82 +50,27 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class OwnershipFollowsPacketsTest {
 
-    /** The loopback addresses the test binds: gateways, the peer, the anycast relay. */
-    private static final List<String> ADDRESSES = List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.10");
-
-    private static final String PSK = "ownership test secret";
-    private static final InetAddress ANYCAST = address("127.0.0.10");
-    private static final InetAddress A = address("127.0.0.1");
-    private static final InetAddress B = address("127.0.0.3");
     private static final byte[] PEER_HOST = {10, 2, 0, 5};
     private static final byte[] LAN_HOST = {10, 1, 0, 7};
 
-    private final List<GatewayNode> nodes = new ArrayList<>();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-    private Vertx vertx;
-    private Path dir;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        dir = Files.createTempDirectory("keel-ownership");
-        vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            for (AutoCloseable c : closeables) {
-                c.close();
-            }
-            for (GatewayNode n : nodes.reversed()) {
-                try {
-                    n.close().await(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // keep closing the rest
-                }
-            }
-        } finally {
-            vertx.close().await(10, TimeUnit.SECONDS);
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    /** A gateway's plaintext side: its virtual wire and the host behind it. */
-    private record Lan(InetSocketAddress wire, DatagramChannel host) {
-    }
+    @AutoClose
+    private final LoopbackPair pair = new LoopbackPair("keel-ownership");
 
     @Test
     void theNodeThePeersPacketsReachClaimsItsSasAndCarriesThemOn() throws Exception {
-        int ike = ikePortPair(ADDRESSES, -1);
-        int hzA = freeTcpPort();
-        int hzB = freeTcpPort();
-        Path kek = dir.resolve("pair-kek.hex");
-        byte[] k = new byte[KeyEncryptionKey.LENGTH];
-        new SecureRandom().nextBytes(k);
-        KeyEncryptionKey.write(kek, k);
-        String members = "[127.0.0.1:" + hzA + ", 127.0.0.1:" + hzB + "]";
-        String pair = "cluster: {node_id: %s, name: pair-" + hzA + ", bind: 127.0.0.1:%d, members: " + members
-                + ", kek_file: " + kek + "}";
-        AnycastRelay relay = new AnycastRelay(ANYCAST, A, ike, ike + 1);
-        closeables.add(relay);
-        relay.recordEsp(ike + 1);
+        AnycastRelay relay = pair.relay;
+        relay.recordEsp(pair.ikePort + 1);
         // The pair's connection serves the pair's address: on loopback the nodes' own two addresses
         // stand for the one anycast address both would have.
-        String pairAddrs = "[127.0.0.1, 127.0.0.3]";
-        Lan lanA = lan("127.0.0.1");
-        Lan lanB = lan("127.0.0.3");
-        Lan lanP = lan("127.0.0.2");
+        String pairSide = pairConnection("peer", PAIR_ADDRS, "peer.example", "10.2.0.0/16");
+        Lan lanA = pair.lanA;
+        Lan lanB = pair.lanB;
+        Lan lanP = pair.lanPeer;
 
-        GatewayNode a = start("gwa", yaml("127.0.0.1", ike, pair.formatted("gwa", hzA), lanA, pairAddrs, "127.0.0.10",
-                "ha.example", "peer.example", "0s", "10.1.0.0/16", "10.2.0.0/16", "none"));
-        GatewayNode b = start("gwb", yaml("127.0.0.3", ike, pair.formatted("gwb", hzB), lanB, pairAddrs, "127.0.0.10",
-                "ha.example", "peer.example", "0s", "10.1.0.0/16", "10.2.0.0/16", "none"));
-        await(() -> a.sad().cluster().memberCount() == 2, 60_000, "A and B form one cluster");
-        GatewayNode p = start("peer", yaml("127.0.0.2", ike, "cluster: {node_id: peer, bind: 127.0.0.1:"
-                + freeTcpPort() + "}", lanP, "127.0.0.2", ANYCAST.getHostAddress(), "peer.example", "ha.example", "2s",
-                "10.2.0.0/16", "10.1.0.0/16", "start"));
+        GatewayNode a = pair.startA(pairSide);
+        GatewayNode b = pair.startB(pairSide);
+        LoopbackPair.awaitOneCluster(a);
+        GatewayNode p = pair.startPeer(peerConnection("peer", "peer.example", "10.2.0.0/16", "2s", "start"));
         await(() -> p.engine().ikeSas().stream().anyMatch(sa -> sa.state() == IkeSaState.ESTABLISHED
                 && !sa.children().isEmpty()), 30_000, "P's IKE SA with A up");
         IkeSa pSa = p.engine().ikeSas().getFirst();
@@ -152,11 +87,11 @@ class OwnershipFollowsPacketsTest {
         Map<String, Lan> lanOf = Map.of("gwa", lanA, "gwb", lanB);
         Traffic traffic = new Traffic(lanP, () -> childRecord(a, pair0.outbound()).map(ChildSaRecord::getOwnerNodeId)
                 .map(lanOf::get).orElse(null));
-        closeables.add(traffic);
+        pair.closeAtEnd(traffic);
         Arrivals atA = new Arrivals(lanA.host());
         Arrivals atB = new Arrivals(lanB.host());
         Arrivals atP = new Arrivals(lanP.host());
-        closeables.addAll(List.of(atA, atB, atP));
+        List.of(atA, atB, atP).forEach(pair::closeAtEnd);
         traffic.start();
         await(() -> atA.count() >= 20 && atP.count() >= 20, 10_000, "traffic through A both ways");
         assertThat(atB.count()).isZero();
@@ -196,8 +131,7 @@ class OwnershipFollowsPacketsTest {
         long expected = atBSa.tasks().expectedRequestId();
         await(() -> atBSa.tasks().expectedRequestId() > expected, 15_000, "P's DPD answered by B");
         assertThat(pSa.state()).isEqualTo(IkeSaState.ESTABLISHED);
-        Map<String, Long> movedCounts = new java.util.TreeMap<>(DataPlaneCounts.of(b));
-        bBefore.forEach((key, v) -> movedCounts.merge(key, -v, Long::sum));
+        Map<String, Long> movedCounts = DataPlaneCounts.grownSince(b, bBefore);
         await(() -> b.claims().claimsMade() >= 1, 5_000, "B counted its claim");
         assertThat(a.claims().claimsMade()).isZero();
 
@@ -278,19 +212,18 @@ class OwnershipFollowsPacketsTest {
      */
     private static final class Traffic implements AutoCloseable {
         private final Lan peer;
-        private final java.util.function.Supplier<Lan> owner;
-        private final Thread thread;
+        private final Supplier<Lan> owner;
+        private Lan lan; // the loop's own
+        private HostLoop loop;
         private volatile boolean paused;
-        private volatile boolean closed;
 
-        Traffic(Lan peer, java.util.function.Supplier<Lan> owner) {
+        Traffic(Lan peer, Supplier<Lan> owner) {
             this.peer = peer;
             this.owner = owner;
-            this.thread = Thread.ofPlatform().daemon().name("traffic").unstarted(this::run);
         }
 
         void start() {
-            thread.start();
+            loop = HostLoop.paced("traffic", Duration.ofMillis(10), this::tick);
         }
 
         void pause() {
@@ -301,66 +234,38 @@ class OwnershipFollowsPacketsTest {
             paused = false;
         }
 
-        private void run() {
-            Lan lan = null;
-            long next = System.nanoTime();
-            for (int i = 0; !closed; i++) {
-                try {
-                    if (i % 5 == 0) {
-                        lan = owner.get();
-                    }
-                    if (!paused) {
-                        peer.host().send(ByteBuffer.wrap(InnerPackets.ipv4(PEER_HOST, LAN_HOST, 17, 40, i)), peer.wire());
-                        if (lan != null) {
-                            lan.host().send(ByteBuffer.wrap(InnerPackets.ipv4(LAN_HOST, PEER_HOST, 17, 40, i)), lan.wire());
-                        }
-                    }
-                    next += TimeUnit.MILLISECONDS.toNanos(10);
-                    long wait = next - System.nanoTime();
-                    if (wait > 0) {
-                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                    }
-                } catch (IOException | InterruptedException e) {
-                    return;
+        private void tick(long tick) throws IOException {
+            int i = (int) tick;
+            if (i % 5 == 0) {
+                lan = owner.get();
+            }
+            if (!paused) {
+                peer.host().send(ByteBuffer.wrap(InnerPackets.ipv4(PEER_HOST, LAN_HOST, 17, 40, i)), peer.wire());
+                if (lan != null) {
+                    lan.host().send(ByteBuffer.wrap(InnerPackets.ipv4(LAN_HOST, PEER_HOST, 17, 40, i)), lan.wire());
                 }
             }
         }
 
         @Override
         public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
+            if (loop != null) {
+                loop.close();
+            }
         }
     }
 
     /** Counts the packets a host receives, remembering when each arrived. */
     private static final class Arrivals implements AutoCloseable {
-        private final DatagramChannel host;
         private final List<Long> times = new ArrayList<>();
-        private final Thread thread;
-        private volatile boolean closed;
+        private final HostLoop loop;
 
         Arrivals(DatagramChannel host) {
-            this.host = host;
-            this.thread = Thread.ofPlatform().daemon().name("arrivals").start(this::run);
-        }
-
-        private void run() {
-            ByteBuffer buf = ByteBuffer.allocate(2048);
-            while (!closed) {
-                try {
-                    buf.clear();
-                    if (host.receive(buf) == null) {
-                        Thread.sleep(1);
-                        continue;
-                    }
-                    synchronized (times) {
-                        times.add(System.nanoTime());
-                    }
-                } catch (IOException | InterruptedException e) {
-                    return;
+            this.loop = HostLoop.receiving("arrivals", host, (packet, at) -> {
+                synchronized (times) {
+                    times.add(at);
                 }
-            }
+            });
         }
 
         long count() {
@@ -378,91 +283,7 @@ class OwnershipFollowsPacketsTest {
 
         @Override
         public void close() throws InterruptedException {
-            closed = true;
-            thread.join(2_000);
+            loop.close();
         }
-    }
-
-    private static Optional<IkeSaRecord> ikeRecord(GatewayNode n, String id) {
-        try {
-            return Optional.of(n.sad().database().getIkeSa(id, false));
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static Optional<ChildSaRecord> childRecord(GatewayNode n, String id) {
-        try {
-            return Optional.of(n.sad().database().getChildSa(id, false));
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
-    }
-
-    /** A virtual wire on {@code address} and its host, both on free ports. */
-    private Lan lan(String address) throws IOException {
-        int wire;
-        try (DatagramSocket w = new DatagramSocket(new InetSocketAddress(address, 0))) {
-            wire = w.getLocalPort();
-        }
-        DatagramChannel host = DatagramChannel.open().bind(new InetSocketAddress(address, 0));
-        host.configureBlocking(false);
-        closeables.add(host);
-        return new Lan(new InetSocketAddress(address, wire), host);
-    }
-
-    private static String yaml(String address, int ike, String cluster, Lan lan, String localAddrs, String remote,
-            String localId, String remoteId, String dpd, String localTs, String remoteTs, String start) {
-        InetSocketAddress host = (InetSocketAddress) hostAddress(lan);
-        return """
-                gateway:
-                  address: %s
-                  ike_port: %d
-                  nat_t_port: %d
-                  %s
-                  admin: off
-                  plaintext:
-                    virtual_wire: {bind: %s:%d, host: %s:%d}
-                secrets:
-                  psk: {env: KEEL_TEST_PSK}
-                connections:
-                  peer:
-                    local_addrs: %s
-                    remote_addrs: %s
-                    local:  {auth: psk, id: %s, secret: psk}
-                    remote: {auth: psk, id: %s}
-                    proposals: aes256gcm16-prfsha256-x25519
-                    dpd_delay: %s
-                    children:
-                      lan:
-                        local_ts: %s
-                        remote_ts: %s
-                        esp_proposals: aes256gcm16
-                        start_action: %s
-                """.formatted(address, ike, ike + 1, cluster, address, lan.wire().getPort(), host.getHostString(),
-                host.getPort(), localAddrs, remote, localId, remoteId, dpd, localTs, remoteTs, start);
-    }
-
-    private static java.net.SocketAddress hostAddress(Lan lan) {
-        try {
-            return lan.host().getLocalAddress();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private GatewayNode start(String name, String text) throws Exception {
-        Path file = dir.resolve(name + ".yaml");
-        Files.writeString(file, text);
-        ConfigResult policy = new ConfigLoader(Map.of("KEEL_TEST_PSK", PSK)::get).loadFile(file);
-        assertThat(policy).as(String.valueOf(policy)).isInstanceOf(ConfigResult.Valid.class);
-        PolicyConfig pc = ((ConfigResult.Valid) policy).config();
-        var read = GatewaySettingsReader.read(file);
-        assertThat(read).as(String.valueOf(read)).isInstanceOf(GatewaySettingsReader.Result.Valid.class);
-        GatewaySettings gs = ((GatewaySettingsReader.Result.Valid) read).settings();
-        GatewayNode n = GatewayNode.start(vertx, gs, pc, GatewayNode.openPlaintext(vertx, gs, pc))
-                .await(120, TimeUnit.SECONDS);
-        nodes.add(n);
-        return n;
     }
 }

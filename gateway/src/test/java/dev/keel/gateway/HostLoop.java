@@ -1,0 +1,79 @@
+package dev.keel.gateway;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.time.Duration;
+
+/**
+ * A thread beside the gateways of a loopback test, standing for a host on a virtual wire: one
+ * that reads every packet the host receives, or one that acts (sends) at a steady pace. It stops
+ * when closed, or at the first I/O error.
+ */
+final class HostLoop implements AutoCloseable {
+
+    /** What a receiving loop does with each packet: {@code packet} is ready to read, {@code nanoTime} when it came. */
+    interface Arrival {
+        void packet(ByteBuffer packet, long nanoTime);
+    }
+
+    /** What a paced loop does on its {@code tick}-th turn (0, 1, 2, ...). */
+    interface Tick {
+        void run(long tick) throws IOException;
+    }
+
+    private final Thread thread;
+    private volatile boolean closed;
+
+    private HostLoop(String name, Body body) {
+        this.thread = Thread.ofPlatform().daemon().name(name).start(() -> {
+            try {
+                body.run(this);
+            } catch (IOException | InterruptedException e) {
+                // stopped: closed, or the host's socket failed
+            }
+        });
+    }
+
+    /** The loop itself, which ends once {@code self} is closed. */
+    private interface Body {
+        void run(HostLoop self) throws IOException, InterruptedException;
+    }
+
+    /** Hands each packet {@code host} (non-blocking) receives to {@code arrival}. */
+    static HostLoop receiving(String name, DatagramChannel host, Arrival arrival) {
+        return new HostLoop(name, self -> {
+            ByteBuffer buf = ByteBuffer.allocate(2048);
+            while (!self.closed) {
+                buf.clear();
+                if (host.receive(buf) == null) {
+                    Thread.sleep(1);
+                    continue;
+                }
+                buf.flip();
+                arrival.packet(buf, System.nanoTime());
+            }
+        });
+    }
+
+    /** Runs {@code tick} every {@code period}, on a fixed schedule: a late turn is followed by the next one at once. */
+    static HostLoop paced(String name, Duration period, Tick tick) {
+        return new HostLoop(name, self -> {
+            long next = System.nanoTime();
+            for (long i = 0; !self.closed; i++) {
+                tick.run(i);
+                next += period.toNanos();
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        closed = true;
+        thread.join(2_000);
+    }
+}
