@@ -113,23 +113,16 @@ final class HaGateway implements AutoCloseable {
                 secrets:
                   psk: {file: psk.txt}
                 connections:
-                  peer:
-                    local_addrs: %s
-                    remote_addrs: %s
-                    local: {auth: psk, id: %s, secret: psk}
-                    remote: {auth: psk, id: %s}
-                    proposals: %s
-                    dpd_delay: %s
-                    children:
                 %s%s""".formatted(AnycastPairNetns.ANYCAST, keys, AnycastPairNetns.TUN, AnycastPairNetns.ANYCAST,
-                node.name(), node.cluster(), net.a().cluster(), net.b().cluster(), AnycastPairNetns.ANYCAST,
-                AnycastPairNetns.PEER_ADDRESS, GATEWAY_ID, PEER_ID, HaSettings.IKE_PROPOSAL,
-                settings.keelDpd(), children, net.hasSecondPeer() ? secondPeer() : "");
+                node.name(), node.cluster(), net.a().cluster(), net.b().cluster(),
+                connection("peer", AnycastPairNetns.PEER_ADDRESS, PEER_ID, children.toString()),
+                net.hasSecondPeer() ? connection("peer2", AnycastPairNetns.PEER2_ADDRESS, PEER2_ID,
+                        child("net2", AnycastPairNetns.PEER2_SUBNET)) : "");
     }
 
-    private String secondPeer() {
+    private String connection(String name, String peerAddress, String peerId, String children) {
         return """
-                  peer2:
+                  %s:
                     local_addrs: %s
                     remote_addrs: %s
                     local: {auth: psk, id: %s, secret: psk}
@@ -137,8 +130,8 @@ final class HaGateway implements AutoCloseable {
                     proposals: %s
                     dpd_delay: %s
                     children:
-                %s""".formatted(AnycastPairNetns.ANYCAST, AnycastPairNetns.PEER2_ADDRESS, GATEWAY_ID, PEER2_ID,
-                HaSettings.IKE_PROPOSAL, settings.keelDpd(), child("net2", AnycastPairNetns.PEER2_SUBNET));
+                %s""".formatted(name, AnycastPairNetns.ANYCAST, peerAddress, GATEWAY_ID, peerId,
+                HaSettings.IKE_PROPOSAL, settings.keelDpd(), children);
     }
 
     private String child(String name, String remoteTs) {
