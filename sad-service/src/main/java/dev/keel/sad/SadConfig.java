@@ -24,8 +24,9 @@ import java.util.regex.Pattern;
  * @param kekFile the cluster key-encryption key (64 hex digits)
  * @param spiReservationSeconds default lifetime of an AllocateSpi reservation
  * @param replayInitialMargin the replay margin an inbound SA is installed with: how far its first
- *        owner's data plane may accept before its first checkpoint (docs/ha.md); the worker
- *        lowers it at once, so it only needs to be at least the workers' largest margin
+ *        owner's data plane may accept before its first checkpoint, and what a takeover before
+ *        that checkpoint costs the peer (docs/ha.md, "Sizing the margin"); the worker asks for
+ *        the margin the SA needs at once
  * @param maintenanceIntervalMillis period of the lifetime / orphan / tombstone scan (oldest member)
  * @param tombstoneRetentionSeconds how long a deleted SA stays as a tombstone
  * @param watchLogSize events a member keeps for Watch clients that resume
@@ -239,8 +240,11 @@ public record SadConfig(
         public int grpcPort = 7443;
         public String grpcHost = "";
         public int spiReservationSeconds = 300;
-        /** Twice esp-worker's default checkpoint-packets (SaMaintenance.Settings): its largest margin. */
-        public long replayInitialMargin = 262_144;
+        /**
+         * esp-worker's margin for a new SA (CheckpointRule.NEW_SA_MARGIN): a node killed between
+         * the install and its first checkpoint leaves a floor the peer reaches after 64 packets.
+         */
+        public long replayInitialMargin = 64;
         public long maintenanceIntervalMillis = 5_000;
         public int tombstoneRetentionSeconds = 600;
         public int watchLogSize = 4_096;

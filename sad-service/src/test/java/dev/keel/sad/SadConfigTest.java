@@ -20,9 +20,9 @@ class SadConfigTest {
         assertThat(c.minClusterSize()).isEqualTo(2);
         assertThat(c.maxNoHeartbeatSeconds()).isEqualTo(3);
         assertThat(c.maintenanceIntervalMillis()).isEqualTo(5_000);
-        assertThat(c.replayInitialMargin()).isEqualTo(262_144);
+        assertThat(c.replayInitialMargin()).isEqualTo(64);
         assertThat(SadConfig.fromArgs(new String[] {"--node-id", "a", "--kek-file", "k", "--replay-initial-margin",
-                "64"}).replayInitialMargin()).isEqualTo(64);
+                "262144"}).replayInitialMargin()).isEqualTo(262_144);
     }
 
     @Test

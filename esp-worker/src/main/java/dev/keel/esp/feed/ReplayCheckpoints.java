@@ -260,10 +260,16 @@ public final class ReplayCheckpoints implements AutoCloseable {
                 boolean due;
                 if (advance != 0) {
                     due = tick || Long.compareUnsigned(advance, CheckpointRule.signalDistance(sentMargin)) >= 0;
+                } else if (tick) {
+                    // An SA idle for an interval shrinks its margin, in halving steps; not one that
+                    // merely has not moved since its last call.
+                    due = idle && Long.compareUnsigned(margin, sentMargin / 2) <= 0;
                 } else {
-                    // An SA idle for an interval (or just installed with the record's margin) shrinks
-                    // its margin, in halving steps; not one that merely has not moved since its last call.
-                    due = (tick ? idle : fromRecord) && Long.compareUnsigned(margin, sentMargin / 2) <= 0;
+                    // Just installed with the record's margin (sad-service's small initial one, or the
+                    // previous owner's): ask at once for the margin it needs, smaller or larger (a
+                    // rekey's successor carries its predecessor's flow as soon as the peer switches).
+                    due = fromRecord && (Long.compareUnsigned(margin, sentMargin / 2) <= 0
+                            || Long.compareUnsigned(margin, sentMargin) > 0);
                 }
                 if (!due && !(tick && unconfirmed)) {
                     return;

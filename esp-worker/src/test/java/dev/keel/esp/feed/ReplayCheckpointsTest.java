@@ -228,4 +228,38 @@ class ReplayCheckpointsTest {
             t.detach();
         }
     }
+
+    /**
+     * A rekey's successor is installed with sad-service's small initial margin (64): before its
+     * first packet it asks for the margin of the SA it replaces (one number above the edge, rule
+     * 3 of docs/ha.md), so the flow the peer moves onto it is not held back at 64 packets; and a
+     * fresh SA with no predecessor keeps the 64 it was installed with (no call).
+     */
+    @Test
+    void aRekeysSuccessorAsksForItsPredecessorsMarginBeforeItsFirstPacket() {
+        ChildSaRecord r = record(0, 64);
+        stored = new SimpleEntry<>("sa", Records.sealed(MAC, "sa", r));
+        ReplayWindow w = new ReplayWindow(1024);
+        long now = System.nanoTime();
+        ReplayCheckpoints.Tracker t = checkpoints.attach("sa", w, r, 60_000);
+        assertThat(w.acceptLimit()).as("the record's limit until an answer").isEqualTo(64);
+        t.evaluate(now, false);
+        assertThat(calls).hasSize(1);
+        assertThat(calls.getFirst().req().getRightEdge()).as("a larger margin goes one above the edge").isEqualTo(1);
+        assertThat(calls.getFirst().req().getMargin()).isGreaterThanOrEqualTo(60_000);
+        answer(calls.getFirst(), apply(calls.removeFirst()));
+        t.evaluate(now, false);
+        assertThat(w.acceptLimit()).isEqualTo(storedLimit()).isGreaterThanOrEqualTo(60_001);
+        for (long seq = 1; seq <= 50_000; seq++) {
+            assertThat(w.accept(seq)).isTrue();
+        }
+        t.detach();
+
+        ChildSaRecord fresh = record(0, 64);
+        stored = new SimpleEntry<>("sa", Records.sealed(MAC, "sa", fresh));
+        ReplayCheckpoints.Tracker f = checkpoints.attach("sa", new ReplayWindow(1024), fresh, 0);
+        f.evaluate(now, false);
+        assertThat(calls).as("a fresh SA: the initial margin is its margin").isEmpty();
+        f.detach();
+    }
 }
