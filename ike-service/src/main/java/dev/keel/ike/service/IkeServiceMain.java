@@ -10,6 +10,7 @@ import io.vertx.core.VertxOptions;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -67,6 +68,10 @@ public final class IkeServiceMain implements Callable<Integer> {
     @Option(names = "--psk", description = "NAME=ENV_VAR: the PSK named NAME under secrets: is in ENV_VAR")
     List<String> psks = new ArrayList<>();
 
+    @Option(names = "--key", description = "NAME=PEM_FILE: the private key named NAME under secrets: (auth: pubkey)"
+            + " is in PEM_FILE on this host (unencrypted; keep it 0600)")
+    List<String> keys = new ArrayList<>();
+
     @Option(names = "--loops", defaultValue = "1", description = "event loops")
     int loops;
 
@@ -110,6 +115,34 @@ public final class IkeServiceMain implements Callable<Integer> {
         return null;
     }
 
+    /**
+     * Reads {@code NAME=PEM_FILE} into {@code secrets} after checking the file holds a private key;
+     * returns why not, never quoting the file.
+     */
+    static String readKey(String option, Map<String, byte[]> secrets) {
+        int eq = option.indexOf('=');
+        if (eq <= 0 || eq == option.length() - 1) {
+            return "expected NAME=PEM_FILE";
+        }
+        Path file = Path.of(option.substring(eq + 1));
+        byte[] pem;
+        try {
+            if (Files.size(file) > 1 << 20) {
+                return file + " is larger than 1 MiB: not a private key";
+            }
+            pem = Files.readAllBytes(file);
+        } catch (java.io.IOException e) {
+            return "cannot read " + file + " (" + e.getClass().getSimpleName() + ")";
+        }
+        try {
+            dev.keel.core.crypto.PemKeys.privateKey(pem);
+        } catch (IllegalArgumentException e) {
+            return file + " " + e.getMessage();
+        }
+        secrets.put(option.substring(0, eq), pem);
+        return null;
+    }
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new IkeServiceMain()).execute(args));
     }
@@ -131,6 +164,13 @@ public final class IkeServiceMain implements Callable<Integer> {
                 return 2;
             }
             secrets.put(p.substring(0, eq), value.getBytes(StandardCharsets.UTF_8));
+        }
+        for (String k : keys) {
+            String problem = readKey(k, secrets);
+            if (problem != null) {
+                System.err.println("keel-ike-service: --key " + k + ": " + problem);
+                return 2;
+            }
         }
         ChannelCredentials creds;
         if (tlsCert == null && tlsKey == null && tlsCa == null) {

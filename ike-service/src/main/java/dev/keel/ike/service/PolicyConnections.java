@@ -1,5 +1,7 @@
 package dev.keel.ike.service;
 
+import com.google.protobuf.ByteString;
+import dev.keel.core.crypto.PemKeys;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSyntaxException;
@@ -11,6 +13,10 @@ import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.AuthMethod;
 import dev.keel.proto.v1.Child;
 import dev.keel.proto.v1.Connection;
+import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,10 +25,11 @@ import java.util.Map;
 
 /**
  * policy-service's connections (keel.v1.Connection from the Watch stream) as the engine's
- * {@link IkeConnection}s. Secrets never cross that API (policy.proto), so a PSK is looked up by
- * the connection's {@code secret_ref} in secrets this process holds. Certificate connections
- * need certificates and trust anchors that the API does not carry either: refused, by name.
- * UDP encapsulation is always forced, as in the gateway: the data plane speaks ESP in UDP only.
+ * {@link IkeConnection}s. Secrets never cross that API (policy.proto), so the key material is
+ * looked up by the connection's {@code secret_ref} in secrets this process holds: a PSK, or for
+ * {@code auth: pubkey} the PEM private key; the certificate chain and the peer's CAs, public,
+ * come with the connection, and the key must belong to the chain's end entity. UDP encapsulation
+ * is always forced, as in the gateway: the data plane speaks ESP in UDP only.
  */
 public final class PolicyConnections {
 
@@ -30,34 +37,78 @@ public final class PolicyConnections {
     }
 
     /**
-     * @param secrets secret name → PSK bytes (not copied; the caller keeps them)
+     * @param secrets secret name → PSK bytes, or PEM private key text (not copied; the caller keeps them)
      * @param ikePort the peers' IKE port (ours: both ends of a lab move it alike)
      * @throws IllegalArgumentException naming the connection and the problem
      */
     public static IkeConnection of(Connection c, Map<String, byte[]> secrets, int ikePort) {
         String at = "connection '" + c.getName() + "'";
-        if (c.getLocal().getMethod() != AuthMethod.AUTH_METHOD_PSK || c.getRemote().getMethod() != AuthMethod.AUTH_METHOD_PSK) {
-            throw new IllegalArgumentException(at + ": only PSK connections run in a standalone ike-service;"
-                    + " certificates and trust anchors do not cross policy-service's API (run the gateway)");
+        boolean pubkey = c.getLocal().getMethod() == AuthMethod.AUTH_METHOD_PUBKEY;
+        if (c.getLocal().getMethod() != c.getRemote().getMethod() || !pubkey
+                && c.getLocal().getMethod() != AuthMethod.AUTH_METHOD_PSK) {
+            throw new IllegalArgumentException(at + ": local " + c.getLocal().getMethod() + " and remote "
+                    + c.getRemote().getMethod() + ": both sides psk or both pubkey");
         }
-        byte[] psk = secrets.get(c.getLocal().getSecretRef());
-        if (psk == null) {
-            throw new IllegalArgumentException(at + ": no secret '" + c.getLocal().getSecretRef()
-                    + "' given to this ike-service (--psk " + c.getLocal().getSecretRef() + "=ENV_VAR)");
+        String ref = c.getLocal().getSecretRef();
+        byte[] secret = secrets.get(ref);
+        if (secret == null) {
+            throw new IllegalArgumentException(at + ": no secret '" + ref + "' given to this ike-service ("
+                    + (pubkey ? "--key " + ref + "=PEM_FILE" : "--psk " + ref + "=ENV_VAR") + ")");
         }
         List<ChildConnection> children = new ArrayList<>();
         for (Child ch : c.getChildrenList()) {
             children.add(child(at, ch));
         }
-        byte[] copy = psk.clone();
+        IkeIdentity localId = IkeIdentity.parse(c.getLocal().getId());
+        List<Proposal> proposals = proposals(at, Protocol.IKE, c.getProposalsList());
+        if (pubkey) {
+            return new IkeConnection(c.getName(), addresses(c.getLocalAddrsList()), addresses(c.getRemoteAddrsList()),
+                    ikePort, localId, anyOrIdentity(c.getRemote().getId()), pubKey(at, c, ref, secret), proposals,
+                    true, Duration.ofSeconds(c.getDpdDelaySeconds()), children);
+        }
+        byte[] copy = secret.clone();
         try {
             return new IkeConnection(c.getName(), addresses(c.getLocalAddrsList()), addresses(c.getRemoteAddrsList()),
-                    ikePort, IkeIdentity.parse(c.getLocal().getId()), anyOrIdentity(c.getRemote().getId()),
-                    new IkeConnection.Auth.Psk(copy), proposals(at, Protocol.IKE, c.getProposalsList()), true,
-                    Duration.ofSeconds(c.getDpdDelaySeconds()), children);
+                    ikePort, localId, anyOrIdentity(c.getRemote().getId()), new IkeConnection.Auth.Psk(copy),
+                    proposals, true, Duration.ofSeconds(c.getDpdDelaySeconds()), children);
         } finally {
             Arrays.fill(copy, (byte) 0);
         }
+    }
+
+    /** Our key (this host's file) with the chain and the peer's CAs policy-service sent (RFC 7427 signatures). */
+    private static IkeConnection.Auth.PubKey pubKey(String at, Connection c, String ref, byte[] pem) {
+        List<X509Certificate> chain = certificates(at + ": local.certs", c.getLocal().getCertsList());
+        List<X509Certificate> cas = certificates(at + ": remote.cacerts", c.getRemote().getCacertsList());
+        if (chain.isEmpty() || cas.isEmpty()) {
+            throw new IllegalArgumentException(at + ": 'auth: pubkey' needs our certificate chain and the peer's CA"
+                    + " certificates from policy-service (" + chain.size() + " and " + cas.size() + " came)");
+        }
+        PrivateKey key;
+        try {
+            key = PemKeys.privateKey(pem);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ": key '" + ref + "' " + e.getMessage());
+        }
+        if (!PemKeys.supported(key) || !PemKeys.matches(key, chain.getFirst().getPublicKey())) {
+            throw new IllegalArgumentException(at + ": key '" + ref + "' (" + key.getAlgorithm() + ") is not the"
+                    + " private key of our certificate '" + chain.getFirst().getSubjectX500Principal() + "'");
+        }
+        return new IkeConnection.Auth.PubKey(key, chain, cas);
+    }
+
+    private static List<X509Certificate> certificates(String at, List<ByteString> ders) {
+        List<X509Certificate> out = new ArrayList<>();
+        try {
+            CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+            for (ByteString der : ders) {
+                out.add((X509Certificate) x509.generateCertificate(der.newInput()));
+            }
+        } catch (CertificateException e) {
+            throw new IllegalArgumentException(at + "[" + out.size() + "]: not a DER certificate (" + e.getMessage()
+                    + ")");
+        }
+        return out;
     }
 
     private static ChildConnection child(String at, Child ch) {

@@ -64,4 +64,23 @@ class IkeServiceMainTest {
         assertThat(out).contains("exit 2").contains("--sad 192.0.2.7:7430")
                 .contains("plaintext gRPC only to a loopback address");
     }
+
+    @Test
+    void aKeyOptionNamesAReadablePemPrivateKeyFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.util.Map<String, byte[]> secrets = new java.util.HashMap<>();
+        assertThat(IkeServiceMain.readKey("gw-key", secrets)).isEqualTo("expected NAME=PEM_FILE");
+        assertThat(IkeServiceMain.readKey("gw-key=" + dir.resolve("none.pem"), secrets))
+                .isEqualTo("cannot read " + dir.resolve("none.pem") + " (NoSuchFileException)");
+        java.nio.file.Path notAKey = java.nio.file.Files.writeString(dir.resolve("cert.pem"), "secret stuff\n");
+        assertThat(IkeServiceMain.readKey("gw-key=" + notAKey, secrets)).startsWith(notAKey + " holds no PEM private key")
+                .doesNotContain("secret stuff");
+        var keys = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        java.nio.file.Path key = java.nio.file.Files.writeString(dir.resolve("gw.key"), "-----BEGIN PRIVATE KEY-----\n"
+                + java.util.Base64.getMimeEncoder().encodeToString(keys.getPrivate().getEncoded())
+                + "\n-----END PRIVATE KEY-----\n");
+        assertThat(secrets).isEmpty();
+        assertThat(IkeServiceMain.readKey("gw-key=" + key, secrets)).isNull();
+        assertThat(secrets).containsOnlyKeys("gw-key");
+    }
 }

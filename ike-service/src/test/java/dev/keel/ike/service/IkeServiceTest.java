@@ -41,8 +41,10 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
-import org.junit.jupiter.api.Test;
+import dev.keel.ike.session.TestPki;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Two standalone ike-services on loopback, each following its own policy-service over gRPC and
@@ -72,8 +74,28 @@ class IkeServiceTest {
                     start_action: %s
             """;
 
-    @Test
-    void connectionsFromPolicyServiceChildSasIntoTheSad() throws Exception {
+    /** The same with certificates: policy-service sends the chain and CAs, each service reads its key here. */
+    private static final String PUBKEY_CONFIG = """
+            secrets:
+              key: {file: %7$s/%3$s.key}
+            connections:
+              peer:
+                local_addrs: %1$s
+                remote_addrs: %2$s
+                local:  {auth: pubkey, id: %3$s.example, secret: key, certs: [%7$s/%3$s.crt]}
+                remote: {auth: pubkey, id: %4$s.example, cacerts: [%7$s/ca.crt]}
+                proposals: aes256gcm16-prfsha256-x25519
+                children:
+                  lan:
+                    local_ts: %5$s
+                    remote_ts: %6$s
+                    esp_proposals: aes256gcm16
+                    start_action: %8$s
+            """;
+
+    @ParameterizedTest(name = "auth {0}")
+    @ValueSource(strings = {"psk", "pubkey"})
+    void connectionsFromPolicyServiceChildSasIntoTheSad(String auth) throws Exception {
         Path dir = Files.createTempDirectory("keel-ike-service");
         List<AutoCloseable> closing = new ArrayList<>();
         ConcurrentLinkedQueue<BlockedThreadEvent> blocked = new ConcurrentLinkedQueue<>();
@@ -102,11 +124,27 @@ class IkeServiceTest {
             closing.add(sadChannel::shutdownNow);
 
             int port = portPair();
-            Map<String, byte[]> secrets = Map.of("psk", "ike-service test psk".getBytes(StandardCharsets.UTF_8));
-            IkeService serviceB = start(vertx, closing, "127.0.0.2", "127.0.0.1", "gwb", "gwa", "10.2.0.0/16",
-                    "10.1.0.0/16", "none", port, sadChannel, secrets);
-            IkeService serviceA = start(vertx, closing, "127.0.0.1", "127.0.0.2", "gwa", "gwb", "10.1.0.0/16",
-                    "10.2.0.0/16", "start", port, sadChannel, secrets);
+            Map<String, Map<String, byte[]>> secretsOf = new java.util.HashMap<>();
+            for (String me : List.of("gwa", "gwb")) {
+                secretsOf.put(me, Map.of("psk", "ike-service test psk".getBytes(StandardCharsets.UTF_8)));
+            }
+            if (auth.equals("pubkey")) {
+                TestPki.Issued ca = TestPki.rootCa("CN=Keel ike-service Test CA");
+                Files.writeString(dir.resolve("ca.crt"), pem("CERTIFICATE", ca.cert().getEncoded()));
+                for (String me : List.of("gwa", "gwb")) {
+                    TestPki.Issued ee = TestPki.endEntity(ca, "CN=" + me + ".example", me + ".example",
+                            TestPki.KeyType.ECDSA_P256);
+                    Files.writeString(dir.resolve(me + ".crt"), pem("CERTIFICATE", ee.cert().getEncoded()));
+                    String key = pem("PRIVATE KEY", ee.keys().getPrivate().getEncoded());
+                    Files.writeString(dir.resolve(me + ".key"), key); // policy-service checks it matches the cert
+                    secretsOf.put(me, Map.of("key", key.getBytes(StandardCharsets.US_ASCII))); // ike-service's --key
+                }
+            }
+            String config = auth.equals("psk") ? CONFIG : PUBKEY_CONFIG.replace("%7$s", dir.toString());
+            IkeService serviceB = start(vertx, closing, config, "127.0.0.2", "127.0.0.1", "gwb", "gwa", "10.2.0.0/16",
+                    "10.1.0.0/16", "none", port, sadChannel, secretsOf.get("gwb"));
+            IkeService serviceA = start(vertx, closing, config, "127.0.0.1", "127.0.0.2", "gwa", "gwb", "10.1.0.0/16",
+                    "10.2.0.0/16", "start", port, sadChannel, secretsOf.get("gwa"));
 
             await(() -> serviceA.installer().installed() == 1 && serviceB.installer().installed() == 1, 30_000,
                     "both pairs installed in the SAD");
@@ -146,13 +184,19 @@ class IkeServiceTest {
         }
     }
 
-    private static IkeService start(Vertx vertx, List<AutoCloseable> closing, String local, String remote, String me,
-            String peer, String localTs, String remoteTs, String startAction, int port, ManagedChannel sad,
-            Map<String, byte[]> secrets) throws Exception {
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'})
+                .encodeToString(der) + "\n-----END " + type + "-----\n";
+    }
+
+    private static IkeService start(Vertx vertx, List<AutoCloseable> closing, String config, String local,
+            String remote, String me, String peer, String localTs, String remoteTs, String startAction, int port,
+            ManagedChannel sad, Map<String, byte[]> secrets) throws Exception {
         ConfigLoader loader = new ConfigLoader(Map.of("KEEL_TEST_PSK", "unused here, long enough")::get);
-        ConfigResult r = loader.loadText(me + ".yaml",
-                CONFIG.formatted(local, remote, me, peer, localTs, remoteTs, startAction));
-        assertThat(r).isInstanceOf(ConfigResult.Valid.class);
+        ConfigResult r = loader.loadText(me + ".yaml", config.contains("%8$s")
+                ? config.formatted(local, remote, me, peer, localTs, remoteTs, "", startAction)
+                : config.formatted(local, remote, me, peer, localTs, remoteTs, startAction));
+        assertThat(r).as(r.toString()).isInstanceOf(ConfigResult.Valid.class);
         String name = InProcessServerBuilder.generateName();
         PolicyServer policy = new PolicyServer(InProcessServerBuilder.forName(name),
                 new PolicyGrpcService(loader, new PolicyStore(((ConfigResult.Valid) r).config()))).start();

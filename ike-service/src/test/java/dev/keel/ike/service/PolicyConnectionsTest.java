@@ -3,9 +3,11 @@ package dev.keel.ike.service;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.ByteString;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.session.TestPki;
 import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.Auth;
 import dev.keel.proto.v1.AuthMethod;
@@ -62,5 +64,50 @@ class PolicyConnectionsTest {
 
         assertThatThrownBy(() -> PolicyConnections.of(connection(unspecified), SECRETS, 500))
                 .hasMessage("connection 'site-b' child 'net': mode: IPSEC_MODE_UNSPECIFIED is not TUNNEL or TRANSPORT");
+    }
+
+    /**
+     * A pubkey connection: the chain and CAs come with it (DER), the private key from this host
+     * (PEM, by secret name); a key that is not the certificate's, a missing key and a missing
+     * chain are refused naming the connection, never quoting the key.
+     */
+    @Test
+    void aPubkeyConnectionTakesItsChainFromPolicyServiceAndItsKeyFromThisHost() throws Exception {
+        TestPki.Issued ca = TestPki.rootCa("CN=Keel Test CA");
+        TestPki.Issued gw = TestPki.endEntity(ca, "CN=gw-a.example", "gw-a.example", TestPki.KeyType.ECDSA_P256);
+        TestPki.Issued other = TestPki.endEntity(ca, "CN=other.example", "other.example", TestPki.KeyType.ECDSA_P256);
+        Connection c = connection(child().build()).toBuilder()
+                .setLocal(Auth.newBuilder().setMethod(AuthMethod.AUTH_METHOD_PUBKEY).setId("gw-a.example")
+                        .setSecretRef("gw-key").addCerts(ByteString.copyFrom(gw.cert().getEncoded())))
+                .setRemote(Auth.newBuilder().setMethod(AuthMethod.AUTH_METHOD_PUBKEY).setId("gw-b.example")
+                        .addCacerts(ByteString.copyFrom(ca.cert().getEncoded()))).build();
+
+        IkeConnection ike = PolicyConnections.of(c, Map.of("gw-key", pem(gw)), 500);
+        assertThat(ike.auth()).isInstanceOfSatisfying(IkeConnection.Auth.PubKey.class, a -> {
+            assertThat(a.key()).isEqualTo(gw.keys().getPrivate());
+            assertThat(a.chain()).containsExactly(gw.cert());
+            assertThat(a.trustAnchors()).containsExactly(ca.cert());
+        });
+
+        assertThatThrownBy(() -> PolicyConnections.of(c, Map.of("gw-key", pem(other)), 500))
+                .hasMessage("connection 'site-b': key 'gw-key' (EC) is not the private key of our certificate"
+                        + " 'CN=gw-a.example'");
+        assertThatThrownBy(() -> PolicyConnections.of(c, Map.of(), 500))
+                .hasMessage("connection 'site-b': no secret 'gw-key' given to this ike-service (--key gw-key=PEM_FILE)");
+        assertThatThrownBy(() -> PolicyConnections.of(c, Map.of("gw-key", "not a key".getBytes()), 500))
+                .hasMessageStartingWith("connection 'site-b': key 'gw-key' holds no PEM private key");
+        Connection noChain = c.toBuilder().setLocal(c.getLocal().toBuilder().clearCerts()).build();
+        assertThatThrownBy(() -> PolicyConnections.of(noChain, Map.of("gw-key", pem(gw)), 500))
+                .hasMessageContaining("'auth: pubkey' needs our certificate chain");
+        Connection mixed = c.toBuilder().setRemote(Auth.newBuilder().setMethod(AuthMethod.AUTH_METHOD_PSK)).build();
+        assertThatThrownBy(() -> PolicyConnections.of(mixed, Map.of("gw-key", pem(gw)), 500))
+                .hasMessage("connection 'site-b': local AUTH_METHOD_PUBKEY and remote AUTH_METHOD_PSK: both sides psk"
+                        + " or both pubkey");
+    }
+
+    private static byte[] pem(TestPki.Issued issued) {
+        String b64 = java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(
+                issued.keys().getPrivate().getEncoded());
+        return ("-----BEGIN PRIVATE KEY-----\n" + b64 + "\n-----END PRIVATE KEY-----\n").getBytes();
     }
 }

@@ -26,16 +26,16 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** A small test PKI built with bcpkix: CAs, intermediates and end-entity certificates. */
-final class TestPki {
+public final class TestPki {
 
     private static final AtomicLong SERIAL = new AtomicLong(1000);
 
     /** An issued certificate and its key pair. */
-    record Issued(KeyPair keys, X509Certificate cert) {
+    public record Issued(KeyPair keys, X509Certificate cert) {
     }
 
     /** Key types of end entities. */
-    enum KeyType {
+    public enum KeyType {
         RSA, ECDSA_P256, ED25519
     }
 
@@ -63,7 +63,7 @@ final class TestPki {
     }
 
     /** A self-signed root CA (ECDSA P-256), valid from an hour ago for ten years. */
-    static Issued rootCa(String dn) {
+    public static Issued rootCa(String dn) {
         KeyPair keys = keyPair(KeyType.ECDSA_P256);
         return build(dn, keys, dn, keys, true, List.of(), Instant.now().minus(Duration.ofHours(1)),
                 Instant.now().plus(Duration.ofDays(3650)));
@@ -76,7 +76,7 @@ final class TestPki {
     }
 
     /** An end-entity certificate under {@code issuer}, valid now, with dNSName {@code fqdn}. */
-    static Issued endEntity(Issued issuer, String dn, String fqdn, KeyType type) {
+    public static Issued endEntity(Issued issuer, String dn, String fqdn, KeyType type) {
         return endEntity(issuer, dn, fqdn, keyPair(type), Instant.now().minus(Duration.ofHours(1)),
                 Instant.now().plus(Duration.ofDays(365)));
     }

@@ -1,5 +1,6 @@
 package dev.keel.policy.config;
 
+import dev.keel.core.crypto.PemKeys;
 import dev.keel.core.net.IpAddress;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -8,10 +9,8 @@ import java.io.Reader;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
-import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -21,16 +20,11 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.openssl.PEMEncryptedKeyPair;
-import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 
 /**
  * PEM certificates and private keys of {@code auth: pubkey} sides, and the checks made on them
@@ -41,9 +35,6 @@ public final class PemCredentials {
 
     /** Largest certificate file read (a CA bundle may hold many). */
     static final int MAX_CERT_FILE_BYTES = 1 << 20;
-
-    private static final byte[] PROBE = "keel: does this private key belong to this certificate?"
-            .getBytes(StandardCharsets.US_ASCII);
 
     private PemCredentials() {
     }
@@ -94,61 +85,21 @@ public final class PemCredentials {
     }
 
     static PrivateKey privateKey(byte[] pem) throws CredentialException {
-        JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
-        try (Reader r = new InputStreamReader(new ByteArrayInputStream(pem), StandardCharsets.US_ASCII);
-                PEMParser parser = new PEMParser(r)) {
-            for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
-                if (o instanceof PrivateKeyInfo info) {
-                    return converter.getPrivateKey(info);
-                }
-                if (o instanceof PEMKeyPair pair) {
-                    // The private half alone: SEC 1 makes the public key optional, and the JDK omits it.
-                    return converter.getPrivateKey(pair.getPrivateKeyInfo());
-                }
-                if (o instanceof PEMEncryptedKeyPair || o instanceof PKCS8EncryptedPrivateKeyInfo) {
-                    throw new CredentialException("holds an encrypted private key; Keel reads unencrypted PEM"
-                            + " keys only (protect the file instead)");
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // Not the exception's message: a parser may quote what it failed on.
-            throw new CredentialException("is not a readable PEM private key (" + e.getClass().getSimpleName() + ")");
-        }
-        throw new CredentialException("holds no PEM private key (PKCS#8 'PRIVATE KEY', 'RSA PRIVATE KEY' or"
-                + " 'EC PRIVATE KEY')");
-    }
-
-    /** Whether {@code key} is the private half of {@code publicKey}: it signs, the public key verifies. */
-    static boolean keyMatches(PrivateKey key, PublicKey publicKey) {
-        String algorithm = switch (key.getAlgorithm().toUpperCase(Locale.ROOT)) {
-            case "RSA" -> "SHA256withRSA";
-            case "EC", "ECDSA" -> "SHA256withECDSA";
-            case "ED25519", "ED448", "EDDSA" -> "EdDSA";
-            default -> null;
-        };
-        if (algorithm == null) {
-            return false;
-        }
         try {
-            Signature signer = Signature.getInstance(algorithm);
-            signer.initSign(key);
-            signer.update(PROBE);
-            byte[] signature = signer.sign();
-            Signature verifier = Signature.getInstance(algorithm);
-            verifier.initVerify(publicKey);
-            verifier.update(PROBE);
-            return verifier.verify(signature);
-        } catch (GeneralSecurityException | RuntimeException e) {
-            return false; // a key of another type, or a curve the other key is not on
+            return PemKeys.privateKey(pem);
+        } catch (IllegalArgumentException e) {
+            throw new CredentialException(e.getMessage());
         }
     }
 
-    /** The key types Keel signs with (RFC 7427 schemes of ike-service). */
+    /** Whether {@code key} is the private half of {@code publicKey} ({@link PemKeys#matches}). */
+    static boolean keyMatches(PrivateKey key, PublicKey publicKey) {
+        return PemKeys.matches(key, publicKey);
+    }
+
+    /** The key types Keel signs with ({@link PemKeys#supported}). */
     static boolean supportedKeyType(PrivateKey key) {
-        return switch (key.getAlgorithm().toUpperCase(Locale.ROOT)) {
-            case "RSA", "EC", "ECDSA", "ED25519", "EDDSA" -> true;
-            default -> false;
-        };
+        return PemKeys.supported(key);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.keel.policy.grpc;
 
+import com.google.protobuf.ByteString;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.policy.config.AuthConfig;
 import dev.keel.policy.config.ChildConfig;
@@ -19,6 +20,8 @@ import dev.keel.proto.v1.PolicyEvent;
 import dev.keel.proto.v1.PolicySnapshot;
 import dev.keel.proto.v1.StartAction;
 import java.util.List;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 
 /**
  * Domain configuration to keel.v1 messages. Secrets have no mapping: a message can carry a
@@ -56,7 +59,21 @@ final class ProtoMapper {
         if (a.secretRef() != null) {
             b.setSecretRef(a.secretRef());
         }
+        for (X509Certificate cert : a.certs()) {
+            b.addCerts(der(cert));
+        }
+        for (X509Certificate cert : a.cacerts()) {
+            b.addCacerts(der(cert));
+        }
         return b.build();
+    }
+
+    private static ByteString der(X509Certificate cert) {
+        try {
+            return ByteString.copyFrom(cert.getEncoded());
+        } catch (CertificateEncodingException e) {
+            throw new IllegalStateException("a certificate read at load has no DER encoding", e);
+        }
     }
 
     static Child child(ChildConfig c) {
