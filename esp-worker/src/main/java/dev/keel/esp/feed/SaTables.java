@@ -402,8 +402,8 @@ public final class SaTables {
 
     /**
      * Logs a batch's installs and removals: a line each, as outside a batch, or for a burst (a
-     * takeover's) one line of ids; a line per SA cost a 2,000-SA takeover a
-     * third of the feed's time (docs/ha.md, "Measured: 1,000 tunnels").
+     * takeover's) one line of ids: a line per SA was 40 % of the feed's time in a 2,000-SA
+     * takeover (docs/ha.md, "Measured: 1,000 tunnels").
      */
     private void logBatch() {
         if (installedInBatch.size() + removedInBatch.size() <= LOG_LINES_PER_BATCH) {
