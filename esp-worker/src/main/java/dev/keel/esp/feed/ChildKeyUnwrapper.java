@@ -15,6 +15,13 @@ public final class ChildKeyUnwrapper implements AutoCloseable {
 
     private final byte[] kek;
     private final int kekId;
+    /**
+     * Each thread's unwrap cipher, initialized once: a doFinal returns it to that state, and a
+     * takeover unwraps thousands of keys (the provider lookup and key schedule per key were a
+     * quarter of the feed's install time). Dropped after a failure.
+     */
+    private final ThreadLocal<Cipher> ciphers = new ThreadLocal<>();
+    private volatile boolean closed;
 
     /** Copies {@code kek} (16, 24 or 32 bytes: the same KEK file every sad-service member loads). */
     public ChildKeyUnwrapper(byte[] kek) {
@@ -42,18 +49,27 @@ public final class ChildKeyUnwrapper implements AutoCloseable {
         if (wrapped.length == 0) {
             return new byte[0];
         }
+        if (closed) {
+            throw new IllegalStateException("the KEK was closed");
+        }
         try {
-            Cipher c = Cipher.getInstance("AES/KWP/NoPadding");
-            // Decrypt mode of the KWP cipher is the RFC 5649 unwrap, giving the key bytes themselves.
-            c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(kek, "AES"));
+            Cipher c = ciphers.get();
+            if (c == null) {
+                c = Cipher.getInstance("AES/KWP/NoPadding");
+                // Decrypt mode of the KWP cipher is the RFC 5649 unwrap, giving the key bytes themselves.
+                c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(kek, "AES"));
+                ciphers.set(c);
+            }
             return c.doFinal(wrapped);
         } catch (GeneralSecurityException e) {
+            ciphers.remove(); // its state after a failure is not specified
             throw new IllegalStateException("wrapped key failed the RFC 5649 integrity check");
         }
     }
 
     @Override
     public void close() {
+        closed = true;
         Arrays.fill(kek, (byte) 0);
     }
 

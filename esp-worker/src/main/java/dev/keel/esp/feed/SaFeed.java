@@ -69,6 +69,11 @@ public final class SaFeed extends ResumableWatch<WatchRequest> {
             }
         }
         streamId = r.getStreamId();
+        // One response is a burst of events (up to 256): applied as one batch, each table published once.
+        tables.batch(() -> applyEvents(r));
+    }
+
+    private void applyEvents(WatchResponse r) {
         for (SaEvent e : r.getEventsList()) {
             events.increment();
             switch (e.getType()) {

@@ -1,12 +1,16 @@
 package dev.keel.esp.sa;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Inbound SAs by SPI, read lock-free and allocation-free on the packet path. Writers (SA
- * installs and deletes, rare) copy the open-addressing arrays and publish them through one
- * volatile field, so a reader always sees a consistent table.
+ * installs and deletes) change a map of their own and publish new open-addressing arrays through
+ * one volatile field, so a reader always sees a consistent table. A {@link #batch} of changes
+ * publishes once: readers see none of them, then all.
  */
 public final class InboundSaTable {
 
@@ -14,6 +18,12 @@ public final class InboundSaTable {
     }
 
     private volatile Slots slots = new Slots(new int[16], new InboundSa[16], 0);
+    /** What the table holds, published or not yet (a batch under way). Guarded by this. */
+    private final Map<Integer, InboundSa> bySpi = new HashMap<>();
+    /** Nesting depth of {@link #batch} calls; changes publish when it is 0. Guarded by this. */
+    private int batching;
+    /** {@link #bySpi} changed since the last publication. Guarded by this. */
+    private boolean changed;
 
     /** The SA with this SPI, or null. */
     public InboundSa lookup(int spi) {
@@ -31,43 +41,58 @@ public final class InboundSaTable {
         return null;
     }
 
-    /** Adds or replaces the SA for its SPI; returns the one it replaced, or null. */
+    /** Adds or replaces the SA for its SPI; returns the one it replaced (published or not), or null. */
     public synchronized InboundSa put(InboundSa sa) {
-        List<InboundSa> all = all();
-        InboundSa replaced = null;
-        for (int i = 0; i < all.size(); i++) {
-            if (all.get(i).spi() == sa.spi()) {
-                replaced = all.set(i, sa);
-            }
-        }
-        if (replaced == null) {
-            all.add(sa);
-        }
-        slots = build(all);
+        InboundSa replaced = bySpi.put(sa.spi(), sa);
+        changed = true;
+        publishUnlessBatching();
         return replaced;
     }
 
     /** Removes the SA with this SPI and returns it (not closed), or null. */
     public synchronized InboundSa remove(int spi) {
-        List<InboundSa> all = all();
-        InboundSa removed = null;
-        for (int i = 0; i < all.size(); i++) {
-            if (all.get(i).spi() == spi) {
-                removed = all.remove(i);
-                break;
-            }
-        }
+        InboundSa removed = bySpi.remove(spi);
         if (removed != null) {
-            slots = build(all);
+            changed = true;
+            publishUnlessBatching();
         }
         return removed;
+    }
+
+    /**
+     * The SA with this SPI as the writers see it: a change of a batch under way included (on the
+     * writer's thread; readers use {@link #lookup}).
+     */
+    public synchronized InboundSa current(int spi) {
+        return bySpi.get(spi);
+    }
+
+    /**
+     * Runs {@code changes} (puts and removals on this table) and publishes the table once, after
+     * them: an install costs a hash map insert, and the copy of the arrays is shared by the batch.
+     */
+    public synchronized void batch(Runnable changes) {
+        batching++;
+        try {
+            changes.run();
+        } finally {
+            batching--;
+            publishUnlessBatching();
+        }
+    }
+
+    private void publishUnlessBatching() {
+        if (batching == 0 && changed) {
+            slots = build(bySpi.values());
+            changed = false;
+        }
     }
 
     public int size() {
         return slots.size;
     }
 
-    /** A snapshot of every SA in the table. */
+    /** A snapshot of every SA in the (published) table. */
     public List<InboundSa> all() {
         Slots s = slots;
         List<InboundSa> out = new ArrayList<>(s.size);
@@ -79,7 +104,7 @@ public final class InboundSaTable {
         return out;
     }
 
-    private static Slots build(List<InboundSa> all) {
+    private static Slots build(Collection<InboundSa> all) {
         // Load factor at most 1/2 keeps probe runs short.
         int cap = Integer.highestOneBit(Math.max(16, all.size() * 2 - 1)) << 1;
         int[] spis = new int[cap];

@@ -48,5 +48,8 @@ class ChildKeyUnwrapperTest {
         wrapped[5] ^= 1;
         assertThatThrownBy(() -> u.unwrap(wrapped, u.kekId())).isInstanceOf(IllegalStateException.class)
                 .hasMessage("wrapped key failed the RFC 5649 integrity check");
+        // The thread's cipher is not left broken by the failure.
+        wrapped[5] ^= 1;
+        assertThat(u.unwrap(wrapped, u.kekId())).isEqualTo(HEX.parseHex("c37b7e6492584340bed12207808941155068f738"));
     }
 }

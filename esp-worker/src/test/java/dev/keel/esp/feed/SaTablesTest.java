@@ -24,6 +24,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Which records become SAs: only this node's, with keys it can unwrap; removal, reconcile, expiry. */
@@ -52,6 +55,10 @@ class SaTablesTest {
                 events.add("hard " + saId);
             }
         }, Runnable::run);
+    }
+
+    private ChildSaRecord record(String id, int spi, Direction dir, String owner, KeyWrap w, String child) {
+        return record(id, spi, dir, owner, w).toBuilder().setChild(child).build();
     }
 
     private ChildSaRecord record(String id, int spi, Direction dir, String owner, KeyWrap w) {
@@ -145,5 +152,109 @@ class SaTablesTest {
         tables.upsert(record("out-3", 0x2003, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder().setCreatedAtMs(0)
                 .build());
         assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2003);
+    }
+
+    /** The margin a new inbound SA starts with, once its tracker has evaluated (it is never started here). */
+    private long firstMargin(String id) {
+        var replay = tables.get(id).replay();
+        replay.evaluate(System.nanoTime(), false);
+        return replay.margin();
+    }
+
+    @Test
+    void aNewInboundSaTakesTheMarginOfItsOwnChildsSaAcrossInstallsAndRemovals() {
+        // Taken over with a margin of 300: the SA a rekey of child "net" replaces.
+        tables.upsert(record("in-1", 0x1001, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder()
+                .setReplayFloor(5_300).setReplayCheckpoint(5_300).setReplayMargin(300).setOwnerEpoch(2).build());
+        tables.upsert(record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "w1", wrap));
+        tables.upsert(record("in-other", 0x1002, Direction.DIRECTION_INBOUND, "w1", wrap, "other").toBuilder()
+                .setReplayFloor(900).setReplayCheckpoint(900).setReplayMargin(5_000).setOwnerEpoch(2).build());
+        // The rekey's new inbound SA: net's margin, not other's.
+        tables.upsert(record("in-2", 0x1003, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder()
+                .setReplayMargin(262_144).build());
+        assertThat(firstMargin("in-2")).isEqualTo(300);
+        // A child with no SA here yet: the new-SA margin.
+        tables.upsert(record("in-3", 0x1004, Direction.DIRECTION_INBOUND, "w1", wrap, "third").toBuilder()
+                .setReplayMargin(262_144).build());
+        assertThat(firstMargin("in-3")).isEqualTo(CheckpointRule.NEW_SA_MARGIN);
+        // net's SAs removed (deleted, moved away, replaced by SPI): a later new SA of net has no predecessor.
+        tables.remove("in-1");
+        tables.upsert(record("in-2", 0x1003, Direction.DIRECTION_INBOUND, "w2", wrap));
+        tables.upsert(record("in-4", 0x1005, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder()
+                .setReplayMargin(262_144).build());
+        tables.upsert(record("in-5", 0x1005, Direction.DIRECTION_INBOUND, "w1", wrap, "third").toBuilder()
+                .setReplayMargin(262_144).build()); // same SPI: replaces in-4
+        assertThat(tables.get("in-4")).isNull();
+        tables.upsert(record("in-6", 0x1006, Direction.DIRECTION_INBOUND, "w1", wrap).toBuilder()
+                .setReplayMargin(262_144).build());
+        assertThat(firstMargin("in-6")).isEqualTo(CheckpointRule.NEW_SA_MARGIN);
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2001);
+    }
+
+    @Test
+    void aBatchPublishesItsChangesTogetherAndClosesWhatItRemovedAfterwards() {
+        tables.upsert(record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "w1", wrap));
+        tables.upsert(record("in-1", 0x1001, Direction.DIRECTION_INBOUND, "w1", wrap));
+        var oldIn = tables.inbound().lookup(0x1001);
+        var oldOut = tables.outbound().lookup("site-b/net");
+        tables.batch(() -> {
+            tables.upsert(record("in-2", 0x1002, Direction.DIRECTION_INBOUND, "w1", wrap));
+            tables.upsert(record("out-2", 0x2002, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder()
+                    .setCreatedAtMs(2).build()); // the rekey's: newer, chosen
+            tables.upsert(record("out-9", 0x2009, Direction.DIRECTION_OUTBOUND, "w1", wrap, "other"));
+            tables.remove("in-1");
+            tables.remove("out-1");
+            // The data plane sees none of it yet, and nothing it can still find is closed.
+            assertThat(tables.inbound().lookup(0x1002)).isNull();
+            assertThat(tables.inbound().lookup(0x1001)).isSameAs(oldIn);
+            assertThat(tables.outbound().lookup("site-b/net")).isSameAs(oldOut);
+            assertThat(tables.outbound().lookup("site-b/other")).isNull();
+            assertThat(oldIn.isClosed()).isFalse();
+            assertThat(oldOut.isClosed()).isFalse();
+            assertThat(tables.get("in-1")).isNull();
+        });
+        assertThat(tables.inbound().lookup(0x1002)).isNotNull();
+        assertThat(tables.inbound().lookup(0x1001)).isNull();
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2002);
+        assertThat(tables.outbound().lookup("site-b/other").spi()).isEqualTo(0x2009);
+        assertThat(oldIn.isClosed()).isTrue();
+        assertThat(oldOut.isClosed()).isTrue();
+
+        // Removing the chosen SA falls back to its child's other one; removing both empties the entry.
+        tables.remove("out-2");
+        assertThat(tables.outbound().lookup("site-b/net")).isNull();
+        tables.upsert(record("out-3", 0x2003, Direction.DIRECTION_OUTBOUND, "w1", wrap));
+        tables.upsert(record("out-4", 0x2004, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder()
+                .setCreatedAtMs(5).build());
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2004);
+        tables.upsert(record("out-4", 0x2004, Direction.DIRECTION_OUTBOUND, "w2", wrap)); // moved away
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2003);
+        assertThat(tables.outbound().lookup("site-b/other").spi()).isEqualTo(0x2009);
+    }
+
+    @Test
+    void aUsageAnswerWithNothingToApplyDoesNotWaitForTheFeed() throws Exception {
+        ChildSaRecord r = record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "w1", wrap);
+        tables.upsert(r);
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread feed = Thread.ofPlatform().start(() -> tables.batch(() -> { // a long batch holds the tables
+            held.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        held.await();
+        try {
+            // Thousands of these arrive a second (one per SA with traffic), on gRPC's threads.
+            CompletableFuture.runAsync(() -> tables.updateCounters(r.toBuilder().setGeneration(7).build()))
+                    .get(5, TimeUnit.SECONDS);
+        } finally {
+            release.countDown();
+            feed.join();
+        }
+        assertThat(tables.get("out-1").record().getGeneration()).isZero();
     }
 }

@@ -23,6 +23,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
@@ -40,12 +44,21 @@ import org.slf4j.LoggerFactory;
  * <p>A record of a rekey's replacement whose predecessor is still there and not marked replaced
  * never got its answer to the peer: it is deleted, and the predecessor taken over (the peer
  * retransmits the rekey to it). An IKE SA whose record another node comes to own (it claimed it,
- * {@link SadSaClaimer}) is dropped here at once. One thread, blocking calls; restarts the watch
- * after errors.
+ * {@link SadSaClaimer}) is dropped here at once.
+ *
+ * <p>Threads: one reads the watch and decides; the blocking part of a takeover (reading the CHILD
+ * SA records, unwrapping the keys) runs for up to {@link #AT_ONCE} IKE SAs at a time on virtual
+ * threads, because a failover brings one record per peer at once and each waits for SAD round
+ * trips (one at a time, 1,000 took 12 s). Different IKE SAs share no state here; one IKE SA is
+ * taken over at most once at a time ({@code adopting}), and handing it to the engine is atomic
+ * with respect to losing its record ({@link #lost}), so an IKE SA whose record moved away while
+ * its takeover was under way is either not started or abandoned. Restarts the watch after errors.
  */
 public final class SadIkeSaAdopter implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SadIkeSaAdopter.class);
+    /** IKE SAs whose takeover is under way at once (each mostly waits for the SAD). */
+    static final int AT_ONCE = 32;
 
     private final SaServiceGrpc.SaServiceBlockingStub sad;
     private final String node;
@@ -59,6 +72,9 @@ public final class SadIkeSaAdopter implements AutoCloseable {
     private final LongAdder refused = new LongAdder();
     private final LongAdder lost = new LongAdder();
     private final Thread thread;
+    private final Semaphore slots = new Semaphore(AT_ONCE);
+    private final ExecutorService takeovers = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("keel-ike-takeover-", 0).factory());
     private volatile Context.CancellableContext call;
     private volatile boolean closed;
 
@@ -150,11 +166,30 @@ public final class SadIkeSaAdopter implements AutoCloseable {
         }
         adopting.add(r.getId());
         try {
-            adopt(r);
-        } catch (StatusRuntimeException | IllegalArgumentException | IllegalStateException e) {
-            refused.increment();
+            slots.acquire(); // the watch waits while AT_ONCE takeovers are under way
+        } catch (InterruptedException e) {
             adopting.remove(r.getId());
-            LOG.warn("IKE SA {} not taken over: {}", r.getId(), e.getMessage());
+            Thread.currentThread().interrupt();
+            return;
+        }
+        try {
+            takeovers.execute(() -> {
+                try {
+                    adopt(r);
+                } catch (StatusRuntimeException | IllegalArgumentException | IllegalStateException e) {
+                    refused.increment();
+                    adopting.remove(r.getId());
+                    LOG.warn("IKE SA {} not taken over: {}", r.getId(), e.getMessage());
+                } catch (RuntimeException e) {
+                    adopting.remove(r.getId());
+                    LOG.error("IKE SA {}: taking it over failed", r.getId(), e);
+                } finally {
+                    slots.release();
+                }
+            });
+        } catch (RejectedExecutionException e) { // closed
+            adopting.remove(r.getId());
+            slots.release();
         }
     }
 
@@ -172,8 +207,18 @@ public final class SadIkeSaAdopter implements AutoCloseable {
             children.add(new ChildSaRecord[] {child(c.getInboundSaId()), child(c.getOutboundSaId())});
         }
         IkeSaSnapshot s = IkeSaRecords.snapshot(r, children, unwrap);
-        store.adopted(r.getId(), r.getOwnerEpoch());
         boolean merged = r.getOwnerReason() == OwnershipReason.OWNERSHIP_REASON_MERGE;
+        synchronized (this) { // with lost(): the engine files the IKE SA before lost() can look for it
+            if (closed || store.lostHere(r.getId(), r.getOwnerEpoch())) { // it moved away meanwhile
+                adopting.remove(r.getId());
+                return;
+            }
+            store.adopted(r.getId(), r.getOwnerEpoch());
+            start(r, children, s, merged);
+        }
+    }
+
+    private void start(IkeSaRecord r, List<ChildSaRecord[]> children, IkeSaSnapshot s, boolean merged) {
         engine.adopt(s, merged, sa -> {
             for (int i = 0; i < r.getChildrenCount(); i++) {
                 IkeSaChild c = r.getChildren(i);
@@ -190,9 +235,10 @@ public final class SadIkeSaAdopter implements AutoCloseable {
                 LOG.warn("IKE SA {} not taken over: {}", r.getId(), e.getMessage());
             } else {
                 adopted.increment();
-                LOG.info("{} taken over ({} CHILD SAs{})", sa, s.children().size(),
-                        s.children().size() < r.getChildrenCount() ? ", " + (r.getChildrenCount() - s.children().size())
-                                + " whose records are gone left out" : "");
+                if (s.children().size() < r.getChildrenCount()) { // the engine has logged the takeover itself
+                    LOG.info("{} taken over: {} CHILD SAs whose records are gone left out", sa,
+                            r.getChildrenCount() - s.children().size());
+                }
             }
         });
     }
@@ -202,7 +248,7 @@ public final class SadIkeSaAdopter implements AutoCloseable {
      * a merge gave it the record): this node stops running it without a word to the peer or the
      * SAD. Its writes would be refused anyway; stopping at once also stops its retransmissions.
      */
-    private void lost(IkeSaRecord r) {
+    private synchronized void lost(IkeSaRecord r) {
         store.lostTo(r.getId(), r.getOwnerEpoch());
         long localSpi = r.getInitiator() ? r.getInitiatorSpi() : r.getResponderSpi();
         engine.ikeSa(localSpi).filter(sa -> sa.spiI() == r.getInitiatorSpi() && sa.spiR() == r.getResponderSpi())
@@ -261,5 +307,6 @@ public final class SadIkeSaAdopter implements AutoCloseable {
             c.cancel(null);
         }
         thread.interrupt();
+        takeovers.shutdownNow();
     }
 }
