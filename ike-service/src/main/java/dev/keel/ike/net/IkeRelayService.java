@@ -54,9 +54,19 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         UNEXPECTED_FRAME,
         /** To a peer: no attached worker owns the port it must leave from. */
         NO_WORKER,
-        /** To a peer: the worker's stream has a full send buffer (the retransmission timer covers it). */
+        /**
+         * To a peer: the worker's stream has not drained {@link #MAX_UNREADY} answers written since it
+         * last was ready (the retransmission timer covers it).
+         */
         WORKER_BUSY
     }
+
+    /**
+     * Answers buffered on a stream that gRPC calls not ready, before more are dropped: gRPC buffers
+     * them anyway, and a stream is "not ready" for ordinary reasons (the worker has not asked for
+     * the next message yet), so this bounds the memory, not the ordinary case.
+     */
+    public static final int MAX_UNREADY = 256;
 
     private final String serviceId;
     private final InetAddress address;
@@ -154,10 +164,16 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         private boolean greeted;
         private boolean refused;
         private String id = "(before hello)";
+        private int writtenWhileNotReady;
 
         Worker(ServerCallStreamObserver<RelayFrame> call) {
             this.call = call;
             call.setOnCancelHandler(this::detach);
+            call.setOnReadyHandler(() -> {
+                synchronized (this) {
+                    writtenWhileNotReady = 0;
+                }
+            });
         }
 
         @Override
@@ -242,8 +258,11 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
                 return;
             }
             if (!call.isReady()) {
-                drops.get(Drop.WORKER_BUSY).increment();
-                return;
+                if (writtenWhileNotReady >= MAX_UNREADY) {
+                    drops.get(Drop.WORKER_BUSY).increment();
+                    return;
+                }
+                writtenWhileNotReady++;
             }
             try {
                 call.onNext(frame);

@@ -125,6 +125,22 @@ class IkeRelayTest {
     }
 
     @Test
+    void aBurstOfAnswersWaitsForTheWorkerInsteadOfBeingDropped() throws Exception {
+        // the worker asks gRPC for one frame at a time: a stream is "not ready" between two of them
+        IkeRelayService relay = service();
+        IkeRelayClient[] w = new IkeRelayClient[1];
+        IkeHandoff[] h = worker("w1", w);
+        await(w[0]::attached, "attached");
+        from(h[0], PEER_1, "init");
+        await(() -> atEngine.size() == 1, "at the engine");
+        for (int i = 0; i < 200; i++) {
+            relay.send(4500, PEER_1, ("answer " + i).getBytes());
+        }
+        await(() -> sentToPeers.size() == 200, "all 200 answers out, got " + sentToPeers.size());
+        assertThat(relay.drops(IkeRelayService.Drop.WORKER_BUSY)).isZero();
+    }
+
+    @Test
     void answersGoThroughTheWorkerThePeerLastCameThrough() throws Exception {
         IkeRelayService relay = service();
         IkeRelayClient[] w1 = new IkeRelayClient[1];
