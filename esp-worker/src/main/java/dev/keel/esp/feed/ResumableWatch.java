@@ -1,5 +1,6 @@
 package dev.keel.esp.feed;
 
+import dev.keel.esp.net.Backoff;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;

@@ -2,6 +2,7 @@ package dev.keel.ike.service;
 
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.core.net.IpAddress;
+import dev.keel.ike.net.IkeRelayService;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.session.ConnectionDirectory;
@@ -12,6 +13,7 @@ import io.grpc.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.Map;
@@ -22,7 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * ike-service running alone: the IKE engine on its own UDP ports (IKE and NAT-T IKE), its
+ * ike-service running alone: the IKE engine on its own UDP ports (IKE and NAT-T IKE) or, in relay
+ * mode, behind the esp-workers that own them ({@link IkeRelayService}, docs/gateway.md), its
  * connections from policy-service's Watch stream, its CHILD SAs installed through sad-service's
  * gRPC API for the data-plane node {@code owner} (an esp-worker, which picks them up from the
  * SAD's Watch stream). {@code start} children are initiated as their connection arrives.
@@ -32,43 +35,67 @@ public final class IkeService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IkeService.class);
 
     /**
-     * @param address  outer address the IKE sockets bind to
-     * @param ikePort  500, or P in a lab
-     * @param natTPort 4500 (P + 1 in a lab); -1 when another process owns it (see docs/gateway.md)
+     * @param address  outer address the IKE sockets bind to; in relay mode the workers' outer address
+     * @param ikePort  500, or P in a lab (in relay mode: the workers' port serving as 500)
+     * @param natTPort 4500 (P + 1 in a lab); -1 when another process owns it and no relay is used
+     *                 (in relay mode: the workers' port serving as 4500)
      * @param espPort  the data plane's ESP-in-UDP port recorded in the SAs (normally 4500)
      * @param nodeId   this service's name in record ids
      * @param owner    node id of the SAs' owner: the sad-service member the esp-worker that runs them
      *                 watches as (the SAD only accepts members); empty: the member serving the call
+     * @param relay    no sockets of its own: IKE reaches the engine through {@link #relay()}, served
+     *                 by the caller's gRPC server, from the esp-workers that own the ports
      */
     public record Settings(String address, int ikePort, int natTPort, int espPort, int loops, String nodeId,
-            String owner) {
+            String owner, boolean relay) {
+        public Settings {
+            if (relay && natTPort <= 0) {
+                throw new IllegalArgumentException("relay mode needs the workers' NAT-T port, got " + natTPort);
+            }
+        }
+
+        /** Settings for IKE on this process's own sockets. */
+        public Settings(String address, int ikePort, int natTPort, int espPort, int loops, String nodeId,
+                String owner) {
+            this(address, ikePort, natTPort, espPort, loops, nodeId, owner, false);
+        }
     }
+
+    /** How many peers the relay remembers with their worker before it starts again. */
+    private static final int RELAY_ROUTES = 1 << 20;
 
     private final Vertx vertx;
     private final IkeEngine engine;
     private final UdpIkeSockets sockets;
+    private final IkeRelayService relay;
     private final PolicyWatcher watcher;
     private final SadChildInstaller installer;
     private final SadSpiPool spis;
     private final ScheduledExecutorService scheduler;
 
-    private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, PolicyWatcher watcher,
-            SadChildInstaller installer, SadSpiPool spis, ScheduledExecutorService scheduler) {
+    private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, IkeRelayService relay,
+            PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, ScheduledExecutorService scheduler) {
         this.vertx = vertx;
         this.spis = spis;
         this.engine = engine;
         this.sockets = sockets;
+        this.relay = relay;
         this.watcher = watcher;
         this.installer = installer;
         this.scheduler = scheduler;
     }
 
-    /** Binds the sockets, then follows policy-service. */
+    /** Binds the sockets (none in relay mode), then follows policy-service. */
     public static Future<IkeService> start(Vertx vertx, Settings s, Channel policyService, Channel saService,
             Map<String, byte[]> secrets) {
         SecureRandom random = new SecureRandom();
         AtomicReference<UdpIkeSockets> socketsRef = new AtomicReference<>();
-        IkeTransport transport = (localPort, peer, message) -> socketsRef.get().send(localPort, peer, message);
+        IkeRelayService relay = s.relay()
+                ? new IkeRelayService(s.nodeId(), InetAddress.ofLiteral(s.address()), s.ikePort(), s.natTPort(),
+                        RELAY_ROUTES)
+                : null;
+        IkeTransport transport = relay != null ? relay
+                : (localPort, peer, message) -> socketsRef.get().send(localPort, peer, message);
         SadChildInstaller installer = new SadChildInstaller(saService, s.nodeId(), s.owner(),
                 new InetSocketAddress(s.address(), s.espPort()), null);
         ConnectionDirectory directory = new ConnectionDirectory();
@@ -78,20 +105,27 @@ public final class IkeService implements AutoCloseable {
                 spis, VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
                 RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random);
         installer.attach(engine);
+        if (relay != null) {
+            relay.receiver(engine);
+        }
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("keel-ike-policy").factory());
         // The first batch of SPIs before the first setup (a failed one is retried by the next refill).
-        return Future.fromCompletionStage(spis.start()).compose(v -> UdpIkeSockets.bind(vertx, s.address(),
-                s.ikePort(), s.natTPort(), engine)).map(sockets -> {
+        return Future.fromCompletionStage(spis.start()).compose(v -> relay != null ? Future.<UdpIkeSockets>succeededFuture()
+                : UdpIkeSockets.bind(vertx, s.address(), s.ikePort(), s.natTPort(), engine)).map(sockets -> {
             socketsRef.set(sockets);
             PolicyWatcher watcher = new PolicyWatcher(policyService, directory, secrets, s.ikePort(), scheduler,
                     engine::initiateStartChildren).start();
-            return new IkeService(vertx, engine, sockets, watcher, installer, spis, scheduler);
+            return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, scheduler);
         }).onFailure(e -> {
             scheduler.shutdownNow();
-        spis.close();
             spis.close();
         });
+    }
+
+    /** The IkeRelay gRPC service the esp-workers attach to (relay mode), or null (own sockets). */
+    public IkeRelayService relay() {
+        return relay;
     }
 
     public IkeEngine engine() {
@@ -134,7 +168,9 @@ public final class IkeService implements AutoCloseable {
     @Override
     public void close() {
         watcher.close();
-        sockets.close();
+        if (sockets != null) {
+            sockets.close();
+        }
         scheduler.shutdownNow();
     }
 }

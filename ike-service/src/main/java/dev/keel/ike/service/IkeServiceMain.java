@@ -1,13 +1,23 @@
 package dev.keel.ike.service;
 
+import dev.keel.proto.v1.IkeRelayGrpc;
+import dev.keel.rpc.MutualTls;
 import io.grpc.ChannelCredentials;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,7 +35,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code keel-ike-service}: the IKE engine alone (DESIGN §2): connections from policy-service's
- * Watch stream, CHILD SAs through sad-service's gRPC API, IKE on its own UDP ports. Exit codes:
+ * Watch stream, CHILD SAs through sad-service's gRPC API, IKE on its own UDP ports or, with
+ * {@code --relay-listen}, through the esp-workers that own them (the IKE relay). Exit codes:
  * 0 stopped, 2 bad arguments, 1 failed to start.
  */
 @Command(name = "keel-ike-service", mixinStandardHelpOptions = true,
@@ -81,8 +92,17 @@ public final class IkeServiceMain implements Callable<Integer> {
     @Option(names = "--tls-key", description = "client private key (PEM)")
     Path tlsKey;
 
-    @Option(names = "--tls-ca", description = "CA certificate(s) of the services (PEM)")
+    @Option(names = "--tls-ca", description = "CA certificate(s) of the services (PEM); with --relay-listen also the"
+            + " CA of the esp-workers' client certificates")
     Path tlsCa;
+
+    @Option(names = "--relay-listen", description = "HOST:PORT: serve the IKE relay there and bind no UDP port; the"
+            + " esp-workers own --ike-port and --nat-t-port on --address (docs/gateway.md)")
+    String relayListen;
+
+    @Option(names = "--esp-worker", description = "identity (a DN, or comma-separated CN / DNS / URI names) of the"
+            + " esp-workers allowed to attach to the relay; repeatable; needs the --tls-* options")
+    List<String> espWorkers = new ArrayList<>();
 
     /**
      * Why a plaintext gRPC channel to {@code target} is refused, or null when the target is on this
@@ -143,6 +163,83 @@ public final class IkeServiceMain implements Callable<Integer> {
         return null;
     }
 
+    /**
+     * The relay's gRPC server on {@code --relay-listen}: mutual TLS with the esp-worker role, or
+     * plaintext on a loopback address (the relay carries no keys, but it lets its caller send IKE
+     * messages as any peer and out of the workers' address).
+     *
+     * @throws IllegalArgumentException naming the option and what is wrong
+     */
+    NettyServerBuilder relayServer(boolean tls, int natT) {
+        if (natT <= 0) {
+            throw new IllegalArgumentException("--relay-listen: the workers own NAT-T; --nat-t-port " + natT
+                    + " names no port");
+        }
+        InetSocketAddress listen = hostPort(relayListen);
+        if (!tls) {
+            if (!espWorkers.isEmpty()) {
+                throw new IllegalArgumentException("--esp-worker needs mutual TLS: give --tls-cert, --tls-key and"
+                        + " --tls-ca");
+            }
+            if (!listen.getAddress().isLoopbackAddress()) {
+                throw new IllegalArgumentException("--relay-listen " + relayListen + ": plaintext only on a loopback"
+                        + " address; give --tls-cert, --tls-key, --tls-ca and --esp-worker for mutual TLS");
+            }
+            return NettyServerBuilder.forAddress(listen);
+        }
+        if (espWorkers.isEmpty()) {
+            throw new IllegalArgumentException("--relay-listen with mutual TLS: no esp-worker may attach; give"
+                    + " --esp-worker IDENTITY");
+        }
+        List<String> ids = new ArrayList<>();
+        for (String v : espWorkers) {
+            for (String id : MutualTls.identityList(v)) {
+                try {
+                    MutualTls.identity(id);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--esp-worker: " + e.getMessage(), e);
+                }
+                ids.add(id);
+            }
+        }
+        ServerCredentials credentials;
+        try {
+            credentials = MutualTls.serverCredentials(tlsCert, tlsKey, tlsCa);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--tls-*: " + e.getMessage(), e);
+        }
+        try {
+            return NettyServerBuilder.forAddress(listen, credentials)
+                    .intercept(IkeRelayRoles.authorization(Map.of(IkeRelayRoles.Role.DATA_PLANE, ids)));
+        } catch (IllegalArgumentException e) { // the transport parses the private key here
+            throw new IllegalArgumentException("--tls-cert " + tlsCert + " / --tls-key " + tlsKey + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** {@code host:port} or {@code [v6]:port}, the host an address literal or a name. */
+    private static InetSocketAddress hostPort(String value) {
+        int colon = value.lastIndexOf(':');
+        String host = colon > 0 ? value.substring(0, colon) : "";
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(value.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (host.isEmpty() || port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("--relay-listen " + value + ": expected HOST:PORT");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--relay-listen " + value + ": '" + host + "' does not resolve", e);
+        }
+    }
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new IkeServiceMain()).execute(args));
     }
@@ -190,6 +287,18 @@ public final class IkeServiceMain implements Callable<Integer> {
             return 2;
         }
         int natT = natTPort != 0 ? natTPort : ikePort == 500 ? 4500 : ikePort + 1;
+        NettyServerBuilder relayServer = null;
+        if (relayListen != null) {
+            try {
+                relayServer = relayServer(creds instanceof TlsChannelCredentials, natT);
+            } catch (IllegalArgumentException e) {
+                System.err.println("keel-ike-service: " + e.getMessage());
+                return 2;
+            }
+        } else if (!espWorkers.isEmpty()) {
+            System.err.println("keel-ike-service: --esp-worker names who may attach to the relay: give --relay-listen");
+            return 2;
+        }
         int esp = espPort != 0 ? espPort : natT > 0 ? natT : ikePort == 500 ? 4500 : ikePort + 1;
         ManagedChannel policyChannel = NettyChannelBuilder.forTarget(policy, creds).build();
         ManagedChannel sadChannel = NettyChannelBuilder.forTarget(sad, creds).build();
@@ -197,20 +306,41 @@ public final class IkeServiceMain implements Callable<Integer> {
         IkeService service;
         try {
             service = IkeService.start(vertx, new IkeService.Settings(address, ikePort, natT, esp, loops, nodeId,
-                    owner), policyChannel, sadChannel, secrets).await(30, TimeUnit.SECONDS);
+                    owner, relayServer != null), policyChannel, sadChannel, secrets).await(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             System.err.println("keel-ike-service: cannot start: " + e.getMessage());
             vertx.close().await(10, TimeUnit.SECONDS);
             return 1;
         }
+        Server relay = null;
+        if (relayServer != null) {
+            HealthStatusManager health = new HealthStatusManager();
+            try {
+                relay = relayServer.addService(service.relay()).addService(health.getHealthService())
+                        .addService(ProtoReflectionServiceV1.newInstance()).build().start();
+                health.setStatus("", ServingStatus.SERVING);
+                health.setStatus(IkeRelayGrpc.SERVICE_NAME, ServingStatus.SERVING);
+            } catch (IOException | RuntimeException e) {
+                System.err.println("keel-ike-service: cannot serve the IKE relay on " + relayListen + ": "
+                        + e.getMessage());
+                service.close();
+                vertx.close().await(10, TimeUnit.SECONDS);
+                return 1;
+            }
+        }
+        Server relayToStop = relay;
         System.out.println("keel-ike-service ready: IKE " + address + ":" + ikePort
-                + (natT > 0 ? ", NAT-T " + natT : ", NAT-T handed over by esp-worker (not yet: docs/gateway.md)")
+                + (relay != null ? " and NAT-T " + natT + " on the esp-workers, relay on port " + relay.getPort()
+                : natT > 0 ? ", NAT-T " + natT : ", NAT-T on another process, not relayed")
                 + ", policy " + policy + ", sad " + sad + ", owner " + (owner.isEmpty() ? "(serving sad node)" : owner));
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 service.stop().await(5, TimeUnit.SECONDS);
+                if (relayToStop != null) {
+                    relayToStop.shutdownNow();
+                }
                 policyChannel.shutdownNow();
                 sadChannel.shutdownNow();
                 vertx.close().await(5, TimeUnit.SECONDS);

@@ -83,4 +83,24 @@ class IkeServiceMainTest {
         assertThat(IkeServiceMain.readKey("gw-key=" + key, secrets)).isNull();
         assertThat(secrets).containsOnlyKeys("gw-key");
     }
+
+    @Test
+    void aRelayOffLoopbackWithoutTlsOrWorkersStopsTheStartWithExitCode2() {
+        // the relay lets its caller speak IKE as any peer and out of the workers' address
+        String[] base = {"--address", "127.0.0.1", "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2",
+            "--node-id", "ike-test"};
+        assertThat(run(concat(base, "--relay-listen", "192.0.2.7:7600"))).contains("exit 2")
+                .contains("--relay-listen 192.0.2.7:7600: plaintext only on a loopback address");
+        assertThat(run(concat(base, "--relay-listen", "127.0.0.1:7600", "--esp-worker", "w1"))).contains("exit 2")
+                .contains("--esp-worker needs mutual TLS");
+        assertThat(run(concat(base, "--esp-worker", "w1"))).contains("exit 2").contains("give --relay-listen");
+        assertThat(run(concat(base, "--relay-listen", "127.0.0.1"))).contains("exit 2").contains("expected HOST:PORT");
+        assertThat(run(concat(base, "--relay-listen", "127.0.0.1:7600", "--nat-t-port", "-1"))).contains("exit 2")
+                .contains("names no port");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b))
+                .toArray(String[]::new);
+    }
 }

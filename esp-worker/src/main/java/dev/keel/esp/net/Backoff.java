@@ -1,30 +1,30 @@
-package dev.keel.esp.feed;
+package dev.keel.esp.net;
 
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** Exponential reconnect back-off with jitter, reset after a stream delivers something. */
-final class Backoff {
+public final class Backoff {
 
     private final long minMillis;
     private final long maxMillis;
     private long nextMillis;
 
-    Backoff(Duration min, Duration max) {
+    public Backoff(Duration min, Duration max) {
         this.minMillis = Math.max(1, min.toMillis());
         this.maxMillis = Math.max(minMillis, max.toMillis());
         this.nextMillis = minMillis;
     }
 
     /** The delay before the next attempt; doubles up to the maximum. */
-    synchronized long nextDelayMillis() {
+    public synchronized long nextDelayMillis() {
         long d = nextMillis;
         nextMillis = Math.min(maxMillis, nextMillis * 2);
         // Up to 20% jitter so many workers do not reconnect in lockstep.
         return d + ThreadLocalRandom.current().nextLong(d / 5 + 1);
     }
 
-    synchronized void reset() {
+    public synchronized void reset() {
         nextMillis = minMillis;
     }
 }

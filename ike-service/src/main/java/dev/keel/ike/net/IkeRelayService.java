@@ -1,0 +1,327 @@
+package dev.keel.ike.net;
+
+import com.google.protobuf.ByteString;
+import dev.keel.proto.CoreMapping;
+import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.v1.IkeDatagram;
+import dev.keel.proto.v1.IkeRelayGrpc;
+import dev.keel.proto.v1.RelayFrame;
+import dev.keel.proto.v1.RelayHello;
+import dev.keel.proto.v1.RelayWelcome;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * ike-service's half of the IKE relay ({@code keel.v1.IkeRelay}, docs/gateway.md): the IKE
+ * transport when esp-workers own the outer UDP ports. Workers dial in and name the endpoints they
+ * own; their peers' messages go to the {@link IkeReceiver}, and each answer leaves through the
+ * worker whose stream the peer's latest message came on (a peer that moved between workers is
+ * answered through the new one), or, for a peer not heard from (an initiation, or one whose
+ * worker left), through any attached worker that owns the port: every worker serves the same
+ * outer address, so the peer sees the same source either way.
+ */
+public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase implements IkeTransport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IkeRelayService.class);
+
+    /** The longest IKE message one UDP datagram carries behind the non-ESP marker (65535 - 8 - 4). */
+    public static final int MAX_MESSAGE = 65_523;
+
+    /** Why a message was not relayed, either way. */
+    public enum Drop {
+        /** From a worker: a datagram without a valid peer or local endpoint, or an empty or oversized message. */
+        MALFORMED,
+        /** From a worker: a local endpoint it did not name in its hello. */
+        UNKNOWN_LOCAL,
+        /** From a worker: a peer of the other address family than the local endpoint. */
+        FAMILY_MISMATCH,
+        /** From a worker: a frame other than a datagram after the hello. */
+        UNEXPECTED_FRAME,
+        /** To a peer: no attached worker owns the port it must leave from. */
+        NO_WORKER,
+        /**
+         * To a peer: the worker's stream has not drained {@link #MAX_UNREADY} answers written since it
+         * last was ready (the retransmission timer covers it).
+         */
+        WORKER_BUSY
+    }
+
+    /**
+     * Answers buffered on a stream that gRPC calls not ready, before more are dropped: gRPC buffers
+     * them anyway, and a stream is "not ready" for ordinary reasons (the worker has not asked for
+     * the next message yet), so this bounds the memory, not the ordinary case.
+     */
+    public static final int MAX_UNREADY = 256;
+
+    private final String serviceId;
+    private final InetAddress address;
+    private final Set<Integer> servedPorts;
+    private final int maxRoutes;
+    private volatile IkeReceiver receiver = (port, peer, buf, off, len) -> { };
+    private final List<Worker> workers = new CopyOnWriteArrayList<>();
+    private final Map<InetSocketAddress, Worker> routes = new ConcurrentHashMap<>();
+    private final AtomicInteger nextWorker = new AtomicInteger();
+    private final Map<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
+    private final LongAdder received = new LongAdder();
+    private final LongAdder sent = new LongAdder();
+    private final LongAdder routeResets = new LongAdder();
+
+    /**
+     * @param serviceId this service's node id, in the welcome
+     * @param address   the outer address the workers own (every worker of one gateway shares it)
+     * @param ikePort   the port serving as 500 on the workers
+     * @param natTPort  the port serving as 4500 on the workers
+     * @param maxRoutes peers remembered with their worker; when full the memory starts again (a peer
+     *                  then is answered through any worker until it sends again)
+     */
+    public IkeRelayService(String serviceId, InetAddress address, int ikePort, int natTPort, int maxRoutes) {
+        this.serviceId = Objects.requireNonNull(serviceId, "serviceId");
+        this.address = Objects.requireNonNull(address, "address");
+        this.servedPorts = Set.of(ikePort, natTPort);
+        this.maxRoutes = maxRoutes;
+        for (Drop d : Drop.values()) {
+            drops.put(d, new LongAdder());
+        }
+    }
+
+    /** Where the workers' messages go (the engine); until set, they are dropped. */
+    public void receiver(IkeReceiver r) {
+        this.receiver = Objects.requireNonNull(r, "receiver");
+    }
+
+    @Override
+    public StreamObserver<RelayFrame> relay(StreamObserver<RelayFrame> responses) {
+        return new Worker((ServerCallStreamObserver<RelayFrame>) responses);
+    }
+
+    @Override
+    public void send(int localPort, InetSocketAddress peer, byte[] message) {
+        Worker w = routes.get(peer);
+        if (w == null || !w.open || !w.ports.contains(localPort)) {
+            w = anyWorker(localPort);
+        }
+        if (w == null) {
+            drops.get(Drop.NO_WORKER).increment();
+            return;
+        }
+        RelayFrame frame = RelayFrame.newBuilder().setDatagram(IkeDatagram.newBuilder()
+                .setPeer(CoreMapping.endpoint(peer.getAddress(), peer.getPort()))
+                .setLocal(CoreMapping.endpoint(address, localPort))
+                .setMessage(ByteString.copyFrom(message))).build();
+        w.write(frame);
+    }
+
+    private Worker anyWorker(int localPort) {
+        List<Worker> open = workers.stream().filter(x -> x.open && x.ports.contains(localPort)).toList();
+        return open.isEmpty() ? null : open.get(Math.floorMod(nextWorker.getAndIncrement(), open.size()));
+    }
+
+    /** Why {@code hello} is refused, or null. */
+    private String refusal(RelayHello hello) {
+        if (hello.getWorkerId().isEmpty() || hello.getWorkerId().length() > 256) {
+            return "hello.worker_id: 1..256 characters, got " + hello.getWorkerId().length();
+        }
+        if (hello.getLocalCount() == 0) {
+            return "hello.local: names no endpoint";
+        }
+        for (int i = 0; i < hello.getLocalCount(); i++) {
+            InetSocketAddress l;
+            try {
+                l = CoreMapping.endpoint(hello.getLocal(i), "hello.local[" + i + "]");
+            } catch (IllegalArgumentException e) {
+                return e.getMessage();
+            }
+            if (!l.getAddress().equals(address) || !servedPorts.contains(l.getPort())) {
+                return "hello.local[" + i + "]: " + l.getAddress().getHostAddress() + ":" + l.getPort()
+                        + " is not an endpoint this ike-service serves (" + address.getHostAddress() + " port "
+                        + servedPorts.stream().sorted().map(String::valueOf).reduce((a, b) -> a + " or " + b)
+                        .orElseThrow() + ")";
+            }
+        }
+        return null;
+    }
+
+    /** One attached worker: its stream, the ports it owns, its state. */
+    private final class Worker implements StreamObserver<RelayFrame> {
+        private final ServerCallStreamObserver<RelayFrame> call;
+        private volatile Set<Integer> ports = Set.of();
+        private volatile boolean open;
+        private boolean greeted;
+        private boolean refused;
+        private String id = "(before hello)";
+        private int writtenWhileNotReady;
+
+        Worker(ServerCallStreamObserver<RelayFrame> call) {
+            this.call = call;
+            call.setOnCancelHandler(this::detach);
+            call.setOnReadyHandler(() -> {
+                synchronized (this) {
+                    writtenWhileNotReady = 0;
+                }
+            });
+        }
+
+        @Override
+        public void onNext(RelayFrame f) {
+            if (refused) {
+                return;
+            }
+            if (!greeted) {
+                String why = f.hasHello() ? refusal(f.getHello()) : "the first frame must be a hello, not "
+                        + f.getKindCase();
+                if (why != null) {
+                    refused = true;
+                    LOG.warn("IKE relay: worker refused: {}", why);
+                    synchronized (this) {
+                        call.onError(Status.INVALID_ARGUMENT.withDescription(why).asRuntimeException());
+                    }
+                    return;
+                }
+                greeted = true;
+                id = f.getHello().getWorkerId();
+                Set<Integer> p = new HashSet<>();
+                f.getHello().getLocalList().forEach(e -> p.add(e.getPort()));
+                ports = Set.copyOf(p);
+                synchronized (this) {
+                    call.onNext(RelayFrame.newBuilder().setWelcome(RelayWelcome.newBuilder().setServiceId(serviceId))
+                            .build());
+                }
+                open = true;
+                workers.add(this);
+                LOG.info("IKE relay: worker {} attached, ports {}", id, ports);
+                return;
+            }
+            if (!f.hasDatagram()) {
+                drops.get(Drop.UNEXPECTED_FRAME).increment();
+                return;
+            }
+            receive(f.getDatagram());
+        }
+
+        private void receive(IkeDatagram d) {
+            if (!d.hasPeer() || !d.hasLocal() || d.getMessage().isEmpty() || d.getMessage().size() > MAX_MESSAGE) {
+                drops.get(Drop.MALFORMED).increment();
+                return;
+            }
+            InetSocketAddress peer;
+            InetSocketAddress local;
+            try {
+                peer = CoreMapping.endpoint(d.getPeer(), "peer");
+                local = CoreMapping.endpoint(d.getLocal(), "local");
+            } catch (IllegalArgumentException e) {
+                drops.get(Drop.MALFORMED).increment();
+                return;
+            }
+            if (peer.getPort() == 0) {
+                drops.get(Drop.MALFORMED).increment();
+                return;
+            }
+            if (!local.getAddress().equals(address) || !ports.contains(local.getPort())) {
+                drops.get(Drop.UNKNOWN_LOCAL).increment();
+                return;
+            }
+            if (peer.getAddress().getClass() != local.getAddress().getClass()) {
+                drops.get(Drop.FAMILY_MISMATCH).increment();
+                return;
+            }
+            if (routes.get(peer) != this) {
+                if (routes.size() >= maxRoutes) {
+                    routes.clear();
+                    routeResets.increment();
+                }
+                routes.put(peer, this);
+            }
+            received.increment();
+            byte[] message = d.getMessage().toByteArray();
+            receiver.onMessage(local.getPort(), peer, message, 0, message.length);
+        }
+
+        /** Writes one frame; the engine's loops call this concurrently, gRPC's observer is not thread-safe. */
+        synchronized void write(RelayFrame frame) {
+            if (!open) {
+                drops.get(Drop.NO_WORKER).increment();
+                return;
+            }
+            if (!call.isReady()) {
+                if (writtenWhileNotReady >= MAX_UNREADY) {
+                    drops.get(Drop.WORKER_BUSY).increment();
+                    return;
+                }
+                writtenWhileNotReady++;
+            }
+            try {
+                call.onNext(frame);
+                sent.increment();
+            } catch (RuntimeException e) { // cancelled meanwhile
+                drops.get(Drop.NO_WORKER).increment();
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            detach();
+        }
+
+        @Override
+        public void onCompleted() {
+            detach();
+            synchronized (this) {
+                try {
+                    call.onCompleted();
+                } catch (RuntimeException e) {
+                    // already closed
+                }
+            }
+        }
+
+        private void detach() {
+            if (!open) {
+                return;
+            }
+            open = false;
+            workers.remove(this);
+            routes.values().removeIf(w -> w == this);
+            LOG.info("IKE relay: worker {} detached", id);
+        }
+    }
+
+    /** Workers attached now. */
+    public int workers() {
+        return workers.size();
+    }
+
+    /** Messages from workers handed to the receiver. */
+    public long received() {
+        return received.sum();
+    }
+
+    /** Messages written to a worker's stream. */
+    public long sent() {
+        return sent.sum();
+    }
+
+    /** Times the peer-to-worker memory was full and started again. */
+    public long routeResets() {
+        return routeResets.sum();
+    }
+
+    /** Messages dropped for {@code reason}. */
+    public long drops(Drop reason) {
+        return drops.get(reason).sum();
+    }
+}
