@@ -232,12 +232,19 @@ class FedWorkerTest {
             for (int i = 0; i < 50; i++) {
                 byte[] p = udp(HOST_A, HOST_B, 20 + i, i);
                 hostA.send(ByteBuffer.wrap(p), wireW);
-                assertThat(receive(hostB, 5000)).as("A→B through the worker's outbound SA, packet %d", i).isEqualTo(p);
+                int n = i;
+                assertThat(receive(hostB, 5000)).as(() -> "A→B through the worker's outbound SA, packet " + n
+                        + "; worker " + w.dataPlane().counters() + ", esp out " + w.dataPlane().espCounters()
+                        .outboundSnapshot() + "; peer esp in " + peer.espCounters().inboundSnapshot()).isEqualTo(p);
             }
             for (int i = 0; i < 50; i++) {
                 byte[] p = udp(HOST_B, HOST_A, 20 + i, i);
                 hostB.send(ByteBuffer.wrap(p), wireB);
-                assertThat(receive(hostA, 5000)).as("B→A through the worker's inbound SA, packet %d", i).isEqualTo(p);
+                int n = i;
+                assertThat(receive(hostA, 5000)).as(() -> "B→A through the worker's inbound SA, packet " + n
+                        + "; worker " + w.dataPlane().counters() + ", esp in " + w.dataPlane().espCounters()
+                        .inboundSnapshot() + "; peer " + peer.counters() + ", esp out "
+                        + peer.espCounters().outboundSnapshot()).isEqualTo(p);
             }
             assertThat(peer.espCounters().get(DecapOutcome.DELIVERED)).isEqualTo(50);
             assertThat(w.dataPlane().espCounters().get(DecapOutcome.DELIVERED)).isEqualTo(50);
