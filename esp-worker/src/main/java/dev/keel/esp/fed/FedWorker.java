@@ -1,0 +1,302 @@
+package dev.keel.esp.fed;
+
+import dev.keel.core.net.IpPrefix;
+import dev.keel.core.spd.SpdAction;
+import dev.keel.core.spd.SpdEntry;
+import dev.keel.esp.acquire.AcquireLimiter;
+import dev.keel.esp.acquire.ExpiryListener;
+import dev.keel.esp.config.FedWorkerConfig;
+import dev.keel.esp.config.PlaintextConfig;
+import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.esp.feed.SaMaintenance;
+import dev.keel.esp.feed.WorkerFeeds;
+import dev.keel.esp.forward.FedGateway;
+import dev.keel.esp.net.IkeHandoff;
+import dev.keel.esp.net.UdpOptions;
+import dev.keel.esp.plain.PlaintextPort;
+import dev.keel.esp.plain.VirtualWire;
+import dev.keel.esp.raw.OuterTransport;
+import dev.keel.esp.tun.OwnedRoutes;
+import dev.keel.esp.tun.TunDevice;
+import dev.keel.esp.tun.TunMtu;
+import dev.keel.esp.tun.TunPort;
+import dev.keel.esp.tun.TunSetup;
+import dev.keel.proto.CoreMapping;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running esp-worker fed by the SAD: the data plane ({@link FedGateway}) with the tables
+ * {@link WorkerFeeds} keeps equal to sad-service (the CHILD SAs this node owns) and policy-service
+ * (the SPD), the plaintext side, and for TUN the routes through it. {@link #close()} stops it.
+ *
+ * <p>What crosses to ike-service is not built yet (issue 12 items 1 and 3): IKE datagrams on the
+ * outer socket go to {@link #ikeHandoff}, which drops and counts them without a relay; acquires
+ * and expiries are counted and logged. ESP whose SPI has no SA here is dropped and counted
+ * ({@code UNKNOWN_SPI}) and not claimed: a claim (docs/ha.md, "Packets at the node that does not
+ * own their SA") takes the IKE SA with the CHILD SAs, checks the connection against ike-service's
+ * configuration, and needs sad-service's admin role, none of which a data-plane process has.
+ */
+public final class FedWorker implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FedWorker.class);
+
+    /** How long a TUN worker waits for policy-service's first SPD, whose remote selectors it routes. */
+    static final Duration FIRST_SPD_WAIT = Duration.ofSeconds(30);
+    /** How long an acquire stays in flight before another packet of its policy may report one. */
+    static final Duration ACQUIRE_TIMEOUT = Duration.ofSeconds(10);
+
+    private final FedWorkerConfig config;
+    private final Vertx vertx;
+    private final ManagedChannel policyChannel;
+    private final FirstReadyChannel sadChannel;
+    private final WorkerFeeds feeds;
+    private final ExecutorService acquireExecutor;
+    private final IkeHandoff ike;
+    private final LongAdder acquires;
+    private final LongAdder expiries;
+    private final PrintStream out;
+    private TunDevice tun;
+    private OwnedRoutes routes;
+    private PlaintextPort port;
+    private FedGateway dataPlane;
+    private boolean closed;
+
+    private FedWorker(FedWorkerConfig config, Vertx vertx, ManagedChannel policyChannel, FirstReadyChannel sadChannel,
+            WorkerFeeds feeds, ExecutorService acquireExecutor, IkeHandoff ike, LongAdder acquires, LongAdder expiries,
+            PrintStream out) {
+        this.config = config;
+        this.vertx = vertx;
+        this.policyChannel = policyChannel;
+        this.sadChannel = sadChannel;
+        this.feeds = feeds;
+        this.acquireExecutor = acquireExecutor;
+        this.ike = ike;
+        this.acquires = acquires;
+        this.expiries = expiries;
+        this.out = out;
+    }
+
+    /**
+     * Starts a worker: Vert.x with {@code loops} event loops, the channels to both services, the
+     * feeds, the plaintext side (TUN: after the first SPD, routing its protected remote
+     * selectors), the data plane. On failure closes what it opened and throws.
+     */
+    public static FedWorker start(FedWorkerConfig cfg, PrintStream out) throws Exception {
+        ChannelCredentials creds = credentials(cfg.tls());
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(cfg.loops()));
+        ManagedChannel policy = NettyChannelBuilder.forTarget(cfg.policy(), creds).build();
+        List<ManagedChannel> sadMembers = new ArrayList<>();
+        for (String e : cfg.sad()) {
+            sadMembers.add(NettyChannelBuilder.forTarget(e, creds).build());
+        }
+        FirstReadyChannel sad = new FirstReadyChannel(sadMembers);
+        LongAdder acquires = new LongAdder();
+        LongAdder expiries = new LongAdder();
+        ExecutorService acquireExecutor = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().daemon().name("keel-acquire").factory());
+        WorkerFeeds feeds = new WorkerFeeds(policy, sad, cfg.nodeId(), unwrapper(cfg), SaMaintenance.Settings.defaults(),
+                expiryLog(expiries));
+        FedWorker w = new FedWorker(cfg, vertx, policy, sad, feeds, acquireExecutor, ikeHandoff(cfg), acquires,
+                expiries, out);
+        try {
+            feeds.start();
+            w.openPlaintext();
+            AcquireLimiter limiter = new AcquireLimiter(a -> {
+                acquires.increment();
+                LOG.info("acquire {}/{}: {} -> {} (protocol {}): not relayed to ike-service (not built yet)",
+                        a.connection(), a.child(), a.source(), a.destination(), a.protocol());
+            }, acquireExecutor, ACQUIRE_TIMEOUT);
+            w.dataPlane = FedGateway.start(vertx, FedGateway.Config.of(cfg.listen()).withIke(w.ike), w.port,
+                    feeds.spd(), feeds.sas(), limiter).await(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            w.close();
+            throw e;
+        }
+        out.println("keel-esp-worker: started: node " + cfg.nodeId() + ", udp " + cfg.listen() + ", "
+                + cfg.loops() + " event loop(s), plaintext " + w.plaintextText() + ", sad " + String.join(" ", cfg.sad())
+                + ", policy " + cfg.policy() + (cfg.tls() != null ? " (mutual TLS)" : " (plaintext, this host)")
+                + ", ike relay " + cfg.ikeRelay().name().toLowerCase(java.util.Locale.ROOT));
+        out.flush();
+        return w;
+    }
+
+    /**
+     * Where IKE datagrams received on the outer socket go: the place an IKE relay to ike-service
+     * plugs in. Without one ({@code ike.relay: none}) they are dropped and counted, and the first
+     * is logged.
+     */
+    static IkeHandoff ikeHandoff(FedWorkerConfig cfg) {
+        return switch (cfg.ikeRelay()) {
+            case NONE -> new UnrelayedIke();
+        };
+    }
+
+    private static ChannelCredentials credentials(FedWorkerConfig.Tls tls) throws IOException {
+        return tls == null ? InsecureChannelCredentials.create()
+                : TlsChannelCredentials.newBuilder().keyManager(tls.cert().toFile(), tls.key().toFile())
+                        .trustManager(tls.ca().toFile()).build();
+    }
+
+    /** The cluster KEK from its file (checked by the loader); the file's bytes are wiped. */
+    private static ChildKeyUnwrapper unwrapper(FedWorkerConfig cfg) throws IOException {
+        byte[] raw = Files.readAllBytes(cfg.kekFile());
+        byte[] kek = null;
+        try {
+            kek = HexFormat.of().parseHex(new String(raw, StandardCharsets.US_ASCII).strip());
+            return new ChildKeyUnwrapper(kek);
+        } finally {
+            Arrays.fill(raw, (byte) 0);
+            if (kek != null) {
+                Arrays.fill(kek, (byte) 0);
+            }
+        }
+    }
+
+    /** Soft and hard expiries: rekeying and deleting are ike-service's, which does not hear of them from here yet. */
+    private static ExpiryListener expiryLog(LongAdder count) {
+        return new ExpiryListener() {
+            @Override
+            public void onSoftExpiry(String saId, String connection, String child, boolean outbound) {
+                count.increment();
+                LOG.info("CHILD SA {} ({}/{}) soft-expired: ike-service rekeys it by its own timers", saId,
+                        connection, child);
+            }
+
+            @Override
+            public void onHardExpiry(String saId, String connection, String child, boolean outbound) {
+                count.increment();
+                LOG.info("CHILD SA {} ({}/{}) hard-expired: no longer used here", saId, connection, child);
+            }
+        };
+    }
+
+    private void openPlaintext() throws Exception {
+        switch (config.plaintext()) {
+            case PlaintextConfig.VirtualWire w -> port = new VirtualWire(vertx, w.bind(), w.host(), UdpOptions.DEFAULTS);
+            case PlaintextConfig.Tun t -> {
+                List<IpPrefix> protectedRemotes = protectedRemotes();
+                int mtu = t.mtu() > 0 ? t.mtu()
+                        : TunMtu.innerMtu(t.pathMtu(), config.listen().getAddress().getAddress().length == 16,
+                                OuterTransport.UDP_ENCAP, List.of());
+                tun = TunSetup.up(t.name(), config.loops(), mtu, t.addresses().stream().map(Object::toString).toList(),
+                        protectedRemotes, t.routes().baseMetric(), t.offload());
+                if (t.routes() == PlaintextConfig.Routes.OWNER_PREFERRED) {
+                    // the owner's route of each outbound SA's remote selectors (docs/ha.md, "Anycast with BIRD")
+                    routes = OwnedRoutes.through(tun.name(), r -> CoreMapping.selectors(r.getRemoteTsList(), "remote_ts")
+                            .stream().flatMap(ts -> ts.addressRange().toPrefixes().stream()).distinct().toList());
+                    feeds.sas().addOutboundListener(routes);
+                }
+                // ICMP too-big from the inner destination: the kernel drops packets from its own TUN address (docs/tun.md)
+                port = new TunPort(tun, mtu, null, null);
+            }
+        }
+    }
+
+    /** The remote selectors of policy-service's PROTECT policies, after waiting for its first SPD. */
+    private List<IpPrefix> protectedRemotes() throws InterruptedException {
+        long deadline = System.nanoTime() + FIRST_SPD_WAIT.toNanos();
+        while (feeds.spdFeed().snapshots() == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no SPD from policy-service " + config.policy() + " within "
+                        + FIRST_SPD_WAIT.toSeconds() + " s: the TUN routes come from it");
+            }
+            Thread.sleep(20);
+        }
+        return feeds.spd().current().entries().stream().filter(e -> e.action() == SpdAction.PROTECT)
+                .map(SpdEntry::remote).flatMap(ts -> ts.addressRange().toPrefixes().stream()).distinct().toList();
+    }
+
+    private String plaintextText() {
+        return switch (config.plaintext()) {
+            case PlaintextConfig.VirtualWire w -> "virtual wire " + w.bind() + " -> " + w.host();
+            case PlaintextConfig.Tun t -> "tun " + tun.name() + " (" + config.loops() + " queues, routes "
+                    + t.routes().name().toLowerCase(java.util.Locale.ROOT) + ")";
+        };
+    }
+
+    public FedWorkerConfig config() {
+        return config;
+    }
+
+    /** The data plane: counters, SA counters, the outer socket. */
+    public FedGateway dataPlane() {
+        return dataPlane;
+    }
+
+    /** The feeds and the tables they keep. */
+    public WorkerFeeds feeds() {
+        return feeds;
+    }
+
+    /** The IKE hand-off in use. */
+    public IkeHandoff ikeHandoff() {
+        return ike;
+    }
+
+    /** IKE datagrams dropped for want of a relay (0 with a relay). */
+    public long ikeDropped() {
+        return ike instanceof UnrelayedIke u ? u.dropped() : 0;
+    }
+
+    /** Acquires reported by the data plane (counted and logged: not relayed yet). */
+    public long acquires() {
+        return acquires.sum();
+    }
+
+    /** Prints the counters, then closes the data plane, the feeds (zeroizing the SAs), the channels, TUN and Vert.x. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (dataPlane != null) {
+            out.println("keel-esp-worker: stopping: " + dataPlane.counters() + "; esp in "
+                    + dataPlane.espCounters().inboundSnapshot() + ", out " + dataPlane.espCounters().outboundSnapshot()
+                    + "; ike dropped (no relay) " + ikeDropped() + "; acquires " + acquires.sum() + "; expiries "
+                    + expiries.sum());
+            out.flush();
+            try {
+                dataPlane.close().await(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("closing the data plane: {}", e.toString());
+            }
+        }
+        feeds.close();
+        if (routes != null) {
+            routes.close();
+        }
+        acquireExecutor.shutdownNow();
+        policyChannel.shutdownNow();
+        sadChannel.close();
+        if (tun != null) {
+            tun.close();
+        }
+        try {
+            vertx.close().await(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("closing Vert.x: {}", e.toString());
+        }
+    }
+}
