@@ -18,10 +18,13 @@ import java.util.Objects;
  * @param policy     the policy-service endpoint
  * @param tls        mutual TLS to both services, or null for plaintext (on this host only)
  * @param kekFile    the cluster key-encryption key (hex), the file every sad-service member loads
- * @param ikeRelay   where IKE datagrams arriving on {@code listen} go
+ * @param ikeRelay   ike-service's IKE relay endpoint ({@code --relay-listen}), where IKE datagrams
+ *                   arriving on {@code listen} go; null: nowhere (dropped and counted)
+ * @param ikePort    a UDP port the worker also owns on {@code listen}'s address for IKE (500), relayed
+ *                   too; 0: none
  */
 public record FedWorkerConfig(String nodeId, InetSocketAddress listen, int loops, PlaintextConfig plaintext,
-        List<String> sad, String policy, Tls tls, Path kekFile, IkeRelay ikeRelay) {
+        List<String> sad, String policy, Tls tls, Path kekFile, String ikeRelay, int ikePort) {
 
     public FedWorkerConfig {
         Objects.requireNonNull(nodeId, "nodeId");
@@ -30,16 +33,9 @@ public record FedWorkerConfig(String nodeId, InetSocketAddress listen, int loops
         sad = List.copyOf(sad);
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(kekFile, "kekFile");
-        Objects.requireNonNull(ikeRelay, "ikeRelay");
     }
 
     /** Client certificate, its key and the services' CA, PEM files, for mutual TLS to both services. */
     public record Tls(Path cert, Path key, Path ca) {
-    }
-
-    /** Where IKE datagrams received on the outer socket go. */
-    public enum IkeRelay {
-        /** Nowhere yet: dropped and counted (the relay to ike-service is issue 12 item 1). */
-        NONE
     }
 }

@@ -41,7 +41,7 @@ public final class FedWorkerConfigLoader {
     private static final Set<String> SAD = Set.of("endpoints");
     private static final Set<String> POLICY = Set.of("endpoint");
     private static final Set<String> TLS = Set.of("cert", "key", "ca");
-    private static final Set<String> IKE = Set.of("relay");
+    private static final Set<String> IKE = Set.of("relay", "port");
     /** As sad-service's node ids (owner_node_id). */
     private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
@@ -139,19 +139,34 @@ public final class FedWorkerConfigLoader {
             if (nodes.required(top, "kek_file", "", root)) {
                 kekFile = kek(top.get("kek_file"));
             }
-            FedWorkerConfig.IkeRelay relay = FedWorkerConfig.IkeRelay.NONE;
+            String relay = null;
+            int ikePort = 0;
             if (top.containsKey("ike")) {
                 Map<String, Node> i = nodes.mapping(top.get("ike"), "ike", IKE);
                 if (i != null && i.containsKey("relay")) {
-                    String r = nodes.choice(i.get("relay"), "ike.relay", List.of("none"));
-                    relay = r == null ? relay : FedWorkerConfig.IkeRelay.NONE;
+                    String r = nodes.string(i.get("relay"), "ike.relay");
+                    relay = r == null || r.equals("none") ? null : endpoint(r, "ike.relay", i.get("relay"), tlsGiven);
+                }
+                if (i != null && i.containsKey("port")) {
+                    Long p = nodes.integer(i.get("port"), "ike.port", 1, 65_535);
+                    if (p != null && listen != null && p == listen.getPort()) {
+                        problems.add("ike.port", i.get("port"), p + " is listen's port; IKE's own port is another");
+                    } else if (p != null && relay == null) {
+                        problems.add("ike.port", i.get("port"), "needs ike.relay: IKE on this port goes to ike-service");
+                    } else if (p != null) {
+                        ikePort = p.intValue();
+                    }
+                }
+                if (relay != null && listen != null && (listen.getAddress().isAnyLocalAddress())) {
+                    problems.add("listen", top.containsKey("listen") ? top.get("listen") : root, "with ike.relay, the address the peers send to, not a"
+                            + " wildcard (ike-service answers from it)");
                 }
             }
             if (!problems.isEmpty() || nodeId == null || listen == null || plaintext == null || sad == null
                     || policy == null || kekFile == null || (tlsGiven && tls == null)) {
                 return null;
             }
-            return new FedWorkerConfig(nodeId, listen, loops, plaintext, sad, policy, tls, kekFile, relay);
+            return new FedWorkerConfig(nodeId, listen, loops, plaintext, sad, policy, tls, kekFile, relay, ikePort);
         }
 
         FedWorkerConfig.Tls tls(Node node) {

@@ -12,6 +12,8 @@ import dev.keel.esp.feed.SaMaintenance;
 import dev.keel.esp.feed.WorkerFeeds;
 import dev.keel.esp.forward.FedGateway;
 import dev.keel.esp.net.IkeHandoff;
+import dev.keel.esp.net.IkePortSocket;
+import dev.keel.esp.net.IkeRelayClient;
 import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
@@ -31,6 +33,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -50,9 +53,9 @@ import org.slf4j.LoggerFactory;
  * {@link WorkerFeeds} keeps equal to sad-service (the CHILD SAs this node owns) and policy-service
  * (the SPD), the plaintext side, and for TUN the routes through it. {@link #close()} stops it.
  *
- * <p>What crosses to ike-service is not built yet (issue 12 items 1 and 3): IKE datagrams on the
- * outer socket go to {@link #ikeHandoff}, which drops and counts them without a relay; acquires
- * and expiries are counted and logged. ESP whose SPI has no SA here is dropped and counted
+ * <p>IKE datagrams on the outer socket go to ike-service through the IKE relay ({@code ike.relay},
+ * {@link IkeRelayClient}), and its answers leave through the same socket; without a relay they are
+ * dropped and counted. Acquires and expiries do not cross yet (issue 12 item 3): counted and logged. ESP whose SPI has no SA here is dropped and counted
  * ({@code UNKNOWN_SPI}) and not claimed: a claim (docs/ha.md, "Packets at the node that does not
  * own their SA") takes the IKE SA with the CHILD SAs, checks the connection against ike-service's
  * configuration, and needs sad-service's admin role, none of which a data-plane process has.
@@ -73,6 +76,10 @@ public final class FedWorker implements AutoCloseable {
     private final WorkerFeeds feeds;
     private final ExecutorService acquireExecutor;
     private final IkeHandoff ike;
+    /** The IKE relay to ike-service, or null ({@code ike.relay: none}). */
+    private final IkeRelayClient relay;
+    private final ManagedChannel relayChannel;
+    private IkePortSocket ikePortSocket;
     private final LongAdder acquires;
     private final LongAdder expiries;
     private final PrintStream out;
@@ -83,8 +90,8 @@ public final class FedWorker implements AutoCloseable {
     private boolean closed;
 
     private FedWorker(FedWorkerConfig config, Vertx vertx, ManagedChannel policyChannel, FirstReadyChannel sadChannel,
-            WorkerFeeds feeds, ExecutorService acquireExecutor, IkeHandoff ike, LongAdder acquires, LongAdder expiries,
-            PrintStream out) {
+            WorkerFeeds feeds, ExecutorService acquireExecutor, IkeHandoff ike, IkeRelayClient relay,
+            ManagedChannel relayChannel, LongAdder acquires, LongAdder expiries, PrintStream out) {
         this.config = config;
         this.vertx = vertx;
         this.policyChannel = policyChannel;
@@ -92,6 +99,8 @@ public final class FedWorker implements AutoCloseable {
         this.feeds = feeds;
         this.acquireExecutor = acquireExecutor;
         this.ike = ike;
+        this.relay = relay;
+        this.relayChannel = relayChannel;
         this.acquires = acquires;
         this.expiries = expiries;
         this.out = out;
@@ -117,8 +126,17 @@ public final class FedWorker implements AutoCloseable {
                 Thread.ofPlatform().daemon().name("keel-acquire").factory());
         WorkerFeeds feeds = new WorkerFeeds(policy, sad, cfg.nodeId(), unwrapper(cfg), SaMaintenance.Settings.defaults(),
                 expiryLog(expiries));
-        FedWorker w = new FedWorker(cfg, vertx, policy, sad, feeds, acquireExecutor, ikeHandoff(cfg), acquires,
-                expiries, out);
+        ManagedChannel relayChannel = cfg.ikeRelay() == null ? null
+                : NettyChannelBuilder.forTarget(cfg.ikeRelay(), creds).build();
+        IkeRelayClient relay = relayChannel == null ? null
+                : new IkeRelayClient(relayChannel, IkeRelayClient.Settings.of(cfg.nodeId()));
+        FedWorker[] self = new FedWorker[1];
+        // ike-service's answers leave through the data plane's socket, the one the peer sent to
+        IkeHandoff handoff = relay == null ? new UnrelayedIke() : relay.port(cfg.listen(),
+                (msg, off, len, peer) -> self[0].dataPlane.sendIke(msg, off, len, peer));
+        FedWorker w = new FedWorker(cfg, vertx, policy, sad, feeds, acquireExecutor, handoff, relay, relayChannel,
+                acquires, expiries, out);
+        self[0] = w;
         try {
             feeds.start();
             w.openPlaintext();
@@ -129,6 +147,14 @@ public final class FedWorker implements AutoCloseable {
             }, acquireExecutor, ACQUIRE_TIMEOUT);
             w.dataPlane = FedGateway.start(vertx, FedGateway.Config.of(cfg.listen()).withIke(w.ike), w.port,
                     feeds.spd(), feeds.sas(), limiter).await(30, TimeUnit.SECONDS);
+            if (relay != null && cfg.ikePort() > 0) { // IKE_SA_INIT on 500 too, relayed as 4500's
+                w.ikePortSocket = IkePortSocket.bind(vertx, new InetSocketAddress(cfg.listen().getAddress(),
+                        cfg.ikePort())).await(10, TimeUnit.SECONDS);
+                w.ikePortSocket.handTo(relay.port(w.ikePortSocket.local(), w.ikePortSocket));
+            }
+            if (relay != null) {
+                relay.start();
+            }
         } catch (Exception e) {
             w.close();
             throw e;
@@ -136,20 +162,9 @@ public final class FedWorker implements AutoCloseable {
         out.println("keel-esp-worker: started: node " + cfg.nodeId() + ", udp " + cfg.listen() + ", "
                 + cfg.loops() + " event loop(s), plaintext " + w.plaintextText() + ", sad " + String.join(" ", cfg.sad())
                 + ", policy " + cfg.policy() + (cfg.tls() != null ? " (mutual TLS)" : " (plaintext, this host)")
-                + ", ike relay " + cfg.ikeRelay().name().toLowerCase(java.util.Locale.ROOT));
+                + ", ike relay " + (cfg.ikeRelay() == null ? "none" : cfg.ikeRelay()));
         out.flush();
         return w;
-    }
-
-    /**
-     * Where IKE datagrams received on the outer socket go: the place an IKE relay to ike-service
-     * plugs in. Without one ({@code ike.relay: none}) they are dropped and counted, and the first
-     * is logged.
-     */
-    static IkeHandoff ikeHandoff(FedWorkerConfig cfg) {
-        return switch (cfg.ikeRelay()) {
-            case NONE -> new UnrelayedIke();
-        };
     }
 
     private static ChannelCredentials credentials(FedWorkerConfig.Tls tls) throws IOException {
@@ -250,6 +265,11 @@ public final class FedWorker implements AutoCloseable {
     }
 
     /** The IKE hand-off in use. */
+    /** The IKE relay to ike-service, or null without one. */
+    public IkeRelayClient relay() {
+        return relay;
+    }
+
     public IkeHandoff ikeHandoff() {
         return ike;
     }
@@ -282,6 +302,13 @@ public final class FedWorker implements AutoCloseable {
             } catch (Exception e) {
                 LOG.warn("closing the data plane: {}", e.toString());
             }
+        }
+        if (relay != null) {
+            relay.close();
+            relayChannel.shutdownNow();
+        }
+        if (ikePortSocket != null) {
+            ikePortSocket.close();
         }
         feeds.close();
         if (routes != null) {

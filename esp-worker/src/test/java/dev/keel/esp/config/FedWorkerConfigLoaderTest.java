@@ -72,7 +72,7 @@ class FedWorkerConfigLoaderTest {
         assertThat(c.tls()).isEqualTo(new FedWorkerConfig.Tls(dir.resolve("tls/worker-a.pem"),
                 dir.resolve("tls/worker-a.key"), dir.resolve("tls/cluster-ca.pem")));
         assertThat(c.kekFile()).isEqualTo(dir.resolve("kek.hex"));
-        assertThat(c.ikeRelay()).isEqualTo(FedWorkerConfig.IkeRelay.NONE);
+        assertThat(c.ikeRelay()).isEqualTo("ike.cluster.example:7600");
     }
 
     @Test
@@ -80,7 +80,7 @@ class FedWorkerConfigLoaderTest {
         FedWorkerConfig c = valid(LOOPBACK);
         assertThat(c.tls()).isNull();
         assertThat(c.sad()).containsExactly("127.0.0.1:50051", "localhost:50053", "unix:/run/keel/sad.sock");
-        assertThat(c.ikeRelay()).isEqualTo(FedWorkerConfig.IkeRelay.NONE);
+        assertThat(c.ikeRelay()).isNull();
         FedWorkerConfig d = valid("""
                 node_id: w1
                 plaintext: {tun: {}}
@@ -102,14 +102,14 @@ class FedWorkerConfigLoaderTest {
                 plaintext:
                   virtual_wire: {bind: 127.0.0.2:20001, host: 127.0.0.1:21001}
                 sad: {endpoint: 127.0.0.1:50051}
-                ike: {relay: none, port: 500}
+                ike: {relay: none, prot: 500}
                 """)).containsExactly(
                 "worker.yaml:2:1: lisen: unknown key 'lisen'; did you mean 'listen'?",
                 "worker.yaml:5:7: sad.endpoint: unknown key 'endpoint'; did you mean 'endpoints'?",
                 "worker.yaml:5:6: sad.endpoints: missing",
                 "worker.yaml:1:1: policy: missing",
                 "worker.yaml:1:1: kek_file: missing",
-                "worker.yaml:6:20: ike.port: unknown key 'port'; expected one of relay");
+                "worker.yaml:6:20: ike.prot: unknown key 'prot'; did you mean 'port'?");
     }
 
     @Test
@@ -138,7 +138,7 @@ class FedWorkerConfigLoaderTest {
                 "worker.yaml:8:20: policy.endpoint: '127.0.0.1:x' is not host:port, [v6]:port or unix:PATH",
                 "worker.yaml:9:11: kek_file: short.hex: holds 2 bytes; a KEK is 16, 24 or 32"
                         + " (the file the sad-service members load)",
-                "worker.yaml:10:14: ike.relay: 'grpc' is not one of none");
+                "worker.yaml:10:14: ike.relay: 'grpc' is not host:port, [v6]:port or unix:PATH");
         assertThat(problems(LOOPBACK.replace("kek.hex", "nothex.hex"))).containsExactly(
                 "worker.yaml:9:11: kek_file: nothex.hex: not hex (the file the sad-service members load)");
         assertThat(problems(LOOPBACK.replace("kek.hex", "missing.hex"))).containsExactly(
@@ -159,5 +159,23 @@ class FedWorkerConfigLoaderTest {
                 tls: {cert: tls/worker-a.pem, key: tls/worker-a.key, ca: tls/cluster-ca.pem}
                 """);
         assertThat(c.policy()).isEqualTo("192.0.2.7:50052");
+    }
+
+    @Test
+    void theIkeRelayIsAnEndpointAndItsOwnPortNeedsIt() throws Exception {
+        FedWorkerConfig c = valid(LOOPBACK + "ike: {relay: 127.0.0.1:7600, port: 500}\n");
+        assertThat(c.ikeRelay()).isEqualTo("127.0.0.1:7600");
+        assertThat(c.ikePort()).isEqualTo(500);
+        assertThat(valid(LOOPBACK + "ike: {relay: none}\n").ikeRelay()).isNull();
+        assertThat(problems(LOOPBACK + "ike: {port: 500}\n")).singleElement().asString()
+                .endsWith("ike.port: needs ike.relay: IKE on this port goes to ike-service");
+        assertThat(problems(LOOPBACK + "ike: {relay: 127.0.0.1:7600, port: 4500}\n")).singleElement().asString()
+                .endsWith("ike.port: 4500 is listen's port; IKE's own port is another");
+        assertThat(problems(LOOPBACK + "ike: {relay: 192.0.2.9:7600}\n")).singleElement().asString()
+                .contains("ike.relay");
+        assertThat(problems(LOOPBACK.replace("listen: 127.0.0.2:4500", "listen: 0.0.0.0:4500")
+                + "ike: {relay: 127.0.0.1:7600}\n")).singleElement().asString()
+                .endsWith("listen: with ike.relay, the address the peers send to, not a wildcard (ike-service answers"
+                        + " from it)");
     }
 }
