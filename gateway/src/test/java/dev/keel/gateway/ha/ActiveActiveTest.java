@@ -57,8 +57,8 @@ class ActiveActiveTest {
      * so this test, which is about peer 2, bounds it at 2 s.
      */
     private static final Duration MOVED_PEER_BUDGET = Duration.ofMillis(Long.getLong("keel.ha.budgetMillis", 2_000));
-    /** Requests the other peer's ping may lose around the kill (100/s: 50 ms); see the assertion. */
-    private static final int OTHER_PEER_LOSS = 5;
+    /** Requests the other peer's ping may lose around the kill (100/s: 100 ms); see the assertion. */
+    private static final int OTHER_PEER_LOSS = 10;
 
     @Test
     void eachNodeCarriesAPeerAndAKillMovesOnlyTheKilledNodesSas() throws Exception {
@@ -135,6 +135,10 @@ class ActiveActiveTest {
                     c.close(); // the pings: their logs are complete
                 }
 
+                // For the record (the other peer's losses are not explained yet): what B's data plane
+                // dropped and which SAs it installed or removed from the kill on.
+                b.log().lines().filter(l -> l.contains("data plane drops") || l.contains("SaTables"))
+                        .forEach(l -> System.out.println("node b: " + l));
                 for (Path p : all) {
                     PingLog log = PingLog.read(p);
                     System.out.printf("%s: lost %d of the requests sent from 1.5 s before the kill to 5 s after it;"
@@ -149,9 +153,9 @@ class ActiveActiveTest {
                 }
                 for (Path p : List.of(p2Out, p2Back)) {
                     PingLog log = PingLog.read(p);
-                    // Zero in most runs; CI once lost 3 of ~650 (30 ms, both directions at once) with no drop
-                    // counted by B's data plane: not explained yet (docs/ha.md, "Active-active"). A moved SA
-                    // costs its peer 40-70 requests: allow the other peer a tenth of one moved SA's cost.
+                    // Zero in most runs; CI lost 3 and 4 of ~650 in two runs (30-40 ms, both directions at
+                    // once): not explained yet (docs/ha.md, "Active-active"). A moved SA costs its peer 40-70
+                    // requests: the other peer may lose at most a fifth of that.
                     assertThat(log.lostBetween(steadyFrom, end)).as("%s: requests lost around the kill of the other"
                             + " node", p.getFileName()).isLessThanOrEqualTo(OTHER_PEER_LOSS);
                     assertThat(log.repliesBetween(atNanos, end)).as("%s: replies after the kill", p.getFileName())
