@@ -2,6 +2,7 @@ package dev.keel.esp.net;
 
 import com.google.protobuf.ByteString;
 import dev.keel.proto.CoreMapping;
+import dev.keel.proto.RelayDatagrams;
 import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.IkeDatagram;
 import dev.keel.proto.v1.IkeRelayGrpc;
@@ -43,7 +44,7 @@ public final class IkeRelayClient implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IkeRelayClient.class);
 
     /** The longest IKE message one UDP datagram carries behind the non-ESP marker (65535 - 8 - 4). */
-    public static final int MAX_MESSAGE = 65_523;
+    public static final int MAX_MESSAGE = RelayDatagrams.MAX_MESSAGE;
 
     /** Why a message was not relayed, either way. */
     public enum Drop {
@@ -221,23 +222,13 @@ public final class IkeRelayClient implements AutoCloseable {
 
     /** An answer from ike-service: out through the socket it names, or counted. */
     private void answer(IkeDatagram d) {
-        if (!d.hasPeer() || !d.hasLocal() || d.getMessage().isEmpty() || d.getMessage().size() > MAX_MESSAGE) {
+        RelayDatagrams.Endpoints e = RelayDatagrams.endpoints(d);
+        if (e == null) {
             drops.get(Drop.MALFORMED).increment();
             return;
         }
-        InetSocketAddress peer;
-        InetSocketAddress local;
-        try {
-            peer = CoreMapping.endpoint(d.getPeer(), "peer");
-            local = CoreMapping.endpoint(d.getLocal(), "local");
-        } catch (IllegalArgumentException e) {
-            drops.get(Drop.MALFORMED).increment();
-            return;
-        }
-        if (peer.getPort() == 0) {
-            drops.get(Drop.MALFORMED).increment();
-            return;
-        }
+        InetSocketAddress peer = e.peer();
+        InetSocketAddress local = e.local();
         IkeSender sender = ports.get(local);
         if (sender == null) {
             drops.get(Drop.UNKNOWN_LOCAL).increment();

@@ -2,7 +2,7 @@ package dev.keel.ike.net;
 
 import com.google.protobuf.ByteString;
 import dev.keel.proto.CoreMapping;
-import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.RelayDatagrams;
 import dev.keel.proto.v1.IkeDatagram;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
@@ -40,7 +40,7 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
     private static final Logger LOG = LoggerFactory.getLogger(IkeRelayService.class);
 
     /** The longest IKE message one UDP datagram carries behind the non-ESP marker (65535 - 8 - 4). */
-    public static final int MAX_MESSAGE = 65_523;
+    public static final int MAX_MESSAGE = RelayDatagrams.MAX_MESSAGE;
 
     /** Why a message was not relayed, either way. */
     public enum Drop {
@@ -214,23 +214,13 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         }
 
         private void receive(IkeDatagram d) {
-            if (!d.hasPeer() || !d.hasLocal() || d.getMessage().isEmpty() || d.getMessage().size() > MAX_MESSAGE) {
+            RelayDatagrams.Endpoints e = RelayDatagrams.endpoints(d);
+            if (e == null) {
                 drops.get(Drop.MALFORMED).increment();
                 return;
             }
-            InetSocketAddress peer;
-            InetSocketAddress local;
-            try {
-                peer = CoreMapping.endpoint(d.getPeer(), "peer");
-                local = CoreMapping.endpoint(d.getLocal(), "local");
-            } catch (IllegalArgumentException e) {
-                drops.get(Drop.MALFORMED).increment();
-                return;
-            }
-            if (peer.getPort() == 0) {
-                drops.get(Drop.MALFORMED).increment();
-                return;
-            }
+            InetSocketAddress peer = e.peer();
+            InetSocketAddress local = e.local();
             if (!local.getAddress().equals(address) || !ports.contains(local.getPort())) {
                 drops.get(Drop.UNKNOWN_LOCAL).increment();
                 return;
