@@ -2,14 +2,12 @@ package dev.keel.gateway.interop;
 
 import dev.keel.gateway.GatewayMain;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 /**
  * A Keel gateway node ({@link GatewayMain}) running in a child JVM inside one gateway namespace
@@ -19,13 +17,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class KeelGatewayProcess implements AutoCloseable {
 
-    private final Process process;
-    private final Path log;
+    private final ServiceProcess process;
     private final Path keys;
 
-    private KeelGatewayProcess(Process process, Path log, Path keys) {
+    private KeelGatewayProcess(ServiceProcess process, Path keys) {
         this.process = process;
-        this.log = log;
         this.keys = keys;
     }
 
@@ -33,6 +29,28 @@ public final class KeelGatewayProcess implements AutoCloseable {
     static KeelGatewayProcess start(NetnsTopology topo, NetnsTopology.Site site, ConnectionSpec spec, Path dir)
             throws IOException, InterruptedException {
         Files.createDirectories(dir);
+        Path keys = dir.resolve("keys");
+        Path config = dir.resolve("keel.yaml");
+        Files.writeString(config, """
+                gateway:
+                  address: %s
+                  loops: 2
+                  key_export: %s
+                  # per run: runs in other namespaces share /run/keel, and their node ids (gw-192.0.2.1-500)
+                  admin: {socket: admin/keel.sock}
+                  plaintext:
+                    tun: {name: keel0, mtu: 1400}
+                """.formatted(spec.localAddress(), keys) + policyYaml(spec, dir));
+        return start(site.gatewayNamespace(), config, dir.resolve("keel.log"), keys, List.of());
+    }
+
+    /**
+     * The policy-service part of Keel's configuration for {@code spec} ({@code secrets} and
+     * {@code connections}, with {@code start_action} as given); the PSK, or the key, certificate
+     * and CA certificates, are written into {@code dir} as the files it names. The secret is
+     * called {@code local}.
+     */
+    static String policyYaml(ConnectionSpec spec, Path dir) throws IOException {
         String secret;
         String localAuth;
         String remoteAuth;
@@ -56,53 +74,7 @@ public final class KeelGatewayProcess implements AutoCloseable {
                                 .mapToObj(i -> "ca" + i + ".pem").toList()) + "]";
             }
         }
-        Path keys = dir.resolve("keys");
-        Path config = dir.resolve("keel.yaml");
-        Files.writeString(config, yaml(spec, keys, secret, localAuth, remoteAuth));
-        return start(site.gatewayNamespace(), config, dir.resolve("keel.log"), keys, List.of());
-    }
-
-    /**
-     * Starts Keel ({@link GatewayMain}) with the configuration file {@code config} in a child JVM
-     * in {@code namespace} (this JVM's class path and module flags, {@code jvmArgs} added), its
-     * output to {@code log}; waits until it says it started. {@code keys} is its key export
-     * directory, if the file sets one.
-     */
-    public static KeelGatewayProcess start(String namespace, Path config, Path log, Path keys, List<String> jvmArgs)
-            throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace,
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens")
-                    || arg.startsWith("--add-exports") || arg.startsWith("--sun-misc") || arg.startsWith("-Dio.netty")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.add("-Xmx512m");
-        cmd.addAll(jvmArgs);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
-                "--config", config.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        KeelGatewayProcess keel = new KeelGatewayProcess(p, log, keys);
-        try {
-            keel.awaitLog("keel-gateway: started", Duration.ofSeconds(120)); // a Hazelcast member joins first
-        } catch (IOException | RuntimeException | AssertionError e) {
-            keel.close();
-            throw e;
-        }
-        return keel;
-    }
-
-    private static String yaml(ConnectionSpec s, Path keys, String secret, String localAuth, String remoteAuth) {
         return """
-                gateway:
-                  address: %s
-                  loops: 2
-                  key_export: %s
-                  # per run: runs in other namespaces share /run/keel, and their node ids (gw-192.0.2.1-500)
-                  admin: {socket: admin/keel.sock}
-                  plaintext:
-                    tun: {name: keel0, mtu: 1400}
                 secrets:
                   local: {file: %s}
                 connections:
@@ -119,28 +91,36 @@ public final class KeelGatewayProcess implements AutoCloseable {
                         remote_ts: [%s]
                         esp_proposals: %s
                         start_action: %s
-                """.formatted(s.localAddress(), keys, secret, s.name(), s.localAddress(), s.remoteAddress(), localAuth,
-                s.localId(), remoteAuth, s.remoteId(), s.ikeProposal(), s.childName(), s.mode().toLowerCase(), String.join(", ", s.localTs()),
-                String.join(", ", s.remoteTs()), s.espProposal(), s.startAction().equals("start") ? "start" : "none");
+                """.formatted(secret, spec.name(), spec.localAddress(), spec.remoteAddress(), localAuth,
+                spec.localId(), remoteAuth, spec.remoteId(), spec.ikeProposal(), spec.childName(),
+                spec.mode().toLowerCase(), String.join(", ", spec.localTs()), String.join(", ", spec.remoteTs()),
+                spec.espProposal(), spec.startAction().equals("start") ? "start" : "none");
+    }
+
+    /**
+     * Starts Keel ({@link GatewayMain}) with the configuration file {@code config} in a child JVM
+     * in {@code namespace} (this JVM's class path and module flags, {@code jvmArgs} added), its
+     * output to {@code log}; waits until it says it started. {@code keys} is its key export
+     * directory, if the file sets one.
+     */
+    public static KeelGatewayProcess start(String namespace, Path config, Path log, Path keys, List<String> jvmArgs)
+            throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("-Xmx512m"));
+        args.addAll(jvmArgs);
+        // a Hazelcast member joins first
+        return new KeelGatewayProcess(ServiceProcess.start("Keel", namespace, GatewayMain.class,
+                List.of("--config", config.toString()), args, Map.of(), log, "keel-gateway: started",
+                Duration.ofSeconds(120)), keys);
     }
 
     /** Waits until the log contains {@code text}; fails with the log when the process dies or time runs out. */
     public void awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!log().contains(text)) {
-            if (!process.isAlive()) {
-                throw new AssertionError("Keel exited (" + process.exitValue() + ") before '" + text + "':\n" + log());
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no '" + text + "' from Keel within " + timeout + ":\n" + log());
-            }
-            Thread.sleep(50);
-        }
+        process.awaitLog(text, timeout);
     }
 
     /** Everything Keel printed so far. */
     public String log() throws IOException {
-        return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+        return process.log();
     }
 
     /** The directory holding esp_sa and ikev2_decryption_table. */
@@ -153,23 +133,17 @@ public final class KeelGatewayProcess implements AutoCloseable {
      * the Keel process itself.
      */
     public ProcessHandle process() {
-        return process.toHandle();
+        return process.process();
     }
 
     /** SIGKILL ({@code kill -9}): no shutdown hook, no Delete to the peer; returns once it is gone (bounded). */
     public void kill() throws InterruptedException {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
+        process.kill();
     }
 
     /** SIGTERM (Keel deletes its SAs, telling the peer), then SIGKILL after 10 s. */
     @Override
     public void close() throws InterruptedException {
-        process.destroy();
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-            process.waitFor(5, TimeUnit.SECONDS);
-        }
+        process.close();
     }
 }

@@ -1,0 +1,139 @@
+package dev.keel.gateway.interop;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.esp.wire.SystemTests;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Keel's services apart carry a real tunnel to strongSwan (issue 12): in site A's gateway
+ * namespace two sad-service members, policy-service, ike-service and an esp-worker each run as
+ * their own JVM ({@link SplitDeployment}); charon (kernel-libipsec, {@code encap = yes}) is site
+ * B. IKE reaches ike-service only through the worker's UDP 500 and 4500 and the IKE relay; the
+ * CHILD SAs reach the worker only through the SAD. Both directions of initiation, PSK and ECDSA
+ * certificates; pings and an iperf3 transfer between the protected subnets; then the control
+ * plane is killed under traffic: {@code kill -9} of ike-service and of a SAD member lose no ping.
+ */
+@Timeout(300)
+class SplitDeploymentTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String PSK = "keel-split-psk-0123456789";
+    private static final String IKE = "aes256gcm16-prfsha256-x25519";
+    private static final String ESP = "aes256gcm16";
+
+    private Path work;
+
+    @BeforeEach
+    void requireTools() throws IOException {
+        StrongSwanPeer.assumeAvailable();
+        SystemTests.assumeTool("iperf3");
+        SystemTests.assumeTool("ping");
+        work = Files.createTempDirectory("keel-split");
+    }
+
+    @AfterEach
+    void removeWorkDir() throws IOException {
+        if (work != null) {
+            try (var walk = Files.walk(work)) {
+                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} initiates, {1}")
+    @CsvSource({"charon, psk", "keel, certificates"})
+    void theServicesApartCarryATunnelAndSurviveLosingTheControlPlane(String initiator, String auth) throws Exception {
+        boolean keelInitiates = initiator.equals("keel");
+        try (NetnsTopology topo = NetnsTopology.create()) {
+            ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP)
+                    .withStartAction(keelInitiates ? "start" : "none");
+            ConnectionSpec charonSpec = ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP);
+            if (auth.equals("certificates")) {
+                SystemTests.assumeTool("openssl");
+                Path pki = Files.createDirectories(work.resolve("pki"));
+                TestPki.createCa(pki);
+                TestPki.createLeaf(pki, "gw-a.keel.test");
+                TestPki.createLeaf(pki, "gw-b.keel.test");
+                keelSpec = keelSpec.withAuth(certificates(pki, "gw-a.keel.test"));
+                charonSpec = charonSpec.withAuth(certificates(pki, "gw-b.keel.test"));
+            }
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    charonSpec);
+                    SplitDeployment keel = SplitDeployment.start(topo.a(), keelSpec, work.resolve("keel"))) {
+                withLogs(charon, keel, () -> {
+                    keel.startWorker("sad-a", "keel0");
+                    keel.startIkeService("sad-a");
+                    if (!keelInitiates) {
+                        charon.initiate(WAIT).requireOk();
+                    }
+                    SwanctlSas.ChildSa child = awaitTunnel(charon);
+                    awaitFirstPing(topo);
+                    CharonPairTest.assertEveryPingAnswered(topo, 5);
+                    long bytes = CharonPairTest.iperf3(topo);
+                    assertThat(bytes).as("bytes iperf3's receiver got in 2 s").isGreaterThan(100_000);
+
+                    // The control plane goes; the data plane keeps the tunnel (its SAs are the worker's).
+                    keel.service("ike-service").kill();
+                    CharonPairTest.assertEveryPingAnswered(topo, 10);
+                    keel.service("sad-b").kill();
+                    CharonPairTest.assertEveryPingAnswered(topo, 10);
+
+                    SwanctlSas.IkeSa after = CharonPairTest.single(charon.listSas());
+                    assertThat(after.child("net").orElseThrow().spiIn()).as("the same CHILD SA all along")
+                            .isEqualTo(child.spiIn());
+                    assertThat(charon.log()).as("charon set up one IKE SA")
+                            .containsOnlyOnce(keelInitiates ? "IKE_SA_INIT request" : "initiating IKE_SA");
+                });
+            }
+        }
+    }
+
+    private static PeerAuth.Certificates certificates(Path pki, String name) {
+        return new PeerAuth.Certificates(pki.resolve(name + ".crt"), pki.resolve(name + ".key"),
+                List.of(pki.resolve("ca.crt")));
+    }
+
+    /** Waits until charon has the IKE SA established with its one CHILD SA installed; returns it. */
+    private static SwanctlSas.ChildSa awaitTunnel(StrongSwanPeer charon) throws IOException, InterruptedException {
+        List<SwanctlSas.IkeSa> sas = charon.awaitSas(s -> s.size() == 1 && s.getFirst().state().equals("ESTABLISHED")
+                && s.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+        return sas.getFirst().child("net").orElseThrow();
+    }
+
+    /**
+     * Pings once a second until one is answered (bounded): the worker picks the CHILD SA up from
+     * the SAD's Watch stream a moment after charon installed it.
+     */
+    private static void awaitFirstPing(NetnsTopology topo) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!topo.exec(topo.a().hostNamespace(), Duration.ofSeconds(5), "ping", "-n", "-c", "1", "-W", "1",
+                topo.b().hostAddress()).ok()) {
+            assertThat(System.nanoTime()).as("a ping answered within " + WAIT).isLessThan(deadline);
+        }
+    }
+
+    private static void withLogs(StrongSwanPeer charon, SplitDeployment keel, CharonPairTest.Body body)
+            throws Exception {
+        try {
+            body.run();
+        } catch (AssertionError | IOException e) {
+            String charonLog = charon.log();
+            throw new AssertionError(e.getMessage() + "\n--- charon log ---\n"
+                    + charonLog.substring(Math.max(0, charonLog.length() - 8_000)) + "\n--- Keel's services ---\n"
+                    + keel.logs(), e);
+        }
+    }
+}
