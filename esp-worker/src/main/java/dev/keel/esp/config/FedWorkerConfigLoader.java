@@ -4,10 +4,9 @@ import dev.keel.core.config.ConfigProblem;
 import dev.keel.core.config.Nodes;
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
+import dev.keel.rpc.LoopbackTargets;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -278,7 +277,7 @@ public final class FedWorkerConfigLoader {
                 return null;
             }
             if (!tls) {
-                String refusal = plaintextRefusal(host);
+                String refusal = plaintextRefusal(text);
                 if (refusal != null) {
                     problems.add(path, node, refusal);
                     return null;
@@ -288,26 +287,9 @@ public final class FedWorkerConfigLoader {
         }
     }
 
-    /**
-     * Why a plaintext gRPC channel to {@code host} is refused, or null when every address of it is
-     * loopback: off this host the SA feed would carry wrapped keys and the leases to a server
-     * nobody authenticated (the rule of ike-service's {@code --sad}, issue 19).
-     */
-    static String plaintextRefusal(String host) {
-        String needTls = "; give 'tls' (cert, key, ca: mutual TLS) to reach it";
-        InetAddress[] addresses;
-        try {
-            addresses = InetAddress.getAllByName(host);
-        } catch (UnknownHostException | SecurityException e) {
-            return "cannot resolve '" + host + "' to check it is loopback; plaintext gRPC is for this host only"
-                    + needTls;
-        }
-        for (InetAddress a : addresses) {
-            if (!a.isLoopbackAddress()) {
-                return "plaintext gRPC only to a loopback address or unix: socket, and '" + host + "' is "
-                        + a.getHostAddress() + needTls;
-            }
-        }
-        return null;
+    /** Why a plaintext gRPC channel to the endpoint {@code target} is refused ({@link LoopbackTargets}), or null. */
+    static String plaintextRefusal(String target) {
+        String refusal = LoopbackTargets.plaintextRefusal(target);
+        return refusal == null ? null : refusal + "; give 'tls' (cert, key, ca: mutual TLS) to reach it";
     }
 }

@@ -24,6 +24,7 @@ import dev.keel.esp.tun.TunMtu;
 import dev.keel.esp.tun.TunPort;
 import dev.keel.esp.tun.TunSetup;
 import dev.keel.proto.CoreMapping;
+import dev.keel.rpc.FirstReadyChannel;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;

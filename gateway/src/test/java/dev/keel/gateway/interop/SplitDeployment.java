@@ -92,7 +92,7 @@ final class SplitDeployment implements AutoCloseable {
      */
     ServiceProcess startIkeService(String owner) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("--address", address, "--policy", "127.0.0.1:" + POLICY_PORT,
-                "--sad", "127.0.0.1:" + SAD_GRPC.get(0), "--node-id", "ike1", "--owner-node", owner,
+                "--sad", sadEndpoints(), "--node-id", "ike1", "--owner-node", owner,
                 "--relay-listen", "127.0.0.1:" + IKE_RELAY_PORT, "--loops", "2"));
         Map<String, String> env = Map.of();
         switch (spec.auth()) {
@@ -118,17 +118,24 @@ final class SplitDeployment implements AutoCloseable {
                 plaintext:
                   tun: {name: %s, mtu: 1400}
                 sad:
-                  endpoints: [%s]
+                  endpoints: "%s"
                 policy:
                   endpoint: "127.0.0.1:%d"
                 kek_file: kek.hex
                 ike:
                   relay: "127.0.0.1:%d"
                   port: 500
-                """.formatted(node, address, tun, String.join(", ", SAD_GRPC.stream().map(p -> "\"127.0.0.1:" + p + "\"")
-                .toList()), POLICY_PORT, IKE_RELAY_PORT));
+                """.formatted(node, address, tun, sadEndpoints(), POLICY_PORT, IKE_RELAY_PORT));
         return start("esp-worker " + node, FedWorkerMain.class, List.of("--config", config.toString()), Map.of(),
                 "keel-esp-worker: started");
+    }
+
+    /**
+     * The SAD members as clients list them: sad-b first, so the member the test kills is the one
+     * ike-service and the workers call and watch until then.
+     */
+    private static String sadEndpoints() {
+        return String.join(",", SAD_GRPC.reversed().stream().map(p -> "127.0.0.1:" + p).toList());
     }
 
     private ServiceProcess start(String name, Class<?> main, List<String> args, Map<String, String> env, String ready)

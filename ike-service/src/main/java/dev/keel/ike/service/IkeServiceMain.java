@@ -1,6 +1,8 @@
 package dev.keel.ike.service;
 
 import dev.keel.proto.v1.IkeRelayGrpc;
+import dev.keel.rpc.FirstReadyChannel;
+import dev.keel.rpc.LoopbackTargets;
 import dev.keel.rpc.MutualTls;
 import io.grpc.ChannelCredentials;
 import io.grpc.Server;
@@ -66,8 +68,10 @@ public final class IkeServiceMain implements Callable<Integer> {
     @Option(names = "--policy", required = true, description = "policy-service host:port")
     String policy;
 
-    @Option(names = "--sad", required = true, description = "sad-service host:port")
-    String sad;
+    @Option(names = "--sad", required = true, split = ",", description = "sad-service members, host:port,"
+            + " comma-separated or repeated: each call goes to the first whose connection is ready (any member"
+            + " serves the whole SAD)")
+    List<String> sad;
 
     @Option(names = "--node-id", required = true, description = "this service's name (in SA record ids)")
     String nodeId;
@@ -105,34 +109,13 @@ public final class IkeServiceMain implements Callable<Integer> {
     List<String> espWorkers = new ArrayList<>();
 
     /**
-     * Why a plaintext gRPC channel to {@code target} is refused, or null when the target is on this
-     * host: a Unix socket, or a host whose every address is loopback. Off the host a plaintext
-     * channel would carry CHILD SA keys (InstallChildSas) and connections in the clear, to a
-     * server nobody authenticated (issue 19).
+     * Why a plaintext gRPC channel to {@code target} is refused ({@link LoopbackTargets}), or null:
+     * off this host it would carry CHILD SA keys (InstallChildSas) and connections in the clear,
+     * to a server nobody authenticated (issue 19).
      */
     static String plaintextRefusal(String target) {
-        if (target.startsWith("unix:")) {
-            return null;
-        }
-        String authority = target.replaceFirst("^dns:(//[^/]*)?/", "");
-        String host = authority.startsWith("[") && authority.indexOf(']') > 0
-                ? authority.substring(1, authority.indexOf(']'))
-                : authority.lastIndexOf(':') > 0 ? authority.substring(0, authority.lastIndexOf(':')) : authority;
-        String needTls = "; give --tls-cert, --tls-key and --tls-ca (mutual TLS) to reach it";
-        InetAddress[] addresses;
-        try {
-            addresses = InetAddress.getAllByName(host);
-        } catch (UnknownHostException | SecurityException e) {
-            return "cannot resolve '" + host + "' to check it is loopback; plaintext gRPC is for loopback only"
-                    + needTls;
-        }
-        for (InetAddress a : addresses) {
-            if (!a.isLoopbackAddress()) {
-                return "plaintext gRPC only to a loopback address, and '" + host + "' is " + a.getHostAddress()
-                        + needTls;
-            }
-        }
-        return null;
+        String refusal = LoopbackTargets.plaintextRefusal(target);
+        return refusal == null ? null : refusal + "; give --tls-cert, --tls-key and --tls-ca (mutual TLS) to reach it";
     }
 
     /**
@@ -271,7 +254,10 @@ public final class IkeServiceMain implements Callable<Integer> {
         }
         ChannelCredentials creds;
         if (tlsCert == null && tlsKey == null && tlsCa == null) {
-            for (String[] service : new String[][] {{"--policy", policy}, {"--sad", sad}}) {
+            List<String[]> targets = new ArrayList<>();
+            targets.add(new String[] {"--policy", policy});
+            sad.forEach(s -> targets.add(new String[] {"--sad", s}));
+            for (String[] service : targets) {
                 String refusal = plaintextRefusal(service[1]);
                 if (refusal != null) {
                     System.err.println("keel-ike-service: " + service[0] + " " + service[1] + ": " + refusal);
@@ -301,7 +287,8 @@ public final class IkeServiceMain implements Callable<Integer> {
         }
         int esp = espPort != 0 ? espPort : natT > 0 ? natT : ikePort == 500 ? 4500 : ikePort + 1;
         ManagedChannel policyChannel = NettyChannelBuilder.forTarget(policy, creds).build();
-        ManagedChannel sadChannel = NettyChannelBuilder.forTarget(sad, creds).build();
+        FirstReadyChannel sadChannel = new FirstReadyChannel(
+                sad.stream().map(s -> NettyChannelBuilder.forTarget(s, creds).build()).toList());
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(loops));
         IkeService service;
         try {
@@ -332,7 +319,7 @@ public final class IkeServiceMain implements Callable<Integer> {
         System.out.println("keel-ike-service ready: IKE " + address + ":" + ikePort
                 + (relay != null ? " and NAT-T " + natT + " on the esp-workers, relay on port " + relay.getPort()
                 : natT > 0 ? ", NAT-T " + natT : ", NAT-T on another process, not relayed")
-                + ", policy " + policy + ", sad " + sad + ", owner " + (owner.isEmpty() ? "(serving sad node)" : owner));
+                + ", policy " + policy + ", sad " + String.join(",", sad) + ", owner " + (owner.isEmpty() ? "(serving sad node)" : owner));
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -342,7 +329,7 @@ public final class IkeServiceMain implements Callable<Integer> {
                     relayToStop.shutdownNow();
                 }
                 policyChannel.shutdownNow();
-                sadChannel.shutdownNow();
+                sadChannel.close();
                 vertx.close().await(5, TimeUnit.SECONDS);
             } catch (Exception e) {
                 // stopping anyway

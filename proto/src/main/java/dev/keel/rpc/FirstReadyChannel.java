@@ -1,4 +1,4 @@
-package dev.keel.esp.fed;
+package dev.keel.rpc;
 
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -11,19 +11,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Several sad-service members as one channel: each call goes to the first member, in the
+ * Several sad-service members as one channel (esp-worker's {@code sad.endpoints}, ike-service's
+ * {@code --sad}): each call goes to the first member, in the
  * configured order, whose connection is ready; with none ready, to the first not failing; with
  * all failing, to the next in turn. Every member holds the whole SAD (Hazelcast), so any of them
  * serves the Watch stream and the leases; the feeds' streams reconnect after a failure
  * ({@code ResumableWatch}) and so move to a live member. One channel per member, so that TLS
  * checks each member's certificate against its own name.
  */
-final class FirstReadyChannel extends Channel implements AutoCloseable {
+public final class FirstReadyChannel extends Channel implements AutoCloseable {
 
     private final List<ManagedChannel> members;
     private final AtomicInteger turn = new AtomicInteger();
 
-    FirstReadyChannel(List<ManagedChannel> members) {
+    public FirstReadyChannel(List<ManagedChannel> members) {
         if (members.isEmpty()) {
             throw new IllegalArgumentException("no sad-service endpoint");
         }
@@ -37,7 +38,7 @@ final class FirstReadyChannel extends Channel implements AutoCloseable {
     }
 
     /** The member the next call goes to. */
-    ManagedChannel pick() {
+    public ManagedChannel pick() {
         for (ManagedChannel m : members) {
             if (m.getState(true) == ConnectivityState.READY) {
                 return m;
