@@ -382,8 +382,9 @@ class KeelStrongSwanInteropTest {
         return Files.exists(file) ? Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList() : List.of();
     }
 
-    private Process startCapture(NetnsTopology topo, Path pcap) throws IOException, InterruptedException {
-        Path log = work.resolve("tshark-capture.log");
+    /** Starts tshark on site A's outer link (UDP only) into {@code pcap}; returns once it captures. */
+    static Process startCapture(NetnsTopology topo, Path pcap) throws IOException, InterruptedException {
+        Path log = pcap.resolveSibling(pcap.getFileName() + ".log");
         Process p = topo.startInBackground(topo.a().gatewayNamespace(), log, Tshark.assumeInstalled().executable().toString(),
                 "-n", "-i", "outer", "-f", "udp", "-w", pcap.toString());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -394,7 +395,8 @@ class KeelStrongSwanInteropTest {
         return p;
     }
 
-    private static long count(Path pcap, List<String> prefs, String filter) {
+    /** Frames of {@code pcap} that match {@code filter} with tshark's preferences {@code prefs} ({@code -o}). */
+    static long count(Path pcap, List<String> prefs, String filter) {
         List<String> args = new ArrayList<>(List.of("-n", "-r", pcap.toString()));
         for (String p : prefs) {
             args.addAll(List.of("-o", p));

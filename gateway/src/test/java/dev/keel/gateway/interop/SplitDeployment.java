@@ -170,13 +170,15 @@ final class SplitDeployment implements AutoCloseable {
         return b.toString();
     }
 
-    /** Stops every service (SIGTERM, then SIGKILL), the last started first. */
+    /**
+     * Stops every service (SIGTERM, then SIGKILL), the last started first; their logs stay
+     * readable ({@link #logs}, with the counters each prints when it stops).
+     */
     @Override
     public void close() throws InterruptedException {
         List<ServiceProcess> all = new ArrayList<>(services.values());
         for (ServiceProcess p : all.reversed()) {
             p.close();
         }
-        services.clear();
     }
 }
