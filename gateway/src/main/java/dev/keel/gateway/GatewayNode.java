@@ -2,7 +2,6 @@ package dev.keel.gateway;
 
 import dev.keel.core.crypto.AeadEngine;
 import dev.keel.core.net.IpAddress;
-import dev.keel.esp.acquire.Acquire;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
@@ -21,7 +20,6 @@ import dev.keel.esp.tun.TunDevice;
 import dev.keel.esp.tun.TunMtu;
 import dev.keel.esp.tun.TunPort;
 import dev.keel.esp.tun.TunSetup;
-import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
@@ -31,6 +29,7 @@ import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.service.SadIkeSaAdopter;
 import dev.keel.ike.service.SadIkeSaStore;
 import dev.keel.ike.service.SadSaClaimer;
+import dev.keel.ike.service.TrapAcquires;
 import dev.keel.ike.service.SadSpiPool;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
@@ -60,7 +59,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,8 +116,6 @@ public final class GatewayNode {
                 Thread.ofPlatform().daemon().name("keel-acquire").factory());
         final ScheduledExecutorService probes = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("keel-install-probe").factory());
-        final LongAdder acquiresInitiated = new LongAdder();
-        final LongAdder acquiresIgnored = new LongAdder();
         final List<Long> installMicros = new ArrayList<>();
         final AtomicReference<IkeEngine> engine = new AtomicReference<>();
         final AtomicReference<SadChildInstaller> installer = new AtomicReference<>();
@@ -128,6 +124,7 @@ public final class GatewayNode {
         /** Inbound SPIs reserved in the SAD ahead of need: unique across the cluster. */
         final AtomicReference<SadSpiPool> spis = new AtomicReference<>();
         final ConnectionDirectory directory = new ConnectionDirectory();
+        final TrapAcquires acquires = new TrapAcquires(directory, engine::get);
 
         void close() {
             acquireExecutor.shutdownNow();
@@ -261,7 +258,8 @@ public final class GatewayNode {
                 socketsRef.get().send(localPort, peer, message);
             }
         };
-        AcquireLimiter acquires = new AcquireLimiter(a -> onAcquire(rt, a), rt.acquireExecutor, ACQUIRE_TIMEOUT);
+        AcquireLimiter acquires = new AcquireLimiter(a -> rt.acquires.acquire(a.connection(), a.child(), a.source()
+                + " -> " + a.destination() + " (protocol " + a.protocol() + ")"), rt.acquireExecutor, ACQUIRE_TIMEOUT);
         return FedGateway.start(vertx, dpConfig, plaintext, services.feeds.spd(), services.feeds.sas(), acquires)
                 .compose(dp -> {
                     dataPlaneRef.set(dp);
@@ -329,29 +327,6 @@ public final class GatewayNode {
                 } catch (IllegalArgumentException e) {
                     LOG.warn("IKE connections not updated: {}", e.getMessage());
                 }
-            }
-        });
-    }
-
-    /**
-     * An acquire from the data plane (a packet hit a PROTECT policy without an SA): a
-     * {@code trap} child is initiated (RFC 4301 §5.1, the kernel's ACQUIRE); any other is left
-     * alone (its peer or start-up brings it). Runs on the acquire thread.
-     */
-    private static void onAcquire(NodeRuntime rt, Acquire a) {
-        IkeEngine engine = rt.engine.get();
-        boolean trap = rt.directory.byName(a.connection()).flatMap(c -> c.child(a.child()))
-                .map(ch -> ch.startAction() == ChildConnection.StartAction.TRAP).orElse(false);
-        if (engine == null || !trap) {
-            rt.acquiresIgnored.increment();
-            return;
-        }
-        rt.acquiresInitiated.increment();
-        LOG.info("acquire {}/{}: {} -> {} (protocol {}); initiating", a.connection(), a.child(), a.source(),
-                a.destination(), a.protocol());
-        engine.initiate(a.connection(), a.child()).whenComplete((sa, e) -> {
-            if (e != null) {
-                LOG.warn("{}/{}: acquire-triggered initiation failed: {}", a.connection(), a.child(), e.getMessage());
             }
         });
     }
@@ -529,12 +504,12 @@ public final class GatewayNode {
 
     /** Acquires that initiated a trap child. */
     public long acquiresInitiated() {
-        return runtime.acquiresInitiated.sum();
+        return runtime.acquires.initiated();
     }
 
     /** Acquires for children that are not {@code trap} (left alone). */
     public long acquiresIgnored() {
-        return runtime.acquiresIgnored.sum();
+        return runtime.acquires.ignored();
     }
 
     /** Microseconds from "IKE established a CHILD SA" to "usable in the data plane", one per CHILD SA so far. */
