@@ -163,8 +163,14 @@ class CharonPairTest {
 
     /** Pings host B from host A {@code count} times, 0.2 s apart; returns how many were answered. */
     static int pingsAnswered(NetnsTopology topo, int count) throws IOException {
-        BoundedCommand.Result ping = topo.exec(topo.a().hostNamespace(), Duration.ofSeconds(10 + count), "ping", "-n",
-                "-c", Integer.toString(count), "-i", "0.2", "-W", "2", topo.b().hostAddress());
+        return pingsAnswered(topo, topo.a(), topo.b(), count);
+    }
+
+    /** Pings {@code to}'s host from {@code from}'s {@code count} times, 0.2 s apart; returns how many were answered. */
+    static int pingsAnswered(NetnsTopology topo, NetnsTopology.Site from, NetnsTopology.Site to, int count)
+            throws IOException {
+        BoundedCommand.Result ping = topo.exec(from.hostNamespace(), Duration.ofSeconds(10 + count), "ping", "-n",
+                "-c", Integer.toString(count), "-i", "0.2", "-W", "2", to.hostAddress());
         Matcher m = Pattern.compile("(\\d+) packets transmitted, (\\d+) received").matcher(ping.output());
         assertThat(m.find()).as("ping's summary line in:\n" + ping.output()).isTrue();
         assertThat(Integer.parseInt(m.group(1))).as("pings sent:\n" + ping.output()).isEqualTo(count);

@@ -60,16 +60,30 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Waits until the log contains {@code text}; fails with the log when the process dies or time runs out. */
     public void awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
+        awaitLog(text, 1, timeout);
+    }
+
+    /** Waits until the log contains {@code text} {@code times} times (or more); fails as {@link #awaitLog(String, Duration)}. */
+    public void awaitLog(String text, int times, Duration timeout) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!log().contains(text)) {
+        while (occurrences(log(), text) < times) {
             if (!process.isAlive()) {
                 throw new AssertionError(name + " exited (" + process.exitValue() + ") before '" + text + "':\n" + log());
             }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("no '" + text + "' from " + name + " within " + timeout + ":\n" + log());
+                throw new AssertionError("no '" + text + "' (" + times + " times) from " + name + " within " + timeout
+                        + ":\n" + log());
             }
             Thread.sleep(50);
         }
+    }
+
+    private static int occurrences(String log, String text) {
+        int n = 0;
+        for (int i = log.indexOf(text); i >= 0; i = log.indexOf(text, i + text.length())) {
+            n++;
+        }
+        return n;
     }
 
     /** Everything the service printed so far. */

@@ -88,12 +88,16 @@ final class SplitDeployment implements AutoCloseable {
 
     /**
      * Starts ike-service in relay mode (no UDP socket of its own), its SAs installed for the SAD
-     * node {@code owner}; the PSK comes from the environment, a private key from its file.
+     * node {@code owner}, or with null for the node of the worker each peer's IKE came through;
+     * the PSK comes from the environment, a private key from its file.
      */
     ServiceProcess startIkeService(String owner) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("--address", address, "--policy", "127.0.0.1:" + POLICY_PORT,
-                "--sad", sadEndpoints(), "--node-id", "ike1", "--owner-node", owner,
-                "--relay-listen", "127.0.0.1:" + IKE_RELAY_PORT, "--loops", "2"));
+                "--sad", sadEndpoints(), "--node-id", "ike1", "--relay-listen", "127.0.0.1:" + IKE_RELAY_PORT,
+                "--loops", "2"));
+        if (owner != null) {
+            args.addAll(List.of("--owner-node", owner));
+        }
         Map<String, String> env = Map.of();
         switch (spec.auth()) {
             case PeerAuth.Psk psk -> {
@@ -107,7 +111,9 @@ final class SplitDeployment implements AutoCloseable {
 
     /**
      * Starts the esp-worker of SAD node {@code node} on the outer address's 4500 (and 500 for
-     * IKE), its plaintext on TUN {@code tun}, every remote selector routed through it.
+     * IKE), its plaintext on TUN {@code tun}, every remote selector routed through it; several
+     * workers share the ports (SO_REUSEPORT), and each routes the remote selectors of the SAs it
+     * holds at the owner's metric (docs/esp-worker.md, "Several workers per address").
      */
     ServiceProcess startWorker(String node, String tun) throws IOException, InterruptedException {
         Path config = dir.resolve("worker-" + node + ".yaml");
@@ -116,7 +122,7 @@ final class SplitDeployment implements AutoCloseable {
                 listen: %s:4500
                 loops: 2
                 plaintext:
-                  tun: {name: %s, mtu: 1400}
+                  tun: {name: %s, mtu: 1400, routes: owner_preferred}
                 sad:
                   endpoints: "%s"
                 policy:
