@@ -12,8 +12,10 @@ import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyStore;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.v1.ClaimOwnershipRequest;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.ListChildSasRequest;
+import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.sad.SadConfig;
 import dev.keel.sad.SadException;
 import dev.keel.sad.SadNode;
@@ -47,7 +49,8 @@ import org.junit.jupiter.api.io.TempDir;
  * same settings takes the IKE SA over from the SAD. The peer's DPD, retransmitted while A was
  * down, is answered; its CHILD SA rekey and IKE SA rekey succeed and land in the SAD; nobody
  * establishes a new IKE SA (the peer sees no IKE_SA_INIT, and A initiates none for the connection
- * the taken-over IKE SA carries).
+ * the taken-over IKE SA carries). Meanwhile the data plane moves the record to another
+ * sad-service node (a worker's claim): A keeps the IKE SA and stores it for that node.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class IkeServiceRestartTest {
@@ -85,18 +88,17 @@ class IkeServiceRestartTest {
             KeyEncryptionKey.write(kekFile, kekBytes);
             ChildKeyUnwrapper kek = ChildKeyUnwrapper.load(kekFile); // what --kek-file gives ike-service
             closing.add(kek);
-            int hz;
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                hz = s.getLocalPort();
-            }
-            SadConfig.Builder b = SadConfig.builder("sad1", kekFile);
-            b.clusterName = "keel-ike-restart-" + UUID.randomUUID();
-            b.hazelcastPort = hz;
-            b.members = List.of("127.0.0.1:" + hz);
-            b.partitionCount = 31;
+            // two members: the data-plane nodes A's records may move between (sad1 serves A's calls)
+            String cluster = "keel-ike-restart-" + UUID.randomUUID();
+            List<Integer> hz = List.of(freePort(), freePort());
             String sadName = InProcessServerBuilder.generateName();
-            SadNode sad = SadNode.start(b.build(), InProcessServerBuilder.forName(sadName));
+            SadNode sad = SadNode.start(member("sad1", cluster, kekFile, hz.get(0), hz),
+                    InProcessServerBuilder.forName(sadName));
             closing.add(sad);
+            closing.add(SadNode.start(member("sad2", cluster, kekFile, hz.get(1), hz),
+                    InProcessServerBuilder.forName(InProcessServerBuilder.generateName())));
+            IkeServiceTest.await(() -> sad.cluster().hazelcast().getCluster().getMembers().size() == 2, 30_000,
+                    "two sad-service members");
             int port = IkeServiceTest.portPair();
 
             // the peer: a responder that checks liveness after 1 s of silence; it stores nothing
@@ -134,6 +136,13 @@ class IkeServiceRestartTest {
                     "the peer's DPD answered by the restarted A");
             assertThat(peerSa.isAlive()).isTrue();
 
+            // The data plane moves the record to the other node A serves (a worker's claim): A carries on
+            // and stores the IKE SA's next exchanges for that node, not dropping it.
+            SaServiceGrpc.newBlockingStub(peerSad).withDeadlineAfter(10, TimeUnit.SECONDS).claimOwnership(
+                    ClaimOwnershipRequest.newBuilder().setIkeSaId(id).setNodeId("sad2").setExpectedOwnerNodeId("sad1")
+                            .build());
+            long expectedBefore = recordExpects(sad, id);
+
             // The peer rekeys the CHILD SA through the taken-over IKE SA: A installs the new pair in the SAD.
             ChildSa old = peerSa.children().getFirst();
             peer.engine().rekeyChild(peerSa, old.inboundSpi());
@@ -145,6 +154,10 @@ class IkeServiceRestartTest {
             assertThat(sad.database().getChildSa(aInbound, false).getState()).isEqualTo(ChildSaState.CHILD_SA_STATE_ACTIVE);
             IkeServiceTest.await(() -> liveChildren(sad).size() == 4, 10_000,
                     "the replaced pair deleted on both sides, the new one live");
+            assertThat(record(sad, id).getOwnerNodeId()).isEqualTo("sad2");
+            assertThat(recordExpects(sad, id)).as("the rekey's exchanges stored for sad2")
+                    .isGreaterThan(expectedBefore);
+            assertThat(a2.service.takeovers().lost()).isZero();
 
             // And the IKE SA: the peer rekeys it; A stores the successor and deletes the old record.
             peer.engine().rekeyIke(peerSa);
@@ -191,6 +204,22 @@ class IkeServiceRestartTest {
             policy.shutdownNow();
             service.close();
             vertx.close().await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static SadConfig member(String node, String cluster, Path kek, int port, List<Integer> ports) {
+        SadConfig.Builder b = SadConfig.builder(node, kek);
+        b.clusterName = cluster;
+        b.bindHost = "127.0.0.1";
+        b.hazelcastPort = port;
+        b.members = ports.stream().map(p -> "127.0.0.1:" + p).toList();
+        b.partitionCount = 31;
+        return b.build();
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
         }
     }
 
