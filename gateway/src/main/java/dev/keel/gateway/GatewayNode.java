@@ -31,12 +31,10 @@ import dev.keel.ike.service.SadIkeSaStore;
 import dev.keel.ike.service.SadSaClaimer;
 import dev.keel.ike.service.TrapAcquires;
 import dev.keel.ike.service.SadSpiPool;
-import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.export.IkeDecryptionTable;
 import dev.keel.ike.session.IkeEvents;
-import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.session.RetransmitPolicy;
 import dev.keel.policy.config.PolicyConfig;
@@ -270,7 +268,7 @@ public final class GatewayNode {
                             (ids, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
                     // DESIGN §4: every exchange's IKE SA state is in the SAD before its response leaves
                     SadIkeSaStore ikeStore = new SadIkeSaStore(services.sadChannel, local, "", installer::ids);
-                    IkeEvents events = fanOut(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
+                    IkeEvents events = IkeEvents.all(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
                             installer, ikeStore);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, rt.spis.get(),
@@ -368,84 +366,6 @@ public final class GatewayNode {
             usable.complete(null); // closing
         }
         return usable;
-    }
-
-    private static IkeEvents fanOut(IkeEvents... all) {
-        return new IkeEvents() {
-            @Override
-            public void ikeEstablished(IkeSa sa) {
-                for (IkeEvents e : all) {
-                    e.ikeEstablished(sa);
-                }
-            }
-
-            @Override
-            public void ikeDestroyed(IkeSa sa, String reason) {
-                for (IkeEvents e : all) {
-                    e.ikeDestroyed(sa, reason);
-                }
-            }
-
-            @Override
-            public void childEstablished(IkeSa sa, ChildSa child) {
-                for (IkeEvents e : all) {
-                    e.childEstablished(sa, child);
-                }
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
-                CompletableFuture<?>[] each = new CompletableFuture<?>[all.length];
-                for (int i = 0; i < all.length; i++) {
-                    each[i] = all[i].childInstalled(sa, child).toCompletableFuture();
-                }
-                return CompletableFuture.allOf(each);
-            }
-
-            @Override
-            public void childDeleted(IkeSa sa, ChildSa child) {
-                for (IkeEvents e : all) {
-                    e.childDeleted(sa, child);
-                }
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<?> ikeSaChanged(IkeSa sa) {
-                CompletableFuture<?>[] each = new CompletableFuture<?>[all.length];
-                for (int i = 0; i < all.length; i++) {
-                    each[i] = all[i].ikeSaChanged(sa).toCompletableFuture();
-                }
-                return CompletableFuture.allOf(each);
-            }
-
-            @Override
-            public void ikeAbandoned(IkeSa sa, String reason) {
-                for (IkeEvents e : all) {
-                    e.ikeAbandoned(sa, reason);
-                }
-            }
-
-            @Override
-            public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
-                for (IkeEvents e : all) {
-                    e.childRekeyed(sa, old, replacement);
-                }
-            }
-
-            @Override
-            public void ikeRekeyed(IkeSa old, IkeSa replacement) {
-                for (IkeEvents e : all) {
-                    e.ikeRekeyed(old, replacement);
-                }
-            }
-
-            @Override
-            public void failed(IkeSa sa, String reason) {
-                for (IkeEvents e : all) {
-                    e.failed(sa, reason);
-                }
-            }
-        };
     }
 
     private void startConnections() {

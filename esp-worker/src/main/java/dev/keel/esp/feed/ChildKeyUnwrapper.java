@@ -1,8 +1,17 @@
 package dev.keel.esp.feed;
 
 import dev.keel.proto.KekId;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Set;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -30,6 +39,46 @@ public final class ChildKeyUnwrapper implements AutoCloseable {
         }
         this.kek = kek.clone();
         this.kekId = KekId.of(this.kek);
+    }
+
+    /**
+     * The KEK in {@code file} (hex of 16, 24 or 32 bytes, as the sad-service members load it); the
+     * file's bytes are wiped. A file its group or other users may access is refused: whoever reads
+     * it unwraps every SA key.
+     *
+     * @throws IllegalArgumentException naming the file and what is wrong (never its content)
+     */
+    public static ChildKeyUnwrapper load(Path file) {
+        byte[] raw = null;
+        byte[] kek = null;
+        try {
+            PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+            if (view != null) {
+                Set<PosixFilePermission> perms = view.readAttributes().permissions();
+                if (perms.stream().anyMatch(p -> !p.name().startsWith("OWNER_"))) {
+                    throw new IllegalArgumentException(file + ": permissions " + PosixFilePermissions.toString(perms)
+                            + " let its group or other users at it; allow its owner only (chmod 600 " + file + ")");
+                }
+            }
+            raw = Files.readAllBytes(file);
+            kek = HexFormat.of().parseHex(new String(raw, StandardCharsets.US_ASCII).strip());
+            return new ChildKeyUnwrapper(kek);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + ": cannot be read (" + e.getClass().getSimpleName() + ")");
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) {
+                throw e;
+            }
+            throw new IllegalArgumentException(file + ": not the hex of a 16, 24 or 32 byte KEK (the file the"
+                    + " sad-service members load)");
+        } finally {
+            if (raw != null) {
+                Arrays.fill(raw, (byte) 0);
+            }
+            if (kek != null) {
+                Arrays.fill(kek, (byte) 0);
+            }
+        }
     }
 
     public int kekId() {

@@ -26,6 +26,33 @@ class ChildKeyUnwrapperTest {
     }
 
     @Test
+    void loadsTheMembersKekFileAndRefusesABadOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        byte[] kek = new byte[32];
+        new SecureRandom().nextBytes(kek);
+        java.nio.file.Path file = dir.resolve("kek.hex");
+        KeyEncryptionKey.write(file, kek); // the format and mode sad-service reads
+        assertThat(ChildKeyUnwrapper.load(file).kekId()).isEqualTo(KeyEncryptionKey.of(kek).id());
+
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions
+                .fromString("rw-r-----"));
+        assertThatThrownBy(() -> ChildKeyUnwrapper.load(file)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(file + ": permissions rw-r-----").hasMessageContaining("chmod 600");
+        java.nio.file.Path shortKey = dir.resolve("short.hex");
+        KeyEncryptionKey.write(shortKey, new byte[32]);
+        java.nio.file.Files.writeString(shortKey, "00112233\n");
+        assertThatThrownBy(() -> ChildKeyUnwrapper.load(shortKey)).hasMessage(shortKey
+                + ": not the hex of a 16, 24 or 32 byte KEK (the file the sad-service members load)");
+        java.nio.file.Path text = dir.resolve("text.hex");
+        KeyEncryptionKey.write(text, new byte[32]);
+        java.nio.file.Files.writeString(text, "secret words here\n");
+        assertThatThrownBy(() -> ChildKeyUnwrapper.load(text)).hasMessageContaining("not the hex")
+                .hasMessageNotContaining("secret");
+        assertThatThrownBy(() -> ChildKeyUnwrapper.load(dir.resolve("none.hex")))
+                .hasMessage(dir.resolve("none.hex") + ": cannot be read (NoSuchFileException)");
+    }
+
+    @Test
     void unwrapsSadServiceKeysAndAgreesOnTheKekId() {
         byte[] kek = new byte[32];
         new SecureRandom().nextBytes(kek);

@@ -60,11 +60,12 @@ public final class IkeSaRecords {
      * (the first write; sad-service keeps the stored ones otherwise).
      *
      * @param local our IKE address (the port is the snapshot's)
-     * @param owner owner node id; empty for the serving node
-     * @param ids   the record ids of our CHILD SA with this inbound SPI
+     * @param owner      owner node id; empty for the serving node
+     * @param ikeService the ike-service running it apart from the data plane (its node id); empty in the gateway
+     * @param ids        the record ids of our CHILD SA with this inbound SPI
      */
-    public static InstallIkeSaRequest request(IkeSaSnapshot s, IpAddress local, String owner, boolean withKeys,
-            IntFunction<ChildSaRecords.Ids> ids) {
+    public static InstallIkeSaRequest request(IkeSaSnapshot s, IpAddress local, String owner, String ikeService,
+            boolean withKeys, IntFunction<ChildSaRecords.Ids> ids) {
         Proposal p = s.proposal();
         IkeSuite suite = IkeSuite.from(p);
         IkeSaRecord.Builder r = IkeSaRecord.newBuilder()
@@ -85,6 +86,7 @@ public final class IkeSaRecords {
                 .setNatLocal(s.natHere())
                 .setNatRemote(s.natThere())
                 .setOwnerNodeId(owner)
+                .setIkeService(ikeService)
                 .setRequestInFlight(s.requestInFlight())
                 .setInFlightRekeyedChildSpi(s.inFlightRekeyedChild())
                 .setInFlightNewChildSpi(s.inFlightNewChild())

@@ -5,7 +5,9 @@ import dev.keel.core.net.IpAddress;
 import dev.keel.ike.net.IkeRelayService;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
+import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.session.ConnectionDirectory;
+import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.session.RetransmitPolicy;
@@ -16,7 +18,11 @@ import io.vertx.core.Vertx;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
@@ -29,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * connections from policy-service's Watch stream, its CHILD SAs installed through sad-service's
  * gRPC API for the data-plane node {@code owner} (an esp-worker, which picks them up from the
  * SAD's Watch stream). {@code start} children are initiated as their connection arrives.
+ *
+ * <p>Given the cluster KEK's unwrap, its IKE SAs are stored in the SAD as the gateway stores them
+ * ({@link SadIkeSaStore}, naming this service) and a restarted service takes over the records
+ * naming it ({@link SadIkeSaAdopter#forIkeService}) before it initiates {@code start} children,
+ * and only for connections no taken-over IKE SA carries: the peers see no new IKE_SA_INIT
+ * (docs/gateway.md, "The services apart").
  */
 public final class IkeService implements AutoCloseable {
 
@@ -72,10 +84,15 @@ public final class IkeService implements AutoCloseable {
     private final SadChildInstaller installer;
     private final SadSpiPool spis;
     private final ScheduledExecutorService scheduler;
+    private final SadIkeSaStore ikeStore;
+    private final SadIkeSaAdopter takeovers;
 
     private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, IkeRelayService relay,
-            PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, ScheduledExecutorService scheduler) {
+            PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, ScheduledExecutorService scheduler,
+            SadIkeSaStore ikeStore, SadIkeSaAdopter takeovers) {
         this.vertx = vertx;
+        this.ikeStore = ikeStore;
+        this.takeovers = takeovers;
         this.spis = spis;
         this.engine = engine;
         this.sockets = sockets;
@@ -85,9 +102,20 @@ public final class IkeService implements AutoCloseable {
         this.scheduler = scheduler;
     }
 
-    /** Binds the sockets (none in relay mode), then follows policy-service. */
+    /** Binds the sockets (none in relay mode), then follows policy-service; IKE SAs are not stored. */
     public static Future<IkeService> start(Vertx vertx, Settings s, Channel policyService, Channel saService,
             Map<String, byte[]> secrets) {
+        return start(vertx, s, policyService, saService, secrets, null);
+    }
+
+    /**
+     * Binds the sockets (none in relay mode), then follows policy-service.
+     *
+     * @param ikeKeys the cluster KEK's unwrap: the IKE SAs are stored in the SAD and taken over after
+     *                a restart; null: neither (an IKE SA ends with this process)
+     */
+    public static Future<IkeService> start(Vertx vertx, Settings s, Channel policyService, Channel saService,
+            Map<String, byte[]> secrets, IkeSaRecords.KeyUnwrap ikeKeys) {
         SecureRandom random = new SecureRandom();
         AtomicReference<UdpIkeSockets> socketsRef = new AtomicReference<>();
         IkeRelayService relay = s.relay()
@@ -100,11 +128,17 @@ public final class IkeService implements AutoCloseable {
                 new InetSocketAddress(s.address(), s.espPort()), null);
         ConnectionDirectory directory = new ConnectionDirectory();
         SadSpiPool spis = new SadSpiPool(saService);
-        IkeEngine engine = new IkeEngine(transport, installer, IpAddress.parse(s.address()), s.ikePort(),
+        SadIkeSaStore ikeStore = ikeKeys == null ? null
+                : new SadIkeSaStore(saService, IpAddress.parse(s.address()), s.owner(), s.nodeId(), installer::ids);
+        IkeEngine engine = new IkeEngine(transport, ikeStore == null ? installer : IkeEvents.all(installer, ikeStore),
+                IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
                 spis, VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
                 RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random);
         installer.attach(engine);
+        if (ikeStore != null) {
+            ikeStore.attach(engine);
+        }
         if (relay != null) {
             relay.receiver(engine);
         }
@@ -114,9 +148,18 @@ public final class IkeService implements AutoCloseable {
         return Future.fromCompletionStage(spis.start()).compose(v -> relay != null ? Future.<UdpIkeSockets>succeededFuture()
                 : UdpIkeSockets.bind(vertx, s.address(), s.ikePort(), s.natTPort(), engine)).map(sockets -> {
             socketsRef.set(sockets);
+            StartChildren starts = new StartChildren(engine, ikeStore != null);
             PolicyWatcher watcher = new PolicyWatcher(policyService, directory, secrets, s.ikePort(), scheduler,
-                    engine::initiateStartChildren).start();
-            return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, scheduler);
+                    starts::arrived).start();
+            SadIkeSaAdopter takeovers = null;
+            if (ikeStore != null) { // taken over once their connections are here, then the start children
+                SadIkeSaAdopter t = SadIkeSaAdopter.forIkeService(saService, engine, installer, ikeStore, ikeKeys);
+                watcher.firstSnapshot().thenRun(t::start);
+                t.caughtUp().thenRun(starts::open);
+                takeovers = t;
+            }
+            return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, scheduler, ikeStore,
+                    takeovers);
         }).onFailure(e -> {
             scheduler.shutdownNow();
             spis.close();
@@ -145,6 +188,59 @@ public final class IkeService implements AutoCloseable {
         return watcher;
     }
 
+    /** Where the IKE SAs are stored, or null (no KEK given). */
+    public SadIkeSaStore ikeStore() {
+        return ikeStore;
+    }
+
+    /** What takes over this service's IKE SAs after a restart, or null (no KEK given). */
+    public SadIkeSaAdopter takeovers() {
+        return takeovers;
+    }
+
+    /**
+     * Initiates the {@code start} children of arriving connections; after a restart (IKE SAs
+     * stored) only once the stored ones are taken over, and not for a connection one of them
+     * carries: the peer has its CHILD SAs already.
+     */
+    private static final class StartChildren {
+        private final IkeEngine engine;
+        private List<IkeConnection> waiting;
+
+        StartChildren(IkeEngine engine, boolean afterTakeovers) {
+            this.engine = engine;
+            this.waiting = afterTakeovers ? new ArrayList<>() : null;
+        }
+
+        void arrived(IkeConnection c) {
+            synchronized (this) {
+                if (waiting != null) {
+                    waiting.add(c);
+                    return;
+                }
+            }
+            engine.initiateStartChildren(c);
+        }
+
+        void open() {
+            List<IkeConnection> now;
+            synchronized (this) {
+                now = waiting;
+                waiting = null;
+            }
+            Set<String> running = new HashSet<>();
+            engine.ikeSas().forEach(sa -> running.add(sa.connection().name()));
+            for (IkeConnection c : now) {
+                if (running.contains(c.name())) {
+                    LOG.info("{}: carried on by an IKE SA taken over from the SAD; its start children are not"
+                            + " initiated again", c.name());
+                } else {
+                    engine.initiateStartChildren(c);
+                }
+            }
+        }
+    }
+
     /** Deletes every IKE SA (waiting up to 3 s for the peers and the SAD), then closes the sockets. */
     public Future<Void> stop() {
         engine.ikeSas().forEach(engine::terminate);
@@ -167,6 +263,9 @@ public final class IkeService implements AutoCloseable {
 
     @Override
     public void close() {
+        if (takeovers != null) {
+            takeovers.close();
+        }
         watcher.close();
         if (sockets != null) {
             sockets.close();

@@ -1,5 +1,6 @@
 package dev.keel.ike.service;
 
+import dev.keel.esp.feed.ChildKeyUnwrapper;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.rpc.FirstReadyChannel;
 import dev.keel.rpc.LoopbackTargets;
@@ -79,6 +80,11 @@ public final class IkeServiceMain implements Callable<Integer> {
     @Option(names = "--owner-node", defaultValue = "", description = "owner of the SAs: the sad-service node id the"
             + " esp-worker watches as (default: the sad-service node serving the calls)")
     String owner;
+
+    @Option(names = "--kek-file", description = "the cluster KEK (the file the sad-service members load): IKE SAs are"
+            + " stored in the SAD and a restarted ike-service with this --node-id carries them on (docs/gateway.md);"
+            + " without it an IKE SA ends with this process")
+    Path kekFile;
 
     @Option(names = "--psk", description = "NAME=ENV_VAR: the PSK named NAME under secrets: is in ENV_VAR")
     List<String> psks = new ArrayList<>();
@@ -272,6 +278,15 @@ public final class IkeServiceMain implements Callable<Integer> {
             System.err.println("keel-ike-service: --tls-cert, --tls-key and --tls-ca go together");
             return 2;
         }
+        ChildKeyUnwrapper kek = null;
+        if (kekFile != null) {
+            try {
+                kek = ChildKeyUnwrapper.load(kekFile);
+            } catch (IllegalArgumentException e) {
+                System.err.println("keel-ike-service: --kek-file " + e.getMessage());
+                return 2;
+            }
+        }
         int natT = natTPort != 0 ? natTPort : ikePort == 500 ? 4500 : ikePort + 1;
         NettyServerBuilder relayServer = null;
         if (relayListen != null) {
@@ -293,7 +308,8 @@ public final class IkeServiceMain implements Callable<Integer> {
         IkeService service;
         try {
             service = IkeService.start(vertx, new IkeService.Settings(address, ikePort, natT, esp, loops, nodeId,
-                    owner, relayServer != null), policyChannel, sadChannel, secrets).await(30, TimeUnit.SECONDS);
+                    owner, relayServer != null), policyChannel, sadChannel, secrets, kek == null ? null : kek::unwrap)
+                    .await(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             System.err.println("keel-ike-service: cannot start: " + e.getMessage());
             vertx.close().await(10, TimeUnit.SECONDS);
@@ -316,10 +332,12 @@ public final class IkeServiceMain implements Callable<Integer> {
             }
         }
         Server relayToStop = relay;
+        ChildKeyUnwrapper kekToClose = kek;
         System.out.println("keel-ike-service ready: IKE " + address + ":" + ikePort
                 + (relay != null ? " and NAT-T " + natT + " on the esp-workers, relay on port " + relay.getPort()
                 : natT > 0 ? ", NAT-T " + natT : ", NAT-T on another process, not relayed")
-                + ", policy " + policy + ", sad " + String.join(",", sad) + ", owner " + (owner.isEmpty() ? "(serving sad node)" : owner));
+                + ", policy " + policy + ", sad " + String.join(",", sad) + ", owner " + (owner.isEmpty() ? "(serving sad node)" : owner)
+                + (kek != null ? ", IKE SAs stored in the SAD" : ", IKE SAs not stored (no --kek-file)"));
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -331,6 +349,9 @@ public final class IkeServiceMain implements Callable<Integer> {
                 policyChannel.shutdownNow();
                 sadChannel.close();
                 vertx.close().await(5, TimeUnit.SECONDS);
+                if (kekToClose != null) {
+                    kekToClose.close();
+                }
             } catch (Exception e) {
                 // stopping anyway
             } finally {

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -44,6 +46,7 @@ public final class PolicyWatcher implements AutoCloseable {
     private int attempt;
     private long snapshots;
     private ClientCallStreamObserver<PolicyWatchRequest> call;
+    private final CompletableFuture<Void> firstSnapshot = new CompletableFuture<>();
     private boolean closed;
 
     public PolicyWatcher(Channel policyService, ConnectionDirectory directory, Map<String, byte[]> secrets, int ikePort,
@@ -127,6 +130,14 @@ public final class PolicyWatcher implements AutoCloseable {
             LOG.info("connections at revision {}: {}", revision, mapped.stream().map(IkeConnection::name).toList());
         }
         fresh.forEach(onNew);
+        if (e.hasSnapshot()) {
+            firstSnapshot.complete(null);
+        }
+    }
+
+    /** Completes once the connections of the first snapshot are in the directory. */
+    public CompletionStage<Void> firstSnapshot() {
+        return firstSnapshot;
     }
 
     private synchronized void ended(int mine, String why) {

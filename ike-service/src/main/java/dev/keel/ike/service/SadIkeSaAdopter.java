@@ -46,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * retransmits the rekey to it). An IKE SA whose record another node comes to own (it claimed it,
  * {@link SadSaClaimer}) is dropped here at once.
  *
+ * <p>Which records are this node's: in the gateway ({@link #SadIkeSaAdopter the constructor}),
+ * those its sad-service member owns, as the CHILD SAs. ike-service apart from the data plane
+ * ({@link #forIkeService}) owns no SA in the SAD (only members do: the records name the
+ * data-plane node whose esp-worker runs the CHILD SAs) and names itself in each IKE SA record
+ * instead ({@code ike_service}, its {@code --node-id}): it takes over the records naming it,
+ * whichever node owns them and however often they move between the nodes it serves (a worker's
+ * claim, sad-service's takeover), and never drops an IKE SA because its record's owner changed.
+ * That is what a restarted ike-service finds (docs/gateway.md, "The services apart"). One
+ * ike-service process per node id at a time.
+ *
  * <p>Threads: one reads the watch and decides; the blocking part of a takeover (reading the CHILD
  * SA records, unwrapping the keys) runs for up to {@link #AT_ONCE} IKE SAs at a time on virtual
  * threads, because a failover brings one record per peer at once and each waits for SAD round
@@ -61,8 +71,12 @@ public final class SadIkeSaAdopter implements AutoCloseable {
     static final int AT_ONCE = 32;
 
     private final SaServiceGrpc.SaServiceBlockingStub sad;
+    /** Gateway: the owner node whose records these are; null apart. */
     private final String node;
     private final Supplier<String> member;
+    /** Apart: the ike-service whose records these are ({@code ike_service}); null in the gateway. */
+    private final String ikeService;
+    private final java.util.concurrent.CompletableFuture<Void> caughtUp = new java.util.concurrent.CompletableFuture<>();
     private final IkeEngine engine;
     private final SadChildInstaller installer;
     private final SadIkeSaStore store;
@@ -87,9 +101,27 @@ public final class SadIkeSaAdopter implements AutoCloseable {
      */
     public SadIkeSaAdopter(Channel saService, String node, Supplier<String> member, IkeEngine engine,
             SadChildInstaller installer, SadIkeSaStore store, IkeSaRecords.KeyUnwrap unwrap) {
+        this(saService, node, member, null, engine, installer, store, unwrap);
+    }
+
+    /**
+     * For ike-service apart from the data plane: takes over the IKE SA records naming
+     * {@code store}'s ike-service, whichever node owns them.
+     */
+    public static SadIkeSaAdopter forIkeService(Channel saService, IkeEngine engine, SadChildInstaller installer,
+            SadIkeSaStore store, IkeSaRecords.KeyUnwrap unwrap) {
+        if (store.ikeService().isEmpty()) {
+            throw new IllegalArgumentException("the store names no ike-service");
+        }
+        return new SadIkeSaAdopter(saService, null, null, store.ikeService(), engine, installer, store, unwrap);
+    }
+
+    private SadIkeSaAdopter(Channel saService, String node, Supplier<String> member, String ikeService,
+            IkeEngine engine, SadChildInstaller installer, SadIkeSaStore store, IkeSaRecords.KeyUnwrap unwrap) {
         this.sad = SaServiceGrpc.newBlockingStub(saService);
         this.node = node;
         this.member = member;
+        this.ikeService = ikeService;
         this.engine = engine;
         this.installer = installer;
         this.store = store;
@@ -109,8 +141,9 @@ public final class SadIkeSaAdopter implements AutoCloseable {
             call = ctx;
             try {
                 ctx.run(() -> {
-                    Iterator<WatchResponse> it = sad.watch(WatchRequest.newBuilder().setOwnerNodeId(node)
-                            .setIncludeWrappedKeys(true).build());
+                    // apart: every owner's records (the filter passes one owner's; ours may move among several)
+                    Iterator<WatchResponse> it = sad.watch(WatchRequest.newBuilder()
+                            .setOwnerNodeId(node == null ? "" : node).setIncludeWrappedKeys(true).build());
                     while (it.hasNext()) {
                         for (SaEvent e : it.next().getEventsList()) {
                             apply(e);
@@ -140,18 +173,34 @@ public final class SadIkeSaAdopter implements AutoCloseable {
         switch (e.getType()) {
             case SA_EVENT_TYPE_SNAPSHOT_IKE_SA, SA_EVENT_TYPE_IKE_SA_PUT -> consider(e.getIkeSa());
             case SA_EVENT_TYPE_IKE_SA_DELETED -> store.recordDeleted(e.getIkeSa().getId());
+            case SA_EVENT_TYPE_SNAPSHOT_END -> {
+                if (!caughtUp.isDone()) {
+                    try {
+                        takeovers.execute(this::awaitSnapshotTakeovers);
+                    } catch (RejectedExecutionException closed) {
+                        // nobody waits any more
+                    }
+                }
+            }
             default -> {
             }
         }
     }
 
     private void consider(IkeSaRecord r) {
-        if (!r.getOwnerNodeId().equals(node)) { // moved away from this node (the Watch passes those too)
-            lost(r);
-            return;
-        }
-        if (!r.getOwnerMember().equals(member.get())) {
-            return;
+        if (ikeService != null) {
+            if (!r.getIkeService().equals(ikeService)) { // another ike-service's, or a gateway node's
+                return;
+            }
+            store.ownerIs(r.getId(), r.getOwnerNodeId()); // its next write names the node that owns it now
+        } else {
+            if (!r.getOwnerNodeId().equals(node)) { // moved away from this node (the Watch passes those too)
+                lost(r);
+                return;
+            }
+            if (!r.getOwnerMember().equals(member.get())) {
+                return;
+            }
         }
         long localSpi = r.getInitiator() ? r.getInitiatorSpi() : r.getResponderSpi();
         if (engine.ikeSa(localSpi).isPresent() || adopting.contains(r.getId())) {
@@ -213,7 +262,7 @@ public final class SadIkeSaAdopter implements AutoCloseable {
                 adopting.remove(r.getId());
                 return;
             }
-            store.adopted(r.getId(), r.getOwnerEpoch());
+            store.adopted(r.getId(), r.getOwnerEpoch(), r.getOwnerNodeId());
             start(r, children, s, merged);
         }
     }
@@ -282,6 +331,27 @@ public final class SadIkeSaAdopter implements AutoCloseable {
                 LOG.warn("IKE SA record {}: delete failed ({}): {}", id, why, e.getStatus());
             }
         }
+    }
+
+    /**
+     * Completes once the IKE SAs of the SAD's first snapshot are taken over (or refused): what this
+     * node ran before a restart runs again, and a {@code start} child it carries is not initiated anew.
+     */
+    public java.util.concurrent.CompletionStage<Void> caughtUp() {
+        return caughtUp;
+    }
+
+    /** After the first snapshot: waits (up to 30 s) until its takeovers are done. */
+    private void awaitSnapshotTakeovers() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        try {
+            while (!adopting.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        caughtUp.complete(null);
     }
 
     /** IKE SAs taken over. */

@@ -7,6 +7,9 @@ import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.IkeSaSnapshot;
 import dev.keel.proto.v1.DeleteIkeSaRequest;
 import dev.keel.proto.v1.DeleteIkeSaResponse;
+import dev.keel.proto.v1.GetIkeSaRequest;
+import dev.keel.proto.v1.GetIkeSaResponse;
+import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.InstallIkeSaRequest;
 import dev.keel.proto.v1.InstallIkeSaResponse;
 import dev.keel.proto.v1.SaServiceGrpc;
@@ -33,6 +36,14 @@ import org.slf4j.LoggerFactory;
  * costs the IKE SA's failover, never its exchange. A write refused because another node owns the
  * record now (a takeover or a merge) makes the engine drop the IKE SA here without a word.
  *
+ * <p>ike-service apart from the data plane ({@code ikeService} set, docs/gateway.md) names itself
+ * in every record ({@code ike_service}) and writes each record as owned by the data-plane node
+ * that owns it now: the configured owner at first, then whichever node the record moved to (a
+ * worker's claim, sad-service's takeover), as the write's answer, the adopter's events or a
+ * refused write show. A record that names this ike-service stays its own whoever owns it: a
+ * write refused because the owner moved is written again for the new owner, not a reason to
+ * drop the IKE SA.
+ *
  * <p>Engine callbacks run on an IKE SA's event loop: every call here is asynchronous.
  */
 public final class SadIkeSaStore implements IkeEvents {
@@ -44,7 +55,10 @@ public final class SadIkeSaStore implements IkeEvents {
     private final SaServiceGrpc.SaServiceStub stub;
     private final IpAddress local;
     private final String owner;
+    private final String ikeService;
     private final IntFunction<ChildSaRecords.Ids> childIds;
+    /** Apart: the owner node each record has now, when it is not {@link #owner}. */
+    private final Map<String, String> owners = new ConcurrentHashMap<>();
     /** Ids of the IKE SAs whose record holds keys: later writes leave them out. */
     private final Set<String> stored = ConcurrentHashMap.newKeySet();
     /** Ids of IKE SAs that ended here, with when. */
@@ -66,10 +80,25 @@ public final class SadIkeSaStore implements IkeEvents {
      * @param childIds  the record ids of our CHILD SA with this inbound SPI ({@link SadChildInstaller#ids})
      */
     public SadIkeSaStore(Channel saService, IpAddress local, String owner, IntFunction<ChildSaRecords.Ids> childIds) {
+        this(saService, local, owner, "", childIds);
+    }
+
+    /**
+     * @param ikeService this ike-service's node id when it runs apart from the data plane, named in
+     *                   every record; empty in the gateway
+     */
+    public SadIkeSaStore(Channel saService, IpAddress local, String owner, String ikeService,
+            IntFunction<ChildSaRecords.Ids> childIds) {
         this.stub = SaServiceGrpc.newStub(saService);
         this.local = local;
         this.owner = owner == null ? "" : owner;
+        this.ikeService = ikeService == null ? "" : ikeService;
         this.childIds = childIds;
+    }
+
+    /** This ike-service's name in the records, or empty (the gateway: the owner node runs the IKE SA). */
+    String ikeService() {
+        return ikeService;
     }
 
     /** The engine that drops an IKE SA another node owns now. */
@@ -81,9 +110,16 @@ public final class SadIkeSaStore implements IkeEvents {
     public CompletionStage<?> ikeSaChanged(IkeSa sa) {
         IkeSaSnapshot s = sa.snapshot();
         String id = IkeSaRecords.id(s.spiI(), s.spiR());
-        boolean first = stored.add(id);
-        InstallIkeSaRequest req = IkeSaRecords.request(s, local, owner, first, childIds);
         CompletableFuture<Void> done = new CompletableFuture<>();
+        write(sa, s, id, stored.add(id), true, done);
+        return done;
+    }
+
+    /** One InstallIkeSa of {@code s}; {@code mayRetry}: once more when the record moved to another owner node. */
+    private void write(IkeSa sa, IkeSaSnapshot s, String id, boolean first, boolean mayRetry,
+            CompletableFuture<Void> done) {
+        InstallIkeSaRequest req = IkeSaRecords.request(s, local, owners.getOrDefault(id, owner), ikeService, first,
+                childIds);
         long t0 = System.nanoTime();
         stub.withDeadlineAfter(10, TimeUnit.SECONDS).installIkeSa(req, new StreamObserver<>() {
             @Override
@@ -98,12 +134,18 @@ public final class SadIkeSaStore implements IkeEvents {
             @Override
             public void onError(Throwable t) {
                 writeFailures.increment();
+                Status status = Status.fromThrowable(t);
+                boolean notOwner = status.getCode() == Status.Code.FAILED_PRECONDITION
+                        && status.getDescription() != null
+                        && status.getDescription().contains("only its owner replaces it");
+                if (notOwner && !ikeService.isEmpty() && mayRetry) {
+                    ownerMoved(sa, s, id, first, done, status);
+                    return;
+                }
                 if (first) {
                     stored.remove(id); // the next write carries the keys again
                 }
-                Status status = Status.fromThrowable(t);
-                if (status.getCode() == Status.Code.FAILED_PRECONDITION && status.getDescription() != null
-                        && status.getDescription().contains("only its owner replaces it")) {
+                if (notOwner) {
                     IkeEngine e = engine;
                     if (e != null) {
                         e.abandon(sa, "another node owns it now: " + status.getDescription());
@@ -120,7 +162,57 @@ public final class SadIkeSaStore implements IkeEvents {
                 done.complete(null);
             }
         });
-        return done;
+    }
+
+    /**
+     * Apart: a write refused because another node owns record {@code id} now. When the record
+     * still names this ike-service, the data plane moved it (a worker's claim, a takeover): written
+     * again for its owner now. Otherwise another ike-service runs the IKE SA: dropped here.
+     */
+    private void ownerMoved(IkeSa sa, IkeSaSnapshot s, String id, boolean first, CompletableFuture<Void> done,
+            Status refusal) {
+        stub.withDeadlineAfter(10, TimeUnit.SECONDS).getIkeSa(GetIkeSaRequest.newBuilder().setId(id).build(),
+                new StreamObserver<GetIkeSaResponse>() {
+                    @Override
+                    public void onNext(GetIkeSaResponse r) {
+                        IkeSaRecord now = r.getIkeSa();
+                        if (now.getIkeService().equals(ikeService)) {
+                            owners.put(id, now.getOwnerNodeId());
+                            write(sa, s, id, first, false, done);
+                        } else {
+                            if (first) {
+                                stored.remove(id);
+                            }
+                            IkeEngine e = engine;
+                            if (e != null) {
+                                e.abandon(sa, "ike-service '" + now.getIkeService() + "' runs it now: "
+                                        + refusal.getDescription());
+                            }
+                            done.complete(null);
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        if (first) {
+                            stored.remove(id);
+                        }
+                        LOG.warn("{}: state not stored in the SAD (its owner node changed, and reading it again "
+                                + "failed: {})", sa, Status.fromThrowable(t));
+                        done.complete(null);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+    }
+
+    /** Apart: record {@code id}, which names this ike-service, is owned by data-plane node {@code node} now. */
+    void ownerIs(String id, String node) {
+        if (!ikeService.isEmpty() && stored.contains(id)) {
+            owners.put(id, node);
+        }
     }
 
     @Override
@@ -128,6 +220,7 @@ public final class SadIkeSaStore implements IkeEvents {
         String id = IkeSaRecords.id(sa.spiI(), sa.spiR());
         remember(id);
         epochs.remove(id);
+        owners.remove(id);
         if (stored.remove(id)) {
             stub.withDeadlineAfter(10, TimeUnit.SECONDS).deleteIkeSa(DeleteIkeSaRequest.newBuilder().setId(id).build(),
                     new StreamObserver<DeleteIkeSaResponse>() {
@@ -160,13 +253,20 @@ public final class SadIkeSaStore implements IkeEvents {
     public void ikeAbandoned(IkeSa sa, String reason) {
         String id = IkeSaRecords.id(sa.spiI(), sa.spiR());
         stored.remove(id);
+        owners.remove(id);
         Long epoch = epochs.remove(id);
         lostTo(id, epoch == null ? 0 : epoch);
     }
 
-    /** An IKE SA taken over from its record (owner epoch {@code epoch}): the record has its keys already. */
-    void adopted(String id, long epoch) {
+    /**
+     * An IKE SA taken over from its record (owner epoch {@code epoch}, owner node {@code node}): the
+     * record has its keys already.
+     */
+    void adopted(String id, long epoch, String node) {
         stored.add(id);
+        if (!ikeService.isEmpty()) {
+            owners.put(id, node);
+        }
         ended.remove(id);
         lost.remove(id);
         epochs.put(id, epoch);

@@ -75,6 +75,88 @@ public interface IkeEvents {
     default void failed(IkeSa sa, String reason) {
     }
 
+    /**
+     * Tells each of {@code each}, in order; a stage the engine waits for completes when all of
+     * theirs have.
+     */
+    static IkeEvents all(IkeEvents... each) {
+        return new IkeEvents() {
+            @Override
+            public void ikeEstablished(IkeSa sa) {
+                for (IkeEvents e : each) {
+                    e.ikeEstablished(sa);
+                }
+            }
+
+            @Override
+            public void ikeDestroyed(IkeSa sa, String reason) {
+                for (IkeEvents e : each) {
+                    e.ikeDestroyed(sa, reason);
+                }
+            }
+
+            @Override
+            public void childEstablished(IkeSa sa, ChildSa child) {
+                for (IkeEvents e : each) {
+                    e.childEstablished(sa, child);
+                }
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
+                java.util.concurrent.CompletableFuture<?>[] stages = new java.util.concurrent.CompletableFuture<?>[each.length];
+                for (int i = 0; i < each.length; i++) {
+                    stages[i] = each[i].childInstalled(sa, child).toCompletableFuture();
+                }
+                return java.util.concurrent.CompletableFuture.allOf(stages);
+            }
+
+            @Override
+            public void childDeleted(IkeSa sa, ChildSa child) {
+                for (IkeEvents e : each) {
+                    e.childDeleted(sa, child);
+                }
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> ikeSaChanged(IkeSa sa) {
+                java.util.concurrent.CompletableFuture<?>[] stages = new java.util.concurrent.CompletableFuture<?>[each.length];
+                for (int i = 0; i < each.length; i++) {
+                    stages[i] = each[i].ikeSaChanged(sa).toCompletableFuture();
+                }
+                return java.util.concurrent.CompletableFuture.allOf(stages);
+            }
+
+            @Override
+            public void ikeAbandoned(IkeSa sa, String reason) {
+                for (IkeEvents e : each) {
+                    e.ikeAbandoned(sa, reason);
+                }
+            }
+
+            @Override
+            public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
+                for (IkeEvents e : each) {
+                    e.childRekeyed(sa, old, replacement);
+                }
+            }
+
+            @Override
+            public void ikeRekeyed(IkeSa old, IkeSa replacement) {
+                for (IkeEvents e : each) {
+                    e.ikeRekeyed(old, replacement);
+                }
+            }
+
+            @Override
+            public void failed(IkeSa sa, String reason) {
+                for (IkeEvents e : each) {
+                    e.failed(sa, reason);
+                }
+            }
+        };
+    }
+
     /** Ignores everything. */
     IkeEvents NONE = new IkeEvents() {
     };

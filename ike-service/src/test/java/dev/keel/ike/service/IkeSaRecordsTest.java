@@ -98,7 +98,7 @@ class IkeSaRecordsTest {
                     secrets[6]);
             IkeSaSnapshot s = snapshot(suite[0], kids, keys);
 
-            InstallIkeSaRequest req = IkeSaRecords.request(s, LOCAL, "", true,
+            InstallIkeSaRequest req = IkeSaRecords.request(s, LOCAL, "", "", true,
                     spi -> ChildSaRecords.Ids.of("gw-a", spi));
             IkeSaRecord r = stored(req);
             assertThat(r.getId()).isEqualTo("ike-1122334455667788-99aabbccddeeff00");
@@ -155,7 +155,7 @@ class IkeSaRecordsTest {
                 assertThat(g.encap()).isTrue();
             }
 
-            assertThat(IkeSaRecords.request(s, LOCAL, "", false, spi -> ChildSaRecords.Ids.of("gw-a", spi)).hasKeys())
+            assertThat(IkeSaRecords.request(s, LOCAL, "", "", false, spi -> ChildSaRecords.Ids.of("gw-a", spi)).hasKeys())
                     .as("later writes leave the keys to the SAD").isFalse();
         }
     }
@@ -165,7 +165,7 @@ class IkeSaRecordsTest {
         ChildSa c = child("aes256gcm16", 0x0505_0505, 0x0606_0606, true);
         IkeSaSnapshot s = snapshot("aes256gcm16-prfsha256-x25519", List.of(new IkeSaSnapshot.Child(c, false, 0, 0)),
                 IkeSaKeys.of(random(32), random(0), random(0), random(36), random(36), random(32), random(32)));
-        InstallIkeSaRequest req = IkeSaRecords.request(s, LOCAL, "", true, spi -> ChildSaRecords.Ids.of("gw-a", spi));
+        InstallIkeSaRequest req = IkeSaRecords.request(s, LOCAL, "", "", true, spi -> ChildSaRecords.Ids.of("gw-a", spi));
         List<ChildSaRecord[]> none = new ArrayList<>();
         none.add(new ChildSaRecord[] {records(c, 36, 0)[0], null});
         assertThat(IkeSaRecords.snapshot(stored(req), none, IDENTITY).children()).isEmpty();

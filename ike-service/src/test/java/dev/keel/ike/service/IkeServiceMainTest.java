@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** keel-ike-service's start-up checks: plaintext gRPC only on this host, no short PSK. */
+/** keel-ike-service's start-up checks: plaintext gRPC only on this host, no short PSK, a KEK file that is one. */
 class IkeServiceMainTest {
 
     @Test
@@ -82,6 +82,21 @@ class IkeServiceMainTest {
         assertThat(secrets).isEmpty();
         assertThat(IkeServiceMain.readKey("gw-key=" + key, secrets)).isNull();
         assertThat(secrets).containsOnlyKeys("gw-key");
+    }
+
+    @Test
+    void aKekFileThatIsNoKekStopsTheStartWithExitCode2(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String[] base = {"--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
+            "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2", "--node-id", "ike-test"};
+        java.nio.file.Path none = dir.resolve("none.hex");
+        assertThat(run(concat(base, "--kek-file", none.toString()))).contains("exit 2")
+                .contains("--kek-file " + none + ": cannot be read");
+        java.nio.file.Path open = java.nio.file.Files.writeString(dir.resolve("kek.hex"), "00".repeat(32) + "\n");
+        java.nio.file.Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions
+                .fromString("rw-r--r--"));
+        assertThat(run(concat(base, "--kek-file", open.toString()))).contains("exit 2")
+                .contains("--kek-file " + open + ": permissions rw-r--r--").doesNotContain("0000");
     }
 
     @Test

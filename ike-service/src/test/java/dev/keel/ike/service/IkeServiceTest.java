@@ -209,7 +209,7 @@ class IkeServiceTest {
         return s;
     }
 
-    private static int portPair() {
+    static int portPair() {
         Random random = new Random();
         for (int attempt = 0; attempt < 200; attempt++) {
             int p = 20_000 + random.nextInt(30_000);
@@ -235,7 +235,7 @@ class IkeServiceTest {
         return c.doFinal(wrapped);
     }
 
-    private static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
+    static void await(BooleanSupplier condition, long millis, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!condition.getAsBoolean()) {
             assertThat(System.nanoTime()).as(what + " within " + millis + " ms").isLessThan(deadline);
