@@ -1,7 +1,7 @@
 package dev.keel.gateway;
 
 import dev.keel.esp.acquire.ExpiryListener;
-import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.SaMaintenance;
 import dev.keel.esp.feed.WorkerFeeds;
 import dev.keel.esp.tun.OwnedRoutes;

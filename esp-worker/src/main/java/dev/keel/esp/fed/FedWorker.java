@@ -7,7 +7,7 @@ import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.config.FedWorkerConfig;
 import dev.keel.esp.config.PlaintextConfig;
-import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.SaMaintenance;
 import dev.keel.esp.feed.WorkerFeeds;
 import dev.keel.esp.forward.FedGateway;

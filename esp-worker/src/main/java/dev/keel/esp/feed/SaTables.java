@@ -1,5 +1,6 @@
 package dev.keel.esp.feed;
 
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.sa.EspSa;

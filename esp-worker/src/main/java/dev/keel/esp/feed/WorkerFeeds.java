@@ -1,5 +1,6 @@
 package dev.keel.esp.feed;
 
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.acquire.ExpiryListener;
 import io.grpc.Channel;
 import java.util.concurrent.ExecutorService;

@@ -3,6 +3,7 @@ package dev.keel.esp.feed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.sad.keys.KeyEncryptionKey;
 import dev.keel.sad.keys.KeyWrap;
 import java.security.SecureRandom;

@@ -1,5 +1,6 @@
 package dev.keel.esp.feed;
 
+import dev.keel.proto.ChildKeyUnwrapper;
 import static dev.keel.esp.feed.Fixtures.await;
 import static dev.keel.esp.feed.Fixtures.send;
 import static dev.keel.esp.feed.Fixtures.udp;

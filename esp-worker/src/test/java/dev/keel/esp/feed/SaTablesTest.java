@@ -1,5 +1,6 @@
 package dev.keel.esp.feed;
 
+import dev.keel.proto.ChildKeyUnwrapper;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;

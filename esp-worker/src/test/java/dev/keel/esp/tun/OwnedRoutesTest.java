@@ -6,7 +6,7 @@ import com.google.protobuf.ByteString;
 import dev.keel.core.net.IpPrefix;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.feed.CheckpointRule;
-import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.ReplayCheckpoints;
 import dev.keel.esp.feed.SaTables;
 import dev.keel.esp.packet.Suites;

@@ -1,6 +1,6 @@
 package dev.keel.ike.service;
 
-import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.rpc.FirstReadyChannel;
 import dev.keel.rpc.LoopbackTargets;

@@ -2,7 +2,7 @@ package dev.keel.ike.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.policy.config.ConfigLoader;

@@ -3,7 +3,7 @@ package dev.keel.ike.service;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.feed.CheckpointRule;
-import dev.keel.esp.feed.ChildKeyUnwrapper;
+import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.ReplayCheckpoints;
 import dev.keel.esp.feed.SaTables;
 import dev.keel.esp.feed.SpdTable;

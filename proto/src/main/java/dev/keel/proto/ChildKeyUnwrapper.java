@@ -1,6 +1,5 @@
-package dev.keel.esp.feed;
+package dev.keel.proto;
 
-import dev.keel.proto.KekId;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
