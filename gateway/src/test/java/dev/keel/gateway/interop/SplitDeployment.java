@@ -89,12 +89,13 @@ final class SplitDeployment implements AutoCloseable {
     /**
      * Starts ike-service in relay mode (no UDP socket of its own), its SAs installed for the SAD
      * node {@code owner}, or with null for the node of the worker each peer's IKE came through;
-     * the PSK comes from the environment, a private key from its file.
+     * the PSK comes from the environment, a private key from its file. Its IKE SAs are stored in
+     * the SAD (the cluster KEK), so a restarted one takes them over.
      */
     ServiceProcess startIkeService(String owner) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("--address", address, "--policy", "127.0.0.1:" + POLICY_PORT,
                 "--sad", sadEndpoints(), "--node-id", "ike1", "--relay-listen", "127.0.0.1:" + IKE_RELAY_PORT,
-                "--loops", "2"));
+                "--loops", "2", "--kek-file", dir.resolve("kek.hex").toString()));
         if (owner != null) {
             args.addAll(List.of("--owner-node", owner));
         }
