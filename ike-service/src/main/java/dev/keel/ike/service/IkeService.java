@@ -29,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * connections from policy-service's Watch stream, its CHILD SAs installed through sad-service's
  * gRPC API for the data-plane node {@code owner} (an esp-worker, which picks them up from the
  * SAD's Watch stream). {@code start} children are initiated as their connection arrives.
+ *
+ * <p>In relay mode without an explicit {@code owner}, a CHILD SA is installed for the node of the
+ * esp-worker the peer's IKE last came through, and ESP a worker reports it has no SA for is
+ * claimed for that worker's node ({@link SadSaClaimer#onUnknownEspAt}): with several workers on
+ * one address, the SAs follow the kernel's spreading of the peers (docs/esp-worker.md, "Several
+ * workers per address").
  */
 public final class IkeService implements AutoCloseable {
 
@@ -42,7 +48,8 @@ public final class IkeService implements AutoCloseable {
      * @param espPort  the data plane's ESP-in-UDP port recorded in the SAs (normally 4500)
      * @param nodeId   this service's name in record ids
      * @param owner    node id of the SAs' owner: the sad-service member the esp-worker that runs them
-     *                 watches as (the SAD only accepts members); empty: the member serving the call
+     *                 watches as (the SAD only accepts members); empty: in relay mode the node of the
+     *                 worker the peer's IKE came through, else the member serving the call
      * @param relay    no sockets of its own: IKE reaches the engine through {@link #relay()}, served
      *                 by the caller's gRPC server, from the esp-workers that own the ports
      */
@@ -71,11 +78,14 @@ public final class IkeService implements AutoCloseable {
     private final PolicyWatcher watcher;
     private final SadChildInstaller installer;
     private final SadSpiPool spis;
+    private final SadSaClaimer claims;
     private final ScheduledExecutorService scheduler;
 
     private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, IkeRelayService relay,
-            PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, ScheduledExecutorService scheduler) {
+            PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, SadSaClaimer claims,
+            ScheduledExecutorService scheduler) {
         this.vertx = vertx;
+        this.claims = claims;
         this.spis = spis;
         this.engine = engine;
         this.sockets = sockets;
@@ -96,9 +106,15 @@ public final class IkeService implements AutoCloseable {
                 : null;
         IkeTransport transport = relay != null ? relay
                 : (localPort, peer, message) -> socketsRef.get().send(localPort, peer, message);
-        SadChildInstaller installer = new SadChildInstaller(saService, s.nodeId(), s.owner(),
-                new InetSocketAddress(s.address(), s.espPort()), null);
+        InetSocketAddress espLocal = new InetSocketAddress(s.address(), s.espPort());
+        SadChildInstaller installer = relay != null && (s.owner() == null || s.owner().isEmpty())
+                ? new SadChildInstaller(saService, s.nodeId(), sa -> relay.workerOf(sa.endpoints().remote()), espLocal,
+                        null)
+                : new SadChildInstaller(saService, s.nodeId(), s.owner(), espLocal, null);
         ConnectionDirectory directory = new ConnectionDirectory();
+        // ClaimOwnership: sad-service grants it to its admin role only (SadApiRoles)
+        SadSaClaimer claims = relay == null ? null
+                : new SadSaClaimer(saService, s.nodeId(), directory, new ClaimGate(ClaimGate.Limits.DEFAULTS));
         SadSpiPool spis = new SadSpiPool(saService);
         IkeEngine engine = new IkeEngine(transport, installer, IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
@@ -107,6 +123,7 @@ public final class IkeService implements AutoCloseable {
         installer.attach(engine);
         if (relay != null) {
             relay.receiver(engine);
+            relay.unknownEsp(claims::onUnknownEspAt);
         }
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("keel-ike-policy").factory());
@@ -116,10 +133,13 @@ public final class IkeService implements AutoCloseable {
             socketsRef.set(sockets);
             PolicyWatcher watcher = new PolicyWatcher(policyService, directory, secrets, s.ikePort(), scheduler,
                     engine::initiateStartChildren).start();
-            return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, scheduler);
+            return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, claims, scheduler);
         }).onFailure(e -> {
             scheduler.shutdownNow();
             spis.close();
+            if (claims != null) {
+                claims.close();
+            }
         });
     }
 
@@ -143,6 +163,11 @@ public final class IkeService implements AutoCloseable {
 
     public PolicyWatcher watcher() {
         return watcher;
+    }
+
+    /** The claims of SAs for the esp-workers that report their ESP (relay mode), or null. */
+    public SadSaClaimer claims() {
+        return claims;
     }
 
     /** Deletes every IKE SA (waiting up to 3 s for the peers and the SAD), then closes the sockets. */
@@ -170,6 +195,9 @@ public final class IkeService implements AutoCloseable {
         watcher.close();
         if (sockets != null) {
             sockets.close();
+        }
+        if (claims != null) {
+            claims.close();
         }
         scheduler.shutdownNow();
     }
