@@ -153,6 +153,9 @@ class SplitWorkersTakeoverTest {
         String first = record(sadA, ids.inbound()).getOwnerNodeId();
         String other = first.equals("sad-a") ? "sad-b" : "sad-a";
         assertThat(record(sadA, ids.outbound()).getOwnerNodeId()).isEqualTo(first);
+        // installed for the worker P's IKE came through, not for the member serving ike-service's calls
+        assertThat(first).isEqualTo(ike.relay().workerOf(ike.engine().ikeSas().getFirst().endpoints().remote()));
+        assertThat(ike.claims().claimsMade()).as("no claim needed at setup").isZero();
         FedWorker carrier = workers.get(first);
         FedWorker survivor = workers.get(other);
         int inSpi = pChild.outboundSpi();
