@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * each peer source gets a socket of the relay's own, so the node sees the same source address and
  * port before and after a failover, exactly as behind a real anycast route the peer's packets
  * reach another node unchanged. Replies go back out from the anycast address. Counts the
- * IKE_SA_INIT requests the peer sends (a failover must cause none) and can record which node sent
- * the peer which ESP packet.
+ * IKE_SA_INIT requests the peer sends (a failover must cause none), and the requests of every
+ * exchange type; can record which node sent the peer which ESP packet, and send the peer's latest
+ * ESP packet again (a replay from the peer's source).
  */
 final class AnycastRelay implements AutoCloseable {
 
@@ -28,11 +29,14 @@ final class AnycastRelay implements AutoCloseable {
     private final List<DatagramChannel> fronts = new ArrayList<>();
     private final Map<String, DatagramChannel> backs = new ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
-    private final AtomicInteger initRequests = new AtomicInteger();
+    private final Map<Integer, AtomicInteger> requests = new ConcurrentHashMap<>();
     private final int ikePort;
     private final java.util.Queue<SentEsp> espSent = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile int espPort = -1;
     private volatile InetAddress node;
+    /** The peer's latest ESP packet on the recorded port, and the socket it left the relay through. */
+    private volatile byte[] lastEspFromPeer;
+    private volatile DatagramChannel lastEspBack;
     private volatile boolean closed;
 
     /** Forwards {@code ports} of {@code anycast} (the IKE port first) to {@code node}'s same ports. */
@@ -54,7 +58,13 @@ final class AnycastRelay implements AutoCloseable {
 
     /** IKE_SA_INIT requests from the peer so far. */
     int initRequests() {
-        return initRequests.get();
+        return requests(34);
+    }
+
+    /** IKE requests of {@code exchangeType} from the peer so far (RFC 7296 §3.1: 34 IKE_SA_INIT, 36 CREATE_CHILD_SA). */
+    int requests(int exchangeType) {
+        AtomicInteger n = requests.get(exchangeType);
+        return n == null ? 0 : n.get();
     }
 
     /** One ESP packet a node sent the peer through the relay: who sent it, its SPI and sequence number. */
@@ -71,6 +81,17 @@ final class AnycastRelay implements AutoCloseable {
         return List.copyOf(espSent);
     }
 
+    /** The peer's latest ESP packet on the recorded port ({@link #recordEsp}), or null. */
+    byte[] lastEspFromPeer() {
+        byte[] esp = lastEspFromPeer;
+        return esp == null ? null : esp.clone();
+    }
+
+    /** Sends {@code esp} to the current node as the peer's ESP, from the socket the peer's ESP leaves the relay by. */
+    void sendAsPeer(byte[] esp) throws IOException {
+        lastEspBack.send(ByteBuffer.wrap(esp), new InetSocketAddress(node, espPort));
+    }
+
     private void thread(String name, Runnable body) {
         Thread t = Thread.ofPlatform().daemon().name(name).start(body);
         threads.add(t);
@@ -83,8 +104,14 @@ final class AnycastRelay implements AutoCloseable {
                 buf.clear();
                 SocketAddress from = front.receive(buf);
                 buf.flip();
-                countInit(buf, port);
+                countRequest(buf, port);
                 DatagramChannel back = backs.computeIfAbsent(port + "/" + from, k -> open(front, from, port));
+                if (port == espPort && buf.remaining() >= 8 && buf.getInt(0) != 0) { // ESP from the peer
+                    byte[] copy = new byte[buf.remaining()];
+                    buf.duplicate().get(copy);
+                    lastEspBack = back;
+                    lastEspFromPeer = copy;
+                }
                 back.send(buf, new InetSocketAddress(node, port));
             } catch (ClosedChannelException e) {
                 return;
@@ -128,17 +155,17 @@ final class AnycastRelay implements AutoCloseable {
     }
 
     /**
-     * An IKE request with exchange type IKE_SA_INIT (34), on the IKE port or behind a non-ESP marker
-     * (on the NAT-T port a datagram without one is ESP, whose bytes say nothing).
+     * An IKE request (the response flag clear), counted by exchange type: on the IKE port, or behind a
+     * non-ESP marker (on the NAT-T port a datagram without one is ESP, whose bytes say nothing).
      */
-    private void countInit(ByteBuffer b, int port) {
+    private void countRequest(ByteBuffer b, int port) {
         boolean marker = b.remaining() >= 4 && b.getInt(0) == 0;
         if (!marker && port != ikePort) {
             return;
         }
         int at = marker ? 4 : 0;
-        if (b.remaining() >= at + 28 && (b.get(at + 18) & 0xff) == 34 && (b.get(at + 19) & 0x20) == 0) {
-            initRequests.incrementAndGet();
+        if (b.remaining() >= at + 28 && (b.get(at + 19) & 0x20) == 0) {
+            requests.computeIfAbsent(b.get(at + 18) & 0xff, k -> new AtomicInteger()).incrementAndGet();
         }
     }
 

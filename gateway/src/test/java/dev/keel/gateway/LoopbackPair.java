@@ -50,7 +50,8 @@ final class LoopbackPair implements AutoCloseable {
     static final String PAIR_ADDRS = "[127.0.0.1, 127.0.0.3]";
 
     private static final String PEER = "127.0.0.2";
-    private static final String PSK = "loopback pair secret";
+    /** The PSK of every connection here (KEEL_TEST_PSK). */
+    static final String PSK = "loopback pair secret";
 
     /** A gateway's plaintext side: its virtual wire and the host behind it. */
     record Lan(InetSocketAddress wire, DatagramChannel host) {

@@ -15,6 +15,8 @@ import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.IkePortSocket;
 import dev.keel.esp.net.IkeRelayClient;
 import dev.keel.esp.net.UdpOptions;
+import dev.keel.esp.net.UnknownSpiListener;
+import dev.keel.esp.net.UnknownSpiReports;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
 import dev.keel.esp.raw.OuterTransport;
@@ -56,10 +58,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>IKE datagrams on the outer socket go to ike-service through the IKE relay ({@code ike.relay},
  * {@link IkeRelayClient}), and its answers leave through the same socket; without a relay they are
- * dropped and counted. Acquires and expiries do not cross yet (issue 12 item 3): counted and logged. ESP whose SPI has no SA here is dropped and counted
- * ({@code UNKNOWN_SPI}) and not claimed: a claim (docs/ha.md, "Packets at the node that does not
- * own their SA") takes the IKE SA with the CHILD SAs, checks the connection against ike-service's
- * configuration, and needs sad-service's admin role, none of which a data-plane process has.
+ * dropped and counted. Acquires and expiries do not cross yet (issue 12 item 3): counted and logged.
+ * ESP whose SPI has no SA here is dropped and counted ({@code UNKNOWN_SPI}) and, with a relay,
+ * reported to ike-service ({@link UnknownSpiReports}, bounded), which claims the CHILD SA for this
+ * node when it is one ike-service serves and the packet came from its peer: with several workers
+ * on one address, ownership follows the kernel's spreading of the peers (docs/esp-worker.md,
+ * "Several workers per address").
  */
 public final class FedWorker implements AutoCloseable {
 
@@ -81,6 +85,8 @@ public final class FedWorker implements AutoCloseable {
     private final IkeRelayClient relay;
     private final ManagedChannel relayChannel;
     private IkePortSocket ikePortSocket;
+    /** Reports of ESP with an SPI that has no SA here, to ike-service; null without a relay. */
+    private final UnknownSpiReports unknownSpi;
     private final LongAdder acquires;
     private final LongAdder expiries;
     private final PrintStream out;
@@ -102,6 +108,8 @@ public final class FedWorker implements AutoCloseable {
         this.ike = ike;
         this.relay = relay;
         this.relayChannel = relayChannel;
+        this.unknownSpi = relay == null ? null
+                : new UnknownSpiReports(relay::reportUnknownEsp, UnknownSpiReports.Limits.DEFAULTS);
         this.acquires = acquires;
         this.expiries = expiries;
         this.out = out;
@@ -146,7 +154,9 @@ public final class FedWorker implements AutoCloseable {
                 LOG.info("acquire {}/{}: {} -> {} (protocol {}): not relayed to ike-service (not built yet)",
                         a.connection(), a.child(), a.source(), a.destination(), a.protocol());
             }, acquireExecutor, ACQUIRE_TIMEOUT);
-            w.dataPlane = FedGateway.start(vertx, FedGateway.Config.of(cfg.listen()).withIke(w.ike), w.port,
+            UnknownSpiListener unknown = w.unknownSpi == null ? UnknownSpiListener.NONE : w.unknownSpi;
+            w.dataPlane = FedGateway.start(vertx, FedGateway.Config.of(cfg.listen()).withIke(w.ike)
+                            .withUnknownSpi(unknown), w.port,
                     feeds.spd(), feeds.sas(), limiter).await(30, TimeUnit.SECONDS);
             if (relay != null && cfg.ikePort() > 0) { // IKE_SA_INIT on 500 too, relayed as 4500's
                 w.ikePortSocket = IkePortSocket.bind(vertx, new InetSocketAddress(cfg.listen().getAddress(),
@@ -265,14 +275,19 @@ public final class FedWorker implements AutoCloseable {
         return feeds;
     }
 
-    /** The IKE hand-off in use. */
     /** The IKE relay to ike-service, or null without one. */
     public IkeRelayClient relay() {
         return relay;
     }
 
+    /** The IKE hand-off in use. */
     public IkeHandoff ikeHandoff() {
         return ike;
+    }
+
+    /** The reports of ESP with an unknown SPI to ike-service, or null without a relay. */
+    public UnknownSpiReports unknownSpiReports() {
+        return unknownSpi;
     }
 
     /** IKE datagrams dropped for want of a relay (0 with a relay). */
@@ -285,6 +300,17 @@ public final class FedWorker implements AutoCloseable {
         return acquires.sum();
     }
 
+    private String reportsText() {
+        if (unknownSpi == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder("; unknown-SPI reports");
+        for (UnknownSpiReports.Outcome o : UnknownSpiReports.Outcome.values()) {
+            b.append(' ').append(o.name().toLowerCase(java.util.Locale.ROOT)).append(' ').append(unknownSpi.count(o));
+        }
+        return b.toString();
+    }
+
     /** Prints the counters, then closes the data plane, the feeds (zeroizing the SAs), the channels, TUN and Vert.x. */
     @Override
     public synchronized void close() {
@@ -295,8 +321,8 @@ public final class FedWorker implements AutoCloseable {
         if (dataPlane != null) {
             out.println("keel-esp-worker: stopping: " + dataPlane.counters() + "; esp in "
                     + dataPlane.espCounters().inboundSnapshot() + ", out " + dataPlane.espCounters().outboundSnapshot()
-                    + "; ike dropped (no relay) " + ikeDropped() + "; acquires " + acquires.sum() + "; expiries "
-                    + expiries.sum());
+                    + "; ike dropped (no relay) " + ikeDropped() + reportsText() + "; acquires " + acquires.sum()
+                    + "; expiries " + expiries.sum());
             out.flush();
             try {
                 dataPlane.close().await(10, TimeUnit.SECONDS);

@@ -26,10 +26,20 @@ public final class IkePortSocket implements IkeSender, AutoCloseable {
         this.local = local;
     }
 
-    /** Binds {@code local} (port 0 picks one); datagrams are dropped until {@link #handTo}. */
+    /**
+     * Binds {@code local} (port 0 picks one); datagrams are dropped until {@link #handTo}. With
+     * {@code SO_REUSEPORT}, as the data plane's 4500 sockets: every worker process of one gateway
+     * address (same user) binds it, and the kernel hands each peer's datagrams to one of them by
+     * the peer's address and port (docs/esp-worker.md, "Several workers per address"). Needs
+     * Vert.x's native transport (epoll), as the data plane does.
+     */
     public static Future<IkePortSocket> bind(Vertx vertx, InetSocketAddress local) {
+        if (!vertx.isNativeTransportEnabled()) {
+            return Future.failedFuture(new IllegalStateException("IKE port " + local + ": SO_REUSEPORT needs Vert.x's"
+                    + " native transport (epoll), which is not enabled"));
+        }
         DatagramSocket s = vertx.createDatagramSocket(new DatagramSocketOptions().setReuseAddress(true)
-                .setIpV6(local.getAddress() instanceof Inet6Address));
+                .setReusePort(true).setIpV6(local.getAddress() instanceof Inet6Address));
         return s.listen(local.getPort(), local.getAddress().getHostAddress()).map(bound -> {
             IkePortSocket port = new IkePortSocket(s,
                     new InetSocketAddress(local.getAddress(), bound.localAddress().port()));

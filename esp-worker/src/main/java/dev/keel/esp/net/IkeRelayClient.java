@@ -8,6 +8,7 @@ import dev.keel.proto.v1.IkeDatagram;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
 import dev.keel.proto.v1.RelayHello;
+import dev.keel.proto.v1.UnknownEsp;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -92,6 +93,8 @@ public final class IkeRelayClient implements AutoCloseable {
     private final BlockingQueue<RelayFrame> queue;
     private final Map<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
     private final LongAdder relayed = new LongAdder();
+    private final LongAdder reportsSent = new LongAdder();
+    private final LongAdder reportsLost = new LongAdder();
     private final LongAdder answered = new LongAdder();
     private final LongAdder connects = new LongAdder();
     private final ScheduledExecutorService reconnects;
@@ -169,6 +172,20 @@ public final class IkeRelayClient implements AutoCloseable {
         }
     }
 
+    /**
+     * On an event loop: queues a report of ESP with {@code spi} from {@code sender} that found no SA
+     * here, for ike-service to claim (bound the calls: {@link UnknownSpiReports}). Never blocks.
+     *
+     * @return whether it was queued (false: no stream open, or the queue is full)
+     */
+    public boolean reportUnknownEsp(int spi, InetSocketAddress sender) {
+        if (current == null) {
+            return false;
+        }
+        return queue.offer(RelayFrame.newBuilder().setUnknownEsp(UnknownEsp.newBuilder().setSpi(spi)
+                .setSender(CoreMapping.endpoint(sender.getAddress(), sender.getPort()))).build());
+    }
+
     private void connect() {
         if (closed) {
             return;
@@ -204,18 +221,19 @@ public final class IkeRelayClient implements AutoCloseable {
             if (f == null) {
                 continue;
             }
+            boolean datagram = f.hasDatagram(); // the rest are unknown-ESP reports, counted apart
             Attempt a = current;
             if (a == null || !a.awaitReady()) {
-                drops.get(Drop.DISCONNECTED).increment();
+                (datagram ? drops.get(Drop.DISCONNECTED) : reportsLost).increment();
                 continue;
             }
             try {
                 synchronized (a) {
                     a.call.onNext(f);
                 }
-                relayed.increment();
+                (datagram ? relayed : reportsSent).increment();
             } catch (RuntimeException e) { // the call ended meanwhile
-                drops.get(Drop.DISCONNECTED).increment();
+                (datagram ? drops.get(Drop.DISCONNECTED) : reportsLost).increment();
             }
         }
     }
@@ -329,6 +347,16 @@ public final class IkeRelayClient implements AutoCloseable {
     /** Messages from peers written to the stream. */
     public long relayed() {
         return relayed.sum();
+    }
+
+    /** Unknown-ESP reports written to the stream. */
+    public long unknownEspReportsSent() {
+        return reportsSent.sum();
+    }
+
+    /** Unknown-ESP reports queued but lost because the stream broke before they went. */
+    public long unknownEspReportsLost() {
+        return reportsLost.sum();
     }
 
     /** Answers from ike-service handed to a socket. */

@@ -8,6 +8,7 @@ import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
 import dev.keel.proto.v1.RelayHello;
 import dev.keel.proto.v1.RelayWelcome;
+import dev.keel.proto.v1.UnknownEsp;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -34,6 +35,11 @@ import org.slf4j.LoggerFactory;
  * answered through the new one), or, for a peer not heard from (an initiation, or one whose
  * worker left), through any attached worker that owns the port: every worker serves the same
  * outer address, so the peer sees the same source either way.
+ *
+ * <p>A worker also reports ESP whose SPI it has no SA for ({@code UnknownEsp}); those go to the
+ * {@link UnknownEspHandler} with the worker's id (its sad-service node id), which may claim the SA
+ * for that node (docs/esp-worker.md, "Several workers per address"). {@link #workerOf} names the
+ * worker a peer's IKE last came through: the node its new CHILD SAs are installed for.
  */
 public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase implements IkeTransport {
 
@@ -50,8 +56,10 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         UNKNOWN_LOCAL,
         /** From a worker: a peer of the other address family than the local endpoint. */
         FAMILY_MISMATCH,
-        /** From a worker: a frame other than a datagram after the hello. */
+        /** From a worker: a frame other than a datagram or an unknown-ESP report after the hello. */
         UNEXPECTED_FRAME,
+        /** From a worker: an unknown-ESP report with SPI 0 or without a valid sender. */
+        MALFORMED_REPORT,
         /** To a peer: no attached worker owns the port it must leave from. */
         NO_WORKER,
         /**
@@ -73,11 +81,13 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
     private final Set<Integer> servedPorts;
     private final int maxRoutes;
     private volatile IkeReceiver receiver = (port, peer, buf, off, len) -> { };
+    private volatile UnknownEspHandler unknownEsp = (worker, spi, sender) -> { };
     private final List<Worker> workers = new CopyOnWriteArrayList<>();
     private final Map<InetSocketAddress, Worker> routes = new ConcurrentHashMap<>();
     private final AtomicInteger nextWorker = new AtomicInteger();
     private final Map<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
     private final LongAdder received = new LongAdder();
+    private final LongAdder unknownEspReports = new LongAdder();
     private final LongAdder sent = new LongAdder();
     private final LongAdder routeResets = new LongAdder();
 
@@ -102,6 +112,30 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
     /** Where the workers' messages go (the engine); until set, they are dropped. */
     public void receiver(IkeReceiver r) {
         this.receiver = Objects.requireNonNull(r, "receiver");
+    }
+
+    /** Told of ESP a worker has no SA for (a gRPC thread; must not block). */
+    @FunctionalInterface
+    public interface UnknownEspHandler {
+        /**
+         * ESP with {@code spi} from {@code sender} reached worker {@code workerId} (its hello's
+         * {@code worker_id}, a sad-service node id), which has no SA for it.
+         */
+        void onUnknownEsp(String workerId, int spi, InetSocketAddress sender);
+    }
+
+    /** Where the workers' unknown-ESP reports go; until set, they are counted and dropped. */
+    public void unknownEsp(UnknownEspHandler h) {
+        this.unknownEsp = Objects.requireNonNull(h, "handler");
+    }
+
+    /**
+     * The id of the attached worker whose stream {@code peer}'s latest IKE message came on, or
+     * null (not heard from, or that worker left).
+     */
+    public String workerOf(InetSocketAddress peer) {
+        Worker w = routes.get(peer);
+        return w != null && w.open ? w.id : null;
     }
 
     @Override
@@ -163,7 +197,7 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         private volatile boolean open;
         private boolean greeted;
         private boolean refused;
-        private String id = "(before hello)";
+        private volatile String id = "(before hello)";
         private int writtenWhileNotReady;
 
         Worker(ServerCallStreamObserver<RelayFrame> call) {
@@ -206,11 +240,27 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
                 LOG.info("IKE relay: worker {} attached, ports {}", id, ports);
                 return;
             }
-            if (!f.hasDatagram()) {
-                drops.get(Drop.UNEXPECTED_FRAME).increment();
+            switch (f.getKindCase()) {
+                case DATAGRAM -> receive(f.getDatagram());
+                case UNKNOWN_ESP -> unknownEsp(f.getUnknownEsp());
+                default -> drops.get(Drop.UNEXPECTED_FRAME).increment();
+            }
+        }
+
+        private void unknownEsp(UnknownEsp r) {
+            InetSocketAddress sender;
+            try {
+                sender = r.hasSender() ? CoreMapping.endpoint(r.getSender(), "unknown_esp.sender") : null;
+            } catch (IllegalArgumentException e) {
+                sender = null;
+            }
+            if (r.getSpi() == 0 || sender == null || sender.getPort() == 0
+                    || sender.getAddress().getClass() != address.getClass()) {
+                drops.get(Drop.MALFORMED_REPORT).increment();
                 return;
             }
-            receive(f.getDatagram());
+            unknownEspReports.increment();
+            unknownEsp.onUnknownEsp(id, r.getSpi(), sender);
         }
 
         private void receive(IkeDatagram d) {
@@ -298,6 +348,11 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
     /** Messages from workers handed to the receiver. */
     public long received() {
         return received.sum();
+    }
+
+    /** Unknown-ESP reports from workers handed to the handler. */
+    public long unknownEspReports() {
+        return unknownEspReports.sum();
     }
 
     /** Messages written to a worker's stream. */

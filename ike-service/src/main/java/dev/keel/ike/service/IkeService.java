@@ -41,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * naming it ({@link SadIkeSaAdopter#forIkeService}) before it initiates {@code start} children,
  * and only for connections no taken-over IKE SA carries: the peers see no new IKE_SA_INIT
  * (docs/gateway.md, "The services apart").
+ *
+ * <p>In relay mode without an explicit {@code owner}, a CHILD SA is installed for the node of the
+ * esp-worker the peer's IKE last came through, and ESP a worker reports it has no SA for is
+ * claimed for that worker's node ({@link SadSaClaimer#onUnknownEspAt}): with several workers on
+ * one address, the SAs follow the kernel's spreading of the peers (docs/esp-worker.md, "Several
+ * workers per address").
  */
 public final class IkeService implements AutoCloseable {
 
@@ -54,7 +60,8 @@ public final class IkeService implements AutoCloseable {
      * @param espPort  the data plane's ESP-in-UDP port recorded in the SAs (normally 4500)
      * @param nodeId   this service's name in record ids
      * @param owner    node id of the SAs' owner: the sad-service member the esp-worker that runs them
-     *                 watches as (the SAD only accepts members); empty: the member serving the call
+     *                 watches as (the SAD only accepts members); empty: in relay mode the node of the
+     *                 worker the peer's IKE came through, else the member serving the call
      * @param relay    no sockets of its own: IKE reaches the engine through {@link #relay()}, served
      *                 by the caller's gRPC server, from the esp-workers that own the ports
      */
@@ -83,14 +90,16 @@ public final class IkeService implements AutoCloseable {
     private final PolicyWatcher watcher;
     private final SadChildInstaller installer;
     private final SadSpiPool spis;
+    private final SadSaClaimer claims;
     private final ScheduledExecutorService scheduler;
     private final SadIkeSaStore ikeStore;
     private final SadIkeSaAdopter takeovers;
 
     private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, IkeRelayService relay,
-            PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, ScheduledExecutorService scheduler,
-            SadIkeSaStore ikeStore, SadIkeSaAdopter takeovers) {
+            PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, SadSaClaimer claims,
+            ScheduledExecutorService scheduler, SadIkeSaStore ikeStore, SadIkeSaAdopter takeovers) {
         this.vertx = vertx;
+        this.claims = claims;
         this.ikeStore = ikeStore;
         this.takeovers = takeovers;
         this.spis = spis;
@@ -124,9 +133,15 @@ public final class IkeService implements AutoCloseable {
                 : null;
         IkeTransport transport = relay != null ? relay
                 : (localPort, peer, message) -> socketsRef.get().send(localPort, peer, message);
-        SadChildInstaller installer = new SadChildInstaller(saService, s.nodeId(), s.owner(),
-                new InetSocketAddress(s.address(), s.espPort()), null);
+        InetSocketAddress espLocal = new InetSocketAddress(s.address(), s.espPort());
+        SadChildInstaller installer = relay != null && (s.owner() == null || s.owner().isEmpty())
+                ? new SadChildInstaller(saService, s.nodeId(), sa -> relay.workerOf(sa.endpoints().remote()), espLocal,
+                        null)
+                : new SadChildInstaller(saService, s.nodeId(), s.owner(), espLocal, null);
         ConnectionDirectory directory = new ConnectionDirectory();
+        // ClaimOwnership: sad-service grants it to its admin role only (SadApiRoles)
+        SadSaClaimer claims = relay == null ? null
+                : new SadSaClaimer(saService, s.nodeId(), directory, new ClaimGate(ClaimGate.Limits.DEFAULTS));
         SadSpiPool spis = new SadSpiPool(saService);
         SadIkeSaStore ikeStore = ikeKeys == null ? null
                 : new SadIkeSaStore(saService, IpAddress.parse(s.address()), s.owner(), s.nodeId(), installer::ids);
@@ -141,6 +156,7 @@ public final class IkeService implements AutoCloseable {
         }
         if (relay != null) {
             relay.receiver(engine);
+            relay.unknownEsp(claims::onUnknownEspAt);
         }
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("keel-ike-policy").factory());
@@ -158,11 +174,14 @@ public final class IkeService implements AutoCloseable {
                 t.caughtUp().thenRun(starts::open);
                 takeovers = t;
             }
-            return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, scheduler, ikeStore,
-                    takeovers);
+            return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, claims, scheduler,
+                    ikeStore, takeovers);
         }).onFailure(e -> {
             scheduler.shutdownNow();
             spis.close();
+            if (claims != null) {
+                claims.close();
+            }
         });
     }
 
@@ -186,6 +205,11 @@ public final class IkeService implements AutoCloseable {
 
     public PolicyWatcher watcher() {
         return watcher;
+    }
+
+    /** The claims of SAs for the esp-workers that report their ESP (relay mode), or null. */
+    public SadSaClaimer claims() {
+        return claims;
     }
 
     /** Where the IKE SAs are stored, or null (no KEK given). */
@@ -269,6 +293,9 @@ public final class IkeService implements AutoCloseable {
         watcher.close();
         if (sockets != null) {
             sockets.close();
+        }
+        if (claims != null) {
+            claims.close();
         }
         scheduler.shutdownNow();
     }

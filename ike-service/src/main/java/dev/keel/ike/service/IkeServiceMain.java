@@ -78,7 +78,8 @@ public final class IkeServiceMain implements Callable<Integer> {
     String nodeId;
 
     @Option(names = "--owner-node", defaultValue = "", description = "owner of the SAs: the sad-service node id the"
-            + " esp-worker watches as (default: the sad-service node serving the calls)")
+            + " esp-worker watches as (default: with --relay-listen the node of the esp-worker the peer's IKE came"
+            + " through, else the sad-service node serving the calls)")
     String owner;
 
     @Option(names = "--kek-file", description = "the cluster KEK (the file the sad-service members load): IKE SAs are"
@@ -336,7 +337,8 @@ public final class IkeServiceMain implements Callable<Integer> {
         System.out.println("keel-ike-service ready: IKE " + address + ":" + ikePort
                 + (relay != null ? " and NAT-T " + natT + " on the esp-workers, relay on port " + relay.getPort()
                 : natT > 0 ? ", NAT-T " + natT : ", NAT-T on another process, not relayed")
-                + ", policy " + policy + ", sad " + String.join(",", sad) + ", owner " + (owner.isEmpty() ? "(serving sad node)" : owner)
+                + ", policy " + policy + ", sad " + String.join(",", sad) + ", owner "
+                + (!owner.isEmpty() ? owner : relay != null ? "(the worker's node)" : "(serving sad node)")
                 + (kek != null ? ", IKE SAs stored in the SAD" : ", IKE SAs not stored (no --kek-file)"));
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);

@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,7 +58,7 @@ public final class SadChildInstaller implements IkeEvents {
 
     private final SaServiceGrpc.SaServiceStub stub;
     private final String node;
-    private final String owner;
+    private final Function<IkeSa, String> owner;
     private final InetSocketAddress local;
     private final InstallListener listener;
     private final Map<String, Pair> bySaId = new ConcurrentHashMap<>();
@@ -80,11 +81,27 @@ public final class SadChildInstaller implements IkeEvents {
      */
     public SadChildInstaller(Channel saService, String node, String owner, InetSocketAddress local,
             InstallListener listener) {
+        this(saService, node, fixedOwner(owner), local, listener);
+    }
+
+    /**
+     * As {@link #SadChildInstaller(Channel, String, String, InetSocketAddress, InstallListener)}
+     * with the owner chosen per IKE SA when each pair is installed (ike-service in relay mode: the
+     * node of the esp-worker the peer's IKE came through); the function runs on the IKE SA's event
+     * loop, must not block, and answers empty for the sad-service node serving the call.
+     */
+    public SadChildInstaller(Channel saService, String node, Function<IkeSa, String> owner, InetSocketAddress local,
+            InstallListener listener) {
         this.stub = SaServiceGrpc.newStub(saService);
         this.node = node;
-        this.owner = owner == null ? "" : owner;
+        this.owner = owner;
         this.local = local;
         this.listener = listener == null ? (ids, t) -> IkeEvents.INSTALLED : listener;
+    }
+
+    private static Function<IkeSa, String> fixedOwner(String owner) {
+        String o = owner == null ? "" : owner;
+        return sa -> o;
     }
 
     /** The engine to ask for rekeys and deletes on lifetime events. */
@@ -102,8 +119,10 @@ public final class SadChildInstaller implements IkeEvents {
         byInboundSpi.put(child.inboundSpi(), pair);
         InstallChildSasRequest req;
         try {
+            String o = owner.apply(sa);
             req = InstallChildSasRequest.newBuilder()
-                    .addAllItems(ChildSaRecords.requests(sa, child, ids, local, REPLAY_WINDOW, owner)).build();
+                    .addAllItems(ChildSaRecords.requests(sa, child, ids, local, REPLAY_WINDOW, o == null ? "" : o))
+                    .build();
         } finally {
             ChildSaRecords.wipe(child); // the request holds the only copies now; the SAD wraps them
         }

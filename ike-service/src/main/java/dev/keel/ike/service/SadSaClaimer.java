@@ -43,6 +43,10 @@ import org.slf4j.LoggerFactory;
  * <p>Only an SA this node can serve is claimed: of a connection configured here whose
  * {@code local_addrs} hold the SA's local address, and only from a packet whose source is the
  * SA's peer address. {@link ClaimGate} bounds the look-ups; the calls run on virtual threads.
+ *
+ * <p>In the split ({@link #onUnknownEspAt}), esp-workers report the ESP they have no SA for and
+ * each CHILD SA pair is claimed for the reporting worker's node; the IKE SA record stays where it
+ * is, because ike-service runs every IKE SA whichever worker carries its CHILD SAs.
  */
 public final class SadSaClaimer implements AutoCloseable {
 
@@ -67,7 +71,8 @@ public final class SadSaClaimer implements AutoCloseable {
 
     /**
      * @param saService   a channel to sad-service
-     * @param node        this node's id: the claims' new owner
+     * @param node        this node's id: the new owner of the claims {@link #onUnknownEsp} and
+     *                    {@link #onUnknownIke} make
      * @param connections the connections this node serves
      */
     public SadSaClaimer(Channel saService, String node, ConnectionDirectory connections, ClaimGate gate) {
@@ -81,7 +86,21 @@ public final class SadSaClaimer implements AutoCloseable {
     public void onUnknownEsp(int spi, InetSocketAddress sender) {
         long t0 = System.nanoTime();
         if (admitted(spi & 0xffff_ffffL)) {
-            run(() -> claimByEsp(spi, sender, t0));
+            run(() -> claimByEsp(spi, sender, node, true, t0));
+        }
+    }
+
+    /**
+     * ESP with {@code spi} from {@code sender} found no SA at the esp-worker of node {@code worker}
+     * (a sad-service member's node id; the IKE relay's report): claims that CHILD SA's inbound and
+     * outbound records for {@code worker}, and not the IKE SA record (ike-service keeps running the
+     * IKE SA). The SAD hands the pair to that worker's feed as in a planned move: the inbound SA
+     * with the replay floor, the outbound one leasing above the previous owner's high-water mark.
+     */
+    public void onUnknownEspAt(String worker, int spi, InetSocketAddress sender) {
+        long t0 = System.nanoTime();
+        if (admitted(spi & 0xffff_ffffL)) {
+            run(() -> claimByEsp(spi, sender, worker, false, t0));
         }
     }
 
@@ -122,7 +141,11 @@ public final class SadSaClaimer implements AutoCloseable {
         }
     }
 
-    private void claimByEsp(int spi, InetSocketAddress sender, long t0) {
+    /**
+     * Claims the CHILD SA with inbound {@code spi} for {@code newOwner}: with its IKE SA record
+     * (and every CHILD SA that lists) when {@code withIkeSa} and the record lists it, else the pair.
+     */
+    private void claimByEsp(int spi, InetSocketAddress sender, String newOwner, boolean withIkeSa, long t0) {
         ChildSaRecord in;
         try {
             in = sad.withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -139,7 +162,12 @@ public final class SadSaClaimer implements AutoCloseable {
             notFound.increment();
             return;
         }
-        if (!claimable(what, in.getOwnerNodeId(), in.getConnection(), in.getLocal(), in.getPeer(), sender)) {
+        if (!claimable(what, newOwner, in.getOwnerNodeId(), in.getConnection(), in.getLocal(), in.getPeer(),
+                sender)) {
+            return;
+        }
+        if (!withIkeSa) {
+            claimPair(what, in, newOwner, t0, "to the esp-worker of node '" + newOwner + "'");
             return;
         }
         IkeSaRecord ike = IkeSaRecords.find(sad, in.getIkeSaId());
@@ -149,19 +177,27 @@ public final class SadSaClaimer implements AutoCloseable {
         }
         // The IKE SA that carries it now is not the one it was made under (an IKE SA rekey): only
         // the pair moves here; the IKE SA follows with the peer's next IKE message.
-        List<String> ids = ChildSaRecords.Ids.ofInbound(in.getId())
-                .map(p -> List.of(p.inbound(), p.outbound())).orElse(List.of(in.getId()));
-        int moved = 0;
-        for (String id : ids) {
-            moved += claimChild(id, in.getOwnerNodeId()) ? 1 : 0;
-        }
-        if (moved == 0) {
+        claimPair(what, in, node, t0, "without its IKE SA (record " + in.getIkeSaId() + " "
+                + (ike == null ? "gone" : "does not list it") + ")");
+    }
+
+    /**
+     * Claims the inbound record {@code in}, then its outbound partner, for {@code newOwner}; the
+     * outbound only after the inbound, so that two claimants racing never split a pair.
+     */
+    private void claimPair(String what, ChildSaRecord in, String newOwner, long t0, String how) {
+        if (!claimChild(in.getId(), in.getOwnerNodeId(), newOwner)) {
             refused.increment();
             return;
         }
-        done(t0);
-        LOG.info("{}: claimed CHILD SA {} ({} records) from node '{}' without its IKE SA (record {} {})", what,
-                in.getId(), moved, in.getOwnerNodeId(), in.getIkeSaId(), ike == null ? "gone" : "does not list it");
+        int moved = 1;
+        Optional<ChildSaRecords.Ids> pair = ChildSaRecords.Ids.ofInbound(in.getId());
+        if (pair.isPresent()) {
+            moved += claimChild(pair.get().outbound(), in.getOwnerNodeId(), newOwner) ? 1 : 0;
+        }
+        long micros = done(t0);
+        LOG.info("{}: claimed CHILD SA {} ({} records) from node '{}' {} in {} ms", what, in.getId(), moved,
+                in.getOwnerNodeId(), how, String.format("%.1f", micros / 1000.0));
     }
 
     private void claimByIke(long spiI, long spiR, InetSocketAddress peer, long t0) {
@@ -172,20 +208,20 @@ public final class SadSaClaimer implements AutoCloseable {
             return;
         }
         String what = "IKE message for " + id + " from " + peer;
-        if (claimable(what, r.getOwnerNodeId(), r.getConnection(), r.getLocal(), r.getPeer(), peer)) {
+        if (claimable(what, node, r.getOwnerNodeId(), r.getConnection(), r.getLocal(), r.getPeer(), peer)) {
             claimIkeSa(what, id, r.getOwnerNodeId(), r.getOwnerNodeId(), t0);
         }
     }
 
     /**
-     * Whether this node may claim an SA owned by {@code owner}, of {@code connection}, with our
-     * endpoint {@code local} and the peer's {@code peer}, for a packet from {@code from}; a refusal
-     * is counted and logged.
+     * Whether {@code newOwner} may claim an SA owned by {@code owner}, of {@code connection}, with
+     * our endpoint {@code local} and the peer's {@code peer}, for a packet from {@code from}; a
+     * refusal is counted and logged.
      */
-    private boolean claimable(String what, String owner, String connection, Endpoint local, Endpoint peer,
-            InetSocketAddress from) {
+    private boolean claimable(String what, String newOwner, String owner, String connection, Endpoint local,
+            Endpoint peer, InetSocketAddress from) {
         String why = null;
-        if (owner.equals(node)) {
+        if (owner.equals(newOwner)) {
             LOG.debug("{}: owned here already (not in use yet)", what);
             return false;
         }
@@ -239,8 +275,8 @@ public final class SadSaClaimer implements AutoCloseable {
             }
             int children = 0;
             for (IkeSaChild c : claimed.getChildrenList()) {
-                boolean in = claimChild(c.getInboundSaId(), childOwner);
-                boolean out = claimChild(c.getOutboundSaId(), childOwner);
+                boolean in = claimChild(c.getInboundSaId(), childOwner, node);
+                boolean out = claimChild(c.getOutboundSaId(), childOwner, node);
                 children += in && out ? 1 : 0;
             }
             long micros = done(t0);
@@ -251,11 +287,11 @@ public final class SadSaClaimer implements AutoCloseable {
         }
     }
 
-    /** Claims CHILD SA {@code id} from {@code owner}; false when it is gone or another node's. */
-    private boolean claimChild(String id, String owner) {
+    /** Claims CHILD SA {@code id} from {@code owner} for {@code newOwner}; false when it is gone or another node's. */
+    private boolean claimChild(String id, String owner, String newOwner) {
         try {
             sad.withDeadlineAfter(10, TimeUnit.SECONDS).claimOwnership(ClaimOwnershipRequest.newBuilder().setSaId(id)
-                    .setNodeId(node).setExpectedOwnerNodeId(owner).build());
+                    .setNodeId(newOwner).setExpectedOwnerNodeId(owner).build());
             return true;
         } catch (StatusRuntimeException e) {
             Status.Code code = e.getStatus().getCode();
@@ -283,7 +319,10 @@ public final class SadSaClaimer implements AutoCloseable {
         return lookups.sum();
     }
 
-    /** Claims made: the peer's IKE SA (or, without one, its CHILD SA) moved to this node. */
+    /**
+     * Claims made: the peer's IKE SA (or, without one, its CHILD SA) moved to this node, or a CHILD
+     * SA to the esp-worker that reported it.
+     */
     public long claimsMade() {
         return made.sum();
     }

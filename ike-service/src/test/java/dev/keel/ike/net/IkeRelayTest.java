@@ -13,6 +13,7 @@ import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
 import dev.keel.proto.v1.RelayHello;
 import dev.keel.proto.v1.RelayWelcome;
+import dev.keel.proto.v1.UnknownEsp;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -179,6 +180,53 @@ class IkeRelayTest {
         await(() -> relay.workers() == 0, "w1 detached");
         relay.send(4500, PEER_2, "lost".getBytes());
         assertThat(relay.drops(IkeRelayService.Drop.NO_WORKER)).isEqualTo(1);
+    }
+
+    @Test
+    void unknownEspReportsReachTheHandlerWithTheWorkersIdAndPeersMapToTheirWorker() throws Exception {
+        IkeRelayService relay = service();
+        Queue<String> reports = new ConcurrentLinkedQueue<>();
+        relay.unknownEsp((worker, spi, sender) -> reports.add(worker + " " + Integer.toHexString(spi) + " " + sender));
+        IkeRelayClient[] w1 = new IkeRelayClient[1];
+        IkeRelayClient[] w2 = new IkeRelayClient[1];
+        IkeHandoff[] h1 = worker("sad-a", w1);
+        IkeHandoff[] h2 = worker("sad-b", w2);
+        await(() -> w1[0].attached() && w2[0].attached(), "both attached");
+        assertThat(relay.workerOf(PEER_1)).isNull();
+        from(h1[0], PEER_1, "a");
+        from(h2[0], PEER_2, "b");
+        await(() -> atEngine.size() == 2, "both at the engine");
+        assertThat(relay.workerOf(PEER_1)).isEqualTo("sad-a");
+        assertThat(relay.workerOf(PEER_2)).isEqualTo("sad-b");
+
+        assertThat(w2[0].reportUnknownEsp(0x0a0b0c0d, PEER_1)).isTrue();
+        await(() -> reports.size() == 1, "the report at the handler");
+        assertThat(reports).containsExactly("sad-b a0b0c0d " + PEER_1);
+        assertThat(relay.unknownEspReports()).isEqualTo(1);
+        assertThat(w2[0].unknownEspReportsSent()).isEqualTo(1);
+        assertThat(w2[0].relayed()).as("reports are not IKE messages").isEqualTo(1);
+        assertThat(relay.received()).isEqualTo(2);
+
+        // bad reports: counted, never handed on
+        RawWorker raw = raw();
+        raw.out.onNext(RelayFrame.newBuilder().setHello(RelayHello.newBuilder().setWorkerId("sad-c")
+                .addLocal(ep(NAT_T))).build());
+        assertThat(raw.frames.poll(5, TimeUnit.SECONDS).hasWelcome()).isTrue();
+        raw.out.onNext(RelayFrame.newBuilder().setUnknownEsp(UnknownEsp.newBuilder().setSpi(0)
+                .setSender(ep(PEER_1))).build());
+        raw.out.onNext(RelayFrame.newBuilder().setUnknownEsp(UnknownEsp.newBuilder().setSpi(7)).build());
+        raw.out.onNext(RelayFrame.newBuilder().setUnknownEsp(UnknownEsp.newBuilder().setSpi(7)
+                .setSender(ep(new InetSocketAddress("2001:db8::1", 4500)))).build());
+        raw.out.onNext(RelayFrame.newBuilder().setUnknownEsp(UnknownEsp.newBuilder().setSpi(7)
+                .setSender(ep(PEER_2))).build());
+        await(() -> reports.size() == 2, "the good one at the handler");
+        assertThat(relay.drops(IkeRelayService.Drop.MALFORMED_REPORT)).isEqualTo(3);
+        assertThat(reports).last().isEqualTo("sad-c 7 " + PEER_2);
+
+        // a worker that left maps no peer any more
+        w1[0].close();
+        await(() -> relay.workers() == 2, "sad-a detached");
+        assertThat(relay.workerOf(PEER_1)).isNull();
     }
 
     @Test

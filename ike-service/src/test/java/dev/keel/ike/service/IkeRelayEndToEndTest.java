@@ -112,7 +112,8 @@ class IkeRelayEndToEndTest {
             closing.add(relayServer::shutdownNow);
             ManagedChannel relayChannel = InProcessChannelBuilder.forName(relayName).build();
             closing.add(relayChannel::shutdownNow);
-            RelayWorker worker = RelayWorker.start(vertx, "w1", "127.0.0.2", port, port + 1, relayChannel, sadChannel);
+            // the worker's id is its sad-service node id: B installs the CHILD SA for the node its IKE came through
+            RelayWorker worker = RelayWorker.start(vertx, "sad1", "127.0.0.2", port, port + 1, relayChannel, sadChannel);
             closing.add(worker);
             await(worker.relay::attached, 10_000, "worker attached to ike-service B");
 
@@ -129,6 +130,7 @@ class IkeRelayEndToEndTest {
             ChildSaRecord inB = all.stream().filter(r -> r.getId().startsWith("child-gwb-")
                     && r.getDirection() == Direction.DIRECTION_INBOUND).findFirst().orElseThrow();
             assertThat(outA.getSpi()).isEqualTo(inB.getSpi());
+            assertThat(inB.getOwnerNodeId()).as("B's pair is owned by the worker's node").isEqualTo("sad1");
 
             // A's IKE SA floated to NAT-T and talks to the worker's NAT-T socket: one address, one port
             IkeSa atA = serviceA.engine().ikeSas().getFirst();

@@ -70,6 +70,7 @@ class SadSaClaimerTest {
         final AtomicInteger mostUnderWay = new AtomicInteger();
         volatile long lookupMillis;
         volatile Status ikeClaimAnswer;
+        volatile Status childClaimAnswer;
 
         @Override
         public void getChildSa(GetChildSaRequest req, StreamObserver<GetChildSaResponse> out) {
@@ -116,6 +117,10 @@ class SadSaClaimerTest {
                 out.onNext(ClaimOwnershipResponse.newBuilder().setIkeSa(ikeSas.get(req.getIkeSaId()).toBuilder()
                         .setOwnerNodeId(req.getNodeId())).build());
             } else {
+                if (childClaimAnswer != null) {
+                    out.onError(childClaimAnswer.asRuntimeException());
+                    return;
+                }
                 out.onNext(ClaimOwnershipResponse.getDefaultInstance());
             }
             out.onCompleted();
@@ -207,6 +212,41 @@ class SadSaClaimerTest {
         assertThat(sad.claims).containsExactly(IKE_ID + " by gwb from gwa", "child-gwa-0a0a0001-in by gwb from gwa",
                 "child-gwa-0a0a0001-out by gwb from gwa");
         assertThat(c.claimLatenciesMicros()).hasSize(1);
+    }
+
+    @Test
+    void aWorkersReportClaimsBothChildSasForItsNodeAndLeavesTheIkeSaRecord() throws Exception {
+        peerSasOwnedBy("sad-a");
+        SadSaClaimer c = claimer(ClaimGate.Limits.DEFAULTS, "192.0.2.1");
+        c.onUnknownEspAt("sad-b", 0x0a0a_0001, FROM_PEER);
+        await(() -> c.claimsMade() == 1, 10_000);
+        // ike-service runs the IKE SA whichever worker carries its CHILD SAs: its record is not claimed
+        assertThat(sad.claims).containsExactly("child-gwa-0a0a0001-in by sad-b from sad-a",
+                "child-gwa-0a0a0001-out by sad-b from sad-a");
+
+        // the same worker again (its feed has not delivered yet): owned by it already, nothing more
+        sad.bySpi.put(0x0a0a_0001, sad.bySpi.get(0x0a0a_0001).toBuilder().setOwnerNodeId("sad-b").build());
+        c.onUnknownEspAt("sad-b", 0x0a0a_0001, FROM_PEER);
+        Thread.sleep(1_100); // past the gate's one look-up per SPI a second
+        c.onUnknownEspAt("sad-b", 0x0a0a_0001, FROM_PEER);
+        await(() -> c.gate().outstanding() == 0 && c.lookups() == 2, 10_000);
+        assertThat(sad.claims).hasSize(2);
+        // and not from another sender than the SA's peer
+        SadSaClaimer fresh = claimer(ClaimGate.Limits.DEFAULTS, null);
+        fresh.onUnknownEspAt("sad-a", 0x0a0a_0001, address(new byte[] {(byte) 203, 0, 113, 9}, 4500));
+        await(() -> fresh.claimsRefused() == 1, 10_000);
+        assertThat(sad.claims).hasSize(2);
+    }
+
+    @Test
+    void aWorkerThatLosesTheInboundRaceDoesNotTakeTheOutbound() throws Exception {
+        peerSasOwnedBy("sad-a");
+        sad.childClaimAnswer = Status.FAILED_PRECONDITION.withDescription("child SA is owned by live node 'sad-c'");
+        SadSaClaimer c = claimer(ClaimGate.Limits.DEFAULTS, null);
+        c.onUnknownEspAt("sad-b", 0x0a0a_0001, FROM_PEER);
+        await(() -> c.claimsRefused() == 1, 10_000);
+        assertThat(sad.claims).containsExactly("child-gwa-0a0a0001-in by sad-b from sad-a");
+        assertThat(c.claimsMade()).isZero();
     }
 
     @Test
