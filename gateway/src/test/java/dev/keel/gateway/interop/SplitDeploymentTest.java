@@ -187,6 +187,97 @@ class SplitDeploymentTest {
                 "esp.enable_authentication_check:TRUE");
     }
 
+    /**
+     * Two esp-worker processes share the gateway's address (one SO_REUSEPORT group for UDP 500
+     * and 4500); the kernel's hash sends charon's packets to one of them, whose node then owns
+     * the CHILD SAs. Twice the worker that carries the tunnel (its TUN's counters move) is killed
+     * ({@code kill -9}) and restarted after: the survivor claims the CHILD SAs when charon's ESP
+     * reaches it, without a new IKE SA or CHILD SA, and pings both ways keep being answered.
+     */
+    @org.junit.jupiter.api.Test
+    void twoWorkersShareTheAddressAndEachTakesOverWhenTheOtherIsKilled() throws Exception {
+        try (NetnsTopology topo = NetnsTopology.create()) {
+            ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP);
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP));
+                    SplitDeployment keel = SplitDeployment.start(topo.a(), keelSpec, work.resolve("keel"))) {
+                withLogs(charon, keel, () -> {
+                    keel.startWorker("sad-a", "keel0");
+                    keel.startWorker("sad-b", "keel1");
+                    ServiceProcess ike = keel.startIkeService(null);
+                    ike.awaitLog("worker sad-a attached", WAIT);
+                    ike.awaitLog("worker sad-b attached", WAIT);
+                    charon.initiate(WAIT).requireOk();
+                    SwanctlSas.ChildSa child = awaitTunnel(charon);
+                    awaitFirstPing(topo);
+                    CharonPairTest.assertEveryPingAnswered(topo, 5);
+                    Map<String, String> tuns = Map.of("sad-a", "keel0", "sad-b", "keel1");
+                    Map<String, Integer> started = new java.util.HashMap<>(Map.of("sad-a", 1, "sad-b", 1));
+                    for (int kill = 1; kill <= 2; kill++) {
+                        String carrier = carrier(topo, tuns);
+                        int claims = occurrences(ike.log(), "from node '" + carrier + "'");
+                        keel.service("esp-worker " + carrier).kill();
+                        int fromB = CharonPairTest.pingsAnswered(topo, topo.b(), topo.a(), 20);
+                        int fromA = CharonPairTest.pingsAnswered(topo, 20);
+                        System.out.printf("SplitDeploymentTest: after kill -9 of worker %s (the carrier): %d of 20"
+                                + " pings from host B answered, then %d of 20 from host A%n", carrier, fromB, fromA);
+                        assertThat(fromB).as("pings from host B answered of 20 after kill -9 of worker " + carrier)
+                                .isGreaterThanOrEqualTo(15);
+                        assertThat(fromA).as("pings from host A answered of 20 after that").isGreaterThanOrEqualTo(18);
+                        assertThat(occurrences(ike.log(), "from node '" + carrier + "'"))
+                                .as("the survivor claimed the CHILD SA from the killed worker's node").isGreaterThan(claims);
+                        keel.startWorker(carrier, tuns.get(carrier));
+                        ike.awaitLog("worker " + carrier + " attached", started.merge(carrier, 1, Integer::sum), WAIT);
+                        CharonPairTest.assertEveryPingAnswered(topo, 5);
+                    }
+                    SwanctlSas.IkeSa after = CharonPairTest.single(charon.listSas());
+                    assertThat(after.child("net").orElseThrow().spiIn()).as("the same CHILD SA all along")
+                            .isEqualTo(child.spiIn());
+                    assertThat(charon.log()).as("charon set up one IKE SA, no CHILD SA rekey")
+                            .containsOnlyOnce("initiating IKE_SA").doesNotContain("CREATE_CHILD_SA");
+                });
+            }
+        }
+    }
+
+    /**
+     * The worker whose TUN interface carries the tunnel now: the one whose packet counters move
+     * while host A pings host B (each worker routes the remote selectors of the SAs it owns at the
+     * owner's metric).
+     */
+    private static String carrier(NetnsTopology topo, Map<String, String> tuns) throws IOException {
+        Map<String, Long> before = new java.util.HashMap<>();
+        for (var e : tuns.entrySet()) {
+            before.put(e.getKey(), tunPackets(topo, e.getValue()));
+        }
+        CharonPairTest.assertEveryPingAnswered(topo, 5);
+        List<String> moved = tuns.entrySet().stream().filter(e -> {
+            try {
+                return tunPackets(topo, e.getValue()) >= before.get(e.getKey()) + 10;
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+        }).map(Map.Entry::getKey).toList();
+        assertThat(moved).as("the one worker whose TUN carried 5 pings each way").hasSize(1);
+        return moved.getFirst();
+    }
+
+    /** Packets through TUN {@code tun} in site A's gateway namespace, both directions. */
+    private static long tunPackets(NetnsTopology topo, String tun) throws IOException {
+        String out = topo.exec(topo.a().gatewayNamespace(), Duration.ofSeconds(5), "cat",
+                "/sys/class/net/" + tun + "/statistics/rx_packets", "/sys/class/net/" + tun + "/statistics/tx_packets")
+                .requireOk().output();
+        return out.lines().filter(l -> !l.isBlank()).mapToLong(l -> Long.parseLong(l.strip())).sum();
+    }
+
+    private static int occurrences(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + what.length())) {
+            n++;
+        }
+        return n;
+    }
+
     private static PeerAuth.Certificates certificates(Path pki, String name) {
         return new PeerAuth.Certificates(pki.resolve(name + ".crt"), pki.resolve(name + ".key"),
                 List.of(pki.resolve("ca.crt")));
