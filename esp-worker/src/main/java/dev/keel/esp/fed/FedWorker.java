@@ -37,12 +37,8 @@ import io.vertx.core.VertxOptions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -58,7 +54,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>IKE datagrams on the outer socket go to ike-service through the IKE relay ({@code ike.relay},
  * {@link IkeRelayClient}), and its answers leave through the same socket; without a relay they are
- * dropped and counted. Acquires and expiries do not cross yet (issue 12 item 3): counted and logged.
+ * dropped and counted. Acquires (a PROTECT policy's packet without an outbound SA here) and the
+ * CHILD SAs' soft and hard lifetimes go to ike-service over the same stream, which claims a live
+ * CHILD SA for this node or initiates a {@code trap} child, and rekeys or deletes; counted.
  * ESP whose SPI has no SA here is dropped and counted ({@code UNKNOWN_SPI}) and, with a relay,
  * reported to ike-service ({@link UnknownSpiReports}, bounded), which claims the CHILD SA for this
  * node when it is one ike-service serves and the packet came from its peer: with several workers
@@ -133,12 +131,12 @@ public final class FedWorker implements AutoCloseable {
         LongAdder expiries = new LongAdder();
         ExecutorService acquireExecutor = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().daemon().name("keel-acquire").factory());
-        WorkerFeeds feeds = new WorkerFeeds(policy, sad, cfg.nodeId(), unwrapper(cfg), SaMaintenance.Settings.defaults(),
-                expiryLog(expiries));
         ManagedChannel relayChannel = cfg.ikeRelay() == null ? null
                 : NettyChannelBuilder.forTarget(cfg.ikeRelay(), creds).build();
         IkeRelayClient relay = relayChannel == null ? null
                 : new IkeRelayClient(relayChannel, IkeRelayClient.Settings.of(cfg.nodeId()));
+        WorkerFeeds feeds = new WorkerFeeds(policy, sad, cfg.nodeId(), ChildKeyUnwrapper.load(cfg.kekFile()),
+                SaMaintenance.Settings.defaults(), expiries(expiries, relay));
         FedWorker[] self = new FedWorker[1];
         // ike-service's answers leave through the data plane's socket, the one the peer sent to
         IkeHandoff handoff = relay == null ? new UnrelayedIke() : relay.port(cfg.listen(),
@@ -151,8 +149,12 @@ public final class FedWorker implements AutoCloseable {
             w.openPlaintext();
             AcquireLimiter limiter = new AcquireLimiter(a -> {
                 acquires.increment();
-                LOG.info("acquire {}/{}: {} -> {} (protocol {}): not relayed to ike-service (not built yet)",
-                        a.connection(), a.child(), a.source(), a.destination(), a.protocol());
+                if (relay == null || !relay.reportAcquire(a.connection(), a.child(), a.source(), a.destination(),
+                        a.protocol())) {
+                    LOG.info("acquire {}/{}: {} -> {} (protocol {}): not sent to ike-service ({})", a.connection(),
+                            a.child(), a.source(), a.destination(), a.protocol(),
+                            relay == null ? "ike.relay: none" : "relay stream down or its queue full");
+                }
             }, acquireExecutor, ACQUIRE_TIMEOUT);
             UnknownSpiListener unknown = w.unknownSpi == null ? UnknownSpiListener.NONE : w.unknownSpi;
             w.dataPlane = FedGateway.start(vertx, FedGateway.Config.of(cfg.listen()).withIke(w.ike)
@@ -184,35 +186,29 @@ public final class FedWorker implements AutoCloseable {
                         .trustManager(tls.ca().toFile()).build();
     }
 
-    /** The cluster KEK from its file (checked by the loader); the file's bytes are wiped. */
-    private static ChildKeyUnwrapper unwrapper(FedWorkerConfig cfg) throws IOException {
-        byte[] raw = Files.readAllBytes(cfg.kekFile());
-        byte[] kek = null;
-        try {
-            kek = HexFormat.of().parseHex(new String(raw, StandardCharsets.US_ASCII).strip());
-            return new ChildKeyUnwrapper(kek);
-        } finally {
-            Arrays.fill(raw, (byte) 0);
-            if (kek != null) {
-                Arrays.fill(kek, (byte) 0);
-            }
-        }
-    }
-
-    /** Soft and hard expiries: rekeying and deleting are ike-service's, which does not hear of them from here yet. */
-    private static ExpiryListener expiryLog(LongAdder count) {
+    /**
+     * Soft and hard lifetimes of the CHILD SAs here: rekeying and deleting are ike-service's, told
+     * over the relay; without one (or with the stream down) only logged, and ike-service's own
+     * timers rekey and delete by time.
+     */
+    private static ExpiryListener expiries(LongAdder count, IkeRelayClient relay) {
         return new ExpiryListener() {
             @Override
             public void onSoftExpiry(String saId, String connection, String child, boolean outbound) {
-                count.increment();
-                LOG.info("CHILD SA {} ({}/{}) soft-expired: ike-service rekeys it by its own timers", saId,
-                        connection, child);
+                report(saId, connection, child, false);
             }
 
             @Override
             public void onHardExpiry(String saId, String connection, String child, boolean outbound) {
+                report(saId, connection, child, true);
+            }
+
+            private void report(String saId, String connection, String child, boolean hard) {
                 count.increment();
-                LOG.info("CHILD SA {} ({}/{}) hard-expired: no longer used here", saId, connection, child);
+                if (relay == null || !relay.reportExpiry(saId, hard)) {
+                    LOG.info("CHILD SA {} ({}/{}) {}-expired: not sent to ike-service ({})", saId, connection, child,
+                            hard ? "hard" : "soft", relay == null ? "ike.relay: none" : "relay stream down");
+                }
             }
         };
     }
@@ -308,7 +304,8 @@ public final class FedWorker implements AutoCloseable {
         for (UnknownSpiReports.Outcome o : UnknownSpiReports.Outcome.values()) {
             b.append(' ').append(o.name().toLowerCase(java.util.Locale.ROOT)).append(' ').append(unknownSpi.count(o));
         }
-        return b.toString();
+        return b.append("; reports to ike-service sent ").append(relay.reportsSent()).append(", lost ")
+                .append(relay.reportsLost()).toString();
     }
 
     /** Prints the counters, then closes the data plane, the feeds (zeroizing the SAs), the channels, TUN and Vert.x. */

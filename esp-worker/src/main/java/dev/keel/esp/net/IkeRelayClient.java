@@ -1,5 +1,6 @@
 package dev.keel.esp.net;
 
+import dev.keel.core.net.IpAddress;
 import com.google.protobuf.ByteString;
 import dev.keel.proto.CoreMapping;
 import dev.keel.proto.RelayDatagrams;
@@ -8,6 +9,8 @@ import dev.keel.proto.v1.IkeDatagram;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
 import dev.keel.proto.v1.RelayHello;
+import dev.keel.proto.v1.RelayAcquire;
+import dev.keel.proto.v1.RelayExpiry;
 import dev.keel.proto.v1.UnknownEsp;
 import io.grpc.Channel;
 import io.grpc.Status;
@@ -179,11 +182,36 @@ public final class IkeRelayClient implements AutoCloseable {
      * @return whether it was queued (false: no stream open, or the queue is full)
      */
     public boolean reportUnknownEsp(int spi, InetSocketAddress sender) {
-        if (current == null) {
-            return false;
-        }
-        return queue.offer(RelayFrame.newBuilder().setUnknownEsp(UnknownEsp.newBuilder().setSpi(spi)
+        return report(RelayFrame.newBuilder().setUnknownEsp(UnknownEsp.newBuilder().setSpi(spi)
                 .setSender(CoreMapping.endpoint(sender.getAddress(), sender.getPort()))).build());
+    }
+
+    /**
+     * Queues an acquire: a packet from {@code source} to {@code destination} ({@code protocol})
+     * hit child {@code child} of {@code connection} and this worker has no outbound SA for it
+     * (the caller's {@code AcquireLimiter} keeps one per policy in flight). Never blocks.
+     *
+     * @return whether it was queued (false: no stream open, or the queue is full)
+     */
+    public boolean reportAcquire(String connection, String child, IpAddress source, IpAddress destination,
+            int protocol) {
+        return report(RelayFrame.newBuilder().setAcquire(RelayAcquire.newBuilder().setConnection(connection)
+                .setChild(child).setSource(ByteString.copyFrom(source.bytes()))
+                .setDestination(ByteString.copyFrom(destination.bytes())).setProtocol(protocol)).build());
+    }
+
+    /**
+     * Queues a lifetime event of CHILD SA record {@code saId} (soft, or {@code hard}) for
+     * ike-service, which rekeys or deletes it. Never blocks.
+     *
+     * @return whether it was queued (false: no stream open, or the queue is full)
+     */
+    public boolean reportExpiry(String saId, boolean hard) {
+        return report(RelayFrame.newBuilder().setExpiry(RelayExpiry.newBuilder().setSaId(saId).setHard(hard)).build());
+    }
+
+    private boolean report(RelayFrame f) {
+        return current != null && queue.offer(f);
     }
 
     private void connect() {
@@ -221,7 +249,7 @@ public final class IkeRelayClient implements AutoCloseable {
             if (f == null) {
                 continue;
             }
-            boolean datagram = f.hasDatagram(); // the rest are unknown-ESP reports, counted apart
+            boolean datagram = f.hasDatagram(); // the rest are reports (unknown ESP, acquires, expiries), counted apart
             Attempt a = current;
             if (a == null || !a.awaitReady()) {
                 (datagram ? drops.get(Drop.DISCONNECTED) : reportsLost).increment();
@@ -349,13 +377,13 @@ public final class IkeRelayClient implements AutoCloseable {
         return relayed.sum();
     }
 
-    /** Unknown-ESP reports written to the stream. */
-    public long unknownEspReportsSent() {
+    /** Reports (unknown ESP, acquires, expiries) written to the stream. */
+    public long reportsSent() {
         return reportsSent.sum();
     }
 
-    /** Unknown-ESP reports queued but lost because the stream broke before they went. */
-    public long unknownEspReportsLost() {
+    /** Reports queued but lost because the stream broke before they went. */
+    public long reportsLost() {
         return reportsLost.sum();
     }
 

@@ -191,8 +191,9 @@ class SplitDeploymentTest {
      * Two esp-worker processes share the gateway's address (one SO_REUSEPORT group for UDP 500
      * and 4500); the kernel's hash sends charon's packets to one of them, whose node then owns
      * the CHILD SAs. Twice the worker that carries the tunnel (its TUN's counters move) is killed
-     * ({@code kill -9}) and restarted after: the survivor claims the CHILD SAs when charon's ESP
-     * reaches it, without a new IKE SA or CHILD SA, and pings both ways keep being answered.
+     * ({@code kill -9}) and restarted after: host A's pings reach the survivor first, whose outbound
+     * miss (an acquire through the relay) claims the CHILD SAs for its node, without a new IKE SA
+     * or CHILD SA, and pings both ways keep being answered.
      */
     @org.junit.jupiter.api.Test
     void twoWorkersShareTheAddressAndEachTakesOverWhenTheOtherIsKilled() throws Exception {
@@ -217,13 +218,19 @@ class SplitDeploymentTest {
                         String carrier = carrier(topo, tuns);
                         int claims = occurrences(ike.log(), "from node '" + carrier + "'");
                         keel.service("esp-worker " + carrier).kill();
-                        int fromB = CharonPairTest.pingsAnswered(topo, topo.b(), topo.a(), 20);
+                        // host A first: the LAN's packets reach the survivor (its route) before charon's ESP does,
+                        // and its outbound miss claims the CHILD SAs through the relay (an acquire)
                         int fromA = CharonPairTest.pingsAnswered(topo, 20);
+                        int fromB = CharonPairTest.pingsAnswered(topo, topo.b(), topo.a(), 20);
                         System.out.printf("SplitDeploymentTest: after kill -9 of worker %s (the carrier): %d of 20"
-                                + " pings from host B answered, then %d of 20 from host A%n", carrier, fromB, fromA);
-                        assertThat(fromB).as("pings from host B answered of 20 after kill -9 of worker " + carrier)
-                                .isGreaterThanOrEqualTo(15);
-                        assertThat(fromA).as("pings from host A answered of 20 after that").isGreaterThanOrEqualTo(18);
+                                + " pings from host A answered, then %d of 20 from host B%n", carrier, fromA, fromB);
+                        ike.log().lines().filter(l -> l.contains("claimed CHILD SA") && l.contains("'" + carrier + "'"))
+                                .forEach(l -> System.out.println("SplitDeploymentTest: ike-service: " + l));
+                        // lost: the first request (its acquire claims, ~130 ms), then charon's replies below the
+                        // survivor's replay floor, the last checkpoint plus its margin (docs/ha.md, "Sizing the margin")
+                        assertThat(fromA).as("pings from host A answered of 20 after kill -9 of worker " + carrier)
+                                .isGreaterThanOrEqualTo(12);
+                        assertThat(fromB).as("pings from host B answered of 20 after that").isGreaterThanOrEqualTo(18);
                         assertThat(occurrences(ike.log(), "from node '" + carrier + "'"))
                                 .as("the survivor claimed the CHILD SA from the killed worker's node").isGreaterThan(claims);
                         keel.startWorker(carrier, tuns.get(carrier));

@@ -1,5 +1,6 @@
 package dev.keel.ike.net;
 
+import dev.keel.core.net.IpAddress;
 import com.google.protobuf.ByteString;
 import dev.keel.proto.CoreMapping;
 import dev.keel.proto.RelayDatagrams;
@@ -8,6 +9,8 @@ import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
 import dev.keel.proto.v1.RelayHello;
 import dev.keel.proto.v1.RelayWelcome;
+import dev.keel.proto.v1.RelayAcquire;
+import dev.keel.proto.v1.RelayExpiry;
 import dev.keel.proto.v1.UnknownEsp;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -36,10 +39,13 @@ import org.slf4j.LoggerFactory;
  * worker left), through any attached worker that owns the port: every worker serves the same
  * outer address, so the peer sees the same source either way.
  *
- * <p>A worker also reports ESP whose SPI it has no SA for ({@code UnknownEsp}); those go to the
- * {@link UnknownEspHandler} with the worker's id (its sad-service node id), which may claim the SA
- * for that node (docs/esp-worker.md, "Several workers per address"). {@link #workerOf} names the
- * worker a peer's IKE last came through: the node its new CHILD SAs are installed for.
+ * <p>A worker also reports what its data plane cannot settle itself: ESP whose SPI it has no SA
+ * for ({@code UnknownEsp}), a packet of a PROTECT policy without an outbound SA ({@code
+ * RelayAcquire}) and a CHILD SA's lifetime ({@code RelayExpiry}); those go to the
+ * {@link WorkerReports} with the worker's id (its sad-service node id), which may claim the SA for
+ * that node (docs/esp-worker.md, "Several workers per address"), initiate, rekey or delete.
+ * {@link #workerOf} names the worker a peer's IKE last came through: the node its new CHILD SAs
+ * are installed for.
  */
 public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase implements IkeTransport {
 
@@ -56,9 +62,12 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         UNKNOWN_LOCAL,
         /** From a worker: a peer of the other address family than the local endpoint. */
         FAMILY_MISMATCH,
-        /** From a worker: a frame other than a datagram or an unknown-ESP report after the hello. */
+        /** From a worker: a frame other than a datagram or a report after the hello. */
         UNEXPECTED_FRAME,
-        /** From a worker: an unknown-ESP report with SPI 0 or without a valid sender. */
+        /**
+         * From a worker: an unknown-ESP report with SPI 0 or without a valid sender, an acquire
+         * without names or with bad addresses, an expiry without a record id.
+         */
         MALFORMED_REPORT,
         /** To a peer: no attached worker owns the port it must leave from. */
         NO_WORKER,
@@ -81,13 +90,13 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
     private final Set<Integer> servedPorts;
     private final int maxRoutes;
     private volatile IkeReceiver receiver = (port, peer, buf, off, len) -> { };
-    private volatile UnknownEspHandler unknownEsp = (worker, spi, sender) -> { };
+    private volatile WorkerReports reports = (worker, spi, sender) -> { };
     private final List<Worker> workers = new CopyOnWriteArrayList<>();
     private final Map<InetSocketAddress, Worker> routes = new ConcurrentHashMap<>();
     private final AtomicInteger nextWorker = new AtomicInteger();
     private final Map<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
     private final LongAdder received = new LongAdder();
-    private final LongAdder unknownEspReports = new LongAdder();
+    private final LongAdder reportsReceived = new LongAdder();
     private final LongAdder sent = new LongAdder();
     private final LongAdder routeResets = new LongAdder();
 
@@ -114,19 +123,30 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         this.receiver = Objects.requireNonNull(r, "receiver");
     }
 
-    /** Told of ESP a worker has no SA for (a gRPC thread; must not block). */
-    @FunctionalInterface
-    public interface UnknownEspHandler {
-        /**
-         * ESP with {@code spi} from {@code sender} reached worker {@code workerId} (its hello's
-         * {@code worker_id}, a sad-service node id), which has no SA for it.
-         */
+    /**
+     * Told of a worker's reports (a gRPC thread; must not block). {@code workerId} is the
+     * worker's hello's {@code worker_id}, a sad-service node id.
+     */
+    public interface WorkerReports {
+        /** ESP with {@code spi} from {@code sender} reached the worker, which has no SA for it. */
         void onUnknownEsp(String workerId, int spi, InetSocketAddress sender);
+
+        /**
+         * A packet to {@code destination} (from {@code source}, {@code protocol}) hit child
+         * {@code child} of {@code connection} at the worker, which has no outbound SA for it.
+         */
+        default void onAcquire(String workerId, String connection, String child, IpAddress source,
+                IpAddress destination, int protocol) {
+        }
+
+        /** CHILD SA record {@code saId} at the worker reached its soft, or {@code hard}, lifetime. */
+        default void onExpiry(String workerId, String saId, boolean hard) {
+        }
     }
 
-    /** Where the workers' unknown-ESP reports go; until set, they are counted and dropped. */
-    public void unknownEsp(UnknownEspHandler h) {
-        this.unknownEsp = Objects.requireNonNull(h, "handler");
+    /** Where the workers' reports go; until set, they are counted and dropped. */
+    public void reports(WorkerReports r) {
+        this.reports = Objects.requireNonNull(r, "reports");
     }
 
     /**
@@ -243,6 +263,8 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
             switch (f.getKindCase()) {
                 case DATAGRAM -> receive(f.getDatagram());
                 case UNKNOWN_ESP -> unknownEsp(f.getUnknownEsp());
+                case ACQUIRE -> acquire(f.getAcquire());
+                case EXPIRY -> expiry(f.getExpiry());
                 default -> drops.get(Drop.UNEXPECTED_FRAME).increment();
             }
         }
@@ -259,8 +281,29 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
                 drops.get(Drop.MALFORMED_REPORT).increment();
                 return;
             }
-            unknownEspReports.increment();
-            unknownEsp.onUnknownEsp(id, r.getSpi(), sender);
+            reportsReceived.increment();
+            reports.onUnknownEsp(id, r.getSpi(), sender);
+        }
+
+        private void acquire(RelayAcquire a) {
+            int n = a.getSource().size();
+            if (a.getConnection().isEmpty() || a.getChild().isEmpty() || (n != 4 && n != 16)
+                    || a.getDestination().size() != n || a.getProtocol() > 255) {
+                drops.get(Drop.MALFORMED_REPORT).increment();
+                return;
+            }
+            reportsReceived.increment();
+            reports.onAcquire(id, a.getConnection(), a.getChild(), IpAddress.fromBytes(a.getSource().toByteArray()),
+                    IpAddress.fromBytes(a.getDestination().toByteArray()), a.getProtocol());
+        }
+
+        private void expiry(RelayExpiry e) {
+            if (e.getSaId().isEmpty() || e.getSaId().length() > 256) {
+                drops.get(Drop.MALFORMED_REPORT).increment();
+                return;
+            }
+            reportsReceived.increment();
+            reports.onExpiry(id, e.getSaId(), e.getHard());
         }
 
         private void receive(IkeDatagram d) {
@@ -350,9 +393,9 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         return received.sum();
     }
 
-    /** Unknown-ESP reports from workers handed to the handler. */
-    public long unknownEspReports() {
-        return unknownEspReports.sum();
+    /** Reports from workers (unknown ESP, acquires, expiries) handed to {@link WorkerReports}. */
+    public long reportsReceived() {
+        return reportsReceived.sum();
     }
 
     /** Messages written to a worker's stream. */

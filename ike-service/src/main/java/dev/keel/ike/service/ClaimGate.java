@@ -149,6 +149,12 @@ public final class ClaimGate {
         return k ^ (k >>> 29);
     }
 
+    /** The key of a worker's acquires for one child of one connection (same table, same tag rule). */
+    public static long acquireKey(String worker, String connection, String child) {
+        long k = ((long) worker.hashCode() << 32) ^ ((long) connection.hashCode() * 0x9E37_79B9L) ^ child.hashCode();
+        return k ^ (k >>> 31) ^ 0x5A5A_0000_0000_0000L;
+    }
+
     private static int mix(int x) {
         x *= 0x9E37_79B9;
         return x ^ (x >>> 16);

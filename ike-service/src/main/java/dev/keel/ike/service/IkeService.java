@@ -156,7 +156,7 @@ public final class IkeService implements AutoCloseable {
         }
         if (relay != null) {
             relay.receiver(engine);
-            relay.unknownEsp(claims::onUnknownEspAt);
+            relay.reports(workerReports(claims, new TrapAcquires(directory, () -> engine), installer));
         }
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("keel-ike-policy").factory());
@@ -205,6 +205,38 @@ public final class IkeService implements AutoCloseable {
 
     public PolicyWatcher watcher() {
         return watcher;
+    }
+
+    /**
+     * What the esp-workers report over the relay: ESP without an SA and outbound misses claim a
+     * live CHILD SA for the reporting worker's node ({@link SadSaClaimer}); a miss with no such SA
+     * initiates a {@code trap} child; lifetimes rekey (soft) or delete (hard) through the
+     * installer, as the gateway's expiry events do.
+     */
+    private static IkeRelayService.WorkerReports workerReports(SadSaClaimer claims, TrapAcquires traps,
+            SadChildInstaller installer) {
+        return new IkeRelayService.WorkerReports() {
+            @Override
+            public void onUnknownEsp(String worker, int spi, InetSocketAddress sender) {
+                claims.onUnknownEspAt(worker, spi, sender);
+            }
+
+            @Override
+            public void onAcquire(String worker, String connection, String child, IpAddress source,
+                    IpAddress destination, int protocol) {
+                claims.onAcquireAt(worker, connection, child, destination, () -> traps.acquire(connection, child,
+                        source + " -> " + destination + " (protocol " + protocol + ") at node '" + worker + "'"));
+            }
+
+            @Override
+            public void onExpiry(String worker, String saId, boolean hard) {
+                if (hard) {
+                    installer.hardExpired(saId);
+                } else {
+                    installer.softExpired(saId);
+                }
+            }
+        };
     }
 
     /** The claims of SAs for the esp-workers that report their ESP (relay mode), or null. */

@@ -5,11 +5,15 @@ import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
+import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.ClaimOwnershipRequest;
+import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.GetChildSaRequest;
 import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaRecord;
+import dev.keel.proto.v1.ListChildSasRequest;
+import dev.keel.proto.v1.ListChildSasResponse;
 import dev.keel.proto.v1.SaServiceGrpc;
 import io.grpc.Channel;
 import io.grpc.Status;
@@ -102,6 +106,66 @@ public final class SadSaClaimer implements AutoCloseable {
         if (admitted(spi & 0xffff_ffffL)) {
             run(() -> claimByEsp(spi, sender, worker, false, t0));
         }
+    }
+
+    /**
+     * A packet to {@code destination} hit child {@code child} of {@code connection} at the
+     * esp-worker of node {@code worker}, which has no outbound SA for it (the IKE relay's acquire).
+     * When another node holds a live CHILD SA of that child whose remote selectors take the
+     * packet, its pair is claimed for {@code worker} as {@link #onUnknownEspAt} does: after a worker
+     * died, the LAN's packets reach a survivor before the peer's ESP does. Otherwise (none, or
+     * one this worker holds already) runs {@code none}, where a {@code trap} child is initiated.
+     */
+    public void onAcquireAt(String worker, String connection, String child, IpAddress destination, Runnable none) {
+        long t0 = System.nanoTime();
+        if (admitted(ClaimGate.acquireKey(worker, connection, child))) {
+            run(() -> {
+                ChildSaRecord in = liveInbound(connection, child, destination);
+                if (in == null) {
+                    none.run();
+                    return;
+                }
+                if (in.getOwnerNodeId().equals(worker)) {
+                    return; // its feed has not installed it yet
+                }
+                String what = "a packet to " + destination + " for " + connection + "/" + child + " at node '" + worker
+                        + "'";
+                InetSocketAddress peer = CoreMapping.endpoint(in.getPeer(), "peer");
+                if (claimable(what, worker, in.getOwnerNodeId(), in.getConnection(), in.getLocal(), in.getPeer(),
+                        peer)) {
+                    claimPair(what, in, worker, t0, "to the esp-worker of node '" + worker + "'");
+                }
+            });
+        }
+    }
+
+    /**
+     * The live inbound CHILD SA record of {@code child} in {@code connection} whose remote
+     * selectors hold {@code destination}, the newest of several (a rekey's overlap); or null.
+     */
+    private ChildSaRecord liveInbound(String connection, String child, IpAddress destination) {
+        ChildSaRecord best = null;
+        String token = "";
+        for (int page = 0; page < 100; page++) { // 100,000 records: bounded, never a loop on a bad token
+            ListChildSasResponse r = sad.withDeadlineAfter(10, TimeUnit.SECONDS).listChildSas(
+                    ListChildSasRequest.newBuilder().setConnection(connection).setPageSize(1_000).setPageToken(token)
+                            .build());
+            for (ChildSaRecord c : r.getChildSasList()) {
+                if (c.getDirection() == Direction.DIRECTION_INBOUND && c.getChild().equals(child)
+                        && (c.getState() == ChildSaState.CHILD_SA_STATE_ACTIVE
+                                || c.getState() == ChildSaState.CHILD_SA_STATE_REKEYING)
+                        && CoreMapping.selectors(c.getRemoteTsList(), "remote_ts").stream()
+                                .anyMatch(ts -> ts.contains(destination))
+                        && (best == null || c.getCreatedAtMs() > best.getCreatedAtMs())) {
+                    best = c;
+                }
+            }
+            token = r.getNextPageToken();
+            if (token.isEmpty()) {
+                break;
+            }
+        }
+        return best;
     }
 
     /** An IKE message with SPIs {@code spiI} / {@code spiR} from {@code peer} found no IKE SA here (an event loop). */

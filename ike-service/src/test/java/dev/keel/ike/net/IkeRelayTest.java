@@ -3,6 +3,7 @@ package dev.keel.ike.net;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import dev.keel.core.net.IpAddress;
 import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.IkeRelayClient;
 import dev.keel.esp.net.IkeRelayClient.Drop;
@@ -10,6 +11,8 @@ import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.IkeDatagram;
 import dev.keel.proto.v1.IkeRelayGrpc;
+import dev.keel.proto.v1.RelayAcquire;
+import dev.keel.proto.v1.RelayExpiry;
 import dev.keel.proto.v1.RelayFrame;
 import dev.keel.proto.v1.RelayHello;
 import dev.keel.proto.v1.RelayWelcome;
@@ -186,7 +189,7 @@ class IkeRelayTest {
     void unknownEspReportsReachTheHandlerWithTheWorkersIdAndPeersMapToTheirWorker() throws Exception {
         IkeRelayService relay = service();
         Queue<String> reports = new ConcurrentLinkedQueue<>();
-        relay.unknownEsp((worker, spi, sender) -> reports.add(worker + " " + Integer.toHexString(spi) + " " + sender));
+        relay.reports((worker, spi, sender) -> reports.add(worker + " " + Integer.toHexString(spi) + " " + sender));
         IkeRelayClient[] w1 = new IkeRelayClient[1];
         IkeRelayClient[] w2 = new IkeRelayClient[1];
         IkeHandoff[] h1 = worker("sad-a", w1);
@@ -202,8 +205,8 @@ class IkeRelayTest {
         assertThat(w2[0].reportUnknownEsp(0x0a0b0c0d, PEER_1)).isTrue();
         await(() -> reports.size() == 1, "the report at the handler");
         assertThat(reports).containsExactly("sad-b a0b0c0d " + PEER_1);
-        assertThat(relay.unknownEspReports()).isEqualTo(1);
-        assertThat(w2[0].unknownEspReportsSent()).isEqualTo(1);
+        assertThat(relay.reportsReceived()).isEqualTo(1);
+        assertThat(w2[0].reportsSent()).isEqualTo(1);
         assertThat(w2[0].relayed()).as("reports are not IKE messages").isEqualTo(1);
         assertThat(relay.received()).isEqualTo(2);
 
@@ -227,6 +230,60 @@ class IkeRelayTest {
         w1[0].close();
         await(() -> relay.workers() == 2, "sad-a detached");
         assertThat(relay.workerOf(PEER_1)).isNull();
+    }
+
+    @Test
+    void acquiresAndExpiriesReachTheReportsWithTheWorkersIdAndBadOnesAreCounted() throws Exception {
+        IkeRelayService relay = service();
+        Queue<String> reports = new ConcurrentLinkedQueue<>();
+        relay.reports(new IkeRelayService.WorkerReports() {
+            @Override
+            public void onUnknownEsp(String worker, int spi, InetSocketAddress sender) {
+                reports.add("esp " + worker);
+            }
+
+            @Override
+            public void onAcquire(String worker, String connection, String child, IpAddress source,
+                    IpAddress destination, int protocol) {
+                reports.add("acquire " + worker + " " + connection + "/" + child + " " + source + " -> " + destination
+                        + " " + protocol);
+            }
+
+            @Override
+            public void onExpiry(String worker, String saId, boolean hard) {
+                reports.add("expiry " + worker + " " + saId + (hard ? " hard" : " soft"));
+            }
+        });
+        IkeRelayClient[] w = new IkeRelayClient[1];
+        worker("sad-a", w);
+        await(w[0]::attached, "attached");
+        assertThat(w[0].reportAcquire("site", "net", IpAddress.parse("10.1.0.2"), IpAddress.parse("10.2.0.2"), 1))
+                .isTrue();
+        assertThat(w[0].reportExpiry("child-ike1-0a0b0c0d-in", false)).isTrue();
+        assertThat(w[0].reportExpiry("child-ike1-0a0b0c0d-out", true)).isTrue();
+        await(() -> reports.size() == 3, "three reports at the handler");
+        assertThat(reports).containsExactly("acquire sad-a site/net 10.1.0.2 -> 10.2.0.2 1",
+                "expiry sad-a child-ike1-0a0b0c0d-in soft", "expiry sad-a child-ike1-0a0b0c0d-out hard");
+        assertThat(w[0].reportsSent()).isEqualTo(3);
+        assertThat(relay.reportsReceived()).isEqualTo(3);
+
+        RawWorker raw = raw();
+        raw.out.onNext(RelayFrame.newBuilder().setHello(RelayHello.newBuilder().setWorkerId("sad-c")
+                .addLocal(ep(NAT_T))).build());
+        assertThat(raw.frames.poll(5, TimeUnit.SECONDS).hasWelcome()).isTrue();
+        ByteString v4 = ByteString.copyFrom(new byte[] {10, 1, 0, 2});
+        ByteString v6 = ByteString.copyFrom(new byte[16]);
+        raw.out.onNext(RelayFrame.newBuilder().setAcquire(RelayAcquire.newBuilder().setChild("net").setSource(v4)
+                .setDestination(v4)).build()); // no connection
+        raw.out.onNext(RelayFrame.newBuilder().setAcquire(RelayAcquire.newBuilder().setConnection("site")
+                .setChild("net").setSource(v4).setDestination(v6)).build()); // two families
+        raw.out.onNext(RelayFrame.newBuilder().setAcquire(RelayAcquire.newBuilder().setConnection("site")
+                .setChild("net").setSource(v4).setDestination(v4).setProtocol(256)).build());
+        raw.out.onNext(RelayFrame.newBuilder().setExpiry(RelayExpiry.newBuilder().setHard(true)).build()); // no id
+        raw.out.onNext(RelayFrame.newBuilder().setExpiry(RelayExpiry.newBuilder().setSaId("x")).build());
+        await(() -> reports.size() == 4, "the good one at the handler");
+        assertThat(reports).last().isEqualTo("expiry sad-c x soft");
+        assertThat(relay.drops(IkeRelayService.Drop.MALFORMED_REPORT)).isEqualTo(4);
     }
 
     @Test

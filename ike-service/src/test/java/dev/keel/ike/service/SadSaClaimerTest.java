@@ -43,6 +43,10 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import dev.keel.proto.v1.ListChildSasRequest;
+import dev.keel.proto.v1.ListChildSasResponse;
+import dev.keel.proto.CoreMapping;
+import dev.keel.core.ts.TrafficSelector;
 
 /**
  * {@link SadSaClaimer} against a SAD that answers from a map and records every call: a flood of
@@ -71,6 +75,14 @@ class SadSaClaimerTest {
         volatile long lookupMillis;
         volatile Status ikeClaimAnswer;
         volatile Status childClaimAnswer;
+
+        @Override
+        public void listChildSas(ListChildSasRequest req, StreamObserver<ListChildSasResponse> out) {
+            out.onNext(ListChildSasResponse.newBuilder().addAllChildSas(bySpi.values().stream()
+                    .filter(r -> req.getConnection().isEmpty() || r.getConnection().equals(req.getConnection()))
+                    .toList()).build());
+            out.onCompleted();
+        }
 
         @Override
         public void getChildSa(GetChildSaRequest req, StreamObserver<GetChildSaResponse> out) {
@@ -156,6 +168,7 @@ class SadSaClaimerTest {
     /** gwa's pair with inbound SPI 0x0a0a0001, under the IKE SA record listing it. */
     private void peerSasOwnedBy(String owner) {
         ChildSaRecord in = ChildSaRecord.newBuilder().setId("child-gwa-0a0a0001-in").setConnection("peer")
+                .setChild("net").addRemoteTs(CoreMapping.selector(TrafficSelector.parse("10.2.0.0/24")))
                 .setIkeSaId(IKE_ID).setSpi(0x0a0a_0001).setDirection(Direction.DIRECTION_INBOUND)
                 .setLocal(endpoint(LOCAL)).setPeer(endpoint(PEER)).setOwnerNodeId(owner)
                 .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).build();
@@ -236,6 +249,33 @@ class SadSaClaimerTest {
         fresh.onUnknownEspAt("sad-a", 0x0a0a_0001, address(new byte[] {(byte) 203, 0, 113, 9}, 4500));
         await(() -> fresh.claimsRefused() == 1, 10_000);
         assertThat(sad.claims).hasSize(2);
+    }
+
+    @Test
+    void aWorkersOutboundMissClaimsTheLiveChildWhoseSelectorsTakeThePacketElseRunsTheFallback() throws Exception {
+        peerSasOwnedBy("sad-a");
+        SadSaClaimer c = claimer(ClaimGate.Limits.DEFAULTS, "192.0.2.1");
+        AtomicInteger fallbacks = new AtomicInteger();
+        // outside the child's remote selectors, another child, another connection: nothing to claim
+        c.onAcquireAt("sad-b", "peer", "net", IpAddress.parse("10.9.0.1"), fallbacks::incrementAndGet);
+        c.onAcquireAt("sad-b", "peer", "other", IpAddress.parse("10.2.0.7"), fallbacks::incrementAndGet);
+        c.onAcquireAt("sad-b", "else", "net", IpAddress.parse("10.2.0.7"), fallbacks::incrementAndGet);
+        await(() -> fallbacks.get() == 3, 10_000);
+        assertThat(sad.claims).isEmpty();
+
+        Thread.sleep(1_100); // past the gate's one look-up per worker and child a second
+        c.onAcquireAt("sad-b", "peer", "net", IpAddress.parse("10.2.0.7"), fallbacks::incrementAndGet);
+        await(() -> c.claimsMade() == 1, 10_000);
+        assertThat(sad.claims).containsExactly("child-gwa-0a0a0001-in by sad-b from sad-a",
+                "child-gwa-0a0a0001-out by sad-b from sad-a");
+        assertThat(fallbacks).hasValue(3);
+
+        // held by the asking worker already (its feed is about to install it): neither claim nor fallback
+        sad.bySpi.put(0x0a0a_0001, sad.bySpi.get(0x0a0a_0001).toBuilder().setOwnerNodeId("sad-c").build());
+        c.onAcquireAt("sad-c", "peer", "net", IpAddress.parse("10.2.0.7"), fallbacks::incrementAndGet);
+        await(() -> c.gate().outstanding() == 0 && c.lookups() == 5, 10_000);
+        assertThat(sad.claims).hasSize(2);
+        assertThat(fallbacks).hasValue(3);
     }
 
     @Test
