@@ -47,7 +47,7 @@ public final class TunSetup {
             }
             tun.setUp(true);
             for (IpPrefix prefix : routes) {
-                ip("route", "replace", prefix.toString(), "dev", tun.name(), "metric", Integer.toString(routeMetric));
+                addRoute(List.of("ip"), prefix, tun.name(), routeMetric);
             }
             return tun;
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -56,10 +56,43 @@ public final class TunSetup {
         }
     }
 
+    /** How many metrics above the asked one a route may take when another device holds that one. */
+    static final int METRIC_STEPS = 16;
+
+    /**
+     * Routes {@code prefix} through {@code device} at {@code metric}, or the next free metric when
+     * another device has that prefix at that metric already: several esp-workers on one host each
+     * have their own TUN device routing the same remote selectors, and one must not take another's
+     * route (a {@code replace} would, and the first worker to die would take the only route with it).
+     * {@code ip route add} is exclusive in the kernel, so two workers starting at once cannot both
+     * get one metric. Returns the metric taken.
+     *
+     * @param ip the {@code ip} command ({@code ip -n NS} in a test)
+     */
+    static int addRoute(List<String> ip, IpPrefix prefix, String device, int metric)
+            throws IOException, InterruptedException {
+        for (int m = metric; ; m++) {
+            try {
+                List<String> cmd = new ArrayList<>(ip);
+                cmd.addAll(List.of("route", "add", prefix.toString(), "dev", device, "metric", Integer.toString(m)));
+                run(cmd);
+                return m;
+            } catch (IOException e) {
+                if (!e.getMessage().contains("File exists") || m == metric + METRIC_STEPS - 1) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     private static void ip(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add("ip");
         cmd.addAll(List.of(args));
+        run(cmd);
+    }
+
+    private static void run(List<String> cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         if (!p.waitFor(10, TimeUnit.SECONDS)) {
             p.destroyForcibly();

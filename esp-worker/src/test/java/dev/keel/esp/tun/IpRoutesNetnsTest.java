@@ -45,6 +45,30 @@ class IpRoutesNetnsTest {
         }
     }
 
+    @Test
+    void aSecondDeviceRoutingTheSamePrefixTakesTheNextMetricAndKeepsItsRouteWhenTheFirstGoes() throws Exception {
+        try (Netns ns = Netns.create("routes")) {
+            List<String> ip = List.of("ip", "-n", ns.name());
+            for (String dev : List.of("rt0", "rt1")) {
+                ns.execOk("ip", "tuntap", "add", "dev", dev, "mode", "tun");
+                ns.execOk("ip", "link", "set", dev, "up");
+            }
+            // two esp-workers on one host, each its TUN device with the standby routes (TunSetup.up)
+            assertThat(TunSetup.addRoute(ip, A, "rt0", 200)).isEqualTo(200);
+            assertThat(TunSetup.addRoute(ip, A, "rt1", 200)).as("not rt0's route taken over").isEqualTo(201);
+            assertThat(TunSetup.addRoute(ip, V6, "rt0", 200)).isEqualTo(200);
+            assertThat(TunSetup.addRoute(ip, V6, "rt1", 200)).isEqualTo(201);
+            assertThat(ns.execOk("ip", "route", "show", "10.2.0.0/24").output())
+                    .contains("dev rt0 scope link metric 200", "dev rt1 scope link metric 201");
+
+            ns.execOk("ip", "tuntap", "del", "dev", "rt0", "mode", "tun"); // the first worker dies
+            assertThat(ns.execOk("ip", "route", "show", "10.2.0.0/24").output().strip()) // linkdown: no process on it
+                    .startsWith("10.2.0.0/24 dev rt1 scope link metric 201").doesNotContain("rt0");
+            assertThat(ns.execOk("ip", "-6", "route", "show", "2001:db8:2::/64").output())
+                    .contains("dev rt1 metric 201").doesNotContain("rt0");
+        }
+    }
+
     private static String routed(Netns ns) throws Exception {
         return ns.execOk("ip", "route", "show", "dev", "rt0").output() + ns.execOk("ip", "-6", "route", "show", "dev",
                 "rt0").output();

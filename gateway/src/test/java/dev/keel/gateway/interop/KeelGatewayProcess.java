@@ -46,7 +46,7 @@ public final class KeelGatewayProcess implements AutoCloseable {
 
     /**
      * The policy-service part of Keel's configuration for {@code spec} ({@code secrets} and
-     * {@code connections}, with {@code start_action} as given); the PSK, or the key, certificate
+     * {@code connections}, with {@code start_action} as given: none, trap or start); the PSK, or the key, certificate
      * and CA certificates, are written into {@code dir} as the files it names. The secret is
      * called {@code local}.
      */
@@ -94,7 +94,7 @@ public final class KeelGatewayProcess implements AutoCloseable {
                 """.formatted(secret, spec.name(), spec.localAddress(), spec.remoteAddress(), localAuth,
                 spec.localId(), remoteAuth, spec.remoteId(), spec.ikeProposal(), spec.childName(),
                 spec.mode().toLowerCase(), String.join(", ", spec.localTs()), String.join(", ", spec.remoteTs()),
-                spec.espProposal(), spec.startAction().equals("start") ? "start" : "none");
+                spec.espProposal(), spec.startAction());
     }
 
     /**

@@ -71,12 +71,13 @@ class SplitDeploymentTest {
     }
 
     @ParameterizedTest(name = "{0} initiates, {1}")
-    @CsvSource({"charon, psk", "keel, certificates"})
+    @CsvSource({"charon, psk", "keel, certificates", "trap, psk"})
     void theServicesApartCarryATunnelAndSurviveLosingTheControlPlane(String initiator, String auth) throws Exception {
-        boolean keelInitiates = initiator.equals("keel");
+        boolean trap = initiator.equals("trap"); // host A's first packet: an acquire from the worker
+        boolean keelInitiates = !initiator.equals("charon");
         try (NetnsTopology topo = NetnsTopology.create()) {
             ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP)
-                    .withStartAction(keelInitiates ? "start" : "none");
+                    .withStartAction(trap ? "trap" : keelInitiates ? "start" : "none");
             ConnectionSpec charonSpec = ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP);
             if (auth.equals("certificates")) {
                 SystemTests.assumeTool("openssl");
@@ -98,6 +99,11 @@ class SplitDeploymentTest {
                     keel.startIkeService("sad-a").awaitLog("worker sad-a attached", WAIT); // its relay backs off
                     if (!keelInitiates) {
                         charon.initiate(WAIT).requireOk();
+                    }
+                    if (trap) {
+                        awaitFirstPing(topo);
+                        assertThat(keel.service("ike-service").log()).as("ike-service initiated on the worker's acquire")
+                                .contains("acquire tunnel/net");
                     }
                     SwanctlSas.ChildSa child = awaitTunnel(charon);
                     awaitFirstPing(topo);
