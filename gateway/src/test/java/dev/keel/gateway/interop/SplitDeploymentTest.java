@@ -18,13 +18,12 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -48,26 +47,15 @@ class SplitDeploymentTest {
     private static final String IKE = "aes256gcm16-prfsha256-x25519";
     private static final String ESP = "aes256gcm16";
 
-    private Path work;
+    @TempDir
+    Path work;
 
     @BeforeEach
-    void requireTools() throws IOException {
+    void requireTools() {
         StrongSwanPeer.assumeAvailable();
         SystemTests.assumeTool("iperf3");
         SystemTests.assumeTool("ping");
         Tshark.assumeInstalled();
-        work = Files.createTempDirectory("keel-split");
-    }
-
-    @AfterEach
-    void removeWorkDir() throws IOException {
-        if (work != null) {
-            try (var walk = Files.walk(work)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
     }
 
     @ParameterizedTest(name = "{0} initiates, {1}")

@@ -1,5 +1,11 @@
 package dev.keel.ike.session;
 
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
 /**
  * What the engine tells the rest of the node: CHILD SAs to install in and remove from the data
  * plane (and the SAD), IKE SAs coming and going. Called on the IKE SA's thread; implementations
@@ -80,79 +86,62 @@ public interface IkeEvents {
      * theirs have.
      */
     static IkeEvents all(IkeEvents... each) {
+        Consumer<Consumer<IkeEvents>> every = call -> {
+            for (IkeEvents e : each) {
+                call.accept(e);
+            }
+        };
+        Function<Function<IkeEvents, CompletionStage<?>>, CompletionStage<?>> allOf = call -> CompletableFuture
+                .allOf(Arrays.stream(each).map(e -> call.apply(e).toCompletableFuture()).toArray(CompletableFuture<?>[]::new));
         return new IkeEvents() {
             @Override
             public void ikeEstablished(IkeSa sa) {
-                for (IkeEvents e : each) {
-                    e.ikeEstablished(sa);
-                }
+                every.accept(e -> e.ikeEstablished(sa));
             }
 
             @Override
             public void ikeDestroyed(IkeSa sa, String reason) {
-                for (IkeEvents e : each) {
-                    e.ikeDestroyed(sa, reason);
-                }
+                every.accept(e -> e.ikeDestroyed(sa, reason));
             }
 
             @Override
             public void childEstablished(IkeSa sa, ChildSa child) {
-                for (IkeEvents e : each) {
-                    e.childEstablished(sa, child);
-                }
+                every.accept(e -> e.childEstablished(sa, child));
             }
 
             @Override
-            public java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
-                java.util.concurrent.CompletableFuture<?>[] stages = new java.util.concurrent.CompletableFuture<?>[each.length];
-                for (int i = 0; i < each.length; i++) {
-                    stages[i] = each[i].childInstalled(sa, child).toCompletableFuture();
-                }
-                return java.util.concurrent.CompletableFuture.allOf(stages);
+            public CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
+                return allOf.apply(e -> e.childInstalled(sa, child));
             }
 
             @Override
             public void childDeleted(IkeSa sa, ChildSa child) {
-                for (IkeEvents e : each) {
-                    e.childDeleted(sa, child);
-                }
+                every.accept(e -> e.childDeleted(sa, child));
             }
 
             @Override
-            public java.util.concurrent.CompletionStage<?> ikeSaChanged(IkeSa sa) {
-                java.util.concurrent.CompletableFuture<?>[] stages = new java.util.concurrent.CompletableFuture<?>[each.length];
-                for (int i = 0; i < each.length; i++) {
-                    stages[i] = each[i].ikeSaChanged(sa).toCompletableFuture();
-                }
-                return java.util.concurrent.CompletableFuture.allOf(stages);
+            public CompletionStage<?> ikeSaChanged(IkeSa sa) {
+                return allOf.apply(e -> e.ikeSaChanged(sa));
             }
 
             @Override
             public void ikeAbandoned(IkeSa sa, String reason) {
-                for (IkeEvents e : each) {
-                    e.ikeAbandoned(sa, reason);
-                }
+                every.accept(e -> e.ikeAbandoned(sa, reason));
             }
 
             @Override
             public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
-                for (IkeEvents e : each) {
-                    e.childRekeyed(sa, old, replacement);
-                }
+                every.accept(e -> e.childRekeyed(sa, old, replacement));
             }
 
             @Override
             public void ikeRekeyed(IkeSa old, IkeSa replacement) {
-                for (IkeEvents e : each) {
-                    e.ikeRekeyed(old, replacement);
-                }
+                every.accept(e -> e.ikeRekeyed(old, replacement));
             }
 
             @Override
             public void failed(IkeSa sa, String reason) {
-                for (IkeEvents e : each) {
-                    e.failed(sa, reason);
-                }
+                every.accept(e -> e.failed(sa, reason));
             }
         };
     }
