@@ -144,20 +144,23 @@ public final class ReplayCheckpoints implements AutoCloseable {
             return;
         }
         List<Item> items = new ArrayList<>();
-        for (Tracker t = woken.getAndSet(null); t != null; ) {
-            Tracker next = t.next;
-            t.next = null;
-            t.queued.set(false); // after reading next: from here a signal pushes it again
-            t.evaluate(now, false, items);
-            t = next;
-        }
-        if (tick) {
-            for (Tracker t : trackers) {
-                t.evaluate(now, true, items);
+        try {
+            for (Tracker t = woken.getAndSet(null); t != null; ) {
+                Tracker next = t.next;
+                t.next = null;
+                t.queued.set(false); // after reading next: from here a signal pushes it again
+                t.evaluate(now, false, items);
+                t = next;
             }
-        }
-        if (!items.isEmpty()) {
-            send(items);
+            if (tick) {
+                for (Tracker t : trackers) {
+                    t.evaluate(now, true, items);
+                }
+            }
+        } finally {
+            if (!items.isEmpty()) {
+                send(items); // even if a later evaluation failed: each item's tracker waits for its answer
+            }
         }
     }
 
