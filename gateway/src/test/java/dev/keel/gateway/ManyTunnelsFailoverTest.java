@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.EntryEvent;
 import com.hazelcast.map.listener.EntryUpdatedListener;
+import dev.keel.esp.feed.ReplayCheckpoints;
 import dev.keel.esp.packet.InnerPackets;
 import dev.keel.gateway.LoopbackPair.Lan;
 import dev.keel.ike.service.ChildSaRecords;
@@ -152,6 +153,10 @@ class ManyTunnelsFailoverTest {
         Thread.sleep(STEADY_MILLIS);
         assertThat(atB.tunnelsSince(trafficFrom)).as("tunnels through B before the kill").isZero();
         Map<String, Long> bBefore = DataPlaneCounts.of(b);
+        ReplayCheckpoints checkpoints = b.dataPlaneSas().checkpoints();
+        long[] checkpointsBefore = {checkpoints.sent(), checkpoints.recorded(), checkpoints.failed(),
+            checkpoints.batches()};
+        long[] roundTripsBefore = checkpoints.roundTrips();
 
         // B's view of its SAD: when each record became B's
         OwnerTimes owners = new OwnerTimes("gwb", ikeIds, childIds);
@@ -226,6 +231,7 @@ class ManyTunnelsFailoverTest {
                 initsAtSetup, relay.initRequests() - initsAtSetup, p.engine().counters().establishedCount(),
                 p.engine().counters().failedCount()));
         out.add("- B's data plane from the kill on: " + bGrew);
+        out.add(checkpointFigures(checkpoints, checkpointsBefore, roundTripsBefore));
         out.add(String.format("- killed at %s (log times); watched %.1f s; load average %s",
                 java.time.Instant.ofEpochMilli(killedWallClock), (watchEnd - killed) / 1e9,
                 Files.readString(Path.of("/proc/loadavg")).strip()));
@@ -249,6 +255,29 @@ class ManyTunnelsFailoverTest {
         String row(String what, long at) {
             return "| " + what + " | " + (at == 0 ? "not within the bound" : String.valueOf((at - killed) / 1_000_000)) + " |";
         }
+    }
+
+    /** B's replay checkpoints since the kill: how many, and how long sad-service took to answer them. */
+    private static String checkpointFigures(ReplayCheckpoints c, long[] before, long[] roundTripsBefore) {
+        long[] now = c.roundTrips();
+        long answered = 0;
+        for (int i = 0; i < now.length; i++) {
+            now[i] -= roundTripsBefore[i];
+            answered += now[i];
+        }
+        StringBuilder s = new StringBuilder(String.format("- B's replay checkpoints from the kill on: %,d asked for"
+                + " in %,d calls, %,d answered, %,d failed; answered within (ms, asked → answer):", c.sent() - before[0],
+                c.batches() - before[3], c.recorded() - before[1], c.failed() - before[2]));
+        for (int pct : new int[] {50, 90, 99, 100}) {
+            long want = (answered * pct + 99) / 100;
+            int i = 0;
+            for (long seen = now[0]; seen < want && i < now.length - 1; ) {
+                seen += now[++i];
+            }
+            s.append(String.format(" %d %% %s", pct, i == 0 ? "< 1" : i == now.length - 1 ? ">= 4096" : "< " + (1L << i)));
+            s.append(pct == 100 ? "" : ",");
+        }
+        return s.toString();
     }
 
     private static long percentile(long[] times, int pct) {

@@ -441,18 +441,58 @@ public final class SaDatabase {
         }
     }
 
-    /** Records a replay checkpoint; completes with the stored pair: {@code a} checkpoint, {@code b} margin. */
-    public CompletionStage<OpResult> checkpointReplay(CheckpointReplayRequest req) {
-        Validation.id("sa_id", req.getSaId());
-        Validation.optionalNode("node_id", req.getNodeId());
-        Validation.replayMargin("margin", req.getMargin());
-        String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
-        return cluster.childSas().submitToKey(req.getSaId(),
-                        new CheckpointProcessor(node, req.getRightEdge(), req.getMargin()))
-                .thenApplyAsync(r -> {
-                    r.orThrow();
-                    return r;
-                }, DIRECT);
+    /** The outcome of one item of {@link #checkpointReplays}: the stored pair after it, or the refusal. */
+    public record CheckpointOutcome(long checkpoint, long margin, RuntimeException error) {}
+
+    /**
+     * Records many inbound SAs' replay checkpoints without holding a thread: each item validated on
+     * the calling thread, then all at once as asynchronous entry processors ({@link
+     * CheckpointProcessor}, one per key: not {@code executeOnKeys}, for the reason given at {@link
+     * #installChildSas}). Items are independent: one item's refusal (an SA deleted meanwhile, or
+     * another node's) leaves the others applied. A second item for the same SA is refused, so
+     * one batch never races two pairs of one SA (docs/ha.md, rule 3). Completes with one outcome
+     * per item, in order, off Hazelcast's threads.
+     */
+    public CompletionStage<List<CheckpointOutcome>> checkpointReplays(List<CheckpointReplayRequest> reqs) {
+        int n = reqs.size();
+        CheckpointOutcome[] out = new CheckpointOutcome[n];
+        Map<String, Integer> byId = new HashMap<>(n * 2);
+        List<CompletableFuture<Void>> pending = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            CheckpointReplayRequest req = reqs.get(i);
+            try {
+                Validation.id("sa_id", req.getSaId());
+                Validation.optionalNode("node_id", req.getNodeId());
+                Validation.replayMargin("margin", req.getMargin());
+            } catch (RuntimeException e) {
+                out[i] = new CheckpointOutcome(0, 0, e);
+                continue;
+            }
+            Integer same = byId.putIfAbsent(req.getSaId(), i);
+            if (same != null) {
+                out[i] = new CheckpointOutcome(0, 0, SadException.invalid("sa_id", "child SA " + req.getSaId()
+                        + " is also items[" + same + "] of this batch"));
+                continue;
+            }
+            String node = req.getNodeId().isEmpty() ? cluster.nodeId() : req.getNodeId();
+            int index = i;
+            pending.add(calls.<OpResult>submit(cluster.childSas(), req.getSaId(),
+                    new CheckpointProcessor(node, req.getRightEdge(), req.getMargin())).handle((r, t) -> {
+                        if (t != null) {
+                            out[index] = new CheckpointOutcome(0, 0, t instanceof CompletionException
+                                    && t.getCause() instanceof RuntimeException re ? re
+                                    : t instanceof RuntimeException re2 ? re2 : new CompletionException(t));
+                        } else if (r.refusal() != null) {
+                            out[index] = new CheckpointOutcome(0, 0, new SadException(r.refusal(), r.message()));
+                        } else {
+                            out[index] = new CheckpointOutcome(r.a(), r.b(), null);
+                        }
+                        return null;
+                    }));
+        }
+        // One hop off Hazelcast's threads per batch, as installChildSas.
+        return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+                .thenApplyAsync(v -> Arrays.asList(out), OFF_HAZELCAST_THREAD);
     }
 
     public CompletionStage<ChildSaRecord> reportUsage(ReportUsageRequest req) {

@@ -69,7 +69,7 @@ public final class Validation {
     /** Largest margin a replay checkpoint may record: 2^32 sequence numbers (docs/ha.md). */
     public static final long MAX_REPLAY_MARGIN = 1L << 32;
 
-    /** A replay margin (CheckpointReplay, replay-initial-margin): 1..2^32. */
+    /** A replay margin (CheckpointReplays, replay-initial-margin): 1..2^32. */
     public static void replayMargin(String field, long margin) {
         if (margin == 0 || Long.compareUnsigned(margin, MAX_REPLAY_MARGIN) > 0) {
             throw SadException.invalid(field, Long.toUnsignedString(margin) + " is not in 1.." + MAX_REPLAY_MARGIN);

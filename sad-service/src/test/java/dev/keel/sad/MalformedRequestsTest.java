@@ -134,7 +134,7 @@ class MalformedRequestsTest {
         expect(Status.Code.NOT_FOUND, "does not exist",
                 s -> s.claimOwnership(ClaimOwnershipRequest.newBuilder().setSaId("nope").build()));
         expect(Status.Code.FAILED_PRECONDITION, "is outbound; cannot checkpoint replay",
-                s -> s.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("exists").setRightEdge(5)
+                s -> TestSupport.checkpoint(s, CheckpointReplayRequest.newBuilder().setSaId("exists").setRightEdge(5)
                         .setMargin(1).build()));
         expect(Status.Code.FAILED_PRECONDITION, "owned by node 'n1', not 'n2'",
                 s -> s.leaseSequence(LeaseSequenceRequest.newBuilder().setSaId("exists").setNodeId("n2").setCount(1).build()));
@@ -149,9 +149,9 @@ class MalformedRequestsTest {
         expect(Status.Code.INVALID_ARGUMENT, "sa_id: must not be empty",
                 s -> s.leaseSequence(LeaseSequenceRequest.newBuilder().setCount(1).build()));
         expect(Status.Code.INVALID_ARGUMENT, "margin: 0 is not in 1..4294967296",
-                s -> s.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("exists").setRightEdge(5).build()));
+                s -> TestSupport.checkpoint(s, CheckpointReplayRequest.newBuilder().setSaId("exists").setRightEdge(5).build()));
         expect(Status.Code.INVALID_ARGUMENT, "margin: 4294967297 is not in 1..4294967296",
-                s -> s.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("exists").setRightEdge(5)
+                s -> TestSupport.checkpoint(s, CheckpointReplayRequest.newBuilder().setSaId("exists").setRightEdge(5)
                         .setMargin((1L << 32) + 1).build()));
         expect(Status.Code.INVALID_ARGUMENT, "reservation_seconds: 4000 exceeds 3600",
                 s -> s.allocateSpi(AllocateSpiRequest.newBuilder().setReservationSeconds(4000).build()));

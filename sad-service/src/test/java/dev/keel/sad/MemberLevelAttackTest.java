@@ -269,7 +269,7 @@ class MemberLevelAttackTest {
                 // Owned by n2; the rogue lowers its replay checkpoint, so that a takeover would put the new
                 // owner's replay floor below packets n2 already accepted.
                 g.s2().installChildSa(TestSupport.gcmSa("atk-takeover", 0x5501, Direction.DIRECTION_INBOUND).build());
-                g.s2().checkpointReplay(dev.keel.proto.v1.CheckpointReplayRequest.newBuilder().setSaId("atk-takeover")
+                TestSupport.checkpoint(g.s2(), dev.keel.proto.v1.CheckpointReplayRequest.newBuilder().setSaId("atk-takeover")
                         .setRightEdge(50_000).setMargin(64).build());
                 g.s2().installChildSa(TestSupport.gcmSa("atk-takeover-ok", 0x5502, Direction.DIRECTION_INBOUND).build());
                 IMap<String, byte[]> map = r.getMap(SadCluster.CHILD_SAS);

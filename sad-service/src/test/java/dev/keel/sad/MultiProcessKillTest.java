@@ -103,7 +103,7 @@ class MultiProcessKillTest {
                 String id = "kill-in-" + i;
                 admin.installChildSa(TestSupport.gcmSa(id, 0x20000 + i, Direction.DIRECTION_INBOUND)
                         .setOwnerNodeId("p3").build());
-                onVictim.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(id)
+                TestSupport.checkpoint(onVictim, CheckpointReplayRequest.newBuilder().setSaId(id)
                         .setRightEdge(100_000L * (i + 1)).setMargin(500 + i).build());
             }
 

@@ -7,7 +7,8 @@ import com.google.protobuf.ByteString;
 import dev.keel.proto.v1.AllocateSpiRequest;
 import dev.keel.proto.v1.AllocateSpiResponse;
 import dev.keel.proto.v1.CheckpointReplayRequest;
-import dev.keel.proto.v1.CheckpointReplayResponse;
+import dev.keel.proto.v1.CheckpointReplayResult;
+import dev.keel.proto.v1.CheckpointReplaysRequest;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.ClaimOwnershipRequest;
@@ -235,8 +236,8 @@ class SaServiceComponentTest {
                 });
     }
 
-    private CheckpointReplayResponse checkpoint(String sa, long rightEdge, long margin) {
-        return f.s1().checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(sa).setRightEdge(rightEdge)
+    private CheckpointReplayResult checkpoint(String sa, long rightEdge, long margin) {
+        return TestSupport.checkpoint(f.s1(), CheckpointReplayRequest.newBuilder().setSaId(sa).setRightEdge(rightEdge)
                 .setMargin(margin).build());
     }
 
@@ -246,15 +247,14 @@ class SaServiceComponentTest {
         String in = installed.getId();
         String out = install(TestSupport.gcmSa("claim-out", 0x3001, Direction.DIRECTION_OUTBOUND)).getId();
         assertThat(installed.getReplayMargin()).as("replay-initial-margin").isEqualTo(INITIAL_MARGIN);
-        assertThat(checkpoint(in, 500, 80)).isEqualTo(CheckpointReplayResponse.newBuilder().setCheckpoint(500)
+        assertThat(checkpoint(in, 500, 80)).isEqualTo(CheckpointReplayResult.newBuilder().setCheckpoint(500)
                 .setMargin(80).build());
         // Pairs a data plane sent earlier (lower edge; same edge with a larger margin) change nothing.
         assertThat(checkpoint(in, 400, 10).getCheckpoint()).isEqualTo(500);
         assertThat(checkpoint(in, 500, 90).getMargin()).isEqualTo(80);
         // The same edge with a smaller margin is newer (an idle SA's margin shrinks).
         assertThat(checkpoint(in, 500, 64).getMargin()).isEqualTo(64);
-        assertThat(code(() -> f.s1().checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId(out)
-                .setRightEdge(1).setMargin(1).build()))).isEqualTo(Status.Code.FAILED_PRECONDITION);
+        assertThat(code(() -> checkpoint(out, 1, 1))).isEqualTo(Status.Code.FAILED_PRECONDITION);
         assertThat(code(() -> f.s1().leaseSequence(LeaseSequenceRequest.newBuilder().setSaId(in).setCount(1).build())))
                 .isEqualTo(Status.Code.FAILED_PRECONDITION);
         long hwm = f.s1().leaseSequence(LeaseSequenceRequest.newBuilder().setSaId(out).setCount(100).build()).getEnd();
@@ -278,6 +278,69 @@ class SaServiceComponentTest {
                 .isEqualTo(Status.Code.FAILED_PRECONDITION);
         assertThat(f.s2().leaseSequence(LeaseSequenceRequest.newBuilder().setSaId(out).setCount(1).build()).getStart())
                 .as("the new owner starts at the high-water mark").isEqualTo(hwm);
+    }
+
+    private static CheckpointReplayRequest pair(String sa, long rightEdge, long margin) {
+        return CheckpointReplayRequest.newBuilder().setSaId(sa).setRightEdge(rightEdge).setMargin(margin).build();
+    }
+
+    /**
+     * One data plane's checkpoints in one call: each item is applied or refused on its own, so an
+     * SA deleted or moved to another node meanwhile fails only its own item.
+     */
+    @Test
+    void batchCheckpointGivesEachItemItsOwnOutcome() {
+        String a = install(TestSupport.gcmSa("cps-a", 0x3100, Direction.DIRECTION_INBOUND)).getId();
+        String b = install(TestSupport.gcmSa("cps-b", 0x3101, Direction.DIRECTION_INBOUND)).getId();
+        String gone = install(TestSupport.gcmSa("cps-gone", 0x3102, Direction.DIRECTION_INBOUND)).getId();
+        String moved = install(TestSupport.gcmSa("cps-moved", 0x3103, Direction.DIRECTION_INBOUND)).getId();
+        String out = install(TestSupport.gcmSa("cps-out", 0x3104, Direction.DIRECTION_OUTBOUND)).getId();
+        f.s2().deleteChildSa(DeleteChildSaRequest.newBuilder().setId(gone).build());
+        f.s2().claimOwnership(ClaimOwnershipRequest.newBuilder().setSaId(moved).setExpectedOwnerNodeId("n1").build());
+
+        List<CheckpointReplayResult> r = f.s1().checkpointReplays(CheckpointReplaysRequest.newBuilder()
+                .addItems(pair(a, 500, 80))
+                .addItems(pair(gone, 10, 5))
+                .addItems(pair(moved, 5000, 64))
+                .addItems(pair(out, 1, 1))
+                .addItems(pair("cps-none", 1, 1))
+                .addItems(pair(a, 700, 64))
+                .addItems(pair(b, 5, 0))
+                .addItems(pair(b, 900, 32))
+                .build()).getResultsList();
+        assertThat(r).hasSize(8);
+        assertThat(r.get(0)).isEqualTo(CheckpointReplayResult.newBuilder().setCheckpoint(500).setMargin(80).build());
+        assertThat(r.get(1).getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION.value());
+        assertThat(r.get(1).getMessage()).isEqualTo("items[1]: child SA cps-gone is deleted");
+        assertThat(r.get(2).getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION.value());
+        assertThat(r.get(2).getMessage()).startsWith("items[2]: ").contains("owned by node 'n2', not 'n1'");
+        assertThat(r.get(3).getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION.value());
+        assertThat(r.get(3).getMessage()).contains("is outbound");
+        assertThat(r.get(4).getCode()).isEqualTo(Status.Code.NOT_FOUND.value());
+        assertThat(r.get(5).getCode()).as("a second pair of one SA in one batch").isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+        assertThat(r.get(5).getMessage()).isEqualTo("items[5]: sa_id: child SA cps-a is also items[0] of this batch");
+        assertThat(r.get(6).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+        assertThat(r.get(6).getMessage()).startsWith("items[6]: margin: 0 is not in 1..");
+        assertThat(r.get(7)).as("after b's refused item, its next one").isEqualTo(
+                CheckpointReplayResult.newBuilder().setCheckpoint(900).setMargin(32).build());
+
+        // What was applied is stored; refused items changed nothing; the same order rule as ever.
+        ChildSaRecord ra = f.s2().getChildSa(GetChildSaRequest.newBuilder().setId(a).build()).getChildSa();
+        assertThat(List.of(ra.getReplayCheckpoint(), ra.getReplayMargin())).containsExactly(500L, 80L);
+        ChildSaRecord rm = f.s2().getChildSa(GetChildSaRequest.newBuilder().setId(moved).build()).getChildSa();
+        assertThat(rm.getReplayCheckpoint()).as("the old owner's item did not move n2's record").isLessThan(5000);
+        assertThat(f.s1().checkpointReplays(CheckpointReplaysRequest.newBuilder().addItems(pair(a, 400, 10))
+                .addItems(pair(b, 900, 16)).build()).getResultsList()).containsExactly(
+                CheckpointReplayResult.newBuilder().setCheckpoint(500).setMargin(80).build(),
+                CheckpointReplayResult.newBuilder().setCheckpoint(900).setMargin(16).build());
+
+        assertThat(code(() -> f.s1().checkpointReplays(CheckpointReplaysRequest.getDefaultInstance())))
+                .isEqualTo(Status.Code.INVALID_ARGUMENT);
+        CheckpointReplaysRequest.Builder tooMany = CheckpointReplaysRequest.newBuilder();
+        for (int i = 0; i <= 4096; i++) {
+            tooMany.addItems(pair("cps-" + i, 1, 1));
+        }
+        assertThat(code(() -> f.s1().checkpointReplays(tooMany.build()))).isEqualTo(Status.Code.INVALID_ARGUMENT);
     }
 
     @Test

@@ -57,10 +57,8 @@ class SplitBrainMergeTest {
             db.updateChildSa(UpdateChildSaRequest.newBuilder().setId("sb-out")
                     .setPeer(TestSupport.v4(198, 51, 100, 7, 45000)).build());
             // Inbound: A's checkpoint is lower than B's.
-            da.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(100).setMargin(64).build())
-                    .toCompletableFuture().get(10, TimeUnit.SECONDS);
-            db.checkpointReplay(CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(900).setMargin(64).build())
-                    .toCompletableFuture().get(10, TimeUnit.SECONDS);
+            TestSupport.checkpoint(da, CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(100).setMargin(64).build());
+            TestSupport.checkpoint(db, CheckpointReplayRequest.newBuilder().setSaId("sb-in").setRightEdge(900).setMargin(64).build());
             // sb-del: deleted on B, still leased on A.
             lease(da, "sb-del", 777);
             db.deleteChildSa("sb-del");

@@ -1,6 +1,9 @@
 package dev.keel.sad;
 
 import com.google.protobuf.ByteString;
+import dev.keel.proto.v1.CheckpointReplayRequest;
+import dev.keel.proto.v1.CheckpointReplayResult;
+import dev.keel.proto.v1.CheckpointReplaysRequest;
 import dev.keel.proto.v1.ChildSaKeys;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
@@ -9,8 +12,10 @@ import dev.keel.proto.v1.InstallChildSaRequest;
 import dev.keel.proto.v1.IpsecMode;
 import dev.keel.proto.v1.IpsecProtocol;
 import dev.keel.proto.v1.Lifetime;
+import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.proto.v1.TrafficSelector;
 import dev.keel.sad.keys.KeyEncryptionKey;
+import io.grpc.Status;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -19,6 +24,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /** Shared fixtures: free loopback ports, unique cluster names, KEK files, SA requests. */
 public final class TestSupport {
@@ -104,5 +110,27 @@ public final class TestSupport {
                         .addRemoteTs(ts(2, 0))
                         .setLifetime(Lifetime.newBuilder().setSoftSeconds(3000).setHardSeconds(3600)))
                 .setKeys(ChildSaKeys.newBuilder().setEncryption(ByteString.copyFrom(key)));
+    }
+
+    /**
+     * One replay checkpoint through CheckpointReplays: the item's result, or its refusal thrown as
+     * the StatusRuntimeException a call of its own would have failed with.
+     */
+    public static CheckpointReplayResult checkpoint(SaServiceGrpc.SaServiceBlockingStub s, CheckpointReplayRequest req) {
+        CheckpointReplayResult r = s.checkpointReplays(CheckpointReplaysRequest.newBuilder().addItems(req).build())
+                .getResults(0);
+        if (r.getCode() != 0) {
+            throw Status.fromCodeValue(r.getCode()).withDescription(r.getMessage()).asRuntimeException();
+        }
+        return r;
+    }
+
+    /** One replay checkpoint recorded through {@code d}; throws its refusal. */
+    public static void checkpoint(SaDatabase d, CheckpointReplayRequest req) throws Exception {
+        SaDatabase.CheckpointOutcome o = d.checkpointReplays(List.of(req)).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS).getFirst();
+        if (o.error() != null) {
+            throw o.error();
+        }
     }
 }

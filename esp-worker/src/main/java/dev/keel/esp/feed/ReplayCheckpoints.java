@@ -2,16 +2,22 @@ package dev.keel.esp.feed;
 
 import dev.keel.esp.sa.ReplayWindow;
 import dev.keel.proto.v1.CheckpointReplayRequest;
-import dev.keel.proto.v1.CheckpointReplayResponse;
+import dev.keel.proto.v1.CheckpointReplayResult;
+import dev.keel.proto.v1.CheckpointReplaysRequest;
+import dev.keel.proto.v1.CheckpointReplaysResponse;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.SaServiceGrpc;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
@@ -29,17 +35,29 @@ import org.slf4j.LoggerFactory;
  * every pair asked for since: a pair is applied asynchronously, and a call whose answer was lost
  * may still be applied later. sad-service stores pairs only in the order one SA's checkpoints are
  * sent in (higher checkpoint, or the same with a smaller margin), so once a pair is confirmed no
- * earlier one can replace it; one call per SA is in flight at a time.
+ * earlier one can replace it; one pair per SA is in flight at a time.
+ *
+ * <p>Batches: the checkpoints due in one round of the thread go as one CheckpointReplays call, and
+ * the next round waits until that call has ended; an SA that signals meanwhile goes in the next
+ * batch with its edge then. So the calls per second are bounded by the answer's round trip, not by
+ * the SAs (one call per SA cost a gRPC call each: 2,500–4,000 a second for 1,000 tunnels, answered
+ * late after a takeover; docs/ha.md), and a slow answer makes the batches bigger, not more. sad-service
+ * answers each item on its own: a refused item (the SA deleted, or moved to another node) fails
+ * only its tracker.
  *
  * <p>Threads: one platform thread of its own sends the calls, parked between ticks of the rule's
  * interval. A window wakes it from an event loop when its right edge passes half the margin,
  * without blocking or allocating: the SA's tracker pushes itself on an intrusive stack and
- * unparks the thread. Answers arrive on gRPC's threads and only update the tracker.
+ * unparks the thread. Answers arrive on gRPC's threads, update the trackers and wake the thread.
  */
 public final class ReplayCheckpoints implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ReplayCheckpoints.class);
     private static final long CALL_DEADLINE_SECONDS = 10;
+    /** Most checkpoints in one CheckpointReplays call (sad-service takes up to 4,096). */
+    static final int MAX_BATCH = 4096;
+    /** Buckets of {@link #roundTrips}: under 1 ms, then powers of two up to 4,096 ms and over. */
+    public static final int ROUND_TRIP_BUCKETS = 14;
 
     private final SaServiceGrpc.SaServiceStub stub;
     private final String nodeId;
@@ -48,10 +66,15 @@ public final class ReplayCheckpoints implements AutoCloseable {
     /** Trackers whose window signalled or whose call was answered: an intrusive stack (Tracker.next). */
     private final AtomicReference<Tracker> woken = new AtomicReference<>();
     private final LongAdder sent = new LongAdder();
+    private final LongAdder batches = new LongAdder();
     private final LongAdder recorded = new LongAdder();
     private final LongAdder failed = new LongAdder();
+    /** Answered checkpoints by round trip (asked → answer): see {@link #roundTrips}. */
+    private final AtomicLongArray roundTrips = new AtomicLongArray(ROUND_TRIP_BUCKETS);
     private volatile Thread thread;
     private volatile boolean closed;
+    /** A round's CheckpointReplays calls are out: the next round waits for them. */
+    private volatile boolean batchOut;
 
     public ReplayCheckpoints(Channel saService, String nodeId, CheckpointRule rule) {
         this.stub = SaServiceGrpc.newStub(saService);
@@ -88,47 +111,171 @@ public final class ReplayCheckpoints implements AutoCloseable {
     private void run() {
         long period = rule.interval().toNanos();
         long nextTick = System.nanoTime() + period;
+        boolean tickDue = false;
         while (!closed) {
             long now = System.nanoTime();
-            boolean tick = now - nextTick >= 0;
-            if (tick) {
+            if (now - nextTick >= 0) {
                 nextTick = now + period;
+                tickDue = true; // kept while a batch is out: its tick pass goes when the batch returns
             }
-            try {
-                for (Tracker t = woken.getAndSet(null); t != null; ) {
-                    Tracker next = t.next;
-                    t.next = null;
-                    t.queued.set(false); // after reading next: from here a signal pushes it again
-                    t.evaluate(now, false);
-                    t = next;
+            if (!batchOut) {
+                try {
+                    round(now, tickDue);
+                } catch (RuntimeException e) {
+                    log.warn("replay checkpoint round failed: {}", e.toString());
                 }
-                if (tick) {
-                    for (Tracker t : trackers) {
-                        t.evaluate(now, true);
-                    }
-                }
-            } catch (RuntimeException e) {
-                log.warn("replay checkpoint round failed: {}", e.toString());
+                tickDue = false;
             }
-            if (woken.get() == null) {
+            if (batchOut || woken.get() == null) {
                 LockSupport.parkNanos(this, nextTick - System.nanoTime());
             }
         }
     }
 
-    /** Checkpoint calls sent. */
+    /**
+     * One round, on the checkpoint thread (or a test's): evaluates the trackers that signalled or
+     * were answered since the last round, and on a tick every tracker, and sends the checkpoints
+     * due as one batch. Nothing while the last batch is out: the trackers that signal meanwhile
+     * wait on the stack and go in the next batch, each with its edge at that time (one item per SA,
+     * at its highest checkpoint).
+     */
+    void round(long now, boolean tick) {
+        if (batchOut) {
+            return;
+        }
+        List<Item> items = new ArrayList<>();
+        try {
+            for (Tracker t = woken.getAndSet(null); t != null; ) {
+                Tracker next = t.next;
+                t.next = null;
+                t.queued.set(false); // after reading next: from here a signal pushes it again
+                t.evaluate(now, false, items);
+                t = next;
+            }
+            if (tick) {
+                for (Tracker t : trackers) {
+                    t.evaluate(now, true, items);
+                }
+            }
+        } finally {
+            if (!items.isEmpty()) {
+                send(items); // even if a later evaluation failed: each item's tracker waits for its answer
+            }
+        }
+    }
+
+    /** A checkpoint in a batch: the tracker, its request and the limit it asked for. */
+    record Item(Tracker tracker, CheckpointReplayRequest req, long asked) {}
+
+    /**
+     * Sends one round's checkpoints: one CheckpointReplays call per {@link #MAX_BATCH} items, the
+     * round out until every call of it has ended. Each item's answer goes to its tracker.
+     */
+    private void send(List<Item> items) {
+        int calls = (items.size() + MAX_BATCH - 1) / MAX_BATCH;
+        AtomicInteger out = new AtomicInteger(calls);
+        batchOut = true;
+        for (int from = 0; from < items.size(); from += MAX_BATCH) {
+            List<Item> chunk = items.subList(from, Math.min(items.size(), from + MAX_BATCH));
+            CheckpointReplaysRequest.Builder req = CheckpointReplaysRequest.newBuilder();
+            for (Item it : chunk) {
+                req.addItems(it.req());
+            }
+            sent.add(chunk.size());
+            batches.increment();
+            AtomicBoolean ended = new AtomicBoolean();
+            StreamObserver<CheckpointReplaysResponse> answers = new StreamObserver<>() {
+                @Override
+                public void onNext(CheckpointReplaysResponse v) {
+                    if (!ended.compareAndSet(false, true)) {
+                        return;
+                    }
+                    if (v.getResultsCount() != chunk.size()) {
+                        failAll(Status.INTERNAL.withDescription(v.getResultsCount() + " results for "
+                                + chunk.size() + " checkpoints"));
+                    } else {
+                        for (int i = 0; i < chunk.size(); i++) {
+                            CheckpointReplayResult r = v.getResults(i);
+                            Item it = chunk.get(i);
+                            if (r.getCode() == Status.Code.OK.value()) {
+                                it.tracker().answered(it.asked(), r.getCheckpoint(), r.getMargin());
+                            } else {
+                                it.tracker().failed(Status.fromCodeValue(r.getCode()).withDescription(r.getMessage()));
+                            }
+                        }
+                    }
+                    batchEnded(out);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    if (ended.compareAndSet(false, true)) {
+                        failAll(Status.fromThrowable(t));
+                        batchEnded(out);
+                    }
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+
+                private void failAll(Status s) {
+                    for (Item it : chunk) {
+                        it.tracker().failed(s);
+                    }
+                }
+            };
+            try {
+                stub.withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS).checkpointReplays(req.build(), answers);
+            } catch (RuntimeException e) {
+                answers.onError(e);
+            }
+        }
+    }
+
+    private void batchEnded(AtomicInteger out) {
+        if (out.decrementAndGet() == 0) {
+            batchOut = false;
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /** CheckpointReplays calls sent (each with up to {@link #MAX_BATCH} checkpoints). */
+    public long batches() {
+        return batches.sum();
+    }
+
+    /** Checkpoints asked for. */
     public long sent() {
         return sent.sum();
     }
 
-    /** Checkpoint calls sad-service answered. */
+    /** Checkpoints sad-service recorded (answered OK). */
     public long recorded() {
         return recorded.sum();
     }
 
-    /** Checkpoint calls that failed (retried at the next tick). */
+    /** Checkpoints that failed or were refused (retried at the next tick). */
     public long failed() {
         return failed.sum();
+    }
+
+    /**
+     * Answered checkpoints by their round trip, from the pair being asked for (the window's limit
+     * lowered to it) to its answer: bucket 0 counts those under 1 ms, bucket i (1..12) those in
+     * [2^(i-1), 2^i) ms, bucket 13 those of 4,096 ms and more.
+     */
+    public long[] roundTrips() {
+        long[] r = new long[ROUND_TRIP_BUCKETS];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = roundTrips.get(i);
+        }
+        return r;
+    }
+
+    private void answeredAfter(long nanos) {
+        long ms = nanos / 1_000_000;
+        roundTrips.incrementAndGet(ms <= 0 ? 0 : Math.min(ROUND_TRIP_BUCKETS - 1, 64 - Long.numberOfLeadingZeros(ms)));
     }
 
     @Override
@@ -154,6 +301,8 @@ public final class ReplayCheckpoints implements AutoCloseable {
         /** The lowest limit asked for since the last answer (unsigned; -1 = none). */
         private long pendingLimit = -1L;
         private boolean inFlight;
+        /** When the call in flight was asked for. */
+        private long askedAtNanos;
         /** The last pair asked for has not been confirmed (a call failed): ask again at the next tick. */
         private boolean unconfirmed;
         /** The pair in sentEdge / sentMargin is the record's, not one this tracker asked for. */
@@ -229,10 +378,8 @@ public final class ReplayCheckpoints implements AutoCloseable {
             run();
         }
 
-        /** Sends the next checkpoint if the rule says one is due. On the checkpoint thread. */
-        void evaluate(long now, boolean tick) {
-            CheckpointReplayRequest req;
-            long limit;
+        /** Adds the next checkpoint to {@code batch} if the rule says one is due. On the checkpoint thread. */
+        void evaluate(long now, boolean tick, List<Item> batch) {
             synchronized (this) {
                 if (detached || inFlight) {
                     return;
@@ -286,51 +433,32 @@ public final class ReplayCheckpoints implements AutoCloseable {
                     }
                 }
                 long edge = window.beginCheckpoint(minEdge, margin, CheckpointRule.signalDistance(margin), this);
-                limit = ReplayWindow.addSaturating(edge, margin);
+                long limit = ReplayWindow.addSaturating(edge, margin);
                 if (Long.compareUnsigned(limit, pendingLimit) < 0) {
                     pendingLimit = limit;
                 }
                 sentEdge = edge;
                 sentMargin = margin;
                 sentAtNanos = now;
+                askedAtNanos = now;
                 inFlight = true;
                 unconfirmed = true;
                 fromRecord = false;
-                req = CheckpointReplayRequest.newBuilder().setSaId(saId).setRightEdge(edge).setMargin(margin)
-                        .setNodeId(nodeId).build();
-            }
-            sent.increment();
-            long asked = limit;
-            try {
-                stub.withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS).checkpointReplay(req,
-                        new StreamObserver<CheckpointReplayResponse>() {
-                            @Override
-                            public void onNext(CheckpointReplayResponse v) {
-                                answered(asked, v);
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {
-                                failed(t);
-                            }
-
-                            @Override
-                            public void onCompleted() {
-                            }
-                        });
-            } catch (RuntimeException e) {
-                failed(e);
+                batch.add(new Item(this, CheckpointReplayRequest.newBuilder().setSaId(saId).setRightEdge(edge)
+                        .setMargin(margin).setNodeId(nodeId).build(), limit));
             }
         }
 
-        private void answered(long asked, CheckpointReplayResponse v) {
+        /** sad-service recorded the pair that asked for {@code asked}; it stores (checkpoint, margin) now. */
+        private void answered(long asked, long checkpoint, long margin) {
             synchronized (this) {
                 inFlight = false;
                 unconfirmed = false;
+                answeredAfter(System.nanoTime() - askedAtNanos);
                 // Every pair asked for before this one orders before it: none can be stored any more.
                 pendingLimit = -1L;
                 if (!detached) {
-                    long stored = ReplayWindow.addSaturating(v.getCheckpoint(), v.getMargin());
+                    long stored = ReplayWindow.addSaturating(checkpoint, margin);
                     window.acceptUpTo(Long.compareUnsigned(stored, asked) < 0 ? stored : asked);
                 }
             }
@@ -338,12 +466,13 @@ public final class ReplayCheckpoints implements AutoCloseable {
             run(); // the edge may have moved on while the call was out
         }
 
-        private void failed(Throwable t) {
+        /** The checkpoint was refused or its call failed: asked again at the next tick. */
+        private void failed(Status s) {
             synchronized (this) {
                 inFlight = false; // the pair may still be applied: pendingLimit keeps bounding the window
             }
             failed.increment();
-            log.debug("SA {}: replay checkpoint failed: {}", saId, Status.fromThrowable(t).getCode());
+            log.debug("SA {}: replay checkpoint failed: {} {}", saId, s.getCode(), s.getDescription());
         }
     }
 }

@@ -142,6 +142,11 @@ public final class SaTables {
         this.events = events;
     }
 
+    /** The inbound SAs' replay checkpoints. */
+    public ReplayCheckpoints checkpoints() {
+        return checkpoints;
+    }
+
     /** Clears a policy's acquire slot when its child's SA arrives. */
     public void acquireLimiter(AcquireLimiter limiter) {
         this.acquires = limiter;

@@ -376,7 +376,7 @@ class FedSaTest {
             // Usage reaches sad-service through ReportUsage.
             await(() -> sadStub.getChildSa(GetChildSaRequest.newBuilder().setId("net-in").build()).getChildSa()
                     .getPackets() == n, 5000, () -> "usage not reported");
-            // The replay checkpoint of the inbound SA follows its right edge (sa.proto CheckpointReplay).
+            // The replay checkpoint of the inbound SA follows its right edge (sa.proto CheckpointReplays).
             await(() -> sadStub.getChildSa(GetChildSaRequest.newBuilder().setId("net-in").build()).getChildSa()
                     .getReplayCheckpoint() == n, 5000, () -> "checkpoint not recorded");
 

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.esp.sa.ReplayWindow;
 import dev.keel.proto.v1.CheckpointReplayRequest;
-import dev.keel.proto.v1.CheckpointReplayResponse;
+import dev.keel.proto.v1.CheckpointReplayResult;
+import dev.keel.proto.v1.CheckpointReplaysRequest;
+import dev.keel.proto.v1.CheckpointReplaysResponse;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
@@ -22,6 +24,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.util.AbstractMap.SimpleEntry;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -35,7 +38,8 @@ import org.junit.jupiter.api.Test;
  * tracker and sad-service's real {@link CheckpointProcessor}, with the calls in between delayed,
  * reordered, lost and failed at random: at every moment, every sequence number the window
  * accepted is at most the stored checkpoint + margin, the floor a takeover would give the next
- * owner. And, with calls answered, a steady flow is not held back by it.
+ * owner. And, with calls answered, a steady flow is not held back by it. The checkpoints of one
+ * round go as one batch, one at a time, each item answered on its own.
  */
 class ReplayCheckpointsTest {
 
@@ -50,10 +54,18 @@ class ReplayCheckpointsTest {
     }
 
     /** sad-service's side: each call waits here until the test applies, answers or fails it. */
-    private record Call(CheckpointReplayRequest req, StreamObserver<CheckpointReplayResponse> out) {}
+    private record Call(CheckpointReplaysRequest req, StreamObserver<CheckpointReplaysResponse> out) {
+        CheckpointReplayRequest item() {
+            assertThat(req.getItemsCount()).as("one SA: one item per batch").isEqualTo(1);
+            return req.getItems(0);
+        }
+    }
 
     private final List<Call> calls = new ArrayList<>();
+    /** The record of SA "sa" as sad-service stores it. */
     private Map.Entry<String, byte[]> stored;
+    /** The records of other SAs, by id. */
+    private final Map<String, Map.Entry<String, byte[]>> others = new HashMap<>();
     private Server server;
     private ManagedChannel channel;
     private ReplayCheckpoints checkpoints;
@@ -63,7 +75,7 @@ class ReplayCheckpointsTest {
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).directExecutor().addService(new SaServiceGrpc.SaServiceImplBase() {
             @Override
-            public void checkpointReplay(CheckpointReplayRequest req, StreamObserver<CheckpointReplayResponse> out) {
+            public void checkpointReplays(CheckpointReplaysRequest req, StreamObserver<CheckpointReplaysResponse> out) {
                 calls.add(new Call(req, out));
             }
         }).build().start();
@@ -79,23 +91,48 @@ class ReplayCheckpointsTest {
     }
 
     private static ChildSaRecord record(long checkpoint, long margin) {
-        return ChildSaRecord.newBuilder().setId("sa").setDirection(Direction.DIRECTION_INBOUND)
+        return record("sa", checkpoint, margin);
+    }
+
+    private static ChildSaRecord record(String id, long checkpoint, long margin) {
+        return ChildSaRecord.newBuilder().setId(id).setDirection(Direction.DIRECTION_INBOUND)
                 .setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setOwnerNodeId("w1").setOwnerMember("u1")
                 .setReplayCheckpoint(checkpoint).setReplayFloor(checkpoint).setReplayMargin(margin).build();
     }
 
     private long storedLimit() {
-        ChildSaRecord r = Records.parseChild(stored.getValue());
+        return limitOf(stored);
+    }
+
+    private static long limitOf(Map.Entry<String, byte[]> e) {
+        ChildSaRecord r = Records.parseChild(e.getValue());
         return Records.replayLimit(r.getReplayCheckpoint(), r.getReplayMargin());
     }
 
-    private OpResult apply(Call c) {
-        return new CheckpointProcessor("w1", c.req().getRightEdge(), c.req().getMargin()).process(stored);
+    private OpResult apply(CheckpointReplayRequest item) {
+        return new CheckpointProcessor("w1", item.getRightEdge(), item.getMargin())
+                .process(item.getSaId().equals("sa") ? stored : others.get(item.getSaId()));
     }
 
-    private static void answer(Call c, OpResult r) {
-        c.out().onNext(CheckpointReplayResponse.newBuilder().setCheckpoint(r.a()).setMargin(r.b()).build());
+    /** Applies every item of {@code c} and answers them all. */
+    private void answer(Call c) {
+        CheckpointReplaysResponse.Builder b = CheckpointReplaysResponse.newBuilder();
+        for (CheckpointReplayRequest item : c.req().getItemsList()) {
+            b.addResults(result(apply(item)));
+        }
+        c.out().onNext(b.build());
         c.out().onCompleted();
+    }
+
+    private static CheckpointReplayResult result(OpResult r) {
+        return r.refusal() != null
+                ? CheckpointReplayResult.newBuilder().setCode(Status.Code.valueOf(r.refusal().name()).value())
+                        .setMessage(r.message()).build()
+                : CheckpointReplayResult.newBuilder().setCheckpoint(r.a()).setMargin(r.b()).build();
+    }
+
+    private static CheckpointReplayResult refused(Status.Code code) {
+        return CheckpointReplayResult.newBuilder().setCode(code.value()).setMessage("items[0]: refused").build();
     }
 
     @Test
@@ -136,25 +173,30 @@ class ReplayCheckpointsTest {
                         if (tick) {
                             nextTick = now + TICK;
                         }
-                        t.evaluate(now, tick);
+                        checkpoints.round(now, tick);
                     }
                     default -> { // sad-service: some call, in any order, meets some fate
                         if (calls.isEmpty()) {
                             break;
                         }
                         Call c = calls.remove(rnd.nextInt(calls.size()));
-                        switch (rnd.nextInt(5)) {
-                            case 0, 1 -> answer(c, apply(c));
+                        switch (rnd.nextInt(6)) {
+                            case 0, 1 -> answer(c);
                             case 2 -> { // applied, but the answer is lost
-                                apply(c);
+                                apply(c.item());
                                 c.out().onError(Status.DEADLINE_EXCEEDED.asRuntimeException());
                             }
                             case 3 -> c.out().onError(Status.UNAVAILABLE.asRuntimeException());
+                            case 4 -> { // the call answered, its item refused (not applied)
+                                c.out().onNext(CheckpointReplaysResponse.newBuilder()
+                                        .addResults(refused(Status.Code.UNAVAILABLE)).build());
+                                c.out().onCompleted();
+                            }
                             default -> { // failed for the caller, applied later (put back, applied by its next fate)
                                 c.out().onError(Status.DEADLINE_EXCEEDED.asRuntimeException());
                                 calls.add(new Call(c.req(), new StreamObserver<>() {
                                     @Override
-                                    public void onNext(CheckpointReplayResponse v) {
+                                    public void onNext(CheckpointReplaysResponse v) {
                                     }
 
                                     @Override
@@ -176,7 +218,7 @@ class ReplayCheckpointsTest {
             }
             // Whatever is still in flight may yet be applied: the bound holds then too.
             for (Call c : calls) {
-                apply(c);
+                apply(c.item());
                 assertThat(Long.compareUnsigned(w.top(), storedLimit())).isLessThanOrEqualTo(0);
             }
             t.detach();
@@ -211,12 +253,11 @@ class ReplayCheckpointsTest {
                 if (tick) {
                     nextTick = now + TICK;
                 }
-                t.evaluate(now, tick);
+                checkpoints.round(now, tick);
                 // sad-service answers within the millisecond.
                 while (!calls.isEmpty()) {
-                    Call c = calls.removeFirst();
-                    answer(c, apply(c));
-                    t.evaluate(now, false); // the answer wakes the thread
+                    answer(calls.removeFirst());
+                    checkpoints.round(now, false); // the answer wakes the thread
                 }
             }
             ChildSaRecord s = Records.parseChild(stored.getValue());
@@ -243,12 +284,12 @@ class ReplayCheckpointsTest {
         long now = System.nanoTime();
         ReplayCheckpoints.Tracker t = checkpoints.attach("sa", w, r, 60_000);
         assertThat(w.acceptLimit()).as("the record's limit until an answer").isEqualTo(64);
-        t.evaluate(now, false);
+        checkpoints.round(now, false);
         assertThat(calls).hasSize(1);
-        assertThat(calls.getFirst().req().getRightEdge()).as("a larger margin goes one above the edge").isEqualTo(1);
-        assertThat(calls.getFirst().req().getMargin()).isGreaterThanOrEqualTo(60_000);
-        answer(calls.getFirst(), apply(calls.removeFirst()));
-        t.evaluate(now, false);
+        assertThat(calls.getFirst().item().getRightEdge()).as("a larger margin goes one above the edge").isEqualTo(1);
+        assertThat(calls.getFirst().item().getMargin()).isGreaterThanOrEqualTo(60_000);
+        answer(calls.removeFirst());
+        checkpoints.round(now, false);
         assertThat(w.acceptLimit()).isEqualTo(storedLimit()).isGreaterThanOrEqualTo(60_001);
         for (long seq = 1; seq <= 50_000; seq++) {
             assertThat(w.accept(seq)).isTrue();
@@ -258,8 +299,112 @@ class ReplayCheckpointsTest {
         ChildSaRecord fresh = record(0, 64);
         stored = new SimpleEntry<>("sa", Records.sealed(MAC, "sa", fresh));
         ReplayCheckpoints.Tracker f = checkpoints.attach("sa", new ReplayWindow(1024), fresh, 0);
-        f.evaluate(now, false);
+        checkpoints.round(now, false);
         assertThat(calls).as("a fresh SA: the initial margin is its margin").isEmpty();
         f.detach();
+    }
+
+    /** Installs SA {@code id} as sad-service holds it (a fresh SA, margin 64) and attaches it. */
+    private ReplayWindow attachFresh(String id) {
+        ChildSaRecord r = record(id, 0, 64);
+        others.put(id, new SimpleEntry<>(id, Records.sealed(MAC, id, r)));
+        ReplayWindow w = new ReplayWindow(1024);
+        checkpoints.attach(id, w, r, 0);
+        return w;
+    }
+
+    private static void receive(ReplayWindow w, long from, long to) {
+        for (long seq = from; seq <= to; seq++) {
+            if (w.check(seq)) {
+                w.accept(seq);
+            }
+        }
+    }
+
+    /**
+     * The checkpoints due in one round go as one call, one item per SA; while it is out no other
+     * call goes, and an SA that moves on meanwhile (several signals) goes in the next call once,
+     * with its edge at that time.
+     */
+    @Test
+    void oneRoundIsOneCallAndAnSaThatMovesOnWhileItIsOutGoesOnceInTheNext() {
+        ReplayWindow x = attachFresh("x");
+        ReplayWindow y = attachFresh("y");
+        ReplayWindow z = attachFresh("z");
+        long now = System.nanoTime();
+        checkpoints.round(now, false);
+        assertThat(calls).as("fresh SAs, no traffic: nothing due").isEmpty();
+        for (ReplayWindow w : List.of(x, y, z)) {
+            receive(w, 1, 40); // past half the margin of 64: each window signals
+        }
+        checkpoints.round(now, false);
+        assertThat(calls).hasSize(1);
+        assertThat(calls.getFirst().req().getItemsList()).extracting(CheckpointReplayRequest::getSaId)
+                .containsExactlyInAnyOrder("x", "y", "z");
+        assertThat(calls.getFirst().req().getItemsList()).allSatisfy(i -> assertThat(i.getRightEdge()).isEqualTo(40));
+
+        // While it is out: x takes what its limit allows and is refused beyond it (signals), y moves on.
+        receive(x, 41, 64);
+        receive(x, 65, 90);
+        receive(y, 41, 60);
+        checkpoints.round(now + 1, false);
+        checkpoints.round(now + TICK, true);
+        assertThat(calls).as("one batch out at a time").hasSize(1);
+        assertThat(checkpoints.batches()).isEqualTo(1);
+
+        answer(calls.removeFirst());
+        assertThat(x.acceptLimit()).isEqualTo(limitOf(others.get("x"))).isGreaterThan(64);
+        // The tick that fell while the batch was out goes now (the thread keeps it for this round).
+        checkpoints.round(now + TICK + 1, true);
+        assertThat(calls).hasSize(1);
+        List<CheckpointReplayRequest> next = calls.getFirst().req().getItemsList();
+        assertThat(next).extracting(CheckpointReplayRequest::getSaId).as("one item per SA").doesNotHaveDuplicates()
+                .contains("x", "y");
+        CheckpointReplayRequest xi = next.stream().filter(i -> i.getSaId().equals("x")).findFirst().orElseThrow();
+        assertThat(xi.getRightEdge()).as("x at its edge now, the highest it accepted").isEqualTo(64);
+        CheckpointReplayRequest yi = next.stream().filter(i -> i.getSaId().equals("y")).findFirst().orElseThrow();
+        assertThat(yi.getRightEdge()).isEqualTo(60);
+        answer(calls.removeFirst());
+        assertThat(checkpoints.sent()).isEqualTo(checkpoints.recorded());
+    }
+
+    /**
+     * sad-service answers each item on its own: an item refused (its SA deleted, or moved to
+     * another node, meanwhile) leaves that SA's limit where it was and is asked again at the next
+     * tick; the other items of the same call are recorded and raise their limits.
+     */
+    @Test
+    void aRefusedItemFailsOnlyItsOwnSa() {
+        ReplayWindow p = attachFresh("p");
+        ReplayWindow q = attachFresh("q");
+        receive(p, 1, 40);
+        receive(q, 1, 40);
+        long now = System.nanoTime();
+        checkpoints.round(now, false);
+        Call c = calls.removeFirst();
+        assertThat(c.req().getItemsList()).extracting(CheckpointReplayRequest::getSaId).containsExactlyInAnyOrder("p", "q");
+        CheckpointReplaysResponse.Builder b = CheckpointReplaysResponse.newBuilder();
+        for (CheckpointReplayRequest item : c.req().getItemsList()) {
+            b.addResults(item.getSaId().equals("p") ? result(apply(item)) : refused(Status.Code.FAILED_PRECONDITION));
+        }
+        c.out().onNext(b.build());
+        c.out().onCompleted();
+
+        assertThat(p.acceptLimit()).isEqualTo(limitOf(others.get("p"))).isGreaterThan(64);
+        assertThat(q.acceptLimit()).as("q: no answer, no higher limit").isEqualTo(64);
+        assertThat(limitOf(others.get("q"))).isEqualTo(64);
+        assertThat(checkpoints.recorded()).isEqualTo(1);
+        assertThat(checkpoints.failed()).isEqualTo(1);
+
+        checkpoints.round(now + 1, false);
+        assertThat(calls.stream().flatMap(k -> k.req().getItemsList().stream()).map(CheckpointReplayRequest::getSaId))
+                .as("q waits for the tick").doesNotContain("q");
+        calls.forEach(this::answer);
+        calls.clear();
+        checkpoints.round(now + TICK, true);
+        assertThat(calls).hasSize(1);
+        assertThat(calls.getFirst().req().getItemsList()).extracting(CheckpointReplayRequest::getSaId).contains("q");
+        answer(calls.removeFirst());
+        assertThat(q.acceptLimit()).isEqualTo(limitOf(others.get("q"))).isGreaterThan(64);
     }
 }

@@ -158,7 +158,7 @@ class SaTablesTest {
     /** The margin a new inbound SA starts with, once its tracker has evaluated (it is never started here). */
     private long firstMargin(String id) {
         var replay = tables.get(id).replay();
-        replay.evaluate(System.nanoTime(), false);
+        replay.evaluate(System.nanoTime(), false, new java.util.ArrayList<>());
         return replay.margin();
     }
 

@@ -2,8 +2,9 @@ package dev.keel.sad.grpc;
 
 import dev.keel.proto.v1.AllocateSpiRequest;
 import dev.keel.proto.v1.AllocateSpiResponse;
-import dev.keel.proto.v1.CheckpointReplayRequest;
-import dev.keel.proto.v1.CheckpointReplayResponse;
+import dev.keel.proto.v1.CheckpointReplayResult;
+import dev.keel.proto.v1.CheckpointReplaysRequest;
+import dev.keel.proto.v1.CheckpointReplaysResponse;
 import dev.keel.proto.v1.ClaimOwnershipRequest;
 import dev.keel.proto.v1.ClaimOwnershipResponse;
 import dev.keel.proto.v1.DeleteChildSaRequest;
@@ -184,10 +185,39 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
         async(out, () -> db.leaseSequence(req));
     }
 
+    /** Most items in one CheckpointReplays call. */
+    static final int MAX_CHECKPOINTS = 4096;
+
     @Override
-    public void checkpointReplay(CheckpointReplayRequest req, StreamObserver<CheckpointReplayResponse> out) {
-        async(out, () -> db.checkpointReplay(req)
-                .thenApply(c -> CheckpointReplayResponse.newBuilder().setCheckpoint(c.a()).setMargin(c.b()).build()));
+    public void checkpointReplays(CheckpointReplaysRequest req, StreamObserver<CheckpointReplaysResponse> out) {
+        int n = req.getItemsCount();
+        if (n == 0 || n > MAX_CHECKPOINTS) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("items: " + n + " items, want 1.." + MAX_CHECKPOINTS)
+                    .asRuntimeException());
+            return;
+        }
+        CompletionStage<List<SaDatabase.CheckpointOutcome>> all;
+        try {
+            all = db.checkpointReplays(req.getItemsList());
+        } catch (RuntimeException e) {
+            all = CompletableFuture.failedFuture(e);
+        }
+        all.whenComplete((outcomes, t) -> {
+            CheckpointReplaysResponse.Builder resp = CheckpointReplaysResponse.newBuilder();
+            for (int i = 0; i < n; i++) {
+                CheckpointReplayResult.Builder b = CheckpointReplayResult.newBuilder();
+                Throwable err = t != null ? t : outcomes.get(i).error();
+                if (err == null) {
+                    b.setCheckpoint(outcomes.get(i).checkpoint()).setMargin(outcomes.get(i).margin());
+                } else {
+                    Status s = Statuses.of(err).getStatus();
+                    b.setCode(s.getCode().value()).setMessage("items[" + i + "]: " + s.getDescription());
+                }
+                resp.addResults(b);
+            }
+            out.onNext(resp.build());
+            out.onCompleted();
+        });
     }
 
     @Override

@@ -42,7 +42,7 @@ public final class SadApiRoles {
             .allow(SaServiceGrpc.getDeleteIkeSaMethod(), Role.IKE, Role.ADMIN)
             // The data plane's counters; the server still checks that the node owns the SA.
             .allow(SaServiceGrpc.getLeaseSequenceMethod(), Role.DATA_PLANE, Role.ADMIN)
-            .allow(SaServiceGrpc.getCheckpointReplayMethod(), Role.DATA_PLANE, Role.ADMIN)
+            .allow(SaServiceGrpc.getCheckpointReplaysMethod(), Role.DATA_PLANE, Role.ADMIN)
             .allow(SaServiceGrpc.getReportUsageMethod(), Role.DATA_PLANE, Role.ADMIN)
             // Takeover after a failure is sad-service's own; a planned move is an operator's decision.
             .allow(SaServiceGrpc.getClaimOwnershipMethod(), Role.ADMIN)
