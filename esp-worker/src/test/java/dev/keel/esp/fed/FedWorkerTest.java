@@ -8,6 +8,7 @@ import dev.keel.core.packet.Checksums;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.esp.config.FedWorkerConfig;
+import dev.keel.esp.feed.Fixtures;
 import dev.keel.esp.forward.StaticGateway;
 import dev.keel.esp.forward.StaticSaPair;
 import dev.keel.esp.net.UdpOptions;
@@ -233,27 +234,15 @@ class FedWorkerTest {
                 byte[] p = udp(HOST_A, HOST_B, 20 + i, i);
                 hostA.send(ByteBuffer.wrap(p), wireW);
                 int n = i;
-                assertThat(receive(hostB, 5000)).as(() -> "A→B through the worker's outbound SA, packet " + n
+                assertThat(Fixtures.receive(hostB, 5000)).as(() -> "A→B through the worker's outbound SA, packet " + n
                         + "; worker " + w.dataPlane().counters() + ", esp out " + w.dataPlane().espCounters()
                         .outboundSnapshot() + "; peer esp in " + peer.espCounters().inboundSnapshot()).isEqualTo(p);
             }
             for (int i = 0; i < 50; i++) {
                 byte[] p = udp(HOST_B, HOST_A, 20 + i, i);
                 int n = i;
-                // A fresh SA idle since its install has let its replay margin shrink; a flow that starts at
-                // once grows it by one checkpoint round trip at a time (docs/ha.md, "Sizing the margin"),
-                // so a busy sad-service's late answer costs a packet (counted CHECKPOINT_BEHIND): sent
-                // again, as a peer's TCP would. Anything else lost fails.
-                byte[] got = null;
-                for (int tries = 0; got == null && tries < 10; tries++) {
-                    long behind = w.dataPlane().espCounters().get(DecapOutcome.CHECKPOINT_BEHIND);
-                    hostB.send(ByteBuffer.wrap(p), wireB);
-                    got = receive(hostA, 1000);
-                    if (got == null && w.dataPlane().espCounters().get(DecapOutcome.CHECKPOINT_BEHIND) == behind) {
-                        got = receive(hostA, 4000); // not held back: late, or lost for good
-                        break;
-                    }
-                }
+                byte[] got = Fixtures.deliver(hostB, p, wireB, hostA,
+                        () -> w.dataPlane().espCounters().get(DecapOutcome.CHECKPOINT_BEHIND));
                 assertThat(got).as(() -> "B→A through the worker's inbound SA, packet " + n
                         + "; worker " + w.dataPlane().counters() + ", esp in " + w.dataPlane().espCounters()
                         .inboundSnapshot() + "; peer " + peer.counters() + ", esp out "
@@ -271,7 +260,7 @@ class FedWorkerTest {
                     () -> "tap SA not in the worker");
             byte[] inner = udp(HOST_A, new byte[] {10, 3, 0, 9}, 64, 7);
             hostA.send(ByteBuffer.wrap(inner), wireW);
-            byte[] esp = receive(tap, 5000);
+            byte[] esp = Fixtures.receive(tap, 5000);
             assertThat(esp).as("ESP to the tap").isNotNull();
             Suites s = Suites.AES128_GCM16;
             assertThat(IndependentEspAccess.open(esp, 1, false, s.encryption, s.encryptionKey(0x0a0c0001), s.integrity,
@@ -284,7 +273,7 @@ class FedWorkerTest {
             hostB.send(ByteBuffer.wrap(udp(HOST_B, HOST_A, 20, 99)), wireB);
             await(() -> w.dataPlane().espCounters().get(DecapOutcome.UNKNOWN_SPI) == unknown + 1, 5000,
                     () -> w.dataPlane().espCounters().inboundSnapshot().toString());
-            assertThat(receive(hostA, 200)).as("nothing delivered after the delete").isNull();
+            assertThat(Fixtures.receive(hostA, 200)).as("nothing delivered after the delete").isNull();
             admin.deleteChildSa(DeleteChildSaRequest.newBuilder().setId("a-net-out").build());
             await(() -> w.feeds().sas().outbound().lookup("site-b/net") == null, 10_000, () -> "outbound not removed");
 
@@ -408,23 +397,6 @@ class FedWorkerTest {
 
     static InetSocketAddress local(DatagramChannel ch) throws Exception {
         return (InetSocketAddress) ch.getLocalAddress();
-    }
-
-    static byte[] receive(DatagramChannel ch, long millis) throws Exception {
-        ch.configureBlocking(false);
-        ByteBuffer bb = ByteBuffer.allocate(65536);
-        long deadline = System.nanoTime() + millis * 1_000_000L;
-        while (System.nanoTime() < deadline) {
-            bb.clear();
-            if (ch.receive(bb) != null) {
-                bb.flip();
-                byte[] out = new byte[bb.remaining()];
-                bb.get(out);
-                return out;
-            }
-            Thread.sleep(1);
-        }
-        return null;
     }
 
     static void await(BooleanSupplier cond, long millis, Supplier<String> what) throws InterruptedException {

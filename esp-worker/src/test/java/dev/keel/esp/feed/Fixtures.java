@@ -17,9 +17,11 @@ import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.net.SocketAddress;
+import java.util.function.LongSupplier;
 
 /** Shared bits of the fed-worker component tests: Vert.x with a strict blocked-thread check, sockets, packets, waits. */
-final class Fixtures {
+public final class Fixtures {
 
     private Fixtures() {
     }
@@ -80,7 +82,31 @@ final class Fixtures {
     }
 
     /** Receives one datagram or null after {@code millis}. */
-    static byte[] receive(DatagramChannel ch, long millis) throws IOException, InterruptedException {
+    /**
+     * Sends {@code packet} from {@code from} to {@code to} until it arrives at {@code at}, and
+     * returns it (null when lost). A fresh or idle inbound SA's replay margin is small and a flow
+     * that starts at once grows it one checkpoint round trip at a time (docs/ha.md, "Sizing the
+     * margin"), so a packet the data plane held back for a late checkpoint ({@code behind}, its
+     * CHECKPOINT_BEHIND count, rose) is sent again, as a peer's TCP would, at most 10 times;
+     * anything else lost is lost.
+     */
+    public static byte[] deliver(DatagramChannel from, byte[] packet, SocketAddress to, DatagramChannel at,
+            LongSupplier behind) throws IOException, InterruptedException {
+        for (int tries = 0; tries < 10; tries++) {
+            long before = behind.getAsLong();
+            from.send(ByteBuffer.wrap(packet), to);
+            byte[] got = receive(at, 1000);
+            if (got != null) {
+                return got;
+            }
+            if (behind.getAsLong() == before) {
+                return receive(at, 4000); // not held back: late, or lost for good
+            }
+        }
+        return null;
+    }
+
+    public static byte[] receive(DatagramChannel ch, long millis) throws IOException, InterruptedException {
         ch.configureBlocking(false);
         ByteBuffer bb = ByteBuffer.allocate(65536);
         long deadline = System.nanoTime() + millis * 1_000_000L;
