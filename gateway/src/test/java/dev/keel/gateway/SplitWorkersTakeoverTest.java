@@ -193,7 +193,9 @@ class SplitWorkersTakeoverTest {
         assertThat(out.getOwnerNodeId()).isEqualTo(other);
         assertThat(in.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_CLAIM);
         assertThat(out.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_CLAIM);
-        assertThat(ike.claims().claimsMade()).isEqualTo(1);
+        // the peer's ESP (an unknown-SPI report) and the LAN's packets (an acquire) both reach the
+        // survivor: either claims, and a second claim by the owner it names changes nothing
+        assertThat(ike.claims().claimsMade()).isBetween(1L, 2L);
         assertThat(survivor.unknownSpiReports().count(UnknownSpiReports.Outcome.REPORTED)).isPositive();
         assertThat(ike.relay().reportsReceived()).isPositive();
 
@@ -243,6 +245,7 @@ class SplitWorkersTakeoverTest {
         long unknownBefore = survivor.dataPlane().espCounters().get(DecapOutcome.UNKNOWN_SPI);
         Map<UnknownSpiReports.Outcome, Long> reportsBefore = reportCounts(survivor);
         long notFoundBefore = ike.claims().claimsNotFound();
+        long claimsBeforeFlood = ike.claims().claimsMade();
         java.util.SplittableRandom random = new java.util.SplittableRandom(7);
         long floodStart = System.nanoTime();
         for (int i = 0; i < 5_000; i++) {
@@ -268,7 +271,7 @@ class SplitWorkersTakeoverTest {
                 .isPositive().isLessThanOrEqualTo((long) (limits.burst() + limits.perSecond() * floodSeconds) + 1);
         await(() -> ike.claims().claimsNotFound() - notFoundBefore + ike.claims().claimsLimited() > 0
                 && ike.claims().gate().outstanding() == 0, 10_000, "ike-service looked the reports up");
-        assertThat(ike.claims().claimsMade()).isEqualTo(1);
+        assertThat(ike.claims().claimsMade()).as("no claim for a made-up SPI").isEqualTo(claimsBeforeFlood);
 
         System.out.printf("flood: %d made-up SPIs at the survivor in %.2f s: %d reported, %s; ike-service: %d not"
                         + " found, %d limited%n", flooded, floodSeconds, reported, reports(survivor),

@@ -94,9 +94,15 @@ class SplitDeploymentTest {
                                 .contains("acquire tunnel/net");
                     }
                     SwanctlSas.ChildSa child = awaitTunnel(charon);
-                    awaitFirstPing(topo);
-                    CharonPairTest.assertEveryPingAnswered(topo, 5);
+                    assertPingsOnANewSa(topo);
                     long bytes = CharonPairTest.iperf3(topo);
+                    if (bytes <= 100_000) {
+                        // Seen once in 20 runs: TCP's first ACKs held back on the fresh SA while its replay
+                        // margin grew one checkpoint round trip (to the sad-service JVM) at a time
+                        // (CHECKPOINT_BEHIND; docs/ha.md, "Sizing the margin"), and TCP backed off. Once more.
+                        System.out.printf("SplitDeploymentTest: iperf3 got %d bytes in 2 s; again%n", bytes);
+                        bytes = CharonPairTest.iperf3(topo);
+                    }
                     assertThat(bytes).as("bytes iperf3's receiver got in 2 s").isGreaterThan(100_000);
 
                     // The control plane goes; the data plane keeps the tunnel (its SAs are the worker's).
@@ -121,8 +127,7 @@ class SplitDeploymentTest {
                     SwanctlSas.ChildSa rekeyed = charon.awaitSas(s -> s.size() == 1 && s.getFirst().child("net")
                             .filter(c -> c.state().equals("INSTALLED") && !c.spiIn().equals(child.spiIn())).isPresent(),
                             WAIT).getFirst().child("net").orElseThrow();
-                    awaitFirstPing(topo); // the worker takes the new CHILD SA from the SAD's Watch stream
-                    CharonPairTest.assertEveryPingAnswered(topo, 5);
+                    assertPingsOnANewSa(topo); // the worker takes the new CHILD SA from the SAD's Watch stream
                     charon.swanctl(WAIT, "--rekey", "--ike", "tunnel").requireOk();
                     SwanctlSas.IkeSa after = charon.awaitSas(s -> s.size() == 1 && s.getFirst().state()
                             .equals("ESTABLISHED") && !s.getFirst().initiatorSpi().equals(before.initiatorSpi()), WAIT)
@@ -204,8 +209,7 @@ class SplitDeploymentTest {
                     ike.awaitLog("worker sad-b attached", WAIT);
                     charon.initiate(WAIT).requireOk();
                     SwanctlSas.ChildSa child = awaitTunnel(charon);
-                    awaitFirstPing(topo);
-                    CharonPairTest.assertEveryPingAnswered(topo, 5);
+                    assertPingsOnANewSa(topo);
                     Map<String, String> tuns = Map.of("sad-a", "keel0", "sad-b", "keel1");
                     Map<String, Integer> started = new java.util.HashMap<>(Map.of("sad-a", 1, "sad-b", 1));
                     for (int kill = 1; kill <= 2; kill++) {
@@ -229,7 +233,8 @@ class SplitDeploymentTest {
                                 .as("the survivor claimed the CHILD SA from the killed worker's node").isGreaterThan(claims);
                         keel.startWorker(carrier, tuns.get(carrier));
                         ike.awaitLog("worker " + carrier + " attached", started.merge(carrier, 1, Integer::sum), WAIT);
-                        CharonPairTest.assertEveryPingAnswered(topo, 5);
+                        // the group grew: the kernel may hash charon to the restarted worker, which claims back
+                        assertPingsOnANewSa(topo);
                     }
                     SwanctlSas.IkeSa after = CharonPairTest.single(charon.listSas());
                     assertThat(after.child("net").orElseThrow().spiIn()).as("the same CHILD SA all along")
@@ -251,15 +256,15 @@ class SplitDeploymentTest {
         for (var e : tuns.entrySet()) {
             before.put(e.getKey(), tunPackets(topo, e.getValue()));
         }
-        CharonPairTest.assertEveryPingAnswered(topo, 5);
+        assertThat(CharonPairTest.pingsAnswered(topo, 5)).as("pings answered of 5").isGreaterThanOrEqualTo(4);
         List<String> moved = tuns.entrySet().stream().filter(e -> {
             try {
-                return tunPackets(topo, e.getValue()) >= before.get(e.getKey()) + 10;
+                return tunPackets(topo, e.getValue()) >= before.get(e.getKey()) + 8;
             } catch (IOException x) {
                 throw new java.io.UncheckedIOException(x);
             }
         }).map(Map.Entry::getKey).toList();
-        assertThat(moved).as("the one worker whose TUN carried 5 pings each way").hasSize(1);
+        assertThat(moved).as("the one worker whose TUN carried the pings both ways").hasSize(1);
         return moved.getFirst();
     }
 
@@ -289,6 +294,18 @@ class SplitDeploymentTest {
         List<SwanctlSas.IkeSa> sas = charon.awaitSas(s -> s.size() == 1 && s.getFirst().state().equals("ESTABLISHED")
                 && s.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
         return sas.getFirst().child("net").orElseThrow();
+    }
+
+    /**
+     * Pings once a second until one is answered, then 10 at 0.2 s of which one may be lost: a CHILD
+     * SA new at a worker (installed, rekeyed or claimed) starts with the margin of its first
+     * packets, and a flow that speeds up grows it one replay checkpoint round trip at a time, so
+     * a late answer holds back one packet (CHECKPOINT_BEHIND; docs/ha.md, "Sizing the margin").
+     */
+    private static void assertPingsOnANewSa(NetnsTopology topo) throws IOException, InterruptedException {
+        awaitFirstPing(topo);
+        assertThat(CharonPairTest.pingsAnswered(topo, 10)).as("pings answered of 10 on a new CHILD SA")
+                .isGreaterThanOrEqualTo(9);
     }
 
     /**
