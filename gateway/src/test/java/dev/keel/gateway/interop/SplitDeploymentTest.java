@@ -97,7 +97,7 @@ class SplitDeploymentTest {
                     assertPingsOnANewSa(topo);
                     long bytes = CharonPairTest.iperf3(topo);
                     if (bytes <= 100_000) {
-                        // Seen once in 20 runs: TCP's first ACKs held back on the fresh SA while its replay
+                        // Seen once in about ten runs: TCP's first ACKs held back on the fresh SA while its replay
                         // margin grew one checkpoint round trip (to the sad-service JVM) at a time
                         // (CHECKPOINT_BEHIND; docs/ha.md, "Sizing the margin"), and TCP backed off. Once more.
                         System.out.printf("SplitDeploymentTest: iperf3 got %d bytes in 2 s; again%n", bytes);
