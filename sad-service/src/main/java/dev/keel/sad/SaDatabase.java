@@ -163,7 +163,7 @@ public final class SaDatabase {
     }
 
     /** The outcome of one item of {@link #installChildSas}: the stored record (keys omitted) or the refusal. */
-    public record InstallOutcome(ChildSaRecord record, RuntimeException error) {}
+    public record InstallOutcome(ChildSaRecord record, RuntimeException error) implements ItemOutcome {}
 
     /**
      * Installs many CHILD SAs without holding a thread: validation and key wrapping per item on
@@ -225,8 +225,7 @@ public final class SaDatabase {
                     }, OFF_HAZELCAST_THREAD)
                     : insert(p, index, out);
             pending.add(one.toCompletableFuture().exceptionally(t -> {
-                out[index] = new InstallOutcome(null, t instanceof CompletionException && t.getCause() instanceof RuntimeException re
-                        ? re : t instanceof RuntimeException re2 ? re2 : new CompletionException(t));
+                out[index] = new InstallOutcome(null, itemFailure(t));
                 return null;
             }));
         }
@@ -442,7 +441,18 @@ public final class SaDatabase {
     }
 
     /** The outcome of one item of {@link #checkpointReplays}: the stored pair after it, or the refusal. */
-    public record CheckpointOutcome(long checkpoint, long margin, RuntimeException error) {}
+    public record CheckpointOutcome(long checkpoint, long margin, RuntimeException error) implements ItemOutcome {}
+
+    /** One item's outcome in a batch call: its refusal, or null when it was applied. */
+    public interface ItemOutcome {
+        RuntimeException error();
+    }
+
+    /** A batch item's asynchronous failure as the exception that says why (not its completion wrapper). */
+    private static RuntimeException itemFailure(Throwable t) {
+        return t instanceof CompletionException && t.getCause() instanceof RuntimeException re ? re
+                : t instanceof RuntimeException re ? re : new CompletionException(t);
+    }
 
     /**
      * Records many inbound SAs' replay checkpoints without holding a thread: each item validated on
@@ -479,9 +489,7 @@ public final class SaDatabase {
             pending.add(calls.<OpResult>submit(cluster.childSas(), req.getSaId(),
                     new CheckpointProcessor(node, req.getRightEdge(), req.getMargin())).handle((r, t) -> {
                         if (t != null) {
-                            out[index] = new CheckpointOutcome(0, 0, t instanceof CompletionException
-                                    && t.getCause() instanceof RuntimeException re ? re
-                                    : t instanceof RuntimeException re2 ? re2 : new CompletionException(t));
+                            out[index] = new CheckpointOutcome(0, 0, itemFailure(t));
                         } else if (r.refusal() != null) {
                             out[index] = new CheckpointOutcome(0, 0, new SadException(r.refusal(), r.message()));
                         } else {

@@ -20,7 +20,6 @@ import dev.keel.proto.v1.InstallChildSaResponse;
 import dev.keel.proto.v1.InstallChildSaResult;
 import dev.keel.proto.v1.InstallChildSasRequest;
 import dev.keel.proto.v1.InstallChildSasResponse;
-import dev.keel.proto.v1.ChildSaRecord;
 import io.grpc.Status;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -44,6 +43,9 @@ import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
+import java.util.ArrayList;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /** The generated service, thin: each call delegates to {@link SaDatabase}, {@link OwnershipClaims} or the event hub. */
 public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
@@ -109,35 +111,11 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     @Override
     public void installChildSas(InstallChildSasRequest req, StreamObserver<InstallChildSasResponse> out) {
-        int n = req.getItemsCount();
-        if (n == 0 || n > MAX_BATCH) {
-            out.onError(Status.INVALID_ARGUMENT.withDescription("items: " + n + " items, want 1.." + MAX_BATCH)
-                    .asRuntimeException());
-            return;
-        }
         // One batched install for all items (a few cluster operations); each item gets its outcome.
-        CompletionStage<List<SaDatabase.InstallOutcome>> all;
-        try {
-            all = db.installChildSas(req.getItemsList());
-        } catch (RuntimeException e) {
-            all = CompletableFuture.failedFuture(e);
-        }
-        all.whenComplete((outcomes, t) -> {
-            InstallChildSasResponse.Builder resp = InstallChildSasResponse.newBuilder();
-            for (int i = 0; i < n; i++) {
-                InstallChildSaResult.Builder b = InstallChildSaResult.newBuilder();
-                Throwable err = t != null ? t : outcomes.get(i).error();
-                if (err == null) {
-                    b.setChildSa(outcomes.get(i).record());
-                } else {
-                    Status s = Statuses.of(err).getStatus();
-                    b.setCode(s.getCode().value()).setMessage("items[" + i + "]: " + s.getDescription());
-                }
-                resp.addResults(b);
-            }
-            out.onNext(resp.build());
-            out.onCompleted();
-        });
+        batch(req.getItemsCount(), MAX_BATCH, () -> db.installChildSas(req.getItemsList()),
+                o -> InstallChildSaResult.newBuilder().setChildSa(o.record()).build(),
+                (code, message) -> InstallChildSaResult.newBuilder().setCode(code).setMessage(message).build(),
+                results -> InstallChildSasResponse.newBuilder().addAllResults(results).build(), out);
     }
 
     @Override
@@ -190,32 +168,43 @@ public final class SaGrpcService extends SaServiceGrpc.SaServiceImplBase {
 
     @Override
     public void checkpointReplays(CheckpointReplaysRequest req, StreamObserver<CheckpointReplaysResponse> out) {
-        int n = req.getItemsCount();
-        if (n == 0 || n > MAX_CHECKPOINTS) {
-            out.onError(Status.INVALID_ARGUMENT.withDescription("items: " + n + " items, want 1.." + MAX_CHECKPOINTS)
+        batch(req.getItemsCount(), MAX_CHECKPOINTS, () -> db.checkpointReplays(req.getItemsList()),
+                o -> CheckpointReplayResult.newBuilder().setCheckpoint(o.checkpoint()).setMargin(o.margin()).build(),
+                (code, message) -> CheckpointReplayResult.newBuilder().setCode(code).setMessage(message).build(),
+                results -> CheckpointReplaysResponse.newBuilder().addAllResults(results).build(), out);
+    }
+
+    /**
+     * Answers a batch call of {@code n} items: INVALID_ARGUMENT without items or with more than
+     * {@code max}; else each item's result, an item's refusal as its code and {@code items[i]: }
+     * message, a failure of the whole batch as every item's.
+     */
+    private static <O extends SaDatabase.ItemOutcome, R, P> void batch(int n, int max,
+            Supplier<CompletionStage<List<O>>> call, Function<O, R> ok, BiFunction<Integer, String, R> refused,
+            Function<List<R>, P> response, StreamObserver<P> out) {
+        if (n == 0 || n > max) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("items: " + n + " items, want 1.." + max)
                     .asRuntimeException());
             return;
         }
-        CompletionStage<List<SaDatabase.CheckpointOutcome>> all;
+        CompletionStage<List<O>> all;
         try {
-            all = db.checkpointReplays(req.getItemsList());
+            all = call.get();
         } catch (RuntimeException e) {
             all = CompletableFuture.failedFuture(e);
         }
         all.whenComplete((outcomes, t) -> {
-            CheckpointReplaysResponse.Builder resp = CheckpointReplaysResponse.newBuilder();
+            List<R> results = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                CheckpointReplayResult.Builder b = CheckpointReplayResult.newBuilder();
                 Throwable err = t != null ? t : outcomes.get(i).error();
                 if (err == null) {
-                    b.setCheckpoint(outcomes.get(i).checkpoint()).setMargin(outcomes.get(i).margin());
+                    results.add(ok.apply(outcomes.get(i)));
                 } else {
                     Status s = Statuses.of(err).getStatus();
-                    b.setCode(s.getCode().value()).setMessage("items[" + i + "]: " + s.getDescription());
+                    results.add(refused.apply(s.getCode().value(), "items[" + i + "]: " + s.getDescription()));
                 }
-                resp.addResults(b);
             }
-            out.onNext(resp.build());
+            out.onNext(response.apply(results));
             out.onCompleted();
         });
     }
