@@ -37,13 +37,16 @@ import org.slf4j.LoggerFactory;
  * sent in (higher checkpoint, or the same with a smaller margin), so once a pair is confirmed no
  * earlier one can replace it; one pair per SA is in flight at a time.
  *
- * <p>Batches: the checkpoints due in one round of the thread go as one CheckpointReplays call, and
- * the next round waits until that call has ended; an SA that signals meanwhile goes in the next
- * batch with its edge then. So the calls per second are bounded by the answer's round trip, not by
- * the SAs (one call per SA cost a gRPC call each: 2,500–4,000 a second for 1,000 tunnels, answered
- * late after a takeover; docs/ha.md), and a slow answer makes the batches bigger, not more. sad-service
- * answers each item on its own: a refused item (the SA deleted, or moved to another node) fails
- * only its tracker.
+ * <p>Batches: the checkpoints due in one round of the thread go as one CheckpointReplays call.
+ * Rounds are at least {@link #ROUND_GAP_MILLIS} apart, so the signals of many SAs share a call, and
+ * a round does not wait for the calls before it (up to {@link #MAX_CALLS_OUT} out at once, then
+ * the next waits for one to end): an SA waits for its own call's answer, not for another batch's
+ * slowest item. An SA whose checkpoint is out is not asked again until it is answered; one that
+ * signals meanwhile goes in the round after its answer, with its edge then. So the calls per
+ * second are bounded by the gap, not by the SAs (one call per SA cost a gRPC call each: 2,500–4,000
+ * a second for 1,000 tunnels, answered late after a takeover; docs/ha.md), and a slow sad-service
+ * makes the batches bigger, not more. sad-service answers each item on its own: a refused item
+ * (the SA deleted, or moved to another node) fails only its tracker.
  *
  * <p>Threads: one platform thread of its own sends the calls, parked between ticks of the rule's
  * interval. A window wakes it from an event loop when its right edge passes half the margin,
@@ -56,6 +59,10 @@ public final class ReplayCheckpoints implements AutoCloseable {
     private static final long CALL_DEADLINE_SECONDS = 10;
     /** Most checkpoints in one CheckpointReplays call (sad-service takes up to 4,096). */
     static final int MAX_BATCH = 4096;
+    /** Least time between two rounds: the signals that arrive within it share a call. */
+    static final long ROUND_GAP_MILLIS = 10;
+    /** Most CheckpointReplays calls out at once; beyond it, rounds wait and their batches grow. */
+    static final int MAX_CALLS_OUT = 8;
     /** Buckets of {@link #roundTrips}: under 1 ms, then powers of two up to 4,096 ms and over. */
     public static final int ROUND_TRIP_BUCKETS = 14;
 
@@ -73,8 +80,8 @@ public final class ReplayCheckpoints implements AutoCloseable {
     private final AtomicLongArray roundTrips = new AtomicLongArray(ROUND_TRIP_BUCKETS);
     private volatile Thread thread;
     private volatile boolean closed;
-    /** A round's CheckpointReplays calls are out: the next round waits for them. */
-    private volatile boolean batchOut;
+    /** CheckpointReplays calls sent and not ended. */
+    private final AtomicInteger callsOut = new AtomicInteger();
 
     public ReplayCheckpoints(Channel saService, String nodeId, CheckpointRule rule) {
         this.stub = SaServiceGrpc.newStub(saService);
@@ -110,39 +117,43 @@ public final class ReplayCheckpoints implements AutoCloseable {
 
     private void run() {
         long period = rule.interval().toNanos();
+        long gap = TimeUnit.MILLISECONDS.toNanos(ROUND_GAP_MILLIS);
         long nextTick = System.nanoTime() + period;
+        long lastRound = System.nanoTime() - gap;
         boolean tickDue = false;
         while (!closed) {
             long now = System.nanoTime();
             if (now - nextTick >= 0) {
                 nextTick = now + period;
-                tickDue = true; // kept while a batch is out: its tick pass goes when the batch returns
+                tickDue = true; // kept while the calls are at their cap: its pass goes with the next round
             }
-            if (!batchOut) {
+            boolean work = tickDue || woken.get() != null;
+            boolean mayCall = callsOut.get() < MAX_CALLS_OUT;
+            long gapEnd = lastRound + gap;
+            if (work && mayCall && now - gapEnd >= 0) {
                 try {
                     round(now, tickDue);
                 } catch (RuntimeException e) {
                     log.warn("replay checkpoint round failed: {}", e.toString());
                 }
                 tickDue = false;
+                lastRound = now;
+                continue;
             }
-            if (batchOut || woken.get() == null) {
-                LockSupport.parkNanos(this, nextTick - System.nanoTime());
-            }
+            // Until the next tick, or the gap's end when work waits for it; a call's end or a signal unparks.
+            long wake = work && mayCall && gapEnd - nextTick < 0 ? gapEnd : nextTick;
+            LockSupport.parkNanos(this, wake - now);
         }
     }
 
     /**
      * One round, on the checkpoint thread (or a test's): evaluates the trackers that signalled or
      * were answered since the last round, and on a tick every tracker, and sends the checkpoints
-     * due as one batch. Nothing while the last batch is out: the trackers that signal meanwhile
-     * wait on the stack and go in the next batch, each with its edge at that time (one item per SA,
-     * at its highest checkpoint).
+     * due as one batch. A tracker whose checkpoint is out adds nothing: it is evaluated again when
+     * its answer wakes the thread, with its edge at that time (one item per SA, at its highest
+     * checkpoint).
      */
     void round(long now, boolean tick) {
-        if (batchOut) {
-            return;
-        }
         List<Item> items = new ArrayList<>();
         try {
             for (Tracker t = woken.getAndSet(null); t != null; ) {
@@ -168,13 +179,10 @@ public final class ReplayCheckpoints implements AutoCloseable {
     record Item(Tracker tracker, CheckpointReplayRequest req, long asked) {}
 
     /**
-     * Sends one round's checkpoints: one CheckpointReplays call per {@link #MAX_BATCH} items, the
-     * round out until every call of it has ended. Each item's answer goes to its tracker.
+     * Sends one round's checkpoints: one CheckpointReplays call per {@link #MAX_BATCH} items.
+     * Each item's answer goes to its tracker.
      */
     private void send(List<Item> items) {
-        int calls = (items.size() + MAX_BATCH - 1) / MAX_BATCH;
-        AtomicInteger out = new AtomicInteger(calls);
-        batchOut = true;
         for (int from = 0; from < items.size(); from += MAX_BATCH) {
             List<Item> chunk = items.subList(from, Math.min(items.size(), from + MAX_BATCH));
             CheckpointReplaysRequest.Builder req = CheckpointReplaysRequest.newBuilder();
@@ -204,14 +212,14 @@ public final class ReplayCheckpoints implements AutoCloseable {
                             }
                         }
                     }
-                    batchEnded(out);
+                    callEnded();
                 }
 
                 @Override
                 public void onError(Throwable t) {
                     if (ended.compareAndSet(false, true)) {
                         failAll(Status.fromThrowable(t));
-                        batchEnded(out);
+                        callEnded();
                     }
                 }
 
@@ -225,6 +233,7 @@ public final class ReplayCheckpoints implements AutoCloseable {
                     }
                 }
             };
+            callsOut.incrementAndGet();
             try {
                 stub.withDeadlineAfter(CALL_DEADLINE_SECONDS, TimeUnit.SECONDS).checkpointReplays(req.build(), answers);
             } catch (RuntimeException e) {
@@ -233,10 +242,11 @@ public final class ReplayCheckpoints implements AutoCloseable {
         }
     }
 
-    private void batchEnded(AtomicInteger out) {
-        if (out.decrementAndGet() == 0) {
-            batchOut = false;
-            LockSupport.unpark(thread);
+    private void callEnded() {
+        callsOut.decrementAndGet();
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
         }
     }
 

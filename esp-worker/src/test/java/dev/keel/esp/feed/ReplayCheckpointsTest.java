@@ -322,15 +322,17 @@ class ReplayCheckpointsTest {
     }
 
     /**
-     * The checkpoints due in one round go as one call, one item per SA; while it is out no other
-     * call goes, and an SA that moves on meanwhile (several signals) goes in the next call once,
-     * with its edge at that time.
+     * The checkpoints due in one round go as one call, one item per SA; an SA whose checkpoint is
+     * out is not asked again until it is answered, however far it moves meanwhile (then it goes
+     * once, with its edge at that time), while another SA's checkpoint goes in a call of its own
+     * without waiting for the first: an SA waits for its own answer only.
      */
     @Test
-    void oneRoundIsOneCallAndAnSaThatMovesOnWhileItIsOutGoesOnceInTheNext() {
+    void oneRoundIsOneCallAndAnSaOutIsAskedAgainOnlyAfterItsAnswer() {
         ReplayWindow x = attachFresh("x");
         ReplayWindow y = attachFresh("y");
         ReplayWindow z = attachFresh("z");
+        ReplayWindow v = attachFresh("v");
         long now = System.nanoTime();
         checkpoints.round(now, false);
         assertThat(calls).as("fresh SAs, no traffic: nothing due").isEmpty();
@@ -343,23 +345,27 @@ class ReplayCheckpointsTest {
                 .containsExactlyInAnyOrder("x", "y", "z");
         assertThat(calls.getFirst().req().getItemsList()).allSatisfy(i -> assertThat(i.getRightEdge()).isEqualTo(40));
 
-        // While it is out: x takes what its limit allows and is refused beyond it (signals), y moves on.
+        // While it is out: x takes what its limit allows and is refused beyond it (signals), y moves
+        // on, and v, not in the call, signals.
         receive(x, 41, 64);
         receive(x, 65, 90);
         receive(y, 41, 60);
+        receive(v, 1, 40);
         checkpoints.round(now + 1, false);
         checkpoints.round(now + TICK, true);
-        assertThat(calls).as("one batch out at a time").hasSize(1);
-        assertThat(checkpoints.batches()).isEqualTo(1);
+        assertThat(calls).as("v's call goes while the first is out").hasSize(2);
+        assertThat(calls.get(1).req().getItemsList()).extracting(CheckpointReplayRequest::getSaId)
+                .as("nothing of an SA out").containsExactly("v");
+        answer(calls.remove(1));
 
         answer(calls.removeFirst());
         assertThat(x.acceptLimit()).isEqualTo(limitOf(others.get("x"))).isGreaterThan(64);
-        // The tick that fell while the batch was out goes now (the thread keeps it for this round).
-        checkpoints.round(now + TICK + 1, true);
+        // Answered, x and y go at the next tick (their edges moved less than the new margins' signal distance).
+        checkpoints.round(now + 2 * TICK, true);
         assertThat(calls).hasSize(1);
         List<CheckpointReplayRequest> next = calls.getFirst().req().getItemsList();
         assertThat(next).extracting(CheckpointReplayRequest::getSaId).as("one item per SA").doesNotHaveDuplicates()
-                .contains("x", "y");
+                .contains("x", "y").doesNotContain("v");
         CheckpointReplayRequest xi = next.stream().filter(i -> i.getSaId().equals("x")).findFirst().orElseThrow();
         assertThat(xi.getRightEdge()).as("x at its edge now, the highest it accepted").isEqualTo(64);
         CheckpointReplayRequest yi = next.stream().filter(i -> i.getSaId().equals("y")).findFirst().orElseThrow();
