@@ -269,7 +269,7 @@ class SaServiceComponentTest {
         assertThat(moved.getOwnerReason()).isEqualTo(OwnershipReason.OWNERSHIP_REASON_CLAIM);
         assertThat(moved.getReplayFloor()).as("checkpoint + margin: above all the old owner accepted").isEqualTo(564);
         assertThat(moved.getReplayCheckpoint()).as("the new owner's checkpoint starts at its floor").isEqualTo(564);
-        assertThat(moved.getReplayMargin()).as("and keeps the margin").isEqualTo(64);
+        assertThat(moved.getReplayMargin()).as("with the takeover margin: four times the old owner's").isEqualTo(256);
         assertThat(code(() -> checkpoint(in, 600, 64))).as("the old owner can no longer record").isEqualTo(
                 Status.Code.FAILED_PRECONDITION);
 

@@ -38,7 +38,7 @@ public final class ChildSaFields {
         ChildSaRecord.OWNER_MEMBER_FIELD_NUMBER, ChildSaRecord.OWNER_EPOCH_FIELD_NUMBER,
         ChildSaRecord.REPLAY_CHECKPOINT_FIELD_NUMBER, ChildSaRecord.REPLAY_FLOOR_FIELD_NUMBER,
         ChildSaRecord.GENERATION_FIELD_NUMBER,
-        ChildSaRecord.OWNER_REASON_FIELD_NUMBER,
+        ChildSaRecord.OWNER_REASON_FIELD_NUMBER, ChildSaRecord.REPLAY_MARGIN_FIELD_NUMBER,
     };
     private static final int MAX_GROUP_DEPTH = 100;
     /** The highest field number of ChildSaRecord this class knows; higher ones are newer, unknown fields. */
@@ -453,7 +453,8 @@ public final class ChildSaFields {
      * The record with a new owner, byte-identical to
      * {@code Records.sealed(mac, key, ClaimProcessor.reassign(parsed, ...))}: owner node and member, epoch + 1,
      * reason, generation + 1, updated_at; for an inbound SA the replay floor raised to checkpoint
-     * + margin (never lowered) and the checkpoint set to it; the integrity tag made anew. Only for a
+     * + margin (never lowered), the checkpoint set to it and the margin to the takeover margin
+     * ({@code ClaimProcessor.takeoverMargin}); the integrity tag made anew. Only for a
      * {@link #canonical()} record whose tag the caller checked.
      *
      * @param mac the tag key (the one that verified the record)
@@ -468,13 +469,15 @@ public final class ChildSaFields {
         }
         long checkpoint = replayCheckpoint;
         long floor = replayFloor;
+        long margin = replayMargin;
         if (direction == Direction.DIRECTION_INBOUND_VALUE) {
             floor = ClaimProcessor.takeoverFloor(replayCheckpoint, replayMargin, replayFloor);
             checkpoint = floor;
+            margin = ClaimProcessor.takeoverMargin(replayMargin);
         }
         // New values of PATCHED, in its order (strings as UTF-8).
-        long[] values = {nowMs, 0, 0, ownerEpoch + 1, checkpoint, floor, generation + 1, reason.getNumber()};
-        byte[][] texts = {null, nodeUtf8, memberUtf8, null, null, null, null, null};
+        long[] values = {nowMs, 0, 0, ownerEpoch + 1, checkpoint, floor, generation + 1, reason.getNumber(), margin};
+        byte[][] texts = {null, nodeUtf8, memberUtf8, null, null, null, null, null, null};
         int end = tagOffset >= 0 ? tagOffset : record.length; // the old tag is not copied
         int size = end - patchedBytes;
         for (int k = 0; k < PATCHED.length; k++) {

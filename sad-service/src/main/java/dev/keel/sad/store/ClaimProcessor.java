@@ -1,5 +1,7 @@
 package dev.keel.sad.store;
 
+import dev.keel.sad.Validation;
+
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.OwnershipReason;
@@ -41,8 +43,8 @@ public final class ClaimProcessor extends OwnershipClaim {
     /**
      * The ownership change itself, shared with the takeover scan. Inbound: the previous owner's
      * data plane accepted nothing above checkpoint + margin (it enforces that bound), so the new
-     * owner's floor is that sum, and its checkpoint starts there with the same margin: it may
-     * accept up to floor + margin before its own first checkpoint (docs/ha.md).
+     * owner's floor is that sum, and its checkpoint starts there with the {@link #takeoverMargin}:
+     * it may accept up to floor + that margin before its own first checkpoint (docs/ha.md).
      */
     static ChildSaRecord reassign(ChildSaRecord r, String nodeId, String memberUuid, OwnershipReason reason,
             long nowMs) {
@@ -55,9 +57,25 @@ public final class ClaimProcessor extends OwnershipClaim {
                 .setUpdatedAtMs(nowMs);
         if (r.getDirection() == Direction.DIRECTION_INBOUND) {
             long floor = takeoverFloor(r.getReplayCheckpoint(), r.getReplayMargin(), r.getReplayFloor());
-            b.setReplayFloor(floor).setReplayCheckpoint(floor);
+            b.setReplayFloor(floor).setReplayCheckpoint(floor).setReplayMargin(takeoverMargin(r.getReplayMargin()));
         }
         return b.build();
+    }
+
+    /** How many times the previous owner's margin a new owner may accept above the floor before its first checkpoint. */
+    static final long TAKEOVER_MARGIN_FACTOR = 4;
+
+    /**
+     * The margin a new owner starts with: {@link #TAKEOVER_MARGIN_FACTOR} times the previous
+     * owner's, at most 2^32. The previous owner sized its margin for about 0.6 s of the flow
+     * (docs/ha.md, "Sizing the margin"), but by the time a takeover reaches the data plane (1–2 s
+     * after a kill) the peer has moved its sequence numbers on by the whole outage: with the same
+     * margin its first packets would lie above the limit and wait for the new owner's first
+     * checkpoint, a round trip to a busy SAD. The new owner's first checkpoint sizes the margin
+     * to its traffic again; until then a second takeover would start this much higher.
+     */
+    static long takeoverMargin(long margin) {
+        return Math.min(margin * TAKEOVER_MARGIN_FACTOR, Validation.MAX_REPLAY_MARGIN);
     }
 
     /** max(floor, checkpoint + margin), unsigned: the floor never goes down. */

@@ -99,7 +99,8 @@ public final class SaMergePolicies {
                 // both sides' checkpoint + margin (the owner sees the epoch rise).
                 long floor = ClaimProcessor.takeoverFloor(b.getReplayCheckpoint(), b.getReplayMargin(),
                         b.getReplayFloor());
-                b.setReplayFloor(floor).setReplayCheckpoint(floor);
+                b.setReplayFloor(floor).setReplayCheckpoint(floor)
+                        .setReplayMargin(ClaimProcessor.takeoverMargin(b.getReplayMargin()));
             }
         } else {
             b.setOwnerEpoch(epoch);
