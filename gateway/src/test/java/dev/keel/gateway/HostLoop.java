@@ -24,6 +24,8 @@ final class HostLoop implements AutoCloseable {
 
     private final Thread thread;
     private volatile boolean closed;
+    private volatile long slips;
+    private volatile long slippedNanos;
 
     private HostLoop(String name, Body body) {
         this.thread = Thread.ofPlatform().daemon().name(name).start(() -> {
@@ -58,17 +60,36 @@ final class HostLoop implements AutoCloseable {
 
     /** Runs {@code tick} every {@code period}, on a fixed schedule: a late turn is followed by the next one at once. */
     static HostLoop paced(String name, Duration period, Tick tick) {
+        return paced(name, period, true, tick);
+    }
+
+    /**
+     * Runs {@code tick} every {@code period}. With {@code catchUp}, on a fixed schedule (a late
+     * turn is followed by the next one at once); without, a turn more than a period late moves the
+     * schedule on instead ({@link #slipped}): a host starved of CPU sends late, not in a burst.
+     */
+    static HostLoop paced(String name, Duration period, boolean catchUp, Tick tick) {
         return new HostLoop(name, self -> {
+            long p = period.toNanos();
             long next = System.nanoTime();
             for (long i = 0; !self.closed; i++) {
                 tick.run(i);
-                next += period.toNanos();
+                next += p;
                 long wait = next - System.nanoTime();
                 if (wait > 0) {
                     Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                } else if (!catchUp && -wait > p) {
+                    self.slips++;
+                    self.slippedNanos += -wait;
+                    next = System.nanoTime();
                 }
             }
         });
+    }
+
+    /** How often a paced loop without catch-up moved its schedule on, and by how many ms in all. */
+    String slipped() {
+        return slips + " times, " + slippedNanos / 1_000_000 + " ms in all";
     }
 
     @Override

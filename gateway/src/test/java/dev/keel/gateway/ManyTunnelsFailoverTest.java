@@ -230,7 +230,10 @@ class ManyTunnelsFailoverTest {
                 + " P: %,d IKE SAs established, %d failed", b.takeovers().adopted(), b.takeovers().refused(),
                 initsAtSetup, relay.initRequests() - initsAtSetup, p.engine().counters().establishedCount(),
                 p.engine().counters().failedCount()));
-        out.add("- B's data plane from the kill on: " + bGrew);
+        out.add("- B's data plane from the kill on: " + bGrew + "; P's sender ran late (rounds stretched, not"
+                + " made up) " + rounds.slipped());
+        out.add("- inbound CHILD SA records by the replay margin they became B's with (the takeover margin, 4 times A's"
+                + " last, which was the floor's height above A's last checkpoint): " + owners.margins());
         out.add(checkpointFigures(checkpoints, checkpointsBefore, roundTripsBefore));
         out.add(String.format("- killed at %s (log times); watched %.1f s; load average %s",
                 java.time.Instant.ofEpochMilli(killedWallClock), (watchEnd - killed) / 1e9,
@@ -322,6 +325,8 @@ class ManyTunnelsFailoverTest {
         private final Map<String, Long> ike = new ConcurrentHashMap<>();
         private final Map<String, Long> child = new ConcurrentHashMap<>();
         private final Map<String, AtomicInteger> reasons = new ConcurrentHashMap<>();
+        /** Each inbound CHILD SA record's replay margin when it became the node's: its floor's height above the checkpoint. */
+        private final Map<Long, AtomicInteger> margins = new ConcurrentHashMap<>();
 
         OwnerTimes(String node, Set<String> ikeIds, Set<String> childIds) {
             this.node = node;
@@ -336,6 +341,9 @@ class ManyTunnelsFailoverTest {
                     if (r.getOwnerNodeId().equals(node) && child.putIfAbsent(e.getKey(), System.nanoTime()) == null) {
                         reasons.computeIfAbsent("CHILD " + r.getOwnerReason().name().replace("OWNERSHIP_REASON_", ""),
                                 x -> new AtomicInteger()).incrementAndGet();
+                        if (r.getDirection() == dev.keel.proto.v1.Direction.DIRECTION_INBOUND) {
+                            margins.computeIfAbsent(r.getReplayMargin(), x -> new AtomicInteger()).incrementAndGet();
+                        }
                     }
                 }
             };
@@ -373,6 +381,13 @@ class ManyTunnelsFailoverTest {
             return ike.size() == ikeIds.size() ? ike.values().stream().mapToLong(Long::longValue).max().orElse(0) : 0;
         }
 
+        /** Inbound records by their replay margin when they became the node's. */
+        Map<Long, Integer> margins() {
+            Map<Long, Integer> m = new TreeMap<>();
+            margins.forEach((k, v) -> m.put(k, v.get()));
+            return m;
+        }
+
         Map<String, Integer> reasons() {
             Map<String, Integer> m = new TreeMap<>();
             reasons.forEach((k, v) -> m.put(k, v.get()));
@@ -400,6 +415,9 @@ class ManyTunnelsFailoverTest {
     /**
      * P's host sends one packet per tunnel every {@link #ROUND_MILLIS}, spread evenly over the
      * round's 2 ms turns (a burst of N would overflow the virtual wire's socket buffer), until closed.
+     * A turn the loaded machine runs late delays the rest, and no turns are made up: catching up
+     * would send each tunnel's missed packets at once, a burst that sizes its replay margin (and so
+     * what a takeover costs it) by the load of this JVM, not by the traffic the bench means.
      */
     private static HostLoop rounds(Lan peer, int n) {
         byte[][] packets = new byte[n][];
@@ -407,7 +425,7 @@ class ManyTunnelsFailoverTest {
             packets[i] = InnerPackets.ipv4(peerHost(i), LAN_HOST, 17, 32, i);
         }
         long turnsPerRound = Math.max(1, ROUND_MILLIS / 2);
-        return HostLoop.paced("rounds", Duration.ofMillis(2), tick -> {
+        return HostLoop.paced("rounds", Duration.ofMillis(2), false, tick -> {
             long turn = tick % turnsPerRound;
             for (long i = turn * n / turnsPerRound; i < (turn + 1) * n / turnsPerRound; i++) {
                 peer.host().send(ByteBuffer.wrap(packets[(int) i]), peer.wire());
