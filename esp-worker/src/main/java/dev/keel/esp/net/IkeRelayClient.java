@@ -12,8 +12,8 @@ import dev.keel.proto.v1.RelayHello;
 import dev.keel.proto.v1.RelayAcquire;
 import dev.keel.proto.v1.RelayExpiry;
 import dev.keel.proto.v1.UnknownEsp;
+import dev.keel.rpc.Statuses;
 import io.grpc.Channel;
-import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.net.InetSocketAddress;
@@ -341,7 +341,7 @@ public final class IkeRelayClient implements AutoCloseable {
 
         @Override
         public void onError(Throwable t) {
-            ended(Status.fromThrowable(t).toString());
+            ended(Statuses.brief(t));
         }
 
         @Override

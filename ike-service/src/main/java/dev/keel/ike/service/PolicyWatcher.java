@@ -6,8 +6,8 @@ import dev.keel.proto.v1.Connection;
 import dev.keel.proto.v1.PolicyEvent;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.PolicyWatchRequest;
+import dev.keel.rpc.Statuses;
 import io.grpc.Channel;
-import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.util.ArrayList;
@@ -86,7 +86,7 @@ public final class PolicyWatcher implements AutoCloseable {
 
                     @Override
                     public void onError(Throwable t) {
-                        ended(mine, Status.fromThrowable(t).toString());
+                        ended(mine, Statuses.brief(t));
                     }
 
                     @Override

@@ -10,6 +10,7 @@ import dev.keel.proto.v1.InstallChildSaResult;
 import dev.keel.proto.v1.InstallChildSasRequest;
 import dev.keel.proto.v1.InstallChildSasResponse;
 import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.rpc.Statuses;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -153,7 +154,7 @@ public final class SadChildInstaller implements IkeEvents {
             public void onError(Throwable t) {
                 pending.decrementAndGet();
                 usable.complete(null);
-                failed(sa, child.inboundSpi(), ids, Status.fromThrowable(t).toString());
+                failed(sa, child.inboundSpi(), ids, Statuses.brief(t));
             }
 
             @Override
