@@ -1,8 +1,14 @@
 package dev.keel.rpc;
 
 import io.grpc.Attributes;
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
 import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
 import io.grpc.TlsServerCredentials;
 import java.io.IOException;
 import java.io.InputStream;
@@ -167,5 +173,31 @@ public final class MutualTls {
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }
+    }
+
+    /**
+     * The verified client certificate's identities ({@link #identities}) in a call's Context,
+     * where {@link #identitiesInContext} put them; absent (null) on a server without TLS.
+     */
+    public static final Context.Key<Set<String>> CALLER_IDENTITIES = Context.key("keel.caller-identities");
+
+    /**
+     * An interceptor that puts the caller's certificate identities into each call's Context
+     * ({@link #CALLER_IDENTITIES}), for a service that must match what a caller names against who
+     * it is; a call without a verified certificate gets none.
+     */
+    public static ServerInterceptor identitiesInContext() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                    ServerCallHandler<Q, A> next) {
+                X509Certificate cert = peerCertificate(call.getAttributes());
+                if (cert == null) {
+                    return next.startCall(call, headers);
+                }
+                Context ctx = Context.current().withValue(CALLER_IDENTITIES, Set.copyOf(identities(cert)));
+                return Contexts.interceptCall(ctx, call, headers, next);
+            }
+        };
     }
 }

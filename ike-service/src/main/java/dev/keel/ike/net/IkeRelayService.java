@@ -12,6 +12,7 @@ import dev.keel.proto.v1.RelayWelcome;
 import dev.keel.proto.v1.RelayAcquire;
 import dev.keel.proto.v1.RelayExpiry;
 import dev.keel.proto.v1.UnknownEsp;
+import dev.keel.rpc.MutualTls;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -185,6 +186,27 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         return open.isEmpty() ? null : open.get(Math.floorMod(nextWorker.getAndIncrement(), open.size()));
     }
 
+    /**
+     * Why a worker that presented {@code callerIdentities} (its certificate's, through {@link
+     * MutualTls#identitiesInContext}; null on a plaintext relay) may not name {@code workerId}, or
+     * null: the id is the node ike-service claims CHILD SAs for on the worker's reports and installs
+     * them for, so a worker may only name a node its certificate names (CN, DNS or URI name).
+     */
+    static String impersonation(String workerId, Set<String> callerIdentities) {
+        if (callerIdentities == null) {
+            return null;
+        }
+        String id;
+        try {
+            id = MutualTls.identity(workerId);
+        } catch (IllegalArgumentException e) {
+            return "hello.worker_id: " + e.getMessage();
+        }
+        return callerIdentities.contains(id) ? null : "hello.worker_id '" + workerId
+                + "' is not a name of the worker's certificate " + callerIdentities.stream().sorted().toList()
+                + ": a worker may only act for the node its certificate names";
+    }
+
     /** Why {@code hello} is refused, or null. */
     private String refusal(RelayHello hello) {
         if (hello.getWorkerId().isEmpty() || hello.getWorkerId().length() > 256) {
@@ -238,11 +260,16 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
             if (!greeted) {
                 String why = f.hasHello() ? refusal(f.getHello()) : "the first frame must be a hello, not "
                         + f.getKindCase();
+                Status.Code code = Status.Code.INVALID_ARGUMENT;
+                if (why == null) {
+                    why = impersonation(f.getHello().getWorkerId(), MutualTls.CALLER_IDENTITIES.get());
+                    code = Status.Code.PERMISSION_DENIED;
+                }
                 if (why != null) {
                     refused = true;
                     LOG.warn("IKE relay: worker refused: {}", why);
                     synchronized (this) {
-                        call.onError(Status.INVALID_ARGUMENT.withDescription(why).asRuntimeException());
+                        call.onError(code.toStatus().withDescription(why).asRuntimeException());
                     }
                     return;
                 }

@@ -112,7 +112,8 @@ public final class IkeServiceMain implements Callable<Integer> {
     String relayListen;
 
     @Option(names = "--esp-worker", description = "identity (a DN, or comma-separated CN / DNS / URI names) of the"
-            + " esp-workers allowed to attach to the relay; repeatable; needs the --tls-* options")
+            + " esp-workers allowed to attach to the relay; repeatable; needs the --tls-* options. A worker attaches"
+            + " only under a node id its certificate names (CN, DNS or URI name)")
     List<String> espWorkers = new ArrayList<>();
 
     /**
@@ -200,6 +201,7 @@ public final class IkeServiceMain implements Callable<Integer> {
         }
         try {
             return NettyServerBuilder.forAddress(listen, credentials)
+                    .intercept(MutualTls.identitiesInContext()) // runs after the authorization: the relay checks worker_id
                     .intercept(IkeRelayRoles.authorization(Map.of(IkeRelayRoles.Role.DATA_PLANE, ids)));
         } catch (IllegalArgumentException e) { // the transport parses the private key here
             throw new IllegalArgumentException("--tls-cert " + tlsCert + " / --tls-key " + tlsKey + ": "
