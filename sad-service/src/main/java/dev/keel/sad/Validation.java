@@ -247,6 +247,7 @@ public final class Validation {
         endpoint(p + "local", r.hasLocal() ? r.getLocal() : null);
         endpoint(p + "peer", r.hasPeer() ? r.getPeer() : null);
         optionalNode(p + "owner_node_id", r.getOwnerNodeId());
+        optionalNode(p + "ike_service", r.getIkeService());
         if (r.getLastResponse().size() > MAX_IKE_MESSAGE) {
             throw SadException.invalid(p + "last_response", r.getLastResponse().size() + " bytes exceeds "
                     + MAX_IKE_MESSAGE + " (an IKE message in one UDP datagram)");

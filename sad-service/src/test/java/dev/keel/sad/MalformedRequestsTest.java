@@ -170,6 +170,10 @@ class MalformedRequestsTest {
                 s -> s.installIkeSa(InstallIkeSaRequest.newBuilder().setIkeSa(IkeSaRecord.newBuilder().setId("i")
                         .setConnection("c").setLocal(TestSupport.v4(1, 1, 1, 1, 500))
                         .setPeer(TestSupport.v4(2, 2, 2, 2, 500))).build()));
+        expect(Status.Code.INVALID_ARGUMENT, "ike_sa.ike_service: 'ike 1' is not a node id",
+                s -> s.installIkeSa(InstallIkeSaRequest.newBuilder().setIkeSa(IkeSaRecord.newBuilder().setId("i")
+                        .setConnection("c").setInitiatorSpi(1).setLocal(TestSupport.v4(1, 1, 1, 1, 500))
+                        .setPeer(TestSupport.v4(2, 2, 2, 2, 500)).setIkeService("ike 1")).build()));
         // The service keeps serving after all of this.
         assertThat(f.s1().getChildSa(GetChildSaRequest.newBuilder().setId("exists").build()).getChildSa().getId())
                 .isEqualTo("exists");

@@ -238,6 +238,11 @@ public final class IkeServiceMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!nodeId.matches("[A-Za-z0-9._-]{1,64}")) {
+            // sad-service refuses records naming another form (Validation.optionalNode)
+            System.err.println("keel-ike-service: --node-id '" + nodeId + "': 1..64 of [A-Za-z0-9._-]");
+            return 2;
+        }
         Map<String, byte[]> secrets = new HashMap<>();
         for (String p : psks) {
             int eq = p.indexOf('=');

@@ -57,6 +57,13 @@ class IkeServiceMainTest {
     }
 
     @Test
+    void aNodeIdTheSadWouldRefuseStopsTheStartWithExitCode2() {
+        String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
+                "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2", "--node-id", "ike 1");
+        assertThat(out).contains("exit 2").contains("--node-id 'ike 1': 1..64 of [A-Za-z0-9._-]");
+    }
+
+    @Test
     void aNonLoopbackServiceWithoutTlsStopsTheStartWithExitCode2() {
         // Issue 19: ike-service sent CHILD SA keys to any --sad address in plaintext.
         String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
