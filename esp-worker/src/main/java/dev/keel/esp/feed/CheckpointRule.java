@@ -56,11 +56,15 @@ public record CheckpointRule(long packets, Duration interval, double safety, Dur
     }
 
     /**
-     * N = 131,072, T = 200 ms, s = 3, bursts remembered with a 10 s half-life: a steady flow's
-     * margin is 0.6 s of its traffic, and a takeover costs it at most that (docs/ha.md).
+     * N = 131,072, T = 200 ms, s = 3, bursts remembered with a 1 s half-life: a steady flow's
+     * margin is 0.6 s of its traffic, and a takeover costs it at most that (docs/ha.md). The burst
+     * memory is short because a burst beyond the margin waits in the forwarder's hold for a
+     * checkpoint round trip instead of being dropped, while every number of a remembered burst is
+     * a number a takeover drops; and TCP restarts from its restart window after an idle period
+     * longer than its retransmission timeout (RFC 5681 §4.1), so bursts after long pauses are small.
      */
     public static CheckpointRule defaults() {
-        return new CheckpointRule(131_072, Duration.ofMillis(200), 3.0, Duration.ofSeconds(10));
+        return new CheckpointRule(131_072, Duration.ofMillis(200), 3.0, Duration.ofSeconds(1));
     }
 
     /** The largest margin: 2N. */

@@ -25,6 +25,7 @@ import dev.keel.esp.sa.OutboundSaTable;
 import io.netty.buffer.ByteBuf;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The forwarding path of one event loop; everything here runs on that loop's thread, with its
@@ -60,6 +61,12 @@ final class LoopForwarder {
     private final ForwardCounters counters;
     private final EspEncapsulator encap;
     private final EspDecapsulator decap;
+    private final EspCounters espCounters;
+    /** Inbound packets above their SA's accept limit, waiting for its next replay checkpoint. */
+    private final HeldPackets held;
+    /** Where a held packet is copied back to for delivery. */
+    private final PacketBuffer releasePkt;
+    private boolean releaseScheduled;
     private final IpPacketInfo info = new IpPacketInfo();
     /** Receive buffer of the outer side (the plaintext side brings its own). */
     private final PacketBuffer outerPkt;
@@ -83,6 +90,9 @@ final class LoopForwarder {
         @Override
         public void onBatchEnd() {
             counters.outerBatches.increment();
+            if (held.size() > 0) {
+                releaseHeld(); // a checkpoint answered meanwhile: before this batch's packets leave
+            }
             if (plain != null) {
                 plain.flush();
             }
@@ -139,6 +149,9 @@ final class LoopForwarder {
         this.counters = counters;
         this.encap = new EspEncapsulator(espCounters);
         this.decap = new EspDecapsulator(inbound, espCounters);
+        this.espCounters = espCounters;
+        this.held = new HeldPackets(espCounters);
+        this.releasePkt = new PacketBuffer(HeldPackets.SLOT_BYTES);
         this.outerPkt = new PacketBuffer(maxDatagram);
         this.localAddress = local.getAddress().getAddress();
         this.localPort = local.getPort();
@@ -271,6 +284,8 @@ final class LoopForwarder {
                 DecapOutcome outcome = decap.decapsulate(pkt);
                 if (outcome == DecapOutcome.DELIVERED) {
                     deliver(pkt);
+                } else if (outcome == DecapOutcome.HELD) {
+                    hold(pkt);
                 } else if (outcome == DecapOutcome.UNKNOWN_SPI) { // another node may own it (docs/ha.md)
                     unknownSpi.onUnknownSpi(BigEndian.getInt(buf, off), sender);
                 }
@@ -282,6 +297,52 @@ final class LoopForwarder {
             case NAT_KEEPALIVE -> counters.keepalivesReceived.increment();
             case MALFORMED -> counters.drop(ForwardDrop.MALFORMED_DATAGRAM);
         }
+    }
+
+    /** Keeps a {@link DecapOutcome#HELD} packet for its SA's next checkpoint, or drops it. */
+    private void hold(PacketBuffer pkt) {
+        LoopDatagramChannel u = udp;
+        if (u == null || !held.offer(decap.heldSa(), decap.heldSequence(), pkt.data(), pkt.offset(), pkt.length(),
+                System.nanoTime())) {
+            decap.heldSa().countDrop();
+            espCounters.count(DecapOutcome.CHECKPOINT_BEHIND);
+            return;
+        }
+        if (!releaseScheduled) {
+            releaseScheduled = true;
+            u.eventLoop().schedule(this::releaseTick, RELEASE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** How often held packets are offered to their windows again while any are kept. */
+    private static final long RELEASE_MILLIS = 2;
+
+    private void releaseTick() {
+        releaseScheduled = false;
+        releaseHeld();
+        PlaintextQueue p = plain;
+        if (p != null) {
+            p.flush();
+        }
+        LoopDatagramChannel u = udp;
+        if (held.size() > 0 && u != null) {
+            releaseScheduled = true;
+            u.eventLoop().schedule(this::releaseTick, RELEASE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void releaseHeld() {
+        held.release(System.nanoTime(), releaseOutlet);
+    }
+
+    private final HeldPackets.Outlet releaseOutlet = this::deliverReleased;
+
+    private void deliverReleased(byte[] packet, int length) {
+        PacketBuffer r = releasePkt;
+        r.reset();
+        System.arraycopy(packet, 0, r.data(), r.offset(), length);
+        r.bounds(r.offset(), length);
+        deliver(r);
     }
 
     private void deliver(PacketBuffer pkt) {

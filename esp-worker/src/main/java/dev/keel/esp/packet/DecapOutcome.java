@@ -1,6 +1,6 @@
 package dev.keel.esp.packet;
 
-/** What became of an inbound ESP packet; every value but {@link #DELIVERED} is a drop. */
+/** What became of an inbound ESP packet; every value but {@link #DELIVERED} and {@link #HELD} is a drop. */
 public enum DecapOutcome {
     /** Verified, decrypted and within policy: the inner packet is in the buffer. */
     DELIVERED,
@@ -15,9 +15,17 @@ public enum DecapOutcome {
     /** Already received, or older than the replay window (RFC 4303 §3.4.3). */
     REPLAYED,
     /**
-     * Verified, but above what sad-service has recorded this node may accept (replay checkpoint +
-     * margin): dropped until the next checkpoint is recorded, so a node that takes the SA over
-     * never accepts it again (docs/ha.md, "Inbound replay floor after a takeover").
+     * Verified, decrypted and within policy, but above what sad-service has recorded this node may
+     * accept (replay checkpoint + margin): the inner packet is in the buffer, and the caller may
+     * keep it until the next checkpoint raises the limit, then accept and deliver it (the
+     * forwarder's {@code HeldPackets}), or drop it as {@link #CHECKPOINT_BEHIND}. Nothing above
+     * the limit is ever accepted, so a node that takes the SA over never accepts it again
+     * (docs/ha.md, "Inbound replay floor after a takeover").
+     */
+    HELD,
+    /**
+     * Verified, but above the accept limit ({@link #HELD}) and not kept, or kept longer than the
+     * hold allows: dropped.
      */
     CHECKPOINT_BEHIND,
     /** The integrity check failed; nothing was decrypted for release (RFC 4303 §3.4.4). */
@@ -34,6 +42,6 @@ public enum DecapOutcome {
     SA_EXPIRED;
 
     public boolean isDrop() {
-        return this != DELIVERED;
+        return this != DELIVERED && this != HELD;
     }
 }

@@ -26,6 +26,8 @@ public final class EspDecapsulator {
     private final InboundSaTable table;
     private final EspCounters counters;
     private final IpPacketInfo info = new IpPacketInfo();
+    private InboundSa heldSa;
+    private long heldSequence;
 
     public EspDecapsulator(InboundSaTable table, EspCounters counters) {
         this.table = table;
@@ -34,8 +36,11 @@ public final class EspDecapsulator {
 
     /**
      * Decapsulates the ESP packet ({@code SPI .. ICV}) held in {@code pkt}. On
-     * {@link DecapOutcome#DELIVERED} the buffer holds the inner IP packet; on any other
-     * outcome its content is unspecified and must not be forwarded.
+     * {@link DecapOutcome#DELIVERED} the buffer holds the inner IP packet; on {@link
+     * DecapOutcome#HELD} too, but its window has not accepted it ({@link #heldSa}, {@link
+     * #heldSequence}): it may be forwarded only once the window accepts it. On any other outcome
+     * its content is unspecified and must not be forwarded. A held packet's bytes count towards
+     * the SA's lifetime already (it verified).
      */
     public DecapOutcome decapsulate(PacketBuffer pkt) {
         DecapOutcome outcome;
@@ -89,12 +94,12 @@ public final class EspDecapsulator {
         if (ptLen < 0) {
             return DecapOutcome.ICV_FAILURE;
         }
+        boolean held = false;
         if (window != null && !window.accept(seq)) {
-            if (window.aboveLimit(seq)) {
-                sa.countDrop();
-                return DecapOutcome.CHECKPOINT_BEHIND;
+            if (!window.aboveLimit(seq)) {
+                return DecapOutcome.REPLAYED;
             }
-            return DecapOutcome.REPLAYED;
+            held = true; // opened like any packet: the caller may keep it for the next checkpoint
         }
         int pt = esp + 8 + ivLen;
         int nextHeader = buf[pt + ptLen - 1] & 0xff;
@@ -118,7 +123,25 @@ public final class EspDecapsulator {
         if (outcome != DecapOutcome.DELIVERED) {
             return outcome;
         }
-        return sa.policy().permits(buf, info) ? DecapOutcome.DELIVERED : DecapOutcome.POLICY_MISMATCH;
+        if (!sa.policy().permits(buf, info)) {
+            return DecapOutcome.POLICY_MISMATCH;
+        }
+        if (held) {
+            heldSa = sa;
+            heldSequence = seq;
+            return DecapOutcome.HELD;
+        }
+        return DecapOutcome.DELIVERED;
+    }
+
+    /** The SA of the last {@link DecapOutcome#HELD} packet; its window has not accepted it. */
+    public InboundSa heldSa() {
+        return heldSa;
+    }
+
+    /** The sequence number (ESN inferred) of the last {@link DecapOutcome#HELD} packet. */
+    public long heldSequence() {
+        return heldSequence;
     }
 
     private DecapOutcome tunnel(PacketBuffer pkt, int pt, int payloadLength, int nextHeader) {
