@@ -39,10 +39,10 @@ charon_total=${7:-4000}
 jit_windows=${KEEL_JIT_WINDOWS:-24}
 
 . .mvn/jdk25.sh
+source bench/ike/split-lib.sh
 java="$JAVA_HOME/bin/java"
-gw_jar=$PWD/gateway/target/keel-gateway.jar
 bench_jar=$PWD/bench/target/benchmarks.jar
-if [ ! -f "$gw_jar" ] || [ ! -f "$bench_jar" ]; then
+if [ ! -f "$KS_GW_JAR" ] || [ ! -f "$bench_jar" ]; then
   mvn -q -B -o -pl gateway,bench -am package -DskipTests
 fi
 hz=$(getconf CLK_TCK)
@@ -50,18 +50,7 @@ psk=keel-bench-psk-keel-bench-psk   # BenchPeer's
 out=$PWD/bench/target/ike-results/split-setup-rate-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 work=$(mktemp -d /tmp/ks-split.XXXXXX)
-pids=()
-stop_all() { # SIGTERM the last started first (each prints its counters), SIGKILL after 10 s
-  local i p
-  for (( i=${#pids[@]}-1; i>=0; i-- )); do
-    p=${pids[$i]}
-    kill "$p" 2>/dev/null || continue
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  pids=()
-}
-cleanup() { stop_all; ks_topology_down; rm -rf "$work"; }
+cleanup() { ks_jvms_stop; ks_topology_down; rm -rf "$work"; }
 trap cleanup EXIT
 ks_sweep
 {
@@ -79,9 +68,8 @@ gwa=$(ks_ns gwa); gwb=$(ks_ns gwb)
 
 # ---- the responder's configuration (policy-service's part is the same for both Keel forms) ----
 printf '%s' "$psk" > "$work/psk.txt"
-export KEEL_BENCH_PSK=$psk   # ike-service's --psk local=KEEL_BENCH_PSK
+export KEEL_SPLIT_PSK=$psk   # ike-service's --psk local=KEEL_SPLIT_PSK
 mkdir -p "$work/admin"; chmod 700 "$work/admin"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/kek.hex"; chmod 600 "$work/kek.hex"
 cat > "$work/policy.yaml" <<YAML
 secrets:
   local: {file: psk.txt}
@@ -109,69 +97,26 @@ gateway:
     tun: {name: keel0, mtu: 1400}
 YAML
   cat "$work/policy.yaml"; } > "$work/gateway.yaml"
-cat > "$work/worker-sad-a.yaml" <<YAML
-node_id: sad-a
-listen: 192.0.2.2:4500
-loops: 2
-plaintext:
-  tun: {name: keel0, mtu: 1400, routes: owner_preferred}
-sad: {endpoints: "127.0.0.1:7444,127.0.0.1:7443"}
-policy: {endpoint: "127.0.0.1:7420"}
-kek_file: $work/kek.hex
-ike: {relay: "127.0.0.1:7450", port: 500}
-YAML
-
-jvm() { # NAME READY_TEXT MAIN ARGS...: a JVM in gw-b, output to $out/<round>-NAME.log; waits for READY_TEXT; sets $pid
-  local name=$1 ready=$2 log="$out/$round-$1.log" p; shift 2
-  # shellcheck disable=SC2086
-  ip netns exec "$gwb" "$java" $KEEL_JVM_FLAGS -Xms256m -Xmx512m -Dhazelcast.phone.home.enabled=false \
-    -cp "$gw_jar" "$@" > "$log" 2>&1 &
-  p=$!; pids+=("$p")  # ip netns exec execs java: this is the JVM
-  for _ in $(seq 1 1200); do  # 120 s: six JVMs starting on a busy machine
-    grep -q "$ready" "$log" && { pid=$p; return 0; }
-    kill -0 "$p" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "split-setup-rate.sh: $name did not print '$ready' (see $log)" >&2
-  tail -20 "$log" >&2
-  return 1
-}
-
 start_gateway() { # sets $responders
-  jvm gateway 'keel-gateway: started' dev.keel.gateway.GatewayMain --config "$work/gateway.yaml" || return 1
-  responders=$pid
+  ks_jvm "$gwb" "$out/$round-gateway.log" 'keel-gateway: started' dev.keel.gateway.GatewayMain \
+    --config "$work/gateway.yaml" || return 1
+  responders=$KS_PID; names=gateway
 }
 
-start_split() { # sets $responders: the JVMs' pids, comma-separated
-  responders=""
-  jvm sad-a 'keel-sad ready' dev.keel.sad.SadMain --node-id sad-a --kek-file "$work/kek.hex" --cluster-name split \
-    --bind-host 127.0.0.1 --hazelcast-port 5701 --members 127.0.0.1:5701,127.0.0.1:5702 --grpc-port 7443 \
-    --maintenance-interval-millis 1000 || return 1
-  responders=$pid
-  jvm sad-b 'keel-sad ready' dev.keel.sad.SadMain --node-id sad-b --kek-file "$work/kek.hex" --cluster-name split \
-    --bind-host 127.0.0.1 --hazelcast-port 5702 --members 127.0.0.1:5701,127.0.0.1:5702 --grpc-port 7444 \
-    --maintenance-interval-millis 1000 || return 1
-  responders+=,$pid
-  jvm policy-service 'policy-service serving' dev.keel.policy.PolicyServiceMain --config "$work/policy.yaml" \
-    --listen 127.0.0.1:7420 --plaintext || return 1
-  responders+=,$pid
-  jvm esp-worker-sad-a 'keel-esp-worker: started' dev.keel.esp.fed.FedWorkerMain --config "$work/worker-sad-a.yaml" \
-    || return 1
-  responders+=,$pid
-  jvm ike-service 'worker sad-a attached' dev.keel.ike.service.IkeServiceMain \
-    --address 192.0.2.2 --node-id ike1 --policy 127.0.0.1:7420 --sad 127.0.0.1:7444,127.0.0.1:7443 \
-    --kek-file "$work/kek.hex" --relay-listen 127.0.0.1:7450 --loops 2 --psk local=KEEL_BENCH_PSK || return 1
-  responders+=,$pid
+start_split() { # sets $responders (the JVMs' pids, comma-separated) and $names
+  rm -f "$work"/*.log
+  ks_split_start "$gwb" "$work" 192.0.2.2 1 || { cp "$work"/*.log "$out/" 2>/dev/null; return 1; }
+  responders=$KS_SPLIT_PIDS; names=$KS_SPLIT_NAMES
 }
 
 keel_run() { # KIND: start the responder, run the initiator, stop the responder; appends to runs.jsonl
-  local kind=$1 line load_before load_after ok=1
+  local kind=$1 line load_before load_after ok=1 responders names
   # namespaces per run: charon-setup-rate.sh's ks_sweep removes ks-* namespaces older than 10 minutes
   ks_topology_up
   if [ "$kind" = split ]; then start_split || ok=0; else start_gateway || ok=0; fi
   if [ "$ok" = 0 ]; then
     echo "{\"kind\": \"$kind\", \"round\": $round, \"error\": \"responder did not start\"}" | tee -a "$out/runs.jsonl"
-    stop_all; ks_topology_down; return 0
+    ks_jvms_stop; ks_topology_down; return 0
   fi
   load_before=$(cut -d' ' -f1 /proc/loadavg)
   line=$(timeout $(( warmup + duration + 5 * jit_windows + 420 )) ip netns exec "$gwa" "$java" $KEEL_JVM_FLAGS \
@@ -180,14 +125,18 @@ keel_run() { # KIND: start the responder, run the initiator, stop the responder;
     --warmup-jit-share "$jit_share" --warmup-jit-windows "$jit_windows" --duration "$duration" \
     --responder-pid "$responders" --clk-tck "$hz" 2> "$out/$round-$kind-initiator.log" | tail -1 || true)
   load_after=$(cut -d' ' -f1 /proc/loadavg)
-  stop_all
+  ks_jvms_stop
   ks_topology_down
+  if [ "$kind" = split ]; then for f in "$work"/*.log; do cp "$f" "$out/$round-$(basename "$f")"; done; fi
   python3 -c '
 import json, sys
 d = json.loads(sys.argv[1] or "{}") or {"error": "initiator printed no result"}
 d.update(kind=sys.argv[2], round=int(sys.argv[3]), load1_before=float(sys.argv[4]), load1_after=float(sys.argv[5]),
          uptime=sys.argv[6])
-print(json.dumps(d, sort_keys=True))' "$line" "$kind" "$round" "$load_before" "$load_after" "$(uptime)" \
+names = dict(zip(sys.argv[7].split(","), sys.argv[8].split(",")))  # pid -> service
+if "responder_cpu_ms_per_sa_by_pid" in d:
+    d["responder_cpu_ms_per_sa_by_process"] = {names.get(k, k): v for k, v in d.pop("responder_cpu_ms_per_sa_by_pid").items()}
+print(json.dumps(d, sort_keys=True))' "$line" "$kind" "$round" "$load_before" "$load_after" "$(uptime)" "$responders" "$names" \
     | tee -a "$out/runs.jsonl"
 }
 
@@ -224,6 +173,10 @@ for r in rows:
           f" {r.get('responder_cpu_ms_per_sa', '–')} | {r.get('retransmissions', '–')} |"
           f" {r.get('warmup_s', '–')} / {r.get('warmup_sas', '–')} / {r.get('warmup_jit_windows', '–')} |"
           f" {r['load1_before']} / {r['load1_after']} |")
+for r in rows:
+    if r.get("kind") == "split" and "responder_cpu_ms_per_sa_by_process" in r:
+        print(f"\nround {r['round']}, split, CPU ms per SA by process: " + ", ".join(
+            f"{k} {v}" for k, v in r["responder_cpu_ms_per_sa_by_process"].items()))
 med = {}
 for kind in ("charon", "gateway", "split"):
     rates = sorted(r["rate"] for r in rows if r["kind"] == kind and "rate" in r)

@@ -164,6 +164,10 @@ public final class IkeSetupRate {
             b.byThreadGroup.forEach((group, ticks) -> byGroup.put(group, round(1000.0
                     * (ticks - a.byThreadGroup.getOrDefault(group, 0L)) / clkTck / Math.max(1, ok), 3)));
             line.put("cpu_ms_per_sa_by_thread", byGroup); // both JVMs: event_loops, jit, gc, other
+            Map<String, Object> byPid = new TreeMap<>(); // each responder process (the services apart: each service)
+            b.byResponderPid.forEach((pid, ticks) -> byPid.put(Long.toString(pid), round(1000.0
+                    * (ticks - a.byResponderPid.getOrDefault(pid, 0L)) / clkTck / Math.max(1, ok), 3)));
+            line.put("responder_cpu_ms_per_sa_by_pid", byPid);
             line.put("ok_total", load.ok.sum());
             line.put("failed_total", load.failed.sum());
             line.put("deleted_total", load.deleted.sum());
@@ -258,7 +262,7 @@ public final class IkeSetupRate {
     }
 
     private record Snapshot(long nanos, long epochMillis, long ok, long failed, long retransmissions, long cpuTicksSelf,
-            long cpuTicksResponder, Map<String, Long> byThreadGroup) {
+            long cpuTicksResponder, Map<String, Long> byThreadGroup, Map<Long, Long> byResponderPid) {
         static Snapshot take(Load load, BenchPeer initiator, BenchPeer responder, long[] responderPids) {
             long retransmissions = initiator.engine.counters().retransmissionCount()
                     + (responder == null ? 0 : responder.engine.counters().retransmissionCount());
@@ -266,12 +270,15 @@ public final class IkeSetupRate {
             Map<String, Long> groups = new TreeMap<>();
             threadTicks(self, groups);
             long responderTicks = 0;
+            Map<Long, Long> byPid = new TreeMap<>();
             for (long pid : responderPids) {
                 threadTicks(pid, groups);
-                responderTicks += cpuTicks(pid);
+                long ticks = cpuTicks(pid);
+                byPid.put(pid, ticks);
+                responderTicks += ticks;
             }
             return new Snapshot(System.nanoTime(), System.currentTimeMillis(), load.ok.sum(), load.failed.sum(), retransmissions,
-                    cpuTicks(self), responderTicks, groups);
+                    cpuTicks(self), responderTicks, groups, byPid);
         }
 
         /** The share of both JVMs' CPU that threads of {@code group} used since {@code before}. */
