@@ -107,7 +107,20 @@ one_run() { # WORKERS ROUND
   if [ $ok = 1 ]; then
     start_peer c 198.51.100.2 10.3.0.0/24 "$dir/c" && peers_pids+=" $KS_PID" || ok=0
   fi
-  # both tunnels up: a ping through each answered (60 s bound: JVMs warming up on a busy machine)
+  # Both CHILD SAs at their owners before the first packet: the split answers IKE_AUTH before its
+  # worker has the SA, and a LAN packet sent meanwhile takes the other worker's standby route,
+  # which claims the SA; the peer's ESP then claims it back, and the owner's new replay floor
+  # (last checkpoint + margin) drops the peer's packets for ever after (seen: "REPLAYED=56" and no
+  # ping through in 60 tries). So wait until each remote selector has an owner's route (metric 100).
+  for net in 10.2.0.0/24 10.3.0.0/24; do
+    [ $ok = 1 ] || break
+    t=0
+    until ip -n "$gwa" route show "$net" metric 100 | grep -q dev; do
+      t=$((t + 1)); [ $t -lt 600 ] || { echo "no owner's route to $net within 60 s" >&2; ok=0; break; }
+      sleep 0.1
+    done
+  done
+  # both tunnels up: a ping through each answered (60 tries: JVMs warming up on a busy machine)
   for h in 10.2.0.2 10.3.0.2; do
     [ $ok = 1 ] || break
     t=0
@@ -168,7 +181,8 @@ PY
   fi
   ks_jvms_stop
   ks_topology_down
-  mkdir -p "$out/$workers-$round"; cp "$dir"/*/*.log "$dir"/*.json "$out/$workers-$round/" 2>/dev/null || true
+  mkdir -p "$out/$workers-$round"; cp "$dir"/split/*.log "$dir"/*.json "$out/$workers-$round/" 2>/dev/null || true
+  for s in b c; do cp "$dir/$s/gateway.log" "$out/$workers-$round/peer-$s-gateway.log" 2>/dev/null || true; done
 }
 
 for round in $(seq 1 "$rounds"); do
