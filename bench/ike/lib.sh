@@ -43,9 +43,29 @@ ks_topology_up() {
   done
 }
 
+# A second peer site for gw-a (after ks_topology_up), on a link of its own:
+#   host-c 10.3.0.2 -- 10.3.0.1 gw-c 198.51.100.2 ==veth== 198.51.100.1 gw-a (its outer2)
+# gw-c reaches gw-a's 192.0.2.1 through that link, so two peers reach one gw-a address from two
+# addresses (two UDP 5-tuples, as behind the Internet).
+ks_site_c_up() {
+  local a c hc
+  a=$(ks_ns gwa); c=$(ks_ns gwc); hc=$(ks_ns hostc)
+  for n in "$c" "$hc"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+  ip -n "$a" link add outer2 type veth peer name outer netns "$c"
+  ip -n "$c" link add inner type veth peer name inner netns "$hc"
+  ip -n "$a" addr add 198.51.100.1/24 dev outer2; ip -n "$c" addr add 198.51.100.2/24 dev outer
+  ip -n "$c" addr add 10.3.0.1/24 dev inner; ip -n "$hc" addr add 10.3.0.2/24 dev inner
+  ip -n "$a" link set outer2 up
+  for l in outer inner; do ip -n "$c" link set "$l" up; done
+  ip -n "$hc" link set inner up
+  ip -n "$c" route add 192.0.2.0/24 via 198.51.100.1
+  ip -n "$hc" route add default via 10.3.0.1
+  ip netns exec "$c" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
 ks_topology_down() {
   local r n
-  for r in gwa gwb hosta hostb; do
+  for r in gwa gwb gwc hosta hostb hostc; do
     n=$(ks_ns $r)
     [ -e "/run/netns/$n" ] || continue
     ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true

@@ -64,16 +64,19 @@ final class BenchPeer implements AutoCloseable {
      */
     BenchPeer(boolean initiator, InetSocketAddress local, InetSocketAddress peer, int loops, IkeEvents events)
             throws Exception {
-        this(initiator, local, peer, loops, events, 1);
+        this(initiator, local, peer, loops, events, 1, -1);
     }
 
     /**
      * As above with {@code connections} identical connections named {@code bench-0}, {@code bench-1},
      * ... (the initiator's pool: the engine reuses an established IKE SA of a connection for a further
-     * CHILD SA, RFC 7296 §1.3.1, so a new IKE SA per initiation takes a connection without one).
+     * CHILD SA, RFC 7296 §1.3.1, so a new IKE SA per initiation takes a connection without one),
+     * and a NAT-T socket on {@code natTPort} (0: any free port; -1: none). A responder that floats
+     * to port 4500 (Keel's gateway and esp-workers always do, docs/gateway.md) needs it: without
+     * one, IKE_AUTH goes to its port 4500 without the non-ESP marker and is taken for ESP.
      */
     BenchPeer(boolean initiator, InetSocketAddress local, InetSocketAddress peer, int loops, IkeEvents events,
-            int connections) throws Exception {
+            int connections, int natTPort) throws Exception {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops)
                 .setBlockedThreadCheckInterval(100).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
@@ -85,7 +88,7 @@ final class BenchPeer implements AutoCloseable {
             where.printStackTrace();
         });
         AtomicReference<IkeEngine> engineRef = new AtomicReference<>();
-        sockets = UdpIkeSockets.bind(vertx, local.getHostString(), local.getPort(), -1,
+        sockets = UdpIkeSockets.bind(vertx, local.getHostString(), local.getPort(), natTPort,
                 (port, from, buf, off, len) -> engineRef.get().onMessage(port, from, buf, off, len))
                 .await(10, TimeUnit.SECONDS);
         IpAddress localAddress = IpAddress.fromBytes(local.getAddress().getAddress());

@@ -24,8 +24,9 @@ import java.util.function.BooleanSupplier;
  *
  * <pre>
  *   --role responder --local 127.0.0.2:PORT                 answers until SIGTERM, then prints its line
- *   --role initiator --local 127.0.0.1:0 --peer 127.0.0.2:PORT [--responder-pid PID]
+ *   --role initiator --local 127.0.0.1:0 --peer 127.0.0.2:PORT [--responder-pid PID[,PID...]]
  *   --role both                                              both engines in this JVM (profiling, quick checks)
+ *   --nat-t-port 0                                           the initiator's NAT-T socket (a responder that floats to 4500)
  *   --in-flight 64 --warmup 10 --warmup-sas 0 --warmup-jit-share 1 --duration 20 --loops 2 --clk-tck 100
  * </pre>
  *
@@ -99,12 +100,14 @@ public final class IkeSetupRate {
         double jitShare = Double.parseDouble(o.getOrDefault("warmup-jit-share", "1"));
         int maxJitWindows = Integer.parseInt(o.getOrDefault("warmup-jit-windows", "60"));
         int clkTck = Integer.parseInt(o.getOrDefault("clk-tck", "100"));
-        long responderPid = Long.parseLong(o.getOrDefault("responder-pid", "-1"));
+        // the responder's processes (several for Keel's services apart): their CPU counts with ours
+        long[] responderPids = java.util.Arrays.stream(o.getOrDefault("responder-pid", "").split(","))
+                .filter(x -> !x.isBlank()).mapToLong(Long::parseLong).toArray();
         InetSocketAddress peer = endpoint(o.getOrDefault("peer", "127.0.0.2:500"));
         Load load = new Load();
         int connections = 2 * inFlight;
         try (BenchPeer initiator = new BenchPeer(true, endpoint(o.getOrDefault("local", "127.0.0.1:0")), peer, loops,
-                load, connections)) {
+                load, connections, Integer.parseInt(o.getOrDefault("nat-t-port", "-1")))) {
             load.engine = initiator.engine;
             for (int i = 0; i < connections; i++) {
                 load.free.add(BenchPeer.CONNECTION + "-" + i);
@@ -116,13 +119,13 @@ public final class IkeSetupRate {
             Thread.sleep((long) (warmup * 1000));
             // on a busy machine the JIT needs CPU time, not wall time: also wait for a number of SAs
             waitFor(300_000, () -> load.ok.sum() >= warmupSas);
-            Snapshot warm = Snapshot.take(load, initiator, responder, responderPid);
+            Snapshot warm = Snapshot.take(load, initiator, responder, responderPids);
             // and for the JIT to finish: a gateway runs for hours, its compilers idle; up to 5 s
             // windows until the compiler threads' share of both JVMs' CPU is below jitShare
             int jitWindows = 0;
             while (jitShare < 1 && jitWindows < maxJitWindows) {
                 Thread.sleep(5_000);
-                Snapshot next = Snapshot.take(load, initiator, responder, responderPid);
+                Snapshot next = Snapshot.take(load, initiator, responder, responderPids);
                 jitWindows++;
                 double share = next.share("jit", warm);
                 warm = next;
@@ -132,7 +135,7 @@ public final class IkeSetupRate {
             }
             Snapshot a = warm;
             Thread.sleep((long) (duration * 1000));
-            Snapshot b = Snapshot.take(load, initiator, responder, responderPid);
+            Snapshot b = Snapshot.take(load, initiator, responder, responderPids);
             load.stopping = true;
             boolean drained = waitFor(60_000, () -> load.inFlight.get() == 0 && initiator.engine.ikeSaCount() == 0
                     && (responder == null || responder.engine.ikeSaCount() == 0));
@@ -142,7 +145,7 @@ public final class IkeSetupRate {
                     / (double) clkTck;
             Map<String, Object> line = new TreeMap<>();
             line.put("impl", "keel");
-            line.put("jvms", responder == null ? 2 : 1);
+            line.put("jvms", responder == null ? 1 + responderPids.length : 1);
             line.put("in_flight", inFlight);
             line.put("loops_per_jvm", loops);
             line.put("warmup_s", round((a.nanos - start) / 1e9, 1));
@@ -155,10 +158,16 @@ public final class IkeSetupRate {
             line.put("retransmissions", b.retransmissions - a.retransmissions);
             line.put("cpu_s", round(cpuSeconds, 2));
             line.put("cpu_ms_per_sa", round(1000 * cpuSeconds / Math.max(1, ok), 3));
+            line.put("responder_cpu_ms_per_sa", round(1000.0 * (b.cpuTicksResponder - a.cpuTicksResponder) / clkTck
+                    / Math.max(1, ok), 3)); // the responder's processes alone (0 with --role both)
             Map<String, Object> byGroup = new TreeMap<>();
             b.byThreadGroup.forEach((group, ticks) -> byGroup.put(group, round(1000.0
                     * (ticks - a.byThreadGroup.getOrDefault(group, 0L)) / clkTck / Math.max(1, ok), 3)));
             line.put("cpu_ms_per_sa_by_thread", byGroup); // both JVMs: event_loops, jit, gc, other
+            Map<String, Object> byPid = new TreeMap<>(); // each responder process (the services apart: each service)
+            b.byResponderPid.forEach((pid, ticks) -> byPid.put(Long.toString(pid), round(1000.0
+                    * (ticks - a.byResponderPid.getOrDefault(pid, 0L)) / clkTck / Math.max(1, ok), 3)));
+            line.put("responder_cpu_ms_per_sa_by_pid", byPid);
             line.put("ok_total", load.ok.sum());
             line.put("failed_total", load.failed.sum());
             line.put("deleted_total", load.deleted.sum());
@@ -253,18 +262,23 @@ public final class IkeSetupRate {
     }
 
     private record Snapshot(long nanos, long epochMillis, long ok, long failed, long retransmissions, long cpuTicksSelf,
-            long cpuTicksResponder, Map<String, Long> byThreadGroup) {
-        static Snapshot take(Load load, BenchPeer initiator, BenchPeer responder, long responderPid) {
+            long cpuTicksResponder, Map<String, Long> byThreadGroup, Map<Long, Long> byResponderPid) {
+        static Snapshot take(Load load, BenchPeer initiator, BenchPeer responder, long[] responderPids) {
             long retransmissions = initiator.engine.counters().retransmissionCount()
                     + (responder == null ? 0 : responder.engine.counters().retransmissionCount());
             long self = ProcessHandle.current().pid();
             Map<String, Long> groups = new TreeMap<>();
             threadTicks(self, groups);
-            if (responderPid > 0) {
-                threadTicks(responderPid, groups);
+            long responderTicks = 0;
+            Map<Long, Long> byPid = new TreeMap<>();
+            for (long pid : responderPids) {
+                threadTicks(pid, groups);
+                long ticks = cpuTicks(pid);
+                byPid.put(pid, ticks);
+                responderTicks += ticks;
             }
             return new Snapshot(System.nanoTime(), System.currentTimeMillis(), load.ok.sum(), load.failed.sum(), retransmissions,
-                    cpuTicks(self), responderPid > 0 ? cpuTicks(responderPid) : 0, groups);
+                    cpuTicks(self), responderTicks, groups, byPid);
         }
 
         /** The share of both JVMs' CPU that threads of {@code group} used since {@code before}. */
