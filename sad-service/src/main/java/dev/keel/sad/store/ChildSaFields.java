@@ -473,7 +473,7 @@ public final class ChildSaFields {
         if (direction == Direction.DIRECTION_INBOUND_VALUE) {
             floor = ClaimProcessor.takeoverFloor(replayCheckpoint, replayMargin, replayFloor);
             checkpoint = floor;
-            margin = ClaimProcessor.takeoverMargin(replayMargin);
+            margin = ClaimProcessor.takeoverMargin(replayCheckpoint, replayFloor, replayMargin);
         }
         // New values of PATCHED, in its order (strings as UTF-8).
         long[] values = {nowMs, 0, 0, ownerEpoch + 1, checkpoint, floor, generation + 1, reason.getNumber(), margin};

@@ -57,7 +57,8 @@ public final class ClaimProcessor extends OwnershipClaim {
                 .setUpdatedAtMs(nowMs);
         if (r.getDirection() == Direction.DIRECTION_INBOUND) {
             long floor = takeoverFloor(r.getReplayCheckpoint(), r.getReplayMargin(), r.getReplayFloor());
-            b.setReplayFloor(floor).setReplayCheckpoint(floor).setReplayMargin(takeoverMargin(r.getReplayMargin()));
+            b.setReplayFloor(floor).setReplayCheckpoint(floor)
+                    .setReplayMargin(takeoverMargin(r.getReplayCheckpoint(), r.getReplayFloor(), r.getReplayMargin()));
         }
         return b.build();
     }
@@ -73,8 +74,16 @@ public final class ClaimProcessor extends OwnershipClaim {
      * margin its first packets would lie above the limit and wait for the new owner's first
      * checkpoint, a round trip to a busy SAD. The new owner's first checkpoint sizes the margin
      * to its traffic again; until then a second takeover would start this much higher.
+     *
+     * <p>Only a margin the owner's own checkpoints sized is multiplied: one still at the floor
+     * (no checkpoint since the last takeover, or a new SA's initial margin, both 0) is kept, so
+     * takeovers and claims in a row (a claim going back and forth) raise the floor by the same
+     * margin each time, not by a margin that grows fourfold at each.
      */
-    static long takeoverMargin(long margin) {
+    static long takeoverMargin(long checkpoint, long floor, long margin) {
+        if (checkpoint == floor) {
+            return margin;
+        }
         return Math.min(margin * TAKEOVER_MARGIN_FACTOR, Validation.MAX_REPLAY_MARGIN);
     }
 

@@ -97,10 +97,10 @@ public final class SaMergePolicies {
             if (winner.getDirection() == Direction.DIRECTION_INBOUND) {
                 // Both owners may have accepted packets: as at a takeover, the window restarts above
                 // both sides' checkpoint + margin (the owner sees the epoch rise).
-                long floor = ClaimProcessor.takeoverFloor(b.getReplayCheckpoint(), b.getReplayMargin(),
-                        b.getReplayFloor());
-                b.setReplayFloor(floor).setReplayCheckpoint(floor)
-                        .setReplayMargin(ClaimProcessor.takeoverMargin(b.getReplayMargin()));
+                long stored = b.getReplayCheckpoint();
+                long floor = ClaimProcessor.takeoverFloor(stored, b.getReplayMargin(), b.getReplayFloor());
+                b.setReplayMargin(ClaimProcessor.takeoverMargin(stored, b.getReplayFloor(), b.getReplayMargin()))
+                        .setReplayFloor(floor).setReplayCheckpoint(floor);
             }
         } else {
             b.setOwnerEpoch(epoch);

@@ -9,6 +9,7 @@ import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.SadException.Kind;
 import java.util.AbstractMap.SimpleEntry;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -93,6 +94,28 @@ class ProcessorsTest {
 
         MaintenanceProcessor withOwner = new MaintenanceProcessor(10_000, Map.of("u1", "n1"), 600_000);
         assertThat(withOwner.due().apply(entry(in))).isFalse();
+    }
+
+    /**
+     * The takeover margin multiplies only a margin the owner's checkpoints sized: claims back and
+     * forth with no checkpoint between them raise the floor by the same margin each time, and a
+     * new SA's initial margin is not multiplied.
+     */
+    @Test
+    void claimsInARowRaiseTheFloorLinearlyNotByAGrowingMargin() {
+        ChildSaRecord in = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayCheckpoint(5_000)
+                .setReplayMargin(1_000).build();
+        ChildSaRecord a = ClaimProcessor.reassign(in, "n2", "u2", OwnershipReason.OWNERSHIP_REASON_CLAIM, 1);
+        ChildSaRecord b = ClaimProcessor.reassign(a, "n1", "u1", OwnershipReason.OWNERSHIP_REASON_CLAIM, 2);
+        ChildSaRecord c = ClaimProcessor.reassign(b, "n2", "u2", OwnershipReason.OWNERSHIP_REASON_CLAIM, 3);
+        assertThat(List.of(a.getReplayFloor(), b.getReplayFloor(), c.getReplayFloor()))
+                .containsExactly(6_000L, 10_000L, 14_000L);
+        assertThat(c.getReplayMargin()).isEqualTo(4_000);
+
+        ChildSaRecord fresh = out(true, 1).setDirection(Direction.DIRECTION_INBOUND).setReplayMargin(64).build();
+        ChildSaRecord f = ClaimProcessor.reassign(fresh, "n2", "u2", OwnershipReason.OWNERSHIP_REASON_CLAIM, 1);
+        assertThat(List.of(f.getReplayFloor(), f.getReplayMargin())).as("a new SA's initial margin stands")
+                .containsExactly(64L, 64L);
     }
 
     @Test
