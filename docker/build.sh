@@ -71,6 +71,10 @@ else
   trap - EXIT
 fi
 docker tag "keel-base:$base_hash" keel-base:latest
+# Bases of older package lists (images built on them keep their layers until pruned).
+for old in $(docker image ls keel-base --format '{{.Tag}}' | grep -vxE "latest|$base_hash"); do
+  docker rmi "keel-base:$old" >/dev/null 2>&1 || true
+done
 
 # --- keel-runtime: jlink'd JDK + the jars -------------------------------------------------------
 # The modules jdeps finds in keel-gateway.jar (jdeps --ignore-missing-deps --multi-release 25
