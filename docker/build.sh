@@ -15,6 +15,7 @@
 #   --maven   first build the jars (mvn package of gateway and docker, tests skipped); without it
 #             they are built only when missing. After changing Keel's code, pass it (or run mvn).
 # Needs: root (debootstrap, only when the base is built), debootstrap, a Docker engine, JDK 25.
+# Exit status 3: one of these is missing (the container tests then skip, or fail in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -32,7 +33,7 @@ done
 # The classic builder: Debian's docker.io has no buildx, and a newer client would want it.
 export DOCKER_BUILDKIT=0
 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || {
-  echo "build.sh: no Docker engine answers ('docker version' failed); start dockerd first" >&2; exit 1; }
+  echo "build.sh: no Docker engine answers ('docker version' failed); start dockerd first" >&2; exit 3; }
 
 start=$(date +%s)
 log() { echo "build.sh [$(( $(date +%s) - start ))s] $*"; }
@@ -54,8 +55,8 @@ base_hash=$( { echo "debootstrap --variant=minbase $suite $packages"; cat docker
 if docker image inspect "keel-base:$base_hash" >/dev/null 2>&1; then
   log "keel-base:$base_hash is current (packages: $packages)"
 else
-  [ "$(id -u)" = 0 ] || { echo "build.sh: building keel-base runs debootstrap, which needs root" >&2; exit 1; }
-  command -v debootstrap >/dev/null || { echo "build.sh: debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
+  [ "$(id -u)" = 0 ] || { echo "build.sh: building keel-base runs debootstrap, which needs root" >&2; exit 3; }
+  command -v debootstrap >/dev/null || { echo "build.sh: debootstrap is not installed (apt-get install debootstrap)" >&2; exit 3; }
   rootfs=$(mktemp -d /var/tmp/keel-base.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
   log "debootstrap --variant=minbase $suite (+ $packages) from $mirror"

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * {@code keel-sas TARGET}: the CHILD SAs in the SAD as the node's admin API (keel.v1.SaService at
  * TARGET, see {@link AdminChannels}) lists them, one line each, without keys:
  * {@code connection child direction spi(hex) state owner=node epoch=n}. Exits 1 when the API does
- * not answer within 5 s. The container tests read a gateway's state through it.
+ * not answer within 20 s (a loaded machine starts a JVM slowly). The container tests read a gateway's state through it.
  */
 public final class ChildSaList {
 
@@ -28,7 +28,7 @@ public final class ChildSaList {
         try {
             SaServiceGrpc.SaServiceBlockingStub sad = SaServiceGrpc.newBlockingStub(channel);
             String token = "";
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             do { // pages are bounded by the SAD's size; the deadline bounds the whole listing
                 ListChildSasResponse page = sad.withDeadlineAfter(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
                         .listChildSas(ListChildSasRequest.newBuilder().setPageSize(1000).setPageToken(token).build());

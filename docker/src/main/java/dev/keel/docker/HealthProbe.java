@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The images' healthcheck ({@code keel-health TARGET [SERVICE]}): asks grpc.health.v1 at TARGET
  * ({@code unix:/path} or {@code host:port}, see {@link AdminChannels}) for SERVICE (default: the
- * server as a whole) and exits 0 when it answers SERVING within 3 s, 1 otherwise, printing one line.
+ * server as a whole) and exits 0 when it answers SERVING within 8 s (the healthcheck's timeout is 10 s), 1 otherwise, printing one line.
  */
 public final class HealthProbe {
 
@@ -32,7 +32,7 @@ public final class HealthProbe {
         }
         int exit;
         try {
-            HealthCheckResponse r = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(3, TimeUnit.SECONDS)
+            HealthCheckResponse r = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(8, TimeUnit.SECONDS)
                     .check(HealthCheckRequest.newBuilder().setService(service).build());
             System.out.println("keel-health " + args[0] + " " + (service.isEmpty() ? "(server)" : service)
                     + ": " + r.getStatus());
