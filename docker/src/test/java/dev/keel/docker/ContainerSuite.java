@@ -8,9 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.ContainerState;
+import org.testcontainers.containers.DockerComposeContainer;
 
 /**
  * What every container test needs first: a Docker engine that answers, docker-compose, and images
@@ -102,6 +106,36 @@ final class ContainerSuite {
     @FunctionalInterface
     interface Check {
         boolean ok() throws Exception;
+    }
+
+    /** The container of a compose service ({@code gw-a}, or {@code gw-a_1} as docker-compose 1.x names it). */
+    static ContainerState container(DockerComposeContainer<?> compose, String service) {
+        Optional<ContainerState> c = compose.getContainerByServiceName(service);
+        if (c.isEmpty()) {
+            c = compose.getContainerByServiceName(service + "_1");
+        }
+        return c.orElseThrow(() -> new AssertionError("no container of service " + service));
+    }
+
+    /**
+     * Removes the containers, networks and volumes of compose projects named {@code prefix}… that
+     * an earlier run left when it was killed before its clean-up (their fixed subnets would
+     * collide with this run's).
+     */
+    static void removeLeftovers(String prefix) {
+        var docker = DockerClientFactory.instance().client();
+        String label = "com.docker.compose.project";
+        java.util.function.Predicate<Map<String, String>> ours =
+                labels -> labels != null && labels.getOrDefault(label, "").startsWith(prefix);
+        docker.listContainersCmd().withShowAll(true).exec().stream().filter(c -> ours.test(c.getLabels()))
+                .forEach(c -> docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec());
+        docker.listNetworksCmd().exec().stream().filter(n -> ours.test(n.getLabels()))
+                .forEach(n -> docker.removeNetworkCmd(n.getId()).exec());
+        var volumes = docker.listVolumesCmd().exec().getVolumes();
+        if (volumes != null) {
+            volumes.stream().filter(v -> ours.test(v.getLabels()))
+                    .forEach(v -> docker.removeVolumeCmd(v.getName()).exec());
+        }
     }
 
     private static String lastLine(String out) {

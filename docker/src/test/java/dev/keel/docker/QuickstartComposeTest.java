@@ -1,13 +1,11 @@
 package dev.keel.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.File;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -15,7 +13,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.Container.ExecResult;
 import org.testcontainers.containers.ContainerState;
 import org.testcontainers.containers.DockerComposeContainer;
@@ -41,7 +38,7 @@ class QuickstartComposeTest {
     static void up() throws Exception {
         ContainerSuite.requireDockerAndCompose();
         ContainerSuite.buildImages();
-        removeLeftovers();
+        ContainerSuite.removeLeftovers(PROJECT_PREFIX);
         File file = ContainerSuite.repoRoot().resolve("docker/compose/quickstart.yml").toFile();
         compose = new DockerComposeContainer<>(PROJECT_PREFIX, List.of(file))
                 .withPull(false)
@@ -126,11 +123,7 @@ class QuickstartComposeTest {
     }
 
     private static ContainerState container(String service) {
-        Optional<ContainerState> c = compose.getContainerByServiceName(service);
-        if (c.isEmpty()) {
-            c = compose.getContainerByServiceName(service + "_1"); // docker-compose 1.x names
-        }
-        return c.orElseThrow(() -> new AssertionError("no container of service " + service));
+        return ContainerSuite.container(compose, service);
     }
 
     private static void printLogs() {
@@ -143,22 +136,6 @@ class QuickstartComposeTest {
             } catch (RuntimeException | AssertionError e) {
                 System.out.println("---- " + s + ": no logs (" + e.getMessage() + ")");
             }
-        }
-    }
-
-    /** Removes the containers and networks of earlier runs that were killed before their clean-up. */
-    private static void removeLeftovers() {
-        var docker = DockerClientFactory.instance().client();
-        String label = "com.docker.compose.project";
-        docker.listContainersCmd().withShowAll(true).exec().stream()
-                .filter(c -> c.getLabels() != null && c.getLabels().getOrDefault(label, "").startsWith(PROJECT_PREFIX))
-                .forEach(c -> docker.removeContainerCmd(c.getId()).withForce(true).exec());
-        docker.listNetworksCmd().exec().stream()
-                .filter(n -> n.getLabels() != null && n.getLabels().getOrDefault(label, "").startsWith(PROJECT_PREFIX))
-                .forEach(n -> docker.removeNetworkCmd(n.getId()).exec());
-        if (docker.listContainersCmd().withShowAll(true).exec().stream()
-                .anyMatch(c -> c.getLabels() != null && c.getLabels().getOrDefault(label, "").startsWith(PROJECT_PREFIX))) {
-            fail("containers of an earlier " + PROJECT_PREFIX + " run remain");
         }
     }
 }
