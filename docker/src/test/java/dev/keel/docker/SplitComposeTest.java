@@ -85,9 +85,9 @@ class SplitComposeTest {
         docker.killContainerCmd(ContainerSuite.container(compose, carrier).getContainerId()).exec();
 
         // The first packets go to a TUN that is gone or are dropped until the survivor claims the
-        // SAs (docs/gateway.md, "What survives what"): wait up to 20 s for 10 replies, then every
+        // SAs (docs/gateway.md, "What survives what"): wait up to 30 s for 10 replies, then every
         // one of the next 10 must come back, and the other way too.
-        assertPings("host-a", "172.29.10.10", 10, 10, "-w", "20");
+        assertPings("host-a", "172.29.10.10", 10, 10, "-w", "30");
         assertPings("host-a", "172.29.10.10", 10, 10);
         assertPings("host-b", "172.29.9.10", 10, 10);
 
