@@ -6,10 +6,10 @@
 #   keel-gateway, keel-policy-service, keel-sad-service, keel-ike-service, keel-esp-worker
 #                        keel-runtime with an entrypoint, a user, a healthcheck
 #   keel-strongswan      keel-base + charon (kernel-libipsec) + swanctl, for tests and demos
-# Incremental: the base is rebuilt only when packages.txt (or this script's debootstrap line)
-# changes (its tag is keel-base:<hash>), the JDK runtime only when the JDK or its module list
-# does, and docker's build cache skips every layer whose files did not change: with nothing
-# changed the whole run takes seconds and changes no image.
+# Incremental: the base is rebuilt only when packages.txt, the debootstrap line or
+# base/cleanup.sh changes (its tag and label dev.keel.base.hash are their hash), the JDK runtime
+# only when the JDK or its module list does, and docker's build cache skips every layer whose
+# files did not change: with nothing changed the whole run takes seconds and changes no image.
 #
 # Usage: docker/build.sh [--maven]
 #   --maven   first build the jars (mvn package of gateway and docker, tests skipped); without it
@@ -67,7 +67,7 @@ else
   log "importing keel-base:$base_hash ($(du -sh "$rootfs" | cut -f1))"
   tar -C "$rootfs" --numeric-owner -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
-    --change 'CMD ["/bin/bash"]' - "keel-base:$base_hash" >/dev/null
+    --change 'CMD ["/bin/bash"]' --change "LABEL dev.keel.base.hash=$base_hash" - "keel-base:$base_hash" >/dev/null
   rm -rf "$rootfs"
   trap - EXIT
 fi
