@@ -23,7 +23,7 @@ import org.testcontainers.containers.DockerComposeContainer;
  * SA pair, the hosts' packets go through keel0, and host A and host B ping each other through
  * the tunnel. The project is removed (containers and networks) after the test, failed or not.
  */
-@Timeout(value = 20, unit = java.util.concurrent.TimeUnit.MINUTES)
+@Timeout(value = 12, unit = java.util.concurrent.TimeUnit.MINUTES) // each method, @BeforeAll included
 class QuickstartComposeTest {
 
     /** Every compose project of this suite starts with it; leftovers of a killed run are removed first. */

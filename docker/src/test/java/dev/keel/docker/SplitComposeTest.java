@@ -26,7 +26,7 @@ import org.testcontainers.containers.DockerComposeContainer;
  * killed (SIGKILL), and the tunnel keeps forwarding through the other worker with the same SPIs:
  * the SAD moved the CHILD SAs to the survivor's node, charon kept its one CHILD SA.
  */
-@Timeout(value = 20, unit = java.util.concurrent.TimeUnit.MINUTES)
+@Timeout(value = 12, unit = java.util.concurrent.TimeUnit.MINUTES) // each method, @BeforeAll included
 class SplitComposeTest {
 
     static final String PROJECT_PREFIX = "keeltestsplit";
