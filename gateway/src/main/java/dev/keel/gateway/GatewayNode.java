@@ -15,7 +15,6 @@ import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.VirtualWire;
 import dev.keel.esp.raw.OuterTransport;
-import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.tun.TunDevice;
 import dev.keel.esp.tun.TunMtu;
 import dev.keel.esp.tun.TunPort;
@@ -265,7 +264,7 @@ public final class GatewayNode {
                     IpAddress local = IpAddress.parse(settings.address());
                     SadChildInstaller installer = new SadChildInstaller(services.sadChannel,
                             settings.cluster().nodeId(), "", settings.natTEndpoint(),
-                            (ids, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
+                            (ids, owner, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
                     // DESIGN §4: every exchange's IKE SA state is in the SAD before its response leaves
                     SadIkeSaStore ikeStore = new SadIkeSaStore(services.sadChannel, local, "", installer::ids);
                     IkeEvents events = IkeEvents.all(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
@@ -341,9 +340,7 @@ public final class GatewayNode {
         long giveUp = establishedNanos + TimeUnit.SECONDS.toNanos(5);
         Runnable[] check = new Runnable[1];
         check[0] = () -> {
-            SaTables.Installed out = tables.get(ids.outbound());
-            if (tables.get(ids.inbound()) != null && out != null && out.sa() instanceof OutboundSa o
-                    && !o.leaseInFlight()) {
+            if (tables.pairUsable(ids.inbound(), ids.outbound())) {
                 long micros = (System.nanoTime() - establishedNanos) / 1_000;
                 synchronized (rt.installMicros) {
                     if (rt.installMicros.size() < 10_000) {

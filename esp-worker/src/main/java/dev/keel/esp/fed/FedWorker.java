@@ -42,8 +42,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,6 +96,10 @@ public final class FedWorker implements AutoCloseable {
     private PlaintextPort port;
     private FedGateway dataPlane;
     private boolean closed;
+    /** Polls the tables for ike-service's AwaitUsable questions (one thread, started at the first). */
+    private final ScheduledExecutorService usableChecks =
+            Executors.newSingleThreadScheduledExecutor(
+                    Thread.ofPlatform().daemon().name("keel-usable-probe").factory());
 
     private FedWorker(FedWorkerConfig config, Vertx vertx, ManagedChannel policyChannel, FirstReadyChannel sadChannel,
             WorkerFeeds feeds, ExecutorService acquireExecutor, IkeHandoff ike, IkeRelayClient relay,
@@ -166,6 +173,7 @@ public final class FedWorker implements AutoCloseable {
                 w.ikePortSocket.handTo(relay.port(w.ikePortSocket.local(), w.ikePortSocket));
             }
             if (relay != null) {
+                relay.usableProbe(w::probeUsable);
                 relay.start();
             }
         } catch (Exception e) {
@@ -178,6 +186,37 @@ public final class FedWorker implements AutoCloseable {
                 + ", ike relay " + (cfg.ikeRelay() == null ? "none" : cfg.ikeRelay()));
         out.flush();
         return w;
+    }
+
+    /** How often a pair ike-service waits for is looked at in the tables. */
+    private static final long USABLE_POLL_MICROS = 500;
+
+    /**
+     * Answers whether the CHILD SA pair is usable here (ike-service holds the IKE response that
+     * completes it until then): in the tables, the outbound SA leased, and with owner-preferred
+     * routes its owner's route applied, so the LAN's first packet comes to this worker, not
+     * through another's standby route (which would claim the SA away: docs/gateway.md).
+     */
+    private void probeUsable(String inboundId, String outboundId, int timeoutMillis,
+            Consumer<Boolean> answer) {
+        long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        Runnable[] check = new Runnable[1];
+        check[0] = () -> {
+            OwnedRoutes r = routes;
+            if (feeds.sas().pairUsable(inboundId, outboundId) && (r == null || r.routedFor(outboundId))) {
+                answer.accept(true);
+            } else if (System.nanoTime() - giveUp < 0) {
+                usableChecks.schedule(check[0], USABLE_POLL_MICROS, TimeUnit.MICROSECONDS);
+            } else {
+                LOG.warn("CHILD SA {} not usable here {} ms after ike-service asked", inboundId, timeoutMillis);
+                answer.accept(false);
+            }
+        };
+        try {
+            usableChecks.execute(check[0]);
+        } catch (RejectedExecutionException e) {
+            answer.accept(false); // closing
+        }
     }
 
     private static ChannelCredentials credentials(FedWorkerConfig.Tls tls) throws IOException {
@@ -327,6 +366,7 @@ public final class FedWorker implements AutoCloseable {
                 LOG.warn("closing the data plane: {}", e.toString());
             }
         }
+        usableChecks.shutdownNow();
         if (relay != null) {
             relay.close();
             relayChannel.shutdownNow();

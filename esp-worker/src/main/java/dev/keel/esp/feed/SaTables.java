@@ -556,6 +556,17 @@ public final class SaTables {
         return byId.get(id);
     }
 
+    /**
+     * Whether the CHILD SA pair is usable here: the inbound SA installed, and the outbound one with
+     * a sequence-number lease in hand (none asked for and unanswered), so the first packet either
+     * way finds its SA (install before use, docs/ha.md).
+     */
+    public synchronized boolean pairUsable(String inboundId, String outboundId) {
+        Installed out = byId.get(outboundId);
+        return byId.get(inboundId) != null && out != null && out.sa() instanceof OutboundSa o && !o.leaseInFlight()
+                && o.peekNextSequence() != 0;
+    }
+
     /** Per-SA counters, for tests and the admin API. */
     public List<SaCounters> counters() {
         Collection<Installed> all = installed();

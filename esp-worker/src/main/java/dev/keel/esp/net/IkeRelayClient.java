@@ -5,6 +5,8 @@ import com.google.protobuf.ByteString;
 import dev.keel.proto.CoreMapping;
 import dev.keel.proto.RelayDatagrams;
 import dev.keel.proto.v1.Endpoint;
+import dev.keel.proto.v1.AwaitUsable;
+import dev.keel.proto.v1.ChildSaUsable;
 import dev.keel.proto.v1.IkeDatagram;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
@@ -103,6 +105,7 @@ public final class IkeRelayClient implements AutoCloseable {
     private final ScheduledExecutorService reconnects;
     private final Thread writer;
 
+    private volatile UsableProbe usableProbe = (in, out, timeout, answer) -> answer.accept(false);
     private volatile Attempt current;
     private volatile Map<InetSocketAddress, IkeSender> ports = Map.of();
     private volatile boolean closed;
@@ -208,6 +211,33 @@ public final class IkeRelayClient implements AutoCloseable {
      */
     public boolean reportExpiry(String saId, boolean hard) {
         return report(RelayFrame.newBuilder().setExpiry(RelayExpiry.newBuilder().setSaId(saId).setHard(hard)).build());
+    }
+
+    /**
+     * How the worker finds out whether a CHILD SA pair is usable in its data plane: called on the
+     * relay's thread for each ike-service question; must not block, and must call {@code answer}
+     * once, within about {@code timeoutMillis}.
+     */
+    @FunctionalInterface
+    public interface UsableProbe {
+        void probe(String inboundSaId, String outboundSaId, int timeoutMillis, java.util.function.Consumer<Boolean> answer);
+    }
+
+    /** Answers ike-service's AwaitUsable questions with {@code probe} (until set: never usable). */
+    public void usableProbe(UsableProbe probe) {
+        this.usableProbe = Objects.requireNonNull(probe, "probe");
+    }
+
+    /** An AwaitUsable from ike-service: probed, then answered on the stream. */
+    private void awaitUsable(AwaitUsable q) {
+        String in = q.getInboundSaId();
+        if (in.isEmpty() || q.getOutboundSaId().isEmpty() || q.getTimeoutMs() < 1 || q.getTimeoutMs() > 60_000) {
+            drops.get(Drop.UNEXPECTED_FRAME).increment();
+            report(RelayFrame.newBuilder().setUsable(ChildSaUsable.newBuilder().setInboundSaId(in)).build());
+            return;
+        }
+        usableProbe.probe(in, q.getOutboundSaId(), q.getTimeoutMs(), usable -> report(RelayFrame.newBuilder()
+                .setUsable(ChildSaUsable.newBuilder().setInboundSaId(in).setUsable(usable)).build()));
     }
 
     private boolean report(RelayFrame f) {
@@ -335,6 +365,7 @@ public final class IkeRelayClient implements AutoCloseable {
                     LOG.info("IKE relay: worker {} attached to ike-service {}", settings.workerId(),
                             f.getWelcome().getServiceId());
                 }
+                case AWAIT_USABLE -> awaitUsable(f.getAwaitUsable());
                 default -> drops.get(Drop.UNEXPECTED_FRAME).increment();
             }
         }

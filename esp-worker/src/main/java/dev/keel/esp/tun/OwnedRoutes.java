@@ -71,6 +71,12 @@ public final class OwnedRoutes implements SaTables.OutboundListener, AutoCloseab
     /** Per installed outbound SA id: the prefixes counted for it (the configuration may change meanwhile). */
     private final Map<String, List<IpPrefix>> bySa = new HashMap<>();
     private final Map<IpPrefix, Integer> counts = new LinkedHashMap<>();
+    /** Whether every prefix of the installed outbound SA {@code saId} has its owner's route (false: not installed here). */
+    public synchronized boolean routedFor(String saId) {
+        List<IpPrefix> prefixes = bySa.get(saId);
+        return prefixes != null && routed.containsAll(prefixes);
+    }
+
     /** The prefixes with an owner's route through the device, as far as this knows. */
     private final Set<IpPrefix> routed = new LinkedHashSet<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();

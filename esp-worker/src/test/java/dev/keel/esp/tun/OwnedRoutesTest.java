@@ -124,6 +124,18 @@ class OwnedRoutesTest {
         assertThat(applier.calls).last().isEqualTo(List.of(remove(NET), remove(NET6)));
     }
 
+    /** What the fed worker tells ike-service before the IKE response leaves: the owner's route is in. */
+    @Test
+    void anOutboundSaIsRoutedOnceItsRoutesAreApplied() {
+        scheduler.inline = false; // the routes thread has not run yet
+        OwnedRoutes routes = follow();
+        tables.upsert(record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "net", "w1", 1));
+        assertThat(routes.routedFor("out-1")).as("counted, not applied").isFalse();
+        scheduler.runDue();
+        assertThat(routes.routedFor("out-1")).isTrue();
+        assertThat(routes.routedFor("out-2")).as("not installed here").isFalse();
+    }
+
     @Test
     void childrenSharingAPrefixShareItsRoute() {
         follow();

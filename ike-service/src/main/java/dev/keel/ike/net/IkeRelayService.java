@@ -4,6 +4,7 @@ import dev.keel.core.net.IpAddress;
 import com.google.protobuf.ByteString;
 import dev.keel.proto.CoreMapping;
 import dev.keel.proto.RelayDatagrams;
+import dev.keel.proto.v1.AwaitUsable;
 import dev.keel.proto.v1.IkeDatagram;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.RelayFrame;
@@ -24,8 +25,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -100,6 +104,8 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
     private final LongAdder reportsReceived = new LongAdder();
     private final LongAdder sent = new LongAdder();
     private final LongAdder routeResets = new LongAdder();
+    /** AwaitUsable requests sent and not answered, by inbound SA id. */
+    private final Map<String, CompletableFuture<Boolean>> awaiting = new ConcurrentHashMap<>();
 
     /**
      * @param serviceId this service's node id, in the welcome
@@ -157,6 +163,36 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
     public String workerOf(InetSocketAddress peer) {
         Worker w = routes.get(peer);
         return w != null && w.open ? w.id : null;
+    }
+
+    /**
+     * Asks the worker of node {@code node} to say when the CHILD SA pair ({@code inboundSaId},
+     * {@code outboundSaId}) is usable in its data plane, waiting up to {@code timeoutMillis}. The
+     * answer: true once it is, false when it is not within the time, when no worker of that node is
+     * attached, or when the worker leaves or does not answer (the answer's own wait is bounded a
+     * second past the worker's).
+     */
+    public CompletionStage<Boolean> awaitUsable(String node, String inboundSaId, String outboundSaId,
+            int timeoutMillis) {
+        Worker w = null;
+        for (Worker x : workers) { // the latest attached of that node, if several
+            if (x.open && x.id.equals(node)) {
+                w = x;
+            }
+        }
+        if (w == null) {
+            return CompletableFuture.completedFuture(false);
+        }
+        CompletableFuture<Boolean> answer = new CompletableFuture<>();
+        CompletableFuture<Boolean> earlier = awaiting.put(inboundSaId, answer);
+        if (earlier != null) {
+            earlier.complete(false);
+        }
+        answer.completeOnTimeout(false, timeoutMillis + 1_000L, TimeUnit.MILLISECONDS)
+                .whenComplete((v, e) -> awaiting.remove(inboundSaId, answer));
+        w.write(RelayFrame.newBuilder().setAwaitUsable(AwaitUsable.newBuilder().setInboundSaId(inboundSaId)
+                .setOutboundSaId(outboundSaId).setTimeoutMs(timeoutMillis)).build());
+        return answer;
     }
 
     @Override
@@ -292,6 +328,14 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
                 case UNKNOWN_ESP -> unknownEsp(f.getUnknownEsp());
                 case ACQUIRE -> acquire(f.getAcquire());
                 case EXPIRY -> expiry(f.getExpiry());
+                case USABLE -> {
+                    CompletableFuture<Boolean> a = awaiting.remove(f.getUsable().getInboundSaId());
+                    if (a != null) {
+                        a.complete(f.getUsable().getUsable());
+                    } else {
+                        drops.get(Drop.UNEXPECTED_FRAME).increment(); // late (timed out) or never asked
+                    }
+                }
                 default -> drops.get(Drop.UNEXPECTED_FRAME).increment();
             }
         }

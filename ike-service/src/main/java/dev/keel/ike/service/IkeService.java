@@ -23,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
@@ -111,6 +112,9 @@ public final class IkeService implements AutoCloseable {
         this.scheduler = scheduler;
     }
 
+    /** The longest a CHILD SA's completing response waits for the worker to hold it, as the gateway's. */
+    static final int USABLE_TIMEOUT_MILLIS = 5_000;
+
     /** Binds the sockets (none in relay mode), then follows policy-service; IKE SAs are not stored. */
     public static Future<IkeService> start(Vertx vertx, Settings s, Channel policyService, Channel saService,
             Map<String, byte[]> secrets) {
@@ -134,10 +138,15 @@ public final class IkeService implements AutoCloseable {
         IkeTransport transport = relay != null ? relay
                 : (localPort, peer, message) -> socketsRef.get().send(localPort, peer, message);
         InetSocketAddress espLocal = new InetSocketAddress(s.address(), s.espPort());
+        // Behind the relay the response that completes a CHILD SA waits until the owner's worker holds
+        // it (install before use, as the gateway's data plane; docs/gateway.md)
+        SadChildInstaller.InstallListener usable = relay == null ? null
+                : (ids, owner, at) -> owner.isEmpty() ? CompletableFuture.completedFuture(false)
+                        : relay.awaitUsable(owner, ids.inbound(), ids.outbound(), USABLE_TIMEOUT_MILLIS);
         SadChildInstaller installer = relay != null && (s.owner() == null || s.owner().isEmpty())
                 ? new SadChildInstaller(saService, s.nodeId(), sa -> relay.workerOf(sa.endpoints().remote()), espLocal,
-                        null)
-                : new SadChildInstaller(saService, s.nodeId(), s.owner(), espLocal, null);
+                        usable)
+                : new SadChildInstaller(saService, s.nodeId(), s.owner(), espLocal, usable);
         ConnectionDirectory directory = new ConnectionDirectory();
         // ClaimOwnership: sad-service grants it to its admin role only (SadApiRoles)
         SadSaClaimer claims = relay == null ? null

@@ -45,13 +45,14 @@ public final class SadChildInstaller implements IkeEvents {
     public static final int REPLAY_WINDOW = 1024;
 
     /**
-     * Told when a pair is in the SAD, with the time IKE established it ({@link System#nanoTime()});
-     * answers when the pair carries traffic in the node's data plane (the gateway watches its
-     * tables; alone, ike-service has nothing more to wait for).
+     * Told when a pair is in the SAD for node {@code owner} ("" = none named), with the time IKE
+     * established it ({@link System#nanoTime()}); answers when the pair carries traffic in that
+     * node's data plane (the gateway watches its tables; ike-service behind the relay asks the
+     * worker; alone, ike-service has nothing more to wait for).
      */
     @FunctionalInterface
     public interface InstallListener {
-        CompletionStage<?> installed(ChildSaRecords.Ids ids, long establishedNanos);
+        CompletionStage<?> installed(ChildSaRecords.Ids ids, String owner, long establishedNanos);
     }
 
     private record Pair(IkeSa sa, int inboundSpi, ChildSaRecords.Ids ids) {
@@ -97,7 +98,7 @@ public final class SadChildInstaller implements IkeEvents {
         this.node = node;
         this.owner = owner;
         this.local = local;
-        this.listener = listener == null ? (ids, t) -> IkeEvents.INSTALLED : listener;
+        this.listener = listener == null ? (ids, o, t) -> IkeEvents.INSTALLED : listener;
     }
 
     private static Function<IkeSa, String> fixedOwner(String owner) {
@@ -119,8 +120,10 @@ public final class SadChildInstaller implements IkeEvents {
         bySaId.put(ids.outbound(), pair);
         byInboundSpi.put(child.inboundSpi(), pair);
         InstallChildSasRequest req;
+        String ownerNode;
         try {
             String o = owner.apply(sa);
+            ownerNode = o == null ? "" : o;
             req = InstallChildSasRequest.newBuilder()
                     .addAllItems(ChildSaRecords.requests(sa, child, ids, local, REPLAY_WINDOW, o == null ? "" : o))
                     .build();
@@ -143,7 +146,7 @@ public final class SadChildInstaller implements IkeEvents {
                 if (problems.isEmpty()) {
                     installed.increment();
                     LOG.info("{}: CHILD SA {} in the SAD as {} / {}", sa, child.name(), ids.inbound(), ids.outbound());
-                    listener.installed(ids, at).whenComplete((v, e) -> usable.complete(null));
+                    listener.installed(ids, ownerNode, at).whenComplete((v, e) -> usable.complete(null));
                 } else {
                     usable.complete(null);
                     failed(sa, child.inboundSpi(), ids, problems.toString());

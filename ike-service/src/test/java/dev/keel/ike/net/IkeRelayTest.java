@@ -507,6 +507,54 @@ class IkeRelayTest {
         await(() -> relay.workers() == 0, "detached");
     }
 
+    /**
+     * Install before use across the relay: ike-service asks the worker of the SA's node whether a
+     * pair is usable in its data plane, and the answer (or its absence) ends the wait.
+     */
+    @Test
+    void ikeServiceWaitsForTheOwnersWorkerToHoldAPair() throws Exception {
+        IkeRelayService relay = service();
+        IkeRelayClient[] w = new IkeRelayClient[1];
+        worker("w1", w);
+        await(w[0]::attached, "attached");
+        List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<Boolean>> later =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        w[0].usableProbe((in, out, timeout, answer) -> {
+            asked.add(in + "/" + out + "/" + timeout);
+            if (in.equals("in-slow")) {
+                later.set(answer);
+            } else {
+                answer.accept(in.equals("in-ok"));
+            }
+        });
+
+        assertThat(relay.awaitUsable("w1", "in-ok", "out-ok", 5_000).toCompletableFuture().get(10, TimeUnit.SECONDS))
+                .isTrue();
+        assertThat(relay.awaitUsable("w1", "in-no", "out-no", 5_000).toCompletableFuture().get(10, TimeUnit.SECONDS))
+                .isFalse();
+        java.util.concurrent.CompletableFuture<Boolean> slow = relay.awaitUsable("w1", "in-slow", "out-slow", 5_000)
+                .toCompletableFuture();
+        await(() -> later.get() != null, "the slow question at the worker");
+        assertThat(slow).as("waits for the worker's answer").isNotDone();
+        later.get().accept(true);
+        assertThat(slow.get(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(asked).containsExactly("in-ok/out-ok/5000", "in-no/out-no/5000", "in-slow/out-slow/5000");
+
+        assertThat(relay.awaitUsable("w9", "in-x", "out-x", 5_000).toCompletableFuture().get(1, TimeUnit.SECONDS))
+                .as("no worker of that node: nothing to wait for").isFalse();
+        // An answer nobody waits for (late, or never asked) is counted, nothing else.
+        long before = relay.drops(IkeRelayService.Drop.UNEXPECTED_FRAME);
+        later.get().accept(true);
+        await(() -> relay.drops(IkeRelayService.Drop.UNEXPECTED_FRAME) == before + 1, "the stray answer counted");
+        // A worker that never answers: the wait ends a second after the worker's own bound.
+        w[0].usableProbe((in, out, timeout, answer) -> { });
+        long t0 = System.nanoTime();
+        assertThat(relay.awaitUsable("w1", "in-mute", "out-mute", 100).toCompletableFuture().get(10, TimeUnit.SECONDS))
+                .isFalse();
+        assertThat((System.nanoTime() - t0) / 1_000_000).isBetween(1_000L, 5_000L);
+    }
+
     private static void await(BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
