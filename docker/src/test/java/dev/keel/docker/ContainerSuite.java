@@ -118,6 +118,49 @@ final class ContainerSuite {
     }
 
     /**
+     * Brings compose project {@code project} up from {@code composeFile} (relative to the
+     * repository) with the images this build made, after removing what an earlier run of it left;
+     * hands it to {@code started} once its containers run, then waits for {@code ready} (described
+     * by {@code what}, asked every {@code period}) at most {@code timeout}. On any failure prints the
+     * logs ({@code printLogs}), takes it down again ({@link #down}) and rethrows.
+     */
+    static void up(String project, String composeFile, java.util.function.Consumer<DockerComposeContainer<?>> started,
+            String what, Duration timeout, Duration period, Check ready, Runnable printLogs) throws Exception {
+        requireDockerAndCompose();
+        buildImages();
+        removeLeftovers(project);
+        java.io.File file = repoRoot().resolve(composeFile).toFile();
+        DockerComposeContainer<?> compose = new DockerComposeContainer<>(project, List.of(file)).withPull(false)
+                .withRemoveVolumes(true);
+        try {
+            compose.start();
+            started.accept(compose);
+            await(what, timeout, period, ready);
+        } catch (Throwable t) {
+            printLogs.run();
+            down(compose, project);
+            throw t;
+        }
+    }
+
+    /**
+     * {@code docker-compose down -v} of {@code compose} (containers, networks, volumes); whatever it
+     * leaves (a container it could not stop) is removed through the Docker API. Null: nothing.
+     */
+    static void down(DockerComposeContainer<?> compose, String project) {
+        if (compose == null) {
+            return;
+        }
+        try {
+            compose.stop();
+        } catch (RuntimeException e) {
+            System.out.println("docker-compose down failed (" + e.getMessage() + "); removing the project directly");
+        } finally {
+            removeLeftovers(project);
+        }
+    }
+
+    /**
      * Removes the containers, networks and volumes of compose projects named {@code prefix}… that
      * an earlier run left when it was killed before its clean-up (their fixed subnets would
      * collide with this run's).

@@ -2,7 +2,6 @@ package dev.keel.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -36,40 +35,19 @@ class QuickstartComposeTest {
 
     @BeforeAll
     static void up() throws Exception {
-        ContainerSuite.requireDockerAndCompose();
-        ContainerSuite.buildImages();
-        ContainerSuite.removeLeftovers(PROJECT_PREFIX);
-        File file = ContainerSuite.repoRoot().resolve("docker/compose/quickstart.yml").toFile();
-        compose = new DockerComposeContainer<>(PROJECT_PREFIX, List.of(file))
-                .withPull(false)
-                .withRemoveVolumes(true);
         long start = System.nanoTime();
-        try {
-            compose.start();
-            ContainerSuite.await("the tunnel (\"usable in the data plane\" in both gateways' logs)", TUNNEL_TIMEOUT,
-                    Duration.ofSeconds(1), () -> logs("gw-a").contains("usable in the data plane")
-                            && logs("gw-b").contains("usable in the data plane"));
-        } catch (Throwable t) {
-            printLogs();
-            down();
-            throw t;
-        }
+        ContainerSuite.up(PROJECT_PREFIX, "docker/compose/quickstart.yml", c -> compose = c,
+                "the tunnel (\"usable in the data plane\" in both gateways' logs)", TUNNEL_TIMEOUT, Duration.ofSeconds(1),
+                () -> logs("gw-a").contains("usable in the data plane") && logs("gw-b").contains("usable in the data plane"),
+                QuickstartComposeTest::printLogs);
         secondsToTunnel = (System.nanoTime() - start) / 1e9;
         System.out.printf("quickstart: tunnel up %.1f s after docker-compose up%n", secondsToTunnel);
     }
 
     @AfterAll
     static void down() {
-        if (compose != null) {
-            try {
-                compose.stop(); // docker-compose down -v: containers and networks
-            } catch (RuntimeException e) {
-                System.out.println("docker-compose down failed (" + e.getMessage() + "); removing the project directly");
-            } finally {
-                compose = null;
-                ContainerSuite.removeLeftovers(PROJECT_PREFIX); // whatever down left (it found a container it could not stop)
-            }
-        }
+        ContainerSuite.down(compose, PROJECT_PREFIX);
+        compose = null;
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.keel.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +14,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.Container.ExecResult;
-import org.testcontainers.containers.ContainerState;
 import org.testcontainers.containers.DockerComposeContainer;
 
 /**
@@ -39,37 +37,20 @@ class SplitComposeTest {
 
     @BeforeAll
     static void up() throws Exception {
-        ContainerSuite.requireDockerAndCompose();
-        ContainerSuite.buildImages();
-        ContainerSuite.removeLeftovers(PROJECT_PREFIX);
-        File file = ContainerSuite.repoRoot().resolve("docker/compose/split.yml").toFile();
-        compose = new DockerComposeContainer<>(PROJECT_PREFIX, List.of(file)).withPull(false).withRemoveVolumes(true);
         long start = System.nanoTime();
-        try {
-            compose.start(); // returns once ike-service and the members it waits for are healthy
-            ContainerSuite.await("the CHILD SA (INSTALLED at the peer, ACTIVE in Keel's SAD)", TUNNEL_TIMEOUT,
-                    Duration.ofSeconds(2), () -> exec("peer", "swanctl", "--list-sas").getStdout().contains("INSTALLED")
-                            && sas().stream().filter(m -> m.group(5).equals("ACTIVE")).count() == 2);
-        } catch (Throwable t) {
-            printLogs();
-            down();
-            throw t;
-        }
+        // compose's start returns once ike-service and the members it waits for are healthy
+        ContainerSuite.up(PROJECT_PREFIX, "docker/compose/split.yml", c -> compose = c,
+                "the CHILD SA (INSTALLED at the peer, ACTIVE in Keel's SAD)", TUNNEL_TIMEOUT, Duration.ofSeconds(2),
+                () -> exec("peer", "swanctl", "--list-sas").getStdout().contains("INSTALLED")
+                        && sas().stream().filter(m -> m.group(5).equals("ACTIVE")).count() == 2,
+                SplitComposeTest::printLogs);
         System.out.printf("split: tunnel up %.1f s after docker-compose up%n", (System.nanoTime() - start) / 1e9);
     }
 
     @AfterAll
     static void down() {
-        if (compose != null) {
-            try {
-                compose.stop(); // docker-compose down -v: containers, networks, the KEK volume
-            } catch (RuntimeException e) {
-                System.out.println("docker-compose down failed (" + e.getMessage() + "); removing the project directly");
-            } finally {
-                compose = null;
-                ContainerSuite.removeLeftovers(PROJECT_PREFIX); // whatever down left (it found a container it could not stop)
-            }
-        }
+        ContainerSuite.down(compose, PROJECT_PREFIX);
+        compose = null;
     }
 
     @Test
