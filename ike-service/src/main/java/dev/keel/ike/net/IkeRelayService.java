@@ -190,8 +190,8 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         }
         answer.completeOnTimeout(false, timeoutMillis + 1_000L, TimeUnit.MILLISECONDS)
                 .whenComplete((v, e) -> awaiting.remove(inboundSaId, answer));
-        w.write(RelayFrame.newBuilder().setAwaitUsable(AwaitUsable.newBuilder().setInboundSaId(inboundSaId)
-                .setOutboundSaId(outboundSaId).setTimeoutMs(timeoutMillis)).build());
+        w.writeFrame(RelayFrame.newBuilder().setAwaitUsable(AwaitUsable.newBuilder().setInboundSaId(inboundSaId)
+                .setOutboundSaId(outboundSaId).setTimeoutMs(timeoutMillis)).build()); // not a datagram: not in sent()
         return answer;
     }
 
@@ -405,24 +405,35 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
             receiver.onMessage(local.getPort(), peer, message, 0, message.length);
         }
 
-        /** Writes one frame; the engine's loops call this concurrently, gRPC's observer is not thread-safe. */
-        synchronized void write(RelayFrame frame) {
+        /** Writes one IKE datagram's frame (counted in {@link #sent}). */
+        void write(RelayFrame frame) {
+            if (writeFrame(frame)) {
+                sent.increment();
+            }
+        }
+
+        /**
+         * Writes one frame, whether it went; the engine's loops call this concurrently, gRPC's
+         * observer is not thread-safe.
+         */
+        synchronized boolean writeFrame(RelayFrame frame) {
             if (!open) {
                 drops.get(Drop.NO_WORKER).increment();
-                return;
+                return false;
             }
             if (!call.isReady()) {
                 if (writtenWhileNotReady >= MAX_UNREADY) {
                     drops.get(Drop.WORKER_BUSY).increment();
-                    return;
+                    return false;
                 }
                 writtenWhileNotReady++;
             }
             try {
                 call.onNext(frame);
-                sent.increment();
+                return true;
             } catch (RuntimeException e) { // cancelled meanwhile
                 drops.get(Drop.NO_WORKER).increment();
+                return false;
             }
         }
 
@@ -469,7 +480,7 @@ public final class IkeRelayService extends IkeRelayGrpc.IkeRelayImplBase impleme
         return reportsReceived.sum();
     }
 
-    /** Messages written to a worker's stream. */
+    /** IKE messages written to a worker's stream (not the relay's own questions, AwaitUsable). */
     public long sent() {
         return sent.sum();
     }
