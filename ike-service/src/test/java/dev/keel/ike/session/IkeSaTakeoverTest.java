@@ -294,6 +294,8 @@ class IkeSaTakeoverTest {
                 new dev.keel.ike.message.MessageIdSync(new byte[4], expected, 0).toNotify()), 0);
         peers.vertx.runOnContext(v -> peers.bob.onMessage(500, TwoIkePeers.ALICE, fine, 0, fine.length));
         Eventually.until(WAIT, "answered", () -> peers.bob.counters().messageIdSyncsAnsweredCount() == 1);
+        // the count goes up before the answer has crossed the transport (CI saw it empty once)
+        Eventually.until(WAIT, "the answer at alice", () -> !toAlice.isEmpty());
         assertThat(toAlice).as("one answer, to the second").hasSize(1);
         assertThat(bobSa.tasks().expectedRequestId()).isEqualTo(expected);
         assertThat(bobSa.isAlive()).isTrue();
