@@ -80,10 +80,13 @@ final class HeldPackets {
             InboundSa sa = sas[i];
             ReplayWindow w = sa.replayWindow();
             long seq = sequences[i];
-            if (!sa.isClosed() && w.accept(seq)) {
+            boolean closed = sa.isClosed();
+            // The limit is read without the window's lock first: a packet still above it waits on
+            // without taking the lock each round (a stale read only keeps it one round longer).
+            if (!closed && !w.aboveLimit(seq) && w.accept(seq)) {
                 out.deliver(slots[i], lengths[i]);
                 counters.count(DecapOutcome.DELIVERED);
-            } else if (!sa.isClosed() && w.aboveLimit(seq) && nowNanos - heldAt[i] < maxHold) {
+            } else if (!closed && w.aboveLimit(seq) && nowNanos - heldAt[i] < maxHold) {
                 if (kept != i) { // move it forward, keeping arrival order; swap the slots, not the bytes
                     byte[] s = slots[kept];
                     slots[kept] = slots[i];
@@ -95,7 +98,7 @@ final class HeldPackets {
                 }
                 kept++;
                 continue;
-            } else if (sa.isClosed() || w.aboveLimit(seq)) {
+            } else if (closed || w.aboveLimit(seq)) {
                 sa.countDrop();
                 counters.count(DecapOutcome.CHECKPOINT_BEHIND);
             } else {
