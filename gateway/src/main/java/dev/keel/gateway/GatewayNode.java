@@ -9,6 +9,7 @@ import dev.keel.esp.export.EspSaTable;
 import dev.keel.esp.export.KeyExportConfig;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.feed.SaTables;
+import dev.keel.esp.feed.UsableWait;
 import dev.keel.esp.forward.FedGateway;
 import dev.keel.esp.net.EventLoops;
 import dev.keel.esp.net.UdpOptions;
@@ -336,33 +337,21 @@ public final class GatewayNode {
      */
     private static CompletableFuture<Void> probeDataPlane(NodeRuntime rt, SaTables tables, ChildSaRecords.Ids ids,
             long establishedNanos) {
-        CompletableFuture<Void> usable = new CompletableFuture<>();
-        long giveUp = establishedNanos + TimeUnit.SECONDS.toNanos(5);
-        Runnable[] check = new Runnable[1];
-        check[0] = () -> {
-            if (tables.pairUsable(ids.inbound(), ids.outbound())) {
-                long micros = (System.nanoTime() - establishedNanos) / 1_000;
-                synchronized (rt.installMicros) {
-                    if (rt.installMicros.size() < 10_000) {
-                        rt.installMicros.add(micros);
+        return UsableWait.until(rt.probes, () -> tables.pairUsable(ids.inbound(), ids.outbound()),
+                establishedNanos + TimeUnit.SECONDS.toNanos(5), 200).thenAccept(usable -> {
+                    if (!usable) {
+                        LOG.warn("CHILD SA {} not in the data plane 5 s after IKE established it", ids.inbound());
+                        return;
                     }
-                }
-                LOG.info("CHILD SA {} usable in the data plane {} ms after IKE established it", ids.inbound(),
-                        String.format("%.1f", micros / 1000.0));
-                usable.complete(null);
-            } else if (System.nanoTime() - giveUp < 0) {
-                rt.probes.schedule(check[0], 200, TimeUnit.MICROSECONDS);
-            } else {
-                LOG.warn("CHILD SA {} not in the data plane 5 s after IKE established it", ids.inbound());
-                usable.complete(null);
-            }
-        };
-        try {
-            rt.probes.execute(check[0]);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            usable.complete(null); // closing
-        }
-        return usable;
+                    long micros = (System.nanoTime() - establishedNanos) / 1_000;
+                    synchronized (rt.installMicros) {
+                        if (rt.installMicros.size() < 10_000) {
+                            rt.installMicros.add(micros);
+                        }
+                    }
+                    LOG.info("CHILD SA {} usable in the data plane {} ms after IKE established it", ids.inbound(),
+                            String.format("%.1f", micros / 1000.0));
+                });
     }
 
     private void startConnections() {

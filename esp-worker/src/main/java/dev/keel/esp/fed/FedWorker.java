@@ -7,6 +7,7 @@ import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.config.FedWorkerConfig;
 import dev.keel.esp.config.PlaintextConfig;
+import dev.keel.esp.feed.UsableWait;
 import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.SaMaintenance;
 import dev.keel.esp.feed.WorkerFeeds;
@@ -42,7 +43,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -197,26 +197,16 @@ public final class FedWorker implements AutoCloseable {
      * routes its owner's route applied, so the LAN's first packet comes to this worker, not
      * through another's standby route (which would claim the SA away: docs/gateway.md).
      */
-    private void probeUsable(String inboundId, String outboundId, int timeoutMillis,
-            Consumer<Boolean> answer) {
-        long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        Runnable[] check = new Runnable[1];
-        check[0] = () -> {
+    private void probeUsable(String inboundId, String outboundId, int timeoutMillis, Consumer<Boolean> answer) {
+        UsableWait.until(usableChecks, () -> {
             OwnedRoutes r = routes;
-            if (feeds.sas().pairUsable(inboundId, outboundId) && (r == null || r.routedFor(outboundId))) {
-                answer.accept(true);
-            } else if (System.nanoTime() - giveUp < 0) {
-                usableChecks.schedule(check[0], USABLE_POLL_MICROS, TimeUnit.MICROSECONDS);
-            } else {
+            return feeds.sas().pairUsable(inboundId, outboundId) && (r == null || r.routedFor(outboundId));
+        }, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), USABLE_POLL_MICROS).thenAccept(usable -> {
+            if (!usable) {
                 LOG.warn("CHILD SA {} not usable here {} ms after ike-service asked", inboundId, timeoutMillis);
-                answer.accept(false);
             }
-        };
-        try {
-            usableChecks.execute(check[0]);
-        } catch (RejectedExecutionException e) {
-            answer.accept(false); // closing
-        }
+            answer.accept(usable);
+        });
     }
 
     private static ChannelCredentials credentials(FedWorkerConfig.Tls tls) throws IOException {
