@@ -228,9 +228,10 @@ class HaPairComposeTest {
 
         String describe(long killedAt) {
             long[] r = resumption(killedAt);
-            long lost = transmitted - replies.size();
-            return "traffic again " + resumedAfterMillis(killedAt) + " ms after the kill (icmp_seq "
-                    + (r == null ? "-" : r[1]) + "), " + lost + " of " + transmitted + " requests unanswered";
+            String unanswered = (transmitted - replies.size()) + " of " + transmitted + " requests unanswered";
+            return r == null ? "no reply after the kill, " + unanswered
+                    : "traffic again " + resumedAfterMillis(killedAt) + " ms after the kill (icmp_seq " + r[1] + "), "
+                            + unanswered;
         }
     }
 
