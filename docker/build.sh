@@ -6,6 +6,7 @@
 #   keel-gateway, keel-policy-service, keel-sad-service, keel-ike-service, keel-esp-worker
 #                        keel-runtime with an entrypoint, a user, a healthcheck
 #   keel-strongswan      keel-base + charon (kernel-libipsec) + swanctl, for tests and demos
+#   keel-bird            keel-base + BIRD 2, the routers and the nodes' BGP of the HA pair
 # Incremental: the base is rebuilt only when packages.txt, the debootstrap line or
 # base/cleanup.sh changes (its tag and label dev.keel.base.hash are their hash), the JDK runtime
 # only when the JDK or its module list does, and docker's build cache skips every layer whose
@@ -117,6 +118,7 @@ for image in gateway policy-service sad-service ike-service esp-worker; do
 done
 # apt-get inside the build reaches the Debian mirror as the host does (host network).
 build keel-strongswan docker/images/strongswan --network host
+build keel-bird docker/images/bird --network host
 
 # Layers of replaced builds, ours only.
 docker image prune -f --filter "label=dev.keel.image" >/dev/null
