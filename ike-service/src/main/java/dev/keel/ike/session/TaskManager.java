@@ -239,7 +239,8 @@ public final class TaskManager {
             return;
         }
         if (attempts >= retransmit.tries()) {
-            fail(active.type() + " request " + activeId + " unanswered after " + (attempts + 1) + " sends");
+            fail("peer unreachable: " + active.type() + " request " + activeId + " unanswered after " + (attempts + 1)
+                    + " sends", true);
             return;
         }
         attempts++;
@@ -520,13 +521,17 @@ public final class TaskManager {
     }
 
     private void fail(String reason) {
+        fail(reason, false);
+    }
+
+    private void fail(String reason, boolean unreachable) {
         cancelRetransmit();
         active = null;
         activeRequest = null;
         activeMessage = null;
         unauthenticatedError = null;
         queued.clear();
-        sa.destroy(reason);
+        sa.destroy(reason, unreachable);
     }
 
     /** Stops retransmitting and forgets queued work; the IKE SA is going away. */
