@@ -173,6 +173,16 @@ final class HaGateway implements AutoCloseable {
         return at;
     }
 
+    /**
+     * SIGTERM of the Keel process (an operator's stop: the node leaves its SAs to the other member);
+     * returns the instant just before the signal went out, once the process is gone (bounded).
+     */
+    Instant stop() throws InterruptedException {
+        Instant at = Instant.now();
+        process.close();
+        return at;
+    }
+
     /** Forgets the current process after something else killed it (the whole node died). */
     void markDead() throws InterruptedException {
         if (process != null) {
