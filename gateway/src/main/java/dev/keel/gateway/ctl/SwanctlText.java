@@ -317,7 +317,7 @@ final class SwanctlText {
     // --- --list-sad -------------------------------------------------------------------------------
 
     /**
-     * One CHILD SA record of the SAD in one line (what the container tool keel-sas printed):
+     * One CHILD SA record of the SAD in one line, for eyes and for the container tests:
      * {@code connection child direction spi(hex) state owner=node epoch=n}.
      */
     static String sadRecord(ChildSaRecord sa) {
