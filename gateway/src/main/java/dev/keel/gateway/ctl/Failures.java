@@ -56,6 +56,9 @@ final class Failures {
                 if (verb == Verb.INITIATE && streamed) {
                     return line(err, FAILED, "initiate failed: " + what);
                 }
+                if (what.endsWith(" (not a method of this API)")) { // RoleAuthorization: no role may call it here
+                    return notServed(verb, target, what, err);
+                }
                 return line(err, DENIED, "permission denied: " + refusal(what, verb, target));
             }
             case UNAUTHENTICATED -> {
@@ -79,13 +82,17 @@ final class Failures {
                 return line(err, FAILED, "the node refused the request: " + what);
             }
             case UNIMPLEMENTED -> {
-                return line(err, FAILED, "the node at " + target.uri() + " does not serve " + verb.option() + " ("
-                        + what + "): is it a Keel node of this version, and the service that has it?");
+                return notServed(verb, target, what, err);
             }
             default -> {
                 return line(err, FAILED, verb.option().substring(2) + " failed: " + s.getCode() + ": " + what);
             }
         }
+    }
+
+    private static int notServed(Verb verb, AdminTarget target, String what, PrintWriter err) {
+        return line(err, FAILED, "the node at " + target.uri() + " does not serve " + verb.option() + " (" + what
+                + "): is it a Keel node of this version, and the service that has it?");
     }
 
     /** Prints {@code "keelctl: " + message} and returns {@code status}. */

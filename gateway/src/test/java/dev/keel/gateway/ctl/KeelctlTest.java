@@ -381,6 +381,24 @@ class KeelctlTest {
     }
 
     @Test
+    void aCallTheNodeDoesNotServeIsExit1SayingSo() {
+        node.answers.put("Stats", Status.UNIMPLEMENTED.withDescription("Method not found: keel.v1.IkeService/Stats"));
+        // behind mutual TLS, RoleAuthorization refuses a method missing from the node's table
+        node.answers.put("ListCerts", Status.PERMISSION_DENIED.withDescription("client 'CN=ops' may not call"
+                + " keel.v1.IkeService/ListCerts (not a method of this API)"));
+
+        FakeNode.Run stats = node.run("--stats");
+        FakeNode.Run certs = node.run("--list-certs");
+
+        assertThat(stats.status()).isEqualTo(Failures.FAILED);
+        assertThat(stats.oneErrorLine()).isEqualTo("keelctl: the node at unix:/run/keel/admin.sock does not serve"
+                + " --stats (Method not found: keel.v1.IkeService/Stats): is it a Keel node of this version, and the"
+                + " service that has it?");
+        assertThat(certs.status()).isEqualTo(Failures.FAILED);
+        assertThat(certs.oneErrorLine()).contains("does not serve --list-certs");
+    }
+
+    @Test
     void anUnavailableNodeIsExit3() {
         node.answers.put("Stats", Status.UNAVAILABLE.withDescription("io exception"));
 
