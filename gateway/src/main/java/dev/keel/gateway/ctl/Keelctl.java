@@ -84,6 +84,7 @@ public final class Keelctl implements Callable<Integer> {
     /** What initiate, terminate and rekey wait beyond the node's own timeout before giving up on it. */
     private static final long GRACE_SECONDS = 15;
     private static final int SAD_PAGE = 1000;
+    private static final int MAX_TIMEOUT_SECONDS = 86_400;
 
     /** One of these, as swanctl takes one command. */
     static final class Commands {
@@ -142,7 +143,7 @@ public final class Keelctl implements Callable<Integer> {
         @Option(names = "--reauth", order = 14, description = "--rekey: reauthenticate (a new IKE SA) instead")
         boolean reauth;
         @Option(names = "--timeout", paramLabel = "S", order = 15,
-                description = "seconds to wait for initiate (node default 30), terminate (10), rekey (60)")
+                description = "seconds (1-86400) to wait for initiate (node default 30), terminate (10), rekey (60)")
         Integer timeoutSeconds;
         @Option(names = "--file", paramLabel = "PATH", order = 16, description = "the configuration to load, read here")
         Path file;
@@ -377,7 +378,7 @@ public final class Keelctl implements Callable<Integer> {
             throw usage("--initiate needs --child NAME (and --ike NAME when several connections have that child)"
                     + " or --ike NAME (its children)");
         }
-        int timeout = selectors.timeoutSeconds == null ? 0 : positive("--timeout", selectors.timeoutSeconds).intValue();
+        int timeout = selectors.timeoutSeconds == null ? 0 : seconds(selectors.timeoutSeconds);
         return (ch, streamed) -> {
             String connection = selectors.ike != null ? selectors.ike : connectionOf(ch, selectors.child);
             if (connection == null) {
@@ -435,7 +436,7 @@ public final class Keelctl implements Callable<Integer> {
             case "--child" -> req.setChild(selectors.child);
             default -> req.setChildUniqueId(selectors.childId);
         }
-        int timeout = selectors.timeoutSeconds == null ? 0 : positive("--timeout", selectors.timeoutSeconds).intValue();
+        int timeout = selectors.timeoutSeconds == null ? 0 : seconds(selectors.timeoutSeconds);
         req.setTimeoutMillis(timeout * 1000);
         long wait = (timeout == 0 ? 10 : timeout) + GRACE_SECONDS;
         return (ch, s) -> {
@@ -463,7 +464,7 @@ public final class Keelctl implements Callable<Integer> {
             }
             req.setReauth(true);
         }
-        long wait = selectors.timeoutSeconds == null ? 60 : positive("--timeout", selectors.timeoutSeconds);
+        long wait = selectors.timeoutSeconds == null ? 60 : seconds(selectors.timeoutSeconds);
         return (ch, s) -> {
             RekeyResponse r = ike(ch, wait).rekey(req.build());
             return print(r, () -> {
@@ -606,11 +607,20 @@ public final class Keelctl implements Callable<Integer> {
         return s == null ? "" : s;
     }
 
-    private <N extends Number> N positive(String option, N n) {
-        if (n.longValue() <= 0) {
+    /** An SA's unique id (#N): positive. */
+    private long positive(String option, long n) {
+        if (n <= 0) {
             throw usage(option + " must be a positive number, not " + n);
         }
         return n;
+    }
+
+    /** {@code --timeout}: 1 s to a day (the API carries milliseconds in 32 bits). */
+    private int seconds(int timeout) {
+        if (timeout < 1 || timeout > MAX_TIMEOUT_SECONDS) {
+            throw usage("--timeout must be 1 to " + MAX_TIMEOUT_SECONDS + " seconds, not " + timeout);
+        }
+        return timeout;
     }
 
     private ParameterException usage(String message) {

@@ -494,6 +494,8 @@ class KeelctlTest {
                 new String[] {"--loglevel", "ike"},
                 new String[] {"--loglevel", "dns=debug"},
                 new String[] {"--terminate", "--ike-id", "0"},
+                new String[] {"--initiate", "--child", "net", "--timeout", "0"},
+                new String[] {"--terminate", "--ike", "tunnel", "--timeout", "5000000"},
                 new String[] {"--stats", "--uri", "127.0.0.1:7441"},
                 new String[] {"--stats", "--uri", "192.0.2.9:7441", "--plaintext"},
                 new String[] {"--stats", "--uri", "unix:/run/keel/gw-a.sock", "--cert", "c.pem"},
