@@ -2,7 +2,7 @@
 # Builds every Keel image from Debian packages and this build's jars, pulling nothing from a
 # registry (docs/docker.md):
 #   keel-base            debootstrap --variant=minbase bookworm + docker/base/packages.txt, imported
-#   keel-runtime         keel-base + a jlink'd JDK 25 + keel-gateway.jar + the container tools
+#   keel-runtime         keel-base + a jlink'd JDK 25 + keel-gateway.jar (keelctl too) + the container tools
 #   keel-gateway, keel-policy-service, keel-sad-service, keel-ike-service, keel-esp-worker
 #                        keel-runtime with an entrypoint, a user, a healthcheck
 #   keel-strongswan      keel-base + charon (kernel-libipsec) + swanctl, for tests and demos
@@ -100,6 +100,7 @@ sync_file "$jar" "$ctx/lib/keel-gateway.jar"
 rm -rf "$ctx/tools.new" && mkdir -p "$ctx/tools.new/dev/keel" && cp -r docker/target/classes/dev/keel/docker "$ctx/tools.new/dev/keel/"
 if ! diff -r "$ctx/tools.new" "$ctx/tools" >/dev/null 2>&1; then rm -rf "$ctx/tools"; mv "$ctx/tools.new" "$ctx/tools"; else rm -rf "$ctx/tools.new"; fi
 for f in docker/runtime/bin/*; do sync_file "$f" "$ctx/bin/$(basename "$f")"; done
+for f in "$ctx"/bin/*; do [ -e "docker/runtime/bin/$(basename "$f")" ] || rm -f "$f"; done  # tools removed since
 chmod 0755 "$ctx"/bin/*
 sync_file docker/runtime/Dockerfile "$ctx/Dockerfile"
 flags=$KEEL_JVM_FLAGS

@@ -45,7 +45,7 @@ class HaPairComposeTest {
     static final String LAN_HOST = "172.29.20.10";
     static final Map<String, String> FRONT_ADDRESS = Map.of("gw-a", "172.29.17.10", "gw-b", "172.29.17.20");
     static final Map<String, String> BACK_ADDRESS = Map.of("gw-a", "172.29.19.10", "gw-b", "172.29.19.20");
-    /** One line of keel-sas: connection child direction spi state owner=node epoch=n. */
+    /** One line of keelctl --list-sad: connection child direction spi state owner=node epoch=n. */
     static final Pattern SA_LINE = Pattern.compile("(\\S+) (\\S+) (INBOUND|OUTBOUND) ([0-9a-f]{8}) (\\S+) owner=(\\S+) epoch=(\\d+)");
     static final String IKE_SA_INIT = "generating IKE_SA_INIT request";
     static final String INFORMATIONAL_RESPONSE = "parsed INFORMATIONAL response";
@@ -235,9 +235,9 @@ class HaPairComposeTest {
         }
     }
 
-    /** The SAD's CHILD SAs (every owner's), through {@code gateway}'s admin API (keel-sas). */
+    /** The SAD's CHILD SAs (every owner's), through {@code gateway}'s admin API (keelctl --list-sad). */
     private static List<Matcher> sas(String gateway) throws Exception {
-        ExecResult r = exec(gateway, "keel-sas", "unix:/run/keel/admin.sock");
+        ExecResult r = exec(gateway, "keelctl", "--list-sad");
         assertThat(r.getExitCode()).as(r.getStdout() + r.getStderr()).isZero();
         System.out.printf("%s SAD:%n%s", gateway, r.getStdout());
         return r.getStdout().lines().map(SA_LINE::matcher).filter(Matcher::matches).toList();
