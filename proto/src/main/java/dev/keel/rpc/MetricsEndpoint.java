@@ -38,6 +38,8 @@ public final class MetricsEndpoint implements AutoCloseable {
 
     /** The path Prometheus scrapes. */
     public static final String PATH = "/metrics";
+    /** The port when an address names none (the port OpenTelemetry's Prometheus exporter uses too). */
+    public static final int DEFAULT_PORT = 9464;
     /** What a scrape returns: Prometheus' text exposition format, version 0.0.4. */
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -184,24 +186,25 @@ public final class MetricsEndpoint implements AutoCloseable {
 
     /**
      * The {@code listen} address of a {@code metrics:} section ({@code metrics: {listen: HOST:PORT}},
-     * an IP literal and a port), or null with the problem reported under {@code path}.
+     * an IP literal with an optional port, {@value #DEFAULT_PORT} by default), or null with the
+     * problem reported under {@code path}.
      */
     public static InetSocketAddress readSection(Nodes nodes, Node section, String path) {
         Map<String, Node> m = nodes.mapping(section, path, SECTION_KEYS);
         if (m == null || !nodes.required(m, "listen", path, section)) {
             return null;
         }
-        return nodes.endpoint(m.get("listen"), path + ".listen", -1);
+        return nodes.endpoint(m.get("listen"), path + ".listen", DEFAULT_PORT);
     }
 
     /**
-     * The value of a {@code --metrics-listen HOST:PORT} option.
+     * The value of a {@code --metrics-listen HOST[:PORT]} option.
      *
      * @throws IllegalArgumentException naming the option and what is wrong with the value
      */
     public static InetSocketAddress listenOption(String option, String value) {
         try {
-            return Nodes.endpoint(value, -1);
+            return Nodes.endpoint(value, DEFAULT_PORT);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
         }

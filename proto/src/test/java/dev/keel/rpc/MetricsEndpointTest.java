@@ -112,6 +112,8 @@ class MetricsEndpointTest {
         assertThat(listen[0]).isEqualTo(new InetSocketAddress("127.0.0.1", 9464));
         assertThat(readSection("metrics: {listen: \"[::1]:0\"}\n", listen)).isEmpty();
         assertThat(listen[0].getAddress().isLoopbackAddress()).isTrue();
+        assertThat(readSection("metrics: {listen: 127.0.0.1}\n", listen)).isEmpty();
+        assertThat(listen[0]).as("the default port").isEqualTo(new InetSocketAddress("127.0.0.1", 9464));
     }
 
     @Test
@@ -121,8 +123,8 @@ class MetricsEndpointTest {
         assertThat(readSection("metrics: {listen: localhost:9464}\n", listen))
                 .singleElement().asString().startsWith("node.yaml:1:19: metrics.listen: ").contains("localhost");
         assertThat(listen[0]).isNull();
-        assertThat(readSection("metrics: {listen: \"127.0.0.1\"}\n", listen))
-                .singleElement().asString().contains("metrics.listen: ", "needs a port");
+        assertThat(readSection("metrics: {listen: 9464}\n", listen))
+                .singleElement().asString().contains("metrics.listen: invalid IP address \"9464\"");
         assertThat(readSection("metrics: {listen: \"127.0.0.1:99999\"}\n", listen))
                 .singleElement().asString().contains("metrics.listen: ", "0-65535");
         assertThat(readSection("metrics: {lisen: \"127.0.0.1:9464\"}\n", listen))
@@ -136,6 +138,7 @@ class MetricsEndpointTest {
     void aBadOptionValueNamesTheOption() {
         assertThat(MetricsEndpoint.listenOption("--metrics-listen", "127.0.0.1:9464"))
                 .isEqualTo(new InetSocketAddress("127.0.0.1", 9464));
+        assertThat(MetricsEndpoint.listenOption("--metrics-listen", "::1").getPort()).isEqualTo(9464);
         assertThatThrownBy(() -> MetricsEndpoint.listenOption("--metrics-listen", "9464"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("--metrics-listen: ");
     }
