@@ -2,6 +2,7 @@ package dev.keel.ike.metrics;
 
 import static dev.keel.ike.metrics.IkeMetrics.counter;
 
+import dev.keel.ike.net.IkeRelayService;
 import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.service.SadIkeSaAdopter;
 import dev.keel.ike.service.SadIkeSaStore;
@@ -17,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * What IKE does through sad-service, the HA paths above all (docs/ha.md): CHILD SAs installed and
  * deleted, IKE SA state written before each response leaves and how long that takes, IKE SAs
  * taken over when a member left, claims of SAs whose packets reach this node and how long they
- * take, the pool of SAD-reserved SPIs. Read from the counters each part keeps; a part that is
+ * take, the pool of SAD-reserved SPIs, and the IKE relay the esp-workers attach to (its drops by
+ * reason: {@link IkeRelayService.Drop}). Read from the counters each part keeps; a part that is
  * null (not in this deployment) has no meters.
  */
 public final class IkeServiceMetrics implements MeterBinder {
@@ -27,15 +29,17 @@ public final class IkeServiceMetrics implements MeterBinder {
     private final SadIkeSaAdopter adopter;
     private final SadSaClaimer claims;
     private final SadSpiPool spis;
+    private final IkeRelayService relay;
 
     /** The meters of the parts given (any may be null). */
     public IkeServiceMetrics(SadChildInstaller installer, SadIkeSaStore store, SadIkeSaAdopter adopter,
-            SadSaClaimer claims, SadSpiPool spis) {
+            SadSaClaimer claims, SadSpiPool spis, IkeRelayService relay) {
         this.installer = installer;
         this.store = store;
         this.adopter = adopter;
         this.claims = claims;
         this.spis = spis;
+        this.relay = relay;
     }
 
     @Override
@@ -78,6 +82,19 @@ public final class IkeServiceMetrics implements MeterBinder {
             FunctionTimer.builder("keel.ike.claim.duration", claims, SadSaClaimer::claimsMade,
                     SadSaClaimer::claimNanos, TimeUnit.NANOSECONDS)
                     .description("Claims made and the time from the packet to the claim").register(registry);
+        }
+        if (relay != null) {
+            String datagrams = "IKE datagrams relayed by the esp-workers: received from peers (in) or sent (out)";
+            counter(registry, "keel.ike.relay.datagrams", relay, IkeRelayService::received, datagrams,
+                    "direction", "in");
+            counter(registry, "keel.ike.relay.datagrams", relay, IkeRelayService::sent, datagrams,
+                    "direction", "out");
+            for (IkeRelayService.Drop d : IkeRelayService.Drop.values()) {
+                counter(registry, "keel.ike.relay.drops", relay, r -> r.drops(d),
+                        "IKE messages the relay did not pass on (either way), by reason", "reason", IkeMetrics.label(d));
+            }
+            Gauge.builder("keel.ike.relay.workers", relay, IkeRelayService::workers)
+                    .description("esp-workers attached to the IKE relay").register(registry);
         }
         if (spis != null) {
             Gauge.builder("keel.ike.spi.pool.available", spis, SadSpiPool::available)
