@@ -12,22 +12,21 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /**
  * The IKE engine's meters: IKE SAs up and half-open, exchanges by type and role and their failures
  * by cause, IKE SAs established and failed, rekeys, cookies, retransmissions, every drop by reason
  * (one family per enum: {@link IkeDecodeResult.Reason}, {@link IkeDrop}), takeovers' message ID
- * syncs, all read from {@link IkeCounters}; and the setup-latency histogram (IKE_SA_INIT to
- * established), which it records as one of the engine's {@link IkeEvents}: pass it to the engine
- * among its events, then bind it once the engine exists.
+ * syncs, all read from {@link IkeCounters} ({@link #bind}); and the setup-latency histogram
+ * (IKE_SA_INIT to established), registered when this is made and recorded as one of the engine's
+ * {@link IkeEvents}: make it, pass it to the engine among its events, then bind the engine.
+ * Registering takes class loading and the registry's lock: off the event loops.
  */
-public final class IkeMetrics implements MeterBinder, IkeEvents {
+public final class IkeMetrics implements IkeEvents {
 
     /** Buckets of the setup histogram: a LAN round trip up to a peer retransmitting for half a minute. */
     static final Duration[] SETUP_BUCKETS = {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
@@ -35,25 +34,25 @@ public final class IkeMetrics implements MeterBinder, IkeEvents {
             Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
             Duration.ofSeconds(30)};
 
-    private final Supplier<IkeEngine> engine;
-    private volatile Timer setup;
+    private final MeterRegistry registry;
+    private final Timer setup;
 
-    /** The meters of the engine {@code engine} supplies once bound (it may not exist yet when this is made). */
-    public IkeMetrics(Supplier<IkeEngine> engine) {
-        this.engine = engine;
+    /** Registers the setup histogram in {@code registry}: the engine's first IKE SA is observed too. */
+    public IkeMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.setup = Timer.builder("keel.ike.sa.setup").serviceLevelObjectives(SETUP_BUCKETS)
+                .description("Time from IKE_SA_INIT (sent or received) to the IKE SA established").register(registry);
     }
 
     @Override
     public void ikeEstablished(IkeSa sa) {
-        Timer t = setup;
-        if (t != null && sa.setupMillis() >= 0) {
-            t.record(sa.setupMillis(), TimeUnit.MILLISECONDS);
+        if (sa.setupMillis() >= 0) {
+            setup.record(sa.setupMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
-    @Override
-    public void bindTo(MeterRegistry registry) {
-        IkeEngine e = engine.get();
+    /** Registers the meters of {@code e}, the engine this is one of the events of. */
+    public void bind(IkeEngine e) {
         IkeCounters c = e.counters();
         Gauge.builder("keel.ike.sas", e, IkeEngine::ikeSaCount).description("IKE SAs alive on this node")
                 .register(registry);
@@ -102,8 +101,6 @@ public final class IkeMetrics implements MeterBinder, IkeEvents {
                 "direction", "sent");
         counter(registry, "keel.ike.message.id.syncs", c, IkeCounters::messageIdSyncsAnsweredCount, syncs,
                 "direction", "answered");
-        setup = Timer.builder("keel.ike.sa.setup").serviceLevelObjectives(SETUP_BUCKETS)
-                .description("Time from IKE_SA_INIT (sent or received) to the IKE SA established").register(registry);
     }
 
     static <T> void counter(MeterRegistry registry, String name, T obj, ToDoubleFunction<T> value,

@@ -166,15 +166,17 @@ public final class IkeService implements AutoCloseable {
         SadSpiPool spis = new SadSpiPool(saService);
         SadIkeSaStore ikeStore = ikeKeys == null ? null
                 : new SadIkeSaStore(saService, IpAddress.parse(s.address()), s.owner(), s.nodeId(), installer::ids);
-        AtomicReference<IkeEngine> engineRef = new AtomicReference<>();
-        IkeMetrics ikeMetrics = metrics == null ? null : new IkeMetrics(engineRef::get);
+        IkeMetrics ikeMetrics = metrics == null ? null : new IkeMetrics(metrics);
         IkeEvents events = ikeStore == null ? installer : IkeEvents.all(installer, ikeStore);
         IkeEngine engine = new IkeEngine(transport, ikeMetrics == null ? events : IkeEvents.all(events, ikeMetrics),
                 IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
                 spis, VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
                 RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random);
-        engineRef.set(engine);
+        if (metrics != null) { // here, on the caller's thread: registering loads classes and takes locks
+            ikeMetrics.bind(engine);
+            new IkeServiceMetrics(installer, ikeStore, null, claims, spis, relay).bindTo(metrics);
+        }
         installer.attach(engine);
         if (ikeStore != null) {
             ikeStore.attach(engine);
@@ -199,9 +201,8 @@ public final class IkeService implements AutoCloseable {
                 t.caughtUp().thenRun(starts::open);
                 takeovers = t;
             }
-            if (metrics != null) {
-                ikeMetrics.bindTo(metrics);
-                new IkeServiceMetrics(installer, ikeStore, takeovers, claims, spis, relay).bindTo(metrics);
+            if (metrics != null && takeovers != null) {
+                new IkeServiceMetrics(null, null, takeovers, null, null, null).bindTo(metrics);
             }
             return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, claims, scheduler,
                     ikeStore, takeovers);

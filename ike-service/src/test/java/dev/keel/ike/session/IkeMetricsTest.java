@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keel.ike.engine.HalfOpenLimits;
-import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.metrics.IkeMetrics;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.Promtool;
@@ -13,7 +12,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,15 +29,11 @@ class IkeMetricsTest {
         final TwoIkePeers peers;
 
         MeasuredPeers() {
-            AtomicReference<IkeEngine> a = new AtomicReference<>();
-            AtomicReference<IkeEngine> b = new AtomicReference<>();
-            IkeMetrics aliceMetrics = new IkeMetrics(a::get);
-            IkeMetrics bobMetrics = new IkeMetrics(b::get);
+            IkeMetrics aliceMetrics = new IkeMetrics(alice);
+            IkeMetrics bobMetrics = new IkeMetrics(bob);
             peers = new TwoIkePeers(HalfOpenLimits.DEFAULT, aliceMetrics, bobMetrics);
-            a.set(peers.alice);
-            b.set(peers.bob);
-            aliceMetrics.bindTo(alice);
-            bobMetrics.bindTo(bob);
+            aliceMetrics.bind(peers.alice);
+            bobMetrics.bind(peers.bob);
         }
 
         @Override
