@@ -108,6 +108,10 @@ class TwoGatewaysOnLoopbackTest {
             assertThat(sample(after, "keel_ike_sa_setup_seconds_count")).isEqualTo(1);
             assertThat(after).contains("keel_sad_requests_total{code=\"OK\",method=\"LeaseSequence\"}",
                     "keel_sad_cluster_members 1.0", "keel_policy_connections 1.0", "jvm_memory_used_bytes{");
+            String operations = java.nio.file.Files.readString(Path.of("..", "docs", "operations.md"));
+            assertThat(after.lines().filter(l -> l.startsWith("# TYPE keel_")).map(l -> l.split(" ")[2]
+                    .replaceAll("_max$", "")).filter(name -> !operations.contains("`" + name + "`")).toList())
+                    .as("metrics served but not in docs/operations.md").isEmpty();
 
             // A packet no SPD entry covers (10.9.0.0/16 is in neither gateway's selectors) is discarded
             // (RFC 4301 §5.1), counted as NO_POLICY, and never leaves A: not encrypted, nothing at B.

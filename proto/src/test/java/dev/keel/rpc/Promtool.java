@@ -38,6 +38,28 @@ public final class Promtool {
         return null;
     }
 
+    /**
+     * Asserts that {@code promtool check rules} accepts {@code rulesYaml}, a Prometheus rules file:
+     * every expression in it parses.
+     */
+    public static void assertRulesValid(String rulesYaml) throws IOException, InterruptedException {
+        Path promtool = assumeInstalled();
+        Path file = Files.createTempFile("keel-rules", ".yml");
+        try {
+            Files.writeString(file, rulesYaml);
+            Process p = new ProcessBuilder(promtool.toString(), "check", "rules", file.toString())
+                    .redirectErrorStream(true).start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("promtool check rules did not finish in 30 s");
+            }
+            assertThat(p.exitValue()).as("promtool check rules: " + output).isZero();
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
     /** Asserts that {@code promtool check metrics} finds nothing wrong with {@code exposition}. */
     public static void assertValid(String exposition) throws IOException, InterruptedException {
         Path promtool = assumeInstalled();
