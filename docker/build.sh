@@ -81,8 +81,9 @@ done
 # --- keel-runtime: jlink'd JDK + the jars -------------------------------------------------------
 # The modules jdeps finds in keel-gateway.jar (jdeps --ignore-missing-deps --multi-release 25
 # --print-module-deps gateway/target/keel-gateway.jar), plus jdk.naming.dns and jdk.crypto.ec
-# (name service and EC providers some libraries look up by name) and jdk.zipfs.
-modules=java.base,java.compiler,java.desktop,java.naming,java.net.http,java.scripting,java.sql,jdk.jfr,jdk.management,jdk.net,jdk.unsupported,jdk.naming.dns,jdk.crypto.ec,jdk.zipfs
+# (name service and EC providers some libraries look up by name), jdk.zipfs, and jdk.httpserver (the
+# Prometheus endpoint, dev.keel.rpc.MetricsEndpoint).
+modules=java.base,java.compiler,java.desktop,java.naming,java.net.http,java.scripting,java.sql,jdk.jfr,jdk.management,jdk.net,jdk.unsupported,jdk.naming.dns,jdk.crypto.ec,jdk.zipfs,jdk.httpserver
 ctx=docker/target/context/runtime
 jre_stamp="$("$JAVA_HOME/bin/java" -version 2>&1 | head -2 | paste -sd' ') $modules"
 if [ ! -f "$ctx/jre.stamp" ] || [ "$(cat "$ctx/jre.stamp")" != "$jre_stamp" ]; then

@@ -21,6 +21,7 @@ import dev.keel.rpc.UnixSocketServer;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptor;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -87,10 +88,11 @@ final class EmbeddedServices implements AutoCloseable {
 
     /**
      * Starts everything; on failure closes what was started and throws. {@code tunDevice}: the
-     * name of the node's TUN interface, or null without one.
+     * name of the node's TUN interface, or null without one; {@code sadCalls}: counts the calls of
+     * the sad-service member, or null.
      */
     static EmbeddedServices start(GatewaySettings settings, PolicyConfig config, ExpiryListener expiries,
-            String tunDevice) throws IOException {
+            String tunDevice, ServerInterceptor sadCalls) throws IOException {
         GatewaySettings.Cluster c = settings.cluster();
         byte[] kek = null;
         Path tempKek = null;
@@ -122,7 +124,8 @@ final class EmbeddedServices implements AutoCloseable {
             b.partitionCount = GATEWAY_PARTITIONS;
             b.grpcPort = 0; // served in-process and on the admin address, not on a port of its own
             String sadName = "keel-sad-" + InProcessServerBuilder.generateName();
-            sad = SadNode.start(b.build(), InProcessServerBuilder.forName(sadName));
+            InProcessServerBuilder sadServer = InProcessServerBuilder.forName(sadName);
+            sad = SadNode.start(b.build(), sadCalls == null ? sadServer : sadServer.intercept(sadCalls));
             if (kek == null) {
                 kek = readKek(kekFile); // SadNode has validated the file
             }

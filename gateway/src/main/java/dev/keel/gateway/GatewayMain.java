@@ -78,7 +78,8 @@ public final class GatewayMain implements Callable<Integer> {
         out.println("keel-gateway: started: IKE " + gs.ikeEndpoint() + ", ESP-in-UDP " + gs.natTEndpoint() + ", "
                 + pc.connections().size() + " connection(s), SAD node " + gs.cluster().nodeId() + " (Hazelcast "
                 + gs.cluster().bindHost() + ":" + gs.cluster().port() + "), admin API "
-                + (gs.admin() == null ? "off" : gs.admin().describe(node.adminPort())));
+                + (gs.admin() == null ? "off" : gs.admin().describe(node.adminPort())) + ", metrics "
+                + (node.metricsUrl() == null ? "off" : node.metricsUrl()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

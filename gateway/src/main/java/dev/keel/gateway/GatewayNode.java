@@ -122,6 +122,8 @@ public final class GatewayNode {
         final AtomicReference<SadSaClaimer> claims = new AtomicReference<>();
         /** Inbound SPIs reserved in the SAD ahead of need: unique across the cluster. */
         final AtomicReference<SadSpiPool> spis = new AtomicReference<>();
+        /** The Prometheus endpoint and the node's meters ({@code metrics:}), or null. */
+        final AtomicReference<GatewayMetrics> metrics = new AtomicReference<>();
         final ConnectionDirectory directory = new ConnectionDirectory();
         final TrapAcquires acquires = new TrapAcquires(directory, engine::get);
 
@@ -135,6 +137,10 @@ public final class GatewayNode {
             SadSpiPool p = spis.get();
             if (p != null) {
                 p.close();
+            }
+            GatewayMetrics m = metrics.get();
+            if (m != null) {
+                m.close();
             }
         }
     }
@@ -177,8 +183,13 @@ public final class GatewayNode {
         };
         Future<EmbeddedServices> started = vertx.executeBlocking(() -> {
             prepareOffTheLoops(vertx);
+            if (settings.metrics() != null) { // first: an address in use stops the start before Hazelcast joins
+                rt.metrics.set(GatewayMetrics.start(settings.metrics()));
+            }
+            GatewayMetrics metrics = rt.metrics.get();
             EmbeddedServices services = EmbeddedServices.start(settings, policy, expiries,
-                    plaintext instanceof TunPort tun ? tun.device().name() : null);
+                    plaintext instanceof TunPort tun ? tun.device().name() : null,
+                    metrics == null ? null : metrics.sadCalls());
             SadSpiPool spis = new SadSpiPool(services.sadChannel);
             rt.spis.set(spis);
             try {
@@ -190,7 +201,11 @@ public final class GatewayNode {
         });
         return started.compose(services -> {
             rt.services.set(services);
-            Future<GatewayNode> node = startOn(vertx, settings, plaintext, services, rt, keys);
+            Future<GatewayNode> node = startOn(vertx, settings, plaintext, services, rt, keys)
+                    .compose(n -> rt.metrics.get() == null ? Future.succeededFuture(n) : vertx.executeBlocking(() -> {
+                        rt.metrics.get().bind(n, services); // off the event loops (class loading, locks)
+                        return n;
+                    }));
             return node.recover(e -> vertx.executeBlocking(() -> {
                 services.close();
                 rt.close();
@@ -269,8 +284,9 @@ public final class GatewayNode {
                             (ids, owner, at) -> probeDataPlane(rt, services.feeds.sas(), ids, at));
                     // DESIGN §4: every exchange's IKE SA state is in the SAD before its response leaves
                     SadIkeSaStore ikeStore = new SadIkeSaStore(services.sadChannel, local, "", installer::ids);
+                    GatewayMetrics metrics = rt.metrics.get();
                     IkeEvents events = IkeEvents.all(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
-                            installer, ikeStore);
+                            installer, ikeStore, metrics == null ? IkeEvents.NONE : metrics.ike);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, rt.spis.get(),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
@@ -402,6 +418,12 @@ public final class GatewayNode {
     /** Where the IKE engine's inbound SPIs come from: reserved in the SAD, unique across the cluster. */
     public SadSpiPool spis() {
         return runtime.spis.get();
+    }
+
+    /** The Prometheus endpoint, {@code http://host:port/metrics}, or null without one ({@code metrics:}). */
+    public String metricsUrl() {
+        GatewayMetrics m = runtime.metrics.get();
+        return m == null ? null : m.endpoint().url();
     }
 
     /** The admin gRPC API's port, or -1 without one. */

@@ -2,13 +2,14 @@ package dev.keel.gateway;
 
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.ike.engine.HalfOpenLimits;
-import java.net.InetSocketAddress;
 import dev.keel.rpc.LogSettings;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
 /**
- * The node's own section of the configuration file ({@code gateway:}): where it listens and
- * what its plaintext side is. Connections, secrets and policies come from the rest of the file.
+ * The node's own section of the configuration file ({@code gateway:}), where it listens and
+ * what its plaintext side is, and its {@code metrics:} section. Connections, secrets and policies
+ * come from the rest of the file.
  *
  * @param address   our outer address: IKE and ESP-in-UDP bind to it, NAT detection hashes it
  * @param ikePort   the port serving as IKE's 500
@@ -23,10 +24,12 @@ import java.nio.file.Path;
  *                  against it, and the admin API's LoadConfig and ValidateConfig read files only inside it
  * @param ikeLimits what half-open IKE SAs may cost the node ({@code gateway.ike})
  * @param logging   the subsystems' levels and the line format (the file's {@code logging:} section)
+ * @param metrics   where the Prometheus endpoint listens (the file's top-level {@code metrics:}
+ *                  section), or null: no endpoint
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, PlaintextConfig plaintext,
         Path keyExport, Cluster cluster, Admin admin, Path configDirectory,
-        HalfOpenLimits ikeLimits, LogSettings logging) {
+        HalfOpenLimits ikeLimits, LogSettings logging, InetSocketAddress metrics) {
 
     /**
      * The admin gRPC API ({@code gateway.admin}). By default a Unix socket that only this

@@ -8,6 +8,7 @@ import dev.keel.esp.config.PlaintextReader;
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.rpc.LogSettings;
+import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.UnixSocketServer;
 import java.net.InetSocketAddress;
@@ -25,10 +26,10 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
- * Reads the {@code gateway:} section of a node's configuration file with core's readers
- * ({@link Nodes}); the plaintext side is esp-worker's {@link PlaintextReader}. Every problem is
- * reported as {@code file:line:col: gateway.key: message}; policy-service's loader reads the rest
- * of the same file.
+ * Reads the {@code gateway:} and {@code metrics:} sections of a node's configuration file with
+ * core's readers ({@link Nodes}); the plaintext side is esp-worker's {@link PlaintextReader}. Every
+ * problem is reported as {@code file:line:col: key.path: message}; policy-service's loader reads
+ * the rest of the same file.
  */
 public final class GatewaySettingsReader {
 
@@ -136,11 +137,14 @@ public final class GatewaySettingsReader {
         HalfOpenLimits ikeLimits = ikeLimits(g.get("ike"));
         LogSettings logging = top.containsKey("logging") ? LogSettings.read(nodes, top.get("logging"), "logging")
                 : LogSettings.DEFAULT;
+        // Top level, beside gateway: policy-service's loader knows the section and leaves it to this reader.
+        InetSocketAddress metrics = top.containsKey("metrics")
+                ? MetricsEndpoint.readSection(nodes, top.get("metrics"), "metrics") : null;
         if (!problems.isEmpty()) {
             return invalid();
         }
         return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
-                export == null ? null : baseDir.resolve(export), cluster, admin, baseDir, ikeLimits, logging));
+                export == null ? null : baseDir.resolve(export), cluster, admin, baseDir, ikeLimits, logging, metrics));
     }
 
     /** {@code gateway.ike}: the responder's half-open limits (RFC 7296 §2.6), strongSwan's names and Keel's defaults. */

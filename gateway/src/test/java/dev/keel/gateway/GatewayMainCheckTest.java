@@ -27,6 +27,22 @@ class GatewayMainCheckTest {
                 .endsWith("none.yaml: cannot read the file: no such file");
     }
 
+    @Test
+    void aBadMetricsSectionStopsTheCheckNamingFileKeyPathAndProblem() throws Exception {
+        Path file = Files.writeString(dir.resolve("node.yaml"), """
+                gateway:
+                  address: 127.0.0.1
+                  plaintext: {virtual_wire: {bind: 127.0.0.1:20001, host: 127.0.0.1:21001}}
+                metrics: {listen: "127.0.0.1"}
+                connections: {}
+                metrics2: {}
+                """);
+        assertThat(check(file)).contains(file + ":6:1: metrics2: unknown");
+        Files.writeString(file, Files.readString(file).replace("metrics2: {}\n", "").replace("\"127.0.0.1\"",
+                "\"127.0.0.1:x\""));
+        assertThat(check(file).strip()).isEqualTo(file + ":4:19: metrics.listen: port 'x' is not a number 0-65535");
+    }
+
     private static String check(Path file) {
         PrintStream saved = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();

@@ -8,11 +8,16 @@ import dev.keel.ike.session.IkeSa;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.config.PolicyConfig;
+import dev.keel.rpc.Promtool;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.internal.threadchecker.BlockedThreadEvent;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -28,7 +33,9 @@ import org.junit.jupiter.api.Test;
  * on loopback with the virtual wire. A initiates at start (IKE_SA_INIT + IKE_AUTH over real UDP,
  * floated to the NAT-T port because Keel forces UDP encapsulation), then inner packets sent by
  * host A arrive at host B intact, and back, every one counted as protected and delivered; a
- * packet outside every policy is dropped at A, counted as NO_POLICY, and never reaches B.
+ * packet outside every policy is dropped at A, counted as NO_POLICY, and never reaches B. A's
+ * Prometheus endpoint ({@code metrics:}), scraped during the traffic, passes Prometheus' own
+ * {@code promtool check metrics} and counts the packets.
  */
 class TwoGatewaysOnLoopbackTest {
 
@@ -71,7 +78,12 @@ class TwoGatewaysOnLoopbackTest {
 
             byte[] srcA = {10, 1, 0, 5};
             byte[] dstB = {10, 2, 0, 7};
+            String before = scrape(a);
+            String during = null;
             for (int i = 0; i < 50; i++) {
+                if (i == 25) {
+                    during = scrape(a);
+                }
                 byte[] inner = InnerPackets.ipv4(srcA, dstB, 17, 20 + i * 25, i);
                 hostA.send(ByteBuffer.wrap(inner), new InetSocketAddress("127.0.0.1", 20001));
                 assertThat(receive(hostB)).as("packet %d at host B", i).isEqualTo(inner);
@@ -81,6 +93,25 @@ class TwoGatewaysOnLoopbackTest {
             }
             DataPlaneCounts.awaitGrowth(a, Map.of(), DataPlaneCounts.carried(50, 50));
             DataPlaneCounts.awaitGrowth(b, Map.of(), DataPlaneCounts.carried(50, 50));
+            String after = scrape(a);
+            Promtool.assertValid(during);
+            Promtool.assertValid(after);
+            String out = "keel_esp_packets_total{direction=\"out\"}";
+            assertThat(sample(after, out) - sample(before, out)).as("A's protected packets, scraped").isEqualTo(50);
+            assertThat(sample(during, out)).isBetween(sample(before, out), sample(after, out));
+            assertThat(sample(after, "keel_esp_packets_total{direction=\"in\"}")).isEqualTo(50);
+            String spi = String.format("%08x", saA.children().getFirst().outboundSpi());
+            assertThat(sample(after, "keel_esp_sa_packets_total{child=\"lan\",connection=\"to-b\",direction="
+                    + "\"out\",spi=\"" + spi + "\"}")).as("the SA's own series").isEqualTo(50);
+            assertThat(sample(after, "keel_esp_bytes_total{direction=\"out\"}")).isPositive();
+            assertThat(sample(after, "keel_ike_sa_established_total")).isEqualTo(1);
+            assertThat(sample(after, "keel_ike_sa_setup_seconds_count")).isEqualTo(1);
+            assertThat(after).contains("keel_sad_requests_total{code=\"OK\",method=\"LeaseSequence\"}",
+                    "keel_sad_cluster_members 1.0", "keel_policy_connections 1.0", "jvm_memory_used_bytes{");
+            String operations = java.nio.file.Files.readString(Path.of("..", "docs", "operations.md"));
+            assertThat(after.lines().filter(l -> l.startsWith("# TYPE keel_")).map(l -> l.split(" ")[2]
+                    .replaceAll("_max$", "")).filter(name -> !operations.contains("`" + name + "`")).toList())
+                    .as("metrics served but not in docs/operations.md").isEmpty();
 
             // A packet no SPD entry covers (10.9.0.0/16 is in neither gateway's selectors) is discarded
             // (RFC 4301 §5.1), counted as NO_POLICY, and never leaves A: not encrypted, nothing at B.
@@ -105,6 +136,23 @@ class TwoGatewaysOnLoopbackTest {
         } finally {
             vertx.close().await(10, TimeUnit.SECONDS);
         }
+    }
+
+    /** What {@code node}'s Prometheus endpoint answers, over HTTP as Prometheus asks. */
+    private static String scrape(GatewayNode node) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(node.metricsUrl())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            return r.body();
+        }
+    }
+
+    /** The value of the sample {@code series} (name and labels as exposed) in {@code text}. */
+    private static double sample(String text, String series) {
+        return text.lines().filter(l -> l.startsWith(series + " ")).map(l -> Double.parseDouble(l.substring(
+                series.length() + 1).split(" ")[0])).findFirst().orElseThrow(() -> new AssertionError(
+                        "no sample " + series + " in the scrape"));
     }
 
     private static io.vertx.core.Future<GatewayNode> start(Vertx vertx, String file) throws Exception {

@@ -6,8 +6,10 @@ import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.grpc.PolicyApiRoles;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.grpc.PolicyServer;
+import dev.keel.policy.store.PolicyMetrics;
 import dev.keel.policy.store.PolicyStore;
 import dev.keel.rpc.LogOptions;
+import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.RoleAuthorization;
 import io.grpc.ServerCredentials;
@@ -68,6 +70,11 @@ public final class PolicyServiceMain implements Callable<Integer> {
     @Option(names = "--plaintext", description = "Serve without TLS and without authorization; refused unless"
             + " --listen is a loopback address. For tests on one host only.")
     boolean plaintext;
+
+    @Option(names = "--metrics-listen", paramLabel = "HOST[:PORT]", description = "Serve Prometheus metrics (GET"
+            + " /metrics, plain HTTP, no authentication) on this address, port 9464 by default; off without it"
+            + " (docs/operations.md).")
+    String metricsListen;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -146,12 +153,34 @@ public final class PolicyServiceMain implements Callable<Integer> {
             }
         }
         PolicyStore store = new PolicyStore(valid.config());
+        MetricsEndpoint metrics = null;
+        if (metricsListen != null) {
+            InetSocketAddress metricsAddress;
+            try {
+                metricsAddress = MetricsEndpoint.listenOption("--metrics-listen", metricsListen);
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+            try {
+                metrics = MetricsEndpoint.start(metricsAddress);
+            } catch (java.io.IOException e) {
+                throw usage("--metrics-listen: " + e.getMessage());
+            }
+            builder.intercept(PolicyMetrics.callMetrics(metrics.registry()));
+            new PolicyMetrics(store).bindTo(metrics.registry());
+        }
         // LoadConfig and ValidateConfig by path read files only beside the configuration this started with.
         PolicyServer server = new PolicyServer(builder, new PolicyGrpcService(loader, store,
                 config.toAbsolutePath().getParent())).start();
         System.getLogger(PolicyServiceMain.class.getName()).log(System.Logger.Level.INFO,
                 "policy-service serving {0} on {1}", valid.config(), listen);
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "policy-service-shutdown"));
+        MetricsEndpoint metricsToClose = metrics;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            if (metricsToClose != null) {
+                metricsToClose.close();
+            }
+        }, "policy-service-shutdown"));
         server.awaitTermination();
         return 0;
     }

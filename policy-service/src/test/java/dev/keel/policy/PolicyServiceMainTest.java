@@ -42,6 +42,12 @@ class PolicyServiceMainTest {
     }
 
     @Test
+    void aMetricsAddressThatIsNoneStopsStartupNamingTheOption() throws Exception {
+        assertThat(run("--plaintext", "--listen", "127.0.0.1:0", "--metrics-listen", "metrics.example:9464"))
+                .contains("--metrics-listen: ").contains("metrics.example");
+    }
+
+    @Test
     void tlsWithoutAnyRoleIsRefused() throws Exception {
         Path f = Files.writeString(dir.resolve("x.pem"), "");
         assertThat(run("--listen", "127.0.0.1:0", "--tls-cert", f.toString(), "--tls-key", f.toString(),

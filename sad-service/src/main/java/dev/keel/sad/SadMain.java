@@ -2,6 +2,7 @@ package dev.keel.sad;
 
 import dev.keel.rpc.KeelLog;
 import dev.keel.rpc.LogOptions;
+import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.RoleAuthorization;
 import dev.keel.sad.grpc.SadApiRoles;
@@ -23,15 +24,16 @@ import java.util.concurrent.CountDownLatch;
  * Standalone sad-service: {@code java dev.keel.sad.SadMain --node-id n1 --kek-file kek.hex
  * --hazelcast-port 5701 --members 10.0.0.1:5701,10.0.0.2:5701 --grpc-port 7443
  * --tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem --ike ike-a.example.net
- * --data-plane esp-a.example.net --reader keelctl.example.net --admin CN=ops,O=Example}
- * (every other option: {@link SadConfig}).
+ * --data-plane esp-a.example.net --reader keelctl.example.net --admin CN=ops,O=Example
+ * --metrics-listen 127.0.0.1:9464} (every other option: {@link SadConfig}).
  *
  * <p>gRPC listens on {@code --grpc-host} (default: the bind host, the cluster's own link). With the
  * three TLS options the gRPC API requires mutual TLS (clients must present a certificate from the
  * client CA) and each call a role
  * ({@link SadApiRoles}); without them it serves plaintext without authorization, which is
  * refused unless that address is a loopback address (tests on one host).
- * Prints one line {@code keel-sad ready node=<id> grpc-port=<port> pid=<pid>} when serving.
+ * Prints one line {@code keel-sad ready node=<id> grpc-port=<port> pid=<pid>} (then {@code
+ * metrics=<url>} with {@code --metrics-listen}) when serving.
  */
 public final class SadMain {
 
@@ -136,29 +138,70 @@ public final class SadMain {
         }
     }
 
+    /**
+     * Moves {@code --metrics-listen HOST[:PORT]} (the Prometheus endpoint, off without it) out of
+     * {@code args}, every other argument to {@code rest}.
+     *
+     * @return the endpoint's address, or null without the option
+     * @throws IllegalArgumentException naming the option and what is wrong with its value
+     */
+    static InetSocketAddress metricsOption(String[] args, List<String> rest) {
+        InetSocketAddress listen = null;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals(METRICS_OPTION) || a.startsWith(METRICS_OPTION + "=")) {
+                String v = a.equals(METRICS_OPTION) ? value(args, ++i, METRICS_OPTION)
+                        : a.substring(METRICS_OPTION.length() + 1);
+                listen = MetricsEndpoint.listenOption(METRICS_OPTION, v);
+            } else {
+                rest.add(a);
+            }
+        }
+        return listen;
+    }
+
+    static final String METRICS_OPTION = "--metrics-listen";
+
     public static void main(String[] args) {
         SadNode node;
+        MetricsEndpoint metrics = null;
         try {
             List<String> options = new ArrayList<>();
             KeelLog.install(LogOptions.take(args, options));
+            List<String> others = new ArrayList<>();
+            InetSocketAddress metricsListen = metricsOption(options.toArray(String[]::new), others);
             List<String> rest = new ArrayList<>();
-            ApiSecurity security = ApiSecurity.parse(options.toArray(String[]::new), rest);
+            ApiSecurity security = ApiSecurity.parse(others.toArray(String[]::new), rest);
             SadConfig config = SadConfig.fromArgs(rest.toArray(String[]::new));
             NettyServerBuilder server = security.serverBuilder(
                     new InetSocketAddress(resolve(config.grpcListenHost()), config.grpcPort()));
+            if (metricsListen != null) {
+                metrics = MetricsEndpoint.start(metricsListen);
+                server.intercept(SadMetrics.callMetrics(metrics.registry()));
+            }
             node = SadNode.start(config, server);
+            if (metrics != null) {
+                new SadMetrics(node).bindTo(metrics.registry());
+            }
         } catch (IllegalArgumentException | IllegalStateException | IOException e) {
             System.err.println("keel-sad: " + e.getMessage());
+            if (metrics != null) {
+                metrics.close();
+            }
             System.exit(2);
             return;
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        MetricsEndpoint metricsToClose = metrics;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             node.close();
+            if (metricsToClose != null) {
+                metricsToClose.close();
+            }
             stopped.countDown();
         }, "keel-sad-shutdown"));
         System.out.println("keel-sad ready node=" + node.cluster().nodeId() + " grpc-port=" + node.grpcPort()
-                + " pid=" + ProcessHandle.current().pid());
+                + " pid=" + ProcessHandle.current().pid() + (metrics != null ? " metrics=" + metrics.url() : ""));
         System.out.flush();
         try {
             stopped.await();

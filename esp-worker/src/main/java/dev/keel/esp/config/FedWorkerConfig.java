@@ -22,9 +22,11 @@ import java.util.Objects;
  *                   arriving on {@code listen} go; null: nowhere (dropped and counted)
  * @param ikePort    a UDP port the worker also owns on {@code listen}'s address for IKE (500), relayed
  *                   too; 0: none
+ * @param metricsListen where the Prometheus endpoint listens ({@code metrics.listen}), or null for none
  */
 public record FedWorkerConfig(String nodeId, InetSocketAddress listen, int loops, PlaintextConfig plaintext,
-        List<String> sad, String policy, Tls tls, Path kekFile, String ikeRelay, int ikePort) {
+        List<String> sad, String policy, Tls tls, Path kekFile, String ikeRelay, int ikePort,
+        InetSocketAddress metricsListen) {
 
     public FedWorkerConfig {
         Objects.requireNonNull(nodeId, "nodeId");

@@ -5,6 +5,7 @@ import dev.keel.core.config.Nodes;
 import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
 import dev.keel.rpc.LoopbackTargets;
+import dev.keel.rpc.MetricsEndpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +37,7 @@ public final class FedWorkerConfigLoader {
             new PlaintextReader.TunDefaults("keel%d", true, PlaintextConfig.Routes.ALL);
 
     private static final Set<String> TOP = Set.of("node_id", "listen", "loops", "plaintext", "sad", "policy", "tls",
-            "kek_file", "ike");
+            "kek_file", "ike", "metrics");
     private static final Set<String> SAD = Set.of("endpoints");
     private static final Set<String> POLICY = Set.of("endpoint");
     private static final Set<String> TLS = Set.of("cert", "key", "ca");
@@ -161,11 +162,14 @@ public final class FedWorkerConfigLoader {
                             + " wildcard (ike-service answers from it)");
                 }
             }
+            InetSocketAddress metrics = top.containsKey("metrics")
+                    ? MetricsEndpoint.readSection(nodes, top.get("metrics"), "metrics") : null;
             if (!problems.isEmpty() || nodeId == null || listen == null || plaintext == null || sad == null
                     || policy == null || kekFile == null || (tlsGiven && tls == null)) {
                 return null;
             }
-            return new FedWorkerConfig(nodeId, listen, loops, plaintext, sad, policy, tls, kekFile, relay, ikePort);
+            return new FedWorkerConfig(nodeId, listen, loops, plaintext, sad, policy, tls, kekFile, relay, ikePort,
+                    metrics);
         }
 
         FedWorkerConfig.Tls tls(Node node) {

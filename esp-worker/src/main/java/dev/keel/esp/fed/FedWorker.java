@@ -12,6 +12,8 @@ import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.SaMaintenance;
 import dev.keel.esp.feed.WorkerFeeds;
 import dev.keel.esp.forward.FedGateway;
+import dev.keel.esp.metrics.DataPlaneMetrics;
+import dev.keel.esp.metrics.IkeRelayMetrics;
 import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.IkePortSocket;
 import dev.keel.esp.net.IkeRelayClient;
@@ -28,6 +30,7 @@ import dev.keel.esp.tun.TunPort;
 import dev.keel.esp.tun.TunSetup;
 import dev.keel.proto.CoreMapping;
 import dev.keel.rpc.FirstReadyChannel;
+import dev.keel.rpc.MetricsEndpoint;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -95,6 +98,9 @@ public final class FedWorker implements AutoCloseable {
     private OwnedRoutes routes;
     private PlaintextPort port;
     private FedGateway dataPlane;
+    /** The Prometheus endpoint ({@code metrics.listen}), or null. */
+    private MetricsEndpoint metrics;
+    private DataPlaneMetrics dataPlaneMetrics;
     private boolean closed;
     /** Polls the tables for ike-service's AwaitUsable questions (one thread, started at the first). */
     private final ScheduledExecutorService usableChecks =
@@ -152,6 +158,9 @@ public final class FedWorker implements AutoCloseable {
                 acquires, expiries, out);
         self[0] = w;
         try {
+            if (cfg.metricsListen() != null) { // first: an address in use stops the start before anything runs
+                w.metrics = MetricsEndpoint.start(cfg.metricsListen());
+            }
             feeds.start();
             w.openPlaintext();
             AcquireLimiter limiter = new AcquireLimiter(a -> {
@@ -176,6 +185,13 @@ public final class FedWorker implements AutoCloseable {
                 relay.usableProbe(w::probeUsable);
                 relay.start();
             }
+            if (w.metrics != null) {
+                w.dataPlaneMetrics = DataPlaneMetrics.of(w.dataPlane, feeds);
+                w.dataPlaneMetrics.bindTo(w.metrics.registry());
+                if (relay != null) {
+                    new IkeRelayMetrics(relay, w.unknownSpi).bindTo(w.metrics.registry());
+                }
+            }
         } catch (Exception e) {
             w.close();
             throw e;
@@ -183,7 +199,8 @@ public final class FedWorker implements AutoCloseable {
         out.println("keel-esp-worker: started: node " + cfg.nodeId() + ", udp " + cfg.listen() + ", "
                 + cfg.loops() + " event loop(s), plaintext " + w.plaintextText() + ", sad " + String.join(" ", cfg.sad())
                 + ", policy " + cfg.policy() + (cfg.tls() != null ? " (mutual TLS)" : " (plaintext, this host)")
-                + ", ike relay " + (cfg.ikeRelay() == null ? "none" : cfg.ikeRelay()));
+                + ", ike relay " + (cfg.ikeRelay() == null ? "none" : cfg.ikeRelay())
+                + ", metrics " + (w.metrics == null ? "off" : w.metrics.url()));
         out.flush();
         return w;
     }
@@ -320,6 +337,11 @@ public final class FedWorker implements AutoCloseable {
         return ike instanceof UnrelayedIke u ? u.dropped() : 0;
     }
 
+    /** The Prometheus endpoint, or null when {@code metrics} is not configured. */
+    public MetricsEndpoint metrics() {
+        return metrics;
+    }
+
     /** Acquires reported by the data plane (counted and logged: not relayed yet). */
     public long acquires() {
         return acquires.sum();
@@ -357,6 +379,12 @@ public final class FedWorker implements AutoCloseable {
             }
         }
         usableChecks.shutdownNow();
+        if (dataPlaneMetrics != null) {
+            dataPlaneMetrics.close();
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
         if (relay != null) {
             relay.close();
             relayChannel.shutdownNow();

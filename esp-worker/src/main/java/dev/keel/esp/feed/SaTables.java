@@ -79,6 +79,29 @@ public final class SaTables {
         ReplayCheckpoints.Tracker replay() {
             return replay;
         }
+
+        /** Its child's connection name (of the record it was installed from). */
+        public String connection() {
+            return record.getConnection();
+        }
+
+        /** Its child's name within the connection. */
+        public String childName() {
+            return record.getChild();
+        }
+    }
+
+    /**
+     * Told when any SA enters the tables and when it leaves them (removed, replaced, cleared), both
+     * directions: the metrics' per-SA series come and go with it. Called in order on the writer's
+     * thread, under the tables' lock: it must return at once.
+     */
+    public interface SaListener {
+        /** {@code sa} is in the tables now. */
+        void installed(Installed sa);
+
+        /** {@code sa} is no longer in the tables (its counters count no more). */
+        void removed(Installed sa);
     }
 
     /** A snapshot of one SA's counters (the in-process registry tests and the admin API read). */
@@ -123,6 +146,7 @@ public final class SaTables {
     private final List<Installed> removedInBatch = new ArrayList<>();
     private final LongAdder refused = new LongAdder();
     private final List<OutboundListener> outboundListeners = new ArrayList<>();
+    private final List<SaListener> saListeners = new ArrayList<>();
     private volatile AcquireLimiter acquires;
 
     /**
@@ -160,6 +184,17 @@ public final class SaTables {
                 listener.outboundInstalled(in.record);
             }
         }
+    }
+
+    /** Adds {@code listener} and tells it at once of every SA installed now. */
+    public synchronized void addSaListener(SaListener listener) {
+        saListeners.add(listener);
+        byId.values().forEach(listener::installed);
+    }
+
+    /** Removes {@code listener}; it hears nothing more. */
+    public synchronized void removeSaListener(SaListener listener) {
+        saListeners.remove(listener);
     }
 
     public String nodeId() {
@@ -352,6 +387,7 @@ public final class SaTables {
                         x.replay.detach();
                     }
                     unindex(x);
+                    saListeners.forEach(l -> l.removed(x));
                     return true;
                 });
                 closeUnpublished(replaced);
@@ -362,6 +398,7 @@ public final class SaTables {
         } else {
             installedInBatch.add(in);
         }
+        saListeners.forEach(l -> l.installed(in));
         if (in.outbound()) {
             outboundListeners.forEach(l -> l.outboundInstalled(r));
         }
@@ -414,6 +451,7 @@ public final class SaTables {
             outboundChanged(in);
         }
         closeUnpublished(in.sa);
+        saListeners.forEach(l -> l.removed(in));
         if (batching == 0) {
             log.info("SA {} removed", id);
         } else {

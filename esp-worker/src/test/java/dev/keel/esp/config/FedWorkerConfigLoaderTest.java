@@ -95,6 +95,18 @@ class FedWorkerConfigLoaderTest {
     }
 
     @Test
+    void theMetricsEndpointIsOffUnlessItsSectionNamesAnAddress() throws Exception {
+        assertThat(valid(LOOPBACK).metricsListen()).isNull();
+        assertThat(valid(LOOPBACK + "metrics: {listen: \"127.0.0.1:9464\"}\n").metricsListen())
+                .isEqualTo(new java.net.InetSocketAddress("127.0.0.1", 9464));
+        assertThat(problems(LOOPBACK + "metrics: {listen: 9464}\n")).containsExactly(
+                "worker.yaml:10:19: metrics.listen: invalid IP address \"9464\": octet 9464 is out of range 0-255");
+        assertThat(problems(LOOPBACK + "metrics: {port: 9464}\n")).containsExactly(
+                "worker.yaml:10:11: metrics.port: unknown key 'port'; expected one of listen",
+                "worker.yaml:10:10: metrics.listen: missing");
+    }
+
+    @Test
     void unknownAndMissingKeysAreNamedWithTheirPosition() throws Exception {
         assertThat(problems("""
                 node_id: w1

@@ -186,6 +186,7 @@ class FedWorkerTest {
                 tls: {cert: %s.pem, key: %s.key, ca: cluster-ca.pem}
                 kek_file: kek.hex
                 ike: {relay: none}
+                metrics: {listen: "127.0.0.1:0"}
                 """.formatted(node, listen.getHostString(), listen.getPort(), wire.getHostString(), wire.getPort(),
                 host.getHostString(), host.getPort(),
                 String.join(", ", sadPorts.stream().map(p -> "\"127.0.0.1:" + p + "\"").toList()), policy.port(), cert,
@@ -251,6 +252,12 @@ class FedWorkerTest {
             assertThat(peer.espCounters().get(DecapOutcome.DELIVERED)).isEqualTo(50);
             assertThat(w.dataPlane().espCounters().get(DecapOutcome.DELIVERED)).as("delivered: each packet once")
                     .isEqualTo(50);
+            // The worker's Prometheus endpoint (metrics.listen) reads the same counters, per SA too.
+            String scraped = w.metrics().scrape();
+            assertThat(scraped).contains("keel_esp_packets_total{direction=\"in\"} 50.0",
+                    "keel_esp_packets_total{direction=\"out\"} 50.0",
+                    "keel_esp_sa_packets_total{child=\"net\",connection=\"site-b\",direction=\"in\",spi=\"0b0a0201\"} 50.0",
+                    "jvm_memory_used_bytes");
 
             // The worker's ESP, opened by an independent implementation with the SA's keys (not the worker's code).
             InetSocketAddress tapAt = local(tap);
@@ -269,6 +276,8 @@ class FedWorkerTest {
             // Deleted in the SAD: gone from the worker, and the peer's ESP on that SPI is an unknown SPI.
             admin.deleteChildSa(DeleteChildSaRequest.newBuilder().setId("a-net-in").build());
             await(() -> w.feeds().sas().inbound().lookup(inSpi) == null, 10_000, () -> "inbound SA not removed");
+            assertThat(w.metrics().scrape()).as("its series went with the SA").doesNotContain("0b0a0201")
+                    .contains("spi=\"0a0b0201\"");
             long unknown = w.dataPlane().espCounters().get(DecapOutcome.UNKNOWN_SPI);
             hostB.send(ByteBuffer.wrap(udp(HOST_B, HOST_A, 20, 99)), wireB);
             await(() -> w.dataPlane().espCounters().get(DecapOutcome.UNKNOWN_SPI) == unknown + 1, 5000,

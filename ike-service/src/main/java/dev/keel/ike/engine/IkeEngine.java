@@ -526,6 +526,7 @@ public final class IkeEngine implements IkeReceiver {
 
         @Override
         public void ikeRekeyed(IkeSa old, IkeSa replacement) {
+            env.counters().ikeRekeyed();
             indexEstablished(replacement);
             DeadPeerDetection.start(replacement);
             next.ikeRekeyed(old, replacement);
@@ -534,6 +535,7 @@ public final class IkeEngine implements IkeReceiver {
         @Override
         public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
             LOG.info("{} CHILD_SA {} rekeyed, replaced by {}", sa, old, replacement);
+            env.counters().childRekeyed();
             next.childRekeyed(sa, old, replacement);
         }
 

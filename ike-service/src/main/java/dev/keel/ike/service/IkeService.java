@@ -2,6 +2,8 @@ package dev.keel.ike.service;
 
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.core.net.IpAddress;
+import dev.keel.ike.metrics.IkeMetrics;
+import dev.keel.ike.metrics.IkeServiceMetrics;
 import dev.keel.ike.net.IkeRelayService;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
@@ -12,6 +14,7 @@ import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.session.RetransmitPolicy;
 import io.grpc.Channel;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -129,6 +132,15 @@ public final class IkeService implements AutoCloseable {
      */
     public static Future<IkeService> start(Vertx vertx, Settings s, Channel policyService, Channel saService,
             Map<String, byte[]> secrets, IkeSaRecords.KeyUnwrap ikeKeys) {
+        return start(vertx, s, policyService, saService, secrets, ikeKeys, null);
+    }
+
+    /**
+     * As {@link #start(Vertx, Settings, Channel, Channel, Map, IkeSaRecords.KeyUnwrap)}, with the
+     * engine's and the service's meters in {@code metrics} (null: none).
+     */
+    public static Future<IkeService> start(Vertx vertx, Settings s, Channel policyService, Channel saService,
+            Map<String, byte[]> secrets, IkeSaRecords.KeyUnwrap ikeKeys, MeterRegistry metrics) {
         SecureRandom random = new SecureRandom();
         AtomicReference<UdpIkeSockets> socketsRef = new AtomicReference<>();
         IkeRelayService relay = s.relay()
@@ -154,11 +166,17 @@ public final class IkeService implements AutoCloseable {
         SadSpiPool spis = new SadSpiPool(saService);
         SadIkeSaStore ikeStore = ikeKeys == null ? null
                 : new SadIkeSaStore(saService, IpAddress.parse(s.address()), s.owner(), s.nodeId(), installer::ids);
-        IkeEngine engine = new IkeEngine(transport, ikeStore == null ? installer : IkeEvents.all(installer, ikeStore),
+        IkeMetrics ikeMetrics = metrics == null ? null : new IkeMetrics(metrics);
+        IkeEvents events = ikeStore == null ? installer : IkeEvents.all(installer, ikeStore);
+        IkeEngine engine = new IkeEngine(transport, ikeMetrics == null ? events : IkeEvents.all(events, ikeMetrics),
                 IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
                 spis, VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
                 RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random);
+        if (metrics != null) { // here, on the caller's thread: registering loads classes and takes locks
+            ikeMetrics.bind(engine);
+            new IkeServiceMetrics(installer, ikeStore, null, claims, spis, relay).bindTo(metrics);
+        }
         installer.attach(engine);
         if (ikeStore != null) {
             ikeStore.attach(engine);
@@ -182,6 +200,9 @@ public final class IkeService implements AutoCloseable {
                 watcher.firstSnapshot().thenRun(t::start);
                 t.caughtUp().thenRun(starts::open);
                 takeovers = t;
+            }
+            if (metrics != null && takeovers != null) {
+                new IkeServiceMetrics(null, null, takeovers, null, null, null).bindTo(metrics);
             }
             return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, claims, scheduler,
                     ikeStore, takeovers);

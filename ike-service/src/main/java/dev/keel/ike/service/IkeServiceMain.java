@@ -5,6 +5,7 @@ import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.rpc.FirstReadyChannel;
 import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.LoopbackTargets;
+import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
 import io.grpc.ChannelCredentials;
 import io.grpc.Server;
@@ -120,6 +121,11 @@ public final class IkeServiceMain implements Callable<Integer> {
             + " esp-workers allowed to attach to the relay; repeatable; needs the --tls-* options. A worker attaches"
             + " only under a node id its certificate names (CN, DNS or URI name)")
     List<String> espWorkers = new ArrayList<>();
+
+    @Option(names = "--metrics-listen", paramLabel = "HOST[:PORT]", description = "serve Prometheus metrics (GET"
+            + " /metrics, plain HTTP, no authentication) on this address, port 9464 by default; off without it"
+            + " (docs/operations.md)")
+    String metricsListen;
 
     /**
      * Why a plaintext gRPC channel to {@code target} is refused ({@link LoopbackTargets}), or null:
@@ -315,6 +321,18 @@ public final class IkeServiceMain implements Callable<Integer> {
             return 2;
         }
         int esp = espPort != 0 ? espPort : natT > 0 ? natT : ikePort == 500 ? 4500 : ikePort + 1;
+        MetricsEndpoint metrics = null;
+        if (metricsListen != null) {
+            try {
+                metrics = MetricsEndpoint.start(MetricsEndpoint.listenOption("--metrics-listen", metricsListen));
+            } catch (IllegalArgumentException e) {
+                System.err.println("keel-ike-service: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                System.err.println("keel-ike-service: --metrics-listen: " + e.getMessage());
+                return 1;
+            }
+        }
         ManagedChannel policyChannel = NettyChannelBuilder.forTarget(policy, creds).build();
         FirstReadyChannel sadChannel = new FirstReadyChannel(
                 sad.stream().map(s -> NettyChannelBuilder.forTarget(s, creds).build()).toList());
@@ -322,11 +340,14 @@ public final class IkeServiceMain implements Callable<Integer> {
         IkeService service;
         try {
             service = IkeService.start(vertx, new IkeService.Settings(address, ikePort, natT, esp, loops, nodeId,
-                    owner, relayServer != null), policyChannel, sadChannel, secrets, kek == null ? null : kek::unwrap)
-                    .await(30, TimeUnit.SECONDS);
+                    owner, relayServer != null), policyChannel, sadChannel, secrets, kek == null ? null : kek::unwrap,
+                    metrics == null ? null : metrics.registry()).await(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             System.err.println("keel-ike-service: cannot start: " + e.getMessage());
             vertx.close().await(10, TimeUnit.SECONDS);
+            if (metrics != null) {
+                metrics.close();
+            }
             return 1;
         }
         Server relay = null;
@@ -342,17 +363,22 @@ public final class IkeServiceMain implements Callable<Integer> {
                         + e.getMessage());
                 service.close();
                 vertx.close().await(10, TimeUnit.SECONDS);
+                if (metrics != null) {
+                    metrics.close();
+                }
                 return 1;
             }
         }
         Server relayToStop = relay;
         ChildKeyUnwrapper kekToClose = kek;
+        MetricsEndpoint metricsToClose = metrics;
         System.out.println("keel-ike-service ready: IKE " + address + ":" + ikePort
                 + (relay != null ? " and NAT-T " + natT + " on the esp-workers, relay on port " + relay.getPort()
                 : natT > 0 ? ", NAT-T " + natT : ", NAT-T on another process, not relayed")
                 + ", policy " + policy + ", sad " + String.join(",", sad) + ", owner "
                 + (!owner.isEmpty() ? owner : relay != null ? "(the worker's node)" : "(serving sad node)")
-                + (kek != null ? ", IKE SAs stored in the SAD" : ", IKE SAs not stored (no --kek-file)"));
+                + (kek != null ? ", IKE SAs stored in the SAD" : ", IKE SAs not stored (no --kek-file)")
+                + (metrics != null ? ", metrics " + metrics.url() : ""));
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -366,6 +392,9 @@ public final class IkeServiceMain implements Callable<Integer> {
                 vertx.close().await(5, TimeUnit.SECONDS);
                 if (kekToClose != null) {
                     kekToClose.close();
+                }
+                if (metricsToClose != null) {
+                    metricsToClose.close();
                 }
             } catch (Exception e) {
                 // stopping anyway

@@ -322,6 +322,11 @@ public final class SadIkeSaStore implements IkeEvents {
         return writeFailures.sum();
     }
 
+    /** Nanoseconds the stored writes took, summed over {@link #writes}. */
+    public long writeNanos() {
+        return writeNanos.sum();
+    }
+
     /** Mean time of a stored write, microseconds (0 before the first). */
     public double meanWriteMicros() {
         long n = writes.sum();

@@ -70,6 +70,8 @@ public final class SadSaClaimer implements AutoCloseable {
     private final LongAdder refused = new LongAdder();
     private final LongAdder notFound = new LongAdder();
     private final LongAdder limited = new LongAdder();
+    /** Time from the packet to the claim made, summed over the claims made. */
+    private final LongAdder claimNanos = new LongAdder();
     private final List<Long> latencyMicros = new ArrayList<>();
     private final AtomicLong lastRefusalLog = new AtomicLong(System.nanoTime() - 1_000_000_000L);
 
@@ -368,8 +370,10 @@ public final class SadSaClaimer implements AutoCloseable {
     }
 
     private long done(long t0) {
+        long nanos = System.nanoTime() - t0;
+        claimNanos.add(nanos);
         made.increment();
-        long micros = (System.nanoTime() - t0) / 1_000;
+        long micros = nanos / 1_000;
         synchronized (latencyMicros) {
             if (latencyMicros.size() < LATENCIES_KEPT) {
                 latencyMicros.add(micros);
@@ -389,6 +393,11 @@ public final class SadSaClaimer implements AutoCloseable {
      */
     public long claimsMade() {
         return made.sum();
+    }
+
+    /** Nanoseconds from the packet to the claim made, summed over {@link #claimsMade}. */
+    public long claimNanos() {
+        return claimNanos.sum();
     }
 
     /** Claims not made: owned by another node than the one read (a race lost), not ours to serve, or failed. */

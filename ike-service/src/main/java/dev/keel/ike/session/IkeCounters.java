@@ -1,11 +1,12 @@
 package dev.keel.ike.session;
 
+import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeDecodeResult;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Counters of the IKE engine that tests and metrics read: outcomes and drops by reason. */
+/** Counters of the IKE engine that tests and metrics read: outcomes, exchanges, rekeys and drops by reason. */
 public final class IkeCounters {
 
     private final Map<IkeDecodeResult.Reason, LongAdder> dropped = new EnumMap<>(IkeDecodeResult.Reason.class);
@@ -20,6 +21,12 @@ public final class IkeCounters {
     private final LongAdder adopted = new LongAdder();
     private final LongAdder messageIdSyncs = new LongAdder();
     private final LongAdder messageIdSyncsAnswered = new LongAdder();
+    /** Exchanges completed, by type and our role in them: [type][0 responder, 1 initiator]. */
+    private final LongAdder[][] exchanges = adders(ExchangeType.values().length, 2);
+    /** Exchanges failed, by type and cause: [type][cause]. */
+    private final LongAdder[][] exchangeFailures = adders(ExchangeType.values().length, IkeFailure.values().length);
+    private final LongAdder ikeRekeys = new LongAdder();
+    private final LongAdder childRekeys = new LongAdder();
 
     /** Counters at zero. */
     public IkeCounters() {
@@ -29,6 +36,56 @@ public final class IkeCounters {
         for (IkeDrop d : IkeDrop.values()) {
             refused.put(d, new LongAdder());
         }
+    }
+
+    private static LongAdder[][] adders(int rows, int columns) {
+        LongAdder[][] a = new LongAdder[rows][columns];
+        for (LongAdder[] row : a) {
+            for (int i = 0; i < columns; i++) {
+                row[i] = new LongAdder();
+            }
+        }
+        return a;
+    }
+
+    /** An exchange of {@code type} completed: our request answered, or the peer's request answered by us. */
+    public void exchange(ExchangeType type, boolean initiator) {
+        exchanges[type.ordinal()][initiator ? 1 : 0].increment();
+    }
+
+    /** An exchange of {@code type} failed for {@code cause}. */
+    public void exchangeFailed(ExchangeType type, IkeFailure cause) {
+        exchangeFailures[type.ordinal()][cause.ordinal()].increment();
+    }
+
+    /** An IKE SA was rekeyed (RFC 7296 §2.18). */
+    public void ikeRekeyed() {
+        ikeRekeys.increment();
+    }
+
+    /** A CHILD SA was rekeyed (RFC 7296 §2.8). */
+    public void childRekeyed() {
+        childRekeys.increment();
+    }
+
+    /** Exchanges of {@code type} completed in the role given. */
+    public long exchangeCount(ExchangeType type, boolean initiator) {
+        return exchanges[type.ordinal()][initiator ? 1 : 0].sum();
+    }
+
+    /** Exchanges of {@code type} that failed for {@code cause}. */
+    public long exchangeFailureCount(ExchangeType type, IkeFailure cause) {
+        return exchangeFailures[type.ordinal()][cause.ordinal()].sum();
+    }
+
+    /** IKE SAs rekeyed. */
+    public long ikeRekeyCount() {
+        return ikeRekeys.sum();
+    }
+
+    /** CHILD SAs rekeyed. */
+    public long childRekeyCount() {
+        return childRekeys.sum();
     }
 
     /** A message dropped for {@code reason}. */

@@ -58,6 +58,10 @@ public final class IkeSa {
     /** Our CHILD SAs, in the order they were made. */
     private final ChildSas childSas = new ChildSas(this);
     private long lastInboundMillis;
+    /** When this IKE SA was made (our IKE_SA_INIT about to go, or the peer's received), on its timers' clock. */
+    private final long createdMillis;
+    /** From {@link #createdMillis} to ESTABLISHED; -1 until then, and for one made by a rekey or a takeover. */
+    private long setupMillis = -1;
     private String failureReason;
     private List<Integer> peerSignatureHashes = List.of();
 
@@ -91,6 +95,7 @@ public final class IkeSa {
         this.onDestroyed = onDestroyed;
         this.tasks = new TaskManager(this, env.retransmit(), responderTasks);
         this.lastInboundMillis = timers.nowMillis();
+        this.createdMillis = lastInboundMillis;
     }
 
     // ---- identity and life ----
@@ -133,11 +138,20 @@ public final class IkeSa {
     public void established() {
         if (state == IkeSaState.CONNECTING) {
             state = IkeSaState.ESTABLISHED;
+            setupMillis = timers.nowMillis() - createdMillis;
             barrier.storeFromNowOn();
             env.counters().established();
             LOG.info("{} established with {} ({})", this, endpoints.remote(), suite);
             env.events().ikeEstablished(this);
         }
+    }
+
+    /**
+     * Milliseconds from IKE_SA_INIT (ours sent or the peer's received) to both sides authenticated;
+     * -1 before, and for an IKE SA that a rekey or a takeover made.
+     */
+    public long setupMillis() {
+        return setupMillis;
     }
 
     /** A delete of this IKE SA is under way. */

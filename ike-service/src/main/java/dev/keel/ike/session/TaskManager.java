@@ -3,6 +3,7 @@ package dev.keel.ike.session;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeMessage;
+import dev.keel.ike.message.IkePayload;
 import dev.keel.ike.message.MessageIdSync;
 import dev.keel.ike.message.NotifyPayload;
 import dev.keel.ike.message.NotifyType;
@@ -199,6 +200,7 @@ public final class TaskManager {
         OutboundMessage request = new OutboundMessage(active.type(), false);
         for (Task task : active.tasks()) {
             if (task.build(request) == Task.Status.FAILED) {
+                sa.counters().exchangeFailed(active.type(), IkeFailure.INTERNAL);
                 fail("could not build " + active.type() + " request");
                 return;
             }
@@ -234,11 +236,13 @@ public final class TaskManager {
         }
         if (unauthenticatedError != null) {
             // RFC 7296 §2.4: the error was not conclusive, but no valid response came in a whole interval either
+            sa.counters().exchangeFailed(active.type(), IkeFailure.PEER_ERROR);
             fail("peer answered " + active.type() + " with " + unauthenticatedError
                     + " (unauthenticated; no valid response in " + (attempts + 1) + " sends)");
             return;
         }
         if (attempts >= retransmit.tries()) {
+            sa.counters().exchangeFailed(active.type(), IkeFailure.TIMEOUT);
             fail("peer unreachable: " + active.type() + " request " + activeId + " unanswered after " + (attempts + 1)
                     + " sends", true);
             return;
@@ -280,12 +284,20 @@ public final class TaskManager {
             nextRequestId = Math.max(nextRequestId + 1, resumeRequestIdAt);
             resumeRequestIdAt = -1;
         }
+        sa.counters().exchange(done.type(), true);
+        boolean peerError = hasErrorNotify(response.payloads(NotifyPayload.class));
+        if (peerError) { // it failed whatever the tasks make of it (a CHILD SA refused, a group to retry with)
+            sa.counters().exchangeFailed(done.type(), IkeFailure.PEER_ERROR);
+        }
         List<Task> again = new ArrayList<>();
         inResponse = true;
         try {
             for (Task task : done.tasks()) {
                 Task.Status status = task.process(response);
                 if (status == Task.Status.FAILED) {
+                    if (!peerError) {
+                        sa.counters().exchangeFailed(done.type(), IkeFailure.BAD_RESPONSE);
+                    }
                     fail(done.type() + " failed");
                     return true;
                 }
@@ -383,6 +395,10 @@ public final class TaskManager {
         lastResponse = encoded;
         lastResponseId = id;
         expectedRequestId = id + 1;
+        sa.counters().exchange(type, false);
+        if (failed || hasErrorNotify(response.payloads())) {
+            sa.counters().exchangeFailed(type, IkeFailure.REFUSED);
+        }
         if (failed) {
             afterResponse.clear();
             sa.send(encoded);
@@ -490,6 +506,7 @@ public final class TaskManager {
         OutboundMessage response = new OutboundMessage(ExchangeType.INFORMATIONAL, true)
                 .add(new MessageIdSync(sync.get().nonce(), p2, m2).toNotify());
         sa.counters().messageIdSyncAnswered();
+        sa.counters().exchange(ExchangeType.INFORMATIONAL, false);
         byte[] reissued = again;
         sendWhenDurable(sa.encode(response, 0), from, localPort, reissued == null ? null : () -> {
             if (activeRequest == reissued) {
@@ -509,10 +526,24 @@ public final class TaskManager {
             return;
         }
         OutboundMessage response = new OutboundMessage(request.exchange(), true).onlyError(error, data);
+        if (request.exchange() != null) { // the decoder drops unknown types before this (UNKNOWN_EXCHANGE)
+            sa.counters().exchange(request.exchange(), false);
+            sa.counters().exchangeFailed(request.exchange(), IkeFailure.REFUSED);
+        }
         lastResponse = sa.encode(response, request.messageId());
         lastResponseId = request.messageId();
         expectedRequestId = lastResponseId + 1;
         sendWhenDurable(lastResponse, null, 0, null);
+    }
+
+    /** Whether {@code payloads} hold an error notify (types below 16384, RFC 7296 §3.10.1). */
+    private static boolean hasErrorNotify(List<? extends IkePayload> payloads) {
+        for (IkePayload p : payloads) {
+            if (p instanceof NotifyPayload n && n.isError()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String describeErrors(OutboundMessage m) {

@@ -64,6 +64,14 @@ class IkeServiceMainTest {
     }
 
     @Test
+    void aMetricsAddressThatIsNoneStopsTheStartWithExitCode2() {
+        String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",
+                "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2", "--node-id", "ike-test",
+                "--metrics-listen", "metrics.example:9464");
+        assertThat(out).contains("exit 2").contains("--metrics-listen: ").contains("metrics.example");
+    }
+
+    @Test
     void aNonLoopbackServiceWithoutTlsStopsTheStartWithExitCode2() {
         // Issue 19: ike-service sent CHILD SA keys to any --sad address in plaintext.
         String out = run("--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1",

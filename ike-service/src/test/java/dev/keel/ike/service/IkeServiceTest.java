@@ -43,6 +43,10 @@ import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
 import dev.keel.ike.session.TestPki;
 import org.junit.jupiter.api.Timeout;
+import dev.keel.rpc.MetricsEndpoint;
+import dev.keel.rpc.Promtool;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -142,9 +146,10 @@ class IkeServiceTest {
             }
             String config = auth.equals("psk") ? CONFIG : PUBKEY_CONFIG.replace("%7$s", dir.toString());
             IkeService serviceB = start(vertx, closing, config, "127.0.0.2", "127.0.0.1", "gwb", "gwa", "10.2.0.0/16",
-                    "10.1.0.0/16", "none", port, sadChannel, secretsOf.get("gwb"));
+                    "10.1.0.0/16", "none", port, sadChannel, secretsOf.get("gwb"), null);
+            PrometheusMeterRegistry metricsA = MetricsEndpoint.newRegistry();
             IkeService serviceA = start(vertx, closing, config, "127.0.0.1", "127.0.0.2", "gwa", "gwb", "10.1.0.0/16",
-                    "10.2.0.0/16", "start", port, sadChannel, secretsOf.get("gwa"));
+                    "10.2.0.0/16", "start", port, sadChannel, secretsOf.get("gwa"), metricsA);
 
             await(() -> serviceA.installer().installed() == 1 && serviceB.installer().installed() == 1, 30_000,
                     "both pairs installed in the SAD");
@@ -164,6 +169,14 @@ class IkeServiceTest {
             assertThat(outA.getPeer().getPort()).as("ESP in UDP to the peer's NAT-T port").isEqualTo(port + 1);
             byte[] keyA = unwrap(kek, outA.getKeys().getEncryption().toByteArray());
             assertThat(keyA).hasSize(36).isEqualTo(unwrap(kek, inB.getKeys().getEncryption().toByteArray()));
+            // The service's meters read the engine's and the installer's counters.
+            assertThat(metricsA.get("keel.ike.child.sa.installs").tag("result", "installed").functionCounter().count())
+                    .isEqualTo(1);
+            assertThat(metricsA.get("keel.ike.sa.established").functionCounter().count()).isEqualTo(1);
+            assertThat(metricsA.get("keel.ike.sa.setup").timer().count()).isEqualTo(1);
+            assertThat(metricsA.get("keel.ike.spi.pool.available").gauge().value())
+                    .isEqualTo(serviceA.spis().available());
+            Promtool.assertValid(metricsA.scrape());
 
             serviceA.engine().terminate(serviceA.engine().ikeSas().getFirst());
             await(() -> all.stream().allMatch(r -> sad.database().getChildSa(r.getId(), false).getState()
@@ -191,7 +204,7 @@ class IkeServiceTest {
 
     private static IkeService start(Vertx vertx, List<AutoCloseable> closing, String config, String local,
             String remote, String me, String peer, String localTs, String remoteTs, String startAction, int port,
-            ManagedChannel sad, Map<String, byte[]> secrets) throws Exception {
+            ManagedChannel sad, Map<String, byte[]> secrets, MeterRegistry metrics) throws Exception {
         ConfigLoader loader = new ConfigLoader(Map.of("KEEL_TEST_PSK", "unused here, long enough")::get);
         ConfigResult r = loader.loadText(me + ".yaml", config.contains("%8$s")
                 ? config.formatted(local, remote, me, peer, localTs, remoteTs, "", startAction)
@@ -204,7 +217,7 @@ class IkeServiceTest {
         ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
         closing.add(channel::shutdownNow);
         IkeService s = IkeService.start(vertx, new IkeService.Settings(local, port, port + 1, port + 1, 1, me,
-                ""), channel, sad, secrets).await(30, TimeUnit.SECONDS);
+                ""), channel, sad, secrets, null, metrics).await(30, TimeUnit.SECONDS);
         closing.add(s);
         return s;
     }

@@ -55,6 +55,11 @@ final class TwoIkePeers implements AutoCloseable {
     private final RetransmitPolicy retransmit = new RetransmitPolicy(Duration.ofMillis(200), 1.5, 3);
 
     TwoIkePeers(HalfOpenLimits bobLimits) {
+        this(bobLimits, IkeEvents.NONE, IkeEvents.NONE);
+    }
+
+    /** Peers whose engines also tell {@code aliceAlso} and {@code bobAlso} of every event (metrics, say). */
+    TwoIkePeers(HalfOpenLimits bobLimits, IkeEvents aliceAlso, IkeEvents bobAlso) {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
                 .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
@@ -77,15 +82,19 @@ final class TwoIkePeers implements AutoCloseable {
             fromBob.add(msg.clone());
             deliver(atAlice, BOB, msg, dropToAlice);
         };
-        alice = new IkeEngine(toBob, aliceEvents, address(ALICE), 500, 4500, new ConnectionDirectory(),
+        alice = new IkeEngine(toBob, both(aliceEvents, aliceAlso), address(ALICE), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
                 HalfOpenLimits.DEFAULT, new SecureRandom());
-        bob = new IkeEngine(toAlice, bobEvents, address(BOB), 500, 4500, new ConnectionDirectory(),
+        bob = new IkeEngine(toAlice, both(bobEvents, bobAlso), address(BOB), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
                 bobLimits, new SecureRandom());
         engines[0] = alice;
         engines[1] = bob;
         atAlice = alice;
+    }
+
+    private static IkeEvents both(IkeEvents recording, IkeEvents also) {
+        return also == IkeEvents.NONE ? recording : IkeEvents.all(recording, also);
     }
 
     /**

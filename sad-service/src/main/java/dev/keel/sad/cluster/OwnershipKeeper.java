@@ -45,6 +45,9 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
     private volatile long lastPassMillis;
     private volatile long lastTakeoverMillis;
     private final AtomicLong takeoversDone = new AtomicLong();
+    /** Of the takeovers done: their durations summed, and the CHILD SAs they gave new owners. */
+    private final AtomicLong takeoverNanos = new AtomicLong();
+    private final AtomicLong childSasTakenOver = new AtomicLong();
 
     public OwnershipKeeper(SadCluster cluster) {
         this.cluster = cluster;
@@ -127,7 +130,10 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
             Map<String, Object> results = cluster.childSas().executeOnEntries(pass, new OwnedByMember(departedMember));
             int refused = refusedIn(results);
             int taken = results.size() - refused;
-            lastTakeoverMillis = (System.nanoTime() - t0) / 1_000_000;
+            long nanos = System.nanoTime() - t0;
+            lastTakeoverMillis = nanos / 1_000_000;
+            takeoverNanos.addAndGet(nanos);
+            childSasTakenOver.addAndGet(taken);
             takeoversDone.incrementAndGet();
             LOG.log(Level.WARNING, "node {0}: took over {1} CHILD SAs of departed member {2} in {3} ms{4}",
                     cluster.nodeId(), taken, departedMember, lastTakeoverMillis, refused == 0 ? ""
@@ -199,6 +205,16 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         return takeoversDone.get();
     }
 
+    /** Durations of the takeovers done, summed, ns. */
+    public long takeoverNanos() {
+        return takeoverNanos.get();
+    }
+
+    /** CHILD SAs the takeovers done gave new owners. */
+    public long childSasTakenOver() {
+        return childSasTakenOver.get();
+    }
+
     /** Duration of the last takeover after a member left, ms. */
     public long lastTakeoverMillis() {
         return lastTakeoverMillis;
@@ -256,6 +272,7 @@ public final class OwnershipKeeper implements MembershipListener, AutoCloseable 
         }
     }
 
+    /** Maintenance passes run (this member the oldest). */
     public long passes() {
         return passes.get();
     }
