@@ -239,7 +239,9 @@ public final class TaskManager {
             return;
         }
         if (attempts >= retransmit.tries()) {
-            fail(active.type() + " request " + activeId + " unanswered after " + (attempts + 1) + " sends");
+            String reason = active.type() + " request " + activeId + " unanswered after " + (attempts + 1) + " sends";
+            sa.noteFailure(IkeSa.FailureCause.UNANSWERED, reason);
+            fail(reason);
             return;
         }
         attempts++;
