@@ -47,7 +47,6 @@ final class Initiation implements IkeEvents {
     /** Inbound SPIs of CHILD SAs made by rekeys meanwhile: not ours. */
     private final Set<Integer> rekeyReplacements = ConcurrentHashMap.newKeySet();
     private final List<Long> made = new ArrayList<>();
-    private volatile IkeSa sa;
     private int next;
     private String failure;
     private IkeSa.FailureCause failureCause;
@@ -100,24 +99,31 @@ final class Initiation implements IkeEvents {
         }
         next = index;
         String child = children.get(index);
-        engine.initiate(connection, child, (ikeSa, created) -> {
-            if (sa == null) {
-                sa = ikeSa;
-                chain.add(ikeSa);
-            }
-            if (created) {
-                line(LogLevel.LOG_LEVEL_INFO, LogSubsystem.LOG_SUBSYSTEM_IKE, ikeSa,
-                        "initiating IKE_SA " + name(ikeSa) + " to " + remote);
-            } else {
-                line(LogLevel.LOG_LEVEL_INFO, LogSubsystem.LOG_SUBSYSTEM_IKE, ikeSa,
-                        "IKE_SA " + name(ikeSa) + " is established: CHILD_SA " + child + " by CREATE_CHILD_SA");
-            }
-            line(LogLevel.LOG_LEVEL_INFO, LogSubsystem.LOG_SUBSYSTEM_CHD, ikeSa, "establishing CHILD_SA " + child);
-        }).whenComplete((ikeSa, e) -> {
+        CompletableFuture<IkeSa> attempt;
+        try {
+            attempt = engine.initiate(connection, child, (ikeSa, created) -> onIkeSa(ikeSa, created, child));
+        } catch (RuntimeException e) { // the connection changed since the request was checked
+            failed(e);
+            return;
+        }
+        attempt.whenComplete((ikeSa, e) -> {
             if (e != null) {
                 failed(e);
             }
         });
+    }
+
+    /** The engine chose {@code ikeSa} for {@code child}: its events are this attempt's from now on. */
+    private void onIkeSa(IkeSa ikeSa, boolean created, String child) {
+        chain.add(ikeSa); // before anything of it is sent: no event of it can come earlier
+        if (created) {
+            line(LogLevel.LOG_LEVEL_INFO, LogSubsystem.LOG_SUBSYSTEM_IKE, ikeSa,
+                    "initiating IKE_SA " + name(ikeSa) + " to " + remote);
+        } else {
+            line(LogLevel.LOG_LEVEL_INFO, LogSubsystem.LOG_SUBSYSTEM_IKE, ikeSa,
+                    "IKE_SA " + name(ikeSa) + " is established: CHILD_SA " + child + " by CREATE_CHILD_SA");
+        }
+        line(LogLevel.LOG_LEVEL_INFO, LogSubsystem.LOG_SUBSYSTEM_CHD, ikeSa, "establishing CHILD_SA " + child);
     }
 
     private synchronized void failed(Throwable e) {
