@@ -2,10 +2,11 @@
 # Builds every Keel image from Debian packages and this build's jars, pulling nothing from a
 # registry (docs/docker.md):
 #   keel-base            debootstrap --variant=minbase bookworm + docker/base/packages.txt, imported
-#   keel-runtime         keel-base + a jlink'd JDK 25 + keel-gateway.jar + the container tools
+#   keel-runtime         keel-base + a jlink'd JDK 25 + keel-gateway.jar (keelctl too) + the container tools
 #   keel-gateway, keel-policy-service, keel-sad-service, keel-ike-service, keel-esp-worker
 #                        keel-runtime with an entrypoint, a user, a healthcheck
 #   keel-strongswan      keel-base + charon (kernel-libipsec) + swanctl, for tests and demos
+#   keel-bird            keel-base + BIRD 2, the routers and the nodes' BGP of the HA pair
 # Incremental: the base is rebuilt only when packages.txt, the debootstrap line or
 # base/cleanup.sh changes (its tag and label dev.keel.base.hash are their hash), the JDK runtime
 # only when the JDK or its module list does, and docker's build cache skips every layer whose
@@ -99,6 +100,7 @@ sync_file "$jar" "$ctx/lib/keel-gateway.jar"
 rm -rf "$ctx/tools.new" && mkdir -p "$ctx/tools.new/dev/keel" && cp -r docker/target/classes/dev/keel/docker "$ctx/tools.new/dev/keel/"
 if ! diff -r "$ctx/tools.new" "$ctx/tools" >/dev/null 2>&1; then rm -rf "$ctx/tools"; mv "$ctx/tools.new" "$ctx/tools"; else rm -rf "$ctx/tools.new"; fi
 for f in docker/runtime/bin/*; do sync_file "$f" "$ctx/bin/$(basename "$f")"; done
+for f in "$ctx"/bin/*; do [ -e "docker/runtime/bin/$(basename "$f")" ] || rm -f "$f"; done  # tools removed since
 chmod 0755 "$ctx"/bin/*
 sync_file docker/runtime/Dockerfile "$ctx/Dockerfile"
 flags=$KEEL_JVM_FLAGS
@@ -117,6 +119,7 @@ for image in gateway policy-service sad-service ike-service esp-worker; do
 done
 # apt-get inside the build reaches the Debian mirror as the host does (host network).
 build keel-strongswan docker/images/strongswan --network host
+build keel-bird docker/images/bird --network host
 
 # Layers of replaced builds, ours only.
 docker image prune -f --filter "label=dev.keel.image" >/dev/null

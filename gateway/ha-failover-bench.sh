@@ -25,7 +25,7 @@ done
 
 KEEL_REQUIRE_SYSTEM_TESTS=1 bench_run "^kill [0-9]+:|FAIL|Expecting|to be less than" \
     -Dtest='AnycastFailoverTest#killNineOfTheCarryingNodeMovesTrafficAndChildSasToTheOther' \
-    -Dkeel.ha.kills="$kills" -Dkeel.ha.wholeNodeKills="$kills" -Dkeel.ha.budgetMillis=5000
+    -Dkeel.ha.kills="$kills" -Dkeel.ha.wholeNodeKills="$kills" -Dkeel.ha.stops=0 -Dkeel.ha.budgetMillis=5000
 if $write; then
   bench_write ha-failover-bench "gateway/ha-failover-bench.sh --kills $kills --write"
 fi

@@ -1,5 +1,7 @@
 package dev.keel.docker;
 
+import dev.keel.rpc.KeelLog;
+import dev.keel.rpc.LogSettings;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -17,6 +19,7 @@ public final class HealthProbe {
     private HealthProbe() {}
 
     public static void main(String[] args) throws Exception {
+        KeelLog.install(LogSettings.parse("error", false)); // a probe's output is its one answer line
         if (args.length < 1 || args.length > 2) {
             System.err.println("usage: keel-health TARGET [SERVICE]   (TARGET: unix:/path or host:port)");
             System.exit(2);

@@ -85,9 +85,9 @@ class QuickstartComposeTest {
         assertThat(Integer.parseInt(m.group(1))).as(host + " -> " + target + ": replies of 5").isGreaterThanOrEqualTo(4);
     }
 
-    /** connection/child/direction to SPI of the gateway's ACTIVE CHILD SAs (keel-sas on its admin socket). */
+    /** connection/child/direction to SPI of the gateway's ACTIVE CHILD SAs (keelctl on its admin socket, the default). */
     private static Map<String, String> activeSpis(String gateway) throws Exception {
-        ExecResult r = exec(gateway, "keel-sas", "unix:/run/keel/admin.sock");
+        ExecResult r = exec(gateway, "keelctl", "--list-sad");
         assertThat(r.getExitCode()).as(r.getStdout() + r.getStderr()).isZero();
         System.out.printf("%s SAD:%n%s", gateway, r.getStdout());
         return r.getStdout().lines().map(SA_LINE::matcher).filter(Matcher::matches)

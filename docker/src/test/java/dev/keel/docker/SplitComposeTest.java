@@ -29,7 +29,7 @@ class SplitComposeTest {
 
     static final String PROJECT_PREFIX = "keeltestsplit";
     static final Duration TUNNEL_TIMEOUT = Duration.ofSeconds(240);
-    /** One line of keel-sas: connection child direction spi state owner=node epoch=n. */
+    /** One line of keelctl --list-sad: connection child direction spi state owner=node epoch=n. */
     static final Pattern SA_LINE = Pattern.compile("(\\S+) (\\S+) (INBOUND|OUTBOUND) ([0-9a-f]{8}) (\\S+) owner=(\\S+) epoch=(\\d+)");
     static final Map<String, String> WORKER_OF_NODE = Map.of("sad-a", "esp-worker-a", "sad-b", "esp-worker-b");
 
@@ -98,9 +98,9 @@ class SplitComposeTest {
         assertThat(Integer.parseInt(m.group(1))).as(host + " -> " + target + ": replies").isGreaterThanOrEqualTo(least);
     }
 
-    /** Keel's CHILD SAs as the SAD lists them (keel-sas against member sad-a, in the shared namespace). */
+    /** Keel's CHILD SAs as the SAD lists them (keelctl against member sad-a, in the shared namespace). */
     private static List<Matcher> sas() throws Exception {
-        ExecResult r = exec("sad-a", "keel-sas", "127.0.0.1:7443");
+        ExecResult r = exec("sad-a", "keelctl", "--list-sad", "--uri", "127.0.0.1:7443", "--plaintext");
         return r.getStdout().lines().map(SA_LINE::matcher).filter(Matcher::matches).toList();
     }
 

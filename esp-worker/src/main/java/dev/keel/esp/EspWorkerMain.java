@@ -26,6 +26,7 @@ import dev.keel.esp.tun.TunDevice;
 import dev.keel.esp.tun.TunSetup;
 import dev.keel.esp.tun.TunMtu;
 import dev.keel.esp.tun.TunPort;
+import dev.keel.rpc.LogOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
@@ -39,6 +40,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -50,6 +52,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "keel-esp-worker", mixinStandardHelpOptions = true, version = "keel-esp-worker 0.1",
         description = "Runs a Keel ESP data-plane node with static SAs (like ip xfrm state) from a YAML file.")
 public final class EspWorkerMain implements Callable<Integer> {
+
+    @Mixin
+    LogOptions log = new LogOptions();
 
     @Parameters(index = "0", paramLabel = "CONFIG", description = "the worker's YAML configuration")
     Path config;
@@ -79,6 +84,7 @@ public final class EspWorkerMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        log.install();
         WorkerConfigResult result = new WorkerConfigLoader().loadFile(config);
         if (result instanceof WorkerConfigResult.Invalid invalid) {
             for (ConfigProblem p : invalid.problems()) {

@@ -3,6 +3,7 @@ package dev.keel.gateway;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.config.PolicyConfig;
+import dev.keel.rpc.KeelLog;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.PrintWriter;
@@ -63,6 +64,7 @@ public final class GatewayMain implements Callable<Integer> {
             out.println(config + ": OK (" + pc.connections().size() + " connection(s))");
             return 0;
         }
+        KeelLog.install(gs.logging());
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(gs.loops()));
         GatewayNode node;
         try {

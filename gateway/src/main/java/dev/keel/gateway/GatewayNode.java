@@ -36,6 +36,7 @@ import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.export.IkeDecryptionTable;
 import dev.keel.ike.session.IkeEvents;
+import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.VertxIkeSaExecutor;
 import dev.keel.ike.session.RetransmitPolicy;
 import dev.keel.policy.config.PolicyConfig;
@@ -463,14 +464,24 @@ public final class GatewayNode {
     }
 
     /**
-     * Deletes every IKE SA (telling the peers; waits up to {@link #DELETE_GRACE} for their answers
-     * and for the SAD to take the deletes), then closes sockets, the data plane and the embedded
-     * services.
+     * Stops the node. Another data member in the cluster takes its SAs over, as after a kill but
+     * with nothing lost (Hazelcast hands the partitions over as the member leaves): the IKE SAs are
+     * left to it without a word to the peers. A node alone deletes every IKE SA instead (telling
+     * the peers; waits up to {@link #DELETE_GRACE} for their answers and for the SAD to take the
+     * deletes). Then it closes sockets, the data plane and the embedded services.
      */
     public Future<Void> close() {
         takeovers.close();
         claims.close();
-        engine.ikeSas().forEach(engine::terminate);
+        int others = services.sad.cluster().liveMembers().size() - 1;
+        List<IkeSa> sas = engine.ikeSas();
+        if (others > 0) {
+            LOG.info("stopping: {} IKE SA(s) and their CHILD SAs left to the cluster's {} other member(s)", sas.size(),
+                    others);
+            sas.forEach(sa -> engine.abandon(sa, "this node stops; another member takes it over"));
+        } else {
+            sas.forEach(engine::terminate);
+        }
         Promise<Void> drained = Promise.promise();
         awaitDrained(drained, System.nanoTime() + DELETE_GRACE.toNanos());
         return drained.future().compose(v -> {

@@ -3,6 +3,7 @@ package dev.keel.gateway;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.ike.engine.HalfOpenLimits;
 import java.net.InetSocketAddress;
+import dev.keel.rpc.LogSettings;
 import java.nio.file.Path;
 
 /**
@@ -21,10 +22,11 @@ import java.nio.file.Path;
  * @param configDirectory the configuration file's directory: relative paths in the file resolve
  *                  against it, and the admin API's LoadConfig and ValidateConfig read files only inside it
  * @param ikeLimits what half-open IKE SAs may cost the node ({@code gateway.ike})
+ * @param logging   the subsystems' levels and the line format (the file's {@code logging:} section)
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, PlaintextConfig plaintext,
         Path keyExport, Cluster cluster, Admin admin, Path configDirectory,
-        HalfOpenLimits ikeLimits) {
+        HalfOpenLimits ikeLimits, LogSettings logging) {
 
     /**
      * The admin gRPC API ({@code gateway.admin}). By default a Unix socket that only this

@@ -7,6 +7,7 @@ import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.config.PlaintextReader;
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.policy.config.ConfigLoader;
+import dev.keel.rpc.LogSettings;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.UnixSocketServer;
 import java.net.InetSocketAddress;
@@ -134,11 +135,13 @@ public final class GatewaySettingsReader {
         String export = g.containsKey("key_export") ? nodes.string(g.get("key_export"), "gateway.key_export") : null;
         GatewaySettings.Admin admin = admin(g.get("admin"), cluster == null ? "gw" : cluster.nodeId());
         HalfOpenLimits ikeLimits = ikeLimits(g.get("ike"));
+        LogSettings logging = top.containsKey("logging") ? LogSettings.read(nodes, top.get("logging"), "logging")
+                : LogSettings.DEFAULT;
         if (!problems.isEmpty()) {
             return invalid();
         }
         return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
-                export == null ? null : baseDir.resolve(export), cluster, admin, baseDir, ikeLimits));
+                export == null ? null : baseDir.resolve(export), cluster, admin, baseDir, ikeLimits, logging));
     }
 
     /** {@code gateway.ike}: the responder's half-open limits (RFC 7296 §2.6), strongSwan's names and Keel's defaults. */

@@ -7,6 +7,7 @@ import dev.keel.policy.grpc.PolicyApiRoles;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyStore;
+import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.RoleAuthorization;
 import io.grpc.ServerCredentials;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -28,6 +30,9 @@ import picocli.CommandLine.Option;
         description = "Loads a Keel configuration (connections, policies, secrets by reference) and serves"
                 + " keel.v1.PolicyService, grpc.health.v1 and server reflection.")
 public final class PolicyServiceMain implements Callable<Integer> {
+
+    @Mixin
+    LogOptions log = new LogOptions();
 
     /** Exit status when the configuration is invalid. */
     static final int EXIT_INVALID_CONFIG = 2;
@@ -82,6 +87,7 @@ public final class PolicyServiceMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        log.install();
         ConfigLoader loader = new ConfigLoader();
         ConfigResult result = loader.loadFile(config);
         if (result instanceof ConfigResult.Invalid invalid) {

@@ -1,5 +1,7 @@
 package dev.keel.sad;
 
+import dev.keel.rpc.KeelLog;
+import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.RoleAuthorization;
 import dev.keel.sad.grpc.SadApiRoles;
@@ -137,8 +139,10 @@ public final class SadMain {
     public static void main(String[] args) {
         SadNode node;
         try {
+            List<String> options = new ArrayList<>();
+            KeelLog.install(LogOptions.take(args, options));
             List<String> rest = new ArrayList<>();
-            ApiSecurity security = ApiSecurity.parse(args, rest);
+            ApiSecurity security = ApiSecurity.parse(options.toArray(String[]::new), rest);
             SadConfig config = SadConfig.fromArgs(rest.toArray(String[]::new));
             NettyServerBuilder server = security.serverBuilder(
                     new InetSocketAddress(resolve(config.grpcListenHost()), config.grpcPort()));

@@ -3,6 +3,7 @@ package dev.keel.esp.fed;
 import dev.keel.core.config.ConfigProblem;
 import dev.keel.esp.config.FedWorkerConfig;
 import dev.keel.esp.config.FedWorkerConfigLoader;
+import dev.keel.rpc.LogOptions;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -20,6 +22,9 @@ import picocli.CommandLine.Option;
 @Command(name = "keel-esp-worker-fed", mixinStandardHelpOptions = true, version = "keel-esp-worker-fed 0.1",
         description = "Runs a Keel ESP data-plane node whose SAs come from sad-service and SPD from policy-service.")
 public final class FedWorkerMain implements Callable<Integer> {
+
+    @Mixin
+    LogOptions log = new LogOptions();
 
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "the worker's YAML configuration")
     Path config;
@@ -62,6 +67,7 @@ public final class FedWorkerMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        log.install();
         FedWorkerConfig cfg = load(config, err);
         if (cfg == null) {
             return 2;

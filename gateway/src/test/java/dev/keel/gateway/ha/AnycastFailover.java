@@ -43,12 +43,30 @@ final class AnycastFailover implements AutoCloseable {
     private static final Pattern TOOK_OVER = Pattern.compile("took over (\\d+) CHILD SAs of departed member \\S+ in (\\d+) ms");
     static final String MIGRATIONS_DONE = "All migration tasks have been completed";
 
+    /** How a kill takes the carrying node down. */
+    enum Down {
+        /** kill -9 of Keel; BIRD stays up. */
+        KILL,
+        /** kill -9 of every process of the node, BIRD included. */
+        WHOLE_NODE,
+        /** SIGTERM of Keel: an operator's stop. */
+        STOP;
+
+        String describe() {
+            return switch (this) {
+                case KILL -> "";
+                case WHOLE_NODE -> " (whole node)";
+                case STOP -> " (SIGTERM)";
+            };
+        }
+    }
+
     /**
      * The figures of one kill.
      *
      * @param index 1, 2, ...
      * @param killed the node killed ({@code a} or {@code b})
-     * @param wholeNode every process of the node was killed (Keel and BIRD), not only Keel
+     * @param down how the node was taken down
      * @param at when the kill signal went out
      * @param gone when the killed process (every process, for a whole node) was gone
      * @param probe the UDP probe around the kill
@@ -63,7 +81,7 @@ final class AnycastFailover implements AutoCloseable {
      * @param toDeadMember "Not Member!" warnings in the survivor's log after the kill: operations it
      *     sent to the dead member (each waits out Hazelcast's retry pause)
      */
-    record Kill(int index, String killed, boolean wholeNode, Instant at, Instant gone, ProbeLog.Window probe,
+    record Kill(int index, String killed, Down down, Instant at, Instant gone, ProbeLog.Window probe,
             PingLog.Window pingForward, PingLog.Window pingReturn, Traffic.IperfResult iperf, String takeover,
             List<SwanctlSas.IkeSa> sasBefore, List<SwanctlSas.IkeSa> sasAfter, List<ChildSaRecord> sad,
             int replayed, int toDeadMember) {
@@ -272,7 +290,7 @@ final class AnycastFailover implements AutoCloseable {
      * across the kill, replays the peer's ESP recorded before the kill at the survivor, reads
      * strongSwan's SAs and the SAD. Does not restart the killed node ({@link #restart}).
      */
-    Kill killCarrying(boolean wholeNode) throws Exception {
+    Kill killCarrying(Down down) throws Exception {
         HaGateway victim = carrying();
         HaGateway survivor = gateway(net.other(victim.node()));
         Path iperfJson = work.resolve("traffic").resolve("iperf3-kill-" + (kills.size() + 1) + ".json");
@@ -281,11 +299,13 @@ final class AnycastFailover implements AutoCloseable {
         List<SwanctlSas.IkeSa> before = charon.listSas();
         int survivorLog = survivor.log().length();
         Instant at;
-        if (wholeNode) {
-            at = net.killEveryProcess(victim.node());
-            victim.markDead();
-        } else {
-            at = victim.kill();
+        switch (down) {
+            case WHOLE_NODE -> {
+                at = net.killEveryProcess(victim.node());
+                victim.markDead();
+            }
+            case STOP -> at = victim.stop();
+            default -> at = victim.kill();
         }
         Instant gone = Instant.now();
         long atNanos = nanos(at);
@@ -313,13 +333,13 @@ final class AnycastFailover implements AutoCloseable {
         while (took.find()) {
             takeover = took.group();
         }
-        Kill k = new Kill(kills.size() + 1, victim.name(), wholeNode, at, gone,
+        Kill k = new Kill(kills.size() + 1, victim.name(), down, at, gone,
                 probe.around(atNanos, goneNanos, AFTER_KILL.toNanos()), traffic.pingForward().around(atNanos, goneNanos),
                 traffic.pingReturn().around(atNanos, goneNanos), iperfResult, takeover, before, after,
                 survivor.childSas(), replayed, count(sinceKill, "Not Member!"));
         kills.add(k);
         System.out.printf("kill %d: node %s%s at %s, gone after %d ms; %s; %s%n", k.index(), k.killed(),
-                wholeNode ? " (whole node)" : "", at, (goneNanos - atNanos) / 1_000_000, k.probe(), takeover);
+                down.describe(), at, (goneNanos - atNanos) / 1_000_000, k.probe(), takeover);
         return k;
     }
 

@@ -31,17 +31,23 @@ import org.junit.jupiter.api.Timeout;
  * bounded; namespaces, BIRDs, charon, the Keel JVMs and the tools are gone afterwards whatever
  * happened ({@link AnycastPairNetns#close()} kills what runs in the namespaces).
  *
- * <p>Two kills here (the second of the whole node: Keel and BIRD); gateway/ha-failover-bench.sh
- * runs ten ({@code -Dkeel.ha.kills=10}) and writes the figures into docs/ha.md.
+ * <p>Three kills here (the second of the whole node: Keel and BIRD; the third an operator's stop,
+ * SIGTERM); gateway/ha-failover-bench.sh runs ten ({@code -Dkeel.ha.kills=10}) and writes the
+ * figures into docs/ha.md.
  */
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class AnycastFailoverTest {
 
     /** Kills in {@link #killNineOfTheCarryingNodeMovesTrafficAndChildSasToTheOther}; the bench sets 10. */
-    private static final int KILLS = Integer.getInteger("keel.ha.kills", 2);
+    private static final int KILLS = Integer.getInteger("keel.ha.kills", 3);
     /** Kill numbers (1-based) that take the whole node down, not only Keel; the bench sets none. */
     private static final Set<String> WHOLE_NODE_KILLS = Set.of(System.getProperty("keel.ha.wholeNodeKills", "2")
             .split(","));
+    /**
+     * Kill numbers that are an operator's stop (SIGTERM): the node leaves its SAs to the other
+     * member, which takes them over as after a kill; the bench sets none.
+     */
+    private static final Set<String> STOPS = Set.of(System.getProperty("keel.ha.stops", "3").split(","));
     /** Where to write the figures table (the bench reads it); none by default. */
     private static final String FIGURES_FILE = System.getProperty("keel.ha.figures", "");
     /** The failover budget (DESIGN §4); {@code -Dkeel.ha.budgetMillis} only to study other failures on a loaded machine. */
@@ -77,8 +83,10 @@ class AnycastFailoverTest {
             try {
                 List<SwanctlSas.IkeSa> start = run.sasAtStart();
                 for (int i = 1; i <= KILLS; i++) {
-                    AnycastFailover.Kill k = run.killCarrying(WHOLE_NODE_KILLS.contains(Integer.toString(i)));
-                    String what = "kill " + i + " (node " + k.killed() + (k.wholeNode() ? ", whole node" : "") + ")";
+                    String n = Integer.toString(i);
+                    AnycastFailover.Kill k = run.killCarrying(STOPS.contains(n) ? AnycastFailover.Down.STOP
+                            : WHOLE_NODE_KILLS.contains(n) ? AnycastFailover.Down.WHOLE_NODE : AnycastFailover.Down.KILL);
+                    String what = "kill " + i + " (node " + k.killed() + k.down().describe() + ")";
                     assertThat(k.probe().resumeNanos()).as(what + ": probe both ways again after (ns), " + k.probe())
                             .isPositive().isLessThan(BUDGET.toNanos());
                     assertThat(FailoverFigures.spis(k.sasAfter())).as(what + ": charon's SAs")
@@ -258,7 +266,7 @@ class AnycastFailoverTest {
         try (AnycastFailover run = AnycastFailover.start(work, shortLives, true)) {
             try {
                 List<SwanctlSas.IkeSa> start = run.sasAtStart();
-                AnycastFailover.Kill k = run.killCarrying(false);
+                AnycastFailover.Kill k = run.killCarrying(AnycastFailover.Down.KILL);
                 assertThat(k.probe().resumeNanos()).as("traffic again after the kill (ns)").isPositive()
                         .isLessThan(BUDGET.toNanos());
                 // Long enough for both rekeys and a dozen DPD rounds.

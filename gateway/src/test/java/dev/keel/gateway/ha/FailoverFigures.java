@@ -91,7 +91,7 @@ record FailoverFigures(List<AnycastFailover.Kill> kills, List<EspCapture.IkeMess
                     "| %d | %s → %s%s | **%s** | %s / %s | %s / %s | %d / %d | %d / %d | %d | %d IKE, %d CHILD, %s | %d / %d "
                             + "| %d | %.1f (%d)%s | %s |\n",
                     k.index(), k.killed().toUpperCase(Locale.ROOT), k.survivor().toUpperCase(Locale.ROOT),
-                    k.wholeNode() ? " (whole node)" : "", ms(k.probe().resumeNanos()), ms(k.probe().forwardResumeNanos()),
+                    k.down().describe(), ms(k.probe().resumeNanos()), ms(k.probe().forwardResumeNanos()),
                     ms(k.probe().returnResumeNanos()), ms(k.pingForward().resumeNanos()),
                     ms(k.pingReturn().resumeNanos()), k.probe().forwardLost(), k.probe().returnLost(),
                     k.pingForward().lost(), k.pingReturn().lost(), negotiationsAfter(k).size(), k.sasAfter().size(),

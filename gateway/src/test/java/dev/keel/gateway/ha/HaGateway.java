@@ -79,10 +79,7 @@ final class HaGateway implements AutoCloseable {
         Path log = dir.resolve("keel-" + n + ".log");
         logs.add(log);
         keyDirs.add(keys);
-        List<String> jvm = new ArrayList<>(List.of(
-                "-Dorg.slf4j.simpleLogger.showDateTime=true",
-                "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
-                "-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %3$s %5$s%6$s%n"));
+        List<String> jvm = new ArrayList<>();
         String extra = System.getProperty("keel.ha.keelJvmArgs", "").strip();
         if (!extra.isEmpty()) {
             jvm.addAll(List.of(extra.split("\\s+")));
@@ -173,6 +170,16 @@ final class HaGateway implements AutoCloseable {
     Instant kill() throws InterruptedException {
         Instant at = Instant.now();
         process.kill();
+        return at;
+    }
+
+    /**
+     * SIGTERM of the Keel process (an operator's stop: the node leaves its SAs to the other member);
+     * returns the instant just before the signal went out, once the process is gone (bounded).
+     */
+    Instant stop() throws InterruptedException {
+        Instant at = Instant.now();
+        process.close();
         return at;
     }
 

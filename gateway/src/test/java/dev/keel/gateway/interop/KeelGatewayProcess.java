@@ -141,7 +141,10 @@ public final class KeelGatewayProcess implements AutoCloseable {
         process.kill();
     }
 
-    /** SIGTERM (Keel deletes its SAs, telling the peer), then SIGKILL after 10 s. */
+    /**
+     * SIGTERM (a node alone deletes its SAs, telling the peer; a cluster member leaves them to the
+     * others), then SIGKILL after 10 s.
+     */
     @Override
     public void close() throws InterruptedException {
         process.close();

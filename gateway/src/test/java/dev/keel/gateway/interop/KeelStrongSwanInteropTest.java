@@ -252,7 +252,7 @@ class KeelStrongSwanInteropTest {
                                 .doesNotContain("CHILD_SA net{1} established");
                     }
                     String keelLog = keel.log();
-                    assertThat(Pattern.compile("WARN dev\\.keel\\.ike\\.engine\\.IkeEngine - IKE_SA\\[tunnel"
+                    assertThat(Pattern.compile("WARN  \\[ike\\] IKE_SA\\[tunnel"
                             + " \\p{XDigit}{16}_i \\p{XDigit}{16}_r\\]: " + Pattern.quote(keelSays)).matcher(keelLog)
                             .results().count()).as("Keel's failure events").isEqualTo(1);
                     assertThat(keelLog).doesNotContain("CHILD_SA ChildSa").doesNotContain("usable in the data plane")

@@ -25,9 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The responder's half-open IKE SAs (answered IKE_SA_INIT, not yet authenticated) and what keeps
  * them bounded (RFC 7296 §2.6): which first IKE_SA_INIT requests may make one, cookies under
  * load, and the table by the initiator's SPI and endpoint (how a retransmitted IKE_SA_INIT finds
- * its SA) with counts in all and per source address. Thread-safe; the counts are exact, the limit
- * checks against them are not atomic with the add (a burst on several loops may pass a limit by
- * the number of loops).
+ * its SA) with counts in all and per source address. Thread-safe: a request that passes the limits
+ * holds its place in both counts from that moment ({@link #admit} reserves it, {@link #add} fills
+ * it), so first requests handled at once on several event loops cannot pass a limit together.
  */
 final class HalfOpenSas {
 
@@ -41,6 +41,8 @@ final class HalfOpenSas {
     private final Map<Key, IkeSa> bySpi = new ConcurrentHashMap<>();
     private final Map<IkeSa, Key> keyOf = new ConcurrentHashMap<>();
     private final Map<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    /** Half-open IKE SAs and admitted requests not yet added. */
+    private final AtomicInteger total = new AtomicInteger();
 
     HalfOpenSas(HalfOpenLimits limits, SecureRandom random, IkeCounters counters, IkeTransport transport) {
         this.limits = limits;
@@ -53,7 +55,8 @@ final class HalfOpenSas {
      * A first IKE_SA_INIT request (responder SPI 0) that may make a responder IKE SA: one that
      * fits {@link HalfOpenLimits#MAX_INIT_REQUEST}, carries message ID 0 (§2.2), stays inside the half-open
      * limits, decodes and, above the cookie thresholds, returns our cookie (§2.6; otherwise it is
-     * answered with one). Null when refused; every refusal is counted.
+     * answered with one). Null when refused; every refusal is counted. A request let in holds its
+     * place in the counts: the caller {@link #add}s its SA.
      */
     IkeDecodeResult.Ok admit(int localPort, InetSocketAddress peer, byte[] datagram, IkeHeader h) {
         if (datagram.length > HalfOpenLimits.MAX_INIT_REQUEST) {
@@ -64,15 +67,39 @@ final class HalfOpenSas {
             counters.dropped(IkeDrop.BAD_INIT_REQUEST);
             return null;
         }
-        if (count() >= limits.halfOpenLimit()) {
+        int others = total.getAndIncrement();
+        if (others >= limits.halfOpenLimit()) {
+            total.decrementAndGet();
             counters.dropped(IkeDrop.HALF_OPEN_LIMIT);
             return null;
         }
-        int fromPeer = countFrom(peer.getAddress());
-        if (fromPeer >= limits.blockThreshold()) {
+        InetAddress from = peer.getAddress();
+        int[] fromPeer = new int[1];
+        perAddress.compute(from, (a, n) -> {
+            fromPeer[0] = n == null ? 0 : n.get();
+            if (fromPeer[0] >= limits.blockThreshold()) {
+                return n;
+            }
+            AtomicInteger counted = n == null ? new AtomicInteger() : n;
+            counted.incrementAndGet();
+            return counted;
+        });
+        if (fromPeer[0] >= limits.blockThreshold()) {
+            total.decrementAndGet();
             counters.dropped(IkeDrop.HALF_OPEN_PEER_LIMIT);
             return null;
         }
+        IkeDecodeResult.Ok ok = decodeWithCookie(localPort, peer, datagram, h,
+                others >= limits.cookieThreshold() || fromPeer[0] >= limits.cookieThresholdIp());
+        if (ok == null) {
+            release(from);
+        }
+        return ok;
+    }
+
+    /** The request decoded, if it is well formed and, when {@code cookieDemanded}, carries our cookie. */
+    private IkeDecodeResult.Ok decodeWithCookie(int localPort, InetSocketAddress peer, byte[] datagram, IkeHeader h,
+            boolean cookieDemanded) {
         IkeDecodeResult decoded = IkeMessage.decode(datagram, null);
         if (!(decoded instanceof IkeDecodeResult.Ok ok)) {
             if (decoded instanceof IkeDecodeResult.UnprotectedError err) {
@@ -82,8 +109,13 @@ final class HalfOpenSas {
             }
             return null;
         }
-        boolean cookieDemanded = count() >= limits.cookieThreshold() || fromPeer >= limits.cookieThresholdIp();
         return !cookieDemanded || hasValidCookie(ok.message(), peer, h, localPort) ? ok : null;
+    }
+
+    /** Gives back a place {@link #admit} reserved or {@link #add} filled. */
+    private void release(InetAddress from) {
+        total.decrementAndGet();
+        perAddress.computeIfPresent(from, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
     }
 
     /** §2.6: under load, a first IKE_SA_INIT without our cookie gets one and no state. */
@@ -127,9 +159,9 @@ final class HalfOpenSas {
         return bySpi.get(new Key(spiI, peer));
     }
 
-    /** Half-open IKE SAs now. */
+    /** Half-open IKE SAs now (and requests admitted a moment ago, becoming ones). */
     int count() {
-        return keyOf.size();
+        return total.get();
     }
 
     /** Half-open IKE SAs whose initiator is at {@code address}. */
@@ -138,12 +170,11 @@ final class HalfOpenSas {
         return n == null ? 0 : n.get();
     }
 
-    /** Records a new half-open IKE SA. */
+    /** Records the half-open IKE SA of a request {@link #admit} let in, in the place it reserved. */
     void add(long spiI, InetSocketAddress peer, IkeSa sa) {
         Key key = new Key(spiI, peer);
         bySpi.put(key, sa);
         keyOf.put(sa, key);
-        perAddress.computeIfAbsent(peer.getAddress(), a -> new AtomicInteger()).incrementAndGet();
     }
 
     /** Forgets {@code sa} (authenticated or gone); harmless when it was not half open. */
@@ -153,7 +184,7 @@ final class HalfOpenSas {
             return;
         }
         bySpi.remove(key, sa);
-        perAddress.computeIfPresent(key.peer().getAddress(), (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+        release(key.peer().getAddress());
     }
 
     /** True while {@code sa} is half open. */

@@ -606,6 +606,7 @@ public final class IkeEngine implements IkeReceiver {
 
         @Override
         public void childRekeyed(IkeSa sa, ChildSa old, ChildSa replacement) {
+            LOG.info("{} CHILD_SA {} rekeyed, replaced by {}", sa, old, replacement);
             next.childRekeyed(sa, old, replacement);
             observers.forEach(o -> o.childRekeyed(sa, old, replacement));
         }

@@ -6,6 +6,7 @@ import dev.keel.ike.admin.LogControl;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.rpc.FirstReadyChannel;
+import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.LoopbackTargets;
 import dev.keel.rpc.MutualTls;
 import io.grpc.ChannelCredentials;
@@ -39,6 +40,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -51,6 +53,9 @@ import picocli.CommandLine.Option;
 @Command(name = "keel-ike-service", mixinStandardHelpOptions = true,
         description = "Runs Keel's IKEv2 service alone: connections from policy-service, CHILD SAs to sad-service.")
 public final class IkeServiceMain implements Callable<Integer> {
+
+    @Mixin
+    LogOptions log = new LogOptions();
 
     /**
      * Shortest PSK accepted, as policy-service's {@code ConfigLoader.MIN_PSK_BYTES} (which this
@@ -318,6 +323,7 @@ public final class IkeServiceMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        log.install();
         if (!nodeId.matches("[A-Za-z0-9._-]{1,64}")) {
             // sad-service refuses records naming another form (Validation.optionalNode)
             System.err.println("keel-ike-service: --node-id '" + nodeId + "': 1..64 of [A-Za-z0-9._-]");

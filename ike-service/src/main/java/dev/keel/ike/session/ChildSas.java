@@ -75,6 +75,7 @@ public final class ChildSas {
         if (entry != null && entry.child.equals(child)) {
             entries.remove(child.inboundSpi());
             entry.cancelTimers();
+            LOG.info("{} CHILD_SA {} deleted", sa, child);
             sa.env().events().childDeleted(sa, child);
             sa.env().spis().release(child.inboundSpi());
             child.keys().close();

@@ -194,6 +194,11 @@ public final class IkeSa {
      * from the engine. Idempotent.
      */
     public void destroy(String reason) {
+        destroy(reason, false);
+    }
+
+    /** {@link #destroy(String)}, logged as a warning when {@code unreachable}: the peer stopped answering. */
+    public void destroy(String reason, boolean unreachable) {
         if (state == IkeSaState.DESTROYED) {
             return;
         }
@@ -208,7 +213,11 @@ public final class IkeSa {
             env.counters().failed();
             env.events().failed(this, reason);
         }
-        LOG.info("{} destroyed: {}", this, reason);
+        if (unreachable) {
+            LOG.warn("{} destroyed: {}", this, reason);
+        } else {
+            LOG.info("{} destroyed: {}", this, reason);
+        }
         env.events().ikeDestroyed(this, reason);
         if (ciphers != null) {
             ciphers.close();

@@ -239,9 +239,10 @@ public final class TaskManager {
             return;
         }
         if (attempts >= retransmit.tries()) {
-            String reason = active.type() + " request " + activeId + " unanswered after " + (attempts + 1) + " sends";
+            String reason = "peer unreachable: " + active.type() + " request " + activeId + " unanswered after "
+                    + (attempts + 1) + " sends";
             sa.noteFailure(IkeSa.FailureCause.UNANSWERED, reason);
-            fail(reason);
+            fail(reason, true);
             return;
         }
         attempts++;
@@ -522,13 +523,17 @@ public final class TaskManager {
     }
 
     private void fail(String reason) {
+        fail(reason, false);
+    }
+
+    private void fail(String reason, boolean unreachable) {
         cancelRetransmit();
         active = null;
         activeRequest = null;
         activeMessage = null;
         unauthenticatedError = null;
         queued.clear();
-        sa.destroy(reason);
+        sa.destroy(reason, unreachable);
     }
 
     /** Stops retransmitting and forgets queued work; the IKE SA is going away. */
