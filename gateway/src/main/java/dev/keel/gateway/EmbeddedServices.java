@@ -155,7 +155,7 @@ final class EmbeddedServices implements AutoCloseable {
                 SadNode member = sad;
                 // a lone node's SAs name no owner in the listing (ike.proto IkeSaInfo.owner)
                 IkeAdminService ike = new IkeAdminService(c.members().isEmpty() ? "" : c.nodeId(),
-                        () -> member.cluster().liveMembers().size(), LogControl.UNWIRED);
+                        () -> member.cluster().liveMembers().size(), LogControl.NODE);
                 admin = startAdmin(settings.admin(), server -> server
                         .addService(saService)
                         .addService(policyService)

@@ -427,7 +427,11 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
 
     @Override
     public void setLogLevels(SetLogLevelsRequest request, StreamObserver<SetLogLevelsResponse> out) {
-        answer(out, () -> CompletableFuture.completedFuture(log.set(request)));
+        try {
+            log.set(request, out);
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        }
     }
 
     // ---- plumbing ----

@@ -442,7 +442,7 @@ public final class IkeServiceMain implements Callable<Integer> {
         if (adminServer != null) {
             HealthStatusManager health = new HealthStatusManager();
             try {
-                admin = adminServer.addService(service.adminService(LogControl.UNWIRED))
+                admin = adminServer.addService(service.adminService(LogControl.NODE))
                         .addService(health.getHealthService())
                         .addService(ProtoReflectionServiceV1.newInstance()).build().start();
                 health.setStatus("", ServingStatus.SERVING);

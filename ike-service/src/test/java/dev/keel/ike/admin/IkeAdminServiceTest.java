@@ -1,7 +1,6 @@
 package dev.keel.ike.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.session.TwoIkePeers;
@@ -17,14 +16,17 @@ import dev.keel.proto.v1.IpsecProtocol;
 import dev.keel.proto.v1.ListIkeSasRequest;
 import dev.keel.proto.v1.LogLevel;
 import dev.keel.proto.v1.LogLine;
+import dev.keel.proto.v1.LogSubsystem;
 import dev.keel.proto.v1.RekeyRequest;
 import dev.keel.proto.v1.RekeyResponse;
 import dev.keel.proto.v1.SetLogLevelsRequest;
 import dev.keel.proto.v1.StatsRequest;
 import dev.keel.proto.v1.StatsResponse;
+import dev.keel.proto.v1.SubsystemLevel;
 import dev.keel.proto.v1.TerminateRequest;
 import dev.keel.proto.v1.TerminateResponse;
 import dev.keel.proto.v1.WatchLogRequest;
+import dev.keel.rpc.KeelLog;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -67,8 +69,8 @@ class IkeAdminServiceTest {
         ChildSaUsage traffic = connection -> java.util.concurrent.CompletableFuture.completedFuture(
                 (spi, inbound) -> new ChildSaUsage.Traffic(inbound ? 1000 : 2000, inbound ? 10 : 20,
                         inbound ? 1_700_000_000_001L : 1_700_000_000_002L));
-        alice = serve(new IkeAdminService(peers.alice, traffic, "", () -> 1, LogControl.UNWIRED));
-        bob = serve(new IkeAdminService(peers.bob, ChildSaUsage.NONE, "", () -> 1, LogControl.UNWIRED));
+        alice = serve(new IkeAdminService(peers.alice, traffic, "", () -> 1, LogControl.NODE));
+        bob = serve(new IkeAdminService(peers.bob, ChildSaUsage.NONE, "", () -> 1, LogControl.NODE));
     }
 
     @AfterEach
@@ -149,7 +151,7 @@ class IkeAdminServiceTest {
                 .endsWith("_r, AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519"));
         assertThat(text).anySatisfy(t -> assertThat(t).matches(
                 "CHILD_SA net\\{1} established with SPIs [0-9a-f]{8}_i [0-9a-f]{8}_o and TS 10\\.1\\.0\\.0/16 === 10\\.2\\.0\\.0/16"));
-        assertThat(text.getLast()).isEqualTo("initiate completed successfully");
+        assertThat(text.getLast()).isEqualTo("CHILD_SA net{1} installed");
         assertThat(lines).allSatisfy(l -> {
             assertThat(l.getConnection()).isEqualTo("to-bob");
             assertThat(l.getIkeSaUniqueId()).isEqualTo(1);
@@ -159,8 +161,9 @@ class IkeAdminServiceTest {
         // A second child rides on the IKE SA there is (CREATE_CHILD_SA); INFO leaves the DEBUG lines out.
         List<String> more = initiate(alice, InitiateRequest.newBuilder().setConnection("to-bob").setChild("db")
                 .build()).stream().map(LogLine::getMessage).toList();
-        assertThat(more).contains("IKE_SA to-bob[1] is established: CHILD_SA db by CREATE_CHILD_SA",
-                "initiate completed successfully").noneMatch(t -> t.contains("installed"));
+        assertThat(more).startsWith("IKE_SA to-bob[1] is established: CHILD_SA db by CREATE_CHILD_SA",
+                "establishing CHILD_SA db").noneMatch(t -> t.contains("installed"));
+        assertThat(more.getLast()).startsWith("CHILD_SA db{2} established with SPIs ");
         assertThat(only(alice).getChildrenList()).extracting(ChildSaInfo::getName).containsExactly("net", "db");
         assertThat(only(bob).getChildrenList()).extracting(ChildSaInfo::getName).containsExactly("net", "db");
     }
@@ -398,8 +401,8 @@ class IkeAdminServiceTest {
                         + " established IKE SA is rekeyed"));
         Status status = end.get(20, TimeUnit.SECONDS);
         assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-        assertThat(status.getDescription()).isEqualTo("IKE_SA_INIT request 0 unanswered after 4 sends");
-        assertThat(lines).contains("IKE_SA_INIT request 0 unanswered after 4 sends");
+        assertThat(status.getDescription()).isEqualTo("peer unreachable: IKE_SA_INIT request 0 unanswered after 4 sends");
+        assertThat(lines).contains("peer unreachable: IKE_SA_INIT request 0 unanswered after 4 sends");
     }
 
     @Test
@@ -418,16 +421,18 @@ class IkeAdminServiceTest {
     }
 
     @Test
-    void beforeTheEngineIsAttachedIkeCallsAreUnavailableAndTheLogCallsWaitForTheirSubsystems() throws Exception {
-        IkeServiceGrpc.IkeServiceBlockingStub early = serve(new IkeAdminService("", () -> 1, LogControl.UNWIRED));
+    void beforeTheEngineIsAttachedIkeCallsAreUnavailableWhileTheLogCallsReachTheLogSubsystems() throws Exception {
+        IkeServiceGrpc.IkeServiceBlockingStub early = serve(new IkeAdminService("", () -> 1, LogControl.NODE));
         assertThat(failure(() -> early.listIkeSas(ALL)).getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(failure(() -> early.stats(StatsRequest.getDefaultInstance())).getStatus().getCode())
                 .isEqualTo(Status.Code.UNAVAILABLE);
-        StatusRuntimeException watch = failure(() -> early.watchLog(WatchLogRequest.getDefaultInstance()).hasNext());
-        assertThat(watch.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
-        assertThat(watch.getStatus().getDescription()).isEqualTo("log subsystems are not wired yet");
-        assertThatThrownBy(() -> alice.setLogLevels(SetLogLevelsRequest.getDefaultInstance()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
-                        .isEqualTo(Status.Code.UNIMPLEMENTED));
+        // the node's log subsystems answer, engine or not (dev.keel.rpc.AdminLogs)
+        assertThat(early.setLogLevels(SetLogLevelsRequest.getDefaultInstance()).getLevelsList())
+                .extracting(SubsystemLevel::getSubsystem).containsExactlyElementsOf(KeelLog.SUBSYSTEMS);
+        assertThat(failure(() -> early.setLogLevels(SetLogLevelsRequest.newBuilder()
+                .addLevels(SubsystemLevel.newBuilder().setSubsystem(LogSubsystem.LOG_SUBSYSTEM_IKE)).build()))
+                .getStatus().getCode()).as("a subsystem without a level").isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(failure(() -> early.watchLog(WatchLogRequest.newBuilder().addSubsystemsValue(99).build()).hasNext())
+                .getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     }
 }

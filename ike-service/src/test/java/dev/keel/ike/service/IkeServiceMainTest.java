@@ -168,7 +168,7 @@ class IkeServiceMainTest {
                 "--tls-ca", ca.certPem().toString(), "--admin-listen", "127.0.0.1:0", "--reader", "monitor",
                 "--operator", "oncall", "--admin", "ops");
         Server server = main.adminServer(true)
-                .addService(new IkeAdminService("", () -> 1, LogControl.UNWIRED))
+                .addService(new IkeAdminService("", () -> 1, LogControl.NODE))
                 .build().start();
         try {
             assertThat(call(server, ca, TestPki.leaf(dir, ca, "monitor")))

@@ -181,7 +181,7 @@ class IkeServiceTest {
                     .setPackets(42).build()).toCompletableFuture().get(10, TimeUnit.SECONDS);
             String adminName = InProcessServerBuilder.generateName();
             io.grpc.Server adminA = InProcessServerBuilder.forName(adminName)
-                    .addService(serviceA.adminService(LogControl.UNWIRED)).build().start();
+                    .addService(serviceA.adminService(LogControl.NODE)).build().start();
             closing.add(adminA::shutdownNow);
             ManagedChannel adminChannel = InProcessChannelBuilder.forName(adminName).build();
             closing.add(adminChannel::shutdownNow);
