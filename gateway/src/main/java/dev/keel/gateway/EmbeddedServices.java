@@ -5,11 +5,14 @@ import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.SaMaintenance;
 import dev.keel.esp.feed.WorkerFeeds;
 import dev.keel.esp.tun.OwnedRoutes;
+import dev.keel.ike.admin.IkeAdminService;
+import dev.keel.ike.admin.LogControl;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyStore;
+import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.sad.SadConfig;
@@ -47,8 +50,9 @@ import java.util.function.Consumer;
  * policy-service, both reached over in-process gRPC, exactly as separate processes would reach
  * them over the network; the data plane's feeds (SPD from policy-service, SAs from the SAD's
  * Watch stream, sequence leases) and the TUN routes that follow its SAs ({@link LanRoutes}); and
- * the admin gRPC API (PolicyService, SaService, health, reflection) on its Unix socket or the TCP
- * address the file asks for. Starting and closing block
+ * the admin gRPC API (PolicyService, SaService, IkeService, health, reflection) on its Unix socket
+ * or the TCP address the file asks for; its IkeService serves the IKE engine once the node
+ * {@linkplain IkeAdminService#attach attaches} it. Starting and closing block
  * (Hazelcast joins and leaves): never on an event loop.
  */
 final class EmbeddedServices implements AutoCloseable {
@@ -64,6 +68,8 @@ final class EmbeddedServices implements AutoCloseable {
     final ManagedChannel sadChannel;
     /** Unwraps the keys of IKE SAs this node takes over (the cluster KEK; only the owner unwraps). */
     final ChildKeyUnwrapper ikeKeys;
+    /** keel.v1.IkeService on the admin API, or null without one: the node attaches its engine. */
+    final IkeAdminService ikeAdmin;
     private final PolicyGrpcService policyService;
     private final PolicyServer policyServer;
     private final ManagedChannel policyChannel;
@@ -72,8 +78,9 @@ final class EmbeddedServices implements AutoCloseable {
 
     private EmbeddedServices(SadNode sad, PolicyStore policy, PolicyGrpcService policyService, PolicyServer policyServer,
             ManagedChannel sadChannel, ManagedChannel policyChannel, WorkerFeeds feeds, OwnedRoutes routes,
-            Server admin, ExecutorService adminWatches, ChildKeyUnwrapper ikeKeys) {
+            Server admin, ExecutorService adminWatches, ChildKeyUnwrapper ikeKeys, IkeAdminService ikeAdmin) {
         this.sad = sad;
+        this.ikeAdmin = ikeAdmin;
         this.ikeKeys = ikeKeys;
         this.policy = policy;
         this.policyService = policyService;
@@ -104,6 +111,7 @@ final class EmbeddedServices implements AutoCloseable {
         OwnedRoutes routes = null;
         Server admin = null;
         ExecutorService adminWatches = null;
+        IkeAdminService ikeAdmin = null;
         try {
             Path kekFile = c.kekFile();
             if (kekFile == null) { // a single member: a KEK of its own, never written anywhere but a 0600 temp file
@@ -147,17 +155,24 @@ final class EmbeddedServices implements AutoCloseable {
                 adminWatches = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("keel-admin-watch-", 0).factory());
                 HealthStatusManager health = new HealthStatusManager();
                 SaGrpcService saService = new SaGrpcService(sad.database(), sad.events(), adminWatches);
+                SadNode member = sad;
+                // a lone node's SAs name no owner in the listing (ike.proto IkeSaInfo.owner)
+                IkeAdminService ike = new IkeAdminService(c.members().isEmpty() ? "" : c.nodeId(),
+                        () -> member.cluster().liveMembers().size(), LogControl.NODE);
                 admin = startAdmin(settings.admin(), server -> server
                         .addService(saService)
                         .addService(policyService)
+                        .addService(ike)
                         .addService(health.getHealthService())
                         .addService(ProtoReflectionServiceV1.newInstance()));
+                ikeAdmin = ike;
                 health.setStatus("", ServingStatus.SERVING);
                 health.setStatus(SaServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
                 health.setStatus(PolicyServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+                health.setStatus(IkeServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
             }
             return new EmbeddedServices(sad, store, policyService, policyServer, sadChannel, policyChannel, feeds,
-                    routes, admin, adminWatches, new ChildKeyUnwrapper(kek));
+                    routes, admin, adminWatches, new ChildKeyUnwrapper(kek), ikeAdmin);
         } catch (IOException | RuntimeException e) {
             close(admin, adminWatches, feeds, routes, policyServer, policyChannel, sadChannel, sad);
             throw e;

@@ -1,6 +1,8 @@
 package dev.keel.gateway;
 
+import dev.keel.ike.admin.IkeAdminRoles;
 import dev.keel.policy.grpc.PolicyApiRoles;
+import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.SaServiceGrpc;
 import dev.keel.rpc.MethodRoles;
@@ -10,17 +12,20 @@ import io.grpc.MethodDescriptor;
 import java.util.Map;
 
 /**
- * Who may call what on the gateway's admin API, which serves PolicyService and SaService together
- * (DESIGN §5). Derived from the two services' own tables, so a method's rule lives in one place: a
- * reader gets what either service grants its readers, an admin gets everything.
+ * Who may call what on the gateway's admin API, which serves PolicyService, SaService and
+ * IkeService together (DESIGN §5). Derived from the services' own tables, so a method's rule lives
+ * in one place: a reader gets what any service grants its readers, an operator that and what
+ * IkeService grants its operators (initiate, terminate, rekey), an admin everything.
  */
 public final class GatewayAdminRoles {
 
-    /** What an admin API caller may do. */
+    /** What an admin API caller may do; each role holds the rights of the ones before it. */
     public enum Role {
-        /** Reads connections, policies and SAs, and watches them (monitoring, keelctl list). */
+        /** Reads connections, policies, SAs and IKE SAs, and watches them (monitoring, keelctl --list-sas). */
         READER,
-        /** Every call: loads configurations, installs, deletes, claims SAs. */
+        /** Also initiates, terminates and rekeys IKE and CHILD SAs (keelctl --initiate, --terminate, --rekey). */
+        OPERATOR,
+        /** Every call: loads configurations, installs, deletes, claims SAs, sets log levels. */
         ADMIN
     }
 
@@ -34,25 +39,32 @@ public final class GatewayAdminRoles {
         MethodRoles.Builder<Role> b = MethodRoles.builder(Role.class);
         for (MethodDescriptor<?, ?> m : PolicyServiceGrpc.getServiceDescriptor().getMethods()) {
             boolean read = PolicyApiRoles.METHODS.rolesFor(m.getFullMethodName()).contains(PolicyApiRoles.Role.READER);
-            allow(b, m, read);
+            allow(b, m, read ? Role.READER : Role.ADMIN);
         }
         for (MethodDescriptor<?, ?> m : SaServiceGrpc.getServiceDescriptor().getMethods()) {
             boolean read = SadApiRoles.METHODS.rolesFor(m.getFullMethodName()).contains(SadApiRoles.Role.READER);
-            allow(b, m, read);
+            allow(b, m, read ? Role.READER : Role.ADMIN);
+        }
+        for (MethodDescriptor<?, ?> m : IkeServiceGrpc.getServiceDescriptor().getMethods()) {
+            var roles = IkeAdminRoles.METHODS.rolesFor(m.getFullMethodName());
+            allow(b, m, roles.contains(IkeAdminRoles.Role.READER) ? Role.READER
+                    : roles.contains(IkeAdminRoles.Role.OPERATOR) ? Role.OPERATOR : Role.ADMIN);
         }
         return b.anyClient(MethodRoles.HEALTH_AND_REFLECTION).build();
     }
 
-    private static void allow(MethodRoles.Builder<Role> b, MethodDescriptor<?, ?> m, boolean read) {
-        if (read) {
-            b.allow(m, Role.READER, Role.ADMIN);
-        } else {
-            b.allow(m, Role.ADMIN);
+    /** {@code m} for {@code least} and every role after it. */
+    private static void allow(MethodRoles.Builder<Role> b, MethodDescriptor<?, ?> m, Role least) {
+        switch (least) {
+            case READER -> b.allow(m, Role.READER, Role.OPERATOR, Role.ADMIN);
+            case OPERATOR -> b.allow(m, Role.OPERATOR, Role.ADMIN);
+            case ADMIN -> b.allow(m, Role.ADMIN);
         }
     }
 
     /** The authorization interceptor for the configured identities. */
     public static RoleAuthorization<Role> authorization(GatewaySettings.AdminTls tls) {
-        return RoleAuthorization.of(METHODS, Map.of(Role.ADMIN, tls.admins(), Role.READER, tls.readers()));
+        return RoleAuthorization.of(METHODS, Map.of(Role.ADMIN, tls.admins(), Role.OPERATOR, tls.operators(),
+                Role.READER, tls.readers()));
     }
 }

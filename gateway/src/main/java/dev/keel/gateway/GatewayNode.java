@@ -27,6 +27,7 @@ import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.ClaimGate;
 import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.service.SadIkeSaAdopter;
+import dev.keel.ike.service.SadChildSaUsage;
 import dev.keel.ike.service.SadIkeSaStore;
 import dev.keel.ike.service.SadSaClaimer;
 import dev.keel.ike.service.TrapAcquires;
@@ -293,6 +294,9 @@ public final class GatewayNode {
                             settings.ikeLimits(), random);
                     installer.attach(engine);
                     ikeStore.attach(engine);
+                    if (services.ikeAdmin != null) { // CHILD SA traffic as the data plane reports it to the SAD
+                        services.ikeAdmin.attach(engine, new SadChildSaUsage(services.sadChannel, installer::ids));
+                    }
                     // the peer's packets reach this node but another one owns its SAs: claimed here (docs/ha.md)
                     SadSaClaimer claims = new SadSaClaimer(services.sadChannel, settings.cluster().nodeId(),
                             rt.directory, new ClaimGate(ClaimGate.Limits.DEFAULTS));

@@ -74,13 +74,15 @@ public record GatewaySettings(String address, int ikePort, int natTPort, int loo
 
     /**
      * Mutual TLS of the admin API: the server's PEM certificate chain and key, the CA that issues
-     * client certificates, and the client identities (subject DN, CN, DNS or URI name) per role.
+     * client certificates, and the client identities (subject DN, CN, DNS or URI name) per role
+     * ({@link GatewayAdminRoles}).
      */
     public record AdminTls(Path cert, Path key, Path clientCa, java.util.List<String> admins,
-            java.util.List<String> readers) {
+            java.util.List<String> operators, java.util.List<String> readers) {
         /** Copies the lists. */
         public AdminTls {
             admins = java.util.List.copyOf(admins);
+            operators = java.util.List.copyOf(operators);
             readers = java.util.List.copyOf(readers);
         }
     }

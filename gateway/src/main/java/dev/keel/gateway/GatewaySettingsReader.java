@@ -46,7 +46,8 @@ public final class GatewaySettingsReader {
     private static final Set<String> KEYS = Set.of("address", "ike_port", "nat_t_port", "loops", "plaintext",
             "key_export", "cluster", "admin", "ike");
     private static final Set<String> CLUSTER_KEYS = Set.of("node_id", "name", "bind", "members", "kek_file");
-    private static final Set<String> ADMIN_KEYS = Set.of("socket", "listen", "plaintext", "tls", "admins", "readers");
+    private static final Set<String> ADMIN_KEYS = Set.of("socket", "listen", "plaintext", "tls", "admins", "operators",
+            "readers");
     private static final Set<String> ADMIN_TLS_KEYS = Set.of("cert", "key", "client_ca");
     private static final Set<String> IKE_KEYS = Set.of("half_open_timeout", "init_limit_half_open", "block_threshold",
             "cookie_threshold", "cookie_threshold_ip", "cookie_secret_lifetime");
@@ -231,7 +232,7 @@ public final class GatewaySettingsReader {
     /**
      * {@code gateway.admin}: absent, the Unix socket at {@link #defaultAdminSocket}; {@code off};
      * or a mapping: {@code {socket: PATH}}, {@code {listen: HOST:PORT, plaintext: true}} (loopback
-     * only), or {@code {listen: HOST:PORT, tls: {...}, admins: [...], readers: [...]}}.
+     * only), or {@code {listen: HOST:PORT, tls: {...}, admins: [...], operators: [...], readers: [...]}}.
      */
     private GatewaySettings.Admin admin(Node node, String nodeId) {
         String path = "gateway.admin";
@@ -246,8 +247,8 @@ public final class GatewaySettingsReader {
             // Plaintext TCP is asked for in so many words, never implied by an address (issue 19).
             problems.add(path, node, "'" + text + "': plaintext TCP must be asked for explicitly:"
                     + " {listen: " + text + ", plaintext: true} (loopback only); or {socket: PATH}, 'off', or"
-                    + " mutual TLS {listen, tls, admins, readers}; without 'admin' the API is the Unix socket "
-                    + defaultAdminSocket(nodeId));
+                    + " mutual TLS {listen, tls, admins, operators, readers}; without 'admin' the API is the Unix"
+                    + " socket " + defaultAdminSocket(nodeId));
             return null;
         }
         Map<String, Node> m = nodes.mapping(node, path, ADMIN_KEYS);
@@ -255,7 +256,7 @@ public final class GatewaySettingsReader {
             return null;
         }
         if (m.containsKey("socket")) {
-            for (String other : List.of("listen", "plaintext", "tls", "admins", "readers")) {
+            for (String other : List.of("listen", "plaintext", "tls", "admins", "operators", "readers")) {
                 if (m.containsKey(other)) {
                     problems.add(path + "." + other, m.get(other), "not with 'socket': the socket is for this"
                             + " process's user and root only; TCP is 'listen' with 'plaintext' or 'tls'");
@@ -276,7 +277,7 @@ public final class GatewaySettingsReader {
             return null;
         }
         if (plaintext) {
-            for (String other : List.of("tls", "admins", "readers")) {
+            for (String other : List.of("tls", "admins", "operators", "readers")) {
                 if (m.containsKey(other)) {
                     problems.add(path + "." + other, m.get(other), "not with 'plaintext: true': plaintext has no"
                             + " client identities; use 'tls' instead");
@@ -308,16 +309,17 @@ public final class GatewaySettingsReader {
         Path key = readableFile(t, tlsNode, "key");
         Path clientCa = readableFile(t, tlsNode, "client_ca");
         List<String> admins = identities(m, "admins");
+        List<String> operators = identities(m, "operators");
         List<String> readers = identities(m, "readers");
-        if (admins.isEmpty() && readers.isEmpty()) {
-            problems.add(path + ".admins", node, "missing: with TLS, name who may use the API (admins and/or"
-                    + " readers: subject DNs, CNs, DNS or URI names of client certificates)");
+        if (admins.isEmpty() && operators.isEmpty() && readers.isEmpty()) {
+            problems.add(path + ".admins", node, "missing: with TLS, name who may use the API (admins, operators"
+                    + " and/or readers: subject DNs, CNs, DNS or URI names of client certificates)");
         }
         if (listen == null || cert == null || key == null || clientCa == null) {
             return null;
         }
         return GatewaySettings.Admin.mutualTls(listen, new GatewaySettings.AdminTls(cert, key, clientCa, admins,
-                readers));
+                operators, readers));
     }
 
     private GatewaySettings.Admin socketAdmin(Node at, Path socket) {

@@ -6,11 +6,17 @@ import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.store.PolicyStore;
+import dev.keel.ike.admin.IkeAdminService;
+import dev.keel.ike.admin.LogControl;
 import dev.keel.proto.v1.ConfigSource;
+import dev.keel.proto.v1.IkeServiceGrpc;
+import dev.keel.proto.v1.ListIkeSasRequest;
 import dev.keel.proto.v1.ListConnectionsRequest;
 import dev.keel.proto.v1.LoadConfigRequest;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.proto.v1.SetLogLevelsRequest;
+import dev.keel.proto.v1.TerminateRequest;
 import dev.keel.rpc.TestPki;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -37,8 +43,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The gateway's admin API ({@code gateway.admin}): by default a Unix socket for this user and
  * root; plaintext TCP only when asked for and only on loopback; with {@code tls} a
- * real mutual TLS server where an admin may load configurations, a reader may only read, a client
- * with no role only health-checks, and a client without a certificate gets nothing (DESIGN §5).
+ * real mutual TLS server where an admin may load configurations, an operator may also terminate
+ * SAs, a reader may only read, a client with no role only health-checks, and a client without a
+ * certificate gets nothing (DESIGN §5).
  */
 class GatewayAdminApiTest {
 
@@ -125,16 +132,49 @@ class GatewayAdminApiTest {
     }
 
     @Test
-    void everyMethodOfBothServicesHasARuleAndReadersOnlyRead() {
+    void everyMethodOfTheThreeServicesHasARuleReadersOnlyReadAndOperatorsAlsoRunSas() {
         assertThat(GatewayAdminRoles.METHODS.missing(PolicyServiceGrpc.getServiceDescriptor())).isEmpty();
         assertThat(GatewayAdminRoles.METHODS.missing(SaServiceGrpc.getServiceDescriptor())).isEmpty();
-        assertThat(GatewayAdminRoles.METHODS.rolesFor(SaServiceGrpc.getListChildSasMethod().getFullMethodName()))
-                .contains(GatewayAdminRoles.Role.READER);
+        assertThat(GatewayAdminRoles.METHODS.missing(IkeServiceGrpc.getServiceDescriptor())).isEmpty();
+        for (var m : List.of(SaServiceGrpc.getListChildSasMethod(), PolicyServiceGrpc.getListConnectionsMethod(),
+                IkeServiceGrpc.getListIkeSasMethod(), IkeServiceGrpc.getStatsMethod(), IkeServiceGrpc.getWatchLogMethod())) {
+            assertThat(GatewayAdminRoles.METHODS.rolesFor(m.getFullMethodName())).as(m.getFullMethodName())
+                    .containsExactlyInAnyOrder(GatewayAdminRoles.Role.READER, GatewayAdminRoles.Role.OPERATOR,
+                            GatewayAdminRoles.Role.ADMIN);
+        }
+        for (var m : List.of(IkeServiceGrpc.getInitiateMethod(), IkeServiceGrpc.getTerminateMethod(),
+                IkeServiceGrpc.getRekeyMethod())) {
+            assertThat(GatewayAdminRoles.METHODS.rolesFor(m.getFullMethodName())).as(m.getFullMethodName())
+                    .containsExactlyInAnyOrder(GatewayAdminRoles.Role.OPERATOR, GatewayAdminRoles.Role.ADMIN);
+        }
         for (var m : List.of(SaServiceGrpc.getInstallChildSaMethod(), SaServiceGrpc.getLeaseSequenceMethod(),
-                SaServiceGrpc.getClaimOwnershipMethod(), PolicyServiceGrpc.getLoadConfigMethod())) {
+                SaServiceGrpc.getClaimOwnershipMethod(), PolicyServiceGrpc.getLoadConfigMethod(),
+                IkeServiceGrpc.getSetLogLevelsMethod())) {
             assertThat(GatewayAdminRoles.METHODS.rolesFor(m.getFullMethodName())).as(m.getFullMethodName())
                     .containsExactly(GatewayAdminRoles.Role.ADMIN);
         }
+    }
+
+    @Test
+    void operatorsAreAListOfIdentitiesBesideAdminsAndReaders() throws Exception {
+        Files.writeString(dir.resolve("x.pem"), "only read at the start\n");
+        GatewaySettings.AdminTls tls = valid(NODE + """
+                  admin:
+                    listen: 127.0.0.1:7440
+                    tls: {cert: %1$s, key: %1$s, client_ca: %1$s}
+                    operators: [oncall.example.net, "CN=noc,O=Example"]
+                """.formatted(dir.resolve("x.pem"))).admin().tls();
+        assertThat(tls.operators()).as("identities compare as MutualTls.identity normalizes them")
+                .containsExactly("oncall.example.net", "cn=noc,o=example");
+        assertThat(tls.admins()).isEmpty();
+        assertThat(tls.readers()).isEmpty();
+        assertThat(problems(NODE + "  admin: {listen: 127.0.0.1:7440, plaintext: true, operators: [oncall]}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.operators").contains("not with 'plaintext: true'"));
+        assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, tls: {cert: a, key: b, client_ca: c},"
+                + " operators: [\"CN=noc,,O=x=y\"]}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.operators[0]").contains("not a distinguished name"));
+        assertThat(problems(NODE + "  admin: {listen: 0.0.0.0:7440, tls: {cert: a, key: b, client_ca: c}}\n"))
+                .anySatisfy(p -> assertThat(p).contains("gateway.admin.admins").contains("admins, operators and/or readers"));
     }
 
     @Test
@@ -149,16 +189,31 @@ class GatewayAdminApiTest {
                     listen: 127.0.0.1:0
                     tls: {cert: %s, key: %s, client_ca: %s}
                     admins: [ops.keel.test]
+                    operators: [oncall]
                     readers: ["%s"]
                 """.formatted(serverCert.certPem(), serverCert.keyPem(), ca.certPem(),
                 monitor.cert().getSubjectX500Principal().getName()));
+        TestPki.Issued oncall = TestPki.leaf(dir, ca, "oncall");
 
         PolicyStore store = new PolicyStore(PolicyConfig.empty());
         HealthStatusManager health = new HealthStatusManager();
         server = EmbeddedServices.startAdmin(gs.admin(), b -> b
                 .addService(new PolicyGrpcService(new ConfigLoader(), store))
+                .addService(new IkeAdminService("", () -> 1, LogControl.NODE)) // no engine: IKE calls UNAVAILABLE
                 .addService(health.getHealthService()));
         long revision = store.current().revision();
+        TerminateRequest terminate = TerminateRequest.newBuilder().setIke("to-b").build();
+        assertThat(code(() -> ike(channel(ca, monitor)).terminate(terminate))).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(code(() -> ike(channel(ca, monitor)).listIkeSas(ListIkeSasRequest.getDefaultInstance())))
+                .isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(code(() -> ike(channel(ca, oncall)).terminate(terminate))).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(code(() -> ike(channel(ca, oncall)).setLogLevels(SetLogLevelsRequest.getDefaultInstance())))
+                .isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(code(() -> ike(channel(ca, ops)).setLogLevels(SetLogLevelsRequest.getDefaultInstance())))
+                .as("the node's log subsystems answer an admin").isEqualTo(Status.Code.OK);
+        assertThat(code(() -> policy(channel(ca, oncall)).listConnections(ListConnectionsRequest.getDefaultInstance())))
+                .isEqualTo(Status.Code.OK);
+        assertThat(code(() -> policy(channel(ca, oncall)).loadConfig(load()))).isEqualTo(Status.Code.PERMISSION_DENIED);
 
         assertThat(code(() -> policy(channel(ca, monitor)).listConnections(ListConnectionsRequest.getDefaultInstance())))
                 .isEqualTo(Status.Code.OK);
@@ -200,6 +255,10 @@ class GatewayAdminApiTest {
 
     private static PolicyServiceGrpc.PolicyServiceBlockingStub policy(ManagedChannel ch) {
         return PolicyServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
+    }
+
+    private static IkeServiceGrpc.IkeServiceBlockingStub ike(ManagedChannel ch) {
+        return IkeServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
     private static LoadConfigRequest load() {

@@ -8,6 +8,16 @@ import dev.keel.ike.session.IkeSa;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.config.PolicyConfig;
+import dev.keel.proto.v1.ChildSaInfo;
+import dev.keel.proto.v1.IkeSaInfo;
+import dev.keel.proto.v1.IkeSaState;
+import dev.keel.proto.v1.IkeServiceGrpc;
+import dev.keel.proto.v1.ListIkeSasRequest;
+import dev.keel.proto.v1.StatsRequest;
+import dev.keel.proto.v1.StatsResponse;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
 import dev.keel.rpc.Promtool;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -23,6 +33,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -32,10 +43,11 @@ import org.junit.jupiter.api.Test;
  * The README's demo as a test: the two example gateways (docs/examples/demo-a.yaml, demo-b.yaml)
  * on loopback with the virtual wire. A initiates at start (IKE_SA_INIT + IKE_AUTH over real UDP,
  * floated to the NAT-T port because Keel forces UDP encapsulation), then inner packets sent by
- * host A arrive at host B intact, and back, every one counted as protected and delivered; a
- * packet outside every policy is dropped at A, counted as NO_POLICY, and never reaches B. A's
- * Prometheus endpoint ({@code metrics:}), scraped during the traffic, passes Prometheus' own
- * {@code promtool check metrics} and counts the packets.
+ * host A arrive at host B intact, and back, every one counted as protected and delivered, and
+ * both admin APIs list the tunnel with its traffic (keel.v1.IkeService); a packet outside every
+ * policy is dropped at A, counted as NO_POLICY, and never reaches B. A's Prometheus endpoint
+ * ({@code metrics:}), scraped during the traffic, passes Prometheus' own {@code promtool check
+ * metrics} and counts the packets.
  */
 class TwoGatewaysOnLoopbackTest {
 
@@ -112,6 +124,7 @@ class TwoGatewaysOnLoopbackTest {
             assertThat(after.lines().filter(l -> l.startsWith("# TYPE keel_")).map(l -> l.split(" ")[2]
                     .replaceAll("_max$", "")).filter(name -> !operations.contains("`" + name + "`")).toList())
                     .as("metrics served but not in docs/operations.md").isEmpty();
+            adminApisListTheTunnel();
 
             // A packet no SPD entry covers (10.9.0.0/16 is in neither gateway's selectors) is discarded
             // (RFC 4301 §5.1), counted as NO_POLICY, and never leaves A: not encrypted, nothing at B.
@@ -153,6 +166,53 @@ class TwoGatewaysOnLoopbackTest {
         return text.lines().filter(l -> l.startsWith(series + " ")).map(l -> Double.parseDouble(l.substring(
                 series.length() + 1).split(" ")[0])).findFirst().orElseThrow(() -> new AssertionError(
                         "no sample " + series + " in the scrape"));
+    }
+
+    /**
+     * The admin APIs (the demo files' plaintext loopback listeners) serve keel.v1.IkeService: each
+     * gateway lists its end of the tunnel, the SPIs crossed, and the traffic its data plane reports
+     * to the SAD (every second).
+     */
+    private static void adminApisListTheTunnel() throws Exception {
+        ManagedChannel adminA = Grpc.newChannelBuilderForAddress("127.0.0.1", 7441,
+                InsecureChannelCredentials.create()).build();
+        ManagedChannel adminB = Grpc.newChannelBuilderForAddress("127.0.0.2", 7442,
+                InsecureChannelCredentials.create()).build();
+        try {
+            IkeSaInfo listedA = list(adminA);
+            IkeSaInfo listedB = list(adminB);
+            assertThat(listedA.getConnection()).isEqualTo("to-b");
+            assertThat(listedA.getState()).isEqualTo(IkeSaState.IKE_SA_STATE_ESTABLISHED);
+            assertThat(listedA.getInitiator()).isTrue();
+            assertThat(listedA.getInitiatorSpi()).isEqualTo(listedB.getInitiatorSpi());
+            assertThat(listedA.getResponderSpi()).isEqualTo(listedB.getResponderSpi());
+            assertThat(listedA.getLocalId()).isEqualTo(listedB.getRemoteId());
+            assertThat(listedA.getChildren(0).getSpiIn()).isEqualTo(listedB.getChildren(0).getSpiOut());
+            assertThat(listedA.getChildren(0).getSpiOut()).isEqualTo(listedB.getChildren(0).getSpiIn());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            ChildSaInfo lan = list(adminA).getChildren(0);
+            while (lan.getPacketsIn() < 50 || lan.getPacketsOut() < 50) {
+                assertThat(System.nanoTime()).as("A's traffic reported to the SAD: " + lan).isLessThan(deadline);
+                Thread.sleep(100);
+                lan = list(adminA).getChildren(0);
+            }
+            assertThat(lan.getBytesIn()).isPositive();
+            assertThat(lan.getLastInMillis()).isPositive();
+            StatsResponse stats = IkeServiceGrpc.newBlockingStub(adminA).withDeadlineAfter(20, TimeUnit.SECONDS)
+                    .stats(StatsRequest.getDefaultInstance());
+            assertThat(List.of(stats.getIkeSas(), stats.getChildSas(), stats.getClusterMembers()))
+                    .containsExactly(1, 1, 1);
+        } finally {
+            adminA.shutdownNow();
+            adminB.shutdownNow();
+        }
+    }
+
+    private static IkeSaInfo list(ManagedChannel admin) {
+        List<IkeSaInfo> all = IkeServiceGrpc.newBlockingStub(admin).withDeadlineAfter(20, TimeUnit.SECONDS)
+                .listIkeSas(ListIkeSasRequest.getDefaultInstance()).getIkeSasList();
+        assertThat(all).hasSize(1);
+        return all.getFirst();
     }
 
     private static io.vertx.core.Future<GatewayNode> start(Vertx vertx, String file) throws Exception {

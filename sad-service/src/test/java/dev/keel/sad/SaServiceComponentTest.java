@@ -433,6 +433,23 @@ class SaServiceComponentTest {
     }
 
     @Test
+    void usageReportsRecordTheLastUseWhenPacketsMove() {
+        install(TestSupport.gcmSa("used-1", 0x7100, Direction.DIRECTION_INBOUND));
+        assertThat(f.s1().getChildSa(GetChildSaRequest.newBuilder().setId("used-1").build()).getChildSa()
+                .getLastUsedAtMs()).as("no traffic yet").isZero();
+        long before = System.currentTimeMillis();
+        ChildSaRecord used = f.s1().reportUsage(ReportUsageRequest.newBuilder().setSaId("used-1").setBytes(300)
+                .setPackets(3).build()).getChildSa();
+        assertThat(used.getLastUsedAtMs()).isBetween(before, System.currentTimeMillis());
+        // The same totals again (no packet since): the last use stays where it was.
+        ChildSaRecord idle = f.s1().reportUsage(ReportUsageRequest.newBuilder().setSaId("used-1").setBytes(300)
+                .setPackets(3).build()).getChildSa();
+        assertThat(idle.getLastUsedAtMs()).isEqualTo(used.getLastUsedAtMs());
+        assertThat(f.s2().getChildSa(GetChildSaRequest.newBuilder().setId("used-1").build()).getChildSa()
+                .getLastUsedAtMs()).as("every member reads it").isEqualTo(used.getLastUsedAtMs());
+    }
+
+    @Test
     void watchSendsSnapshotThenChangesAndResumesWithoutGap() throws Exception {
         SaServiceGrpc.SaServiceStub async = SaServiceGrpc.newStub(f.c1);
         String streamId;

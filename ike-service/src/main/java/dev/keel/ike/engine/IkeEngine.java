@@ -11,6 +11,7 @@ import dev.keel.ike.session.IkeSaSnapshot;
 import dev.keel.ike.session.IkeSaState;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.session.IkeCounters;
+import dev.keel.ike.session.UniqueIds;
 import dev.keel.core.net.IpAddress;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
@@ -45,7 +46,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +71,8 @@ public final class IkeEngine implements IkeReceiver {
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
     private volatile UnknownIkeSaListener unknownSa = UnknownIkeSaListener.NONE;
+    /** Who else hears the events ({@link #observe}), after the node's own listener. */
+    private final List<IkeEvents> observers = new CopyOnWriteArrayList<>();
     /**
      * IKE SAs that reached ESTABLISHED, by connection: where an initiation looks for one to reuse
      * without scanning every IKE SA of the node (entries leave with the IKE SA; the state is
@@ -96,7 +101,7 @@ public final class IkeEngine implements IkeReceiver {
         this.localAddress = localAddress;
         this.executors = executors;
         this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,
-                new IkeCounters(), ikePort, natTPort);
+                new IkeCounters(), ikePort, natTPort, new UniqueIds());
         this.halfOpen = new HalfOpenSas(limits, random, env.counters(), transport);
         this.childLifetimes = new ChildLifetimes(random);
         CryptoWarmUp.run(random);
@@ -154,6 +159,21 @@ public final class IkeEngine implements IkeReceiver {
      * {@link IkeEvents}) or fails with the reason.
      */
     public CompletableFuture<IkeSa> initiate(String connection, String child) {
+        return initiate(connection, child, (sa, created) -> { });
+    }
+
+    /** Told which IKE SA an initiation runs on, before anything of it is sent. */
+    @FunctionalInterface
+    public interface InitiationListener {
+        /**
+         * {@code sa} carries the initiation: made for it ({@code created}), or an established one of
+         * the connection that gets a further CHILD SA.
+         */
+        void runsOn(IkeSa sa, boolean created);
+    }
+
+    /** {@link #initiate(String, String)}, telling {@code listener} which IKE SA carries it. */
+    public CompletableFuture<IkeSa> initiate(String connection, String child, InitiationListener listener) {
         Optional<IkeConnection> c = env.connections().byName(connection);
         if (c.isEmpty()) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("no connection '" + connection + "'"));
@@ -165,6 +185,7 @@ public final class IkeEngine implements IkeReceiver {
         }
         IkeSa existing = establishedOf(c.get());
         if (existing != null) { // RFC 7296 §1.3.1: a further CHILD SA of an IKE SA we have
+            listener.runsOn(existing, false);
             return createChild(existing, child).thenApply(x -> existing.current());
         }
         IkeSaExecutor executor = executors.get();
@@ -176,6 +197,7 @@ public final class IkeEngine implements IkeReceiver {
         executorOf.put(sa, executor);
         CompletableFuture<IkeSa> done = new CompletableFuture<>();
         initiations.put(sa, done);
+        listener.runsOn(sa, true);
         executor.execute(() -> {
             sa.tasks().queue(ExchangeType.IKE_SA_INIT, IkeInitTask.initiator(sa), NatDetectTask.initiator(sa));
             sa.tasks().queue(ExchangeType.IKE_AUTH, IkeAuthTask.initiator(sa), IkeAuthChildTask.initiator(sa, ch.get()));
@@ -217,6 +239,54 @@ public final class IkeEngine implements IkeReceiver {
     /** Rekeys {@code sa} (RFC 7296 §2.18); its CHILD SAs move to the new IKE SA. */
     public void rekeyIke(IkeSa sa) {
         executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> IkeRekeyTask.start(sa));
+    }
+
+    /**
+     * Deletes the CHILD SA of {@code sa} (or of the IKE SA that replaced it) with inbound SPI
+     * {@code inboundSpi} with an INFORMATIONAL exchange (RFC 7296 §1.4.1), as an operator asks.
+     * Nothing happens when it is gone or its IKE SA is not established.
+     */
+    public void terminateChild(IkeSa sa, int inboundSpi) {
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> {
+            IkeSa current = sa.current();
+            if (current.state() == IkeSaState.ESTABLISHED) {
+                current.childSas().byInboundSpi(inboundSpi).ifPresent(child ->
+                        current.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(current, child)));
+            }
+        });
+    }
+
+    /**
+     * Runs {@code action} on {@code sa}'s thread, where its state may be read and changed; the
+     * future completes with the result there (or fails with what it threw). For readers off that
+     * thread: the admin API, which never reads an IKE SA anywhere else.
+     */
+    public <T> CompletableFuture<T> onSaThread(IkeSa sa, Function<IkeSa, T> action) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        IkeSaExecutor executor = executorOf.get(sa);
+        Runnable run = () -> {
+            try {
+                result.complete(action.apply(sa));
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        };
+        if (executor != null) {
+            executor.execute(run);
+        } else { // gone from the engine: its thread is still the one of its timers
+            sa.timers().execute(run);
+        }
+        return result;
+    }
+
+    /**
+     * Tells {@code observer} every event of every IKE SA from now on, on that SA's thread, after the
+     * node's own listener: {@code childInstalled} once the install is done (the stage it returns is
+     * not waited for), {@code ikeSaChanged} never. It must not block. Closing the result stops it.
+     */
+    public AutoCloseable observe(IkeEvents observer) {
+        observers.add(observer);
+        return () -> observers.remove(observer);
     }
 
     /**
@@ -517,11 +587,13 @@ public final class IkeEngine implements IkeReceiver {
             indexEstablished(sa);
             DeadPeerDetection.start(sa);
             next.ikeEstablished(sa);
+            observers.forEach(o -> o.ikeEstablished(sa));
         }
 
         @Override
         public void ikeDestroyed(IkeSa sa, String reason) {
             next.ikeDestroyed(sa, reason);
+            observers.forEach(o -> o.ikeDestroyed(sa, reason));
         }
 
         @Override
@@ -530,6 +602,7 @@ public final class IkeEngine implements IkeReceiver {
             indexEstablished(replacement);
             DeadPeerDetection.start(replacement);
             next.ikeRekeyed(old, replacement);
+            observers.forEach(o -> o.ikeRekeyed(old, replacement));
         }
 
         @Override
@@ -537,12 +610,14 @@ public final class IkeEngine implements IkeReceiver {
             LOG.info("{} CHILD_SA {} rekeyed, replaced by {}", sa, old, replacement);
             env.counters().childRekeyed();
             next.childRekeyed(sa, old, replacement);
+            observers.forEach(o -> o.childRekeyed(sa, old, replacement));
         }
 
         @Override
         public void childEstablished(IkeSa sa, ChildSa child) {
             childLifetimes.start(sa, child);
             next.childEstablished(sa, child);
+            observers.forEach(o -> o.childEstablished(sa, child));
         }
 
         @Override
@@ -554,12 +629,17 @@ public final class IkeEngine implements IkeReceiver {
             } else if (f != null) { // an initiation is done when its CHILD SA carries traffic (DESIGN §4)
                 installed.whenComplete((v, e) -> sa.timers().execute(() -> f.complete(sa)));
             }
+            if (!observers.isEmpty()) { // after this turn of the IKE SA's thread, whatever the stage
+                installed.whenComplete((v, e) -> sa.timers().execute(
+                        () -> observers.forEach(o -> o.childInstalled(sa, child))));
+            }
             return installed;
         }
 
         @Override
         public void childDeleted(IkeSa sa, ChildSa child) {
             next.childDeleted(sa, child);
+            observers.forEach(o -> o.childDeleted(sa, child));
         }
 
         @Override
@@ -570,12 +650,14 @@ public final class IkeEngine implements IkeReceiver {
         @Override
         public void ikeAbandoned(IkeSa sa, String reason) {
             next.ikeAbandoned(sa, reason);
+            observers.forEach(o -> o.ikeAbandoned(sa, reason));
         }
 
         @Override
         public void failed(IkeSa sa, String reason) {
             LOG.warn("{}: {}", sa, reason);
             next.failed(sa, reason);
+            observers.forEach(o -> o.failed(sa, reason));
             if (sa.state() == IkeSaState.ESTABLISHED) { // a child failed; the IKE SA stays
                 CompletableFuture<IkeSa> f = initiations.remove(sa);
                 if (f != null) {

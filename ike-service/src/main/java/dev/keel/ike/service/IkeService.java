@@ -1,5 +1,7 @@
 package dev.keel.ike.service;
 
+import dev.keel.ike.admin.IkeAdminService;
+import dev.keel.ike.admin.LogControl;
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.core.net.IpAddress;
 import dev.keel.ike.metrics.IkeMetrics;
@@ -98,11 +100,16 @@ public final class IkeService implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final SadIkeSaStore ikeStore;
     private final SadIkeSaAdopter takeovers;
+    private final Channel saService;
+    private final String owner;
 
     private IkeService(Vertx vertx, IkeEngine engine, UdpIkeSockets sockets, IkeRelayService relay,
             PolicyWatcher watcher, SadChildInstaller installer, SadSpiPool spis, SadSaClaimer claims,
-            ScheduledExecutorService scheduler, SadIkeSaStore ikeStore, SadIkeSaAdopter takeovers) {
+            ScheduledExecutorService scheduler, SadIkeSaStore ikeStore, SadIkeSaAdopter takeovers, Channel saService,
+            String owner) {
         this.vertx = vertx;
+        this.saService = saService;
+        this.owner = owner;
         this.claims = claims;
         this.ikeStore = ikeStore;
         this.takeovers = takeovers;
@@ -205,7 +212,7 @@ public final class IkeService implements AutoCloseable {
                 new IkeServiceMetrics(null, null, takeovers, null, null, null).bindTo(metrics);
             }
             return new IkeService(vertx, engine, sockets, relay, watcher, installer, spis, claims, scheduler,
-                    ikeStore, takeovers);
+                    ikeStore, takeovers, saService, s.owner() == null ? "" : s.owner());
         }).onFailure(e -> {
             scheduler.shutdownNow();
             spis.close();
@@ -222,6 +229,15 @@ public final class IkeService implements AutoCloseable {
 
     public IkeEngine engine() {
         return engine;
+    }
+
+    /**
+     * keel.v1.IkeService over this service's engine, for its admin listener: CHILD SAs' traffic as
+     * the workers report it to the SAD ({@link SadChildSaUsage}), the owner the one given
+     * ({@code --owner-node}, empty otherwise). ike-service is no cluster member: its Stats say 1.
+     */
+    public IkeAdminService adminService(LogControl log) {
+        return new IkeAdminService(engine, new SadChildSaUsage(saService, installer::ids), owner, () -> 1, log);
     }
 
     public SadChildInstaller installer() {

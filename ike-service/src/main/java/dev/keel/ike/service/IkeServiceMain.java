@@ -1,7 +1,10 @@
 package dev.keel.ike.service;
 
 import dev.keel.proto.ChildKeyUnwrapper;
+import dev.keel.ike.admin.IkeAdminRoles;
+import dev.keel.ike.admin.LogControl;
 import dev.keel.proto.v1.IkeRelayGrpc;
+import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.rpc.FirstReadyChannel;
 import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.LoopbackTargets;
@@ -28,7 +31,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -42,7 +47,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code keel-ike-service}: the IKE engine alone (DESIGN §2): connections from policy-service's
  * Watch stream, CHILD SAs through sad-service's gRPC API, IKE on its own UDP ports or, with
- * {@code --relay-listen}, through the esp-workers that own them (the IKE relay). Exit codes:
+ * {@code --relay-listen}, through the esp-workers that own them (the IKE relay); with
+ * {@code --admin-listen} its admin API (keel.v1.IkeService). Exit codes:
  * 0 stopped, 2 bad arguments, 1 failed to start.
  */
 @Command(name = "keel-ike-service", mixinStandardHelpOptions = true,
@@ -127,6 +133,23 @@ public final class IkeServiceMain implements Callable<Integer> {
             + " (docs/operations.md)")
     String metricsListen;
 
+    @Option(names = "--admin-listen", description = "HOST:PORT: serve the admin API there (keel.v1.IkeService, health,"
+            + " reflection); with the --tls-* options mutual TLS (clients with certificates from --tls-ca) and the roles"
+            + " below, without them plaintext on a loopback address only")
+    String adminListen;
+
+    @Option(names = "--admin", description = "client identity (a DN, or comma-separated CN / DNS / URI names) allowed"
+            + " every admin call, SetLogLevels included; repeatable; needs the --tls-* options")
+    List<String> admins = new ArrayList<>();
+
+    @Option(names = "--operator", description = "client identity allowed to list, initiate, terminate and rekey;"
+            + " repeatable, as --admin")
+    List<String> operators = new ArrayList<>();
+
+    @Option(names = "--reader", description = "client identity allowed to list, read the totals and watch the log;"
+            + " repeatable, as --admin")
+    List<String> readers = new ArrayList<>();
+
     /**
      * Why a plaintext gRPC channel to {@code target} is refused ({@link LoopbackTargets}), or null:
      * off this host it would carry CHILD SA keys (InstallChildSas) and connections in the clear,
@@ -177,7 +200,7 @@ public final class IkeServiceMain implements Callable<Integer> {
             throw new IllegalArgumentException("--relay-listen: the workers own NAT-T; --nat-t-port " + natT
                     + " names no port");
         }
-        InetSocketAddress listen = hostPort(relayListen);
+        InetSocketAddress listen = hostPort("--relay-listen", relayListen);
         if (!tls) {
             if (!espWorkers.isEmpty()) {
                 throw new IllegalArgumentException("--esp-worker needs mutual TLS: give --tls-cert, --tls-key and"
@@ -220,8 +243,65 @@ public final class IkeServiceMain implements Callable<Integer> {
         }
     }
 
-    /** {@code host:port} or {@code [v6]:port}, the host an address literal or a name. */
-    private static InetSocketAddress hostPort(String value) {
+    /**
+     * The admin API's gRPC server on {@code --admin-listen} (DESIGN §5): mutual TLS with the roles
+     * of {@link IkeAdminRoles} granted to {@code --admin}, {@code --operator} and {@code --reader},
+     * or plaintext without roles on a loopback address.
+     *
+     * @throws IllegalArgumentException naming the option and what is wrong
+     */
+    NettyServerBuilder adminServer(boolean tls) {
+        InetSocketAddress listen = hostPort("--admin-listen", adminListen);
+        Map<IkeAdminRoles.Role, List<String>> identities = new EnumMap<>(IkeAdminRoles.Role.class);
+        Map<String, IkeAdminRoles.Role> options = new LinkedHashMap<>();
+        options.put("--admin", IkeAdminRoles.Role.ADMIN);
+        options.put("--operator", IkeAdminRoles.Role.OPERATOR);
+        options.put("--reader", IkeAdminRoles.Role.READER);
+        Map<String, List<String>> given = Map.of("--admin", admins, "--operator", operators, "--reader", readers);
+        options.forEach((option, role) -> {
+            for (String v : given.get(option)) {
+                for (String id : MutualTls.identityList(v)) {
+                    try {
+                        MutualTls.identity(id);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+                    }
+                    identities.computeIfAbsent(role, r -> new ArrayList<>()).add(id);
+                }
+            }
+        });
+        if (!tls) {
+            if (!identities.isEmpty()) {
+                throw new IllegalArgumentException("--admin, --operator and --reader need mutual TLS: give --tls-cert,"
+                        + " --tls-key and --tls-ca");
+            }
+            if (!listen.getAddress().isLoopbackAddress()) {
+                throw new IllegalArgumentException("--admin-listen " + adminListen + ": plaintext only on a loopback"
+                        + " address; give --tls-cert, --tls-key, --tls-ca and --admin / --operator / --reader for"
+                        + " mutual TLS");
+            }
+            return NettyServerBuilder.forAddress(listen);
+        }
+        if (identities.isEmpty()) {
+            throw new IllegalArgumentException("--admin-listen with mutual TLS: no client may call anything; give"
+                    + " --admin, --operator and/or --reader IDENTITY");
+        }
+        ServerCredentials credentials;
+        try {
+            credentials = MutualTls.serverCredentials(tlsCert, tlsKey, tlsCa);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--tls-*: " + e.getMessage(), e);
+        }
+        try {
+            return NettyServerBuilder.forAddress(listen, credentials).intercept(IkeAdminRoles.authorization(identities));
+        } catch (IllegalArgumentException e) { // the transport parses the private key here
+            throw new IllegalArgumentException("--tls-cert " + tlsCert + " / --tls-key " + tlsKey + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** {@code host:port} or {@code [v6]:port} of {@code option}, the host an address literal or a name. */
+    private static InetSocketAddress hostPort(String option, String value) {
         int colon = value.lastIndexOf(':');
         String host = colon > 0 ? value.substring(0, colon) : "";
         if (host.startsWith("[") && host.endsWith("]")) {
@@ -234,12 +314,12 @@ public final class IkeServiceMain implements Callable<Integer> {
             port = -1;
         }
         if (host.isEmpty() || port < 0 || port > 65_535) {
-            throw new IllegalArgumentException("--relay-listen " + value + ": expected HOST:PORT");
+            throw new IllegalArgumentException(option + " " + value + ": expected HOST:PORT");
         }
         try {
             return new InetSocketAddress(InetAddress.getByName(host), port);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("--relay-listen " + value + ": '" + host + "' does not resolve", e);
+            throw new IllegalArgumentException(option + " " + value + ": '" + host + "' does not resolve", e);
         }
     }
 
@@ -320,6 +400,19 @@ public final class IkeServiceMain implements Callable<Integer> {
             System.err.println("keel-ike-service: --esp-worker names who may attach to the relay: give --relay-listen");
             return 2;
         }
+        NettyServerBuilder adminServer = null;
+        if (adminListen != null) {
+            try {
+                adminServer = adminServer(creds instanceof TlsChannelCredentials);
+            } catch (IllegalArgumentException e) {
+                System.err.println("keel-ike-service: " + e.getMessage());
+                return 2;
+            }
+        } else if (!admins.isEmpty() || !operators.isEmpty() || !readers.isEmpty()) {
+            System.err.println("keel-ike-service: --admin, --operator and --reader name who may call the admin API:"
+                    + " give --admin-listen");
+            return 2;
+        }
         int esp = espPort != 0 ? espPort : natT > 0 ? natT : ikePort == 500 ? 4500 : ikePort + 1;
         MetricsEndpoint metrics = null;
         if (metricsListen != null) {
@@ -369,7 +462,28 @@ public final class IkeServiceMain implements Callable<Integer> {
                 return 1;
             }
         }
+        Server admin = null;
+        if (adminServer != null) {
+            HealthStatusManager health = new HealthStatusManager();
+            try {
+                admin = adminServer.addService(service.adminService(LogControl.NODE))
+                        .addService(health.getHealthService())
+                        .addService(ProtoReflectionServiceV1.newInstance()).build().start();
+                health.setStatus("", ServingStatus.SERVING);
+                health.setStatus(IkeServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+            } catch (IOException | RuntimeException e) {
+                System.err.println("keel-ike-service: cannot serve the admin API on " + adminListen + ": "
+                        + e.getMessage());
+                if (relay != null) {
+                    relay.shutdownNow();
+                }
+                service.close();
+                vertx.close().await(10, TimeUnit.SECONDS);
+                return 1;
+            }
+        }
         Server relayToStop = relay;
+        Server adminToStop = admin;
         ChildKeyUnwrapper kekToClose = kek;
         MetricsEndpoint metricsToClose = metrics;
         System.out.println("keel-ike-service ready: IKE " + address + ":" + ikePort
@@ -378,7 +492,9 @@ public final class IkeServiceMain implements Callable<Integer> {
                 + ", policy " + policy + ", sad " + String.join(",", sad) + ", owner "
                 + (!owner.isEmpty() ? owner : relay != null ? "(the worker's node)" : "(serving sad node)")
                 + (kek != null ? ", IKE SAs stored in the SAD" : ", IKE SAs not stored (no --kek-file)")
-                + (metrics != null ? ", metrics " + metrics.url() : ""));
+                + (metrics != null ? ", metrics " + metrics.url() : "")
+                + (admin != null ? ", admin API on port " + admin.getPort()
+                        + (creds instanceof TlsChannelCredentials ? " (mutual TLS)" : " (plaintext, loopback)") : ""));
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -386,6 +502,9 @@ public final class IkeServiceMain implements Callable<Integer> {
                 service.stop().await(5, TimeUnit.SECONDS);
                 if (relayToStop != null) {
                     relayToStop.shutdownNow();
+                }
+                if (adminToStop != null) {
+                    adminToStop.shutdownNow();
                 }
                 policyChannel.shutdownNow();
                 sadChannel.close();

@@ -11,14 +11,20 @@ import java.util.List;
 final class ChildSaEntry {
 
     final ChildSa child;
+    /** Its unique id on this node ({@link UniqueIds}): kept when its IKE SA is rekeyed. */
+    final long uniqueId;
+    /** When it was negotiated here (Unix epoch ms), 0 for one taken over from another node. */
+    final long madeAtMillis;
     private final List<IkeTimers.Cancellable> timers = new ArrayList<>(2);
     private boolean replaced;
     /** When the rekey and the hard lifetime are due, Unix epoch ms (0: never): replicated with the IKE SA. */
     private long rekeyAtMillis;
     private long expireAtMillis;
 
-    ChildSaEntry(ChildSa child) {
+    ChildSaEntry(ChildSa child, long uniqueId, long madeAtMillis) {
         this.child = child;
+        this.uniqueId = uniqueId;
+        this.madeAtMillis = madeAtMillis;
     }
 
     void addTimer(IkeTimers.Cancellable timer) {

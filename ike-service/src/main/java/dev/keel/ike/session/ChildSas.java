@@ -24,6 +24,29 @@ public final class ChildSas {
         this.sa = sa;
     }
 
+    /**
+     * What the IKE SA tracks for one CHILD SA, for an operator (keel.v1.IkeService).
+     *
+     * @param uniqueId        its unique id on this node
+     * @param replaced        a rekey replaced it: it only waits for its delete
+     * @param madeAtMillis    when it was negotiated here, Unix epoch ms (0: taken over from another node)
+     * @param rekeyAtMillis   when its rekey is due, Unix epoch ms (0: never)
+     * @param expireAtMillis  when its hard lifetime ends, Unix epoch ms (0: never)
+     */
+    public record Status(ChildSa child, long uniqueId, boolean replaced, long madeAtMillis, long rekeyAtMillis,
+            long expireAtMillis) {
+    }
+
+    /** Each CHILD SA with what the IKE SA tracks for it, in the order they were made. */
+    public List<Status> statuses() {
+        List<Status> out = new ArrayList<>(entries.size());
+        for (ChildSaEntry e : entries.values()) {
+            out.add(new Status(e.child, e.uniqueId, e.replaced(), e.madeAtMillis, e.rekeyAtMillis(),
+                    e.expireAtMillis()));
+        }
+        return out;
+    }
+
     /** The CHILD SAs now, in the order they were made. */
     public List<ChildSa> list() {
         List<ChildSa> out = new ArrayList<>(entries.size());
@@ -38,7 +61,8 @@ public final class ChildSas {
      * for that install ({@link ExchangeBarrier}).
      */
     public void add(ChildSa child) {
-        entries.put(child.inboundSpi(), new ChildSaEntry(child));
+        entries.put(child.inboundSpi(), new ChildSaEntry(child, sa.env().uniqueIds().nextChildSa(),
+                sa.timers().epochMillis()));
         sa.env().counters().childEstablished();
         LOG.info("{} CHILD_SA {} established", sa, child);
         sa.env().events().childEstablished(sa, child);
@@ -77,6 +101,12 @@ public final class ChildSas {
     void moveTo(ChildSas successor) {
         successor.entries.putAll(entries);
         entries.clear();
+    }
+
+    /** The unique id of our CHILD SA with inbound SPI {@code spi}, or 0 when there is none. */
+    public long uniqueId(int spi) {
+        ChildSaEntry e = entries.get(spi);
+        return e == null ? 0 : e.uniqueId;
     }
 
     /** Our CHILD SA whose inbound SPI is {@code spi}, if any. */
@@ -139,7 +169,7 @@ public final class ChildSas {
     /** Takes the CHILD SAs of an IKE SA taken over, with their deadlines and marks, and reserves their SPIs here. */
     void restore(List<IkeSaSnapshot.Child> children) {
         for (IkeSaSnapshot.Child child : children) {
-            ChildSaEntry e = new ChildSaEntry(child.child());
+            ChildSaEntry e = new ChildSaEntry(child.child(), sa.env().uniqueIds().nextChildSa(), 0);
             e.deadlines(child.rekeyAtMillis(), child.expireAtMillis());
             if (child.replaced()) {
                 e.markReplaced();

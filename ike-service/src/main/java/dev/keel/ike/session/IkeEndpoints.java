@@ -63,11 +63,13 @@ public final class IkeEndpoints {
         return natHere || natThere;
     }
 
-    boolean natHere() {
+    /** NAT detection found a NAT in front of us (RFC 7296 §2.23). */
+    public boolean natHere() {
         return natHere;
     }
 
-    boolean natThere() {
+    /** NAT detection found a NAT in front of the peer. */
+    public boolean natThere() {
         return natThere;
     }
 

@@ -7,10 +7,11 @@ import java.security.SecureRandom;
  * What every IKE SA of one engine shares: where messages go, who hears about SAs, randomness,
  * SPI allocation, the connections and the retransmission policy.
  *
- * @param ikePort  the local port serving as IKE's 500
- * @param natTPort the local port serving as 4500
+ * @param ikePort   the local port serving as IKE's 500
+ * @param natTPort  the local port serving as 4500
+ * @param uniqueIds where IKE and CHILD SAs get their unique ids
  */
 public record IkeEnvironment(IkeTransport transport, IkeEvents events, SecureRandom random, SpiAllocator spis,
         ConnectionDirectory connections, RetransmitPolicy retransmit, IkeCounters counters, int ikePort,
-        int natTPort) {
+        int natTPort, UniqueIds uniqueIds) {
 }

@@ -10,6 +10,7 @@ import dev.keel.ike.crypto.SkCiphers;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
+import dev.keel.ike.message.IkeIdentity;
 import dev.keel.ike.message.IkeMessage;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
@@ -28,6 +29,7 @@ public final class IkeSa {
 
     private static final Logger LOG = LoggerFactory.getLogger(IkeSa.class);
 
+    private final long uniqueId;
     private final boolean originalInitiator;
     private final long spiI;
     private long spiR;
@@ -63,12 +65,27 @@ public final class IkeSa {
     /** From {@link #createdMillis} to ESTABLISHED; -1 until then, and for one made by a rekey or a takeover. */
     private long setupMillis = -1;
     private String failureReason;
+    private FailureCause failureCause;
+    /** When this IKE SA became established here (Unix epoch ms), 0 for one taken over from another node. */
+    private long establishedAtMillis;
+    /** The identity the peer authenticated with in IKE_AUTH (null until then, and after a takeover). */
+    private IkeIdentity peerIdentity;
     private List<Integer> peerSignatureHashes = List.of();
 
     // ---- rekeying and lifetimes (RFC 7296 §1.3, §2.8) ----
     private Successors successors;
     private IkeSa successor;
     private boolean ikeRekeying;
+
+    /** Why an exchange failed, as far as it tells an operator what to do about it. */
+    public enum FailureCause {
+        /** Either side refused the other's authentication (RFC 7296 §2.21.2). */
+        AUTHENTICATION,
+        /** The peer did not answer our request, retransmissions included (§2.4). */
+        UNANSWERED,
+        /** Anything else: no proposal chosen, selectors refused, a malformed answer. */
+        OTHER
+    }
 
     /** How the engine makes the IKE SA that replaces this one when it is rekeyed. */
     public interface Successors {
@@ -90,6 +107,7 @@ public final class IkeSa {
         this.spiI = spiI;
         this.spiR = spiR;
         this.env = env;
+        this.uniqueId = env.uniqueIds().nextIkeSa();
         this.timers = timers;
         this.endpoints = new IkeEndpoints(remote, localAddress, env.ikePort(), env.natTPort());
         this.onDestroyed = onDestroyed;
@@ -99,6 +117,11 @@ public final class IkeSa {
     }
 
     // ---- identity and life ----
+
+    /** This IKE SA's unique id on this node ({@link UniqueIds}); a rekey's replacement gets its own. */
+    public long uniqueId() {
+        return uniqueId;
+    }
 
     /** True when this side sent the first IKE_SA_INIT (the I flag, RFC 7296 §3.1). */
     public boolean originalInitiator() {
@@ -139,6 +162,7 @@ public final class IkeSa {
         if (state == IkeSaState.CONNECTING) {
             state = IkeSaState.ESTABLISHED;
             setupMillis = timers.nowMillis() - createdMillis;
+            establishedAtMillis = timers.epochMillis();
             barrier.storeFromNowOn();
             env.counters().established();
             LOG.info("{} established with {} ({})", this, endpoints.remote(), suite);
@@ -163,9 +187,20 @@ public final class IkeSa {
 
     /** Remembers why an exchange failed, for the teardown's log line and event (first reason wins). */
     public void noteFailure(String reason) {
+        noteFailure(FailureCause.OTHER, reason);
+    }
+
+    /** {@link #noteFailure(String)} with what kind of failure it is. */
+    public void noteFailure(FailureCause cause, String reason) {
         if (failureReason == null) {
             failureReason = reason;
+            failureCause = cause;
         }
+    }
+
+    /** What kind of failure was noted first, or null: read where {@link IkeEvents#failed} reports it. */
+    public FailureCause failureCause() {
+        return failureCause;
     }
 
     /**
@@ -182,7 +217,7 @@ public final class IkeSa {
             return;
         }
         boolean failure = state != IkeSaState.DELETING && state != IkeSaState.ESTABLISHED;
-        if (failureReason != null) {
+        if (failureReason != null && !failureReason.equals(reason)) {
             reason = failureReason + " (" + reason + ")";
         }
         state = IkeSaState.DESTROYED;
@@ -449,6 +484,21 @@ public final class IkeSa {
         return keys;
     }
 
+    /** When this IKE SA became established here, Unix epoch ms; 0 before, and for one taken over. */
+    public long establishedAtMillis() {
+        return establishedAtMillis;
+    }
+
+    /** The identity the peer authenticated with, or null (not yet, or taken over from another node). */
+    public IkeIdentity peerIdentity() {
+        return peerIdentity;
+    }
+
+    /** Records the identity the peer authenticated with in IKE_AUTH. */
+    public void peerIdentity(IkeIdentity id) {
+        this.peerIdentity = id;
+    }
+
     /** The hash algorithms the peer announced in SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4). */
     public List<Integer> peerSignatureHashes() {
         return peerSignatureHashes;
@@ -545,6 +595,8 @@ public final class IkeSa {
         next.nonces(newNi, newNr);
         next.keys(negotiated, newSuite, newKeys);
         next.state = IkeSaState.ESTABLISHED;
+        next.establishedAtMillis = timers.epochMillis();
+        next.peerIdentity = peerIdentity;
         next.barrier.storeFromNowOn();
         next.peerMessageIdSync = peerMessageIdSync;
         next.predecessor = this;

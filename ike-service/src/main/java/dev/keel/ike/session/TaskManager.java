@@ -243,8 +243,10 @@ public final class TaskManager {
         }
         if (attempts >= retransmit.tries()) {
             sa.counters().exchangeFailed(active.type(), IkeFailure.TIMEOUT);
-            fail("peer unreachable: " + active.type() + " request " + activeId + " unanswered after " + (attempts + 1)
-                    + " sends", true);
+            String reason = "peer unreachable: " + active.type() + " request " + activeId + " unanswered after "
+                    + (attempts + 1) + " sends";
+            sa.noteFailure(IkeSa.FailureCause.UNANSWERED, reason);
+            fail(reason, true);
             return;
         }
         attempts++;

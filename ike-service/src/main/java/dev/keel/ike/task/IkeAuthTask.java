@@ -113,7 +113,11 @@ public final class IkeAuthTask implements Task {
                             || n.notifyType() == NotifyType.NO_PROPOSAL_CHOSEN && m.first(AuthPayload.class).isEmpty())
                     .findFirst();
             if (error.isPresent()) {
-                return fail("peer answered IKE_AUTH with " + error.get().notifyType());
+                NotifyType type = error.get().notifyType();
+                if (type == NotifyType.AUTHENTICATION_FAILED) {
+                    sa.noteFailure(IkeSa.FailureCause.AUTHENTICATION, "peer answered IKE_AUTH with " + type);
+                }
+                return fail("peer answered IKE_AUTH with " + type);
             }
         }
         sa.peerMessageIdSync(m.notify(NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED).isPresent());
@@ -138,6 +142,7 @@ public final class IkeAuthTask implements Task {
         if (problem != null) {
             return reject(problem);
         }
+        sa.peerIdentity(identity);
         if (initiator) {
             sa.established();
         }
@@ -206,7 +211,7 @@ public final class IkeAuthTask implements Task {
     }
 
     private Status reject(String reason) {
-        sa.noteFailure(reason);
+        sa.noteFailure(IkeSa.FailureCause.AUTHENTICATION, reason);
         authFailed = true;
         if (initiator) {
             tellResponder();

@@ -2,15 +2,31 @@ package dev.keel.ike.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.ike.admin.IkeAdminService;
+import dev.keel.ike.admin.LogControl;
+import dev.keel.proto.v1.IkeServiceGrpc;
+import dev.keel.proto.v1.ListIkeSasRequest;
+import dev.keel.rpc.TestPki;
+import io.grpc.Grpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** keel-ike-service's start-up checks: plaintext gRPC only on this host, no short PSK, a KEK file that is one. */
+/**
+ * keel-ike-service's start-up checks: plaintext gRPC only on this host, no short PSK, a KEK file that
+ * is one, an admin listener with mutual TLS and roles or plaintext on loopback.
+ */
 class IkeServiceMainTest {
 
     @Test
@@ -127,6 +143,65 @@ class IkeServiceMainTest {
         assertThat(run(concat(base, "--relay-listen", "127.0.0.1"))).contains("exit 2").contains("expected HOST:PORT");
         assertThat(run(concat(base, "--relay-listen", "127.0.0.1:7600", "--nat-t-port", "-1"))).contains("exit 2")
                 .contains("names no port");
+    }
+
+    @Test
+    void anAdminListenerOffLoopbackWithoutTlsOrWithoutRolesStopsTheStartWithExitCode2(
+            @TempDir Path dir) throws Exception {
+        String[] base = {"--address", "127.0.0.1", "--policy", "127.0.0.1:1", "--sad", "127.0.0.2:2",
+            "--node-id", "ike-test"};
+        assertThat(run(concat(base, "--admin-listen", "192.0.2.7:7601"))).contains("exit 2")
+                .contains("--admin-listen 192.0.2.7:7601: plaintext only on a loopback address");
+        assertThat(run(concat(base, "--admin-listen", "127.0.0.1:7601", "--reader", "monitor"))).contains("exit 2")
+                .contains("--admin, --operator and --reader need mutual TLS");
+        assertThat(run(concat(base, "--operator", "oncall"))).contains("exit 2").contains("give --admin-listen");
+        assertThat(run(concat(base, "--admin-listen", "127.0.0.1"))).contains("exit 2")
+                .contains("--admin-listen 127.0.0.1: expected HOST:PORT");
+        TestPki.Issued ca = TestPki.ca(dir, "keel-test-ca");
+        TestPki.Issued me = TestPki.leaf(dir, ca, "ike.keel.test", "localhost");
+        String[] tls = concat(base, "--tls-cert", me.certPem().toString(), "--tls-key", me.keyPem().toString(),
+                "--tls-ca", ca.certPem().toString(), "--admin-listen", "127.0.0.1:0");
+        assertThat(run(tls)).contains("exit 2").contains("no client may call anything");
+        assertThat(run(concat(tls, "--reader", "CN=x,,O=y"))).contains("exit 2").contains("--reader: ");
+    }
+
+    @Test
+    void theAdminListenerServesIkeServiceToTheRolesItNames(@TempDir Path dir)
+            throws Exception {
+        TestPki.Issued ca = TestPki.ca(dir, "keel-test-ca");
+        TestPki.Issued me = TestPki.leaf(dir, ca, "ike.keel.test", "localhost");
+        IkeServiceMain main = new IkeServiceMain();
+        new CommandLine(main).parseArgs("--address", "127.0.0.1", "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2",
+                "--node-id", "ike-test", "--tls-cert", me.certPem().toString(), "--tls-key", me.keyPem().toString(),
+                "--tls-ca", ca.certPem().toString(), "--admin-listen", "127.0.0.1:0", "--reader", "monitor",
+                "--operator", "oncall", "--admin", "ops");
+        Server server = main.adminServer(true)
+                .addService(new IkeAdminService("", () -> 1, LogControl.NODE))
+                .build().start();
+        try {
+            assertThat(call(server, ca, TestPki.leaf(dir, ca, "monitor")))
+                    .as("a reader gets through to the service, whose engine is not attached").isEqualTo("UNAVAILABLE");
+            assertThat(call(server, ca, TestPki.leaf(dir, ca, "stranger"))).isEqualTo("PERMISSION_DENIED");
+        } finally {
+            server.shutdownNow();
+        }
+    }
+
+    private static String call(Server server, TestPki.Issued ca, TestPki.Issued client)
+            throws Exception {
+        ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", server.getPort(),
+                TlsChannelCredentials.newBuilder().trustManager(ca.certPem().toFile())
+                        .keyManager(client.certPem().toFile(), client.keyPem().toFile()).build())
+                .overrideAuthority("localhost").build();
+        try {
+            IkeServiceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS)
+                    .listIkeSas(ListIkeSasRequest.getDefaultInstance());
+            return "OK";
+        } catch (StatusRuntimeException e) {
+            return e.getStatus().getCode().name();
+        } finally {
+            ch.shutdownNow();
+        }
     }
 
     private static String[] concat(String[] a, String... b) {

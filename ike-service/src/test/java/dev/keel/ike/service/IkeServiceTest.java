@@ -1,13 +1,21 @@
 package dev.keel.ike.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.grpc.PolicyGrpcService;
 import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyStore;
+import dev.keel.ike.admin.LogControl;
+import dev.keel.proto.v1.CertInfo;
+import dev.keel.proto.v1.ChildSaInfo;
 import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.IkeServiceGrpc;
+import dev.keel.proto.v1.ListCertsRequest;
+import dev.keel.proto.v1.ListIkeSasRequest;
+import dev.keel.proto.v1.ReportUsageRequest;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.ListChildSasRequest;
@@ -54,8 +62,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Two standalone ike-services on loopback, each following its own policy-service over gRPC and
  * installing into one sad-service member (as two data-plane owners): A's {@code start} child
  * comes up from the Watch stream alone, both pairs land in the SAD with keys wrapped under the
- * KEK (the JDK's RFC 5649 unwrap recovers them, A's outbound key is B's inbound key), and
- * deleting the IKE SA leaves tombstones.
+ * KEK (the JDK's RFC 5649 unwrap recovers them, A's outbound key is B's inbound key), A's admin
+ * API lists the CHILD SA with the traffic reported to the SAD and its certificates, and deleting
+ * the IKE SA leaves tombstones.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class IkeServiceTest {
@@ -177,6 +186,37 @@ class IkeServiceTest {
             assertThat(metricsA.get("keel.ike.spi.pool.available").gauge().value())
                     .isEqualTo(serviceA.spis().available());
             Promtool.assertValid(metricsA.scrape());
+
+            // A's admin API: CHILD SA traffic as the data plane reports it to the SAD; the certificates of A's connection
+            ChildSaRecord inA = all.stream().filter(r -> r.getId().startsWith("child-gwa-")
+                    && r.getDirection() == Direction.DIRECTION_INBOUND).findFirst().orElseThrow();
+            sad.database().reportUsage(ReportUsageRequest.newBuilder().setSaId(inA.getId()).setBytes(4_200)
+                    .setPackets(42).build()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            String adminName = InProcessServerBuilder.generateName();
+            io.grpc.Server adminA = InProcessServerBuilder.forName(adminName)
+                    .addService(serviceA.adminService(LogControl.NODE)).build().start();
+            closing.add(adminA::shutdownNow);
+            ManagedChannel adminChannel = InProcessChannelBuilder.forName(adminName).build();
+            closing.add(adminChannel::shutdownNow);
+            var admin = IkeServiceGrpc.newBlockingStub(adminChannel).withDeadlineAfter(20, TimeUnit.SECONDS);
+            ChildSaInfo lan = admin.listIkeSas(ListIkeSasRequest.getDefaultInstance()).getIkeSas(0).getChildren(0);
+            assertThat(lan.getSpiIn()).isEqualTo(inA.getSpi());
+            assertThat(List.of(lan.getBytesIn(), lan.getPacketsIn())).containsExactly(4_200L, 42L);
+            assertThat(lan.getLastInMillis()).isPositive();
+            assertThat(List.of(lan.getBytesOut(), lan.getPacketsOut(), lan.getLastOutMillis()))
+                    .containsExactly(0L, 0L, 0L);
+            List<CertInfo> certs = admin.listCerts(ListCertsRequest.getDefaultInstance()).getCertsList();
+            if (auth.equals("pubkey")) {
+                assertThat(certs).extracting(CertInfo::getKind, CertInfo::getSubject, CertInfo::getHasPrivateKey)
+                        .containsExactly(tuple(CertInfo.Kind.KIND_END_ENTITY, "CN=gwa.example", true),
+                                tuple(CertInfo.Kind.KIND_CA, "CN=Keel ike-service Test CA", false));
+                assertThat(certs.getFirst().getSubjectAltNamesList()).contains("DNS:gwa.example");
+                assertThat(certs.getFirst().getPublicKey()).isEqualTo("ECDSA P-256");
+                assertThat(certs.getFirst().getSerial()).matches("[0-9a-f]{2}(:[0-9a-f]{2})*");
+                assertThat(certs).allSatisfy(c -> assertThat(c.getConnectionsList()).containsExactly("peer"));
+            } else {
+                assertThat(certs).isEmpty();
+            }
 
             serviceA.engine().terminate(serviceA.engine().ikeSas().getFirst());
             await(() -> all.stream().allMatch(r -> sad.database().getChildSa(r.getId(), false).getState()

@@ -30,22 +30,23 @@ import java.util.function.Predicate;
 /**
  * Two IKE engines in one process joined by an in-memory wire (STYLE: two peers with a fake
  * sender): "alice" at 192.0.2.1:500 initiates, "bob" at 192.0.2.2:500 responds. Tests shape the
- * connections, drop chosen datagrams, and read what each side's {@link IkeEvents} saw.
+ * connections, drop chosen datagrams, and read what each side's {@link IkeEvents} saw. Public for
+ * the tests of what is built on the engine (dev.keel.ike.admin).
  */
-final class TwoIkePeers implements AutoCloseable {
+public final class TwoIkePeers implements AutoCloseable {
 
-    static final InetSocketAddress ALICE = new InetSocketAddress("192.0.2.1", 500);
-    static final InetSocketAddress BOB = new InetSocketAddress("192.0.2.2", 500);
+    public static final InetSocketAddress ALICE = new InetSocketAddress("192.0.2.1", 500);
+    public static final InetSocketAddress BOB = new InetSocketAddress("192.0.2.2", 500);
 
     final Vertx vertx;
     final ConcurrentLinkedQueue<BlockedThreadEvent> blocked = new ConcurrentLinkedQueue<>();
     final RecordingEvents aliceEvents = new RecordingEvents();
     final RecordingEvents bobEvents = new RecordingEvents();
-    final IkeEngine alice;
-    final IkeEngine bob;
+    public final IkeEngine alice;
+    public final IkeEngine bob;
     final AtomicInteger delivered = new AtomicInteger();
-    volatile Predicate<byte[]> dropToAlice = d -> false;
-    volatile Predicate<byte[]> dropToBob = d -> false;
+    public volatile Predicate<byte[]> dropToAlice = d -> false;
+    public volatile Predicate<byte[]> dropToBob = d -> false;
     /** Every datagram bob sent, in order (what a peer sees of a takeover). */
     final ConcurrentLinkedQueue<byte[]> fromBob = new ConcurrentLinkedQueue<>();
     /** The engine that receives what is sent to ALICE: alice, or after {@link #survivor} the survivor. */
@@ -114,7 +115,7 @@ final class TwoIkePeers implements AutoCloseable {
         return survivor;
     }
 
-    TwoIkePeers() {
+    public TwoIkePeers() {
         this(HalfOpenLimits.DEFAULT);
     }
 
@@ -158,8 +159,8 @@ final class TwoIkePeers implements AutoCloseable {
                 Duration.ZERO, List.of(child));
     }
 
-    /** Gives both sides matching PSK connections. */
-    void configurePsk(String aliceIke, String bobIke, String aliceEsp, String bobEsp, String alicePsk, String bobPsk,
+    /** Gives both sides matching PSK connections: alice's "to-bob" and bob's "to-alice", each with child "net". */
+    public void configurePsk(String aliceIke, String bobIke, String aliceEsp, String bobEsp, String alicePsk, String bobPsk,
             String aliceRemoteTs, String bobLocalTs) {
         alice.connections().replace(List.of(psk("to-bob", ALICE, BOB, "alice.example", "bob.example", alicePsk,
                 aliceIke, aliceEsp, "10.1.0.0/16", aliceRemoteTs)));
@@ -168,7 +169,7 @@ final class TwoIkePeers implements AutoCloseable {
     }
 
     /** Reshapes both sides' connections (lifetimes, DPD, more children) after {@link #configurePsk}. */
-    void reshape(java.util.function.UnaryOperator<IkeConnection> aliceShape,
+    public void reshape(java.util.function.UnaryOperator<IkeConnection> aliceShape,
             java.util.function.UnaryOperator<IkeConnection> bobShape) {
         alice.connections().replace(alice.connections().all().stream().map(aliceShape).toList());
         bob.connections().replace(bob.connections().all().stream().map(bobShape).toList());
@@ -190,7 +191,7 @@ final class TwoIkePeers implements AutoCloseable {
     }
 
     /** {@code c} with one more tunnel-mode child named {@code name} like its first one but for other selectors. */
-    static IkeConnection withChild(IkeConnection c, String name, String localTs, String remoteTs) {
+    public static IkeConnection withChild(IkeConnection c, String name, String localTs, String remoteTs) {
         ChildConnection first = c.children().getFirst();
         ChildConnection extra = new ChildConnection(name, TrafficSelectors.parseList(localTs),
                 TrafficSelectors.parseList(remoteTs), first.espProposals(), first.mode(), first.rekeyTime(),

@@ -35,9 +35,11 @@ public final class UsageProcessor extends RecordProcessor {
         if (refusal != null) {
             return OpResult.ok(entry.getValue()); // expired: totals no longer matter, report the state
         }
+        boolean moved = Long.compareUnsigned(packets, r.getPackets()) > 0;
         ChildSaRecord u = r.toBuilder()
                 .setBytes(Long.compareUnsigned(bytes, r.getBytes()) > 0 ? bytes : r.getBytes())
-                .setPackets(Long.compareUnsigned(packets, r.getPackets()) > 0 ? packets : r.getPackets())
+                .setPackets(moved ? packets : r.getPackets())
+                .setLastUsedAtMs(moved ? Math.max(nowMs, r.getLastUsedAtMs()) : r.getLastUsedAtMs())
                 .build();
         u = Records.applyLifetimes(u, nowMs);
         if (u.equals(r)) {

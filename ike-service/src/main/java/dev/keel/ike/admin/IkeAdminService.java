@@ -1,0 +1,500 @@
+package dev.keel.ike.admin;
+
+import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.engine.IkeEngine;
+import dev.keel.ike.message.IkeDecodeResult;
+import dev.keel.ike.session.IkeCounters;
+import dev.keel.ike.session.IkeDrop;
+import dev.keel.ike.session.IkeSa;
+import dev.keel.proto.v1.ChildSaInfo;
+import dev.keel.proto.v1.IkeSaInfo;
+import dev.keel.proto.v1.IkeSaState;
+import dev.keel.proto.v1.IkeServiceGrpc;
+import dev.keel.proto.v1.InitiateRequest;
+import dev.keel.proto.v1.ListCertsRequest;
+import dev.keel.proto.v1.ListCertsResponse;
+import dev.keel.proto.v1.ListIkeSasRequest;
+import dev.keel.proto.v1.ListIkeSasResponse;
+import dev.keel.proto.v1.LogLevel;
+import dev.keel.proto.v1.LogLine;
+import dev.keel.proto.v1.RekeyRequest;
+import dev.keel.proto.v1.RekeyResponse;
+import dev.keel.proto.v1.SetLogLevelsRequest;
+import dev.keel.proto.v1.SetLogLevelsResponse;
+import dev.keel.proto.v1.StatsRequest;
+import dev.keel.proto.v1.StatsResponse;
+import dev.keel.proto.v1.TerminateRequest;
+import dev.keel.proto.v1.TerminateResponse;
+import dev.keel.proto.v1.WatchLogRequest;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * keel.v1.IkeService, the IKE side of a node's admin API (swanctl's verbs over gRPC), over one
+ * {@link IkeEngine}: served by the gateway's admin API and by ike-service's own admin listener.
+ * Every read of an IKE SA runs on that SA's thread ({@link IkeEngine#onSaThread}) and yields an
+ * immutable copy; every action goes through the engine, which runs it there too. Calls never block
+ * a gRPC thread: each answers when its futures do.
+ *
+ * <p>The engine may come after the service is served ({@link #attach}, the gateway's admin API
+ * starts first): until then the IKE calls are UNAVAILABLE. WatchLog and SetLogLevels go to the
+ * node's {@link LogControl}.
+ */
+public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IkeAdminService.class);
+
+    /** How long an Initiate waits for its result when the request says 0 (ike.proto). */
+    static final Duration INITIATE_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a Terminate waits for the peer when the request says 0 (ike.proto). */
+    static final Duration TERMINATE_TIMEOUT = Duration.ofSeconds(10);
+    /** How long a Rekey waits for the replacements. */
+    static final Duration REKEY_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final String VERSION = readVersion();
+
+    /** The engine and where its CHILD SAs' traffic comes from, once there is an engine. */
+    private record Attached(IkeEngine engine, ChildSaUsage usage) {
+    }
+
+    private final String owner;
+    private final IntSupplier clusterMembers;
+    private final LogControl log;
+    private final long startedMillis;
+    private volatile Attached attached;
+
+    /**
+     * @param owner          the node id that owns this node's SAs in the SAD, listed with each IKE SA
+     *                       (empty on a lone node)
+     * @param clusterMembers how many cluster members the node sees now
+     * @param log            the node's log subsystems (WatchLog, SetLogLevels)
+     */
+    public IkeAdminService(String owner, IntSupplier clusterMembers, LogControl log) {
+        this.owner = owner;
+        this.clusterMembers = clusterMembers;
+        this.log = log;
+        this.startedMillis = ManagementFactory.getRuntimeMXBean().getStartTime();
+    }
+
+    /** The service over {@code engine} from the start. */
+    public IkeAdminService(IkeEngine engine, ChildSaUsage usage, String owner, IntSupplier clusterMembers,
+            LogControl log) {
+        this(owner, clusterMembers, log);
+        attach(engine, usage);
+    }
+
+    /** Serves {@code engine} from now on, its CHILD SAs' traffic from {@code usage}. */
+    public void attach(IkeEngine engine, ChildSaUsage usage) {
+        this.attached = new Attached(engine, usage);
+    }
+
+    private Attached attached() {
+        Attached a = attached;
+        if (a == null) {
+            throw Status.UNAVAILABLE.withDescription("the IKE engine is not running yet; try again in a moment")
+                    .asRuntimeException();
+        }
+        return a;
+    }
+
+    // ---- reads ----
+
+    @Override
+    public void listIkeSas(ListIkeSasRequest request, StreamObserver<ListIkeSasResponse> out) {
+        answer(out, () -> {
+            Attached a = attached();
+            String connection = request.getConnection();
+            long id = request.getUniqueId();
+            return views(a.engine()).thenCompose(all -> {
+                List<Targets.View> chosen = all.stream()
+                        .filter(v -> connection.isEmpty() || v.info().getConnection().equals(connection))
+                        .filter(v -> id == 0 || v.info().getUniqueId() == id)
+                        .toList();
+                if (chosen.isEmpty() && id != 0) {
+                    throw Status.NOT_FOUND.withDescription("unique_id: no IKE SA #" + id
+                            + (connection.isEmpty() ? "" : " of connection '" + connection + "'")).asRuntimeException();
+                }
+                if (chosen.isEmpty() && !connection.isEmpty() && a.engine().connections().byName(connection).isEmpty()) {
+                    throw Status.NOT_FOUND.withDescription("connection: no connection '" + connection + "'")
+                            .asRuntimeException();
+                }
+                if (chosen.stream().allMatch(v -> v.info().getChildrenCount() == 0)) {
+                    return CompletableFuture.completedFuture(response(chosen, ChildSaUsage.Lookup.NONE));
+                }
+                String scope = chosen.size() == 1 ? chosen.getFirst().info().getConnection() : connection;
+                return traffic(a.usage(), scope).thenApply(lookup -> response(chosen, lookup));
+            });
+        });
+    }
+
+    private static ListIkeSasResponse response(List<Targets.View> views, ChildSaUsage.Lookup traffic) {
+        ListIkeSasResponse.Builder b = ListIkeSasResponse.newBuilder();
+        views.forEach(v -> b.addIkeSas(SaListing.withTraffic(v.info(), traffic)));
+        return b.build();
+    }
+
+    /** The traffic of {@code connection}'s CHILD SAs; none (zeros) when its source does not answer. */
+    private static CompletionStage<ChildSaUsage.Lookup> traffic(ChildSaUsage usage, String connection) {
+        return usage.fetch(connection).exceptionally(e -> {
+            LOG.warn("CHILD SA traffic not available, listed as 0: {}", e.toString());
+            return ChildSaUsage.Lookup.NONE;
+        });
+    }
+
+    @Override
+    public void listCerts(ListCertsRequest request, StreamObserver<ListCertsResponse> out) {
+        answer(out, () -> CompletableFuture.completedFuture(CertListing.of(attached().engine().connections().all())));
+    }
+
+    @Override
+    public void stats(StatsRequest request, StreamObserver<StatsResponse> out) {
+        answer(out, () -> {
+            IkeEngine engine = attached().engine();
+            return views(engine).thenApply(views -> StatsResponse.newBuilder()
+                    .setStartedMillis(startedMillis)
+                    .setVersion(VERSION)
+                    .setIkeSas(views.size())
+                    .setHalfOpenIkeSas(engine.halfOpenCount())
+                    .setChildSas(views.stream().mapToInt(v -> v.info().getChildrenCount()).sum())
+                    .putAllCounters(counters(engine.counters()))
+                    .setClusterMembers(Math.max(1, clusterMembers.getAsInt()))
+                    .build());
+        });
+    }
+
+    /**
+     * The engine's counters by name, snake_case as Prometheus names them without the {@code keel_}
+     * prefix: outcomes, then drops by reason ({@code ike_dropped_<reason>}).
+     */
+    static Map<String, Long> counters(IkeCounters c) {
+        Map<String, Long> m = new TreeMap<>();
+        m.put("ike_established", c.establishedCount());
+        m.put("ike_failed", c.failedCount());
+        m.put("child_established", c.childrenEstablishedCount());
+        m.put("cookies_sent", c.cookiesSent());
+        m.put("retransmissions", c.retransmissionCount());
+        m.put("retransmitted_requests_answered", c.retransmittedRequests());
+        m.put("half_open_timeouts", c.halfOpenTimeoutCount());
+        m.put("ike_taken_over", c.adoptedCount());
+        m.put("message_id_syncs", c.messageIdSyncCount());
+        m.put("message_id_syncs_answered", c.messageIdSyncsAnsweredCount());
+        for (IkeDecodeResult.Reason r : IkeDecodeResult.Reason.values()) {
+            m.merge("ike_dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), c.droppedCount(r), Long::sum);
+        }
+        for (IkeDrop d : IkeDrop.values()) {
+            m.merge("ike_dropped_" + d.name().toLowerCase(java.util.Locale.ROOT), c.droppedCount(d), Long::sum);
+        }
+        return m;
+    }
+
+    /** Every IKE SA alive, read on its own thread, by unique id. */
+    private CompletableFuture<List<Targets.View>> views(IkeEngine engine) {
+        List<CompletableFuture<Targets.View>> reads = new ArrayList<>();
+        for (IkeSa sa : engine.ikeSas()) {
+            reads.add(engine.onSaThread(sa, s -> s.isAlive() ? new Targets.View(s, SaListing.info(s, owner)) : null));
+        }
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(v -> reads.stream()
+                .map(CompletableFuture::join).filter(java.util.Objects::nonNull)
+                .sorted(Comparator.comparingLong(x -> x.info().getUniqueId())).toList());
+    }
+
+    // ---- actions ----
+
+    @Override
+    public void initiate(InitiateRequest request, StreamObserver<LogLine> out) {
+        IkeEngine engine;
+        IkeConnection c;
+        List<String> children;
+        try {
+            engine = attached().engine();
+            if (request.getConnection().isBlank()) {
+                throw Status.INVALID_ARGUMENT.withDescription("connection: missing; name the connection to initiate")
+                        .asRuntimeException();
+            }
+            c = engine.connections().byName(request.getConnection()).orElseThrow(() -> Status.NOT_FOUND
+                    .withDescription("connection: no connection '" + request.getConnection() + "'").asRuntimeException());
+            children = childrenToStart(c, request.getChild());
+            if (c.remoteAddrs().isEmpty()) {
+                throw Status.FAILED_PRECONDITION.withDescription("connection '" + c.name() + "' has no remote address"
+                        + " (remote_addrs): it only answers, this node cannot initiate it").asRuntimeException();
+            }
+            if (request.getLevelValue() < 0 || request.getLevelValue() > LogLevel.LOG_LEVEL_TRACE.getNumber()) {
+                throw Status.INVALID_ARGUMENT.withDescription("level: " + request.getLevelValue()
+                        + " is not a LogLevel").asRuntimeException();
+            }
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+            return;
+        }
+        LogLevel level = request.getLevel() == LogLevel.LOG_LEVEL_UNSPECIFIED ? LogLevel.LOG_LEVEL_INFO
+                : request.getLevel();
+        Duration timeout = request.getTimeoutMillis() == 0 ? INITIATE_TIMEOUT
+                : Duration.ofMillis(Integer.toUnsignedLong(request.getTimeoutMillis()));
+        Object streamLock = new Object();
+        Initiation attempt = new Initiation(engine, c.name(), children,
+                c.remoteEndpoint().getAddress().getHostAddress(), level, line -> {
+                    synchronized (streamLock) {
+                        out.onNext(line);
+                    }
+                });
+        if (out instanceof ServerCallStreamObserver<LogLine> call) {
+            call.setOnCancelHandler(attempt::cancel);
+        }
+        attempt.start(timeout).whenComplete((result, e) -> {
+            synchronized (streamLock) {
+                if (e == null) {
+                    out.onCompleted();
+                } else if (!(unwrap(e) instanceof java.util.concurrent.CancellationException)) {
+                    out.onError(status(e));
+                }
+            }
+        });
+    }
+
+    /** The child to start, or without one the connection's {@code start} children, or all of them. */
+    private static List<String> childrenToStart(IkeConnection c, String child) {
+        if (!child.isEmpty()) {
+            if (c.child(child).isEmpty()) {
+                throw Status.NOT_FOUND.withDescription("child: connection '" + c.name() + "' has no child '" + child
+                        + "'").asRuntimeException();
+            }
+            return List.of(child);
+        }
+        List<String> start = c.children().stream().filter(ch -> ch.startAction() == ChildConnection.StartAction.START)
+                .map(ChildConnection::name).toList();
+        List<String> chosen = start.isEmpty() ? c.children().stream().map(ChildConnection::name).toList() : start;
+        if (chosen.isEmpty()) {
+            throw Status.FAILED_PRECONDITION.withDescription("connection '" + c.name() + "' has no children to start")
+                    .asRuntimeException();
+        }
+        return chosen;
+    }
+
+    @Override
+    public void terminate(TerminateRequest request, StreamObserver<TerminateResponse> out) {
+        answer(out, () -> {
+            IkeEngine engine = attached().engine();
+            Targets named = Targets.of(request);
+            Duration timeout = request.getTimeoutMillis() == 0 ? TERMINATE_TIMEOUT
+                    : Duration.ofMillis(Integer.toUnsignedLong(request.getTimeoutMillis()));
+            return views(engine).thenCompose(views -> {
+                List<Targets.Target> targets = usable(named, named.resolve(views, n -> known(engine, n)), true);
+                return new Termination(engine, targets, timeout).start();
+            });
+        });
+    }
+
+    @Override
+    public void rekey(RekeyRequest request, StreamObserver<RekeyResponse> out) {
+        answer(out, () -> {
+            IkeEngine engine = attached().engine();
+            Targets named = Targets.of(request);
+            if (request.getReauth() && !named.kind().ike()) {
+                throw Status.INVALID_ARGUMENT.withDescription("reauth: IKE SAs only; a CHILD SA is rekeyed (name it"
+                        + " by ike or ike_unique_id to reauthenticate)").asRuntimeException();
+            }
+            return views(engine).thenCompose(views -> {
+                List<Targets.Target> targets = usable(named, named.resolve(views, n -> known(engine, n)), false);
+                return request.getReauth() ? reauthenticate(engine, targets)
+                        : new Rekeying(engine, targets, REKEY_TIMEOUT).start();
+            });
+        });
+    }
+
+    private static boolean known(IkeEngine engine, String connection) {
+        return engine.connections().byName(connection).isPresent();
+    }
+
+    /**
+     * The targets that can be acted on now: a CHILD SA's IKE SA must be established, an IKE SA
+     * too (a Terminate also takes one still connecting, dropped here without a word to the peer),
+     * and a CHILD SA rekeyed already only waits for its delete. One named by id that cannot is
+     * FAILED_PRECONDITION; of several named by name those that cannot are left out, and if none is
+     * left, FAILED_PRECONDITION.
+     */
+    private static List<Targets.Target> usable(Targets named, List<Targets.Target> found, boolean terminate) {
+        List<Targets.Target> ok = new ArrayList<>();
+        String problem = null;
+        for (Targets.Target t : found) {
+            IkeSaState state = t.ike().info().getState();
+            String what = "IKE SA " + t.ike().info().getConnection() + "[" + t.ike().info().getUniqueId() + "]";
+            String why = null;
+            if (t.child() == null) {
+                if (state == IkeSaState.IKE_SA_STATE_DELETING) {
+                    why = what + " is being deleted already";
+                } else if (!terminate && state != IkeSaState.IKE_SA_STATE_ESTABLISHED) {
+                    why = what + " is " + stateName(state) + ": only an established IKE SA is rekeyed";
+                }
+            } else if (state != IkeSaState.IKE_SA_STATE_ESTABLISHED) {
+                why = "CHILD SA " + t.child().getName() + "{" + t.child().getUniqueId() + "}: its " + what + " is "
+                        + stateName(state) + ", no exchange can " + (terminate ? "delete" : "rekey") + " it now";
+            } else if (!terminate && t.child().getState() == dev.keel.proto.v1.ChildSaState.CHILD_SA_STATE_REKEYED) {
+                why = "CHILD SA " + t.child().getName() + "{" + t.child().getUniqueId() + "} was rekeyed already and"
+                        + " only waits for its delete";
+            }
+            if (why == null) {
+                ok.add(t);
+            } else if (problem == null) {
+                problem = why;
+            }
+        }
+        if (problem != null && (named.byId() || ok.isEmpty())) {
+            throw Status.FAILED_PRECONDITION.withDescription(problem).asRuntimeException();
+        }
+        return ok;
+    }
+
+    private static String stateName(IkeSaState s) {
+        return s.name().substring("IKE_SA_STATE_".length());
+    }
+
+    /**
+     * Reauthenticates each IKE SA (RFC 7296 §2.8.3), break-before-make as strongSwan by default:
+     * deleted with its CHILD SAs, then initiated again with the same children. Needs a
+     * connection this node can initiate.
+     */
+    private static CompletableFuture<RekeyResponse> reauthenticate(IkeEngine engine, List<Targets.Target> targets) {
+        List<IkeConnection> connections = new ArrayList<>();
+        for (Targets.Target t : targets) {
+            String name = t.ike().info().getConnection();
+            Optional<IkeConnection> c = engine.connections().byName(name);
+            if (c.isEmpty() || c.get().remoteAddrs().isEmpty()) {
+                throw Status.FAILED_PRECONDITION.withDescription("reauth: IKE SA " + name + "["
+                        + t.ike().info().getUniqueId() + "]: connection '" + name + "' "
+                        + (c.isEmpty() ? "is no longer configured" : "has no remote address, this node cannot initiate it"))
+                        .asRuntimeException();
+            }
+            connections.add(c.get());
+        }
+        RekeyResponse.Builder answer = RekeyResponse.newBuilder();
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (int i = 0; i < targets.size(); i++) {
+            Targets.Target t = targets.get(i);
+            IkeConnection c = connections.get(i);
+            LinkedHashSet<String> names = new LinkedHashSet<>();
+            t.ike().info().getChildrenList().stream().map(ChildSaInfo::getName).filter(n -> c.child(n).isPresent())
+                    .forEach(names::add);
+            List<String> children = names.isEmpty() ? childrenToStart(c, "") : List.copyOf(names);
+            chain = chain.thenCompose(v -> new Termination(engine, List.of(t), TERMINATE_TIMEOUT).start())
+                    .thenCompose(deleted -> new Initiation(engine, c.name(), children,
+                            c.remoteEndpoint().getAddress().getHostAddress(), LogLevel.LOG_LEVEL_ERROR, line -> { })
+                            .start(INITIATE_TIMEOUT))
+                    .thenAccept(result -> {
+                        synchronized (answer) {
+                            answer.addIkeSas(result.ikeSa()).addAllChildSas(result.childSas());
+                        }
+                    });
+        }
+        return chain.thenApply(v -> {
+            synchronized (answer) {
+                return answer.build();
+            }
+        });
+    }
+
+    // ---- log ----
+
+    @Override
+    public void watchLog(WatchLogRequest request, StreamObserver<LogLine> out) {
+        try {
+            log.watch(request, out);
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        }
+    }
+
+    @Override
+    public void setLogLevels(SetLogLevelsRequest request, StreamObserver<SetLogLevelsResponse> out) {
+        try {
+            log.set(request, out);
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        }
+    }
+
+    // ---- plumbing ----
+
+    /** A call's work, which may throw a status at once or fail its future with one later. */
+    @FunctionalInterface
+    private interface Call<T> {
+        CompletionStage<T> run();
+    }
+
+    /** Answers {@code out} with what {@code call} completes with, or the status it fails with. */
+    private static <T> void answer(StreamObserver<T> out, Call<T> call) {
+        CompletionStage<T> result;
+        try {
+            result = call.run();
+        } catch (RuntimeException e) {
+            out.onError(status(e));
+            return;
+        }
+        result.whenComplete((v, e) -> {
+            if (e == null) {
+                out.onNext(v);
+                out.onCompleted();
+            } else {
+                out.onError(status(e));
+            }
+        });
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        while (e instanceof CompletionException && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    /** The status a failure is answered with: its own, or INTERNAL for a fault (logged, never its text). */
+    private static StatusRuntimeException status(Throwable failure) {
+        Throwable e = unwrap(failure);
+        if (e instanceof StatusRuntimeException s) {
+            return s;
+        }
+        if (e instanceof StatusException s) {
+            return s.getStatus().asRuntimeException();
+        }
+        LOG.error("IkeService call failed", e);
+        return Status.INTERNAL.withDescription("internal error (" + e.getClass().getSimpleName()
+                + "); the node's log has the details").asRuntimeException();
+    }
+
+    private static String readVersion() {
+        try (InputStream in = IkeAdminService.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                Properties p = new Properties();
+                p.load(in);
+                String v = p.getProperty("version", "");
+                if (!v.isEmpty() && !v.startsWith("${")) {
+                    return v;
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("no version resource: {}", e.toString());
+        }
+        return "unknown";
+    }
+}
