@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
-import java.io.ByteArrayOutputStream;
+import dev.keel.rpc.KeelLog;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -18,10 +16,15 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -119,10 +122,26 @@ class WiresharkKeyWriterTest {
 
     @Test
     void startingAnEnabledExportWarnsLoudlyWithTheDirectoryAndNeverLogsKeys() throws Exception {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        // The writer's log records themselves (java.util.logging, where every Keel logger ends):
+        // a handler on the package's logger, not stderr, whose console handler this JVM made earlier.
+        List<String> records = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                records.add(KeelLog.level(r.getLevel()).name() + " " + new SimpleFormatter().formatMessage(r));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger esp = Logger.getLogger("dev.keel.esp");
+        esp.addHandler(capture);
         try {
-            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
             WiresharkKeyWriter w = WiresharkKeyWriter.open(both(dir));
             w.writeEsp(esp(3));
             w.append(IKE_TABLE, () -> ike(3), "IKE SA 3");
@@ -130,10 +149,10 @@ class WiresharkKeyWriterTest {
             Files.createDirectory(dir.resolve("esp_sa")); // make the next append fail
             assertThat(w.writeEsp(esp(4))).isFalse();
         } finally {
-            System.setErr(saved);
+            esp.removeHandler(capture);
         }
 
-        String log = captured.toString(StandardCharsets.UTF_8);
+        String log = String.join("\n", records);
         assertThat(log).contains("WARN", "PLAINTEXT", dir.toAbsolutePath().toString(), "esp_sa",
                 "ikev2_decryption_table", "spi=0x4");
         assertThat(log.toLowerCase()).doesNotContain("5ec2e7", "5a175a17");
