@@ -10,6 +10,7 @@ import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.LoopbackTargets;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
+import io.grpc.BindableService;
 import io.grpc.ChannelCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
@@ -436,50 +437,24 @@ public final class IkeServiceMain implements Callable<Integer> {
                     owner, relayServer != null), policyChannel, sadChannel, secrets, kek == null ? null : kek::unwrap,
                     metrics == null ? null : metrics.registry()).await(30, TimeUnit.SECONDS);
         } catch (Exception e) {
-            System.err.println("keel-ike-service: cannot start: " + e.getMessage());
-            vertx.close().await(10, TimeUnit.SECONDS);
-            if (metrics != null) {
-                metrics.close();
-            }
-            return 1;
+            return failedStart("cannot start: " + e.getMessage(), null, null, vertx, metrics);
         }
         Server relay = null;
         if (relayServer != null) {
-            HealthStatusManager health = new HealthStatusManager();
             try {
-                relay = relayServer.addService(service.relay()).addService(health.getHealthService())
-                        .addService(ProtoReflectionServiceV1.newInstance()).build().start();
-                health.setStatus("", ServingStatus.SERVING);
-                health.setStatus(IkeRelayGrpc.SERVICE_NAME, ServingStatus.SERVING);
+                relay = serve(relayServer, service.relay(), IkeRelayGrpc.SERVICE_NAME);
             } catch (IOException | RuntimeException e) {
-                System.err.println("keel-ike-service: cannot serve the IKE relay on " + relayListen + ": "
-                        + e.getMessage());
-                service.close();
-                vertx.close().await(10, TimeUnit.SECONDS);
-                if (metrics != null) {
-                    metrics.close();
-                }
-                return 1;
+                return failedStart("cannot serve the IKE relay on " + relayListen + ": " + e.getMessage(), null,
+                        service, vertx, metrics);
             }
         }
         Server admin = null;
         if (adminServer != null) {
-            HealthStatusManager health = new HealthStatusManager();
             try {
-                admin = adminServer.addService(service.adminService(LogControl.NODE))
-                        .addService(health.getHealthService())
-                        .addService(ProtoReflectionServiceV1.newInstance()).build().start();
-                health.setStatus("", ServingStatus.SERVING);
-                health.setStatus(IkeServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+                admin = serve(adminServer, service.adminService(LogControl.NODE), IkeServiceGrpc.SERVICE_NAME);
             } catch (IOException | RuntimeException e) {
-                System.err.println("keel-ike-service: cannot serve the admin API on " + adminListen + ": "
-                        + e.getMessage());
-                if (relay != null) {
-                    relay.shutdownNow();
-                }
-                service.close();
-                vertx.close().await(10, TimeUnit.SECONDS);
-                return 1;
+                return failedStart("cannot serve the admin API on " + adminListen + ": " + e.getMessage(), relay,
+                        service, vertx, metrics);
             }
         }
         Server relayToStop = relay;
@@ -523,5 +498,32 @@ public final class IkeServiceMain implements Callable<Integer> {
         }, "keel-ike-service-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** {@code api} with health (SERVING, overall and for {@code serviceName}) and reflection, started. */
+    private static Server serve(NettyServerBuilder builder, BindableService api, String serviceName) throws IOException {
+        HealthStatusManager health = new HealthStatusManager();
+        Server server = builder.addService(api).addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance()).build().start();
+        health.setStatus("", ServingStatus.SERVING);
+        health.setStatus(serviceName, ServingStatus.SERVING);
+        return server;
+    }
+
+    /** Says why the start failed and stops what it had started (each may be null); the exit status. */
+    private static int failedStart(String why, Server relay, IkeService service, Vertx vertx, MetricsEndpoint metrics)
+            throws Exception {
+        System.err.println("keel-ike-service: " + why);
+        if (relay != null) {
+            relay.shutdownNow();
+        }
+        if (service != null) {
+            service.close();
+        }
+        vertx.close().await(10, TimeUnit.SECONDS);
+        if (metrics != null) {
+            metrics.close();
+        }
+        return 1;
     }
 }
