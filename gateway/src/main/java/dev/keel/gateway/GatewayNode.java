@@ -315,7 +315,8 @@ public final class GatewayNode {
                                 // the IKE SAs this node comes to own (a member left): carried on here (docs/ha.md)
                                 SadIkeSaAdopter takeovers = new SadIkeSaAdopter(services.sadChannel,
                                         settings.cluster().nodeId(), () -> services.sad.cluster().memberUuid(), engine,
-                                        installer, ikeStore, services.ikeKeys::unwrap).start();
+                                        installer, ikeStore, services.ikeKeys::unwrap)
+                                        .onMergedAway(rt.claims.get()::onMergedAway).start();
                                 GatewayNode node = new GatewayNode(vertx, settings, services, dp, sockets, engine,
                                         installer, ikeStore, takeovers, rt.claims.get(), rt, updates);
                                 node.startConnections();

@@ -207,12 +207,22 @@ public final class ReplayWindow {
     }
 
     /**
-     * Moves the right edge up to {@code floor} when it is below it, everything at or below
-     * counting as seen (the SA came back to this window after another owner used it).
+     * Everything at or below {@code floor} counts as seen from now on (another owner may have
+     * accepted it): the right edge moves up to a floor above it; a floor inside the window marks
+     * the numbers up to it, and what this window saw above the floor stays as it was.
      */
     public synchronized void restartAbove(long floor) {
         if (Long.compareUnsigned(floor, top) > 0) {
             restart(floor);
+            return;
+        }
+        long distance = top - floor; // unsigned, < 2^64
+        if (Long.compareUnsigned(distance, size) >= 0) {
+            return; // already below the window
+        }
+        long bottom = Long.compareUnsigned(top, size) >= 0 ? top - size + 1 : 0;
+        for (long seq = bottom; Long.compareUnsigned(seq, floor) <= 0; seq++) {
+            words[(int) (seq >>> 6) & wordMask] |= 1L << (seq & 63);
         }
     }
 

@@ -84,12 +84,24 @@ class ReplayWindowTest {
     }
 
     @Test
-    void restartAboveMovesTheEdgeUpOnly() {
+    void restartAboveMovesTheEdgeUpOrMarksTheNumbersUpToTheFloor() {
         ReplayWindow w = new ReplayWindow(64);
         w.accept(500);
-        w.restartAbove(300);
+        w.restartAbove(300); // below the window: nothing changes
         assertThat(w.top()).isEqualTo(500);
         assertThat(w.check(499)).isTrue();
+        w.restartAbove(480); // inside it: what another owner may have taken counts as seen
+        assertThat(w.top()).isEqualTo(500);
+        assertThat(w.check(437)).isFalse();
+        assertThat(w.check(480)).isFalse();
+        assertThat(w.check(481)).isTrue();
+        assertThat(w.check(499)).isTrue();
+        ReplayWindow young = new ReplayWindow(64);
+        young.accept(10);
+        young.restartAbove(5); // a right edge still below the window's size
+        assertThat(young.check(5)).isFalse();
+        assertThat(young.check(1)).isFalse();
+        assertThat(young.check(6)).isTrue();
         w.restartAbove(2_000);
         assertThat(w.top()).isEqualTo(2_000);
         assertThat(w.check(1_999)).isFalse();

@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
 import io.grpc.StatusRuntimeException;
 import io.grpc.Status;
 import dev.keel.proto.v1.SaServiceGrpc;
+import dev.keel.proto.v1.GetChildSaRequest;
 import dev.keel.proto.v1.GetIkeSaRequest;
+import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaKeys;
@@ -233,6 +235,20 @@ public final class IkeSaRecords {
         try {
             return sad.withDeadlineAfter(10, TimeUnit.SECONDS).getIkeSa(GetIkeSaRequest.newBuilder().setId(id).build())
                     .getIkeSa();
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** The live CHILD SA record {@code id} from the SAD (a 10 s deadline), or null when it is gone or a tombstone. */
+    static ChildSaRecord child(SaServiceGrpc.SaServiceBlockingStub sad, String id) {
+        try {
+            ChildSaRecord r = sad.withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .getChildSa(GetChildSaRequest.newBuilder().setId(id).build()).getChildSa();
+            return r.getState() == ChildSaState.CHILD_SA_STATE_DELETED ? null : r;
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
                 return null;

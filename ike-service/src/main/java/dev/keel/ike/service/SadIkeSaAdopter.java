@@ -4,9 +4,7 @@ import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSaSnapshot;
 import dev.keel.proto.v1.ChildSaRecord;
-import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.DeleteIkeSaRequest;
-import dev.keel.proto.v1.GetChildSaRequest;
 import dev.keel.proto.v1.IkeSaChild;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
@@ -91,6 +89,7 @@ public final class SadIkeSaAdopter implements AutoCloseable {
             Thread.ofVirtual().name("keel-ike-takeover-", 0).factory());
     private volatile Context.CancellableContext call;
     private volatile boolean closed;
+    private volatile java.util.function.Consumer<IkeSaRecord> mergedAway = r -> {};
 
     /**
      * @param saService a channel to sad-service
@@ -130,6 +129,16 @@ public final class SadIkeSaAdopter implements AutoCloseable {
     }
 
     /** Starts watching. */
+    /**
+     * Told of each IKE SA that a split-brain merge gave to another node while this node ran it
+     * (after it was abandoned here): the merge decides each record apart, so the node the peer's
+     * packets reach may keep the CHILD SAs and lose their IKE SA ({@link SadSaClaimer#onMergedAway}).
+     */
+    public SadIkeSaAdopter onMergedAway(java.util.function.Consumer<IkeSaRecord> follower) {
+        this.mergedAway = follower;
+        return this;
+    }
+
     public SadIkeSaAdopter start() {
         thread.start();
         return this;
@@ -253,7 +262,8 @@ public final class SadIkeSaAdopter implements AutoCloseable {
         }
         List<ChildSaRecord[]> children = new ArrayList<>(r.getChildrenCount());
         for (IkeSaChild c : r.getChildrenList()) {
-            children.add(new ChildSaRecord[] {child(c.getInboundSaId()), child(c.getOutboundSaId())});
+            children.add(new ChildSaRecord[] {IkeSaRecords.child(sad, c.getInboundSaId()),
+                    IkeSaRecords.child(sad, c.getOutboundSaId())});
         }
         IkeSaSnapshot s = IkeSaRecords.snapshot(r, children, unwrap);
         boolean merged = r.getOwnerReason() == OwnershipReason.OWNERSHIP_REASON_MERGE;
@@ -305,21 +315,10 @@ public final class SadIkeSaAdopter implements AutoCloseable {
                     lost.increment();
                     engine.abandon(sa, "node '" + r.getOwnerNodeId() + "' owns it now (" + r.getOwnerReason()
                             + ", owner epoch " + r.getOwnerEpoch() + ")");
+                    if (r.getOwnerReason() == OwnershipReason.OWNERSHIP_REASON_MERGE) {
+                        mergedAway.accept(r);
+                    }
                 });
-    }
-
-    /** The live record {@code id}, or null when it is gone or a tombstone. */
-    private ChildSaRecord child(String id) {
-        try {
-            ChildSaRecord r = sad.withDeadlineAfter(10, TimeUnit.SECONDS)
-                    .getChildSa(GetChildSaRequest.newBuilder().setId(id).build()).getChildSa();
-            return r.getState() == ChildSaState.CHILD_SA_STATE_DELETED ? null : r;
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
-                return null;
-            }
-            throw e;
-        }
     }
 
     private void delete(String id, String why) {

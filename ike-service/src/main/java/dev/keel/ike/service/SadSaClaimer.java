@@ -181,6 +181,29 @@ public final class SadSaClaimer implements AutoCloseable {
         }
     }
 
+    /**
+     * A split-brain merge gave IKE SA record {@code r} to another node while this node ran it. The
+     * merge decides each record apart and gives an inbound CHILD SA to the side whose owner recorded
+     * the peer's packets furthest (docs/sad.md, "Split brain"); when that is this node, the peer's
+     * packets still arrive here, so the IKE SA and the rest of its CHILD SAs are claimed back, as
+     * the peer's next packet would have them claimed, but without waiting for it.
+     */
+    public void onMergedAway(IkeSaRecord r) {
+        long t0 = System.nanoTime();
+        if (admitted(ClaimGate.ikeKey(r.getInitiatorSpi(), r.getResponderSpi()))) {
+            run(() -> {
+                for (IkeSaChild c : r.getChildrenList()) {
+                    ChildSaRecord in = IkeSaRecords.child(sad, c.getInboundSaId());
+                    if (in != null && in.getOwnerNodeId().equals(node)) {
+                        claimIkeSa("CHILD SA " + in.getId() + " stayed here at a merge", r.getId(),
+                                r.getOwnerNodeId(), r.getOwnerNodeId(), t0);
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
     private boolean admitted(long key) {
         if (gate.admit(key) == ClaimGate.Verdict.ADMITTED) {
             return true;

@@ -35,16 +35,20 @@ public final class SaMergePolicies {
      * <ol>
      *   <li>a deletion wins: if either side is a tombstone the result is a tombstone (an SA the
      *       IKE service deleted, and told the peer so, must not come back);</li>
-     *   <li>otherwise the record with the higher lease high-water mark wins (then the higher owner
-     *       epoch, then the higher generation, then the surviving side);</li>
+     *   <li>otherwise, for an inbound SA, the record with the higher replay checkpoint wins (its
+     *       owner is the one the peer's packets reached); then the record with the higher lease
+     *       high-water mark (then the higher owner epoch, then the higher generation, then the
+     *       surviving side);</li>
      *   <li>no counter is ever lowered: lease high-water mark, replay checkpoint, replay floor,
      *       bytes and packets are the maximum of both sides, and an expiry seen by either side
      *       stays (a hard expiry keeps the SA EXPIRED); the replay margin is what keeps
      *       checkpoint + margin at the higher of both sides' (docs/ha.md);</li>
      *   <li>when the sides disagree on the owner, the winner's owner keeps it and the owner
      *       epoch rises above both, so the losing side's data plane sees that it lost the SA; an
-     *       inbound SA's replay floor rises to checkpoint + margin, as at a takeover, and the
-     *       owner's window restarts above it.</li>
+     *       inbound SA's replay floor rises to the losing side's checkpoint + margin, and the
+     *       winner's owner counts everything up to it as seen, keeping its own window above it
+     *       (checkpoint + margin stays at or above both sides', so a later takeover's floor covers
+     *       both owners).</li>
      * </ol>
      */
     public static ChildSaRecord mergeChild(ChildSaRecord existing, ChildSaRecord merging) {
@@ -61,7 +65,13 @@ public final class SaMergePolicies {
         if (existingDeleted != mergingDeleted) {
             winner = existingDeleted ? existing : merging;
         } else {
-            int c = Long.compareUnsigned(merging.getLeaseHighWater(), existing.getLeaseHighWater());
+            // An inbound SA goes to the side whose owner recorded the peer's packets furthest: the
+            // routers sent them there, so it carries the SA and keeps its window as it is.
+            int c = merging.getDirection() == Direction.DIRECTION_INBOUND
+                    ? Long.compareUnsigned(merging.getReplayCheckpoint(), existing.getReplayCheckpoint()) : 0;
+            if (c == 0) {
+                c = Long.compareUnsigned(merging.getLeaseHighWater(), existing.getLeaseHighWater());
+            }
             if (c == 0) {
                 c = Long.compare(merging.getOwnerEpoch(), existing.getOwnerEpoch());
             }
@@ -95,12 +105,14 @@ public final class SaMergePolicies {
         if (!winner.getOwnerMember().equals(loser.getOwnerMember())) {
             b.setOwnerEpoch(epoch + 1).setOwnerReason(OwnershipReason.OWNERSHIP_REASON_MERGE);
             if (winner.getDirection() == Direction.DIRECTION_INBOUND) {
-                // Both owners may have accepted packets: as at a takeover, the window restarts above
-                // both sides' checkpoint + margin (the owner sees the epoch rise).
-                long stored = b.getReplayCheckpoint();
-                long floor = ClaimProcessor.takeoverFloor(stored, b.getReplayMargin(), b.getReplayFloor());
-                b.setReplayMargin(ClaimProcessor.takeoverMargin(stored, b.getReplayFloor(), b.getReplayMargin()))
-                        .setReplayFloor(floor).setReplayCheckpoint(floor);
+                // The losing side's owner may have accepted up to its checkpoint + margin: the floor
+                // rises to that, and the winner's owner, seeing the epoch rise, counts everything up
+                // to it as seen. Its own window stays as it is: what it accepted, it remembers.
+                long floor = ClaimProcessor.takeoverFloor(loser.getReplayCheckpoint(), loser.getReplayMargin(),
+                        b.getReplayFloor());
+                b.setReplayFloor(floor)
+                        .setReplayCheckpoint(maxU(winner.getReplayCheckpoint(), floor))
+                        .setReplayMargin(winner.getReplayMargin());
             }
         } else {
             b.setOwnerEpoch(epoch);

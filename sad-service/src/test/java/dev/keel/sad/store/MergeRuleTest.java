@@ -60,6 +60,24 @@ class MergeRuleTest {
     }
 
     @Test
+    void inboundSaStaysWithTheSideThePeersPacketsReachedAndItsWindowIsNotRestarted() {
+        // A cluster link cut: n1 carried the SA throughout (checkpoints up to 12,000, margin 1,000);
+        // n2 took it over at 4,000 with four times the margin and never got a packet.
+        ChildSaRecord carrier = sa("n1", 0).setDirection(Direction.DIRECTION_INBOUND).setReplayFloor(0)
+                .setReplayCheckpoint(12_000).setReplayMargin(1_000).build();
+        ChildSaRecord idle = carrier.toBuilder().setOwnerNodeId("n2").setOwnerMember("m-n2").setOwnerEpoch(2)
+                .setGeneration(5).setReplayFloor(4_000).setReplayCheckpoint(4_000).setReplayMargin(4_000).build();
+        for (ChildSaRecord m : new ChildSaRecord[] {SaMergePolicies.mergeChild(carrier, idle),
+                SaMergePolicies.mergeChild(idle, carrier)}) {
+            assertThat(m.getOwnerNodeId()).as("the owner the packets reached").isEqualTo("n1");
+            assertThat(m.getOwnerEpoch()).as("above both: n2's data plane sees it lost the SA").isEqualTo(3);
+            assertThat(m.getReplayFloor()).as("what n2 may have accepted").isEqualTo(8_000);
+            assertThat(m.getReplayCheckpoint()).as("n1's window goes on where it is").isEqualTo(12_000);
+            assertThat(m.getReplayMargin()).isEqualTo(1_000);
+        }
+    }
+
+    @Test
     void deletionWinsButKeepsTheHighestCounters() {
         ChildSaRecord live = sa("n1", 9_000).build();
         ChildSaRecord dead = sa("n1", 2_000).clearKeys().setState(ChildSaState.CHILD_SA_STATE_DELETED)
