@@ -273,7 +273,7 @@ final class SwanctlText {
 
     // --- --stats ----------------------------------------------------------------------------------
 
-    /** swanctl --stats: uptime and SA counts, then Keel's IKE counters by name. */
+    /** swanctl --stats: uptime and SA counts, then Keel's IKE counters that are not zero, by series name. */
     String stats(StatsResponse s) {
         String nl = System.lineSeparator();
         StringBuilder b = new StringBuilder();
@@ -289,10 +289,11 @@ final class SwanctlText {
         b.append("CHILD_SAs: ").append(s.getChildSas()).append(nl);
         b.append("cluster members: ").append(s.getClusterMembers()).append(nl);
         if (s.getCountersCount() > 0) {
-            Map<String, Long> sorted = new TreeMap<>(s.getCountersMap());
-            int width = sorted.keySet().stream().mapToInt(String::length).max().orElse(0);
-            b.append("counters:").append(nl);
-            sorted.forEach((k, v) -> b.append(String.format("  %-" + width + "s  %s%n", k, Long.toUnsignedString(v))));
+            Map<String, Long> counted = new TreeMap<>(s.getCountersMap());
+            counted.values().removeIf(v -> v == 0); // a few hundred series, most of them zero
+            int width = counted.keySet().stream().mapToInt(String::length).max().orElse(0);
+            b.append("counters (not zero; --json for all ").append(s.getCountersCount()).append("):").append(nl);
+            counted.forEach((k, v) -> b.append(String.format("  %-" + width + "s  %s%n", k, Long.toUnsignedString(v))));
         }
         return b.toString();
     }

@@ -226,8 +226,9 @@ class KeelctlTest {
     void statsPrintsUptimeSasAndCountersByName() {
         node.answers.put("Stats", StatsResponse.newBuilder().setVersion("0.1.0")
                 .setStartedMillis(NOW.toEpochMilli() - 5 * 60_000).setIkeSas(3).setHalfOpenIkeSas(1).setChildSas(4)
-                .setClusterMembers(2).putCounters("ike_rekey", 7).putCounters("auth_failed", 1)
-                .putCounters("cookies_sent", 0).build());
+                .setClusterMembers(2).putCounters("ike_rekeys_total{sa=\"ike\"}", 7)
+                .putCounters("ike_exchange_failures_total{cause=\"refused\",exchange=\"IKE_AUTH\"}", 1)
+                .putCounters("ike_cookies_sent_total", 0).build());
 
         FakeNode.Run r = node.run("--stats");
 
@@ -238,10 +239,9 @@ class KeelctlTest {
                 IKE_SAs: 3 total, 1 half-open
                 CHILD_SAs: 4
                 cluster members: 2
-                counters:
-                  auth_failed   1
-                  cookies_sent  0
-                  ike_rekey     7
+                counters (not zero; --json for all 3):
+                  ike_exchange_failures_total{cause="refused",exchange="IKE_AUTH"}  1
+                  ike_rekeys_total{sa="ike"}                                        7
                 """));
     }
 

@@ -3,9 +3,7 @@ package dev.keel.ike.admin;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.engine.IkeEngine;
-import dev.keel.ike.message.IkeDecodeResult;
-import dev.keel.ike.session.IkeCounters;
-import dev.keel.ike.session.IkeDrop;
+import dev.keel.ike.metrics.IkeMetrics;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.proto.v1.ChildSaInfo;
 import dev.keel.proto.v1.IkeSaInfo;
@@ -28,6 +26,13 @@ import dev.keel.proto.v1.TerminateRequest;
 import dev.keel.proto.v1.TerminateResponse;
 import dev.keel.proto.v1.WatchLogRequest;
 import io.grpc.Status;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.config.NamingConvention;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusNamingConvention;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -75,8 +80,11 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
 
     private static final String VERSION = readVersion();
 
-    /** The engine and where its CHILD SAs' traffic comes from, once there is an engine. */
-    private record Attached(IkeEngine engine, ChildSaUsage usage) {
+    /**
+     * The engine, where its CHILD SAs' traffic comes from, and the engine's counters as meters of
+     * their own (Stats reads them whether or not the node runs a metrics endpoint).
+     */
+    private record Attached(IkeEngine engine, ChildSaUsage usage, MeterRegistry counters) {
     }
 
     private final String owner;
@@ -107,7 +115,9 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
 
     /** Serves {@code engine} from now on, its CHILD SAs' traffic from {@code usage}. */
     public void attach(IkeEngine engine, ChildSaUsage usage) {
-        this.attached = new Attached(engine, usage);
+        MeterRegistry counters = new SimpleMeterRegistry();
+        new IkeMetrics(counters).bind(engine);
+        this.attached = new Attached(engine, usage, counters);
     }
 
     private Attached attached() {
@@ -171,40 +181,42 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
     @Override
     public void stats(StatsRequest request, StreamObserver<StatsResponse> out) {
         answer(out, () -> {
-            IkeEngine engine = attached().engine();
+            Attached a = attached();
+            IkeEngine engine = a.engine();
             return views(engine).thenApply(views -> StatsResponse.newBuilder()
                     .setStartedMillis(startedMillis)
                     .setVersion(VERSION)
                     .setIkeSas(views.size())
                     .setHalfOpenIkeSas(engine.halfOpenCount())
                     .setChildSas(views.stream().mapToInt(v -> v.info().getChildrenCount()).sum())
-                    .putAllCounters(counters(engine.counters()))
+                    .putAllCounters(counters(a.counters()))
                     .setClusterMembers(Math.max(1, clusterMembers.getAsInt()))
                     .build());
         });
     }
 
     /**
-     * The engine's counters by name, snake_case as Prometheus names them without the {@code keel_}
-     * prefix: outcomes, then drops by reason ({@code ike_dropped_<reason>}).
+     * Every counter in {@code meters} by its series name on the metrics endpoint without the
+     * {@code keel_} prefix, labels included as Prometheus writes them, e.g.
+     * {@code ike_drops_total{reason="no_sa"}}: one name for one count, whichever way it is read.
      */
-    static Map<String, Long> counters(IkeCounters c) {
+    static Map<String, Long> counters(MeterRegistry meters) {
+        NamingConvention names = new PrometheusNamingConvention();
         Map<String, Long> m = new TreeMap<>();
-        m.put("ike_established", c.establishedCount());
-        m.put("ike_failed", c.failedCount());
-        m.put("child_established", c.childrenEstablishedCount());
-        m.put("cookies_sent", c.cookiesSent());
-        m.put("retransmissions", c.retransmissionCount());
-        m.put("retransmitted_requests_answered", c.retransmittedRequests());
-        m.put("half_open_timeouts", c.halfOpenTimeoutCount());
-        m.put("ike_taken_over", c.adoptedCount());
-        m.put("message_id_syncs", c.messageIdSyncCount());
-        m.put("message_id_syncs_answered", c.messageIdSyncsAnsweredCount());
-        for (IkeDecodeResult.Reason r : IkeDecodeResult.Reason.values()) {
-            m.merge("ike_dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), c.droppedCount(r), Long::sum);
-        }
-        for (IkeDrop d : IkeDrop.values()) {
-            m.merge("ike_dropped_" + d.name().toLowerCase(java.util.Locale.ROOT), c.droppedCount(d), Long::sum);
+        for (Meter meter : meters.getMeters()) {
+            if (!(meter instanceof FunctionCounter c)) {
+                continue;
+            }
+            Meter.Id id = meter.getId();
+            String name = names.name(id.getName(), Meter.Type.COUNTER, id.getBaseUnit()).replaceFirst("^keel_", "");
+            // the Prometheus client writes a counter's samples with _total (OpenMetrics)
+            StringBuilder key = new StringBuilder(name.endsWith("_total") ? name : name + "_total");
+            String sep = "{";
+            for (Tag t : id.getTagsAsIterable()) {
+                key.append(sep).append(names.tagKey(t.getKey())).append("=\"").append(t.getValue()).append('"');
+                sep = ",";
+            }
+            m.put(sep.equals(",") ? key.append('}').toString() : key.toString(), (long) c.count());
         }
         return m;
     }

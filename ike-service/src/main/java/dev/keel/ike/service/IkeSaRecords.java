@@ -148,7 +148,7 @@ public final class IkeSaRecords {
                 continue;
             }
             children.add(new IkeSaSnapshot.Child(child(c, pair[0], pair[1]), c.getReplaced(), c.getRekeyAtMs(),
-                    c.getExpireAtMs()));
+                    c.getExpireAtMs(), pair[0].getCreatedAtMs()));
         }
         WrappedIkeKeys w = r.getKeys();
         int kek = w.getKekId();
@@ -172,7 +172,7 @@ public final class IkeSaRecords {
                 Integer.toUnsignedLong(r.getNextRequestMessageId()), Integer.toUnsignedLong(r.getNextExpectedMessageId()),
                 r.getRequestInFlight(), r.getInFlightRekeyedChildSpi(), r.getInFlightNewChildSpi(),
                 last == null ? -1 : Integer.toUnsignedLong(r.getLastResponseMessageId()), last, r.getPeerMessageIdSync(),
-                children, r.getReplaced(), r.getDeleting(), predecessor[0], predecessor[1]);
+                children, r.getReplaced(), r.getDeleting(), predecessor[0], predecessor[1], r.getCreatedAtMs());
     }
 
     /** The SPIs in record id {@code id} ({@link #id}). */

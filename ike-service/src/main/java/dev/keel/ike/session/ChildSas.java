@@ -29,7 +29,7 @@ public final class ChildSas {
      *
      * @param uniqueId        its unique id on this node
      * @param replaced        a rekey replaced it: it only waits for its delete
-     * @param madeAtMillis    when it was negotiated here, Unix epoch ms (0: taken over from another node)
+     * @param madeAtMillis    when it was negotiated (here or by the node it was taken over from), Unix epoch ms, 0: not known
      * @param rekeyAtMillis   when its rekey is due, Unix epoch ms (0: never)
      * @param expireAtMillis  when its hard lifetime ends, Unix epoch ms (0: never)
      */
@@ -161,7 +161,8 @@ public final class ChildSas {
     List<IkeSaSnapshot.Child> snapshot() {
         List<IkeSaSnapshot.Child> out = new ArrayList<>(entries.size());
         for (ChildSaEntry e : entries.values()) {
-            out.add(new IkeSaSnapshot.Child(e.child, e.replaced(), e.rekeyAtMillis(), e.expireAtMillis()));
+            out.add(new IkeSaSnapshot.Child(e.child, e.replaced(), e.rekeyAtMillis(), e.expireAtMillis(),
+                    e.madeAtMillis));
         }
         return out;
     }
@@ -169,7 +170,8 @@ public final class ChildSas {
     /** Takes the CHILD SAs of an IKE SA taken over, with their deadlines and marks, and reserves their SPIs here. */
     void restore(List<IkeSaSnapshot.Child> children) {
         for (IkeSaSnapshot.Child child : children) {
-            ChildSaEntry e = new ChildSaEntry(child.child(), sa.env().uniqueIds().nextChildSa(), 0);
+            ChildSaEntry e = new ChildSaEntry(child.child(), sa.env().uniqueIds().nextChildSa(),
+                    child.madeAtMillis());
             e.deadlines(child.rekeyAtMillis(), child.expireAtMillis());
             if (child.replaced()) {
                 e.markReplaced();

@@ -536,7 +536,8 @@ public final class IkeSa {
                 tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(), tasks.inFlightRekeyedChild(),
                 tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync,
                 childSas.snapshot(), successor != null, state == IkeSaState.DELETING && successor == null,
-                predecessor == null ? 0 : predecessor.spiI, predecessor == null ? 0 : predecessor.spiR);
+                predecessor == null ? 0 : predecessor.spiI, predecessor == null ? 0 : predecessor.spiR,
+                establishedAtMillis);
     }
 
     /**
@@ -549,6 +550,7 @@ public final class IkeSa {
         connection = c;
         endpoints.carryOn(s.remote(), s.localPort(), s.natHere(), s.natThere());
         peerMessageIdSync = s.peerMessageIdSync();
+        establishedAtMillis = s.establishedAtMillis();
         keys(s.proposal(), IkeSuite.from(s.proposal()), s.keys());
         childSas.restore(s.children());
         tasks.restore(s.nextRequestId(), s.expectedRequestId(), s.lastResponseId(), s.lastResponse());

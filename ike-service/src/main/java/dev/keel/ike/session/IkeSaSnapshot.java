@@ -28,13 +28,14 @@ import java.util.List;
  * @param deleting          a Delete of this IKE SA is under way
  * @param predecessorSpiI   the initiator SPI of the IKE SA this one replaced while that one lives, else 0
  * @param predecessorSpiR   its responder SPI
+ * @param establishedAtMillis when it was established, Unix epoch ms (0: not known)
  */
 public record IkeSaSnapshot(String connection, boolean originalInitiator, long spiI, long spiR,
         InetSocketAddress remote, int localPort, boolean natHere, boolean natThere, Proposal proposal,
         IkeSaKeys keys, long nextRequestId, long expectedRequestId, boolean requestInFlight,
         int inFlightRekeyedChild, int inFlightNewChild, long lastResponseId,
         byte[] lastResponse, boolean peerMessageIdSync, List<Child> children, boolean replaced, boolean deleting,
-        long predecessorSpiI, long predecessorSpiR) {
+        long predecessorSpiI, long predecessorSpiR, long establishedAtMillis) {
 
     /** Copies the list. */
     public IkeSaSnapshot {
@@ -53,8 +54,9 @@ public record IkeSaSnapshot(String connection, boolean originalInitiator, long s
      * @param replaced       a rekey replaced it; it waits for its Delete
      * @param rekeyAtMillis  when it is rekeyed, Unix epoch ms, 0: never
      * @param expireAtMillis when it is deleted (hard lifetime), Unix epoch ms, 0: never
+     * @param madeAtMillis   when it was negotiated, Unix epoch ms, 0: not known
      */
-    public record Child(ChildSa child, boolean replaced, long rekeyAtMillis, long expireAtMillis) {
+    public record Child(ChildSa child, boolean replaced, long rekeyAtMillis, long expireAtMillis, long madeAtMillis) {
     }
 
     /** Never shows keys or message bytes. */

@@ -317,17 +317,32 @@ class IkeAdminServiceTest {
         assertThat(empty.getVersion()).isNotEmpty().isNotEqualTo("unknown");
         assertThat(empty.getStartedMillis()).isPositive().isLessThanOrEqualTo(System.currentTimeMillis());
         assertThat(empty.getClusterMembers()).isEqualTo(1);
-        assertThat(empty.getCountersMap()).containsEntry("ike_established", 0L)
-                .containsEntry("ike_dropped_no_sa", 0L);
+        // the metrics endpoint's series names without keel_ (IkeMetrics)
+        assertThat(empty.getCountersMap()).containsEntry("ike_sa_established_total", 0L)
+                .containsEntry("ike_drops_total{reason=\"no_sa\"}", 0L)
+                .containsEntry("ike_exchanges_total{exchange=\"IKE_SA_INIT\",role=\"initiator\"}", 0L);
         up();
         StatsResponse a = alice.stats(StatsRequest.getDefaultInstance());
         assertThat(a.getIkeSas()).isEqualTo(1);
         assertThat(a.getChildSas()).isEqualTo(1);
         assertThat(a.getHalfOpenIkeSas()).isZero();
-        assertThat(a.getCountersMap()).containsEntry("ike_established", 1L).containsEntry("child_established", 1L)
-                .containsEntry("ike_failed", 0L);
+        assertThat(a.getCountersMap()).containsEntry("ike_sa_established_total", 1L)
+                .containsEntry("ike_child_sa_established_total", 1L).containsEntry("ike_sa_failed_total", 0L)
+                .containsEntry("ike_exchanges_total{exchange=\"IKE_SA_INIT\",role=\"initiator\"}", 1L);
+        // the names are the metrics endpoint's: every counter Stats gives is a series of the scrape
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus =
+                new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                        io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        new dev.keel.ike.metrics.IkeMetrics(prometheus).bind(peers.alice);
+        List<String> scraped = prometheus.scrape().lines().filter(l -> !l.startsWith("#")).toList();
+        StatsResponse again = alice.stats(StatsRequest.getDefaultInstance());
+        again.getCountersMap().forEach((name, value) -> assertThat(scraped).as(name)
+                .contains("keel_" + name + " " + value.doubleValue()));
+        assertThat(again.getCountersCount()).isEqualTo(scraped.stream()
+                .filter(l -> l.matches("keel_[a-z_]+_total[ {].*")).count());
         assertThat(bob.stats(StatsRequest.getDefaultInstance()).getCountersMap())
-                .containsEntry("ike_established", 1L);
+                .containsEntry("ike_sa_established_total", 1L)
+                .containsEntry("ike_exchanges_total{exchange=\"IKE_SA_INIT\",role=\"responder\"}", 1L);
     }
 
     @Test

@@ -72,7 +72,7 @@ class IkeSaRecordsTest {
         return new IkeSaSnapshot("to-b", false, 0x1122334455667788L, 0x99aabbccddeeff00L,
                 new InetSocketAddress("198.51.100.7", 61000), 4500, true, false,
                 Proposal.parse(Protocol.IKE, ike).effective(), keys, 7, 0xfffffffeL, true, 0x0101, 0x2020, 0xfffffffdL,
-                new byte[] {1, 2, 3}, true, children, false, true, 0x0aL, 0x0bL);
+                new byte[] {1, 2, 3}, true, children, false, true, 0x0aL, 0x0bL, 0);
     }
 
     /** The record as the SAD hands it to the next owner: wrapped keys (here the plain ones) under KEK_ID. */
@@ -91,8 +91,8 @@ class IkeSaRecordsTest {
             {"chacha20poly1305-prfsha384-ecp256", "chacha20poly1305", "36", "0"}}) {
             ChildSa first = child(suite[1], 0x0101_0101, 0x0202_0202, true);
             ChildSa second = child(suite[1], 0x0303_0303, 0x0404_0404, false);
-            List<IkeSaSnapshot.Child> kids = List.of(new IkeSaSnapshot.Child(first, true, 1_000L, 2_000L),
-                    new IkeSaSnapshot.Child(second, false, 0, 5_000L));
+            List<IkeSaSnapshot.Child> kids = List.of(new IkeSaSnapshot.Child(first, true, 1_000L, 2_000L, 0),
+                    new IkeSaSnapshot.Child(second, false, 0, 5_000L, 0));
             byte[][] secrets = {random(32), random(0), random(0), random(36), random(36), random(32), random(32)};
             IkeSaKeys keys = IkeSaKeys.of(secrets[0], secrets[1], secrets[2], secrets[3], secrets[4], secrets[5],
                     secrets[6]);
@@ -163,7 +163,7 @@ class IkeSaRecordsTest {
     @Test
     void aChildWhoseRecordsAreGoneIsLeftOutAndARecordWithoutKeysIsRefused() throws Exception {
         ChildSa c = child("aes256gcm16", 0x0505_0505, 0x0606_0606, true);
-        IkeSaSnapshot s = snapshot("aes256gcm16-prfsha256-x25519", List.of(new IkeSaSnapshot.Child(c, false, 0, 0)),
+        IkeSaSnapshot s = snapshot("aes256gcm16-prfsha256-x25519", List.of(new IkeSaSnapshot.Child(c, false, 0, 0, 0)),
                 IkeSaKeys.of(random(32), random(0), random(0), random(36), random(36), random(32), random(32)));
         InstallIkeSaRequest req = IkeSaRecords.request(s, LOCAL, "", "", true, spi -> ChildSaRecords.Ids.of("gw-a", spi));
         List<ChildSaRecord[]> none = new ArrayList<>();

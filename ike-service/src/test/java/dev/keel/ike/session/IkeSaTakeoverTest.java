@@ -110,6 +110,8 @@ class IkeSaTakeoverTest {
         IkeSa adopted = survivor.adopt(stored, false, x -> { }).get(10, TimeUnit.SECONDS);
         assertThat(adopted.state()).isEqualTo(IkeSaState.ESTABLISHED);
         assertThat(adopted.localSpi()).isEqualTo(sa.localSpi());
+        assertThat(adopted.establishedAtMillis()).as("listed as established when alice established it")
+                .isPositive().isEqualTo(sa.establishedAtMillis());
 
         // bob retransmits his rekey: the stored answer completes it, and his Delete of the old pair is answered
         Eventually.until(WAIT, "bob's rekey done and the old pair gone on both sides",

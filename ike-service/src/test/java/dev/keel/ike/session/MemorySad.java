@@ -45,14 +45,14 @@ final class MemorySad {
         List<IkeSaSnapshot.Child> children = new ArrayList<>();
         for (IkeSaSnapshot.Child c : s.children()) {
             children.add(new IkeSaSnapshot.Child(c.child().withoutKeys(), c.replaced(), c.rekeyAtMillis(),
-                    c.expireAtMillis()));
+                    c.expireAtMillis(), c.madeAtMillis()));
         }
         IkeSaSnapshot copy = new IkeSaSnapshot(s.connection(), s.originalInitiator(), s.spiI(), s.spiR(), s.remote(),
                 s.localPort(), s.natHere(), s.natThere(), s.proposal(), k,
                 s.nextRequestId(), s.expectedRequestId(), s.requestInFlight(), s.inFlightRekeyedChild(),
                 s.inFlightNewChild(), s.lastResponseId(),
                 s.lastResponse() == null ? null : s.lastResponse().clone(), s.peerMessageIdSync(), children,
-                s.replaced(), s.deleting(), s.predecessorSpiI(), s.predecessorSpiR());
+                s.replaced(), s.deleting(), s.predecessorSpiI(), s.predecessorSpiR(), s.establishedAtMillis());
         records.put(id(s.spiI(), s.spiR()), copy);
         writes.add(copy);
         CompletableFuture<Void> g = gate;
