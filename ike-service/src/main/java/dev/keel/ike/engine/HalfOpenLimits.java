@@ -32,6 +32,52 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
     public static final HalfOpenLimits DEFAULT = new HalfOpenLimits(1_000, 32, 10_000, 128, Duration.ofSeconds(30),
             Duration.ofSeconds(60));
 
+    /** The settings' names, strongSwan's ({@code charon.*} in strongswan.conf). */
+    public static final java.util.List<String> KEYS = java.util.List.of("cookie_threshold", "cookie_threshold_ip",
+            "init_limit_half_open", "block_threshold", "half_open_timeout", "cookie_secret_lifetime");
+
+    /**
+     * These limits with setting {@code key} (one of {@link #KEYS}) set to {@code value}: a count,
+     * or a duration such as 30s.
+     *
+     * @throws IllegalArgumentException naming the key and what is wrong with the value
+     */
+    public HalfOpenLimits with(String key, String value) {
+        try {
+            return switch (key) {
+                case "cookie_threshold" -> new HalfOpenLimits(count(value, 0), cookieThresholdIp, halfOpenLimit,
+                        blockThreshold, halfOpenTimeout, cookieSecretLifetime);
+                case "cookie_threshold_ip" -> new HalfOpenLimits(cookieThreshold, count(value, 0), halfOpenLimit,
+                        blockThreshold, halfOpenTimeout, cookieSecretLifetime);
+                case "init_limit_half_open" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, count(value, 1),
+                        blockThreshold, halfOpenTimeout, cookieSecretLifetime);
+                case "block_threshold" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit,
+                        count(value, 1), halfOpenTimeout, cookieSecretLifetime);
+                case "half_open_timeout" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit,
+                        blockThreshold, Duration.ofSeconds(dev.keel.core.config.Units.seconds(value)),
+                        cookieSecretLifetime);
+                case "cookie_secret_lifetime" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit,
+                        blockThreshold, halfOpenTimeout, Duration.ofSeconds(dev.keel.core.config.Units.seconds(value)));
+                default -> throw new IllegalArgumentException("unknown setting; known: " + String.join(", ", KEYS));
+            };
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int count(String value, int min) {
+        int n;
+        try {
+            n = Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + value + "' is not a whole number");
+        }
+        if (n < min || n > 1_000_000) {
+            throw new IllegalArgumentException(n + " is outside " + min + "..1000000");
+        }
+        return n;
+    }
+
     /** Checks the ranges. */
     public HalfOpenLimits {
         if (cookieThreshold < 0 || cookieThresholdIp < 0 || halfOpenLimit < 1 || blockThreshold < 1) {

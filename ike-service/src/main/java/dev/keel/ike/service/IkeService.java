@@ -70,13 +70,20 @@ public final class IkeService implements AutoCloseable {
      *                 worker the peer's IKE came through, else the member serving the call
      * @param relay    no sockets of its own: IKE reaches the engine through {@link #relay()}, served
      *                 by the caller's gRPC server, from the esp-workers that own the ports
+     * @param limits   what half-open IKE SAs may cost the responder (RFC 7296 §2.6)
      */
     public record Settings(String address, int ikePort, int natTPort, int espPort, int loops, String nodeId,
-            String owner, boolean relay) {
+            String owner, boolean relay, HalfOpenLimits limits) {
         public Settings {
             if (relay && natTPort <= 0) {
                 throw new IllegalArgumentException("relay mode needs the workers' NAT-T port, got " + natTPort);
             }
+        }
+
+        /** Settings with the default half-open limits. */
+        public Settings(String address, int ikePort, int natTPort, int espPort, int loops, String nodeId,
+                String owner, boolean relay) {
+            this(address, ikePort, natTPort, espPort, loops, nodeId, owner, relay, HalfOpenLimits.DEFAULT);
         }
 
         /** Settings for IKE on this process's own sockets. */
@@ -179,7 +186,7 @@ public final class IkeService implements AutoCloseable {
                 IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
                 spis, VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
-                RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random);
+                RetransmitPolicy.DEFAULT, s.limits(), random);
         if (metrics != null) { // here, on the caller's thread: registering loads classes and takes locks
             ikeMetrics.bind(engine);
             new IkeServiceMetrics(installer, ikeStore, null, claims, spis, relay).bindTo(metrics);

@@ -3,6 +3,7 @@ package dev.keel.ike.service;
 import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.ike.admin.IkeAdminRoles;
 import dev.keel.ike.admin.LogControl;
+import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.rpc.FirstReadyChannel;
@@ -109,6 +110,11 @@ public final class IkeServiceMain implements Callable<Integer> {
 
     @Option(names = "--loops", defaultValue = "1", description = "event loops")
     int loops;
+
+    @Option(names = "--ike", paramLabel = "KEY=VALUE", description = "a responder half-open limit (RFC 7296 2.6) by"
+            + " strongSwan's name, as gateway.ike has them: cookie_threshold, cookie_threshold_ip,"
+            + " init_limit_half_open, block_threshold, half_open_timeout, cookie_secret_lifetime; repeatable")
+    List<String> ikeLimits = new ArrayList<>();
 
     @Option(names = "--tls-cert", description = "client certificate chain (PEM) for mutual TLS to both services")
     Path tlsCert;
@@ -352,6 +358,19 @@ public final class IkeServiceMain implements Callable<Integer> {
             }
             secrets.put(p.substring(0, eq), value.getBytes(StandardCharsets.UTF_8));
         }
+        HalfOpenLimits limits = HalfOpenLimits.DEFAULT;
+        for (String setting : ikeLimits) {
+            int eq = setting.indexOf('=');
+            try {
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("expected KEY=VALUE");
+                }
+                limits = limits.with(setting.substring(0, eq).strip(), setting.substring(eq + 1).strip());
+            } catch (IllegalArgumentException e) {
+                System.err.println("keel-ike-service: --ike " + setting + ": " + e.getMessage());
+                return 2;
+            }
+        }
         for (String k : keys) {
             String problem = readKey(k, secrets);
             if (problem != null) {
@@ -434,7 +453,7 @@ public final class IkeServiceMain implements Callable<Integer> {
         IkeService service;
         try {
             service = IkeService.start(vertx, new IkeService.Settings(address, ikePort, natT, esp, loops, nodeId,
-                    owner, relayServer != null), policyChannel, sadChannel, secrets, kek == null ? null : kek::unwrap,
+                    owner, relayServer != null, limits), policyChannel, sadChannel, secrets, kek == null ? null : kek::unwrap,
                     metrics == null ? null : metrics.registry()).await(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             return failedStart("cannot start: " + e.getMessage(), null, null, vertx, metrics);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.ike.admin.IkeAdminService;
 import dev.keel.ike.admin.LogControl;
+import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.proto.v1.ListIkeSasRequest;
 import dev.keel.rpc.TestPki;
@@ -85,6 +86,29 @@ class IkeServiceMainTest {
                 "--policy", "127.0.0.1:1", "--sad", "127.0.0.1:2", "--node-id", "ike-test",
                 "--metrics-listen", "metrics.example:9464");
         assertThat(out).contains("exit 2").contains("--metrics-listen: ").contains("metrics.example");
+    }
+
+    @Test
+    void aBadHalfOpenLimitStopsTheStartWithExitCode2NamingTheSetting() {
+        String[] base = {"--address", "127.0.0.1", "--ike-port", "41500", "--nat-t-port", "-1", "--policy",
+            "127.0.0.1:1", "--sad", "127.0.0.1:2", "--node-id", "ike-test"};
+        assertThat(run(concat(base, "--ike", "cookie_threshold=many"))).contains("exit 2")
+                .contains("--ike cookie_threshold=many: cookie_threshold: 'many' is not a whole number");
+        assertThat(run(concat(base, "--ike", "block_threshold=0"))).contains("exit 2")
+                .contains("block_threshold: 0 is outside 1..1000000");
+        assertThat(run(concat(base, "--ike", "half_open_timeout=soon"))).contains("exit 2")
+                .contains("half_open_timeout: ");
+        assertThat(run(concat(base, "--ike", "dos_protection=yes"))).contains("exit 2")
+                .contains("dos_protection: unknown setting; known: cookie_threshold, cookie_threshold_ip");
+    }
+
+    @Test
+    void halfOpenLimitsTakeStrongSwansNames() {
+        HalfOpenLimits l = HalfOpenLimits.DEFAULT.with("cookie_threshold", "5").with("cookie_threshold_ip", "2")
+                .with("init_limit_half_open", "50").with("block_threshold", "7").with("half_open_timeout", "1m")
+                .with("cookie_secret_lifetime", "0");
+        assertThat(l).isEqualTo(new HalfOpenLimits(5, 2, 50, 7, java.time.Duration.ofMinutes(1),
+                java.time.Duration.ZERO));
     }
 
     @Test
