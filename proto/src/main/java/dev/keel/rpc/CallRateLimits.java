@@ -134,6 +134,11 @@ public final class CallRateLimits implements ServerInterceptor {
     private final LongSupplier nanoClock;
     private final Map<BucketKey, Bucket> buckets = new ConcurrentHashMap<>();
 
+    /** Limits with {@code limits} (a group left out has its default), refusals recorded in {@link RefusedCalls#process()}. */
+    public CallRateLimits(Map<Group, Limit> limits) {
+        this(limits, RefusedCalls.process());
+    }
+
     /**
      * Limits with {@code limits} (a group left out has its default), refusals recorded in
      * {@code refusals} (the server's {@link RoleAuthorization#refusals()}, or a new one).

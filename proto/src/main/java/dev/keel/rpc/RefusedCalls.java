@@ -14,9 +14,11 @@ import java.net.SocketAddress;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
@@ -31,7 +33,8 @@ import java.util.stream.Collectors;
  *
  * <p>The counts exist from the first refusal; {@link #bindTo} registers them (and every later
  * one) with a registry, so a process that starts its metrics endpoint after its gRPC server
- * loses none.
+ * loses none. A process has one ({@link #process()}): {@link RoleAuthorization} and
+ * {@link CallRateLimits} record there by default and {@link MetricsEndpoint#start} binds it.
  */
 public final class RefusedCalls implements MeterBinder {
 
@@ -109,10 +112,17 @@ public final class RefusedCalls implements MeterBinder {
         long suppressed;
     }
 
+    private static final RefusedCalls PROCESS = new RefusedCalls();
+
     private final LongSupplier nanoClock;
     private final Map<CountKey, LongAdder> counts = new ConcurrentHashMap<>();
     private final Map<LogKey, LogWindow> windows = new ConcurrentHashMap<>();
-    private volatile MeterRegistry registry;
+    private final List<MeterRegistry> registries = new CopyOnWriteArrayList<>();
+
+    /** The process's refusals: every gRPC server's interceptors record there unless told otherwise. */
+    public static RefusedCalls process() {
+        return PROCESS;
+    }
 
     /** Counts and logs on the system clock. */
     public RefusedCalls() {
@@ -142,10 +152,7 @@ public final class RefusedCalls implements MeterBinder {
         CountKey key = new CountKey(service, method.getBareMethodName(), status.getCode(), reason, caller.roles());
         counts.computeIfAbsent(key, k -> {
             LongAdder n = new LongAdder();
-            MeterRegistry r = registry;
-            if (r != null) {
-                register(r, k, n);
-            }
+            registries.forEach(r -> register(r, k, n));
             return n;
         }).increment();
         log(method.getFullMethodName(), status, caller);
@@ -184,7 +191,7 @@ public final class RefusedCalls implements MeterBinder {
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        this.registry = registry;
+        registries.add(registry);
         counts.forEach((k, n) -> register(registry, k, n));
     }
 

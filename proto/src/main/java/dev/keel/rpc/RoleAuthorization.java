@@ -63,7 +63,7 @@ public final class RoleAuthorization<R extends Enum<R>> implements ServerInterce
      */
     public static <R extends Enum<R>> RoleAuthorization<R> of(MethodRoles<R> methods,
             Map<R, ? extends Collection<String>> identitiesByRole) {
-        return of(methods, identitiesByRole, new RefusedCalls());
+        return of(methods, identitiesByRole, RefusedCalls.process());
     }
 
     /** As {@link #of(MethodRoles, Map)}, recording refusals in {@code refusals}. */
