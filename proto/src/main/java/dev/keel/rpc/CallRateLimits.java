@@ -25,7 +25,8 @@ import java.util.function.Predicate;
  * bucket empty is refused with RESOURCE_EXHAUSTED saying when a token is next free, before the
  * service sees it, and counted and logged through {@link RefusedCalls}. Cheap calls (gets, health,
  * the data plane's leases and checkpoints, installs) are not limited: their cost is bounded per
- * call and their callers are Keel's own services.
+ * call and their callers are Keel's own services; nor is any call of a caller holding one of
+ * sad-service's service roles ({@link #SERVICE_ROLES}).
  *
  * <p>Runs after {@link RoleAuthorization} (add it to the server builder first): a caller without
  * the role is refused there and uses no token.
@@ -178,8 +179,8 @@ public final class CallRateLimits implements ServerInterceptor {
                 if (refused) {
                     return;
                 }
-                if (limited.charged().test(message)) {
-                    RefusedCalls.Caller caller = RefusedCalls.Caller.current(call);
+                RefusedCalls.Caller caller = RefusedCalls.Caller.current(call);
+                if (limited.charged().test(message) && !keelService(caller)) {
                     long waitNanos = take(caller.client(), limited.group());
                     if (waitNanos > 0) {
                         refused = true;
@@ -203,6 +204,22 @@ public final class CallRateLimits implements ServerInterceptor {
                 }
             }
         };
+    }
+
+    /**
+     * sad-service's roles of Keel's own services: ike-service lists the SAD on every acquire it
+     * follows and the workers reopen their Watch after each failover, at the traffic's pace, not an
+     * operator's; limiting them would stall the data plane, so they are not limited.
+     */
+    private static final java.util.Set<String> SERVICE_ROLES = java.util.Set.of("ike", "data_plane");
+
+    private static boolean keelService(RefusedCalls.Caller caller) {
+        for (String role : caller.roles().split("\\+")) {
+            if (SERVICE_ROLES.contains(role)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -54,11 +54,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AdminGuardsTest {
 
-    enum Role { READER, INSTALLER }
+    enum Role { READER, INSTALLER, IKE }
 
     private static final MethodRoles<Role> TABLE = MethodRoles.builder(Role.class)
             .allow(SaServiceGrpc.getGetChildSaMethod(), Role.READER, Role.INSTALLER)
-            .allow(SaServiceGrpc.getListChildSasMethod(), Role.READER, Role.INSTALLER)
+            .allow(SaServiceGrpc.getListChildSasMethod(), Role.READER, Role.INSTALLER, Role.IKE)
             .allow(SaServiceGrpc.getInstallChildSaMethod(), Role.INSTALLER)
             .guardField(SaServiceGrpc.getGetChildSaMethod(), "include_wrapped_keys", Role.INSTALLER)
             .build();
@@ -96,8 +96,9 @@ class AdminGuardsTest {
         certs.put("reader", TestPki.leaf(dir, ca, "reader").cert());
         certs.put("installer", TestPki.leaf(dir, ca, "installer").cert());
         certs.put("nobody", TestPki.leaf(dir, ca, "nobody").cert());
+        certs.put("ike-service", TestPki.leaf(dir, ca, "ike-service").cert());
         authorization = RoleAuthorization.of(TABLE, Map.of(Role.READER, Set.of("reader"),
-                Role.INSTALLER, Set.of("installer")), new RefusedCalls(now::get));
+                Role.INSTALLER, Set.of("installer"), Role.IKE, Set.of("ike-service")), new RefusedCalls(now::get));
         CallRateLimits limits = new CallRateLimits(Map.of(CallRateLimits.Group.LIST,
                 new CallRateLimits.Limit(6, 2)), authorization.refusals(), now::get);
         String name = InProcessServerBuilder.generateName();
@@ -253,6 +254,16 @@ class AdminGuardsTest {
                 .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
         assertThat(registry.scrape()).contains("keel_grpc_refused_total{code=\"RESOURCE_EXHAUSTED\","
                 + "method=\"ListChildSas\",reason=\"rate_limit\",role=\"reader\",service=\"keel.v1.SaService\"} 3.0");
+    }
+
+    @Test
+    void keelsOwnServicesAreNotLimited() {
+        // ike-service lists the SAD on every acquire it follows: at the traffic's pace, not an operator's.
+        for (int i = 0; i < 20; i++) {
+            assertThat(status(() -> as("ike-service").listChildSas(ListChildSasRequest.getDefaultInstance()))
+                    .getCode()).as("listing " + i).isEqualTo(Status.Code.OK);
+        }
+        assertThat(served).hasValue(20);
     }
 
     @Test
