@@ -19,6 +19,7 @@ import dev.keel.sad.SadConfig;
 import dev.keel.sad.SadNode;
 import dev.keel.sad.grpc.SaGrpcService;
 import dev.keel.sad.keys.KeyEncryptionKey;
+import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.UnixSocketServer;
 import io.grpc.ManagedChannel;
@@ -141,7 +142,7 @@ final class EmbeddedServices implements AutoCloseable {
 
             PolicyStore store = new PolicyStore(config);
             PolicyGrpcService policyService = new PolicyGrpcService(new ConfigLoader(), store,
-                    settings.configDirectory());
+                    settings.adminConfigDirectory());
             String policyName = "keel-policy-" + InProcessServerBuilder.generateName();
             policyServer = new PolicyServer(InProcessServerBuilder.forName(policyName), policyService).start();
             policyChannel = InProcessChannelBuilder.forName(policyName).build();
@@ -207,7 +208,9 @@ final class EmbeddedServices implements AutoCloseable {
         GatewaySettings.AdminTls tls = admin.tls();
         NettyServerBuilder b = tls == null ? NettyServerBuilder.forAddress(admin.listen())
                 : NettyServerBuilder.forAddress(admin.listen(), MutualTls.serverCredentials(tls.cert(), tls.key(),
-                        tls.clientCa())).intercept(GatewayAdminRoles.authorization(tls));
+                        tls.clientCa()))
+                        .intercept(new CallRateLimits(admin.rateLimits())) // after the authorization: no role, no token
+                        .intercept(GatewayAdminRoles.authorization(tls));
         services.accept(b);
         return b.build().start();
     }

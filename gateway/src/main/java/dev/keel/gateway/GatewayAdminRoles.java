@@ -44,6 +44,11 @@ public final class GatewayAdminRoles {
         for (MethodDescriptor<?, ?> m : SaServiceGrpc.getServiceDescriptor().getMethods()) {
             boolean read = SadApiRoles.METHODS.rolesFor(m.getFullMethodName()).contains(SadApiRoles.Role.READER);
             allow(b, m, read ? Role.READER : Role.ADMIN);
+            // sad-service's guarded fields (wrapped keys) are for the roles that install or run SAs, which
+            // on the gateway only its admins hold: never readers or operators.
+            for (var f : SadApiRoles.METHODS.guardedFields(m.getFullMethodName())) {
+                b.guardField(m, f.field().getName(), Role.ADMIN);
+            }
         }
         for (MethodDescriptor<?, ?> m : IkeServiceGrpc.getServiceDescriptor().getMethods()) {
             var roles = IkeAdminRoles.METHODS.rolesFor(m.getFullMethodName());
@@ -62,7 +67,7 @@ public final class GatewayAdminRoles {
         }
     }
 
-    /** The authorization interceptor for the configured identities. */
+    /** The authorization interceptor for the configured identities; refusals go to {@code RefusedCalls.process()}. */
     public static RoleAuthorization<Role> authorization(GatewaySettings.AdminTls tls) {
         return RoleAuthorization.of(METHODS, Map.of(Role.ADMIN, tls.admins(), Role.OPERATOR, tls.operators(),
                 Role.READER, tls.readers()));

@@ -2,9 +2,11 @@ package dev.keel.gateway;
 
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.LogSettings;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * The node's own section of the configuration file ({@code gateway:}), where it listens and
@@ -31,6 +33,11 @@ public record GatewaySettings(String address, int ikePort, int natTPort, int loo
         Path keyExport, Cluster cluster, Admin admin, Path configDirectory,
         HalfOpenLimits ikeLimits, LogSettings logging, InetSocketAddress metrics) {
 
+    /** The only directory the admin API's LoadConfig and ValidateConfig read files from. */
+    public Path adminConfigDirectory() {
+        return admin != null && admin.configDir() != null ? admin.configDir() : configDirectory;
+    }
+
     /**
      * The admin gRPC API ({@code gateway.admin}). By default a Unix socket that only this
      * process's user and root can use; TCP only when the file asks for it: plaintext on a
@@ -40,29 +47,40 @@ public record GatewaySettings(String address, int ikePort, int natTPort, int loo
      * @param socket the Unix socket's path, or null for TCP
      * @param listen where it listens on TCP (port 0: any free port), or null for the socket
      * @param tls    mutual TLS and who may do what; null for the socket and for plaintext TCP
+     * @param configDir the only directory LoadConfig and ValidateConfig read files from
+     *                  ({@code config_dir}); null: the configuration file's directory
+     * @param rateLimits per-client limits of expensive calls ({@code rate_limits}) that differ from
+     *                  the defaults; applied with mutual TLS only (the other forms have no clients to tell apart)
      */
-    public record Admin(Path socket, InetSocketAddress listen, AdminTls tls) {
+    public record Admin(Path socket, InetSocketAddress listen, AdminTls tls, Path configDir,
+            Map<CallRateLimits.Group, CallRateLimits.Limit> rateLimits) {
         /** Checks that it is one of the three forms. */
         public Admin {
             if ((socket == null) == (listen == null) || socket != null && tls != null) {
                 throw new IllegalArgumentException("the admin API is a Unix socket or a TCP address, with TLS"
                         + " only on TCP");
             }
+            rateLimits = Map.copyOf(rateLimits);
         }
 
         /** The Unix socket at {@code path}. */
         public static Admin unixSocket(Path path) {
-            return new Admin(path, null, null);
+            return new Admin(path, null, null, null, Map.of());
         }
 
         /** Plaintext TCP; the reader allows it on loopback only. */
         public static Admin plaintextTcp(InetSocketAddress listen) {
-            return new Admin(null, listen, null);
+            return new Admin(null, listen, null, null, Map.of());
         }
 
         /** Mutual TLS on TCP. */
         public static Admin mutualTls(InetSocketAddress listen, AdminTls tls) {
-            return new Admin(null, listen, tls);
+            return new Admin(null, listen, tls, null, Map.of());
+        }
+
+        /** This with {@code configDir} and {@code rateLimits}. */
+        public Admin with(Path configDir, Map<CallRateLimits.Group, CallRateLimits.Limit> rateLimits) {
+            return new Admin(socket, listen, tls, configDir, rateLimits);
         }
 
         /** Where and how it serves, for the start-up line. */

@@ -7,6 +7,7 @@ import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.config.PlaintextReader;
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.policy.config.ConfigLoader;
+import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.LogSettings;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
@@ -21,7 +22,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
@@ -47,7 +50,9 @@ public final class GatewaySettingsReader {
             "key_export", "cluster", "admin", "ike");
     private static final Set<String> CLUSTER_KEYS = Set.of("node_id", "name", "bind", "members", "kek_file");
     private static final Set<String> ADMIN_KEYS = Set.of("socket", "listen", "plaintext", "tls", "admins", "operators",
-            "readers");
+            "readers", "config_dir", "rate_limits");
+    private static final Set<String> RATE_LIMIT_KEYS = java.util.Arrays.stream(CallRateLimits.Group.values())
+            .map(CallRateLimits.Group::key).collect(java.util.stream.Collectors.toSet());
     private static final Set<String> ADMIN_TLS_KEYS = Set.of("cert", "key", "client_ca");
     private static final Set<String> IKE_KEYS = Set.of("half_open_timeout", "init_limit_half_open", "block_threshold",
             "cookie_threshold", "cookie_threshold_ip", "cookie_secret_lifetime");
@@ -235,6 +240,67 @@ public final class GatewaySettingsReader {
      * only), or {@code {listen: HOST:PORT, tls: {...}, admins: [...], operators: [...], readers: [...]}}.
      */
     private GatewaySettings.Admin admin(Node node, String nodeId) {
+        GatewaySettings.Admin admin = adminForm(node, nodeId);
+        if (admin == null || !(node instanceof MappingNode m)) {
+            return admin;
+        }
+        return admin.with(configDir(entry(m, "config_dir")), rateLimits(entry(m, "rate_limits")));
+    }
+
+    /** The value of {@code key} in {@code m} (checked by {@link #adminForm}), or null. */
+    private static Node entry(MappingNode m, String key) {
+        for (NodeTuple t : m.getValue()) {
+            if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) {
+                return t.getValueNode();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code gateway.admin.config_dir}: the only directory LoadConfig and ValidateConfig read files
+     * from, relative to the configuration file; absent: the file's own directory.
+     */
+    private Path configDir(Node node) {
+        if (node == null) {
+            return null;
+        }
+        String path = "gateway.admin.config_dir";
+        String text = nodes.string(node, path);
+        if (text == null) {
+            return null;
+        }
+        Path dir = baseDir.resolve(text);
+        if (!Files.isDirectory(dir)) {
+            problems.add(path, node, "'" + dir + "' is not a directory");
+            return null;
+        }
+        return dir;
+    }
+
+    /** {@code gateway.admin.rate_limits}: {@code GROUP: PER_MINUTE[/BURST]} for the groups that differ from the defaults. */
+    private Map<CallRateLimits.Group, CallRateLimits.Limit> rateLimits(Node node) {
+        String path = "gateway.admin.rate_limits";
+        Map<String, Node> m = node == null ? Map.of() : nodes.mapping(node, path, RATE_LIMIT_KEYS);
+        Map<CallRateLimits.Group, CallRateLimits.Limit> limits = new java.util.EnumMap<>(CallRateLimits.Group.class);
+        if (m == null) {
+            return limits;
+        }
+        for (CallRateLimits.Group g : CallRateLimits.Group.values()) {
+            Node n = m.get(g.key());
+            String text = n == null ? null : nodes.string(n, path + "." + g.key());
+            if (text != null) {
+                try {
+                    limits.put(g, CallRateLimits.Limit.parse(text));
+                } catch (IllegalArgumentException e) {
+                    problems.add(path + "." + g.key(), n, e.getMessage());
+                }
+            }
+        }
+        return limits;
+    }
+
+    private GatewaySettings.Admin adminForm(Node node, String nodeId) {
         String path = "gateway.admin";
         if (node == null) {
             return socketAdmin(null, defaultAdminSocket(nodeId));
@@ -256,7 +322,8 @@ public final class GatewaySettingsReader {
             return null;
         }
         if (m.containsKey("socket")) {
-            for (String other : List.of("listen", "plaintext", "tls", "admins", "operators", "readers")) {
+            for (String other : List.of("listen", "plaintext", "tls", "admins", "operators", "readers",
+                    "rate_limits")) {
                 if (m.containsKey(other)) {
                     problems.add(path + "." + other, m.get(other), "not with 'socket': the socket is for this"
                             + " process's user and root only; TCP is 'listen' with 'plaintext' or 'tls'");
@@ -277,7 +344,7 @@ public final class GatewaySettingsReader {
             return null;
         }
         if (plaintext) {
-            for (String other : List.of("tls", "admins", "operators", "readers")) {
+            for (String other : List.of("tls", "admins", "operators", "readers", "rate_limits")) {
                 if (m.containsKey(other)) {
                     problems.add(path + "." + other, m.get(other), "not with 'plaintext: true': plaintext has no"
                             + " client identities; use 'tls' instead");

@@ -9,6 +9,7 @@ import dev.keel.policy.grpc.PolicyServer;
 import dev.keel.policy.store.PolicyMetrics;
 import dev.keel.policy.store.PolicyStore;
 import dev.keel.rpc.LogOptions;
+import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
 import dev.keel.rpc.RoleAuthorization;
@@ -18,6 +19,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.EnumMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -76,8 +79,42 @@ public final class PolicyServiceMain implements Callable<Integer> {
             + " (docs/operations.md).")
     String metricsListen;
 
+    @Option(names = "--config-dir", paramLabel = "DIR", description = "The only directory LoadConfig and"
+            + " ValidateConfig read files from (symbolic links resolved, '..' refused); default: the directory of"
+            + " --config.")
+    Path configDir;
+
+    @Option(names = "--rate-limit", paramLabel = "GROUP=PER_MINUTE[/BURST]", description = "Per-client limit of"
+            + " the expensive calls of GROUP (config: LoadConfig, ValidateConfig; watch: Watch stream opens);"
+            + " repeatable; defaults config=6/3, watch=60/20 (docs/operations.md). Applied with mutual TLS.")
+    List<String> rateLimitOptions = new ArrayList<>();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** The --rate-limit options as limits per group. */
+    private Map<CallRateLimits.Group, CallRateLimits.Limit> rateLimits() {
+        Map<CallRateLimits.Group, CallRateLimits.Limit> limits = new EnumMap<>(CallRateLimits.Group.class);
+        for (String option : rateLimitOptions) {
+            int eq = option.indexOf('=');
+            CallRateLimits.Group group = null;
+            for (CallRateLimits.Group g : CallRateLimits.Group.values()) {
+                if (eq > 0 && g.key().equals(option.substring(0, eq).strip())) {
+                    group = g;
+                }
+            }
+            if (group == null) {
+                throw usage("--rate-limit " + option + ": want GROUP=PER_MINUTE[/BURST] with GROUP one of "
+                        + java.util.Arrays.stream(CallRateLimits.Group.values()).map(CallRateLimits.Group::key).toList());
+            }
+            try {
+                limits.put(group, CallRateLimits.Limit.parse(option.substring(eq + 1)));
+            } catch (IllegalArgumentException e) {
+                throw usage("--rate-limit " + option + ": " + e.getMessage());
+            }
+        }
+        return limits;
+    }
 
     private CommandLine.ParameterException usage(String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);
@@ -146,7 +183,9 @@ public final class PolicyServiceMain implements Callable<Integer> {
                 throw usage("--admin / --reader: " + e.getMessage());
             }
             try {
-                builder = NettyServerBuilder.forAddress(address, credentials).intercept(authorization);
+                // the rate limits run after the authorization: a caller without the role takes no token
+                builder = NettyServerBuilder.forAddress(address, credentials).intercept(new CallRateLimits(rateLimits()))
+                        .intercept(authorization);
             } catch (IllegalArgumentException e) {
                 // the transport parses the private key and matches it to the certificate
                 throw usage("--tls-cert " + tlsCert + " / --tls-key " + tlsKey + ": " + e.getMessage());
@@ -169,9 +208,16 @@ public final class PolicyServiceMain implements Callable<Integer> {
             builder.intercept(PolicyMetrics.callMetrics(metrics.registry()));
             new PolicyMetrics(store).bindTo(metrics.registry());
         }
-        // LoadConfig and ValidateConfig by path read files only beside the configuration this started with.
-        PolicyServer server = new PolicyServer(builder, new PolicyGrpcService(loader, store,
-                config.toAbsolutePath().getParent())).start();
+        // LoadConfig and ValidateConfig by path read files only in --config-dir, by default beside the
+        // configuration this started with.
+        Path loadDirectory = configDir != null ? configDir : config.toAbsolutePath().getParent();
+        PolicyGrpcService service;
+        try {
+            service = new PolicyGrpcService(loader, store, loadDirectory);
+        } catch (IllegalArgumentException e) {
+            throw usage("--config-dir: " + e.getMessage());
+        }
+        PolicyServer server = new PolicyServer(builder, service).start();
         System.getLogger(PolicyServiceMain.class.getName()).log(System.Logger.Level.INFO,
                 "policy-service serving {0} on {1}", valid.config(), listen);
         MetricsEndpoint metricsToClose = metrics;

@@ -1,7 +1,10 @@
 package dev.keel.rpc;
 
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServiceDescriptor;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,6 +16,11 @@ import java.util.Set;
  * the service. A method maps to the roles any one of which allows the call, or to "any client"
  * (any caller with a verified certificate: health checks, reflection). A method not in the
  * table is denied to everyone.
+ *
+ * <p>A method's request may also hold guarded fields: a caller who may call the method but holds
+ * none of a field's roles is refused when the request sets that field (e.g. sad-service's
+ * {@code include_wrapped_keys}: a reader may read SA records, only the roles that install or run
+ * SAs may have their wrapped keys).
  *
  * @param <R> the service's roles
  */
@@ -27,10 +35,29 @@ public final class MethodRoles<R extends Enum<R>> {
 
     private final Class<R> roleType;
     private final Map<String, Set<R>> rolesByMethod;
+    private final Map<String, List<GuardedField<R>>> fieldsByMethod;
 
-    private MethodRoles(Class<R> roleType, Map<String, Set<R>> rolesByMethod) {
+    private MethodRoles(Class<R> roleType, Map<String, Set<R>> rolesByMethod,
+            Map<String, List<GuardedField<R>>> fieldsByMethod) {
         this.roleType = roleType;
         this.rolesByMethod = Map.copyOf(rolesByMethod);
+        this.fieldsByMethod = Map.copyOf(fieldsByMethod);
+    }
+
+    /**
+     * A request field that only callers holding one of {@code roles} may set.
+     *
+     * @param field the field of the method's request message
+     * @param roles the roles any one of which may set it
+     */
+    public record GuardedField<R extends Enum<R>>(FieldDescriptor field, Set<R> roles) {
+        /** Whether {@code request} sets the field (a proto3 scalar: to anything but its default). */
+        public boolean isSetIn(Object request) {
+            if (!(request instanceof Message m) || m.getDescriptorForType() != field.getContainingType()) {
+                return false;
+            }
+            return field.isRepeated() ? m.getRepeatedFieldCount(field) > 0 : m.hasField(field);
+        }
     }
 
     /** An empty table over the roles {@code roleType}. */
@@ -59,6 +86,11 @@ public final class MethodRoles<R extends Enum<R>> {
         return roles == null ? Set.of() : roles;
     }
 
+    /** The guarded fields of {@code fullMethodName}'s request; empty for most methods. */
+    public List<GuardedField<R>> guardedFields(String fullMethodName) {
+        return fieldsByMethod.getOrDefault(fullMethodName, List.of());
+    }
+
     /** The methods of {@code service} this table does not name (each would be denied). */
     public List<String> missing(ServiceDescriptor service) {
         return service.getMethods().stream().map(MethodDescriptor::getFullMethodName)
@@ -69,6 +101,7 @@ public final class MethodRoles<R extends Enum<R>> {
     public static final class Builder<R extends Enum<R>> {
         private final Class<R> roleType;
         private final Map<String, Set<R>> rolesByMethod = new LinkedHashMap<>();
+        private final Map<String, List<GuardedField<R>>> fieldsByMethod = new LinkedHashMap<>();
 
         private Builder(Class<R> roleType) {
             this.roleType = roleType;
@@ -97,6 +130,29 @@ public final class MethodRoles<R extends Enum<R>> {
             return this;
         }
 
+        /**
+         * {@code method}'s request field {@code field} may be set only by callers holding one of
+         * the given roles.
+         *
+         * @throws IllegalArgumentException when the request message has no such field
+         */
+        @SafeVarargs
+        public final Builder<R> guardField(MethodDescriptor<?, ?> method, String field, R role, R... more) {
+            if (!(method.getRequestMarshaller() instanceof MethodDescriptor.PrototypeMarshaller<?> pm)
+                    || !(pm.getMessagePrototype() instanceof Message prototype)) {
+                throw new IllegalArgumentException(method.getFullMethodName() + ": request is not a protobuf message");
+            }
+            FieldDescriptor fd = prototype.getDescriptorForType().findFieldByName(field);
+            if (fd == null) {
+                throw new IllegalArgumentException(method.getFullMethodName() + ": "
+                        + prototype.getDescriptorForType().getFullName() + " has no field " + field);
+            }
+            EnumSet<R> roles = EnumSet.of(role, more);
+            fieldsByMethod.computeIfAbsent(method.getFullMethodName(), k -> new ArrayList<>())
+                    .add(new GuardedField<>(fd, Set.copyOf(roles)));
+            return this;
+        }
+
         private void put(String method, Set<R> roles) {
             if (rolesByMethod.putIfAbsent(method, roles) != null) {
                 throw new IllegalArgumentException(method + " is named twice in the method table");
@@ -105,7 +161,9 @@ public final class MethodRoles<R extends Enum<R>> {
 
         /** The table. */
         public MethodRoles<R> build() {
-            return new MethodRoles<>(roleType, rolesByMethod);
+            Map<String, List<GuardedField<R>>> fields = new LinkedHashMap<>();
+            fieldsByMethod.forEach((m, list) -> fields.put(m, List.copyOf(list)));
+            return new MethodRoles<>(roleType, rolesByMethod, fields);
         }
     }
 }

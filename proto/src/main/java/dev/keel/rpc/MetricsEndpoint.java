@@ -76,6 +76,7 @@ public final class MetricsEndpoint implements AutoCloseable {
             new ProcessorMetrics().bindTo(registry);
             bindProcessCpuTime(registry);
             new UptimeMetrics().bindTo(registry);
+            RefusedCalls.process().bindTo(registry); // every gRPC server of the process refuses through it
             server = HttpServer.create(listen, 16);
         } catch (IOException | RuntimeException e) {
             gc.close();

@@ -1,5 +1,8 @@
 package dev.keel.rpc;
 
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -9,6 +12,7 @@ import java.security.cert.X509Certificate;
 import java.util.Collection;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,7 +24,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@link MethodRoles}). Otherwise the call is closed before the service sees it, so it changes
  * nothing: PERMISSION_DENIED naming the method and the roles it needs, or UNAUTHENTICATED when
  * the call has no verified certificate (not possible through a server that requires one,
- * checked anyway). Methods missing from the table are denied.
+ * checked anyway). Methods missing from the table are denied. A request that sets a field the
+ * caller's roles may not set ({@link MethodRoles.GuardedField}) is refused the same way, naming
+ * the field, before the service sees it.
+ *
+ * <p>Every refusal is counted and logged through {@link #refusals()}; a call let through carries
+ * its {@link RefusedCalls.Caller} in its Context for the interceptors after this one
+ * ({@link CallRateLimits}).
  *
  * @param <R> the service's roles
  */
@@ -32,10 +42,17 @@ public final class RoleAuthorization<R extends Enum<R>> implements ServerInterce
     private final MethodRoles<R> methods;
     private final Map<String, Set<R>> rolesByIdentity;
     private final Map<X509Certificate, Set<R>> heldByCertificate = new ConcurrentHashMap<>();
+    private final RefusedCalls refusals;
 
-    private RoleAuthorization(MethodRoles<R> methods, Map<String, Set<R>> rolesByIdentity) {
+    private RoleAuthorization(MethodRoles<R> methods, Map<String, Set<R>> rolesByIdentity, RefusedCalls refusals) {
         this.methods = methods;
         this.rolesByIdentity = Map.copyOf(rolesByIdentity);
+        this.refusals = refusals;
+    }
+
+    /** Where this interceptor's refusals are counted and logged; bind it to the process's registry. */
+    public RefusedCalls refusals() {
+        return refusals;
     }
 
     /**
@@ -46,6 +63,12 @@ public final class RoleAuthorization<R extends Enum<R>> implements ServerInterce
      */
     public static <R extends Enum<R>> RoleAuthorization<R> of(MethodRoles<R> methods,
             Map<R, ? extends Collection<String>> identitiesByRole) {
+        return of(methods, identitiesByRole, RefusedCalls.process());
+    }
+
+    /** As {@link #of(MethodRoles, Map)}, recording refusals in {@code refusals}. */
+    public static <R extends Enum<R>> RoleAuthorization<R> of(MethodRoles<R> methods,
+            Map<R, ? extends Collection<String>> identitiesByRole, RefusedCalls refusals) {
         Map<String, Set<R>> byIdentity = new HashMap<>();
         identitiesByRole.forEach((role, ids) -> {
             for (String id : ids) {
@@ -59,7 +82,7 @@ public final class RoleAuthorization<R extends Enum<R>> implements ServerInterce
             }
         });
         byIdentity.replaceAll((id, roles) -> Set.copyOf(roles));
-        return new RoleAuthorization<>(methods, byIdentity);
+        return new RoleAuthorization<>(methods, byIdentity, refusals);
     }
 
     /** The roles {@code cert} holds through any of its identities. */
@@ -85,25 +108,75 @@ public final class RoleAuthorization<R extends Enum<R>> implements ServerInterce
         String method = call.getMethodDescriptor().getFullMethodName();
         X509Certificate cert = MutualTls.peerCertificate(call.getAttributes());
         if (cert == null) {
-            return refuse(call, Status.UNAUTHENTICATED.withDescription(
-                    "no verified client certificate: this API requires mutual TLS"));
+            return refusals.refuse(call, Status.UNAUTHENTICATED.withDescription(
+                    "no verified client certificate: this API requires mutual TLS"),
+                    RefusedCalls.Caller.anonymous(call), RefusedCalls.Reason.NO_CERTIFICATE);
         }
-        if (methods.openToAnyClient(method)) {
-            return next.startCall(call, headers);
-        }
-        Set<R> needed = methods.rolesFor(method);
         Set<R> held = rolesOf(cert);
-        if (needed.stream().anyMatch(held::contains)) {
-            return next.startCall(call, headers);
+        RefusedCalls.Caller caller = RefusedCalls.Caller.of(cert, held);
+        if (!methods.openToAnyClient(method)) {
+            Set<R> needed = methods.rolesFor(method);
+            if (needed.stream().noneMatch(held::contains)) {
+                return refusals.refuse(call, Status.PERMISSION_DENIED.withDescription("client '" + caller.client()
+                        + "' may not call " + method + (needed.isEmpty() ? " (not a method of this API)"
+                        : " (needs role " + anyOf(needed) + ")")), caller, RefusedCalls.Reason.ROLE);
+            }
         }
-        String client = cert.getSubjectX500Principal().getName();
-        return refuse(call, Status.PERMISSION_DENIED.withDescription("client '" + client + "' may not call "
-                + method + (needed.isEmpty() ? " (not a method of this API)" : " (needs role "
-                + String.join(" or ", needed.stream().sorted().map(Enum::name).toList()) + ")")));
+        Context ctx = Context.current().withValue(RefusedCalls.CALLER, caller);
+        List<MethodRoles.GuardedField<R>> guarded = methods.guardedFields(method).stream()
+                .filter(f -> f.roles().stream().noneMatch(held::contains)).toList();
+        ServerCall.Listener<Q> listener = Contexts.interceptCall(ctx, call, headers, next);
+        return guarded.isEmpty() ? listener : new FieldGuard<>(listener, call, guarded, caller);
     }
 
-    private static <Q, A> ServerCall.Listener<Q> refuse(ServerCall<Q, A> call, Status status) {
-        call.close(status, new Metadata());
-        return new ServerCall.Listener<>() {};
+    private static String anyOf(Set<? extends Enum<?>> roles) {
+        return String.join(" or ", roles.stream().sorted().map(Enum::name).toList());
+    }
+
+    /**
+     * Refuses the call when its request sets a field this caller may not set; otherwise passes
+     * everything on. The service is started but sees neither the request nor its half-close, so
+     * a unary or server-streaming method never runs.
+     */
+    private final class FieldGuard<Q, A> extends ForwardingServerCallListener.SimpleForwardingServerCallListener<Q> {
+        private final ServerCall<Q, A> call;
+        private final List<MethodRoles.GuardedField<R>> guarded;
+        private final RefusedCalls.Caller caller;
+        private boolean refused;
+
+        FieldGuard(ServerCall.Listener<Q> delegate, ServerCall<Q, A> call, List<MethodRoles.GuardedField<R>> guarded,
+                RefusedCalls.Caller caller) {
+            super(delegate);
+            this.call = call;
+            this.guarded = guarded;
+            this.caller = caller;
+        }
+
+        @Override
+        public void onMessage(Q message) {
+            if (refused) {
+                return;
+            }
+            for (MethodRoles.GuardedField<R> f : guarded) {
+                if (f.isSetIn(message)) {
+                    refused = true;
+                    Status status = Status.PERMISSION_DENIED.withDescription("client '" + caller.client()
+                            + "' may not set " + f.field().getName() + " on "
+                            + call.getMethodDescriptor().getFullMethodName() + " (needs role " + anyOf(f.roles())
+                            + "; call without it)");
+                    call.close(status, new Metadata());
+                    refusals.record(call.getMethodDescriptor(), status, caller, RefusedCalls.Reason.FIELD);
+                    return;
+                }
+            }
+            super.onMessage(message);
+        }
+
+        @Override
+        public void onHalfClose() {
+            if (!refused) {
+                super.onHalfClose();
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@ import dev.keel.rpc.KeelLog;
 import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
+import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.RoleAuthorization;
 import dev.keel.sad.grpc.SadApiRoles;
 import dev.keel.sad.grpc.SadApiRoles.Role;
@@ -129,7 +130,9 @@ public final class SadMain {
             }
             RoleAuthorization<Role> authorization = SadApiRoles.authorization(identities); // checked in parse
             try {
-                return NettyServerBuilder.forAddress(address, credentials).intercept(authorization);
+                // the rate limits run after the authorization: a caller without the role takes no token
+                return NettyServerBuilder.forAddress(address, credentials).intercept(new CallRateLimits(Map.of()))
+                        .intercept(authorization);
             } catch (IllegalArgumentException e) {
                 // the transport parses the private key here
                 throw new IllegalArgumentException("--tls-cert " + cert + " / --tls-key " + key + ": "

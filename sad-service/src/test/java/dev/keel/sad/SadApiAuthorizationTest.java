@@ -136,6 +136,41 @@ class SadApiAuthorizationTest {
     }
 
     @Test
+    void everyRequestThatCanAskForWrappedKeysIsGuarded() {
+        for (var m : SaServiceGrpc.getServiceDescriptor().getMethods()) {
+            var prototype = (com.google.protobuf.Message) ((io.grpc.MethodDescriptor.PrototypeMarshaller<?>)
+                    m.getRequestMarshaller()).getMessagePrototype();
+            boolean asks = prototype.getDescriptorForType().findFieldByName(SadApiRoles.WRAPPED_KEYS) != null;
+            assertThat(SadApiRoles.METHODS.guardedFields(m.getFullMethodName())).as(m.getFullMethodName())
+                    .hasSize(asks ? 1 : 0);
+        }
+    }
+
+    @Test
+    void wrappedKeysOnlyForTheRolesThatInstallOrRunSas() throws Exception {
+        assertThat(sad(ike).installChildSa(TestSupport.gcmSa("authz-keys-1", 0x1011, Direction.DIRECTION_OUTBOUND)
+                .build()).getChildSa().getId()).isEqualTo("authz-keys-1");
+        GetChildSaRequest withKeys = GetChildSaRequest.newBuilder().setId("authz-keys-1").setIncludeWrappedKeys(true)
+                .build();
+        var rd = sad(reader);
+        Status denied = codeAndDescription(() -> rd.getChildSa(withKeys));
+        assertThat(denied.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(denied.getDescription()).contains("may not set include_wrapped_keys on keel.v1.SaService/GetChildSa",
+                "needs role IKE or DATA_PLANE or ADMIN");
+        assertThat(codeAndDescription(() -> rd.getIkeSa(dev.keel.proto.v1.GetIkeSaRequest.newBuilder()
+                .setId("x").setIncludeWrappedKeys(true).build())).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        var watch = rd.watch(dev.keel.proto.v1.WatchRequest.newBuilder().setIncludeWrappedKeys(true).build());
+        assertThat(codeAndDescription(watch::hasNext).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        // Without the field a reader reads the record, keyless.
+        assertThat(sad(reader).getChildSa(GetChildSaRequest.newBuilder().setId("authz-keys-1").build()).getChildSa()
+                .hasKeys()).isFalse();
+        for (TestPki.Issued installer : List.of(ike, dataPlane, admin)) {
+            assertThat(sad(installer).getChildSa(withKeys).getChildSa().hasKeys())
+                    .as(installer.cert().getSubjectX500Principal().getName()).isTrue();
+        }
+    }
+
+    @Test
     void dataPlaneMayNotInstallAndTheSadIsUnchanged() throws Exception {
         var dp = sad(dataPlane);
         InstallChildSaRequest request = TestSupport.gcmSa("authz-out-1", 0x1001, Direction.DIRECTION_OUTBOUND).build();

@@ -9,6 +9,7 @@ import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.rpc.FirstReadyChannel;
 import dev.keel.rpc.LogOptions;
 import dev.keel.rpc.LoopbackTargets;
+import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.MutualTls;
 import io.grpc.BindableService;
@@ -300,7 +301,8 @@ public final class IkeServiceMain implements Callable<Integer> {
             throw new IllegalArgumentException("--tls-*: " + e.getMessage(), e);
         }
         try {
-            return NettyServerBuilder.forAddress(listen, credentials).intercept(IkeAdminRoles.authorization(identities));
+            return NettyServerBuilder.forAddress(listen, credentials).intercept(new CallRateLimits(Map.of())) // after:
+                    .intercept(IkeAdminRoles.authorization(identities));
         } catch (IllegalArgumentException e) { // the transport parses the private key here
             throw new IllegalArgumentException("--tls-cert " + tlsCert + " / --tls-key " + tlsKey + ": "
                     + e.getMessage(), e);

@@ -25,9 +25,12 @@ public final class SadApiRoles {
         ADMIN
     }
 
+    /** The request field that asks for wrapped keys (GetChildSa, GetIkeSa, Watch). */
+    public static final String WRAPPED_KEYS = "include_wrapped_keys";
+
     /** The roles each SaService method needs; health and reflection are for any authenticated client. */
     public static final MethodRoles<Role> METHODS = MethodRoles.builder(Role.class)
-            // Reads. Records carry keys only wrapped under the KEK, which no client holds.
+            // Reads. Records carry keys only wrapped under the KEK, and only when asked (guarded below).
             .allow(SaServiceGrpc.getGetChildSaMethod(), Role.READER, Role.IKE, Role.DATA_PLANE, Role.ADMIN)
             .allow(SaServiceGrpc.getGetIkeSaMethod(), Role.READER, Role.IKE, Role.DATA_PLANE, Role.ADMIN)
             .allow(SaServiceGrpc.getListChildSasMethod(), Role.READER, Role.IKE, Role.DATA_PLANE, Role.ADMIN)
@@ -46,6 +49,15 @@ public final class SadApiRoles {
             .allow(SaServiceGrpc.getReportUsageMethod(), Role.DATA_PLANE, Role.ADMIN)
             // Takeover after a failure is sad-service's own; a planned move is an operator's decision.
             .allow(SaServiceGrpc.getClaimOwnershipMethod(), Role.ADMIN)
+            // Wrapped keys only for the roles that install or run SAs (ike-service adopting an IKE SA,
+            // esp-worker's feed), never for readers: a key wrapped under the KEK is still the key to
+            // whoever also obtains the KEK file (docs/sad.md, "Who may call what").
+            .guardField(SaServiceGrpc.getGetChildSaMethod(), WRAPPED_KEYS, Role.IKE, Role.DATA_PLANE,
+                    Role.ADMIN)
+            .guardField(SaServiceGrpc.getGetIkeSaMethod(), WRAPPED_KEYS, Role.IKE, Role.DATA_PLANE,
+                    Role.ADMIN)
+            .guardField(SaServiceGrpc.getWatchMethod(), WRAPPED_KEYS, Role.IKE, Role.DATA_PLANE,
+                    Role.ADMIN)
             .anyClient(MethodRoles.HEALTH_AND_REFLECTION)
             .build();
 
