@@ -1,6 +1,6 @@
 package dev.keel.gateway;
 
-import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.IpRange;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.message.IkeIdentity;
@@ -62,8 +62,8 @@ final class IkeConnections {
                         case START -> ChildConnection.StartAction.START;
                     }));
         }
-        List<IpAddress> local = addresses(c.localAddrs());
-        List<IpAddress> remote = addresses(c.remoteAddrs());
+        List<IpRange> local = IkeConnection.addresses(c.localAddrs());
+        List<IpRange> remote = IkeConnection.addresses(c.remoteAddrs());
         IkeIdentity localId = IkeIdentity.parse(c.local().id());
         IkeIdentity remoteId = anyOrIdentity(c.remote().id());
         if (c.local().method() == AuthMethod.PUBKEY) {
@@ -109,7 +109,4 @@ final class IkeConnections {
         return id == null || id.equals("%any") ? null : IkeIdentity.parse(id);
     }
 
-    private static List<IpAddress> addresses(List<String> texts) {
-        return texts.stream().filter(t -> !t.equals("%any")).map(IpAddress::parse).toList();
-    }
 }

@@ -2,6 +2,7 @@ package dev.keel.bench.ike;
 
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.IpRange;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSyntaxException;
 import dev.keel.core.proposal.Protocol;
@@ -114,8 +115,8 @@ final class BenchPeer implements AutoCloseable {
         ChildConnection child = new ChildConnection(CHILD, TrafficSelectors.parseList(localTs),
                 TrafficSelectors.parseList(remoteTs), Proposal.parseList(Protocol.ESP, ESP_PROPOSAL), IpsecMode.TUNNEL,
                 Duration.ofHours(1), Duration.ofMinutes(66), ChildConnection.StartAction.NONE);
-        return new IkeConnection(name, List.of(IpAddress.fromBytes(local.getAddress().getAddress())),
-                List.of(IpAddress.fromBytes(peer.getAddress().getAddress())), peer.getPort(), IkeIdentity.parse(self),
+        return new IkeConnection(name, List.of(IpRange.of(IpAddress.fromBytes(local.getAddress().getAddress()))),
+                List.of(IpRange.of(IpAddress.fromBytes(peer.getAddress().getAddress()))), peer.getPort(), IkeIdentity.parse(self),
                 IkeIdentity.parse(other), new IkeConnection.Auth.Psk(PSK), Proposal.parseList(Protocol.IKE, IKE_PROPOSAL),
                 false, Duration.ZERO, List.of(child));
     }

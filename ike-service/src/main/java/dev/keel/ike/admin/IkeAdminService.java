@@ -6,7 +6,6 @@ import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.metrics.IkeMetrics;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.proto.v1.ChildSaInfo;
-import dev.keel.proto.v1.IkeSaInfo;
 import dev.keel.proto.v1.IkeSaState;
 import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.proto.v1.InitiateRequest;
@@ -248,7 +247,7 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
             c = engine.connections().byName(request.getConnection()).orElseThrow(() -> Status.NOT_FOUND
                     .withDescription("connection: no connection '" + request.getConnection() + "'").asRuntimeException());
             children = childrenToStart(c, request.getChild());
-            if (c.remoteAddrs().isEmpty()) {
+            if (!c.canInitiate()) {
                 throw Status.FAILED_PRECONDITION.withDescription("connection '" + c.name() + "' has no remote address"
                         + " (remote_addrs): it only answers, this node cannot initiate it").asRuntimeException();
             }
@@ -392,7 +391,7 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
         for (Targets.Target t : targets) {
             String name = t.ike().info().getConnection();
             Optional<IkeConnection> c = engine.connections().byName(name);
-            if (c.isEmpty() || c.get().remoteAddrs().isEmpty()) {
+            if (c.isEmpty() || !c.get().canInitiate()) {
                 throw Status.FAILED_PRECONDITION.withDescription("reauth: IKE SA " + name + "["
                         + t.ike().info().getUniqueId() + "]: connection '" + name + "' "
                         + (c.isEmpty() ? "is no longer configured" : "has no remote address, this node cannot initiate it"))

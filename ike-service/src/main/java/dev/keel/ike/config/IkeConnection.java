@@ -1,6 +1,7 @@
 package dev.keel.ike.config;
 
 import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.IpRange;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.ike.message.IkeIdentity;
 import java.net.InetAddress;
@@ -19,8 +20,9 @@ import java.util.Optional;
  * secret.
  *
  * @param name        unique name
- * @param localAddrs  our addresses; empty for any
- * @param remoteAddrs the peer's addresses; empty for any (responder only)
+ * @param localAddrs  our addresses (single addresses, prefixes as ranges, ranges); empty for any
+ * @param remoteAddrs the peer's addresses, as {@code localAddrs}; empty for any. Only a connection
+ *                    whose first remote entry is one address can initiate (to that address)
  * @param remotePort  the peer's IKE port (500 unless a lab moves it)
  * @param localId     our identity (IDi as initiator, IDr as responder)
  * @param remoteId    the identity we require of the peer; null accepts any that authenticates
@@ -31,7 +33,7 @@ import java.util.Optional;
  * @param dpdDelay    liveness check interval when idle, zero disables
  * @param children    CHILD_SA configurations
  */
-public record IkeConnection(String name, List<IpAddress> localAddrs, List<IpAddress> remoteAddrs, int remotePort,
+public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
         IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
         Duration dpdDelay, List<ChildConnection> children) {
 
@@ -48,13 +50,39 @@ public record IkeConnection(String name, List<IpAddress> localAddrs, List<IpAddr
         return children.stream().filter(c -> c.name().equals(child)).findFirst();
     }
 
-    /** The peer's IKE endpoint for an initiation: its first address. */
+    /**
+     * The entries of {@code local_addrs} / {@code remote_addrs} as swanctl writes them: an address,
+     * a prefix ({@code 198.18.0.0/15}), a range ({@code 192.0.2.1-192.0.2.9}), {@code %any}
+     * (nothing: any address), {@code %any4} or {@code %any6} (every address of one family).
+     *
+     * @throws IllegalArgumentException quoting the entry and saying what is wrong
+     */
+    public static List<IpRange> addresses(List<String> texts) {
+        List<IpRange> out = new java.util.ArrayList<>();
+        for (String t : texts) {
+            switch (t) {
+                case "%any" -> { }
+                case "%any4" -> out.add(IpRange.all(dev.keel.core.net.IpFamily.IPV4));
+                case "%any6" -> out.add(IpRange.all(dev.keel.core.net.IpFamily.IPV6));
+                default -> out.add(t.indexOf('/') >= 0 ? dev.keel.core.net.IpPrefix.parse(t).toRange() : IpRange.parse(t));
+            }
+        }
+        return out;
+    }
+
+    /** True when this connection can initiate: its first remote entry is one address. */
+    public boolean canInitiate() {
+        return !remoteAddrs.isEmpty() && remoteAddrs.getFirst().isSingleAddress();
+    }
+
+    /** The peer's IKE endpoint for an initiation: its first address ({@link #canInitiate}). */
     public InetSocketAddress remoteEndpoint() {
-        if (remoteAddrs.isEmpty()) {
-            throw new IllegalStateException("connection '" + name + "' has no remote address to initiate to");
+        if (!canInitiate()) {
+            throw new IllegalStateException("connection '" + name + "' has no remote address to initiate to"
+                    + " (the first entry of remote_addrs must be one address)");
         }
         try {
-            return new InetSocketAddress(InetAddress.getByAddress(remoteAddrs.getFirst().bytes()), remotePort);
+            return new InetSocketAddress(InetAddress.getByAddress(remoteAddrs.getFirst().start().bytes()), remotePort);
         } catch (UnknownHostException e) {
             throw new IllegalStateException("4 or 16 bytes always make an address", e);
         }
@@ -62,7 +90,12 @@ public record IkeConnection(String name, List<IpAddress> localAddrs, List<IpAddr
 
     /** True when this connection may serve a peer at {@code address}. */
     public boolean acceptsRemote(IpAddress address) {
-        return remoteAddrs.isEmpty() || remoteAddrs.contains(address);
+        return remoteAddrs.isEmpty() || remoteAddrs.stream().anyMatch(r -> r.contains(address));
+    }
+
+    /** True when this connection may be reached at our {@code address}. */
+    public boolean acceptsLocal(IpAddress address) {
+        return localAddrs.isEmpty() || localAddrs.stream().anyMatch(r -> r.contains(address));
     }
 
     @Override

@@ -138,7 +138,7 @@ public final class IkeEngine implements IkeReceiver {
      * without a remote address cannot initiate and is skipped); failures are logged, not thrown.
      */
     public void initiateStartChildren(IkeConnection c) {
-        if (c.remoteAddrs().isEmpty()) {
+        if (!c.canInitiate()) {
             return;
         }
         for (ChildConnection child : c.children()) {

@@ -2,7 +2,6 @@ package dev.keel.ike.service;
 
 import com.google.protobuf.ByteString;
 import dev.keel.core.crypto.PemKeys;
-import dev.keel.core.net.IpAddress;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSyntaxException;
 import dev.keel.core.proposal.Protocol;
@@ -62,13 +61,13 @@ public final class PolicyConnections {
         IkeIdentity localId = IkeIdentity.parse(c.getLocal().getId());
         List<Proposal> proposals = proposals(at, Protocol.IKE, c.getProposalsList());
         if (pubkey) {
-            return new IkeConnection(c.getName(), addresses(c.getLocalAddrsList()), addresses(c.getRemoteAddrsList()),
+            return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), pubKey(at, c, ref, secret), proposals,
                     true, Duration.ofSeconds(c.getDpdDelaySeconds()), children);
         }
         byte[] copy = secret.clone();
         try {
-            return new IkeConnection(c.getName(), addresses(c.getLocalAddrsList()), addresses(c.getRemoteAddrsList()),
+            return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), new IkeConnection.Auth.Psk(copy),
                     proposals, true, Duration.ofSeconds(c.getDpdDelaySeconds()), children);
         } finally {
@@ -140,7 +139,4 @@ public final class PolicyConnections {
         return id == null || id.isEmpty() || id.equals("%any") ? null : IkeIdentity.parse(id);
     }
 
-    private static List<IpAddress> addresses(List<String> texts) {
-        return texts.stream().filter(t -> !t.equals("%any")).map(IpAddress::parse).toList();
-    }
 }

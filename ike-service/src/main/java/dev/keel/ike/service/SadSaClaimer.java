@@ -317,8 +317,7 @@ public final class SadSaClaimer implements AutoCloseable {
         Optional<IkeConnection> c = connections.byName(connection);
         if (c.isEmpty()) {
             why = "no connection '" + connection + "' here";
-        } else if (!c.get().localAddrs().isEmpty()
-                && !c.get().localAddrs().contains(IpAddress.fromBytes(local.getAddress().toByteArray()))) {
+        } else if (!c.get().acceptsLocal(IpAddress.fromBytes(local.getAddress().toByteArray()))) {
             why = "its local address " + IpAddress.fromBytes(local.getAddress().toByteArray())
                     + " is not in local_addrs of connection '" + connection + "'";
         } else if (!Arrays.equals(peer.getAddress().toByteArray(), from.getAddress().getAddress())) {

@@ -48,7 +48,7 @@ public final class ConnectionDirectory {
      */
     public List<IkeConnection> forAddresses(IpAddress local, IpAddress remote) {
         return all().stream()
-                .filter(c -> c.localAddrs().isEmpty() || c.localAddrs().contains(local))
+                .filter(c -> c.acceptsLocal(local))
                 .filter(c -> c.acceptsRemote(remote))
                 .toList();
     }

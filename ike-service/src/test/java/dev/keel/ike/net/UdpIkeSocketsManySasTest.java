@@ -4,6 +4,7 @@ import dev.keel.ike.engine.HalfOpenLimits;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.IpRange;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.IpsecMode;
@@ -180,7 +181,7 @@ class UdpIkeSocketsManySasTest {
         ChildConnection child = new ChildConnection("net", TrafficSelectors.parseList(localTs),
                 TrafficSelectors.parseList(remoteTs), Proposal.parseList(Protocol.ESP, "aes256gcm16"), IpsecMode.TUNNEL,
                 Duration.ofHours(1), Duration.ofMinutes(66), ChildConnection.StartAction.NONE);
-        return new IkeConnection(name, List.of(IpAddress.parse(self)), List.of(IpAddress.parse(peer)), peerPort,
+        return new IkeConnection(name, List.of(IpRange.parse(self)), List.of(IpRange.parse(peer)), peerPort,
                 IkeIdentity.parse(selfId), IkeIdentity.parse(peerId), new IkeConnection.Auth.Psk(PSK),
                 Proposal.parseList(Protocol.IKE, "aes256gcm16-prfsha256-x25519"), false, Duration.ZERO, List.of(child));
     }

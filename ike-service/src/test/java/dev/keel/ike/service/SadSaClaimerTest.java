@@ -157,7 +157,7 @@ class SadSaClaimerTest {
         closing.add(channel::shutdownNow);
         ConnectionDirectory connections = new ConnectionDirectory();
         connections.replace(List.of(new IkeConnection("peer", localAddrs == null ? List.of()
-                : List.of(IpAddress.parse(localAddrs)), List.of(), 500, IkeIdentity.parse("ha.example"), null,
+                : List.of(dev.keel.core.net.IpRange.parse(localAddrs)), List.of(), 500, IkeIdentity.parse("ha.example"), null,
                 new IkeConnection.Auth.Psk(new byte[16]), Proposal.parseList(Protocol.IKE, "aes256gcm16-prfsha256-x25519"),
                 true, Duration.ZERO, List.of())));
         SadSaClaimer c = new SadSaClaimer(channel, "gwb", connections, new ClaimGate(limits));

@@ -3,6 +3,7 @@ package dev.keel.ike.session;
 import dev.keel.ike.engine.HalfOpenLimits;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.IpRange;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.Protocol;
 import dev.keel.core.proposal.ProposalSyntaxException;
@@ -154,7 +155,7 @@ public final class TwoIkePeers implements AutoCloseable {
         ChildConnection child = new ChildConnection("net", TrafficSelectors.parseList(localTs),
                 TrafficSelectors.parseList(remoteTs), Proposal.parseList(Protocol.ESP, esp), IpsecMode.TUNNEL,
                 Duration.ofHours(1), Duration.ofMinutes(66), ChildConnection.StartAction.NONE);
-        return new IkeConnection(name, List.of(address(self)), List.of(address(peer)), 500, IkeIdentity.parse(selfId),
+        return new IkeConnection(name, List.of(IpRange.of(address(self))), List.of(IpRange.of(address(peer))), 500, IkeIdentity.parse(selfId),
                 peerId == null ? null : IkeIdentity.parse(peerId), auth, Proposal.parseList(Protocol.IKE, ike), false,
                 Duration.ZERO, List.of(child));
     }
