@@ -11,10 +11,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -29,25 +29,15 @@ class CharonPairTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     private static final String PSK = "keel-interop-psk";
 
-    private Path work;
+    /** Configurations, logs and charon's files; JUnit removes it, also after a failure. */
+    @TempDir
+    Path work;
 
     @BeforeEach
     void requireTools() throws IOException {
         StrongSwanPeer.assumeAvailable();
         SystemTests.assumeTool("iperf3");
         SystemTests.assumeTool("ping");
-        work = Files.createTempDirectory("keel-swan");
-    }
-
-    @AfterEach
-    void removeWorkDir() throws IOException {
-        if (work != null) {
-            try (var walk = Files.walk(work)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
     }
 
     @ParameterizedTest(name = "{0} / ESP {1}")

@@ -8,16 +8,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A strongSwan peer sets up its tunnel to a Keel gateway that a flood of IKE_SA_INIT requests
@@ -49,26 +48,17 @@ class IkeFloodTest {
             "strongswan-5.9.8-ike-sa-init-request.hex");
     private static final Path FLOOD = Path.of("..", "bench", "ike", "ike-flood.py");
 
-    private Path work;
+    /** Configurations, logs and charon's files; JUnit removes it, also after a failure. */
+    @TempDir
+    Path work;
 
     @BeforeEach
     void requireTools() throws IOException {
         StrongSwanPeer.assumeAvailable();
         SystemTests.assumeTool("python3");
         SystemTests.assumeTool("ping");
-        work = Files.createTempDirectory("keel-flood");
     }
 
-    @AfterEach
-    void removeWorkDir() throws IOException {
-        if (work != null) {
-            try (var walk = Files.walk(work)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
-    }
 
     @Test
     void charonSetsUpItsTunnelWhileTwentyThousandIkeSaInitsASecondArrive() throws Exception {

@@ -9,13 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -37,7 +36,9 @@ class KeelStrongSwanInteropTest {
     /** Pings per tunnel; every one must be answered. */
     private static final int PINGS = 3;
 
-    private Path work;
+    /** Configurations, logs and charon's files; JUnit removes it, also after a failure. */
+    @TempDir
+    Path work;
 
     @BeforeEach
     void requireTools() throws IOException {
@@ -45,19 +46,8 @@ class KeelStrongSwanInteropTest {
         SystemTests.assumeTool("iperf3");
         SystemTests.assumeTool("ping");
         Tshark.assumeInstalled();
-        work = Files.createTempDirectory("keel-interop");
     }
 
-    @AfterEach
-    void removeWorkDir() throws IOException {
-        if (work != null) {
-            try (var walk = Files.walk(work)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
-    }
 
     @ParameterizedTest(name = "{0} initiates, {1} / ESP {2}")
     @CsvSource(delimiter = ';', value = {

@@ -18,13 +18,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * keelctl against a running Keel gateway facing strongSwan (issue 14): Keel in site A's gateway
@@ -47,27 +46,18 @@ class KeelctlInteropTest {
     private static final String PSK = "keel-interop-psk-0123456";
     private static final String ADMIN_API = "127.0.0.1:7441";
 
-    private Path work;
+    /** Configurations, logs and charon's files; JUnit removes it, also after a failure. */
+    @TempDir
+    Path work;
     private Path pki;
 
     @BeforeEach
     void requireTools() throws IOException {
         StrongSwanPeer.assumeAvailable();
         dev.keel.esp.wire.SystemTests.assumeTool("ping");
-        work = Files.createTempDirectory("keel-keelctl");
         pki = Files.createDirectories(work.resolve("pki"));
     }
 
-    @AfterEach
-    void removeWorkDir() throws IOException {
-        if (work != null) {
-            try (var walk = Files.walk(work)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
-    }
 
     @Test
     void operatorInitiatesListsRekeysAndTerminatesAsCharonSeesItAndAReaderMayNotTerminate() throws Exception {
