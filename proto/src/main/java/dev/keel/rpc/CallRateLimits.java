@@ -4,7 +4,6 @@ import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.proto.v1.ListChildSasRequest;
 import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.SaServiceGrpc;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -171,37 +170,25 @@ public final class CallRateLimits implements ServerInterceptor {
             return next.startCall(call, headers);
         }
         // Decided on the request (a listing's later pages are free), which every limited method has exactly one of.
-        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
-            private boolean refused;
-
+        return new RequestCheck<>(next.startCall(call, headers)) {
             @Override
-            public void onMessage(Q message) {
-                if (refused) {
-                    return;
-                }
+            boolean refused(Q message) {
                 RefusedCalls.Caller caller = RefusedCalls.Caller.current(call);
-                if (limited.charged().test(message) && !keelService(caller)) {
-                    long waitNanos = take(caller.client(), limited.group());
-                    if (waitNanos > 0) {
-                        refused = true;
-                        Limit l = limits.get(limited.group());
-                        long waitMillis = Math.max(1, (waitNanos + 999_999) / 1_000_000);
-                        refusals.refuse(call, Status.RESOURCE_EXHAUSTED.withDescription("client '"
-                                + caller.client() + "': rate limit of " + limited.group().key() + " calls ("
-                                + call.getMethodDescriptor().getBareMethodName() + ") reached: " + l.perMinute()
-                                + " a minute, bursts of " + l.burst() + "; retry in " + waitMillis + " ms"),
-                                caller, RefusedCalls.Reason.RATE_LIMIT);
-                        return;
-                    }
+                if (!limited.charged().test(message) || keelService(caller)) {
+                    return false;
                 }
-                super.onMessage(message);
-            }
-
-            @Override
-            public void onHalfClose() {
-                if (!refused) {
-                    super.onHalfClose();
+                long waitNanos = take(caller.client(), limited.group());
+                if (waitNanos <= 0) {
+                    return false;
                 }
+                Limit l = limits.get(limited.group());
+                long waitMillis = Math.max(1, (waitNanos + 999_999) / 1_000_000);
+                refusals.refuse(call, Status.RESOURCE_EXHAUSTED.withDescription("client '" + caller.client()
+                        + "': rate limit of " + limited.group().key() + " calls ("
+                        + call.getMethodDescriptor().getBareMethodName() + ") reached: " + l.perMinute()
+                        + " a minute, bursts of " + l.burst() + "; retry in " + waitMillis + " ms"),
+                        caller, RefusedCalls.Reason.RATE_LIMIT);
+                return true;
             }
         };
     }

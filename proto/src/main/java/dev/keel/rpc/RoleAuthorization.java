@@ -2,7 +2,6 @@ package dev.keel.rpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -133,16 +132,11 @@ public final class RoleAuthorization<R extends Enum<R>> implements ServerInterce
         return String.join(" or ", roles.stream().sorted().map(Enum::name).toList());
     }
 
-    /**
-     * Refuses the call when its request sets a field this caller may not set; otherwise passes
-     * everything on. The service is started but sees neither the request nor its half-close, so
-     * a unary or server-streaming method never runs.
-     */
-    private final class FieldGuard<Q, A> extends ForwardingServerCallListener.SimpleForwardingServerCallListener<Q> {
+    /** Refuses the call when its request sets a field this caller may not set; otherwise passes it on. */
+    private final class FieldGuard<Q, A> extends RequestCheck<Q> {
         private final ServerCall<Q, A> call;
         private final List<MethodRoles.GuardedField<R>> guarded;
         private final RefusedCalls.Caller caller;
-        private boolean refused;
 
         FieldGuard(ServerCall.Listener<Q> delegate, ServerCall<Q, A> call, List<MethodRoles.GuardedField<R>> guarded,
                 RefusedCalls.Caller caller) {
@@ -153,30 +147,19 @@ public final class RoleAuthorization<R extends Enum<R>> implements ServerInterce
         }
 
         @Override
-        public void onMessage(Q message) {
-            if (refused) {
-                return;
-            }
+        boolean refused(Q message) {
             for (MethodRoles.GuardedField<R> f : guarded) {
                 if (f.isSetIn(message)) {
-                    refused = true;
                     Status status = Status.PERMISSION_DENIED.withDescription("client '" + caller.client()
                             + "' may not set " + f.field().getName() + " on "
                             + call.getMethodDescriptor().getFullMethodName() + " (needs role " + anyOf(f.roles())
                             + "; call without it)");
                     call.close(status, new Metadata());
                     refusals.record(call.getMethodDescriptor(), status, caller, RefusedCalls.Reason.FIELD);
-                    return;
+                    return true;
                 }
             }
-            super.onMessage(message);
-        }
-
-        @Override
-        public void onHalfClose() {
-            if (!refused) {
-                super.onHalfClose();
-            }
+            return false;
         }
     }
 }
