@@ -14,7 +14,7 @@ import dev.keel.esp.packet.EspInUdp;
  */
 class EspInUdpFuzzTest {
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void classify(byte[] datagram) {
         // classify at an offset too, as the receive path does inside a larger buffer
         byte[] framed = new byte[datagram.length + 3];

@@ -10,7 +10,7 @@ import dev.keel.ike.message.IkeMessage;
  */
 class IkeMessageFuzzTest {
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void decode(byte[] datagram) {
         IkeFuzzing.checkOutcome(datagram, IkeMessage.decode(datagram, null));
     }

@@ -26,13 +26,13 @@ class SkPayloadFuzzTest {
     private final SkCipher fromInitiator = IkeFuzzing.cipher(IkeFuzzing.CAPTURED_SA, true);
     private final SkCipher fromInitiatorSender = IkeFuzzing.cipher(IkeFuzzing.CAPTURED_SA, true);
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void openReceived(byte[] datagram) {
         IkeDecodeResult r = IkeMessage.decode(datagram, fromInitiator);
         IkeFuzzing.checkOutcome(datagram, r);
     }
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void decodeSealedPlaintext(FuzzedDataProvider data) {
         ExchangeType exchange = data.pickValue(PROTECTED);
         int firstInner = data.consumeInt(0, 255);

@@ -23,7 +23,7 @@ class TrafficSelectorNarrowingFuzzTest {
             "10.1.0.5/32", "10.1.0.0/16[tcp]", "10.1.0.0/24[udp/53]", "10.1.0.10-10.1.0.200", "192.0.2.0/24[icmp/8]",
             "::/0", "2001:db8::/32", "2001:db8:1::/64[tcp/443]", "fe80::1-fe80::ff", "0.0.0.0/0[47]");
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void narrowsWithinBothSides(FuzzedDataProvider data) {
         List<TrafficSelector> configured = data.pickValues(CONFIGURABLE, data.consumeInt(1, 4)).stream()
                 .map(TrafficSelector::parse).toList();

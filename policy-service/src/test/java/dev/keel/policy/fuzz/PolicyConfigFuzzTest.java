@@ -19,7 +19,7 @@ class PolicyConfigFuzzTest {
     private static final String FILE = "fuzz.yaml";
     private final ConfigLoader loader = new ConfigLoader(Map.of("KEEL_PSK", "a-psk-of-at-least-20-bytes")::get);
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void load(@NotNull String yaml) {
         ConfigResult result = loader.loadText(FILE, yaml);
         if (result instanceof ConfigResult.Invalid invalid) {

@@ -16,7 +16,7 @@ import dev.keel.sad.Validation;
  */
 class ValidationFuzzTest {
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void installChildSa(byte[] bytes) {
         InstallChildSaRequest req;
         try {
@@ -27,7 +27,7 @@ class ValidationFuzzTest {
         validates(() -> Validation.childSa(req.getChildSa(), req.getKeys()));
     }
 
-    @FuzzTest(maxDuration = "${keel.fuzz.duration:10s}")
+    @FuzzTest(maxDuration = "15s")
     void updateChildSa(byte[] bytes) {
         UpdateChildSaRequest req;
         try {
