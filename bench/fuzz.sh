@@ -40,7 +40,7 @@ done
 
 modules=$(printf '%s\n' "${chosen[@]}" | cut -d: -f1 | sort -u | paste -sd,)
 echo "fuzz.sh: compiling $modules" >&2
-mvn -o -q -B test-compile dependency:build-classpath -pl "$modules" -am \
+mvn -q -B test-compile dependency:build-classpath -pl "$modules" -am \
     -Dmdep.outputFile=target/fuzz.classpath -Dmdep.includeScope=test >&2
 
 jvm_flags=$(sed -n 's|.*<keel.jvm.flags>\(.*\)</keel.jvm.flags>.*|\1|p' pom.xml)
