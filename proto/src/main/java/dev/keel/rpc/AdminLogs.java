@@ -13,6 +13,7 @@ import java.util.Queue;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 /** The admin API's WatchLog and SetLogLevels (keel.v1.IkeService) over {@link KeelLog}. */
 public final class AdminLogs {
@@ -25,6 +26,14 @@ public final class AdminLogs {
 
     /** WatchLog: streams the process's log lines until the client cancels. */
     public static void watch(WatchLogRequest request, StreamObserver<LogLine> out) {
+        watch(request, out, UnaryOperator.identity());
+    }
+
+    /**
+     * WatchLog with each line passed through {@code annotate} first (on the logging thread, so it
+     * must neither block nor log), e.g. to name the SA a line is about.
+     */
+    public static void watch(WatchLogRequest request, StreamObserver<LogLine> out, UnaryOperator<LogLine> annotate) {
         LogLevel level = request.getLevel() == LogLevel.LOG_LEVEL_UNSPECIFIED ? LogLevel.LOG_LEVEL_INFO : request.getLevel();
         if (!KeelLog.LEVELS.contains(level) || !KeelLog.SUBSYSTEMS.containsAll(request.getSubsystemsList())) {
             out.onError(Status.INVALID_ARGUMENT.withDescription("level and subsystems must be ones keel.v1 defines")
@@ -34,7 +43,7 @@ public final class AdminLogs {
         ServerCallStreamObserver<LogLine> call = (ServerCallStreamObserver<LogLine>) out;
         Stream stream = new Stream(call);
         AutoCloseable subscription = KeelLog.tap().subscribe(level, new HashSet<>(request.getSubsystemsList()),
-                stream::offer);
+                line -> stream.offer(annotate.apply(line)));
         call.setOnCancelHandler(() -> {
             try {
                 subscription.close();

@@ -430,10 +430,43 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
     @Override
     public void watchLog(WatchLogRequest request, StreamObserver<LogLine> out) {
         try {
-            log.watch(request, out);
+            log.watch(request, out, this::aboutSa);
         } catch (StatusRuntimeException e) {
             out.onError(e);
         }
+    }
+
+    /** An IKE SA as its log lines name it ({@code IkeSa.toString()}): connection, initiator and responder SPI. */
+    private static final java.util.regex.Pattern IKE_SA_IN_LINE = java.util.regex.Pattern.compile(
+            "IKE_SA\\[(\\S+) ([0-9a-f]{16})_i ([0-9a-f]{16})_r\\]");
+
+    /**
+     * {@code line} with the connection and unique id of the IKE SA its message names, when it
+     * names one (LogLine.connection, ike_sa_unique_id); the id only while the IKE SA is alive here.
+     */
+    LogLine aboutSa(LogLine line) {
+        if (!line.getConnection().isEmpty() || line.getMessage().indexOf("IKE_SA[") < 0) {
+            return line;
+        }
+        java.util.regex.Matcher m = IKE_SA_IN_LINE.matcher(line.getMessage());
+        if (!m.find()) {
+            return line;
+        }
+        LogLine.Builder b = line.toBuilder();
+        if (!m.group(1).equals("?")) {
+            b.setConnection(m.group(1));
+        }
+        Attached a = attached;
+        if (a != null) {
+            long spiI = Long.parseUnsignedLong(m.group(2), 16);
+            long spiR = Long.parseUnsignedLong(m.group(3), 16);
+            Optional<IkeSa> sa = a.engine().ikeSa(spiI).filter(s -> s.spiR() == spiR);
+            if (sa.isEmpty()) {
+                sa = a.engine().ikeSa(spiR).filter(s -> s.spiI() == spiI);
+            }
+            sa.ifPresent(s -> b.setIkeSaUniqueId(s.uniqueId()));
+        }
+        return b.build();
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.keel.proto.v1.SetLogLevelsResponse;
 import dev.keel.proto.v1.WatchLogRequest;
 import dev.keel.rpc.AdminLogs;
 import io.grpc.stub.StreamObserver;
+import java.util.function.UnaryOperator;
 
 /**
  * The node's log subsystems as keel.v1.IkeService's WatchLog and SetLogLevels reach them: the
@@ -13,8 +14,11 @@ import io.grpc.stub.StreamObserver;
  */
 public interface LogControl {
 
-    /** Streams the node's log lines that {@code request} selects to {@code lines} until the client cancels. */
-    void watch(WatchLogRequest request, StreamObserver<LogLine> lines);
+    /**
+     * Streams the node's log lines that {@code request} selects to {@code lines}, each passed
+     * through {@code annotate} (on the logging thread: it must not block), until the client cancels.
+     */
+    void watch(WatchLogRequest request, StreamObserver<LogLine> lines, UnaryOperator<LogLine> annotate);
 
     /** Changes the levels of the subsystems {@code request} names; answers with every subsystem's level. */
     void set(SetLogLevelsRequest request, StreamObserver<SetLogLevelsResponse> answer);
@@ -22,8 +26,8 @@ public interface LogControl {
     /** This process's log subsystems ({@link dev.keel.rpc.KeelLog}, through {@link AdminLogs}). */
     LogControl NODE = new LogControl() {
         @Override
-        public void watch(WatchLogRequest request, StreamObserver<LogLine> lines) {
-            AdminLogs.watch(request, lines);
+        public void watch(WatchLogRequest request, StreamObserver<LogLine> lines, UnaryOperator<LogLine> annotate) {
+            AdminLogs.watch(request, lines, annotate);
         }
 
         @Override

@@ -310,6 +310,25 @@ class IkeAdminServiceTest {
     }
 
     @Test
+    void watchedLogLinesNameTheConnectionAndTheIkeSaTheyAreAbout() {
+        up();
+        IkeAdminService service = new IkeAdminService(peers.alice, ChildSaUsage.NONE, "", () -> 1, LogControl.NODE);
+        IkeSaInfo a = only(alice);
+        // the IKE SA as the engine's own lines print it (IkeSa.toString)
+        String sa = peers.alice.ikeSas().iterator().next().toString();
+        assertThat(sa).startsWith("IKE_SA[to-bob ");
+        LogLine line = service.aboutSa(LogLine.newBuilder().setMessage(sa + " established with /192.0.2.2:500").build());
+        assertThat(line.getConnection()).isEqualTo("to-bob");
+        assertThat(line.getIkeSaUniqueId()).isEqualTo(a.getUniqueId());
+        LogLine gone = service.aboutSa(LogLine.newBuilder()
+                .setMessage("IKE_SA[to-bob 0123456789abcdef_i 0000000000000001_r] destroyed").build());
+        assertThat(gone.getConnection()).isEqualTo("to-bob");
+        assertThat(gone.getIkeSaUniqueId()).as("not alive here: no id").isZero();
+        LogLine other = LogLine.newBuilder().setMessage("loaded configuration revision 3").build();
+        assertThat(service.aboutSa(other)).isSameAs(other);
+    }
+
+    @Test
     void statsCountTheSasAndTheEnginesOutcomes() {
         StatsResponse empty = alice.stats(StatsRequest.getDefaultInstance());
         assertThat(empty.getIkeSas()).isZero();
