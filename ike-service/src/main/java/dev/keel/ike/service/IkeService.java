@@ -10,6 +10,7 @@ import dev.keel.ike.net.IkeRelayService;
 import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.engine.IkeEngine;
@@ -350,9 +351,21 @@ public final class IkeService implements AutoCloseable {
         }
     }
 
-    /** Deletes every IKE SA (waiting up to 3 s for the peers and the SAD), then closes the sockets. */
+    /**
+     * Stops: with its IKE SAs in the SAD (a KEK), leaves them there without a word to the peers,
+     * for this ike-service's next start (or whichever takes its node id) to carry on, as after a
+     * kill but with nothing in flight; the esp-workers keep forwarding meanwhile. Without, deletes
+     * every IKE SA (waiting up to 3 s for the peers and the SAD), as nothing could carry them on.
+     * Then closes the sockets.
+     */
     public Future<Void> stop() {
-        engine.ikeSas().forEach(engine::terminate);
+        if (ikeStore != null) {
+            List<IkeSa> sas = engine.ikeSas();
+            LOG.info("stopping: {} IKE SA(s) left in the SAD for this ike-service's next start", sas.size());
+            sas.forEach(sa -> engine.abandon(sa, "ike-service stops; its next start carries it on from the SAD"));
+        } else {
+            engine.ikeSas().forEach(engine::terminate);
+        }
         Promise<Void> done = Promise.promise();
         long deadline = System.nanoTime() + 3_000_000_000L;
         awaitDrained(done, deadline);

@@ -38,9 +38,10 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 12 item 6's ike-service restart, in one JVM: ike-service A (the initiator, {@code start})
@@ -77,8 +78,9 @@ class IkeServiceRestartTest {
     private static final Map<String, byte[]> SECRETS = Map.of("psk",
             "ike-service restart test psk".getBytes(StandardCharsets.UTF_8));
 
-    @Test
-    void aRestartedIkeServiceCarriesItsIkeSaOnFromTheSad(@TempDir Path dir) throws Exception {
+    @ParameterizedTest(name = "after {0}")
+    @ValueSource(strings = {"kill -9", "a stop"})
+    void aRestartedIkeServiceCarriesItsIkeSaOnFromTheSad(String down, @TempDir Path dir) throws Exception {
         List<AutoCloseable> closing = new ArrayList<>();
         Vertx peerVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
         try {
@@ -124,7 +126,11 @@ class IkeServiceRestartTest {
             IkeServiceTest.await(() -> recordExpects(sad, id) >= 1, 10_000,
                     "a DPD of the peer's answered and stored"); // the peer's first request has message ID 0
 
-            a.kill();
+            if (down.equals("a stop")) { // SIGTERM: the IKE SA stays in the SAD, the peer is told nothing
+                a.stop();
+            } else {
+                a.kill();
+            }
             long killedAt = peerSa.timers().nowMillis();
             Thread.sleep(1_500); // the peer's DPD goes out meanwhile and is not answered
             assertThat(peerSa.lastInboundMillis()).as("nothing from A while it is down").isLessThan(killedAt + 100);
@@ -196,6 +202,14 @@ class IkeServiceRestartTest {
             IkeService s = IkeService.start(vertx, settings("127.0.0.1", port, "gwa"), policy, sad, SECRETS,
                     kek::unwrap).await(30, TimeUnit.SECONDS);
             return new Running(vertx, policy, sad, s);
+        }
+
+        /** What SIGTERM does (IkeServiceMain's shutdown hook): {@link IkeService#stop}, then the rest ends. */
+        void stop() throws Exception {
+            service.stop().await(10, TimeUnit.SECONDS);
+            sad.shutdownNow();
+            policy.shutdownNow();
+            vertx.close().await(10, TimeUnit.SECONDS);
         }
 
         /** What kill -9 leaves: no Delete, no record removed; sockets, timers and calls end at once. */
