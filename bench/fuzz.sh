@@ -19,6 +19,7 @@ TARGETS=(
   ike-service:dev.keel.ike.fuzz.SkPayloadFuzzTest#openReceived
   ike-service:dev.keel.ike.fuzz.SkPayloadFuzzTest#decodeSealedPlaintext
   ike-service:dev.keel.ike.fuzz.TrafficSelectorNarrowingFuzzTest#narrowsWithinBothSides
+  ike-service:dev.keel.ike.fuzz.ResponderFuzzTest#datagramSequences
   esp-worker:dev.keel.esp.fuzz.EspDecapsulationFuzzTest#decapsulateReceived
   esp-worker:dev.keel.esp.fuzz.EspDecapsulationFuzzTest#decapsulateSealed
   esp-worker:dev.keel.esp.fuzz.EspInUdpFuzzTest#classify
@@ -48,6 +49,9 @@ corpus_root=${KEEL_FUZZ_CORPUS:-/tmp/keel-fuzz-corpus}
 findings=$corpus_root/findings
 mkdir -p "$findings"
 failed=0
+# Only severe log lines: the targets log every SA they make and drop, which would cost most of the time.
+logging=$corpus_root/logging.properties
+printf 'handlers=java.util.logging.ConsoleHandler\n.level=SEVERE\n' >"$logging"
 printf '%-62s %12s %9s %7s %7s %s\n' target executions exec/s cov ft result
 for t in "${chosen[@]}"; do
   module=${t%%:*} rest=${t#*:}; class=${rest%%#*} method=${rest#*#}
@@ -58,7 +62,7 @@ for t in "${chosen[@]}"; do
   mkdir -p "$corpus"
   seeds=(); [ -d "$inputs" ] && seeds=("$inputs")
   set +e
-  java $jvm_flags \
+  java $jvm_flags -Djava.util.logging.config.file="$logging" \
       -cp "$module/target/test-classes:$module/target/classes:$(cat "$module/target/fuzz.classpath")" \
       com.code_intelligence.jazzer.Jazzer --target_class="$class" --target_method="$method" \
       "${limit[@]}" -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" "${seeds[@]}" >"$log" 2>&1

@@ -24,6 +24,8 @@ import java.util.List;
 /** Runs every IKE crypto path once before the engine serves (see {@link #run}). */
 final class CryptoWarmUp {
 
+    private static final java.util.concurrent.atomic.AtomicBoolean DONE = new java.util.concurrent.atomic.AtomicBoolean();
+
     private CryptoWarmUp() {
     }
 
@@ -31,9 +33,13 @@ final class CryptoWarmUp {
      * Loads and runs the crypto and codec paths once, on the constructing thread: the first use
      * of a class (Bouncy Castle's signed jar above all) costs hundreds of milliseconds on a busy
      * machine and must not happen on an event loop in the middle of an exchange. Every key
-     * exchange group, and one SK round trip per cipher family, with throwaway keys.
+     * exchange group, and one SK round trip per cipher family, with throwaway keys; the first
+     * engine of a process does it (it took 0.1 s per engine, most of a fuzz target's run).
      */
     static void run(SecureRandom random) {
+        if (!DONE.compareAndSet(false, true)) {
+            return; // class loading and the first compiles are the JVM's: once per process is enough
+        }
         for (KeyExchangeTransform group : KeyExchangeTransform.values()) {
             if (group == KeyExchangeTransform.NONE) {
                 continue;
