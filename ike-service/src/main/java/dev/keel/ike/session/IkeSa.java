@@ -76,6 +76,9 @@ public final class IkeSa {
     private Successors successors;
     private IkeSa successor;
     private boolean ikeRekeying;
+    /** When the engine rekeys this IKE SA / deletes it unless rekeyed, Unix epoch ms; 0: never. */
+    private long rekeyAtMillis;
+    private long expireAtMillis;
 
     /** Why an exchange failed, as far as it tells an operator what to do about it. */
     public enum FailureCause {
@@ -624,6 +627,22 @@ public final class IkeSa {
             sa = sa.successor;
         }
         return sa;
+    }
+
+    /** When the engine rekeys this IKE SA (its {@code rekey_time}), Unix epoch ms; 0: not scheduled. */
+    public long rekeyAtMillis() {
+        return rekeyAtMillis;
+    }
+
+    /** When the engine deletes this IKE SA unless it was rekeyed (rekey + {@code over_time}), Unix epoch ms; 0: never. */
+    public long expireAtMillis() {
+        return expireAtMillis;
+    }
+
+    /** Records the deadlines the engine scheduled, for listings. */
+    public void deadlines(long rekeyAt, long expireAt) {
+        this.rekeyAtMillis = rekeyAt;
+        this.expireAtMillis = expireAt;
     }
 
     /** True while we rekey this IKE SA. */
