@@ -89,6 +89,32 @@ class IkeLifetimeTest {
     }
 
     @Test
+    void bothEndsWithTheSameRekeyTimeAndNoJitterStillEndWithOneIkeSaEach() throws Exception {
+        // rand_time 0: both ends rekey at nearly the same moment; one rekey wins, or IkeRekeyTask resolves
+        // the collision (RFC 7296 §2.25.2)
+        IkeLifetime same = new IkeLifetime(Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ZERO);
+        try (TwoIkePeers peers = up(same, same)) {
+            IkeSa old = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+            IkeSa oldBob = TwoIkePeers.onlyIkeSa(peers.bob);
+            ChildSa child = peers.aliceEvents.children.peek();
+
+            Eventually.until(Duration.ofSeconds(8), "one new IKE SA on each side, the same one",
+                    () -> old.state() == IkeSaState.DESTROYED && oldBob.state() == IkeSaState.DESTROYED
+                            && peers.alice.ikeSaCount() == 1 && peers.bob.ikeSaCount() == 1
+                            && TwoIkePeers.onlyIkeSa(peers.alice).spiI() == TwoIkePeers.onlyIkeSa(peers.bob).spiI());
+            IkeSa a = TwoIkePeers.onlyIkeSa(peers.alice);
+            assertThat(a.spiR()).isEqualTo(TwoIkePeers.onlyIkeSa(peers.bob).spiR());
+            assertThat(a.state()).isEqualTo(IkeSaState.ESTABLISHED);
+            assertThat(live(peers.aliceEvents)).containsExactly(child);
+            assertThat(live(peers.bobEvents)).hasSize(1);
+            assertThat(peers.aliceEvents.destroyed).noneMatch(r -> r.contains("maximum IKE SA lifetime"));
+            assertThat(peers.bobEvents.destroyed).noneMatch(r -> r.contains("maximum IKE SA lifetime"));
+            assertThat(peers.blocked).isEmpty();
+        }
+    }
+
+    @Test
     void anIkeSaWhoseRekeyGetsNoAnswerIsDeletedAtRekeyTimePlusOverTime() throws Exception {
         // over_time (500 ms) ends it before the retransmissions of the rekey give up (about 1.6 s)
         IkeLifetime shortLived = new IkeLifetime(Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ZERO);
