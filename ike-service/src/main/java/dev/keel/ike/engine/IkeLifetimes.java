@@ -44,9 +44,9 @@ final class IkeLifetimes {
         long jitter = l.randTime().isPositive() ? random.nextLong(l.randTime().toMillis()) : 0;
         long rekeyAt = since + l.rekeyTime().toMillis() - jitter;
         long expireAt = since + l.rekeyTime().toMillis() + l.overTime().toMillis();
-        sa.deadlines(rekeyAt, expireAt);
-        sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)), () -> rekey(sa));
-        sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)), () -> expire(sa));
+        sa.deadlines(rekeyAt, expireAt,
+                sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)), () -> rekey(sa)),
+                sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)), () -> expire(sa)));
     }
 
     private static void rekey(IkeSa sa) {

@@ -79,6 +79,8 @@ public final class IkeSa {
     /** When the engine rekeys this IKE SA / deletes it unless rekeyed, Unix epoch ms; 0: never. */
     private long rekeyAtMillis;
     private long expireAtMillis;
+    /** The rekey and hard-lifetime timers: cancelled when this IKE SA ends, so they do not keep it for hours. */
+    private final java.util.List<IkeTimers.Cancellable> lifetimeTimers = new java.util.ArrayList<>(2);
 
     /** Why an exchange failed, as far as it tells an operator what to do about it. */
     public enum FailureCause {
@@ -225,6 +227,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
+        cancelLifetimeTimers();
         childSas.removeAll();
         if (failure) {
             env.counters().failed();
@@ -258,6 +261,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
+        cancelLifetimeTimers();
         childSas.abandonAll();
         LOG.warn("{} abandoned: {}", this, reason);
         env.events().ikeAbandoned(this, reason);
@@ -639,10 +643,20 @@ public final class IkeSa {
         return expireAtMillis;
     }
 
-    /** Records the deadlines the engine scheduled, for listings. */
-    public void deadlines(long rekeyAt, long expireAt) {
+    /**
+     * Records the deadlines the engine scheduled (for listings) and their timers, which are
+     * cancelled when this IKE SA ends. On this IKE SA's thread.
+     */
+    public void deadlines(long rekeyAt, long expireAt, IkeTimers.Cancellable... timers) {
         this.rekeyAtMillis = rekeyAt;
         this.expireAtMillis = expireAt;
+        cancelLifetimeTimers();
+        lifetimeTimers.addAll(java.util.List.of(timers));
+    }
+
+    private void cancelLifetimeTimers() {
+        lifetimeTimers.forEach(IkeTimers.Cancellable::cancel);
+        lifetimeTimers.clear();
     }
 
     /** True while we rekey this IKE SA. */
