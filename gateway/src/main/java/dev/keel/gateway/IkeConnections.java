@@ -3,6 +3,7 @@ package dev.keel.gateway;
 import dev.keel.core.net.IpRange;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.config.IkeLifetime;
 import dev.keel.ike.message.IkeIdentity;
 import dev.keel.policy.config.AuthMethod;
 import dev.keel.policy.config.ChildConfig;
@@ -68,14 +69,23 @@ final class IkeConnections {
         IkeIdentity remoteId = anyOrIdentity(c.remote().id());
         if (c.local().method() == AuthMethod.PUBKEY) {
             return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId, pubKey(at, c, secret),
-                    c.proposals(), true, c.dpdDelay(), children);
+                    c.proposals(), true, c.dpdDelay(), children, lifetime(at, c));
         }
         byte[] psk = secret.copy();
         try {
             return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId,
-                    new IkeConnection.Auth.Psk(psk), c.proposals(), true, c.dpdDelay(), children);
+                    new IkeConnection.Auth.Psk(psk), c.proposals(), true, c.dpdDelay(), children, lifetime(at, c));
         } finally {
             java.util.Arrays.fill(psk, (byte) 0);
+        }
+    }
+
+    /** The IKE SA lifetimes policy-service read (its defaults applied, rand_time below rekey_time checked). */
+    private static IkeLifetime lifetime(String at, ConnectionConfig c) {
+        try {
+            return new IkeLifetime(c.rekeyTime(), c.overTime(), c.randTime());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ": " + e.getMessage(), e);
         }
     }
 

@@ -52,6 +52,16 @@ final class KeyExportEvents implements IkeEvents {
 
     @Override
     public void ikeEstablished(IkeSa sa) {
+        exportIke(sa);
+    }
+
+    /** The IKE SA a rekey made has keys of its own (RFC 7296 §2.18); without them its messages stay opaque. */
+    @Override
+    public void ikeRekeyed(IkeSa old, IkeSa replacement) {
+        exportIke(replacement);
+    }
+
+    private void exportIke(IkeSa sa) {
         if (!keys.writes(IkeDecryptionTable.FILE_NAME)) {
             return;
         }

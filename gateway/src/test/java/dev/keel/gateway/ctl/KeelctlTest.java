@@ -142,7 +142,7 @@ class KeelctlTest {
         FakeNode.Run conns = node.run("--list-conns");
         assertThat(conns.status()).as(conns.err()).isZero();
         assertThat(conns.out()).isEqualTo(lines("""
-                tunnel: IKEv2, dpd delay 30s
+                tunnel: IKEv2, no reauthentication, rekeying every 14400s, dpd delay 30s
                   local:  192.0.2.1
                   remote: 192.0.2.2
                   proposals: aes256gcm16-prfsha256-x25519
@@ -156,7 +156,7 @@ class KeelctlTest {
                     esp_proposals: aes256gcm16
                     start_action: start
                     priority: 1000
-                backup: IKEv2
+                backup: IKEv2, no reauthentication, rekeying every 14400s
                   local:  192.0.2.1
                   remote: 192.0.2.3
                   proposals: aes256gcm16-prfsha256-x25519 aes128gcm16-prfsha256-ecp256

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -143,6 +144,68 @@ class KeelStrongSwanInteropTest {
                     assertThat(charon.log()).contains("authentication of 'gw-a.keel.test' with ECDSA_WITH_SHA256_DER successful");
                     awaitUsableIfKeelInitiated(keel, keelInitiates);
                     CharonPairTest.assertEveryPingAnswered(topo, PINGS);
+                });
+            }
+        }
+    }
+
+    /**
+     * IKE SA rekey by time (swanctl's rekey_time; RFC 7296 §2.18): charon initiates, Keel's
+     * connection has {@code rekey_time: 5s} (charon keeps its 4 h), so Keel rekeys the IKE SA by
+     * itself after 4 to 5 s. charon's {@code swanctl --list-sas} then shows one IKE SA with new
+     * SPIs that Keel initiated, Keel exported the keys of that same IKE SA, and the CHILD SA, moved
+     * to it unchanged, still carries every ping.
+     */
+    @Test
+    void keelRekeysTheIkeSaAtItsRekeyTimeAndTheChildSaKeepsCarryingTraffic() throws Exception {
+        String ike = "aes256gcm16-prfsha256-x25519";
+        try (NetnsTopology topo = NetnsTopology.create()) {
+            ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, ike, "aes256gcm16");
+            Path keelDir = Files.createDirectories(work.resolve("keel"));
+            Path keys = keelDir.resolve("keys");
+            Path config = keelDir.resolve("keel.yaml");
+            Files.writeString(config, """
+                    gateway:
+                      address: %s
+                      loops: 2
+                      key_export: %s
+                      admin: {socket: admin/keel.sock}
+                      plaintext:
+                        tun: {name: keel0, mtu: 1400}
+                    """.formatted(keelSpec.localAddress(), keys) + KeelGatewayProcess.policyYaml(keelSpec, keelDir)
+                    .replace("    proposals: ", "    rekey_time: 5s\n    over_time: 30s\n    rand_time: 1s\n    proposals: "));
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    ConnectionSpec.psk(topo.b(), topo.a(), PSK, ike, "aes256gcm16"));
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo.a().gatewayNamespace(), config,
+                            keelDir.resolve("keel.log"), keys, List.of())) {
+                withLogs(charon, keel, () -> {
+                    charon.initiate(WAIT).requireOk();
+                    SwanctlSas.ChildSa child = assertTunnelUp(charon, keel, topo, false,
+                            "AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519", "AES_GCM_16-256");
+                    SwanctlSas.IkeSa first = CharonPairTest.single(charon.listSas());
+                    CharonPairTest.assertEveryPingAnswered(topo, PINGS);
+
+                    List<SwanctlSas.IkeSa> sas = charon.awaitSas(l -> l.size() == 1
+                            && !l.getFirst().initiatorSpi().equals(first.initiatorSpi())
+                            && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+                    SwanctlSas.IkeSa rekeyed = CharonPairTest.single(sas);
+                    assertThat(rekeyed.state()).isEqualTo("ESTABLISHED");
+                    assertThat(rekeyed.responderSpi()).isNotEqualTo(first.responderSpi());
+                    assertThat(rekeyed.initiator()).as("Keel initiated the rekey, charon answered").isFalse();
+                    assertThat(rekeyed.proposal()).isEqualTo("AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519");
+                    assertThat(charon.log()).contains("rekeyed");
+                    List<String> ikeKeys = awaitExported(keys.resolve("ikev2_decryption_table"), 2);
+                    assertThat(ikeKeys.get(1).split(",", 3)).as("Keel's new IKE SA is charon's")
+                            .startsWith(rekeyed.initiatorSpi(), rekeyed.responderSpi());
+
+                    SwanctlSas.ChildSa moved = rekeyed.child("net").orElseThrow();
+                    assertThat(moved.spiIn()).as("the same CHILD SA, moved to the new IKE SA").isEqualTo(child.spiIn());
+                    assertThat(moved.spiOut()).isEqualTo(child.spiOut());
+                    CharonPairTest.assertEveryPingAnswered(topo, PINGS);
+                    SwanctlSas.ChildSa after = CharonPairTest.single(charon.listSas()).child("net").orElseThrow();
+                    assertThat(after.packetsIn()).as("charon's CHILD SA carried the pings before and after")
+                            .isGreaterThanOrEqualTo(2L * PINGS);
+                    assertThat(keel.log()).contains("rekeying, rekey_time reached");
                 });
             }
         }

@@ -129,6 +129,8 @@ class KeelctlInteropTest {
                     assertThat(text.exitCode()).as(text.output()).isZero();
                     assertThat(text.output()).contains("tunnel: #" + sa.getUniqueId() + ", ESTABLISHED, IKEv2, "
                                     + peer.initiatorSpi() + "_i* " + peer.responderSpi() + "_r\n")
+                            .as("the default rekey_time, 4 h less up to rand_time (24 min), as swanctl prints it")
+                            .containsPattern("established \\d+s ago, rekeying in 1[234]\\d{3}s\n")
                             .contains("  net: #" + child.getUniqueId() + ", INSTALLED, TUNNEL-in-UDP, ESP:")
                             .contains("    in  " + peerChild.spiOut() + ",").contains("    out " + peerChild.spiIn() + ",");
 

@@ -48,10 +48,10 @@ final class SaListing {
                 .setNatLocal(sa.endpoints().natHere())
                 .setNatRemote(sa.endpoints().natThere())
                 .setEstablishedMillis(sa.establishedAtMillis())
+                .setRekeyMillis(sa.successor() == null ? sa.rekeyAtMillis() : 0) // reauth_time is refused at load
                 .setNextRequestMessageId((int) sa.tasks().nextRequestId())
                 .setExpectedRequestMessageId((int) sa.tasks().expectedRequestId())
                 .setOwner(owner);
-        // Keel schedules no IKE SA rekey or reauthentication of its own: rekey_millis and reauth_millis stay 0
         if (sa.connection() != null) {
             b.setLocalId(sa.connection().localId().toString());
             if (sa.peerIdentity() != null) {

@@ -32,10 +32,11 @@ import java.util.Optional;
  *                    the NAT_DETECTION_SOURCE_IP hash for it)
  * @param dpdDelay    liveness check interval when idle, zero disables
  * @param children    CHILD_SA configurations
+ * @param lifetime    when IKE SAs of this connection are rekeyed, and deleted if that fails
  */
 public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
         IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
-        Duration dpdDelay, List<ChildConnection> children) {
+        Duration dpdDelay, List<ChildConnection> children, IkeLifetime lifetime) {
 
     /** Copies the lists. */
     public IkeConnection {
@@ -43,6 +44,21 @@ public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange>
         remoteAddrs = List.copyOf(remoteAddrs);
         proposals = List.copyOf(proposals);
         children = List.copyOf(children);
+        java.util.Objects.requireNonNull(lifetime, "lifetime");
+    }
+
+    /** A connection whose IKE SAs are never rekeyed by time ({@link IkeLifetime#NEVER}): tests, benchmarks. */
+    public IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
+            IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
+            Duration dpdDelay, List<ChildConnection> children) {
+        this(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap, dpdDelay, children,
+                IkeLifetime.NEVER);
+    }
+
+    /** This connection with IKE SA lifetimes {@code l}. */
+    public IkeConnection withLifetime(IkeLifetime l) {
+        return new IkeConnection(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap,
+                dpdDelay, children, l);
     }
 
     /** The child named {@code child}. */

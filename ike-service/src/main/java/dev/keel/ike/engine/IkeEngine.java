@@ -68,6 +68,7 @@ public final class IkeEngine implements IkeReceiver {
     private final Map<Long, IkeSa> byLocalSpi = new ConcurrentHashMap<>();
     private final HalfOpenSas halfOpen;
     private final ChildLifetimes childLifetimes;
+    private final IkeLifetimes ikeLifetimes;
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
     private volatile UnknownIkeSaListener unknownSa = UnknownIkeSaListener.NONE;
@@ -104,6 +105,7 @@ public final class IkeEngine implements IkeReceiver {
                 new IkeCounters(), ikePort, natTPort, new UniqueIds());
         this.halfOpen = new HalfOpenSas(limits, random, env.counters(), transport);
         this.childLifetimes = new ChildLifetimes(random);
+        this.ikeLifetimes = new IkeLifetimes(random);
         CryptoWarmUp.run(random);
         halfOpen.rotateCookieSecretEvery(executors.get());
     }
@@ -326,8 +328,9 @@ public final class IkeEngine implements IkeReceiver {
      * Takes over an IKE SA another node established (docs/ha.md, "IKE SA failover"): an IKE SA
      * made from {@code s} (keys, message IDs, cached response, peer endpoint and our port, NAT,
      * CHILD SAs) is filed under our SPI so that the peer's datagrams find it, with DPD and the CHILD
-     * SAs' rekey and lifetime timers from their recorded deadlines. {@code beforeStart} runs on its
-     * thread before it sends anything (the node registers its CHILD SAs there).
+     * SAs' rekey and lifetime timers from their recorded deadlines, the IKE SA's from when it was
+     * established there. {@code beforeStart} runs on its thread before it sends anything (the node
+     * registers its CHILD SAs there).
      *
      * <p>When its state may be stale, RFC 6311's message ID synchronization runs before anything
      * else: a request of the old owner's was in flight ({@link IkeSaSnapshot#requestInFlight}: the
@@ -388,6 +391,7 @@ public final class IkeEngine implements IkeReceiver {
             } else {
                 indexEstablished(sa);
                 DeadPeerDetection.start(sa);
+                ikeLifetimes.start(sa);
             }
             done.complete(sa);
         });
@@ -586,6 +590,7 @@ public final class IkeEngine implements IkeReceiver {
             halfOpen.remove(sa);
             indexEstablished(sa);
             DeadPeerDetection.start(sa);
+            ikeLifetimes.start(sa);
             next.ikeEstablished(sa);
             observers.forEach(o -> o.ikeEstablished(sa));
         }
@@ -601,6 +606,7 @@ public final class IkeEngine implements IkeReceiver {
             env.counters().ikeRekeyed();
             indexEstablished(replacement);
             DeadPeerDetection.start(replacement);
+            ikeLifetimes.start(replacement);
             next.ikeRekeyed(old, replacement);
             observers.forEach(o -> o.ikeRekeyed(old, replacement));
         }

@@ -7,6 +7,7 @@ import dev.keel.core.proposal.ProposalSyntaxException;
 import dev.keel.core.proposal.Protocol;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.config.IkeLifetime;
 import dev.keel.ike.message.IkeIdentity;
 import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.AuthMethod;
@@ -63,15 +64,24 @@ public final class PolicyConnections {
         if (pubkey) {
             return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), pubKey(at, c, ref, secret), proposals,
-                    true, Duration.ofSeconds(c.getDpdDelaySeconds()), children);
+                    true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c));
         }
         byte[] copy = secret.clone();
         try {
             return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), new IkeConnection.Auth.Psk(copy),
-                    proposals, true, Duration.ofSeconds(c.getDpdDelaySeconds()), children);
+                    proposals, true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c));
         } finally {
             Arrays.fill(copy, (byte) 0);
+        }
+    }
+
+    /** The IKE SA lifetimes policy-service resolved (its defaults applied). */
+    private static IkeLifetime lifetime(String at, Connection c) {
+        try {
+            return IkeLifetime.ofSeconds(c.getRekeyTimeSeconds(), c.getOverTimeSeconds(), c.getRandTimeSeconds());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ": " + e.getMessage(), e);
         }
     }
 

@@ -76,6 +76,11 @@ public final class IkeSa {
     private Successors successors;
     private IkeSa successor;
     private boolean ikeRekeying;
+    /** When the engine rekeys this IKE SA / deletes it unless rekeyed, Unix epoch ms; 0: never. */
+    private long rekeyAtMillis;
+    private long expireAtMillis;
+    /** The rekey and hard-lifetime timers: cancelled when this IKE SA ends, so they do not keep it for hours. */
+    private final java.util.List<IkeTimers.Cancellable> lifetimeTimers = new java.util.ArrayList<>(2);
 
     /** Why an exchange failed, as far as it tells an operator what to do about it. */
     public enum FailureCause {
@@ -222,6 +227,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
+        cancelLifetimeTimers();
         childSas.removeAll();
         if (failure) {
             env.counters().failed();
@@ -255,6 +261,7 @@ public final class IkeSa {
         }
         state = IkeSaState.DESTROYED;
         tasks.shutdown();
+        cancelLifetimeTimers();
         childSas.abandonAll();
         LOG.warn("{} abandoned: {}", this, reason);
         env.events().ikeAbandoned(this, reason);
@@ -624,6 +631,32 @@ public final class IkeSa {
             sa = sa.successor;
         }
         return sa;
+    }
+
+    /** When the engine rekeys this IKE SA (its {@code rekey_time}), Unix epoch ms; 0: not scheduled. */
+    public long rekeyAtMillis() {
+        return rekeyAtMillis;
+    }
+
+    /** When the engine deletes this IKE SA unless it was rekeyed (rekey + {@code over_time}), Unix epoch ms; 0: never. */
+    public long expireAtMillis() {
+        return expireAtMillis;
+    }
+
+    /**
+     * Records the deadlines the engine scheduled (for listings) and their timers, which are
+     * cancelled when this IKE SA ends. On this IKE SA's thread.
+     */
+    public void deadlines(long rekeyAt, long expireAt, IkeTimers.Cancellable... timers) {
+        this.rekeyAtMillis = rekeyAt;
+        this.expireAtMillis = expireAt;
+        cancelLifetimeTimers();
+        lifetimeTimers.addAll(java.util.List.of(timers));
+    }
+
+    private void cancelLifetimeTimers() {
+        lifetimeTimers.forEach(IkeTimers.Cancellable::cancel);
+        lifetimeTimers.clear();
     }
 
     /** True while we rekey this IKE SA. */

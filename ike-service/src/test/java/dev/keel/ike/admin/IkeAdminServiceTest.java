@@ -3,6 +3,7 @@ package dev.keel.ike.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.ike.config.IkeConnection;
+import dev.keel.ike.config.IkeLifetime;
 import dev.keel.ike.session.TwoIkePeers;
 import dev.keel.proto.v1.Algorithms;
 import dev.keel.proto.v1.ChildSaInfo;
@@ -171,6 +172,7 @@ class IkeAdminServiceTest {
     @Test
     void listShowsBothSidesOfTheSaWithMatchingSpisAndAlgorithms() throws Exception {
         long before = System.currentTimeMillis();
+        peers.reshape(c -> c.withLifetime(IkeLifetime.ofSeconds(14_400, 1_440, 1_440)), c -> c); // swanctl's defaults
         up();
         IkeSaInfo a = only(alice);
         IkeSaInfo b = only(bob);
@@ -195,7 +197,10 @@ class IkeAdminServiceTest {
         assertThat(a.getNextRequestMessageId()).as("IKE_SA_INIT and IKE_AUTH were ids 0 and 1").isEqualTo(2)
                 .isEqualTo(b.getExpectedRequestMessageId());
         assertThat(a.getNatLocal() || a.getNatRemote()).isFalse();
-        assertThat(a.getRekeyMillis()).as("Keel schedules no IKE SA rekey").isZero();
+        assertThat(a.getRekeyMillis()).as("rekey_time 4 h, up to rand_time (24 min) early")
+                .isBetween(a.getEstablishedMillis() + 14_400_000 - 1_440_000, a.getEstablishedMillis() + 14_400_000);
+        assertThat(b.getRekeyMillis()).as("bob's connection has no rekey_time").isZero();
+        assertThat(a.getReauthMillis()).as("reauth_time is refused at load").isZero();
 
         ChildSaInfo ca = a.getChildren(0);
         ChildSaInfo cb = b.getChildren(0);

@@ -2,6 +2,7 @@ package dev.keel.ike.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.ike.config.IkeLifetime;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeHeader;
@@ -151,6 +152,27 @@ class IkeSaTakeoverTest {
         assertThat(peers.bobEvents.destroyed).allMatch(r -> r.contains("deleted by the peer")
                 || r.contains("deleted by us") || r.contains("no Delete"));
         assertThat(peers.blocked).isEmpty();
+    }
+
+    @Test
+    void survivorRekeysTheIkeSaWhenItsRekeyTimeFromAlicesEstablishmentComes() throws Exception {
+        IkeLifetime threeSeconds = new IkeLifetime(Duration.ofSeconds(3), Duration.ofSeconds(3), Duration.ZERO);
+        peers.reshape(c -> c.withLifetime(threeSeconds), c -> c);
+        IkeSa sa = establish();
+        IkeEngine survivor = survivor();
+        IkeSa adopted = survivor.adopt(sad.get(sa.spiI(), sa.spiR()), false, x -> { }).get(10, TimeUnit.SECONDS);
+        assertThat(adopted.rekeyAtMillis()).as("from when alice established it, not from the takeover")
+                .isEqualTo(sa.establishedAtMillis() + 3_000);
+        assertThat(adopted.expireAtMillis()).isEqualTo(sa.establishedAtMillis() + 6_000);
+
+        Eventually.until(WAIT, "the survivor rekeyed the IKE SA by itself", () -> adopted.state() == IkeSaState.DESTROYED
+                && survivor.ikeSaCount() == 1 && peers.bob.ikeSaCount() == 1);
+        IkeSa next = survivor.ikeSas().getFirst();
+        assertThat(next.spiI()).isNotEqualTo(sa.spiI());
+        assertThat(TwoIkePeers.onlyIkeSa(peers.bob).localSpi()).isIn(next.spiI(), next.spiR());
+        assertThat(next.children()).hasSize(1);
+        assertThat(peers.bobEvents.childrenDeleted).isEmpty();
+        assertThat(peers.bobEvents.failures).isEmpty();
     }
 
     @Test

@@ -182,13 +182,13 @@ public final class TwoIkePeers implements AutoCloseable {
                 c.auth(), c.proposals(), c.encap(), c.dpdDelay(), c.children().stream()
                         .map(ch -> new ChildConnection(ch.name(), ch.localTs(), ch.remoteTs(), ch.espProposals(),
                                 ch.mode(), rekey, life, ch.startAction()))
-                        .toList());
+                        .toList(), c.lifetime());
     }
 
     /** {@code c} with dead peer detection every {@code dpd}. */
     static IkeConnection dpd(IkeConnection c, Duration dpd) {
         return new IkeConnection(c.name(), c.localAddrs(), c.remoteAddrs(), c.remotePort(), c.localId(), c.remoteId(),
-                c.auth(), c.proposals(), c.encap(), dpd, c.children());
+                c.auth(), c.proposals(), c.encap(), dpd, c.children(), c.lifetime());
     }
 
     /** {@code c} with one more tunnel-mode child named {@code name} like its first one but for other selectors. */
@@ -200,7 +200,7 @@ public final class TwoIkePeers implements AutoCloseable {
         List<ChildConnection> children = new java.util.ArrayList<>(c.children());
         children.add(extra);
         return new IkeConnection(c.name(), c.localAddrs(), c.remoteAddrs(), c.remotePort(), c.localId(), c.remoteId(),
-                c.auth(), c.proposals(), c.encap(), c.dpdDelay(), children);
+                c.auth(), c.proposals(), c.encap(), c.dpdDelay(), children, c.lifetime());
     }
 
     /** True for a request (not a response) of {@code exchange}. */

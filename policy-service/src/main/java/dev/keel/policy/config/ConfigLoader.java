@@ -33,6 +33,8 @@ public final class ConfigLoader {
     public static final String DEFAULT_IKE_PROPOSALS = "aes256gcm16-prfsha256-x25519, aes128gcm16-prfsha256-ecp256";
     /** ESP proposals when a child lists none: AEAD only, no PFS group (as strongSwan's default). */
     public static final String DEFAULT_ESP_PROPOSALS = "aes256gcm16, aes128gcm16";
+    /** Default IKE SA rekey_time, as strongSwan: 4h. */
+    public static final long DEFAULT_IKE_REKEY_SECONDS = 4 * 3600;
     /** Default child rekey_time, as strongSwan: 1h. */
     public static final long DEFAULT_REKEY_SECONDS = 3600;
     /** Default SPD priority of children and explicit policies. */

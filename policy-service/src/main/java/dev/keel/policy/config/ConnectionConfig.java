@@ -17,10 +17,13 @@ import java.util.List;
  * @param dpdDelay    DPD interval; zero disables DPD
  * @param encap       force UDP encapsulation (RFC 3948)
  * @param children    CHILD_SA configurations, in file order
+ * @param rekeyTime   when IKE SAs are rekeyed; zero for never
+ * @param overTime    how long after {@code rekeyTime} an IKE SA not rekeyed is deleted
+ * @param randTime    the most the IKE SA rekey comes early, at random; below {@code rekeyTime}
  */
 public record ConnectionConfig(String name, int version, List<String> localAddrs, List<String> remoteAddrs,
         AuthConfig local, AuthConfig remote, List<Proposal> proposals, Duration dpdDelay, boolean encap,
-        List<ChildConfig> children) {
+        List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime) {
 
     /** Copies the lists. */
     public ConnectionConfig {

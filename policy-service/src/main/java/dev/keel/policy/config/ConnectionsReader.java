@@ -1,6 +1,7 @@
 package dev.keel.policy.config;
 
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_ESP_PROPOSALS;
+import static dev.keel.policy.config.ConfigLoader.DEFAULT_IKE_REKEY_SECONDS;
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_IKE_PROPOSALS;
 import static dev.keel.policy.config.ConfigLoader.DEFAULT_REKEY_SECONDS;
 
@@ -33,7 +34,7 @@ import org.yaml.snakeyaml.nodes.Node;
 final class ConnectionsReader {
 
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
-            "remote", "proposals", "dpd_delay", "encap", "children");
+            "remote", "proposals", "dpd_delay", "encap", "children", "rekey_time", "over_time", "rand_time", "reauth_time");
     private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "mode",
             "rekey_time", "life_time", "rekey_bytes", "start_action", "dpd_action", "priority");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*");
@@ -109,6 +110,7 @@ final class ConnectionsReader {
                 ? proposals(m.get("proposals"), path + ".proposals", Protocol.IKE) : DEFAULT_IKE;
         Long dpd = m.containsKey("dpd_delay") ? nodes.duration(m.get("dpd_delay"), path + ".dpd_delay") : Long.valueOf(0);
         Boolean encap = m.containsKey("encap") ? nodes.bool(m.get("encap"), path + ".encap") : Boolean.FALSE;
+        long[] lifetime = ikeLifetime(m, path, node);
 
         List<ChildConfig> children = new ArrayList<>();
         if (m.containsKey("children")) {
@@ -129,11 +131,44 @@ final class ConnectionsReader {
             }
         }
         if (problems.size() != before || localAddrs == null || remoteAddrs == null || local == null
-                || remote == null || proposals == null || dpd == null || encap == null) {
+                || remote == null || proposals == null || dpd == null || encap == null || lifetime == null) {
             return null;
         }
         return new ConnectionConfig(name, version, localAddrs, remoteAddrs, local, remote, proposals,
-                Duration.ofSeconds(dpd), encap, children);
+                Duration.ofSeconds(dpd), encap, children, Duration.ofSeconds(lifetime[0]),
+                Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]));
+    }
+
+    /**
+     * The IKE SA's {@code rekey_time}, {@code over_time} and {@code rand_time} in seconds, with
+     * swanctl's defaults (4h; 10% of rekey_time; over_time), or null after a problem.
+     * {@code reauth_time} other than 0 is refused: Keel does not reauthenticate by time.
+     */
+    private long[] ikeLifetime(Map<String, Node> m, String path, Node node) {
+        Long rekey = m.containsKey("rekey_time") ? nodes.duration(m.get("rekey_time"), path + ".rekey_time")
+                : Long.valueOf(DEFAULT_IKE_REKEY_SECONDS);
+        Long over = m.containsKey("over_time") ? nodes.duration(m.get("over_time"), path + ".over_time")
+                : rekey == null ? null : Long.valueOf(rekey / 10); // strongSwan: 10% of rekey_time
+        Long rand = m.containsKey("rand_time") ? nodes.duration(m.get("rand_time"), path + ".rand_time") : over;
+        boolean ok = rekey != null && over != null && rand != null;
+        if (m.containsKey("reauth_time")) {
+            Long reauth = nodes.duration(m.get("reauth_time"), path + ".reauth_time");
+            if (reauth == null) {
+                ok = false;
+            } else if (reauth != 0) {
+                problems.add(path + ".reauth_time", m.get("reauth_time"), "reauthentication by time is not"
+                        + " implemented in Keel; leave reauth_time at 0 and rekey the IKE SA with rekey_time, or"
+                        + " reauthenticate on demand with keelctl --rekey --ike NAME --reauth");
+                ok = false;
+            }
+        }
+        if (ok && rekey > 0 && rand >= rekey) {
+            problems.add(path + ".rand_time", m.getOrDefault("rand_time", m.getOrDefault("over_time", node)),
+                    "rand_time (" + rand + "s" + (m.containsKey("rand_time") ? "" : ", defaults to over_time")
+                    + ") must be shorter than rekey_time (" + rekey + "s), or the rekey could come at once");
+            ok = false;
+        }
+        return ok ? new long[] {rekey, over, rand} : null;
     }
 
     /** The canonical text of each address item, or null after a problem; %any when absent. */

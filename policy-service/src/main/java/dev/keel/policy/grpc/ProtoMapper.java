@@ -41,7 +41,10 @@ final class ProtoMapper {
                 .setLocal(auth(c.local()))
                 .setRemote(auth(c.remote()))
                 .setDpdDelaySeconds(c.dpdDelay().toSeconds())
-                .setEncap(c.encap());
+                .setEncap(c.encap())
+                .setRekeyTimeSeconds(c.rekeyTime().toSeconds())
+                .setOverTimeSeconds(c.overTime().toSeconds())
+                .setRandTimeSeconds(c.randTime().toSeconds());
         for (Proposal p : c.proposals()) {
             b.addProposals(p.toString());
         }

@@ -341,6 +341,51 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void ikeSaLifetimesDefaultAsSwanctlAndAreReadWhenGiven() {
+        ConnectionConfig defaults = valid(GOOD).connection("site-b").orElseThrow();
+        assertThat(defaults.rekeyTime()).isEqualTo(Duration.ofHours(4));
+        assertThat(defaults.overTime()).isEqualTo(Duration.ofSeconds(1440)); // 10% of rekey_time
+        assertThat(defaults.randTime()).isEqualTo(Duration.ofSeconds(1440)); // over_time
+
+        ConnectionConfig given = valid(GOOD.replace("dpd_delay: 30s",
+                "dpd_delay: 30s\n    rekey_time: 2h\n    over_time: 5m\n    rand_time: 1m\n    reauth_time: 0"))
+                .connection("site-b").orElseThrow();
+        assertThat(given.rekeyTime()).isEqualTo(Duration.ofHours(2));
+        assertThat(given.overTime()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(given.randTime()).isEqualTo(Duration.ofMinutes(1));
+
+        ConnectionConfig never = valid(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    rekey_time: 0"))
+                .connection("site-b").orElseThrow();
+        assertThat(never.rekeyTime()).isZero();
+        assertThat(never.overTime()).isZero();
+    }
+
+    @Test
+    void ikeSaLifetimeMistakesNameFileLineAndKeyPath() {
+        ConfigProblem reauth = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    reauth_time: 8h"));
+        assertThat(reauth.path()).isEqualTo("connections.site-b.reauth_time");
+        assertThat(reauth.message()).startsWith("reauthentication by time is not implemented in Keel");
+        assertThat(reauth.toString()).startsWith("keel.yaml:11:");
+
+        ConfigProblem rand = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    rekey_time: 10m\n"
+                + "    rand_time: 10m"));
+        assertThat(rand.path()).isEqualTo("connections.site-b.rand_time");
+        assertThat(rand.message()).isEqualTo("rand_time (600s) must be shorter than rekey_time (600s),"
+                + " or the rekey could come at once");
+        assertThat(rand.line()).isEqualTo(12);
+
+        ConfigProblem defaulted = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    rekey_time: 10m\n"
+                + "    over_time: 1h"));
+        assertThat(defaulted.path()).isEqualTo("connections.site-b.rand_time");
+        assertThat(defaulted.message()).startsWith("rand_time (3600s, defaults to over_time) must be shorter");
+        assertThat(defaulted.line()).as("points at over_time, where the value came from").isEqualTo(12);
+
+        ConfigProblem bad = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    over_time: soon"));
+        assertThat(bad.path()).isEqualTo("connections.site-b.over_time");
+        assertThat(bad.line()).isEqualTo(11);
+    }
+
+    @Test
     void yamlTagsConstructNothing() {
         ConfigProblem p = onlyProblem("connections: !!javax.script.ScriptEngineManager [!!java.net.URLClassLoader []]\n");
         // SnakeYAML's tag inspector refuses global tags while composing, before any type is touched.
