@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.Map;
 
 /**
@@ -28,6 +29,15 @@ public final class KeelGatewayProcess implements AutoCloseable {
     /** Starts Keel in {@code site}'s gateway namespace for {@code spec}; waits until it says it started. */
     static KeelGatewayProcess start(NetnsTopology topo, NetnsTopology.Site site, ConnectionSpec spec, Path dir)
             throws IOException, InterruptedException {
+        return start(site, dir, UnaryOperator.identity(), spec);
+    }
+
+    /**
+     * As {@link #start(NetnsTopology, NetnsTopology.Site, ConnectionSpec, Path)} with the policy
+     * part of the file passed through {@code policyEdit} (e.g. to add connection keys).
+     */
+    static KeelGatewayProcess start(NetnsTopology.Site site, Path dir, UnaryOperator<String> policyEdit,
+            ConnectionSpec spec) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path keys = dir.resolve("keys");
         Path config = dir.resolve("keel.yaml");
@@ -40,7 +50,7 @@ public final class KeelGatewayProcess implements AutoCloseable {
                   admin: {socket: admin/keel.sock}
                   plaintext:
                     tun: {name: keel0, mtu: 1400}
-                """.formatted(spec.localAddress(), keys) + policyYaml(spec, dir));
+                """.formatted(spec.localAddress(), keys) + policyEdit.apply(policyYaml(spec, dir)));
         return start(site.gatewayNamespace(), config, dir.resolve("keel.log"), keys, List.of());
     }
 

@@ -161,23 +161,12 @@ class KeelStrongSwanInteropTest {
         String ike = "aes256gcm16-prfsha256-x25519";
         try (NetnsTopology topo = NetnsTopology.create()) {
             ConnectionSpec keelSpec = ConnectionSpec.psk(topo.a(), topo.b(), PSK, ike, "aes256gcm16");
-            Path keelDir = Files.createDirectories(work.resolve("keel"));
-            Path keys = keelDir.resolve("keys");
-            Path config = keelDir.resolve("keel.yaml");
-            Files.writeString(config, """
-                    gateway:
-                      address: %s
-                      loops: 2
-                      key_export: %s
-                      admin: {socket: admin/keel.sock}
-                      plaintext:
-                        tun: {name: keel0, mtu: 1400}
-                    """.formatted(keelSpec.localAddress(), keys) + KeelGatewayProcess.policyYaml(keelSpec, keelDir)
-                    .replace("    proposals: ", "    rekey_time: 5s\n    over_time: 30s\n    rand_time: 1s\n    proposals: "));
             try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
                     ConnectionSpec.psk(topo.b(), topo.a(), PSK, ike, "aes256gcm16"));
-                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo.a().gatewayNamespace(), config,
-                            keelDir.resolve("keel.log"), keys, List.of())) {
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo.a(), work.resolve("keel"),
+                            policy -> policy.replace("    proposals: ",
+                                    "    rekey_time: 5s\n    over_time: 30s\n    rand_time: 1s\n    proposals: "),
+                            keelSpec)) {
                 withLogs(charon, keel, () -> {
                     charon.initiate(WAIT).requireOk();
                     SwanctlSas.ChildSa child = assertTunnelUp(charon, keel, topo, false,
@@ -194,7 +183,7 @@ class KeelStrongSwanInteropTest {
                     assertThat(rekeyed.initiator()).as("Keel initiated the rekey, charon answered").isFalse();
                     assertThat(rekeyed.proposal()).isEqualTo("AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519");
                     assertThat(charon.log()).contains("rekeyed");
-                    List<String> ikeKeys = awaitExported(keys.resolve("ikev2_decryption_table"), 2);
+                    List<String> ikeKeys = awaitExported(keel.keys().resolve("ikev2_decryption_table"), 2);
                     assertThat(ikeKeys.get(1).split(",", 3)).as("Keel's new IKE SA is charon's")
                             .startsWith(rekeyed.initiatorSpi(), rekeyed.responderSpi());
 
