@@ -2,7 +2,6 @@ package dev.keel.esp.forward;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.ByteString;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.esp.feed.SaMaintenance;
@@ -11,16 +10,9 @@ import dev.keel.esp.metrics.DataPlaneMetrics;
 import dev.keel.esp.packet.DecapOutcome;
 import dev.keel.esp.packet.EncapOutcome;
 import dev.keel.esp.packet.EspCounters;
-import dev.keel.esp.packet.Suites;
 import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.proto.v1.ChildSaRecord;
-import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
-import dev.keel.proto.v1.Endpoint;
-import dev.keel.proto.v1.IpsecMode;
-import dev.keel.proto.v1.IpsecProtocol;
-import dev.keel.proto.v1.TrafficSelector;
-import dev.keel.proto.v1.WrappedChildKeys;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.Promtool;
 import dev.keel.sad.keys.KeyEncryptionKey;
@@ -185,17 +177,6 @@ class DataPlaneMetricsTest {
     }
 
     private ChildSaRecord record(String id, int spi, Direction dir) {
-        Suites s = Suites.AES128_GCM16;
-        Endpoint ep = Endpoint.newBuilder().setAddress(ByteString.copyFrom(new byte[] {127, 0, 0, 3})).setPort(4500)
-                .build();
-        TrafficSelector any = TrafficSelector.newBuilder().setStartAddress(ByteString.copyFrom(new byte[4]))
-                .setEndAddress(ByteString.copyFrom(new byte[] {-1, -1, -1, -1})).setEndPort(65535).build();
-        return ChildSaRecord.newBuilder().setId(id).setConnection("site-b").setChild("net").setSpi(spi)
-                .setDirection(dir).setProtocol(IpsecProtocol.IPSEC_PROTOCOL_ESP).setMode(IpsecMode.IPSEC_MODE_TUNNEL)
-                .setLocal(ep).setPeer(ep).setEncryptionTransform(s.encryption.id()).setEncryptionKeyLength(20)
-                .setReplayWindow(dir == Direction.DIRECTION_INBOUND ? 64 : 0).addLocalTs(any).addRemoteTs(any)
-                .setKeys(WrappedChildKeys.newBuilder().setEncryption(ByteString.copyFrom(wrap.wrap(s.encryptionKey(spi))))
-                        .setKekId(wrap.kekId()))
-                .setOwnerNodeId("w1").setState(ChildSaState.CHILD_SA_STATE_ACTIVE).setCreatedAtMs(1).build();
+        return dev.keel.esp.feed.FedRecords.record(id, spi, dir, "w1", wrap);
     }
 }
