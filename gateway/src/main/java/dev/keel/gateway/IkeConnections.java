@@ -2,6 +2,7 @@ package dev.keel.gateway;
 
 import dev.keel.core.net.IpRange;
 import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.config.ChildConnection.AfterClose;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.config.IkeLifetime;
 import dev.keel.ike.message.IkeIdentity;
@@ -57,11 +58,19 @@ final class IkeConnections {
         List<ChildConnection> children = new ArrayList<>();
         for (ChildConfig ch : c.children()) {
             children.add(new ChildConnection(ch.name(), ch.localTs(), ch.remoteTs(), ch.espProposals(), ch.mode(),
-                    ch.rekeyTime(), ch.lifeTime(), switch (ch.startAction()) {
+                    ch.lifetime(), switch (ch.startAction()) {
                         case NONE -> ChildConnection.StartAction.NONE;
                         case TRAP -> ChildConnection.StartAction.TRAP;
                         case START -> ChildConnection.StartAction.START;
-                    }));
+                    }, switch (ch.dpdAction()) {
+                        case CLEAR -> AfterClose.NONE;
+                        case TRAP -> AfterClose.TRAP;
+                        case RESTART -> AfterClose.START;
+                    }, switch (ch.closeAction()) {
+                        case NONE -> AfterClose.NONE;
+                        case TRAP -> AfterClose.TRAP;
+                        case START -> AfterClose.START;
+                    }, ch.replayWindow()));
         }
         List<IpRange> local = IkeConnection.addresses(c.localAddrs());
         List<IpRange> remote = IkeConnection.addresses(c.remoteAddrs());

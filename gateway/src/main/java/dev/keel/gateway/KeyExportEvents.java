@@ -1,11 +1,11 @@
 package dev.keel.gateway;
 
+import dev.keel.core.sa.ReplayWindowSize;
 import dev.keel.esp.export.EspSaKeys;
 import dev.keel.esp.export.WiresharkKeyWriter;
 import dev.keel.esp.sa.EspSaSpec;
 import dev.keel.ike.crypto.IkeSuite;
 import dev.keel.ike.export.IkeDecryptionTable;
-import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
@@ -79,6 +79,6 @@ final class KeyExportEvents implements IkeEvents {
     private static EspSaSpec spec(ChildSa child, int spi, byte[] encryptionKey, byte[] integrityKey) {
         IkeSuite suite = child.suite();
         return new EspSaSpec(spi, child.mode(), suite.encryption().transform(), encryptionKey, suite.integrity(),
-                integrityKey, child.esn(), SadChildInstaller.REPLAY_WINDOW, 0, child.encap());
+                integrityKey, child.esn(), ReplayWindowSize.DEFAULT, 0, child.encap());
     }
 }

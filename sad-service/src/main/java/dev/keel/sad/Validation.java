@@ -1,6 +1,7 @@
 package dev.keel.sad;
 
 import com.google.protobuf.ByteString;
+import dev.keel.core.sa.ReplayWindowSize;
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.proto.CoreMapping;
@@ -27,9 +28,6 @@ public final class Validation {
     /** What an id may be; {@link #id} checks it with a loop (the same rule, ValidationTest). */
     static final Pattern ID = Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
     private static final Pattern NODE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-    /** Largest anti-replay window accepted (RFC 6479-style bitmaps in esp-worker). */
-    public static final int MAX_REPLAY_WINDOW = 65_536;
-
     private Validation() {}
 
     public static void id(String field, String id) {
@@ -106,8 +104,9 @@ public final class Validation {
             throw SadException.invalid(p + "peer.address", "address family differs from child_sa.local.address");
         }
         transforms(r, keys);
-        if (r.getDirection() == Direction.DIRECTION_INBOUND && r.getReplayWindow() > MAX_REPLAY_WINDOW) {
-            throw SadException.invalid(p + "replay_window", r.getReplayWindow() + " exceeds " + MAX_REPLAY_WINDOW);
+        if (r.getDirection() == Direction.DIRECTION_INBOUND && !ReplayWindowSize.allowed(r.getReplayWindow())) {
+            throw SadException.invalid(p + "replay_window", Integer.toUnsignedString(r.getReplayWindow())
+                    + " is neither 0 (no replay protection) nor " + ReplayWindowSize.MIN + ".." + ReplayWindowSize.MAX);
         }
         selectors(p + "local_ts", r.getLocalTsList());
         selectors(p + "remote_ts", r.getRemoteTsList());

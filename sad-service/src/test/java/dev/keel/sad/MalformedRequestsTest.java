@@ -95,6 +95,8 @@ class MalformedRequestsTest {
                 b -> b.getKeysBuilder().setEncryption(ByteString.copyFrom(new byte[35])));
         badInstall("child_sa.replay_window", b -> b.getChildSaBuilder().setDirection(Direction.DIRECTION_INBOUND)
                 .setReplayWindow(1 << 20));
+        badInstall("child_sa.replay_window: 16 is neither 0 (no replay protection) nor 32..65536",
+                b -> b.getChildSaBuilder().setDirection(Direction.DIRECTION_INBOUND).setReplayWindow(16));
         badInstall("child_sa.local_ts: at least one", b -> b.getChildSaBuilder().clearLocalTs());
         badInstall("child_sa.remote_ts[0].end_address: is below start_address", b -> b.getChildSaBuilder()
                 .setRemoteTs(0, TrafficSelector.newBuilder().setStartAddress(ByteString.copyFrom(new byte[] {10, 0, 0, 9}))

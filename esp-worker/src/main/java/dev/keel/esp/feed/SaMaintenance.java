@@ -123,8 +123,13 @@ public final class SaMaintenance implements OutboundSa.LeaseRequester, AutoClose
                 new StreamObserver<LeaseSequenceResponse>() {
                     @Override
                     public void onNext(LeaseSequenceResponse r) {
+                        boolean first = sa.peekNextSequence() == 0;
                         if (sa.offerLease(r.getStart(), r.getEnd())) {
                             leasesGranted.increment();
+                            SaTables t = tables.get();
+                            if (first && t != null) {
+                                t.leaseArrived(sa.id());
+                            }
                         } else {
                             leaseFailures.increment();
                             log.warn("SA {}: refused lease [{}, {}) that would repeat numbers", sa.id(),

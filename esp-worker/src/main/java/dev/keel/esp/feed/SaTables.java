@@ -535,8 +535,8 @@ public final class SaTables {
 
     /**
      * Picks one child's outbound SA into {@link #published}: usable ones (not hard-expired, not
-     * exhausted) first, then ACTIVE over REKEYING over REKEYED, then the newest (a rekey's new SA
-     * takes over).
+     * exhausted, with sequence numbers in hand) first, then not on standby, then ACTIVE over
+     * REKEYING over REKEYED, then the newest (a rekey's new SA takes over) or, on standby, the oldest.
      */
     private void pickOutbound(String child) {
         Installed best = null;
@@ -563,16 +563,47 @@ public final class SaTables {
         if (ua != ub) {
             return ua;
         }
+        boolean sa = a.record.getOutboundStandby();
+        if (sa != b.record.getOutboundStandby()) {
+            return !sa; // a rekey responder's new SA waits for the peer's Delete of the old one
+        }
         int ra = rank(a.record.getState());
         int rb = rank(b.record.getState());
         if (ra != rb) {
             return ra < rb;
         }
-        return a.record.getCreatedAtMs() > b.record.getCreatedAtMs();
+        // the newest takes over, but of standby SAs the oldest: the next waits for its Delete
+        return sa ? a.record.getCreatedAtMs() < b.record.getCreatedAtMs()
+                : a.record.getCreatedAtMs() > b.record.getCreatedAtMs();
     }
 
+    /**
+     * Not hard-expired, not exhausted, and holding sequence numbers: a rekey's new SA takes over
+     * only once its first lease is in hand ({@link #leaseArrived}), so no packet waits for it.
+     */
     private static boolean usable(Installed in) {
-        return !in.sa.isHardExpired() && !((OutboundSa) in.sa).isExhausted();
+        OutboundSa o = (OutboundSa) in.sa;
+        return !o.isHardExpired() && !o.isExhausted() && o.peekNextSequence() != 0;
+    }
+
+    /**
+     * The outbound SA {@code id} got sequence numbers after having none: it may be the child's
+     * choice now (a rekey's new SA, until then passed over for the old one).
+     */
+    public synchronized void leaseArrived(String id) {
+        Installed in = byId.get(id);
+        if (in == null || !in.outbound()) {
+            return;
+        }
+        if (batching > 0) {
+            outboundToPick.add(in.child);
+            return;
+        }
+        OutboundSa before = published.get(in.child);
+        pickOutbound(in.child);
+        if (published.get(in.child) != before) {
+            outbound.publish(published);
+        }
     }
 
     private static int rank(ChildSaState s) {

@@ -175,6 +175,37 @@ class SaTablesTest {
     }
 
     @Test
+    void aRekeysNewOutboundSaTakesOverOnlyOnceItHoldsSequenceNumbers() {
+        tables.upsert(record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "w1", wrap));
+        OutboundSa old = (OutboundSa) tables.get("out-1").sa();
+        assertThat(old.offerLease(1, 1_000)).isTrue();
+        tables.upsert(record("out-2", 0x2002, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder()
+                .setCreatedAtMs(2).build()); // the rekey's: newer, but no lease yet
+        assertThat(tables.outbound().lookup("site-b/net")).as("the old SA keeps sending").isSameAs(old);
+
+        OutboundSa fresh = (OutboundSa) tables.get("out-2").sa();
+        assertThat(fresh.offerLease(1, 1_000)).isTrue();
+        tables.leaseArrived("out-2");
+        assertThat(tables.outbound().lookup("site-b/net")).isSameAs(fresh);
+    }
+
+    @Test
+    void aRekeyRespondersNewOutboundSaWaitsOnStandbyUntilTheOldOneIsDeleted() {
+        tables.upsert(record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "w1", wrap));
+        tables.upsert(record("out-2", 0x2002, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder()
+                .setCreatedAtMs(2).setOutboundStandby(true).build()); // the peer's rekey
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2001);
+        tables.upsert(record("out-3", 0x2003, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder()
+                .setCreatedAtMs(3).setOutboundStandby(true).build()); // and the next, before out-1 went
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2001);
+        tables.remove("out-1"); // the peer's Delete of the old pair
+        assertThat(tables.outbound().lookup("site-b/net").spi()).as("the oldest on standby").isEqualTo(0x2002);
+        tables.upsert(record("out-4", 0x2004, Direction.DIRECTION_OUTBOUND, "w1", wrap).toBuilder()
+                .setCreatedAtMs(4).build()); // a rekey we started: ours, used at once
+        assertThat(tables.outbound().lookup("site-b/net").spi()).isEqualTo(0x2004);
+    }
+
+    @Test
     void aBatchPublishesItsChangesTogetherAndClosesWhatItRemovedAfterwards() {
         tables.upsert(record("out-1", 0x2001, Direction.DIRECTION_OUTBOUND, "w1", wrap));
         tables.upsert(record("in-1", 0x1001, Direction.DIRECTION_INBOUND, "w1", wrap));

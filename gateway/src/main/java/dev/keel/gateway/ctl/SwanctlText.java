@@ -2,6 +2,7 @@ package dev.keel.gateway.ctl;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.ProtocolMessageEnum;
+import dev.keel.core.sa.ReplayWindowSize;
 import dev.keel.proto.CoreMapping;
 import dev.keel.proto.v1.Algorithms;
 import dev.keel.proto.v1.Auth;
@@ -9,6 +10,7 @@ import dev.keel.proto.v1.CertInfo;
 import dev.keel.proto.v1.Child;
 import dev.keel.proto.v1.ChildSaInfo;
 import dev.keel.proto.v1.ChildSaRecord;
+import dev.keel.proto.v1.CloseAction;
 import dev.keel.proto.v1.Connection;
 import dev.keel.proto.v1.Endpoint;
 import dev.keel.proto.v1.IkeSaInfo;
@@ -168,6 +170,9 @@ final class SwanctlText {
             if (child.getRekeyBytes() != 0) {
                 rekey.add(Long.toUnsignedString(child.getRekeyBytes()) + " bytes");
             }
+            if (child.getRekeyPackets() != 0) {
+                rekey.add(Long.toUnsignedString(child.getRekeyPackets()) + " packets");
+            }
             b.append(rekey.isEmpty() ? "no rekeying" : "rekeying every " + String.join(" or ", rekey));
             if (child.getLifeTimeSeconds() != 0) {
                 b.append(", expires after ").append(child.getLifeTimeSeconds()).append('s');
@@ -184,6 +189,15 @@ final class SwanctlText {
             }
             b.append("    start_action: ").append(name(child.getStartAction(), "START_ACTION_").toLowerCase(Locale.ROOT))
                     .append(System.lineSeparator());
+            if (child.getCloseAction() != CloseAction.CLOSE_ACTION_NONE
+                    && child.getCloseAction() != CloseAction.CLOSE_ACTION_UNSPECIFIED) {
+                b.append("    close_action: ").append(name(child.getCloseAction(), "CLOSE_ACTION_").toLowerCase(Locale.ROOT))
+                        .append(System.lineSeparator());
+            }
+            if (child.hasReplayWindow() && child.getReplayWindow() != ReplayWindowSize.DEFAULT) {
+                b.append("    replay_window: ").append(child.getReplayWindow() == 0 ? "0 (no replay protection)"
+                        : Integer.toString(child.getReplayWindow())).append(System.lineSeparator());
+            }
             if (child.getPriority() != 0) {
                 b.append("    priority: ").append(child.getPriority()).append(System.lineSeparator());
             }

@@ -452,7 +452,7 @@ class KeelStrongSwanInteropTest {
         void run() throws Exception;
     }
 
-    private static void withLogs(StrongSwanPeer charon, KeelGatewayProcess keel, Body body) throws Exception {
+    static void withLogs(StrongSwanPeer charon, KeelGatewayProcess keel, Body body) throws Exception {
         try {
             body.run();
         } catch (AssertionError | IOException e) {

@@ -286,6 +286,7 @@ public final class StrongSwanPeer implements AutoCloseable {
                     proposals = "%s"
                     encap = %s
                     mobike = no
+                    %s
                     local {
                       %s
                     }
@@ -299,6 +300,7 @@ public final class StrongSwanPeer implements AutoCloseable {
                         local_ts = %s
                         remote_ts = %s
                         start_action = %s
+                        %s
                       }
                     }
                   }
@@ -306,8 +308,9 @@ public final class StrongSwanPeer implements AutoCloseable {
                 secrets {
                 %s}
                 """.formatted(c.name(), c.localAddress(), c.remoteAddress(), c.ikeProposal(),
-                c.udpEncapsulation() ? "yes" : "no", localAuth, remoteAuth, c.childName(), c.mode(), c.espProposal(),
-                quotedList(c.localTs()), quotedList(c.remoteTs()), c.startAction(), secrets);
+                c.udpEncapsulation() ? "yes" : "no", String.join("\n    ", options.extraConnectionLines()), localAuth,
+                remoteAuth, c.childName(), c.mode(), c.espProposal(), quotedList(c.localTs()), quotedList(c.remoteTs()),
+                c.startAction(), String.join("\n        ", options.extraChildLines()), secrets);
         Files.writeString(workDir.resolve("swanctl/swanctl.conf"), conf);
     }
 

@@ -1,5 +1,6 @@
 package dev.keel.ike.engine;
 
+import dev.keel.core.sa.ChildLifetime;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.session.ChildSa;
@@ -28,25 +29,18 @@ final class ChildLifetimes {
     }
 
     /**
-     * The timers of a new CHILD SA: the rekey comes up to a tenth of rekey_time early, never
-     * after life_time (jitter keeps both peers from rekeying at the same moment, RFC 7296 §2.8.1).
+     * The timers of a new CHILD SA: the rekey comes up to rand_time early (jitter keeps both peers
+     * from rekeying at the same moment, RFC 7296 §2.8.1), the hard end at life_time.
      */
     void start(IkeSa sa, ChildSa child) {
         Optional<ChildConnection> config = sa.connection().child(child.name());
         if (config.isEmpty()) {
             return;
         }
-        Duration rekey = config.get().rekeyTime();
-        Duration life = config.get().lifeTime();
+        ChildLifetime.Limit time = config.get().lifetime().millis();
         long now = sa.timers().epochMillis();
-        long rekeyAt = 0;
-        if (rekey.isPositive()) {
-            long headroom = life.isPositive() ? Math.max(0, life.toMillis() - rekey.toMillis()) : rekey.toMillis();
-            long jitterMax = Math.min(headroom, rekey.toMillis() / 10);
-            long jitter = jitterMax <= 0 ? 0 : random.nextLong(jitterMax);
-            rekeyAt = now + rekey.toMillis() - jitter;
-        }
-        long expireAt = life.isPositive() ? now + life.toMillis() : 0;
+        long rekeyAt = time.rekey() > 0 ? now + time.soft(random) : 0;
+        long expireAt = time.life() > 0 ? now + time.life() : 0;
         sa.childSas().deadlines(child.inboundSpi(), rekeyAt, expireAt);
         resume(sa, child.inboundSpi(), rekeyAt, expireAt);
     }

@@ -69,6 +69,7 @@ public final class IkeEngine implements IkeReceiver {
     private final HalfOpenSas halfOpen;
     private final ChildLifetimes childLifetimes;
     private final IkeLifetimes ikeLifetimes;
+    private final AfterCloseActions afterClose = new AfterCloseActions(this::initiate);
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
     private volatile UnknownIkeSaListener unknownSa = UnknownIkeSaListener.NONE;
@@ -108,6 +109,14 @@ public final class IkeEngine implements IkeReceiver {
         this.ikeLifetimes = new IkeLifetimes(random);
         CryptoWarmUp.run(random);
         halfOpen.rotateCookieSecretEvery(executors.get());
+    }
+
+    /**
+     * Whether child {@code child} of {@code connection} has a trap armed by its dpd_action or
+     * close_action: the next acquire for it initiates it, whatever its start_action.
+     */
+    public boolean trapArmed(String connection, String child) {
+        return afterClose.armed(connection, child);
     }
 
     /** The engine's counters. */
@@ -620,8 +629,16 @@ public final class IkeEngine implements IkeReceiver {
         }
 
         @Override
+        public void childrenLost(IkeSa sa, List<ChildSa> children, boolean peerDead) {
+            next.childrenLost(sa, children, peerDead);
+            observers.forEach(o -> o.childrenLost(sa, children, peerDead));
+            afterClose.lost(sa, children, peerDead);
+        }
+
+        @Override
         public void childEstablished(IkeSa sa, ChildSa child) {
             childLifetimes.start(sa, child);
+            afterClose.established(sa, child);
             next.childEstablished(sa, child);
             observers.forEach(o -> o.childEstablished(sa, child));
         }

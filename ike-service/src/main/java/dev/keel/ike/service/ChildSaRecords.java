@@ -1,6 +1,8 @@
 package dev.keel.ike.service;
 
 import com.google.protobuf.ByteString;
+import dev.keel.core.sa.ChildLifetime;
+import dev.keel.core.sa.ReplayWindowSize;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.crypto.IkeSuite;
@@ -16,6 +18,7 @@ import dev.keel.proto.v1.Lifetime;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A negotiated CHILD SA pair as the two sad-service install requests (sa.proto
@@ -51,20 +54,39 @@ public final class ChildSaRecords {
     /**
      * Both install requests. Copies the keys into the requests; the caller zeroizes the child's.
      *
-     * @param local        our ESP-in-UDP endpoint (address and the NAT-T port)
-     * @param replayWindow anti-replay window of the inbound SA
-     * @param owner        owner node id; empty for the serving node
+     * @param local our ESP-in-UDP endpoint (address and the NAT-T port)
+     * @param owner owner node id; empty for the serving node
      */
     public static List<InstallChildSaRequest> requests(IkeSa sa, ChildSa child, Ids ids, InetSocketAddress local,
-            int replayWindow, String owner) {
+            String owner) {
+        int replayWindow = sa.connection().child(child.name()).map(ChildConnection::replayWindow)
+                .orElse(ReplayWindowSize.DEFAULT);
         ChildSaRecord.Builder common = common(sa, child, local);
         ChildSaRecord in = common.clone().setId(ids.inbound()).setSpi(child.inboundSpi())
                 .setDirection(Direction.DIRECTION_INBOUND).setReplayWindow(replayWindow).build();
         ChildSaRecord out = common.clone().setId(ids.outbound()).setSpi(child.outboundSpi())
-                .setDirection(Direction.DIRECTION_OUTBOUND).setReplayWindow(0).build();
+                .setDirection(Direction.DIRECTION_OUTBOUND).setReplayWindow(0)
+                .setOutboundStandby(replacesAsResponder(sa, child)).build();
         return List.of(
                 request(in, child.inboundEncryptionKey(), child.inboundIntegrityKey(), owner),
                 request(out, child.outboundEncryptionKey(), child.outboundIntegrityKey(), owner));
+    }
+
+    /**
+     * Whether {@code child} is the new SA of a rekey the peer started: we answered, and the IKE SA
+     * holds another CHILD SA of its configuration. Its outbound half waits on standby until the
+     * peer deletes the old one ({@code ChildSaRecord.outbound_standby}).
+     */
+    static boolean replacesAsResponder(IkeSa sa, ChildSa child) {
+        if (child.initiator()) {
+            return false;
+        }
+        for (ChildSa other : sa.children()) {
+            if (other.inboundSpi() != child.inboundSpi() && other.name().equals(child.name())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static InstallChildSaRequest request(ChildSaRecord r, byte[] enc, byte[] integ, String owner) {
@@ -101,15 +123,23 @@ public final class ChildSaRecords {
         return b;
     }
 
-    /** Soft = rekey_time (ike-service rekeys), hard = life_time (the SA stops), RFC 4301 §4.4.2.1. */
+    /**
+     * Soft limits (ike-service rekeys) and hard ones (the SA stops), RFC 4301 §4.4.2.1: by time
+     * rekey_time and life_time; by bytes and packets rekey_* less a random part of rand_* (each SA
+     * its own, so both ends rarely rekey at once) and life_*. The data plane counts each direction.
+     */
     static Lifetime lifetime(ChildConnection c) {
+        ChildLifetime l = c.lifetime();
         // Whole seconds in the record: the hard limit rounds up, so the SA never ends before IKE's own timer.
-        long hard = c.lifeTime() == null ? 0 : (c.lifeTime().toMillis() + 999) / 1000;
-        long soft = c.rekeyTime() == null ? 0 : c.rekeyTime().toSeconds();
+        long hard = (l.millis().life() + 999) / 1000;
+        long soft = l.millis().rekey() / 1000;
         if (hard != 0 && soft >= hard) {
             soft = 0;
         }
-        return Lifetime.newBuilder().setSoftSeconds(soft).setHardSeconds(hard).build();
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        return Lifetime.newBuilder().setSoftSeconds(soft).setHardSeconds(hard)
+                .setSoftBytes(l.bytes().soft(random)).setHardBytes(l.bytes().life())
+                .setSoftPackets(l.packets().soft(random)).setHardPackets(l.packets().life()).build();
     }
 
     /** Zeroizes a child's four key arrays (the SAD holds them wrapped now). */

@@ -5,7 +5,10 @@ import dev.keel.core.crypto.PemKeys;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSyntaxException;
 import dev.keel.core.proposal.Protocol;
+import dev.keel.core.sa.ChildLifetime;
+import dev.keel.core.sa.ReplayWindowSize;
 import dev.keel.ike.config.ChildConnection;
+import dev.keel.ike.config.ChildConnection.AfterClose;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.config.IkeLifetime;
 import dev.keel.ike.message.IkeIdentity;
@@ -122,15 +125,36 @@ public final class PolicyConnections {
 
     private static ChildConnection child(String at, Child ch) {
         String where = at + " child '" + ch.getName() + "'";
+        ChildLifetime lifetime;
+        try {
+            lifetime = new ChildLifetime(
+                    new ChildLifetime.Limit(ch.getRekeyTimeSeconds() * 1000, ch.getLifeTimeSeconds() * 1000,
+                            ch.getRandTimeSeconds() * 1000),
+                    new ChildLifetime.Limit(ch.getRekeyBytes(), ch.getLifeBytes(), ch.getRandBytes()),
+                    new ChildLifetime.Limit(ch.getRekeyPackets(), ch.getLifePackets(), ch.getRandPackets()));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": lifetime: " + e.getMessage(), e);
+        }
         return new ChildConnection(ch.getName(), CoreMapping.selectors(ch.getLocalTsList(), where + ": local_ts"),
                 CoreMapping.selectors(ch.getRemoteTsList(), where + ": remote_ts"),
                 proposals(where, Protocol.ESP, ch.getEspProposalsList()), CoreMapping.mode(ch.getMode(), where + ": mode"),
-                Duration.ofSeconds(ch.getRekeyTimeSeconds()), Duration.ofSeconds(ch.getLifeTimeSeconds()),
+                lifetime,
                 switch (ch.getStartAction()) {
                     case START_ACTION_START -> ChildConnection.StartAction.START;
                     case START_ACTION_TRAP -> ChildConnection.StartAction.TRAP;
                     default -> ChildConnection.StartAction.NONE;
-                });
+                },
+                switch (ch.getDpdAction()) {
+                    case DPD_ACTION_RESTART -> AfterClose.START;
+                    case DPD_ACTION_TRAP -> AfterClose.TRAP;
+                    default -> AfterClose.NONE;
+                },
+                switch (ch.getCloseAction()) {
+                    case CLOSE_ACTION_START -> AfterClose.START;
+                    case CLOSE_ACTION_TRAP -> AfterClose.TRAP;
+                    default -> AfterClose.NONE;
+                },
+                ch.hasReplayWindow() ? ch.getReplayWindow() : ReplayWindowSize.DEFAULT);
     }
 
     private static List<Proposal> proposals(String at, Protocol protocol, List<String> texts) {

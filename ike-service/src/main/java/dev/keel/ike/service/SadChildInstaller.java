@@ -41,9 +41,6 @@ public final class SadChildInstaller implements IkeEvents {
 
     private static final Logger LOG = LoggerFactory.getLogger(SadChildInstaller.class);
 
-    /** Replay window of IKE-negotiated inbound SAs: wide enough for reordering across event loops. */
-    public static final int REPLAY_WINDOW = 1024;
-
     /**
      * Told when a pair is in the SAD for node {@code owner} ("" = none named), with the time IKE
      * established it ({@link System#nanoTime()}); answers when the pair carries traffic in that
@@ -125,7 +122,7 @@ public final class SadChildInstaller implements IkeEvents {
             String o = owner.apply(sa);
             ownerNode = o == null ? "" : o;
             req = InstallChildSasRequest.newBuilder()
-                    .addAllItems(ChildSaRecords.requests(sa, child, ids, local, REPLAY_WINDOW, o == null ? "" : o))
+                    .addAllItems(ChildSaRecords.requests(sa, child, ids, local, o == null ? "" : o))
                     .build();
         } finally {
             ChildSaRecords.wipe(child); // the request holds the only copies now; the SAD wraps them

@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Acquires from a data plane (a packet hit a PROTECT policy without an SA, RFC 4301 §5.1, the
- * kernel's ACQUIRE): a {@code trap} child is initiated; any other is left alone (its peer or
+ * kernel's ACQUIRE): a {@code trap} child is initiated, and so is one whose dpd_action or
+ * close_action armed its trap ({@link IkeEngine#trapArmed}); any other is left alone (its peer or
  * start-up brings it). The gateway's data plane reports them in-process, an esp-worker's
  * through the IKE relay; each data plane already limits them to one in flight per policy.
  */
@@ -36,7 +37,9 @@ public final class TrapAcquires {
     public void acquire(String connection, String child, String packet) {
         IkeEngine e = engine.get();
         boolean trap = directory.byName(connection).flatMap(c -> c.child(child))
-                .map(ch -> ch.startAction() == ChildConnection.StartAction.TRAP).orElse(false);
+                .map(ch -> ch.startAction() == ChildConnection.StartAction.TRAP
+                        || e != null && e.trapArmed(connection, child))
+                .orElse(false);
         if (e == null || !trap) {
             ignored.increment();
             return;

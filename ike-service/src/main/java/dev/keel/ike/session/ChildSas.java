@@ -1,10 +1,12 @@
 package dev.keel.ike.session;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +82,29 @@ public final class ChildSas {
             sa.env().spis().release(child.inboundSpi());
             child.keys().close();
         }
+    }
+
+    /**
+     * Of {@code leaving}, those whose going loses their configuration: not replaced by a rekey and
+     * no CHILD SA of the same name staying (a rekey or a collision's winner, RFC 7296 §2.8.1);
+     * one per name.
+     */
+    public List<ChildSa> lost(List<ChildSa> leaving) {
+        Set<String> staying = new HashSet<>();
+        for (ChildSaEntry e : entries.values()) {
+            if (!leaving.contains(e.child)) {
+                staying.add(e.child.name());
+            }
+        }
+        List<ChildSa> out = new ArrayList<>();
+        for (ChildSa c : leaving) {
+            ChildSaEntry e = entries.get(c.inboundSpi());
+            boolean replaced = e != null && e.child.equals(c) && e.replaced();
+            if (!replaced && staying.add(c.name())) {
+                out.add(c);
+            }
+        }
+        return out;
     }
 
     /** Removes every CHILD SA ({@link #remove}): the IKE SA is destroyed. */

@@ -1,6 +1,7 @@
 package dev.keel.ike.session;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
@@ -61,6 +62,15 @@ public interface IkeEvents {
 
     /** A CHILD SA pair was deleted: remove both directions and zeroize its keys. */
     default void childDeleted(IkeSa sa, ChildSa child) {
+    }
+
+    /**
+     * CHILD SAs ended without us asking, and no CHILD SA of the same configuration took their
+     * place: the peer deleted them or their IKE SA ({@code peerDead} false), or stopped answering
+     * ({@code peerDead} true). They were reported through {@link #childDeleted} already; what
+     * follows is their configuration's close_action or dpd_action.
+     */
+    default void childrenLost(IkeSa sa, List<ChildSa> children, boolean peerDead) {
     }
 
     /**
@@ -127,6 +137,11 @@ public interface IkeEvents {
             @Override
             public void ikeAbandoned(IkeSa sa, String reason) {
                 every.accept(e -> e.ikeAbandoned(sa, reason));
+            }
+
+            @Override
+            public void childrenLost(IkeSa sa, List<ChildSa> children, boolean peerDead) {
+                every.accept(e -> e.childrenLost(sa, children, peerDead));
             }
 
             @Override

@@ -213,14 +213,25 @@ public final class IkeSa {
      * from the engine. Idempotent.
      */
     public void destroy(String reason) {
-        destroy(reason, false);
+        destroy(reason, false, false);
     }
 
-    /** {@link #destroy(String)}, logged as a warning when {@code unreachable}: the peer stopped answering. */
-    public void destroy(String reason, boolean unreachable) {
+    /**
+     * {@link #destroy(String)} because of the peer: it stopped answering ({@code unreachable},
+     * logged as a warning) or deleted this IKE SA; its CHILD SAs are reported lost
+     * ({@link IkeEvents#childrenLost}) once it is gone.
+     */
+    public void destroyByPeer(String reason, boolean unreachable) {
+        destroy(reason, unreachable, true);
+    }
+
+    private void destroy(String reason, boolean unreachable, boolean byPeer) {
         if (state == IkeSaState.DESTROYED) {
             return;
         }
+        // A peer that stops answering our own Delete changes nothing: we were closing it anyway.
+        boolean lostByPeer = byPeer && (unreachable ? state == IkeSaState.ESTABLISHED : true);
+        List<ChildSa> lost = lostByPeer ? childSas.lost(childSas.list()) : List.of();
         boolean failure = state != IkeSaState.DELETING && state != IkeSaState.ESTABLISHED;
         if (failureReason != null && !failureReason.equals(reason)) {
             reason = failureReason + " (" + reason + ")";
@@ -248,6 +259,9 @@ public final class IkeSa {
         wipe(ni);
         wipe(nr);
         onDestroyed.accept(this);
+        if (!lost.isEmpty()) {
+            env.events().childrenLost(this, lost, unreachable);
+        }
     }
 
     /**

@@ -564,7 +564,11 @@ public final class TaskManager {
         activeMessage = null;
         unauthenticatedError = null;
         queued.clear();
-        sa.destroy(reason, unreachable);
+        if (unreachable) {
+            sa.destroyByPeer(reason, true);
+        } else {
+            sa.destroy(reason);
+        }
     }
 
     /** Stops retransmitting and forgets queued work; the IKE SA is going away. */

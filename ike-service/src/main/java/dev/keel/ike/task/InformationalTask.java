@@ -21,6 +21,7 @@ public final class InformationalTask implements Task {
 
     private final IkeSa sa;
     private boolean deleteIke;
+    private final List<ChildSa> deleted = new ArrayList<>();
     private final List<Integer> deletedInbound = new ArrayList<>();
 
     /** The responder's task for {@code sa}. */
@@ -37,13 +38,20 @@ public final class InformationalTask implements Task {
                 for (byte[] spi : d.spis()) {
                     int peerInbound = ByteBuffer.wrap(spi).getInt();
                     for (ChildSa child : sa.children()) {
-                        if (child.outboundSpi() == peerInbound) {
-                            deletedInbound.add(child.inboundSpi());
-                            sa.childSas().remove(child);
+                        if (child.outboundSpi() == peerInbound && !deleted.contains(child)) {
+                            deleted.add(child);
                         }
                     }
                 }
             }
+        }
+        List<ChildSa> lost = sa.childSas().lost(deleted);
+        for (ChildSa child : deleted) {
+            deletedInbound.add(child.inboundSpi());
+            sa.childSas().remove(child);
+        }
+        if (!lost.isEmpty()) {
+            sa.env().events().childrenLost(sa, lost, false);
         }
         return Status.DONE;
     }
@@ -52,7 +60,7 @@ public final class InformationalTask implements Task {
     public Status build(OutboundMessage m) {
         if (deleteIke) {
             sa.deleting();
-            sa.tasks().afterResponse(() -> sa.destroy("deleted by the peer"));
+            sa.tasks().afterResponse(() -> sa.destroyByPeer("deleted by the peer", false));
         } else if (!deletedInbound.isEmpty()) {
             m.add(DeletePayload.esp(deletedInbound));
         }

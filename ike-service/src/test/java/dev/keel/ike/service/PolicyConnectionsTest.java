@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import dev.keel.core.sa.ChildLifetime;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelector;
+import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.session.TestPki;
 import dev.keel.proto.CoreMapping;
@@ -13,6 +15,7 @@ import dev.keel.proto.v1.Auth;
 import dev.keel.proto.v1.AuthMethod;
 import dev.keel.proto.v1.Child;
 import dev.keel.proto.v1.Connection;
+import dev.keel.proto.v1.Lifetime;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +48,35 @@ class PolicyConnectionsTest {
         assertThat(net.localTs()).containsExactly(TrafficSelector.parse("10.1.0.0/16"));
         assertThat(net.remoteTs()).containsExactly(TrafficSelector.parse("10.2.0.0/16[tcp/443]"));
         assertThat(net.mode()).isEqualTo(IpsecMode.TRANSPORT);
+    }
+
+    @Test
+    void aChildsLimitsActionsAndReplayWindowReachTheEngineAndItsSadRecords() {
+        var limited = child().setRekeyTimeSeconds(3600).setLifeTimeSeconds(3960).setRandTimeSeconds(60)
+                .setRekeyBytes(1_000_000).setLifeBytes(2_000_000).setRandBytes(100_000)
+                .setRekeyPackets(5_000).setLifePackets(6_000).setRandPackets(0)
+                .setDpdAction(dev.keel.proto.v1.DpdAction.DPD_ACTION_RESTART)
+                .setCloseAction(dev.keel.proto.v1.CloseAction.CLOSE_ACTION_TRAP).setReplayWindow(0).build();
+        ChildConnection net = PolicyConnections.of(connection(limited), SECRETS, 500).child("net").orElseThrow();
+
+        assertThat(net.lifetime()).isEqualTo(new ChildLifetime(new ChildLifetime.Limit(3_600_000, 3_960_000, 60_000),
+                new ChildLifetime.Limit(1_000_000, 2_000_000, 100_000), new ChildLifetime.Limit(5_000, 6_000, 0)));
+        assertThat(net.dpdAction()).isEqualTo(ChildConnection.AfterClose.START);
+        assertThat(net.closeAction()).isEqualTo(ChildConnection.AfterClose.TRAP);
+        assertThat(net.replayWindow()).isZero();
+        for (int i = 0; i < 50; i++) { // each SA's soft volume limits: rekey_* less up to rand_*
+            Lifetime l = ChildSaRecords.lifetime(net);
+            assertThat(l.getSoftSeconds()).isEqualTo(3600);
+            assertThat(l.getHardSeconds()).isEqualTo(3960);
+            assertThat(l.getSoftBytes()).isBetween(900_000L, 1_000_000L);
+            assertThat(l.getHardBytes()).isEqualTo(2_000_000);
+            assertThat(l.getSoftPackets()).isEqualTo(5_000);
+            assertThat(l.getHardPackets()).isEqualTo(6_000);
+        }
+
+        // a policy-service that predates replay_window sends none: the default, never "off"
+        assertThat(PolicyConnections.of(connection(child().build()), SECRETS, 500).child("net").orElseThrow()
+                .replayWindow()).isEqualTo(1024);
     }
 
     @Test

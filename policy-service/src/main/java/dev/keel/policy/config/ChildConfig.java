@@ -1,9 +1,9 @@
 package dev.keel.policy.config;
 
 import dev.keel.core.proposal.Proposal;
+import dev.keel.core.sa.ChildLifetime;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelector;
-import java.time.Duration;
 import java.util.List;
 
 /**
@@ -14,16 +14,16 @@ import java.util.List;
  * @param remoteTs     the peer's side's selectors, in order
  * @param espProposals ESP proposals, in order of preference
  * @param mode         tunnel or transport
- * @param rekeyTime    when to rekey; zero for never
- * @param lifeTime     hard lifetime
- * @param rekeyBytes   bytes before a rekey; 0 for no limit
+ * @param lifetime     when to rekey and when the SA ends, by time, bytes and packets
  * @param startAction  what to do on load
  * @param dpdAction    what to do when the peer is dead
+ * @param closeAction  what to do when the peer closes it
+ * @param replayWindow inbound anti-replay window in packets; 0 turns replay protection off
  * @param priority     SPD priority of this child's entries, lower first
  */
 public record ChildConfig(String name, List<TrafficSelector> localTs, List<TrafficSelector> remoteTs,
-        List<Proposal> espProposals, IpsecMode mode, Duration rekeyTime, Duration lifeTime, long rekeyBytes,
-        StartAction startAction, DpdAction dpdAction, int priority) {
+        List<Proposal> espProposals, IpsecMode mode, ChildLifetime lifetime, StartAction startAction,
+        DpdAction dpdAction, CloseAction closeAction, int replayWindow, int priority) {
 
     /** Copies the lists. */
     public ChildConfig {

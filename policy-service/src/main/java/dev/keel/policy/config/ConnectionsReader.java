@@ -13,16 +13,20 @@ import dev.keel.core.net.IpRange;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.ProposalSyntaxException;
 import dev.keel.core.proposal.Protocol;
+import dev.keel.core.sa.ChildLifetime;
 import dev.keel.core.sa.IpsecMode;
+import dev.keel.core.sa.ReplayWindowSize;
 import dev.keel.core.spd.SpdAction;
 import dev.keel.core.ts.TrafficSelector;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.nodes.Node;
 
@@ -36,7 +40,8 @@ final class ConnectionsReader {
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
             "remote", "proposals", "dpd_delay", "encap", "children", "rekey_time", "over_time", "rand_time", "reauth_time");
     private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "mode",
-            "rekey_time", "life_time", "rekey_bytes", "start_action", "dpd_action", "priority");
+            "rekey_time", "life_time", "rand_time", "rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets",
+            "life_packets", "rand_packets", "start_action", "dpd_action", "close_action", "replay_window", "priority");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*");
 
     private static final List<Proposal> DEFAULT_IKE = parseDefault(Protocol.IKE, DEFAULT_IKE_PROPOSALS);
@@ -232,25 +237,22 @@ final class ConnectionsReader {
             String s = nodes.choice(m.get("mode"), path + ".mode", List.of("tunnel", "transport"));
             mode = "transport".equals(s) ? IpsecMode.TRANSPORT : IpsecMode.TUNNEL;
         }
-        Long rekey = m.containsKey("rekey_time") ? nodes.duration(m.get("rekey_time"), path + ".rekey_time")
-                : Long.valueOf(DEFAULT_REKEY_SECONDS);
-        Long life = m.containsKey("life_time") ? nodes.duration(m.get("life_time"), path + ".life_time")
-                : rekey == null ? null : Long.valueOf(rekey + rekey / 10); // strongSwan: rekey_time + 10%
-        if (rekey != null && life != null && rekey > 0 && life <= rekey) {
-            problems.add(path + ".life_time", m.getOrDefault("life_time", node), "life_time (" + life
-                    + "s) must be longer than rekey_time (" + rekey + "s), or the SA expires before it is rekeyed");
-        }
-        Long rekeyBytes = m.containsKey("rekey_bytes") ? nodes.bytes(m.get("rekey_bytes"), path + ".rekey_bytes")
-                : Long.valueOf(0);
+        ChildLifetime lifetime = childLifetime(m, path, node);
         StartAction start = StartAction.NONE;
         if (m.containsKey("start_action")) {
             String s = nodes.choice(m.get("start_action"), path + ".start_action", List.of("none", "trap", "start"));
             start = s == null ? null : StartAction.valueOf(s.toUpperCase(Locale.ROOT));
         }
-        DpdAction dpd = DpdAction.CLEAR;
-        if (m.containsKey("dpd_action")) {
-            String s = nodes.choice(m.get("dpd_action"), path + ".dpd_action", List.of("clear", "trap", "restart"));
-            dpd = s == null ? null : DpdAction.valueOf(s.toUpperCase(Locale.ROOT));
+        DpdAction dpd = choice(m, path, "dpd_action", DpdAction.CLEAR);
+        CloseAction close = choice(m, path, "close_action", CloseAction.NONE);
+        Long replayWindow = m.containsKey("replay_window")
+                ? nodes.integer(m.get("replay_window"), path + ".replay_window", 0, ReplayWindowSize.MAX)
+                : Long.valueOf(ReplayWindowSize.DEFAULT);
+        if (replayWindow != null && !ReplayWindowSize.allowed(replayWindow)) {
+            problems.add(path + ".replay_window", m.get("replay_window"), "a window of " + replayWindow
+                    + " packets is below RFC 4303's minimum of " + ReplayWindowSize.MIN + "; 0 turns replay protection"
+                    + " off");
+            replayWindow = null;
         }
         Integer priority = selectors.priority(m.get("priority"), path + ".priority");
         if (localTs != null && remoteTs != null && priority != null) {
@@ -258,12 +260,67 @@ final class ConnectionsReader {
                     name, null, localTs, remoteTs));
         }
         if (problems.size() != before || localTs == null || remoteTs == null || priority == null
-                || esp == null || rekey == null || life == null || rekeyBytes == null
-                || start == null || dpd == null) {
+                || esp == null || lifetime == null || start == null || dpd == null || close == null
+                || replayWindow == null) {
             return null;
         }
-        return new ChildConfig(name, localTs, remoteTs, esp, mode, Duration.ofSeconds(rekey),
-                Duration.ofSeconds(life), rekeyBytes, start, dpd, priority);
+        return new ChildConfig(name, localTs, remoteTs, esp, mode, lifetime, start, dpd, close,
+                replayWindow.intValue(), priority);
+    }
+
+    /** {@code key}'s value among {@code fallback}'s constants, in lower case; the fallback when absent; null after a problem. */
+    private <E extends Enum<E>> E choice(Map<String, Node> m, String path, String key, E fallback) {
+        if (!m.containsKey(key)) {
+            return fallback;
+        }
+        List<String> names = Arrays.stream(fallback.getDeclaringClass().getEnumConstants())
+                .map(e -> e.name().toLowerCase(Locale.ROOT)).toList();
+        String s = nodes.choice(m.get(key), path + "." + key, names);
+        return s == null ? null : Enum.valueOf(fallback.getDeclaringClass(), s.toUpperCase(Locale.ROOT));
+    }
+
+    /**
+     * A child's {@code rekey_*}, {@code life_*} and {@code rand_*} by time, bytes and packets with
+     * swanctl's defaults (rekey_time 1h, the rest none; life = rekey + 10%; rand = life - rekey),
+     * or null after a problem.
+     */
+    private ChildLifetime childLifetime(Map<String, Node> m, String path, Node node) {
+        ChildLifetime.Limit time = limit(m, path, node, "time", "s", DEFAULT_REKEY_SECONDS, nodes::duration);
+        ChildLifetime.Limit bytes = limit(m, path, node, "bytes", " bytes", 0, nodes::bytes);
+        ChildLifetime.Limit packets = limit(m, path, node, "packets", " packets", 0,
+                (n, at) -> nodes.integer(n, at, 0, Long.MAX_VALUE));
+        return time == null || bytes == null || packets == null ? null
+                : new ChildLifetime(new ChildLifetime.Limit(time.rekey() * 1000, time.life() * 1000, time.rand() * 1000),
+                        bytes, packets);
+    }
+
+    private ChildLifetime.Limit limit(Map<String, Node> m, String path, Node node, String kind, String unit,
+            long defaultRekey,
+            BiFunction<Node, String, Long> read) {
+        String rekeyKey = "rekey_" + kind;
+        String lifeKey = "life_" + kind;
+        String randKey = "rand_" + kind;
+        Long rekey = m.containsKey(rekeyKey) ? read.apply(m.get(rekeyKey), path + "." + rekeyKey)
+                : Long.valueOf(defaultRekey);
+        Long life = m.containsKey(lifeKey) ? read.apply(m.get(lifeKey), path + "." + lifeKey)
+                : rekey == null ? null : Long.valueOf(rekey + rekey / 10); // strongSwan: rekey + 10%
+        Long rand = m.containsKey(randKey) ? read.apply(m.get(randKey), path + "." + randKey)
+                : rekey == null || life == null ? null : Long.valueOf(Math.max(0, life - rekey));
+        if (rekey == null || life == null || rand == null) {
+            return null;
+        }
+        if (rekey > 0 && life > 0 && life <= rekey) {
+            problems.add(path + "." + lifeKey, m.getOrDefault(lifeKey, node), lifeKey + " (" + life + unit
+                    + ") must exceed " + rekeyKey + " (" + rekey + unit + "), or the SA ends before it is rekeyed");
+            return null;
+        }
+        if (rekey > 0 && rand >= rekey) {
+            problems.add(path + "." + randKey, m.getOrDefault(randKey, m.getOrDefault(lifeKey, node)), randKey + " ("
+                    + rand + unit + (m.containsKey(randKey) ? "" : ", defaults to " + lifeKey + " - " + rekeyKey)
+                    + ") must be shorter than " + rekeyKey + " (" + rekey + unit + "), or the rekey could come at once");
+            return null;
+        }
+        return new ChildLifetime.Limit(rekey, life, rand);
     }
 
     private static List<Proposal> parseDefault(Protocol protocol, String text) {

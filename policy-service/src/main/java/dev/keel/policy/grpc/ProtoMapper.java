@@ -14,6 +14,7 @@ import dev.keel.proto.v1.Auth;
 import dev.keel.proto.v1.AuthMethod;
 import dev.keel.proto.v1.Child;
 import dev.keel.proto.v1.Connection;
+import dev.keel.proto.v1.CloseAction;
 import dev.keel.proto.v1.DpdAction;
 import dev.keel.proto.v1.PolicyDelta;
 import dev.keel.proto.v1.PolicyEvent;
@@ -83,9 +84,16 @@ final class ProtoMapper {
         Child.Builder b = Child.newBuilder()
                 .setName(c.name())
                 .setMode(CoreMapping.mode(c.mode()))
-                .setRekeyTimeSeconds(c.rekeyTime().toSeconds())
-                .setLifeTimeSeconds(c.lifeTime().toSeconds())
-                .setRekeyBytes(c.rekeyBytes())
+                .setRekeyTimeSeconds(c.lifetime().millis().rekey() / 1000)
+                .setLifeTimeSeconds(c.lifetime().millis().life() / 1000)
+                .setRandTimeSeconds(c.lifetime().millis().rand() / 1000)
+                .setRekeyBytes(c.lifetime().bytes().rekey())
+                .setLifeBytes(c.lifetime().bytes().life())
+                .setRandBytes(c.lifetime().bytes().rand())
+                .setRekeyPackets(c.lifetime().packets().rekey())
+                .setLifePackets(c.lifetime().packets().life())
+                .setRandPackets(c.lifetime().packets().rand())
+                .setReplayWindow(c.replayWindow())
                 .setStartAction(switch (c.startAction()) {
                     case NONE -> StartAction.START_ACTION_NONE;
                     case TRAP -> StartAction.START_ACTION_TRAP;
@@ -95,6 +103,11 @@ final class ProtoMapper {
                     case CLEAR -> DpdAction.DPD_ACTION_CLEAR;
                     case TRAP -> DpdAction.DPD_ACTION_TRAP;
                     case RESTART -> DpdAction.DPD_ACTION_RESTART;
+                })
+                .setCloseAction(switch (c.closeAction()) {
+                    case NONE -> CloseAction.CLOSE_ACTION_NONE;
+                    case TRAP -> CloseAction.CLOSE_ACTION_TRAP;
+                    case START -> CloseAction.CLOSE_ACTION_START;
                 })
                 .setPriority(c.priority());
         for (var ts : c.localTs()) {

@@ -5,6 +5,7 @@ import dev.keel.core.config.ConfigProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.net.IpAddress;
+import dev.keel.core.sa.ChildLifetime;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.spd.SpdAction;
 import dev.keel.core.spd.SpdEntry;
@@ -88,11 +89,14 @@ class ConfigLoaderTest {
         assertThat(b.encap()).isFalse();
         ChildConfig net = b.children().get(0);
         assertThat(net.remoteTs()).hasToString("[10.2.0.0/16, 10.3.0.0/24[tcp/443]]");
-        assertThat(net.rekeyTime()).isEqualTo(Duration.ofHours(1));
-        assertThat(net.lifeTime()).isEqualTo(Duration.ofSeconds(3960)); // rekey_time + 10%
-        assertThat(net.rekeyBytes()).isEqualTo(1L << 30);
+        // swanctl's defaults: life = rekey + 10%, rand = life - rekey.
+        assertThat(net.lifetime()).isEqualTo(new ChildLifetime(new ChildLifetime.Limit(3_600_000, 3_960_000, 360_000),
+                new ChildLifetime.Limit(1L << 30, (1L << 30) + (1L << 30) / 10, (1L << 30) / 10),
+                ChildLifetime.Limit.NONE));
         assertThat(net.startAction()).isEqualTo(StartAction.TRAP);
         assertThat(net.dpdAction()).isEqualTo(DpdAction.CLEAR);
+        assertThat(net.closeAction()).isEqualTo(CloseAction.NONE);
+        assertThat(net.replayWindow()).isEqualTo(1024);
         assertThat(net.mode()).isEqualTo(IpsecMode.TUNNEL);
         // "host" takes every default, including dynamic selectors resolved to the single addresses.
         ChildConfig host = b.children().get(1);
@@ -314,7 +318,7 @@ class ConfigLoaderTest {
         assertThat(onlyProblem(GOOD.replace("local_addrs: 192.0.2.1", "version: 1\n    local_addrs: 192.0.2.1")).message())
                 .startsWith("IKEv1 is not supported");
         assertThat(onlyProblem(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        life_time: 30m")).message())
-                .isEqualTo("life_time (1800s) must be longer than rekey_time (3600s), or the SA expires before it is rekeyed");
+                .isEqualTo("life_time (1800s) must exceed rekey_time (3600s), or the SA ends before it is rekeyed");
         assertThat(problems(GOOD.replace("local_addrs: 192.0.2.1", "local_addrs: 192.0.2.0/24")
                 .replace("id: gw-a.example, ", "")))
                 .extracting(ConfigProblem::path, ConfigProblem::message).containsExactly(
@@ -338,6 +342,38 @@ class ConfigLoaderTest {
                 .replace("remote: {auth: psk, id: gw-b.example}", "remote: {auth: psk, id: gw-b.example}"));
         assertThat(p.path()).isEqualTo("connections.site-b.children.host.remote_ts");
         assertThat(p.message()).startsWith("'dynamic' stands for our single address, but remote_addrs is not one address");
+    }
+
+    @Test
+    void childLimitsByTimeBytesAndPacketsActionsAndReplayWindowAreRead() {
+        ChildConfig c = valid(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        life_time: 2h\n"
+                + "        rand_time: 5m\n        life_bytes: 2G\n        rand_bytes: 0\n        rekey_packets: 1000000\n"
+                + "        dpd_action: restart\n        close_action: trap\n        replay_window: 0"))
+                .connection("site-b").orElseThrow().children().get(0);
+        assertThat(c.lifetime()).isEqualTo(new ChildLifetime(new ChildLifetime.Limit(3_600_000, 7_200_000, 300_000),
+                new ChildLifetime.Limit(1L << 30, 2L << 30, 0), new ChildLifetime.Limit(1_000_000, 1_100_000, 100_000)));
+        assertThat(c.dpdAction()).isEqualTo(DpdAction.RESTART);
+        assertThat(c.closeAction()).isEqualTo(CloseAction.TRAP);
+        assertThat(c.replayWindow()).isZero();
+    }
+
+    @Test
+    void childLimitMistakesNameTheKey() {
+        ConfigProblem bytes = onlyProblem(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        life_bytes: 512M"));
+        assertThat(bytes.path()).isEqualTo("connections.site-b.children.net.life_bytes");
+        assertThat(bytes.message()).isEqualTo("life_bytes (536870912 bytes) must exceed rekey_bytes (1073741824 bytes),"
+                + " or the SA ends before it is rekeyed");
+        ConfigProblem packets = onlyProblem(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        rekey_packets: 100\n"
+                + "        rand_packets: 100"));
+        assertThat(packets.path()).isEqualTo("connections.site-b.children.net.rand_packets");
+        assertThat(packets.message()).isEqualTo("rand_packets (100 packets) must be shorter than rekey_packets"
+                + " (100 packets), or the rekey could come at once");
+        assertThat(onlyProblem(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        replay_window: 16")).message())
+                .isEqualTo("a window of 16 packets is below RFC 4303's minimum of 32; 0 turns replay protection off");
+        assertThat(onlyProblem(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        replay_window: 100000")).path())
+                .isEqualTo("connections.site-b.children.net.replay_window");
+        assertThat(onlyProblem(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        close_action: restart")).message())
+                .isEqualTo("'restart' is not one of none, trap, start");
     }
 
     @Test

@@ -27,6 +27,6 @@ class ExampleConfigTest {
                 "site-b/lan 10.1.0.0/16 === 10.2.0.0/16 PROTECT",
                 "site-c/lan 10.1.0.0/16 === 10.3.0.0/16 PROTECT",
                 "no-leaks 10.1.0.0/16 === 0.0.0.0/0 DISCARD");
-        assertThat(c.connection("site-b").orElseThrow().children().get(0).lifeTime().toMinutes()).isEqualTo(66);
+        assertThat(c.connection("site-b").orElseThrow().children().get(0).lifetime().lifeTime().toMinutes()).isEqualTo(66);
     }
 }

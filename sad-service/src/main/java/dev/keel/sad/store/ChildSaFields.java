@@ -42,7 +42,7 @@ public final class ChildSaFields {
     };
     private static final int MAX_GROUP_DEPTH = 100;
     /** The highest field number of ChildSaRecord this class knows; higher ones are newer, unknown fields. */
-    private static final int LAST_FIELD_NUMBER = ChildSaRecord.REPLAY_MARGIN_FIELD_NUMBER;
+    private static final int LAST_FIELD_NUMBER = ChildSaRecord.OUTBOUND_STANDBY_FIELD_NUMBER;
 
     private final byte[] record;
     private int pos;
