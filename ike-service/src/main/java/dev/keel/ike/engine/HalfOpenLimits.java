@@ -23,6 +23,8 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
 
     /** strongSwan's {@code charon.fragment_size} default: 1280 bytes, whole IP datagram, either family. */
     public static final int DEFAULT_FRAGMENT_SIZE = 1280;
+    /** The smallest {@code fragment_size}: IPv4's minimum reassembly size (RFC 791), RFC 7383 §2.5.1's conservative IPv4 size. */
+    public static final int MIN_FRAGMENT_SIZE = 576;
 
     /** The limits with the default fragment size. */
     public HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
@@ -115,9 +117,6 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
         }
         return n;
     }
-
-    /** The smallest {@code fragment_size}: IPv4's minimum reassembly size (RFC 791), RFC 7383 §2.5.1's floor. */
-    public static final int MIN_FRAGMENT_SIZE = 576;
 
     /** Checks the ranges. */
     public HalfOpenLimits {

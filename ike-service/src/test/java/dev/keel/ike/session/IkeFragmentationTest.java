@@ -161,7 +161,8 @@ class IkeFragmentationTest {
             assertThat(resp.size() % u16(resp.getFirst(), 34)).isZero();
             assertThat(resp.size() / u16(resp.getFirst(), 34)).isGreaterThanOrEqualTo(2);
             // fragment 1 of the answered request brought the response again, its other fragments did not (§2.6.1)
-            assertThat(peers.bob.counters().retransmittedRequests()).isEqualTo(req.size() / total - 2);
+            // (each set after the one that completed it, unless one came while the response waited to be stored)
+            assertThat(peers.bob.counters().retransmittedRequests()).isBetween(1L, (long) req.size() / total - 2);
             assertThat(peers.bob.counters().droppedCount(IkeDrop.FRAGMENT_STALE)).isGreaterThanOrEqualTo(total - 1);
             // the same fragments each time: the set was sealed once
             assertThat(req.get(total)).isEqualTo(req.get(0));
