@@ -78,12 +78,14 @@ final class IkeConnections {
         IkeIdentity remoteId = anyOrIdentity(c.remote().id());
         if (c.local().method() == AuthMethod.PUBKEY) {
             return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId, pubKey(at, c, secret),
-                    c.proposals(), true, c.dpdDelay(), children, lifetime(at, c));
+                    c.proposals(), true, c.dpdDelay(), children, lifetime(at, c))
+                    .withFragmentation(IkeConnection.Fragmentation.parse(c.fragmentation()));
         }
         byte[] psk = secret.copy();
         try {
             return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId,
-                    new IkeConnection.Auth.Psk(psk), c.proposals(), true, c.dpdDelay(), children, lifetime(at, c));
+                    new IkeConnection.Auth.Psk(psk), c.proposals(), true, c.dpdDelay(), children, lifetime(at, c))
+                    .withFragmentation(IkeConnection.Fragmentation.parse(c.fragmentation()));
         } finally {
             java.util.Arrays.fill(psk, (byte) 0);
         }

@@ -30,6 +30,17 @@ class GatewayIkeLimitsTest {
     }
 
     @Test
+    void fragmentSizeIsReadBesideTheLimits() {
+        assertThat(valid(BASE).ikeLimits().fragmentSize()).isEqualTo(1280);
+        assertThat(valid(BASE + "  ike: {fragment_size: 1400}\n").ikeLimits())
+                .isEqualTo(HalfOpenLimits.DEFAULT.withFragmentSize(1400));
+        GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", BASE + "  ike: {fragment_size: 500}\n");
+        assertThat(((GatewaySettingsReader.Result.Invalid) r).problems()).containsExactly(
+                "node.yaml:4:24: gateway.ike.fragment_size: 500 is below 576 (IPv4's minimum datagram);"
+                        + " 0 picks the family's minimum");
+    }
+
+    @Test
     void badValuesNameFileLineAndKeyPath() {
         GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", BASE + """
                   ike: {half_open_timeout: 0s, block_threshold: 0, cookie_treshold: 5}

@@ -118,6 +118,23 @@ public final class NetnsTopology implements AutoCloseable {
         return b;
     }
 
+    /**
+     * Makes the outer link drop IPv4 fragments, as some middleboxes do: both gateways discard every
+     * fragment that arrives on {@code outer}, the first (More Fragments set) and the later ones
+     * (offset above 0), before anything reassembles them. Skips or fails unless iptables is there.
+     * The rules go with the namespaces.
+     */
+    public void dropIpFragments() throws IOException {
+        SystemTests.assumeTool("iptables");
+        for (Site s : List.of(a, b)) {
+            exec(s.gatewayNamespace(), TIMEOUT, "iptables", "-t", "raw", "-A", "PREROUTING", "-i", "outer", "-f",
+                    "-j", "DROP").requireOk();
+            // bytes 3..6 as one word: its low byte is the flags byte, 0x20 More Fragments
+            exec(s.gatewayNamespace(), TIMEOUT, "iptables", "-t", "raw", "-A", "PREROUTING", "-i", "outer", "-m", "u32",
+                    "--u32", "3&0x20=0x20", "-j", "DROP").requireOk();
+        }
+    }
+
     /** Runs {@code command} inside {@code namespace} ({@code ip netns exec}), bounded by {@code timeout}. */
     public BoundedCommand.Result exec(String namespace, Duration timeout, String... command) throws IOException {
         List<String> c = new ArrayList<>(List.of("ip", "netns", "exec", namespace));

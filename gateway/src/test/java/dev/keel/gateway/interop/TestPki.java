@@ -56,6 +56,40 @@ final class TestPki {
                 "-out", dir.resolve(fqdn + ".crt").toString());
     }
 
+    /**
+     * An RSA-4096 chain: a root ({@code ca.crt}, {@code ca.key}), an intermediate under it
+     * ({@code mid.crt}, {@code mid.key}) and, per FQDN, a leaf under the intermediate
+     * ({@code <fqdn>.crt}, {@code <fqdn>.key}): certificates large enough that an IKE_AUTH
+     * carrying a chain needs more than one 1500-byte datagram.
+     */
+    static void createRsaChain(Path dir, List<String> fqdns) throws IOException {
+        rsaKey(dir.resolve("ca.key"));
+        openssl("req", "-x509", "-new", "-key", dir.resolve("ca.key").toString(), "-subj",
+                "/O=Keel test/CN=Keel test RSA root", "-days", "2", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", dir.resolve("ca.crt").toString());
+        issue(dir, "mid", "/O=Keel test/CN=Keel test RSA intermediate", "ca",
+                "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign");
+        for (String fqdn : fqdns) {
+            issue(dir, fqdn, "/O=Keel test/CN=" + fqdn, "mid", "subjectAltName=DNS:" + fqdn);
+        }
+    }
+
+    /** {@code <name>.key} (RSA 4096) and {@code <name>.crt} signed by {@code <issuer>.crt} with extensions {@code ext}. */
+    private static void issue(Path dir, String name, String subject, String issuer, String ext) throws IOException {
+        rsaKey(dir.resolve(name + ".key"));
+        String csr = dir.resolve(name + ".csr").toString();
+        Path extFile = dir.resolve(name + ".ext");
+        openssl("req", "-new", "-key", dir.resolve(name + ".key").toString(), "-subj", subject, "-out", csr);
+        Files.writeString(extFile, ext + "\n");
+        openssl("x509", "-req", "-in", csr, "-CA", dir.resolve(issuer + ".crt").toString(), "-CAkey",
+                dir.resolve(issuer + ".key").toString(), "-CAcreateserial", "-days", "2", "-extfile", extFile.toString(),
+                "-out", dir.resolve(name + ".crt").toString());
+    }
+
+    private static void rsaKey(Path key) throws IOException {
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096", "-out", key.toString());
+    }
+
     private static void openssl(String... args) throws IOException {
         List<String> c = new java.util.ArrayList<>(List.of("openssl"));
         c.addAll(List.of(args));

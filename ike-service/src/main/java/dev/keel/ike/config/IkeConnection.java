@@ -33,10 +33,45 @@ import java.util.Optional;
  * @param dpdDelay    liveness check interval when idle, zero disables
  * @param children    CHILD_SA configurations
  * @param lifetime    when IKE SAs of this connection are rekeyed, and deleted if that fails
+ * @param fragmentation whether IKE fragmentation (RFC 7383) is announced and used
  */
 public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
         IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
-        Duration dpdDelay, List<ChildConnection> children, IkeLifetime lifetime) {
+        Duration dpdDelay, List<ChildConnection> children, IkeLifetime lifetime, Fragmentation fragmentation) {
+
+    /** swanctl's {@code fragmentation} values, as far as IKEv2 tells them apart (RFC 7383). */
+    public enum Fragmentation {
+        /** Announce support; send messages too large for {@code fragment_size} in fragments when the peer announced it too. */
+        YES,
+        /** Announce support and take fragments, but never send any. */
+        ACCEPT,
+        /** strongSwan fragments IKEv1's first message with it; IKE_SA_INIT is never fragmented (§2.5), so as {@link #YES}. */
+        FORCE,
+        /** Do not announce support: fragments from the peer are dropped, ours are never sent. */
+        NO;
+
+        /** swanctl's text ({@code yes}, {@code accept}, {@code force}, {@code no}); empty is the default, yes. */
+        public static Fragmentation parse(String text) {
+            return switch (text) {
+                case "", "yes" -> YES;
+                case "accept" -> ACCEPT;
+                case "force" -> FORCE;
+                case "no" -> NO;
+                default -> throw new IllegalArgumentException("fragmentation '" + text
+                        + "' is not one of yes, accept, force, no");
+            };
+        }
+
+        /** True when support is announced in IKE_SA_INIT (§2.3). */
+        public boolean announced() {
+            return this != NO;
+        }
+
+        /** True when we send fragments once both sides announced support. */
+        public boolean sends() {
+            return this == YES || this == FORCE;
+        }
+    }
 
     /** Copies the lists. */
     public IkeConnection {
@@ -45,6 +80,15 @@ public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange>
         proposals = List.copyOf(proposals);
         children = List.copyOf(children);
         java.util.Objects.requireNonNull(lifetime, "lifetime");
+        java.util.Objects.requireNonNull(fragmentation, "fragmentation");
+    }
+
+    /** A connection with fragmentation {@code yes}, swanctl's default. */
+    public IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
+            IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
+            Duration dpdDelay, List<ChildConnection> children, IkeLifetime lifetime) {
+        this(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap, dpdDelay, children,
+                lifetime, Fragmentation.YES);
     }
 
     /** A connection whose IKE SAs are never rekeyed by time ({@link IkeLifetime#NEVER}): tests, benchmarks. */
@@ -58,7 +102,13 @@ public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange>
     /** This connection with IKE SA lifetimes {@code l}. */
     public IkeConnection withLifetime(IkeLifetime l) {
         return new IkeConnection(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap,
-                dpdDelay, children, l);
+                dpdDelay, children, l, fragmentation);
+    }
+
+    /** This connection with fragmentation {@code f}. */
+    public IkeConnection withFragmentation(Fragmentation f) {
+        return new IkeConnection(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap,
+                dpdDelay, children, lifetime, f);
     }
 
     /** The child named {@code child}. */

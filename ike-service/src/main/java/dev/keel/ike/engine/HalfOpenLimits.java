@@ -4,7 +4,9 @@ import java.time.Duration;
 
 /**
  * What the responder lets half-open IKE SAs cost it (RFC 7296 §2.6), under strongSwan's names
- * (strongswan.conf {@code charon.*}); the defaults suit a gateway.
+ * (strongswan.conf {@code charon.*}); the defaults suit a gateway. It also carries the one engine
+ * setting that is not about half-open SAs, {@code fragment_size}, so that {@code gateway.ike} and
+ * {@code --ike} stay one record.
  *
  * @param cookieThreshold      demand cookies while this many IKE SAs are half open ({@code cookie_threshold})
  * @param cookieThresholdIp    demand cookies from an address with this many half open ({@code cookie_threshold_ip})
@@ -13,9 +15,29 @@ import java.time.Duration;
  * @param halfOpenTimeout      a half-open IKE SA not authenticated by then is dropped ({@code half_open_timeout})
  * @param cookieSecretLifetime the cookie secret is replaced this often; a cookie stays valid for up to
  *                             two lifetimes ({@code cookie_secret_lifetime}); zero: never
+ * @param fragmentSize         the largest IP datagram an IKE fragment (RFC 7383) may make, IP and UDP
+ *                             headers included; 0: 576 over IPv4, 1280 over IPv6 ({@code fragment_size})
  */
 public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
-        Duration halfOpenTimeout, Duration cookieSecretLifetime) {
+        Duration halfOpenTimeout, Duration cookieSecretLifetime, int fragmentSize) {
+
+    /** strongSwan's {@code charon.fragment_size} default: 1280 bytes, whole IP datagram, either family. */
+    public static final int DEFAULT_FRAGMENT_SIZE = 1280;
+    /** The smallest {@code fragment_size}: IPv4's minimum reassembly size (RFC 791), RFC 7383 §2.5.1's conservative IPv4 size. */
+    public static final int MIN_FRAGMENT_SIZE = 576;
+
+    /** The limits with the default fragment size. */
+    public HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
+            Duration halfOpenTimeout, Duration cookieSecretLifetime) {
+        this(cookieThreshold, cookieThresholdIp, halfOpenLimit, blockThreshold, halfOpenTimeout, cookieSecretLifetime,
+                DEFAULT_FRAGMENT_SIZE);
+    }
+
+    /** This record with {@code fragment_size} {@code size}. */
+    public HalfOpenLimits withFragmentSize(int size) {
+        return new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit, blockThreshold, halfOpenTimeout,
+                cookieSecretLifetime, size);
+    }
 
     /**
      * The largest first IKE_SA_INIT request a responder takes. A half-open IKE SA keeps it (AUTH
@@ -34,7 +56,7 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
 
     /** The settings' names, strongSwan's ({@code charon.*} in strongswan.conf). */
     public static final java.util.List<String> KEYS = java.util.List.of("cookie_threshold", "cookie_threshold_ip",
-            "init_limit_half_open", "block_threshold", "half_open_timeout", "cookie_secret_lifetime");
+            "init_limit_half_open", "block_threshold", "half_open_timeout", "cookie_secret_lifetime", "fragment_size");
 
     /**
      * These limits with setting {@code key} (one of {@link #KEYS}) set to {@code value}: a count,
@@ -44,7 +66,10 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
      */
     public HalfOpenLimits with(String key, String value) {
         try {
-            return switch (key) {
+            if (key.equals("fragment_size")) {
+                return withFragmentSize(fragmentSize(value));
+            }
+            HalfOpenLimits changed = switch (key) {
                 case "cookie_threshold" -> new HalfOpenLimits(count(value, 0), cookieThresholdIp, halfOpenLimit,
                         blockThreshold, halfOpenTimeout, cookieSecretLifetime);
                 case "cookie_threshold_ip" -> new HalfOpenLimits(cookieThreshold, count(value, 0), halfOpenLimit,
@@ -60,6 +85,7 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
                         blockThreshold, halfOpenTimeout, Duration.ofSeconds(dev.keel.core.config.Units.seconds(value)));
                 default -> throw new IllegalArgumentException("unknown setting; known: " + String.join(", ", KEYS));
             };
+            return changed.withFragmentSize(fragmentSize);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
         }
@@ -78,6 +104,20 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
         return n;
     }
 
+    /** A {@code fragment_size}: 0 (the address family's minimum MTU) or 576..65535. */
+    private static int fragmentSize(String value) {
+        int n;
+        try {
+            n = Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + value + "' is not a whole number");
+        }
+        if (n != 0 && (n < MIN_FRAGMENT_SIZE || n > 65_535)) {
+            throw new IllegalArgumentException(n + " is neither 0 nor in " + MIN_FRAGMENT_SIZE + "..65535");
+        }
+        return n;
+    }
+
     /** Checks the ranges. */
     public HalfOpenLimits {
         if (cookieThreshold < 0 || cookieThresholdIp < 0 || halfOpenLimit < 1 || blockThreshold < 1) {
@@ -85,6 +125,9 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
         }
         if (!halfOpenTimeout.isPositive() || cookieSecretLifetime.isNegative()) {
             throw new IllegalArgumentException("half_open_timeout must be positive, cookie_secret_lifetime not negative");
+        }
+        if (fragmentSize != 0 && (fragmentSize < MIN_FRAGMENT_SIZE || fragmentSize > 65_535)) {
+            throw new IllegalArgumentException("fragment_size must be 0 or " + MIN_FRAGMENT_SIZE + "..65535: " + fragmentSize);
         }
     }
 }

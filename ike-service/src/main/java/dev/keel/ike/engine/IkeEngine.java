@@ -103,7 +103,7 @@ public final class IkeEngine implements IkeReceiver {
         this.localAddress = localAddress;
         this.executors = executors;
         this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,
-                new IkeCounters(), ikePort, natTPort, new UniqueIds());
+                new IkeCounters(), ikePort, natTPort, new UniqueIds(), limits.fragmentSize());
         this.halfOpen = new HalfOpenSas(limits, random, env.counters(), transport);
         this.childLifetimes = new ChildLifetimes(random);
         this.ikeLifetimes = new IkeLifetimes(random);

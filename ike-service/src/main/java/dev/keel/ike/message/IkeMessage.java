@@ -93,6 +93,49 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
         }
     }
 
+    /**
+     * Splits the inner payloads of a protected message into SKF fragments (RFC 7383 §2.5), each
+     * its own datagram of at most {@code maxLength} bytes, sealed on its own under {@code cipher}:
+     * the header of {@code header} with Next Payload SKF, fragment numbers 1..N, the first inner
+     * payload type in fragment 1 only.
+     *
+     * @throws IllegalArgumentException when {@code maxLength} leaves no room for one byte of
+     *                                  payload, or more than 65535 fragments would be needed
+     */
+    public static List<byte[]> encodeFragments(IkeHeader header, int firstInnerPayload, byte[] plaintext,
+            SkCipher cipher, int maxLength) {
+        int overhead = IkeHeader.LENGTH + GENERIC_HEADER + 4; // IKE header, SKF header, fragment number and total
+        int chunk = maxLength - overhead;
+        while (chunk > 0 && overhead + cipher.sealedLength(chunk) > maxLength) {
+            chunk--; // at most IV + ICV + a block of padding steps
+        }
+        if (chunk <= 0) {
+            throw new IllegalArgumentException("fragments of " + maxLength + " bytes hold no payload");
+        }
+        int total = Math.max(1, (plaintext.length + chunk - 1) / chunk);
+        if (total > 0xFFFF) {
+            throw new IllegalArgumentException(total + " fragments exceed the 16-bit Total Fragments field");
+        }
+        List<byte[]> out = new ArrayList<>(total);
+        for (int n = 1; n <= total; n++) {
+            int from = (n - 1) * chunk;
+            byte[] part = Arrays.copyOfRange(plaintext, from, Math.min(plaintext.length, from + chunk));
+            try {
+                int skfLength = GENERIC_HEADER + 4 + cipher.sealedLength(part.length);
+                WireWriter w = new WireWriter();
+                header.withLayout(SKF, IkeHeader.LENGTH + skfLength).encode(w);
+                w.u8(n == 1 ? firstInnerPayload : 0).u8(0).u16(skfLength).u16(n).u16(total);
+                byte[] fragment = Arrays.copyOf(w.toByteArray(), IkeHeader.LENGTH + skfLength);
+                // §2.5: the associated data / ICV cover the IKE header, the SKF header and the two numbers
+                cipher.seal(fragment, overhead, part);
+                out.add(fragment);
+            } finally {
+                Arrays.fill(part, (byte) 0);
+            }
+        }
+        return out;
+    }
+
     private static int firstType(List<IkePayload> payloads) {
         return payloads.isEmpty() ? 0 : payloads.getFirst().type();
     }
@@ -184,15 +227,26 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
             return drop(Reason.ICV_FAILED, h, "SK payload did not verify");
         }
         try {
-            Chain inner = readChain(plaintext, 0, plaintext.length, outer.skNext, false);
-            return new IkeDecodeResult.Ok(new IkeMessage(h, inner.payloads, datagram.clone(), true));
+            return decodeInner(h, outer.skNext, plaintext, datagram.clone());
+        } finally {
+            Arrays.fill(plaintext, (byte) 0);
+        }
+    }
+
+    /**
+     * The message whose verified inner payloads are {@code plaintext}, the first of type
+     * {@code firstInner}: an SK payload opened, or SKF fragments reassembled (RFC 7383 §2.6).
+     * {@code bytes} is what arrived (for a reassembled message, the fragment that completed it).
+     */
+    public static IkeDecodeResult decodeInner(IkeHeader h, int firstInner, byte[] plaintext, byte[] bytes) {
+        try {
+            Chain inner = readChain(plaintext, 0, plaintext.length, firstInner, false);
+            return new IkeDecodeResult.Ok(new IkeMessage(h, inner.payloads, bytes, true));
         } catch (ChainError e) {
             boolean critical = e.kind == ChainError.Kind.CRITICAL;
             return new IkeDecodeResult.ProtectedError(h,
                     critical ? NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD : NotifyType.INVALID_SYNTAX,
                     critical ? new byte[] {(byte) e.payloadType} : new byte[0], e.getMessage());
-        } finally {
-            Arrays.fill(plaintext, (byte) 0);
         }
     }
 

@@ -13,7 +13,7 @@
  * which never throws and returns one {@link dev.keel.ike.message.IkeDecodeResult}:
  * <ul>
  *   <li>{@code Ok}: well formed; a protected message's ICV verified and it holds the inner payloads;</li>
- *   <li>{@code Fragment}: an SKF payload (RFC 7383), handed over unverified and not reassembled;</li>
+ *   <li>{@code Fragment}: an SKF payload (RFC 7383), handed over unverified: the IKE SA verifies and reassembles it ({@code session.IkeFragmentation});</li>
  *   <li>{@code ProtectedError}: the ICV verified but the inner payloads are malformed
  *       (INVALID_SYNTAX) or hold an unknown critical payload (UNSUPPORTED_CRITICAL_PAYLOAD with
  *       the type as data): the engine answers a request with that notify;</li>

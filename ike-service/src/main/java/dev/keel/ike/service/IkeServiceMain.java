@@ -112,9 +112,10 @@ public final class IkeServiceMain implements Callable<Integer> {
     @Option(names = "--loops", defaultValue = "1", description = "event loops")
     int loops;
 
-    @Option(names = "--ike", paramLabel = "KEY=VALUE", description = "a responder half-open limit (RFC 7296 2.6) by"
-            + " strongSwan's name, as gateway.ike has them: cookie_threshold, cookie_threshold_ip,"
-            + " init_limit_half_open, block_threshold, half_open_timeout, cookie_secret_lifetime; repeatable")
+    @Option(names = "--ike", paramLabel = "KEY=VALUE", description = "a responder half-open limit (RFC 7296 2.6) or the"
+            + " IKE fragment size (RFC 7383) by strongSwan's name, as gateway.ike has them: cookie_threshold,"
+            + " cookie_threshold_ip, init_limit_half_open, block_threshold, half_open_timeout, cookie_secret_lifetime,"
+            + " fragment_size; repeatable")
     List<String> ikeLimits = new ArrayList<>();
 
     @Option(names = "--tls-cert", description = "client certificate chain (PEM) for mutual TLS to both services")

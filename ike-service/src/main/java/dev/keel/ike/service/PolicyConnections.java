@@ -67,15 +67,26 @@ public final class PolicyConnections {
         if (pubkey) {
             return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), pubKey(at, c, ref, secret), proposals,
-                    true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c));
+                    true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c))
+                    .withFragmentation(fragmentation(at, c));
         }
         byte[] copy = secret.clone();
         try {
             return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), new IkeConnection.Auth.Psk(copy),
-                    proposals, true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c));
+                    proposals, true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c))
+                    .withFragmentation(fragmentation(at, c));
         } finally {
             Arrays.fill(copy, (byte) 0);
+        }
+    }
+
+    /** The connection's {@code fragmentation} (RFC 7383); unset (an older policy-service) is swanctl's default, yes. */
+    private static IkeConnection.Fragmentation fragmentation(String at, Connection c) {
+        try {
+            return IkeConnection.Fragmentation.parse(c.getFragmentation());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ": " + e.getMessage(), e);
         }
     }
 

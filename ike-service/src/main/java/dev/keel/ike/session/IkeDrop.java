@@ -35,5 +35,19 @@ public enum IkeDrop {
     /** A new IKE_SA_INIT that did not decode, or not with message ID 0 (§2.2). */
     BAD_INIT_REQUEST,
     /** A new IKE_SA_INIT without our valid cookie while cookies are demanded (§2.6); answered with one. */
-    COOKIE_REQUIRED
+    COOKIE_REQUIRED,
+    /** An SKF fragment to an IKE SA that did not announce IKEV2_FRAGMENTATION_SUPPORTED, or has no keys yet (RFC 7383 §2.3). */
+    FRAGMENT_UNSUPPORTED,
+    /** An SKF fragment whose ICV did not verify: never stored (RFC 7383 §2.6). */
+    FRAGMENT_ICV_FAILED,
+    /** An SKF fragment of a message that is not awaited: an older or answered one, or one ahead of the window. */
+    FRAGMENT_STALE,
+    /** An SKF fragment whose number was already stored for its message. */
+    FRAGMENT_DUPLICATE,
+    /** An SKF fragment whose Total Fragments is below that of the fragments stored for its message (§2.6). */
+    FRAGMENT_TOTAL_CHANGED,
+    /** An SKF fragment beyond the reassembly bounds: too many fragments, or too many bytes for one message. */
+    FRAGMENT_LIMIT,
+    /** An incomplete set of fragments thrown away: timed out, or replaced by a later message or a larger Total Fragments. */
+    FRAGMENTS_ABANDONED
 }

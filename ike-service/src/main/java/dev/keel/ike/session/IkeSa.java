@@ -59,6 +59,8 @@ public final class IkeSa {
     private IkeSa predecessor;
     /** Our CHILD SAs, in the order they were made. */
     private final ChildSas childSas = new ChildSas(this);
+    /** RFC 7383: negotiated in IKE_SA_INIT, our fragments out, the peer's reassembled. */
+    private final IkeFragmentation fragmentation = new IkeFragmentation(this);
     private long lastInboundMillis;
     /** When this IKE SA was made (our IKE_SA_INIT about to go, or the peer's received), on its timers' clock. */
     private final long createdMillis;
@@ -250,6 +252,7 @@ public final class IkeSa {
             LOG.info("{} destroyed: {}", this, reason);
         }
         env.events().ikeDestroyed(this, reason);
+        fragmentation.clear();
         if (ciphers != null) {
             ciphers.close();
         }
@@ -279,6 +282,7 @@ public final class IkeSa {
         childSas.abandonAll();
         LOG.warn("{} abandoned: {}", this, reason);
         env.events().ikeAbandoned(this, reason);
+        fragmentation.clear();
         if (ciphers != null) {
             ciphers.close();
         }
@@ -330,14 +334,26 @@ public final class IkeSa {
         return encoded.bytes();
     }
 
-    /** Sends a datagram to the peer's current endpoint from our current IKE port. */
+    /** Sends a message to the peer's current endpoint from our current IKE port, in fragments if it must be (RFC 7383). */
     public void send(byte[] message) {
-        env.transport().send(endpoints.localPort(), endpoints.remote(), message);
+        sendTo(message, endpoints.remote(), endpoints.localPort());
     }
 
-    /** Sends a datagram to {@code to} from our port {@code fromPort}: a cached response goes where its request came from (§2.11). */
+    /** Sends a message to {@code to} from our port {@code fromPort}: a cached response goes where its request came from (§2.11). */
     public void sendTo(byte[] message, InetSocketAddress to, int fromPort) {
-        env.transport().send(fromPort, to, message);
+        for (byte[] datagram : fragmentation.datagrams(message, to, fromPort)) {
+            env.transport().send(fromPort, to, datagram);
+        }
+    }
+
+    /** RFC 7383 fragmentation of this IKE SA: what was negotiated, and the reassembly under way. */
+    public IkeFragmentation fragmentation() {
+        return fragmentation;
+    }
+
+    /** The SK ciphers, null before IKE_SA_INIT derived keys. */
+    SkCiphers.Pair ciphersOrNull() {
+        return ciphers;
     }
 
     /**
@@ -391,7 +407,12 @@ public final class IkeSa {
                 }
             }
             case IkeDecodeResult.UnprotectedError err -> env.counters().dropped(err.reason());
-            case IkeDecodeResult.Fragment frag -> env.counters().dropped(IkeDecodeResult.Reason.MALFORMED_PAYLOAD);
+            case IkeDecodeResult.Fragment frag -> {
+                IkeDecodeResult whole = fragmentation.receive(frag, from, onLocalPort);
+                if (whole != null) {
+                    dispatch(whole, datagram, from, onLocalPort);
+                }
+            }
         }
     }
 
@@ -622,6 +643,7 @@ public final class IkeSa {
         next.peerIdentity = peerIdentity;
         next.barrier.storeFromNowOn();
         next.peerMessageIdSync = peerMessageIdSync;
+        next.fragmentation.inherit(fragmentation);
         next.predecessor = this;
         childSas.moveTo(next.childSas);
         successor = next;

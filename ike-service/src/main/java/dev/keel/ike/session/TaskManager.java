@@ -366,13 +366,7 @@ public final class TaskManager {
             onMessageIdSync(request, from, localPort);
             return;
         }
-        if (id == lastResponseId && lastResponse != null) {
-            if (responseHeld) { // it leaves as soon as its CHILD SAs are installed
-                sa.counters().dropped(IkeDrop.RESPONSE_PENDING);
-                return;
-            }
-            sa.counters().retransmittedRequest();
-            sa.sendTo(lastResponse, from, localPort);
+        if (answerRetransmission(id, from, localPort)) {
             return;
         }
         if (id != expectedRequestId) {
@@ -408,6 +402,29 @@ public final class TaskManager {
             return;
         }
         sendWhenDurable(encoded, null, 0, null);
+    }
+
+    /**
+     * When {@code id} is the request we answered last, sends that response again where the
+     * retransmission came from (§2.1, §2.11), unless it still waits for its CHILD SAs; true when
+     * {@code id} was that request.
+     */
+    boolean answerRetransmission(long id, InetSocketAddress from, int localPort) {
+        if (id != lastResponseId || lastResponse == null) {
+            return false;
+        }
+        if (responseHeld) { // it leaves as soon as its CHILD SAs are installed
+            sa.counters().dropped(IkeDrop.RESPONSE_PENDING);
+        } else {
+            sa.counters().retransmittedRequest();
+            sa.sendTo(lastResponse, from, localPort);
+        }
+        return true;
+    }
+
+    /** The message ID of the response we wait for, or -1 when no request of ours is out. */
+    long awaitedResponseId() {
+        return active != null && activeRequest != null ? activeId : -1;
     }
 
     /**

@@ -94,6 +94,10 @@ public final class IkeInitTask implements Task {
         m.add(new KePayload(group.id(), ke.publicValue()));
         m.add(new NoncePayload(ownNonce));
         m.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES);
+        if (sa.connection().fragmentation().announced()) { // RFC 7383 §2.3
+            m.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+            sa.fragmentation().noteAnnounced();
+        }
         return Status.DONE;
     }
 
@@ -132,6 +136,7 @@ public final class IkeInitTask implements Task {
         sa.spiR(m.header().responderSpi());
         sa.recordInit(m.bytes(), true);
         readSignatureHashes(m);
+        readFragmentationSupport(m);
         return derive(kePayload.get().data(), ownNonce, nonce.get().nonce());
     }
 
@@ -186,6 +191,7 @@ public final class IkeInitTask implements Task {
         peerKe = kePayload.get().data();
         peerNonce = nonce.get().nonce();
         readSignatureHashes(m);
+        readFragmentationSupport(m);
         return Status.DONE;
     }
 
@@ -204,6 +210,11 @@ public final class IkeInitTask implements Task {
             m.add(IkeAuthTask.certificateRequest(pk));
         }
         m.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES);
+        // RFC 7383 §2.3: the responder answers the initiator's announcement with its own
+        if (sa.fragmentation().peerAnnounced() && sa.connection().fragmentation().announced()) {
+            m.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+            sa.fragmentation().noteAnnounced();
+        }
         Status derived = derive(peerKe, peerNonce, ownNonce);
         if (derived == Status.FAILED) {
             m.onlyError(NotifyType.INVALID_SYNTAX, new byte[0]); // RFC 6989 §2: a bad public value
@@ -222,6 +233,12 @@ public final class IkeInitTask implements Task {
             }
             sa.peerSignatureHashes(ids);
         });
+    }
+
+    private void readFragmentationSupport(IkeMessage m) {
+        if (m.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED).isPresent()) {
+            sa.fragmentation().notePeerAnnounced();
+        }
     }
 
     private Status derive(byte[] peerPublic, byte[] ni, byte[] nr) {

@@ -109,6 +109,11 @@ class IkeServiceMainTest {
                 .with("cookie_secret_lifetime", "0");
         assertThat(l).isEqualTo(new HalfOpenLimits(5, 2, 50, 7, java.time.Duration.ofMinutes(1),
                 java.time.Duration.ZERO));
+        assertThat(l.with("fragment_size", "1400").with("block_threshold", "8").fragmentSize()).isEqualTo(1400);
+        assertThat(HalfOpenLimits.DEFAULT.fragmentSize()).isEqualTo(1280); // strongSwan's charon.fragment_size
+        assertThat(HalfOpenLimits.DEFAULT.with("fragment_size", "0").fragmentSize()).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HalfOpenLimits.DEFAULT.with("fragment_size", "500"))
+                .hasMessage("fragment_size: 500 is neither 0 nor in 576..65535");
     }
 
     @Test

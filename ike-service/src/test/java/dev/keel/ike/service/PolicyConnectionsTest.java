@@ -80,6 +80,18 @@ class PolicyConnectionsTest {
     }
 
     @Test
+    void fragmentationIsMappedAndAnUnsetOneIsSwanctlsDefault() {
+        assertThat(PolicyConnections.of(connection(child().build()), SECRETS, 500).fragmentation())
+                .isEqualTo(IkeConnection.Fragmentation.YES);
+        Connection accept = connection(child().build()).toBuilder().setFragmentation("accept").build();
+        assertThat(PolicyConnections.of(accept, SECRETS, 500).fragmentation())
+                .isEqualTo(IkeConnection.Fragmentation.ACCEPT);
+        Connection bad = connection(child().build()).toBuilder().setFragmentation("maybe").build();
+        assertThatThrownBy(() -> PolicyConnections.of(bad, SECRETS, 500))
+                .hasMessageContaining("'site-b'").hasMessageEndingWith("fragmentation 'maybe' is not one of yes, accept, force, no");
+    }
+
+    @Test
     void aBadSelectorIsRefusedNamingConnectionChildAndField() {
         // Before: core's bare "protocol 300 is out of range 0-255", naming neither connection nor field.
         var bad = child().setRemoteTs(0, CoreMapping.selector(TrafficSelector.parse("10.2.0.0/16")).toBuilder()

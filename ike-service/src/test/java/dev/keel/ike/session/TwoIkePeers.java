@@ -60,7 +60,10 @@ public final class TwoIkePeers implements AutoCloseable {
         this(bobLimits, IkeEvents.NONE, IkeEvents.NONE);
     }
 
-    /** Peers whose engines also tell {@code aliceAlso} and {@code bobAlso} of every event (metrics, say). */
+    /**
+     * Peers whose engines also tell {@code aliceAlso} and {@code bobAlso} of every event (metrics, say).
+     * Alice has the default half-open limits; both have {@code bobLimits}' {@code fragment_size}.
+     */
     TwoIkePeers(HalfOpenLimits bobLimits, IkeEvents aliceAlso, IkeEvents bobAlso) {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
                 .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
@@ -86,7 +89,7 @@ public final class TwoIkePeers implements AutoCloseable {
         };
         alice = new IkeEngine(toBob, both(aliceEvents, aliceAlso), address(ALICE), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
-                HalfOpenLimits.DEFAULT, new SecureRandom());
+                HalfOpenLimits.DEFAULT.withFragmentSize(bobLimits.fragmentSize()), new SecureRandom());
         bob = new IkeEngine(toAlice, both(bobEvents, bobAlso), address(BOB), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
                 bobLimits, new SecureRandom());

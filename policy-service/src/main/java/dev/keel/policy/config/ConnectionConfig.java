@@ -20,10 +20,12 @@ import java.util.List;
  * @param rekeyTime   when IKE SAs are rekeyed; zero for never
  * @param overTime    how long after {@code rekeyTime} an IKE SA not rekeyed is deleted
  * @param randTime    the most the IKE SA rekey comes early, at random; below {@code rekeyTime}
+ * @param fragmentation IKE fragmentation (RFC 7383), swanctl's {@code yes}, {@code accept}, {@code force} or {@code no}
  */
 public record ConnectionConfig(String name, int version, List<String> localAddrs, List<String> remoteAddrs,
         AuthConfig local, AuthConfig remote, List<Proposal> proposals, Duration dpdDelay, boolean encap,
-        List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime) {
+        List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime,
+        String fragmentation) {
 
     /** Copies the lists. */
     public ConnectionConfig {

@@ -38,7 +38,8 @@ import org.yaml.snakeyaml.nodes.Node;
 final class ConnectionsReader {
 
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
-            "remote", "proposals", "dpd_delay", "encap", "children", "rekey_time", "over_time", "rand_time", "reauth_time");
+            "remote", "proposals", "dpd_delay", "encap", "children", "rekey_time", "over_time", "rand_time", "reauth_time",
+            "fragmentation");
     private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "mode",
             "rekey_time", "life_time", "rand_time", "rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets",
             "life_packets", "rand_packets", "start_action", "dpd_action", "close_action", "replay_window", "priority");
@@ -116,6 +117,9 @@ final class ConnectionsReader {
         Long dpd = m.containsKey("dpd_delay") ? nodes.duration(m.get("dpd_delay"), path + ".dpd_delay") : Long.valueOf(0);
         Boolean encap = m.containsKey("encap") ? nodes.bool(m.get("encap"), path + ".encap") : Boolean.FALSE;
         long[] lifetime = ikeLifetime(m, path, node);
+        // swanctl's values; "force" fragments IKEv1's first message only, for IKEv2 it is "yes" (RFC 7383 §2.5)
+        String fragmentation = m.containsKey("fragmentation") ? nodes.choice(m.get("fragmentation"),
+                path + ".fragmentation", List.of("yes", "accept", "force", "no")) : "yes";
 
         List<ChildConfig> children = new ArrayList<>();
         if (m.containsKey("children")) {
@@ -136,12 +140,13 @@ final class ConnectionsReader {
             }
         }
         if (problems.size() != before || localAddrs == null || remoteAddrs == null || local == null
-                || remote == null || proposals == null || dpd == null || encap == null || lifetime == null) {
+                || remote == null || proposals == null || dpd == null || encap == null || lifetime == null
+                || fragmentation == null) {
             return null;
         }
         return new ConnectionConfig(name, version, localAddrs, remoteAddrs, local, remote, proposals,
                 Duration.ofSeconds(dpd), encap, children, Duration.ofSeconds(lifetime[0]),
-                Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]));
+                Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]), fragmentation);
     }
 
     /**

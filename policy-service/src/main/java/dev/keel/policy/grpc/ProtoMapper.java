@@ -45,7 +45,8 @@ final class ProtoMapper {
                 .setEncap(c.encap())
                 .setRekeyTimeSeconds(c.rekeyTime().toSeconds())
                 .setOverTimeSeconds(c.overTime().toSeconds())
-                .setRandTimeSeconds(c.randTime().toSeconds());
+                .setRandTimeSeconds(c.randTime().toSeconds())
+                .setFragmentation(c.fragmentation());
         for (Proposal p : c.proposals()) {
             b.addProposals(p.toString());
         }

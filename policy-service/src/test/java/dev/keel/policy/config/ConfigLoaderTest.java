@@ -397,6 +397,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void fragmentationTakesSwanctlsValuesAndDefaultsToYes() {
+        assertThat(valid(GOOD).connection("site-b").orElseThrow().fragmentation()).isEqualTo("yes");
+        for (String v : List.of("yes", "accept", "force", "no")) {
+            assertThat(valid(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    fragmentation: " + v))
+                    .connection("site-b").orElseThrow().fragmentation()).isEqualTo(v);
+        }
+        ConfigProblem bad = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    fragmentation: always"));
+        assertThat(bad.path()).isEqualTo("connections.site-b.fragmentation");
+        assertThat(bad.message()).isEqualTo("'always' is not one of yes, accept, force, no");
+        assertThat(bad.line()).isEqualTo(11);
+    }
+
+    @Test
     void ikeSaLifetimeMistakesNameFileLineAndKeyPath() {
         ConfigProblem reauth = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    reauth_time: 8h"));
         assertThat(reauth.path()).isEqualTo("connections.site-b.reauth_time");
