@@ -157,7 +157,7 @@ public final class GatewayNode {
         List<IkeConnection> connections;
         WiresharkKeyWriter keys;
         try {
-            connections = IkeConnections.of(policy, settings.ikePort());
+            connections = IkeConnections.of(policy, settings.ikePort(), settings.rawEsp());
             keys = WiresharkKeyWriter.open(settings.keyExport() == null ? KeyExportConfig.disabled()
                     : KeyExportConfig.of(settings.keyExport(), EspSaTable.FILE_NAME, IkeDecryptionTable.FILE_NAME));
         } catch (IllegalArgumentException | IOException e) {
@@ -253,7 +253,7 @@ public final class GatewayNode {
             EmbeddedServices services, NodeRuntime rt, WiresharkKeyWriter keys) {
         AtomicReference<UdpIkeSockets> socketsRef = new AtomicReference<>();
         AtomicReference<FedGateway> dataPlaneRef = new AtomicReference<>();
-        FedGateway.Config dpConfig = FedGateway.Config.of(settings.natTEndpoint())
+        FedGateway.Config dpConfig = FedGateway.Config.of(settings.natTEndpoint()).withRawEsp(settings.rawEsp())
                 .withIke((buf, off, len, peer) -> {
                     IkeEngine e = rt.engine.get();
                     if (e != null) {
@@ -304,7 +304,8 @@ public final class GatewayNode {
                     rt.claims.set(claims);
                     rt.installer.set(installer);
                     rt.engine.set(engine);
-                    PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort());
+                    PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort(),
+                            settings.rawEsp());
                     return UdpIkeSockets.bind(vertx, settings.address(), settings.ikePort(), -1, engine)
                             .recover(e -> {
                                 updates.close();
@@ -327,7 +328,8 @@ public final class GatewayNode {
     }
 
     /** A configuration loaded through the admin API changes the IKE connections too, not only the SPD. */
-    private static PolicyStore.Subscription followPolicy(PolicyStore store, ConnectionDirectory directory, int ikePort) {
+    private static PolicyStore.Subscription followPolicy(PolicyStore store, ConnectionDirectory directory, int ikePort,
+            boolean rawEsp) {
         PolicyStore.Revision now = store.current();
         return store.subscribe(now.revision(), now.epoch(), new PolicyStore.Listener() {
             @Override
@@ -342,7 +344,7 @@ public final class GatewayNode {
 
             private void apply(PolicyConfig config) {
                 try {
-                    directory.replace(IkeConnections.of(config, ikePort));
+                    directory.replace(IkeConnections.of(config, ikePort, rawEsp));
                     LOG.info("IKE connections updated: {}", config.connections().keySet());
                 } catch (IllegalArgumentException e) {
                     LOG.warn("IKE connections not updated: {}", e.getMessage());
