@@ -82,6 +82,71 @@ class NatTraversalInteropTest {
         }
     }
 
+    /**
+     * A real NAT: charon (encap = no, so its hashes are honest too) sits behind a masquerading
+     * router and initiates to Keel. Both sides detect the NAT, float IKE to 4500 and run the
+     * CHILD SA in UDP 4500 (RFC 3948); charon, behind the NAT, knows it is and keeps the mapping
+     * alive. Pings pass both ways and tshark on Keel's link sees only ESP in UDP, from the
+     * router's address, and decrypts it with Keel's keys.
+     */
+    @Test
+    void behindARealNatCharonInitiatesAndTheChildSaRunsInUdp() throws Exception {
+        try (NetnsTopology topo = NetnsTopology.createWithNatInFrontOfB()) {
+            Path pcap = work.resolve("outer.pcap");
+            Process capture = startCapture(topo, topo.a().gatewayNamespace(), pcap);
+            ConnectionSpec keelSpec = withRemote(ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP),
+                    topo.publicAddressOfB());
+            ConnectionSpec charonSpec = withoutEncap(ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP));
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    charonSpec);
+                    KeelGatewayProcess keel = startKeel(topo.a(), keelSpec, work.resolve("keel"))) {
+                withLogs(charon, keel, () -> {
+                    charon.initiate(WAIT).requireOk();
+                    List<SwanctlSas.IkeSa> sas = charon.awaitSas(l -> l.size() == 1
+                            && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+                    SwanctlSas.ChildSa child = CharonPairTest.single(sas).child("net").orElseThrow();
+                    assertThat(child.encap()).as("charon's CHILD SA in UDP").isTrue();
+                    assertThat(charon.log()).as("charon found itself behind the NAT")
+                            .contains("local host is behind NAT, sending keep alives")
+                            .doesNotContain("remote host is behind NAT");
+                    assertThat(CharonPairTest.pingsAnswered(topo, topo.b(), topo.a(), PINGS)).as("B -> A")
+                            .isEqualTo(PINGS);
+                    assertThat(CharonPairTest.pingsAnswered(topo, topo.a(), topo.b(), PINGS)).as("A -> B")
+                            .isEqualTo(PINGS);
+                    SwanctlSas.ChildSa after = CharonPairTest.single(charon.listSas()).child("net").orElseThrow();
+                    assertThat(after.packetsIn()).as("charon's CHILD SA carried both directions")
+                            .isGreaterThanOrEqualTo(2L * PINGS);
+                });
+            } finally {
+                stop(capture);
+            }
+            String nat = topo.publicAddressOfB();
+            List<String> prefs = decryptionPrefs(work.resolve("keel").resolve("keys"));
+            assertThat(count(pcap, List.of(), "ip.proto == 50")).as("raw ESP frames").isZero();
+            assertThat(count(pcap, List.of(), "ip.src == " + nat + " && udp.port == 4500 && esp"))
+                    .as("ESP in UDP 4500 from the NAT's address").isGreaterThanOrEqualTo(2L * PINGS);
+            assertThat(count(pcap, List.of(), "ip.src == 172.16.0.2")).as("frames with charon's own address").isZero();
+            assertThat(count(pcap, prefs, "udp.port == 4500 && icmp.type == 8")).as("decrypted echo requests")
+                    .isEqualTo(2L * PINGS);
+            assertThat(count(pcap, prefs, "udp.port == 4500 && icmp.type == 0")).as("decrypted echo replies")
+                    .isEqualTo(2L * PINGS);
+        }
+    }
+
+    /** {@code s} with another remote address (the NAT's public one). */
+    static ConnectionSpec withRemote(ConnectionSpec s, String remoteAddress) {
+        return new ConnectionSpec(s.name(), s.childName(), s.localAddress(), remoteAddress, s.localId(), s.remoteId(),
+                s.auth(), s.ikeProposal(), s.espProposal(), s.localTs(), s.remoteTs(), s.startAction(), s.mode(),
+                s.udpEncapsulation());
+    }
+
+    /** {@code s} with {@code encap = no}: charon's NAT detection hashes are honest. */
+    static ConnectionSpec withoutEncap(ConnectionSpec s) {
+        return new ConnectionSpec(s.name(), s.childName(), s.localAddress(), s.remoteAddress(), s.localId(),
+                s.remoteId(), s.auth(), s.ikeProposal(), s.espProposal(), s.localTs(), s.remoteTs(), s.startAction(),
+                s.mode(), false);
+    }
+
     /** Keel with {@code raw_esp: yes} in {@code site}'s gateway namespace for {@code spec}, keys exported. */
     static KeelGatewayProcess startKeel(NetnsTopology.Site site, ConnectionSpec spec, Path dir)
             throws IOException, InterruptedException {
@@ -150,6 +215,16 @@ class NatTraversalInteropTest {
 
     interface Body {
         void run() throws Exception;
+    }
+
+    /** Runs {@code body}; a failure carries charon's and Keel's logs. */
+    private static void withLogs(StrongSwanPeer charon, KeelGatewayProcess keel, Body body) throws Exception {
+        try {
+            body.run();
+        } catch (AssertionError | IOException e) {
+            throw new AssertionError(e.getMessage() + "\n--- charon log ---\n" + charon.log() + "\n--- Keel log ---\n"
+                    + keel.log(), e);
+        }
     }
 
     /** Runs {@code body}; a failure carries both logs. */
