@@ -266,11 +266,19 @@ public final class GatewayNode {
                         c.onUnknownEsp(spi, sender);
                     }
                 });
-        IkeTransport transport = (localPort, peer, message) -> {
-            if (localPort == settings.natTPort()) {
-                dataPlaneRef.get().sendIke(message, 0, message.length, peer);
-            } else {
-                socketsRef.get().send(localPort, peer, message);
+        IkeTransport transport = new IkeTransport() {
+            @Override
+            public void send(int localPort, InetSocketAddress peer, byte[] message) {
+                if (localPort == settings.natTPort()) {
+                    dataPlaneRef.get().sendIke(message, 0, message.length, peer);
+                } else {
+                    socketsRef.get().send(localPort, peer, message);
+                }
+            }
+
+            @Override
+            public void sendNatKeepalive(InetSocketAddress peer) {
+                dataPlaneRef.get().sendNatKeepalive(peer);
             }
         };
         AcquireLimiter acquires = new AcquireLimiter(a -> rt.acquires.acquire(a.connection(), a.child(), a.source()
@@ -292,6 +300,7 @@ public final class GatewayNode {
                             rt.directory, rt.spis.get(),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
                             settings.ikeLimits(), random);
+                    engine.natKeepalive(settings.natKeepalive());
                     installer.attach(engine);
                     ikeStore.attach(engine);
                     if (services.ikeAdmin != null) { // CHILD SA traffic as the data plane reports it to the SAD

@@ -129,6 +129,14 @@ public final class FedGateway {
         perLoop.sendIke(msg, off, len, peer);
     }
 
+    /**
+     * Sends a NAT keepalive (RFC 3948 §2.3, one 0xFF byte) to {@code peer} from this node's UDP
+     * 4500 socket, for the IKE SA behind a NAT that asks; counted as sent keepalives; callable from any thread.
+     */
+    public void sendNatKeepalive(InetSocketAddress peer) {
+        perLoop.sendKeepalive(peer);
+    }
+
     /** Forwarding counts and drops by reason. */
     public ForwardCounters counters() {
         return perLoop.counters;

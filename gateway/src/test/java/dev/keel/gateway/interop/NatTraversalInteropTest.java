@@ -133,6 +133,54 @@ class NatTraversalInteropTest {
         }
     }
 
+    /**
+     * Keel behind the NAT (RFC 7296 §2.23: the side behind it keeps the mapping alive) initiates
+     * to charon; with {@code nat_keepalive: 1s} tshark on charon's link sees one 0xFF byte a
+     * second from the NAT's address to charon's UDP 4500 (RFC 3948 §2.3) while the tunnel idles,
+     * and none from charon, which is not behind a NAT. Pings pass both ways.
+     */
+    @Test
+    void keelBehindTheNatSendsKeepalives() throws Exception {
+        try (NetnsTopology topo = NetnsTopology.createWithNatInFrontOfB()) {
+            Path pcap = work.resolve("outer.pcap");
+            Process capture = startCapture(topo, topo.a().gatewayNamespace(), pcap);
+            ConnectionSpec keelSpec = ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP).withStartAction("start");
+            ConnectionSpec charonSpec = withoutEncap(withRemote(ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP),
+                    topo.publicAddressOfB()));
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.a().gatewayNamespace(), work.resolve("charon"),
+                    charonSpec);
+                    KeelGatewayProcess keel = startKeel(topo.b(), keelSpec, work.resolve("keel"),
+                            "  nat_keepalive: 1s\n")) {
+                withLogs(charon, keel, () -> {
+                    keel.awaitLog("usable in the data plane", WAIT);
+                    List<SwanctlSas.IkeSa> sas = charon.awaitSas(l -> l.size() == 1
+                            && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+                    assertThat(CharonPairTest.single(sas).child("net").orElseThrow().encap()).isTrue();
+                    assertThat(charon.log()).as("charon found Keel behind the NAT").contains("remote host is behind NAT")
+                            .doesNotContain("local host is behind NAT");
+                    assertThat(CharonPairTest.pingsAnswered(topo, topo.b(), topo.a(), PINGS)).as("B -> A")
+                            .isEqualTo(PINGS);
+                    assertThat(CharonPairTest.pingsAnswered(topo, topo.a(), topo.b(), PINGS)).as("A -> B")
+                            .isEqualTo(PINGS);
+                    Thread.sleep(KEEPALIVE_WATCH.toMillis()); // idle: only keepalives keep the mapping
+                });
+            } finally {
+                stop(capture);
+            }
+            String nat = topo.publicAddressOfB();
+            long keepalives = count(pcap, List.of(), "udpencap.nat_keepalive && ip.src == " + nat
+                    + " && udp.dstport == 4500 && udp.length == 9");
+            // one a second from the IKE SA's establishment to the end of the capture: at least the idle watch's
+            assertThat(keepalives).as("keepalives from Keel behind the NAT").isGreaterThanOrEqualTo(
+                    KEEPALIVE_WATCH.toSeconds() - 1);
+            assertThat(count(pcap, List.of(), "udpencap.nat_keepalive && ip.src == " + topo.a().outerAddress()))
+                    .as("keepalives from charon, not behind a NAT").isZero();
+        }
+    }
+
+    /** How long the keepalive test watches an idle tunnel (keepalives every second). */
+    private static final Duration KEEPALIVE_WATCH = Duration.ofSeconds(4);
+
     /** {@code s} with another remote address (the NAT's public one). */
     static ConnectionSpec withRemote(ConnectionSpec s, String remoteAddress) {
         return new ConnectionSpec(s.name(), s.childName(), s.localAddress(), remoteAddress, s.localId(), s.remoteId(),
