@@ -25,6 +25,7 @@ import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.ClaimGate;
+import dev.keel.ike.service.ChildSaPeerFollower;
 import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.service.SadIkeSaAdopter;
 import dev.keel.ike.service.SadChildSaUsage;
@@ -295,7 +296,8 @@ public final class GatewayNode {
                     SadIkeSaStore ikeStore = new SadIkeSaStore(services.sadChannel, local, "", installer::ids);
                     GatewayMetrics metrics = rt.metrics.get();
                     IkeEvents events = IkeEvents.all(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
-                            installer, ikeStore, metrics == null ? IkeEvents.NONE : metrics.ike);
+                            installer, ikeStore, new ChildSaPeerFollower(services.sadChannel, installer::ids),
+                            metrics == null ? IkeEvents.NONE : metrics.ike);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, rt.spis.get(),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,

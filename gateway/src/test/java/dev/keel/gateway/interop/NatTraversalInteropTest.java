@@ -178,6 +178,72 @@ class NatTraversalInteropTest {
         }
     }
 
+    /**
+     * The NAT in front of charon changes its mapping under traffic (the masquerade rule moves to
+     * ports 31000-31999 and the router's address is removed and added, which drops its
+     * masqueraded connections): charon's next packets come from a new port. Its next protected
+     * IKE request (DPD, every second) moves Keel's IKE SA there (RFC 7296 §2.23), and the CHILD
+     * SA's records in the SAD follow (UpdateChildSa), so Keel's ESP reaches the new mapping:
+     * pings from Keel's side pass again, and tshark sees Keel's ESP go to a port of the new range.
+     */
+    @Test
+    void whenThePeersNatMappingChangesTheChildSaFollowsTheIkeSa() throws Exception {
+        try (NetnsTopology topo = NetnsTopology.createWithNatInFrontOfB()) {
+            Path pcap = work.resolve("outer.pcap");
+            Process capture = startCapture(topo, topo.a().gatewayNamespace(), pcap);
+            ConnectionSpec keelSpec = withRemote(ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP),
+                    topo.publicAddressOfB());
+            ConnectionSpec charonSpec = withoutEncap(ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP));
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    charonSpec);
+                    KeelGatewayProcess keel = startKeel(topo.a(), keelSpec, work.resolve("keel"))) {
+                withLogs(charon, keel, () -> {
+                    // DPD every second: charon's protected requests are what moves the IKE SA
+                    Path conf = charon.workDir().resolve("swanctl/swanctl.conf");
+                    Files.writeString(conf, Files.readString(conf).replace("mobike = no", "mobike = no\n    dpd_delay = 1s"));
+                    charon.loadConfig();
+                    charon.initiate(WAIT).requireOk();
+                    charon.awaitSas(l -> l.size() == 1
+                            && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+                    assertThat(CharonPairTest.pingsAnswered(topo, topo.a(), topo.b(), PINGS)).as("A -> B before")
+                            .isEqualTo(PINGS);
+
+                    String router = topo.routerNamespace();
+                    String iptables = SystemTests.findTool("iptables-nft").orElseThrow().toString();
+                    topo.exec(router, WAIT, iptables, "-t", "nat", "-R", "POSTROUTING", "1", "-o", "wan", "-p", "udp",
+                            "-j", "MASQUERADE", "--to-ports", "31000-31999").requireOk();
+                    topo.exec(router, WAIT, "ip", "addr", "del", topo.publicAddressOfB() + "/24", "dev", "wan")
+                            .requireOk();
+                    topo.exec(router, WAIT, "ip", "addr", "add", topo.publicAddressOfB() + "/24", "dev", "wan")
+                            .requireOk();
+
+                    // under traffic: charon's pings go out through the new mapping; Keel's answers reach it
+                    // once a DPD request moved the IKE SA and the SAD update reached the data plane
+                    long deadline = System.nanoTime() + WAIT.toNanos();
+                    int rounds = 0;
+                    while (CharonPairTest.pingsAnswered(topo, topo.b(), topo.a(), 1) == 0) {
+                        assertThat(System.nanoTime()).as("B -> A answered again after the mapping changed")
+                                .isLessThan(deadline);
+                        assertThat(++rounds).as("ping rounds").isLessThan(60);
+                    }
+                    keel.awaitLog("CHILD SA net follows", WAIT);
+                    assertThat(CharonPairTest.pingsAnswered(topo, topo.a(), topo.b(), PINGS)).as("A -> B after")
+                            .isEqualTo(PINGS);
+                    assertThat(CharonPairTest.pingsAnswered(topo, topo.b(), topo.a(), PINGS)).as("B -> A after")
+                            .isEqualTo(PINGS);
+                    assertThat(charon.listSas()).as("the same IKE SA, still up").hasSize(1);
+                });
+            } finally {
+                stop(capture);
+            }
+            String nat = topo.publicAddressOfB();
+            assertThat(count(pcap, List.of(), "ip.dst == " + nat + " && udp.dstport >= 31000 && udp.dstport <= 31999"
+                    + " && esp")).as("Keel's ESP to the new mapping").isGreaterThanOrEqualTo(2L * PINGS);
+            assertThat(count(pcap, List.of(), "ip.src == " + nat + " && udp.srcport >= 31000 && udp.srcport <= 31999"
+                    + " && isakmp")).as("charon's IKE from the new mapping").isGreaterThan(0);
+        }
+    }
+
     /** How long the keepalive test watches an idle tunnel (keepalives every second). */
     private static final Duration KEEPALIVE_WATCH = Duration.ofSeconds(4);
 
