@@ -14,9 +14,12 @@ final class NatKeepalives {
     private NatKeepalives() {
     }
 
-    /** Starts keepalives for {@code sa} every {@code interval} (zero or negative: none). */
+    /**
+     * Starts keepalives for {@code sa} every {@code interval} (zero or negative: none) when NAT
+     * detection found a NAT in front of us; that finding is made once, in IKE_SA_INIT.
+     */
     static void start(IkeSa sa, Duration interval) {
-        if (interval.isPositive()) {
+        if (interval.isPositive() && sa.endpoints().natHere()) {
             next(sa, interval);
         }
     }
@@ -26,10 +29,8 @@ final class NatKeepalives {
             if (!sa.isAlive() || sa.successor() != null) {
                 return; // a rekeyed IKE SA's replacement sends its own
             }
-            // §2.23: only the side behind a NAT; the endpoints float to 4500 when a NAT is found
-            if (sa.endpoints().natHere()) {
-                sa.env().transport().sendNatKeepalive(sa.endpoints().remote());
-            }
+            // §2.23: only the side behind a NAT sends them; its endpoints floated to 4500
+            sa.env().transport().sendNatKeepalive(sa.endpoints().remote());
             next(sa, interval);
         });
     }
