@@ -25,6 +25,7 @@ import dev.keel.ike.net.IkeTransport;
 import dev.keel.ike.net.UdpIkeSockets;
 import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.ClaimGate;
+import dev.keel.ike.service.ChildSaPeerFollower;
 import dev.keel.ike.service.SadChildInstaller;
 import dev.keel.ike.service.SadIkeSaAdopter;
 import dev.keel.ike.service.SadChildSaUsage;
@@ -157,7 +158,7 @@ public final class GatewayNode {
         List<IkeConnection> connections;
         WiresharkKeyWriter keys;
         try {
-            connections = IkeConnections.of(policy, settings.ikePort());
+            connections = IkeConnections.of(policy, settings.ikePort(), settings.rawEsp());
             keys = WiresharkKeyWriter.open(settings.keyExport() == null ? KeyExportConfig.disabled()
                     : KeyExportConfig.of(settings.keyExport(), EspSaTable.FILE_NAME, IkeDecryptionTable.FILE_NAME));
         } catch (IllegalArgumentException | IOException e) {
@@ -253,7 +254,7 @@ public final class GatewayNode {
             EmbeddedServices services, NodeRuntime rt, WiresharkKeyWriter keys) {
         AtomicReference<UdpIkeSockets> socketsRef = new AtomicReference<>();
         AtomicReference<FedGateway> dataPlaneRef = new AtomicReference<>();
-        FedGateway.Config dpConfig = FedGateway.Config.of(settings.natTEndpoint())
+        FedGateway.Config dpConfig = FedGateway.Config.of(settings.natTEndpoint()).withRawEsp(settings.rawEsp())
                 .withIke((buf, off, len, peer) -> {
                     IkeEngine e = rt.engine.get();
                     if (e != null) {
@@ -266,11 +267,19 @@ public final class GatewayNode {
                         c.onUnknownEsp(spi, sender);
                     }
                 });
-        IkeTransport transport = (localPort, peer, message) -> {
-            if (localPort == settings.natTPort()) {
-                dataPlaneRef.get().sendIke(message, 0, message.length, peer);
-            } else {
-                socketsRef.get().send(localPort, peer, message);
+        IkeTransport transport = new IkeTransport() {
+            @Override
+            public void send(int localPort, InetSocketAddress peer, byte[] message) {
+                if (localPort == settings.natTPort()) {
+                    dataPlaneRef.get().sendIke(message, 0, message.length, peer);
+                } else {
+                    socketsRef.get().send(localPort, peer, message);
+                }
+            }
+
+            @Override
+            public void sendNatKeepalive(InetSocketAddress peer) {
+                dataPlaneRef.get().sendNatKeepalive(peer);
             }
         };
         AcquireLimiter acquires = new AcquireLimiter(a -> rt.acquires.acquire(a.connection(), a.child(), a.source()
@@ -287,11 +296,13 @@ public final class GatewayNode {
                     SadIkeSaStore ikeStore = new SadIkeSaStore(services.sadChannel, local, "", installer::ids);
                     GatewayMetrics metrics = rt.metrics.get();
                     IkeEvents events = IkeEvents.all(new KeyExportEvents(vertx, keys, settings.natTEndpoint().getAddress()),
-                            installer, ikeStore, metrics == null ? IkeEvents.NONE : metrics.ike);
+                            installer, ikeStore, new ChildSaPeerFollower(services.sadChannel, installer::ids),
+                            metrics == null ? IkeEvents.NONE : metrics.ike);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, rt.spis.get(),
                             VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
                             settings.ikeLimits(), random);
+                    engine.natKeepalive(settings.natKeepalive());
                     installer.attach(engine);
                     ikeStore.attach(engine);
                     if (services.ikeAdmin != null) { // CHILD SA traffic as the data plane reports it to the SAD
@@ -304,7 +315,8 @@ public final class GatewayNode {
                     rt.claims.set(claims);
                     rt.installer.set(installer);
                     rt.engine.set(engine);
-                    PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort());
+                    PolicyStore.Subscription updates = followPolicy(services.policy, rt.directory, settings.ikePort(),
+                            settings.rawEsp());
                     return UdpIkeSockets.bind(vertx, settings.address(), settings.ikePort(), -1, engine)
                             .recover(e -> {
                                 updates.close();
@@ -327,7 +339,8 @@ public final class GatewayNode {
     }
 
     /** A configuration loaded through the admin API changes the IKE connections too, not only the SPD. */
-    private static PolicyStore.Subscription followPolicy(PolicyStore store, ConnectionDirectory directory, int ikePort) {
+    private static PolicyStore.Subscription followPolicy(PolicyStore store, ConnectionDirectory directory, int ikePort,
+            boolean rawEsp) {
         PolicyStore.Revision now = store.current();
         return store.subscribe(now.revision(), now.epoch(), new PolicyStore.Listener() {
             @Override
@@ -342,7 +355,7 @@ public final class GatewayNode {
 
             private void apply(PolicyConfig config) {
                 try {
-                    directory.replace(IkeConnections.of(config, ikePort));
+                    directory.replace(IkeConnections.of(config, ikePort, rawEsp));
                     LOG.info("IKE connections updated: {}", config.connections().keySet());
                 } catch (IllegalArgumentException e) {
                     LOG.warn("IKE connections not updated: {}", e.getMessage());

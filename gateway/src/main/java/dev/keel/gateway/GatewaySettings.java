@@ -6,6 +6,7 @@ import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.LogSettings;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -28,10 +29,16 @@ import java.util.Map;
  * @param logging   the subsystems' levels and the line format (the file's {@code logging:} section)
  * @param metrics   where the Prometheus endpoint listens (the file's top-level {@code metrics:}
  *                  section), or null: no endpoint
+ * @param rawEsp    {@code gateway.raw_esp}: CHILD SAs with no NAT between the peers (RFC 7296 §2.23) and
+ *                  no {@code encap} run as raw ESP (IP protocol 50); false: every connection forces
+ *                  UDP encapsulation by faking its NAT detection hash
+ * @param natKeepalive {@code gateway.nat_keepalive}: how often an IKE SA behind a NAT sends NAT
+ *                  keepalives (RFC 3948 §2.3); zero: none
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, PlaintextConfig plaintext,
         Path keyExport, Cluster cluster, Admin admin, Path configDirectory,
-        HalfOpenLimits ikeLimits, LogSettings logging, InetSocketAddress metrics) {
+        HalfOpenLimits ikeLimits, LogSettings logging, InetSocketAddress metrics, boolean rawEsp,
+        Duration natKeepalive) {
 
     /** The only directory the admin API's LoadConfig and ValidateConfig read files from. */
     public Path adminConfigDirectory() {

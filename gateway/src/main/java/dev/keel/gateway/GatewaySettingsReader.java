@@ -6,6 +6,7 @@ import dev.keel.core.config.YamlText;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.config.PlaintextReader;
 import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeEngine;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.LogSettings;
@@ -47,7 +48,8 @@ public final class GatewaySettingsReader {
             false, PlaintextConfig.Routes.OWNER_PREFERRED);
 
     private static final Set<String> KEYS = Set.of("address", "ike_port", "nat_t_port", "loops", "plaintext",
-            "key_export", "cluster", "admin", "ike");
+            "key_export", "cluster", "admin", "ike", "raw_esp",
+            "nat_keepalive");
     private static final Set<String> CLUSTER_KEYS = Set.of("node_id", "name", "bind", "members", "kek_file");
     private static final Set<String> ADMIN_KEYS = Set.of("socket", "listen", "plaintext", "tls", "admins", "operators",
             "readers", "config_dir", "rate_limits");
@@ -129,6 +131,8 @@ public final class GatewaySettingsReader {
                     + " with ike_port " + ikePort + " (IKE floats from 500 to 4500, and in labs from P to P + 1)");
         }
         int loops = integer(g, "gateway", "loops", 1, 1, 64);
+        Boolean rawEsp = g.containsKey("raw_esp") ? nodes.bool(g.get("raw_esp"), "gateway.raw_esp") : Boolean.FALSE;
+        Duration natKeepalive = duration(g, "gateway", "nat_keepalive", IkeEngine.DEFAULT_NAT_KEEPALIVE, false);
         GatewaySettings.Cluster cluster = cluster(g.get("cluster"), address, ikePort);
         PlaintextConfig plaintext = null;
         if (g.containsKey("plaintext")) {
@@ -150,7 +154,8 @@ public final class GatewaySettingsReader {
             return invalid();
         }
         return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
-                export == null ? null : baseDir.resolve(export), cluster, admin, baseDir, ikeLimits, logging, metrics));
+                export == null ? null : baseDir.resolve(export), cluster, admin, baseDir, ikeLimits, logging, metrics,
+                Boolean.TRUE.equals(rawEsp), natKeepalive));
     }
 
     /**

@@ -18,10 +18,11 @@ import java.util.List;
 
 /**
  * Turns policy-service's connections into what the IKE engine runs, resolving secrets (a PSK,
- * or the private key of a certificate connection). Keel's
- * data plane speaks ESP in UDP only (RFC 3948; raw ESP is not there yet), so every connection
- * forces UDP encapsulation, which RFC 7296 §2.23 lets an endpoint ask for by faking its NAT
- * detection hash; strongSwan's {@code encap = yes} does the same.
+ * or the private key of a certificate connection). A connection's {@code encap} forces UDP
+ * encapsulation, which RFC 7296 §2.23 lets an endpoint ask for by faking its NAT detection hash
+ * (strongSwan's {@code encap = yes} does the same); without it the hashes are honest and a CHILD
+ * SA runs in UDP only when a NAT is found. A node without raw ESP ({@code gateway.raw_esp: no},
+ * the default) forces encapsulation on every connection: its data plane speaks ESP in UDP only.
  */
 final class IkeConnections {
 
@@ -35,14 +36,19 @@ final class IkeConnections {
      * @throws IllegalArgumentException naming the connection and the problem
      */
     static List<IkeConnection> of(PolicyConfig config, int ikePort) {
+        return of(config, ikePort, false);
+    }
+
+    /** As {@link #of(PolicyConfig, int)}; with {@code rawEsp} the data plane can carry CHILD SAs without UDP. */
+    static List<IkeConnection> of(PolicyConfig config, int ikePort, boolean rawEsp) {
         List<IkeConnection> out = new ArrayList<>();
         for (ConnectionConfig c : config.connectionList()) {
-            out.add(map(config, c, ikePort));
+            out.add(map(config, c, ikePort, c.encap() || !rawEsp));
         }
         return out;
     }
 
-    private static IkeConnection map(PolicyConfig config, ConnectionConfig c, int ikePort) {
+    private static IkeConnection map(PolicyConfig config, ConnectionConfig c, int ikePort, boolean encap) {
         String at = "connections." + c.name();
         if (c.local().method() != c.remote().method()) {
             // IkeConnection.Auth covers both directions; swanctl's mixed rounds are not wired (yet).
@@ -78,13 +84,13 @@ final class IkeConnections {
         IkeIdentity remoteId = anyOrIdentity(c.remote().id());
         if (c.local().method() == AuthMethod.PUBKEY) {
             return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId, pubKey(at, c, secret),
-                    c.proposals(), true, c.dpdDelay(), children, lifetime(at, c))
+                    c.proposals(), encap, c.dpdDelay(), children, lifetime(at, c))
                     .withFragmentation(IkeConnection.Fragmentation.parse(c.fragmentation()));
         }
         byte[] psk = secret.copy();
         try {
             return new IkeConnection(c.name(), local, remote, ikePort, localId, remoteId,
-                    new IkeConnection.Auth.Psk(psk), c.proposals(), true, c.dpdDelay(), children, lifetime(at, c))
+                    new IkeConnection.Auth.Psk(psk), c.proposals(), encap, c.dpdDelay(), children, lifetime(at, c))
                     .withFragmentation(IkeConnection.Fragmentation.parse(c.fragmentation()));
         } finally {
             java.util.Arrays.fill(psk, (byte) 0);

@@ -47,6 +47,24 @@ class IkeConnectionsTest {
     private static final String LOCAL = "{auth: pubkey, id: \"C=CH, O=Keel Test, CN=moon.keel.test\", certs: "
             + PKI.resolve("moon-ecdsa.pem") + ", secret: moon-key}";
 
+    /**
+     * Without raw ESP in the data plane every connection forces UDP encapsulation (a faked NAT
+     * detection hash); with it only {@code encap: yes} does, and the others detect NATs honestly.
+     */
+    @Test
+    void encapsulationIsForcedUnlessTheDataPlaneHasRawEsp() throws Exception {
+        String remote = "{auth: pubkey, id: sun.keel.test, cacerts: " + PKI.resolve("ca-ecdsa.pem") + "}";
+        PolicyConfig config = load(LOCAL, remote);
+        assertThat(IkeConnections.of(config, 500).getFirst().encap()).as("no raw ESP").isTrue();
+        assertThat(IkeConnections.of(config, 500, true).getFirst().encap()).as("raw ESP, no encap key").isFalse();
+        Path file = dir.resolve("keel.yaml");
+        Files.writeString(file, Files.readString(file).replace("    local_addrs:", "    encap: yes\n    local_addrs:"));
+        ConfigResult r = new ConfigLoader(Map.<String, String>of()::get).loadFile(file);
+        assertThat(r).as(r.toString()).isInstanceOf(ConfigResult.Valid.class);
+        assertThat(IkeConnections.of(((ConfigResult.Valid) r).config(), 500, true).getFirst().encap())
+                .as("raw ESP, encap: yes").isTrue();
+    }
+
     @Test
     void pubkeyConnectionMapsToKeyChainAndTrustAnchors() throws Exception {
         PolicyConfig config = load(LOCAL, "{auth: pubkey, id: sun.keel.test, cacerts: " + PKI.resolve("ca-ecdsa.pem")

@@ -9,9 +9,12 @@ import dev.keel.esp.net.UdpOptions;
 import dev.keel.esp.net.UnknownSpiListener;
 import dev.keel.esp.packet.EspCounters;
 import dev.keel.esp.plain.PlaintextPort;
+import dev.keel.esp.raw.RawEspTransport;
 import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Objects;
@@ -20,7 +23,8 @@ import java.util.Objects;
  * A data-plane node driven by fed tables: the SPD from policy-service and the SAs from
  * sad-service ({@code dev.keel.esp.feed}), with acquires for PROTECT policies that have no SA.
  * On every Vert.x event loop a UDP 4500 socket (SO_REUSEPORT), a plaintext queue and a
- * {@link LoopForwarder} that reads the shared tables without locks. The feeds, which own the
+ * {@link LoopForwarder} that reads the shared tables without locks; optionally raw ESP beside
+ * them for SAs negotiated without UDP encapsulation (no NAT, RFC 7296 §2.23). The feeds, which own the
  * tables, are started and closed by the caller.
  */
 public final class FedGateway {
@@ -32,9 +36,11 @@ public final class FedGateway {
      * @param clearPath where BYPASS packets go as UDP datagrams (the outer virtual wire), or null
      *                  to count them as {@link ForwardDrop#NO_CLEAR_PATH}
      * @param unknownSpi told of inbound ESP whose SPI has no SA here
+     * @param rawEsp    also send and receive raw ESP (IP protocol 50, {@link RawEspTransport}) on
+     *                  {@code udpBind}'s address, for SAs whose peer endpoint has port 0 (needs CAP_NET_RAW)
      */
     public record Config(InetSocketAddress udpBind, UdpOptions udp, IkeHandoff ike, InetSocketAddress clearPath,
-            UnknownSpiListener unknownSpi) {
+            UnknownSpiListener unknownSpi, boolean rawEsp) {
         public Config {
             Objects.requireNonNull(udpBind, "udpBind");
             Objects.requireNonNull(udp, "udp");
@@ -44,20 +50,25 @@ public final class FedGateway {
 
         /** Default socket options, IKE discarded, no clear path, unknown SPIs plain drops. */
         public static Config of(InetSocketAddress udpBind) {
-            return new Config(udpBind, UdpOptions.DEFAULTS, IkeHandoff.DISCARD, null, UnknownSpiListener.NONE);
+            return new Config(udpBind, UdpOptions.DEFAULTS, IkeHandoff.DISCARD, null, UnknownSpiListener.NONE, false);
         }
 
         public Config withIke(IkeHandoff h) {
-            return new Config(udpBind, udp, h, clearPath, unknownSpi);
+            return new Config(udpBind, udp, h, clearPath, unknownSpi, rawEsp);
         }
 
         public Config withClearPath(InetSocketAddress c) {
-            return new Config(udpBind, udp, ike, c, unknownSpi);
+            return new Config(udpBind, udp, ike, c, unknownSpi, rawEsp);
         }
 
         /** Where inbound ESP with an SPI that has no SA here is reported (besides its counted drop). */
         public Config withUnknownSpi(UnknownSpiListener l) {
-            return new Config(udpBind, udp, ike, clearPath, l);
+            return new Config(udpBind, udp, ike, clearPath, l, rawEsp);
+        }
+
+        /** With raw ESP sockets beside the UDP ones (SAs whose peer port is 0 go out as IP protocol 50). */
+        public Config withRawEsp(boolean on) {
+            return new Config(udpBind, udp, ike, clearPath, unknownSpi, on);
         }
     }
 
@@ -65,6 +76,7 @@ public final class FedGateway {
     private final SaTables sas;
     private final AcquireLimiter acquires;
     private final LoopSet perLoop = new LoopSet();
+    private RawEspTransport raw;
 
     private FedGateway(Config config, SaTables sas, AcquireLimiter acquires) {
         this.config = config;
@@ -72,7 +84,11 @@ public final class FedGateway {
         this.acquires = acquires;
     }
 
-    /** Opens one UDP socket and one plaintext queue per event loop of {@code vertx}. */
+    /**
+     * Opens one UDP socket and one plaintext queue per event loop of {@code vertx}, and with
+     * {@link Config#rawEsp()} one raw ESP socket of the outer address's family, read on the first
+     * loop ({@link RawEspTransport} says why).
+     */
     public static Future<FedGateway> start(Vertx vertx, Config config, PlaintextPort plaintext, SpdTable spd,
             SaTables sas, AcquireLimiter acquires) {
         FedGateway gw = new FedGateway(config, sas, acquires);
@@ -80,13 +96,26 @@ public final class FedGateway {
         List<EventLoop> loops;
         try {
             loops = EventLoops.of(vertx);
-        } catch (IllegalStateException e) {
+            if (config.rawEsp()) {
+                boolean v4 = config.udpBind().getAddress() instanceof Inet4Address;
+                gw.raw = RawEspTransport.open(v4, !v4, config.udpBind().getAddress());
+            }
+        } catch (IllegalStateException | IOException e) {
             return Future.failedFuture(e);
         }
-        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
-                () -> new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(), config.ike(),
-                        gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind(),
-                        config.unknownSpi()));
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext, () -> {
+            LoopForwarder f = new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(),
+                    config.ike(), gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(),
+                    config.udpBind(), config.unknownSpi());
+            if (gw.raw != null) {
+                f.useRawEsp(gw.raw.sender());
+            }
+            return f;
+        });
+        if (gw.raw != null) {
+            opened = opened.compose(x -> gw.raw.startReceiving(loops.getFirst(),
+                    gw.perLoop.forwarders().getFirst().outerReceiver));
+        }
         return opened.transform(ar -> ar.failed()
                 ? gw.close().transform(x -> Future.<FedGateway>failedFuture(ar.cause()))
                 : Future.succeededFuture(gw));
@@ -98,6 +127,14 @@ public final class FedGateway {
      */
     public void sendIke(byte[] msg, int off, int len, InetSocketAddress peer) {
         perLoop.sendIke(msg, off, len, peer);
+    }
+
+    /**
+     * Sends a NAT keepalive (RFC 3948 §2.3, one 0xFF byte) to {@code peer} from this node's UDP
+     * 4500 socket, for the IKE SA behind a NAT that asks; counted as sent keepalives; callable from any thread.
+     */
+    public void sendNatKeepalive(InetSocketAddress peer) {
+        perLoop.sendKeepalive(peer);
     }
 
     /** Forwarding counts and drops by reason. */
@@ -128,8 +165,17 @@ public final class FedGateway {
         return config;
     }
 
+    /** The raw ESP transport's counters, or null when this node has none ({@link Config#rawEsp()}). */
+    public RawEspTransport rawEsp() {
+        return raw;
+    }
+
     /** Closes every socket and queue; the tables (and their SAs) belong to the feeds. */
     public Future<Void> close() {
-        return perLoop.close();
+        return perLoop.close().andThen(x -> {
+            if (raw != null) {
+                raw.close(); // after the loops: RawEspTransport#close says why
+            }
+        });
     }
 }

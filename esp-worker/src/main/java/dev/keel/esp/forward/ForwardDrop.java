@@ -22,5 +22,7 @@ public enum ForwardDrop {
     /** A datagram bigger than the packet buffer. */
     OVERSIZE,
     /** An output channel's queue was over its high-water mark. */
-    BACKPRESSURE
+    BACKPRESSURE,
+    /** An SA whose peer endpoint has port 0 (raw ESP, IP protocol 50) on a node without raw ESP sockets. */
+    NO_RAW_ESP
 }

@@ -167,7 +167,10 @@ final class LoopForwarder {
         return udp;
     }
 
-    /** Sends ESP as raw IP protocol 50 through {@code sender}; call before the forwarder is attached. */
+    /**
+     * Sends ESP as raw IP protocol 50 through {@code sender}: every packet of a static node, and
+     * on a fed node those of SAs whose peer port is 0. Call before the forwarder is attached.
+     */
     void useRawEsp(RawEspTransport.Sender sender) {
         this.raw = sender;
     }
@@ -254,6 +257,15 @@ final class LoopForwarder {
                 counters.drop(ForwardDrop.POLICY_DISCARD);
                 return;
             }
+        }
+        if (to.getPort() == 0) { // an SA without UDP encapsulation (sa.proto Endpoint: port 0 is raw ESP)
+            RawEspTransport.Sender r = raw;
+            if (r == null) {
+                counters.drop(ForwardDrop.NO_RAW_ESP);
+            } else if (r.send(buf, pkt.offset(), pkt.length(), to)) {
+                counters.outerOut.increment();
+            }
+            return;
         }
         LoopDatagramChannel u = udp;
         if (u != null && u.send(buf, pkt.offset(), pkt.length(), to)) {

@@ -90,6 +90,15 @@ final class LoopSet {
         });
     }
 
+    /** Sends one NAT keepalive (RFC 3948 §2.3) to {@code peer} from the first loop's socket; callable from any thread. */
+    void sendKeepalive(InetSocketAddress peer) {
+        LoopForwarder fwd = forwarders.getFirst();
+        fwd.udp().eventLoop().execute(() -> {
+            fwd.sendKeepalive(peer, new byte[1]);
+            fwd.udp().flush();
+        });
+    }
+
     /** Closes every channel and queue that opened. */
     Future<Void> close() {
         List<Future<Void>> closing = new ArrayList<>();

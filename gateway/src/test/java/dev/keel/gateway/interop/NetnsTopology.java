@@ -22,6 +22,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * host-a 10.1.0.2 --inner-- 10.1.0.1 gw-a 192.0.2.1 ==outer== 192.0.2.2 gw-b 10.2.0.1 --inner-- 10.2.0.2 host-b
  * </pre>
  *
+ * {@link #createWithNatInFrontOfB()} puts a router namespace ({@code ks-<6 hex>-nat}) doing
+ * nftables masquerade (iptables-nft) between the gateways: gw-b is then 172.16.0.2 behind it and
+ * reaches gw-a from the router's 192.0.2.2 ({@link #publicAddressOfB()}), a real NAT for RFC 7296
+ * §2.23 and RFC 3948.
+ *
+ * <pre>
+ * gw-a 192.0.2.1 ==outer== 192.0.2.2 wan [nat: masquerade] lan 172.16.0.1 ==outer== 172.16.0.2 gw-b
+ * </pre>
+ *
  * Names are {@code ks-<6 hex>-{gwa,gwb,hosta,hostb}}; interfaces are called {@code outer} and
  * {@code inner} in every namespace (names are per namespace, so parallel runs cannot collide).
  * Gateways forward (ip_forward=1, rp_filter off); hosts route everything via their gateway.
@@ -52,25 +61,44 @@ public final class NetnsTopology implements AutoCloseable {
             String innerAddress, String hostAddress, String protectedSubnet) {
     }
 
+    private static final String NAT_PUBLIC_ADDRESS = "192.0.2.2";
+
     private final String prefix;
     private final Site a;
     private final Site b;
+    /** The NAT router's namespace, or null when the gateways share the outer link. */
+    private final String router;
     private final List<String> created = new ArrayList<>();
     private boolean closed;
 
-    private NetnsTopology(String prefix) {
+    private NetnsTopology(String prefix, boolean nat) {
         this.prefix = prefix;
         this.a = new Site("a", prefix + "-gwa", prefix + "-hosta", "192.0.2.1", "10.1.0.1", "10.1.0.2", "10.1.0.0/24");
-        this.b = new Site("b", prefix + "-gwb", prefix + "-hostb", "192.0.2.2", "10.2.0.1", "10.2.0.2", "10.2.0.0/24");
+        this.b = new Site("b", prefix + "-gwb", prefix + "-hostb", nat ? "172.16.0.2" : NAT_PUBLIC_ADDRESS, "10.2.0.1",
+                "10.2.0.2", "10.2.0.0/24");
+        this.router = nat ? prefix + "-nat" : null;
     }
 
     /** Skips or fails (see {@link SystemTests}) unless 'ip netns' works; then builds the topology. */
     public static NetnsTopology create() throws IOException {
+        return create(false);
+    }
+
+    /**
+     * As {@link #create()} with gw-b behind a masquerading router; skips or fails (see
+     * {@link SystemTests}) unless iptables-nft is there too.
+     */
+    public static NetnsTopology createWithNatInFrontOfB() throws IOException {
+        SystemTests.assumeTool("iptables-nft");
+        return create(true);
+    }
+
+    private static NetnsTopology create(boolean nat) throws IOException {
         SystemTests.assumeIpNetns();
         sweepLeftovers();
         byte[] r = new byte[3];
         ThreadLocalRandom.current().nextBytes(r);
-        NetnsTopology t = new NetnsTopology(PREFIX + HexFormat.of().formatHex(r));
+        NetnsTopology t = new NetnsTopology(PREFIX + HexFormat.of().formatHex(r), nat);
         try {
             t.build();
             return t;
@@ -81,13 +109,23 @@ public final class NetnsTopology implements AutoCloseable {
     }
 
     private void build() throws IOException {
-        for (String ns : List.of(a.gatewayNamespace(), b.gatewayNamespace(), a.hostNamespace(), b.hostNamespace())) {
+        List<String> namespaces = new ArrayList<>(List.of(a.gatewayNamespace(), b.gatewayNamespace(),
+                a.hostNamespace(), b.hostNamespace()));
+        if (router != null) {
+            namespaces.add(router);
+        }
+        for (String ns : namespaces) {
             ip("netns", "add", ns);
             created.add(ns);
             ip("-n", ns, "link", "set", "lo", "up");
         }
-        ip("-n", a.gatewayNamespace(), "link", "add", "outer", "type", "veth", "peer", "name", "outer",
-                "netns", b.gatewayNamespace());
+        if (router == null) {
+            ip("-n", a.gatewayNamespace(), "link", "add", "outer", "type", "veth", "peer", "name", "outer",
+                    "netns", b.gatewayNamespace());
+        } else {
+            ip("-n", router, "link", "add", "wan", "type", "veth", "peer", "name", "outer", "netns", a.gatewayNamespace());
+            ip("-n", router, "link", "add", "lan", "type", "veth", "peer", "name", "outer", "netns", b.gatewayNamespace());
+        }
         for (Site s : List.of(a, b)) {
             ip("-n", s.gatewayNamespace(), "link", "add", "inner", "type", "veth", "peer", "name", "inner",
                     "netns", s.hostNamespace());
@@ -101,6 +139,30 @@ public final class NetnsTopology implements AutoCloseable {
             exec(s.gatewayNamespace(), TIMEOUT, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
                     "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0").requireOk();
         }
+        if (router != null) {
+            ip("-n", router, "addr", "add", NAT_PUBLIC_ADDRESS + "/24", "dev", "wan");
+            ip("-n", router, "addr", "add", "172.16.0.1/24", "dev", "lan");
+            ip("-n", router, "link", "set", "wan", "up");
+            ip("-n", router, "link", "set", "lan", "up");
+            ip("-n", b.gatewayNamespace(), "route", "add", "default", "via", "172.16.0.1");
+            exec(router, TIMEOUT, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1").requireOk();
+            String iptables = SystemTests.findTool("iptables-nft").orElseThrow().toString();
+            exec(router, TIMEOUT, iptables, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE")
+                    .requireOk();
+        }
+    }
+
+    /** The NAT router's namespace ({@link #createWithNatInFrontOfB()}); its links are {@code wan} and {@code lan}. */
+    public String routerNamespace() {
+        if (router == null) {
+            throw new IllegalStateException("this topology has no NAT router");
+        }
+        return router;
+    }
+
+    /** gw-b's address as gw-a sees it: its own, or the NAT router's public one. */
+    public String publicAddressOfB() {
+        return NAT_PUBLIC_ADDRESS;
     }
 
     /** The namespace-name prefix of this run, e.g. {@code ks-3fa2c1}. */

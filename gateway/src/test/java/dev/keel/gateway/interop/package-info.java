@@ -3,7 +3,8 @@
  *
  * <p>{@link dev.keel.gateway.interop.NetnsTopology} builds two gateway namespaces joined by a veth
  * (192.0.2.1/24 - 192.0.2.2/24) with a host namespace behind each (10.1.0.0/24, 10.2.0.0/24) and
- * knows nothing about IKE. {@link dev.keel.gateway.interop.StrongSwanPeer} runs one charon in a
+ * knows nothing about IKE; {@code NetnsTopology.createWithNatInFrontOfB()} puts a masquerading
+ * router between them ({@link dev.keel.gateway.interop.NatTraversalInteropTest}). {@link dev.keel.gateway.interop.StrongSwanPeer} runs one charon in a
  * namespace for one {@link dev.keel.gateway.interop.ConnectionSpec}. To test Keel against charon,
  * start a {@code StrongSwanPeer} in {@code topo.b().gatewayNamespace()} only, and run the Keel
  * gateway in {@code topo.a().gatewayNamespace()} (e.g. {@code topo.startInBackground(ns, log,

@@ -63,6 +63,8 @@ public final class IkeEngine implements IkeReceiver {
     private static final Logger LOG = LoggerFactory.getLogger(IkeEngine.class);
 
     private final IkeEnvironment env;
+    /** NAT keepalive interval of IKE SAs behind a NAT (RFC 3948 §2.3); zero: none. */
+    private volatile Duration natKeepalive = DEFAULT_NAT_KEEPALIVE;
     private final IpAddress localAddress;
     private final Supplier<IkeSaExecutor> executors;
     private final Map<Long, IkeSa> byLocalSpi = new ConcurrentHashMap<>();
@@ -290,6 +292,17 @@ public final class IkeEngine implements IkeReceiver {
         return result;
     }
 
+    /** strongSwan's {@code charon.keep_alive} default: NAT keepalives every 20 s. */
+    public static final Duration DEFAULT_NAT_KEEPALIVE = Duration.ofSeconds(20);
+
+    /**
+     * How often an IKE SA behind a NAT sends keepalives (RFC 3948 §2.3); zero for none. IKE SAs
+     * established from now on use it.
+     */
+    public void natKeepalive(Duration interval) {
+        natKeepalive = interval;
+    }
+
     /**
      * Tells {@code observer} every event of every IKE SA from now on, on that SA's thread, after the
      * node's own listener: {@code childInstalled} once the install is done (the stage it returns is
@@ -400,6 +413,7 @@ public final class IkeEngine implements IkeReceiver {
             } else {
                 indexEstablished(sa);
                 DeadPeerDetection.start(sa);
+                NatKeepalives.start(sa, natKeepalive);
                 ikeLifetimes.start(sa);
             }
             done.complete(sa);
@@ -599,6 +613,7 @@ public final class IkeEngine implements IkeReceiver {
             halfOpen.remove(sa);
             indexEstablished(sa);
             DeadPeerDetection.start(sa);
+            NatKeepalives.start(sa, natKeepalive);
             ikeLifetimes.start(sa);
             next.ikeEstablished(sa);
             observers.forEach(o -> o.ikeEstablished(sa));
@@ -615,6 +630,7 @@ public final class IkeEngine implements IkeReceiver {
             env.counters().ikeRekeyed();
             indexEstablished(replacement);
             DeadPeerDetection.start(replacement);
+            NatKeepalives.start(replacement, natKeepalive);
             ikeLifetimes.start(replacement);
             next.ikeRekeyed(old, replacement);
             observers.forEach(o -> o.ikeRekeyed(old, replacement));

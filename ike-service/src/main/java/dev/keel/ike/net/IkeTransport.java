@@ -14,4 +14,11 @@ public interface IkeTransport {
      * counted, and the retransmission timer covers it.
      */
     void send(int localPort, InetSocketAddress peer, byte[] message);
+
+    /**
+     * Sends a NAT keepalive (RFC 3948 §2.3: one 0xFF byte) to {@code peer} from the port serving
+     * as 4500. A transport without ESP in UDP has none to send: the default does nothing.
+     */
+    default void sendNatKeepalive(InetSocketAddress peer) {
+    }
 }

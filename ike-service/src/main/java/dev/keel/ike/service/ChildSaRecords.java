@@ -107,7 +107,7 @@ public final class ChildSaRecords {
                 .setIkeSaId(ikeSaId(sa))
                 .setProtocol(IpsecProtocol.IPSEC_PROTOCOL_ESP)
                 .setMode(CoreMapping.mode(child.mode()))
-                // Keel's data plane speaks ESP in UDP only: port 0 would mean raw ESP (sa.proto Endpoint).
+                // port 0 is raw ESP (sa.proto Endpoint): no NAT found and no encapsulation forced (RFC 7296 §2.23)
                 .setLocal(CoreMapping.endpoint(local.getAddress(), child.encap() ? local.getPort() : 0))
                 .setPeer(CoreMapping.endpoint(peer.getAddress(), child.encap() ? peer.getPort() : 0))
                 .setEncryptionTransform(suite.encryption().transform().id())

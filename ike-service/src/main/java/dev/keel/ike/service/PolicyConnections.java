@@ -32,7 +32,7 @@ import java.util.Map;
  * looked up by the connection's {@code secret_ref} in secrets this process holds: a PSK, or for
  * {@code auth: pubkey} the PEM private key; the certificate chain and the peer's CAs, public,
  * come with the connection, and the key must belong to the chain's end entity. UDP encapsulation
- * is always forced, as in the gateway: the data plane speaks ESP in UDP only.
+ * is always forced, as in a gateway without {@code raw_esp}: the split esp-worker speaks ESP in UDP only.
  */
 public final class PolicyConnections {
 

@@ -96,9 +96,14 @@ public final class NatDetectTask implements Task {
     }
 
     private byte[] hash(InetSocketAddress endpoint, long spiR) {
+        return hash(sa.spiI(), spiR, endpoint);
+    }
+
+    /** SHA-1(SPIi | SPIr | IP | port), RFC 7296 §2.23: network byte order, the IP's 4 or 16 bytes. */
+    static byte[] hash(long spiI, long spiR, InetSocketAddress endpoint) {
         try {
             MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
-            sha1.update(ByteBuffer.allocate(16).putLong(sa.spiI()).putLong(spiR).array());
+            sha1.update(ByteBuffer.allocate(16).putLong(spiI).putLong(spiR).array());
             sha1.update(endpoint.getAddress().getAddress());
             sha1.update(new byte[] {(byte) (endpoint.getPort() >>> 8), (byte) endpoint.getPort()});
             return sha1.digest();
