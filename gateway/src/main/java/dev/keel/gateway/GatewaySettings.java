@@ -1,7 +1,7 @@
 package dev.keel.gateway;
 
 import dev.keel.esp.config.PlaintextConfig;
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.rpc.CallRateLimits;
 import dev.keel.rpc.LogSettings;
 import java.net.InetSocketAddress;
@@ -37,7 +37,7 @@ import java.util.Map;
  */
 public record GatewaySettings(String address, int ikePort, int natTPort, int loops, PlaintextConfig plaintext,
         Path keyExport, Cluster cluster, Admin admin, Path configDirectory,
-        HalfOpenLimits ikeLimits, LogSettings logging, InetSocketAddress metrics, boolean rawEsp,
+        IkeSettings ikeLimits, LogSettings logging, InetSocketAddress metrics, boolean rawEsp,
         Duration natKeepalive) {
 
     /** The only directory the admin API's LoadConfig and ValidateConfig read files from. */

@@ -5,7 +5,7 @@ import dev.keel.core.config.Problems;
 import dev.keel.core.config.YamlText;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.config.PlaintextReader;
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.policy.config.ConfigLoader;
 import dev.keel.rpc.CallRateLimits;
@@ -144,7 +144,7 @@ public final class GatewaySettingsReader {
         }
         String export = g.containsKey("key_export") ? nodes.string(g.get("key_export"), "gateway.key_export") : null;
         GatewaySettings.Admin admin = admin(g.get("admin"), cluster == null ? "gw" : cluster.nodeId());
-        HalfOpenLimits ikeLimits = ikeLimits(g.get("ike"));
+        IkeSettings ikeLimits = ikeLimits(g.get("ike"));
         LogSettings logging = top.containsKey("logging") ? LogSettings.read(nodes, top.get("logging"), "logging")
                 : LogSettings.DEFAULT;
         // Top level, beside gateway: policy-service's loader knows the section and leaves it to this reader.
@@ -162,14 +162,14 @@ public final class GatewaySettingsReader {
      * {@code gateway.ike}: the responder's half-open limits (RFC 7296 §2.6) and {@code fragment_size}
      * (RFC 7383), strongSwan's names and Keel's defaults.
      */
-    private HalfOpenLimits ikeLimits(Node node) {
-        HalfOpenLimits d = HalfOpenLimits.DEFAULT;
+    private IkeSettings ikeLimits(Node node) {
+        IkeSettings d = IkeSettings.DEFAULT;
         String path = "gateway.ike";
         Map<String, Node> m = node == null ? Map.of() : nodes.mapping(node, path, IKE_KEYS);
         if (m == null) {
             return d;
         }
-        return new HalfOpenLimits(
+        return new IkeSettings(
                 integer(m, path, "cookie_threshold", d.cookieThreshold(), 0, 1_000_000),
                 integer(m, path, "cookie_threshold_ip", d.cookieThresholdIp(), 0, 1_000_000),
                 integer(m, path, "init_limit_half_open", d.halfOpenLimit(), 1, 1_000_000),
@@ -453,9 +453,9 @@ public final class GatewaySettingsReader {
     /** {@code fragment_size} (RFC 7383): 0 for the address family's minimum MTU, or 576..65535 bytes of IP datagram. */
     private int fragmentSize(Map<String, Node> m, String path, int dflt) {
         int v = integer(m, path, "fragment_size", dflt, 0, 65_535);
-        if (v != 0 && v < HalfOpenLimits.MIN_FRAGMENT_SIZE) {
+        if (v != 0 && v < IkeSettings.MIN_FRAGMENT_SIZE) {
             problems.add(path + ".fragment_size", m.get("fragment_size"), v + " is below "
-                    + HalfOpenLimits.MIN_FRAGMENT_SIZE + " (IPv4's minimum datagram); 0 picks the family's minimum");
+                    + IkeSettings.MIN_FRAGMENT_SIZE + " (IPv4's minimum datagram); 0 picks the family's minimum");
             return dflt;
         }
         return v;

@@ -1,6 +1,6 @@
 package dev.keel.gateway;
 
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -17,23 +17,23 @@ class GatewayIkeLimitsTest {
 
     @Test
     void absentSectionGivesTheDefaults() {
-        assertThat(valid(BASE).ikeLimits()).isEqualTo(HalfOpenLimits.DEFAULT);
+        assertThat(valid(BASE).ikeLimits()).isEqualTo(IkeSettings.DEFAULT);
     }
 
     @Test
     void everyLimitIsReadUnderItsStrongSwanName() {
-        HalfOpenLimits l = valid(BASE + """
+        IkeSettings l = valid(BASE + """
                   ike: {half_open_timeout: 10s, init_limit_half_open: 500, block_threshold: 7, cookie_threshold: 50,
                         cookie_threshold_ip: 3, cookie_secret_lifetime: 2m}
                 """).ikeLimits();
-        assertThat(l).isEqualTo(new HalfOpenLimits(50, 3, 500, 7, Duration.ofSeconds(10), Duration.ofMinutes(2)));
+        assertThat(l).isEqualTo(new IkeSettings(50, 3, 500, 7, Duration.ofSeconds(10), Duration.ofMinutes(2)));
     }
 
     @Test
     void fragmentSizeIsReadBesideTheLimits() {
         assertThat(valid(BASE).ikeLimits().fragmentSize()).isEqualTo(1280);
         assertThat(valid(BASE + "  ike: {fragment_size: 1400}\n").ikeLimits())
-                .isEqualTo(HalfOpenLimits.DEFAULT.withFragmentSize(1400));
+                .isEqualTo(IkeSettings.DEFAULT.withFragmentSize(1400));
         GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", BASE + "  ike: {fragment_size: 500}\n");
         assertThat(((GatewaySettingsReader.Result.Invalid) r).problems()).containsExactly(
                 "node.yaml:4:24: gateway.ike.fragment_size: 500 is below 576 (IPv4's minimum datagram);"

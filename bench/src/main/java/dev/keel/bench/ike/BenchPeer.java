@@ -1,6 +1,6 @@
 package dev.keel.bench.ike;
 
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpRange;
 import dev.keel.core.proposal.Proposal;
@@ -41,7 +41,7 @@ final class BenchPeer implements AutoCloseable {
      * The whole load comes from one address, so no cookies and no per-address block, as
      * charon-setup-rate.sh sets cookie_threshold, block_threshold and init_limit_half_open.
      */
-    static final HalfOpenLimits ONE_LOAD_GENERATOR = new HalfOpenLimits(1_000_000, 1_000_000, 1_000_000,
+    static final IkeSettings ONE_LOAD_GENERATOR = new IkeSettings(1_000_000, 1_000_000, 1_000_000,
             1_000_000, java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(60));
 
     static final String IKE_PROPOSAL = "aes256gcm16-prfsha256-x25519";

@@ -34,7 +34,7 @@ final class HalfOpenSas {
     private record Key(long spiI, InetSocketAddress peer) {
     }
 
-    private final HalfOpenLimits limits;
+    private final IkeSettings limits;
     private final CookieJar cookies;
     private final IkeCounters counters;
     private final IkeTransport transport;
@@ -44,7 +44,7 @@ final class HalfOpenSas {
     /** Half-open IKE SAs and admitted requests not yet added. */
     private final AtomicInteger total = new AtomicInteger();
 
-    HalfOpenSas(HalfOpenLimits limits, SecureRandom random, IkeCounters counters, IkeTransport transport) {
+    HalfOpenSas(IkeSettings limits, SecureRandom random, IkeCounters counters, IkeTransport transport) {
         this.limits = limits;
         this.cookies = new CookieJar(random);
         this.counters = counters;
@@ -53,13 +53,13 @@ final class HalfOpenSas {
 
     /**
      * A first IKE_SA_INIT request (responder SPI 0) that may make a responder IKE SA: one that
-     * fits {@link HalfOpenLimits#MAX_INIT_REQUEST}, carries message ID 0 (§2.2), stays inside the half-open
+     * fits {@link IkeSettings#MAX_INIT_REQUEST}, carries message ID 0 (§2.2), stays inside the half-open
      * limits, decodes and, above the cookie thresholds, returns our cookie (§2.6; otherwise it is
      * answered with one). Null when refused; every refusal is counted. A request let in holds its
      * place in the counts: the caller {@link #add}s its SA.
      */
     IkeDecodeResult.Ok admit(int localPort, InetSocketAddress peer, byte[] datagram, IkeHeader h) {
-        if (datagram.length > HalfOpenLimits.MAX_INIT_REQUEST) {
+        if (datagram.length > IkeSettings.MAX_INIT_REQUEST) {
             counters.dropped(IkeDrop.INIT_TOO_LARGE);
             return null;
         }

@@ -101,7 +101,7 @@ public final class IkeEngine implements IkeReceiver {
      */
     public IkeEngine(IkeTransport transport, IkeEvents events, IpAddress localAddress, int ikePort, int natTPort,
             ConnectionDirectory connections, SpiAllocator spis, Supplier<IkeSaExecutor> executors,
-            RetransmitPolicy retransmit, HalfOpenLimits limits, SecureRandom random) {
+            RetransmitPolicy retransmit, IkeSettings limits, SecureRandom random) {
         this.localAddress = localAddress;
         this.executors = executors;
         this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,

@@ -2,7 +2,7 @@ package dev.keel.ike.service;
 
 import dev.keel.ike.admin.IkeAdminService;
 import dev.keel.ike.admin.LogControl;
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.core.net.IpAddress;
 import dev.keel.ike.metrics.IkeMetrics;
 import dev.keel.ike.metrics.IkeServiceMetrics;
@@ -74,7 +74,7 @@ public final class IkeService implements AutoCloseable {
      * @param limits   what half-open IKE SAs may cost the responder (RFC 7296 §2.6)
      */
     public record Settings(String address, int ikePort, int natTPort, int espPort, int loops, String nodeId,
-            String owner, boolean relay, HalfOpenLimits limits) {
+            String owner, boolean relay, IkeSettings limits) {
         public Settings {
             if (relay && natTPort <= 0) {
                 throw new IllegalArgumentException("relay mode needs the workers' NAT-T port, got " + natTPort);
@@ -84,7 +84,7 @@ public final class IkeService implements AutoCloseable {
         /** Settings with the default half-open limits. */
         public Settings(String address, int ikePort, int natTPort, int espPort, int loops, String nodeId,
                 String owner, boolean relay) {
-            this(address, ikePort, natTPort, espPort, loops, nodeId, owner, relay, HalfOpenLimits.DEFAULT);
+            this(address, ikePort, natTPort, espPort, loops, nodeId, owner, relay, IkeSettings.DEFAULT);
         }
 
         /** Settings for IKE on this process's own sockets. */

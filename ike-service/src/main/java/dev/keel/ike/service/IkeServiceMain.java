@@ -3,7 +3,7 @@ package dev.keel.ike.service;
 import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.ike.admin.IkeAdminRoles;
 import dev.keel.ike.admin.LogControl;
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.proto.v1.IkeRelayGrpc;
 import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.rpc.FirstReadyChannel;
@@ -361,7 +361,7 @@ public final class IkeServiceMain implements Callable<Integer> {
             }
             secrets.put(p.substring(0, eq), value.getBytes(StandardCharsets.UTF_8));
         }
-        HalfOpenLimits limits = HalfOpenLimits.DEFAULT;
+        IkeSettings limits = IkeSettings.DEFAULT;
         for (String setting : ikeLimits) {
             int eq = setting.indexOf('=');
             try {

@@ -22,7 +22,7 @@ class HalfOpenSasTest {
     private final AtomicInteger cookiesSent = new AtomicInteger();
 
     private HalfOpenSas halfOpen(int cookieThresholdIp, int halfOpenLimit, int blockThreshold) {
-        return new HalfOpenSas(new HalfOpenLimits(1_000, cookieThresholdIp, halfOpenLimit, blockThreshold,
+        return new HalfOpenSas(new IkeSettings(1_000, cookieThresholdIp, halfOpenLimit, blockThreshold,
                 Duration.ofSeconds(30), Duration.ZERO), new SecureRandom(), counters,
                 (port, peer, message) -> cookiesSent.incrementAndGet());
     }

@@ -11,7 +11,7 @@ import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelectors;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.IkeConnection;
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeIdentity;
@@ -72,7 +72,7 @@ class ResponderFuzzTest {
         List<byte[]> sent = new ArrayList<>();
         IkeEngine responder = new IkeEngine((port, peer, message) -> sent.add(message.clone()), IkeEvents.NONE,
                 IpAddress.parse("192.0.2.1"), 500, 4500, directory(), new RandomSpiAllocator(new SecureRandom()),
-                () -> INLINE, RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, new SecureRandom());
+                () -> INLINE, RetransmitPolicy.DEFAULT, IkeSettings.DEFAULT, new SecureRandom());
         int at = 0;
         for (int n = 0; n < 8 && at + 3 <= input.length; n++) {
             int flags = input[at] & 0xff;
@@ -87,7 +87,7 @@ class ResponderFuzzTest {
             assertThat(IkeMessage.decode(out, null)).as("what the responder sent")
                     .isNotInstanceOf(IkeDecodeResult.UnprotectedError.class);
         }
-        assertThat(responder.halfOpenCount()).isLessThanOrEqualTo(HalfOpenLimits.DEFAULT.halfOpenLimit());
+        assertThat(responder.halfOpenCount()).isLessThanOrEqualTo(IkeSettings.DEFAULT.halfOpenLimit());
     }
 
     private static ConnectionDirectory directory() throws Exception {

@@ -1,6 +1,6 @@
 package dev.keel.ike.net;
 
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.net.IpAddress;
@@ -172,7 +172,7 @@ class UdpIkeSocketsManySasTest {
         SecureRandom random = new SecureRandom();
         engine.set(new IkeEngine(sockets, events, IpAddress.parse(host), sockets.ikePort(), sockets.natTPort(),
                 new ConnectionDirectory(), new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, 2),
-                RetransmitPolicy.DEFAULT, HalfOpenLimits.DEFAULT, random));
+                RetransmitPolicy.DEFAULT, IkeSettings.DEFAULT, random));
         return new Node(vertx, sockets, engine.get());
     }
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.ike.admin.IkeAdminService;
 import dev.keel.ike.admin.LogControl;
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.proto.v1.ListIkeSasRequest;
 import dev.keel.rpc.TestPki;
@@ -104,15 +104,15 @@ class IkeServiceMainTest {
 
     @Test
     void halfOpenLimitsTakeStrongSwansNames() {
-        HalfOpenLimits l = HalfOpenLimits.DEFAULT.with("cookie_threshold", "5").with("cookie_threshold_ip", "2")
+        IkeSettings l = IkeSettings.DEFAULT.with("cookie_threshold", "5").with("cookie_threshold_ip", "2")
                 .with("init_limit_half_open", "50").with("block_threshold", "7").with("half_open_timeout", "1m")
                 .with("cookie_secret_lifetime", "0");
-        assertThat(l).isEqualTo(new HalfOpenLimits(5, 2, 50, 7, java.time.Duration.ofMinutes(1),
+        assertThat(l).isEqualTo(new IkeSettings(5, 2, 50, 7, java.time.Duration.ofMinutes(1),
                 java.time.Duration.ZERO));
         assertThat(l.with("fragment_size", "1400").with("block_threshold", "8").fragmentSize()).isEqualTo(1400);
-        assertThat(HalfOpenLimits.DEFAULT.fragmentSize()).isEqualTo(1280); // strongSwan's charon.fragment_size
-        assertThat(HalfOpenLimits.DEFAULT.with("fragment_size", "0").fragmentSize()).isZero();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HalfOpenLimits.DEFAULT.with("fragment_size", "500"))
+        assertThat(IkeSettings.DEFAULT.fragmentSize()).isEqualTo(1280); // strongSwan's charon.fragment_size
+        assertThat(IkeSettings.DEFAULT.with("fragment_size", "0").fragmentSize()).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> IkeSettings.DEFAULT.with("fragment_size", "500"))
                 .hasMessage("fragment_size: 500 is neither 0 nor in 576..65535");
     }
 

@@ -1,6 +1,6 @@
 package dev.keel.ike.session;
 
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -123,7 +123,7 @@ class IkeExchangeTest {
 
     @Test
     void responderUnderLoadDemandsACookieAndTheInitiatorRetriesWithIt() throws Exception {
-        HalfOpenLimits cookiesAlways = new HalfOpenLimits(0, 0, 100, 100, Duration.ofSeconds(30), Duration.ofSeconds(60));
+        IkeSettings cookiesAlways = new IkeSettings(0, 0, 100, 100, Duration.ofSeconds(30), Duration.ofSeconds(60));
         try (TwoIkePeers peers = new TwoIkePeers(cookiesAlways)) {
             String ike = "aes256gcm16-prfsha256-x25519";
             peers.configurePsk(ike, ike, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");

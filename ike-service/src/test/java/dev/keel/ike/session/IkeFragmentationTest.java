@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.config.IkeConnection.Fragmentation;
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeDecodeResult;
 import dev.keel.ike.message.IkeHeader;
@@ -52,7 +52,7 @@ class IkeFragmentationTest {
     }
 
     private TwoIkePeers peers(Fragmentation alice, Fragmentation bob) {
-        TwoIkePeers peers = new TwoIkePeers(HalfOpenLimits.DEFAULT.withFragmentSize(FRAGMENT_SIZE));
+        TwoIkePeers peers = new TwoIkePeers(IkeSettings.DEFAULT.withFragmentSize(FRAGMENT_SIZE));
         Issued root = TestPki.rootCa("C=CH, O=Keel, CN=Frag Root");
         Issued mid = TestPki.intermediate(root, "C=CH, O=Keel, CN=Frag Intermediate");
         Issued a = TestPki.endEntity(mid, "C=CH, O=Keel, CN=alice.keel.test", "alice.keel.test", KeyType.RSA);

@@ -3,7 +3,7 @@ package dev.keel.ike.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.ike.metrics.IkeMetrics;
 import dev.keel.rpc.MetricsEndpoint;
 import dev.keel.rpc.Promtool;
@@ -31,7 +31,7 @@ class IkeMetricsTest {
         MeasuredPeers() {
             IkeMetrics aliceMetrics = new IkeMetrics(alice);
             IkeMetrics bobMetrics = new IkeMetrics(bob);
-            peers = new TwoIkePeers(HalfOpenLimits.DEFAULT, aliceMetrics, bobMetrics);
+            peers = new TwoIkePeers(IkeSettings.DEFAULT, aliceMetrics, bobMetrics);
             aliceMetrics.bind(peers.alice);
             bobMetrics.bind(peers.bob);
         }

@@ -1,6 +1,6 @@
 package dev.keel.ike.session;
 
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpRange;
@@ -56,7 +56,7 @@ public final class TwoIkePeers implements AutoCloseable {
     private volatile boolean aliceDead;
     private final RetransmitPolicy retransmit = new RetransmitPolicy(Duration.ofMillis(200), 1.5, 3);
 
-    TwoIkePeers(HalfOpenLimits bobLimits) {
+    TwoIkePeers(IkeSettings bobLimits) {
         this(bobLimits, IkeEvents.NONE, IkeEvents.NONE);
     }
 
@@ -64,7 +64,7 @@ public final class TwoIkePeers implements AutoCloseable {
      * Peers whose engines also tell {@code aliceAlso} and {@code bobAlso} of every event (metrics, say).
      * Alice has the default half-open limits; both have {@code bobLimits}' {@code fragment_size}.
      */
-    TwoIkePeers(HalfOpenLimits bobLimits, IkeEvents aliceAlso, IkeEvents bobAlso) {
+    TwoIkePeers(IkeSettings bobLimits, IkeEvents aliceAlso, IkeEvents bobAlso) {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
                 .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
@@ -89,7 +89,7 @@ public final class TwoIkePeers implements AutoCloseable {
         };
         alice = new IkeEngine(toBob, both(aliceEvents, aliceAlso), address(ALICE), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
-                HalfOpenLimits.DEFAULT.withFragmentSize(bobLimits.fragmentSize()), new SecureRandom());
+                IkeSettings.DEFAULT.withFragmentSize(bobLimits.fragmentSize()), new SecureRandom());
         bob = new IkeEngine(toAlice, both(bobEvents, bobAlso), address(BOB), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
                 bobLimits, new SecureRandom());
@@ -113,14 +113,14 @@ public final class TwoIkePeers implements AutoCloseable {
         IkeTransport toBob = (port, peer, msg) -> deliver(bob, ALICE, msg, dropToBob);
         IkeEngine survivor = new IkeEngine(toBob, events, address(ALICE), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), retransmit,
-                HalfOpenLimits.DEFAULT, new SecureRandom());
+                IkeSettings.DEFAULT, new SecureRandom());
         survivor.connections().replace(alice.connections().all());
         atAlice = survivor;
         return survivor;
     }
 
     public TwoIkePeers() {
-        this(HalfOpenLimits.DEFAULT);
+        this(IkeSettings.DEFAULT);
     }
 
     private void deliver(IkeEngine to, InetSocketAddress from, byte[] msg, Predicate<byte[]> drop) {

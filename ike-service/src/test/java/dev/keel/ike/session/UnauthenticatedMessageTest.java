@@ -1,6 +1,6 @@
 package dev.keel.ike.session;
 
-import dev.keel.ike.engine.HalfOpenLimits;
+import dev.keel.ike.engine.IkeSettings;
 import dev.keel.ike.engine.IkeEngine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -207,7 +207,7 @@ class UnauthenticatedMessageTest {
     void oversizedFirstIkeSaInitIsRefusedBeforeAnyState() throws Exception {
         try (TwoIkePeers peers = new TwoIkePeers()) {
             byte[] big = clear(0x3333L, 0, ExchangeType.IKE_SA_INIT, true, false, 0,
-                    new VendorIdPayload(new byte[HalfOpenLimits.MAX_INIT_REQUEST]));
+                    new VendorIdPayload(new byte[IkeSettings.MAX_INIT_REQUEST]));
             inject(peers, peers.bob, ATTACKER, big);
             Eventually.until(Duration.ofSeconds(5), "counted", () -> peers.bob.counters().droppedCount(IkeDrop.INIT_TOO_LARGE) == 1);
             assertThat(peers.bob.ikeSaCount()).isZero();
@@ -216,7 +216,7 @@ class UnauthenticatedMessageTest {
 
     @Test
     void halfOpenIkeSaIsDroppedAfterTheTimeoutAndTerminatingOneRaisesNothing() throws Exception {
-        HalfOpenLimits limits = new HalfOpenLimits(1_000, 32, 10_000, 128, Duration.ofMillis(400), Duration.ZERO);
+        IkeSettings limits = new IkeSettings(1_000, 32, 10_000, 128, Duration.ofMillis(400), Duration.ZERO);
         try (TwoIkePeers peers = new TwoIkePeers(limits)) {
             peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
             peers.dropToBob = m -> TwoIkePeers.isRequest(m, "IKE_AUTH"); // IKE_SA_INIT answered, then nothing
@@ -236,7 +236,7 @@ class UnauthenticatedMessageTest {
 
     @Test
     void oneSourceAddressCannotHoldMoreThanTheBlockThreshold() throws Exception {
-        HalfOpenLimits limits = new HalfOpenLimits(1_000, 100, 10_000, 2, Duration.ofSeconds(30), Duration.ZERO);
+        IkeSettings limits = new IkeSettings(1_000, 100, 10_000, 2, Duration.ofSeconds(30), Duration.ZERO);
         try (TwoIkePeers peers = new TwoIkePeers(limits)) {
             peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
             peers.dropToBob = m -> TwoIkePeers.isRequest(m, "IKE_AUTH");
@@ -251,7 +251,7 @@ class UnauthenticatedMessageTest {
 
     @Test
     void cookieSecretIsReplacedOnItsTimerSoOldCookiesStopWorking() throws Exception {
-        HalfOpenLimits limits = new HalfOpenLimits(0, 0, 10_000, 128, Duration.ofSeconds(30), Duration.ofMillis(100));
+        IkeSettings limits = new IkeSettings(0, 0, 10_000, 128, Duration.ofSeconds(30), Duration.ofMillis(100));
         try (TwoIkePeers peers = new TwoIkePeers(limits)) {
             AtomicReference<byte[]> withCookie = new AtomicReference<>();
             peers.dropToBob = m -> {

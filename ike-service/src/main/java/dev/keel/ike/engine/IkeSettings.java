@@ -3,10 +3,9 @@ package dev.keel.ike.engine;
 import java.time.Duration;
 
 /**
- * What the responder lets half-open IKE SAs cost it (RFC 7296 §2.6), under strongSwan's names
- * (strongswan.conf {@code charon.*}); the defaults suit a gateway. It also carries the one engine
- * setting that is not about half-open SAs, {@code fragment_size}, so that {@code gateway.ike} and
- * {@code --ike} stay one record.
+ * The IKE engine's node-wide settings ({@code gateway.ike}, ike-service's {@code --ike}) under
+ * strongSwan's names (strongswan.conf {@code charon.*}); the defaults suit a gateway: what the
+ * responder lets half-open IKE SAs cost it (RFC 7296 §2.6) and the IKE fragment size (RFC 7383).
  *
  * @param cookieThreshold      demand cookies while this many IKE SAs are half open ({@code cookie_threshold})
  * @param cookieThresholdIp    demand cookies from an address with this many half open ({@code cookie_threshold_ip})
@@ -18,7 +17,7 @@ import java.time.Duration;
  * @param fragmentSize         the largest IP datagram an IKE fragment (RFC 7383) may make, IP and UDP
  *                             headers included; 0: 576 over IPv4, 1280 over IPv6 ({@code fragment_size})
  */
-public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
+public record IkeSettings(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
         Duration halfOpenTimeout, Duration cookieSecretLifetime, int fragmentSize) {
 
     /** strongSwan's {@code charon.fragment_size} default: 1280 bytes, whole IP datagram, either family. */
@@ -27,15 +26,15 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
     public static final int MIN_FRAGMENT_SIZE = 576;
 
     /** The limits with the default fragment size. */
-    public HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
+    public IkeSettings(int cookieThreshold, int cookieThresholdIp, int halfOpenLimit, int blockThreshold,
             Duration halfOpenTimeout, Duration cookieSecretLifetime) {
         this(cookieThreshold, cookieThresholdIp, halfOpenLimit, blockThreshold, halfOpenTimeout, cookieSecretLifetime,
                 DEFAULT_FRAGMENT_SIZE);
     }
 
     /** This record with {@code fragment_size} {@code size}. */
-    public HalfOpenLimits withFragmentSize(int size) {
-        return new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit, blockThreshold, halfOpenTimeout,
+    public IkeSettings withFragmentSize(int size) {
+        return new IkeSettings(cookieThreshold, cookieThresholdIp, halfOpenLimit, blockThreshold, halfOpenTimeout,
                 cookieSecretLifetime, size);
     }
 
@@ -51,7 +50,7 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
      * one address; 30 s to authenticate; a new cookie secret every 60 s. (strongSwan: 10 / 3 / 0 /
      * 5 / 30 s, sized for a host rather than a gateway cluster.)
      */
-    public static final HalfOpenLimits DEFAULT = new HalfOpenLimits(1_000, 32, 10_000, 128, Duration.ofSeconds(30),
+    public static final IkeSettings DEFAULT = new IkeSettings(1_000, 32, 10_000, 128, Duration.ofSeconds(30),
             Duration.ofSeconds(60));
 
     /** The settings' names, strongSwan's ({@code charon.*} in strongswan.conf). */
@@ -64,24 +63,24 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
      *
      * @throws IllegalArgumentException naming the key and what is wrong with the value
      */
-    public HalfOpenLimits with(String key, String value) {
+    public IkeSettings with(String key, String value) {
         try {
             if (key.equals("fragment_size")) {
                 return withFragmentSize(fragmentSize(value));
             }
-            HalfOpenLimits changed = switch (key) {
-                case "cookie_threshold" -> new HalfOpenLimits(count(value, 0), cookieThresholdIp, halfOpenLimit,
+            IkeSettings changed = switch (key) {
+                case "cookie_threshold" -> new IkeSettings(count(value, 0), cookieThresholdIp, halfOpenLimit,
                         blockThreshold, halfOpenTimeout, cookieSecretLifetime);
-                case "cookie_threshold_ip" -> new HalfOpenLimits(cookieThreshold, count(value, 0), halfOpenLimit,
+                case "cookie_threshold_ip" -> new IkeSettings(cookieThreshold, count(value, 0), halfOpenLimit,
                         blockThreshold, halfOpenTimeout, cookieSecretLifetime);
-                case "init_limit_half_open" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, count(value, 1),
+                case "init_limit_half_open" -> new IkeSettings(cookieThreshold, cookieThresholdIp, count(value, 1),
                         blockThreshold, halfOpenTimeout, cookieSecretLifetime);
-                case "block_threshold" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit,
+                case "block_threshold" -> new IkeSettings(cookieThreshold, cookieThresholdIp, halfOpenLimit,
                         count(value, 1), halfOpenTimeout, cookieSecretLifetime);
-                case "half_open_timeout" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit,
+                case "half_open_timeout" -> new IkeSettings(cookieThreshold, cookieThresholdIp, halfOpenLimit,
                         blockThreshold, Duration.ofSeconds(dev.keel.core.config.Units.seconds(value)),
                         cookieSecretLifetime);
-                case "cookie_secret_lifetime" -> new HalfOpenLimits(cookieThreshold, cookieThresholdIp, halfOpenLimit,
+                case "cookie_secret_lifetime" -> new IkeSettings(cookieThreshold, cookieThresholdIp, halfOpenLimit,
                         blockThreshold, halfOpenTimeout, Duration.ofSeconds(dev.keel.core.config.Units.seconds(value)));
                 default -> throw new IllegalArgumentException("unknown setting; known: " + String.join(", ", KEYS));
             };
@@ -119,7 +118,7 @@ public record HalfOpenLimits(int cookieThreshold, int cookieThresholdIp, int hal
     }
 
     /** Checks the ranges. */
-    public HalfOpenLimits {
+    public IkeSettings {
         if (cookieThreshold < 0 || cookieThresholdIp < 0 || halfOpenLimit < 1 || blockThreshold < 1) {
             throw new IllegalArgumentException("half-open limits must be positive, thresholds not negative");
         }
