@@ -39,7 +39,6 @@ import dev.keel.ike.export.IkeDecryptionTable;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.VertxIkeSaExecutor;
-import dev.keel.ike.session.RetransmitPolicy;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.store.ConfigDelta;
 import dev.keel.policy.store.PolicyStore;
@@ -300,7 +299,7 @@ public final class GatewayNode {
                             metrics == null ? IkeEvents.NONE : metrics.ike);
                     IkeEngine engine = new IkeEngine(transport, events, local, settings.ikePort(), settings.natTPort(),
                             rt.directory, rt.spis.get(),
-                            VertxIkeSaExecutor.roundRobin(vertx, settings.loops()), RetransmitPolicy.DEFAULT,
+                            VertxIkeSaExecutor.roundRobin(vertx, settings.loops()),
                             settings.ikeLimits(), random);
                     engine.natKeepalive(settings.natKeepalive());
                     installer.attach(engine);

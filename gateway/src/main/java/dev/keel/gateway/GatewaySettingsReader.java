@@ -56,8 +56,7 @@ public final class GatewaySettingsReader {
     private static final Set<String> RATE_LIMIT_KEYS = java.util.Arrays.stream(CallRateLimits.Group.values())
             .map(CallRateLimits.Group::key).collect(java.util.stream.Collectors.toSet());
     private static final Set<String> ADMIN_TLS_KEYS = Set.of("cert", "key", "client_ca");
-    private static final Set<String> IKE_KEYS = Set.of("half_open_timeout", "init_limit_half_open", "block_threshold",
-            "cookie_threshold", "cookie_threshold_ip", "cookie_secret_lifetime", "fragment_size");
+    private static final Set<String> IKE_KEYS = Set.copyOf(IkeSettings.KEYS);
     private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final InetSocketAddress DEFAULT_CLUSTER_BIND = Nodes.endpoint("127.0.0.1:5701", -1);
 
@@ -159,24 +158,28 @@ public final class GatewaySettingsReader {
     }
 
     /**
-     * {@code gateway.ike}: the responder's half-open limits (RFC 7296 §2.6) and {@code fragment_size}
-     * (RFC 7383), strongSwan's names and Keel's defaults.
+     * {@code gateway.ike}: the IKE engine's settings, strongSwan's names and Keel's defaults, each
+     * value read as ike-service's {@code --ike KEY=VALUE} reads it ({@link IkeSettings#with}).
      */
     private IkeSettings ikeLimits(Node node) {
-        IkeSettings d = IkeSettings.DEFAULT;
+        IkeSettings s = IkeSettings.DEFAULT;
         String path = "gateway.ike";
         Map<String, Node> m = node == null ? Map.of() : nodes.mapping(node, path, IKE_KEYS);
         if (m == null) {
-            return d;
+            return s;
         }
-        return new IkeSettings(
-                integer(m, path, "cookie_threshold", d.cookieThreshold(), 0, 1_000_000),
-                integer(m, path, "cookie_threshold_ip", d.cookieThresholdIp(), 0, 1_000_000),
-                integer(m, path, "init_limit_half_open", d.halfOpenLimit(), 1, 1_000_000),
-                integer(m, path, "block_threshold", d.blockThreshold(), 1, 1_000_000),
-                duration(m, path, "half_open_timeout", d.halfOpenTimeout(), true),
-                duration(m, path, "cookie_secret_lifetime", d.cookieSecretLifetime(), false),
-                fragmentSize(m, path, d.fragmentSize()));
+        for (Map.Entry<String, Node> e : m.entrySet()) {
+            String at = path + "." + e.getKey();
+            String text = nodes.string(e.getValue(), at);
+            if (text != null) {
+                try {
+                    s = s.with(e.getKey(), text);
+                } catch (IllegalArgumentException x) {
+                    problems.add(at, e.getValue(), x.getCause() != null ? x.getCause().getMessage() : x.getMessage());
+                }
+            }
+        }
+        return s;
     }
 
     /**
@@ -448,17 +451,6 @@ public final class GatewaySettingsReader {
     private int integer(Map<String, Node> m, String path, String key, int dflt, int min, int max) {
         Long v = m.containsKey(key) ? nodes.integer(m.get(key), path + "." + key, min, max) : null;
         return v == null ? dflt : v.intValue();
-    }
-
-    /** {@code fragment_size} (RFC 7383): 0 for the address family's minimum MTU, or 576..65535 bytes of IP datagram. */
-    private int fragmentSize(Map<String, Node> m, String path, int dflt) {
-        int v = integer(m, path, "fragment_size", dflt, 0, 65_535);
-        if (v != 0 && v < IkeSettings.MIN_FRAGMENT_SIZE) {
-            problems.add(path + ".fragment_size", m.get("fragment_size"), v + " is below "
-                    + IkeSettings.MIN_FRAGMENT_SIZE + " (IPv4's minimum datagram); 0 picks the family's minimum");
-            return dflt;
-        }
-        return v;
     }
 
     private Duration duration(Map<String, Node> m, String path, String key, Duration dflt, boolean positive) {

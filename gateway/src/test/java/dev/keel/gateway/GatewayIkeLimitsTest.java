@@ -1,6 +1,7 @@
 package dev.keel.gateway;
 
 import dev.keel.ike.engine.IkeSettings;
+import dev.keel.ike.session.RetransmitPolicy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -27,6 +28,23 @@ class GatewayIkeLimitsTest {
                         cookie_threshold_ip: 3, cookie_secret_lifetime: 2m}
                 """).ikeLimits();
         assertThat(l).isEqualTo(new IkeSettings(50, 3, 500, 7, Duration.ofSeconds(10), Duration.ofMinutes(2)));
+    }
+
+    @Test
+    void retransmissionsAreReadAsStrongSwanWritesThem() {
+        IkeSettings s = valid(BASE + "  ike: {retransmit_timeout: 1.5, retransmit_base: 1.4, retransmit_tries: 3}\n")
+                .ikeLimits();
+        assertThat(s.retransmit()).isEqualTo(new RetransmitPolicy(Duration.ofMillis(1500), 1.4, 3));
+        assertThat(valid(BASE + "  ike: {retransmit_timeout: 500ms}\n").ikeLimits().retransmit().timeout())
+                .isEqualTo(Duration.ofMillis(500));
+        assertThat(IkeSettings.DEFAULT.with("retransmit_timeout", "2s").retransmit())
+                .as("ike-service's --ike reads the same").isEqualTo(new RetransmitPolicy(Duration.ofSeconds(2), 1.8, 5));
+        GatewaySettingsReader.Result r = GatewaySettingsReader.read("node.yaml", BASE
+                + "  ike: {retransmit_base: 0.5, retransmit_tries: 50, retransmit_timeout: 0}\n");
+        assertThat(((GatewaySettingsReader.Result.Invalid) r).problems()).containsExactlyInAnyOrder(
+                "node.yaml:4:26: gateway.ike.retransmit_base: '0.5' is not a factor of at least 1, such as 1.8",
+                "node.yaml:4:49: gateway.ike.retransmit_tries: 50 is out of range 0-20",
+                "node.yaml:4:73: gateway.ike.retransmit_timeout: must be longer than 0s");
     }
 
     @Test

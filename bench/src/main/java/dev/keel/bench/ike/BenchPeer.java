@@ -17,7 +17,6 @@ import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.RandomSpiAllocator;
 import dev.keel.ike.session.VertxIkeSaExecutor;
-import dev.keel.ike.session.RetransmitPolicy;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;
@@ -96,7 +95,7 @@ final class BenchPeer implements AutoCloseable {
         SecureRandom random = new SecureRandom();
         engine = new IkeEngine(sockets, events, localAddress, sockets.ikePort(), sockets.natTPort(),
                 new ConnectionDirectory(), new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, loops),
-                RetransmitPolicy.DEFAULT, ONE_LOAD_GENERATOR, random);
+                ONE_LOAD_GENERATOR, random);
         engineRef.set(engine);
         List<IkeConnection> list = new java.util.ArrayList<>();
         for (int i = 0; i < connections; i++) {

@@ -33,7 +33,6 @@ import dev.keel.ike.task.InformationalTask;
 import dev.keel.ike.task.MessageIdSyncTask;
 import dev.keel.ike.task.NatDetectTask;
 import dev.keel.ike.task.RefuseTask;
-import dev.keel.ike.session.RetransmitPolicy;
 import dev.keel.ike.session.Task;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -101,10 +100,10 @@ public final class IkeEngine implements IkeReceiver {
      */
     public IkeEngine(IkeTransport transport, IkeEvents events, IpAddress localAddress, int ikePort, int natTPort,
             ConnectionDirectory connections, SpiAllocator spis, Supplier<IkeSaExecutor> executors,
-            RetransmitPolicy retransmit, IkeSettings limits, SecureRandom random) {
+            IkeSettings limits, SecureRandom random) {
         this.localAddress = localAddress;
         this.executors = executors;
-        this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, retransmit,
+        this.env = new IkeEnvironment(transport, new Bookkeeping(events), random, spis, connections, limits.retransmit(),
                 new IkeCounters(), ikePort, natTPort, new UniqueIds(), limits.fragmentSize());
         this.halfOpen = new HalfOpenSas(limits, random, env.counters(), transport);
         this.childLifetimes = new ChildLifetimes(random);

@@ -15,7 +15,6 @@ import dev.keel.ike.session.ConnectionDirectory;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.session.VertxIkeSaExecutor;
-import dev.keel.ike.session.RetransmitPolicy;
 import io.grpc.Channel;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
@@ -187,7 +186,7 @@ public final class IkeService implements AutoCloseable {
                 IpAddress.parse(s.address()), s.ikePort(),
                 s.natTPort() > 0 ? s.natTPort() : s.ikePort() == 500 ? 4500 : s.ikePort() + 1, directory,
                 spis, VertxIkeSaExecutor.roundRobin(vertx, s.loops()),
-                RetransmitPolicy.DEFAULT, s.limits(), random);
+                s.limits(), random);
         if (metrics != null) { // here, on the caller's thread: registering loads classes and takes locks
             ikeMetrics.bind(engine);
             new IkeServiceMetrics(installer, ikeStore, null, claims, spis, relay).bindTo(metrics);

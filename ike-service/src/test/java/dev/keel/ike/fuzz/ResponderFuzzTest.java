@@ -21,7 +21,6 @@ import dev.keel.ike.session.IkeDrop;
 import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSaExecutor;
 import dev.keel.ike.session.RandomSpiAllocator;
-import dev.keel.ike.session.RetransmitPolicy;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -72,7 +71,7 @@ class ResponderFuzzTest {
         List<byte[]> sent = new ArrayList<>();
         IkeEngine responder = new IkeEngine((port, peer, message) -> sent.add(message.clone()), IkeEvents.NONE,
                 IpAddress.parse("192.0.2.1"), 500, 4500, directory(), new RandomSpiAllocator(new SecureRandom()),
-                () -> INLINE, RetransmitPolicy.DEFAULT, IkeSettings.DEFAULT, new SecureRandom());
+                () -> INLINE, IkeSettings.DEFAULT, new SecureRandom());
         int at = 0;
         for (int n = 0; n < 8 && at + 3 <= input.length; n++) {
             int flags = input[at] & 0xff;

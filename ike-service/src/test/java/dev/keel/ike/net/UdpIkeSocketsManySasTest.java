@@ -19,7 +19,6 @@ import dev.keel.ike.session.IkeEvents;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.RandomSpiAllocator;
 import dev.keel.ike.session.VertxIkeSaExecutor;
-import dev.keel.ike.session.RetransmitPolicy;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;
@@ -172,7 +171,7 @@ class UdpIkeSocketsManySasTest {
         SecureRandom random = new SecureRandom();
         engine.set(new IkeEngine(sockets, events, IpAddress.parse(host), sockets.ikePort(), sockets.natTPort(),
                 new ConnectionDirectory(), new RandomSpiAllocator(random), VertxIkeSaExecutor.roundRobin(vertx, 2),
-                RetransmitPolicy.DEFAULT, IkeSettings.DEFAULT, random));
+                IkeSettings.DEFAULT, random));
         return new Node(vertx, sockets, engine.get());
     }
 

@@ -95,7 +95,7 @@ class IkeServiceMainTest {
         assertThat(run(concat(base, "--ike", "cookie_threshold=many"))).contains("exit 2")
                 .contains("--ike cookie_threshold=many: cookie_threshold: 'many' is not a whole number");
         assertThat(run(concat(base, "--ike", "block_threshold=0"))).contains("exit 2")
-                .contains("block_threshold: 0 is outside 1..1000000");
+                .contains("block_threshold: 0 is out of range 1-1000000");
         assertThat(run(concat(base, "--ike", "half_open_timeout=soon"))).contains("exit 2")
                 .contains("half_open_timeout: ");
         assertThat(run(concat(base, "--ike", "dos_protection=yes"))).contains("exit 2")
@@ -113,7 +113,7 @@ class IkeServiceMainTest {
         assertThat(IkeSettings.DEFAULT.fragmentSize()).isEqualTo(1280); // strongSwan's charon.fragment_size
         assertThat(IkeSettings.DEFAULT.with("fragment_size", "0").fragmentSize()).isZero();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> IkeSettings.DEFAULT.with("fragment_size", "500"))
-                .hasMessage("fragment_size: 500 is neither 0 nor in 576..65535");
+                .hasMessage("fragment_size: 500 is below 576 (IPv4's minimum datagram); 0 picks the family's minimum");
     }
 
     @Test

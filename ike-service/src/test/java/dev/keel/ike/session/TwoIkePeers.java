@@ -88,11 +88,11 @@ public final class TwoIkePeers implements AutoCloseable {
             deliver(atAlice, BOB, msg, dropToAlice);
         };
         alice = new IkeEngine(toBob, both(aliceEvents, aliceAlso), address(ALICE), 500, 4500, new ConnectionDirectory(),
-                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
-                IkeSettings.DEFAULT.withFragmentSize(bobLimits.fragmentSize()), new SecureRandom());
+                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2),
+                IkeSettings.DEFAULT.withFragmentSize(bobLimits.fragmentSize()).withRetransmit(fast), new SecureRandom());
         bob = new IkeEngine(toAlice, both(bobEvents, bobAlso), address(BOB), 500, 4500, new ConnectionDirectory(),
-                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), fast,
-                bobLimits, new SecureRandom());
+                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2),
+                bobLimits.withRetransmit(fast), new SecureRandom());
         engines[0] = alice;
         engines[1] = bob;
         atAlice = alice;
@@ -112,8 +112,8 @@ public final class TwoIkePeers implements AutoCloseable {
         aliceDead = true;
         IkeTransport toBob = (port, peer, msg) -> deliver(bob, ALICE, msg, dropToBob);
         IkeEngine survivor = new IkeEngine(toBob, events, address(ALICE), 500, 4500, new ConnectionDirectory(),
-                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2), retransmit,
-                IkeSettings.DEFAULT, new SecureRandom());
+                new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2),
+                IkeSettings.DEFAULT.withRetransmit(retransmit), new SecureRandom());
         survivor.connections().replace(alice.connections().all());
         atAlice = survivor;
         return survivor;
