@@ -105,6 +105,62 @@ class ChildLifecycleInteropTest {
         }
     }
 
+    /**
+     * dpd_action restart against strongSwan, DPD both ways: charon checks Keel every second and
+     * Keel answers; Keel checks charon after 3 s without a word from it (retransmissions of 1, 1.5,
+     * 2.25 and 3.4 s: dead about 11 s after the last). charon is killed (SIGKILL: no Delete):
+     * Keel declares it dead and initiates again at once; a new charon is started meanwhile and
+     * Keel's retransmitted IKE_SA_INIT reaches it: the tunnel is back, initiated by Keel, and
+     * carries pings, and charon's liveness checks of the new IKE SA get their answers.
+     */
+    @Test
+    void keelFindsADeadCharonAndRestartsTheTunnelWithDpdActionRestart() throws Exception {
+        try (NetnsTopology topo = NetnsTopology.create()) {
+            ConnectionSpec charonSpec = ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP);
+            CharonOptions charonSide = CharonOptions.defaults().withConnectionLine("dpd_delay = 1s");
+            StrongSwanPeer first = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon-1"),
+                    charonSpec, charonSide);
+            // the gateway's ike: section rides in front of the policy part (both under the file's top level)
+            try (StrongSwanPeer firstCharon = first;
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo.a(), work.resolve("keel"),
+                            policy -> "  ike: {retransmit_timeout: 1, retransmit_base: 1.5, retransmit_tries: 3}\n"
+                                    + policy.replace("    proposals: ", "    dpd_delay: 3s\n    proposals: ")
+                                            .replace("        start_action: none",
+                                                    "        start_action: none\n        dpd_action: restart"),
+                            ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP))) {
+                KeelStrongSwanInteropTest.withLogs(first, keel, () -> {
+                    first.initiate(WAIT).requireOk();
+                    first.awaitSas(l -> l.size() == 1 && l.getFirst().child("net")
+                            .filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+                    CharonPairTest.assertEveryPingAnswered(topo, 3);
+
+                    first.kill(); // charon gone without a word
+                    keel.awaitLog("peer unreachable", Duration.ofSeconds(30));
+                    try (StrongSwanPeer second = StrongSwanPeer.start(topo.b().gatewayNamespace(),
+                            work.resolve("charon-2"), charonSpec, charonSide)) {
+                        KeelStrongSwanInteropTest.withLogs(second, keel, () -> {
+                            List<SwanctlSas.IkeSa> back = second.awaitSas(l -> l.size() == 1 && l.getFirst()
+                                    .child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
+                            assertThat(back.getFirst().initiator()).as("Keel initiated it again").isFalse();
+                            assertThat(keel.log()).contains("dpd_action start: initiating again");
+                            long until = System.nanoTime() + WAIT.toNanos(); // Keel installs once charon answered
+                            while (count(keel.log(), "usable in the data plane") < 2 && System.nanoTime() < until) {
+                                Thread.sleep(50);
+                            }
+                            CharonPairTest.assertEveryPingAnswered(topo, 3);
+
+                            Thread.sleep(4_000); // idle: charon checks Keel every second
+                            assertThat(second.log()).contains("sending DPD request");
+                            assertThat(count(second.log(), "parsed INFORMATIONAL response \\d+ \\[ \\]"))
+                                    .as("Keel answered charon's liveness checks").isPositive();
+                            assertThat(second.listSas()).hasSize(1);
+                        });
+                    }
+                });
+            }
+        }
+    }
+
     private static int count(String log, String regex) {
         Matcher m = Pattern.compile(regex).matcher(log);
         int n = 0;

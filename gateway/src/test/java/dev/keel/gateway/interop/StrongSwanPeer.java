@@ -366,6 +366,22 @@ public final class StrongSwanPeer implements AutoCloseable {
     }
 
     /**
+     * Kills charon at once (SIGKILL to its process group): a peer that dies without a Delete
+     * (on SIGTERM charon deletes its IKE SAs first); then as {@link #close}.
+     */
+    public void kill() throws IOException {
+        if (!closed && charon != null) {
+            BoundedCommand.signalGroup(charon.pid(), "KILL");
+            try {
+                charon.waitFor(3, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+    }
+
+    /**
      * Stops charon (SIGTERM to its process group, SIGKILL after 3 s) and deletes the work
      * directory; idempotent, safe in finally.
      */
