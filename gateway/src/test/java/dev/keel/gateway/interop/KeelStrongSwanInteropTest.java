@@ -409,7 +409,7 @@ class KeelStrongSwanInteropTest {
     }
 
     /** The lines of a key export file once it has {@code count} (Keel writes them off the event loop). */
-    private static List<String> awaitExported(Path file, int count) throws Exception {
+    static List<String> awaitExported(Path file, int count) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         List<String> lines = exportedLines(file);
         while (lines.size() < count && System.nanoTime() < deadline) {
@@ -452,7 +452,7 @@ class KeelStrongSwanInteropTest {
         void run() throws Exception;
     }
 
-    private static void withLogs(StrongSwanPeer charon, KeelGatewayProcess keel, Body body) throws Exception {
+    static void withLogs(StrongSwanPeer charon, KeelGatewayProcess keel, Body body) throws Exception {
         try {
             body.run();
         } catch (AssertionError | IOException e) {
