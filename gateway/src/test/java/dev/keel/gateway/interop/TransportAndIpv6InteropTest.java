@@ -105,6 +105,55 @@ class TransportAndIpv6InteropTest {
         }
     }
 
+    /**
+     * Transport mode host to host (RFC 7296 §1.3.1): charon proposes it, Keel agrees (both
+     * IKE_AUTH messages carry USE_TRANSPORT_MODE, as tshark reads them with Keel's keys), but
+     * charon's kernel-libipsec refuses to install a transport-mode SA ({@code ipsec_sa_create}:
+     * "IPsec SA: unsupported mode"), so charon keeps the IKE SA without the CHILD SA and deletes
+     * the one Keel installed. This is the most charon with libipsec can do in transport mode.
+     */
+    @ParameterizedTest(name = "over {0}")
+    @CsvSource({"IPV4", "IPV6"})
+    void charonNegotiatesTransportModeWithKeelButItsLibipsecCannotInstallIt(Family family) throws Exception {
+        try (NetnsTopology topo = NetnsTopology.create(family, family)) {
+            Path pcap = work.resolve("outer.pcap");
+            Process capture = KeelStrongSwanInteropTest.startCapture(topo, pcap);
+            ConnectionSpec keelSpec = hostToHost(ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP));
+            try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
+                    hostToHost(ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP)));
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo, topo.a(), keelSpec, work.resolve("keel"))) {
+                KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
+                    assertThat(charon.initiate(WAIT).ok()).as("charon's initiate fails: no CHILD SA").isFalse();
+                    assertThat(charon.log()).contains("IPsec SA: unsupported mode");
+                    List<SwanctlSas.IkeSa> sas = charon.awaitSas(l -> l.size() == 1 && l.getFirst().children().isEmpty(),
+                            WAIT);
+                    SwanctlSas.IkeSa ikeSa = CharonPairTest.single(sas);
+                    assertThat(ikeSa.state()).isEqualTo("ESTABLISHED");
+                    assertThat(ikeSa.children()).as("CHILD SAs on charon").isEmpty();
+                    // Keel agreed and installed its SA; charon's Delete took it away again
+                    String child = "TRANSPORT [" + keelSpec.localTs().getFirst() + "] === [" + keelSpec.remoteTs().getFirst()
+                            + "]]";
+                    keel.awaitLog(child + " established", WAIT);
+                    keel.awaitLog(child + " deleted", WAIT);
+                });
+            } finally {
+                capture.destroy();
+                capture.waitFor(10, TimeUnit.SECONDS);
+            }
+            List<String> prefs = keelKeyPreferences(work.resolve("keel").resolve("keys"));
+            assertThat(KeelStrongSwanInteropTest.count(pcap, prefs,
+                    "isakmp.exchangetype == 35 && isakmp.notify.msgtype == 16391"))
+                    .as("IKE_AUTH request and response with USE_TRANSPORT_MODE").isEqualTo(2);
+        }
+    }
+
+    /** {@code spec} in transport mode, protecting traffic between its own two IKE addresses. */
+    private static ConnectionSpec hostToHost(ConnectionSpec spec) {
+        String bits = NetnsTopology.isIpv6(spec.localAddress()) ? "/128" : "/32";
+        return spec.withModeAndSelectors("transport", List.of(spec.localAddress() + bits),
+                List.of(spec.remoteAddress() + bits));
+    }
+
     /** charon's one IKE SA with an installed CHILD SA "net", who initiated checked. */
     private static SwanctlSas.ChildSa awaitInstalled(StrongSwanPeer charon, boolean keelInitiates) throws IOException {
         List<SwanctlSas.IkeSa> sas = charon.awaitSas(l -> l.size() == 1
