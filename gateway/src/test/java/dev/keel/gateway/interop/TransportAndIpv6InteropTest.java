@@ -75,6 +75,11 @@ class TransportAndIpv6InteropTest {
                         charon.initiate(WAIT).requireOk();
                     }
                     SwanctlSas.ChildSa child = awaitInstalled(charon, keelInitiates);
+                    // RFC 7296 §2.23: Keel's NAT_DETECTION_DESTINATION_IP hash, over charon's outer address and
+                    // port, matches charon's own; its source hash is random (the gateway forces ESP in UDP,
+                    // RFC 3948), so charon sees Keel "behind a NAT"
+                    assertThat(charon.log()).contains("remote host is behind NAT")
+                            .doesNotContain("local host is behind NAT");
                     assertThat(child.mode()).isEqualTo("TUNNEL");
                     assertThat(child.encap()).as("ESP in UDP 4500").isTrue();
                     assertThat(child.localTs()).containsExactly(topo.b().protectedSubnet());
