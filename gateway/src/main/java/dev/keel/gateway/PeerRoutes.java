@@ -59,8 +59,9 @@ final class PeerRoutes {
 
     /**
      * The {@code ip} commands (arguments after {@code ip}) that route {@code prefixes} through
-     * {@code device} in {@link #TABLE} from {@code local} (none if null), with the rules for each IP version of
-     * them: first the deletes of rules a previous run left (they may fail), then the adds.
+     * {@code device} in {@link #TABLE} from {@code local} (no source if null), with the rules for
+     * each IP version of them: first the deletes of rules a previous run left (they may fail),
+     * then the adds.
      */
     static List<List<String>> commands(String device, List<IpPrefix> prefixes, IpAddress local, int ikePort,
             int natTPort) {
@@ -69,15 +70,15 @@ final class PeerRoutes {
         Set<String> families = new LinkedHashSet<>();
         prefixes.forEach(p -> families.add(p.address().isIpv6() ? "-6" : "-4"));
         for (String f : families) {
-            List<List<String>> rules = new ArrayList<>();
+            List<List<String>> selectors = new ArrayList<>();
             for (int port : new LinkedHashSet<>(List.of(ikePort, natTPort))) {
-                rules.add(List.of(f, "rule", "%s", "priority", Integer.toString(BYPASS_PRIORITY), "ipproto", "udp",
-                        "sport", Integer.toString(port), "lookup", "main"));
+                selectors.add(List.of("priority", Integer.toString(BYPASS_PRIORITY), "ipproto", "udp", "sport",
+                        Integer.toString(port), "lookup", "main"));
             }
-            rules.add(List.of(f, "rule", "%s", "priority", Integer.toString(TABLE), "lookup", Integer.toString(TABLE)));
-            for (List<String> r : rules) {
-                deletes.add(r.stream().map(a -> a.equals("%s") ? "del" : a).toList());
-                adds.add(r.stream().map(a -> a.equals("%s") ? "add" : a).toList());
+            selectors.add(List.of("priority", Integer.toString(TABLE), "lookup", Integer.toString(TABLE)));
+            for (List<String> selector : selectors) {
+                deletes.add(rule(f, "del", selector));
+                adds.add(rule(f, "add", selector));
             }
         }
         for (IpPrefix p : prefixes) {
@@ -91,6 +92,12 @@ final class PeerRoutes {
         List<List<String>> all = new ArrayList<>(deletes);
         all.addAll(adds);
         return all;
+    }
+
+    private static List<String> rule(String family, String verb, List<String> selector) {
+        List<String> r = new ArrayList<>(List.of(family, "rule", verb));
+        r.addAll(selector);
+        return r;
     }
 
     /** The node's address as the routes' source, or null when it is unspecified (0.0.0.0, ::). */
@@ -117,7 +124,8 @@ final class PeerRoutes {
                 throw new IOException(String.join(" ", cmd) + ": no answer in " + TIMEOUT_SECONDS + " s");
             }
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (p.exitValue() != 0 && !args.contains("del")) {
+            boolean delete = args.get(1).equals("rule") && args.get(2).equals("del");
+            if (p.exitValue() != 0 && !delete) {
                 throw new IOException(String.join(" ", cmd) + " failed (" + p.exitValue() + "): " + output);
             }
         }

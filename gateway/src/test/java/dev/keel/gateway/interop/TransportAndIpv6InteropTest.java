@@ -31,7 +31,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * inside either (docs/interop.md has the matrix). Each tunnel carries pings both ways, every one
  * answered, and tshark decrypts IKE_AUTH and the pings with only the keys Keel exported. Transport
  * mode: charon negotiates it with Keel (USE_TRANSPORT_MODE, RFC 7296 §1.3.1) but its libipsec
- * installs tunnel-mode SAs only, so the test pins down what charon does with the agreed SA.
+ * installs tunnel-mode SAs only, so the test pins down what charon does with the agreed SA, and
+ * Keel's own transport mode runs Keel to Keel, decoded by tshark. Every case is bounded by the
+ * class's timeout; namespaces and processes go with try-with-resources, also on failure.
  */
 @Timeout(90)
 class TransportAndIpv6InteropTest {
@@ -69,7 +71,8 @@ class TransportAndIpv6InteropTest {
                     .withStartAction(keelInitiates ? "start" : "none");
             try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
                     ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP));
-                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo, topo.a(), keelSpec, work.resolve("keel"))) {
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo, topo.a(), keelSpec,
+                            work.resolve("keel"))) {
                 KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
                     if (!keelInitiates) {
                         charon.initiate(WAIT).requireOk();
@@ -96,7 +99,8 @@ class TransportAndIpv6InteropTest {
                             .as("pings from host B answered").isEqualTo(PINGS);
                     SwanctlSas.ChildSa after = CharonPairTest.single(charon.listSas()).child("net").orElseThrow();
                     assertThat(after.spiIn()).as("still the same CHILD SA").isEqualTo(child.spiIn());
-                    assertThat(after.packetsIn()).as("charon's CHILD SA carried the pings").isGreaterThanOrEqualTo(2L * PINGS);
+                    assertThat(after.packetsIn()).as("charon's CHILD SA carried the pings")
+                            .isGreaterThanOrEqualTo(2L * PINGS);
                 });
             } finally {
                 capture.destroy();
@@ -104,7 +108,8 @@ class TransportAndIpv6InteropTest {
             }
             List<String> prefs = keelKeyPreferences(work.resolve("keel").resolve("keys"));
             String ip = outer == Family.IPV6 ? "ipv6" : "ip";
-            assertThat(KeelStrongSwanInteropTest.count(pcap, prefs, ip + " && isakmp.exchangetype == 35 && isakmp.auth.method"))
+            assertThat(KeelStrongSwanInteropTest.count(pcap, prefs,
+                    ip + " && isakmp.exchangetype == 35 && isakmp.auth.method"))
                     .as("IKE_AUTH messages tshark decrypted over the %s outer link", ip).isGreaterThanOrEqualTo(2);
             String request = inner == Family.IPV6 ? "icmpv6.type == 128" : "icmp.type == 8";
             String reply = inner == Family.IPV6 ? "icmpv6.type == 129" : "icmp.type == 0";
@@ -131,18 +136,19 @@ class TransportAndIpv6InteropTest {
             ConnectionSpec keelSpec = hostToHost(ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP));
             try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
                     hostToHost(ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP)));
-                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo, topo.a(), keelSpec, work.resolve("keel"))) {
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(topo, topo.a(), keelSpec,
+                            work.resolve("keel"))) {
                 KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
                     assertThat(charon.initiate(WAIT).ok()).as("charon's initiate fails: no CHILD SA").isFalse();
                     assertThat(charon.log()).contains("IPsec SA: unsupported mode");
-                    List<SwanctlSas.IkeSa> sas = charon.awaitSas(l -> l.size() == 1 && l.getFirst().children().isEmpty(),
-                            WAIT);
+                    List<SwanctlSas.IkeSa> sas = charon.awaitSas(
+                            l -> l.size() == 1 && l.getFirst().children().isEmpty(), WAIT);
                     SwanctlSas.IkeSa ikeSa = CharonPairTest.single(sas);
                     assertThat(ikeSa.state()).isEqualTo("ESTABLISHED");
                     assertThat(ikeSa.children()).as("CHILD SAs on charon").isEmpty();
                     // Keel agreed and installed its SA; charon's Delete took it away again
-                    String child = "TRANSPORT [" + keelSpec.localTs().getFirst() + "] === [" + keelSpec.remoteTs().getFirst()
-                            + "]]";
+                    String child = "TRANSPORT [" + keelSpec.localTs().getFirst() + "] === ["
+                            + keelSpec.remoteTs().getFirst() + "]]";
                     keel.awaitLog(child + " established", WAIT);
                     keel.awaitLog(child + " deleted", WAIT);
                 });
