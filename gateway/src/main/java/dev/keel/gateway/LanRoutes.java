@@ -1,7 +1,6 @@
 package dev.keel.gateway;
 
 import dev.keel.core.net.IpPrefix;
-import dev.keel.core.net.IpRange;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.feed.SaTables;
 import dev.keel.esp.sa.OutboundSaTable;
@@ -29,17 +28,17 @@ final class LanRoutes {
 
     /** The prefixes routed when the device comes up: every child's remote selectors but {@link #holdingPeers}. */
     static List<IpPrefix> atStart(PolicyConfig policy) {
-        List<IpRange> peers = PeerRoutes.peers(policy);
+        PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
         return policy.connectionList().stream().flatMap(c -> c.children().stream())
                 .flatMap(ch -> prefixes(ch, peers).stream()).distinct().toList();
     }
 
-    /** The children's remote selectors that hold an IKE peer's address, for {@link PeerRoutes}. */
+    /** The children's remote selectors that hold an IKE peer's address ({@link PeerRoutes.Endpoints#heldBy}). */
     static List<IpPrefix> holdingPeers(PolicyConfig policy) {
-        List<IpRange> peers = PeerRoutes.peers(policy);
+        PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
         return policy.connectionList().stream().flatMap(c -> c.children().stream())
                 .flatMap(ch -> ch.remoteTs().stream()).flatMap(ts -> ts.addressRange().toPrefixes().stream())
-                .filter(p -> PeerRoutes.coversPeer(p, peers)).distinct().toList();
+                .filter(peers::heldBy).distinct().toList();
     }
 
     /**
@@ -52,7 +51,7 @@ final class LanRoutes {
             return null;
         }
         Map<String, List<IpPrefix>> byChild = new HashMap<>();
-        List<IpRange> peers = PeerRoutes.peers(policy);
+        PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
         for (ConnectionConfig c : policy.connectionList()) {
             for (ChildConfig ch : c.children()) {
                 byChild.put(OutboundSaTable.key(c.name(), ch.name()), prefixes(ch, peers));
@@ -64,8 +63,8 @@ final class LanRoutes {
         return routes;
     }
 
-    private static List<IpPrefix> prefixes(ChildConfig child, List<IpRange> peers) {
+    private static List<IpPrefix> prefixes(ChildConfig child, PeerRoutes.Endpoints peers) {
         return child.remoteTs().stream().flatMap(ts -> ts.addressRange().toPrefixes().stream())
-                .filter(p -> !PeerRoutes.coversPeer(p, peers)).distinct().toList();
+                .filter(p -> !peers.heldBy(p)).distinct().toList();
     }
 }

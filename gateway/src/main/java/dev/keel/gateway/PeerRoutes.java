@@ -17,11 +17,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Routes through the TUN device for remote selectors that hold an IKE peer's own address:
- * transport mode host to host (the selectors are the IKE endpoints, RFC 7296 §1.3.1) or a
- * tunnel carrying everything (0.0.0.0/0). In the main table such a route would also take Keel's
- * own IKE and ESP-in-UDP datagrams to the peer into the TUN device, where they find no SA (the
- * problem strongSwan's kernel-libipsec has, see its {@code allow_peer_ts}). So these prefixes go
+ * Routes through the TUN device for remote selectors that hold an IKE peer's own address (and
+ * not this node's, {@link Endpoints#heldBy}): transport mode host to host (the selectors are the
+ * IKE endpoints, RFC 7296 §1.3.1), or a tunnel to a remote network the peer is in. In the main
+ * table such a route would also take Keel's own IKE and ESP-in-UDP datagrams to the peer into
+ * the TUN device, where they find no SA (the problem strongSwan's kernel-libipsec has, see its
+ * {@code allow_peer_ts}). So these prefixes go
  * into table {@link #TABLE} instead, looked up for everything ({@code priority} {@link #TABLE})
  * except UDP from Keel's IKE and NAT-T ports, which sees the main table first ({@code priority}
  * {@link #BYPASS_PRIORITY}, {@code ip rule ... ipproto udp sport}, Linux 4.17 and later). Each
@@ -42,19 +43,35 @@ final class PeerRoutes {
     private PeerRoutes() {
     }
 
-    /** The literal addresses in the connections' {@code remote_addrs} ({@code %any}, {@code %any4/6} left out). */
-    static List<IpRange> peers(PolicyConfig policy) {
-        List<IpRange> out = new ArrayList<>();
-        for (ConnectionConfig c : policy.connectionList()) {
-            List<String> literal = c.remoteAddrs().stream().filter(a -> !a.startsWith("%")).toList();
-            out.addAll(IkeConnection.addresses(literal));
+    /**
+     * The literal addresses of the connections: {@code remote_addrs} (the peers) and
+     * {@code local_addrs} (this node); {@code %any}, {@code %any4} and {@code %any6} are left out.
+     */
+    record Endpoints(List<IpRange> peers, List<IpRange> own) {
+
+        /**
+         * True when {@code prefix} holds a peer's address but none of this node's, and is not a
+         * default route: a route for it would take Keel's own datagrams to that peer. A prefix
+         * that holds this node's address too (its own subnet, 0.0.0.0/0) stays in the main table
+         * as before: there the more specific route to the node's own subnet keeps winning, and in
+         * {@link #TABLE} it would take the node's LAN traffic into the tunnel.
+         */
+        boolean heldBy(IpPrefix prefix) {
+            IpRange r = prefix.toRange();
+            return prefix.length() > 0 && peers.stream().anyMatch(p -> p.overlaps(r))
+                    && own.stream().noneMatch(o -> o.overlaps(r));
         }
-        return out;
     }
 
-    /** True when {@code prefix} holds an address of one of {@code peers}. */
-    static boolean coversPeer(IpPrefix prefix, List<IpRange> peers) {
-        return peers.stream().anyMatch(p -> p.overlaps(prefix.toRange()));
+    /** The connections' literal addresses. */
+    static Endpoints endpoints(PolicyConfig policy) {
+        List<IpRange> peers = new ArrayList<>();
+        List<IpRange> own = new ArrayList<>();
+        for (ConnectionConfig c : policy.connectionList()) {
+            peers.addAll(IkeConnection.addresses(c.remoteAddrs().stream().filter(a -> !a.startsWith("%")).toList()));
+            own.addAll(IkeConnection.addresses(c.localAddrs().stream().filter(a -> !a.startsWith("%")).toList()));
+        }
+        return new Endpoints(peers, own);
     }
 
     /**

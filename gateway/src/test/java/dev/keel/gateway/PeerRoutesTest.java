@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Remote selectors that hold an IKE peer's address (transport mode host to host, a tunnel for
- * everything) are routed from their own table, which Keel's own IKE and ESP-in-UDP bypass.
+ * Remote selectors that hold an IKE peer's address and not this node's (transport mode host to
+ * host, a remote network the peer is in) are routed from their own table, which Keel's own IKE
+ * and ESP-in-UDP bypass.
  */
 class PeerRoutesTest {
 
@@ -23,7 +24,7 @@ class PeerRoutesTest {
     Path dir;
 
     @Test
-    void selectorsHoldingThePeerLeaveTheMainTableForPeerRoutes() throws Exception {
+    void selectorsHoldingThePeerButNotThisNodeLeaveTheMainTableForPeerRoutes() throws Exception {
         PolicyConfig policy = load("""
                   host:
                     local_addrs: 192.0.2.1
@@ -39,7 +40,16 @@ class PeerRoutesTest {
                     local: {auth: psk, id: a.keel.test, secret: psk}
                     remote: {auth: psk, id: b.keel.test}
                     children:
+                      transport: {mode: transport, local_ts: "2001:db8::1/128", remote_ts: "2001:db8::2/128"}
                       all: {local_ts: "fd00:1::/64", remote_ts: "::/0"}
+                      same-subnet: {local_ts: "fd00:1::/64", remote_ts: "2001:db8::/64"}
+                  far:
+                    local_addrs: 192.0.2.1
+                    remote_addrs: 198.51.100.7
+                    local: {auth: psk, id: a.keel.test, secret: psk}
+                    remote: {auth: psk, id: d.keel.test}
+                    children:
+                      net: {local_ts: 10.1.0.0/24, remote_ts: 198.51.100.0/24}
                   roaming:
                     remote_addrs: "%any"
                     local: {auth: psk, id: a.keel.test, secret: psk}
@@ -47,10 +57,11 @@ class PeerRoutesTest {
                     children:
                       net: {local_ts: 10.1.0.0/24, remote_ts: 10.3.0.0/24}
                 """);
+        // ::/0 and 2001:db8::/64 hold this node's address too: the main table, as before; %any holds no address
         assertThat(LanRoutes.atStart(policy).stream().map(Object::toString))
-                .as("main table: %any holds no address").containsExactly("10.2.0.0/24", "10.3.0.0/24");
+                .containsExactly("10.2.0.0/24", "::/0", "2001:db8::/64", "10.3.0.0/24");
         assertThat(LanRoutes.holdingPeers(policy).stream().map(Object::toString))
-                .containsExactly("192.0.2.2/32", "::/0");
+                .containsExactly("192.0.2.2/32", "2001:db8::2/128", "198.51.100.0/24");
     }
 
     @Test
