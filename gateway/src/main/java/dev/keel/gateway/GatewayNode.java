@@ -473,7 +473,7 @@ public final class GatewayNode {
     /**
      * Opens the plaintext side a node's settings describe. A TUN interface (root or
      * CAP_NET_ADMIN) gets one queue per event loop, the MTU of {@link #tunMtu}, offloads if asked
-     * and the routes {@link LanRoutes} starts with; it lives as long as the process.
+     * and the routes {@link LanRoutes} starts with (and {@link PeerRoutes}); it lives as long as the process.
      */
     static PlaintextPort openPlaintext(Vertx vertx, GatewaySettings settings, PolicyConfig policy)
             throws IOException, InterruptedException {
@@ -483,6 +483,13 @@ public final class GatewayNode {
                 int mtu = tunMtu(t);
                 TunDevice tun = TunSetup.up(t.name(), settings.loops(), mtu, t.addresses().stream()
                         .map(Object::toString).toList(), LanRoutes.atStart(policy), t.routes().baseMetric(), t.offload());
+                try {
+                    PeerRoutes.install(tun.name(), LanRoutes.holdingPeers(policy), settings.address(),
+                            settings.ikePort(), settings.natTPort());
+                } catch (IOException | InterruptedException | RuntimeException e) {
+                    tun.close();
+                    throw e;
+                }
                 // ICMP too-big from the inner destination: the kernel drops packets from its own TUN address (docs/tun.md)
                 yield new TunPort(tun, mtu, null, null);
             }

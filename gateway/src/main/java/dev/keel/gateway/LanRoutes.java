@@ -18,17 +18,27 @@ import java.util.Map;
  * "Anycast with BIRD"). Every child's remote selectors from start ({@code all}: at the kernel's
  * default metric; {@code owner_preferred}: at the standby metric), and with
  * {@code owner_preferred} the children whose outbound SA this node holds again at the owner's
- * metric ({@link OwnedRoutes}). Both from the configuration the node started with.
+ * metric ({@link OwnedRoutes}). Both from the configuration the node started with. Selectors
+ * that hold an IKE peer's address are left to {@link PeerRoutes}.
  */
 final class LanRoutes {
 
     private LanRoutes() {
     }
 
-    /** The prefixes routed when the device comes up: every child's remote selectors. */
+    /** The prefixes routed when the device comes up: every child's remote selectors but {@link #holdingPeers}. */
     static List<IpPrefix> atStart(PolicyConfig policy) {
+        PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
         return policy.connectionList().stream().flatMap(c -> c.children().stream())
-                .flatMap(ch -> prefixes(ch).stream()).distinct().toList();
+                .flatMap(ch -> prefixes(ch, peers).stream()).distinct().toList();
+    }
+
+    /** The children's remote selectors that hold an IKE peer's address ({@link PeerRoutes.Endpoints#heldBy}). */
+    static List<IpPrefix> holdingPeers(PolicyConfig policy) {
+        PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
+        return policy.connectionList().stream().flatMap(c -> c.children().stream())
+                .flatMap(ch -> ch.remoteTs().stream()).flatMap(ts -> ts.addressRange().toPrefixes().stream())
+                .filter(peers::heldBy).distinct().toList();
     }
 
     /**
@@ -41,9 +51,10 @@ final class LanRoutes {
             return null;
         }
         Map<String, List<IpPrefix>> byChild = new HashMap<>();
+        PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
         for (ConnectionConfig c : policy.connectionList()) {
             for (ChildConfig ch : c.children()) {
-                byChild.put(OutboundSaTable.key(c.name(), ch.name()), prefixes(ch));
+                byChild.put(OutboundSaTable.key(c.name(), ch.name()), prefixes(ch, peers));
             }
         }
         OwnedRoutes routes = OwnedRoutes.through(device,
@@ -52,7 +63,8 @@ final class LanRoutes {
         return routes;
     }
 
-    private static List<IpPrefix> prefixes(ChildConfig child) {
-        return child.remoteTs().stream().flatMap(ts -> ts.addressRange().toPrefixes().stream()).distinct().toList();
+    private static List<IpPrefix> prefixes(ChildConfig child, PeerRoutes.Endpoints peers) {
+        return child.remoteTs().stream().flatMap(ts -> ts.addressRange().toPrefixes().stream())
+                .filter(p -> !peers.heldBy(p)).distinct().toList();
     }
 }

@@ -409,7 +409,7 @@ class KeelStrongSwanInteropTest {
     }
 
     /** The lines of a key export file once it has {@code count} (Keel writes them off the event loop). */
-    private static List<String> awaitExported(Path file, int count) throws Exception {
+    static List<String> awaitExported(Path file, int count) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();
         List<String> lines = exportedLines(file);
         while (lines.size() < count && System.nanoTime() < deadline) {

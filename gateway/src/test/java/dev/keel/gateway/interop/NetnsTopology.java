@@ -22,6 +22,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * host-a 10.1.0.2 --inner-- 10.1.0.1 gw-a 192.0.2.1 ==outer== 192.0.2.2 gw-b 10.2.0.1 --inner-- 10.2.0.2 host-b
  * </pre>
  *
+ * {@link #create(Family, Family)} puts the outer link, the protected subnets or both on IPv6
+ * instead (see {@link Family}).
+ *
  * {@link #createWithNatInFrontOfB()} puts a router namespace ({@code ks-<6 hex>-nat}) doing
  * nftables masquerade (iptables-nft) between the gateways: gw-b is then 172.16.0.2 behind it and
  * reaches gw-a from the router's 192.0.2.2 ({@link #publicAddressOfB()}), a real NAT for RFC 7296
@@ -33,7 +36,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * Names are {@code ks-<6 hex>-{gwa,gwb,hosta,hostb}}; interfaces are called {@code outer} and
  * {@code inner} in every namespace (names are per namespace, so parallel runs cannot collide).
- * Gateways forward (ip_forward=1, rp_filter off); hosts route everything via their gateway.
+ * Gateways forward (IPv4 and IPv6, rp_filter off); hosts route everything via their gateway.
  * Nothing is bound to a particular IKE daemon: put charon, a Keel gateway or anything else in
  * {@link Site#gatewayNamespace()}. {@link #close()} kills what still runs in the namespaces and
  * deletes them; {@link #create()} first removes {@code ks-*} namespaces older than 10 minutes,
@@ -71,17 +74,29 @@ public final class NetnsTopology implements AutoCloseable {
     private final List<String> created = new ArrayList<>();
     private boolean closed;
 
-    private NetnsTopology(String prefix, boolean nat) {
+    /** An IP version, of the outer link (IKE and ESP) or of the protected subnets. */
+    public enum Family {
+        /** 192.0.2.0/24 outside (RFC 5737), 10.1.0.0/24 and 10.2.0.0/24 inside. */
+        IPV4,
+        /** 2001:db8::/64 outside (RFC 3849), fd00:1::/64 and fd00:2::/64 inside (RFC 4193). */
+        IPV6
+    }
+
+    private NetnsTopology(String prefix, Family outer, Family inner, boolean nat) {
         this.prefix = prefix;
-        this.a = new Site("a", prefix + "-gwa", prefix + "-hosta", "192.0.2.1", "10.1.0.1", "10.1.0.2", "10.1.0.0/24");
-        this.b = new Site("b", prefix + "-gwb", prefix + "-hostb", nat ? "172.16.0.2" : NAT_PUBLIC_ADDRESS, "10.2.0.1",
-                "10.2.0.2", "10.2.0.0/24");
+        boolean v6out = outer == Family.IPV6;
+        boolean v6in = inner == Family.IPV6;
+        this.a = new Site("a", prefix + "-gwa", prefix + "-hosta", v6out ? "2001:db8::1" : "192.0.2.1",
+                v6in ? "fd00:1::1" : "10.1.0.1", v6in ? "fd00:1::2" : "10.1.0.2", v6in ? "fd00:1::/64" : "10.1.0.0/24");
+        this.b = new Site("b", prefix + "-gwb", prefix + "-hostb",
+                v6out ? "2001:db8::2" : nat ? "172.16.0.2" : NAT_PUBLIC_ADDRESS,
+                v6in ? "fd00:2::1" : "10.2.0.1", v6in ? "fd00:2::2" : "10.2.0.2", v6in ? "fd00:2::/64" : "10.2.0.0/24");
         this.router = nat ? prefix + "-nat" : null;
     }
 
-    /** Skips or fails (see {@link SystemTests}) unless 'ip netns' works; then builds the topology. */
+    /** Skips or fails (see {@link SystemTests}) unless 'ip netns' works; then builds the IPv4 topology. */
     public static NetnsTopology create() throws IOException {
-        return create(false);
+        return create(Family.IPV4, Family.IPV4);
     }
 
     /**
@@ -90,15 +105,23 @@ public final class NetnsTopology implements AutoCloseable {
      */
     public static NetnsTopology createWithNatInFrontOfB() throws IOException {
         SystemTests.assumeTool("iptables-nft");
-        return create(true);
+        return create(Family.IPV4, Family.IPV4, true);
     }
 
-    private static NetnsTopology create(boolean nat) throws IOException {
+    /**
+     * As {@link #create()} with the outer link and the protected subnets in the given IP versions;
+     * IPv6 addresses are added {@code nodad} (usable at once, no 1-2 s of duplicate address detection).
+     */
+    public static NetnsTopology create(Family outer, Family inner) throws IOException {
+        return create(outer, inner, false);
+    }
+
+    private static NetnsTopology create(Family outer, Family inner, boolean nat) throws IOException {
         SystemTests.assumeIpNetns();
         sweepLeftovers();
         byte[] r = new byte[3];
         ThreadLocalRandom.current().nextBytes(r);
-        NetnsTopology t = new NetnsTopology(PREFIX + HexFormat.of().formatHex(r), nat);
+        NetnsTopology t = new NetnsTopology(PREFIX + HexFormat.of().formatHex(r), outer, inner, nat);
         try {
             t.build();
             return t;
@@ -129,15 +152,17 @@ public final class NetnsTopology implements AutoCloseable {
         for (Site s : List.of(a, b)) {
             ip("-n", s.gatewayNamespace(), "link", "add", "inner", "type", "veth", "peer", "name", "inner",
                     "netns", s.hostNamespace());
-            ip("-n", s.gatewayNamespace(), "addr", "add", s.outerAddress() + "/24", "dev", "outer");
-            ip("-n", s.gatewayNamespace(), "addr", "add", s.innerAddress() + "/24", "dev", "inner");
-            ip("-n", s.hostNamespace(), "addr", "add", s.hostAddress() + "/24", "dev", "inner");
+            addAddress(s.gatewayNamespace(), s.outerAddress(), "outer");
+            addAddress(s.gatewayNamespace(), s.innerAddress(), "inner");
+            addAddress(s.hostNamespace(), s.hostAddress(), "inner");
             ip("-n", s.gatewayNamespace(), "link", "set", "outer", "up");
             ip("-n", s.gatewayNamespace(), "link", "set", "inner", "up");
             ip("-n", s.hostNamespace(), "link", "set", "inner", "up");
-            ip("-n", s.hostNamespace(), "route", "add", "default", "via", s.innerAddress());
+            ip("-n", s.hostNamespace(), isIpv6(s.hostAddress()) ? "-6" : "-4", "route", "add", "default", "via",
+                    s.innerAddress());
             exec(s.gatewayNamespace(), TIMEOUT, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
-                    "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0").requireOk();
+                    "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+                    "net.ipv6.conf.all.forwarding=1").requireOk();
         }
         if (router != null) {
             ip("-n", router, "addr", "add", NAT_PUBLIC_ADDRESS + "/24", "dev", "wan");
@@ -165,17 +190,31 @@ public final class NetnsTopology implements AutoCloseable {
         return NAT_PUBLIC_ADDRESS;
     }
 
+    /** {@code address/24}, or for IPv6 {@code address/64 nodad}, on {@code device} in {@code namespace}. */
+    private static void addAddress(String namespace, String address, String device) throws IOException {
+        if (isIpv6(address)) {
+            ip("-n", namespace, "addr", "add", address + "/64", "dev", device, "nodad");
+        } else {
+            ip("-n", namespace, "addr", "add", address + "/24", "dev", device);
+        }
+    }
+
+    /** True for an IPv6 address in text form. */
+    static boolean isIpv6(String address) {
+        return address.contains(":");
+    }
+
     /** The namespace-name prefix of this run, e.g. {@code ks-3fa2c1}. */
     public String prefix() {
         return prefix;
     }
 
-    /** Site A (gateway 192.0.2.1, subnet 10.1.0.0/24). */
+    /** Site A (IPv4: gateway 192.0.2.1, subnet 10.1.0.0/24). */
     public Site a() {
         return a;
     }
 
-    /** Site B (gateway 192.0.2.2, subnet 10.2.0.0/24). */
+    /** Site B (IPv4: gateway 192.0.2.2, subnet 10.2.0.0/24). */
     public Site b() {
         return b;
     }
