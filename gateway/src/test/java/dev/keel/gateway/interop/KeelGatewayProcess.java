@@ -123,6 +123,24 @@ public final class KeelGatewayProcess implements AutoCloseable {
                 Duration.ofSeconds(120)), keys);
     }
 
+    /**
+     * tshark's {@code -o} preferences that decrypt IKE and ESP with the keys a Keel gateway
+     * exported into {@code keys} (its {@code ikev2_decryption_table} and {@code esp_sa}), with
+     * ESP decryption and ICV checking on.
+     */
+    static List<String> tsharkPreferences(Path keys) throws IOException {
+        List<String> prefs = new ArrayList<>();
+        for (String line : Files.readAllLines(keys.resolve("ikev2_decryption_table"))) {
+            prefs.add("uat:ikev2_decryption_table:" + line);
+        }
+        for (String line : Files.readAllLines(keys.resolve("esp_sa"))) {
+            prefs.add("uat:esp_sa:" + line);
+        }
+        prefs.add("esp.enable_encryption_decode:TRUE");
+        prefs.add("esp.enable_authentication_check:TRUE");
+        return prefs;
+    }
+
     /** Waits until the log contains {@code text}; fails with the log when the process dies or time runs out. */
     public void awaitLog(String text, Duration timeout) throws IOException, InterruptedException {
         process.awaitLog(text, timeout);

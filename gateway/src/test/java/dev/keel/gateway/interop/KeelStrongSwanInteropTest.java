@@ -89,16 +89,7 @@ class KeelStrongSwanInteropTest {
                 capture.waitFor(10, TimeUnit.SECONDS);
             }
             // tshark decrypts IKE_AUTH (and the ESP) with only the keys Keel exported
-            Path keys = work.resolve("keel").resolve("keys");
-            List<String> prefs = new ArrayList<>();
-            for (String line : Files.readAllLines(keys.resolve("ikev2_decryption_table"))) {
-                prefs.add("uat:ikev2_decryption_table:" + line);
-            }
-            for (String line : Files.readAllLines(keys.resolve("esp_sa"))) {
-                prefs.add("uat:esp_sa:" + line);
-            }
-            prefs.add("esp.enable_encryption_decode:TRUE");
-            prefs.add("esp.enable_authentication_check:TRUE");
+            List<String> prefs = KeelGatewayProcess.tsharkPreferences(work.resolve("keel").resolve("keys"));
             assertThat(count(pcap, prefs, "isakmp.exchangetype == 35 && isakmp.auth.method"))
                     .as("IKE_AUTH messages tshark decrypted (AUTH payload visible)").isGreaterThanOrEqualTo(2);
             assertThat(count(pcap, prefs, "isakmp.exchangetype == 35 && isakmp.ts.type"))

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -69,7 +68,7 @@ class NatTraversalInteropTest {
             } finally {
                 stop(capture);
             }
-            List<String> prefs = decryptionPrefs(work.resolve("keel-a").resolve("keys"));
+            List<String> prefs = KeelGatewayProcess.tsharkPreferences(work.resolve("keel-a").resolve("keys"));
             assertThat(count(pcap, List.of(), "ip.proto == 50")).as("raw ESP frames").isGreaterThanOrEqualTo(4L * PINGS);
             assertThat(count(pcap, List.of(), "udp.port == 4500")).as("frames on UDP 4500").isZero();
             assertThat(count(pcap, List.of(), "isakmp.notify.msgtype == 16388")).as("NAT_DETECTION_SOURCE_IP sent")
@@ -121,7 +120,7 @@ class NatTraversalInteropTest {
                 stop(capture);
             }
             String nat = topo.publicAddressOfB();
-            List<String> prefs = decryptionPrefs(work.resolve("keel").resolve("keys"));
+            List<String> prefs = KeelGatewayProcess.tsharkPreferences(work.resolve("keel").resolve("keys"));
             assertThat(count(pcap, List.of(), "ip.proto == 50")).as("raw ESP frames").isZero();
             assertThat(count(pcap, List.of(), "ip.src == " + nat + " && udp.port == 4500 && esp"))
                     .as("ESP in UDP 4500 from the NAT's address").isGreaterThanOrEqualTo(2L * PINGS);
@@ -285,20 +284,6 @@ class NatTraversalInteropTest {
                 %s""".formatted(spec.localAddress(), keys, gatewayLines)
                 + KeelGatewayProcess.policyYaml(spec, dir));
         return KeelGatewayProcess.start(site.gatewayNamespace(), config, dir.resolve("keel.log"), keys, List.of());
-    }
-
-    /** tshark's preferences to decrypt IKE and ESP with the keys in {@code keys} (Keel's export). */
-    static List<String> decryptionPrefs(Path keys) throws IOException {
-        List<String> prefs = new ArrayList<>();
-        for (String line : Files.readAllLines(keys.resolve("ikev2_decryption_table"))) {
-            prefs.add("uat:ikev2_decryption_table:" + line);
-        }
-        for (String line : Files.readAllLines(keys.resolve("esp_sa"))) {
-            prefs.add("uat:esp_sa:" + line);
-        }
-        prefs.add("esp.enable_encryption_decode:TRUE");
-        prefs.add("esp.enable_authentication_check:TRUE");
-        return prefs;
     }
 
     /** tshark on {@code namespace}'s {@code outer} link, UDP and raw ESP, into {@code pcap}; returns once it captures. */

@@ -7,7 +7,6 @@ import dev.keel.esp.wire.SystemTests;
 import dev.keel.esp.wire.Tshark;
 import dev.keel.gateway.interop.NetnsTopology.Family;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -106,7 +104,7 @@ class TransportAndIpv6InteropTest {
                 capture.destroy();
                 capture.waitFor(10, TimeUnit.SECONDS);
             }
-            List<String> prefs = keelKeyPreferences(work.resolve("keel").resolve("keys"));
+            List<String> prefs = KeelGatewayProcess.tsharkPreferences(work.resolve("keel").resolve("keys"));
             String ip = outer == Family.IPV6 ? "ipv6" : "ip";
             assertThat(KeelStrongSwanInteropTest.count(pcap, prefs,
                     ip + " && isakmp.exchangetype == 35 && isakmp.auth.method"))
@@ -156,7 +154,7 @@ class TransportAndIpv6InteropTest {
                 capture.destroy();
                 capture.waitFor(10, TimeUnit.SECONDS);
             }
-            List<String> prefs = keelKeyPreferences(work.resolve("keel").resolve("keys"));
+            List<String> prefs = KeelGatewayProcess.tsharkPreferences(work.resolve("keel").resolve("keys"));
             assertThat(KeelStrongSwanInteropTest.count(pcap, prefs,
                     "isakmp.exchangetype == 35 && isakmp.notify.msgtype == 16391"))
                     .as("IKE_AUTH request and response with USE_TRANSPORT_MODE").isEqualTo(2);
@@ -211,7 +209,7 @@ class TransportAndIpv6InteropTest {
                 capture.destroy();
                 capture.waitFor(10, TimeUnit.SECONDS);
             }
-            List<String> prefs = new ArrayList<>(keelKeyPreferences(work.resolve("keel-a").resolve("keys")));
+            List<String> prefs = new ArrayList<>(KeelGatewayProcess.tsharkPreferences(work.resolve("keel-a").resolve("keys")));
             prefs.add("tcp.check_checksum:TRUE");
             prefs.add("udp.check_checksum:TRUE");
             String a = topo.a().outerAddress();
@@ -328,17 +326,4 @@ class TransportAndIpv6InteropTest {
         return ikeSa.child("net").orElseThrow();
     }
 
-    /** tshark's {@code -o} preferences to decrypt IKE and ESP with the keys Keel exported into {@code keys}. */
-    static List<String> keelKeyPreferences(Path keys) throws IOException {
-        List<String> prefs = new ArrayList<>();
-        for (String line : Files.readAllLines(keys.resolve("ikev2_decryption_table"))) {
-            prefs.add("uat:ikev2_decryption_table:" + line);
-        }
-        for (String line : Files.readAllLines(keys.resolve("esp_sa"))) {
-            prefs.add("uat:esp_sa:" + line);
-        }
-        prefs.add("esp.enable_encryption_decode:TRUE");
-        prefs.add("esp.enable_authentication_check:TRUE");
-        return prefs;
-    }
 }
