@@ -286,8 +286,8 @@ final class ConnectionsReader {
 
     /**
      * A child's {@code rekey_*}, {@code life_*} and {@code rand_*} by time, bytes and packets with
-     * swanctl's defaults (rekey_time 1h, the rest none; life = rekey + 10%; rand = life - rekey),
-     * or null after a problem.
+     * swanctl's defaults (rekey_time 1h, the rest none; life = rekey + 10%; rand = life - rekey, at
+     * most a tenth of rekey), or null after a problem.
      */
     private ChildLifetime childLifetime(Map<String, Node> m, String path, Node node) {
         ChildLifetime.Limit time = limit(m, path, node, "time", "s", DEFAULT_REKEY_SECONDS, nodes::duration);
@@ -297,6 +297,16 @@ final class ConnectionsReader {
         return time == null || bytes == null || packets == null ? null
                 : new ChildLifetime(new ChildLifetime.Limit(time.rekey() * 1000, time.life() * 1000, time.rand() * 1000),
                         bytes, packets);
+    }
+
+    /**
+     * swanctl's default random part, life - rekey, but at most a tenth of rekey (and a tenth of it
+     * without a hard limit): with life_time far above rekey_time the rekey could otherwise come
+     * at once.
+     */
+    private static long defaultRand(long rekey, long life) {
+        long room = life > 0 ? life - rekey : rekey;
+        return Math.max(0, Math.min(room, rekey / 10));
     }
 
     private ChildLifetime.Limit limit(Map<String, Node> m, String path, Node node, String kind, String unit,
@@ -310,7 +320,7 @@ final class ConnectionsReader {
         Long life = m.containsKey(lifeKey) ? read.apply(m.get(lifeKey), path + "." + lifeKey)
                 : rekey == null ? null : Long.valueOf(rekey + rekey / 10); // strongSwan: rekey + 10%
         Long rand = m.containsKey(randKey) ? read.apply(m.get(randKey), path + "." + randKey)
-                : rekey == null || life == null ? null : Long.valueOf(Math.max(0, life - rekey));
+                : rekey == null || life == null ? null : Long.valueOf(defaultRand(rekey, life));
         if (rekey == null || life == null || rand == null) {
             return null;
         }

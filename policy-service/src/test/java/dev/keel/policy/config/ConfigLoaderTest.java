@@ -358,6 +358,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aDefaultedRandomPartStaysBelowATenthOfTheRekey() {
+        ChildConfig c = valid(GOOD.replace("rekey_time: 1h", "rekey_time: 6s\n        life_time: 1h"))
+                .connection("site-b").orElseThrow().children().get(0);
+        assertThat(c.lifetime().millis()).isEqualTo(new ChildLifetime.Limit(6_000, 3_600_000, 0));
+        ChildConfig noHard = valid(GOOD.replace("rekey_time: 1h", "rekey_time: 100s\n        life_time: 0"))
+                .connection("site-b").orElseThrow().children().get(0);
+        assertThat(noHard.lifetime().millis()).isEqualTo(new ChildLifetime.Limit(100_000, 0, 10_000));
+    }
+
+    @Test
     void childLimitMistakesNameTheKey() {
         ConfigProblem bytes = onlyProblem(GOOD.replace("rekey_time: 1h", "rekey_time: 1h\n        life_bytes: 512M"));
         assertThat(bytes.path()).isEqualTo("connections.site-b.children.net.life_bytes");
