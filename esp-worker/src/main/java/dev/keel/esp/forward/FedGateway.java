@@ -103,19 +103,10 @@ public final class FedGateway {
         } catch (IllegalStateException | IOException e) {
             return Future.failedFuture(e);
         }
-        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext, () -> {
-            LoopForwarder f = new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(),
-                    config.ike(), gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(),
-                    config.udpBind(), config.unknownSpi());
-            if (gw.raw != null) {
-                f.useRawEsp(gw.raw.sender());
-            }
-            return f;
-        });
-        if (gw.raw != null) {
-            opened = opened.compose(x -> gw.raw.startReceiving(loops.getFirst(),
-                    gw.perLoop.forwarders().getFirst().outerReceiver));
-        }
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
+                () -> new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(), config.ike(),
+                        gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind(),
+                        config.unknownSpi()), gw.raw);
         return opened.transform(ar -> ar.failed()
                 ? gw.close().transform(x -> Future.<FedGateway>failedFuture(ar.cause()))
                 : Future.succeededFuture(gw));

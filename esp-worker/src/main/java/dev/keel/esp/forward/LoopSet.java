@@ -6,6 +6,7 @@ import dev.keel.esp.packet.EspCounters;
 import dev.keel.esp.packet.EspInUdp;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.plain.PlaintextQueue;
+import dev.keel.esp.raw.RawEspTransport;
 import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -28,6 +29,23 @@ final class LoopSet {
     private final List<LoopForwarder> forwarders = new ArrayList<>();
     private final List<LoopDatagramChannel> channels = new ArrayList<>();
     private final List<PlaintextQueue> queues = new ArrayList<>();
+
+    /**
+     * As {@link #open(Vertx, List, InetSocketAddress, UdpOptions, PlaintextPort, Supplier)}, and
+     * with {@code raw} (null: none) every forwarder sends raw ESP through it, and its one receiving
+     * socket is read on the first loop into that loop's forwarder ({@link RawEspTransport} says why).
+     */
+    Future<Void> open(Vertx vertx, List<EventLoop> loops, InetSocketAddress udpBind, UdpOptions udp,
+            PlaintextPort plaintext, Supplier<LoopForwarder> newForwarder, RawEspTransport raw) {
+        if (raw == null) {
+            return open(vertx, loops, udpBind, udp, plaintext, newForwarder);
+        }
+        return open(vertx, loops, udpBind, udp, plaintext, () -> {
+            LoopForwarder f = newForwarder.get();
+            f.useRawEsp(raw.sender());
+            return f;
+        }).compose(x -> raw.startReceiving(loops.getFirst(), forwarders().getFirst().outerReceiver));
+    }
 
     /**
      * Opens a channel bound to {@code udpBind} and plaintext queue {@code i} on every loop, each

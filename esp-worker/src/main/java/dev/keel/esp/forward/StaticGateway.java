@@ -131,19 +131,9 @@ public final class StaticGateway {
                 return Future.failedFuture(e);
             }
         }
-        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext, () -> {
-            LoopForwarder f = new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(),
-                    gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind());
-            if (gw.raw != null) {
-                f.useRawEsp(gw.raw.sender());
-            }
-            return f;
-        });
-        if (gw.raw != null) {
-            // One receiving socket, read on the first loop (RawEspTransport says why).
-            opened = opened.compose(x -> gw.raw.startReceiving(loops.getFirst(),
-                    gw.perLoop.forwarders().getFirst().outerReceiver));
-        }
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
+                () -> new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(), gw.perLoop.counters,
+                        gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind()), gw.raw);
         return opened.transform(ar -> {
             if (ar.failed()) {
                 return gw.close().transform(x -> Future.<StaticGateway>failedFuture(ar.cause()));

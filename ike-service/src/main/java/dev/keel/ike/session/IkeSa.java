@@ -232,7 +232,7 @@ public final class IkeSa {
             return;
         }
         // A peer that stops answering our own Delete changes nothing: we were closing it anyway.
-        boolean lostByPeer = byPeer && (unreachable ? state == IkeSaState.ESTABLISHED : true);
+        boolean lostByPeer = byPeer && (!unreachable || state == IkeSaState.ESTABLISHED);
         List<ChildSa> lost = lostByPeer ? childSas.lost(childSas.list()) : List.of();
         boolean failure = state != IkeSaState.DELETING && state != IkeSaState.ESTABLISHED;
         if (failureReason != null && !failureReason.equals(reason)) {
