@@ -83,7 +83,7 @@ class KeyHygieneInteropTest {
                     KeelGatewayProcess keel = KeelGatewayProcess.start(topo.a(), keelDir,
                             policy -> "logging: {level: trace}\nmetrics: {listen: " + METRICS + "}\n" + policy,
                             ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP))) {
-                Keelctl ctl = new Keelctl("unix:" + keelDir.resolve("admin/keel.sock"), written);
+                KeelctlCalls ctl = new KeelctlCalls("unix:" + keelDir.resolve("admin/keel.sock"), written);
                 KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
                     // set up by Keel, the node's log of it streamed at trace
                     ctl.ok("--initiate", "--child", "net", "--level", "trace", "--timeout", "20");
@@ -249,7 +249,7 @@ class KeyHygieneInteropTest {
     }
 
     /** What an operator and a monitoring system read of the node now, kept under {@code phase}. */
-    private static void listEverything(Keelctl ctl, NetnsTopology topo, Map<String, String> written, String phase)
+    private static void listEverything(KeelctlCalls ctl, NetnsTopology topo, Map<String, String> written, String phase)
             throws IOException {
         for (List<String> args : List.of(List.of("--list-sas"), List.of("--list-sas", "--json"),
                 List.of("--list-sad"), List.of("--list-sad", "--json"), List.of("--list-conns"),
@@ -292,7 +292,7 @@ class KeyHygieneInteropTest {
     }
 
     /** keelctl against the node's Unix socket; every answer kept in {@code written}. */
-    private record Keelctl(String uri, Map<String, String> written) {
+    private record KeelctlCalls(String uri, Map<String, String> written) {
 
         KeelctlInThisJvm.Result run(String... args) {
             List<String> all = new ArrayList<>(List.of(args));
