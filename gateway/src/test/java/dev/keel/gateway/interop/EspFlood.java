@@ -23,7 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * (distinct source ports, so the receiver's {@code SO_REUSEPORT} sockets all get a share), paced in
  * steps of at most 200 µs to {@code --rate} packets a second in all, or unpaced with {@code --rate 0}. Prints {@code esp-flood: sending} once its
  * sockets are open, then after {@code --seconds} one JSON line: packets sent by kind, send errors,
- * the seconds it ran, the rate reached in packets and in Mbit/s of UDP payload.
+ * the seconds it ran, the rate reached in packets and in Mbit/s of UDP payload, and the CPU seconds
+ * this JVM used (start-up included).
  *
  * <p>Usage: {@code EspFlood --target 192.0.2.1:4500 --spi c0ffee01 --rate 50000 --seconds 10
  * [--size 1000] [--threads 1] [--sockets 8]} (run in the peer's namespace; {@link EspFloodTest} does).
@@ -91,9 +92,10 @@ public final class EspFlood {
             json.append(", \"").append(KINDS[k]).append("\": ").append(sent[k]);
         }
         json.append(String.format(Locale.ROOT, ", \"send_errors\": %d, \"seconds\": %.3f, \"rate\": %d,"
-                + " \"mbit_per_s\": %.1f, \"size\": %d, \"threads\": %d, \"sockets\": %d}", sent[KINDS.length],
-                elapsed, Math.round(total / elapsed), total * size * 8 / elapsed / 1e6, size, threads,
-                threads * socketCount));
+                + " \"mbit_per_s\": %.1f, \"size\": %d, \"threads\": %d, \"sockets\": %d, \"cpu_seconds\": %.2f}",
+                sent[KINDS.length], elapsed, Math.round(total / elapsed), total * size * 8 / elapsed / 1e6, size,
+                threads, threads * socketCount, ProcessHandle.current().info().totalCpuDuration()
+                        .map(d -> d.toNanos() / 1e9).orElse(-1.0)));
         System.out.println(json);
         for (DatagramChannel[] own : sockets) {
             for (DatagramChannel s : own) {

@@ -68,7 +68,7 @@ class EspFloodTest {
 
     /** One run: the transfer's throughput, and with a flood what the flood and the counters saw. */
     private record Run(String name, double bitsPerSecond, String flood, Map<String, Double> grown,
-            Map<String, Long> udp, String load) {
+            Map<String, Long> udp, String load, double keelCpuPerSecond) {
     }
 
     @Test
@@ -108,10 +108,10 @@ class EspFloodTest {
                     iperf3(topo, 2); // warms both JVMs and moves A's replay window far past sequence number 1,024
                     List<Run> runs = new ArrayList<>();
                     for (int round = 0; round < ROUNDS; round++) {
-                        runs.add(run(topo, "quiet", -1, spi));
-                        runs.add(run(topo, "flood " + FIXED_RATE + "/s", FIXED_RATE, spi));
-                        runs.add(run(topo, "quiet", -1, spi));
-                        runs.add(run(topo, "flood max", 0, spi));
+                        runs.add(run(topo, keelA, "quiet", -1, spi));
+                        runs.add(run(topo, keelA, "flood " + FIXED_RATE + "/s", FIXED_RATE, spi));
+                        runs.add(run(topo, keelA, "quiet", -1, spi));
+                        runs.add(run(topo, keelA, "flood max", 0, spi));
                     }
                     String report = report(runs);
                     System.out.println("EspFloodTest:\n" + report);
@@ -160,9 +160,13 @@ class EspFloodTest {
     }
 
     /** A transfer of {@value #SECONDS} s, during a flood at {@code rate} (0: as fast as it goes; negative: none). */
-    private Run run(NetnsTopology topo, String name, int rate, String spi) throws Exception {
+    private Run run(NetnsTopology topo, KeelGatewayProcess keel, String name, int rate, String spi) throws Exception {
         if (rate < 0) {
-            return new Run(name, iperf3(topo, SECONDS), null, Map.of(), Map.of(), loadAverage());
+            long cpu0 = cpuNanos(keel);
+            long t0 = System.nanoTime();
+            double bits = iperf3(topo, SECONDS);
+            double cpu = (cpuNanos(keel) - cpu0) / (double) (System.nanoTime() - t0);
+            return new Run(name, bits, null, Map.of(), Map.of(), loadAverage(), cpu);
         }
         Map<String, Double> before = metrics(topo, topo.a());
         Map<String, Long> udpBefore = udp(topo, topo.a());
@@ -180,7 +184,10 @@ class EspFloodTest {
                 Thread.sleep(50);
             }
             Thread.sleep(500); // past the generator's first, slowest (interpreted) packets
+            long cpu0 = cpuNanos(keel);
+            long t0 = System.nanoTime();
             double bits = iperf3(topo, SECONDS);
+            double cpu = (cpuNanos(keel) - cpu0) / (double) (System.nanoTime() - t0);
             String load = loadAverage();
             assertThat(flood.waitFor(SECONDS + 20, TimeUnit.SECONDS)).as("the flood ends").isTrue();
             Thread.sleep(500); // the last packets in the sockets' buffers are read and counted
@@ -191,7 +198,7 @@ class EspFloodTest {
             grown.values().removeIf(v -> v == 0);
             Map<String, Long> udpGrown = new TreeMap<>(udp(topo, topo.a()));
             udpBefore.forEach((k, v) -> udpGrown.merge(k, -v, Long::sum));
-            return new Run(name, bits, json, grown, udpGrown, load);
+            return new Run(name, bits, json, grown, udpGrown, load, cpu);
         } finally {
             flood.destroyForcibly();
             flood.waitFor(5, TimeUnit.SECONDS);
@@ -224,6 +231,11 @@ class EspFloodTest {
             server.destroyForcibly();
             server.waitFor(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** CPU time Keel's process has used so far (user and system, all threads). */
+    private static long cpuNanos(KeelGatewayProcess keel) {
+        return keel.process().info().totalCpuDuration().orElseThrow().toNanos();
     }
 
     /** The SPI of A's one inbound CHILD SA, from its per-SA series. */
@@ -286,8 +298,8 @@ class EspFloodTest {
                     mean(runs, name) / 1e6, 100 * mean(runs, name) / quiet, quiet / 1e6));
         }
         for (Run r : runs) {
-            b.append(String.format(Locale.ROOT, "  %-14s %7.1f Mbit/s, load %s", r.name(), r.bitsPerSecond() / 1e6,
-                    r.load()));
+            b.append(String.format(Locale.ROOT, "  %-14s %7.1f Mbit/s, Keel A used %.0f%% of a core, load %s", r.name(),
+                    r.bitsPerSecond() / 1e6, 100 * r.keelCpuPerSecond(), r.load()));
             if (r.flood() != null) {
                 b.append("\n      flood ").append(r.flood()).append("\n      Keel A grew:");
                 r.grown().forEach((k, v) -> {
