@@ -12,9 +12,12 @@ import java.time.Duration;
  */
 final class HostLoop implements AutoCloseable {
 
-    /** What a receiving loop does with each packet: {@code packet} is ready to read, {@code nanoTime} when it came. */
+    /**
+     * What a receiving loop does with each packet: {@code packet} is ready to read, {@code nanoTime}
+     * when it came; an I/O error (answering it, say) stops the loop.
+     */
     interface Arrival {
-        void packet(ByteBuffer packet, long nanoTime);
+        void packet(ByteBuffer packet, long nanoTime) throws IOException;
     }
 
     /** What a paced loop does on its {@code tick}-th turn (0, 1, 2, ...). */

@@ -137,7 +137,21 @@ final class LoopbackPair implements AutoCloseable {
      * returns once it says it started; {@link #killA} or {@link #close} ends it.
      */
     void startAInProcess(String connections, String maxHeap) throws Exception {
-        Path file = write("gwa", config(A.getHostAddress(), pairCluster("gwa", hzA), lanA, connections));
+        startAProcess(config(A.getHostAddress(), pairCluster("gwa", hzA), lanA, connections), maxHeap);
+    }
+
+    /**
+     * As {@link #startAInProcess(String, String)}, but A alone (no cluster: B is not started) and
+     * serving Prometheus metrics on {@code 127.0.0.1:metricsPort}: the soak's gateway under test.
+     */
+    void startAAloneInProcess(String connections, String maxHeap, int metricsPort) throws Exception {
+        String text = config(A.getHostAddress(), "", lanA, connections)
+                .replace("secrets:", "metrics: {listen: 127.0.0.1:" + metricsPort + "}\nsecrets:");
+        startAProcess(text, maxHeap);
+    }
+
+    private void startAProcess(String configText, String maxHeap) throws Exception {
+        Path file = write("gwa", configText);
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (arg.startsWith("--enable-native-access") || arg.startsWith("--add-opens")
@@ -160,6 +174,16 @@ final class LoopbackPair implements AutoCloseable {
         }
     }
 
+    /** A's process id (A started in a process of its own). */
+    long pidA() {
+        return processA.pid();
+    }
+
+    /** A's log (its standard output and error), A started in a process of its own. */
+    Path logA() {
+        return dir.resolve("gwa.log");
+    }
+
     /** {@code kill -9} of A's process: no delete, no goodbye. */
     void killA() {
         processA.destroyForcibly();
@@ -178,16 +202,25 @@ final class LoopbackPair implements AutoCloseable {
 
     /** A connection of a node of the pair, as ha.example, to the peer {@code peerId} whose side is {@code peerTs}. */
     static String pairConnection(String name, String localAddrs, String peerId, String peerTs) {
-        return connection(name, localAddrs, "ha.example", peerId, "0s", "10.1.0.0/16", peerTs, "none");
+        return pairConnection(name, localAddrs, peerId, peerTs, "0s", "");
+    }
+
+    /**
+     * As {@link #pairConnection(String, String, String, String)}, with DPD every {@code dpd} and
+     * {@code childOptions} (YAML flow-map entries, e.g. {@code "rekey_time: 60s"}) on its child.
+     */
+    static String pairConnection(String name, String localAddrs, String peerId, String peerTs, String dpd,
+            String childOptions) {
+        return connection(name, localAddrs, "ha.example", peerId, dpd, "10.1.0.0/16", peerTs, "none", childOptions);
     }
 
     /** A connection of the peer's, as {@code id} with {@code ts} on its side, to the pair (ha.example, 10.1.0.0/16). */
     static String peerConnection(String name, String id, String ts, String dpd, String startAction) {
-        return connection(name, PEER, id, "ha.example", dpd, ts, "10.1.0.0/16", startAction);
+        return connection(name, PEER, id, "ha.example", dpd, ts, "10.1.0.0/16", startAction, "");
     }
 
     private static String connection(String name, String localAddrs, String localId, String remoteId, String dpd,
-            String localTs, String remoteTs, String startAction) {
+            String localTs, String remoteTs, String startAction, String childOptions) {
         return """
                   %s:
                     local_addrs: %s
@@ -197,9 +230,9 @@ final class LoopbackPair implements AutoCloseable {
                     proposals: aes256gcm16-prfsha256-x25519
                     dpd_delay: %s
                     children:
-                      lan: {local_ts: %s, remote_ts: %s, esp_proposals: aes256gcm16, start_action: %s}
+                      lan: {local_ts: %s, remote_ts: %s, esp_proposals: aes256gcm16, start_action: %s%s}
                 """.formatted(name, localAddrs, ANYCAST.getHostAddress(), localId, remoteId, dpd, localTs, remoteTs,
-                startAction);
+                startAction, childOptions.isEmpty() ? "" : ", " + childOptions);
     }
 
     /** The IKE SA record {@code id} as {@code node}'s SAD member sees it, if there is one. */

@@ -5,13 +5,15 @@ import static dev.keel.gateway.LoopbackPair.PAIR_ADDRS;
 import static dev.keel.gateway.LoopbackPair.pairConnection;
 import static dev.keel.gateway.LoopbackPair.peerConnection;
 import static dev.keel.gateway.LoopbackTesting.await;
+import static dev.keel.gateway.ManyTunnels.connection;
+import static dev.keel.gateway.ManyTunnels.peerId;
+import static dev.keel.gateway.ManyTunnels.peerTs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.EntryEvent;
 import com.hazelcast.map.listener.EntryUpdatedListener;
 import dev.keel.esp.feed.ReplayCheckpoints;
-import dev.keel.esp.packet.InnerPackets;
-import dev.keel.gateway.LoopbackPair.Lan;
+import dev.keel.gateway.ManyTunnels.Arrivals;
 import dev.keel.ike.service.ChildSaRecords;
 import dev.keel.ike.service.IkeSaRecords;
 import dev.keel.ike.session.IkeSa;
@@ -19,11 +21,8 @@ import dev.keel.ike.session.IkeSaState;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.sad.store.Records;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -32,12 +31,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -64,7 +60,6 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 @Timeout(value = 840, unit = TimeUnit.SECONDS)
 class ManyTunnelsFailoverTest {
 
-    private static final byte[] LAN_HOST = {10, 1, 0, 7};
     /** IKE SAs P has under way at once: below A's cookie threshold per address (32), so no cookies. */
     private static final int SETUP_CONCURRENCY = Integer.getInteger("keel.ha.setupConcurrency", 16);
     /** Every tunnel sends one packet per round. */
@@ -83,51 +78,18 @@ class ManyTunnelsFailoverTest {
     void everyTunnelIsReownedAndForwardsAfterKillMinus9() throws Exception {
         int n = Integer.getInteger("keel.ha.tunnels");
         AnycastRelay relay = pair.relay;
-        StringBuilder pairSide = new StringBuilder();
-        StringBuilder peerSide = new StringBuilder();
-        for (int i = 0; i < n; i++) {
-            // one connection per tunnel, told apart by the peer's identity, each with a /32 of its own
-            byte[] h = peerHost(i);
-            String ts = "10.2.%d.%d/32".formatted(h[2] & 0xff, h[3] & 0xff);
-            pairSide.append(pairConnection(connection(i), PAIR_ADDRS, "peer-" + i + ".example", ts));
-            peerSide.append(peerConnection(connection(i), "peer-" + i + ".example", ts, "0s", "none"));
-        }
+        String pairSide = ManyTunnels.connections(n, i -> pairConnection(connection(i), PAIR_ADDRS, peerId(i), peerTs(i)));
+        String peerSide = ManyTunnels.connections(n, i -> peerConnection(connection(i), peerId(i), peerTs(i), "0s", "none"));
 
         long t0 = System.nanoTime();
-        GatewayNode b = pair.startB(pairSide.toString());
-        pair.startAInProcess(pairSide.toString(), "1g");
+        GatewayNode b = pair.startB(pairSide);
+        pair.startAInProcess(pairSide, "1g");
         LoopbackPair.awaitOneCluster(b);
-        GatewayNode p = pair.startPeer(peerSide.toString());
+        GatewayNode p = pair.startPeer(peerSide);
         long started = System.nanoTime();
 
         // P establishes N IKE SAs with A, SETUP_CONCURRENCY at a time
-        Semaphore underWay = new Semaphore(SETUP_CONCURRENCY);
-        List<CompletableFuture<IkeSa>> setups = new ArrayList<>();
-        AtomicInteger failed = new AtomicInteger();
-        for (int i = 0; i < n; i++) {
-            if (!underWay.tryAcquire(60, TimeUnit.SECONDS)) {
-                throw new AssertionError("no IKE SA of P's completed in 60 s; " + setups.size() + " started");
-            }
-            CompletableFuture<IkeSa> f = p.engine().initiate(connection(i), "lan");
-            f.whenComplete((sa, e) -> {
-                if (e != null) {
-                    failed.incrementAndGet();
-                }
-                underWay.release();
-            });
-            setups.add(f);
-        }
-        long setupBound = Math.max(60_000, 200L * n);
-        await(() -> setups.stream().allMatch(CompletableFuture::isDone), setupBound, "P's N IKE SAs done",
-                POLL_MILLIS);
-        assertThat(failed.get()).as("P's IKE SAs that failed").isZero();
-        IkeSa[] tunnels = new IkeSa[n];
-        for (int i = 0; i < n; i++) {
-            tunnels[i] = setups.get(i).join();
-        }
-        await(() -> Arrays.stream(tunnels).allMatch(sa -> sa.state() == IkeSaState.ESTABLISHED
-                && sa.children().size() == 1), 30_000, "every IKE SA of P's established with its CHILD SA",
-                POLL_MILLIS);
+        IkeSa[] tunnels = ManyTunnels.establish(p, n, SETUP_CONCURRENCY, POLL_MILLIS);
         long established = System.nanoTime();
         int initsAtSetup = relay.initRequests();
 
@@ -143,9 +105,9 @@ class ManyTunnelsFailoverTest {
         await(() -> ownedBy(b, "gwa", ikeIds, childIds), 30_000, "A's records in the SAD", POLL_MILLIS);
 
         // every tunnel carries traffic through A
-        Arrivals atA = pair.closeAtEnd(new Arrivals(pair.lanA.host(), n));
-        Arrivals atB = pair.closeAtEnd(new Arrivals(pair.lanB.host(), n));
-        HostLoop rounds = pair.closeAtEnd(rounds(pair.lanPeer, n));
+        Arrivals atA = pair.closeAtEnd(new Arrivals(pair.lanA.host(), n, true, true));
+        Arrivals atB = pair.closeAtEnd(new Arrivals(pair.lanB.host(), n, true, true));
+        HostLoop rounds = pair.closeAtEnd(ManyTunnels.rounds(pair.lanPeer, n, ROUND_MILLIS, null));
         long trafficFrom = System.nanoTime();
         await(() -> atA.tunnelsSince(trafficFrom) == n, 30_000 + 10L * n, "every tunnel forwarding through A",
                 POLL_MILLIS);
@@ -392,96 +354,6 @@ class ManyTunnelsFailoverTest {
             Map<String, Integer> m = new TreeMap<>();
             reasons.forEach((k, v) -> m.put(k, v.get()));
             return m;
-        }
-    }
-
-    /** Tunnel {@code i}'s address on P's side: 10.2.x.y, one per tunnel. */
-    private static byte[] peerHost(int i) {
-        return new byte[] {10, 2, (byte) (i / 250), (byte) (i % 250 + 1)};
-    }
-
-    /** The tunnel an inner packet came through, from its source address; -1 for any other. */
-    private static int tunnelOf(ByteBuffer packet) {
-        if (packet.remaining() < 20 || packet.get(12) != 10 || packet.get(13) != 2) {
-            return -1;
-        }
-        return (packet.get(14) & 0xff) * 250 + (packet.get(15) & 0xff) - 1;
-    }
-
-    private static String connection(int i) {
-        return "t" + i;
-    }
-
-    /**
-     * P's host sends one packet per tunnel every {@link #ROUND_MILLIS}, spread evenly over the
-     * round's 2 ms turns (a burst of N would overflow the virtual wire's socket buffer), until closed.
-     * A turn the loaded machine runs late delays the rest, and no turns are made up: catching up
-     * would send each tunnel's missed packets at once, a burst that sizes its replay margin (and so
-     * what a takeover costs it) by the load of this JVM, not by the traffic the bench means.
-     */
-    private static HostLoop rounds(Lan peer, int n) {
-        byte[][] packets = new byte[n][];
-        for (int i = 0; i < n; i++) {
-            packets[i] = InnerPackets.ipv4(peerHost(i), LAN_HOST, 17, 32, i);
-        }
-        long turnsPerRound = Math.max(1, ROUND_MILLIS / 2);
-        return HostLoop.paced("rounds", Duration.ofMillis(2), false, tick -> {
-            long turn = tick % turnsPerRound;
-            for (long i = turn * n / turnsPerRound; i < (turn + 1) * n / turnsPerRound; i++) {
-                peer.host().send(ByteBuffer.wrap(packets[(int) i]), peer.wire());
-            }
-        });
-    }
-
-    /** A host's arrivals per tunnel: the first after each mark a caller asks about. */
-    private static final class Arrivals implements AutoCloseable {
-        private final AtomicLongArray last;
-        private final List<long[]> log = new ArrayList<>(); // (tunnel, time) of every arrival, bounded
-        private final HostLoop loop;
-
-        Arrivals(DatagramChannel host, int n) {
-            this.last = new AtomicLongArray(n);
-            this.loop = HostLoop.receiving("arrivals", host, (packet, at) -> {
-                int t = tunnelOf(packet);
-                if (t >= 0 && t < last.length()) {
-                    last.set(t, at);
-                    synchronized (log) {
-                        if (log.size() < 5_000_000) {
-                            log.add(new long[] {t, at});
-                        }
-                    }
-                }
-            });
-        }
-
-        /** Tunnels with a packet after {@code since}. */
-        int tunnelsSince(long since) {
-            int count = 0;
-            for (int i = 0; i < last.length(); i++) {
-                if (last.get(i) - since > 0) {
-                    count++;
-                }
-            }
-            return count;
-        }
-
-        /** Per tunnel, when its first packet after {@code since} arrived (0: none). */
-        long[] firstTimesSince(long since) {
-            long[] first = new long[last.length()];
-            synchronized (log) {
-                for (long[] e : log) {
-                    int t = (int) e[0];
-                    if (e[1] - since > 0 && first[t] == 0) {
-                        first[t] = e[1];
-                    }
-                }
-            }
-            return first;
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            loop.close();
         }
     }
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The soak (issue 16; docs/security.md, "Soak"): gateway A in a process of its own carrying N tunnels
+# from a Keel peer on loopback (dev.keel.gateway.GatewaySoakTest; no root) for M minutes, rekeying
+# every CHILD SA every 60 s and checking every peer's liveness every 30 s, each tunnel carrying one
+# packet per second each way. Reads A every 10 s from outside (heap after a full GC through jcmd,
+# /proc's fds and threads, its Prometheus metrics, blocked-thread warnings in its log) and fails if a
+# tunnel went silent, an SA was lost, a rekey or DPD did not happen, a thread was blocked, or heap,
+# fds or threads grew past their margins. Prints the figures; with --write, puts them into
+# docs/security.md between the "soak" markers with the date and this command.
+# Usage: gateway/soak.sh [--tunnels N] [--minutes M] [--write]   (defaults 1,000 and 30: about 35 minutes)
+# Needs JDK 25 (.mvn/jdk25.sh finds it), Maven and python3. Leaves nothing running, whatever happens.
+set -euo pipefail
+. "$(dirname "$0")/bench-common.sh"
+
+tunnels=1000
+minutes=30
+write=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tunnels) tunnels="$2"; shift 2 ;;
+    --minutes) minutes="$2"; shift 2 ;;
+    --write) write=true; shift ;;
+    *) echo "usage: $0 [--tunnels N] [--minutes M] [--write]" >&2; exit 2 ;;
+  esac
+done
+for v in "$tunnels" "$minutes"; do
+  case "$v" in
+    ''|*[!0-9]*|0*) echo "$0: --tunnels and --minutes need a positive number, not '$v'" >&2; exit 2 ;;
+  esac
+done
+
+bench_figures_property=keel.soak.figures
+bench_run "FAIL|Expecting|timed out|AssertionError|Tests run:.*Fail|has been blocked" \
+    -Dtest='GatewaySoakTest' -Dkeel.soak.tunnels="$tunnels" -Dkeel.soak.seconds=$((minutes * 60)) \
+    -Dkeel.soak.rekeySeconds=60 -Dkeel.soak.dpdSeconds=30 -Dkeel.testJvmTimeout=$((minutes * 60 + 1200))
+if $write; then
+  bench_write soak "gateway/soak.sh --tunnels $tunnels --minutes $minutes --write" docs/security.md
+fi
