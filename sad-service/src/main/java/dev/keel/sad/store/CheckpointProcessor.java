@@ -1,8 +1,10 @@
 package dev.keel.sad.store;
 
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
-import java.io.Serial;
+import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -15,12 +17,11 @@ import java.util.Map;
  */
 public final class CheckpointProcessor extends RecordProcessor {
 
-    @Serial
-    private static final long serialVersionUID = 2L;
+    private String nodeId;
+    private long rightEdge;
+    private long margin;
 
-    private final String nodeId;
-    private final long rightEdge;
-    private final long margin;
+    CheckpointProcessor() {} // for Hazelcast
 
     public CheckpointProcessor(String nodeId, long rightEdge, long margin) {
         this.nodeId = nodeId;
@@ -38,5 +39,24 @@ public final class CheckpointProcessor extends RecordProcessor {
         }
         write(entry, r.toBuilder().setReplayCheckpoint(rightEdge).setReplayMargin(margin));
         return OpResult.ok(null, rightEdge, margin);
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.CHECKPOINT;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+        out.writeString(nodeId);
+        out.writeLong(rightEdge);
+        out.writeLong(margin);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+        nodeId = in.readString();
+        rightEdge = in.readLong();
+        margin = in.readLong();
     }
 }

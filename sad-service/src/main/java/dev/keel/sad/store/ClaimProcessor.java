@@ -5,7 +5,6 @@ import dev.keel.sad.Validation;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
 import dev.keel.proto.v1.OwnershipReason;
-import java.io.Serial;
 import java.util.Map;
 import java.util.Set;
 
@@ -18,8 +17,7 @@ import java.util.Set;
  */
 public final class ClaimProcessor extends OwnershipClaim {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
+    ClaimProcessor() {} // for Hazelcast
 
     public ClaimProcessor(String nodeId, String memberUuid, String expectedOwner, Set<String> liveMembers,
             long nowMs) {
@@ -91,5 +89,10 @@ public final class ClaimProcessor extends OwnershipClaim {
     static long takeoverFloor(long checkpoint, long margin, long floor) {
         long limit = Records.replayLimit(checkpoint, margin);
         return Long.compareUnsigned(limit, floor) > 0 ? limit : floor;
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.CLAIM;
     }
 }

@@ -1,9 +1,11 @@
 package dev.keel.sad.store;
 
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.sad.keys.TamperedRecordException;
-import java.io.Serial;
+import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -17,13 +19,12 @@ import java.util.Map;
  */
 public final class DeleteProcessor extends RecordProcessor {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
-
-    private final long nowMs;
-    private final int kekId;
+    private long nowMs;
+    private int kekId;
 
     /** @param kekId the KEK that tags a bare tombstone (the caller's) */
+    DeleteProcessor() {} // for Hazelcast
+
     public DeleteProcessor(long nowMs, int kekId) {
         this.nowMs = nowMs;
         this.kekId = kekId;
@@ -49,5 +50,22 @@ public final class DeleteProcessor extends RecordProcessor {
                 .setDeletedAtMs(nowMs)
                 .setUpdatedAtMs(nowMs)
                 .setGeneration(r.getGeneration() + 1)));
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.DELETE;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+        out.writeLong(nowMs);
+        out.writeInt(kekId);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+        nowMs = in.readLong();
+        kekId = in.readInt();
     }
 }

@@ -2,7 +2,6 @@ package dev.keel.sad.store;
 
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.sad.SadException.Kind;
-import java.io.Serial;
 import java.util.Map;
 import java.util.Set;
 
@@ -14,8 +13,7 @@ import java.util.Set;
  */
 public final class IkeClaimProcessor extends OwnershipClaim {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
+    IkeClaimProcessor() {} // for Hazelcast
 
     public IkeClaimProcessor(String nodeId, String memberUuid, String expectedOwner, Set<String> liveMembers,
             long nowMs) {
@@ -42,5 +40,10 @@ public final class IkeClaimProcessor extends OwnershipClaim {
                 .setOwnerReason(reason(r.getOwnerMember()))
                 .setGeneration(r.getGeneration() + 1)
                 .setUpdatedAtMs(nowMs)));
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.IKE_CLAIM;
     }
 }

@@ -1,9 +1,11 @@
 package dev.keel.sad.store;
 
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
 import dev.keel.proto.v1.IkeSaRecord;
 import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.SadException;
-import java.io.Serial;
+import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -16,14 +18,13 @@ import java.util.Map;
  */
 public final class IkeUpsertProcessor extends RecordProcessor {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
-
-    private final byte[] record;
-    private final long nowMs;
-    private final int kekId;
+    private byte[] record;
+    private long nowMs;
+    private int kekId;
 
     /** @param kekId the KEK that tags a new record (the caller's) */
+    IkeUpsertProcessor() {} // for Hazelcast
+
     public IkeUpsertProcessor(IkeSaRecord record, long nowMs, int kekId) {
         this.record = record.toByteArray();
         this.nowMs = nowMs;
@@ -61,5 +62,24 @@ public final class IkeUpsertProcessor extends RecordProcessor {
 
     static int maxU32(int a, int b) {
         return Integer.compareUnsigned(a, b) >= 0 ? a : b;
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.IKE_UPSERT;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+        out.writeByteArray(record);
+        out.writeLong(nowMs);
+        out.writeInt(kekId);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+        record = in.readByteArray();
+        nowMs = in.readLong();
+        kekId = in.readInt();
     }
 }

@@ -42,7 +42,7 @@ public final class InsertProcessor implements EntryProcessor<String, byte[], Boo
 
     @Override
     public EntryProcessor<String, byte[], Boolean> getBackupProcessor() {
-        return inserted ? new SadSerialization.SetOne<>(record, false) : null;
+        return inserted ? new SadSerialization.SetOne<>(record, SadSerialization.SetOne.MAP_DEFAULT_TTL) : null;
     }
 
     @Override

@@ -1,9 +1,11 @@
 package dev.keel.sad.store;
 
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.Direction;
 import dev.keel.sad.SadException.Kind;
-import java.io.Serial;
+import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -15,14 +17,13 @@ import java.util.Map;
  */
 public final class LeaseProcessor extends RecordProcessor {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
-
     /** The largest block one call may take. */
     public static final int MAX_COUNT = 1 << 20;
 
-    private final String nodeId;
-    private final int count;
+    private String nodeId;
+    private int count;
+
+    LeaseProcessor() {} // for Hazelcast
 
     public LeaseProcessor(String nodeId, int count) {
         this.nodeId = nodeId;
@@ -43,5 +44,22 @@ public final class LeaseProcessor extends RecordProcessor {
         }
         write(entry, r.toBuilder().setLeaseHighWater(end));
         return OpResult.ok(null, start, end, r.getOwnerEpoch());
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.LEASE;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+        out.writeString(nodeId);
+        out.writeInt(count);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+        nodeId = in.readString();
+        count = in.readInt();
     }
 }

@@ -1,19 +1,14 @@
 package dev.keel.sad.store;
 
 import dev.keel.sad.SadException;
-import java.io.Serial;
-import java.io.Serializable;
 
 /**
  * What a record processor answers: success with the record bytes and up to three numbers, or a
  * refusal (kind + message) that the caller turns into a {@link SadException}. Refusals travel
- * as values, not exceptions, so they cross members without stack traces.
+ * as values, not exceptions, so they cross members without stack traces
+ * ({@link SadSerialization.OpResultSerializer}).
  */
-public record OpResult(SadException.Kind refusal, String message, byte[] record, long a, long b, long c)
-        implements Serializable {
-
-    @Serial
-    private static final long serialVersionUID = 1L;
+public record OpResult(SadException.Kind refusal, String message, byte[] record, long a, long b, long c) {
 
     public static OpResult ok(byte[] record) {
         return new OpResult(null, null, record, 0, 0, 0);

@@ -2,7 +2,10 @@ package dev.keel.sad.store;
 
 import dev.keel.proto.v1.OwnershipReason;
 import dev.keel.sad.SadException.Kind;
-import java.io.Serial;
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
+import java.io.IOException;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -13,14 +16,13 @@ import java.util.Set;
  */
 abstract class OwnershipClaim extends RecordProcessor {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
+    String nodeId;
+    String memberUuid;
+    long nowMs;
+    private String expectedOwner;
+    private HashSet<String> liveMembers;
 
-    final String nodeId;
-    final String memberUuid;
-    final long nowMs;
-    private final String expectedOwner;
-    private final HashSet<String> liveMembers;
+    OwnershipClaim() {} // for Hazelcast
 
     OwnershipClaim(String nodeId, String memberUuid, String expectedOwner, Set<String> liveMembers, long nowMs) {
         this.nodeId = nodeId;
@@ -52,5 +54,23 @@ abstract class OwnershipClaim extends RecordProcessor {
     final OwnershipReason reason(String ownerMember) {
         return liveMembers.contains(ownerMember) ? OwnershipReason.OWNERSHIP_REASON_CLAIM
                 : OwnershipReason.OWNERSHIP_REASON_TAKEOVER;
+    }
+
+    @Override
+    public final void writeData(ObjectDataOutput out) throws IOException {
+        out.writeString(nodeId);
+        out.writeString(memberUuid);
+        out.writeString(expectedOwner);
+        out.writeStringArray(liveMembers.toArray(String[]::new));
+        out.writeLong(nowMs);
+    }
+
+    @Override
+    public final void readData(ObjectDataInput in) throws IOException {
+        nodeId = in.readString();
+        memberUuid = in.readString();
+        expectedOwner = in.readString();
+        liveMembers = new HashSet<>(Arrays.asList(in.readStringArray()));
+        nowMs = in.readLong();
     }
 }

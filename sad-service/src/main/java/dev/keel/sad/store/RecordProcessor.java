@@ -1,6 +1,7 @@
 package dev.keel.sad.store;
 
 import com.hazelcast.map.EntryProcessor;
+import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.Direction;
@@ -28,8 +29,8 @@ import java.util.Map;
  * result that was applied on the primary alone is never seen by any caller.
  *
  * <p>The backup processor is not {@code this} re-run (that would re-evaluate clocks and
- * ownership on the backup) but {@link SetValue}: the exact bytes the primary wrote, so primary
- * and backup are byte-identical. A processor that changed nothing has no backup processor, and
+ * ownership on the backup) but {@link SadSerialization.SetOne}: the exact bytes the primary
+ * wrote, so primary and backup are byte-identical. A processor that changed nothing has no backup processor, and
  * then no backup is sent or awaited.
  *
  * <p><b>Integrity.</b> A processor reads the stored record through {@link #existingChild} (and
@@ -38,10 +39,7 @@ import java.util.Map;
  * ({@link #write(Map.Entry, ChildSaRecord.Builder)} and the like), with the KEK that tagged the
  * record read, or the one named by {@link #tagWith} for a record made here.
  */
-public abstract class RecordProcessor implements EntryProcessor<String, byte[], OpResult> {
-
-    @Serial
-    private static final long serialVersionUID = 1L;
+public abstract class RecordProcessor implements EntryProcessor<String, byte[], OpResult>, IdentifiedDataSerializable {
 
     private transient byte[] written;
     private transient boolean removed;
@@ -173,9 +171,14 @@ public abstract class RecordProcessor implements EntryProcessor<String, byte[], 
     @Override
     public final EntryProcessor<String, byte[], OpResult> getBackupProcessor() {
         if (written != null) {
-            return new SetValue(written);
+            return new SadSerialization.SetOne<>(written, SadSerialization.SetOne.MAP_DEFAULT_TTL);
         }
-        return removed ? new SetValue(null) : null;
+        return removed ? new SadSerialization.SetOne<>(null, SadSerialization.SetOne.MAP_DEFAULT_TTL) : null;
+    }
+
+    @Override
+    public final int getFactoryId() {
+        return SadSerialization.FACTORY_ID;
     }
 
     /** Ends {@link #apply} with a refusal: thrown by the prologue helpers, answered by {@link #process}. */
@@ -187,28 +190,6 @@ public abstract class RecordProcessor implements EntryProcessor<String, byte[], 
         Refusal(OpResult result) {
             super(null, null, false, false); // no stack trace: a refusal is an answer, not a fault
             this.result = result;
-        }
-    }
-
-    /** Backup side: store exactly what the primary stored (null removes). */
-    public static final class SetValue implements EntryProcessor<String, byte[], OpResult> {
-        @Serial
-        private static final long serialVersionUID = 1L;
-        private final byte[] value;
-
-        SetValue(byte[] value) {
-            this.value = value;
-        }
-
-        @Override
-        public OpResult process(Map.Entry<String, byte[]> entry) {
-            entry.setValue(value);
-            return null;
-        }
-
-        @Override
-        public EntryProcessor<String, byte[], OpResult> getBackupProcessor() {
-            return null;
         }
     }
 }

@@ -1,21 +1,22 @@
 package dev.keel.sad.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
 import dev.keel.proto.v1.ChildSaRecord;
 import dev.keel.proto.v1.ChildSaState;
 import dev.keel.proto.v1.UpdateChildSaRequest;
 import dev.keel.sad.SadException.Kind;
-import java.io.Serial;
+import java.io.IOException;
 import java.util.Map;
 
 /** Applies a validated UpdateChildSaRequest: endpoints, lifetimes, rekey state. */
 public final class UpdateProcessor extends RecordProcessor {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
+    private byte[] request;
+    private long nowMs;
 
-    private final byte[] request;
-    private final long nowMs;
+    UpdateProcessor() {} // for Hazelcast
 
     public UpdateProcessor(UpdateChildSaRequest request, long nowMs) {
         this.request = request.toByteArray();
@@ -63,5 +64,22 @@ public final class UpdateProcessor extends RecordProcessor {
         u = Records.applyLifetimes(u.toBuilder().setGeneration(r.getGeneration() + 1).setUpdatedAtMs(nowMs).build(),
                 nowMs);
         return OpResult.ok(write(entry, u));
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.UPDATE;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+        out.writeByteArray(request);
+        out.writeLong(nowMs);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+        request = in.readByteArray();
+        nowMs = in.readLong();
     }
 }

@@ -1,7 +1,9 @@
 package dev.keel.sad.store;
 
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
 import dev.keel.proto.v1.ChildSaRecord;
-import java.io.Serial;
+import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -10,13 +12,12 @@ import java.util.Map;
  */
 public final class UsageProcessor extends RecordProcessor {
 
-    @Serial
-    private static final long serialVersionUID = 1L;
+    private String nodeId;
+    private long bytes;
+    private long packets;
+    private long nowMs;
 
-    private final String nodeId;
-    private final long bytes;
-    private final long packets;
-    private final long nowMs;
+    UsageProcessor() {} // for Hazelcast
 
     public UsageProcessor(String nodeId, long bytes, long packets, long nowMs) {
         this.nodeId = nodeId;
@@ -46,5 +47,26 @@ public final class UsageProcessor extends RecordProcessor {
             return OpResult.ok(entry.getValue());
         }
         return OpResult.ok(write(entry, u));
+    }
+
+    @Override
+    public int getClassId() {
+        return SadSerialization.USAGE;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+        out.writeString(nodeId);
+        out.writeLong(bytes);
+        out.writeLong(packets);
+        out.writeLong(nowMs);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+        nodeId = in.readString();
+        bytes = in.readLong();
+        packets = in.readLong();
+        nowMs = in.readLong();
     }
 }
