@@ -26,7 +26,7 @@ public final class OwnershipClaims {
     /**
      * The inbound CHILD SA bound to {@code spi} (GetChildSa with {@code inbound_spi}): two reads,
      * the SPI map's binding and the record. NOT_FOUND when the SPI is free, only reserved, or
-     * released (a deleted SA releases its SPI).
+     * bound to a deleted SA (whose SPI stays bound until its tombstone is purged).
      */
     public ChildSaRecord childByInboundSpi(GetChildSaRequest req) {
         if (!req.getId().isEmpty()) {
@@ -38,7 +38,7 @@ public final class OwnershipClaims {
             throw SadException.notFound(SaDatabase.spiText(spi) + " is not bound to an inbound CHILD SA");
         }
         ChildSaRecord r = db.getChildSa(id, req.getIncludeWrappedKeys());
-        if (r.getDirection() != Direction.DIRECTION_INBOUND || r.getSpi() != spi) { // a binding being released
+        if (r.getDirection() != Direction.DIRECTION_INBOUND || r.getSpi() != spi || !Records.isLive(r)) {
             throw SadException.notFound(SaDatabase.spiText(spi) + " is not bound to an inbound CHILD SA");
         }
         return r;

@@ -105,8 +105,8 @@ public final class SaDatabase {
      */
     public List<Integer> allocateSpis(AllocateSpiRequest req) {
         int seconds = req.getReservationSeconds();
-        if (seconds > 3600) {
-            throw SadException.invalid("reservation_seconds", seconds + " exceeds 3600");
+        if (Integer.compareUnsigned(seconds, 3600) > 0) { // uint32
+            throw SadException.invalid("reservation_seconds", Integer.toUnsignedString(seconds) + " exceeds 3600");
         }
         if (Integer.compareUnsigned(req.getCount(), MAX_SPIS_PER_CALL) > 0) {
             throw SadException.invalid("count", Integer.toUnsignedString(req.getCount()) + " exceeds "
@@ -116,25 +116,39 @@ public final class SaDatabase {
             seconds = cluster.config().spiReservationSeconds();
         }
         IMap<Integer, String> spis = cluster.spis();
-        List<Integer> reserved = new ArrayList<>(Math.max(1, req.getCount()));
-        for (int n = 0; n < Math.max(1, req.getCount()); n++) {
-            reserved.add(reserveOne(spis, seconds));
+        int count = Math.max(1, req.getCount());
+        List<Integer> reserved = new ArrayList<>(count);
+        // Every SPI of a call in flight at once: one round trip per call rather than one per SPI
+        // (ike-service's pool ran dry under setup load while a batch of 256 went one at a time).
+        // An SPI already taken is drawn again, up to SPI_ATTEMPTS rounds.
+        for (int round = 0; round < SPI_ATTEMPTS && reserved.size() < count; round++) {
+            int[] candidates = new int[count - reserved.size()];
+            List<CompletableFuture<String>> answers = new ArrayList<>(candidates.length);
+            for (int i = 0; i < candidates.length; i++) {
+                candidates[i] = randomSpi();
+                answers.add(calls.submit(spis, candidates[i], SpiBindProcessor.reserve(seconds)));
+            }
+            for (int i = 0; i < candidates.length; i++) {
+                if (join(answers.get(i)) == null) {
+                    reserved.add(candidates[i]);
+                }
+            }
+        }
+        if (reserved.size() < count) {
+            throw new SadException(SadException.Kind.RESOURCE_EXHAUSTED,
+                    "no free SPI found in " + SPI_ATTEMPTS + " random attempts");
         }
         return reserved;
     }
 
-    private int reserveOne(IMap<Integer, String> spis, int seconds) {
-        for (int i = 0; i < SPI_ATTEMPTS; i++) {
+    /** A random SPI outside 0..255 (RFC 4303 §2.1: 1..255 reserved by IANA, 0 for local use). */
+    private int randomSpi() {
+        while (true) {
             int spi = random.nextInt();
-            if (Integer.compareUnsigned(spi, 256) < 0) {
-                continue;
-            }
-            if (spis.putIfAbsent(spi, SpiBindProcessor.RESERVED, seconds, TimeUnit.SECONDS) == null) {
+            if (Integer.compareUnsigned(spi, 256) >= 0) {
                 return spi;
             }
         }
-        throw new SadException(SadException.Kind.RESOURCE_EXHAUSTED,
-                "no free SPI found in " + SPI_ATTEMPTS + " random attempts");
     }
 
     // --- CHILD SAs --------------------------------------------------------------------------
@@ -333,16 +347,30 @@ public final class SaDatabase {
         return Records.withoutKeys(Records.parseChild(r));
     }
 
-    /** Deletes a CHILD SA (tombstone), releases its inbound SPI and zeroizes keys held here. */
+    /**
+     * Deletes a CHILD SA (tombstone) and zeroizes keys held here. An inbound SA's SPI stays bound
+     * to it until its tombstone is purged ({@link #spiRetirementSeconds}): the IKE service names
+     * records by their SPI, so an SPI handed out again while the tombstone lives would make the
+     * next SA with it fail to install (ALREADY_EXISTS), found by the soak's CHILD SA rekeys.
+     */
     public ChildSaRecord deleteChildSa(String id) {
         Validation.id("id", id);
         ChildSaRecord t = Records.parseChild(cluster.childSas().executeOnKey(id,
                 new DeleteProcessor(System.currentTimeMillis(), cluster.recordMac().kekId())).orThrow());
         vault.evict(id);
         if (t.getDirection() == Direction.DIRECTION_INBOUND) {
-            cluster.spis().remove(t.getSpi(), id);
+            cluster.spis().executeOnKey(t.getSpi(), SpiBindProcessor.retire(id, spiRetirementSeconds()));
         }
         return t;
+    }
+
+    /**
+     * How long a deleted SA's SPI stays bound: the tombstone's retention and two maintenance
+     * periods, by when the oldest member's pass has purged the tombstone.
+     */
+    int spiRetirementSeconds() {
+        long ms = cluster.config().tombstoneRetentionSeconds() * 1000L + 2 * cluster.config().maintenanceIntervalMillis();
+        return (int) Math.max(1, (ms + 999) / 1000);
     }
 
     public ChildSaRecord getChildSa(String id, boolean includeWrappedKeys) {

@@ -182,6 +182,8 @@ class SaServiceComponentTest {
                 .hasSize(1);
 
         int spi = f.s1().allocateSpi(AllocateSpiRequest.newBuilder().setReservationSeconds(1).build()).getSpi();
+        int unbound = f.s2().allocateSpi(AllocateSpiRequest.newBuilder().setReservationSeconds(1).build()).getSpi();
+        assertThat(f.n1.cluster().spis().get(unbound)).as("reserved").isEqualTo("");
         ChildSaRecord in = install(TestSupport.gcmSa("spi-a", spi, Direction.DIRECTION_INBOUND));
         assertThatThrownBy(() -> install(TestSupport.gcmSa("spi-b", spi, Direction.DIRECTION_INBOUND)))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
@@ -190,9 +192,17 @@ class SaServiceComponentTest {
                 });
         Thread.sleep(1_600); // the 1 s reservation would have expired; the binding must not
         assertThat(f.n2.cluster().spis().get(spi)).isEqualTo("spi-a");
+        assertThat(f.n2.cluster().spis().get(unbound)).as("a reservation runs out").isNull();
         f.s2().deleteChildSa(DeleteChildSaRequest.newBuilder().setId(in.getId()).build());
-        assertThat(f.n1.cluster().spis().get(spi)).isNull();
-        install(TestSupport.gcmSa("spi-b", spi, Direction.DIRECTION_INBOUND));
+        // Not handed out again while the tombstone lives (the IKE service names records by SPI):
+        // bound to it until two maintenance periods after its retention ends.
+        assertThat(f.n1.cluster().spis().get(spi)).as("bound to the tombstone").isEqualTo("spi-a");
+        assertThat(f.n2.cluster().spis().getEntryView(spi).getTtl()).isEqualTo(601_000);
+        assertThatThrownBy(() -> install(TestSupport.gcmSa("spi-b", spi, Direction.DIRECTION_INBOUND)))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+                    assertThat(e.getStatus().getDescription()).contains("spi-a");
+                });
     }
 
     @Test

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * gets a random SPI as before, counted in {@link #fallbacks()} and logged at most once a minute:
  * the SAD's install still refuses an SPI bound to another SA, so a collision fails that CHILD SA
  * instead of sharing an SPI. Released and taken-over SPIs need nothing here: the SAD unbinds an
- * SPI when its SA is deleted and keeps the binding of an SA that changes owner.
+ * SPI once its SA's tombstone is purged and keeps the binding of an SA that changes owner.
  */
 public final class SadSpiPool implements SpiAllocator, AutoCloseable {
 
@@ -140,7 +140,7 @@ public final class SadSpiPool implements SpiAllocator, AutoCloseable {
 
     @Override
     public void release(int spi) {
-        // The SAD unbinds an SPI when its SA is deleted; one never installed runs out of reservation.
+        // The SAD unbinds an SPI once its SA's tombstone is gone; one never installed runs out of reservation.
     }
 
     @Override
