@@ -63,6 +63,15 @@ public final class KeelLog {
             Map.entry("com.hazelcast", LogSubsystem.LOG_SUBSYSTEM_SAD));
 
     /**
+     * Loggers that print the bytes of messages, held at INFO whatever {@code lib}'s level: gRPC's
+     * HTTP/2 frame loggers dump the first bytes of every DATA frame at DEBUG, and in the services
+     * apart those frames carry the keys ike-service installs into sad-service.
+     */
+    static final List<String> MESSAGE_BYTE_LOGGERS = List.of(
+            "io.grpc.netty.shaded.io.grpc.netty.NettyClientHandler",
+            "io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler");
+
+    /**
      * The loggers whose levels Keel sets, held strongly: java.util.logging holds loggers weakly,
      * and a collected logger forgets its level.
      */
@@ -88,6 +97,7 @@ public final class KeelLog {
         console.setFormatter(new LogLineFormat(settings.json()));
         root.addHandler(console);
         root.addHandler(TAP);
+        MESSAGE_BYTE_LOGGERS.forEach(name -> hold(name).setLevel(Level.INFO));
         List<SubsystemLevel> all = new ArrayList<>();
         settings.levels().forEach((s, l) -> all.add(SubsystemLevel.newBuilder().setSubsystem(s).setLevel(l).build()));
         setLevels(all);

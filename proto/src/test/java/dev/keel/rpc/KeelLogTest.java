@@ -67,6 +67,20 @@ class KeelLogTest {
     }
 
     @Test
+    void grpcsFrameDumpsStayOffWhateverLibsLevel() {
+        // at DEBUG they print the first bytes of every DATA frame: keys, on ike-service's installs
+        KeelLog.install(LogSettings.parse("trace", false));
+        assertThat(Logger.getLogger("io.grpc.internal.ServerImpl").isLoggable(Level.FINEST)).isTrue();
+        assertThat(KeelLog.MESSAGE_BYTE_LOGGERS).allSatisfy(name -> {
+            assertThat(Logger.getLogger(name).isLoggable(Level.FINE)).as(name).isFalse();
+            assertThat(Logger.getLogger(name).isLoggable(Level.INFO)).as(name).isTrue();
+        });
+        KeelLog.setLevels(List.of(level(LogSubsystem.LOG_SUBSYSTEM_LIB, LogLevel.LOG_LEVEL_TRACE)));
+        assertThat(KeelLog.MESSAGE_BYTE_LOGGERS).allSatisfy(name ->
+                assertThat(Logger.getLogger(name).isLoggable(Level.FINE)).as(name).isFalse());
+    }
+
+    @Test
     void theTapDeliversTheLevelsAndSubsystemsASubscriberAskedFor() throws Exception {
         KeelLog.install(LogSettings.parse("debug", false));
         List<LogLine> lines = new CopyOnWriteArrayList<>();
