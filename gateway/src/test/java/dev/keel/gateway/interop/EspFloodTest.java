@@ -1,5 +1,9 @@
 package dev.keel.gateway.interop;
 
+import static dev.keel.gateway.interop.FloodReadings.metrics;
+import static dev.keel.gateway.interop.FloodReadings.number;
+import static dev.keel.gateway.interop.FloodReadings.tail;
+import static dev.keel.gateway.interop.FloodReadings.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.esp.wire.BoundedCommand;
@@ -104,7 +108,7 @@ class EspFloodTest {
                 try {
                     keelA.awaitLog("usable in the data plane", Duration.ofSeconds(30));
                     keelB.awaitLog("usable in the data plane", Duration.ofSeconds(30));
-                    String spi = inboundSpi(metrics(topo, a));
+                    String spi = inboundSpi(metrics(topo, a, METRICS, "keel_esp_", "keel_forward_"));
                     iperf3(topo, 2); // warms both JVMs and moves A's replay window far past sequence number 1,024
                     List<Run> runs = new ArrayList<>();
                     for (int round = 0; round < ROUNDS; round++) {
@@ -168,7 +172,7 @@ class EspFloodTest {
             double cpu = (cpuNanos(keel) - cpu0) / (double) (System.nanoTime() - t0);
             return new Run(name, bits, null, Map.of(), Map.of(), loadAverage(), cpu);
         }
-        Map<String, Double> before = metrics(topo, topo.a());
+        Map<String, Double> before = metrics(topo, topo.a(), METRICS, "keel_esp_", "keel_forward_");
         Map<String, Long> udpBefore = udp(topo, topo.a());
         Path log = work.resolve("flood-" + rate + ".log");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -193,7 +197,7 @@ class EspFloodTest {
             Thread.sleep(500); // the last packets in the sockets' buffers are read and counted
             String json = Files.readString(log).lines().filter(l -> l.startsWith("{")).findFirst()
                     .orElseThrow(() -> new AssertionError("no result from the flood generator: " + readQuietly(log)));
-            Map<String, Double> grown = new TreeMap<>(metrics(topo, topo.a()));
+            Map<String, Double> grown = new TreeMap<>(metrics(topo, topo.a(), METRICS, "keel_esp_", "keel_forward_"));
             before.forEach((k, v) -> grown.merge(k, -v, Double::sum));
             grown.values().removeIf(v -> v == 0);
             Map<String, Long> udpGrown = new TreeMap<>(udp(topo, topo.a()));
@@ -253,38 +257,6 @@ class EspFloodTest {
         return "keel_esp_inbound_drops_total{reason=\"" + reason + "\"}";
     }
 
-    /** Keel's ESP and forwarding series from its metrics endpoint, scraped inside {@code site}'s gateway namespace. */
-    private static Map<String, Double> metrics(NetnsTopology topo, NetnsTopology.Site site) throws IOException {
-        BoundedCommand.Result r = topo.exec(site.gatewayNamespace(), Duration.ofSeconds(20), "python3", "-c",
-                "import urllib.request,sys;sys.stdout.write(urllib.request.urlopen('http://" + METRICS
-                        + "/metrics',timeout=15).read().decode())").requireOk();
-        Map<String, Double> m = new TreeMap<>();
-        for (String line : r.output().split("\n")) {
-            if ((line.startsWith("keel_esp_") || line.startsWith("keel_forward_"))) {
-                int space = line.lastIndexOf(' ');
-                m.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
-            }
-        }
-        return m;
-    }
-
-    /** The kernel's UDP counters in {@code site}'s gateway namespace ({@code /proc/net/snmp}). */
-    private static Map<String, Long> udp(NetnsTopology topo, NetnsTopology.Site site) throws IOException {
-        List<String> lines = topo.exec(site.gatewayNamespace(), Duration.ofSeconds(10), "cat", "/proc/net/snmp")
-                .requireOk().output().lines().filter(l -> l.startsWith("Udp:")).toList();
-        Map<String, Long> m = new TreeMap<>();
-        if (lines.size() >= 2) {
-            String[] names = lines.get(0).split("\\s+");
-            String[] values = lines.get(1).split("\\s+");
-            for (int i = 1; i < Math.min(names.length, values.length); i++) {
-                if (List.of("InDatagrams", "RcvbufErrors", "InErrors").contains(names[i])) {
-                    m.put(names[i], Long.parseLong(values[i]));
-                }
-            }
-        }
-        return m;
-    }
-
     /** The mean throughput of the runs called {@code name}. */
     private static double mean(List<Run> runs, String name) {
         return runs.stream().filter(r -> r.name().equals(name)).mapToDouble(Run::bitsPerSecond).average().orElseThrow();
@@ -324,24 +296,11 @@ class EspFloodTest {
         }
     }
 
-    private static long number(String json, String name) {
-        Matcher m = Pattern.compile("\"" + name + "\": ([0-9]+)").matcher(json);
-        if (!m.find()) {
-            throw new AssertionError("no '" + name + "' in the flood's output: " + json);
-        }
-        return Long.parseLong(m.group(1));
-    }
-
     private static String readQuietly(Path p) {
         try {
             return Files.readString(p);
         } catch (IOException e) {
             return e.toString();
         }
-    }
-
-    private static String tail(String log) {
-        List<String> lines = log.lines().toList();
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
     }
 }

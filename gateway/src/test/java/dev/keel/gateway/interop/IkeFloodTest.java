@@ -1,8 +1,12 @@
 package dev.keel.gateway.interop;
 
+import static dev.keel.gateway.interop.FloodReadings.field;
+import static dev.keel.gateway.interop.FloodReadings.metrics;
+import static dev.keel.gateway.interop.FloodReadings.number;
+import static dev.keel.gateway.interop.FloodReadings.tail;
+import static dev.keel.gateway.interop.FloodReadings.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,9 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -107,19 +108,19 @@ class IkeFloodTest {
                             "--sources", "1000", "--rate", Integer.toString(RATE), "--seconds",
                             Integer.toString(FLOOD_SECONDS), "--count-replies");
                     Thread.sleep(5_000); // the flood has filled the half-open table and cookies are going out
-                    Map<String, Double> during = metrics(topo, keelSite);
+                    Map<String, Double> during = metrics(topo, keelSite, METRICS, "keel_ike_");
                     long underFlood = timedInitiate(charon);
                     topo.exec(peerSite.hostNamespace(), Duration.ofSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W",
                             "2", keelSite.hostAddress()).requireOk();
-                    Map<String, Double> after = metrics(topo, keelSite);
+                    Map<String, Double> after = metrics(topo, keelSite, METRICS, "keel_ike_");
                     assertThat(flood.waitFor(FLOOD_SECONDS + 30, java.util.concurrent.TimeUnit.SECONDS))
                             .as("the flood ends").isTrue();
-                    Map<String, Double> end = metrics(topo, keelSite);
+                    Map<String, Double> end = metrics(topo, keelSite, METRICS, "keel_ike_");
                     String result = Files.readString(floodOut).strip();
                     String charonLog = charon.log();
                     String report = "charon's setup: " + quiet + " ms without the flood, " + underFlood
                             + " ms under it; flood: " + result + "; Keel while flooded: half-open " + during.get(
-                            "keel_ike_half_open_sas") + ", at the end: " + summary(end) + "; " + udpDrops(topo, keelSite);
+                            "keel_ike_half_open_sas") + ", at the end: " + summary(end) + "; " + "kernel UDP in Keel's namespace: " + udp(topo, keelSite);
                     System.out.println("IkeFloodTest: " + report);
 
                     long sent = number(result, "sent");
@@ -155,39 +156,6 @@ class IkeFloodTest {
         return (System.nanoTime() - t0) / 1_000_000;
     }
 
-    /** Keel's metrics endpoint, scraped from inside its namespace: series (with labels) to value. */
-    private static Map<String, Double> metrics(NetnsTopology topo, NetnsTopology.Site site) throws IOException {
-        BoundedCommand.Result r = topo.exec(site.gatewayNamespace(), Duration.ofSeconds(20), "python3", "-c",
-                "import urllib.request,sys;sys.stdout.write(urllib.request.urlopen('http://" + METRICS
-                        + "/metrics',timeout=15).read().decode())").requireOk();
-        Map<String, Double> m = new TreeMap<>();
-        for (String line : r.output().split("\n")) {
-            if (line.startsWith("keel_ike_") && !line.startsWith("#")) {
-                int space = line.lastIndexOf(' ');
-                m.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
-            }
-        }
-        return m;
-    }
-
-    /** The kernel's UDP counters in {@code site}'s gateway namespace: datagrams dropped for a full socket buffer. */
-    private static String udpDrops(NetnsTopology topo, NetnsTopology.Site site) throws IOException {
-        List<String> udp = topo.exec(site.gatewayNamespace(), Duration.ofSeconds(10), "cat", "/proc/net/snmp")
-                .requireOk().output().lines().filter(l -> l.startsWith("Udp:")).toList();
-        if (udp.size() < 2) {
-            return "UDP counters not found";
-        }
-        String[] names = udp.get(0).split("\\s+");
-        String[] values = udp.get(1).split("\\s+");
-        StringBuilder b = new StringBuilder("kernel UDP in Keel's namespace:");
-        for (int i = 1; i < Math.min(names.length, values.length); i++) {
-            if (names[i].equals("InDatagrams") || names[i].equals("RcvbufErrors") || names[i].equals("InErrors")) {
-                b.append(' ').append(names[i]).append('=').append(values[i]);
-            }
-        }
-        return b.toString();
-    }
-
     private static String summary(Map<String, Double> m) {
         StringBuilder b = new StringBuilder();
         m.forEach((k, v) -> {
@@ -197,22 +165,5 @@ class IkeFloodTest {
             }
         });
         return b.toString().strip();
-    }
-
-    private static String field(String json, String name) {
-        Matcher m = Pattern.compile("\"" + name + "\": ([0-9.]+)").matcher(json);
-        if (!m.find()) {
-            throw new AssertionError("no '" + name + "' in the flood's output: " + json);
-        }
-        return m.group(1);
-    }
-
-    private static long number(String json, String name) {
-        return Long.parseLong(field(json, name));
-    }
-
-    private static String tail(String log) {
-        List<String> lines = log.lines().toList();
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
     }
 }
