@@ -13,7 +13,7 @@ KS_PIDS=()   # every JVM started, in order
 ks_jvm() {
   local ns=$1 log=$2 ready=$3 p; shift 3
   # shellcheck disable=SC2086
-  ip netns exec "$ns" "$JAVA_HOME/bin/java" $KEEL_JVM_FLAGS $KS_JVM_HEAP -Dhazelcast.phone.home.enabled=false \
+  ip netns exec "$ns" "$JAVA_HOME/bin/java" $KEEL_JVM_FLAGS ${KEEL_SPLIT_JVM_FLAGS:-} $KS_JVM_HEAP -Dhazelcast.phone.home.enabled=false \
     -cp "$KS_GW_JAR" "$@" > "$log" 2>&1 &
   p=$!; KS_PIDS+=("$p")  # ip netns exec execs java: this is the JVM
   for _ in $(seq 1 1200); do

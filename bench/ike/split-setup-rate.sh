@@ -22,6 +22,8 @@
 #
 #   sudo bench/ike/split-setup-rate.sh [ROUNDS] [IN_FLIGHT] [WARMUP] [DURATION] [WARMUP_SAS] [JIT_SHARE] [CHARON_TOTAL]
 #                                      (defaults: 3 32 20 20 2000 0.05 4000)
+#   KEEL_SPLIT_KINDS="split" ...   runs only those responders of "charon gateway split" (profiling)
+#   KEEL_SPLIT_JVM_FLAGS=-XX:StartFlightRecording=settings=profile,filename=/tmp/split-%p.jfr ...   (the responders)
 # The Keel runs warm up as keel-setup-rate.sh does (WARMUP s and WARMUP_SAS SAs, then 5-s windows
 # until the JIT threads use < JIT_SHARE of all the JVMs' CPU, at most KEEL_JIT_WINDOWS (24) of
 # them), then count DURATION s. CPU per SA: all the processes of both sides.
@@ -154,9 +156,9 @@ print(json.dumps(d, sort_keys=True))' "$res" "$round" "$(uptime)" | tee -a "$out
 
 for round in $(seq 1 "$rounds"); do
   echo "== round $round ($(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg))"
-  charon_run
-  keel_run gateway
-  keel_run split
+  for kind in ${KEEL_SPLIT_KINDS:-charon gateway split}; do
+    if [ "$kind" = charon ]; then charon_run; else keel_run "$kind"; fi
+  done
 done
 echo "load after: $(uptime)" >> "$out/env.txt"
 
