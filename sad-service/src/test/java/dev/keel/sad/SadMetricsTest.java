@@ -22,7 +22,11 @@ class SadMetricsTest {
 
     @Test
     void theTakeoverOfADepartedMembersSasIsCountedAndTimed() throws Exception {
-        try (TwoNodeFixture g = new TwoNodeFixture(1_000)) {
+        // A maintenance pass that runs as n2 leaves takes its SAs over as orphans and leaves the
+        // takeover none to count. Passes run on the keeper's thread: the first after a JIT warm-up
+        // (which can end just then), the next ones every period (and at once if overdue). So: a
+        // period longer than the test, and n2 leaves only after the first pass.
+        try (TwoNodeFixture g = new TwoNodeFixture(1_000, 600_000)) {
             PrometheusMeterRegistry r1 = MetricsEndpoint.newRegistry();
             PrometheusMeterRegistry r2 = MetricsEndpoint.newRegistry();
             new SadMetrics(g.n1).bindTo(r1);
@@ -39,8 +43,6 @@ class SadMetricsTest {
                     .as("each record in one member's partitions").isEqualTo(3);
             assertThat(r1.get("keel.sad.takeovers").functionTimer().count()).isZero();
 
-            // n1's first maintenance pass runs after its keeper's JIT warm-up; run here, it would take
-            // over n2's SAs as orphans and leave the takeover none to count
             long firstPass = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (g.n1.keeper().passes() == 0 && System.nanoTime() < firstPass) {
                 Thread.sleep(20);

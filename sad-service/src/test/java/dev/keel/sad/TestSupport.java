@@ -59,6 +59,9 @@ public final class TestSupport {
         return p;
     }
 
+    /** The maintenance period of {@link #config}'s members. */
+    public static final long MAINTENANCE_INTERVAL_MILLIS = 500;
+
     /** A member config on 127.0.0.1 with test-friendly timings. */
     public static SadConfig.Builder config(String node, String cluster, Path kek, int port, List<Integer> memberPorts) {
         SadConfig.Builder b = SadConfig.builder(node, kek);
@@ -70,7 +73,7 @@ public final class TestSupport {
         b.partitionCount = 31;
         b.mergeFirstRunDelaySeconds = 2;
         b.mergeNextRunDelaySeconds = 2;
-        b.maintenanceIntervalMillis = 500;
+        b.maintenanceIntervalMillis = MAINTENANCE_INTERVAL_MILLIS;
         return b;
     }
 

@@ -23,6 +23,11 @@ final class TwoNodeFixture implements AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     TwoNodeFixture(long replayInitialMargin) throws Exception {
+        this(replayInitialMargin, TestSupport.MAINTENANCE_INTERVAL_MILLIS);
+    }
+
+    /** @param maintenanceIntervalMillis the members' maintenance period (a long one keeps the periodic pass out of a test) */
+    TwoNodeFixture(long replayInitialMargin, long maintenanceIntervalMillis) throws Exception {
         dir = Files.createTempDirectory("keel-sad-test");
         Path kek = TestSupport.kekFile(dir);
         String cluster = TestSupport.uniqueCluster();
@@ -33,10 +38,12 @@ final class TwoNodeFixture implements AutoCloseable {
         try {
             SadConfig.Builder b1 = TestSupport.config("n1", cluster, kek, p1, List.of(p1, p2));
             b1.replayInitialMargin = replayInitialMargin;
+            b1.maintenanceIntervalMillis = maintenanceIntervalMillis;
             n1 = SadNode.start(b1.build(), InProcessServerBuilder.forName(name1).directExecutor());
             closeables.add(n1);
             SadConfig.Builder b2 = TestSupport.config("n2", cluster, kek, p2, List.of(p1, p2));
             b2.replayInitialMargin = replayInitialMargin;
+            b2.maintenanceIntervalMillis = maintenanceIntervalMillis;
             n2 = SadNode.start(b2.build(), InProcessServerBuilder.forName(name2).directExecutor());
             closeables.add(n2);
             c1 = InProcessChannelBuilder.forName(name1).directExecutor().build();
