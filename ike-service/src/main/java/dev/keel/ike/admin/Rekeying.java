@@ -134,7 +134,8 @@ final class Rekeying implements IkeEvents {
             return;
         }
         childNames.forEach((spi, name) -> {
-            if (childSas.get(spi) == 0 && reason.startsWith("rekey of CHILD_SA " + name + " ")) {
+            // not installed yet: not negotiated, or its replacement could not be installed
+            if (!installed.containsKey(spi) && reason.startsWith("rekey of CHILD_SA " + name + " ")) {
                 abort(reason);
             }
         });

@@ -145,16 +145,14 @@ public final class SadChildInstaller implements IkeEvents {
                     LOG.info("{}: CHILD SA {} in the SAD as {} / {}", sa, child.name(), ids.inbound(), ids.outbound());
                     listener.installed(ids, ownerNode, at).whenComplete((v, e) -> usable.complete(null));
                 } else {
-                    usable.complete(null);
-                    failed(sa, child.inboundSpi(), ids, problems.toString());
+                    failed(usable, sa, ids, problems.toString());
                 }
             }
 
             @Override
             public void onError(Throwable t) {
                 pending.decrementAndGet();
-                usable.complete(null);
-                failed(sa, child.inboundSpi(), ids, Statuses.brief(t));
+                failed(usable, sa, ids, Statuses.brief(t));
             }
 
             @Override
@@ -166,8 +164,9 @@ public final class SadChildInstaller implements IkeEvents {
 
     /**
      * Completes when the pair is in the SAD (with its synchronous backup) and, in the gateway, in
-     * this node's data plane: DESIGN §4, the IKE message that completes it waits for this. A pair
-     * the SAD refused completes it too, and is deleted ({@link #failed}).
+     * this node's data plane: DESIGN §4, the IKE message that completes it waits for this. Fails
+     * when the SAD refused the pair or could not be reached: the engine then keeps the peer from
+     * using it (a TEMPORARY_FAILURE answer, or a Delete).
      */
     @Override
     public CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
@@ -199,14 +198,11 @@ public final class SadChildInstaller implements IkeEvents {
         bySaId.values().removeIf(p -> p.sa().current() == sa);
     }
 
-    /** A pair the SAD refused is useless to the peer: delete it in IKE too (which deletes what was stored). */
-    private void failed(IkeSa sa, int inboundSpi, ChildSaRecords.Ids ids, String why) {
+    /** A pair the SAD refused or never heard of: the engine's stage fails, and the engine decides what the peer hears. */
+    private void failed(CompletableFuture<Void> usable, IkeSa sa, ChildSaRecords.Ids ids, String why) {
         installFailures.increment();
-        LOG.warn("{}: CHILD SA {} not installed in the SAD: {}; deleting it", sa, ids.inbound(), why);
-        IkeEngine e = engine;
-        if (e != null) {
-            e.expireChild(sa, inboundSpi);
-        }
+        LOG.warn("{}: CHILD SA {} not installed in the SAD: {}", sa, ids.inbound(), why);
+        usable.completeExceptionally(new IllegalStateException("CHILD SA " + ids.inbound() + " not installed: " + why));
     }
 
     @Override

@@ -17,6 +17,8 @@ final class ChildSaEntry {
     final long madeAtMillis;
     private final List<IkeTimers.Cancellable> timers = new ArrayList<>(2);
     private boolean replaced;
+    /** The inbound SPI of the CHILD SA that replaced it, 0 when unknown (taken over from another node). */
+    private int replacedBy;
     /** When the rekey and the hard lifetime are due, Unix epoch ms (0: never): replicated with the IKE SA. */
     private long rekeyAtMillis;
     private long expireAtMillis;
@@ -53,7 +55,18 @@ final class ChildSaEntry {
         return replaced;
     }
 
-    void markReplaced() {
+    void markReplaced(int bySpi) {
         replaced = true;
+        replacedBy = bySpi;
+    }
+
+    /** True when {@code spi} is the inbound SPI of the CHILD SA known to have replaced this one. */
+    boolean replacedBy(int spi) {
+        return replaced && replacedBy != 0 && replacedBy == spi;
+    }
+
+    void unmarkReplaced() {
+        replaced = false;
+        replacedBy = 0;
     }
 }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,15 +61,18 @@ public final class ChildSas {
 
     /**
      * Adds a negotiated CHILD SA and tells the node to install it; the message under way waits
-     * for that install ({@link ExchangeBarrier}).
+     * for that install ({@link ExchangeBarrier}) and {@code then} runs, on the IKE SA's thread
+     * before that message leaves, with true when the node installed it and false when it could
+     * not (the SAD refused it or was unreachable): the caller decides what a pair the node lacks
+     * means to the peer.
      */
-    public void add(ChildSa child) {
+    public void add(ChildSa child, Consumer<Boolean> then) {
         entries.put(child.inboundSpi(), new ChildSaEntry(child, sa.env().uniqueIds().nextChildSa(),
                 sa.timers().epochMillis()));
         sa.env().counters().childEstablished();
         LOG.info("{} CHILD_SA {} established", sa, child);
         sa.env().events().childEstablished(sa, child);
-        sa.barrier().awaitAlso(sa.env().events().childInstalled(sa, child).toCompletableFuture());
+        sa.barrier().awaitInstall(sa.env().events().childInstalled(sa, child).toCompletableFuture(), then);
     }
 
     /** Removes a CHILD SA, tells the node, zeroizes its keys and frees its SPI. */
@@ -77,6 +81,11 @@ public final class ChildSas {
         if (entry != null && entry.child.equals(child)) {
             entries.remove(child.inboundSpi());
             entry.cancelTimers();
+            for (ChildSaEntry other : entries.values()) {
+                if (other.replacedBy(child.inboundSpi())) { // the replacement went first (deleted by the peer): in use again
+                    other.unmarkReplaced();
+                }
+            }
             LOG.info("{} CHILD_SA {} deleted", sa, child);
             sa.env().events().childDeleted(sa, child);
             sa.env().spis().release(child.inboundSpi());
@@ -150,11 +159,22 @@ public final class ChildSas {
         return Optional.empty();
     }
 
-    /** Marks the CHILD SA with inbound SPI {@code spi} as replaced: it only waits for its delete now. */
-    public void markReplaced(int spi) {
+    /**
+     * Marks the CHILD SA with inbound SPI {@code spi} as replaced by the one with inbound SPI
+     * {@code bySpi}: it only waits for its delete now, unless its replacement goes first.
+     */
+    public void markReplaced(int spi, int bySpi) {
         ChildSaEntry e = entries.get(spi);
         if (e != null) {
-            e.markReplaced();
+            e.markReplaced(bySpi);
+        }
+    }
+
+    /** Takes the mark back: the replacement of the CHILD SA with inbound SPI {@code spi} could not be installed. */
+    public void unmarkReplaced(int spi) {
+        ChildSaEntry e = entries.get(spi);
+        if (e != null) {
+            e.unmarkReplaced();
         }
     }
 
@@ -199,7 +219,7 @@ public final class ChildSas {
                     child.madeAtMillis());
             e.deadlines(child.rekeyAtMillis(), child.expireAtMillis());
             if (child.replaced()) {
-                e.markReplaced();
+                e.markReplaced(0);
             }
             entries.put(child.child().inboundSpi(), e);
             sa.env().spis().reserve(child.child().inboundSpi());

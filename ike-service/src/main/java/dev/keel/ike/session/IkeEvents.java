@@ -31,8 +31,9 @@ public interface IkeEvents {
      * node (DESIGN §4, install before use: in the SAD and in the owner's data plane). The message
      * that completes the CHILD SA leaves only then, and an initiator counts it established and
      * starts its next exchange (a rekey's Delete of the old SA, say) only then. A stage that
-     * fails means the same as one that completes: the install path deletes a pair it could not
-     * install. Default: at once.
+     * fails means the pair could not be installed: a CREATE_CHILD_SA we answer is answered
+     * TEMPORARY_FAILURE instead (RFC 7296 §2.25), a pair the peer has already is deleted, and a
+     * rekey keeps the SA it was to replace. Default: at once.
      */
     default java.util.concurrent.CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
         return INSTALLED;

@@ -60,6 +60,8 @@ public final class TaskManager {
     private long expectedRequestId;
     private long lastResponseId = -1;
     private byte[] lastResponse;
+    /** The exchange {@link #lastResponse} answered, when it was answered here (not restored in a takeover). */
+    private ExchangeType lastResponseType;
     /** Of our CREATE_CHILD_SA request in flight: the CHILD SA it rekeys and our inbound SPI of the pair it makes (0: none). */
     private int inFlightRekeyedChild;
     private int inFlightNewChild;
@@ -316,18 +318,15 @@ public final class TaskManager {
             }
             queued.addFirst(new Exchange(done.type(), done.tasks(), done.messageIdSync()));
         }
-        // e.g. a rekey's Delete of the old SA goes only once the new one carries traffic; a request
-        // that follows at once stores the state itself, before it leaves
-        CompletableFuture<?> durable = queued.isEmpty() ? sa.barrier().makeDurable() : sa.barrier().takeInstalls();
-        if (durable == null) {
-            initiateNext();
-        } else {
-            requestsHeld = true;
-            durable.whenComplete((v, e) -> sa.timers().execute(() -> {
-                requestsHeld = false;
+        // e.g. a rekey's Delete of the old SA goes only once the new one carries traffic (it is queued
+        // only then); a request that follows at once stores the state itself, before it leaves
+        holdRequestsUntil(sa.barrier().takeInstalls(), () -> {
+            if (queued.isEmpty()) {
+                holdRequestsUntil(sa.barrier().makeDurable(), this::initiateNext);
+            } else {
                 initiateNext();
-            }));
-        }
+            }
+        });
         return true;
     }
 
@@ -390,6 +389,7 @@ public final class TaskManager {
         }
         lastResponse = encoded;
         lastResponseId = id;
+        lastResponseType = type;
         expectedRequestId = id + 1;
         sa.counters().exchange(type, false);
         if (failed || hasErrorNotify(response.payloads())) {
@@ -436,17 +436,43 @@ public final class TaskManager {
     private void sendWhenDurable(byte[] encoded, InetSocketAddress to, int fromPort, Runnable then) {
         List<Runnable> after = List.copyOf(afterResponse);
         afterResponse.clear();
+        long id = lastResponseId;
         CompletableFuture<?> durable = sa.barrier().makeDurable();
         if (durable == null) {
-            sent(encoded, to, fromPort, then, after);
+            sent(to != null ? encoded : lastResponse, to, fromPort, then, after);
             return;
         }
         responseHeld = true;
         durable.whenComplete((v, e) -> sa.timers().execute(() -> {
             responseHeld = false;
-            if (sa.isAlive() && (to != null || lastResponse == encoded)) {
-                sent(encoded, to, fromPort, then, after);
+            // our response, or what replaced it meanwhile (replaceHeldResponse), unless a later one did
+            byte[] out = to != null ? encoded : lastResponseId == id ? lastResponse : null;
+            if (sa.isAlive() && out != null) {
+                sent(out, to, fromPort, then, after);
             }
+        }));
+    }
+
+    /**
+     * Replaces the response that waits for its exchange's CHILD SAs ({@link #sendWhenDurable}) by
+     * one with only the notify {@code error}: a CHILD SA it carried could not be installed.
+     */
+    public void replaceHeldResponse(NotifyType error) {
+        OutboundMessage m = new OutboundMessage(lastResponseType, true);
+        m.onlyError(error, new byte[0]);
+        lastResponse = sa.encode(m, lastResponseId);
+        sa.counters().exchangeFailed(lastResponseType, IkeFailure.REFUSED);
+    }
+
+    private void holdRequestsUntil(CompletableFuture<?> f, Runnable next) {
+        if (f == null) {
+            next.run();
+            return;
+        }
+        requestsHeld = true;
+        f.whenComplete((v, e) -> sa.timers().execute(() -> {
+            requestsHeld = false;
+            next.run();
         }));
     }
 
@@ -551,6 +577,7 @@ public final class TaskManager {
         }
         lastResponse = sa.encode(response, request.messageId());
         lastResponseId = request.messageId();
+        lastResponseType = request.exchange();
         expectedRequestId = lastResponseId + 1;
         sendWhenDurable(lastResponse, null, 0, null);
     }

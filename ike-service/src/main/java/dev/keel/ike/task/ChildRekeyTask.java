@@ -122,10 +122,7 @@ public final class ChildRekeyTask implements Task {
                 return Status.DONE;
             }
             if (create.peerError() == NotifyType.TEMPORARY_FAILURE) {
-                // §2.25: try again a little later, jittered so that two sides do not collide again
-                long delay = 500 + sa.env().random().nextInt(1_500);
-                int spi = old.inboundSpi();
-                sa.timers().schedule(Duration.ofMillis(delay), () -> start(sa, spi));
+                retryLater(sa, old.inboundSpi());
             } else if (create.peerError() == NotifyType.CHILD_SA_NOT_FOUND) {
                 // the peer lost it: replace it by a fresh CHILD SA
                 sa.childSas().remove(old);
@@ -134,23 +131,56 @@ public final class ChildRekeyTask implements Task {
             }
             return Status.DONE;
         }
-        sa.childSas().add(fresh);
         if (peerRekeyed && lostTo(collision)) {
             // §2.8.1: the SA made with the lowest of the four nonces is redundant; its creator deletes it
             LOG.info("{}: rekey collision lost, deleting redundant {}", sa, fresh);
-            sa.childSas().markReplaced(old.inboundSpi());
+            sa.childSas().add(fresh, installed -> { });
+            sa.childSas().markReplaced(old.inboundSpi(), collision.created().inboundSpi());
             sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, fresh));
             return Status.DONE;
         }
         if (peerRekeyed) {
             LOG.info("{}: rekey collision won, the peer deletes its redundant CHILD_SA", sa);
         }
-        sa.env().events().childRekeyed(sa, old, fresh);
         if (oldAlive) {
-            sa.childSas().markReplaced(old.inboundSpi());
-            sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(sa, old)); // §2.8: the initiator deletes
+            sa.childSas().markReplaced(old.inboundSpi(), fresh.inboundSpi()); // a rekey of it by the peer now gets TEMPORARY_FAILURE
         }
+        sa.childSas().add(fresh, installed -> replaced(fresh, installed));
+        sa.env().events().childRekeyed(sa, old, fresh); // before its install is heard of, as observers expect
         return Status.DONE;
+    }
+
+    /**
+     * Once the node answered for the replacement (before our next request leaves): installed, the
+     * old SA is deleted (§2.8, the initiator deletes); not installed, the replacement is deleted
+     * instead, the old SA stays and is rekeyed again a little later, as after TEMPORARY_FAILURE.
+     */
+    private void replaced(ChildSa fresh, boolean installed) {
+        IkeSa current = sa.current();
+        if (!current.isAlive()) {
+            return;
+        }
+        boolean oldAlive = current.childSas().byInboundSpi(old.inboundSpi()).isPresent();
+        if (installed) {
+            if (oldAlive) {
+                current.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.childSa(current, old));
+            }
+            return;
+        }
+        LOG.warn("{}: the replacement {} of {} could not be installed; deleting it and keeping the old one",
+                current, fresh, old);
+        sa.env().events().failed(current, "rekey of CHILD_SA " + old.name() + " failed: its replacement could not be installed");
+        DeleteTask.ifNotInstalled(current, fresh).accept(false);
+        if (oldAlive) {
+            current.childSas().unmarkReplaced(old.inboundSpi());
+            retryLater(current, old.inboundSpi());
+        }
+    }
+
+    /** §2.25: again a little later, jittered so that two sides do not collide again. */
+    private static void retryLater(IkeSa sa, int inboundSpi) {
+        long delay = 500 + sa.env().random().nextInt(1_500);
+        sa.timers().schedule(Duration.ofMillis(delay), () -> start(sa, inboundSpi));
     }
 
     private boolean lostTo(CreateChildSaTask passive) {

@@ -197,7 +197,7 @@ public final class CreateChildSaTask implements Task {
             return failed("peer's key exchange value rejected");
         }
         if (rekeyed == null) {
-            sa.childSas().add(created);
+            sa.childSas().add(created, DeleteTask.ifNotInstalled(sa, created));
             if (outcome != null) {
                 outcome.complete(created);
             }
@@ -333,9 +333,9 @@ public final class CreateChildSaTask implements Task {
         m.add(TsPayload.of(false, agreed.tsr()));
         closeKe();
         created = made;
-        sa.childSas().add(made);
+        sa.childSas().add(made, this::answeredWithInstall);
         if (peerRekeyed != null) {
-            sa.childSas().markReplaced(peerRekeyed.inboundSpi()); // the initiator deletes it (§2.8)
+            sa.childSas().markReplaced(peerRekeyed.inboundSpi(), made.inboundSpi()); // the initiator deletes it (§2.8)
             sa.env().events().childRekeyed(sa, peerRekeyed, made);
             ChildRekeyTask ours = ChildRekeyTask.inFlight(sa, peerRekeyed.inboundSpi());
             if (ours != null) {
@@ -343,6 +343,23 @@ public final class CreateChildSaTask implements Task {
             }
         }
         return Status.DONE;
+    }
+
+    /**
+     * The responder's CHILD SA is installed, or not: then the peer must not get it. The response
+     * still waits, so it becomes TEMPORARY_FAILURE (RFC 7296 §2.25: the initiator tries again
+     * later, and a rekey keeps the SA it would have replaced), and the pair is forgotten here.
+     */
+    private void answeredWithInstall(boolean installed) {
+        if (installed || created == null || !sa.isAlive()) {
+            return;
+        }
+        ChildSa made = created;
+        created = null; // not made after all: a colliding rekey of ours goes on as if the peer's never came (§2.8.1)
+        LOG.warn("{}: CHILD_SA {} could not be installed; answering TEMPORARY_FAILURE", sa, made);
+        sa.childSas().remove(made); // which takes back the replaced mark of the SA it was to replace
+        sa.env().events().failed(sa, "CHILD_SA " + made.name() + " could not be installed; answered TEMPORARY_FAILURE");
+        sa.tasks().replaceHeldResponse(NotifyType.TEMPORARY_FAILURE);
     }
 
     // ---- both ----

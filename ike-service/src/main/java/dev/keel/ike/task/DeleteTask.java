@@ -6,8 +6,12 @@ import dev.keel.ike.message.DeletePayload;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.session.ChildSa;
 import dev.keel.ike.session.IkeSa;
+import dev.keel.ike.message.ExchangeType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The initiator's side of a Delete in INFORMATIONAL (RFC 7296 §1.4): deleting the IKE SA (which
@@ -15,6 +19,8 @@ import java.util.List;
  * detection is {@link DpdTask}.
  */
 public final class DeleteTask implements Task {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeleteTask.class);
 
     private final IkeSa sa;
     private final ChildSa child;
@@ -37,6 +43,20 @@ public final class DeleteTask implements Task {
     /** Deletes one CHILD SA pair. */
     public static DeleteTask childSa(IkeSa sa, ChildSa child) {
         return new DeleteTask(sa, child, false, 0);
+    }
+
+    /**
+     * What a CHILD SA the peer has, and the node could not install, is worth: nothing, so it is
+     * deleted in IKE too (the peer would send into a black hole). For {@code ChildSas.add}.
+     */
+    public static Consumer<Boolean> ifNotInstalled(IkeSa sa, ChildSa child) {
+        return installed -> {
+            IkeSa current = sa.current();
+            if (!installed && current.isAlive() && current.childSas().byInboundSpi(child.inboundSpi()).isPresent()) {
+                LOG.warn("{}: CHILD_SA {} could not be installed; deleting it", current, child);
+                current.tasks().queue(ExchangeType.INFORMATIONAL, childSa(current, child));
+            }
+        };
     }
 
     /**

@@ -138,8 +138,9 @@ public final class IkeAuthChildTask implements Task {
     private void install(List<TrafficSelector> local, List<TrafficSelector> remote) {
         ChildSaKeys keys = KeyDerivation.childSa(sa.suite().prf(), sa.keys().skD(), IkeSuite.from(agreed.proposal()),
                 null, sa.ni(), sa.nr());
-        sa.childSas().add(new ChildSa(agreed.child().name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(),
-                agreed.mode(), local, remote, sa.endpoints().natDetected(), keys));
+        ChildSa child = new ChildSa(agreed.child().name(), initiator, inboundSpi, agreed.peerSpi(), agreed.proposal(),
+                agreed.mode(), local, remote, sa.endpoints().natDetected(), keys);
+        sa.childSas().add(child, DeleteTask.ifNotInstalled(sa, child));
     }
 
     private Status childFailed(String reason) {
