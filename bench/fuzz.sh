@@ -27,11 +27,12 @@ TARGETS=(
   sad-service:dev.keel.sad.fuzz.ValidationFuzzTest#updateChildSa
   policy-service:dev.keel.policy.fuzz.PolicyConfigFuzzTest#load
 )
-limit=(-runs=10000000)
+limit=(-runs=10000000 -max_total_time=0)
 chosen=()
 while [ $# -gt 0 ]; do
   case $1 in
-    --runs) limit=(-runs="$2"); shift 2 ;;
+    # -max_total_time=0 lifts the @FuzzTest's own maxDuration (15 s), which would end the run first
+    --runs) limit=(-runs="$2" -max_total_time=0); shift 2 ;;
     --seconds) limit=(-max_total_time="$2"); shift 2 ;;
     -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     *) chosen+=("$1"); shift ;;
