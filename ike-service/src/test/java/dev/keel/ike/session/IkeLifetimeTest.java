@@ -123,7 +123,10 @@ class IkeLifetimeTest {
             Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
             peers.dropToBob = m -> true; // bob falls silent
 
-            Eventually.until(Duration.ofSeconds(6), "deleted", () -> sa.state() == IkeSaState.DESTROYED);
+            // the state changes first, on alice's thread; the engine forgets the SA at the end of that turn
+            Eventually.until(Duration.ofSeconds(6), "deleted and forgotten",
+                    () -> sa.state() == IkeSaState.DESTROYED && peers.alice.ikeSaCount() == 0
+                            && !peers.aliceEvents.destroyed.isEmpty());
             assertThat(sa.expireAtMillis() - sa.establishedAtMillis()).isEqualTo(2_500L);
             assertThat(peers.aliceEvents.destroyed).singleElement().asString()
                     .contains("maximum IKE SA lifetime reached (rekey_time + over_time) without a rekey");
