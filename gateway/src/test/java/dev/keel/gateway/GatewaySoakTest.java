@@ -120,7 +120,7 @@ class GatewaySoakTest {
             for (int i = np; i < n; i++) {
                 share.add(new StrongSwanSoakShare.Tunnel(i, peerId(i), peerTs(i).replace("/32", "")));
             }
-            swan = pair.closeAtEnd(StrongSwanSoakShare.start(share, pair.logA().getParent(), LoopbackPair.PSK,
+            swan = pair.closeAtEnd(StrongSwanSoakShare.start(share, pair.logA().getParent(), pair.logA(), LoopbackPair.PSK,
                     "ha.example", LoopbackPair.A, pair.ikePort, LoopbackPair.ANYCAST, REKEY_SECONDS, DPD_SECONDS, 8));
         }
         long swanEstablished = System.nanoTime();
@@ -222,6 +222,10 @@ class GatewaySoakTest {
         out.add(String.format("- setup: A up and the Keel peer's %,d IKE SAs established in %.1f s, charon's %,d in"
                 + " %.1f s more; every tunnel answering %.1f s after the traffic started", np, (established - t0) / 1e9,
                 swanN, (swanEstablished - established) / 1e9, (answeringAt - trafficFrom) / 1e9));
+        int swanRekeySeconds = Math.max(1, REKEY_SECONDS * 3 / 4);
+        long oddSwan = java.util.stream.IntStream.range(np, n).filter(i -> i % 2 == 1).count();
+        long charonRekeysExpected = oddSwan * (long) Math.floor(swanSoakedSeconds / swanRekeySeconds);
+        long aRekeysOfSwanExpected = (swanN - oddSwan) * (long) Math.floor(swanSoakedSeconds / REKEY_SECONDS);
         if (swan == null) {
             out.add("- strongSwan share: none (" + noShare.orElseThrow() + ")");
         } else {
@@ -235,9 +239,13 @@ class GatewaySoakTest {
                     + " charon rekeys the CHILD SAs of the odd tunnels every %d s (three quarters of rekey_time, so"
                     + " before A), A those of the even ones; charon's DPD every %d s; charon used %.1f %% of one core"
                     + " over the traffic (its %d threads, its log at level 1); %,d packets sent, %,d not answered;"
-                    + " charon's own list-sas at the end: %d of %d IKE SAs established with one installed CHILD SA",
-                    swan.version(), swan.describe(), Math.max(1, REKEY_SECONDS * 3 / 4), DPD_SECONDS,
-                    100 * swanCpu, swan.charonThreads(), swanSent, swanLost, swanAtEnd(swan, swanN), swanN));
+                    + " charon's own list-sas at the end: %d of %d IKE SAs established with one installed CHILD SA;"
+                    + " CREATE_CHILD_SA requests charon -> A %,d (at least %,d expected), A -> charon %,d (at least %,d);"
+                    + " INFORMATIONAL requests charon -> A %,d, A -> charon %,d",
+                    swan.version(), swan.describe(), swanRekeySeconds, DPD_SECONDS,
+                    100 * swanCpu, swan.charonThreads(), swanSent, swanLost, swanAtEnd(swan, swanN), swanN,
+                    swan.requests(36, true), charonRekeysExpected, swan.requests(36, false), aRekeysOfSwanExpected,
+                    swan.requests(37, true), swan.requests(37, false)));
         }
         out.add("");
         out.add("| s | heap after GC, MiB | fds | threads | IKE SAs | ESP SAs in / out | CHILD rekeys | DPD"
@@ -288,6 +296,12 @@ class GatewaySoakTest {
             assertThat(swanAtEnd(swan, swanN)).as("charon's IKE SAs established with one installed CHILD SA (swanctl"
                     + " --list-sas):\n" + swan.charonSas() + "\ncharon's log (tail):\n" + swan.charonLogTail(3000))
                     .isEqualTo(swanN);
+            assertThat(swan.requests(36, true)).as("CREATE_CHILD_SA requests from charon (its odd tunnels' rekeys)")
+                    .isGreaterThanOrEqualTo(charonRekeysExpected);
+            assertThat(swan.requests(36, false)).as("CREATE_CHILD_SA requests from A to charon (its even tunnels' rekeys)")
+                    .isGreaterThanOrEqualTo(aRekeysOfSwanExpected);
+            assertThat(swan.requests(37, false)).as("INFORMATIONAL requests from A to charon (DPD)")
+                    .isGreaterThanOrEqualTo(swanN);
         }
         assertThat(rekeys).as("CHILD SA rekeys").isGreaterThanOrEqualTo(rekeysExpected);
         assertThat(fin.dpd).as("DPD exchanges (each tunnel's at least once)").isGreaterThanOrEqualTo(n);

@@ -67,10 +67,12 @@ public final class StrongSwanSoakShare implements AutoCloseable {
     private final String charonAddress;
     private final List<Tunnel> tunnels;
     private final Path dir;
+    private final Path gatewayLog;
     private final List<AutoCloseable> started = new ArrayList<>();
     private final AtomicLongArray last;
     private final AtomicLongArray counts;
     private StrongSwanPeer charon;
+    private Relay relay;
     private Process pinger;
     private long cpuTicksFrom;
     private long cpuFrom;
@@ -90,7 +92,8 @@ public final class StrongSwanSoakShare implements AutoCloseable {
         }
     }
 
-    private StrongSwanSoakShare(List<Tunnel> tunnels, Path dir) {
+    private StrongSwanSoakShare(List<Tunnel> tunnels, Path dir, Path gatewayLog) {
+        this.gatewayLog = gatewayLog;
         byte[] r = new byte[3];
         ThreadLocalRandom.current().nextBytes(r);
         String hex = HexFormat.of().formatHex(r);
@@ -113,17 +116,20 @@ public final class StrongSwanSoakShare implements AutoCloseable {
      * (PSK {@code psk}, to {@code gatewayId}, selectors the tunnel's /32 and 10.1.0.0/16, DPD every
      * {@code dpdSeconds}; the tunnels of odd index rekey their CHILD SA themselves every three
      * quarters of {@code rekeySeconds}, before A would, the others leave it to A), and initiates
-     * them all, {@code concurrency} at a time. Closes what it made when anything fails.
+     * them all, {@code concurrency} at a time. Closes what it made when anything fails (telling
+     * what charon's log and the gateway's, {@code gatewayLog}, say of a tunnel that did not come up).
      */
-    public static StrongSwanSoakShare start(List<Tunnel> tunnels, Path dir, String psk, String gatewayId,
+    public static StrongSwanSoakShare start(List<Tunnel> tunnels, Path dir, Path gatewayLog, String psk,
+            String gatewayId,
             InetAddress a, int ikePort, InetAddress relaySource, int rekeySeconds, int dpdSeconds, int concurrency)
             throws IOException, InterruptedException {
         NetnsTopology.sweepLeftovers();
-        StrongSwanSoakShare share = new StrongSwanSoakShare(tunnels, dir);
+        StrongSwanSoakShare share = new StrongSwanSoakShare(tunnels, dir, gatewayLog);
         try {
             share.build();
-            share.started.add(new Relay(InetAddress.getByName(share.hostAddress), relaySource, a,
-                    Map.of(500, ikePort, 4500, ikePort + 1)));
+            share.relay = new Relay(InetAddress.getByName(share.hostAddress), relaySource, a,
+                    Map.of(500, ikePort, 4500, ikePort + 1));
+            share.started.add(share.relay);
             share.startCharon(psk, gatewayId, rekeySeconds, dpdSeconds);
             share.initiate(concurrency);
             return share;
@@ -201,9 +207,15 @@ public final class StrongSwanSoakShare implements AutoCloseable {
             }
         }
         if (!failed.isEmpty()) {
+            StringBuilder why = new StringBuilder();
+            for (String f : failed.subList(0, Math.min(2, failed.size()))) {
+                String name = f.substring(0, f.indexOf(':'));
+                why.append("\ncharon's log of ").append(name).append(":\n").append(linesWith(charon.log(), "<" + name + "|"))
+                        .append("\nthe gateway's log of ").append(name).append(":\n")
+                        .append(linesWith(Files.readString(gatewayLog), "[" + name + " "));
+            }
             throw new AssertionError("charon could not initiate " + failed.size() + " of " + tunnels.size()
-                    + " tunnels, e.g. " + failed.subList(0, Math.min(5, failed.size())) + "\ncharon log (tail):\n"
-                    + tail(charon.log(), 4000));
+                    + " tunnels, e.g. " + failed.subList(0, Math.min(5, failed.size())) + why);
         }
         List<SwanctlSas.IkeSa> sas = charon.awaitSas(s -> established(s) == tunnels.size(), Duration.ofSeconds(30));
         if (established(sas) != tunnels.size()) {
@@ -278,6 +290,15 @@ public final class StrongSwanSoakShare implements AutoCloseable {
         return counts.get(k);
     }
 
+    /**
+     * IKE requests of {@code exchangeType} (RFC 7296 §3.1: 36 CREATE_CHILD_SA, 37 INFORMATIONAL)
+     * sent so far by charon ({@code byCharon}) or by A to charon, as the relay saw them pass.
+     */
+    public long requests(int exchangeType, boolean byCharon) {
+        java.util.concurrent.atomic.AtomicInteger n = (byCharon ? relay.fromCharon : relay.fromA).get(exchangeType);
+        return n == null ? 0 : n.get();
+    }
+
     /** charon's CPU time since {@link #startTraffic}, as a share of one core (1.0: one core busy). */
     public double cpuShare() throws IOException {
         return (cpuTicks() - cpuTicksFrom) / 100.0 / ((System.nanoTime() - cpuFrom) / 1e9);
@@ -321,6 +342,10 @@ public final class StrongSwanSoakShare implements AutoCloseable {
     /** The namespace charon runs in and the two ends of the veth, for the figures. */
     public String describe() {
         return namespace + " (charon " + charonAddress + ", host end " + hostLink + " " + hostAddress + ")";
+    }
+
+    private static String linesWith(String log, String mark) {
+        return String.join("\n", log.lines().filter(l -> l.contains(mark)).limit(60).toList());
     }
 
     private static String tail(String s, int max) {
@@ -414,18 +439,28 @@ public final class StrongSwanSoakShare implements AutoCloseable {
     private static final class Relay implements AutoCloseable {
         private final InetAddress source;
         private final InetAddress target;
+        /** Front port (charon's side) to A's port. */
+        private final Map<Integer, Integer> ports;
+        private volatile DatagramChannel ikeFront;
         private final List<DatagramChannel> channels = new ArrayList<>();
         private final Map<String, DatagramChannel> backs = new ConcurrentHashMap<>();
+        /** IKE requests by exchange type, each way. */
+        final Map<Integer, java.util.concurrent.atomic.AtomicInteger> fromCharon = new ConcurrentHashMap<>();
+        final Map<Integer, java.util.concurrent.atomic.AtomicInteger> fromA = new ConcurrentHashMap<>();
         private volatile boolean closed;
 
         Relay(InetAddress front, InetAddress source, InetAddress target, Map<Integer, Integer> ports)
                 throws IOException {
             this.source = source;
             this.target = target;
+            this.ports = Map.copyOf(ports);
             try {
                 for (Map.Entry<Integer, Integer> p : ports.entrySet()) {
                     DatagramChannel f = DatagramChannel.open().bind(new InetSocketAddress(front, p.getKey()));
                     channels.add(f);
+                    if (p.getKey() == 500) {
+                        ikeFront = f;
+                    }
                     int to = p.getValue();
                     Thread.ofPlatform().daemon().name("swan-relay-" + p.getKey()).start(() -> pumpFront(f, to));
                 }
@@ -442,6 +477,7 @@ public final class StrongSwanSoakShare implements AutoCloseable {
                     buf.clear();
                     SocketAddress from = front.receive(buf);
                     buf.flip();
+                    count(buf, to == ports.get(500), fromCharon);
                     DatagramChannel back = backs.computeIfAbsent(to + "/" + from, k -> open(front, from));
                     back.send(buf, new InetSocketAddress(target, to));
                 } catch (ClosedChannelException e) {
@@ -467,6 +503,7 @@ public final class StrongSwanSoakShare implements AutoCloseable {
                             buf.clear();
                             back.receive(buf);
                             buf.flip();
+                            count(buf, front == ikeFront, fromA);
                             front.send(buf, peer);
                         } catch (ClosedChannelException e) {
                             return;
@@ -480,6 +517,23 @@ public final class StrongSwanSoakShare implements AutoCloseable {
                 return back;
             } catch (IOException e) {
                 throw new IllegalStateException(e);
+            }
+        }
+
+        /**
+         * An IKE request (RFC 7296 §3.1: response flag clear) counted by exchange type: any datagram
+         * on the IKE port, or one behind the non-ESP marker on the NAT-T port (RFC 3948 §2.2).
+         */
+        private static void count(ByteBuffer b, boolean ikePort,
+                Map<Integer, java.util.concurrent.atomic.AtomicInteger> counts) {
+            boolean marker = b.remaining() >= 4 && b.getInt(0) == 0;
+            if (!marker && !ikePort) {
+                return;
+            }
+            int at = marker ? 4 : 0;
+            if (b.remaining() >= at + 28 && (b.get(at + 19) & 0x20) == 0) {
+                counts.computeIfAbsent(b.get(at + 18) & 0xff, k -> new java.util.concurrent.atomic.AtomicInteger())
+                        .incrementAndGet();
             }
         }
 
