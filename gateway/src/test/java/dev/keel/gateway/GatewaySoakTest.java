@@ -121,7 +121,7 @@ class GatewaySoakTest {
                 share.add(new StrongSwanSoakShare.Tunnel(i, peerId(i), peerTs(i).replace("/32", "")));
             }
             swan = pair.closeAtEnd(StrongSwanSoakShare.start(share, pair.logA().getParent(), pair.logA(), LoopbackPair.PSK,
-                    "ha.example", LoopbackPair.A, pair.ikePort, LoopbackPair.ANYCAST, REKEY_SECONDS, DPD_SECONDS, 8));
+                    "ha.example", LoopbackPair.A, pair.ikePort, LoopbackPair.ANYCAST, REKEY_SECONDS, DPD_SECONDS, 4));
         }
         long swanEstablished = System.nanoTime();
         GatewayProcessProbe a = pair.closeAtEnd(new GatewayProcessProbe(pair.pidA(), pair.logA(), metricsPort,

@@ -181,7 +181,11 @@ public final class StrongSwanSoakShare implements AutoCloseable {
         }
         CharonOptions options = CharonOptions.defaults().withLogLevel("ike", 1).withLogLevel("cfg", 1)
                 .withLogLevel("chd", 1).withConnectionLine("dpd_delay = " + dpdSeconds + "s")
-                .withStartTimeout(Duration.ofSeconds(30));
+                .withStartTimeout(Duration.ofSeconds(30))
+                // each vici initiate holds one of charon's threads until its IKE SA is up, and
+                // kernel-libipsec keeps some for itself: with the default 16, 8 initiates at once left
+                // none to read the answers, and all waited out their timeout
+                .withCharonLine("threads = 32");
         String charonRekey = "rekey_time = " + Math.max(1, rekeySeconds * 3 / 4) + "s";
         charon = StrongSwanPeer.start(namespace, dir.resolve("charon"), specs, options,
                 c -> Integer.parseInt(c.name().substring(1)) % 2 == 1 ? List.of(charonRekey) : List.of());
