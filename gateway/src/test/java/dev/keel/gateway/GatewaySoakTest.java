@@ -33,21 +33,26 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The soak (issue 16; docs/security.md, "Soak"; {@code gateway/soak.sh}): gateway A in a process
- * of its own, alone, carrying N tunnels from a Keel peer P in this JVM ({@link ManyTunnels}: N
- * IKE SAs, one CHILD SA each) for a while, A rekeying every CHILD SA every {@code rekey_time}
- * and checking every peer's liveness every {@code dpd_delay}, while P's host sends one packet per
- * tunnel per second which A's host answers back through the tunnel. Every 10 s it reads A from
+ * of its own, alone, carrying N tunnels ({@link ManyTunnels}: N IKE SAs, one CHILD SA each), N - S
+ * from a Keel peer P in this JVM and S from strongSwan's charon in a network namespace of its own
+ * ({@link StrongSwanSoakShare}; S a tenth of N unless {@code -Dkeel.soak.strongswanTunnels} says
+ * otherwise; where the share cannot run, P carries all N and the output says why) for a while,
+ * A rekeying every CHILD SA every {@code rekey_time} and checking every peer's liveness every
+ * {@code dpd_delay}, while P's host (and charon's) sends one packet per tunnel per second which A's
+ * host answers back through the tunnel. Every 10 s it reads A from
  * outside ({@link GatewayProcessProbe}): heap after a full GC, file descriptors, threads, its IKE
  * and ESP SA gauges, rekey and DPD counters, blocked-event-loop warnings in its log; and every
  * tunnel's traffic. It asserts that no SA is lost (A runs N IKE SAs at every sample, every tunnel
  * answered within every 10 s window, P's N IKE SAs established with one CHILD SA at the end), that
  * the rekeys and DPD happened, that heap after GC (the trend over the run's second half), file
  * descriptors and threads at the end are within a stated margin of their level after warm-up, and
- * that no thread was reported blocked.
+ * that no thread was reported blocked; for the share also charon's own view of its SAs at the end,
+ * the rekeys each side sent and A's DPD of charon, and charon's CPU in the figures.
  *
- * <p>CI runs the defaults (200 tunnels, 3 minutes, rekey every 30 s, DPD every 10 s: about 3.7
- * minutes in all); {@code gateway/soak.sh} the long run (1,000 tunnels, 30 minutes, rekey every
- * 60 s, DPD every 30 s), with {@code -Dkeel.soak.tunnels}, {@code .seconds}, {@code .rekeySeconds},
+ * <p>CI runs the defaults (200 tunnels, 20 of them charon's, 3 minutes, rekey every 30 s, DPD every
+ * 10 s: about 4 minutes in all); {@code gateway/soak.sh} the long run (1,000 tunnels, 100 of them
+ * charon's, 30 minutes, rekey every 60 s, DPD every 30 s), with {@code -Dkeel.soak.tunnels},
+ * {@code .strongswanTunnels}, {@code .seconds}, {@code .rekeySeconds},
  * {@code .dpdSeconds}, and {@code -Dkeel.soak.figures=FILE} for the figures.
  */
 class GatewaySoakTest {
@@ -120,7 +125,8 @@ class GatewaySoakTest {
             for (int i = np; i < n; i++) {
                 share.add(new StrongSwanSoakShare.Tunnel(i, peerId(i), peerTs(i).replace("/32", "")));
             }
-            swan = pair.closeAtEnd(StrongSwanSoakShare.start(share, pair.logA().getParent(), pair.logA(), LoopbackPair.PSK,
+            swan = pair.closeAtEnd(StrongSwanSoakShare.start(share, pair.logA().getParent(), pair.logA(),
+                    LoopbackPair.PSK,
                     "ha.example", LoopbackPair.A, pair.ikePort, LoopbackPair.ANYCAST, REKEY_SECONDS, DPD_SECONDS, 4));
         }
         long swanEstablished = System.nanoTime();
@@ -136,7 +142,8 @@ class GatewaySoakTest {
             swan.startTraffic(sent);
         }
         StrongSwanSoakShare share = swan;
-        LongToIntFunction answering = since -> back.tunnelsSince(since) + (share == null ? 0 : share.tunnelsSince(since));
+        LongToIntFunction answering = since -> back.tunnelsSince(since)
+                + (share == null ? 0 : share.tunnelsSince(since));
         Map<String, Long> peerBefore = DataPlaneCounts.of(p);
         long trafficFrom = System.nanoTime();
         await(() -> answering.applyAsInt(trafficFrom) == n, 30_000 + 10L * n, "every tunnel answering", 20);
@@ -240,7 +247,8 @@ class GatewaySoakTest {
                     + " before A), A those of the even ones; charon's DPD every %d s; charon used %.1f %% of one core"
                     + " over the traffic (its %d threads, its log at level 1); %,d packets sent, %,d not answered;"
                     + " charon's own list-sas at the end: %d of %d IKE SAs established with one installed CHILD SA;"
-                    + " CREATE_CHILD_SA requests charon -> A %,d (at least %,d expected), A -> charon %,d (at least %,d);"
+                    + " CREATE_CHILD_SA requests charon -> A %,d (at least %,d expected),"
+                    + " A -> charon %,d (at least %,d);"
                     + " INFORMATIONAL requests charon -> A %,d, A -> charon %,d",
                     swan.version(), swan.describe(), swanRekeySeconds, DPD_SECONDS,
                     100 * swanCpu, swan.charonThreads(), swanSent, swanLost, swanAtEnd(swan, swanN), swanN,
@@ -298,7 +306,8 @@ class GatewaySoakTest {
                     .isEqualTo(swanN);
             assertThat(swan.requests(36, true)).as("CREATE_CHILD_SA requests from charon (its odd tunnels' rekeys)")
                     .isGreaterThanOrEqualTo(charonRekeysExpected);
-            assertThat(swan.requests(36, false)).as("CREATE_CHILD_SA requests from A to charon (its even tunnels' rekeys)")
+            assertThat(swan.requests(36, false))
+                    .as("CREATE_CHILD_SA requests from A to charon (its even tunnels' rekeys)")
                     .isGreaterThanOrEqualTo(aRekeysOfSwanExpected);
             assertThat(swan.requests(37, false)).as("INFORMATIONAL requests from A to charon (DPD)")
                     .isGreaterThanOrEqualTo(swanN);

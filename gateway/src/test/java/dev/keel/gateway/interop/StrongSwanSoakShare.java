@@ -54,7 +54,7 @@ public final class StrongSwanSoakShare implements AutoCloseable {
     private static final String LAN_HOST = "10.1.0.7";
     private static final int PORT = 5201;
 
-    /** Tunnel {@code index} (the soak's numbering) as peer {@code id}, its host {@code host} (its /32 is its selector). */
+    /** Tunnel {@code index} (the soak's numbering) as peer {@code id}; its host's /32 is its selector. */
     public record Tunnel(int index, String id, String host) {
         String name() {
             return "t" + index;
@@ -214,7 +214,8 @@ public final class StrongSwanSoakShare implements AutoCloseable {
             StringBuilder why = new StringBuilder();
             for (String f : failed.subList(0, Math.min(2, failed.size()))) {
                 String name = f.substring(0, f.indexOf(':'));
-                why.append("\ncharon's log of ").append(name).append(":\n").append(linesWith(charon.log(), "<" + name + "|"))
+                why.append("\ncharon's log of ").append(name).append(":\n")
+                        .append(linesWith(charon.log(), "<" + name + "|"))
                         .append("\nthe gateway's log of ").append(name).append(":\n")
                         .append(linesWith(Files.readString(gatewayLog), "[" + name + " "));
             }
