@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.keel.gateway.GatewayProcessProbe.Metrics;
 import dev.keel.gateway.ManyTunnels.Arrivals;
+import dev.keel.gateway.interop.StrongSwanSoakShare;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.IkeSaState;
 import java.nio.file.Files;
@@ -22,34 +23,43 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.LongToIntFunction;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
  * The soak (issue 16; docs/security.md, "Soak"; {@code gateway/soak.sh}): gateway A in a process
- * of its own, alone, carrying N tunnels from a Keel peer P in this JVM ({@link ManyTunnels}: N
- * IKE SAs, one CHILD SA each) for a while, A rekeying every CHILD SA every {@code rekey_time}
- * and checking every peer's liveness every {@code dpd_delay}, while P's host sends one packet per
- * tunnel per second which A's host answers back through the tunnel. Every 10 s it reads A from
+ * of its own, alone, carrying N tunnels ({@link ManyTunnels}: N IKE SAs, one CHILD SA each), N - S
+ * from a Keel peer P in this JVM and S from strongSwan's charon in a network namespace of its own
+ * ({@link StrongSwanSoakShare}; S a tenth of N unless {@code -Dkeel.soak.strongswanTunnels} says
+ * otherwise; where the share cannot run, P carries all N and the output says why) for a while,
+ * A rekeying every CHILD SA every {@code rekey_time} and checking every peer's liveness every
+ * {@code dpd_delay}, while P's host (and charon's) sends one packet per tunnel per second which A's
+ * host answers back through the tunnel. Every 10 s it reads A from
  * outside ({@link GatewayProcessProbe}): heap after a full GC, file descriptors, threads, its IKE
  * and ESP SA gauges, rekey and DPD counters, blocked-event-loop warnings in its log; and every
  * tunnel's traffic. It asserts that no SA is lost (A runs N IKE SAs at every sample, every tunnel
  * answered within every 10 s window, P's N IKE SAs established with one CHILD SA at the end), that
  * the rekeys and DPD happened, that heap after GC (the trend over the run's second half), file
  * descriptors and threads at the end are within a stated margin of their level after warm-up, and
- * that no thread was reported blocked.
+ * that no thread was reported blocked; for the share also charon's own view of its SAs at the end,
+ * the rekeys each side sent and A's DPD of charon, and charon's CPU in the figures.
  *
- * <p>CI runs the defaults (200 tunnels, 3 minutes, rekey every 30 s, DPD every 10 s: about 3.7
- * minutes in all); {@code gateway/soak.sh} the long run (1,000 tunnels, 30 minutes, rekey every
- * 60 s, DPD every 30 s), with {@code -Dkeel.soak.tunnels}, {@code .seconds}, {@code .rekeySeconds},
+ * <p>CI runs the defaults (200 tunnels, 20 of them charon's, 3 minutes, rekey every 30 s, DPD every
+ * 10 s: about 4 minutes in all); {@code gateway/soak.sh} the long run (1,000 tunnels, 100 of them
+ * charon's, 30 minutes, rekey every 60 s, DPD every 30 s), with {@code -Dkeel.soak.tunnels},
+ * {@code .strongswanTunnels}, {@code .seconds}, {@code .rekeySeconds},
  * {@code .dpdSeconds}, and {@code -Dkeel.soak.figures=FILE} for the figures.
  */
 class GatewaySoakTest {
 
     private static final int TUNNELS = Integer.getInteger("keel.soak.tunnels", 200);
+    /** Of the tunnels, how many come from strongSwan's charon instead of the Keel peer (a tenth unless set). */
+    private static final int STRONGSWAN_TUNNELS = Integer.getInteger("keel.soak.strongswanTunnels", TUNNELS / 10);
     /** The run from the first traffic on, warm-up included. */
     private static final int SECONDS = Integer.getInteger("keel.soak.seconds", 180);
     private static final int REKEY_SECONDS = Integer.getInteger("keel.soak.rekeySeconds", 30);
@@ -74,7 +84,7 @@ class GatewaySoakTest {
 
     @Test
     void tunnelsStayUpThroughRekeysAndDpdWithFlatHeapFdsAndThreads() {
-        long bound = 120 + TUNNELS / 5 + SECONDS + 60;
+        long bound = 120 + TUNNELS / 5 + SECONDS + 60 + 60 + STRONGSWAN_TUNNELS;
         assertTimeoutPreemptively(Duration.ofSeconds(bound), this::soak, "the soak's whole bound, " + bound + " s");
     }
 
@@ -89,31 +99,55 @@ class GatewaySoakTest {
 
     private void soak() throws Exception {
         int n = TUNNELS;
+        Optional<String> noShare = STRONGSWAN_TUNNELS <= 0 ? Optional.of("-Dkeel.soak.strongswanTunnels=0")
+                : STRONGSWAN_TUNNELS > n ? Optional.of("more strongSwan tunnels than tunnels")
+                : StrongSwanSoakShare.unavailable(); // fails instead with KEEL_REQUIRE_SYSTEM_TESTS=1
+        int swanN = noShare.isPresent() ? 0 : STRONGSWAN_TUNNELS;
+        int np = n - swanN; // the Keel peer's: tunnels 0 .. np-1; charon's: np .. n-1
+        noShare.ifPresent(why -> System.out.println("soak: no strongSwan share (" + why + "); the Keel peer carries"
+                + " all " + n + " tunnels"));
         int metricsPort = freeTcpPort();
         String heapMax = n > 300 ? "1g" : "512m";
         String childOptions = "rekey_time: " + REKEY_SECONDS + "s";
         String pairSide = ManyTunnels.connections(n, i -> pairConnection(connection(i), "127.0.0.1", peerId(i),
                 peerTs(i), DPD_SECONDS + "s", childOptions));
-        String peerSide = ManyTunnels.connections(n, i -> peerConnection(connection(i), peerId(i), peerTs(i), "0s",
+        String peerSide = ManyTunnels.connections(np, i -> peerConnection(connection(i), peerId(i), peerTs(i), "0s",
                 "none"));
 
         long t0 = System.nanoTime();
         pair.startAAloneInProcess(pairSide, heapMax, metricsPort);
         GatewayNode p = pair.startPeer(peerSide);
-        IkeSa[] tunnels = ManyTunnels.establish(p, n, 16, 20);
+        IkeSa[] tunnels = ManyTunnels.establish(p, np, 16, 20);
         long established = System.nanoTime();
+        StrongSwanSoakShare swan = null;
+        if (swanN > 0) {
+            List<StrongSwanSoakShare.Tunnel> share = new ArrayList<>();
+            for (int i = np; i < n; i++) {
+                share.add(new StrongSwanSoakShare.Tunnel(i, peerId(i), peerTs(i).replace("/32", "")));
+            }
+            swan = pair.closeAtEnd(StrongSwanSoakShare.start(share, pair.logA().getParent(), pair.logA(),
+                    LoopbackPair.PSK,
+                    "ha.example", LoopbackPair.A, pair.ikePort, LoopbackPair.ANYCAST, REKEY_SECONDS, DPD_SECONDS, 4));
+        }
+        long swanEstablished = System.nanoTime();
         GatewayProcessProbe a = pair.closeAtEnd(new GatewayProcessProbe(pair.pidA(), pair.logA(), metricsPort,
                 pair.logA().getParent()));
         Metrics first = a.scrape(); // the counters from here: every rekey and DPD after the set-up
 
         AtomicLongArray sent = new AtomicLongArray(n);
         pair.closeAtEnd(ManyTunnels.echo(pair.lanA, n));
-        Arrivals back = pair.closeAtEnd(new Arrivals(pair.lanPeer.host(), n, false, false));
-        HostLoop rounds = pair.closeAtEnd(ManyTunnels.rounds(pair.lanPeer, n, ROUND_MILLIS, sent));
+        Arrivals back = pair.closeAtEnd(new Arrivals(pair.lanPeer.host(), np, false, false));
+        HostLoop rounds = pair.closeAtEnd(ManyTunnels.rounds(pair.lanPeer, np, ROUND_MILLIS, sent));
+        if (swan != null) {
+            swan.startTraffic(sent);
+        }
+        StrongSwanSoakShare share = swan;
+        LongToIntFunction answering = since -> back.tunnelsSince(since)
+                + (share == null ? 0 : share.tunnelsSince(since));
         Map<String, Long> peerBefore = DataPlaneCounts.of(p);
         long trafficFrom = System.nanoTime();
-        await(() -> back.tunnelsSince(trafficFrom) == n, 30_000 + 10L * n, "every tunnel answering", 20);
-        long answering = System.nanoTime();
+        await(() -> answering.applyAsInt(trafficFrom) == n, 30_000 + 10L * n, "every tunnel answering", 20);
+        long answeringAt = System.nanoTime();
 
         List<Sample> samples = new ArrayList<>();
         Map<String, Integer> threadsAfterWarmup = null;
@@ -125,7 +159,7 @@ class GatewaySoakTest {
             if (wait > 0) {
                 Thread.sleep(wait / 1_000_000);
             }
-            samples.add(sample(a, first, back, n, trafficFrom));
+            samples.add(sample(a, first, answering, n, trafficFrom));
             System.out.println("soak " + samples.getLast().row());
             if (threadsAfterWarmup == null && samples.getLast().at >= WARMUP_SECONDS) {
                 threadsAfterWarmup = a.threadKinds();
@@ -136,7 +170,11 @@ class GatewaySoakTest {
             }
         }
         rounds.close();
+        if (swan != null) {
+            swan.stopTraffic();
+        }
         Thread.sleep(2 * ROUND_MILLIS); // the last round's answers
+        double swanCpu = swan == null ? 0 : swan.cpuShare();
         Metrics last = a.scrape();
         long fdsAtEnd = a.fds();
         int busyAtEnd = a.threads() - a.idlePooledThreads();
@@ -164,7 +202,7 @@ class GatewaySoakTest {
         long lostAll = 0;
         long lostMost = 0;
         for (int i = 0; i < n; i++) {
-            long lost = sent.get(i) - back.count(i);
+            long lost = sent.get(i) - (i < np ? back.count(i) : share.answers(i - np));
             sentAll += sent.get(i);
             lostAll += lost;
             lostMost = Math.max(lostMost, lost);
@@ -173,19 +211,50 @@ class GatewaySoakTest {
         int busyGrew = busyAtEnd - busyAfterWarmup;
         long rekeys = fin.childRekeys;
         double soakedSeconds = (trafficFrom - established) / 1e9 + fin.at; // set-up to the last sample
-        long rekeysExpected = (long) n * (long) Math.floor(soakedSeconds / REKEY_SECONDS);
+        double swanSoakedSeconds = (trafficFrom - swanEstablished) / 1e9 + fin.at; // charon's tunnels came later
+        long rekeysExpected = (long) np * (long) Math.floor(soakedSeconds / REKEY_SECONDS)
+                + (long) swanN * (long) Math.floor(swanSoakedSeconds / REKEY_SECONDS);
         int silentMost = samples.stream().mapToInt(Sample::silent).max().orElse(0);
         int ikeLeast = samples.stream().mapToInt(Sample::ikeSas).min().orElse(0);
         int ikeMost = samples.stream().mapToInt(Sample::ikeSas).max().orElse(0);
 
         List<String> out = new ArrayList<>();
-        out.add(String.format("- %,d tunnels (%,d IKE SAs, one CHILD SA each) from a Keel peer to gateway A (its own"
-                + " process, -Xmx%s, %s) on loopback; %d s of traffic, each tunnel one packet per second each way;"
+        out.add(String.format("- %,d tunnels (%,d IKE SAs, one CHILD SA each), %,d from a Keel peer on loopback and"
+                + " %,d from strongSwan, to gateway A (its own"
+                + " process, -Xmx%s, %s); %d s of traffic, each tunnel one packet per second each way;"
                 + " A rekeys every CHILD SA every %d s (rekey_time) and checks liveness every %d s (dpd_delay);"
                 + " A read every %d s, the baseline the median of the samples of the %d s after a %d s warm-up",
-                n, n, heapMax, gcName(a), SECONDS, REKEY_SECONDS, DPD_SECONDS, SAMPLE_SECONDS, 30, WARMUP_SECONDS));
-        out.add(String.format("- setup: A up and %,d IKE SAs established in %.1f s; every tunnel answering %.1f s"
-                + " after the traffic started", n, (established - t0) / 1e9, (answering - trafficFrom) / 1e9));
+                n, n, np, swanN, heapMax, gcName(a), SECONDS, REKEY_SECONDS, DPD_SECONDS, SAMPLE_SECONDS, 30,
+                WARMUP_SECONDS));
+        out.add(String.format("- setup: A up and the Keel peer's %,d IKE SAs established in %.1f s, charon's %,d in"
+                + " %.1f s more; every tunnel answering %.1f s after the traffic started", np, (established - t0) / 1e9,
+                swanN, (swanEstablished - established) / 1e9, (answeringAt - trafficFrom) / 1e9));
+        int swanRekeySeconds = Math.max(1, REKEY_SECONDS * 3 / 4);
+        long oddSwan = java.util.stream.IntStream.range(np, n).filter(i -> i % 2 == 1).count();
+        long charonRekeysExpected = oddSwan * (long) Math.floor(swanSoakedSeconds / swanRekeySeconds);
+        long aRekeysOfSwanExpected = (swanN - oddSwan) * (long) Math.floor(swanSoakedSeconds / REKEY_SECONDS);
+        if (swan == null) {
+            out.add("- strongSwan share: none (" + noShare.orElseThrow() + ")");
+        } else {
+            long swanSent = 0;
+            long swanLost = 0;
+            for (int i = np; i < n; i++) {
+                swanSent += sent.get(i);
+                swanLost += sent.get(i) - swan.answers(i - np);
+            }
+            out.add(String.format("- strongSwan share: %s, kernel-libipsec, ESP in UDP, in %s, one IKE SA per tunnel;"
+                    + " charon rekeys the CHILD SAs of the odd tunnels every %d s (three quarters of rekey_time, so"
+                    + " before A), A those of the even ones; charon's DPD every %d s; charon used %.1f %% of one core"
+                    + " over the traffic (its %d threads, its log at level 1); %,d packets sent, %,d not answered;"
+                    + " charon's own list-sas at the end: %d of %d IKE SAs established with one installed CHILD SA;"
+                    + " CREATE_CHILD_SA requests charon -> A %,d (at least %,d expected),"
+                    + " A -> charon %,d (at least %,d);"
+                    + " INFORMATIONAL requests charon -> A %,d, A -> charon %,d",
+                    swan.version(), swan.describe(), swanRekeySeconds, DPD_SECONDS,
+                    100 * swanCpu, swan.charonThreads(), swanSent, swanLost, swanAtEnd(swan, swanN), swanN,
+                    swan.requests(36, true), charonRekeysExpected, swan.requests(36, false), aRekeysOfSwanExpected,
+                    swan.requests(37, true), swan.requests(37, false)));
+        }
         out.add("");
         out.add("| s | heap after GC, MiB | fds | threads | IKE SAs | ESP SAs in / out | CHILD rekeys | DPD"
                 + " | IKE failures | blocked | silent tunnels |");
@@ -231,6 +300,18 @@ class GatewaySoakTest {
                 .filteredOn(s -> s.silent != 0).isEmpty();
         await(() -> Arrays.stream(tunnels).allMatch(sa -> sa.state() == IkeSaState.ESTABLISHED
                 && sa.children().size() == 1), 10_000, "P's N IKE SAs established with one CHILD SA each", 20);
+        if (swan != null) {
+            assertThat(swanAtEnd(swan, swanN)).as("charon's IKE SAs established with one installed CHILD SA (swanctl"
+                    + " --list-sas):\n" + swan.charonSas() + "\ncharon's log (tail):\n" + swan.charonLogTail(3000))
+                    .isEqualTo(swanN);
+            assertThat(swan.requests(36, true)).as("CREATE_CHILD_SA requests from charon (its odd tunnels' rekeys)")
+                    .isGreaterThanOrEqualTo(charonRekeysExpected);
+            assertThat(swan.requests(36, false))
+                    .as("CREATE_CHILD_SA requests from A to charon (its even tunnels' rekeys)")
+                    .isGreaterThanOrEqualTo(aRekeysOfSwanExpected);
+            assertThat(swan.requests(37, false)).as("INFORMATIONAL requests from A to charon (DPD)")
+                    .isGreaterThanOrEqualTo(swanN);
+        }
         assertThat(rekeys).as("CHILD SA rekeys").isGreaterThanOrEqualTo(rekeysExpected);
         assertThat(fin.dpd).as("DPD exchanges (each tunnel's at least once)").isGreaterThanOrEqualTo(n);
         assertThat(heapAtEnd - base.heap).as("heap after GC at the end (second half's trend) above the baseline")
@@ -240,10 +321,21 @@ class GatewaySoakTest {
                 .isLessThanOrEqualTo(THREAD_SLACK);
     }
 
-    private static Sample sample(GatewayProcessProbe a, Metrics first, Arrivals back, int n, long trafficFrom)
-            throws Exception {
+    /** charon's IKE SAs with one installed CHILD SA, given up to 10 s to be {@code s} (a rekey may be under way). */
+    private static int swanAtEnd(StrongSwanSoakShare swan, int s) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        int e = swan.establishedAtCharon();
+        for (int tries = 0; e != s && System.nanoTime() < deadline && tries < 100; tries++) {
+            Thread.sleep(200);
+            e = swan.establishedAtCharon();
+        }
+        return e;
+    }
+
+    private static Sample sample(GatewayProcessProbe a, Metrics first, LongToIntFunction answering, int n,
+            long trafficFrom) throws Exception {
         long now = System.nanoTime();
-        int silent = n - back.tunnelsSince(now - TimeUnit.SECONDS.toNanos(SAMPLE_SECONDS));
+        int silent = n - answering.applyAsInt(now - TimeUnit.SECONDS.toNanos(SAMPLE_SECONDS));
         long heap = a.heapAfterGc();
         Metrics m = a.scrape();
         return new Sample((now - trafficFrom) / 1e9, heap, a.fds(), a.threads(), (int) m.sum("keel_ike_sas"),

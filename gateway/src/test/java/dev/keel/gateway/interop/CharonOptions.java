@@ -52,6 +52,11 @@ public record CharonOptions(Map<String, Integer> logLevels, List<String> extraCh
                 startTimeout);
     }
 
+    /** These options with another wait for the vici socket after starting (a loaded machine, many connections). */
+    public CharonOptions withStartTimeout(Duration timeout) {
+        return new CharonOptions(logLevels, extraCharonLines, extraConnectionLines, extraChildLines, timeout);
+    }
+
     private static List<String> plus(List<String> lines, String line) {
         List<String> l = new java.util.ArrayList<>(lines);
         l.add(line);

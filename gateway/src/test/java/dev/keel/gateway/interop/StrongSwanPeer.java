@@ -47,6 +47,8 @@ public final class StrongSwanPeer implements AutoCloseable {
     private final Path workDir;
     private final CharonOptions options;
     private ConnectionSpec connection;
+    /** Connections loaded beside {@link #connection}, each with extra lines for its child section. */
+    private List<Map.Entry<ConnectionSpec, List<String>>> more = List.of();
     private Process charon;
     private boolean closed;
 
@@ -92,8 +94,21 @@ public final class StrongSwanPeer implements AutoCloseable {
      */
     public static StrongSwanPeer start(String namespace, Path workDir, ConnectionSpec connection,
             CharonOptions options) throws IOException {
+        return start(namespace, workDir, List.of(connection), options, c -> List.of());
+    }
+
+    /**
+     * As {@link #start(String, Path, ConnectionSpec, CharonOptions)} with several connections
+     * (non-empty; names and child names unique), each child section getting {@code childLines} of
+     * its connection beside {@link CharonOptions#extraChildLines()}; {@link #connection()} is the
+     * first. For many tunnels from one daemon (the soak's strongSwan share).
+     */
+    public static StrongSwanPeer start(String namespace, Path workDir, List<ConnectionSpec> connections,
+            CharonOptions options, java.util.function.Function<ConnectionSpec, List<String>> childLines)
+            throws IOException {
         Path charonBin = assumeAvailable();
-        StrongSwanPeer peer = new StrongSwanPeer(namespace, workDir, connection, options);
+        StrongSwanPeer peer = new StrongSwanPeer(namespace, workDir, connections.getFirst(), options);
+        peer.more = connections.stream().map(c -> Map.entry(c, childLines.apply(c))).toList();
         try {
             peer.writeConfig();
             peer.launch(charonBin);
@@ -107,6 +122,11 @@ public final class StrongSwanPeer implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** The process id of charon (the launch commands exec one another down to it). */
+    public long pid() {
+        return charon.pid();
     }
 
     /** The namespace charon runs in. */
@@ -132,6 +152,7 @@ public final class StrongSwanPeer implements AutoCloseable {
     /** Replaces the connection: rewrites swanctl.conf and reloads it (old connection and secrets unloaded). */
     public void reconfigure(ConnectionSpec newConnection) throws IOException {
         this.connection = newConnection;
+        this.more = List.of();
         writeSwanctlConf();
         loadConfig();
     }
@@ -248,18 +269,36 @@ public final class StrongSwanPeer implements AutoCloseable {
     }
 
     private void writeSwanctlConf() throws IOException {
-        ConnectionSpec c = connection;
+        List<Map.Entry<ConnectionSpec, List<String>>> all = more.isEmpty()
+                ? List.of(Map.entry(connection, List.<String>of())) : more;
+        StringBuilder connections = new StringBuilder();
+        StringBuilder secrets = new StringBuilder();
+        for (int k = 0; k < all.size(); k++) {
+            connections.append(connectionConf(all.get(k).getKey(), all.get(k).getValue(), k, secrets));
+        }
+        Files.writeString(workDir.resolve("swanctl/swanctl.conf"), """
+                # Written by dev.keel.gateway.interop.StrongSwanPeer.
+                connections {
+                %s}
+                secrets {
+                %s}
+                """.formatted(connections, secrets));
+    }
+
+    /** One connection's section of swanctl.conf; its secret (the {@code k}th) goes to {@code secrets}. */
+    private String connectionConf(ConnectionSpec c, List<String> childLines, int k, StringBuilder secrets)
+            throws IOException {
         String localAuth;
         String remoteAuth;
-        String secrets;
         switch (c.auth()) {
             case PeerAuth.Psk psk -> {
                 localAuth = "auth = psk\n      id = \"" + c.localId() + "\"";
                 remoteAuth = "auth = psk\n      id = \"" + c.remoteId() + "\"";
                 // Hex (0x...) so the secret needs no quoting; strongSwan reads it as raw bytes.
                 String hex = HexFormat.of().formatHex(psk.secret().getBytes(StandardCharsets.UTF_8));
-                secrets = "  ike-1 {\n    id-1 = \"" + c.localId() + "\"\n    id-2 = \"" + c.remoteId()
-                        + "\"\n    secret = 0x" + hex + "\n  }\n";
+                secrets.append("  ike-").append(k + 1).append(" {\n    id-1 = \"").append(c.localId())
+                        .append("\"\n    id-2 = \"").append(c.remoteId()).append("\"\n    secret = 0x").append(hex)
+                        .append("\n  }\n");
             }
             case PeerAuth.Certificates certs -> {
                 Path swanctl = workDir.resolve("swanctl");
@@ -273,12 +312,11 @@ public final class StrongSwanPeer implements AutoCloseable {
                 }
                 localAuth = "auth = pubkey\n      certs = local-cert.pem\n      id = \"" + c.localId() + "\"";
                 remoteAuth = "auth = pubkey\n      id = \"" + c.remoteId() + "\"";
-                secrets = "";
             }
         }
-        String conf = """
-                # Written by dev.keel.gateway.interop.StrongSwanPeer.
-                connections {
+        List<String> child = new ArrayList<>(options.extraChildLines());
+        child.addAll(childLines);
+        return """
                   %s {
                     version = 2
                     local_addrs = "%s"
@@ -304,14 +342,10 @@ public final class StrongSwanPeer implements AutoCloseable {
                       }
                     }
                   }
-                }
-                secrets {
-                %s}
                 """.formatted(c.name(), c.localAddress(), c.remoteAddress(), c.ikeProposal(),
                 c.udpEncapsulation() ? "yes" : "no", String.join("\n    ", options.extraConnectionLines()), localAuth,
                 remoteAuth, c.childName(), c.mode(), c.espProposal(), quotedList(c.localTs()), quotedList(c.remoteTs()),
-                c.startAction(), String.join("\n        ", options.extraChildLines()), secrets);
-        Files.writeString(workDir.resolve("swanctl/swanctl.conf"), conf);
+                c.startAction(), String.join("\n        ", child));
     }
 
     private static String quotedList(List<String> items) {
