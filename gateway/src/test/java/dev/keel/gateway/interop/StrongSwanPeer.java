@@ -47,8 +47,8 @@ public final class StrongSwanPeer implements AutoCloseable {
     private final Path workDir;
     private final CharonOptions options;
     private ConnectionSpec connection;
-    /** Connections loaded beside {@link #connection}, each with extra lines for its child section. */
-    private List<Map.Entry<ConnectionSpec, List<String>>> more = List.of();
+    /** Every connection loaded, with the extra lines of its child section; empty after {@link #reconfigure}: {@link #connection} alone. */
+    private List<Map.Entry<ConnectionSpec, List<String>>> connectionsWithChildLines = List.of();
     private Process charon;
     private boolean closed;
 
@@ -108,7 +108,7 @@ public final class StrongSwanPeer implements AutoCloseable {
             throws IOException {
         Path charonBin = assumeAvailable();
         StrongSwanPeer peer = new StrongSwanPeer(namespace, workDir, connections.getFirst(), options);
-        peer.more = connections.stream().map(c -> Map.entry(c, childLines.apply(c))).toList();
+        peer.connectionsWithChildLines = connections.stream().map(c -> Map.entry(c, childLines.apply(c))).toList();
         try {
             peer.writeConfig();
             peer.launch(charonBin);
@@ -152,7 +152,7 @@ public final class StrongSwanPeer implements AutoCloseable {
     /** Replaces the connection: rewrites swanctl.conf and reloads it (old connection and secrets unloaded). */
     public void reconfigure(ConnectionSpec newConnection) throws IOException {
         this.connection = newConnection;
-        this.more = List.of();
+        this.connectionsWithChildLines = List.of();
         writeSwanctlConf();
         loadConfig();
     }
@@ -269,8 +269,8 @@ public final class StrongSwanPeer implements AutoCloseable {
     }
 
     private void writeSwanctlConf() throws IOException {
-        List<Map.Entry<ConnectionSpec, List<String>>> all = more.isEmpty()
-                ? List.of(Map.entry(connection, List.<String>of())) : more;
+        List<Map.Entry<ConnectionSpec, List<String>>> all = connectionsWithChildLines.isEmpty()
+                ? List.of(Map.entry(connection, List.<String>of())) : connectionsWithChildLines;
         StringBuilder connections = new StringBuilder();
         StringBuilder secrets = new StringBuilder();
         for (int k = 0; k < all.size(); k++) {
