@@ -3,7 +3,7 @@ package dev.keel.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.net.IpAddress;
-import dev.keel.esp.config.InterfaceAddress;
+import dev.keel.core.net.InterfaceAddress;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.tun.TunPort;

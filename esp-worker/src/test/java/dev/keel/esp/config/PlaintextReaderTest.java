@@ -1,5 +1,6 @@
 package dev.keel.esp.config;
 
+import dev.keel.core.net.InterfaceAddress;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.config.ConfigProblem;
