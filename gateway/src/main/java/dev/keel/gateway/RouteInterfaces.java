@@ -16,7 +16,8 @@ import java.util.Map;
 
 /**
  * The interfaces of a node's route-based connections ({@code connections.NAME.interface}), one
- * TUN device each with one queue per event loop, its addresses and MTU, up from start to stop:
+ * TUN device each with one queue per event loop, its addresses and MTU, and offloads when the
+ * shared TUN device has them, up from start to stop:
  * what the kernel routes into one goes out through its connection's CHILD SA, and what that CHILD
  * SA delivers comes out of it (docs/gateway.md, "Route-based connections"). Keel adds no route
  * through them; the operator's routes or a routing daemon (BGP over the inside addresses) do.
@@ -44,6 +45,8 @@ final class RouteInterfaces implements AutoCloseable {
      */
     static RouteInterfaces open(GatewaySettings settings, PolicyConfig policy) throws IOException, InterruptedException {
         String sharedTun = settings.plaintext() instanceof PlaintextConfig.Tun t ? t.name() : null;
+        // offloads as on the shared device (gateway.plaintext.tun.offload, docs/tun.md)
+        boolean offload = settings.plaintext() instanceof PlaintextConfig.Tun t && t.offload();
         List<TunPort> ports = new ArrayList<>();
         Map<String, Integer> outlets = new HashMap<>();
         try {
@@ -60,7 +63,7 @@ final class RouteInterfaces implements AutoCloseable {
                 TunDevice tun;
                 try {
                     tun = TunSetup.up(i.name(), settings.loops(), i.mtu(),
-                            i.addresses().stream().map(Object::toString).toList(), List.of(), 0, false);
+                            i.addresses().stream().map(Object::toString).toList(), List.of(), 0, offload);
                 } catch (IOException e) {
                     throw new IOException(policy.source() + ": connections." + c.name() + ".interface: "
                             + e.getMessage(), e);

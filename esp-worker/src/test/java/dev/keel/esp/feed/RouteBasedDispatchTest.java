@@ -142,19 +142,52 @@ class RouteBasedDispatchTest {
 
     /** Installs a pair of {@code connection}'s child {@code tun}: inbound {@code inSpi}, outbound {@code outSpi} to {@code peer}. */
     private void installPair(String connection, int inSpi, int outSpi, DatagramChannel peer) throws Exception {
+        installPair(connection, "", inSpi, outSpi, peer);
+    }
+
+    /** As above, the records' ids suffixed with {@code generation} (a rekey installs a new pair beside the old). */
+    private void installPair(String connection, String generation, int inSpi, int outSpi, DatagramChannel peer)
+            throws Exception {
         InetSocketAddress p = Fixtures.local(peer);
         // no replay window: its checkpoints would go to a sad-service this test does not run
-        ChildSaRecord in = FedRecords.record(connection + "-in", inSpi, Direction.DIRECTION_INBOUND, "w1", wrap)
-                .toBuilder().setConnection(connection).setChild("tun").setReplayWindow(0).build();
-        ChildSaRecord out = FedRecords.record(connection + "-out", outSpi, Direction.DIRECTION_OUTBOUND, "w1", wrap)
-                .toBuilder().setConnection(connection).setChild("tun")
+        ChildSaRecord in = FedRecords.record(connection + "-in" + generation, inSpi, Direction.DIRECTION_INBOUND, "w1",
+                wrap).toBuilder().setConnection(connection).setChild("tun").setReplayWindow(0).build();
+        ChildSaRecord out = FedRecords.record(connection + "-out" + generation, outSpi, Direction.DIRECTION_OUTBOUND,
+                "w1", wrap).toBuilder().setConnection(connection).setChild("tun").setCreatedAtMs(2 + generation.length())
                 .setPeer(CoreMapping.endpoint(p.getAddress(), p.getPort())).build();
         sas.upsert(in);
         sas.upsert(out);
         OutboundSa o = leaseRequests.getLast();
         assertThat(o.offerLease(1, 10_000)).isTrue();
-        sas.leaseArrived(connection + "-out");
+        sas.leaseArrived(connection + "-out" + generation);
         assertThat(sas.outbound().lookup(connection + "/tun")).as(connection + "'s outbound SA").isNotNull();
+    }
+
+    /** Sends {@code inner} to the data plane as ESP of {@code spi} from {@code peer}. */
+    private void sendEsp(int spi, byte[] inner, DatagramChannel peer) throws Exception {
+        OutboundSa peerSa = new OutboundSa(Suites.AES128_GCM16.spec(spi, IpsecMode.TUNNEL, false, 0, 64), null);
+        PacketBuffer pkt = new PacketBuffer(2048);
+        System.arraycopy(inner, 0, pkt.data(), pkt.offset(), inner.length);
+        pkt.bounds(pkt.offset(), inner.length);
+        assertThat(new EspEncapsulator(new EspCounters()).encapsulate(peerSa, pkt)).isEqualTo(EncapOutcome.PROTECTED);
+        peer.send(ByteBuffer.wrap(pkt.data(), pkt.offset(), pkt.length()), udpW);
+        peerSa.close();
+    }
+
+    @Test
+    void aRekeyedPairKeepsItsInterface() throws Exception {
+        installPair("aws1", 0x1001, 0x2001, peer1);
+        installPair("aws2", 0x1002, 0x2002, peer2);
+        // CHILD SA rekey (RFC 7296 §2.8): the new pair is installed beside the old, then the old goes
+        installPair("aws1", "-2", 0x1011, 0x2011, peer1);
+        assertThat(sas.remove("aws1-in")).isTrue();
+        assertThat(sas.remove("aws1-out")).isTrue();
+        send(hosts[1], udp(LAN_HOST, FAR_HOST, 53, 40, 1), wires[1]);
+        assertThat(spiAt(peer1)).as("keel-aws1 now leaves through the new SA").isEqualTo(0x2011);
+        byte[] inner = udp(FAR_HOST, LAN_HOST, 5000, 40, 9);
+        sendEsp(0x1011, inner, peer1);
+        assertThat(Fixtures.receive(hosts[1], 3000)).as("the new inbound SA delivers to keel-aws1").isEqualTo(inner);
+        assertThat(Fixtures.receive(hosts[2], 100)).isNull();
     }
 
     /** The SPI of an ESP-in-UDP datagram received at {@code peer}, or -1 when none came. */
@@ -189,13 +222,7 @@ class RouteBasedDispatchTest {
         installPair("aws2", 0x1002, 0x2002, peer2);
         byte[] inner = udp(FAR_HOST, LAN_HOST, 5000, 40, 7);
         for (int[] c : new int[][] {{0x1002, 2}, {0x1001, 1}}) {
-            OutboundSa peerSa = new OutboundSa(Suites.AES128_GCM16.spec(c[0], IpsecMode.TUNNEL, false, 0, 64), null);
-            PacketBuffer pkt = new PacketBuffer(2048);
-            System.arraycopy(inner, 0, pkt.data(), pkt.offset(), inner.length);
-            pkt.bounds(pkt.offset(), inner.length);
-            assertThat(new EspEncapsulator(new EspCounters()).encapsulate(peerSa, pkt)).isEqualTo(EncapOutcome.PROTECTED);
-            (c[1] == 1 ? peer1 : peer2).send(ByteBuffer.wrap(pkt.data(), pkt.offset(), pkt.length()), udpW);
-            peerSa.close();
+            sendEsp(c[0], inner, c[1] == 1 ? peer1 : peer2);
             assertThat(Fixtures.receive(hosts[c[1]], 3000)).as("SPI %x comes out of interface %d (%s, %s)", c[0],
                     c[1], gw.espCounters().inboundSnapshot(), gw.counters()).isEqualTo(inner);
             for (int other = 0; other < 3; other++) {

@@ -125,7 +125,7 @@ class BgpOverTunnelsNetnsTest {
                       description "tunnel %s";
                       local %s as %d;
                       neighbor %s as %d;
-                      hold time 30;       # AWS's: alone it would take 30 s to notice a dead tunnel
+                      hold time 30;       # alone it would take 30 s to notice a dead tunnel
                       keepalive time 10;
                       bfd on;             # what ties the session to the tunnel's life
                       ipv4 { import filter { bgp_local_pref = %d; accept; }; export filter lan_only; };
