@@ -41,9 +41,13 @@ import java.util.concurrent.TimeUnit;
  *       RFC 4301 §5.1) → PROTECT: the child's SA from {@link OutboundSaTable}, encrypted and sent
  *       to the SA's peer, or without an SA an acquire ({@link AcquireLimiter}) and a counted drop;
  *       BYPASS: sent on in clear to the clear path; DISCARD or no match: counted drop.
+ *   <li>Route-based interfaces (outlets 1..n beside the shared side, 0): a packet read from one
+ *       is looked up in that interface's own SPD ({@link SpdTable#forOutlet}), and what an SA of
+ *       outlet {@code i} decrypts is written to interface {@code i} (docs/gateway.md, "Route-based
+ *       connections").
  *   <li>Inbound: UDP datagram → {@link EspInUdp#classify}: IKE → {@link IkeHandoff}; NAT
  *       keepalive → counted; ESP → decapsulation (SPI, replay, ICV, selectors) → queued on
- *       this loop's plaintext queue; one flush per UDP read batch. ESP whose SPI has no SA here
+ *       its SA's outlet's plaintext queue; one flush per UDP read batch. ESP whose SPI has no SA here
  *       is reported to an {@link UnknownSpiListener} (raw ESP comes through here too).
  * </ul>
  *
@@ -166,7 +170,10 @@ final class LoopForwarder {
         attach(udp, plain, List.of());
     }
 
-    /** Called on the loop once both sides and every route-based interface's queue ({@code routed}, outlet 1..n) are open. */
+    /**
+     * Called on the loop once both sides and every route-based interface's queue ({@code routed},
+     * outlet 1..n) are open.
+     */
     void attach(LoopDatagramChannel udp, PlaintextQueue plain, List<PlaintextQueue> routed) {
         PlaintextQueue[] all = new PlaintextQueue[1 + routed.size()];
         all[0] = plain;
