@@ -96,11 +96,12 @@ final class EmbeddedServices implements AutoCloseable {
 
     /**
      * Starts everything; on failure closes what was started and throws. {@code tunDevice}: the
-     * name of the node's TUN interface, or null without one; {@code sadCalls}: counts the calls of
-     * the sad-service member, or null.
+     * name of the node's TUN interface, or null without one; {@code routed}: the interfaces of the
+     * route-based connections (their SPDs and outlets are named in the data plane's tables before
+     * the first SA arrives); {@code sadCalls}: counts the calls of the sad-service member, or null.
      */
     static EmbeddedServices start(GatewaySettings settings, PolicyConfig config, ExpiryListener expiries,
-            String tunDevice, ServerInterceptor sadCalls) throws IOException {
+            String tunDevice, RouteInterfaces routed, ServerInterceptor sadCalls) throws IOException {
         GatewaySettings.Cluster c = settings.cluster();
         byte[] kek = null;
         Path tempKek = null;
@@ -150,6 +151,8 @@ final class EmbeddedServices implements AutoCloseable {
             feeds = new WorkerFeeds(policyChannel, sadChannel, c.nodeId(), new ChildKeyUnwrapper(kek),
                     SaMaintenance.Settings.defaults(), expiries);
             routes = LanRoutes.follow(settings, config, tunDevice, feeds.sas()); // before the first SA arrives
+            feeds.spd().interfaces(routed.names());
+            feeds.sas().outlets(routed::outletOf);
             feeds.start();
 
             if (settings.admin() != null) {

@@ -127,8 +127,11 @@ public final class GatewayNode {
         final AtomicReference<GatewayMetrics> metrics = new AtomicReference<>();
         final ConnectionDirectory directory = new ConnectionDirectory();
         final TrapAcquires acquires = new TrapAcquires(directory, engine::get);
+        /** The route-based connections' interfaces, open from start to stop (docs/gateway.md). */
+        final AtomicReference<RouteInterfaces> routed = new AtomicReference<>(RouteInterfaces.none());
 
         void close() {
+            routed.get().close();
             acquireExecutor.shutdownNow();
             probes.shutdownNow();
             SadSaClaimer c = claims.get();
@@ -188,8 +191,9 @@ public final class GatewayNode {
                 rt.metrics.set(GatewayMetrics.start(settings.metrics()));
             }
             GatewayMetrics metrics = rt.metrics.get();
+            rt.routed.set(RouteInterfaces.open(settings, policy)); // before the SAs: their outlets are these
             EmbeddedServices services = EmbeddedServices.start(settings, policy, expiries,
-                    plaintext instanceof TunPort tun ? tun.device().name() : null,
+                    plaintext instanceof TunPort tun ? tun.device().name() : null, rt.routed.get(),
                     metrics == null ? null : metrics.sadCalls());
             SadSpiPool spis = new SadSpiPool(services.sadChannel);
             rt.spis.set(spis);
@@ -283,7 +287,8 @@ public final class GatewayNode {
         };
         AcquireLimiter acquires = new AcquireLimiter(a -> rt.acquires.acquire(a.connection(), a.child(), a.source()
                 + " -> " + a.destination() + " (protocol " + a.protocol() + ")"), rt.acquireExecutor, ACQUIRE_TIMEOUT);
-        return FedGateway.start(vertx, dpConfig, plaintext, services.feeds.spd(), services.feeds.sas(), acquires)
+        return FedGateway.start(vertx, dpConfig, plaintext, rt.routed.get().ports(), services.feeds.spd(),
+                services.feeds.sas(), acquires)
                 .compose(dp -> {
                     dataPlaneRef.set(dp);
                     SecureRandom random = new SecureRandom();

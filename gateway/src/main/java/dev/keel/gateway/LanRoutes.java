@@ -19,7 +19,8 @@ import java.util.Map;
  * default metric; {@code owner_preferred}: at the standby metric), and with
  * {@code owner_preferred} the children whose outbound SA this node holds again at the owner's
  * metric ({@link OwnedRoutes}). Both from the configuration the node started with. Selectors
- * that hold an IKE peer's address are left to {@link PeerRoutes}.
+ * that hold an IKE peer's address are left to {@link PeerRoutes}. Route-based connections get no
+ * route here: they own an interface of their own ({@link RouteInterfaces}).
  */
 final class LanRoutes {
 
@@ -29,14 +30,14 @@ final class LanRoutes {
     /** The prefixes routed when the device comes up: every child's remote selectors but {@link #holdingPeers}. */
     static List<IpPrefix> atStart(PolicyConfig policy) {
         PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
-        return policy.connectionList().stream().flatMap(c -> c.children().stream())
+        return policyBased(policy).flatMap(c -> c.children().stream())
                 .flatMap(ch -> prefixes(ch, peers).stream()).distinct().toList();
     }
 
     /** The children's remote selectors that hold an IKE peer's address ({@link PeerRoutes.Endpoints#heldBy}). */
     static List<IpPrefix> holdingPeers(PolicyConfig policy) {
         PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
-        return policy.connectionList().stream().flatMap(c -> c.children().stream())
+        return policyBased(policy).flatMap(c -> c.children().stream())
                 .flatMap(ch -> ch.remoteTs().stream()).flatMap(ts -> ts.addressRange().toPrefixes().stream())
                 .filter(peers::heldBy).distinct().toList();
     }
@@ -52,7 +53,7 @@ final class LanRoutes {
         }
         Map<String, List<IpPrefix>> byChild = new HashMap<>();
         PeerRoutes.Endpoints peers = PeerRoutes.endpoints(policy);
-        for (ConnectionConfig c : policy.connectionList()) {
+        for (ConnectionConfig c : policyBased(policy).toList()) {
             for (ChildConfig ch : c.children()) {
                 byChild.put(OutboundSaTable.key(c.name(), ch.name()), prefixes(ch, peers));
             }
@@ -61,6 +62,14 @@ final class LanRoutes {
                 r -> byChild.getOrDefault(OutboundSaTable.key(r.getConnection(), r.getChild()), List.of()));
         tables.addOutboundListener(routes);
         return routes;
+    }
+
+    /**
+     * The connections whose selectors route into the shared TUN device: not the route-based ones,
+     * whose traffic the operator's routes (or BGP) put into their own interface ({@link RouteInterfaces}).
+     */
+    private static java.util.stream.Stream<ConnectionConfig> policyBased(PolicyConfig policy) {
+        return policy.connectionList().stream().filter(c -> !c.routeBased());
     }
 
     private static List<IpPrefix> prefixes(ChildConfig child, PeerRoutes.Endpoints peers) {

@@ -3,7 +3,7 @@ package dev.keel.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.net.IpAddress;
-import dev.keel.esp.config.InterfaceAddress;
+import dev.keel.core.net.InterfaceAddress;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.tun.TunPort;
@@ -66,7 +66,7 @@ class GatewayPlaintextSettingsTest {
     void problemsNameFileLineColumnAndKeyPath() {
         assertThat(problems("tun: {name: this-name-is-too-long, offload: maybe, mtu: 70000}")).containsExactly(
                 "node.yaml:4:17: gateway.plaintext.tun.name: 'this-name-is-too-long' is not a Linux interface name"
-                        + " (at most 15 printable ASCII characters without '/', ':' or spaces)",
+                        + " (1 to 15 printable ASCII characters without '/', ':' or spaces, not '.' or '..')",
                 "node.yaml:4:61: gateway.plaintext.tun.mtu: 70000 is out of range 576-65535",
                 "node.yaml:4:49: gateway.plaintext.tun.offload: expected true or false, found a string");
         assertThat(problems("virtual_wire: {bind: 127.0.0.1:20001, host: 127.0.0.1:0}")).containsExactly(

@@ -132,8 +132,14 @@ public final class CoreMapping {
             throw invalid(at, NO_INDEX, "", "PROTECT without connection and child");
         }
         try {
-            return action == SpdAction.PROTECT ? SpdEntry.protect(e.getConnection(), e.getChild(), local, remote)
-                    : SpdEntry.of(e.getName(), local, remote, action);
+            if (action != SpdAction.PROTECT) {
+                if (!e.getInterface().isEmpty()) {
+                    throw invalid(at, NO_INDEX, ".interface", "only a PROTECT entry belongs to an interface");
+                }
+                return SpdEntry.of(e.getName(), local, remote, action);
+            }
+            return SpdEntry.protect(e.getConnection(), e.getChild(), local, remote)
+                    .onInterface(e.getInterface().isEmpty() ? null : e.getInterface());
         } catch (IllegalArgumentException x) {
             throw invalid(at, NO_INDEX, "", x.getMessage());
         }
@@ -162,6 +168,9 @@ public final class CoreMapping {
                 });
         if (e.connection() != null) {
             b.setConnection(e.connection()).setChild(e.child());
+        }
+        if (e.iface() != null) {
+            b.setInterface(e.iface());
         }
         return b;
     }

@@ -19,9 +19,13 @@ import java.util.Objects;
  * @param action     what to do with a selected packet
  * @param connection the connection of a PROTECT entry, else null
  * @param child      the CHILD_SA of a PROTECT entry, else null
+ * @param iface      the interface of a route-based connection's PROTECT entry: the entry belongs to
+ *                   that interface's SPD (RFC 4301 §4.4.1 lets an implementation keep one SPD per
+ *                   interface), and only packets routed into that interface meet it; null for the
+ *                   SPD of the shared plaintext side
  */
 public record SpdEntry(String name, TrafficSelector local, TrafficSelector remote, SpdAction action,
-        String connection, String child) {
+        String connection, String child, String iface) {
 
     /** Checks the invariants above. */
     public SpdEntry {
@@ -38,11 +42,25 @@ public record SpdEntry(String name, TrafficSelector local, TrafficSelector remot
                     ? "a PROTECT entry names its connection and child"
                     : "a " + action + " entry names no connection or child");
         }
+        if (iface != null && action != SpdAction.PROTECT) {
+            throw new IllegalArgumentException("only a PROTECT entry belongs to an interface's SPD");
+        }
+    }
+
+    /** An entry of the shared SPD (no interface). */
+    public SpdEntry(String name, TrafficSelector local, TrafficSelector remote, SpdAction action, String connection,
+            String child) {
+        this(name, local, remote, action, connection, child, null);
     }
 
     /** A PROTECT entry for {@code connection}'s child {@code child}. */
     public static SpdEntry protect(String connection, String child, TrafficSelector local, TrafficSelector remote) {
         return new SpdEntry(connection + "/" + child, local, remote, SpdAction.PROTECT, connection, child);
+    }
+
+    /** This PROTECT entry in the SPD of {@code iface} (null: the shared SPD). */
+    public SpdEntry onInterface(String iface) {
+        return new SpdEntry(name, local, remote, action, connection, child, iface);
     }
 
     /** A BYPASS or DISCARD entry. */
@@ -98,6 +116,6 @@ public record SpdEntry(String name, TrafficSelector local, TrafficSelector remot
     /** E.g. {@code site-b/net 10.1.0.0/16 === 10.2.0.0/16 PROTECT}. */
     @Override
     public String toString() {
-        return name + " " + local + " === " + remote + " " + action;
+        return name + " " + local + " === " + remote + " " + action + (iface == null ? "" : " on " + iface);
     }
 }

@@ -1,5 +1,6 @@
 package dev.keel.esp.config;
 
+import dev.keel.core.net.InterfaceAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 

@@ -2,7 +2,8 @@ package dev.keel.esp.config;
 
 import dev.keel.core.config.Nodes;
 import dev.keel.core.config.Problems;
-import dev.keel.core.net.IpAddress;
+import dev.keel.core.net.InterfaceAddress;
+import dev.keel.core.net.InterfaceName;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -72,10 +73,8 @@ public final class PlaintextReader {
             return null;
         }
         String name = t.containsKey("name") ? nodes.string(t.get("name"), p + ".name") : defaults.name();
-        if (name != null && (name.length() > 15 || name.contains("/") || name.contains(":") || name.isBlank()
-                || name.chars().anyMatch(c -> c <= ' ' || c >= 0x7f))) {
-            problems.add(p + ".name", t.get("name"), "'" + name + "' is not a Linux interface name"
-                    + " (at most 15 printable ASCII characters without '/', ':' or spaces)");
+        if (name != null && InterfaceName.problem(name) != null) {
+            problems.add(p + ".name", t.get("name"), InterfaceName.problem(name));
         }
         List<InterfaceAddress> addresses = t.containsKey("addresses")
                 ? nodes.list(t.get("addresses"), p + ".addresses", PlaintextReader::interfaceAddress) : List.of();
@@ -129,21 +128,6 @@ public final class PlaintextReader {
 
     /** An interface address with prefix length, e.g. {@code 192.168.1.1/24}; the host bits stay. */
     static InterfaceAddress interfaceAddress(String text) {
-        int slash = text.indexOf('/');
-        if (slash < 0) {
-            throw new IllegalArgumentException("'" + text + "' needs a prefix length, e.g. " + text + "/24");
-        }
-        IpAddress a = IpAddress.parse(text.substring(0, slash));
-        int len;
-        try {
-            len = Integer.parseInt(text.substring(slash + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "': prefix length is not a number");
-        }
-        int max = a.isIpv4() ? 32 : 128;
-        if (len < 0 || len > max) {
-            throw new IllegalArgumentException("'" + text + "': prefix length outside 0-" + max);
-        }
-        return new InterfaceAddress(a, len);
+        return InterfaceAddress.parse(text);
     }
 }

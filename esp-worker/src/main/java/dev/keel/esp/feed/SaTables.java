@@ -129,6 +129,8 @@ public final class SaTables {
     private final ExpiryListener expiries;
     private final Executor events;
     private final InboundSaTable inbound = new InboundSaTable();
+    /** The outlet of each connection's inbound SAs (0: the shared plaintext side; route-based: its interface's). */
+    private volatile java.util.function.ToIntFunction<String> outlets = connection -> 0;
     private final OutboundSaTable outbound = new OutboundSaTable();
     private final Map<String, Installed> byId = new LinkedHashMap<>();
     /** The installed SAs of each child, both directions, by child key: what a rekey or a re-pick looks at. */
@@ -169,6 +171,14 @@ public final class SaTables {
     /** The inbound SAs' replay checkpoints. */
     public ReplayCheckpoints checkpoints() {
         return checkpoints;
+    }
+
+    /**
+     * Where the inbound SAs of each connection deliver: a route-based connection's number among the
+     * interfaces ({@link SpdTable#interfaces}), 0 for the rest. Set before the first SA arrives.
+     */
+    public void outlets(java.util.function.ToIntFunction<String> byConnection) {
+        this.outlets = java.util.Objects.requireNonNull(byConnection, "byConnection");
     }
 
     /** Clears a policy's acquire slot when its child's SA arrives. */
@@ -351,7 +361,7 @@ public final class SaTables {
                 var policy = new SelectorPolicy(CoreMapping.selectors(r.getLocalTsList(), "local_ts"),
                         CoreMapping.selectors(r.getRemoteTsList(), "remote_ts"));
                 // After a takeover the window restarts above the floor (sa.proto replay_floor).
-                sa = new InboundSa(spec, policy, r.getReplayFloor());
+                sa = new InboundSa(spec, policy, r.getReplayFloor(), outlets.applyAsInt(r.getConnection()));
             } else if (r.getDirection() == Direction.DIRECTION_OUTBOUND) {
                 sa = OutboundSa.leased(r.getId(), spec, CoreMapping.endpoint(r.getPeer(), "peer"), leases, null);
             } else {

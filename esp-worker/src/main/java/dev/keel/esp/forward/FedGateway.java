@@ -91,6 +91,18 @@ public final class FedGateway {
      */
     public static Future<FedGateway> start(Vertx vertx, Config config, PlaintextPort plaintext, SpdTable spd,
             SaTables sas, AcquireLimiter acquires) {
+        return start(vertx, config, plaintext, List.of(), spd, sas, acquires);
+    }
+
+    /**
+     * As {@link #start(Vertx, Config, PlaintextPort, SpdTable, SaTables, AcquireLimiter)}, with the
+     * route-based interfaces {@code routed}: interface {@code i} (from 1) reads into its own SPD
+     * ({@link SpdTable#forOutlet}) and writes what SAs of outlet {@code i} deliver
+     * ({@link dev.keel.esp.sa.InboundSa#outlet}). The caller names them in the tables first
+     * ({@link SpdTable#interfaces}, {@link SaTables#outlets}).
+     */
+    public static Future<FedGateway> start(Vertx vertx, Config config, PlaintextPort plaintext,
+            List<PlaintextPort> routed, SpdTable spd, SaTables sas, AcquireLimiter acquires) {
         FedGateway gw = new FedGateway(config, sas, acquires);
         sas.acquireLimiter(acquires);
         List<EventLoop> loops;
@@ -103,7 +115,7 @@ public final class FedGateway {
         } catch (IllegalStateException | IOException e) {
             return Future.failedFuture(e);
         }
-        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext, routed,
                 () -> new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(), config.ike(),
                         gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind(),
                         config.unknownSpi()), gw.raw);

@@ -24,5 +24,7 @@ public enum ForwardDrop {
     /** An output channel's queue was over its high-water mark. */
     BACKPRESSURE,
     /** An SA whose peer endpoint has port 0 (raw ESP, IP protocol 50) on a node without raw ESP sockets. */
-    NO_RAW_ESP
+    NO_RAW_ESP,
+    /** A decrypted packet for a route-based interface this worker has not opened (or not yet). */
+    NO_INTERFACE
 }

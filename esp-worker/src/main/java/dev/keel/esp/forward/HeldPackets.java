@@ -29,7 +29,8 @@ final class HeldPackets {
 
     /** Where a released packet goes. */
     interface Outlet {
-        void deliver(byte[] packet, int length);
+        /** {@code outlet}: the SA's ({@link InboundSa#outlet}). */
+        void deliver(byte[] packet, int length, int outlet);
     }
 
     private byte[][] slots;
@@ -84,7 +85,7 @@ final class HeldPackets {
             // The limit is read without the window's lock first: a packet still above it waits on
             // without taking the lock each round (a stale read only keeps it one round longer).
             if (!closed && !w.aboveLimit(seq) && w.accept(seq)) {
-                out.deliver(slots[i], lengths[i]);
+                out.deliver(slots[i], lengths[i], sa.outlet());
                 counters.count(DecapOutcome.DELIVERED);
             } else if (!closed && w.aboveLimit(seq) && nowNanos - heldAt[i] < maxHold) {
                 if (kept != i) { // move it forward, keeping arrival order; swap the slots, not the bytes

@@ -3,6 +3,7 @@ package dev.keel.esp.forward;
 import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
+import dev.keel.core.spd.Spd;
 import dev.keel.core.spd.SpdEntry;
 import dev.keel.esp.acquire.AcquireLimiter;
 import dev.keel.esp.feed.SpdTable;
@@ -25,6 +26,7 @@ import dev.keel.esp.sa.OutboundSaTable;
 import io.netty.buffer.ByteBuf;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,9 +41,13 @@ import java.util.concurrent.TimeUnit;
  *       RFC 4301 §5.1) → PROTECT: the child's SA from {@link OutboundSaTable}, encrypted and sent
  *       to the SA's peer, or without an SA an acquire ({@link AcquireLimiter}) and a counted drop;
  *       BYPASS: sent on in clear to the clear path; DISCARD or no match: counted drop.
+ *   <li>Route-based interfaces (outlets 1..n beside the shared side, 0): a packet read from one
+ *       is looked up in that interface's own SPD ({@link SpdTable#forOutlet}), and what an SA of
+ *       outlet {@code i} decrypts is written to interface {@code i} (docs/gateway.md, "Route-based
+ *       connections").
  *   <li>Inbound: UDP datagram → {@link EspInUdp#classify}: IKE → {@link IkeHandoff}; NAT
  *       keepalive → counted; ESP → decapsulation (SPI, replay, ICV, selectors) → queued on
- *       this loop's plaintext queue; one flush per UDP read batch. ESP whose SPI has no SA here
+ *       its SA's outlet's plaintext queue; one flush per UDP read batch. ESP whose SPI has no SA here
  *       is reported to an {@link UnknownSpiListener} (raw ESP comes through here too).
  * </ul>
  *
@@ -74,7 +80,11 @@ final class LoopForwarder {
     private final int localPort;
 
     private LoopDatagramChannel udp;
-    private PlaintextQueue plain;
+    /**
+     * Every outlet's queue: 0 the shared plaintext side, {@code i} the
+     * {@code i}-th route-based interface (docs/gateway.md, "Route-based connections").
+     */
+    private PlaintextQueue[] outlets = new PlaintextQueue[1];
     /** Non-null when ESP goes out as raw IP protocol 50 instead of ESP-in-UDP. */
     private RawEspTransport.Sender raw;
 
@@ -93,9 +103,7 @@ final class LoopForwarder {
             if (held.size() > 0) {
                 releaseHeld(); // a checkpoint answered meanwhile: before this batch's packets leave
             }
-            if (plain != null) {
-                plain.flush();
-            }
+            flushOutlets();
         }
     };
 
@@ -159,8 +167,48 @@ final class LoopForwarder {
 
     /** Called on the loop once both sides are open. */
     void attach(LoopDatagramChannel udp, PlaintextQueue plain) {
+        attach(udp, plain, List.of());
+    }
+
+    /**
+     * Called on the loop once both sides and every route-based interface's queue ({@code routed},
+     * outlet 1..n) are open.
+     */
+    void attach(LoopDatagramChannel udp, PlaintextQueue plain, List<PlaintextQueue> routed) {
+        PlaintextQueue[] all = new PlaintextQueue[1 + routed.size()];
+        all[0] = plain;
+        for (int i = 0; i < routed.size(); i++) {
+            all[i + 1] = routed.get(i);
+        }
         this.udp = udp;
-        this.plain = plain;
+        this.outlets = all;
+    }
+
+    /**
+     * The receiver of route-based interface {@code outlet} (1..n) on this loop: what the kernel
+     * routed into that interface goes through that interface's own SPD ({@link SpdTable#forOutlet}),
+     * which holds only its connection's entries.
+     */
+    PlaintextReceiver routedReceiver(int outlet) {
+        return new PlaintextReceiver() {
+            @Override
+            public void onPacket(PacketBuffer packet) {
+                fromOutlet(packet, outlet);
+            }
+
+            @Override
+            public void onBatchEnd() {
+                plainReceiver.onBatchEnd();
+            }
+        };
+    }
+
+    private void flushOutlets() {
+        for (PlaintextQueue q : outlets) {
+            if (q != null) {
+                q.flush();
+            }
+        }
     }
 
     LoopDatagramChannel udp() {
@@ -191,6 +239,11 @@ final class LoopForwarder {
     }
 
     void fromPlaintext(PacketBuffer pkt) {
+        fromOutlet(pkt, 0);
+    }
+
+    /** A plaintext packet read from {@code outlet}: 0 the shared side, else that route-based interface. */
+    void fromOutlet(PacketBuffer pkt, int outlet) {
         counters.plaintextIn.increment();
         byte[] buf = pkt.data();
         if (!info.parse(buf, pkt.offset(), pkt.length())) {
@@ -198,7 +251,7 @@ final class LoopForwarder {
             return;
         }
         if (spd != null) {
-            byPolicy(pkt, buf);
+            byPolicy(pkt, buf, spd.forOutlet(outlet));
             return;
         }
         Route route = routes.lookup(buf, info);
@@ -225,8 +278,8 @@ final class LoopForwarder {
         }
     }
 
-    private void byPolicy(PacketBuffer pkt, byte[] buf) {
-        SpdEntry entry = spd.current().lookupOutbound(info, buf);
+    private void byPolicy(PacketBuffer pkt, byte[] buf, Spd policies) {
+        SpdEntry entry = policies.lookupOutbound(info, buf);
         if (entry == null) {
             counters.drop(ForwardDrop.NO_POLICY);
             return;
@@ -287,7 +340,7 @@ final class LoopForwarder {
         payload.getBytes(payload.readerIndex(), buf, off, len);
         pkt.bounds(off, len);
         if (mode == ForwardMode.RELAY) {
-            deliver(pkt);
+            deliver(pkt, 0);
             return;
         }
         switch (EspInUdp.classify(buf, off, len)) {
@@ -295,7 +348,7 @@ final class LoopForwarder {
                 noteEndpoints(pkt, sender);
                 DecapOutcome outcome = decap.decapsulate(pkt);
                 if (outcome == DecapOutcome.DELIVERED) {
-                    deliver(pkt);
+                    deliver(pkt, decap.outlet());
                 } else if (outcome == DecapOutcome.HELD) {
                     hold(pkt);
                 } else if (outcome == DecapOutcome.UNKNOWN_SPI) { // another node may own it (docs/ha.md)
@@ -332,10 +385,7 @@ final class LoopForwarder {
     private void releaseTick() {
         releaseScheduled = false;
         releaseHeld();
-        PlaintextQueue p = plain;
-        if (p != null) {
-            p.flush();
-        }
+        flushOutlets();
         LoopDatagramChannel u = udp;
         if (held.size() > 0 && u != null) {
             releaseScheduled = true;
@@ -349,17 +399,25 @@ final class LoopForwarder {
 
     private final HeldPackets.Outlet releaseOutlet = this::deliverReleased;
 
-    private void deliverReleased(byte[] packet, int length) {
+    private void deliverReleased(byte[] packet, int length, int outlet) {
         PacketBuffer r = releasePkt;
         r.reset();
         System.arraycopy(packet, 0, r.data(), r.offset(), length);
         r.bounds(r.offset(), length);
-        deliver(r);
+        deliver(r, outlet);
     }
 
-    private void deliver(PacketBuffer pkt) {
-        PlaintextQueue p = plain;
-        if (p != null && p.write(pkt)) {
+    /** Writes a decrypted packet to its SA's outlet: the shared side (0) or its route-based interface. */
+    private void deliver(PacketBuffer pkt, int outlet) {
+        PlaintextQueue[] qs = outlets;
+        PlaintextQueue p = outlet < qs.length ? qs[outlet] : null;
+        if (p == null) {
+            if (outlet != 0) {
+                counters.drop(ForwardDrop.NO_INTERFACE);
+            } // the shared side before attach: as before, nothing to write to
+            return;
+        }
+        if (p.write(pkt)) {
             counters.plaintextOut.increment();
         }
     }

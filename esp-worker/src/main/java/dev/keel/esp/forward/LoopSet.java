@@ -31,29 +31,37 @@ final class LoopSet {
     private final List<PlaintextQueue> queues = new ArrayList<>();
 
     /**
-     * As {@link #open(Vertx, List, InetSocketAddress, UdpOptions, PlaintextPort, Supplier)}, and
+     * As {@link #open(Vertx, List, InetSocketAddress, UdpOptions, PlaintextPort, List, Supplier)}, and
      * with {@code raw} (null: none) every forwarder sends raw ESP through it, and its one receiving
      * socket is read on the first loop into that loop's forwarder ({@link RawEspTransport} says why).
      */
     Future<Void> open(Vertx vertx, List<EventLoop> loops, InetSocketAddress udpBind, UdpOptions udp,
-            PlaintextPort plaintext, Supplier<LoopForwarder> newForwarder, RawEspTransport raw) {
+            PlaintextPort plaintext, List<PlaintextPort> routed, Supplier<LoopForwarder> newForwarder,
+            RawEspTransport raw) {
         if (raw == null) {
-            return open(vertx, loops, udpBind, udp, plaintext, newForwarder);
+            return open(vertx, loops, udpBind, udp, plaintext, routed, newForwarder);
         }
-        return open(vertx, loops, udpBind, udp, plaintext, () -> {
+        return open(vertx, loops, udpBind, udp, plaintext, routed, () -> {
             LoopForwarder f = newForwarder.get();
             f.useRawEsp(raw.sender());
             return f;
         }).compose(x -> raw.startReceiving(loops.getFirst(), forwarders().getFirst().outerReceiver));
     }
 
-    /**
-     * Opens a channel bound to {@code udpBind} and plaintext queue {@code i} on every loop, each
-     * feeding a forwarder from {@code newForwarder}, and attaches them on their loop. Fails when
-     * any half fails; what did open is kept for {@link #close()}.
-     */
+    /** As the method below without route-based interfaces. */
     Future<Void> open(Vertx vertx, List<EventLoop> loops, InetSocketAddress udpBind, UdpOptions udp,
             PlaintextPort plaintext, Supplier<LoopForwarder> newForwarder) {
+        return open(vertx, loops, udpBind, udp, plaintext, List.of(), newForwarder);
+    }
+
+    /**
+     * Opens a channel bound to {@code udpBind}, plaintext queue {@code i} and queue {@code i} of
+     * every route-based interface in {@code routed} (outlet 1..n, in order) on every loop, each
+     * feeding a forwarder from {@code newForwarder}, and attaches them on their loop. Fails when
+     * any part fails; what did open is kept for {@link #close()}.
+     */
+    Future<Void> open(Vertx vertx, List<EventLoop> loops, InetSocketAddress udpBind, UdpOptions udp,
+            PlaintextPort plaintext, List<PlaintextPort> routed, Supplier<LoopForwarder> newForwarder) {
         List<Future<?>> opened = new ArrayList<>();
         for (int i = 0; i < loops.size(); i++) {
             EventLoop loop = loops.get(i);
@@ -62,8 +70,15 @@ final class LoopSet {
             Future<LoopDatagramChannel> channel = LoopDatagramChannel.open(vertx, loop, udpBind, udp,
                     fwd.outerReceiver, counters.backpressure);
             Future<PlaintextQueue> plain = plaintext.openQueue(i, loop, fwd.plainReceiver);
-            // join, not all: wait for both halves, so a half that opened is closed if the other failed.
-            opened.add(Future.join(channel, plain).transform(ar -> {
+            List<Future<PlaintextQueue>> routedQueues = new ArrayList<>();
+            for (int k = 0; k < routed.size(); k++) {
+                routedQueues.add(routed.get(k).openQueue(i, loop, fwd.routedReceiver(k + 1)));
+            }
+            List<Future<?>> parts = new ArrayList<>(routedQueues);
+            parts.add(channel);
+            parts.add(plain);
+            // join, not all: wait for every part, so a part that opened is closed if another failed.
+            opened.add(Future.join(parts).transform(ar -> {
                 synchronized (this) {
                     if (channel.succeeded()) {
                         channels.add(channel.result());
@@ -71,13 +86,15 @@ final class LoopSet {
                     if (plain.succeeded()) {
                         queues.add(plain.result());
                     }
+                    routedQueues.stream().filter(Future::succeeded).forEach(q -> queues.add(q.result()));
                 }
                 if (ar.failed()) {
                     return Future.failedFuture(ar.cause());
                 }
+                List<PlaintextQueue> routedOpen = routedQueues.stream().map(Future::result).toList();
                 Promise<Void> attached = Promise.promise();
                 loop.execute(() -> {
-                    fwd.attach(channel.result(), plain.result());
+                    fwd.attach(channel.result(), plain.result(), routedOpen);
                     attached.complete();
                 });
                 return attached.future();

@@ -131,7 +131,7 @@ public final class StaticGateway {
                 return Future.failedFuture(e);
             }
         }
-        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext,
+        Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext, List.of(),
                 () -> new LoopForwarder(config.mode(), gw.routes, gw.inbound, config.ike(), gw.perLoop.counters,
                         gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind()), gw.raw);
         return opened.transform(ar -> {

@@ -28,6 +28,7 @@ public final class EspDecapsulator {
     private final IpPacketInfo info = new IpPacketInfo();
     private InboundSa heldSa;
     private long heldSequence;
+    private int outlet;
 
     public EspDecapsulator(InboundSaTable table, EspCounters counters) {
         this.table = table;
@@ -126,12 +127,18 @@ public final class EspDecapsulator {
         if (!sa.policy().permits(buf, info)) {
             return DecapOutcome.POLICY_MISMATCH;
         }
+        outlet = sa.outlet();
         if (held) {
             heldSa = sa;
             heldSequence = seq;
             return DecapOutcome.HELD;
         }
         return DecapOutcome.DELIVERED;
+    }
+
+    /** The outlet ({@link InboundSa#outlet}) of the SA of the last {@link DecapOutcome#DELIVERED} or HELD packet. */
+    public int outlet() {
+        return outlet;
     }
 
     /** The SA of the last {@link DecapOutcome#HELD} packet; its window has not accepted it. */

@@ -1,5 +1,6 @@
 package dev.keel.esp.config;
 
+import dev.keel.core.net.InterfaceAddress;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.core.config.ConfigProblem;
@@ -50,8 +51,8 @@ class PlaintextReaderTest {
         assertThat(problems("tun: {name: 'a b', addresses: [10.0.0.1], mtu: 100, pathmtu: 1500, offload: maybe}"))
                 .containsExactly(
                         "p.yaml:1:53: plaintext.tun.pathmtu: unknown key 'pathmtu'; did you mean 'path_mtu'?",
-                        "p.yaml:1:13: plaintext.tun.name: 'a b' is not a Linux interface name (at most 15 printable"
-                                + " ASCII characters without '/', ':' or spaces)",
+                        "p.yaml:1:13: plaintext.tun.name: 'a b' is not a Linux interface name (1 to 15 printable"
+                                + " ASCII characters without '/', ':' or spaces, not '.' or '..')",
                         "p.yaml:1:32: plaintext.tun.addresses[0]: '10.0.0.1' needs a prefix length, e.g. 10.0.0.1/24",
                         "p.yaml:1:48: plaintext.tun.mtu: 100 is out of range 576-65535",
                         "p.yaml:1:77: plaintext.tun.offload: expected true or false, found a string");

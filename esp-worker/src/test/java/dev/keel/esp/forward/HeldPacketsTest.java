@@ -25,7 +25,7 @@ class HeldPacketsTest {
     private final EspCounters counters = new EspCounters();
     private final HeldPackets held = new HeldPackets(counters);
     private final List<Integer> out = new ArrayList<>();
-    private final HeldPackets.Outlet outlet = (packet, length) -> out.add(packet[0] & 0xff);
+    private final HeldPackets.Outlet outlet = (packet, length, to) -> out.add(packet[0] & 0xff);
 
     private static InboundSa sa(int spi) {
         return new InboundSa(Suites.AES128_GCM16.spec(spi, IpsecMode.TUNNEL, false), InnerPacketPolicy.ANY);
@@ -106,7 +106,7 @@ class HeldPacketsTest {
     void holdingAndReleasingAllocatesNothingOnceTheSlotsExist() {
         InboundSa sa = sa(0x400);
         ReplayWindow w = sa.replayWindow();
-        HeldPackets.Outlet discard = (packet, length) -> { };
+        HeldPackets.Outlet discard = (packet, length, to) -> { };
         byte[] pkt = new byte[1400];
         long seq = 0;
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();

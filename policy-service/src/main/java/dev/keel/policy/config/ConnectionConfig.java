@@ -21,11 +21,13 @@ import java.util.List;
  * @param overTime    how long after {@code rekeyTime} an IKE SA not rekeyed is deleted
  * @param randTime    the most the IKE SA rekey comes early, at random; below {@code rekeyTime}
  * @param fragmentation IKE fragmentation (RFC 7383), swanctl's {@code yes}, {@code accept}, {@code force} or {@code no}
+ * @param iface       the interface of a route-based connection, or null: its children's traffic is
+ *                    routed into the shared plaintext side by their selectors
  */
 public record ConnectionConfig(String name, int version, List<String> localAddrs, List<String> remoteAddrs,
         AuthConfig local, AuthConfig remote, List<Proposal> proposals, Duration dpdDelay, boolean encap,
         List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime,
-        String fragmentation) {
+        String fragmentation, RouteInterface iface) {
 
     /** Copies the lists. */
     public ConnectionConfig {
@@ -33,5 +35,19 @@ public record ConnectionConfig(String name, int version, List<String> localAddrs
         remoteAddrs = List.copyOf(remoteAddrs);
         proposals = List.copyOf(proposals);
         children = List.copyOf(children);
+    }
+
+    /** A policy-based connection (no interface of its own). */
+    public ConnectionConfig(String name, int version, List<String> localAddrs, List<String> remoteAddrs,
+            AuthConfig local, AuthConfig remote, List<Proposal> proposals, Duration dpdDelay, boolean encap,
+            List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime,
+            String fragmentation) {
+        this(name, version, localAddrs, remoteAddrs, local, remote, proposals, dpdDelay, encap, children, rekeyTime,
+                overTime, randTime, fragmentation, null);
+    }
+
+    /** Whether the connection owns an interface ({@link #iface}). */
+    public boolean routeBased() {
+        return iface != null;
     }
 }

@@ -7,6 +7,8 @@ import static dev.keel.policy.config.ConfigLoader.DEFAULT_REKEY_SECONDS;
 
 import dev.keel.core.config.Nodes;
 import dev.keel.core.config.Problems;
+import dev.keel.core.net.InterfaceAddress;
+import dev.keel.core.net.InterfaceName;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpPrefix;
 import dev.keel.core.net.IpRange;
@@ -39,7 +41,11 @@ final class ConnectionsReader {
 
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
             "remote", "proposals", "dpd_delay", "encap", "children", "rekey_time", "over_time", "rand_time", "reauth_time",
-            "fragmentation");
+            "fragmentation", "interface");
+    private static final Set<String> INTERFACE_KEYS = Set.of("name", "addresses", "mtu");
+    /** A route-based connection's selectors when the child gives none: everything, routing decides. */
+    private static final List<TrafficSelector> ROUTE_BASED_TS = List.of(TrafficSelector.parse("0.0.0.0/0", null),
+            TrafficSelector.parse("::/0", null));
     private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "mode",
             "rekey_time", "life_time", "rand_time", "rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets",
             "life_packets", "rand_packets", "start_action", "dpd_action", "close_action", "replay_window", "priority");
@@ -53,6 +59,8 @@ final class ConnectionsReader {
     private final AuthReader auth;
     private final SelectorReader selectors;
     private final List<SpdCompiler.Source> sources;
+    /** The interfaces named so far, with the key path of each: two connections cannot share one. */
+    private final Map<String, String> interfaces = new LinkedHashMap<>();
 
     /** Children's SPD sources are added to {@code sources}. */
     ConnectionsReader(Nodes nodes, AuthReader auth, SelectorReader selectors, List<SpdCompiler.Source> sources) {
@@ -121,6 +129,14 @@ final class ConnectionsReader {
         String fragmentation = m.containsKey("fragmentation") ? nodes.choice(m.get("fragmentation"),
                 path + ".fragmentation", List.of("yes", "accept", "force", "no")) : "yes";
 
+        RouteInterface iface = null;
+        if (m.containsKey("interface")) {
+            iface = routeInterface(m.get("interface"), path + ".interface");
+            if (iface == null) {
+                return null;
+            }
+        }
+        String ifaceName = iface == null ? null : iface.name();
         List<ChildConfig> children = new ArrayList<>();
         if (m.containsKey("children")) {
             Map<String, Node> cs = nodes.mapping(m.get("children"), path + ".children", null);
@@ -132,7 +148,7 @@ final class ConnectionsReader {
                         return;
                     }
                     ChildConfig c = readChild(name, childName, childPath, childNode, localSingle, remoteSingle,
-                            localAddrs != null && remoteAddrs != null);
+                            localAddrs != null && remoteAddrs != null, ifaceName);
                     if (c != null) {
                         children.add(c);
                     }
@@ -146,7 +162,37 @@ final class ConnectionsReader {
         }
         return new ConnectionConfig(name, version, localAddrs, remoteAddrs, local, remote, proposals,
                 Duration.ofSeconds(dpd), encap, children, Duration.ofSeconds(lifetime[0]),
-                Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]), fragmentation);
+                Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]), fragmentation, iface);
+    }
+
+    /**
+     * A route-based connection's {@code interface: {name, addresses, mtu}}, or null after a problem:
+     * a name the kernel refuses or another connection has, an address without its prefix length,
+     * an MTU outside {@link RouteInterface#MIN_MTU}..{@link RouteInterface#MAX_MTU}.
+     */
+    private RouteInterface routeInterface(Node node, String path) {
+        Map<String, Node> m = nodes.mapping(node, path, INTERFACE_KEYS);
+        if (m == null || !nodes.required(m, "name", path, node)) {
+            return null;
+        }
+        int before = problems.size();
+        String name = nodes.string(m.get("name"), path + ".name");
+        if (name != null && InterfaceName.problem(name) != null) {
+            problems.add(path + ".name", m.get("name"), InterfaceName.problem(name));
+        } else if (name != null && interfaces.containsKey(name)) {
+            problems.add(path + ".name", m.get("name"), "interface '" + name + "' is already "
+                    + interfaces.get(name) + "; each route-based connection needs an interface of its own");
+        } else if (name != null) {
+            interfaces.put(name, path + ".name");
+        }
+        List<InterfaceAddress> addresses = m.containsKey("addresses")
+                ? nodes.list(m.get("addresses"), path + ".addresses", InterfaceAddress::parse) : List.of();
+        Long mtu = m.containsKey("mtu") ? nodes.integer(m.get("mtu"), path + ".mtu", RouteInterface.MIN_MTU,
+                RouteInterface.MAX_MTU) : Long.valueOf(RouteInterface.DEFAULT_MTU);
+        if (problems.size() != before || name == null || addresses == null || mtu == null) {
+            return null;
+        }
+        return new RouteInterface(name, addresses, mtu.intValue());
     }
 
     /**
@@ -224,17 +270,20 @@ final class ConnectionsReader {
         });
     }
 
+    /** A child; {@code iface}: its connection's interface (route-based: selectors default to everything), or null. */
     private ChildConfig readChild(String connection, String name, String path, Node node, IpAddress localSingle,
-            IpAddress remoteSingle, boolean addressesOk) {
+            IpAddress remoteSingle, boolean addressesOk, String iface) {
         Map<String, Node> m = nodes.mapping(node, path, CHILD_KEYS);
         if (m == null) {
             return null;
         }
         int before = problems.size();
-        List<TrafficSelector> localTs = selectors.selectors(m.get("local_ts"), path + ".local_ts", path, node,
-                localSingle, "local_addrs", addressesOk);
-        List<TrafficSelector> remoteTs = selectors.selectors(m.get("remote_ts"), path + ".remote_ts", path, node,
-                remoteSingle, "remote_addrs", addressesOk);
+        List<TrafficSelector> localTs = iface != null && !m.containsKey("local_ts") ? ROUTE_BASED_TS
+                : selectors.selectors(m.get("local_ts"), path + ".local_ts", path, node, localSingle, "local_addrs",
+                        addressesOk);
+        List<TrafficSelector> remoteTs = iface != null && !m.containsKey("remote_ts") ? ROUTE_BASED_TS
+                : selectors.selectors(m.get("remote_ts"), path + ".remote_ts", path, node, remoteSingle,
+                        "remote_addrs", addressesOk);
         List<Proposal> esp = m.containsKey("esp_proposals")
                 ? proposals(m.get("esp_proposals"), path + ".esp_proposals", Protocol.ESP) : DEFAULT_ESP;
         IpsecMode mode = IpsecMode.TUNNEL;
@@ -262,7 +311,7 @@ final class ConnectionsReader {
         Integer priority = selectors.priority(m.get("priority"), path + ".priority");
         if (localTs != null && remoteTs != null && priority != null) {
             sources.add(new SpdCompiler.Source(path, node.getStartMark(), priority, SpdAction.PROTECT, connection,
-                    name, null, localTs, remoteTs));
+                    name, null, localTs, remoteTs, iface));
         }
         if (problems.size() != before || localTs == null || remoteTs == null || priority == null
                 || esp == null || lifetime == null || start == null || dpd == null || close == null

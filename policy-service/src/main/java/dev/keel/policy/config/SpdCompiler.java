@@ -39,7 +39,8 @@ import org.yaml.snakeyaml.error.Mark;
  * children); some packet matches both; and neither strictly contains the other (identical
  * selectors included). For such a pair any order would be arbitrary. Entries that do the same
  * thing may overlap freely. The remedy is to make them disjoint, nest one inside the other, or
- * give them different priorities. Within those rules the outcome for every packet is that of
+ * give them different priorities. Entries of different interfaces' SPDs (route-based connections,
+ * {@link SpdEntry#iface}) never conflict: only packets routed into an interface meet its SPD. Within those rules the outcome for every packet is that of
  * the most specific matching entry of the lowest priority, independent of file order.
  */
 final class SpdCompiler {
@@ -47,9 +48,17 @@ final class SpdCompiler {
     /** Conflicts reported before the rest are summarised, to keep a bad file's report readable. */
     static final int MAX_CONFLICTS_REPORTED = 100;
 
-    /** A child or explicit policy to compile. */
+    /**
+     * A child or explicit policy to compile; {@code iface}: the interface whose own SPD a
+     * route-based connection's child is in (null: the shared SPD).
+     */
     record Source(String path, Mark mark, int priority, SpdAction action, String connection, String child,
-            String policyName, List<TrafficSelector> local, List<TrafficSelector> remote) {
+            String policyName, List<TrafficSelector> local, List<TrafficSelector> remote, String iface) {
+
+        Source(String path, Mark mark, int priority, SpdAction action, String connection, String child,
+                String policyName, List<TrafficSelector> local, List<TrafficSelector> remote) {
+            this(path, mark, priority, action, connection, child, policyName, local, remote, null);
+        }
 
         String outcome() {
             return action == SpdAction.PROTECT ? "PROTECT via " + connection + "/" + child : action.toString();
@@ -77,7 +86,8 @@ final class SpdCompiler {
                     if (!SpdEntry.compatible(l, r)) {
                         continue;
                     }
-                    SpdEntry e = s.action == SpdAction.PROTECT ? SpdEntry.protect(s.connection, s.child, l, r)
+                    SpdEntry e = s.action == SpdAction.PROTECT
+                            ? SpdEntry.protect(s.connection, s.child, l, r).onInterface(s.iface)
                             : SpdEntry.of(s.policyName, l, r, s.action);
                     candidates.add(new Candidate(e, s, i, j, candidates.size()));
                 }
@@ -145,8 +155,9 @@ final class SpdCompiler {
             active.removeIf(a -> a.entry.isIpv6() != b.entry.isIpv6()
                     || a.entry.remote().endAddress().compareTo(start) < 0);
             for (Candidate a : active) {
+                // entries of different interfaces' SPDs never meet the same packet (RFC 4301 §4.4.1)
                 if (a.source.priority != b.source.priority || a.entry.sameOutcome(b.entry)
-                        || !a.entry.overlaps(b.entry)) {
+                        || !java.util.Objects.equals(a.entry.iface(), b.entry.iface()) || !a.entry.overlaps(b.entry)) {
                     continue;
                 }
                 boolean aInB = b.entry.contains(a.entry);
