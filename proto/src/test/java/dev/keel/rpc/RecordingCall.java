@@ -39,6 +39,10 @@ public final class RecordingCall<T> extends ServerCallStreamObserver<T> {
     /** The first thing the method did wrong (sent after the end, ended twice), or null. */
     private volatile String misuse;
 
+    /** A call to hand to a bidirectional-streaming method (which returns its request observer). */
+    public RecordingCall() {
+    }
+
     /**
      * Calls {@code method} (a service's {@code *ImplBase} method) with {@code request} and a new
      * call, as the server would: anything the method throws is a fault (gRPC would answer
