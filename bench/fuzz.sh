@@ -25,7 +25,12 @@ TARGETS=(
   esp-worker:dev.keel.esp.fuzz.EspInUdpFuzzTest#classify
   sad-service:dev.keel.sad.fuzz.ValidationFuzzTest#installChildSa
   sad-service:dev.keel.sad.fuzz.ValidationFuzzTest#updateChildSa
+  sad-service:dev.keel.sad.fuzz.SaServiceFuzzTest#call
   policy-service:dev.keel.policy.fuzz.PolicyConfigFuzzTest#load
+  policy-service:dev.keel.policy.fuzz.PolicyServiceFuzzTest#call
+  ike-service:dev.keel.ike.fuzz.IkeServiceFuzzTest#call
+  ike-service:dev.keel.ike.fuzz.IkeRelayFuzzTest#relay
+  gateway:dev.keel.gateway.fuzz.GatewaySettingsFuzzTest#read
 )
 limit=(-runs=10000000 -max_total_time=0)
 chosen=()

@@ -141,7 +141,8 @@ public final class GatewaySettingsReader {
             problems.add("gateway.plaintext", section, "missing: 'tun: {name: keel0}' or"
                     + " 'virtual_wire: {bind: ..., host: ...}'");
         }
-        String export = g.containsKey("key_export") ? nodes.string(g.get("key_export"), "gateway.key_export") : null;
+        Path export = g.containsKey("key_export")
+                ? nodes.file(g.get("key_export"), "gateway.key_export", baseDir) : null;
         GatewaySettings.Admin admin = admin(g.get("admin"), cluster == null ? "gw" : cluster.nodeId());
         IkeSettings ikeLimits = ikeLimits(g.get("ike"));
         LogSettings logging = top.containsKey("logging") ? LogSettings.read(nodes, top.get("logging"), "logging")
@@ -153,7 +154,7 @@ public final class GatewaySettingsReader {
             return invalid();
         }
         return new Result.Valid(new GatewaySettings(address, ikePort, natTPort, loops, plaintext,
-                export == null ? null : baseDir.resolve(export), cluster, admin, baseDir, ikeLimits, logging, metrics,
+                export, cluster, admin, baseDir, ikeLimits, logging, metrics,
                 Boolean.TRUE.equals(rawEsp), natKeepalive));
     }
 
@@ -236,8 +237,7 @@ public final class GatewaySettingsReader {
                 });
         othersListed = bind != null && members != null
                 && members.stream().anyMatch(text -> !Nodes.endpoint(text, -1).equals(bind));
-        String kek = c.containsKey("kek_file") ? nodes.string(c.get("kek_file"), path + ".kek_file") : null;
-        Path kekFile = kek == null ? null : baseDir.resolve(kek);
+        Path kekFile = c.containsKey("kek_file") ? nodes.file(c.get("kek_file"), path + ".kek_file", baseDir) : null;
         if (!c.containsKey("kek_file") && othersListed) {
             problems.add(path + ".kek_file", node, "missing: members of a cluster must share one KEK file"
                     + " (64 hex digits, e.g. `openssl rand -hex 32 > kek.hex`)");
@@ -278,11 +278,10 @@ public final class GatewaySettingsReader {
             return null;
         }
         String path = "gateway.admin.config_dir";
-        String text = nodes.string(node, path);
-        if (text == null) {
+        Path dir = nodes.file(node, path, baseDir);
+        if (dir == null) {
             return null;
         }
-        Path dir = baseDir.resolve(text);
         if (!Files.isDirectory(dir)) {
             problems.add(path, node, "'" + dir + "' is not a directory");
             return null;
@@ -417,11 +416,10 @@ public final class GatewaySettingsReader {
             problems.add(path, tlsNode, "missing: a PEM file");
             return null;
         }
-        String name = nodes.string(tls.get(key), path);
-        if (name == null) {
+        Path p = nodes.file(tls.get(key), path, baseDir);
+        if (p == null) {
             return null;
         }
-        Path p = baseDir.resolve(name);
         if (!Files.isReadable(p)) {
             problems.add(path, tls.get(key), "'" + p + "' is not a readable file");
             return null;

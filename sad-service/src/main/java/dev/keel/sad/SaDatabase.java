@@ -389,8 +389,9 @@ public final class SaDatabase {
 
     public ListChildSasResponse listChildSas(ListChildSasRequest req) {
         int size = req.getPageSize() == 0 ? DEFAULT_PAGE : req.getPageSize();
-        if (size > MAX_PAGE) {
-            throw SadException.invalid("page_size", req.getPageSize() + " exceeds " + MAX_PAGE);
+        if (Integer.compareUnsigned(size, MAX_PAGE) > 0) { // uint32: from 2^31 on a negative int
+            throw SadException.invalid("page_size", Integer.toUnsignedString(req.getPageSize()) + " exceeds "
+                    + MAX_PAGE);
         }
         String after = decodeToken(req.getPageToken());
         if (!req.getPeerAddress().isEmpty()) {

@@ -161,6 +161,9 @@ class MalformedRequestsTest {
                 s -> s.allocateSpi(AllocateSpiRequest.newBuilder().setCount(2000).build()));
         expect(Status.Code.INVALID_ARGUMENT, "page_size: 5000 exceeds 1000",
                 s -> s.listChildSas(ListChildSasRequest.newBuilder().setPageSize(5000).build()));
+        // A uint32 from 2^31 on is a negative Java int: it passed "> 1000" and failed in Hazelcast (INTERNAL).
+        expect(Status.Code.INVALID_ARGUMENT, "page_size: 4294967295 exceeds 1000",
+                s -> s.listChildSas(ListChildSasRequest.newBuilder().setPageSize(-1).build()));
         expect(Status.Code.INVALID_ARGUMENT, "page_token: not a token from ListChildSas",
                 s -> s.listChildSas(ListChildSasRequest.newBuilder().setPageToken("!!!").build()));
         expect(Status.Code.INVALID_ARGUMENT, "peer_address: 3 bytes",

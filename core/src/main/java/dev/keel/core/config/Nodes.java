@@ -4,6 +4,8 @@ import dev.keel.core.net.IpAddress;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,6 +116,23 @@ public final class Nodes {
         }
         problems.add(path, node, "expected a string, found " + kind(node));
         return null;
+    }
+
+    /**
+     * A file name resolved against {@code baseDir}, or null with a problem added when the node is
+     * no non-empty string or names no path this system can have (a NUL character, say).
+     */
+    public Path file(Node node, String path, Path baseDir) {
+        String text = string(node, path);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return baseDir.resolve(text);
+        } catch (InvalidPathException e) {
+            problems.add(path, node, "not a file name: " + e.getReason());
+            return null;
+        }
     }
 
     /** An integer in {@code [min, max]}; a quoted number is not an integer. */

@@ -51,6 +51,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -263,11 +264,16 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
                 : request.getLevel();
         Duration timeout = request.getTimeoutMillis() == 0 ? INITIATE_TIMEOUT
                 : Duration.ofMillis(Integer.toUnsignedLong(request.getTimeoutMillis()));
+        // A line the attempt built just before its result (a timeout, on another thread) ended the
+        // stream is dropped: gRPC refuses a message after the end, and would throw into the engine.
+        AtomicBoolean ended = new AtomicBoolean();
         Object streamLock = new Object();
         Initiation attempt = new Initiation(engine, c.name(), children,
                 c.remoteEndpoint().getAddress().getHostAddress(), level, line -> {
                     synchronized (streamLock) {
-                        out.onNext(line);
+                        if (!ended.get()) {
+                            out.onNext(line);
+                        }
                     }
                 });
         if (out instanceof ServerCallStreamObserver<LogLine> call) {
@@ -275,6 +281,7 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
         }
         attempt.start(timeout).whenComplete((result, e) -> {
             synchronized (streamLock) {
+                ended.set(true);
                 if (e == null) {
                     out.onCompleted();
                 } else if (!(unwrap(e) instanceof java.util.concurrent.CancellationException)) {

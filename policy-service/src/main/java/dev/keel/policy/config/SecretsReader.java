@@ -93,11 +93,10 @@ final class SecretsReader {
     }
 
     private void readSecretFile(String name, String path, Node node) {
-        String text = nodes.string(node, path);
-        if (text == null) {
+        Path file = nodes.file(node, path, baseDir);
+        if (file == null) {
             return;
         }
-        Path file = baseDir.resolve(text);
         byte[] value;
         try {
             if (!Files.isRegularFile(file)) {
