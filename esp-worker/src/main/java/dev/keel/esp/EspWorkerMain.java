@@ -3,7 +3,6 @@ package dev.keel.esp;
 import dev.keel.core.net.IpPrefix;
 import dev.keel.core.ts.TrafficSelector;
 import dev.keel.core.config.ConfigProblem;
-import dev.keel.core.net.InterfaceAddress;
 import dev.keel.esp.config.NamedSaPair;
 import dev.keel.esp.config.PlaintextConfig;
 import dev.keel.esp.config.WorkerConfig;
