@@ -197,8 +197,9 @@ public final class IkeAuthTask implements Task {
             return "peer identity " + IkeIdentity.of(peerId.idType(), peerId.data()) + " is not in its certificate";
         }
         SignatureScheme scheme = SignatureAuth.scheme(auth.data());
-        if (pk.requirePss() && scheme != null && scheme.fits(endEntity.getPublicKey())
-                && scheme.parameterSpec() == null && endEntity.getPublicKey() instanceof java.security.interfaces.RSAKey) {
+        // RFC 7427 §4 cannot ask for PSS, so remote rsa/pss refuses the PKCS#1 v1.5 schemes (no PSS parameters)
+        if (pk.requirePss() && endEntity.getPublicKey() instanceof java.security.interfaces.RSAKey && scheme != null
+                && scheme.parameterSpec() == null) {
             return "peer signed with " + scheme + "; 'remote.auth: rsa/pss' requires RSASSA-PSS";
         }
         SignatureAuth.Verdict verdict = SignatureAuth.verify(endEntity.getPublicKey(), auth.data(), octets);
