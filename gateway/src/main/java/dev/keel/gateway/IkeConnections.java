@@ -125,7 +125,8 @@ final class IkeConnections {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ".local.secret: " + e.getMessage());
         }
-        return new IkeConnection.Auth.PubKey(key, c.local().certs(), c.remote().cacerts());
+        return new IkeConnection.Auth.PubKey(key, c.local().certs(), c.remote().cacerts(), c.remote().crls(),
+                c.local().rsaPss(), c.remote().rsaPss());
     }
 
     private static String name(AuthMethod method) {

@@ -67,6 +67,12 @@ public record ConnectionSpec(String name, String childName, String localAddress,
                 ikeProposal, espProposal, localTs, remoteTs, startAction, mode, udpEncapsulation);
     }
 
+    /** This connection with other identities (strongSwan's syntax: FQDN, user@FQDN, a DN, an address). */
+    public ConnectionSpec withIdentities(String newLocalId, String newRemoteId) {
+        return new ConnectionSpec(name, childName, localAddress, remoteAddress, newLocalId, newRemoteId, auth,
+                ikeProposal, espProposal, localTs, remoteTs, startAction, mode, udpEncapsulation);
+    }
+
     /** This connection with another start action ({@code none}, {@code trap}, {@code start}). */
     public ConnectionSpec withStartAction(String newStartAction) {
         return new ConnectionSpec(name, childName, localAddress, remoteAddress, localId, remoteId, auth,

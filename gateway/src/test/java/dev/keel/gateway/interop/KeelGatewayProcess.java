@@ -77,11 +77,13 @@ public final class KeelGatewayProcess implements AutoCloseable {
                 for (int i = 0; i < c.caCertificates().size(); i++) {
                     Files.copy(c.caCertificates().get(i), dir.resolve("ca" + i + ".pem"));
                 }
+                for (int i = 0; i < c.crls().size(); i++) {
+                    Files.copy(c.crls().get(i), dir.resolve("crl" + i + ".pem"));
+                }
                 secret = "key.pem";
-                localAuth = "auth: pubkey, certs: [cert.pem]";
-                remoteAuth = "auth: pubkey, cacerts: ["
-                        + String.join(", ", java.util.stream.IntStream.range(0, c.caCertificates().size())
-                                .mapToObj(i -> "ca" + i + ".pem").toList()) + "]";
+                localAuth = "auth: " + c.localAuth() + ", certs: [cert.pem]";
+                remoteAuth = "auth: " + c.remoteAuth() + ", cacerts: " + numbered("ca", c.caCertificates().size())
+                        + (c.crls().isEmpty() ? "" : ", crls: " + numbered("crl", c.crls().size()));
             }
         }
         return """
@@ -105,6 +107,11 @@ public final class KeelGatewayProcess implements AutoCloseable {
                 spec.localId(), remoteAuth, spec.remoteId(), spec.ikeProposal(), spec.childName(),
                 spec.mode().toLowerCase(), String.join(", ", spec.localTs()), String.join(", ", spec.remoteTs()),
                 spec.espProposal(), spec.startAction());
+    }
+
+    /** {@code [<prefix>0.pem, <prefix>1.pem, ...]}: {@code count} files as {@link #policyYaml} names them. */
+    private static String numbered(String prefix, int count) {
+        return java.util.stream.IntStream.range(0, count).mapToObj(i -> prefix + i + ".pem").toList().toString();
     }
 
     /**

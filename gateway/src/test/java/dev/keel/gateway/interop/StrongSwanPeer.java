@@ -310,8 +310,12 @@ public final class StrongSwanPeer implements AutoCloseable {
                 for (Path ca : certs.caCertificates()) {
                     Files.copy(ca, swanctl.resolve("x509ca/ca-" + (i++) + ".pem"), StandardCopyOption.REPLACE_EXISTING);
                 }
-                localAuth = "auth = pubkey\n      certs = local-cert.pem\n      id = \"" + c.localId() + "\"";
-                remoteAuth = "auth = pubkey\n      id = \"" + c.remoteId() + "\"";
+                for (Path crl : certs.crls()) {
+                    Files.copy(crl, swanctl.resolve("x509crl/crl-" + (i++) + ".pem"), StandardCopyOption.REPLACE_EXISTING);
+                }
+                localAuth = "auth = " + certs.localAuth() + "\n      certs = local-cert.pem\n      id = \"" + c.localId()
+                        + "\"";
+                remoteAuth = "auth = " + certs.remoteAuth() + "\n      id = \"" + c.remoteId() + "\"";
             }
         }
         List<String> child = new ArrayList<>(options.extraChildLines());

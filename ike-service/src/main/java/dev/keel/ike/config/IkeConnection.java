@@ -196,13 +196,23 @@ public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange>
 
         /**
          * We sign with {@code key} and send {@code chain} (end entity first); the peer's chain must
-         * validate to one of {@code trustAnchors} (RFC 7427 digital signatures).
+         * validate to one of {@code trustAnchors} and none of its certificates be revoked by
+         * {@code crls} (RFC 7427 digital signatures). {@code signPss}: an RSA key signs with
+         * RSASSA-PSS, else PKCS#1 v1.5; {@code requirePss}: an RSA peer must sign with RSASSA-PSS
+         * (swanctl's {@code rsa/pss}, local and remote).
          */
-        record PubKey(PrivateKey key, List<X509Certificate> chain, List<X509Certificate> trustAnchors) implements Auth {
+        record PubKey(PrivateKey key, List<X509Certificate> chain, List<X509Certificate> trustAnchors,
+                List<java.security.cert.X509CRL> crls, boolean signPss, boolean requirePss) implements Auth {
             /** Copies the lists. */
             public PubKey {
                 chain = List.copyOf(chain);
                 trustAnchors = List.copyOf(trustAnchors);
+                crls = List.copyOf(crls);
+            }
+
+            /** Without CRLs; RSA signatures with PKCS#1 v1.5 either way. */
+            public PubKey(PrivateKey key, List<X509Certificate> chain, List<X509Certificate> trustAnchors) {
+                this(key, chain, trustAnchors, List.of(), false, false);
             }
 
             @Override

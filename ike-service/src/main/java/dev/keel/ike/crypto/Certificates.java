@@ -17,6 +17,8 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
+import java.security.cert.X509CRL;
+import java.security.cert.X509CRLEntry;
 import java.security.cert.X509Certificate;
 import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
@@ -38,8 +40,8 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
 /**
  * X.509 for IKE: PEM loading (bcpkix), PKIX chain validation against configured CAs (JDK
- * CertPathValidator, revocation off) with RFC 4945's key usage rules for the end entity, and
- * matching the peer's IKE identity to its certificate.
+ * CertPathValidator) with RFC 4945's key usage rules for the end entity, revocation by configured
+ * CRL files (nothing fetched), and matching the peer's IKE identity to its certificate.
  */
 public final class Certificates {
 
@@ -112,13 +114,22 @@ public final class Certificates {
         }
     }
 
-    /**
-     * Validates {@code endEntity} with {@code intermediates} (in any order) up to one of
-     * {@code trustedCas} at {@code when}, revocation checking off, and checks that the end
-     * entity may sign IKE AUTH payloads ({@link #checkEndEntityUsage}).
-     */
+    /** {@link #validate(X509Certificate, Collection, Collection, Collection, Date)} without CRLs. */
     public static void validate(X509Certificate endEntity, Collection<X509Certificate> intermediates,
             Collection<X509Certificate> trustedCas, Date when) throws ChainValidationException {
+        validate(endEntity, intermediates, trustedCas, List.of(), when);
+    }
+
+    /**
+     * Validates {@code endEntity} with {@code intermediates} (in any order) up to one of
+     * {@code trustedCas} at {@code when}, checks that no certificate of the chain is revoked by
+     * one of {@code crls} ({@link #checkRevocation}; the JDK's own revocation checking stays off:
+     * it would fetch, and fail without, a CRL for every certificate) and that the end entity may
+     * sign IKE AUTH payloads ({@link #checkEndEntityUsage}).
+     */
+    public static void validate(X509Certificate endEntity, Collection<X509Certificate> intermediates,
+            Collection<X509Certificate> trustedCas, Collection<X509CRL> crls, Date when)
+            throws ChainValidationException {
         try {
             List<X509Certificate> path = order(endEntity, intermediates, trustedCas);
             CertPath certPath = CertificateFactory.getInstance("X.509").generateCertPath(path);
@@ -130,12 +141,52 @@ public final class Certificates {
             params.setRevocationEnabled(false);
             params.setDate(when);
             CertPathValidator.getInstance("PKIX").validate(certPath, params);
+            checkRevocation(path, trustedCas, crls);
             checkEndEntityUsage(endEntity);
         } catch (CertPathValidatorException e) {
             String at = e.getIndex() >= 0 ? " (certificate " + e.getIndex() + " of the chain)" : "";
             throw new ChainValidationException("certificate chain rejected: " + e.getReason() + ": " + e.getMessage() + at, e);
         } catch (GeneralSecurityException e) {
             throw new ChainValidationException("certificate chain rejected: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * No certificate of the validated {@code path} (end entity first, up to the one a trusted CA
+     * issued) is on a CRL of {@code crls} that its issuer signed (RFC 5280 §6.3: a CRL counts only
+     * when its issuer is the certificate's and its signature verifies with that issuer's key).
+     * Complete CRLs only; a certificate no CRL covers passes.
+     */
+    static void checkRevocation(List<X509Certificate> path, Collection<X509Certificate> trustedCas,
+            Collection<X509CRL> crls) throws ChainValidationException {
+        for (int i = 0; i < path.size() && !crls.isEmpty(); i++) {
+            X509Certificate cert = path.get(i);
+            List<X509Certificate> issuers = i + 1 < path.size() ? List.of(path.get(i + 1)) : trustedCas.stream()
+                    .filter(ca -> ca.getSubjectX500Principal().equals(cert.getIssuerX500Principal())).toList();
+            for (X509CRL crl : crls) {
+                if (!crl.getIssuerX500Principal().equals(cert.getIssuerX500Principal())
+                        || issuers.stream().noneMatch(issuer -> signedBy(crl, issuer))) {
+                    continue;
+                }
+                X509CRLEntry entry = crl.getRevokedCertificate(cert);
+                if (entry != null) {
+                    throw new ChainValidationException("certificate chain rejected: REVOKED: '"
+                            + cert.getSubjectX500Principal().getName() + "' (serial "
+                            + cert.getSerialNumber().toString(16) + ", certificate " + i + " of the chain) was revoked"
+                            + (entry.getRevocationReason() != null ? " (" + entry.getRevocationReason() + ")" : "")
+                            + " on " + entry.getRevocationDate().toInstant() + " by the CRL of '"
+                            + crl.getIssuerX500Principal().getName() + "'", null);
+                }
+            }
+        }
+    }
+
+    private static boolean signedBy(X509CRL crl, X509Certificate issuer) {
+        try {
+            crl.verify(issuer.getPublicKey());
+            return true;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
         }
     }
 

@@ -44,6 +44,18 @@ public final class SignatureAuth {
         BAD_SIGNATURE
     }
 
+    /** The scheme AUTH data names in its AlgorithmIdentifier (RFC 7427 §3), or null when malformed or unknown. */
+    public static SignatureScheme scheme(byte[] authData) {
+        if (authData == null || authData.length < 2) {
+            return null;
+        }
+        int idLength = authData[0] & 0xff;
+        if (idLength == 0 || 1 + idLength >= authData.length) {
+            return null;
+        }
+        return SignatureScheme.fromAlgorithmIdentifier(Arrays.copyOfRange(authData, 1, 1 + idLength));
+    }
+
     /**
      * Checks the peer's AUTH data against the peer certificate's public key. Never throws on
      * hostile input.
@@ -56,7 +68,7 @@ public final class SignatureAuth {
         if (idLength == 0 || 1 + idLength >= authData.length) {
             return Verdict.MALFORMED;
         }
-        SignatureScheme scheme = SignatureScheme.fromAlgorithmIdentifier(Arrays.copyOfRange(authData, 1, 1 + idLength));
+        SignatureScheme scheme = scheme(authData);
         if (scheme == null || !scheme.fits(peerKey)) {
             return Verdict.UNSUPPORTED_ALGORITHM;
         }

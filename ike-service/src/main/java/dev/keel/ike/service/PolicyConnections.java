@@ -117,7 +117,21 @@ public final class PolicyConnections {
             throw new IllegalArgumentException(at + ": key '" + ref + "' (" + key.getAlgorithm() + ") is not the"
                     + " private key of our certificate '" + chain.getFirst().getSubjectX500Principal() + "'");
         }
-        return new IkeConnection.Auth.PubKey(key, chain, cas);
+        return new IkeConnection.Auth.PubKey(key, chain, cas, crls(at + ": remote.crls", c.getRemote().getCrlsList()),
+                c.getLocal().getRsaPss(), c.getRemote().getRsaPss());
+    }
+
+    private static List<java.security.cert.X509CRL> crls(String at, List<ByteString> ders) {
+        List<java.security.cert.X509CRL> out = new ArrayList<>();
+        try {
+            CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+            for (ByteString der : ders) {
+                out.add((java.security.cert.X509CRL) x509.generateCRL(der.newInput()));
+            }
+        } catch (CertificateException | java.security.cert.CRLException e) {
+            throw new IllegalArgumentException(at + "[" + out.size() + "]: not a DER CRL (" + e.getMessage() + ")");
+        }
+        return out;
     }
 
     private static List<X509Certificate> certificates(String at, List<ByteString> ders) {

@@ -39,6 +39,8 @@ import java.util.Optional;
  */
 public final class IkeAuthTask implements Task {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IkeAuthTask.class);
+
     private final IkeSa sa;
     private final boolean initiator;
     private boolean authFailed;
@@ -85,7 +87,7 @@ public final class IkeAuthTask implements Task {
             case IkeConnection.Auth.PubKey pk -> {
                 SignatureScheme scheme = SignatureScheme.choose(pk.chain().getFirst().getPublicKey(),
                         sa.peerSignatureHashes().stream().map(SignatureScheme.HashAlgorithm::byId)
-                                .filter(Objects::nonNull).toList(), false);
+                                .filter(Objects::nonNull).toList(), pk.signPss());
                 yield scheme == null ? null : new AuthPayload(SignatureAuth.AUTH_METHOD_DIGITAL_SIGNATURE,
                         SignatureAuth.sign(scheme, pk.key(), octets));
             }
@@ -187,15 +189,26 @@ public final class IkeAuthTask implements Task {
         }
         X509Certificate endEntity = certs.getFirst();
         try {
-            Certificates.validate(endEntity, certs.subList(1, certs.size()), pk.trustAnchors(), new Date());
+            Certificates.validate(endEntity, certs.subList(1, certs.size()), pk.trustAnchors(), pk.crls(), new Date());
         } catch (Certificates.ChainValidationException e) {
             return e.getMessage();
         }
         if (!Certificates.matchesIdentity(endEntity, peerId.idType(), peerId.data())) {
             return "peer identity " + IkeIdentity.of(peerId.idType(), peerId.data()) + " is not in its certificate";
         }
+        SignatureScheme scheme = SignatureAuth.scheme(auth.data());
+        // RFC 7427 §4 cannot ask for PSS, so remote rsa/pss refuses the PKCS#1 v1.5 schemes (no PSS parameters)
+        if (pk.requirePss() && endEntity.getPublicKey() instanceof java.security.interfaces.RSAKey && scheme != null
+                && scheme.parameterSpec() == null) {
+            return "peer signed with " + scheme + "; 'remote.auth: rsa/pss' requires RSASSA-PSS";
+        }
         SignatureAuth.Verdict verdict = SignatureAuth.verify(endEntity.getPublicKey(), auth.data(), octets);
-        return verdict == SignatureAuth.Verdict.VALID ? null : "signature AUTH: " + verdict;
+        if (verdict != SignatureAuth.Verdict.VALID) {
+            return "signature AUTH: " + verdict;
+        }
+        LOG.info("{}: authentication of '{}' with {} successful (certificate '{}')", sa, IkeIdentity.of(peerId.idType(),
+                peerId.data()), scheme, endEntity.getSubjectX500Principal().getName());
+        return null;
     }
 
     /**

@@ -89,6 +89,29 @@ class CertificatesTest {
     }
 
     @Test
+    void aCrlOfTheRightIssuerRevokesAndNoOtherDoes() throws Exception {
+        TestPki.Chain c = TestPki.chain("EC");
+        String im = c.intermediate().getSubjectX500Principal().getName();
+        String ca = c.ca().getSubjectX500Principal().getName();
+        // The intermediate's CRL lists the end entity; the CA's lists the intermediate (RFC 5280 §6.3).
+        java.security.cert.X509CRL eeRevoked = TestPki.crl(im, c.imKeys().getPrivate(), c.ee().getSerialNumber());
+        assertThatThrownBy(() -> Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()), List.of(eeRevoked),
+                TestPki.NOW)).isInstanceOf(Certificates.ChainValidationException.class)
+                .hasMessageContaining("REVOKED").hasMessageContaining("certificate 0 of the chain")
+                .hasMessageContaining("KEY_COMPROMISE");
+        java.security.cert.X509CRL imRevoked = TestPki.crl(ca, c.caKeys().getPrivate(), c.intermediate().getSerialNumber());
+        assertThatThrownBy(() -> Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()), List.of(imRevoked),
+                TestPki.NOW)).hasMessageContaining("REVOKED").hasMessageContaining("certificate 1 of the chain");
+        // Another serial, the right serial on a CRL its issuer did not sign, or on another issuer's CRL: no effect.
+        Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()),
+                List.of(TestPki.crl(im, c.imKeys().getPrivate(), c.ee().getSerialNumber().add(java.math.BigInteger.ONE))), TestPki.NOW);
+        Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()),
+                List.of(TestPki.crl(im, TestPki.keyPair("EC").getPrivate(), c.ee().getSerialNumber())), TestPki.NOW);
+        Certificates.validate(c.ee(), c.intermediates(), List.of(c.ca()),
+                List.of(TestPki.crl(ca, c.caKeys().getPrivate(), c.ee().getSerialNumber())), TestPki.NOW);
+    }
+
+    @Test
     void failuresSayWhy() throws Exception {
         TestPki.Chain c = TestPki.chain("RSA");
         TestPki.Chain other = TestPki.chain("RSA");

@@ -75,7 +75,8 @@ final class TestPki {
     }
 
     /** CA -> intermediate -> end entity of key type {@code eeType}, with FQDN, email and IP SANs. */
-    record Chain(KeyPair caKeys, X509Certificate ca, X509Certificate intermediate, KeyPair eeKeys, X509Certificate ee) {
+    record Chain(KeyPair caKeys, X509Certificate ca, X509Certificate intermediate, KeyPair eeKeys, X509Certificate ee,
+            KeyPair imKeys) {
         List<X509Certificate> intermediates() {
             return new ArrayList<>(List.of(intermediate));
         }
@@ -95,7 +96,18 @@ final class TestPki {
                 new GeneralName(GeneralName.rfc822Name, "ike@keel.test"),
                 new GeneralName(GeneralName.iPAddress, "192.0.2.2"),
                 new GeneralName(GeneralName.iPAddress, "2001:db8::2"));
-        return new Chain(caKeys, ca, im, eeKeys, ee);
+        return new Chain(caKeys, ca, im, eeKeys, ee, imKeys);
+    }
+
+    /** A CRL of {@code issuer} signed by {@code issuerKey} revoking {@code serials} (keyCompromise) at {@link #NOW}. */
+    static java.security.cert.X509CRL crl(String issuer, PrivateKey issuerKey, BigInteger... serials) throws Exception {
+        var b = new org.bouncycastle.cert.X509v2CRLBuilder(new X500Name(issuer), days(-1));
+        b.setNextUpdate(days(7));
+        for (BigInteger serial : serials) {
+            b.addCRLEntry(serial, days(-1), org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+        }
+        var signer = new JcaContentSignerBuilder(signatureAlgorithm(issuerKey)).build(issuerKey);
+        return new org.bouncycastle.cert.jcajce.JcaX509CRLConverter().getCRL(b.build(signer));
     }
 
     static byte[] ip(String literal) throws Exception {

@@ -36,13 +36,23 @@ class IkeCertificateAuthTest {
     private static final String ESP = "aes256gcm16";
 
     /** One side's credentials. */
-    record Side(String id, PrivateKey key, List<X509Certificate> chain, List<X509Certificate> cas) {
+    record Side(String id, PrivateKey key, List<X509Certificate> chain, List<X509Certificate> cas, boolean signPss,
+            boolean requirePss) {
+        Side(String id, PrivateKey key, List<X509Certificate> chain, List<X509Certificate> cas) {
+            this(id, key, chain, cas, false, false);
+        }
+
         IkeConnection.Auth.PubKey auth() {
-            return new IkeConnection.Auth.PubKey(key, chain, cas);
+            return new IkeConnection.Auth.PubKey(key, chain, cas, List.of(), signPss, requirePss);
         }
 
         Side withCas(List<X509Certificate> trusted) {
-            return new Side(id, key, chain, trusted);
+            return new Side(id, key, chain, trusted, signPss, requirePss);
+        }
+
+        /** {@code auth: rsa/pss} on our side ({@code sign}) and on the peer's ({@code require}). */
+        Side withPss(boolean sign, boolean require) {
+            return new Side(id, key, chain, cas, sign, require);
         }
     }
 
@@ -140,6 +150,17 @@ class IkeCertificateAuthTest {
         }
     }
 
+    /** {@code auth: rsa/pss} both ways: each side signs with RSASSA-PSS and requires it of the other. */
+    @Test
+    void rsaPssBothWays() throws Exception {
+        Pki pki = Pki.of(KeyType.RSA, false);
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            configure(peers, pki.side(pki.alice(), "alice.keel.test").withPss(true, true),
+                    pki.side(pki.bob(), "bob.keel.test").withPss(true, true), "bob.keel.test");
+            assertTunnelUp(peers);
+        }
+    }
+
     // --- failures: the responder (bob) rejects alice ---
 
     /** Alice initiates with {@code alice}; bob must answer AUTHENTICATION_FAILED and nothing must remain. */
@@ -169,6 +190,14 @@ class IkeCertificateAuthTest {
         Pki other = Pki.of(KeyType.ECDSA_P256, false); // same DNs, another key: only the signature differs
         Side alice = other.side(other.alice(), "alice.keel.test");
         assertBobRejects(alice, pki.side(pki.bob(), "bob.keel.test"), "certificate chain rejected");
+    }
+
+    @Test
+    void aPkcs1SignatureIsRejectedByASideThatRequiresPss() throws Exception {
+        Pki pki = Pki.of(KeyType.RSA, false);
+        assertBobRejects(pki.side(pki.alice(), "alice.keel.test"),
+                pki.side(pki.bob(), "bob.keel.test").withPss(true, true),
+                "peer signed with RSA_PKCS1_SHA256; 'remote.auth: rsa/pss' requires RSASSA-PSS");
     }
 
     @Test

@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.RSAKey;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,7 +25,7 @@ import org.yaml.snakeyaml.nodes.Node;
 final class AuthReader {
 
     private static final Set<String> LOCAL_KEYS = Set.of("auth", "id", "secret", "certs");
-    private static final Set<String> REMOTE_KEYS = Set.of("auth", "id", "cacerts");
+    private static final Set<String> REMOTE_KEYS = Set.of("auth", "id", "cacerts", "crls");
 
     private final Nodes nodes;
     private final Problems problems;
@@ -44,12 +46,15 @@ final class AuthReader {
             return null;
         }
         AuthMethod method = AuthMethod.PUBKEY;
+        boolean rsaPss = false;
         if (m.containsKey("auth")) {
-            String a = nodes.choice(m.get("auth"), path + ".auth", List.of("psk", "pubkey"));
+            // swanctl's rsa/pss: RSA signatures with RSASSA-PSS, which RFC 7427 §4 gives no way to announce
+            String a = nodes.choice(m.get("auth"), path + ".auth", List.of("psk", "pubkey", "rsa/pss"));
             if (a == null) {
                 return null;
             }
             method = a.equals("psk") ? AuthMethod.PSK : AuthMethod.PUBKEY;
+            rsaPss = a.equals("rsa/pss");
         }
         String id;
         if (m.containsKey("id")) {
@@ -101,7 +106,8 @@ final class AuthReader {
                         + " this side authenticates with a pre-shared key");
                 return null;
             }
-            List<X509Certificate> read = certificateFiles(m.get(certKey), path + "." + certKey);
+            List<X509Certificate> read = files(m.get(certKey), path + "." + certKey, "certificate",
+                    PemCredentials::certificates);
             if (read == null) {
                 return null;
             }
@@ -110,11 +116,29 @@ final class AuthReader {
                 if (!localCredentialsAgree(path, node, m, id, secretRef, certs.getFirst())) {
                     return null;
                 }
+                if (rsaPss && !(certs.getFirst().getPublicKey() instanceof RSAKey)) {
+                    problems.add(path + ".auth", m.get("auth"), "'auth: rsa/pss' signs with RSASSA-PSS, but the"
+                            + " end-entity certificate '" + PemCredentials.subject(certs.getFirst()) + "' (certs[0])"
+                            + " holds a " + certs.getFirst().getPublicKey().getAlgorithm() + " key; use 'auth: pubkey'");
+                    return null;
+                }
             } else {
                 cacerts = read;
             }
         }
-        return new AuthConfig(method, id, secretRef, certs, cacerts);
+        List<X509CRL> crls = List.of();
+        if (m.containsKey("crls")) {
+            if (method != AuthMethod.PUBKEY) {
+                problems.add(path + ".crls", m.get("crls"), "'crls' belongs to 'auth: pubkey';"
+                        + " this side authenticates with a pre-shared key");
+                return null;
+            }
+            crls = files(m.get("crls"), path + ".crls", "CRL", PemCredentials::crls);
+            if (crls == null) {
+                return null;
+            }
+        }
+        return new AuthConfig(method, id, secretRef, certs, cacerts, crls, rsaPss);
     }
 
     /**
@@ -154,30 +178,35 @@ final class AuthReader {
         return ok;
     }
 
-    /** Every certificate of the listed PEM files, in order; null after a problem. */
-    private List<X509Certificate> certificateFiles(Node node, String path) {
-        List<List<X509Certificate>> files = nodes.list(node, path, this::certificateFile);
+    /** What one file holds. */
+    private interface FileParser<T> {
+        List<T> parse(byte[] content) throws PemCredentials.CredentialException;
+    }
+
+    /** Everything the listed files hold, in order; null after a problem. */
+    private <T> List<T> files(Node node, String path, String kind, FileParser<T> parser) {
+        List<List<T>> files = nodes.list(node, path, name -> file(name, kind, parser));
         return files == null ? null : files.stream().flatMap(List::stream).toList();
     }
 
-    /** The certificates of one PEM file. @throws IllegalArgumentException naming the file and what is wrong */
-    private List<X509Certificate> certificateFile(String name) {
+    /** What one file holds. @throws IllegalArgumentException naming the file and what is wrong */
+    private <T> List<T> file(String name, String kind, FileParser<T> parser) {
         Path file = baseDir.resolve(name);
         try {
             if (!Files.isRegularFile(file)) {
-                throw new IllegalArgumentException("certificate file " + file + (Files.exists(file)
+                throw new IllegalArgumentException(kind + " file " + file + (Files.exists(file)
                         ? " is not a regular file" : " does not exist"));
             }
             if (Files.size(file) > PemCredentials.MAX_CERT_FILE_BYTES) {
-                throw new IllegalArgumentException("certificate file " + file + " is larger than "
+                throw new IllegalArgumentException(kind + " file " + file + " is larger than "
                         + PemCredentials.MAX_CERT_FILE_BYTES + " bytes");
             }
-            return PemCredentials.certificates(Files.readAllBytes(file));
+            return parser.parse(Files.readAllBytes(file));
         } catch (IOException e) {
-            throw new IllegalArgumentException("certificate file " + file + " cannot be read: "
+            throw new IllegalArgumentException(kind + " file " + file + " cannot be read: "
                     + YamlText.ioReason(e), e);
         } catch (PemCredentials.CredentialException e) {
-            throw new IllegalArgumentException("certificate file " + file + " " + e.getMessage(), e);
+            throw new IllegalArgumentException(kind + " file " + file + " " + e.getMessage(), e);
         }
     }
 }

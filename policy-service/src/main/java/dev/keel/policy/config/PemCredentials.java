@@ -13,6 +13,7 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,7 +23,9 @@ import java.util.Locale;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.openssl.PEMParser;
 
@@ -33,7 +36,7 @@ import org.bouncycastle.openssl.PEMParser;
  */
 public final class PemCredentials {
 
-    /** Largest certificate file read (a CA bundle may hold many). */
+    /** Largest certificate or CRL file read (a CA bundle may hold many). */
     static final int MAX_CERT_FILE_BYTES = 1 << 20;
 
     private PemCredentials() {
@@ -62,6 +65,35 @@ public final class PemCredentials {
         }
         if (out.isEmpty()) {
             throw new CredentialException("holds no PEM certificate ('-----BEGIN CERTIFICATE-----')");
+        }
+        return out;
+    }
+
+    /**
+     * Every CRL of a file: PEM ('-----BEGIN X509 CRL-----', any number) or one DER CRL, as
+     * {@code openssl ca -gencrl} writes them; none is a problem, and so is anything unreadable.
+     */
+    static List<X509CRL> crls(byte[] content) throws CredentialException {
+        List<X509CRL> out = new ArrayList<>();
+        JcaX509CRLConverter converter = new JcaX509CRLConverter();
+        try {
+            if (content.length > 0 && content[0] == 0x30) { // a DER SEQUENCE: one binary CRL
+                out.add(converter.getCRL(new X509CRLHolder(content)));
+            } else {
+                try (Reader r = new InputStreamReader(new ByteArrayInputStream(content), StandardCharsets.US_ASCII);
+                        PEMParser parser = new PEMParser(r)) {
+                    for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
+                        if (o instanceof X509CRLHolder holder) {
+                            out.add(converter.getCRL(holder));
+                        }
+                    }
+                }
+            }
+        } catch (IOException | java.security.cert.CRLException | RuntimeException e) {
+            throw new CredentialException("is not a PEM or DER CRL file (" + e.getClass().getSimpleName() + ")");
+        }
+        if (out.isEmpty()) {
+            throw new CredentialException("holds no CRL ('-----BEGIN X509 CRL-----')");
         }
         return out;
     }

@@ -70,7 +70,14 @@ final class ProtoMapper {
         for (X509Certificate cert : a.cacerts()) {
             b.addCacerts(der(cert));
         }
-        return b.build();
+        for (java.security.cert.X509CRL crl : a.crls()) {
+            try {
+                b.addCrls(ByteString.copyFrom(crl.getEncoded()));
+            } catch (java.security.cert.CRLException e) {
+                throw new IllegalStateException("a CRL read at load has no DER encoding", e);
+            }
+        }
+        return b.setRsaPss(a.rsaPss()).build();
     }
 
     private static ByteString der(X509Certificate cert) {

@@ -78,6 +78,16 @@ class CertificateConfigTest {
         Files.writeString(dir.resolve("broken.pem"), "-----BEGIN CERTIFICATE-----\nMIIB!!!notbase64\n"
                 + "-----END CERTIFICATE-----\n");
         Files.createDirectories(dir.resolve("a-directory"));
+        var crl = new org.bouncycastle.cert.X509v2CRLBuilder(new X500Name(BCStyle.INSTANCE, "C=CH, O=Keel, CN=Root"),
+                new Date());
+        crl.addCRLEntry(BigInteger.valueOf(42), new Date(), org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+        var crlHolder = crl.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate()));
+        StringWriter w = new StringWriter();
+        try (JcaPEMWriter p = new JcaPEMWriter(w)) {
+            p.writeObject(crlHolder);
+        }
+        Files.writeString(dir.resolve("root.crl"), w.toString());
+        Files.write(dir.resolve("root-der.crl"), crlHolder.getEncoded());
     }
 
     private static KeyPair ec() throws GeneralSecurityException {
@@ -318,6 +328,33 @@ class CertificateConfigTest {
         assertThat(p.path()).isEqualTo("connections.site-b.remote.cacerts");
         assertThat(p.message()).isEqualTo("'cacerts' belongs to 'auth: pubkey'; this side authenticates with a"
                 + " pre-shared key");
+    }
+
+    @Test
+    void crlsInPemOrDerAndRsaPssLoad() throws Exception {
+        PolicyConfig c = valid(config("gw.key", LOCAL, REMOTE.replace("auth: pubkey", "auth: rsa/pss")
+                .replace("}", ", crls: [root.crl, root-der.crl]}")));
+        AuthConfig remote = c.connection("site-b").orElseThrow().remote();
+        assertThat(remote.crls()).hasSize(2).allMatch(crl -> crl.getRevokedCertificate(BigInteger.valueOf(42)) != null);
+        assertThat(remote.rsaPss()).isTrue();
+        assertThat(remote.toString()).isEqualTo("AuthConfig[PUBKEY rsa/pss gw-b.example, 1 CA certs, 2 CRLs]");
+        assertThat(c.connection("site-b").orElseThrow().local().rsaPss()).isFalse();
+    }
+
+    @Test
+    void crlFileWithoutACrl() throws Exception {
+        ConfigProblem p = onlyProblem(config("gw.key", LOCAL, REMOTE.replace("}", ", crls: [garbage.pem]}")));
+        assertThat(p.path()).isEqualTo("connections.site-b.remote.crls[0]");
+        assertThat(p.message()).isEqualTo("CRL file " + dir.resolve("garbage.pem")
+                + " holds no CRL ('-----BEGIN X509 CRL-----')");
+    }
+
+    @Test
+    void rsaPssSigningNeedsAnRsaKey() throws Exception {
+        ConfigProblem p = onlyProblem(config("gw.key", LOCAL.replace("auth: pubkey", "auth: rsa/pss"), REMOTE));
+        assertThat(p.path()).isEqualTo("connections.site-b.local.auth");
+        assertThat(p.message()).isEqualTo("'auth: rsa/pss' signs with RSASSA-PSS, but the end-entity certificate '"
+                + GW_DN + "' (certs[0]) holds a EC key; use 'auth: pubkey'");
     }
 
     @Test
