@@ -185,7 +185,12 @@ public final class StrongSwanSoakShare implements AutoCloseable {
                 // each vici initiate holds one of charon's threads until its IKE SA is up, and
                 // kernel-libipsec keeps some for itself: with the default 16, 8 initiates at once left
                 // none to read the answers, and all waited out their timeout
-                .withCharonLine("threads = 32");
+                .withCharonLine("threads = 32")
+                // charon's own retransmission defaults (about 165 s before it gives up), as an operator's peer
+                // runs them, not the interop tests' fail-fast 3 x 1 s: in a rekey wave at load 25, A held 250
+                // answers up to 5 s for its data plane, and charon gave up on 4 rekeys after 11 s
+                .withCharonLine("retransmit_tries = 5").withCharonLine("retransmit_timeout = 4.0")
+                .withCharonLine("retransmit_base = 1.8");
         String charonRekey = "rekey_time = " + Math.max(1, rekeySeconds * 3 / 4) + "s";
         charon = StrongSwanPeer.start(namespace, dir.resolve("charon"), specs, options,
                 c -> Integer.parseInt(c.name().substring(1)) % 2 == 1 ? List.of(charonRekey) : List.of());
