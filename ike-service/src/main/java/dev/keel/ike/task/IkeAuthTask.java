@@ -24,12 +24,15 @@ import dev.keel.ike.session.IkeSa;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateException;
+import java.security.interfaces.RSAKey;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * IKE_AUTH's authentication (RFC 7296 §1.2, §2.15): identities, certificates and the AUTH
@@ -39,7 +42,7 @@ import java.util.Optional;
  */
 public final class IkeAuthTask implements Task {
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IkeAuthTask.class);
+    private static final Logger LOG = LoggerFactory.getLogger(IkeAuthTask.class);
 
     private final IkeSa sa;
     private final boolean initiator;
@@ -198,7 +201,7 @@ public final class IkeAuthTask implements Task {
         }
         SignatureScheme scheme = SignatureAuth.scheme(auth.data());
         // RFC 7427 §4 cannot ask for PSS, so remote rsa/pss refuses the PKCS#1 v1.5 schemes (no PSS parameters)
-        if (pk.requirePss() && endEntity.getPublicKey() instanceof java.security.interfaces.RSAKey && scheme != null
+        if (pk.requirePss() && endEntity.getPublicKey() instanceof RSAKey && scheme != null
                 && scheme.parameterSpec() == null) {
             return "peer signed with " + scheme + "; 'remote.auth: rsa/pss' requires RSASSA-PSS";
         }
