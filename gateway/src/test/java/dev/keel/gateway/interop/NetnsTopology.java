@@ -6,13 +6,14 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Four network namespaces for gateway interop tests: two gateways joined by a veth (the outer
@@ -39,8 +40,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * Gateways forward (IPv4 and IPv6, rp_filter off); hosts route everything via their gateway.
  * Nothing is bound to a particular IKE daemon: put charon, a Keel gateway or anything else in
  * {@link Site#gatewayNamespace()}. {@link #close()} kills what still runs in the namespaces and
- * deletes them; {@link #create()} first removes {@code ks-*} namespaces older than 10 minutes,
- * left over from killed runs.
+ * deletes them; {@link #create()} first removes {@code ks-*} namespaces left over from killed
+ * runs: those of a JVM that no longer runs ({@link #ownedName}), and those of scripts (no JVM in
+ * the name) older than 10 minutes. A run beside another never sweeps the other's namespaces.
  */
 public final class NetnsTopology implements AutoCloseable {
 
@@ -49,6 +51,8 @@ public final class NetnsTopology implements AutoCloseable {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final Duration LEFTOVER_AGE = Duration.ofMinutes(10);
+    /** {@code ks-<pid of the JVM that made it>-<6 hex>}, with anything after. */
+    private static final Pattern OWNED = Pattern.compile(Pattern.quote(PREFIX) + "(\\d+)-[0-9a-f]{6}(-.*)?");
 
     /**
      * One side: a gateway namespace and the host namespace behind it.
@@ -121,7 +125,7 @@ public final class NetnsTopology implements AutoCloseable {
         sweepLeftovers();
         byte[] r = new byte[3];
         ThreadLocalRandom.current().nextBytes(r);
-        NetnsTopology t = new NetnsTopology(PREFIX + HexFormat.of().formatHex(r), outer, inner, nat);
+        NetnsTopology t = new NetnsTopology(ownedName(HexFormat.of().formatHex(r)), outer, inner, nat);
         try {
             t.build();
             return t;
@@ -259,7 +263,18 @@ public final class NetnsTopology implements AutoCloseable {
         BoundedCommand.run(TIMEOUT, c).requireOk();
     }
 
-    /** Kills processes left in, and deletes, {@code ks-*} namespaces older than 10 minutes. */
+    /**
+     * The name for namespaces of this JVM with the random tag {@code hex6}: {@code ks-<pid>-<hex6>};
+     * {@link #sweepLeftovers} removes them only once this JVM is gone.
+     */
+    public static String ownedName(String hex6) {
+        return PREFIX + ProcessHandle.current().pid() + "-" + hex6;
+    }
+
+    /**
+     * Kills processes left in, and deletes, {@code ks-*} namespaces whose JVM no longer runs, and
+     * those without a JVM in the name (bench/ike/lib.sh's) older than 10 minutes.
+     */
     static void sweepLeftovers() {
         Path dir = Path.of("/run/netns");
         if (!Files.isDirectory(dir)) {
@@ -268,12 +283,16 @@ public final class NetnsTopology implements AutoCloseable {
         Instant cutoff = Instant.now().minus(LEFTOVER_AGE);
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, PREFIX + "*")) {
             for (Path p : ds) {
-                FileTime mtime = Files.getLastModifiedTime(p);
-                if (mtime.toInstant().isBefore(cutoff)) {
-                    removeNamespace(p.getFileName().toString());
+                String ns = p.getFileName().toString();
+                Matcher m = OWNED.matcher(ns);
+                boolean leftover = m.matches()
+                        ? ProcessHandle.of(Long.parseLong(m.group(1))).map(h -> !h.isAlive()).orElse(true)
+                        : Files.getLastModifiedTime(p).toInstant().isBefore(cutoff);
+                if (leftover) {
+                    removeNamespace(ns);
                 }
             }
-        } catch (IOException e) {
+        } catch (IOException | NumberFormatException e) {
             // Best effort: a sweep that cannot read /run/netns leaves the leftovers for later.
         }
     }

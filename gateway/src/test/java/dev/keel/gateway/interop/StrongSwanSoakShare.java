@@ -35,7 +35,7 @@ import org.opentest4j.TestAbortedException;
  * per tunnel per second, which A's host answers back through the tunnel.
  *
  * <pre>
- * host namespace                                        ks-&lt;hex&gt;-soak
+ * host namespace                                        ks-&lt;pid&gt;-&lt;hex&gt;-soak
  * A 127.0.0.1:ike/nat-t &lt;- relay 127.0.0.10 | 198.18.x.1:500/4500 ==veth== 198.18.x.2 charon
  *                                                                    hosts (veth): 10.2.x.y/32 per tunnel
  * </pre>
@@ -97,7 +97,7 @@ public final class StrongSwanSoakShare implements AutoCloseable {
         byte[] r = new byte[3];
         ThreadLocalRandom.current().nextBytes(r);
         String hex = HexFormat.of().formatHex(r);
-        this.namespace = NetnsTopology.PREFIX + hex + "-soak";
+        this.namespace = NetnsTopology.ownedName(hex) + "-soak"; // swept only once this JVM is gone
         this.hostLink = "ks" + hex; // in the host namespace: unique per run
         // a /30 of 198.18.0.0/15 (RFC 2544, benchmarking) per run, so runs side by side do not collide
         int net = ((r[0] & 1) << 16) | ((r[1] & 0xff) << 8) | (r[2] & 0xfc);
