@@ -18,10 +18,10 @@ import dev.keel.proto.v1.SetLogLevelsResponse;
 import dev.keel.proto.v1.StatsRequest;
 import dev.keel.proto.v1.TerminateRequest;
 import dev.keel.proto.v1.WatchLogRequest;
+import dev.keel.rpc.FuzzedCall;
 import dev.keel.rpc.RecordingCall;
 import io.grpc.Status;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.function.BiConsumer;
@@ -75,13 +75,13 @@ class IkeServiceFuzzTest {
 
     @FuzzTest(maxDuration = "15s")
     void call(byte[] bytes) throws Exception {
-        if (bytes.length == 0) {
+        FuzzedCall<Rpc> call = FuzzedCall.of(bytes, Rpc.class);
+        if (call == null) {
             return;
         }
-        Rpc rpc = Rpc.values()[Byte.toUnsignedInt(bytes[0]) % Rpc.values().length];
-        byte[] b = Arrays.copyOfRange(bytes, 1, bytes.length);
+        byte[] b = call.request();
         try {
-            switch (rpc) {
+            switch (call.rpc()) {
                 case LIST_IKE_SAS -> unary(ListIkeSasRequest.parseFrom(b), SERVICE::listIkeSas, RecordingCall.CLIENT_ERRORS);
                 case LIST_CERTS -> unary(ListCertsRequest.parseFrom(b), SERVICE::listCerts, Set.of());
                 case INITIATE -> unary(InitiateRequest.parseFrom(b), SERVICE::initiate, withAttemptOutcomes());

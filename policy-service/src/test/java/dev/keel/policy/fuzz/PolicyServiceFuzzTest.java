@@ -16,6 +16,7 @@ import dev.keel.proto.v1.LoadConfigRequest;
 import dev.keel.proto.v1.PolicyWatchRequest;
 import dev.keel.proto.v1.ValidateConfigRequest;
 import dev.keel.proto.v1.ValidateConfigResponse;
+import dev.keel.rpc.FuzzedCall;
 import dev.keel.rpc.RecordingCall;
 import io.grpc.Status;
 import java.io.IOException;
@@ -26,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
@@ -81,13 +81,13 @@ class PolicyServiceFuzzTest {
 
     @FuzzTest(maxDuration = "15s")
     void call(byte[] bytes) throws Exception {
-        if (bytes.length == 0) {
+        FuzzedCall<Rpc> call = FuzzedCall.of(bytes, Rpc.class);
+        if (call == null) {
             return;
         }
-        Rpc rpc = Rpc.values()[Byte.toUnsignedInt(bytes[0]) % Rpc.values().length];
-        byte[] request = Arrays.copyOfRange(bytes, 1, bytes.length);
+        byte[] request = call.request();
         try {
-            switch (rpc) {
+            switch (call.rpc()) {
                 case LOAD_CONFIG -> load(LoadConfigRequest.parseFrom(request));
                 case VALIDATE_CONFIG -> validate(ValidateConfigRequest.parseFrom(request));
                 case LIST_CONNECTIONS -> {

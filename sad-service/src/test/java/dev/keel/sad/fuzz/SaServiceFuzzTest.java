@@ -22,6 +22,7 @@ import dev.keel.proto.v1.ListChildSasRequest;
 import dev.keel.proto.v1.ReportUsageRequest;
 import dev.keel.proto.v1.UpdateChildSaRequest;
 import dev.keel.proto.v1.WatchRequest;
+import dev.keel.rpc.FuzzedCall;
 import dev.keel.rpc.RecordingCall;
 import dev.keel.sad.SadConfig;
 import dev.keel.sad.SadNode;
@@ -34,7 +35,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
@@ -105,13 +105,13 @@ class SaServiceFuzzTest {
 
     @FuzzTest(maxDuration = "15s")
     void call(byte[] bytes) throws Exception {
-        if (bytes.length == 0) {
+        FuzzedCall<Rpc> call = FuzzedCall.of(bytes, Rpc.class);
+        if (call == null) {
             return;
         }
-        Rpc rpc = Rpc.values()[Byte.toUnsignedInt(bytes[0]) % Rpc.values().length];
-        byte[] b = Arrays.copyOfRange(bytes, 1, bytes.length);
+        byte[] b = call.request();
         try {
-            switch (rpc) {
+            switch (call.rpc()) {
                 case ALLOCATE_SPI -> unary(AllocateSpiRequest.parseFrom(b), SERVICE::allocateSpi);
                 case INSTALL_CHILD_SA -> unary(InstallChildSaRequest.parseFrom(b), SERVICE::installChildSa);
                 case INSTALL_CHILD_SAS -> unary(InstallChildSasRequest.parseFrom(b), SERVICE::installChildSas);
