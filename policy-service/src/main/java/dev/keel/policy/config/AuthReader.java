@@ -29,13 +29,13 @@ final class AuthReader {
 
     private final Nodes nodes;
     private final Problems problems;
-    private final Path baseDir;
+    private final ConfigFiles files;
     private final SecretsReader secrets;
 
-    AuthReader(Nodes nodes, Path baseDir, SecretsReader secrets) {
+    AuthReader(Nodes nodes, ConfigFiles files, SecretsReader secrets) {
         this.nodes = nodes;
         this.problems = nodes.problems();
-        this.baseDir = baseDir;
+        this.files = files;
         this.secrets = secrets;
     }
 
@@ -191,7 +191,11 @@ final class AuthReader {
 
     /** What one file holds. @throws IllegalArgumentException naming the file and what is wrong */
     private <T> List<T> file(String name, String kind, FileParser<T> parser) {
-        Path file = baseDir.resolve(name);
+        Path file = files.baseDir().resolve(name);
+        String refusal = files.refusal(file);
+        if (refusal != null) {
+            throw new IllegalArgumentException(kind + " file " + refusal);
+        }
         try {
             if (!Files.isRegularFile(file)) {
                 throw new IllegalArgumentException(kind + " file " + file + (Files.exists(file)

@@ -54,12 +54,17 @@ public final class ConfigLoader {
 
     /** Loads the file at {@code path}; relative secret files are resolved against its directory. */
     public ConfigResult loadFile(Path path) {
+        return loadFile(path, ConfigFiles.under(YamlText.directoryOf(path)));
+    }
+
+    /** Loads the file at {@code path}, the files it names read as {@code files} allows. */
+    public ConfigResult loadFile(Path path, ConfigFiles files) {
         Problems problems = new Problems(path.toString());
         String text = YamlText.readFile(path, MAX_CONFIG_BYTES, problems);
         if (text == null) {
             return new ConfigResult.Invalid(problems.list());
         }
-        return load(path.toString(), text, YamlText.directoryOf(path));
+        return load(path.toString(), text, files);
     }
 
     /**
@@ -67,21 +72,26 @@ public final class ConfigLoader {
      * resolved against the working directory.
      */
     public ConfigResult loadText(String sourceName, String yaml) {
+        return loadText(sourceName, yaml, ConfigFiles.under(Path.of("").toAbsolutePath()));
+    }
+
+    /** Loads YAML text, the files it names read as {@code files} allows. */
+    public ConfigResult loadText(String sourceName, String yaml, ConfigFiles files) {
         if (yaml.length() > MAX_CONFIG_BYTES) {
             Problems problems = new Problems(sourceName);
             problems.add("", (Node) null, "the text is longer than " + MAX_CONFIG_BYTES + " characters");
             return new ConfigResult.Invalid(problems.list());
         }
-        return load(sourceName, yaml, Path.of("").toAbsolutePath());
+        return load(sourceName, yaml, files);
     }
 
-    private ConfigResult load(String file, String text, Path baseDir) {
+    private ConfigResult load(String file, String text, ConfigFiles files) {
         Problems problems = new Problems(file);
         Node root = YamlText.compose(text, MAX_CONFIG_BYTES, problems,
                 "; a configuration without connections is written 'connections: {}'");
         if (root == null) {
             return new ConfigResult.Invalid(problems.list());
         }
-        return new ConfigReading(problems, baseDir, environment).read(root);
+        return new ConfigReading(problems, files, environment).read(root);
     }
 }

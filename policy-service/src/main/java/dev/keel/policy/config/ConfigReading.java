@@ -3,7 +3,6 @@ package dev.keel.policy.config;
 import dev.keel.core.config.Nodes;
 import dev.keel.core.config.Problems;
 import dev.keel.core.spd.Spd;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,12 +29,12 @@ final class ConfigReading {
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
     private final Nodes nodes;
-    private final Path baseDir;
+    private final ConfigFiles files;
     private final Function<String, String> environment;
 
-    ConfigReading(Problems problems, Path baseDir, Function<String, String> environment) {
+    ConfigReading(Problems problems, ConfigFiles files, Function<String, String> environment) {
         this.nodes = new Nodes(problems);
-        this.baseDir = baseDir;
+        this.files = files;
         this.environment = environment;
     }
 
@@ -45,14 +44,14 @@ final class ConfigReading {
         if (top == null) {
             return new ConfigResult.Invalid(problems.list());
         }
-        SecretsReader secrets = new SecretsReader(nodes, baseDir, environment);
+        SecretsReader secrets = new SecretsReader(nodes, files, environment);
         if (top.containsKey("secrets")) {
             secrets.read(top.get("secrets"));
         }
         List<SpdCompiler.Source> sources = new ArrayList<>();
         SelectorReader selectors = new SelectorReader(nodes);
         Map<String, ConnectionConfig> connections = top.containsKey("connections")
-                ? new ConnectionsReader(nodes, new AuthReader(nodes, baseDir, secrets), selectors, sources)
+                ? new ConnectionsReader(nodes, new AuthReader(nodes, files, secrets), selectors, sources)
                         .read(top.get("connections"))
                 : new LinkedHashMap<>();
         List<ExplicitPolicy> policies = top.containsKey("policies")

@@ -30,16 +30,16 @@ final class SecretsReader {
 
     private final Nodes nodes;
     private final Problems problems;
-    private final Path baseDir;
+    private final ConfigFiles files;
     private final Function<String, String> environment;
     private final Map<String, Secret> secrets = new LinkedHashMap<>();
     /** Every declared secret name, resolved or not, so a reference to a broken one isn't reported twice. */
     private final Set<String> declared = new HashSet<>();
 
-    SecretsReader(Nodes nodes, Path baseDir, Function<String, String> environment) {
+    SecretsReader(Nodes nodes, ConfigFiles files, Function<String, String> environment) {
         this.nodes = nodes;
         this.problems = nodes.problems();
-        this.baseDir = baseDir;
+        this.files = files;
         this.environment = environment;
     }
 
@@ -93,8 +93,13 @@ final class SecretsReader {
     }
 
     private void readSecretFile(String name, String path, Node node) {
-        Path file = nodes.file(node, path, baseDir);
+        Path file = nodes.file(node, path, files.baseDir());
         if (file == null) {
+            return;
+        }
+        String refusal = files.refusal(file);
+        if (refusal != null) {
+            problems.add(path, node, "secret file " + refusal);
             return;
         }
         byte[] value;

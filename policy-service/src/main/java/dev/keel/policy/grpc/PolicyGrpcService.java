@@ -3,8 +3,9 @@ package dev.keel.policy.grpc;
 import com.google.protobuf.Any;
 import com.google.rpc.BadRequest;
 import com.google.rpc.Code;
-import dev.keel.policy.config.ConfigLoader;
 import dev.keel.core.config.ConfigProblem;
+import dev.keel.policy.config.ConfigFiles;
+import dev.keel.policy.config.ConfigLoader;
 import dev.keel.policy.config.ConfigResult;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.store.ConfigDelta;
@@ -142,9 +143,9 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
 
     private ConfigResult load(ConfigSource source) {
         return switch (source.getSourceCase()) {
-            case PATH -> loader.loadFile(insideConfigDirectory(source.getPath()));
+            case PATH -> loader.loadFile(insideConfigDirectory(source.getPath()), sentFiles());
             case YAML_TEXT -> loader.loadText(source.getSourceName().isEmpty() ? "<inline>" : source.getSourceName(),
-                    source.getYamlText());
+                    source.getYamlText(), sentFiles());
             case SOURCE_NOT_SET -> throw Status.INVALID_ARGUMENT
                     .withDescription("set source.path or source.yaml_text").asRuntimeException();
         };
@@ -179,7 +180,7 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
             }
         }
         Path file = configDirectory.resolve(path).normalize();
-        Path real = realPath(file);
+        Path real = ConfigFiles.realPath(file);
         if (!real.startsWith(configDirectory)) {
             throw Status.PERMISSION_DENIED.withDescription("source.path '" + requested + "'"
                     + (real.equals(file) ? "" : " (really " + real + ")") + " is outside the configuration"
@@ -190,20 +191,11 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
     }
 
     /**
-     * {@code file} with every symbolic link resolved; for a file that does not exist (the loader
-     * reports it), its nearest existing ancestor's real path followed by the remaining names.
+     * The files a configuration sent through this API may name: only inside the configuration
+     * directory; with none, no file at all (the root is a directory that cannot exist).
      */
-    private static Path realPath(Path file) {
-        Path existing = file;
-        while (existing != null) {
-            try {
-                Path real = existing.toRealPath();
-                return real.resolve(existing.relativize(file)).normalize();
-            } catch (IOException e) {
-                existing = existing.getParent();
-            }
-        }
-        return file;
+    private ConfigFiles sentFiles() {
+        return configDirectory != null ? ConfigFiles.confinedTo(configDirectory) : ConfigFiles.none();
     }
 
     /** INVALID_ARGUMENT listing the problems in the message and, as a BadRequest, in the details. */

@@ -20,6 +20,7 @@ import dev.keel.proto.v1.PolicyServiceGrpc;
 import dev.keel.proto.v1.ValidateConfigRequest;
 import dev.keel.proto.v1.ValidateConfigResponse;
 import dev.keel.proto.v1.PolicyWatchRequest;
+import dev.keel.rpc.RecordingCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -40,6 +41,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -235,6 +237,43 @@ class PolicyGrpcServiceTest {
         assertThat(stub.validateConfig(ValidateConfigRequest.newBuilder().setSource(ConfigSource.newBuilder()
                 .setPath(dir.resolve("missing.yaml").toString())).build()).getProblems(0).getMessage())
                 .contains("cannot read the file");
+    }
+
+    @Test
+    void aConfigurationSentThroughTheApiNamesFilesOnlyInsideTheConfigurationDirectory(@TempDir Path elsewhere)
+            throws Exception {
+        // Inline YAML could name any file the service can read as a secret or a CA certificate.
+        Path outside = Files.writeString(elsewhere.resolve("key.pem"), FILE_KEY + "\n");
+        Files.createSymbolicLink(dir.resolve("linked-key.pem"), outside);
+        for (String file : List.of(outside.toString(), "linked-key.pem", "../" + dir.getFileName() + "/linked-key.pem")) {
+            String yaml = CONFIG.replace("{file: key-c.pem}", "{file: '" + file + "'}");
+            ValidateConfigResponse r = stub.validateConfig(ValidateConfigRequest.newBuilder()
+                    .setSource(ConfigSource.newBuilder().setYamlText(yaml)).build());
+            assertThat(r.getValid()).as(file).isFalse();
+            assertThat(r.getProblemsList()).as(file).anySatisfy(p -> {
+                assertThat(p.getPath()).isEqualTo("secrets.key-c.file");
+                assertThat(p.getMessage()).contains("is outside the configuration directory " + dir.toRealPath());
+            });
+            StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                    () -> stub.loadConfig(LoadConfigRequest.newBuilder()
+                            .setSource(ConfigSource.newBuilder().setYamlText(yaml)).build()), file);
+            assertThat(e.getStatus().getCode()).as(file).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        }
+        assertThat(store.current().revision()).as("nothing was loaded").isEqualTo(1);
+
+        // Relative names resolve against the configuration directory, not the service's working directory.
+        assertThat(stub.loadConfig(LoadConfigRequest.newBuilder().setSource(ConfigSource.newBuilder()
+                .setYamlText(CONFIG.replace("10.3.0.0/16", "10.4.0.0/16"))).build()).getRevision()).isEqualTo(2);
+
+        // A service without a configuration directory reads no file for a client.
+        PolicyGrpcService noDirectory = new PolicyGrpcService(loader, store);
+        RecordingCall<ValidateConfigResponse> call = RecordingCall.invoke(noDirectory::validateConfig,
+                ValidateConfigRequest.newBuilder().setSource(ConfigSource.newBuilder().setYamlText(CONFIG)).build());
+        assertThat(call.awaitEnd(java.time.Duration.ofSeconds(5), Set.of())).isEqualTo(Status.OK);
+        assertThat(call.last().getProblemsList()).anySatisfy(p -> {
+            assertThat(p.getPath()).isEqualTo("secrets.key-c.file");
+            assertThat(p.getMessage()).contains("this service has no configuration directory");
+        });
     }
 
     @Test
