@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
  * IKE SA failover between two gateways of one cluster (issue 20 item 3; docs/ha.md, "IKE SA
  * failover"): gateway A runs in a process of its own, gateway B and the peer P (a Keel gateway
  * with a cluster of its own) in this JVM, all on loopback. P talks to one address, the "anycast"
- * address of the pair, which an {@link AnycastRelay} forwards to A. P establishes its IKE SA with
+ * address of the pair, which an {@link UdpRelay} forwards to A. P establishes its IKE SA with
  * A; A is killed with {@code kill -9} and the relay routes to B, as BGP would. B takes the IKE SA
  * over from the SAD (the CHILD SAs were already taken over by sad-service): it answers P's dead
  * peer detection, and both sides rekey the CHILD SA and the IKE SA through it, without a new
@@ -36,7 +36,7 @@ class IkeSaFailoverTest {
 
     @Test
     void theSurvivorCarriesTheIkeSaOnAfterKillMinus9() throws Exception {
-        AnycastRelay relay = pair.relay;
+        UdpRelay relay = pair.relay;
 
         // B first (it forms the cluster), then A in its own process joins it, then the peer initiates
         GatewayNode b = pair.startB(pairConnection("peer", "127.0.0.3", "peer.example", "10.2.0.0/16"));

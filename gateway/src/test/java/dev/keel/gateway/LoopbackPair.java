@@ -37,7 +37,7 @@ import java.util.stream.Stream;
  * An HA pair and its peer on loopback, for the failover tests (docs/ha.md): gateways A
  * (127.0.0.1) and B (127.0.0.3) of one cluster, A in this JVM or in a process of its own, and a
  * peer P (127.0.0.2, a Keel gateway with a cluster of its own) talking to the pair's "anycast"
- * address 127.0.0.10, which an {@link AnycastRelay} forwards to A until told otherwise. Each node
+ * address 127.0.0.10, which an {@link UdpRelay} forwards to A until told otherwise. Each node
  * has a virtual wire with a host behind it ({@link Lan}). Closing it kills A's process and closes
  * everything else it started or was handed, whatever failed before.
  */
@@ -67,7 +67,7 @@ final class LoopbackPair implements AutoCloseable {
     private final int hzB;
     private final Path kek;
     /** "The network": which node the anycast address's packets reach. */
-    final AnycastRelay relay;
+    final UdpRelay relay;
     final Lan lanA;
     final Lan lanB;
     final Lan lanPeer;
@@ -93,7 +93,7 @@ final class LoopbackPair implements AutoCloseable {
             byte[] k = new byte[KeyEncryptionKey.LENGTH];
             new SecureRandom().nextBytes(k);
             KeyEncryptionKey.write(kek, k);
-            relay = new AnycastRelay(ANYCAST, A, ikePort, ikePort + 1);
+            relay = UdpRelay.anycast(ANYCAST, A, ikePort, ikePort + 1);
             lanA = lan(A.getHostAddress());
             lanB = lan(B.getHostAddress());
             lanPeer = lan(PEER);

@@ -44,7 +44,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * {@code gateway/ha-scale-bench.sh}): N tunnels (default 1,000) established on the pair, all
  * re-owned and forwarding after {@code kill -9} of the node carrying them. Set up as
  * {@link IkeSaFailoverTest}, on a {@link LoopbackPair}: gateway A in a process of its own, gateway
- * B and the peer P (a Keel gateway with a cluster of its own) in this JVM, an {@link AnycastRelay}
+ * B and the peer P (a Keel gateway with a cluster of its own) in this JVM, an {@link UdpRelay}
  * standing for the anycast route. P has N connections, each with an identity and a /32 of its own, so the pair sees N
  * peers: N IKE SAs, each with one CHILD SA (2N CHILD SA records), all established with A. P's host
  * sends one packet per tunnel per round, paced, from before the kill to the end; A is killed, the
@@ -77,7 +77,7 @@ class ManyTunnelsFailoverTest {
     @Test
     void everyTunnelIsReownedAndForwardsAfterKillMinus9() throws Exception {
         int n = Integer.getInteger("keel.ha.tunnels");
-        AnycastRelay relay = pair.relay;
+        UdpRelay relay = pair.relay;
         String pairSide = ManyTunnels.connections(n, i -> pairConnection(connection(i), PAIR_ADDRS, peerId(i), peerTs(i)));
         String peerSide = ManyTunnels.connections(n, i -> peerConnection(connection(i), peerId(i), peerTs(i), "0s", "none"));
 

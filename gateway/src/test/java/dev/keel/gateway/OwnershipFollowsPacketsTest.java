@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Timeout;
  * Ownership follows the peer's packets (docs/ha.md, "Packets at the node that does not own their
  * SA"): gateways A and B of one cluster and a peer P (a Keel gateway with a cluster of its own),
  * all in this JVM on loopback, P talking to the pair's "anycast" address, which an
- * {@link AnycastRelay} forwards to one node. P establishes its IKE SA and CHILD SA with A and
+ * {@link UdpRelay} forwards to one node. P establishes its IKE SA and CHILD SA with A and
  * carries traffic both ways (the LAN side sends to whichever node owns the SA, as the routes each
  * node announces only for its own SAs would). Then the route moves to B while A stays up (a
  * route change, not a failure): P's ESP reaches B, which claims the IKE SA and the CHILD SA; B's
@@ -58,7 +58,7 @@ class OwnershipFollowsPacketsTest {
 
     @Test
     void theNodeThePeersPacketsReachClaimsItsSasAndCarriesThemOn() throws Exception {
-        AnycastRelay relay = pair.relay;
+        UdpRelay relay = pair.relay;
         relay.recordEsp(pair.ikePort + 1);
         // The pair's connection serves the pair's address: on loopback the nodes' own two addresses
         // stand for the one anycast address both would have.
@@ -182,11 +182,11 @@ class OwnershipFollowsPacketsTest {
         assertThat(p.engine().counters().failedCount()).isZero();
 
         // No (SPI, sequence number) pair twice on the wire, from A and B together
-        List<AnycastRelay.SentEsp> sent = relay.espSent();
-        Map<Long, AnycastRelay.SentEsp> seen = new HashMap<>();
+        List<UdpRelay.SentEsp> sent = relay.espSent();
+        Map<Long, UdpRelay.SentEsp> seen = new HashMap<>();
         List<String> twice = new ArrayList<>();
-        for (AnycastRelay.SentEsp e : sent) {
-            AnycastRelay.SentEsp first = seen.putIfAbsent(((long) e.spi() << 32) | (e.seq() & 0xffff_ffffL), e);
+        for (UdpRelay.SentEsp e : sent) {
+            UdpRelay.SentEsp first = seen.putIfAbsent(((long) e.spi() << 32) | (e.seq() & 0xffff_ffffL), e);
             if (first != null) {
                 twice.add(e + " after " + first);
             }

@@ -61,7 +61,7 @@ import org.junit.jupiter.api.io.TempDir;
  * all in this JVM on loopback (the workers as {@code FedWorkerMain} starts them, from their files): two sad-service members (sad-a, sad-b), a policy-service,
  * ike-service in relay mode, and two fed esp-workers (node sad-a and node sad-b) bound to the same
  * 127.0.0.1 ports through SO_REUSEPORT. A Keel gateway P talks to that address through an {@link
- * AnycastRelay} (so every packet is seen). P's IKE and ESP reach one worker, chosen by the kernel;
+ * UdpRelay} (so every packet is seen). P's IKE and ESP reach one worker, chosen by the kernel;
  * ike-service installs P's CHILD SA for that worker's node. Then that worker is closed without a
  * word to the SAD (as kill -9 would): P's packets reach the other worker, which reports the unknown
  * SPI, ike-service claims the pair for its node, and ESP goes on both ways without a new IKE_SA_INIT
@@ -95,7 +95,7 @@ class SplitWorkersTakeoverTest {
 
     @Test
     void thePeersSasFollowItsPacketsToTheOtherWorkerWhenItsWorkerDies() throws Exception {
-        AnycastRelay relay = pair.relay; // to A's address: the workers' shared address
+        UdpRelay relay = pair.relay; // to A's address: the workers' shared address
         int ikePort = pair.ikePort;
         relay.recordEsp(ikePort + 1);
         String address = A.getHostAddress();
@@ -171,7 +171,7 @@ class SplitWorkersTakeoverTest {
         assertThat(flows.at(lans.get(other))).isZero();
         byte[] beforeMove = deliveredEsp(flows, relay, lans.get(first));
         flows.resume();
-        List<AnycastRelay.SentEsp> sentBefore = relay.espSent();
+        List<UdpRelay.SentEsp> sentBefore = relay.espSent();
         assertThat(sentBefore).isNotEmpty();
 
         // The carrier dies: no delete, no checkpoint of its own; its sockets leave the group
@@ -201,7 +201,7 @@ class SplitWorkersTakeoverTest {
 
         // No renegotiation: one IKE_SA_INIT ever, no CREATE_CHILD_SA, P's SAs as they were
         assertThat(relay.initRequests()).as("IKE_SA_INIT requests from P").isEqualTo(1);
-        assertThat(relay.requests(36)).as("CREATE_CHILD_SA requests from P").isZero();
+        assertThat(relay.requestsFromPeer(36)).as("CREATE_CHILD_SA requests from P").isZero();
         assertThat(ike.engine().counters().establishedCount()).isEqualTo(1);
         assertThat(p.engine().ikeSas()).containsExactly(pSa);
         assertThat(pSa.children()).hasSize(1);
@@ -209,16 +209,16 @@ class SplitWorkersTakeoverTest {
         assertThat(pSa.children().getFirst().outboundSpi()).isEqualTo(pChild.outboundSpi());
 
         // The survivor's sequence numbers start above everything the carrier sent; no pair twice
-        List<AnycastRelay.SentEsp> sent = relay.espSent();
+        List<UdpRelay.SentEsp> sent = relay.espSent();
         long maxBefore = sent.subList(0, sentAtClose).stream().mapToLong(e -> e.seq() & 0xffff_ffffL).max()
                 .orElseThrow();
-        List<AnycastRelay.SentEsp> after = sent.subList(sentAtClose, sent.size());
+        List<UdpRelay.SentEsp> after = sent.subList(sentAtClose, sent.size());
         assertThat(after).isNotEmpty();
         long minAfter = after.stream().mapToLong(e -> e.seq() & 0xffff_ffffL).min().orElseThrow();
         assertThat(minAfter).as("the survivor's first sequence number").isGreaterThan(maxBefore);
-        Map<Long, AnycastRelay.SentEsp> seen = new HashMap<>();
+        Map<Long, UdpRelay.SentEsp> seen = new HashMap<>();
         List<String> twice = new ArrayList<>();
-        for (AnycastRelay.SentEsp e : sent) {
+        for (UdpRelay.SentEsp e : sent) {
             if (seen.putIfAbsent(((long) e.spi() << 32) | (e.seq() & 0xffff_ffffL), e) != null) {
                 twice.add(e.toString());
             }
@@ -290,7 +290,7 @@ class SplitWorkersTakeoverTest {
      * (a fresh owner may hold one back until its next replay checkpoint: CHECKPOINT_BEHIND), and
      * returns that packet's ESP as P sent it: one the receiving worker accepted.
      */
-    private static byte[] deliveredEsp(Flows flows, AnycastRelay relay, Lan at) throws Exception {
+    private static byte[] deliveredEsp(Flows flows, UdpRelay relay, Lan at) throws Exception {
         flows.pause();
         Thread.sleep(100);
         for (int tries = 0; tries < 10; tries++) {
