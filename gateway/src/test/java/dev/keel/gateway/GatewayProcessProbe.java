@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -162,10 +164,26 @@ final class GatewayProcessProbe implements AutoCloseable {
         }
     }
 
-    /** The lines of the process's log with Vert.x's blocked-thread warning, the first {@code max}. */
-    List<String> blockedLines(int max) throws IOException {
+    /**
+     * The lines of the process's log with Vert.x's blocked-thread warning, the first {@code max}:
+     * every one for an event loop, and for a worker thread those logged from {@code workersFrom} on
+     * (before it, a worker runs the node's start, which waits for Hazelcast's join and may pass
+     * Vert.x's 60 s on a loaded machine).
+     */
+    List<String> blockedLines(int max, Instant workersFrom) throws IOException {
         try (Stream<String> lines = Files.lines(log)) {
-            return lines.filter(l -> l.contains(BLOCKED)).limit(max).toList();
+            return lines.filter(l -> l.contains(BLOCKED))
+                    .filter(l -> !l.contains("vert.x-worker-thread") || !loggedAt(l).isBefore(workersFrom))
+                    .limit(max).toList();
+        }
+    }
+
+    /** A log line's time stamp (its first word, ISO-8601), or the end of time when it has none. */
+    private static Instant loggedAt(String line) {
+        try {
+            return Instant.parse(line.substring(0, Math.max(0, line.indexOf(' '))));
+        } catch (DateTimeParseException e) {
+            return Instant.MAX;
         }
     }
 
