@@ -290,6 +290,10 @@ public final class Proposal {
         if (keyExchanges.isEmpty()) {
             return "a key exchange method is mandatory in IKE proposals";
         }
+        String kem = kemFirstError();
+        if (kem != null) {
+            return kem;
+        }
         for (List<KeyExchangeTransform> l : additionalKeyExchanges) {
             if (l.size() == 1 && l.getFirst() == KeyExchangeTransform.NONE) {
                 return "an additional key exchange of only 'none' offers nothing: name a method (e.g. ke1_mlkem768)";
@@ -306,7 +310,25 @@ public final class Proposal {
             return "a PRF is negotiated for IKE only, not in ESP proposals";
         }
         String additional = additionalError();
+        if (additional == null) {
+            additional = kemFirstError();
+        }
         return additional != null ? additional : cipherError();
+    }
+
+    /**
+     * ML-KEM as the first key exchange: IKE_SA_INIT could carry it, but Keel's rekeys
+     * (CREATE_CHILD_SA) answer a key exchange as Diffie-Hellman; hybrid use is ke1_mlkemNNN.
+     */
+    private String kemFirstError() {
+        for (KeyExchangeTransform t : keyExchanges) {
+            if (t.family() == KeyExchangeTransform.Family.KEM) {
+                return "'" + ProposalKeywords.keyword(t) + "' as the first key exchange method is not supported;"
+                        + " use it as an additional one after a classical group, e.g. x25519-ke1_"
+                        + ProposalKeywords.keyword(t);
+            }
+        }
+        return null;
     }
 
     /**

@@ -32,7 +32,6 @@ class AdditionalKeyExchangeProposalTest {
         // order within the string does not matter, each type keeps its own preference order
         assertThat(ike("ke1_mlkem768-aes256gcm16-ke1_mlkem512-prfsha384-x25519").toString())
                 .isEqualTo("aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_mlkem512");
-        assertThat(ike("aes256gcm16-prfsha384-mlkem768").keyExchangeMethods()).containsExactly(KeyExchangeTransform.ML_KEM_768);
     }
 
     @Test
@@ -45,6 +44,10 @@ class AdditionalKeyExchangeProposalTest {
                 .hasMessageContaining("key exchange method is mandatory");
         assertThatThrownBy(() -> Proposal.parse(Protocol.ESP, "aes256gcm16-x25519-ke1_mlkem768"))
                 .hasMessageContaining("IKE_FOLLOWUP_KE");
+        assertThatThrownBy(() -> ike("aes256gcm16-prfsha384-mlkem768"))
+                .hasMessageContaining("use it as an additional one after a classical group, e.g. x25519-ke1_mlkem768");
+        assertThatThrownBy(() -> Proposal.parse(Protocol.ESP, "aes256gcm16-mlkem768"))
+                .hasMessageContaining("first key exchange method is not supported");
         assertThatThrownBy(() -> ike("aes256gcm16-prfsha384-x25519-ke8_mlkem768"))
                 .hasMessageContaining("unknown algorithm 'ke8_mlkem768'");
     }
