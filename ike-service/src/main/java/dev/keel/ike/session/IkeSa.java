@@ -57,6 +57,11 @@ public final class IkeSa {
     /** RFC 9242 §3.3.2: IntAuth_iN and IntAuth_rN so far; null before the first IKE_INTERMEDIATE. */
     private byte[] intAuthI;
     private byte[] intAuthR;
+    /**
+     * Responder: the SK ciphers before the last IKE_INTERMEDIATE key update, kept until IKE_AUTH
+     * so that a retransmission of the request it answered still opens and gets the cached response.
+     */
+    private SkCiphers.Pair previousCiphers;
     /** What each exchange makes durable before its response or our next request leaves. */
     private final ExchangeBarrier barrier = new ExchangeBarrier(this);
     /** The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311). */
@@ -177,6 +182,7 @@ public final class IkeSa {
             setupMillis = timers.nowMillis() - createdMillis;
             establishedAtMillis = timers.epochMillis();
             barrier.storeFromNowOn();
+            forgetPreviousCiphers();
             env.counters().established();
             LOG.info("{} established with {} ({})", this, endpoints.remote(), suite);
             env.events().ikeEstablished(this);
@@ -262,6 +268,7 @@ public final class IkeSa {
         if (ciphers != null) {
             ciphers.close();
         }
+        forgetPreviousCiphers();
         if (keys != null) {
             keys.close();
         }
@@ -371,7 +378,14 @@ public final class IkeSa {
      */
     public void receive(byte[] datagram, InetSocketAddress from, int onLocalPort) {
         if (isAlive()) {
-            receive(IkeMessage.decode(datagram, ciphers == null ? null : ciphers.inbound()), datagram, from, onLocalPort);
+            IkeDecodeResult decoded = IkeMessage.decode(datagram, ciphers == null ? null : ciphers.inbound());
+            if (previousCiphers != null && decoded instanceof IkeDecodeResult.UnprotectedError e
+                    && e.reason() == IkeDecodeResult.Reason.ICV_FAILED && e.header() != null
+                    && e.header().exchange() == ExchangeType.IKE_INTERMEDIATE && !e.header().isResponse()) {
+                // RFC 9242 §3: the retransmitted IKE_INTERMEDIATE request is under the keys it was first sent with
+                decoded = IkeMessage.decode(datagram, previousCiphers.inbound());
+            }
+            receive(decoded, datagram, from, onLocalPort);
         }
     }
 
@@ -540,10 +554,22 @@ public final class IkeSa {
      */
     public void updateKeys(IkeSaKeys next) {
         IkeSaKeys old = keys;
-        SkCiphers.Pair oldCiphers = ciphers;
+        if (previousCiphers != null) {
+            previousCiphers.close();
+        }
+        previousCiphers = originalInitiator ? null : ciphers;
+        if (originalInitiator) {
+            ciphers.close();
+        }
         keys(proposal, suite, next);
-        oldCiphers.close();
         old.close();
+    }
+
+    private void forgetPreviousCiphers() {
+        if (previousCiphers != null) {
+            previousCiphers.close();
+            previousCiphers = null;
+        }
     }
 
     /** The additional key exchanges (RFC 9370) IKE_SA_INIT negotiated, in the order they run. */

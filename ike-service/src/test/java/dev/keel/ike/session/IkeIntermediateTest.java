@@ -51,6 +51,22 @@ class IkeIntermediateTest {
     }
 
     @Test
+    void lostIntermediateResponseIsAnsweredAgainFromTheCacheUnderTheOldKeys() throws Exception {
+        String ike = "aes256gcm16-prfsha384-x25519-ke1_mlkem768";
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            peers.configurePsk(ike, ike, ESP, ESP, "pq-s3cret-pq", "pq-s3cret-pq", "10.2.0.0/16", "10.2.0.0/16");
+            java.util.concurrent.atomic.AtomicInteger dropped = new java.util.concurrent.atomic.AtomicInteger();
+            // bob has switched to the new keys once his answer left; alice's retransmission is under the old ones
+            peers.dropToAlice = d -> TwoIkePeers.isResponse(d, "IKE_INTERMEDIATE") && dropped.getAndIncrement() == 0;
+            IkeSa alice = peers.alice.initiate("to-bob", "net").get(20, TimeUnit.SECONDS);
+
+            assertThat(dropped.get()).isEqualTo(2);
+            assertThat(peers.bob.counters().retransmittedRequests()).isEqualTo(1);
+            assertSameKeysAndChild(peers, alice, 1);
+        }
+    }
+
+    @Test
     void classicalResponderGetsTheClassicalProposalAndNoIntermediateExchange() throws Exception {
         try (TwoIkePeers peers = new TwoIkePeers()) {
             peers.configurePsk("aes256gcm16-prfsha256-x25519-ke1_mlkem768, aes256gcm16-prfsha256-x25519",
