@@ -6,6 +6,7 @@ import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.core.transform.KeyExchangeTransform;
 import dev.keel.core.transform.PrfTransform;
 import dev.keel.core.transform.Transform;
+import dev.keel.core.transform.TransformType;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -39,17 +40,21 @@ public final class Proposal {
     private final List<IntegrityTransform> integrity;
     private final List<PrfTransform> prfs;
     private final List<KeyExchangeTransform> keyExchanges;
+    /** ADDKE1-7 (RFC 9370), index n-1; an empty list where the type is not named. */
+    private final List<List<KeyExchangeTransform>> additionalKeyExchanges;
     private final List<EsnTransform> esns;
 
     private Proposal(Protocol protocol, int number, List<EncryptionAlgorithm> encryption,
             List<IntegrityTransform> integrity, List<PrfTransform> prfs,
-            List<KeyExchangeTransform> keyExchanges, List<EsnTransform> esns) {
+            List<KeyExchangeTransform> keyExchanges, List<List<KeyExchangeTransform>> additionalKeyExchanges,
+            List<EsnTransform> esns) {
         this.protocol = protocol;
         this.number = number;
         this.encryption = List.copyOf(encryption);
         this.integrity = List.copyOf(integrity);
         this.prfs = List.copyOf(prfs);
         this.keyExchanges = List.copyOf(keyExchanges);
+        this.additionalKeyExchanges = additionalKeyExchanges.stream().map(List::copyOf).toList();
         this.esns = List.copyOf(esns);
     }
 
@@ -106,7 +111,54 @@ public final class Proposal {
     /** A copy of this proposal with another number, e.g. when a codec numbers configured proposals. */
     public Proposal withNumber(int newNumber) {
         checkNumber(newNumber);
-        return new Proposal(protocol, newNumber, encryption, integrity, prfs, keyExchanges, esns);
+        return new Proposal(protocol, newNumber, encryption, integrity, prfs, keyExchanges, additionalKeyExchanges, esns);
+    }
+
+    /**
+     * The transforms offered as Additional Key Exchange {@code n} (ADDKE1-7, RFC 9370 §2.2.1),
+     * most preferred first; empty when the type is not named. {@link KeyExchangeTransform#NONE}
+     * makes the additional exchange optional.
+     */
+    public List<KeyExchangeTransform> additionalKeyExchanges(int n) {
+        TransformType.additionalKeyExchange(n); // checks n
+        return additionalKeyExchanges.get(n - 1);
+    }
+
+    /** True when any ADDKE type is named. */
+    public boolean hasAdditionalKeyExchanges() {
+        for (List<KeyExchangeTransform> l : additionalKeyExchanges) {
+            if (!l.isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The key exchanges a negotiated proposal (one transform per type) runs after the first, in
+     * order ADDKE1..7 (RFC 9370 §2.2.1), leaving out types chosen as NONE.
+     */
+    public List<KeyExchangeTransform> chosenAdditionalKeyExchanges() {
+        List<KeyExchangeTransform> out = new ArrayList<>();
+        for (List<KeyExchangeTransform> l : additionalKeyExchanges) {
+            if (!l.isEmpty() && l.getFirst() != KeyExchangeTransform.NONE) {
+                out.add(l.getFirst());
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** This proposal without its ADDKE types, as offered where Keel runs no additional key exchange. */
+    public Proposal withoutAdditionalKeyExchanges() {
+        return new Proposal(protocol, number, encryption, integrity, prfs, keyExchanges, noAdditional(), esns);
+    }
+
+    private static List<List<KeyExchangeTransform>> noAdditional() {
+        List<List<KeyExchangeTransform>> out = new ArrayList<>();
+        for (int n = 0; n < TransformType.ADDITIONAL_KEY_EXCHANGES; n++) {
+            out.add(List.of());
+        }
+        return out;
     }
 
     /** Encryption transforms with their key lengths, most preferred first. */
@@ -180,7 +232,7 @@ public final class Proposal {
             effectiveEsns = List.of(EsnTransform.NO_ESN);
         }
         return new Proposal(protocol, number, encryption, effectiveIntegrity, effectivePrfs,
-                keyExchanges, effectiveEsns);
+                keyExchanges, additionalKeyExchanges, effectiveEsns);
     }
 
     /** True when {@link #validationError()} finds nothing wrong. */
@@ -238,6 +290,15 @@ public final class Proposal {
         if (keyExchanges.isEmpty()) {
             return "a key exchange method is mandatory in IKE proposals";
         }
+        String kem = kemFirstError();
+        if (kem != null) {
+            return kem;
+        }
+        for (List<KeyExchangeTransform> l : additionalKeyExchanges) {
+            if (l.size() == 1 && l.getFirst() == KeyExchangeTransform.NONE) {
+                return "an additional key exchange of only 'none' offers nothing: name a method (e.g. ke1_mlkem768)";
+            }
+        }
         if (!esns.isEmpty()) {
             return "ESN transforms apply to ESP and AH, not to IKE proposals";
         }
@@ -248,7 +309,37 @@ public final class Proposal {
         if (!prfs.isEmpty()) {
             return "a PRF is negotiated for IKE only, not in ESP proposals";
         }
-        return cipherError();
+        String additional = additionalError();
+        if (additional == null) {
+            additional = kemFirstError();
+        }
+        return additional != null ? additional : cipherError();
+    }
+
+    /**
+     * ML-KEM as the first key exchange: IKE_SA_INIT could carry it, but Keel's rekeys
+     * (CREATE_CHILD_SA) answer a key exchange as Diffie-Hellman; hybrid use is ke1_mlkemNNN.
+     */
+    private String kemFirstError() {
+        for (KeyExchangeTransform t : keyExchanges) {
+            if (t.family() == KeyExchangeTransform.Family.KEM) {
+                return "'" + ProposalKeywords.keyword(t) + "' as the first key exchange method is not supported;"
+                        + " use it as an additional one after a classical group, e.g. x25519-ke1_"
+                        + ProposalKeywords.keyword(t);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Additional key exchanges for a CHILD SA take IKE_FOLLOWUP_KE exchanges (RFC 9370 §2.2.4),
+     * which Keel does not run: refused at configuration rather than failing every rekey.
+     */
+    private String additionalError() {
+        return hasAdditionalKeyExchanges()
+                ? "additional key exchanges (ke1_ to ke7_) in " + protocol + " proposals need IKE_FOLLOWUP_KE"
+                        + " (RFC 9370 section 2.2.4), which Keel does not support; use them in IKE proposals"
+                : null;
     }
 
     private String ahError() {
@@ -261,7 +352,7 @@ public final class Proposal {
         if (integrity.isEmpty()) {
             return "an integrity algorithm is mandatory in AH proposals";
         }
-        return null;
+        return additionalError();
     }
 
     /** The encryption/integrity rules IKE and ESP share. */
@@ -302,12 +393,21 @@ public final class Proposal {
                 }
             }
         }
+        for (int n = 1; n <= additionalKeyExchanges.size(); n++) {
+            Set<KeyExchangeTransform> inType = new HashSet<>();
+            for (KeyExchangeTransform t : additionalKeyExchanges.get(n - 1)) {
+                if (!inType.add(t)) {
+                    return ProposalKeywords.additionalKeyword(n, t);
+                }
+            }
+        }
         return null;
     }
 
     /**
      * strongSwan syntax with canonical keywords, types in the order encryption, integrity, PRF,
-     * key exchange, ESN and each type in preference order, e.g. {@code aes128-sha256-modp2048}.
+     * key exchange, additional key exchanges 1-7, ESN and each type in preference order, e.g.
+     * {@code aes128-sha256-modp2048} or {@code aes256gcm16-prfsha384-x25519-ke1_mlkem768}.
      * {@link #parse} reads it back to an equal proposal (numbered 0).
      */
     @Override
@@ -316,10 +416,18 @@ public final class Proposal {
         for (EncryptionAlgorithm e : encryption) {
             joiner.add(ProposalKeywords.keyword(e));
         }
-        for (List<? extends Transform> list : List.of(integrity, prfs, keyExchanges, esns)) {
+        for (List<? extends Transform> list : List.of(integrity, prfs, keyExchanges)) {
             for (Transform t : list) {
                 joiner.add(ProposalKeywords.keyword(t));
             }
+        }
+        for (int n = 1; n <= additionalKeyExchanges.size(); n++) {
+            for (KeyExchangeTransform t : additionalKeyExchanges.get(n - 1)) {
+                joiner.add(ProposalKeywords.additionalKeyword(n, t));
+            }
+        }
+        for (EsnTransform t : esns) {
+            joiner.add(ProposalKeywords.keyword(t));
         }
         return joiner.toString();
     }
@@ -333,12 +441,13 @@ public final class Proposal {
                 && integrity.equals(p.integrity)
                 && prfs.equals(p.prfs)
                 && keyExchanges.equals(p.keyExchanges)
+                && additionalKeyExchanges.equals(p.additionalKeyExchanges)
                 && esns.equals(p.esns);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(protocol, number, encryption, integrity, prfs, keyExchanges, esns);
+        return Objects.hash(protocol, number, encryption, integrity, prfs, keyExchanges, additionalKeyExchanges, esns);
     }
 
     private static void checkNumber(int number) {
@@ -356,6 +465,8 @@ public final class Proposal {
         private final List<IntegrityTransform> integrity = new ArrayList<>();
         private final List<PrfTransform> prfs = new ArrayList<>();
         private final List<KeyExchangeTransform> keyExchanges = new ArrayList<>();
+        private final List<List<KeyExchangeTransform>> additionalKeyExchanges = noAdditional().stream()
+                .map(l -> (List<KeyExchangeTransform>) new ArrayList<KeyExchangeTransform>()).toList();
         private final List<EsnTransform> esns = new ArrayList<>();
 
         private Builder(Protocol protocol) {
@@ -413,6 +524,16 @@ public final class Proposal {
             return this;
         }
 
+        /**
+         * Appends a key exchange method to Additional Key Exchange {@code n} (ADDKE1-7, RFC 9370);
+         * {@link KeyExchangeTransform#NONE} makes that additional exchange optional.
+         */
+        public Builder additionalKeyExchange(int n, KeyExchangeTransform transform) {
+            TransformType.additionalKeyExchange(n);
+            additionalKeyExchanges.get(n - 1).add(Objects.requireNonNull(transform, "transform"));
+            return this;
+        }
+
         /** Appends an ESN choice. */
         public Builder esn(EsnTransform transform) {
             esns.add(Objects.requireNonNull(transform, "transform"));
@@ -442,7 +563,8 @@ public final class Proposal {
 
         /** The proposal; structural checks only, see {@link Proposal#validationError()}. */
         public Proposal build() {
-            return new Proposal(protocol, number, encryption, integrity, prfs, keyExchanges, esns);
+            return new Proposal(protocol, number, encryption, integrity, prfs, keyExchanges, additionalKeyExchanges,
+                    esns);
         }
     }
 }

@@ -6,9 +6,11 @@ import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.core.transform.KeyExchangeTransform;
 import dev.keel.core.transform.PrfTransform;
 import dev.keel.core.transform.Transform;
+import dev.keel.core.transform.TransformType;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -21,15 +23,32 @@ import java.util.Map;
  * {@code aes} = {@code aes128}, {@code aesNNNgcm} = {@code aesNNNgcm16}, {@code aesNNNgcm64/96/128}
  * = {@code aesNNNgcm8/12/16}, {@code sha} = {@code sha1}, {@code sha2_NNN} = {@code shaNNN},
  * {@code modpnone} = {@code none}, {@code curve25519} = {@code x25519}, {@code curve448} =
- * {@code x448}. Lookup ignores case. strongSwan keywords for algorithms Keel does not implement
+ * {@code x448}. {@code mlkem512/768/1024} are ML-KEM (FIPS 203); every key exchange keyword also
+ * comes with strongSwan 6's prefixes {@code ke1_} to {@code ke7_}, which put it under Additional
+ * Key Exchange 1-7 (RFC 9370), e.g. {@code ke1_mlkem768}, {@code ke2_none}. Lookup ignores case. strongSwan keywords for algorithms Keel does not implement
  * (3des, aes-ctr/ccm, camellia, md5, aesxcbc, modp1024, ecp224bp, ...) are unknown here, as is
  * {@code chacha20poly1305compat}, which sends the Key Length attribute RFC 7296 §3.3.5 forbids
  * for fixed-key ciphers.
  */
 final class ProposalKeywords {
 
-    /** What one keyword stands for; {@code keyBits} is non-zero only for variable-key ciphers. */
-    record Keyword(String name, Transform transform, int keyBits, boolean canonical) {
+    /**
+     * What one keyword stands for; {@code keyBits} is non-zero only for variable-key ciphers,
+     * {@code additional} 1-7 for strongSwan 6's {@code keN_} prefix (RFC 9370 ADDKE1-7), else 0.
+     */
+    record Keyword(String name, Transform transform, int keyBits, boolean canonical, int additional) {
+        Keyword(String name, Transform transform, int keyBits, boolean canonical) {
+            this(name, transform, keyBits, canonical, 0);
+        }
+
+        /** The transform type this keyword puts its transform under: ADDKEn for {@code keN_}. */
+        TransformType type() {
+            return additional == 0 ? transform.type() : TransformType.additionalKeyExchange(additional);
+        }
+    }
+
+    /** The key of an ADDKE keyword's canonical name. */
+    private record Additional(int n, KeyExchangeTransform transform) {
     }
 
     private static final Map<String, Keyword> BY_NAME = new LinkedHashMap<>();
@@ -79,6 +98,21 @@ final class ProposalKeywords {
         alias("curve25519", KeyExchangeTransform.CURVE25519, 0);
         canonical("x448", KeyExchangeTransform.CURVE448, 0);
         alias("curve448", KeyExchangeTransform.CURVE448, 0);
+        canonical("mlkem512", KeyExchangeTransform.ML_KEM_512, 0);
+        canonical("mlkem768", KeyExchangeTransform.ML_KEM_768, 0);
+        canonical("mlkem1024", KeyExchangeTransform.ML_KEM_1024, 0);
+        // strongSwan 6: "ke1_mlkem768" puts ML-KEM-768 under ADDKE1 (RFC 9370), "ke1_none" makes it optional
+        for (Keyword k : List.copyOf(BY_NAME.values())) {
+            if (k.transform() instanceof KeyExchangeTransform ke) {
+                for (int n = 1; n <= TransformType.ADDITIONAL_KEY_EXCHANGES; n++) {
+                    String name = "ke" + n + "_" + k.name();
+                    put(new Keyword(name, ke, 0, k.canonical(), n));
+                    if (k.canonical() && CANONICAL.putIfAbsent(new Additional(n, ke), name) != null) {
+                        throw new IllegalStateException("two canonical keywords for " + name);
+                    }
+                }
+            }
+        }
 
         canonical("noesn", EsnTransform.NO_ESN, 0);
         canonical("esn", EsnTransform.ESN, 0);
@@ -105,6 +139,11 @@ final class ProposalKeywords {
         return canonicalOf(transform);
     }
 
+    /** The canonical keyword of key exchange {@code transform} as Additional Key Exchange {@code n}, e.g. {@code ke1_mlkem768}. */
+    static String additionalKeyword(int n, KeyExchangeTransform transform) {
+        return canonicalOf(new Additional(n, transform));
+    }
+
     /** Every keyword, canonical and alias, in table order. */
     static Map<String, Keyword> all() {
         return Collections.unmodifiableMap(BY_NAME);
@@ -121,9 +160,11 @@ final class ProposalKeywords {
 
     // Not toString(): EncryptionAlgorithm prints itself through this class.
     private static String describe(Object key) {
-        return key instanceof EncryptionAlgorithm a
-                ? a.transform().ianaName() + "/" + a.keyBits()
-                : ((Transform) key).ianaName();
+        return switch (key) {
+            case EncryptionAlgorithm a -> a.transform().ianaName() + "/" + a.keyBits();
+            case Additional a -> "ADDKE" + a.n() + " " + a.transform().ianaName();
+            default -> ((Transform) key).ianaName();
+        };
     }
 
     private static void gcm(int keyBits, int icvBytes, EncryptionTransform transform) {

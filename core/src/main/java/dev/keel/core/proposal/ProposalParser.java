@@ -1,5 +1,6 @@
 package dev.keel.core.proposal;
 
+import dev.keel.core.transform.KeyExchangeTransform;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -86,6 +87,10 @@ final class ProposalParser {
             throw new ProposalSyntaxException("unknown algorithm '" + token + "' at column " + column
                     + " in proposal '" + text + "'", text, token, column);
         }
-        builder.add(keyword.transform(), keyword.keyBits());
+        if (keyword.additional() != 0) {
+            builder.additionalKeyExchange(keyword.additional(), (KeyExchangeTransform) keyword.transform());
+        } else {
+            builder.add(keyword.transform(), keyword.keyBits());
+        }
     }
 }

@@ -4,6 +4,7 @@ import dev.keel.core.transform.EsnTransform;
 import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.core.transform.KeyExchangeTransform;
 import dev.keel.core.transform.PrfTransform;
+import dev.keel.core.transform.TransformType;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
@@ -31,7 +32,10 @@ import java.util.Set;
  *       (wrongly, RFC 5282 §8) offered one;</li>
  *   <li>for ESP and AH the key exchange is optional: a side that offers
  *       {@link KeyExchangeTransform#NONE} accepts the other side offering no key exchange, and
- *       NONE is chosen (and returned) when the peer offered it and it is the match.</li>
+ *       NONE is chosen (and returned) when the peer offered it and it is the match;</li>
+ *   <li>each Additional Key Exchange type ADDKE1-7 (RFC 9370 §2.2.1) follows that same rule, so
+ *       {@code ke1_none} makes an additional exchange optional, and a peer that offers none
+ *       (strongSwan 5.x, which has no RFC 9370) matches only proposals without it.</li>
  * </ul>
  */
 public final class ProposalSelector {
@@ -41,8 +45,8 @@ public final class ProposalSelector {
         /** Prefer the peer's order of proposals and transforms over the configured order. */
         PREFER_OFFERED,
         /**
-         * Ignore key exchange methods on both sides, as for the CHILD_SA created in IKE_AUTH,
-         * whose SA payload carries no KE transform (RFC 7296 §1.2).
+         * Ignore key exchange methods (additional ones too) on both sides, as for the CHILD_SA
+         * created in IKE_AUTH, whose SA payload carries no KE transform (RFC 7296 §1.2).
          */
         SKIP_KEY_EXCHANGE
     }
@@ -145,6 +149,17 @@ public final class ProposalSelector {
             }
             if (ke.value() != null) {
                 selected.keyExchange(ke.value());
+            }
+            // RFC 9370 §2.2.1: one transform per ADDKE type; NONE in a list makes that exchange optional
+            for (int n = 1; n <= TransformType.ADDITIONAL_KEY_EXCHANGES; n++) {
+                Pick<KeyExchangeTransform> add = optionalKeyExchange(mine.additionalKeyExchanges(n),
+                        theirs.additionalKeyExchanges(n), localFirst);
+                if (!add.matched()) {
+                    return Optional.empty();
+                }
+                if (add.value() != null) {
+                    selected.additionalKeyExchange(n, add.value());
+                }
             }
         }
 

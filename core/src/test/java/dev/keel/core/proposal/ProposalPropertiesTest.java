@@ -140,6 +140,7 @@ class ProposalPropertiesTest {
         List<IntegrityTransform> integrity = new ArrayList<>(List.of(IntegrityTransform.values()));
         integrity.remove(IntegrityTransform.NONE);
         List<KeyExchangeTransform> kes = new ArrayList<>(List.of(KeyExchangeTransform.values()));
+        kes.removeIf(k -> k.family() == KeyExchangeTransform.Family.KEM); // ML-KEM only as an additional exchange
         if (protocol == Protocol.IKE) {
             kes.remove(KeyExchangeTransform.NONE);
         }

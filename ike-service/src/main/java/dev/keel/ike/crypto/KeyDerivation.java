@@ -36,6 +36,16 @@ public final class KeyDerivation {
     }
 
     /**
+     * The IKE SA keys after an additional key exchange in IKE_INTERMEDIATE (RFC 9370 §2.2.2):
+     * SKEYSEED(n) = prf(SK_d(n-1), SK(n) | Ni | Nr), then the seven keys from prf+ with the same
+     * nonces and SPIs as IKE_SA_INIT's. The formula of an IKE SA rekey (§2.18) with the SA's own PRF.
+     */
+    public static IkeSaKeys additionalKeyExchange(IkeSuite suite, byte[] skD, byte[] sharedSecret, byte[] ni,
+            byte[] nr, byte[] spiI, byte[] spiR) {
+        return rekeyIkeSa(suite, suite.prf(), skD, sharedSecret, ni, nr, spiI, spiR);
+    }
+
+    /**
      * CHILD SA keys (RFC 7296 §2.17): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr), taken as
      * encryption key then integrity key for initiator-to-responder, then the same for
      * responder-to-initiator.
@@ -89,6 +99,11 @@ public final class KeyDerivation {
             throw new IllegalArgumentException("IKE suite without a PRF");
         }
         return Prf.of(suite.prf());
+    }
+
+    /** The parts one after the other. */
+    public static byte[] concatenate(byte[]... parts) {
+        return concat(parts);
     }
 
     static byte[] concat(byte[]... parts) {

@@ -44,7 +44,8 @@ final class CryptoWarmUp {
             if (group == KeyExchangeTransform.NONE) {
                 continue;
             }
-            try (KeyExchange a = KeyExchange.create(group, random); KeyExchange b = KeyExchange.create(group, random)) {
+            try (KeyExchange a = KeyExchange.create(group, random);
+                    KeyExchange.Response b = KeyExchange.respond(group, a.publicValue(), random)) {
                 a.sharedSecret(b.publicValue());
             } catch (IllegalArgumentException | InvalidKeyExchangeException e) {
                 // a group Keel does not implement: nothing to warm

@@ -29,6 +29,7 @@ import dev.keel.ike.task.IkeRekeyTask;
 import dev.keel.ike.task.DeleteTask;
 import dev.keel.ike.task.IkeAuthTask;
 import dev.keel.ike.task.IkeInitTask;
+import dev.keel.ike.task.IkeIntermediateTask;
 import dev.keel.ike.task.InformationalTask;
 import dev.keel.ike.task.MessageIdSyncTask;
 import dev.keel.ike.task.NatDetectTask;
@@ -512,6 +513,10 @@ public final class IkeEngine implements IkeReceiver {
                     : List.of(IkeInitTask.responder(sa), NatDetectTask.responder(sa));
             case IKE_AUTH -> sa.state() == IkeSaState.CONNECTING && keyed
                     ? List.of(IkeAuthTask.responder(sa), IkeAuthChildTask.responder(sa))
+                    : List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
+            // RFC 9242 §3: only between IKE_SA_INIT and IKE_AUTH, and only for a negotiated additional key exchange
+            case IKE_INTERMEDIATE -> sa.state() == IkeSaState.CONNECTING && keyed && sa.nextAdditionalKeyExchange() != null
+                    ? List.of(IkeIntermediateTask.responder(sa))
                     : List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
             case INFORMATIONAL -> List.of(new InformationalTask(sa));
             case CREATE_CHILD_SA -> List.of(new CreateChildSaResponder(sa));

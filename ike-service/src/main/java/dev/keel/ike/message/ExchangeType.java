@@ -1,11 +1,13 @@
 package dev.keel.ike.message;
 
-/** IKEv2 exchange types (RFC 7296 §3.1); others are kept as the header's int. */
+/** IKEv2 exchange types (RFC 7296 §3.1, IKE_INTERMEDIATE of RFC 9242); others are kept as the header's int. */
 public enum ExchangeType {
     IKE_SA_INIT(34),
     IKE_AUTH(35),
     CREATE_CHILD_SA(36),
-    INFORMATIONAL(37);
+    INFORMATIONAL(37),
+    /** RFC 9242: between IKE_SA_INIT and IKE_AUTH, here one per RFC 9370 additional key exchange. */
+    IKE_INTERMEDIATE(43);
 
     private final int value;
 

@@ -12,7 +12,8 @@ import java.util.Optional;
  * signs RealMessage1 as it went over the wire, RFC 7296 §2.15). For a protected message the
  * payloads are the inner payloads of the SK payload.
  */
-public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] bytes, boolean isProtected) {
+public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] bytes, boolean isProtected,
+        byte[] intermediatePlaintext) {
     private static final int SK = PayloadType.SK.value();
     private static final int SKF = PayloadType.SKF.value();
     private static final int GENERIC_HEADER = 4;
@@ -20,6 +21,21 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
     /** Copies the payload list. */
     public IkeMessage {
         payloads = List.copyOf(payloads);
+    }
+
+    /** A message without kept plaintext (all but a received IKE_INTERMEDIATE). */
+    public IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] bytes, boolean isProtected) {
+        this(header, payloads, bytes, isProtected, null);
+    }
+
+    /**
+     * For a received IKE_INTERMEDIATE message, its inner payloads as decrypted (reassembled from
+     * fragments where it came in fragments): what RFC 9242 §3.3.2 has IntAuth_*P cover. Null
+     * otherwise. A copy.
+     */
+    @Override
+    public byte[] intermediatePlaintext() {
+        return intermediatePlaintext == null ? null : intermediatePlaintext.clone();
     }
 
     /** A copy of the message exactly as encoded or received. */
@@ -136,6 +152,26 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
         return out;
     }
 
+    /**
+     * The octets RFC 9242 §3.3.2 has IntAuth cover for one IKE_INTERMEDIATE message, A | P: its
+     * IKE header and Encrypted payload header with their lengths as if there were no IV, padding
+     * and ICV (and no fragmentation), then its inner payloads in plaintext.
+     *
+     * @param header     the message's header (message ID, flags, SPIs; next payload and length are replaced)
+     * @param plaintext  the inner payloads, as sent or as decrypted
+     */
+    public static byte[] intermediateAuthData(IkeHeader header, int firstInner, byte[] plaintext) {
+        WireWriter w = new WireWriter();
+        header.withLayout(SK, IkeHeader.LENGTH + GENERIC_HEADER + plaintext.length).encode(w);
+        w.u8(firstInner).u8(0).u16(GENERIC_HEADER + plaintext.length).bytes(plaintext);
+        return w.toByteArray();
+    }
+
+    /** {@link #intermediateAuthData(IkeHeader, int, byte[])} of a message we send with {@code payloads}. */
+    public static byte[] intermediateAuthData(IkeHeader header, List<IkePayload> payloads) {
+        return intermediateAuthData(header, firstType(payloads), encodeChain(payloads));
+    }
+
     private static int firstType(List<IkePayload> payloads) {
         return payloads.isEmpty() ? 0 : payloads.getFirst().type();
     }
@@ -241,7 +277,9 @@ public record IkeMessage(IkeHeader header, List<IkePayload> payloads, byte[] byt
     public static IkeDecodeResult decodeInner(IkeHeader h, int firstInner, byte[] plaintext, byte[] bytes) {
         try {
             Chain inner = readChain(plaintext, 0, plaintext.length, firstInner, false);
-            return new IkeDecodeResult.Ok(new IkeMessage(h, inner.payloads, bytes, true));
+            // RFC 9242 §3.3.2: the AUTH payload covers IKE_INTERMEDIATE messages' inner payloads
+            byte[] kept = h.exchange() == ExchangeType.IKE_INTERMEDIATE ? plaintext.clone() : null;
+            return new IkeDecodeResult.Ok(new IkeMessage(h, inner.payloads, bytes, true, kept));
         } catch (ChainError e) {
             boolean critical = e.kind == ChainError.Kind.CRITICAL;
             return new IkeDecodeResult.ProtectedError(h,

@@ -69,7 +69,11 @@ public enum NotifyType {
     IFOM_CAPABILITY(16428),
     SENDER_REQUEST_ID(16429),
     IKEV2_FRAGMENTATION_SUPPORTED(16430),
-    SIGNATURE_HASH_ALGORITHMS(16431);
+    SIGNATURE_HASH_ALGORITHMS(16431),
+    /** RFC 9242 §3: both sides of IKE_SA_INIT announce IKE_INTERMEDIATE. */
+    INTERMEDIATE_EXCHANGE_SUPPORTED(16438),
+    /** RFC 9370 §2.2.4: links IKE_FOLLOWUP_KE exchanges (Keel does not run them). */
+    ADDITIONAL_KEY_EXCHANGE(16441);
 
     private final int value;
 

@@ -17,7 +17,8 @@ import java.util.List;
  * Security Association payload (RFC 7296 §3.3): proposals of transforms of attributes, kept
  * exactly as on the wire (unknown protocols, transforms and attributes included). The engine
  * works on {@link #toProposals()} / {@link #fromProposals}, strongSwan's get_proposals /
- * sa_payload_create_from_proposals_v2.
+ * sa_payload_create_from_proposals_v2. Additional Key Exchange transforms (types 6-12, RFC 9370)
+ * are carried like KE ones; an ADDKE transform with an attribute is dropped like any other.
  */
 public record SaPayload(List<SaPayload.WireProposal> proposals) implements IkePayload {
     /** The Key Length attribute type (§3.3.5), always in TV format. */
@@ -119,6 +120,11 @@ public record SaPayload(List<SaPayload.WireProposal> proposals) implements IkePa
             addAll(transforms, proposal.integrityAlgorithms());
             addAll(transforms, proposal.prfs());
             addAll(transforms, proposal.keyExchangeMethods());
+            for (int n = 1; n <= TransformType.ADDITIONAL_KEY_EXCHANGES; n++) { // RFC 9370 §2.2.1: types 6-12
+                for (KeyExchangeTransform t : proposal.additionalKeyExchanges(n)) {
+                    transforms.add(new WireTransform(TransformType.additionalKeyExchange(n).id(), t.id(), List.of()));
+                }
+            }
             addAll(transforms, proposal.esns());
             byte[] spi = new byte[p.spiSize()];
             for (int b = 0; b < spi.length; b++) {
@@ -167,6 +173,11 @@ public record SaPayload(List<SaPayload.WireProposal> proposals) implements IkePa
                 if (!usable) {
                     continue;
                 }
+                int additional = TransformType.byId(wt.type()).additionalKeyExchange();
+                if (additional != 0) {
+                    builder.additionalKeyExchange(additional, (KeyExchangeTransform) transform);
+                    continue;
+                }
                 try {
                     builder.add(transform, keyBits);
                 } catch (IllegalArgumentException e) {
@@ -191,7 +202,7 @@ public record SaPayload(List<SaPayload.WireProposal> proposals) implements IkePa
             case ENCR -> EncryptionTransform.byId(id);
             case PRF -> PrfTransform.byId(id);
             case INTEG -> IntegrityTransform.byId(id);
-            case KE -> KeyExchangeTransform.byId(id);
+            case KE, ADDKE1, ADDKE2, ADDKE3, ADDKE4, ADDKE5, ADDKE6, ADDKE7 -> KeyExchangeTransform.byId(id);
             case ESN -> EsnTransform.byId(id);
         };
     }

@@ -51,6 +51,17 @@ public final class IkeSa {
     private byte[] initResponse;
     private IkeSaKeys keys;
     private SkCiphers.Pair ciphers;
+    /** RFC 9370: the additional key exchanges IKE_SA_INIT negotiated, in order, and how many are done. */
+    private List<dev.keel.core.transform.KeyExchangeTransform> additionalKeyExchanges = List.of();
+    private int additionalKeyExchangesDone;
+    /** RFC 9242 §3.3.2: IntAuth_iN and IntAuth_rN so far; null before the first IKE_INTERMEDIATE. */
+    private byte[] intAuthI;
+    private byte[] intAuthR;
+    /**
+     * Responder: the SK ciphers before the last IKE_INTERMEDIATE key update, kept until IKE_AUTH
+     * so that a retransmission of the request it answered still opens and gets the cached response.
+     */
+    private SkCiphers.Pair previousCiphers;
     /** What each exchange makes durable before its response or our next request leaves. */
     private final ExchangeBarrier barrier = new ExchangeBarrier(this);
     /** The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311). */
@@ -171,6 +182,7 @@ public final class IkeSa {
             setupMillis = timers.nowMillis() - createdMillis;
             establishedAtMillis = timers.epochMillis();
             barrier.storeFromNowOn();
+            forgetPreviousCiphers();
             env.counters().established();
             LOG.info("{} established with {} ({})", this, endpoints.remote(), suite);
             env.events().ikeEstablished(this);
@@ -256,11 +268,14 @@ public final class IkeSa {
         if (ciphers != null) {
             ciphers.close();
         }
+        forgetPreviousCiphers();
         if (keys != null) {
             keys.close();
         }
         wipe(ni);
         wipe(nr);
+        wipe(intAuthI);
+        wipe(intAuthR);
         onDestroyed.accept(this);
         if (!lost.isEmpty()) {
             env.events().childrenLost(this, lost, unreachable);
@@ -363,7 +378,14 @@ public final class IkeSa {
      */
     public void receive(byte[] datagram, InetSocketAddress from, int onLocalPort) {
         if (isAlive()) {
-            receive(IkeMessage.decode(datagram, ciphers == null ? null : ciphers.inbound()), datagram, from, onLocalPort);
+            IkeDecodeResult decoded = IkeMessage.decode(datagram, ciphers == null ? null : ciphers.inbound());
+            if (previousCiphers != null && decoded instanceof IkeDecodeResult.UnprotectedError e
+                    && e.reason() == IkeDecodeResult.Reason.ICV_FAILED && e.header() != null
+                    && e.header().exchange() == ExchangeType.IKE_INTERMEDIATE && !e.header().isResponse()) {
+                // RFC 9242 §3: the retransmitted IKE_INTERMEDIATE request is under the keys it was first sent with
+                decoded = IkeMessage.decode(datagram, previousCiphers.inbound());
+            }
+            receive(decoded, datagram, from, onLocalPort);
         }
     }
 
@@ -524,6 +546,89 @@ public final class IkeSa {
 
     public IkeSaKeys keys() {
         return keys;
+    }
+
+    /**
+     * Replaces the keys after an additional key exchange (RFC 9370 §2.2.2): the SK ciphers from
+     * now on are made from {@code next}; the old keys and ciphers are zeroized.
+     */
+    public void updateKeys(IkeSaKeys next) {
+        IkeSaKeys old = keys;
+        if (previousCiphers != null) {
+            previousCiphers.close();
+        }
+        previousCiphers = originalInitiator ? null : ciphers;
+        if (originalInitiator) {
+            ciphers.close();
+        }
+        keys(proposal, suite, next);
+        old.close();
+    }
+
+    private void forgetPreviousCiphers() {
+        if (previousCiphers != null) {
+            previousCiphers.close();
+            previousCiphers = null;
+        }
+    }
+
+    /** The additional key exchanges (RFC 9370) IKE_SA_INIT negotiated, in the order they run. */
+    public List<dev.keel.core.transform.KeyExchangeTransform> additionalKeyExchanges() {
+        return additionalKeyExchanges;
+    }
+
+    public void additionalKeyExchanges(List<dev.keel.core.transform.KeyExchangeTransform> methods) {
+        this.additionalKeyExchanges = List.copyOf(methods);
+        this.additionalKeyExchangesDone = 0;
+    }
+
+    /** The next additional key exchange to run in IKE_INTERMEDIATE, or null when all are done. */
+    public dev.keel.core.transform.KeyExchangeTransform nextAdditionalKeyExchange() {
+        return additionalKeyExchangesDone < additionalKeyExchanges.size()
+                ? additionalKeyExchanges.get(additionalKeyExchangesDone) : null;
+    }
+
+    /** One more additional key exchange is done (its keys are in place). */
+    public void additionalKeyExchangeDone() {
+        additionalKeyExchangesDone++;
+    }
+
+    /**
+     * Folds one IKE_INTERMEDIATE message into IntAuth (RFC 9242 §3.3.2):
+     * IntAuth_xN = prf(SK_px, IntAuth_x(N-1) | A | P), SK_px the key in force for that message
+     * (SK_pi for the initiator's messages, SK_pr for the responder's).
+     *
+     * @param ofInitiator whether the initiator sent it
+     * @param data        A | P of the message ({@link dev.keel.ike.message.IkeMessage#intermediateAuthData})
+     */
+    public void intermediateMessage(boolean ofInitiator, byte[] data) {
+        byte[] previous = ofInitiator ? intAuthI : intAuthR;
+        byte[] skP = ofInitiator ? keys.skPi() : keys.skPr();
+        try {
+            byte[] next = prf().compute(skP, previous == null ? data
+                    : dev.keel.ike.crypto.KeyDerivation.concatenate(previous, data));
+            wipe(previous);
+            if (ofInitiator) {
+                intAuthI = next;
+            } else {
+                intAuthR = next;
+            }
+        } finally {
+            wipe(skP);
+        }
+    }
+
+    /**
+     * What the AUTH payloads cover after the IKE_INTERMEDIATE exchanges (RFC 9242 §3.3.2):
+     * IntAuth_iN | IntAuth_rN | IKE_AUTH_MID, the message ID of the IKE_AUTH request in 4
+     * octets; empty when there were none.
+     */
+    public byte[] intAuth(long ikeAuthMessageId) {
+        if (intAuthI == null || intAuthR == null) {
+            return new byte[0];
+        }
+        byte[] mid = java.nio.ByteBuffer.allocate(4).putInt((int) ikeAuthMessageId).array();
+        return dev.keel.ike.crypto.KeyDerivation.concatenate(intAuthI, intAuthR, mid);
     }
 
     /** When this IKE SA became established here, Unix epoch ms; 0 before, and for one taken over. */

@@ -91,6 +91,15 @@ public final class TaskManager {
     }
 
     /**
+     * Queues an exchange to initiate before every one already queued (IKE_INTERMEDIATE between
+     * IKE_SA_INIT and the IKE_AUTH queued with it, RFC 9242 §3), and starts it when idle.
+     */
+    public void queueFirst(ExchangeType type, Task... tasks) {
+        queued.addFirst(new Exchange(type, List.of(tasks), false));
+        initiateNext();
+    }
+
+    /**
      * Puts RFC 6311's message ID synchronization, an INFORMATIONAL with message ID 0 built by
      * {@code task}, before every exchange queued; started when idle. Its task reports the outcome
      * through {@link #messageIdsSynchronized}.

@@ -47,6 +47,8 @@ public final class IkeAuthTask implements Task {
     private final IkeSa sa;
     private final boolean initiator;
     private boolean authFailed;
+    /** Responder: the message ID of the IKE_AUTH request, which RFC 9242 §3.3.2 has the AUTH payloads cover. */
+    private long requestId;
 
     private IkeAuthTask(IkeSa sa, boolean initiator) {
         this.sa = sa;
@@ -83,7 +85,7 @@ public final class IkeAuthTask implements Task {
         if (initiator && c.remoteId() != null) {
             m.add(IdPayload.of(false, c.remoteId()));
         }
-        byte[] octets = signedOctets(true, id.idType(), id.data());
+        byte[] octets = signedOctets(true, id.idType(), id.data(), initiator ? sa.tasks().nextRequestId() : requestId);
         AuthPayload auth = switch (c.auth()) {
             case IkeConnection.Auth.Psk psk -> new AuthPayload(AuthMethod.SHARED_KEY_MIC.value(),
                     Auth.pskAuth(sa.prf(), psk.secret(), octets));
@@ -111,6 +113,7 @@ public final class IkeAuthTask implements Task {
 
     @Override
     public Status process(IkeMessage m) {
+        requestId = m.header().messageId();
         if (initiator) {
             Optional<NotifyPayload> error = m.payloads(NotifyPayload.class).stream().filter(NotifyPayload::isError)
                     .filter(n -> n.notifyType() == NotifyType.AUTHENTICATION_FAILED
@@ -142,7 +145,7 @@ public final class IkeAuthTask implements Task {
         } else if (sa.connection().remoteId() != null && !sa.connection().remoteId().equals(identity)) {
             return reject("responder identified as " + identity + ", expected " + sa.connection().remoteId());
         }
-        byte[] octets = signedOctets(false, peerId.idType(), peerId.data());
+        byte[] octets = signedOctets(false, peerId.idType(), peerId.data(), m.header().messageId());
         String problem = verify(m, auth.get(), peerId, octets);
         if (problem != null) {
             return reject(problem);
@@ -216,14 +219,17 @@ public final class IkeAuthTask implements Task {
 
     /**
      * The octets the AUTH of one side covers (RFC 7296 §2.15): that side's IKE_SA_INIT message,
-     * the other side's nonce and prf(SK_px, its ID payload body).
+     * the other side's nonce and prf(SK_px, its ID payload body), then, after IKE_INTERMEDIATE
+     * exchanges, IntAuth_iN | IntAuth_rN | IKE_AUTH_MID (RFC 9242 §3.3.2).
      */
-    private byte[] signedOctets(boolean ours, int idType, byte[] idData) {
+    private byte[] signedOctets(boolean ours, int idType, byte[] idData, long ikeAuthMessageId) {
         boolean ofInitiator = ours == initiator;
         byte[] message = ofInitiator ? sa.initRequest() : sa.initResponse();
         byte[] nonce = ofInitiator ? sa.nr() : sa.ni();
         byte[] skP = ofInitiator ? sa.keys().skPi() : sa.keys().skPr();
-        return Auth.signedOctets(sa.prf(), message, nonce, skP, idType, idData);
+        byte[] octets = Auth.signedOctets(sa.prf(), message, nonce, skP, idType, idData);
+        byte[] intAuth = sa.intAuth(ikeAuthMessageId);
+        return intAuth.length == 0 ? octets : dev.keel.ike.crypto.KeyDerivation.concatenate(octets, intAuth);
     }
 
     private Status reject(String reason) {

@@ -9,6 +9,7 @@ import dev.keel.ike.crypto.IkeSuite;
 import dev.keel.ike.crypto.InvalidKeyExchangeException;
 import dev.keel.ike.crypto.KeyDerivation;
 import dev.keel.ike.crypto.KeyExchange;
+import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeMessage;
 import dev.keel.ike.message.KePayload;
 import dev.keel.ike.message.NoncePayload;
@@ -47,6 +48,8 @@ public final class IkeInitTask implements Task {
     private NotifyType error;
     private byte[] errorData = new byte[0];
     private int groupRetries;
+    /** The initiator announced IKE_INTERMEDIATE (RFC 9242 §3). */
+    private boolean peerIntermediate;
 
     private IkeInitTask(IkeSa sa, boolean initiator) {
         this.sa = sa;
@@ -94,6 +97,9 @@ public final class IkeInitTask implements Task {
         m.add(new KePayload(group.id(), ke.publicValue()));
         m.add(new NoncePayload(ownNonce));
         m.notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES);
+        if (proposals.stream().anyMatch(Proposal::hasAdditionalKeyExchanges)) { // RFC 9370 §2.2.1
+            m.notify(NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
+        }
         if (sa.connection().fragmentation().announced()) { // RFC 7383 §2.3
             m.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
             sa.fragmentation().noteAnnounced();
@@ -137,7 +143,20 @@ public final class IkeInitTask implements Task {
         sa.recordInit(m.bytes(), true);
         readSignatureHashes(m);
         readFragmentationSupport(m);
-        return derive(kePayload.get().data(), ownNonce, nonce.get().nonce());
+        byte[] gir;
+        try {
+            gir = ke.sharedSecret(kePayload.get().data());
+        } catch (InvalidKeyExchangeException e) {
+            return fail("peer's key exchange value rejected: " + e.getMessage());
+        } finally {
+            ke.close();
+        }
+        Status derived = derive(gir, ownNonce, nonce.get().nonce());
+        if (derived == Status.DONE && !sa.additionalKeyExchanges().isEmpty()) {
+            // RFC 9370 §2.2.1: one IKE_INTERMEDIATE per additional key exchange, before IKE_AUTH
+            sa.tasks().queueFirst(ExchangeType.IKE_INTERMEDIATE, IkeIntermediateTask.initiator(sa));
+        }
+        return derived;
     }
 
     private Status retryWithGroup(byte[] data) {
@@ -172,6 +191,10 @@ public final class IkeInitTask implements Task {
             return error(NotifyType.NO_PROPOSAL_CHOSEN, new byte[0], "no connection for this peer's address");
         }
         List<Proposal> offered = saPayload.get().toProposals().stream().map(ProposalWithSpi::proposal).toList();
+        peerIntermediate = m.notify(NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED).isPresent();
+        if (!peerIntermediate) { // RFC 9370 §2.2.1: no additional key exchange without IKE_INTERMEDIATE
+            offered = offered.stream().map(Proposal::withoutAdditionalKeyExchanges).toList();
+        }
         for (var candidate : sa.candidates()) {
             Optional<Proposal> match = ProposalSelector.select(candidate.proposals(), offered);
             if (match.isPresent()) {
@@ -200,10 +223,17 @@ public final class IkeInitTask implements Task {
             m.onlyError(error, errorData);
             return Status.FAILED;
         }
-        ke = KeyExchange.create(group, sa.env().random());
+        KeyExchange.Response ker;
+        try {
+            ker = KeyExchange.respond(group, peerKe, sa.env().random()); // a KEM answers the initiator's key
+        } catch (InvalidKeyExchangeException e) {
+            fail("peer's key exchange value rejected: " + e.getMessage());
+            m.onlyError(NotifyType.INVALID_SYNTAX, new byte[0]); // RFC 6989 §2: a bad public value
+            return Status.FAILED;
+        }
         ownNonce = nonce();
         m.add(SaPayload.fromProposals(List.of(ProposalWithSpi.withoutSpi(selected))));
-        m.add(new KePayload(group.id(), ke.publicValue()));
+        m.add(new KePayload(group.id(), ker.publicValue()));
         m.add(new NoncePayload(ownNonce));
         // the responder asks for certificates in IKE_SA_INIT (RFC 7296 §1.2), so the initiator sends its chain
         if (sa.connection().auth() instanceof dev.keel.ike.config.IkeConnection.Auth.PubKey pk) {
@@ -215,11 +245,10 @@ public final class IkeInitTask implements Task {
             m.notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
             sa.fragmentation().noteAnnounced();
         }
-        Status derived = derive(peerKe, peerNonce, ownNonce);
-        if (derived == Status.FAILED) {
-            m.onlyError(NotifyType.INVALID_SYNTAX, new byte[0]); // RFC 6989 §2: a bad public value
+        if (peerIntermediate) { // RFC 9242 §3
+            m.notify(NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
         }
-        return derived;
+        return derive(ker.sharedSecret(), peerNonce, ownNonce);
     }
 
     // ---- both ----
@@ -241,19 +270,13 @@ public final class IkeInitTask implements Task {
         }
     }
 
-    private Status derive(byte[] peerPublic, byte[] ni, byte[] nr) {
-        byte[] gir;
-        try {
-            gir = ke.sharedSecret(peerPublic);
-        } catch (InvalidKeyExchangeException e) {
-            return fail("peer's key exchange value rejected: " + e.getMessage());
-        } finally {
-            ke.close();
-        }
+    /** SKEYSEED and the keys from the first key exchange (§2.14); zeroizes {@code gir}. */
+    private Status derive(byte[] gir, byte[] ni, byte[] nr) {
         try {
             IkeSuite suite = IkeSuite.from(selected);
             sa.nonces(ni, nr);
             sa.keys(selected, suite, KeyDerivation.ikeSa(suite, ni, nr, gir, spiBytes(sa.spiI()), spiBytes(sa.spiR())));
+            sa.additionalKeyExchanges(selected.chosenAdditionalKeyExchanges());
             return Status.DONE;
         } finally {
             java.util.Arrays.fill(gir, (byte) 0);

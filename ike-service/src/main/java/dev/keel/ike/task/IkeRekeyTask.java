@@ -99,7 +99,7 @@ public final class IkeRekeyTask implements Task {
 
     private Status buildRequest(OutboundMessage m) {
         sa.ikeRekeying(true);
-        List<Proposal> proposals = sa.connection().proposals().stream().map(Proposal::effective).toList();
+        List<Proposal> proposals = rekeyProposals(sa).stream().map(Proposal::effective).toList();
         if (group == null) { // the group in use is the best guess (strongSwan does the same)
             KeyExchangeTransform current = sa.proposal().keyExchangeMethods().getFirst();
             group = proposals.stream().anyMatch(p -> p.keyExchangeMethods().contains(current))
@@ -147,7 +147,7 @@ public final class IkeRekeyTask implements Task {
         if (chosen.size() != 1 || chosen.getFirst().spiSize() != 8 || chosen.getFirst().spi() == 0) {
             return refused("IKE rekey response must choose one proposal with an 8-byte SPI");
         }
-        Optional<Proposal> accepted = ProposalSelector.select(sa.connection().proposals(),
+        Optional<Proposal> accepted = ProposalSelector.select(rekeyProposals(sa),
                 List.of(chosen.getFirst().proposal()));
         if (accepted.isEmpty() || !accepted.get().keyExchangeMethods().equals(List.of(group))
                 || kePayload.get().group() != group.id()) {
@@ -201,7 +201,7 @@ public final class IkeRekeyTask implements Task {
         }
         List<ProposalWithSpi> offered = saPayload.get().toProposals().stream()
                 .filter(p -> p.spiSize() == 8 && p.spi() != 0).toList();
-        Optional<Proposal> match = ProposalSelector.select(sa.connection().proposals(),
+        Optional<Proposal> match = ProposalSelector.select(rekeyProposals(sa),
                 offered.stream().map(ProposalWithSpi::proposal).toList());
         if (match.isEmpty() || match.get().keyExchangeMethods().isEmpty()) {
             // §2.18: an IKE rekey without a key exchange must not be accepted
@@ -288,5 +288,14 @@ public final class IkeRekeyTask implements Task {
             ke.close();
             ke = null;
         }
+    }
+
+    /**
+     * The connection's IKE proposals for a rekey: without additional key exchanges, which would
+     * take IKE_FOLLOWUP_KE (RFC 9370 §2.2.4), not run here. The new SKEYSEED still depends on
+     * the old SA's SK_d, and so on its additional key exchanges (§2.18: prf(SK_d (old), ...)).
+     */
+    static List<Proposal> rekeyProposals(IkeSa sa) {
+        return sa.connection().proposals().stream().map(Proposal::withoutAdditionalKeyExchanges).toList();
     }
 }
