@@ -632,6 +632,26 @@ public final class IkeSa {
      */
     public IkeSa replaceWith(boolean originalInitiator, long spiI, long spiR, Proposal negotiated, IkeSuite newSuite,
             IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
+        IkeSa next = newIkeSa(originalInitiator, spiI, spiR, negotiated, newSuite, newKeys, newNi, newNr);
+        handOver(next);
+        return next;
+    }
+
+    /**
+     * Creates, like {@link #replaceWith}, a new IKE SA of a rekey that collided with the peer's
+     * (RFC 7296 §2.8.2): filed and stored, but this SA keeps its CHILD SAs until the nonces say
+     * which new IKE SA survives ({@link #handOver}); the other is deleted by the side that made it.
+     */
+    public IkeSa rekeyCandidate(boolean originalInitiator, long spiI, long spiR, Proposal negotiated,
+            IkeSuite newSuite, IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
+        IkeSa next = newIkeSa(originalInitiator, spiI, spiR, negotiated, newSuite, newKeys, newNi, newNr);
+        LOG.info("{} rekey collision: {} made, the nonces decide whether it survives", this, next);
+        barrier.awaitAlso(next.barrier.makeDurable());
+        return next;
+    }
+
+    private IkeSa newIkeSa(boolean originalInitiator, long spiI, long spiR, Proposal negotiated, IkeSuite newSuite,
+            IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
         IkeSa next = successors.create(this, originalInitiator, spiI, spiR);
         next.connection = connection;
         next.endpoints.carryOn(endpoints.remote(), endpoints.localPort(), endpoints.natHere(), endpoints.natThere());
@@ -645,6 +665,14 @@ public final class IkeSa {
         next.peerMessageIdSync = peerMessageIdSync;
         next.fragmentation.inherit(fragmentation);
         next.predecessor = this;
+        return next;
+    }
+
+    /**
+     * Makes {@code next}, a new IKE SA of this one's rekey, its replacement: this SA's CHILD SAs
+     * move over, and this SA stops taking new work and waits for its delete.
+     */
+    public void handOver(IkeSa next) {
         childSas.moveTo(next.childSas);
         successor = next;
         state = IkeSaState.DELETING;
@@ -652,7 +680,6 @@ public final class IkeSa {
         env.events().ikeRekeyed(this, next);
         // the exchange under way ends once the replacement is stored, before this SA's own state says it was replaced
         barrier.awaitAlso(next.barrier.makeDurable());
-        return next;
     }
 
     /** The IKE SA that replaced this one after a rekey, or null. */
