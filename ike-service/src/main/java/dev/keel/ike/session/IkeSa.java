@@ -81,6 +81,8 @@ public final class IkeSa {
     /** When the engine rekeys this IKE SA / deletes it unless rekeyed, Unix epoch ms; 0: never. */
     private long rekeyAtMillis;
     private long expireAtMillis;
+    /** When the engine reauthenticates this IKE SA, Unix epoch ms; 0: never. A rekey's successor inherits it. */
+    private long reauthAtMillis;
     /** The rekey and hard-lifetime timers: cancelled when this IKE SA ends, so they do not keep it for hours. */
     private final java.util.List<IkeTimers.Cancellable> lifetimeTimers = new java.util.ArrayList<>(2);
 
@@ -665,6 +667,7 @@ public final class IkeSa {
         next.peerMessageIdSync = peerMessageIdSync;
         next.fragmentation.inherit(fragmentation);
         next.predecessor = this;
+        next.reauthAtMillis = reauthAtMillis; // a rekey does not authenticate anew (strongSwan keeps the time too)
         return next;
     }
 
@@ -701,17 +704,29 @@ public final class IkeSa {
         return rekeyAtMillis;
     }
 
-    /** When the engine deletes this IKE SA unless it was rekeyed (rekey + {@code over_time}), Unix epoch ms; 0: never. */
+    /**
+     * When the engine deletes this IKE SA unless it was rekeyed or reauthenticated (the earlier of
+     * the two + {@code over_time}), Unix epoch ms; 0: never.
+     */
     public long expireAtMillis() {
         return expireAtMillis;
+    }
+
+    /**
+     * When the engine reauthenticates this IKE SA (its {@code reauth_time}, or its predecessor's
+     * before a rekey), Unix epoch ms; 0: not scheduled.
+     */
+    public long reauthAtMillis() {
+        return reauthAtMillis;
     }
 
     /**
      * Records the deadlines the engine scheduled (for listings) and their timers, which are
      * cancelled when this IKE SA ends. On this IKE SA's thread.
      */
-    public void deadlines(long rekeyAt, long expireAt, IkeTimers.Cancellable... timers) {
+    public void deadlines(long rekeyAt, long reauthAt, long expireAt, IkeTimers.Cancellable... timers) {
         this.rekeyAtMillis = rekeyAt;
+        this.reauthAtMillis = reauthAt;
         this.expireAtMillis = expireAt;
         cancelLifetimeTimers();
         lifetimeTimers.addAll(java.util.List.of(timers));
