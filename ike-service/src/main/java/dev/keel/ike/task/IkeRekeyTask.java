@@ -171,7 +171,7 @@ public final class IkeRekeyTask implements Task {
         if (next == null) {
             return refused("peer's key exchange value rejected in the IKE rekey");
         }
-        if (collision != null && lostTo(collision)) {
+        if (collision != null && lostTo(collision) && collision.made.isAlive()) {
             // §2.8.2: the new IKE SA with the lowest of the four nonces is deleted by the side that made it
             LOG.info("{}: IKE rekey collision lost, deleting our redundant {}", sa, next);
             peerRekeySurvives();
@@ -194,6 +194,10 @@ public final class IkeRekeyTask implements Task {
     private void peerRekeySurvives() {
         IkeSa old = sa;
         IkeSa next = collision.made;
+        if (!next.isAlive()) { // gone already (its give-up time passed): the old IKE SA keeps its CHILD SAs
+            LOG.warn("{}: the peer's new IKE SA {} of the rekey collision is gone; keeping this one", old, next);
+            return;
+        }
         old.handOver(next);
         old.timers().schedule(giveUpTime(), () -> old.destroy("replaced by " + next + ", no Delete from the peer"));
     }
