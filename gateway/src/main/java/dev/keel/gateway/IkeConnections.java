@@ -100,7 +100,7 @@ final class IkeConnections {
     /** The IKE SA lifetimes policy-service read (its defaults applied, rand_time below rekey_time checked). */
     private static IkeLifetime lifetime(String at, ConnectionConfig c) {
         try {
-            return new IkeLifetime(c.rekeyTime(), c.overTime(), c.randTime());
+            return new IkeLifetime(c.rekeyTime(), c.overTime(), c.randTime(), c.reauthTime());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ": " + e.getMessage(), e);
         }

@@ -145,7 +145,8 @@ final class SwanctlText {
     /** One block per connection (swanctl --list-conns), with Keel's proposals and start actions. */
     static String connection(Connection c) {
         StringBuilder b = new StringBuilder(c.getName()).append(": IKEv").append(c.getVersion() == 0 ? 2 : c.getVersion());
-        b.append(", no reauthentication"); // reauth_time is refused at load
+        b.append(c.getReauthTimeSeconds() == 0 ? ", no reauthentication"
+                : ", reauthentication every " + c.getReauthTimeSeconds() + "s");
         b.append(c.getRekeyTimeSeconds() == 0 ? ", no rekeying" : ", rekeying every " + c.getRekeyTimeSeconds() + "s");
         if (c.getDpdDelaySeconds() != 0) {
             b.append(", dpd delay ").append(c.getDpdDelaySeconds()).append('s');

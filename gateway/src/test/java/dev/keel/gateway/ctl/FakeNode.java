@@ -80,6 +80,7 @@ final class FakeNode implements AutoCloseable {
                 remote_addrs: 192.0.2.3
                 local:  {auth: psk, id: gw-a.keel.test, secret: psk-b}
                 remote: {auth: psk, id: gw-c.keel.test}
+                reauth_time: 8h
                 children:
                   lan:
                     local_ts: 10.1.0.0/24

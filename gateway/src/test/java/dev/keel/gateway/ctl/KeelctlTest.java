@@ -156,7 +156,7 @@ class KeelctlTest {
                     esp_proposals: aes256gcm16
                     start_action: start
                     priority: 1000
-                backup: IKEv2, no reauthentication, rekeying every 14400s
+                backup: IKEv2, reauthentication every 28800s, rekeying every 14400s
                   local:  192.0.2.1
                   remote: 192.0.2.3
                   proposals: aes256gcm16-prfsha256-x25519 aes128gcm16-prfsha256-ecp256

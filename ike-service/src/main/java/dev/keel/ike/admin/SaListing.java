@@ -48,7 +48,8 @@ final class SaListing {
                 .setNatLocal(sa.endpoints().natHere())
                 .setNatRemote(sa.endpoints().natThere())
                 .setEstablishedMillis(sa.establishedAtMillis())
-                .setRekeyMillis(sa.successor() == null ? sa.rekeyAtMillis() : 0) // reauth_time is refused at load
+                .setRekeyMillis(sa.successor() == null ? sa.rekeyAtMillis() : 0)
+                .setReauthMillis(sa.successor() == null ? sa.reauthAtMillis() : 0)
                 .setNextRequestMessageId((int) sa.tasks().nextRequestId())
                 .setExpectedRequestMessageId((int) sa.tasks().expectedRequestId())
                 .setOwner(owner);

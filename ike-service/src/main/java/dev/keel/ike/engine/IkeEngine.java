@@ -71,6 +71,7 @@ public final class IkeEngine implements IkeReceiver {
     private final HalfOpenSas halfOpen;
     private final ChildLifetimes childLifetimes;
     private final IkeLifetimes ikeLifetimes;
+    private final Reauthentication reauthentication = new Reauthentication(this::initiateNew, this::createChild);
     private final AfterCloseActions afterClose = new AfterCloseActions(this::initiate);
     private final Map<IkeSa, IkeSaExecutor> executorOf = new ConcurrentHashMap<>();
     private final Map<IkeSa, CompletableFuture<IkeSa>> initiations = new ConcurrentHashMap<>();
@@ -108,7 +109,7 @@ public final class IkeEngine implements IkeReceiver {
                 new IkeCounters(), ikePort, natTPort, new UniqueIds(), limits.fragmentSize());
         this.halfOpen = new HalfOpenSas(limits, random, env.counters(), transport);
         this.childLifetimes = new ChildLifetimes(random);
-        this.ikeLifetimes = new IkeLifetimes(random);
+        this.ikeLifetimes = new IkeLifetimes(random, sa -> reauthentication.start(sa));
         CryptoWarmUp.run(random);
         halfOpen.rotateCookieSecretEvery(executors.get());
     }
@@ -201,10 +202,14 @@ public final class IkeEngine implements IkeReceiver {
             listener.runsOn(existing, false);
             return createChild(existing, child).thenApply(x -> existing.current());
         }
-        IkeSaExecutor executor = executors.get();
-        IkeSa sa = new IkeSa(true, newSpi(), 0, env, executor, this::responderTasks, c.get().remoteEndpoint(),
-                localAddress, this::forget);
-        sa.connection(c.get());
+        return initiateNew(executors.get(), c.get(), ch.get(), c.get().remoteEndpoint(), listener);
+    }
+
+    /** A new IKE SA for {@code c} to {@code remote} with {@code child} in IKE_AUTH, on {@code executor}. */
+    private CompletableFuture<IkeSa> initiateNew(IkeSaExecutor executor, IkeConnection c, ChildConnection child,
+            InetSocketAddress remote, InitiationListener listener) {
+        IkeSa sa = new IkeSa(true, newSpi(), 0, env, executor, this::responderTasks, remote, localAddress, this::forget);
+        sa.connection(c);
         sa.successors(successors);
         byLocalSpi.put(sa.localSpi(), sa);
         executorOf.put(sa, executor);
@@ -213,8 +218,34 @@ public final class IkeEngine implements IkeReceiver {
         listener.runsOn(sa, true);
         executor.execute(() -> {
             sa.tasks().queue(ExchangeType.IKE_SA_INIT, IkeInitTask.initiator(sa), NatDetectTask.initiator(sa));
-            sa.tasks().queue(ExchangeType.IKE_AUTH, IkeAuthTask.initiator(sa), IkeAuthChildTask.initiator(sa, ch.get()));
+            sa.tasks().queue(ExchangeType.IKE_AUTH, IkeAuthTask.initiator(sa), IkeAuthChildTask.initiator(sa, child));
         });
+        return done;
+    }
+
+    /** A reauthentication's new IKE SA, on the thread of the IKE SA it replaces ({@link Reauthentication.Starter}). */
+    private CompletableFuture<IkeSa> initiateNew(IkeSa old, IkeConnection c, ChildConnection child,
+            InetSocketAddress remote) {
+        IkeSaExecutor executor = executorOf.get(old);
+        return initiateNew(executor != null ? executor : executors.get(), c, child, remote, (sa, created) -> { });
+    }
+
+    /**
+     * Reauthenticates {@code sa} (RFC 7296 §2.8.3), make-before-break: a new IKE SA with full
+     * IKE_SA_INIT and IKE_AUTH and a CHILD SA of each configuration {@code sa} carries, all
+     * installed before {@code sa} is deleted with its CHILD SAs ({@link Reauthentication}); what
+     * {@code reauth_time} does. Completes with the new IKE SA once the old one's Delete is queued,
+     * or fails with the reason (the old IKE SA then stays).
+     */
+    public CompletableFuture<IkeSa> reauthenticate(IkeSa sa) {
+        CompletableFuture<IkeSa> done = new CompletableFuture<>();
+        executorOf.getOrDefault(sa, IMMEDIATE).execute(() -> reauthentication.start(sa).whenComplete((fresh, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+            } else {
+                done.complete(fresh);
+            }
+        }));
         return done;
     }
 
@@ -666,6 +697,7 @@ public final class IkeEngine implements IkeReceiver {
         @Override
         public CompletionStage<?> childInstalled(IkeSa sa, ChildSa child) {
             CompletionStage<?> installed = next.childInstalled(sa, child);
+            reauthentication.installing(sa, installed);
             CompletableFuture<IkeSa> f = initiations.remove(sa);
             if (f != null && installed.toCompletableFuture().isDone()) {
                 f.complete(sa);

@@ -93,7 +93,8 @@ public final class PolicyConnections {
     /** The IKE SA lifetimes policy-service resolved (its defaults applied). */
     private static IkeLifetime lifetime(String at, Connection c) {
         try {
-            return IkeLifetime.ofSeconds(c.getRekeyTimeSeconds(), c.getOverTimeSeconds(), c.getRandTimeSeconds());
+            return IkeLifetime.ofSeconds(c.getRekeyTimeSeconds(), c.getOverTimeSeconds(), c.getRandTimeSeconds(),
+                    c.getReauthTimeSeconds());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ": " + e.getMessage(), e);
         }

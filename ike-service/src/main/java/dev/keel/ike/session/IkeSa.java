@@ -92,6 +92,8 @@ public final class IkeSa {
     /** When the engine rekeys this IKE SA / deletes it unless rekeyed, Unix epoch ms; 0: never. */
     private long rekeyAtMillis;
     private long expireAtMillis;
+    /** When the engine reauthenticates this IKE SA, Unix epoch ms; 0: never. A rekey's successor inherits it. */
+    private long reauthAtMillis;
     /** The rekey and hard-lifetime timers: cancelled when this IKE SA ends, so they do not keep it for hours. */
     private final java.util.List<IkeTimers.Cancellable> lifetimeTimers = new java.util.ArrayList<>(2);
 
@@ -737,6 +739,26 @@ public final class IkeSa {
      */
     public IkeSa replaceWith(boolean originalInitiator, long spiI, long spiR, Proposal negotiated, IkeSuite newSuite,
             IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
+        IkeSa next = newIkeSa(originalInitiator, spiI, spiR, negotiated, newSuite, newKeys, newNi, newNr);
+        handOver(next);
+        return next;
+    }
+
+    /**
+     * Creates, like {@link #replaceWith}, a new IKE SA of a rekey that collided with the peer's
+     * (RFC 7296 §2.8.2): filed and stored, but this SA keeps its CHILD SAs until the nonces say
+     * which new IKE SA survives ({@link #handOver}); the other is deleted by the side that made it.
+     */
+    public IkeSa rekeyCandidate(boolean originalInitiator, long spiI, long spiR, Proposal negotiated,
+            IkeSuite newSuite, IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
+        IkeSa next = newIkeSa(originalInitiator, spiI, spiR, negotiated, newSuite, newKeys, newNi, newNr);
+        LOG.info("{} rekey collision: {} made, the nonces decide whether it survives", this, next);
+        barrier.awaitAlso(next.barrier.makeDurable());
+        return next;
+    }
+
+    private IkeSa newIkeSa(boolean originalInitiator, long spiI, long spiR, Proposal negotiated, IkeSuite newSuite,
+            IkeSaKeys newKeys, byte[] newNi, byte[] newNr) {
         IkeSa next = successors.create(this, originalInitiator, spiI, spiR);
         next.connection = connection;
         next.endpoints.carryOn(endpoints.remote(), endpoints.localPort(), endpoints.natHere(), endpoints.natThere());
@@ -750,6 +772,15 @@ public final class IkeSa {
         next.peerMessageIdSync = peerMessageIdSync;
         next.fragmentation.inherit(fragmentation);
         next.predecessor = this;
+        next.reauthAtMillis = reauthAtMillis; // a rekey does not authenticate anew (strongSwan keeps the time too)
+        return next;
+    }
+
+    /**
+     * Makes {@code next}, a new IKE SA of this one's rekey, its replacement: this SA's CHILD SAs
+     * move over, and this SA stops taking new work and waits for its delete.
+     */
+    public void handOver(IkeSa next) {
         childSas.moveTo(next.childSas);
         successor = next;
         state = IkeSaState.DELETING;
@@ -757,7 +788,6 @@ public final class IkeSa {
         env.events().ikeRekeyed(this, next);
         // the exchange under way ends once the replacement is stored, before this SA's own state says it was replaced
         barrier.awaitAlso(next.barrier.makeDurable());
-        return next;
     }
 
     /** The IKE SA that replaced this one after a rekey, or null. */
@@ -779,17 +809,29 @@ public final class IkeSa {
         return rekeyAtMillis;
     }
 
-    /** When the engine deletes this IKE SA unless it was rekeyed (rekey + {@code over_time}), Unix epoch ms; 0: never. */
+    /**
+     * When the engine deletes this IKE SA unless it was rekeyed or reauthenticated (the earlier of
+     * the two + {@code over_time}), Unix epoch ms; 0: never.
+     */
     public long expireAtMillis() {
         return expireAtMillis;
+    }
+
+    /**
+     * When the engine reauthenticates this IKE SA (its {@code reauth_time}, or its predecessor's
+     * before a rekey), Unix epoch ms; 0: not scheduled.
+     */
+    public long reauthAtMillis() {
+        return reauthAtMillis;
     }
 
     /**
      * Records the deadlines the engine scheduled (for listings) and their timers, which are
      * cancelled when this IKE SA ends. On this IKE SA's thread.
      */
-    public void deadlines(long rekeyAt, long expireAt, IkeTimers.Cancellable... timers) {
+    public void deadlines(long rekeyAt, long reauthAt, long expireAt, IkeTimers.Cancellable... timers) {
         this.rekeyAtMillis = rekeyAt;
+        this.reauthAtMillis = reauthAt;
         this.expireAtMillis = expireAt;
         cancelLifetimeTimers();
         lifetimeTimers.addAll(java.util.List.of(timers));

@@ -33,8 +33,11 @@ import org.slf4j.LoggerFactory;
  * IKE SA rekey (RFC 7296 §1.3.2, §2.18): a CREATE_CHILD_SA with SA (the new SPIs in the
  * proposals), Ni/Nr and a mandatory KE; SKEYSEED = prf(SK_d (old), g^ir | Ni | Nr) with the old
  * PRF. The new IKE SA takes over the CHILD SAs, its message IDs start at 0, and the rekey's
- * initiator deletes the old IKE SA. While one side rekeys, the other's CHILD SA or IKE SA rekey
- * gets TEMPORARY_FAILURE (§2.25.2) and is retried after a jittered delay.
+ * initiator deletes the old IKE SA. When both sides rekey the IKE SA at once, both exchanges
+ * complete; the new IKE SA with the lowest of the four nonces is deleted by the side that made it
+ * and the other one takes the CHILD SAs (§2.8.2). An IKE rekey that meets a CHILD SA rekey of
+ * ours, or an IKE SA already replaced, gets TEMPORARY_FAILURE (§2.25) and is retried after a
+ * jittered delay.
  */
 public final class IkeRekeyTask implements Task {
 
@@ -55,6 +58,10 @@ public final class IkeRekeyTask implements Task {
     private NotifyType error;
     private byte[] errorData = new byte[0];
     private int groupRetries;
+    /** Initiator: the peer's rekey of the same IKE SA, answered while ours was in flight (§2.8.2). */
+    private IkeRekeyTask collision;
+    /** Responder: the new IKE SA this exchange made. */
+    private IkeSa made;
 
     private IkeRekeyTask(IkeSa sa, boolean initiator) {
         this.sa = sa;
@@ -129,7 +136,10 @@ public final class IkeRekeyTask implements Task {
         if (err.isPresent()) {
             NotifyType type = err.get().notifyType();
             closeKe();
-            if (type == NotifyType.TEMPORARY_FAILURE) { // §2.25.2: the peer is busy rekeying; again a bit later
+            if (collision != null) { // §2.8.2: the peer finished its rekey first and refused ours; its new SA survives
+                LOG.info("{}: our IKE rekey was refused ({}), the peer's replaced it", sa, type);
+                peerRekeySurvives();
+            } else if (type == NotifyType.TEMPORARY_FAILURE) { // §2.25.2: the peer is busy rekeying; again a bit later
                 LOG.info("{}: peer answered our IKE rekey with TEMPORARY_FAILURE, retrying", sa);
                 sa.timers().schedule(Duration.ofMillis(500 + sa.env().random().nextInt(1_500)), () -> start(sa));
             } else {
@@ -157,13 +167,73 @@ public final class IkeRekeyTask implements Task {
         peerSpi = chosen.getFirst().spi();
         peerNonce = nonce.get().nonce();
         peerKe = kePayload.get().data();
-        IkeSa next = install(true, ownSpi, peerSpi, ownNonce, peerNonce);
+        IkeSa next = install(true, ownSpi, peerSpi, ownNonce, peerNonce, collision != null);
         if (next == null) {
             return refused("peer's key exchange value rejected in the IKE rekey");
         }
-        // §2.18 / §1.3.2: the rekey's initiator deletes the old IKE SA
+        if (collision != null && lostTo(collision) && collision.made.isAlive()) {
+            // §2.8.2: the new IKE SA with the lowest of the four nonces is deleted by the side that made it
+            LOG.info("{}: IKE rekey collision lost, deleting our redundant {}", sa, next);
+            peerRekeySurvives();
+            next.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(next));
+            return Status.DONE;
+        }
+        if (collision != null) {
+            LOG.info("{}: IKE rekey collision won, the peer deletes its redundant {}", sa, collision.made);
+            sa.handOver(next);
+        }
+        // §2.18 / §1.3.2: the rekey's initiator (of the surviving new IKE SA, §2.8.2) deletes the old IKE SA
         sa.tasks().queue(ExchangeType.INFORMATIONAL, DeleteTask.ikeSa(sa));
         return Status.DONE;
+    }
+
+    /**
+     * §2.8.2: the new IKE SA the peer's rekey made takes the CHILD SAs; the peer deletes the old
+     * IKE SA, which goes anyway when it would have given up waiting for that Delete.
+     */
+    private void peerRekeySurvives() {
+        IkeSa old = sa;
+        IkeSa next = collision.made;
+        if (!next.isAlive()) { // gone already (its give-up time passed): the old IKE SA keeps its CHILD SAs
+            LOG.warn("{}: the peer's new IKE SA {} of the rekey collision is gone; keeping this one", old, next);
+            return;
+        }
+        old.handOver(next);
+        old.timers().schedule(giveUpTime(), () -> old.destroy("replaced by " + next + ", no Delete from the peer"));
+    }
+
+    /**
+     * The peer deletes {@code sa} while our rekey of it is in flight: with a colliding rekey of the
+     * peer's answered, the peer did not see the collision (or won it) and its new IKE SA takes the
+     * CHILD SAs; we forget our own rekey (§2.8.2, §2.25.2). Called before the IKE SA goes.
+     */
+    public static void peerDeletes(IkeSa sa) {
+        for (Task t : sa.tasks().activeTasks()) {
+            if (t instanceof IkeRekeyTask ours && ours.initiator && ours.collision != null && sa.successor() == null) {
+                LOG.info("{}: the peer deletes it during our IKE rekey; its new IKE SA {} survives", sa,
+                        ours.collision.made);
+                ours.closeKe();
+                sa.ikeRekeying(false);
+                sa.handOver(ours.collision.made);
+            }
+        }
+    }
+
+    /** Our rekey of {@code sa} while its request is in flight, or null. */
+    private static IkeRekeyTask inFlight(IkeSa sa) {
+        for (Task t : sa.tasks().activeTasks()) {
+            if (t instanceof IkeRekeyTask r && r.initiator) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** True when the new IKE SA of our exchange holds the lowest of the four nonces (§2.8.2). */
+    private boolean lostTo(IkeRekeyTask passive) {
+        byte[] ours = CreateChildSaTask.lower(ownNonce, peerNonce);
+        byte[] theirs = CreateChildSaTask.lower(passive.ownNonce, passive.peerNonce);
+        return CreateChildSaTask.lower(ours, theirs) == ours && !Arrays.equals(ours, theirs);
     }
 
     private boolean retryWithGroup(byte[] data) {
@@ -183,14 +253,17 @@ public final class IkeRekeyTask implements Task {
     private Status refused(String reason) {
         closeKe();
         sa.env().events().failed(sa, reason);
+        if (collision != null) { // §2.8.2: ours failed, the peer's went through
+            peerRekeySurvives();
+        }
         return Status.DONE;
     }
 
     // ---- responder ----
 
     private Status processRequest(IkeMessage m) {
-        if (sa.ikeRekeying() || ChildRekeyTask.anyInFlight(sa)) {
-            // §2.25.2 (simultaneous IKE rekeys are resolved by both retrying after a jittered delay)
+        if (ChildRekeyTask.anyInFlight(sa) || (sa.ikeRekeying() && inFlight(sa) == null)) {
+            // §2.25: a CHILD SA rekey of ours is in flight (or our IKE rekey waits to be sent again): later
             return refuse(NotifyType.TEMPORARY_FAILURE, new byte[0], "we are rekeying ourselves");
         }
         Optional<SaPayload> saPayload = m.first(SaPayload.class);
@@ -239,9 +312,23 @@ public final class IkeRekeyTask implements Task {
         m.add(new NoncePayload(ownNonce));
         m.add(new KePayload(group.id(), ke.publicValue()));
         IkeSa old = sa;
-        IkeSa next = install(false, peerSpi, ownSpi, peerNonce, ownNonce);
+        IkeRekeyTask ours = inFlight(sa);
+        IkeSa next = install(false, peerSpi, ownSpi, peerNonce, ownNonce, ours != null);
         if (next == null) {
             m.onlyError(NotifyType.INVALID_SYNTAX, new byte[0]); // RFC 6989 §2: a bad public value
+            return Status.DONE;
+        }
+        made = next;
+        if (ours != null) {
+            // §2.8.2: both exchanges complete; our response settles which new IKE SA survives. Should the
+            // peer's be the redundant one and its Delete never come, it goes when the peer would have given up
+            LOG.info("{}: IKE rekey collision, answered the peer's rekey with {}", sa, next);
+            ours.collision = this;
+            next.timers().schedule(giveUpTime(), () -> {
+                if (next.isAlive() && old.successor() != next) {
+                    next.destroy("redundant IKE SA of a rekey collision (RFC 7296 §2.8.2), no Delete from the peer");
+                }
+            });
             return Status.DONE;
         }
         // the initiator deletes the old SA; should its Delete never come, it goes when it would have given up
@@ -251,7 +338,8 @@ public final class IkeRekeyTask implements Task {
 
     // ---- both ----
 
-    private IkeSa install(boolean rekeyInitiator, long spiI, long spiR, byte[] ni, byte[] nr) {
+    /** The new IKE SA: replacing this one, or with {@code candidate} only made, its CHILD SAs staying (§2.8.2). */
+    private IkeSa install(boolean rekeyInitiator, long spiI, long spiR, byte[] ni, byte[] nr, boolean candidate) {
         byte[] gir;
         try {
             gir = ke.sharedSecret(peerKe);
@@ -267,7 +355,8 @@ public final class IkeRekeyTask implements Task {
             // §2.18: SKEYSEED with the old SA's PRF and SK_d, then §2.14 with the new suite, nonces and SPIs
             IkeSaKeys keys = KeyDerivation.rekeyIkeSa(suite, sa.suite().prf(), skD, gir, ni, nr,
                     IkeInitTask.spiBytes(spiI), IkeInitTask.spiBytes(spiR));
-            return sa.replaceWith(rekeyInitiator, spiI, spiR, selected, suite, keys, ni.clone(), nr.clone());
+            return candidate ? sa.rekeyCandidate(rekeyInitiator, spiI, spiR, selected, suite, keys, ni.clone(), nr.clone())
+                    : sa.replaceWith(rekeyInitiator, spiI, spiR, selected, suite, keys, ni.clone(), nr.clone());
         } finally {
             Arrays.fill(gir, (byte) 0);
             Arrays.fill(skD, (byte) 0);

@@ -45,6 +45,9 @@ public final class InformationalTask implements Task {
                 }
             }
         }
+        if (deleteIke) {
+            IkeRekeyTask.peerDeletes(sa); // §2.8.2: a rekey collision only we saw; the peer's new IKE SA takes the children
+        }
         List<ChildSa> lost = sa.childSas().lost(deleted);
         for (ChildSa child : deleted) {
             deletedInbound.add(child.inboundSpi());

@@ -172,7 +172,8 @@ class IkeAdminServiceTest {
     @Test
     void listShowsBothSidesOfTheSaWithMatchingSpisAndAlgorithms() throws Exception {
         long before = System.currentTimeMillis();
-        peers.reshape(c -> c.withLifetime(IkeLifetime.ofSeconds(14_400, 1_440, 1_440)), c -> c); // swanctl's defaults
+        // swanctl's defaults, and reauth_time 8 h
+        peers.reshape(c -> c.withLifetime(IkeLifetime.ofSeconds(14_400, 1_440, 1_440, 28_800)), c -> c);
         up();
         IkeSaInfo a = only(alice);
         IkeSaInfo b = only(bob);
@@ -200,7 +201,9 @@ class IkeAdminServiceTest {
         assertThat(a.getRekeyMillis()).as("rekey_time 4 h, up to rand_time (24 min) early")
                 .isBetween(a.getEstablishedMillis() + 14_400_000 - 1_440_000, a.getEstablishedMillis() + 14_400_000);
         assertThat(b.getRekeyMillis()).as("bob's connection has no rekey_time").isZero();
-        assertThat(a.getReauthMillis()).as("reauth_time is refused at load").isZero();
+        assertThat(a.getReauthMillis()).as("reauth_time 8 h, up to rand_time (24 min) early")
+                .isBetween(a.getEstablishedMillis() + 28_800_000 - 1_440_000, a.getEstablishedMillis() + 28_800_000);
+        assertThat(b.getReauthMillis()).as("bob's connection has no reauth_time").isZero();
 
         ChildSaInfo ca = a.getChildren(0);
         ChildSaInfo cb = b.getChildren(0);

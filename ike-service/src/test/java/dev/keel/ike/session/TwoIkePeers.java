@@ -65,6 +65,16 @@ public final class TwoIkePeers implements AutoCloseable {
      * Alice has the default half-open limits; both have {@code bobLimits}' {@code fragment_size}.
      */
     TwoIkePeers(IkeSettings bobLimits, IkeEvents aliceAlso, IkeEvents bobAlso) {
+        this(bobLimits, aliceAlso, bobAlso, new SecureRandom(), new SecureRandom());
+    }
+
+    /** Peers whose engines draw keys, nonces and SPIs from {@code aliceRandom} and {@code bobRandom}. */
+    TwoIkePeers(SecureRandom aliceRandom, SecureRandom bobRandom) {
+        this(IkeSettings.DEFAULT, IkeEvents.NONE, IkeEvents.NONE, aliceRandom, bobRandom);
+    }
+
+    private TwoIkePeers(IkeSettings bobLimits, IkeEvents aliceAlso, IkeEvents bobAlso, SecureRandom aliceRandom,
+            SecureRandom bobRandom) {
         vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
                 .setBlockedThreadCheckInterval(50).setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
                 .setMaxEventLoopExecuteTime(500).setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
@@ -89,10 +99,10 @@ public final class TwoIkePeers implements AutoCloseable {
         };
         alice = new IkeEngine(toBob, both(aliceEvents, aliceAlso), address(ALICE), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2),
-                IkeSettings.DEFAULT.withFragmentSize(bobLimits.fragmentSize()).withRetransmit(fast), new SecureRandom());
+                IkeSettings.DEFAULT.withFragmentSize(bobLimits.fragmentSize()).withRetransmit(fast), aliceRandom);
         bob = new IkeEngine(toAlice, both(bobEvents, bobAlso), address(BOB), 500, 4500, new ConnectionDirectory(),
                 new RandomSpiAllocator(new SecureRandom()), VertxIkeSaExecutor.roundRobin(vertx, 2),
-                bobLimits.withRetransmit(fast), new SecureRandom());
+                bobLimits.withRetransmit(fast), bobRandom);
         engines[0] = alice;
         engines[1] = bob;
         atAlice = alice;

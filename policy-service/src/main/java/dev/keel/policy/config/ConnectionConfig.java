@@ -19,14 +19,15 @@ import java.util.List;
  * @param children    CHILD_SA configurations, in file order
  * @param rekeyTime   when IKE SAs are rekeyed; zero for never
  * @param overTime    how long after {@code rekeyTime} an IKE SA not rekeyed is deleted
- * @param randTime    the most the IKE SA rekey comes early, at random; below {@code rekeyTime}
+ * @param randTime    the most the IKE SA rekey or reauthentication comes early, at random; below both
+ * @param reauthTime  when IKE SAs are reauthenticated (a new IKE SA, make-before-break); zero for never
  * @param fragmentation IKE fragmentation (RFC 7383), swanctl's {@code yes}, {@code accept}, {@code force} or {@code no}
  * @param iface       the interface of a route-based connection, or null: its children's traffic is
  *                    routed into the shared plaintext side by their selectors
  */
 public record ConnectionConfig(String name, int version, List<String> localAddrs, List<String> remoteAddrs,
         AuthConfig local, AuthConfig remote, List<Proposal> proposals, Duration dpdDelay, boolean encap,
-        List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime,
+        List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime, Duration reauthTime,
         String fragmentation, RouteInterface iface) {
 
     /** Copies the lists. */
@@ -43,7 +44,7 @@ public record ConnectionConfig(String name, int version, List<String> localAddrs
             List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime,
             String fragmentation) {
         this(name, version, localAddrs, remoteAddrs, local, remote, proposals, dpdDelay, encap, children, rekeyTime,
-                overTime, randTime, fragmentation, null);
+                overTime, randTime, Duration.ZERO, fragmentation, null);
     }
 
     /** Whether the connection owns an interface ({@link #iface}). */

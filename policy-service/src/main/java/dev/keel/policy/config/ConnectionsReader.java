@@ -162,7 +162,8 @@ final class ConnectionsReader {
         }
         return new ConnectionConfig(name, version, localAddrs, remoteAddrs, local, remote, proposals,
                 Duration.ofSeconds(dpd), encap, children, Duration.ofSeconds(lifetime[0]),
-                Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]), fragmentation, iface);
+                Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]), Duration.ofSeconds(lifetime[3]),
+                fragmentation, iface);
     }
 
     /**
@@ -196,35 +197,31 @@ final class ConnectionsReader {
     }
 
     /**
-     * The IKE SA's {@code rekey_time}, {@code over_time} and {@code rand_time} in seconds, with
-     * swanctl's defaults (4h; 10% of rekey_time; over_time), or null after a problem.
-     * {@code reauth_time} other than 0 is refused: Keel does not reauthenticate by time.
+     * The IKE SA's {@code rekey_time}, {@code over_time}, {@code rand_time} and {@code reauth_time}
+     * in seconds, with swanctl's defaults (4h; 10% of the longer of rekey_time and reauth_time;
+     * over_time; 0), or null after a problem.
      */
     private long[] ikeLifetime(Map<String, Node> m, String path, Node node) {
         Long rekey = m.containsKey("rekey_time") ? nodes.duration(m.get("rekey_time"), path + ".rekey_time")
                 : Long.valueOf(DEFAULT_IKE_REKEY_SECONDS);
+        Long reauth = m.containsKey("reauth_time") ? nodes.duration(m.get("reauth_time"), path + ".reauth_time")
+                : Long.valueOf(0);
         Long over = m.containsKey("over_time") ? nodes.duration(m.get("over_time"), path + ".over_time")
-                : rekey == null ? null : Long.valueOf(rekey / 10); // strongSwan: 10% of rekey_time
+                : rekey == null || reauth == null ? null
+                : Long.valueOf(Math.max(rekey, reauth) / 10); // strongSwan: 10% of the longer of the two
         Long rand = m.containsKey("rand_time") ? nodes.duration(m.get("rand_time"), path + ".rand_time") : over;
-        boolean ok = rekey != null && over != null && rand != null;
-        if (m.containsKey("reauth_time")) {
-            Long reauth = nodes.duration(m.get("reauth_time"), path + ".reauth_time");
-            if (reauth == null) {
-                ok = false;
-            } else if (reauth != 0) {
-                problems.add(path + ".reauth_time", m.get("reauth_time"), "reauthentication by time is not"
-                        + " implemented in Keel; leave reauth_time at 0 and rekey the IKE SA with rekey_time, or"
-                        + " reauthenticate on demand with keelctl --rekey --ike NAME --reauth");
+        boolean ok = rekey != null && reauth != null && over != null && rand != null;
+        for (String key : List.of("rekey_time", "reauth_time")) {
+            long time = !ok ? 0 : key.equals("rekey_time") ? rekey : reauth;
+            if (ok && time > 0 && rand >= time) {
+                String what = key.equals("rekey_time") ? "rekey" : "reauthentication";
+                problems.add(path + ".rand_time", m.getOrDefault("rand_time", m.getOrDefault("over_time", node)),
+                        "rand_time (" + rand + "s" + (m.containsKey("rand_time") ? "" : ", defaults to over_time")
+                        + ") must be shorter than " + key + " (" + time + "s), or the " + what + " could come at once");
                 ok = false;
             }
         }
-        if (ok && rekey > 0 && rand >= rekey) {
-            problems.add(path + ".rand_time", m.getOrDefault("rand_time", m.getOrDefault("over_time", node)),
-                    "rand_time (" + rand + "s" + (m.containsKey("rand_time") ? "" : ", defaults to over_time")
-                    + ") must be shorter than rekey_time (" + rekey + "s), or the rekey could come at once");
-            ok = false;
-        }
-        return ok ? new long[] {rekey, over, rand} : null;
+        return ok ? new long[] {rekey, over, rand, reauth} : null;
     }
 
     /** The canonical text of each address item, or null after a problem; %any when absent. */

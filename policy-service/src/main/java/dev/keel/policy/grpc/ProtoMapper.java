@@ -46,6 +46,7 @@ final class ProtoMapper {
                 .setRekeyTimeSeconds(c.rekeyTime().toSeconds())
                 .setOverTimeSeconds(c.overTime().toSeconds())
                 .setRandTimeSeconds(c.randTime().toSeconds())
+                .setReauthTimeSeconds(c.reauthTime().toSeconds())
                 .setFragmentation(c.fragmentation());
         for (Proposal p : c.proposals()) {
             b.addProposals(p.toString());

@@ -399,6 +399,13 @@ class ConfigLoaderTest {
         assertThat(given.rekeyTime()).isEqualTo(Duration.ofHours(2));
         assertThat(given.overTime()).isEqualTo(Duration.ofMinutes(5));
         assertThat(given.randTime()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(given.reauthTime()).isZero();
+
+        ConnectionConfig reauth = valid(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    rekey_time: 0\n"
+                + "    reauth_time: 8h")).connection("site-b").orElseThrow();
+        assertThat(reauth.reauthTime()).isEqualTo(Duration.ofHours(8));
+        assertThat(reauth.overTime()).isEqualTo(Duration.ofSeconds(2880)); // 10% of the longer: reauth_time
+        assertThat(reauth.randTime()).isEqualTo(Duration.ofSeconds(2880));
 
         ConnectionConfig never = valid(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    rekey_time: 0"))
                 .connection("site-b").orElseThrow();
@@ -421,10 +428,12 @@ class ConfigLoaderTest {
 
     @Test
     void ikeSaLifetimeMistakesNameFileLineAndKeyPath() {
-        ConfigProblem reauth = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    reauth_time: 8h"));
-        assertThat(reauth.path()).isEqualTo("connections.site-b.reauth_time");
-        assertThat(reauth.message()).startsWith("reauthentication by time is not implemented in Keel");
-        assertThat(reauth.toString()).startsWith("keel.yaml:11:");
+        ConfigProblem reauth = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    reauth_time: 10m\n"
+                + "    rand_time: 15m"));
+        assertThat(reauth.path()).isEqualTo("connections.site-b.rand_time");
+        assertThat(reauth.message()).isEqualTo("rand_time (900s) must be shorter than reauth_time (600s),"
+                + " or the reauthentication could come at once");
+        assertThat(reauth.toString()).startsWith("keel.yaml:12:");
 
         ConfigProblem rand = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    rekey_time: 10m\n"
                 + "    rand_time: 10m"));
