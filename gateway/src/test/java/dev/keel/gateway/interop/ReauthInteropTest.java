@@ -36,9 +36,10 @@ class ReauthInteropTest {
      * ones go, but Keel's data plane sends on a new outbound SA only once its first sequence-number
      * lease is in hand, some 100 to 400 ms after IKE installed it; when the peer deletes the old IKE
      * SA right after its IKE_AUTH (charon does), Keel's replies in that window have no usable SA.
-     * Measured: 5 pings over 3 of charon's reauthentications (2026-12-07).
+     * Bound: that window's 400 ms at 100 pings/s. Measured on a loaded machine (2026-12-07): 12 pings
+     * over 3 of Keel's reauthentications, 5 over 3 of charon's.
      */
-    private static final int LOST_PER_REAUTH = 5;
+    private static final int LOST_PER_REAUTH = 40;
 
     @TempDir
     Path work;

@@ -5,6 +5,7 @@ import dev.keel.core.proposal.Proposal;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.crypto.IkeSaKeys;
 import dev.keel.ike.crypto.IkeSuite;
+import dev.keel.ike.crypto.KeyDerivation;
 import dev.keel.ike.crypto.Prf;
 import dev.keel.ike.crypto.SkCiphers;
 import dev.keel.ike.message.ExchangeType;
@@ -13,6 +14,7 @@ import dev.keel.ike.message.IkeHeader;
 import dev.keel.ike.message.IkeIdentity;
 import dev.keel.ike.message.IkeMessage;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
@@ -608,7 +610,7 @@ public final class IkeSa {
         byte[] skP = ofInitiator ? keys.skPi() : keys.skPr();
         try {
             byte[] next = prf().compute(skP, previous == null ? data
-                    : dev.keel.ike.crypto.KeyDerivation.concatenate(previous, data));
+                    : KeyDerivation.concatenate(previous, data));
             wipe(previous);
             if (ofInitiator) {
                 intAuthI = next;
@@ -629,8 +631,8 @@ public final class IkeSa {
         if (intAuthI == null || intAuthR == null) {
             return new byte[0];
         }
-        byte[] mid = java.nio.ByteBuffer.allocate(4).putInt((int) ikeAuthMessageId).array();
-        return dev.keel.ike.crypto.KeyDerivation.concatenate(intAuthI, intAuthR, mid);
+        byte[] mid = ByteBuffer.allocate(4).putInt((int) ikeAuthMessageId).array();
+        return KeyDerivation.concatenate(intAuthI, intAuthR, mid);
     }
 
     /** When this IKE SA became established here, Unix epoch ms; 0 before, and for one taken over. */

@@ -5,6 +5,7 @@ import dev.keel.ike.session.OutboundMessage;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.crypto.Auth;
 import dev.keel.ike.crypto.Certificates;
+import dev.keel.ike.crypto.KeyDerivation;
 import dev.keel.ike.crypto.SignatureAuth;
 import dev.keel.ike.crypto.SignatureScheme;
 import dev.keel.ike.message.AuthMethod;
@@ -229,7 +230,7 @@ public final class IkeAuthTask implements Task {
         byte[] skP = ofInitiator ? sa.keys().skPi() : sa.keys().skPr();
         byte[] octets = Auth.signedOctets(sa.prf(), message, nonce, skP, idType, idData);
         byte[] intAuth = sa.intAuth(ikeAuthMessageId);
-        return intAuth.length == 0 ? octets : dev.keel.ike.crypto.KeyDerivation.concatenate(octets, intAuth);
+        return intAuth.length == 0 ? octets : KeyDerivation.concatenate(octets, intAuth);
     }
 
     private Status reject(String reason) {
