@@ -787,6 +787,7 @@ public final class IkeSa {
         successor = next;
         state = IkeSaState.DELETING;
         LOG.info("{} rekeyed, replaced by {}", this, next);
+        tasks.moveQueuedTo(next); // a CHILD SA's Delete queued here would find nothing on the peer's side
         env.events().ikeRekeyed(this, next);
         // the exchange under way ends once the replacement is stored, before this SA's own state says it was replaced
         barrier.awaitAlso(next.barrier.makeDurable());

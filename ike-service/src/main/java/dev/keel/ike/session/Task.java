@@ -34,4 +34,13 @@ public interface Task {
     default boolean expects(IkeMessage response) {
         return true;
     }
+
+    /**
+     * This task, not yet started, redone on {@code next}, the IKE SA that replaced its own in a
+     * rekey (RFC 7296 §2.8: the CHILD SAs are {@code next}'s now, and the peer knows them only
+     * there); null when it stays on its IKE SA.
+     */
+    default Task movedTo(IkeSa next) {
+        return null;
+    }
 }

@@ -75,6 +75,8 @@ public final class TaskManager {
     private final List<Runnable> afterResponse = new ArrayList<>(1);
     /** Tasks are processing a response: what they queue starts after they all ran (and installed). */
     private boolean inResponse;
+    /** A request of the peer's is being processed and answered: the response is not out yet. */
+    private boolean answering;
     private String unauthenticatedError;
 
     /** A task manager for {@code sa}. */
@@ -137,6 +139,36 @@ public final class TaskManager {
      */
     public void afterResponse(Runnable action) {
         afterResponse.add(action);
+    }
+
+    /**
+     * Moves the exchanges queued here, not yet started, whose tasks all move ({@link Task#movedTo})
+     * to {@code next}, this IKE SA's replacement, in their order; the rest stay. While a response
+     * is being built here (the peer's rekey), once it has left, so that the peer knows {@code next}
+     * before our first request on it arrives.
+     */
+    public void moveQueuedTo(IkeSa next) {
+        if (answering) {
+            afterResponse.add(() -> moveQueuedTo(next));
+            return;
+        }
+        for (Exchange e : List.copyOf(queued)) {
+            if (e.messageIdSync()) {
+                continue;
+            }
+            List<Task> moved = new ArrayList<>(e.tasks().size());
+            for (Task t : e.tasks()) {
+                Task m = t.movedTo(next);
+                if (m == null) {
+                    break;
+                }
+                moved.add(m);
+            }
+            if (moved.size() == e.tasks().size()) {
+                queued.remove(e);
+                next.tasks().queue(e.type(), moved.toArray(Task[]::new));
+            }
+        }
     }
 
     /** True when a request of ours is unanswered. */
@@ -386,11 +418,16 @@ public final class TaskManager {
         List<Task> tasks = responderTasks.forRequest(sa, type);
         OutboundMessage response = new OutboundMessage(type, true);
         boolean failed = false;
-        for (Task task : tasks) {
-            failed |= task.process(request) == Task.Status.FAILED;
-        }
-        for (Task task : tasks) {
-            failed |= task.build(response) == Task.Status.FAILED;
+        answering = true;
+        try {
+            for (Task task : tasks) {
+                failed |= task.process(request) == Task.Status.FAILED;
+            }
+            for (Task task : tasks) {
+                failed |= task.build(response) == Task.Status.FAILED;
+            }
+        } finally {
+            answering = false;
         }
         byte[] encoded = sa.encode(response, id);
         if (type == ExchangeType.IKE_SA_INIT) {

@@ -104,6 +104,11 @@ public final class ChildRekeyTask implements Task {
     }
 
     @Override
+    public Task movedTo(IkeSa next) {
+        return new ChildRekeyTask(next, old, config);
+    }
+
+    @Override
     public Status process(IkeMessage m) {
         Status status = create.process(m);
         if (status == Status.NEED_MORE) {

@@ -95,6 +95,11 @@ public final class CreateChildSaTask implements Task {
     }
 
     @Override
+    public Task movedTo(IkeSa next) {
+        return initiator && rekeyed == null ? newChild(next, child, outcome) : null;
+    }
+
+    @Override
     public Status process(IkeMessage m) {
         return initiator ? processResponse(m) : processRequest(m);
     }

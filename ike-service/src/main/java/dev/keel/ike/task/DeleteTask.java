@@ -89,6 +89,11 @@ public final class DeleteTask implements Task {
     }
 
     @Override
+    public Task movedTo(IkeSa next) {
+        return ike ? null : new DeleteTask(next, child, false, unknownToUs);
+    }
+
+    @Override
     public Status process(IkeMessage m) {
         if (ike) {
             sa.destroy("deleted by us");

@@ -1,0 +1,82 @@
+package dev.keel.ike.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.ike.message.ExchangeType;
+import dev.keel.ike.task.DpdTask;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Exchanges queued behind an IKE SA's rekey go to the new IKE SA (RFC 7296 §2.8): once the rekey
+ * is done the CHILD SAs are the new IKE SA's, and a peer looks them up only there (strongSwan
+ * answers a CHILD SA Delete on the old IKE SA with "DELETE for unknown ESP CHILD_SA", keeps the
+ * SA, and its later expiry broke the tunnel it replaced in ChildLifecycleInteropTest).
+ */
+class QueuedExchangesAcrossIkeRekeyTest {
+
+    private static final String IKE = "aes256gcm16-prfsha256-x25519";
+
+    /** Alice deletes a CHILD SA while her own IKE rekey is in flight: the Delete goes out on the new IKE SA. */
+    @Test
+    void aChildDeleteQueuedBehindOurIkeRekeyIsSentOnTheNewIkeSa() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            IkeSa oldAlice = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+            ChildSa child = peers.aliceEvents.children.peek();
+
+            AtomicReference<byte[]> rekeyRequest = new AtomicReference<>();
+            peers.dropToBob = m -> TwoIkePeers.isRequest(m, "CREATE_CHILD_SA") && rekeyRequest.compareAndSet(null, m.clone());
+            peers.alice.rekeyIke(oldAlice);
+            Eventually.until(Duration.ofSeconds(5), "alice's IKE rekey request held", () -> rekeyRequest.get() != null);
+            peers.alice.terminateChild(oldAlice, child.inboundSpi()); // queued behind the rekey on the old IKE SA
+            byte[] request = rekeyRequest.get();
+            peers.bob.onMessage(500, TwoIkePeers.ALICE, request, 0, request.length);
+
+            assertChildGoneOnBothSides(peers, oldAlice);
+        }
+    }
+
+    /**
+     * Alice has an exchange in flight and a CHILD SA Delete queued behind it when bob rekeys the IKE
+     * SA: once her answer has left, the Delete is sent on the new IKE SA (on the old one it would
+     * wait behind the unanswered exchange until bob deletes the old IKE SA, and go with it).
+     */
+    @Test
+    void aChildDeleteQueuedWhenThePeerRekeysTheIkeSaIsSentOnTheNewIkeSa() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            IkeSa oldAlice = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+            IkeSa oldBob = TwoIkePeers.onlyIkeSa(peers.bob);
+            ChildSa child = peers.aliceEvents.children.peek();
+
+            AtomicReference<byte[]> livenessCheck = new AtomicReference<>();
+            peers.dropToBob = m -> TwoIkePeers.isRequest(m, "INFORMATIONAL") && livenessCheck.compareAndSet(null, m.clone());
+            peers.alice.onSaThread(oldAlice, sa -> {
+                sa.tasks().queue(ExchangeType.INFORMATIONAL, new DpdTask());
+                return null;
+            }).get(5, TimeUnit.SECONDS);
+            Eventually.until(Duration.ofSeconds(5), "alice's liveness check held", () -> livenessCheck.get() != null);
+            peers.alice.terminateChild(oldAlice, child.inboundSpi()); // queued behind the liveness check
+            peers.bob.rekeyIke(oldBob);
+
+            assertChildGoneOnBothSides(peers, oldAlice);
+        }
+    }
+
+    private static void assertChildGoneOnBothSides(TwoIkePeers peers, IkeSa oldAlice) throws InterruptedException {
+        Eventually.until(Duration.ofSeconds(8), "the CHILD SA deleted on both sides, one IKE SA each",
+                () -> peers.aliceEvents.childrenDeleted.size() == 1 && peers.bobEvents.childrenDeleted.size() == 1
+                        && peers.alice.ikeSaCount() == 1 && peers.bob.ikeSaCount() == 1
+                        && oldAlice.state() == IkeSaState.DESTROYED);
+        IkeSa a = TwoIkePeers.onlyIkeSa(peers.alice);
+        IkeSa b = TwoIkePeers.onlyIkeSa(peers.bob);
+        assertThat(a.spiI()).isEqualTo(b.spiI()).isNotEqualTo(oldAlice.spiI());
+        assertThat(a.children()).isEmpty();
+        assertThat(b.children()).isEmpty();
+    }
+}
