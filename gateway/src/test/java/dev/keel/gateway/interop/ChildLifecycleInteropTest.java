@@ -7,7 +7,14 @@ import dev.keel.esp.wire.SystemTests;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,13 +46,16 @@ class ChildLifecycleInteropTest {
     }
 
     /**
-     * Issue 15's target: CHILD SA rekeys by packets on Keel's side (rekey_packets 200: at 100
-     * packets/s each way, after 2 to 3 s, the data plane's usage report included) race charon's by
-     * time (rekey_time 5 s less up to 2 s), IKE SA rekeys by time on both sides (charon's at 8 s,
-     * Keel's at 7 to 9 s),
-     * under a ping of 100 packets/s for 50 s: at least 20 CHILD SA and 5 IKE SA rekeys, CHILD SA
-     * rekeys started from both sides, and not one ping lost. The hard limits sit far above the
-     * soft ones, so an SA never ends before its replacement carries the traffic.
+     * Issue 15's target: CHILD SA rekeys by time on both sides race each other, Keel's 1 to 3 s
+     * after the SA was made (rekey_time 3 s less up to 2 s) and charon's as early (kernel-libipsec
+     * expires the inbound and the outbound SA apart, so charon rekeys at the earlier of two draws),
+     * so that each side starts a share of them and now and then both start one at once (§2.8.1).
+     * Both sides' triggers are times, not the ping's rate, which differs between machines. IKE SA
+     * rekeys by time on both sides (charon's at 8 s, Keel's at 7 to 9 s), under a ping of 100
+     * packets/s for 50 s: at least 20 CHILD SA and 5 IKE SA rekeys, CHILD SA rekeys started from
+     * both sides, and not one ping lost. The hard limits sit far above the soft ones, so an SA
+     * never ends before its replacement carries the traffic. A lost ping fails the test with the
+     * times of the pings not answered ({@code ping -D -O}), to be read beside both logs.
      */
     @Test
     void rekeysFromBothSidesUnderAHundredPingsASecondLoseNone() throws Exception {
@@ -55,7 +65,7 @@ class ChildLifecycleInteropTest {
                     .withConnectionLine("rand_time = 0s")
                     // else charon's hard limit can fall on its rekey and it deletes the new IKE SA
                     .withConnectionLine("over_time = 60s")
-                    .withChildLine("rekey_time = 5s")
+                    .withChildLine("rekey_time = 3s")
                     .withChildLine("rand_time = 2s")
                     .withChildLine("life_time = 60s");
             try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
@@ -65,16 +75,15 @@ class ChildLifecycleInteropTest {
                                     .replace("    proposals: ", "    rekey_time: 9s\n    rand_time: 2s\n"
                                             + "    over_time: 60s\n    proposals: ")
                                     .replace("        start_action: none", "        start_action: none\n"
-                                            + "        rekey_time: 0\n        life_time: 0\n"
-                                            + "        rekey_packets: 200\n        rand_packets: 0\n"
-                                            + "        life_packets: 100000"),
+                                            + "        rekey_time: 3s\n        rand_time: 2s\n"
+                                            + "        life_time: 60s"),
                             ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP))) {
                 KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
                     charon.initiate(WAIT).requireOk();
                     charon.awaitSas(l -> l.size() == 1 && l.getFirst().child("net")
                             .filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
                     BoundedCommand.Result ping = topo.exec(topo.a().hostNamespace(), Duration.ofSeconds(90), "ping",
-                            "-n", "-q", "-c", Integer.toString(PINGS), "-i", "0.01", "-W", "2",
+                            "-n", "-D", "-O", "-c", Integer.toString(PINGS), "-i", "0.01", "-W", "2",
                             topo.b().hostAddress());
                     Matcher m = Pattern.compile("(\\d+) packets transmitted, (\\d+) received").matcher(ping.output());
                     assertThat(m.find()).as("ping's summary in:\n" + ping.output()).isTrue();
@@ -88,12 +97,14 @@ class ChildLifecycleInteropTest {
                             + "; IKE SA rekeys by charon " + charonIke + ", by Keel " + keelIke;
                     System.out.println(figures);
                     assertThat(Integer.parseInt(m.group(1))).as("pings sent").isEqualTo(PINGS);
-                    assertThat(Integer.parseInt(m.group(2))).as("pings answered; " + figures).isEqualTo(PINGS);
+                    assertThat(Integer.parseInt(m.group(2))).as("pings answered; " + figures
+                            + "; not answered in time (ping's clock, UTC):\n" + unanswered(ping.output()))
+                            .isEqualTo(PINGS);
                     assertThat(charonChild + keelChild).as(figures).isGreaterThanOrEqualTo(20);
                     assertThat(charonChild).as(figures).isPositive();
                     assertThat(keelChild).as(figures).isPositive();
                     assertThat(charonIke + keelIke).as(figures).isGreaterThanOrEqualTo(5);
-                    assertThat(keel.log()).contains("soft lifetime reached; rekeying");
+                    assertThat(keel.log()).containsPattern("rekeying ChildSa\\[net .*, rekey_time reached");
 
                     // a rekeyed CHILD SA lingers in charon's list as DELETED for a moment
                     List<SwanctlSas.IkeSa> end = charon.awaitSas(l -> l.size() == 1
@@ -159,6 +170,40 @@ class ChildLifecycleInteropTest {
                 });
             }
         }
+    }
+
+    /**
+     * The runs of pings never answered in {@code ping -D -O} output, each with the time it was
+     * found unanswered (when the next ping left), e.g. {@code 4736-4999 (264) from 10:11:00.762}.
+     */
+    static String unanswered(String output) {
+        Set<Integer> answered = new HashSet<>();
+        Map<Integer, String> late = new HashMap<>();
+        Matcher reply = Pattern.compile("icmp_seq=(\\d+) ttl=").matcher(output);
+        while (reply.find()) {
+            answered.add(Integer.parseInt(reply.group(1)));
+        }
+        Matcher none = Pattern.compile("\\[(\\d+)\\.(\\d{3})\\d*\\] no answer yet for icmp_seq=(\\d+)").matcher(output);
+        while (none.find()) {
+            LocalTime t = LocalTime.ofInstant(Instant.ofEpochSecond(
+                    Long.parseLong(none.group(1)), Long.parseLong(none.group(2)) * 1_000_000), ZoneOffset.UTC);
+            late.put(Integer.parseInt(none.group(3)), t.toString());
+        }
+        StringBuilder out = new StringBuilder();
+        int seq = 1;
+        while (seq <= PINGS) {
+            if (answered.contains(seq)) {
+                seq++;
+                continue;
+            }
+            int first = seq;
+            while (seq <= PINGS && !answered.contains(seq)) {
+                seq++;
+            }
+            out.append(first).append('-').append(seq - 1).append(" (").append(seq - first).append(") from ")
+                    .append(late.getOrDefault(first, "?")).append('\n');
+        }
+        return out.toString();
     }
 
     private static int count(String log, String regex) {

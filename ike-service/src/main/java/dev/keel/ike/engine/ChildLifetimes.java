@@ -52,8 +52,11 @@ final class ChildLifetimes {
     void resume(IkeSa sa, int spi, long rekeyAt, long expireAt) {
         long now = sa.timers().epochMillis();
         if (rekeyAt > 0) {
-            sa.childSas().addTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)),
-                    () -> ChildRekeyTask.start(sa, spi)));
+            sa.childSas().addTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, rekeyAt - now)), () -> {
+                IkeSa current = sa.current();
+                current.childSas().byInboundSpi(spi).ifPresent(c -> LOG.info("{}: rekeying {}, rekey_time reached", current, c));
+                ChildRekeyTask.start(sa, spi);
+            }));
         }
         if (expireAt > 0) {
             sa.childSas().addTimer(spi, sa.timers().schedule(Duration.ofMillis(Math.max(0, expireAt - now)),

@@ -129,10 +129,12 @@ public final class ChildRekeyTask implements Task {
             if (create.peerError() == NotifyType.TEMPORARY_FAILURE) {
                 retryLater(sa, old.inboundSpi());
             } else if (create.peerError() == NotifyType.CHILD_SA_NOT_FOUND) {
-                // the peer lost it: replace it by a fresh CHILD SA
+                // the peer lost it: replace it by a fresh CHILD SA, unless another of its configuration is there
                 sa.childSas().remove(old);
-                sa.tasks().queue(ExchangeType.CREATE_CHILD_SA,
-                        CreateChildSaTask.newChild(sa, config, new CompletableFuture<>()));
+                if (sa.children().stream().noneMatch(c -> c.name().equals(old.name()))) {
+                    sa.tasks().queue(ExchangeType.CREATE_CHILD_SA,
+                            CreateChildSaTask.newChild(sa, config, new CompletableFuture<>()));
+                }
             }
             return Status.DONE;
         }

@@ -98,7 +98,7 @@ public final class DeleteTask implements Task {
         if (ike) {
             sa.destroy("deleted by us");
         } else if (child != null) {
-            sa.childSas().remove(child);
+            sa.current().childSas().remove(child); // the peer's IKE rekey may have moved it meanwhile (§2.8)
         }
         return Status.DONE;
     }

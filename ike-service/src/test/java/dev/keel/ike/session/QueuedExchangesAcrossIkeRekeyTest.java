@@ -68,6 +68,42 @@ class QueuedExchangesAcrossIkeRekeyTest {
         }
     }
 
+    /**
+     * Alice's CHILD SA Delete is in flight when bob rekeys the IKE SA: bob deletes the CHILD SA
+     * on the old IKE SA before his rekey completes (as strongSwan does), alice has answered the
+     * rekey and moved the CHILD SA to the new IKE SA before bob's answer to her Delete comes: the
+     * CHILD SA goes from the new IKE SA (it lingered there, and was rekeyed once the peer no longer
+     * had it, which made a second CHILD SA of the same configuration).
+     */
+    @Test
+    void theAnswerToAChildDeleteRemovesTheChildSaFromTheIkeSaThatTookItOver() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers()) {
+            peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+            IkeSa oldAlice = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+            IkeSa oldBob = TwoIkePeers.onlyIkeSa(peers.bob);
+            ChildSa child = peers.aliceEvents.children.peek();
+
+            AtomicReference<byte[]> delete = new AtomicReference<>();
+            AtomicReference<byte[]> rekeyAnswer = new AtomicReference<>();
+            peers.dropToBob = m -> TwoIkePeers.isRequest(m, "INFORMATIONAL") && delete.compareAndSet(null, m.clone())
+                    || TwoIkePeers.isResponse(m, "CREATE_CHILD_SA") && rekeyAnswer.compareAndSet(null, m.clone());
+            peers.alice.terminateChild(oldAlice, child.inboundSpi());
+            Eventually.until(Duration.ofSeconds(5), "alice's Delete held", () -> delete.get() != null);
+            peers.bob.rekeyIke(oldBob);
+            Eventually.until(Duration.ofSeconds(5), "alice answered bob's IKE rekey", () -> rekeyAnswer.get() != null);
+            byte[] d = delete.get();
+            peers.bob.onMessage(500, TwoIkePeers.ALICE, d, 0, d.length); // bob deletes it on the old IKE SA
+            Eventually.until(Duration.ofSeconds(5), "bob deleted the CHILD SA",
+                    () -> peers.bobEvents.childrenDeleted.size() == 1);
+            byte[] r = rekeyAnswer.get();
+            peers.bob.onMessage(500, TwoIkePeers.ALICE, r, 0, r.length);
+
+            assertChildGoneOnBothSides(peers, oldAlice);
+            assertThat(peers.aliceEvents.children).as("no CHILD SA made again").hasSize(1);
+        }
+    }
+
     private static void assertChildGoneOnBothSides(TwoIkePeers peers, IkeSa oldAlice) throws InterruptedException {
         Eventually.until(Duration.ofSeconds(8), "the CHILD SA deleted on both sides, one IKE SA each",
                 () -> peers.aliceEvents.childrenDeleted.size() == 1 && peers.bobEvents.childrenDeleted.size() == 1
