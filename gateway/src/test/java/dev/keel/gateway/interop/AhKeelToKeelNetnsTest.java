@@ -159,7 +159,7 @@ class AhKeelToKeelNetnsTest {
         Path log = pcap.resolveSibling(pcap.getFileName() + ".log");
         Process p = topo.startInBackground(topo.a().gatewayNamespace(), log,
                 Tshark.assumeInstalled().executable().toString(), "-n", "-i", "outer", "-c", "2000", "-a", "duration:200",
-                "-f", "ip proto 51 or ip6 proto 51 or ip proto 50 or ip6 proto 50 or udp", "-w", pcap.toString());
+                "-f", "ip proto 51 or ip6 proto 51 or ip proto 50 or ip6 proto 50 or udp", "-F", "pcap", "-w", pcap.toString());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.readString(log).contains("Capturing on")) {
             assertThat(System.nanoTime()).as("tshark started capturing").isLessThan(deadline);
