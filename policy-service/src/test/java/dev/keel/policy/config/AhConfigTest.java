@@ -6,6 +6,7 @@ import dev.keel.core.config.ConfigProblem;
 import dev.keel.core.proposal.Protocol;
 import dev.keel.core.transform.IntegrityTransform;
 import java.util.List;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** {@code ah_proposals} per child: read as AH proposals, and the mistakes it allows named by key path. */
@@ -13,10 +14,12 @@ class AhConfigTest {
 
     private final ConfigLoader loader = new ConfigLoader(ConfigLoaderTest.ENV::get);
 
+    /** GOOD with child net's esp_proposals line replaced by {@code childKeys}, each at that line's indentation. */
     private static String withChild(String childKeys) {
-        return ConfigLoaderTest.GOOD.replace("""
-                    esp_proposals: aes256gcm16
-                """, childKeys);
+        String line = "        esp_proposals: aes256gcm16\n";
+        assertThat(ConfigLoaderTest.GOOD).contains(line);
+        return ConfigLoaderTest.GOOD.replace(line,
+                childKeys.lines().map(k -> "        " + k.strip() + "\n").collect(Collectors.joining()));
     }
 
     @Test
