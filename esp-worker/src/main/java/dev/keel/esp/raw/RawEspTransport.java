@@ -29,6 +29,8 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Raw ESP (IP protocol 50, RFC 4303 without the RFC 3948 UDP header) for one worker: one
@@ -61,6 +63,15 @@ public final class RawEspTransport implements AutoCloseable {
     static final int CALLS_PER_WAKEUP = 4;
     /** SPI (4) and sequence number (4): the least an ESP packet holds (RFC 4303 §2). */
     static final int MIN_ESP = 8;
+    /**
+     * The mark ({@code SO_MARK}) on every packet the raw ESP and AH sockets send, so that one
+     * {@code ip rule fwmark} can route them by the main table (the gateway's {@code PeerRoutes}).
+     * A rule on the protocol cannot: an IPv4 socket with {@code IP_HDRINCL} (AH) is routed as
+     * protocol 255, not 51.
+     */
+    public static final int OWN_PACKET_MARK = 7296;
+
+    private static final Logger LOG = LoggerFactory.getLogger(RawEspTransport.class);
 
     private final Socket v4;
     private final Socket v6;
@@ -287,6 +298,19 @@ public final class RawEspTransport implements AutoCloseable {
                         throw new IOException("setsockopt(" + family + " raw AH, " + (ipv6 ? "IPV6_HDRINCL" : "IP_HDRINCL")
                                 + ") failed: " + RawLibC.errnoName(errno));
                     }
+                }
+                MemorySegment mark = a.allocate(JAVA_INT);
+                mark.set(JAVA_INT, 0, OWN_PACKET_MARK);
+                if (LibC.setsockopt(state, fd, LibC.SOL_SOCKET, LibC.SO_MARK, mark, 4) < 0) {
+                    int errno = LibC.errno(state);
+                    if (errno != LibC.EPERM) {
+                        LibC.close(state, fd);
+                        throw new IOException("setsockopt(" + family + " raw " + (ah ? "AH" : "ESP") + ", SO_MARK "
+                                + OWN_PACKET_MARK + ") failed: " + RawLibC.errnoName(errno));
+                    }
+                    // CAP_NET_RAW alone (static keying): no policy routing to bypass either, ip rule needs CAP_NET_ADMIN
+                    LOG.warn("raw {} {} socket unmarked (no CAP_NET_ADMIN for SO_MARK): a route to the peer through"
+                            + " the TUN device would take its packets there", ah ? "AH" : "ESP", family);
                 }
                 if (bindTo != null) {
                     MemorySegment sa = a.allocate(RawLibC.SOCKADDR_IN6_LEN);

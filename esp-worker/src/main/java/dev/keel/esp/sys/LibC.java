@@ -81,6 +81,10 @@ public final class LibC {
     /** {@code IPV6_HDRINCL} (Linux 4.5+): what is sent starts with the IPv6 header, written by the caller. */
     public static final int IPV6_HDRINCL = 36;
     public static final int MSG_DONTWAIT = 0x40;
+    /** {@code SOL_SOCKET}: socket-level options. */
+    public static final int SOL_SOCKET = 1;
+    /** {@code SO_MARK} (CAP_NET_ADMIN): the mark the socket's packets carry, seen by {@code ip rule fwmark}. */
+    public static final int SO_MARK = 36;
 
     // ---- <linux/if_tun.h> ----------------------------------------------------------------------
 

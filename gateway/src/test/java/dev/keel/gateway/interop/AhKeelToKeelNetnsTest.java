@@ -2,6 +2,7 @@ package dev.keel.gateway.interop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.esp.raw.RawEspTransport;
 import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
 import dev.keel.esp.wire.Tshark;
@@ -213,8 +214,9 @@ class AhKeelToKeelNetnsTest {
                 last[ah + 8:ah + 12] = struct.pack(">I", 0x7fff0000)
                 fam = socket.AF_INET if last[0] >> 4 == 4 else socket.AF_INET6
                 s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_RAW)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, %d)  # as Keel's raw sockets: not into A's TUN
                 s.sendto(bytes(last), (sys.argv[2], 0))
-                """.formatted("'" + script("verify_ah_icv.py").getParent() + "'"));
+                """.formatted("'" + script("verify_ah_icv.py").getParent() + "'", RawEspTransport.OWN_PACKET_MARK));
         topo.exec(topo.a().gatewayNamespace(), Duration.ofSeconds(20), "python3", script.toString(), pcap.toString(), to)
                 .requireOk();
     }
