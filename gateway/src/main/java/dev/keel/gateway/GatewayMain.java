@@ -55,7 +55,7 @@ public final class GatewayMain implements Callable<Integer> {
         PolicyConfig pc = ((ConfigResult.Valid) policy).config();
         GatewaySettings gs = ((GatewaySettingsReader.Result.Valid) settings).settings();
         try {
-            IkeConnections.of(pc, gs.ikePort());
+            IkeConnections.of(pc, gs.ikePort(), gs.rawEsp());
         } catch (IllegalArgumentException e) {
             err.println(config + ": " + e.getMessage());
             return 2;

@@ -1,6 +1,7 @@
 package dev.keel.gateway;
 
 import dev.keel.core.net.IpRange;
+import dev.keel.core.proposal.Protocol;
 import dev.keel.ike.config.ChildConnection;
 import dev.keel.ike.config.ChildConnection.AfterClose;
 import dev.keel.ike.config.IkeConnection;
@@ -63,6 +64,11 @@ final class IkeConnections {
         }
         List<ChildConnection> children = new ArrayList<>();
         for (ChildConfig ch : c.children()) {
+            if (encap && ch.protocol() == Protocol.AH) {
+                throw new IllegalArgumentException(at + ".children." + ch.name() + ".ah_proposals: AH runs over IP"
+                        + " protocol 51 and cannot be UDP-encapsulated; it needs gateway.raw_esp: yes and no"
+                        + " encap: yes on the connection");
+            }
             children.add(new ChildConnection(ch.name(), ch.localTs(), ch.remoteTs(), ch.espProposals(), ch.mode(),
                     ch.lifetime(), switch (ch.startAction()) {
                         case NONE -> ChildConnection.StartAction.NONE;

@@ -3,6 +3,7 @@ package dev.keel.gateway;
 import dev.keel.core.net.IpAddress;
 import dev.keel.core.net.IpPrefix;
 import dev.keel.core.net.IpRange;
+import dev.keel.esp.raw.RawEspTransport;
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.policy.config.ConnectionConfig;
 import dev.keel.policy.config.PolicyConfig;
@@ -24,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * the TUN device, where they find no SA (the problem strongSwan's kernel-libipsec has, see its
  * {@code allow_peer_ts}). So these prefixes go
  * into table {@link #TABLE} instead, looked up for everything ({@code priority} {@link #TABLE})
- * except UDP from Keel's IKE and NAT-T ports, which sees the main table first ({@code priority}
- * {@link #BYPASS_PRIORITY}, {@code ip rule ... ipproto udp sport}, Linux 4.17 and later). Each
+ * except UDP from Keel's IKE and NAT-T ports and Keel's raw ESP and AH, which see the main table
+ * first ({@code priority} {@link #BYPASS_PRIORITY}: {@code ip rule ... ipproto udp sport}, Linux
+ * 4.17 and later, and {@code fwmark} {@link RawEspTransport#OWN_PACKET_MARK}, the raw sockets'
+ * {@code SO_MARK}). Each
  * route has the node's address as source, so the host's own traffic to the peer matches the
  * transport-mode selectors. The rules outlive the process (harmless: the table empties when the
  * device goes); a restart deletes and adds them again rather than stacking copies.
@@ -34,7 +37,7 @@ final class PeerRoutes {
 
     /** The routing table, and the priority of the rule that looks it up (RFC 7296's number). */
     static final int TABLE = 7296;
-    /** The priority of the rules that send Keel's own IKE and ESP-in-UDP to the main table first. */
+    /** The priority of the rules that send Keel's own IKE, ESP-in-UDP, raw ESP and raw AH to the main table first. */
     static final int BYPASS_PRIORITY = TABLE - 1;
 
     private static final Logger LOG = LoggerFactory.getLogger(PeerRoutes.class);
@@ -92,6 +95,9 @@ final class PeerRoutes {
                 selectors.add(List.of("priority", Integer.toString(BYPASS_PRIORITY), "ipproto", "udp", "sport",
                         Integer.toString(port), "lookup", "main"));
             }
+            // raw ESP and AH (protocols 50, 51) leave marked: by mark, since IPv4 AH (IP_HDRINCL) is routed as protocol 255
+            selectors.add(List.of("priority", Integer.toString(BYPASS_PRIORITY), "fwmark",
+                    Integer.toString(RawEspTransport.OWN_PACKET_MARK), "lookup", "main"));
             selectors.add(List.of("priority", Integer.toString(TABLE), "lookup", Integer.toString(TABLE)));
             for (List<String> selector : selectors) {
                 deletes.add(rule(f, "del", selector));
@@ -147,6 +153,7 @@ final class PeerRoutes {
             }
         }
         LOG.info("routes holding an IKE peer's address through {} in table {} (Keel's own UDP from ports {} and {}"
-                + " bypasses it): {}", device, TABLE, ikePort, natTPort, prefixes);
+                + " and raw ESP/AH, fwmark {}, bypass it): {}", device, TABLE, ikePort, natTPort,
+                RawEspTransport.OWN_PACKET_MARK, prefixes);
     }
 }

@@ -72,15 +72,19 @@ class PeerRoutesTest {
         assertThat(lines).containsExactly(
                 "-4 rule del priority 7295 ipproto udp sport 500 lookup main",
                 "-4 rule del priority 7295 ipproto udp sport 4500 lookup main",
+                "-4 rule del priority 7295 fwmark 7296 lookup main",
                 "-4 rule del priority 7296 lookup 7296",
                 "-6 rule del priority 7295 ipproto udp sport 500 lookup main",
                 "-6 rule del priority 7295 ipproto udp sport 4500 lookup main",
+                "-6 rule del priority 7295 fwmark 7296 lookup main",
                 "-6 rule del priority 7296 lookup 7296",
                 "-4 rule add priority 7295 ipproto udp sport 500 lookup main",
                 "-4 rule add priority 7295 ipproto udp sport 4500 lookup main",
+                "-4 rule add priority 7295 fwmark 7296 lookup main",
                 "-4 rule add priority 7296 lookup 7296",
                 "-6 rule add priority 7295 ipproto udp sport 500 lookup main",
                 "-6 rule add priority 7295 ipproto udp sport 4500 lookup main",
+                "-6 rule add priority 7295 fwmark 7296 lookup main",
                 "-6 rule add priority 7296 lookup 7296",
                 "route replace 192.0.2.2/32 dev keel0 table 7296 src 192.0.2.1",
                 "route replace ::/0 dev keel0 table 7296");
@@ -92,7 +96,7 @@ class PeerRoutesTest {
         assertThat(PeerRoutes.commands("keel0", List.of(IpPrefix.parse("192.0.2.2/32")), null, 4500, 4500).stream()
                 .map(c -> String.join(" ", c)).filter(l -> l.contains(" add ") || l.startsWith("route")))
                 .containsExactly("-4 rule add priority 7295 ipproto udp sport 4500 lookup main",
-                        "-4 rule add priority 7296 lookup 7296", "route replace 192.0.2.2/32 dev keel0 table 7296");
+                        "-4 rule add priority 7295 fwmark 7296 lookup main", "-4 rule add priority 7296 lookup 7296", "route replace 192.0.2.2/32 dev keel0 table 7296");
     }
 
     private PolicyConfig load(String connections) throws Exception {

@@ -13,6 +13,7 @@ public final class IpPacketInfo {
     public static final int PROTO_UDP = 17;
     public static final int PROTO_IPV6 = 41;
     public static final int PROTO_ESP = 50;
+    public static final int PROTO_AH = 51;
     public static final int PROTO_ICMPV6 = 58;
     public static final int PROTO_NO_NEXT_HEADER = 59;
     public static final int PROTO_SCTP = 132;

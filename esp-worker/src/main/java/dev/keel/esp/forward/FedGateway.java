@@ -37,7 +37,8 @@ public final class FedGateway {
      *                  to count them as {@link ForwardDrop#NO_CLEAR_PATH}
      * @param unknownSpi told of inbound ESP whose SPI has no SA here
      * @param rawEsp    also send and receive raw ESP (IP protocol 50, {@link RawEspTransport}) on
-     *                  {@code udpBind}'s address, for SAs whose peer endpoint has port 0 (needs CAP_NET_RAW)
+     *                  {@code udpBind}'s address, for SAs whose peer endpoint has port 0, and AH (IP
+     *                  protocol 51, {@link RawEspTransport#openAh}) for AH SAs (needs CAP_NET_RAW)
      */
     public record Config(InetSocketAddress udpBind, UdpOptions udp, IkeHandoff ike, InetSocketAddress clearPath,
             UnknownSpiListener unknownSpi, boolean rawEsp) {
@@ -77,6 +78,7 @@ public final class FedGateway {
     private final AcquireLimiter acquires;
     private final LoopSet perLoop = new LoopSet();
     private RawEspTransport raw;
+    private RawEspTransport rawAh;
 
     private FedGateway(Config config, SaTables sas, AcquireLimiter acquires) {
         this.config = config;
@@ -111,6 +113,7 @@ public final class FedGateway {
             if (config.rawEsp()) {
                 boolean v4 = config.udpBind().getAddress() instanceof Inet4Address;
                 gw.raw = RawEspTransport.open(v4, !v4, config.udpBind().getAddress());
+                gw.rawAh = RawEspTransport.openAh(v4, !v4, config.udpBind().getAddress());
             }
         } catch (IllegalStateException | IOException e) {
             return Future.failedFuture(e);
@@ -118,7 +121,8 @@ public final class FedGateway {
         Future<Void> opened = gw.perLoop.open(vertx, loops, config.udpBind(), config.udp(), plaintext, routed,
                 () -> new LoopForwarder(spd, sas.outbound(), acquires, config.clearPath(), sas.inbound(), config.ike(),
                         gw.perLoop.counters, gw.perLoop.espCounters, config.udp().maxDatagram(), config.udpBind(),
-                        config.unknownSpi()), gw.raw);
+                        config.unknownSpi()), gw.raw)
+                .compose(x -> gw.rawAh == null ? Future.succeededFuture() : gw.perLoop.openAh(loops, gw.rawAh));
         return opened.transform(ar -> ar.failed()
                 ? gw.close().transform(x -> Future.<FedGateway>failedFuture(ar.cause()))
                 : Future.succeededFuture(gw));
@@ -173,11 +177,19 @@ public final class FedGateway {
         return raw;
     }
 
+    /** The raw AH transport's counters, or null when this node has none ({@link Config#rawEsp()}). */
+    public RawEspTransport rawAh() {
+        return rawAh;
+    }
+
     /** Closes every socket and queue; the tables (and their SAs) belong to the feeds. */
     public Future<Void> close() {
         return perLoop.close().andThen(x -> {
             if (raw != null) {
                 raw.close(); // after the loops: RawEspTransport#close says why
+            }
+            if (rawAh != null) {
+                rawAh.close();
             }
         });
     }

@@ -25,6 +25,8 @@ public enum ForwardDrop {
     BACKPRESSURE,
     /** An SA whose peer endpoint has port 0 (raw ESP, IP protocol 50) on a node without raw ESP sockets. */
     NO_RAW_ESP,
+    /** An AH SA on a node without raw AH sockets (IP protocol 51), or whose peer is of another address family. */
+    NO_RAW_AH,
     /** A decrypted packet for a route-based interface this worker has not opened (or not yet). */
     NO_INTERFACE
 }

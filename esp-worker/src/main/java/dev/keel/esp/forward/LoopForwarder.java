@@ -3,6 +3,7 @@ package dev.keel.esp.forward;
 import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
+import dev.keel.core.proposal.Protocol;
 import dev.keel.core.spd.Spd;
 import dev.keel.core.spd.SpdEntry;
 import dev.keel.esp.acquire.AcquireLimiter;
@@ -11,6 +12,8 @@ import dev.keel.esp.net.DatagramReceiver;
 import dev.keel.esp.net.IkeHandoff;
 import dev.keel.esp.net.UnknownSpiListener;
 import dev.keel.esp.net.LoopDatagramChannel;
+import dev.keel.esp.packet.AhDecapsulator;
+import dev.keel.esp.packet.AhEncapsulator;
 import dev.keel.esp.packet.DecapOutcome;
 import dev.keel.esp.packet.EncapOutcome;
 import dev.keel.esp.packet.EspCounters;
@@ -20,12 +23,15 @@ import dev.keel.esp.packet.EspInUdp;
 import dev.keel.esp.plain.PlaintextQueue;
 import dev.keel.esp.plain.PlaintextReceiver;
 import dev.keel.esp.raw.RawEspTransport;
+import dev.keel.esp.sa.InboundSa;
 import dev.keel.esp.sa.InboundSaTable;
 import dev.keel.esp.sa.OutboundSa;
 import dev.keel.esp.sa.OutboundSaTable;
 import io.netty.buffer.ByteBuf;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -67,6 +73,8 @@ final class LoopForwarder {
     private final ForwardCounters counters;
     private final EspEncapsulator encap;
     private final EspDecapsulator decap;
+    private final AhEncapsulator ahEncap;
+    private final AhDecapsulator ahDecap;
     private final EspCounters espCounters;
     /** Inbound packets above their SA's accept limit, waiting for its next replay checkpoint. */
     private final HeldPackets held;
@@ -87,6 +95,13 @@ final class LoopForwarder {
     private PlaintextQueue[] outlets = new PlaintextQueue[1];
     /** Non-null when ESP goes out as raw IP protocol 50 instead of ESP-in-UDP. */
     private RawEspTransport.Sender raw;
+    /** Non-null when this node has raw AH sockets (IP protocol 51) for its AH SAs. */
+    private RawEspTransport.Sender rawAh;
+    /** The AH peer last sent to and its address bytes, so a packet does not allocate them. */
+    private InetAddress lastAhPeer;
+    private byte[] lastAhPeerBytes;
+    private InetAddress lastAhSender;
+    private byte[] lastAhSenderBytes;
 
     private InetAddress lastSender;
     private int lastSenderPort = -1;
@@ -104,6 +119,19 @@ final class LoopForwarder {
                 releaseHeld(); // a checkpoint answered meanwhile: before this batch's packets leave
             }
             flushOutlets();
+        }
+    };
+
+    /** Receives what the raw AH socket read: IPv4 packets with their IP header, IPv6 ones from the AH header on. */
+    final DatagramReceiver ahReceiver = new DatagramReceiver() {
+        @Override
+        public void onDatagram(ByteBuf payload, InetSocketAddress sender) {
+            fromAh(payload, sender);
+        }
+
+        @Override
+        public void onBatchEnd() {
+            outerReceiver.onBatchEnd();
         }
     };
 
@@ -157,6 +185,8 @@ final class LoopForwarder {
         this.counters = counters;
         this.encap = new EspEncapsulator(espCounters);
         this.decap = new EspDecapsulator(inbound, espCounters);
+        this.ahEncap = new AhEncapsulator(espCounters);
+        this.ahDecap = new AhDecapsulator(inbound, espCounters);
         this.espCounters = espCounters;
         this.held = new HeldPackets(espCounters);
         this.releasePkt = new PacketBuffer(HeldPackets.SLOT_BYTES);
@@ -221,6 +251,11 @@ final class LoopForwarder {
      */
     void useRawEsp(RawEspTransport.Sender sender) {
         this.raw = sender;
+    }
+
+    /** Sends AH SAs' packets as raw IP protocol 51 through {@code sender}; called on this forwarder's loop. */
+    void useRawAh(RawEspTransport.Sender sender) {
+        this.rawAh = sender;
     }
 
     /** Sends an ESP packet on the outer transport: raw ESP when configured, else this loop's UDP socket. */
@@ -293,6 +328,10 @@ final class LoopForwarder {
                     counters.drop(ForwardDrop.NO_SA);
                     return;
                 }
+                if (sa.spec().protocol() == Protocol.AH) {
+                    protectAh(pkt, sa);
+                    return;
+                }
                 if (encap.encapsulate(sa, pkt, info) != EncapOutcome.PROTECTED) {
                     return; // counted by EspCounters (and per SA for lease and expiry drops)
                 }
@@ -326,6 +365,71 @@ final class LoopForwarder {
         }
     }
 
+    /** AH (RFC 4302) out: the whole IP packet, outer header included, on the raw AH socket. */
+    private void protectAh(PacketBuffer pkt, OutboundSa sa) {
+        RawEspTransport.Sender r = rawAh;
+        InetSocketAddress to = sa.peer();
+        InetAddress peer = to.getAddress();
+        if (!peer.equals(lastAhPeer)) {
+            lastAhPeerBytes = peer.getAddress();
+            lastAhPeer = peer;
+        }
+        if (r == null || lastAhPeerBytes.length != localAddress.length) {
+            counters.drop(ForwardDrop.NO_RAW_AH);
+            return;
+        }
+        if (ahEncap.encapsulate(sa, pkt, info, localAddress, lastAhPeerBytes) != EncapOutcome.PROTECTED) {
+            return; // counted by EspCounters
+        }
+        if (r.send(pkt.data(), pkt.offset(), pkt.length(), to)) {
+            counters.outerOut.increment();
+        }
+    }
+
+    /**
+     * AH in: an IPv4 packet as read, or an IPv6 one whose base header the kernel kept back and is
+     * rebuilt here (sender, this node's address, length; the mutable fields zero as the ICV wants them).
+     */
+    void fromAh(ByteBuf payload, InetSocketAddress sender) {
+        counters.outerIn.increment();
+        PacketBuffer pkt = outerPkt;
+        pkt.reset();
+        int len = payload.readableBytes();
+        boolean v6 = sender.getAddress() instanceof Inet6Address;
+        int hdr = v6 ? 40 : 0;
+        if (len + hdr > pkt.tailroom() || (v6 && len > 0xffff)) {
+            counters.drop(ForwardDrop.OVERSIZE);
+            return;
+        }
+        byte[] buf = pkt.data();
+        int off = pkt.offset();
+        payload.getBytes(payload.readerIndex(), buf, off + hdr, len);
+        if (v6) {
+            InetAddress a = sender.getAddress();
+            if (!a.equals(lastAhSender)) {
+                lastAhSenderBytes = a.getAddress();
+                lastAhSender = a;
+            }
+            if (localAddress.length != 16) {
+                counters.drop(ForwardDrop.NO_RAW_AH);
+                return;
+            }
+            Arrays.fill(buf, off, off + 8, (byte) 0);
+            buf[off] = 0x60;
+            BigEndian.putU16(buf, off + 4, len);
+            buf[off + 6] = (byte) IpPacketInfo.PROTO_AH;
+            System.arraycopy(lastAhSenderBytes, 0, buf, off + 8, 16);
+            System.arraycopy(localAddress, 0, buf, off + 24, 16);
+        }
+        pkt.bounds(off, len + hdr);
+        DecapOutcome outcome = ahDecap.decapsulate(pkt);
+        if (outcome == DecapOutcome.DELIVERED) {
+            deliver(pkt, ahDecap.outlet());
+        } else if (outcome == DecapOutcome.HELD) {
+            hold(pkt, ahDecap.heldSa(), ahDecap.heldSequence());
+        }
+    }
+
     void fromOuter(ByteBuf payload, InetSocketAddress sender) {
         counters.outerIn.increment();
         PacketBuffer pkt = outerPkt;
@@ -350,7 +454,7 @@ final class LoopForwarder {
                 if (outcome == DecapOutcome.DELIVERED) {
                     deliver(pkt, decap.outlet());
                 } else if (outcome == DecapOutcome.HELD) {
-                    hold(pkt);
+                    hold(pkt, decap.heldSa(), decap.heldSequence());
                 } else if (outcome == DecapOutcome.UNKNOWN_SPI) { // another node may own it (docs/ha.md)
                     unknownSpi.onUnknownSpi(BigEndian.getInt(buf, off), sender);
                 }
@@ -365,11 +469,11 @@ final class LoopForwarder {
     }
 
     /** Keeps a {@link DecapOutcome#HELD} packet for its SA's next checkpoint, or drops it. */
-    private void hold(PacketBuffer pkt) {
+    private void hold(PacketBuffer pkt, InboundSa heldSa, long heldSequence) {
         LoopDatagramChannel u = udp;
-        if (u == null || !held.offer(decap.heldSa(), decap.heldSequence(), pkt.data(), pkt.offset(), pkt.length(),
+        if (u == null || !held.offer(heldSa, heldSequence, pkt.data(), pkt.offset(), pkt.length(),
                 System.nanoTime())) {
-            decap.heldSa().countDrop();
+            heldSa.countDrop();
             espCounters.count(DecapOutcome.CHECKPOINT_BEHIND);
             return;
         }

@@ -48,6 +48,25 @@ final class LoopSet {
         }).compose(x -> raw.startReceiving(loops.getFirst(), forwarders().getFirst().outerReceiver));
     }
 
+    /**
+     * Gives every forwarder (on its own loop) a sender of the raw AH transport {@code ah}, and reads
+     * its one receiving socket on the first loop into that loop's forwarder, as for raw ESP.
+     */
+    Future<Void> openAh(List<EventLoop> loops, RawEspTransport ah) {
+        List<Future<Void>> set = new ArrayList<>();
+        for (int i = 0; i < forwarders.size(); i++) {
+            LoopForwarder f = forwarders.get(i);
+            RawEspTransport.Sender sender = ah.sender();
+            Promise<Void> done = Promise.promise();
+            loops.get(i).execute(() -> {
+                f.useRawAh(sender);
+                done.complete();
+            });
+            set.add(done.future());
+        }
+        return Future.all(set).compose(x -> ah.startReceiving(loops.getFirst(), forwarders.getFirst().ahReceiver));
+    }
+
     /** As the method below without route-based interfaces. */
     Future<Void> open(Vertx vertx, List<EventLoop> loops, InetSocketAddress udpBind, UdpOptions udp,
             PlaintextPort plaintext, Supplier<LoopForwarder> newForwarder) {

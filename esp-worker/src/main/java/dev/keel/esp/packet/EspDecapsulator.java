@@ -4,6 +4,7 @@ import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.Checksums;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
+import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.esp.sa.EspCipherSuite;
 import dev.keel.esp.sa.InboundSa;
@@ -63,8 +64,8 @@ public final class EspDecapsulator {
             return DecapOutcome.TRUNCATED;
         }
         InboundSa sa = table.lookup(BigEndian.getInt(buf, esp));
-        if (sa == null || sa.isClosed()) {
-            return DecapOutcome.UNKNOWN_SPI;
+        if (sa == null || sa.isClosed() || sa.spec().protocol() != Protocol.ESP) {
+            return DecapOutcome.UNKNOWN_SPI; // RFC 4301 §4.1: an SA is found by SPI and protocol
         }
         if (sa.isHardExpired()) {
             sa.countDrop();

@@ -3,6 +3,7 @@ package dev.keel.esp.packet;
 import dev.keel.core.packet.BigEndian;
 import dev.keel.core.packet.IpPacketInfo;
 import dev.keel.core.packet.PacketBuffer;
+import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.esp.sa.EspCipherSuite;
 import dev.keel.esp.sa.OutboundSa;
@@ -85,6 +86,9 @@ public final class EspEncapsulator {
             int nextHeader) {
         if (sa.isClosed()) {
             return EncapOutcome.SA_DELETED;
+        }
+        if (sa.spec().protocol() != Protocol.ESP) {
+            throw new IllegalArgumentException("not an ESP SA: " + sa); // the forwarder sends AH SAs to AhEncapsulator
         }
         EspCipherSuite suite = sa.suite();
         byte[] buf = pkt.data();

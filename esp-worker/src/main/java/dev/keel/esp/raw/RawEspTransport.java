@@ -29,6 +29,8 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Raw ESP (IP protocol 50, RFC 4303 without the RFC 3948 UDP header) for one worker: one
@@ -61,9 +63,20 @@ public final class RawEspTransport implements AutoCloseable {
     static final int CALLS_PER_WAKEUP = 4;
     /** SPI (4) and sequence number (4): the least an ESP packet holds (RFC 4303 §2). */
     static final int MIN_ESP = 8;
+    /**
+     * The mark ({@code SO_MARK}) on every packet the raw ESP and AH sockets send, so that one
+     * {@code ip rule fwmark} can route them by the main table (the gateway's {@code PeerRoutes}).
+     * A rule on the protocol cannot: an IPv4 socket with {@code IP_HDRINCL} (AH) is routed as
+     * protocol 255, not 51.
+     */
+    public static final int OWN_PACKET_MARK = 7296;
+
+    private static final Logger LOG = LoggerFactory.getLogger(RawEspTransport.class);
 
     private final Socket v4;
     private final Socket v6;
+    /** AH (protocol 51): the caller's packets start with the outer IP header, and IPv4 reads keep theirs. */
+    private final boolean ah;
     private final LongAdder received = new LongAdder();
     private final LongAdder malformed = new LongAdder();
     private final LongAdder readErrors = new LongAdder();
@@ -72,9 +85,10 @@ public final class RawEspTransport implements AutoCloseable {
     private final List<Handle> handles = new ArrayList<>();
     private volatile boolean closed;
 
-    private RawEspTransport(Socket v4, Socket v6) {
+    private RawEspTransport(Socket v4, Socket v6, boolean ah) {
         this.v4 = v4;
         this.v6 = v6;
+        this.ah = ah;
     }
 
     /**
@@ -86,16 +100,32 @@ public final class RawEspTransport implements AutoCloseable {
      *     CAP_NET_RAW, IPv6 disabled, an address not of this host); nothing stays open then
      */
     public static RawEspTransport open(boolean ipv4, boolean ipv6, InetAddress local) throws IOException {
+        return open(ipv4, ipv6, local, false);
+    }
+
+    /**
+     * As {@link #open(boolean, boolean, InetAddress)} for AH (IP protocol 51, RFC 4302), whose ICV
+     * covers the outer IP header: the sockets send what {@code AhEncapsulator} built, outer
+     * header included ({@code IP_HDRINCL}, {@code IPV6_HDRINCL}); IPv4 reads hand on the packet
+     * with its IP header; IPv6 reads, which the kernel gives without one, hand on the AH header
+     * (the receiver rebuilds the base header from the addresses).
+     */
+    public static RawEspTransport openAh(boolean ipv4, boolean ipv6, InetAddress local) throws IOException {
+        return open(ipv4, ipv6, local, true);
+    }
+
+    private static RawEspTransport open(boolean ipv4, boolean ipv6, InetAddress local, boolean ah) throws IOException {
         if (!ipv4 && !ipv6) {
-            throw new IllegalArgumentException("raw ESP needs IPv4 or IPv6 (or both)");
+            throw new IllegalArgumentException("raw " + (ah ? "AH" : "ESP") + " needs IPv4 or IPv6 (or both)");
         }
         RawLibC.checkPlatform();
         Socket s4 = null;
         try {
-            s4 = ipv4 ? Socket.open(false, local instanceof Inet4Address a && !a.isAnyLocalAddress() ? a : null) : null;
-            Socket s6 = ipv6 ? Socket.open(true, local instanceof Inet6Address a && !a.isAnyLocalAddress() ? a : null)
+            s4 = ipv4 ? Socket.open(false, local instanceof Inet4Address a && !a.isAnyLocalAddress() ? a : null, ah)
                     : null;
-            return new RawEspTransport(s4, s6);
+            Socket s6 = ipv6 ? Socket.open(true, local instanceof Inet6Address a && !a.isAnyLocalAddress() ? a : null, ah)
+                    : null;
+            return new RawEspTransport(s4, s6, ah);
         } catch (IOException | RuntimeException e) {
             if (s4 != null) {
                 s4.close();
@@ -171,7 +201,7 @@ public final class RawEspTransport implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "raw esp: received " + received() + ", sent " + sent() + ", malformed " + malformed()
+        return (ah ? "raw ah" : "raw esp") + ": received " + received() + ", sent " + sent() + ", malformed " + malformed()
                 + ", send drops " + sendDrops() + ", read errors " + readErrors();
     }
 
@@ -207,6 +237,11 @@ public final class RawEspTransport implements AutoCloseable {
      * ({@link #MIN_ESP} bytes) or carry SPI 0.
      */
     static int espStart(MemorySegment buf, int len, boolean ipv6) {
+        return espStart(buf, len, ipv6, false);
+    }
+
+    /** As above; with {@code keepIpv4Header} (AH) an IPv4 packet starts at 0, its header checked all the same. */
+    static int espStart(MemorySegment buf, int len, boolean ipv6, boolean keepIpv4Header) {
         int start = 0;
         if (!ipv6) {
             if (len < 20) {
@@ -218,6 +253,10 @@ public final class RawEspTransport implements AutoCloseable {
                 return -1;
             }
             start = ihl;
+        }
+        if (keepIpv4Header) {
+            // AH: next header, length, reserved, SPI (not 0, RFC 4302 §2.4), sequence number; from the IP header on.
+            return len - start < 12 || buf.get(JAVA_INT_BE, start + 4) == 0 ? -1 : 0;
         }
         if (len - start < MIN_ESP || buf.get(JAVA_INT_BE, start) == 0) {
             return -1;
@@ -237,15 +276,41 @@ public final class RawEspTransport implements AutoCloseable {
             this.ipv6 = ipv6;
         }
 
-        static Socket open(boolean ipv6, InetAddress bindTo) throws IOException {
+        static Socket open(boolean ipv6, InetAddress bindTo, boolean ah) throws IOException {
             String family = ipv6 ? "AF_INET6" : "AF_INET";
+            String proto = ah ? "IPPROTO_AH" : "IPPROTO_ESP";
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment state = a.allocate(LibC.CAPTURE_STATE);
                 int fd = LibC.socket(state, ipv6 ? LibC.AF_INET6 : LibC.AF_INET,
-                        LibC.SOCK_RAW | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, LibC.IPPROTO_ESP);
+                        LibC.SOCK_RAW | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, ah ? LibC.IPPROTO_AH : LibC.IPPROTO_ESP);
                 if (fd < 0) {
-                    throw new IOException("socket(" + family + ", SOCK_RAW, IPPROTO_ESP) failed: "
+                    throw new IOException("socket(" + family + ", SOCK_RAW, " + proto + ") failed: "
                             + RawLibC.errnoName(LibC.errno(state)));
+                }
+                if (ah) {
+                    MemorySegment one = a.allocate(JAVA_INT);
+                    one.set(JAVA_INT, 0, 1);
+                    int level = ipv6 ? LibC.IPPROTO_IPV6 : LibC.IPPROTO_IP;
+                    int name = ipv6 ? LibC.IPV6_HDRINCL : LibC.IP_HDRINCL;
+                    if (LibC.setsockopt(state, fd, level, name, one, 4) < 0) {
+                        int errno = LibC.errno(state);
+                        LibC.close(state, fd);
+                        throw new IOException("setsockopt(" + family + " raw AH, " + (ipv6 ? "IPV6_HDRINCL" : "IP_HDRINCL")
+                                + ") failed: " + RawLibC.errnoName(errno));
+                    }
+                }
+                MemorySegment mark = a.allocate(JAVA_INT);
+                mark.set(JAVA_INT, 0, OWN_PACKET_MARK);
+                if (LibC.setsockopt(state, fd, LibC.SOL_SOCKET, LibC.SO_MARK, mark, 4) < 0) {
+                    int errno = LibC.errno(state);
+                    if (errno != LibC.EPERM) {
+                        LibC.close(state, fd);
+                        throw new IOException("setsockopt(" + family + " raw " + (ah ? "AH" : "ESP") + ", SO_MARK "
+                                + OWN_PACKET_MARK + ") failed: " + RawLibC.errnoName(errno));
+                    }
+                    // CAP_NET_RAW alone (static keying): no policy routing to bypass either, ip rule needs CAP_NET_ADMIN
+                    LOG.warn("raw {} {} socket unmarked (no CAP_NET_ADMIN for SO_MARK): a route to the peer through"
+                            + " the TUN device would take its packets there", ah ? "AH" : "ESP", family);
                 }
                 if (bindTo != null) {
                     MemorySegment sa = a.allocate(RawLibC.SOCKADDR_IN6_LEN);
@@ -253,7 +318,7 @@ public final class RawEspTransport implements AutoCloseable {
                     if (LibC.bind(state, fd, sa, saLen) < 0) {
                         int errno = LibC.errno(state);
                         LibC.close(state, fd);
-                        throw new IOException("bind(raw ESP " + family + ", " + bindTo.getHostAddress() + ") failed: "
+                        throw new IOException("bind(raw " + (ah ? "AH " : "ESP ") + family + ", " + bindTo.getHostAddress() + ") failed: "
                                 + RawLibC.errnoName(errno));
                     }
                 }
@@ -358,7 +423,7 @@ public final class RawEspTransport implements AutoCloseable {
                 for (int i = 0; i < n; i++) {
                     int len = msgs.get(JAVA_INT, (long) i * RawLibC.MMSGHDR_LEN + RawLibC.MSG_LEN);
                     long slot = (long) i * MAX_PACKET;
-                    int start = espStart(buf.asSlice(slot, len), len, socket.ipv6);
+                    int start = espStart(buf.asSlice(slot, len), len, socket.ipv6, ah);
                     if (start < 0) {
                         malformed.increment();
                         continue;

@@ -1,13 +1,14 @@
 package dev.keel.esp.sa;
 
 import dev.keel.core.crypto.PacketCiphers;
+import dev.keel.core.proposal.Protocol;
 
 /**
- * The cryptographic half of ESP for one SA on one thread: fills in the IV and ICV of an
+ * The cryptographic half of ESP (or, as {@link AhSuite}, of AH) for one SA on one thread: fills in the IV and ICV of an
  * outbound packet and verifies-then-decrypts an inbound one, at the ESP layout
  * {@code SPI | seq | IV | payload+trailer | ICV} (RFC 4303 §2).
  */
-public sealed interface EspCipherSuite extends AutoCloseable permits AeadSuite, SplitSuite {
+public sealed interface EspCipherSuite extends AutoCloseable permits AeadSuite, SplitSuite, AhSuite {
 
     /** Bytes of IV after the ESP header. */
     int ivLength();
@@ -39,6 +40,9 @@ public sealed interface EspCipherSuite extends AutoCloseable permits AeadSuite, 
 
     /** A new suite for {@code spec}'s transforms and keys. */
     static EspCipherSuite create(EspSaSpec spec) {
+        if (spec.protocol() == Protocol.AH) {
+            return new AhSuite(PacketCiphers.integrity(spec.integrity(), spec.integrityKey()));
+        }
         if (spec.encryption().isAead()) {
             return new AeadSuite(PacketCiphers.aead(spec.encryption(), spec.encryptionKey()));
         }

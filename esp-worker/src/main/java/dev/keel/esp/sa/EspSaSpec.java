@@ -1,5 +1,6 @@
 package dev.keel.esp.sa;
 
+import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
@@ -7,14 +8,17 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * Everything that defines one ESP SA for the data plane: SPI, mode, suite, keys, ESN and the
- * replay window. Key arrays are owned by the spec; {@link #destroyKeys()} wipes them.
+ * Everything that defines one ESP or AH SA for the data plane: protocol, SPI, mode, suite, keys,
+ * ESN and the replay window. Key arrays are owned by the spec; {@link #destroyKeys()} wipes them.
  *
  * @param spi the SPI as it appears on the wire (never 0..255, RFC 4303 §2.1)
  * @param encryptionKey cipher key followed by the salt for AEAD transforms
  * @param integrity {@link IntegrityTransform#NONE} for AEAD transforms
  * @param tfcPadTo tunnel mode only: pad inner packets shorter than this with TFC padding (0 = off)
  * @param natTraversal UDP-encapsulated across a NAT, so transport-mode checksums are rebuilt (RFC 3948 §3.1.2)
+ * @param protocol {@link Protocol#ESP}, or {@link Protocol#AH} (RFC 4302): then the encryption is
+ *     {@link EncryptionTransform#NULL} with no key, only the integrity transform and key count,
+ *     and there is neither TFC padding nor NAT traversal
  */
 public record EspSaSpec(
         int spi,
@@ -26,10 +30,37 @@ public record EspSaSpec(
         boolean esn,
         int replayWindowSize,
         int tfcPadTo,
-        boolean natTraversal) {
+        boolean natTraversal,
+        Protocol protocol) {
+
+    /** An ESP SA. */
+    public EspSaSpec(int spi, IpsecMode mode, EncryptionTransform encryption, byte[] encryptionKey,
+            IntegrityTransform integrity, byte[] integrityKey, boolean esn, int replayWindowSize, int tfcPadTo,
+            boolean natTraversal) {
+        this(spi, mode, encryption, encryptionKey, integrity, integrityKey, esn, replayWindowSize, tfcPadTo,
+                natTraversal, Protocol.ESP);
+    }
+
+    /** An AH SA (RFC 4302): integrity only. */
+    public static EspSaSpec ah(int spi, IpsecMode mode, IntegrityTransform integrity, byte[] integrityKey, boolean esn,
+            int replayWindowSize) {
+        return new EspSaSpec(spi, mode, EncryptionTransform.NULL, new byte[0], integrity, integrityKey, esn,
+                replayWindowSize, 0, false, Protocol.AH);
+    }
 
     public EspSaSpec {
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(protocol, "protocol");
+        if (protocol == Protocol.AH) {
+            if (encryption != EncryptionTransform.NULL || integrity == IntegrityTransform.NONE) {
+                throw new IllegalArgumentException("AH takes no encryption and needs an integrity transform (RFC 4302)");
+            }
+            if (tfcPadTo != 0 || natTraversal) {
+                throw new IllegalArgumentException("AH has neither TFC padding nor NAT traversal");
+            }
+        } else if (protocol != Protocol.ESP) {
+            throw new IllegalArgumentException("an SA of the data plane is ESP or AH, not " + protocol);
+        }
         Objects.requireNonNull(encryption, "encryption");
         Objects.requireNonNull(integrity, "integrity");
         if (Integer.compareUnsigned(spi, 256) < 0) {
@@ -77,6 +108,10 @@ public record EspSaSpec(
     /** Keys never appear in logs or messages. */
     @Override
     public String toString() {
+        if (protocol == Protocol.AH) {
+            return "EspSaSpec[AH, spi=" + spiHex() + ", mode=" + mode + ", " + integrity.ianaName()
+                    + (esn ? ", ESN" : "") + ", replay=" + replayWindowSize + "]";
+        }
         return "EspSaSpec[spi=" + spiHex() + ", mode=" + mode + ", " + encryption.ianaName() + "/"
                 + (encryptionKey.length - encryption.saltLength()) * 8 + ", " + integrity.ianaName()
                 + (esn ? ", ESN" : "") + ", replay=" + replayWindowSize + "]";

@@ -70,7 +70,21 @@ public final class LibC {
     public static final int SOCK_NONBLOCK = O_NONBLOCK;
     /** IP protocol 50 (RFC 4303). */
     public static final int IPPROTO_ESP = 50;
+    /** IP protocol 51 (RFC 4302). */
+    public static final int IPPROTO_AH = 51;
+    /** {@code SOL_IP} = {@code IPPROTO_IP}. */
+    public static final int IPPROTO_IP = 0;
+    /** {@code SOL_IPV6} = {@code IPPROTO_IPV6}. */
+    public static final int IPPROTO_IPV6 = 41;
+    /** {@code IP_HDRINCL}: what is sent starts with the IPv4 header, written by the caller. */
+    public static final int IP_HDRINCL = 3;
+    /** {@code IPV6_HDRINCL} (Linux 4.5+): what is sent starts with the IPv6 header, written by the caller. */
+    public static final int IPV6_HDRINCL = 36;
     public static final int MSG_DONTWAIT = 0x40;
+    /** {@code SOL_SOCKET}: socket-level options. */
+    public static final int SOL_SOCKET = 1;
+    /** {@code SO_MARK} (CAP_NET_ADMIN): the mark the socket's packets carry, seen by {@code ip rule fwmark}. */
+    public static final int SO_MARK = 36;
 
     // ---- <linux/if_tun.h> ----------------------------------------------------------------------
 
@@ -258,6 +272,10 @@ public final class LibC {
         static final MethodHandle SOCKET = bind("socket",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
 
+        /** {@code int setsockopt(int fd, int level, int name, const void *value, socklen_t len)}. */
+        static final MethodHandle SETSOCKOPT = bind("setsockopt",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
+
         /** {@code int bind(int fd, const struct sockaddr *addr, socklen_t len)}. */
         static final MethodHandle BIND = bind("bind",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
@@ -348,6 +366,14 @@ public final class LibC {
     public static int socket(MemorySegment state, int domain, int type, int protocol) {
         try {
             return (int) Calls.SOCKET.invokeExact(state, domain, type, protocol);
+        } catch (Throwable t) {
+            throw Downcalls.unexpected(t);
+        }
+    }
+
+    public static int setsockopt(MemorySegment state, int fd, int level, int name, MemorySegment value, int len) {
+        try {
+            return (int) Calls.SETSOCKOPT.invokeExact(state, fd, level, name, value, len);
         } catch (Throwable t) {
             throw Downcalls.unexpected(t);
         }

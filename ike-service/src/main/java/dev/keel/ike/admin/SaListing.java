@@ -79,7 +79,8 @@ final class SaListing {
                 .setState(s.replaced() ? ChildSaState.CHILD_SA_STATE_REKEYED
                         : c.inboundSpi() == rekeying ? ChildSaState.CHILD_SA_STATE_REKEYING
                         : ChildSaState.CHILD_SA_STATE_ACTIVE)
-                .setProtocol(IpsecProtocol.IPSEC_PROTOCOL_ESP)
+                .setProtocol(c.proposal().protocol() == dev.keel.core.proposal.Protocol.AH
+                        ? IpsecProtocol.IPSEC_PROTOCOL_AH : IpsecProtocol.IPSEC_PROTOCOL_ESP)
                 .setMode(CoreMapping.mode(c.mode()))
                 .setEncap(c.encap())
                 .setSpiIn(c.inboundSpi())

@@ -3,6 +3,7 @@ package dev.keel.ike.crypto;
 import dev.keel.core.proposal.EncryptionAlgorithm;
 import dev.keel.core.proposal.Proposal;
 import dev.keel.core.proposal.Protocol;
+import dev.keel.core.transform.EncryptionTransform;
 import dev.keel.core.transform.IntegrityTransform;
 import dev.keel.core.transform.KeyExchangeTransform;
 import dev.keel.core.transform.PrfTransform;
@@ -40,6 +41,14 @@ public record IkeSuite(EncryptionAlgorithm encryption, IntegrityTransform integr
      */
     public static IkeSuite from(Proposal negotiated) {
         Proposal p = negotiated;
+        if (p.protocol() == Protocol.AH) {
+            // AH: integrity only, so KEYMAT holds integrity keys alone (RFC 7296 §2.17).
+            if (p.integrityAlgorithms().isEmpty()) {
+                throw new IllegalArgumentException("AH proposal has no integrity algorithm");
+            }
+            return new IkeSuite(EncryptionAlgorithm.of(EncryptionTransform.NULL), p.integrityAlgorithms().getFirst(), null,
+                    p.keyExchangeMethods().isEmpty() ? KeyExchangeTransform.NONE : p.keyExchangeMethods().getFirst());
+        }
         if (p.encryptionAlgorithms().isEmpty()) {
             throw new IllegalArgumentException("proposal has no encryption algorithm");
         }

@@ -16,11 +16,16 @@ public record DeletePayload(int protocolId, int spiSize, List<byte[]> spis) impl
 
     /** Deletes ESP SAs by their 4-byte inbound SPIs. */
     public static DeletePayload esp(List<Integer> spis) {
+        return child(3, spis);
+    }
+
+    /** Deletes CHILD SAs of protocol {@code protocolId} (ESP 3, AH 2) by their 4-byte inbound SPIs. */
+    public static DeletePayload child(int protocolId, List<Integer> spis) {
         List<byte[]> out = new ArrayList<>();
         for (int spi : spis) {
             out.add(new byte[] {(byte) (spi >>> 24), (byte) (spi >>> 16), (byte) (spi >>> 8), (byte) spi});
         }
-        return new DeletePayload(3, 4, out);
+        return new DeletePayload(protocolId, 4, out);
     }
 
     /** Parses a Delete body: protocol (1), SPI size (1), number of SPIs (2), SPIs. */

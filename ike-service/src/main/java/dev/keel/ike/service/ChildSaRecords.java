@@ -1,6 +1,7 @@
 package dev.keel.ike.service;
 
 import com.google.protobuf.ByteString;
+import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.ChildLifetime;
 import dev.keel.core.sa.ReplayWindowSize;
 import dev.keel.core.ts.TrafficSelector;
@@ -100,17 +101,18 @@ public final class ChildSaRecords {
 
     private static ChildSaRecord.Builder common(IkeSa sa, ChildSa child, InetSocketAddress local) {
         IkeSuite suite = child.suite();
+        boolean ah = child.proposal().protocol() == Protocol.AH;
         InetSocketAddress peer = sa.endpoints().remote();
         ChildSaRecord.Builder b = ChildSaRecord.newBuilder()
                 .setConnection(sa.connection().name())
                 .setChild(child.name())
                 .setIkeSaId(ikeSaId(sa))
-                .setProtocol(IpsecProtocol.IPSEC_PROTOCOL_ESP)
+                .setProtocol(ah ? IpsecProtocol.IPSEC_PROTOCOL_AH : IpsecProtocol.IPSEC_PROTOCOL_ESP)
                 .setMode(CoreMapping.mode(child.mode()))
                 // port 0 is raw ESP (sa.proto Endpoint): no NAT found and no encapsulation forced (RFC 7296 §2.23)
                 .setLocal(CoreMapping.endpoint(local.getAddress(), child.encap() ? local.getPort() : 0))
                 .setPeer(CoreMapping.endpoint(peer.getAddress(), child.encap() ? peer.getPort() : 0))
-                .setEncryptionTransform(suite.encryption().transform().id())
+                .setEncryptionTransform(ah ? 0 : suite.encryption().transform().id())
                 .setIntegrityTransform(suite.integrity().id())
                 .setEsn(child.esn());
         for (TrafficSelector ts : child.localTs()) {

@@ -207,13 +207,17 @@ public final class IkeSaRecords {
 
     /** A CHILD SA pair from its two records, without keys (ChildSaRecords' conversion, backwards). */
     static ChildSa child(IkeSaChild c, ChildSaRecord in, ChildSaRecord out) {
+        boolean ah = in.getProtocol() == dev.keel.proto.v1.IpsecProtocol.IPSEC_PROTOCOL_AH;
         EncryptionTransform enc = EncryptionTransform.byId(in.getEncryptionTransform());
-        if (enc == null) {
+        if (enc == null && !ah) {
             throw new IllegalArgumentException("CHILD SA " + in.getId() + ": unknown encryption transform");
         }
-        Proposal.Builder p = Proposal.builder(Protocol.ESP).encryption(enc.hasVariableKeyLength()
-                ? EncryptionAlgorithm.of(enc, (in.getEncryptionKeyLength() - enc.saltLength()) * 8)
-                : EncryptionAlgorithm.of(enc));
+        Proposal.Builder p = Proposal.builder(ah ? Protocol.AH : Protocol.ESP);
+        if (!ah) {
+            p.encryption(enc.hasVariableKeyLength()
+                    ? EncryptionAlgorithm.of(enc, (in.getEncryptionKeyLength() - enc.saltLength()) * 8)
+                    : EncryptionAlgorithm.of(enc));
+        }
         IntegrityTransform integ = IntegrityTransform.byId(in.getIntegrityTransform());
         if (integ != null && integ != IntegrityTransform.NONE) {
             p.integrity(integ);

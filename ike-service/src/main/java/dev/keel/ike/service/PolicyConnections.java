@@ -163,7 +163,9 @@ public final class PolicyConnections {
         }
         return new ChildConnection(ch.getName(), CoreMapping.selectors(ch.getLocalTsList(), where + ": local_ts"),
                 CoreMapping.selectors(ch.getRemoteTsList(), where + ": remote_ts"),
-                proposals(where, Protocol.ESP, ch.getEspProposalsList()), CoreMapping.mode(ch.getMode(), where + ": mode"),
+                ch.getAhProposalsCount() > 0 ? proposals(where, Protocol.AH, ch.getAhProposalsList())
+                        : proposals(where, Protocol.ESP, ch.getEspProposalsList()),
+                CoreMapping.mode(ch.getMode(), where + ": mode"),
                 lifetime,
                 switch (ch.getStartAction()) {
                     case START_ACTION_START -> ChildConnection.StartAction.START;

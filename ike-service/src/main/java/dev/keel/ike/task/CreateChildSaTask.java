@@ -141,7 +141,7 @@ public final class CreateChildSaTask implements Task {
         ownNonce = nonce(sa);
         if (rekeyed != null) {
             // §1.3.3: the SPI in REKEY_SA is the one the initiator expects to receive on (its inbound SPI)
-            m.add(new NotifyPayload(Protocol.ESP.id(), spi4(rekeyed.inboundSpi()), NotifyType.REKEY_SA.value(),
+            m.add(new NotifyPayload(rekeyed.proposal().protocol().id(), spi4(rekeyed.inboundSpi()), NotifyType.REKEY_SA.value(),
                     new byte[0]));
         }
         IpsecMode wanted = rekeyed != null ? rekeyed.mode() : child.mode();
@@ -245,7 +245,8 @@ public final class CreateChildSaTask implements Task {
         Optional<NotifyPayload> rekey = m.notify(NotifyType.REKEY_SA);
         if (rekey.isPresent()) {
             byte[] spi = rekey.get().spi();
-            if (rekey.get().protocolId() != Protocol.ESP.id() || spi.length != 4) {
+            int protocolId = rekey.get().protocolId();
+            if ((protocolId != Protocol.ESP.id() && protocolId != Protocol.AH.id()) || spi.length != 4) {
                 return refuse(NotifyType.INVALID_SYNTAX, "REKEY_SA for a protocol or SPI size Keel does not run");
             }
             // the SPI is the peer's inbound one: ours to send to

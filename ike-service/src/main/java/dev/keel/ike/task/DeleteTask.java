@@ -1,5 +1,6 @@
 package dev.keel.ike.task;
 
+import dev.keel.core.proposal.Protocol;
 import dev.keel.ike.session.Task;
 import dev.keel.ike.session.OutboundMessage;
 import dev.keel.ike.message.DeletePayload;
@@ -83,7 +84,8 @@ public final class DeleteTask implements Task {
             if (child != null) {
                 spis.add(child.inboundSpi());
             }
-            m.add(DeletePayload.esp(spis));
+            // RFC 7296 §3.11: the protocol of the SA; an unknown SPI is answered as ESP, Keel's default.
+            m.add(DeletePayload.child(child != null ? child.proposal().protocol().id() : Protocol.ESP.id(), spis));
         }
         return Status.DONE;
     }

@@ -23,6 +23,7 @@ public final class InformationalTask implements Task {
     private boolean deleteIke;
     private final List<ChildSa> deleted = new ArrayList<>();
     private final List<Integer> deletedInbound = new ArrayList<>();
+    private final List<Integer> deletedInboundAh = new ArrayList<>();
 
     /** The responder's task for {@code sa}. */
     public InformationalTask(IkeSa sa) {
@@ -34,11 +35,12 @@ public final class InformationalTask implements Task {
         for (DeletePayload d : m.payloads(DeletePayload.class)) {
             if (d.protocolId() == Protocol.IKE.id()) {
                 deleteIke = true;
-            } else if (d.protocolId() == Protocol.ESP.id() && d.spiSize() == 4) {
+            } else if ((d.protocolId() == Protocol.ESP.id() || d.protocolId() == Protocol.AH.id()) && d.spiSize() == 4) {
                 for (byte[] spi : d.spis()) {
                     int peerInbound = ByteBuffer.wrap(spi).getInt();
                     for (ChildSa child : sa.children()) {
-                        if (child.outboundSpi() == peerInbound && !deleted.contains(child)) {
+                        if (child.outboundSpi() == peerInbound && child.proposal().protocol().id() == d.protocolId()
+                                && !deleted.contains(child)) {
                             deleted.add(child);
                         }
                     }
@@ -50,7 +52,7 @@ public final class InformationalTask implements Task {
         }
         List<ChildSa> lost = sa.childSas().lost(deleted);
         for (ChildSa child : deleted) {
-            deletedInbound.add(child.inboundSpi());
+            (child.proposal().protocol() == Protocol.AH ? deletedInboundAh : deletedInbound).add(child.inboundSpi());
             sa.childSas().remove(child);
         }
         if (!lost.isEmpty()) {
@@ -64,8 +66,14 @@ public final class InformationalTask implements Task {
         if (deleteIke) {
             sa.deleting();
             sa.tasks().afterResponse(() -> sa.destroyByPeer("deleted by the peer", false));
-        } else if (!deletedInbound.isEmpty()) {
-            m.add(DeletePayload.esp(deletedInbound));
+        } else {
+            // RFC 7296 §1.4.1: the answer deletes our inbound halves, one Delete payload per protocol.
+            if (!deletedInbound.isEmpty()) {
+                m.add(DeletePayload.esp(deletedInbound));
+            }
+            if (!deletedInboundAh.isEmpty()) {
+                m.add(DeletePayload.child(Protocol.AH.id(), deletedInboundAh));
+            }
         }
         return Status.DONE;
     }

@@ -1,6 +1,7 @@
 package dev.keel.policy.config;
 
 import dev.keel.core.proposal.Proposal;
+import dev.keel.core.proposal.Protocol;
 import dev.keel.core.sa.ChildLifetime;
 import dev.keel.core.sa.IpsecMode;
 import dev.keel.core.ts.TrafficSelector;
@@ -12,7 +13,8 @@ import java.util.List;
  * @param name         unique within its connection
  * @param localTs      our side's selectors, in order
  * @param remoteTs     the peer's side's selectors, in order
- * @param espProposals ESP proposals, in order of preference
+ * @param espProposals ESP proposals, in order of preference; or AH ones (all of them AH) for a child
+ *                     configured with {@code ah_proposals}
  * @param mode         tunnel or transport
  * @param lifetime     when to rekey and when the SA ends, by time, bytes and packets
  * @param startAction  what to do on load
@@ -30,5 +32,10 @@ public record ChildConfig(String name, List<TrafficSelector> localTs, List<Traff
         localTs = List.copyOf(localTs);
         remoteTs = List.copyOf(remoteTs);
         espProposals = List.copyOf(espProposals);
+    }
+
+    /** ESP, or AH when the child was configured with {@code ah_proposals}. */
+    public Protocol protocol() {
+        return espProposals.isEmpty() ? Protocol.ESP : espProposals.getFirst().protocol();
     }
 }

@@ -46,7 +46,7 @@ final class ConnectionsReader {
     /** A route-based connection's selectors when the child gives none: everything, routing decides. */
     private static final List<TrafficSelector> ROUTE_BASED_TS = List.of(TrafficSelector.parse("0.0.0.0/0", null),
             TrafficSelector.parse("::/0", null));
-    private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "mode",
+    private static final Set<String> CHILD_KEYS = Set.of("local_ts", "remote_ts", "esp_proposals", "ah_proposals", "mode",
             "rekey_time", "life_time", "rand_time", "rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets",
             "life_packets", "rand_packets", "start_action", "dpd_action", "close_action", "replay_window", "priority");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*");
@@ -153,6 +153,14 @@ final class ConnectionsReader {
                         children.add(c);
                     }
                 });
+            }
+        }
+        if (Boolean.TRUE.equals(encap)) {
+            for (ChildConfig c : children) {
+                if (c.protocol() == Protocol.AH) {
+                    problems.add(path + ".children." + c.name() + ".ah_proposals", m.get("encap"),
+                            "AH cannot be UDP-encapsulated (RFC 3948 defines ESP only), and this connection has encap: yes");
+                }
             }
         }
         if (problems.size() != before || localAddrs == null || remoteAddrs == null || local == null
@@ -281,7 +289,14 @@ final class ConnectionsReader {
         List<TrafficSelector> remoteTs = iface != null && !m.containsKey("remote_ts") ? ROUTE_BASED_TS
                 : selectors.selectors(m.get("remote_ts"), path + ".remote_ts", path, node, remoteSingle,
                         "remote_addrs", addressesOk);
-        List<Proposal> esp = m.containsKey("esp_proposals")
+        if (m.containsKey("esp_proposals") && m.containsKey("ah_proposals")) {
+            problems.add(path + ".ah_proposals", m.get("ah_proposals"),
+                    "a child protects with ESP or with AH: give esp_proposals or ah_proposals, not both");
+        }
+        // AH (RFC 4302): integrity only, e.g. sha256 or sha256-modp2048; the child then runs AH, not ESP.
+        List<Proposal> esp = m.containsKey("ah_proposals")
+                ? proposals(m.get("ah_proposals"), path + ".ah_proposals", Protocol.AH)
+                : m.containsKey("esp_proposals")
                 ? proposals(m.get("esp_proposals"), path + ".esp_proposals", Protocol.ESP) : DEFAULT_ESP;
         IpsecMode mode = IpsecMode.TUNNEL;
         if (m.containsKey("mode")) {

@@ -126,7 +126,11 @@ final class ProtoMapper {
             b.addRemoteTs(CoreMapping.selector(ts)).addRemoteTsText(ts.toString());
         }
         for (Proposal p : c.espProposals()) {
-            b.addEspProposals(p.toString());
+            if (p.protocol() == dev.keel.core.proposal.Protocol.AH) {
+                b.addAhProposals(p.toString());
+            } else {
+                b.addEspProposals(p.toString());
+            }
         }
         return b.build();
     }
