@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * 192.0.2.2 to 192.0.2.3 under a continuous ping (5 a second) from host B to host A. charon's
  * kernel-netlink plugin sees the address go and sends UPDATE_SA_ADDRESSES from the new one (§3.5);
  * Keel moves the IKE SA there, checks the new address's return routability (§3.6) and moves the
- * CHILD SA's records in the SAD, so its ESP follows. Pings resume within {@link #RESUME_BOUND};
+ * CHILD SA's records in the SAD, so its ESP follows (charon's kernel-libipsec cannot update its
+ * own SAs in place, so charon then rekeys the CHILD SA, from the new address). Pings resume within {@link #RESUME_BOUND};
  * Keel's SA listing and SAD records and charon's {@code swanctl --list-sas} show the new address
  * on the same IKE SA.
  */
@@ -111,17 +112,19 @@ class MobikeInteropTest {
                     assertThat(gaps.longestMillis()).as("longest gap between ping replies across the move")
                             .isLessThan(RESUME_BOUND.toMillis());
 
-                    // the same IKE SA on both sides, at the new address
-                    SwanctlSas.IkeSa after = CharonPairTest.single(charon.listSas());
+                    // the same IKE SA on both sides, at the new address; charon's kernel-libipsec cannot move its
+                    // CHILD SAs in place, so charon rekeys them after the update: wait for the old one's delete
+                    SwanctlSas.IkeSa after = CharonPairTest.single(charon.awaitSas(l -> l.size() == 1
+                            && l.getFirst().children().stream().allMatch(c -> c.state().equals("INSTALLED"))
+                            && l.getFirst().child("net").isPresent(), WAIT));
                     assertThat(after.initiatorSpi()).as("charon's IKE SA is the same").isEqualTo(before.initiatorSpi());
                     assertThat(after.localHost()).as("charon's IKE SA moved").isEqualTo(NEW_ADDRESS);
-                    assertThat(after.child("net").orElseThrow().state()).isEqualTo("INSTALLED");
                     IkeSaInfo sa = singleIkeSa(keelDir);
                     assertThat(CoreMapping.endpoint(sa.getRemote(), "remote").getAddress().getHostAddress())
                             .as("Keel's IKE SA's peer").isEqualTo(NEW_ADDRESS);
                     assertThat(String.format("%016x", sa.getInitiatorSpi())).isEqualTo(before.initiatorSpi());
-                    List<ChildSaRecord> records = childSas(keelDir);
-                    assertThat(records).as("the CHILD SA's records in the SAD").isNotEmpty().allSatisfy(r ->
+                    List<ChildSaRecord> records = awaitChildSas(keelDir, 2, WAIT);
+                    assertThat(records).as("the CHILD SA's records in the SAD").hasSize(2).allSatisfy(r ->
                             assertThat(CoreMapping.endpoint(r.getPeer(), "peer").getAddress().getHostAddress())
                                     .isEqualTo(NEW_ADDRESS));
                     assertThat(CharonPairTest.pingsAnswered(topo, topo.a(), topo.b(), 3)).as("A -> B after").isEqualTo(3);
@@ -198,6 +201,19 @@ class MobikeInteropTest {
             return all.getFirst();
         } finally {
             ch.shutdownNow();
+        }
+    }
+
+    /** Waits (bounded) until the SAD holds exactly {@code count} live CHILD SA records (a rekey's old pair gone). */
+    private static List<ChildSaRecord> awaitChildSas(Path keelDir, int count, Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<ChildSaRecord> now = childSas(keelDir);
+            if (now.size() == count || System.nanoTime() > deadline) {
+                return now;
+            }
+            Thread.sleep(200);
         }
     }
 

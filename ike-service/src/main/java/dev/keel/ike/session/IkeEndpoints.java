@@ -18,6 +18,8 @@ public final class IkeEndpoints {
     private boolean natHere;
     private boolean natThere;
     private boolean routabilityPending;
+    /** The peer's NAT_DETECTION_DESTINATION_IP in its last answer to a liveness check of ours: our mapping then. */
+    private byte[] mappingHash;
 
     IkeEndpoints(InetSocketAddress remote, IpAddress localAddress, int localPort, int natTPort) {
         this.remote = remote;
@@ -102,6 +104,15 @@ public final class IkeEndpoints {
     /** The return routability check of the peer's current address passed (or is given up: the IKE SA goes). */
     public void routabilityChecked() {
         routabilityPending = false;
+    }
+
+    /** How the peer last saw our address and port (a NAT detection hash), or null: to tell a changed NAT mapping. */
+    public byte[] mappingHash() {
+        return mappingHash;
+    }
+
+    public void mappingHash(byte[] hash) {
+        this.mappingHash = hash.clone();
     }
 
     /** Takes the endpoints and NAT findings of an IKE SA this one carries on (a rekey's successor, a takeover). */

@@ -31,7 +31,7 @@ public final class MobikeTask implements Task {
     /** COOKIE2 is 8 to 64 octets (RFC 4555 §3.6); 16 random ones. */
     private static final int COOKIE2_LENGTH = 16;
 
-    private enum Kind { RESPONDER, CHECK, UPDATE }
+    private enum Kind { RESPONDER, CHECK, UPDATE, LIVENESS }
 
     private final IkeSa sa;
     private final Kind kind;
@@ -64,8 +64,22 @@ public final class MobikeTask implements Task {
         return new MobikeTask(sa, Kind.UPDATE);
     }
 
+    /**
+     * A liveness check (DPD) of an IKE SA behind a NAT, with NAT detection: the peer's answer hashes
+     * where our request came from, so a NAT mapping that changed shows, and we send
+     * UPDATE_SA_ADDRESSES from the new one (strongSwan does the same; with MOBIKE the peer follows
+     * nothing else).
+     */
+    public static MobikeTask liveness(IkeSa sa) {
+        return new MobikeTask(sa, Kind.LIVENESS);
+    }
+
     @Override
     public Status build(OutboundMessage m) {
+        if (kind == Kind.LIVENESS) {
+            addNatDetection(m, sa.endpoints().remote());
+            return Status.DONE;
+        }
         if (kind == Kind.RESPONDER) {
             if (natRefused) {
                 m.notify(NotifyType.UNEXPECTED_NAT_DETECTED);
@@ -100,6 +114,7 @@ public final class MobikeTask implements Task {
                 yield Status.DONE;
             }
             case UPDATE -> processUpdateResponse(m);
+            case LIVENESS -> processLivenessResponse(m);
         };
     }
 
@@ -162,6 +177,20 @@ public final class MobikeTask implements Task {
         }
         LOG.info("{}: MOBIKE: peer took our UPDATE_SA_ADDRESSES; NAT here {}, there {}", sa, ends.natHere(),
                 ends.natThere());
+        return Status.DONE;
+    }
+
+    private Status processLivenessResponse(IkeMessage m) {
+        Optional<NotifyPayload> destination = m.notify(NotifyType.NAT_DETECTION_DESTINATION_IP);
+        if (destination.isEmpty()) {
+            return Status.DONE; // a peer that does not answer NAT detection here tells us nothing of our mapping
+        }
+        byte[] was = sa.endpoints().mappingHash();
+        sa.endpoints().mappingHash(destination.get().data());
+        if (was != null && !MessageDigest.isEqual(was, destination.get().data())) {
+            LOG.info("{}: MOBIKE: the NAT in front of us changed our mapping; sending UPDATE_SA_ADDRESSES", sa);
+            sa.tasks().queue(ExchangeType.INFORMATIONAL, update(sa));
+        }
         return Status.DONE;
     }
 

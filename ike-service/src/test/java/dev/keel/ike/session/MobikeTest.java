@@ -2,6 +2,7 @@ package dev.keel.ike.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.engine.IkeSettings;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.message.IkeMessage;
@@ -115,6 +116,41 @@ class MobikeTest {
             assertThat(stores).containsSubsequence(MOVED + " unchecked", MOVED + " checked");
             assertThat(stores.indexOf(MOVED + " checked")).isGreaterThan(stores.indexOf(MOVED + " unchecked"));
             assertThat(peers.aliceEvents.destroyed).isEmpty();
+            assertThat(peers.bobEvents.destroyed).isEmpty();
+        }
+    }
+
+    @Test
+    void behindANatWhoseMappingChangesTheLivenessCheckNoticesAndAnUpdateMovesThePeer() throws Exception {
+        try (TwoIkePeers peers = new TwoIkePeers(IkeSettings.DEFAULT, IkeEvents.NONE, recordStores)) {
+            peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k3y-k3y-k3y", "k3y-k3y-k3y",
+                    "10.2.0.0/16", "10.2.0.0/16");
+            // bob takes alice from any address: she comes from behind a NAT
+            peers.reshape(c -> TwoIkePeers.dpd(c, Duration.ofMillis(300)), c -> new IkeConnection(c.name(),
+                    c.localAddrs(), List.of(), c.remotePort(), c.localId(), c.remoteId(), c.auth(), c.proposals(),
+                    c.encap(), c.dpdDelay(), c.children(), c.lifetime(), c.fragmentation(), c.mobike()));
+            peers.aliceSource = MOVED; // a NAT in front of alice from the start
+            peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+            boolean natHere = on(peers, false, s -> s.endpoints().natHere());
+            assertThat(natHere).as("alice finds herself behind a NAT").isTrue();
+            Eventually.until(WAIT, "alice's first liveness check learned her mapping", () -> {
+                try {
+                    return on(peers, false, s -> s.endpoints().mappingHash() != null);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            InetSocketAddress remapped = new InetSocketAddress(MOVED.getAddress(), 31000);
+            peers.aliceSource = remapped; // the NAT gives her another port
+            Eventually.until(WAIT, "bob's IKE SA followed alice's update to the new mapping", () -> {
+                try {
+                    return on(peers, true, s -> s.endpoints().remote().equals(remapped)
+                            && !s.endpoints().routabilityPending());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(bobStores).contains(remapped + " checked");
             assertThat(peers.bobEvents.destroyed).isEmpty();
         }
     }
