@@ -713,7 +713,7 @@ public final class IkeSa {
         return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, endpoints.remote(),
                 endpoints.localPort(), endpoints.natHere(), endpoints.natThere(), proposal, keys,
                 tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(), tasks.inFlightRekeyedChild(),
-                tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync,
+                tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync, mobike,
                 childSas.snapshot(), successor != null, state == IkeSaState.DELETING && successor == null,
                 predecessor == null ? 0 : predecessor.spiI, predecessor == null ? 0 : predecessor.spiR,
                 establishedAtMillis);
@@ -729,6 +729,7 @@ public final class IkeSa {
         connection = c;
         endpoints.carryOn(s.remote(), s.localPort(), s.natHere(), s.natThere());
         peerMessageIdSync = s.peerMessageIdSync();
+        mobike = s.mobike();
         establishedAtMillis = s.establishedAtMillis();
         keys(s.proposal(), IkeSuite.from(s.proposal()), s.keys());
         childSas.restore(s.children());
