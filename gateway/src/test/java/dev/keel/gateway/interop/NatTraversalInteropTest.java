@@ -193,14 +193,11 @@ class NatTraversalInteropTest {
             ConnectionSpec keelSpec = withRemote(ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP),
                     topo.publicAddressOfB());
             ConnectionSpec charonSpec = withoutEncap(ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP));
+            // DPD every second: charon's protected requests are what moves the IKE SA
             try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
-                    charonSpec);
+                    charonSpec, CharonOptions.defaults().withConnectionLine("dpd_delay = 1s"));
                     KeelGatewayProcess keel = startKeel(topo.a(), keelSpec, work.resolve("keel"))) {
                 withLogs(charon, keel, () -> {
-                    // DPD every second: charon's protected requests are what moves the IKE SA
-                    Path conf = charon.workDir().resolve("swanctl/swanctl.conf");
-                    Files.writeString(conf, Files.readString(conf).replace("mobike = no", "mobike = no\n    dpd_delay = 1s"));
-                    charon.loadConfig();
                     charon.initiate(WAIT).requireOk();
                     charon.awaitSas(l -> l.size() == 1
                             && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
