@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code encap = yes}) in site B initiates to Keel in site A, then its outer address changes from
  * 192.0.2.2 to 192.0.2.3 under a continuous ping (5 a second) from host B to host A. charon's
  * kernel-netlink plugin sees the address go and sends UPDATE_SA_ADDRESSES from the new one (§3.5);
- * Keel moves the IKE SA there, checks the new address's return routability (§3.6) and moves the
+ * Keel moves the IKE SA there, checks the new address's return routability (§3.7) and moves the
  * CHILD SA's records in the SAD, so its ESP follows (charon's kernel-libipsec cannot update its
  * own SAs in place, so charon then rekeys the CHILD SA, from the new address). Pings resume within {@link #RESUME_BOUND};
  * Keel's SA listing and SAD records and charon's {@code swanctl --list-sas} show the new address

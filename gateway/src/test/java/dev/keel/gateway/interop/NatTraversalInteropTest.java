@@ -195,7 +195,7 @@ class NatTraversalInteropTest {
      * (charon's {@code mobike = yes}, strongSwan's default): no request moves Keel's IKE SA by
      * itself (RFC 4555 §3.5). charon's DPD carries NAT detection; Keel's answer hashes where the
      * request came from, so charon sees its mapping changed, sends UPDATE_SA_ADDRESSES from the new
-     * one, Keel checks its return routability (§3.6) and the CHILD SA follows.
+     * one, Keel checks its return routability (§3.7) and the CHILD SA follows.
      */
     @Test
     void withMobikeCharonReportsItsNewNatMappingAndTheChildSaFollows() throws Exception {

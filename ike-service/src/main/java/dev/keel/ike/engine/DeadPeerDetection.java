@@ -35,7 +35,7 @@ final class DeadPeerDetection {
                 return;
             }
             if (!sa.tasks().busy()) {
-                // behind a NAT with MOBIKE the peer follows only our updates: learn of a changed mapping (RFC 4555 §3.5)
+                // behind a NAT with MOBIKE the peer follows only our updates: learn of a changed mapping (RFC 4555 §3.8)
                 sa.tasks().queue(ExchangeType.INFORMATIONAL, sa.mobike() && sa.endpoints().natHere()
                         ? MobikeTask.liveness(sa) : new DpdTask());
             }

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * CHILD SAs follow their IKE SA when the peer's NAT mapping changes (RFC 7296 §2.23: the IKE SA
  * moves to where the peer's protected requests come from; RFC 3948 §3.5, the ESP-in-UDP SAs
  * must send there too) or a MOBIKE peer moved it with UPDATE_SA_ADDRESSES (RFC 4555 §3.5, once
- * its new address passed the return routability check, §3.6): after an exchange that moved such
+ * its new address passed the return routability check, §3.7): after an exchange that moved such
  * an IKE SA, the peer endpoint of each of its CHILD SAs' records is updated in the SAD
  * (UpdateChildSa), and the data plane's watch of the SAD points the outbound SA there.
  */
@@ -66,7 +66,7 @@ public final class ChildSaPeerFollower implements IkeEvents {
 
     @Override
     public CompletionStage<?> ikeSaChanged(IkeSa sa) {
-        // §2.23: without MOBIKE only a peer behind a NAT is followed; RFC 4555 §3.6: a MOBIKE peer once its new
+        // §2.23: without MOBIKE only a peer behind a NAT is followed; RFC 4555 §3.7: a MOBIKE peer once its new
         // address answered the return routability check
         if (!(sa.mobike() || sa.endpoints().natThere()) || sa.endpoints().routabilityPending()) {
             return INSTALLED;

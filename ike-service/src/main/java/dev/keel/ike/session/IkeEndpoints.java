@@ -86,7 +86,7 @@ public final class IkeEndpoints {
      * MOBIKE moved the IKE SA (RFC 4555 §3.5): the peer's endpoint and our port are those of the
      * UPDATE_SA_ADDRESSES request's IP header, the NAT findings those of its NAT detection
      * payloads. {@code unverified} when the new peer address has not passed a return routability
-     * check yet (§3.6): CHILD SAs stay where they are until it has.
+     * check yet (§3.7): CHILD SAs stay where they are until it has.
      */
     public void moveTo(InetSocketAddress newRemote, int newLocalPort, boolean here, boolean there, boolean unverified) {
         remote = newRemote;
@@ -96,7 +96,7 @@ public final class IkeEndpoints {
         routabilityPending = unverified;
     }
 
-    /** True while a MOBIKE move waits for its return routability check (RFC 4555 §3.6). */
+    /** True while a MOBIKE move waits for its return routability check (RFC 4555 §3.7). */
     public boolean routabilityPending() {
         return routabilityPending;
     }

@@ -68,7 +68,7 @@ public final class IkeSa {
     private final ExchangeBarrier barrier = new ExchangeBarrier(this);
     /** The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311). */
     private boolean peerMessageIdSync;
-    /** Both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.3). */
+    /** Both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.2). */
     private boolean mobike;
     /** Where the request being processed came from, and to which of our ports (RFC 4555 §3.5 takes the new addresses from there). */
     private InetSocketAddress requestSource;
@@ -489,7 +489,7 @@ public final class IkeSa {
         return requestLocalPort;
     }
 
-    /** True when both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.3). */
+    /** True when both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.2). */
     public boolean mobike() {
         return mobike;
     }

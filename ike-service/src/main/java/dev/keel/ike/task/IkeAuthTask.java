@@ -106,7 +106,7 @@ public final class IkeAuthTask implements Task {
         m.add(auth);
         // RFC 6311: after a takeover the node that carries this IKE SA on may synchronize message IDs
         m.notify(NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED);
-        if (initiator ? c.mobike() : sa.mobike()) { // RFC 4555 §3.3: the responder only answers the initiator's
+        if (initiator ? c.mobike() : sa.mobike()) { // RFC 4555 §3.2: the responder only answers the initiator's
             m.notify(NotifyType.MOBIKE_SUPPORTED);
         }
         if (!initiator) {

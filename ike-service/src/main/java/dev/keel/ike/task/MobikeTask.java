@@ -20,15 +20,15 @@ import org.slf4j.LoggerFactory;
 /**
  * MOBIKE (RFC 4555) on an IKE SA that negotiated it: the responder's part of every INFORMATIONAL
  * request (UPDATE_SA_ADDRESSES moves the IKE SA to the request's IP header addresses, §3.5; COOKIE2
- * is echoed, §3.6), and two requests of ours: the return routability check of a peer's new address
- * (an INFORMATIONAL with COOKIE2, §3.6) and our own UPDATE_SA_ADDRESSES when our address or NAT
+ * is echoed, §3.7), and two requests of ours: the return routability check of a peer's new address
+ * (an INFORMATIONAL with COOKIE2, §3.7) and our own UPDATE_SA_ADDRESSES when our address or NAT
  * changed (§3.5). CHILD SAs follow a move once the peer's new address passed the check
  * ({@link IkeEndpoints#routabilityPending}; the node moves them in the SAD on the exchange's state write).
  */
 public final class MobikeTask implements Task {
 
     private static final Logger LOG = LoggerFactory.getLogger(MobikeTask.class);
-    /** COOKIE2 is 8 to 64 octets (RFC 4555 §3.6); 16 random ones. */
+    /** COOKIE2's data is 8 to 64 octets (RFC 4555's COOKIE2 notify); 16 random ones. */
     private static final int COOKIE2_LENGTH = 16;
 
     private enum Kind { RESPONDER, CHECK, UPDATE, LIVENESS }
@@ -54,7 +54,7 @@ public final class MobikeTask implements Task {
         return new MobikeTask(sa, Kind.RESPONDER);
     }
 
-    /** A return routability check of the peer's current address (RFC 4555 §3.6). */
+    /** A return routability check of the peer's current address (RFC 4555 §3.7). */
     public static MobikeTask routabilityCheck(IkeSa sa) {
         return new MobikeTask(sa, Kind.CHECK);
     }
@@ -104,6 +104,13 @@ public final class MobikeTask implements Task {
 
     @Override
     public Status process(IkeMessage m) {
+        if (kind != Kind.RESPONDER && cookie2 != null && !echoesCookie2(m)) {
+            // §3.7: "If the values do not match, the IKE_SA MUST be closed" (strongSwan: "COOKIE2 mismatch")
+            sa.noteFailure("MOBIKE: the peer's response did not echo our COOKIE2");
+            LOG.warn("{}: MOBIKE: the response to our {} did not echo our COOKIE2; closing the IKE SA", sa,
+                    kind == Kind.CHECK ? "return routability check" : "UPDATE_SA_ADDRESSES");
+            return Status.FAILED;
+        }
         return switch (kind) {
             case RESPONDER -> processRequest(m);
             case CHECK -> {
@@ -118,11 +125,9 @@ public final class MobikeTask implements Task {
         };
     }
 
-    /** §3.6: a response that does not echo our COOKIE2 does not answer our request (it is dropped, and we retransmit). */
-    @Override
-    public boolean expects(IkeMessage response) {
+    private boolean echoesCookie2(IkeMessage response) {
         Optional<NotifyPayload> echoed = response.notify(NotifyType.COOKIE2);
-        return cookie2 == null || echoed.isPresent() && MessageDigest.isEqual(echoed.get().data(), cookie2);
+        return echoed.isPresent() && MessageDigest.isEqual(echoed.get().data(), cookie2);
     }
 
     private Status processRequest(IkeMessage m) {
@@ -152,7 +157,7 @@ public final class MobikeTask implements Task {
         ends.moveTo(from, port, here, there || forced, moved || ends.routabilityPending());
         LOG.info("{}: MOBIKE: UPDATE_SA_ADDRESSES from {} (was {}); NAT here {}, there {}", sa, from, was, here, there);
         if (ends.routabilityPending()) {
-            // §3.6: the new address must answer before ESP goes there; after our response has left
+            // §3.7: the new address must answer before ESP goes there; after our response has left
             sa.tasks().afterResponse(() -> sa.tasks().queue(ExchangeType.INFORMATIONAL,
                     routabilityCheck(sa)));
         }

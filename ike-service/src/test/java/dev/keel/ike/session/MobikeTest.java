@@ -18,11 +18,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * MOBIKE (RFC 4555) between two engines in one process: negotiation in IKE_AUTH (§3.3); alice's
+ * MOBIKE (RFC 4555) between two engines in one process: negotiation in IKE_AUTH (§3.2); alice's
  * UPDATE_SA_ADDRESSES from a new address moves bob's IKE SA there, with NAT detection done again
- * and a return routability check before its CHILD SAs may follow (§3.5, §3.6); a request from a
+ * and a return routability check before its CHILD SAs may follow (§3.5, §3.7); a request from a
  * new address without it moves nothing (§3.5), unlike an IKE SA without MOBIKE (RFC 7296 §2.23);
- * NO_NATS_ALLOWED with a NAT in the path is refused with UNEXPECTED_NAT_DETECTED (§3.9).
+ * NO_NATS_ALLOWED with a NAT in the path is refused with UNEXPECTED_NAT_DETECTED (§3.9); a response
+ * that does not echo our COOKIE2 closes the IKE SA (§3.7).
  */
 class MobikeTest {
 
@@ -212,6 +213,24 @@ class MobikeTest {
             assertThat(m.notify(NotifyType.UNEXPECTED_NAT_DETECTED)).as("RFC 4555 §3.9").isPresent();
             assertThat(remote(peers)).isEqualTo(TwoIkePeers.ALICE);
             assertThat(peers.bobEvents.destroyed).isEmpty();
+        }
+    }
+
+    @Test
+    void aResponseThatDoesNotEchoCookie2ClosesTheIkeSa() throws Exception {
+        try (TwoIkePeers peers = established(true)) {
+            // bob forgets MOBIKE, so his INFORMATIONAL answers carry no COOKIE2 (as a broken or forged answer)
+            on(peers, true, s -> {
+                s.mobike(false);
+                return null;
+            });
+            long retransmissionsBefore = peers.alice.counters().retransmissionCount();
+            IkeSa aliceSa = TwoIkePeers.onlyIkeSa(peers.alice);
+            assertThat(peers.alice.updateSaAddresses(aliceSa).get(5, TimeUnit.SECONDS)).isTrue();
+            // RFC 4555 §3.7: the IKE SA MUST be closed, at the first such response (not after retransmissions)
+            Eventually.until(WAIT, "alice closed her IKE SA", () -> !peers.aliceEvents.destroyed.isEmpty());
+            assertThat(peers.aliceEvents.destroyed).anyMatch(r -> r.contains("COOKIE2"));
+            assertThat(peers.alice.counters().retransmissionCount()).isEqualTo(retransmissionsBefore);
         }
     }
 
