@@ -187,25 +187,47 @@ class NatTraversalInteropTest {
      */
     @Test
     void whenThePeersNatMappingChangesTheChildSaFollowsTheIkeSa() throws Exception {
+        mappingChangeUnderTraffic(false);
+    }
+
+    /**
+     * As {@link #whenThePeersNatMappingChangesTheChildSaFollowsTheIkeSa} with MOBIKE negotiated
+     * (charon's {@code mobike = yes}, strongSwan's default): no request moves Keel's IKE SA by
+     * itself (RFC 4555 §3.5). charon's DPD carries NAT detection; Keel's answer hashes where the
+     * request came from, so charon sees its mapping changed, sends UPDATE_SA_ADDRESSES from the new
+     * one, Keel checks its return routability (§3.7) and the CHILD SA follows.
+     */
+    @Test
+    void withMobikeCharonReportsItsNewNatMappingAndTheChildSaFollows() throws Exception {
+        mappingChangeUnderTraffic(true);
+    }
+
+    private void mappingChangeUnderTraffic(boolean mobike) throws Exception {
         try (NetnsTopology topo = NetnsTopology.createWithNatInFrontOfB()) {
             Path pcap = work.resolve("outer.pcap");
             Process capture = startCapture(topo, topo.a().gatewayNamespace(), pcap);
             ConnectionSpec keelSpec = withRemote(ConnectionSpec.psk(topo.a(), topo.b(), PSK, IKE, ESP),
                     topo.publicAddressOfB());
             ConnectionSpec charonSpec = withoutEncap(ConnectionSpec.psk(topo.b(), topo.a(), PSK, IKE, ESP));
+            // DPD every second: charon's protected requests are what moves the IKE SA (without MOBIKE), or what
+            // tells charon its mapping changed (with it); the harness's charon has mobike = no, a later key wins
+            CharonOptions options = CharonOptions.defaults().withConnectionLine("dpd_delay = 1s")
+                    .withConnectionLine("mobike = " + (mobike ? "yes" : "no"));
             try (StrongSwanPeer charon = StrongSwanPeer.start(topo.b().gatewayNamespace(), work.resolve("charon"),
-                    charonSpec);
+                    charonSpec, options);
                     KeelGatewayProcess keel = startKeel(topo.a(), keelSpec, work.resolve("keel"))) {
                 withLogs(charon, keel, () -> {
-                    // DPD every second: charon's protected requests are what moves the IKE SA
-                    Path conf = charon.workDir().resolve("swanctl/swanctl.conf");
-                    Files.writeString(conf, Files.readString(conf).replace("mobike = no", "mobike = no\n    dpd_delay = 1s"));
-                    charon.loadConfig();
                     charon.initiate(WAIT).requireOk();
                     charon.awaitSas(l -> l.size() == 1
                             && l.getFirst().child("net").filter(c -> c.state().equals("INSTALLED")).isPresent(), WAIT);
                     assertThat(CharonPairTest.pingsAnswered(topo, topo.a(), topo.b(), PINGS)).as("A -> B before")
                             .isEqualTo(PINGS);
+                    if (mobike) {
+                        keel.awaitLog(", MOBIKE)", WAIT);
+                        // strongSwan compares the NAT detection of each DPD answer with the previous one's (not
+                        // IKE_SA_INIT's): a mapping that changes before its first DPD is never noticed
+                        awaitCharonLog(charon, "parsed INFORMATIONAL response", WAIT);
+                    }
 
                     String router = topo.routerNamespace();
                     String iptables = SystemTests.findTool("iptables-nft").orElseThrow().toString();
@@ -225,6 +247,11 @@ class NatTraversalInteropTest {
                                 .isLessThan(deadline);
                         assertThat(++rounds).as("ping rounds").isLessThan(60);
                     }
+                    if (mobike) {
+                        keel.awaitLog("MOBIKE: UPDATE_SA_ADDRESSES from /" + topo.publicAddressOfB() + ":31", WAIT);
+                        keel.awaitLog("passed the return routability check", WAIT);
+                        assertThat(charon.log()).contains("detected changes in NAT mappings");
+                    }
                     keel.awaitLog("CHILD SA net follows", WAIT);
                     assertThat(CharonPairTest.pingsAnswered(topo, topo.a(), topo.b(), PINGS)).as("A -> B after")
                             .isEqualTo(PINGS);
@@ -240,6 +267,15 @@ class NatTraversalInteropTest {
                     + " && esp")).as("Keel's ESP to the new mapping").isGreaterThanOrEqualTo(2L * PINGS);
             assertThat(count(pcap, List.of(), "ip.src == " + nat + " && udp.srcport >= 31000 && udp.srcport <= 31999"
                     + " && isakmp")).as("charon's IKE from the new mapping").isGreaterThan(0);
+        }
+    }
+
+    /** Waits (bounded) until charon's log has {@code text}. */
+    private static void awaitCharonLog(StrongSwanPeer charon, String text, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!charon.log().contains(text)) {
+            assertThat(System.nanoTime()).as("charon logged '" + text + "'").isLessThan(deadline);
+            Thread.sleep(100);
         }
     }
 

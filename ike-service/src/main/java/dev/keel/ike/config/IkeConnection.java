@@ -34,10 +34,12 @@ import java.util.Optional;
  * @param children    CHILD_SA configurations
  * @param lifetime    when IKE SAs of this connection are rekeyed, and deleted if that fails
  * @param fragmentation whether IKE fragmentation (RFC 7383) is announced and used
+ * @param mobike      whether MOBIKE (RFC 4555) is announced in IKE_AUTH and used when the peer announces it too
  */
 public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
         IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
-        Duration dpdDelay, List<ChildConnection> children, IkeLifetime lifetime, Fragmentation fragmentation) {
+        Duration dpdDelay, List<ChildConnection> children, IkeLifetime lifetime, Fragmentation fragmentation,
+        boolean mobike) {
 
     /** swanctl's {@code fragmentation} values, as far as IKEv2 tells them apart (RFC 7383). */
     public enum Fragmentation {
@@ -83,6 +85,14 @@ public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange>
         java.util.Objects.requireNonNull(fragmentation, "fragmentation");
     }
 
+    /** A connection with MOBIKE on, swanctl's default. */
+    public IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
+            IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
+            Duration dpdDelay, List<ChildConnection> children, IkeLifetime lifetime, Fragmentation fragmentation) {
+        this(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap, dpdDelay, children,
+                lifetime, fragmentation, true);
+    }
+
     /** A connection with fragmentation {@code yes}, swanctl's default. */
     public IkeConnection(String name, List<IpRange> localAddrs, List<IpRange> remoteAddrs, int remotePort,
             IkeIdentity localId, IkeIdentity remoteId, Auth auth, List<Proposal> proposals, boolean encap,
@@ -102,13 +112,19 @@ public record IkeConnection(String name, List<IpRange> localAddrs, List<IpRange>
     /** This connection with IKE SA lifetimes {@code l}. */
     public IkeConnection withLifetime(IkeLifetime l) {
         return new IkeConnection(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap,
-                dpdDelay, children, l, fragmentation);
+                dpdDelay, children, l, fragmentation, mobike);
     }
 
     /** This connection with fragmentation {@code f}. */
     public IkeConnection withFragmentation(Fragmentation f) {
         return new IkeConnection(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap,
-                dpdDelay, children, lifetime, f);
+                dpdDelay, children, lifetime, f, mobike);
+    }
+
+    /** This connection with MOBIKE (RFC 4555) on or off. */
+    public IkeConnection withMobike(boolean on) {
+        return new IkeConnection(name, localAddrs, remoteAddrs, remotePort, localId, remoteId, auth, proposals, encap,
+                dpdDelay, children, lifetime, fragmentation, on);
     }
 
     /** The child named {@code child}. */

@@ -3,6 +3,7 @@ package dev.keel.ike.engine;
 import dev.keel.ike.message.ExchangeType;
 import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.task.DpdTask;
+import dev.keel.ike.task.MobikeTask;
 import java.time.Duration;
 
 /**
@@ -34,7 +35,9 @@ final class DeadPeerDetection {
                 return;
             }
             if (!sa.tasks().busy()) {
-                sa.tasks().queue(ExchangeType.INFORMATIONAL, new DpdTask());
+                // behind a NAT with MOBIKE the peer follows only our updates: learn of a changed mapping (RFC 4555 §3.8)
+                sa.tasks().queue(ExchangeType.INFORMATIONAL, sa.mobike() && sa.endpoints().natHere()
+                        ? MobikeTask.liveness(sa) : new DpdTask());
             }
             check(sa, delay, delay);
         });

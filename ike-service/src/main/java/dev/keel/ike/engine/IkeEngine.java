@@ -32,6 +32,7 @@ import dev.keel.ike.task.IkeInitTask;
 import dev.keel.ike.task.IkeIntermediateTask;
 import dev.keel.ike.task.InformationalTask;
 import dev.keel.ike.task.MessageIdSyncTask;
+import dev.keel.ike.task.MobikeTask;
 import dev.keel.ike.task.NatDetectTask;
 import dev.keel.ike.task.RefuseTask;
 import dev.keel.ike.session.Task;
@@ -301,6 +302,23 @@ public final class IkeEngine implements IkeReceiver {
     }
 
     /**
+     * Tells the peer of {@code sa} (or of the IKE SA that replaced it) with UPDATE_SA_ADDRESSES that
+     * the IKE SA and its CHILD SAs now run from the address and port we send from (RFC 4555 §3.5):
+     * what the node calls when its own address, or the NAT in front of it, changed. The response's
+     * NAT detection sets the IKE SA's NAT findings again. False when MOBIKE was not negotiated.
+     */
+    public CompletableFuture<Boolean> updateSaAddresses(IkeSa sa) {
+        return onSaThread(sa, s -> {
+            IkeSa current = s.current();
+            if (!current.mobike() || current.state() != IkeSaState.ESTABLISHED) {
+                return false;
+            }
+            current.tasks().queue(ExchangeType.INFORMATIONAL, MobikeTask.update(current));
+            return true;
+        });
+    }
+
+    /**
      * Runs {@code action} on {@code sa}'s thread, where its state may be read and changed; the
      * future completes with the result there (or fails with what it threw). For readers off that
      * thread: the admin API, which never reads an IKE SA anywhere else.
@@ -549,7 +567,8 @@ public final class IkeEngine implements IkeReceiver {
             case IKE_INTERMEDIATE -> sa.state() == IkeSaState.CONNECTING && keyed && sa.nextAdditionalKeyExchange() != null
                     ? List.of(IkeIntermediateTask.responder(sa))
                     : List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
-            case INFORMATIONAL -> List.of(new InformationalTask(sa));
+            case INFORMATIONAL -> sa.mobike() ? List.of(new InformationalTask(sa), MobikeTask.responder(sa))
+                    : List.of(new InformationalTask(sa));
             case CREATE_CHILD_SA -> List.of(new CreateChildSaResponder(sa));
             default -> List.of(new RefuseTask(NotifyType.INVALID_SYNTAX));
         };

@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * CHILD SAs follow their IKE SA when the peer's NAT mapping changes (RFC 7296 §2.23: the IKE SA
  * moves to where the peer's protected requests come from; RFC 3948 §3.5, the ESP-in-UDP SAs
- * must send there too): after an exchange that moved an IKE SA whose peer is behind a NAT, the
- * peer endpoint of each of its ESP-in-UDP CHILD SAs' records is updated in the SAD
+ * must send there too) or a MOBIKE peer moved it with UPDATE_SA_ADDRESSES (RFC 4555 §3.5, once
+ * its new address passed the return routability check, §3.7): after an exchange that moved such
+ * an IKE SA, the peer endpoint of each of its CHILD SAs' records is updated in the SAD
  * (UpdateChildSa), and the data plane's watch of the SAD points the outbound SA there.
  */
 public final class ChildSaPeerFollower implements IkeEvents {
@@ -49,9 +50,13 @@ public final class ChildSaPeerFollower implements IkeEvents {
 
     @Override
     public void childEstablished(IkeSa sa, ChildSa child) {
-        if (child.encap()) { // ChildSaRecords wrote this peer into its records
-            peers.put(child.inboundSpi(), sa.endpoints().remote());
-        }
+        peers.put(child.inboundSpi(), recordPeer(sa.endpoints().remote(), child)); // as ChildSaRecords wrote it
+    }
+
+    /** The peer endpoint a record of {@code child} holds when the peer's IKE endpoint is {@code remote}. */
+    private static InetSocketAddress recordPeer(InetSocketAddress remote, ChildSa child) {
+        // port 0 is raw ESP (sa.proto Endpoint); a CHILD SA keeps its encapsulation when its peer moves
+        return child.encap() ? remote : new InetSocketAddress(remote.getAddress(), 0);
     }
 
     @Override
@@ -61,11 +66,13 @@ public final class ChildSaPeerFollower implements IkeEvents {
 
     @Override
     public CompletionStage<?> ikeSaChanged(IkeSa sa) {
-        if (!sa.endpoints().natThere()) {
-            return INSTALLED; // §2.23: only a peer behind a NAT is followed
+        // §2.23: without MOBIKE only a peer behind a NAT is followed; RFC 4555 §3.7: a MOBIKE peer once its new
+        // address answered the return routability check
+        if (!(sa.mobike() || sa.endpoints().natThere()) || sa.endpoints().routabilityPending()) {
+            return INSTALLED;
         }
-        InetSocketAddress now = sa.endpoints().remote();
         for (ChildSa c : sa.children()) {
+            InetSocketAddress now = recordPeer(sa.endpoints().remote(), c);
             InetSocketAddress was = peers.get(c.inboundSpi());
             if (was != null && !was.equals(now)) {
                 peers.put(c.inboundSpi(), now);

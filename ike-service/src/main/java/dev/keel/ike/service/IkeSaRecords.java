@@ -93,6 +93,7 @@ public final class IkeSaRecords {
                 .setInFlightRekeyedChildSpi(s.inFlightRekeyedChild())
                 .setInFlightNewChildSpi(s.inFlightNewChild())
                 .setPeerMessageIdSync(s.peerMessageIdSync())
+                .setMobike(s.mobike())
                 .setReplaced(s.replaced())
                 .setDeleting(s.deleting());
         if (s.lastResponse() != null) {
@@ -172,7 +173,7 @@ public final class IkeSaRecords {
                 Integer.toUnsignedLong(r.getNextRequestMessageId()), Integer.toUnsignedLong(r.getNextExpectedMessageId()),
                 r.getRequestInFlight(), r.getInFlightRekeyedChildSpi(), r.getInFlightNewChildSpi(),
                 last == null ? -1 : Integer.toUnsignedLong(r.getLastResponseMessageId()), last, r.getPeerMessageIdSync(),
-                children, r.getReplaced(), r.getDeleting(), predecessor[0], predecessor[1], r.getCreatedAtMs());
+                r.getMobike(), children, r.getReplaced(), r.getDeleting(), predecessor[0], predecessor[1], r.getCreatedAtMs());
     }
 
     /** The SPIs in record id {@code id} ({@link #id}). */

@@ -68,17 +68,22 @@ public final class PolicyConnections {
             return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), pubKey(at, c, ref, secret), proposals,
                     true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c))
-                    .withFragmentation(fragmentation(at, c));
+                    .withFragmentation(fragmentation(at, c)).withMobike(mobike(c));
         }
         byte[] copy = secret.clone();
         try {
             return new IkeConnection(c.getName(), IkeConnection.addresses(c.getLocalAddrsList()), IkeConnection.addresses(c.getRemoteAddrsList()),
                     ikePort, localId, anyOrIdentity(c.getRemote().getId()), new IkeConnection.Auth.Psk(copy),
                     proposals, true, Duration.ofSeconds(c.getDpdDelaySeconds()), children, lifetime(at, c))
-                    .withFragmentation(fragmentation(at, c));
+                    .withFragmentation(fragmentation(at, c)).withMobike(mobike(c));
         } finally {
             Arrays.fill(copy, (byte) 0);
         }
+    }
+
+    /** The connection's {@code mobike} (RFC 4555); unset (an older policy-service) is swanctl's default, yes. */
+    private static boolean mobike(Connection c) {
+        return !c.hasMobike() || c.getMobike();
     }
 
     /** The connection's {@code fragmentation} (RFC 7383); unset (an older policy-service) is swanctl's default, yes. */

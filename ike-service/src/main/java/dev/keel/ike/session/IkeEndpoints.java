@@ -17,6 +17,9 @@ public final class IkeEndpoints {
     private int localPort;
     private boolean natHere;
     private boolean natThere;
+    private boolean routabilityPending;
+    /** The peer's NAT_DETECTION_DESTINATION_IP in its last answer to a liveness check of ours: our mapping then. */
+    private byte[] mappingHash;
 
     IkeEndpoints(InetSocketAddress remote, IpAddress localAddress, int localPort, int natTPort) {
         this.remote = remote;
@@ -77,6 +80,39 @@ public final class IkeEndpoints {
     void follow(InetSocketAddress from, int onLocalPort) {
         remote = from;
         localPort = onLocalPort;
+    }
+
+    /**
+     * MOBIKE moved the IKE SA (RFC 4555 §3.5): the peer's endpoint and our port are those of the
+     * UPDATE_SA_ADDRESSES request's IP header, the NAT findings those of its NAT detection
+     * payloads. {@code unverified} when the new peer address has not passed a return routability
+     * check yet (§3.7): CHILD SAs stay where they are until it has.
+     */
+    public void moveTo(InetSocketAddress newRemote, int newLocalPort, boolean here, boolean there, boolean unverified) {
+        remote = newRemote;
+        localPort = newLocalPort;
+        natHere = here;
+        natThere = there;
+        routabilityPending = unverified;
+    }
+
+    /** True while a MOBIKE move waits for its return routability check (RFC 4555 §3.7). */
+    public boolean routabilityPending() {
+        return routabilityPending;
+    }
+
+    /** The return routability check of the peer's current address passed (or is given up: the IKE SA goes). */
+    public void routabilityChecked() {
+        routabilityPending = false;
+    }
+
+    /** How the peer last saw our address and port (a NAT detection hash), or null: to tell a changed NAT mapping. */
+    public byte[] mappingHash() {
+        return mappingHash;
+    }
+
+    public void mappingHash(byte[] hash) {
+        this.mappingHash = hash.clone();
     }
 
     /** Takes the endpoints and NAT findings of an IKE SA this one carries on (a rekey's successor, a takeover). */

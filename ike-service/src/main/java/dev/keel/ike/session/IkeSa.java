@@ -68,6 +68,11 @@ public final class IkeSa {
     private final ExchangeBarrier barrier = new ExchangeBarrier(this);
     /** The peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311). */
     private boolean peerMessageIdSync;
+    /** Both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.2). */
+    private boolean mobike;
+    /** Where the request being processed came from, and to which of our ports (RFC 4555 §3.5 takes the new addresses from there). */
+    private InetSocketAddress requestSource;
+    private int requestLocalPort;
     /** The IKE SA this one replaced in a rekey, until that one is gone. */
     private IkeSa predecessor;
     /** Our CHILD SAs, in the order they were made. */
@@ -188,7 +193,7 @@ public final class IkeSa {
             barrier.storeFromNowOn();
             forgetPreviousCiphers();
             env.counters().established();
-            LOG.info("{} established with {} ({})", this, endpoints.remote(), suite);
+            LOG.info("{} established with {} ({}{})", this, endpoints.remote(), suite, mobike ? ", MOBIKE" : "");
             env.events().ikeEstablished(this);
         }
     }
@@ -466,9 +471,32 @@ public final class IkeSa {
      */
     public void requestAccepted(IkeMessage request, InetSocketAddress from, int onLocalPort) {
         lastInboundMillis = timers.nowMillis();
-        if (request.isProtected()) {
+        requestSource = from;
+        requestLocalPort = onLocalPort;
+        // RFC 4555 §3.5: with MOBIKE only UPDATE_SA_ADDRESSES moves the IKE SA (MobikeTask), nothing implicit
+        if (request.isProtected() && !mobike) {
             endpoints.follow(from, onLocalPort);
         }
+    }
+
+    /** Where the request being processed came from (its IP header's source address and port). */
+    public InetSocketAddress requestSource() {
+        return requestSource;
+    }
+
+    /** Our port the request being processed arrived on. */
+    public int requestLocalPort() {
+        return requestLocalPort;
+    }
+
+    /** True when both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.2). */
+    public boolean mobike() {
+        return mobike;
+    }
+
+    /** Records whether MOBIKE was negotiated in IKE_AUTH. */
+    public void mobike(boolean negotiated) {
+        this.mobike = negotiated;
     }
 
     // ---- negotiated state the tasks fill in ----
@@ -685,7 +713,7 @@ public final class IkeSa {
         return new IkeSaSnapshot(connection.name(), originalInitiator, spiI, spiR, endpoints.remote(),
                 endpoints.localPort(), endpoints.natHere(), endpoints.natThere(), proposal, keys,
                 tasks.nextRequestId(), tasks.expectedRequestId(), tasks.requestInFlight(), tasks.inFlightRekeyedChild(),
-                tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync,
+                tasks.inFlightNewChild(), tasks.lastResponseId(), tasks.lastResponse(), peerMessageIdSync, mobike,
                 childSas.snapshot(), successor != null, state == IkeSaState.DELETING && successor == null,
                 predecessor == null ? 0 : predecessor.spiI, predecessor == null ? 0 : predecessor.spiR,
                 establishedAtMillis);
@@ -701,6 +729,7 @@ public final class IkeSa {
         connection = c;
         endpoints.carryOn(s.remote(), s.localPort(), s.natHere(), s.natThere());
         peerMessageIdSync = s.peerMessageIdSync();
+        mobike = s.mobike();
         establishedAtMillis = s.establishedAtMillis();
         keys(s.proposal(), IkeSuite.from(s.proposal()), s.keys());
         childSas.restore(s.children());
@@ -772,6 +801,7 @@ public final class IkeSa {
         next.peerIdentity = peerIdentity;
         next.barrier.storeFromNowOn();
         next.peerMessageIdSync = peerMessageIdSync;
+        next.mobike = mobike;
         next.fragmentation.inherit(fragmentation);
         next.predecessor = this;
         next.reauthAtMillis = reauthAtMillis; // a rekey does not authenticate anew (strongSwan keeps the time too)

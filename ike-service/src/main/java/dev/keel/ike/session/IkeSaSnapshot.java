@@ -23,6 +23,7 @@ import java.util.List;
  * @param lastResponseId    message ID of {@code lastResponse}, -1 when there is none
  * @param lastResponse      the last response sent, as sent (the array is never changed), or null
  * @param peerMessageIdSync the peer announced IKEV2_MESSAGE_ID_SYNC_SUPPORTED (RFC 6311)
+ * @param mobike            both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 §3.2)
  * @param children          the CHILD SAs, in the order they were made
  * @param replaced          a rekey replaced this IKE SA (RFC 7296 §2.18): it holds no CHILD SAs and goes away
  * @param deleting          a Delete of this IKE SA is under way
@@ -34,7 +35,7 @@ public record IkeSaSnapshot(String connection, boolean originalInitiator, long s
         InetSocketAddress remote, int localPort, boolean natHere, boolean natThere, Proposal proposal,
         IkeSaKeys keys, long nextRequestId, long expectedRequestId, boolean requestInFlight,
         int inFlightRekeyedChild, int inFlightNewChild, long lastResponseId,
-        byte[] lastResponse, boolean peerMessageIdSync, List<Child> children, boolean replaced, boolean deleting,
+        byte[] lastResponse, boolean peerMessageIdSync, boolean mobike, List<Child> children, boolean replaced, boolean deleting,
         long predecessorSpiI, long predecessorSpiR, long establishedAtMillis) {
 
     /** Copies the list. */

@@ -447,7 +447,10 @@ public final class TaskManager {
             sa.destroy(type + " request failed; answered " + describeErrors(response));
             return;
         }
-        sendWhenDurable(encoded, null, 0, null);
+        // §2.11: the response goes where the request came from, which with MOBIKE need not be where the IKE SA is
+        // (RFC 4555 §3.5: only UPDATE_SA_ADDRESSES moves it)
+        boolean elsewhere = !from.equals(sa.endpoints().remote()) || localPort != sa.endpoints().localPort();
+        sendWhenDurable(encoded, elsewhere ? from : null, localPort, null);
     }
 
     /**

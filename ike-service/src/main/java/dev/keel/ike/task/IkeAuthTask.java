@@ -106,6 +106,9 @@ public final class IkeAuthTask implements Task {
         m.add(auth);
         // RFC 6311: after a takeover the node that carries this IKE SA on may synchronize message IDs
         m.notify(NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED);
+        if (initiator ? c.mobike() : sa.mobike()) { // RFC 4555 §3.2: the responder only answers the initiator's
+            m.notify(NotifyType.MOBIKE_SUPPORTED);
+        }
         if (!initiator) {
             sa.established();
         }
@@ -146,6 +149,7 @@ public final class IkeAuthTask implements Task {
         } else if (sa.connection().remoteId() != null && !sa.connection().remoteId().equals(identity)) {
             return reject("responder identified as " + identity + ", expected " + sa.connection().remoteId());
         }
+        sa.mobike(sa.connection().mobike() && m.notify(NotifyType.MOBIKE_SUPPORTED).isPresent());
         byte[] octets = signedOctets(false, peerId.idType(), peerId.data(), m.header().messageId());
         String problem = verify(m, auth.get(), peerId, octets);
         if (problem != null) {

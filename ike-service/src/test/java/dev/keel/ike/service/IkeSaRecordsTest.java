@@ -72,7 +72,7 @@ class IkeSaRecordsTest {
         return new IkeSaSnapshot("to-b", false, 0x1122334455667788L, 0x99aabbccddeeff00L,
                 new InetSocketAddress("198.51.100.7", 61000), 4500, true, false,
                 Proposal.parse(Protocol.IKE, ike).effective(), keys, 7, 0xfffffffeL, true, 0x0101, 0x2020, 0xfffffffdL,
-                new byte[] {1, 2, 3}, true, children, false, true, 0x0aL, 0x0bL, 0);
+                new byte[] {1, 2, 3}, true, true, children, false, true, 0x0aL, 0x0bL, 0);
     }
 
     /** The record as the SAD hands it to the next owner: wrapped keys (here the plain ones) under KEK_ID. */
@@ -131,6 +131,7 @@ class IkeSaRecordsTest {
             assertThat(back.lastResponseId()).isEqualTo(0xfffffffdL);
             assertThat(back.lastResponse()).containsExactly(1, 2, 3);
             assertThat(back.peerMessageIdSync()).isTrue();
+            assertThat(back.mobike()).isTrue();
             assertThat(back.replaced()).isFalse();
             assertThat(back.deleting()).isTrue();
             assertThat(back.predecessorSpiI()).isEqualTo(0x0a);

@@ -92,6 +92,13 @@ class PolicyConnectionsTest {
     }
 
     @Test
+    void mobikeIsMappedAndAnUnsetOneIsSwanctlsDefaultYes() {
+        assertThat(PolicyConnections.of(connection(child().build()), SECRETS, 500).mobike()).isTrue();
+        Connection off = connection(child().build()).toBuilder().setMobike(false).build();
+        assertThat(PolicyConnections.of(off, SECRETS, 500).mobike()).isFalse();
+    }
+
+    @Test
     void aBadSelectorIsRefusedNamingConnectionChildAndField() {
         // Before: core's bare "protocol 300 is out of range 0-255", naming neither connection nor field.
         var bad = child().setRemoteTs(0, CoreMapping.selector(TrafficSelector.parse("10.2.0.0/16")).toBuilder()

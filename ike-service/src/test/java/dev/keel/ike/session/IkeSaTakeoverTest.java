@@ -177,6 +177,16 @@ class IkeSaTakeoverTest {
     }
 
     @Test
+    void survivorCarriesMobikeOnAsNegotiatedInIkeAuth() throws Exception {
+        IkeSa sa = establish();
+        assertThat(peers.alice.onSaThread(sa, IkeSa::mobike).get(5, TimeUnit.SECONDS)).as("alice negotiated it").isTrue();
+        IkeEngine survivor = survivor();
+        IkeSa adopted = survivor.adopt(sad.get(sa.spiI(), sa.spiR()), false, x -> { }).get(10, TimeUnit.SECONDS);
+        // RFC 4555 §3.5: the peer still moves the IKE SA with UPDATE_SA_ADDRESSES only, so the survivor must know
+        assertThat(survivor.onSaThread(adopted, IkeSa::mobike).get(5, TimeUnit.SECONDS)).as("the survivor's").isTrue();
+    }
+
+    @Test
     void survivorAnswersThePeersDeadPeerDetectionAndRunsItsOwn() throws Exception {
         peers.reshape(c -> TwoIkePeers.dpd(c, Duration.ofMillis(400)), c -> TwoIkePeers.dpd(c, Duration.ofMillis(300)));
         IkeSa sa = establish();

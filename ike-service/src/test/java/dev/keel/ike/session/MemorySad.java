@@ -51,7 +51,7 @@ final class MemorySad {
                 s.localPort(), s.natHere(), s.natThere(), s.proposal(), k,
                 s.nextRequestId(), s.expectedRequestId(), s.requestInFlight(), s.inFlightRekeyedChild(),
                 s.inFlightNewChild(), s.lastResponseId(),
-                s.lastResponse() == null ? null : s.lastResponse().clone(), s.peerMessageIdSync(), children,
+                s.lastResponse() == null ? null : s.lastResponse().clone(), s.peerMessageIdSync(), s.mobike(), children,
                 s.replaced(), s.deleting(), s.predecessorSpiI(), s.predecessorSpiR(), s.establishedAtMillis());
         records.put(id(s.spiI(), s.spiR()), copy);
         writes.add(copy);

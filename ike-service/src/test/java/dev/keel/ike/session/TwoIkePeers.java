@@ -50,6 +50,10 @@ public final class TwoIkePeers implements AutoCloseable {
     public volatile Predicate<byte[]> dropToBob = d -> false;
     /** Every datagram bob sent, in order (what a peer sees of a takeover). */
     final ConcurrentLinkedQueue<byte[]> fromBob = new ConcurrentLinkedQueue<>();
+    /** Where each datagram bob sent went, in order. */
+    final ConcurrentLinkedQueue<InetSocketAddress> bobSentTo = new ConcurrentLinkedQueue<>();
+    /** The source bob sees on alice's datagrams: ALICE, or another address once she "moved" (MOBIKE tests). */
+    volatile InetSocketAddress aliceSource = ALICE;
     /** The engine that receives what is sent to ALICE: alice, or after {@link #survivor} the survivor. */
     private volatile IkeEngine atAlice;
     /** Set by {@link #survivor}: alice is dead, nothing she sends arrives. */
@@ -90,11 +94,12 @@ public final class TwoIkePeers implements AutoCloseable {
         IkeEngine[] engines = new IkeEngine[2];
         IkeTransport toBob = (port, peer, msg) -> {
             if (!aliceDead) {
-                deliver(engines[1], ALICE, msg, dropToBob);
+                deliver(engines[1], aliceSource, msg, dropToBob);
             }
         };
         IkeTransport toAlice = (port, peer, msg) -> {
             fromBob.add(msg.clone());
+            bobSentTo.add(peer);
             deliver(atAlice, BOB, msg, dropToAlice);
         };
         alice = new IkeEngine(toBob, both(aliceEvents, aliceAlso), address(ALICE), 500, 4500, new ConnectionDirectory(),

@@ -24,11 +24,12 @@ import java.util.List;
  * @param fragmentation IKE fragmentation (RFC 7383), swanctl's {@code yes}, {@code accept}, {@code force} or {@code no}
  * @param iface       the interface of a route-based connection, or null: its children's traffic is
  *                    routed into the shared plaintext side by their selectors
+ * @param mobike      MOBIKE (RFC 4555): announced in IKE_AUTH and used when the peer announces it too
  */
 public record ConnectionConfig(String name, int version, List<String> localAddrs, List<String> remoteAddrs,
         AuthConfig local, AuthConfig remote, List<Proposal> proposals, Duration dpdDelay, boolean encap,
         List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime, Duration reauthTime,
-        String fragmentation, RouteInterface iface) {
+        String fragmentation, RouteInterface iface, boolean mobike) {
 
     /** Copies the lists. */
     public ConnectionConfig {
@@ -44,7 +45,7 @@ public record ConnectionConfig(String name, int version, List<String> localAddrs
             List<ChildConfig> children, Duration rekeyTime, Duration overTime, Duration randTime,
             String fragmentation) {
         this(name, version, localAddrs, remoteAddrs, local, remote, proposals, dpdDelay, encap, children, rekeyTime,
-                overTime, randTime, Duration.ZERO, fragmentation, null);
+                overTime, randTime, Duration.ZERO, fragmentation, null, true);
     }
 
     /** Whether the connection owns an interface ({@link #iface}). */

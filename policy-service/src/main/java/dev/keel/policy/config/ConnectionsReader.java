@@ -41,7 +41,7 @@ final class ConnectionsReader {
 
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
             "remote", "proposals", "dpd_delay", "encap", "children", "rekey_time", "over_time", "rand_time", "reauth_time",
-            "fragmentation", "interface");
+            "fragmentation", "interface", "mobike");
     private static final Set<String> INTERFACE_KEYS = Set.of("name", "addresses", "mtu");
     /** A route-based connection's selectors when the child gives none: everything, routing decides. */
     private static final List<TrafficSelector> ROUTE_BASED_TS = List.of(TrafficSelector.parse("0.0.0.0/0", null),
@@ -124,6 +124,7 @@ final class ConnectionsReader {
                 ? proposals(m.get("proposals"), path + ".proposals", Protocol.IKE) : DEFAULT_IKE;
         Long dpd = m.containsKey("dpd_delay") ? nodes.duration(m.get("dpd_delay"), path + ".dpd_delay") : Long.valueOf(0);
         Boolean encap = m.containsKey("encap") ? nodes.bool(m.get("encap"), path + ".encap") : Boolean.FALSE;
+        Boolean mobike = m.containsKey("mobike") ? nodes.bool(m.get("mobike"), path + ".mobike") : Boolean.TRUE;
         long[] lifetime = ikeLifetime(m, path, node);
         // swanctl's values; "force" fragments IKEv1's first message only, for IKEv2 it is "yes" (RFC 7383 §2.5)
         String fragmentation = m.containsKey("fragmentation") ? nodes.choice(m.get("fragmentation"),
@@ -164,14 +165,14 @@ final class ConnectionsReader {
             }
         }
         if (problems.size() != before || localAddrs == null || remoteAddrs == null || local == null
-                || remote == null || proposals == null || dpd == null || encap == null || lifetime == null
+                || remote == null || proposals == null || dpd == null || encap == null || mobike == null || lifetime == null
                 || fragmentation == null) {
             return null;
         }
         return new ConnectionConfig(name, version, localAddrs, remoteAddrs, local, remote, proposals,
                 Duration.ofSeconds(dpd), encap, children, Duration.ofSeconds(lifetime[0]),
                 Duration.ofSeconds(lifetime[1]), Duration.ofSeconds(lifetime[2]), Duration.ofSeconds(lifetime[3]),
-                fragmentation, iface);
+                fragmentation, iface, mobike);
     }
 
     /**

@@ -43,6 +43,7 @@ final class ProtoMapper {
                 .setRemote(auth(c.remote()))
                 .setDpdDelaySeconds(c.dpdDelay().toSeconds())
                 .setEncap(c.encap())
+                .setMobike(c.mobike())
                 .setRekeyTimeSeconds(c.rekeyTime().toSeconds())
                 .setOverTimeSeconds(c.overTime().toSeconds())
                 .setRandTimeSeconds(c.randTime().toSeconds())

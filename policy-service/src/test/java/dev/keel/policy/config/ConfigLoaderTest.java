@@ -427,6 +427,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void mobikeIsABooleanAndDefaultsToYesAsSwanctl() {
+        assertThat(valid(GOOD).connection("site-b").orElseThrow().mobike()).isTrue();
+        assertThat(valid(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    mobike: no")).connection("site-b")
+                .orElseThrow().mobike()).isFalse();
+        ConfigProblem bad = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    mobike: sometimes"));
+        assertThat(bad.path()).isEqualTo("connections.site-b.mobike");
+        assertThat(bad.line()).isEqualTo(11);
+    }
+
+    @Test
     void ikeSaLifetimeMistakesNameFileLineAndKeyPath() {
         ConfigProblem reauth = onlyProblem(GOOD.replace("dpd_delay: 30s", "dpd_delay: 30s\n    reauth_time: 10m\n"
                 + "    rand_time: 15m"));
