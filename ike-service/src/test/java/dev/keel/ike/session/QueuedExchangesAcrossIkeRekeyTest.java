@@ -23,9 +23,7 @@ class QueuedExchangesAcrossIkeRekeyTest {
     @Test
     void aChildDeleteQueuedBehindOurIkeRekeyIsSentOnTheNewIkeSa() throws Exception {
         try (TwoIkePeers peers = new TwoIkePeers()) {
-            peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
-            IkeSa oldAlice = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
-            Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+            IkeSa oldAlice = establish(peers);
             ChildSa child = peers.aliceEvents.children.peek();
 
             AtomicReference<byte[]> rekeyRequest = new AtomicReference<>();
@@ -48,9 +46,7 @@ class QueuedExchangesAcrossIkeRekeyTest {
     @Test
     void aChildDeleteQueuedWhenThePeerRekeysTheIkeSaIsSentOnTheNewIkeSa() throws Exception {
         try (TwoIkePeers peers = new TwoIkePeers()) {
-            peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
-            IkeSa oldAlice = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
-            Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+            IkeSa oldAlice = establish(peers);
             IkeSa oldBob = TwoIkePeers.onlyIkeSa(peers.bob);
             ChildSa child = peers.aliceEvents.children.peek();
 
@@ -78,9 +74,7 @@ class QueuedExchangesAcrossIkeRekeyTest {
     @Test
     void theAnswerToAChildDeleteRemovesTheChildSaFromTheIkeSaThatTookItOver() throws Exception {
         try (TwoIkePeers peers = new TwoIkePeers()) {
-            peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
-            IkeSa oldAlice = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
-            Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+            IkeSa oldAlice = establish(peers);
             IkeSa oldBob = TwoIkePeers.onlyIkeSa(peers.bob);
             ChildSa child = peers.aliceEvents.children.peek();
 
@@ -102,6 +96,14 @@ class QueuedExchangesAcrossIkeRekeyTest {
             assertChildGoneOnBothSides(peers, oldAlice);
             assertThat(peers.aliceEvents.children).as("no CHILD SA made again").hasSize(1);
         }
+    }
+
+    /** Alice's IKE SA with one CHILD SA, which bob has too. */
+    private static IkeSa establish(TwoIkePeers peers) throws Exception {
+        peers.configurePsk(IKE, IKE, "aes256gcm16", "aes256gcm16", "k", "k", "10.2.0.0/16", "10.2.0.0/16");
+        IkeSa alice = peers.alice.initiate("to-bob", "net").get(10, TimeUnit.SECONDS);
+        Eventually.until(Duration.ofSeconds(5), "bob has the child", () -> peers.bobEvents.children.size() == 1);
+        return alice;
     }
 
     private static void assertChildGoneOnBothSides(TwoIkePeers peers, IkeSa oldAlice) throws InterruptedException {
