@@ -5,7 +5,6 @@ import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.engine.IkeEngine;
 import dev.keel.ike.metrics.IkeMetrics;
 import dev.keel.ike.session.IkeSa;
-import dev.keel.proto.v1.ChildSaInfo;
 import dev.keel.proto.v1.IkeSaState;
 import dev.keel.proto.v1.IkeServiceGrpc;
 import dev.keel.proto.v1.InitiateRequest;
@@ -42,7 +41,6 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -389,12 +387,12 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
     }
 
     /**
-     * Reauthenticates each IKE SA (RFC 7296 §2.8.3), break-before-make as strongSwan by default:
-     * deleted with its CHILD SAs, then initiated again with the same children. Needs a
-     * connection this node can initiate.
+     * Reauthenticates each IKE SA (RFC 7296 §2.8.3) make-before-break, as {@code reauth_time} does
+     * ({@link IkeEngine#reauthenticate}): the new IKE SA and a CHILD SA of each configuration the
+     * old one carries are installed before the old one is deleted. Needs a connection this node
+     * can initiate; a reauthentication that fails leaves the old IKE SA as it was (ABORTED).
      */
     private static CompletableFuture<RekeyResponse> reauthenticate(IkeEngine engine, List<Targets.Target> targets) {
-        List<IkeConnection> connections = new ArrayList<>();
         for (Targets.Target t : targets) {
             String name = t.ike().info().getConnection();
             Optional<IkeConnection> c = engine.connections().byName(name);
@@ -404,26 +402,26 @@ public final class IkeAdminService extends IkeServiceGrpc.IkeServiceImplBase {
                         + (c.isEmpty() ? "is no longer configured" : "has no remote address, this node cannot initiate it"))
                         .asRuntimeException();
             }
-            connections.add(c.get());
         }
         RekeyResponse.Builder answer = RekeyResponse.newBuilder();
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-        for (int i = 0; i < targets.size(); i++) {
-            Targets.Target t = targets.get(i);
-            IkeConnection c = connections.get(i);
-            LinkedHashSet<String> names = new LinkedHashSet<>();
-            t.ike().info().getChildrenList().stream().map(ChildSaInfo::getName).filter(n -> c.child(n).isPresent())
-                    .forEach(names::add);
-            List<String> children = names.isEmpty() ? childrenToStart(c, "") : List.copyOf(names);
-            chain = chain.thenCompose(v -> new Termination(engine, List.of(t), TERMINATE_TIMEOUT).start())
-                    .thenCompose(deleted -> new Initiation(engine, c.name(), children,
-                            c.remoteEndpoint().getAddress().getHostAddress(), LogLevel.LOG_LEVEL_ERROR, line -> { })
-                            .start(INITIATE_TIMEOUT))
-                    .thenAccept(result -> {
-                        synchronized (answer) {
-                            answer.addIkeSas(result.ikeSa()).addAllChildSas(result.childSas());
+        for (Targets.Target t : targets) {
+            chain = chain.thenCompose(v -> engine.reauthenticate(t.ike().sa()))
+                    .handle((fresh, e) -> {
+                        if (e != null) {
+                            throw Status.ABORTED.withDescription("reauth: IKE SA " + t.ike().info().getConnection() + "["
+                                    + t.ike().info().getUniqueId() + "] stays: " + unwrap(e).getMessage())
+                                    .asRuntimeException();
                         }
-                    });
+                        return fresh;
+                    })
+                    .thenCompose(fresh -> engine.onSaThread(fresh, sa -> {
+                        synchronized (answer) {
+                            answer.addIkeSas(sa.uniqueId());
+                            sa.children().forEach(child -> answer.addChildSas(sa.childSas().uniqueId(child.inboundSpi())));
+                        }
+                        return (Void) null;
+                    }));
         }
         return chain.thenApply(v -> {
             synchronized (answer) {

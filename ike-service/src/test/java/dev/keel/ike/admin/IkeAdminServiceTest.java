@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.ike.config.IkeConnection;
 import dev.keel.ike.config.IkeLifetime;
+import dev.keel.ike.session.IkeEvents;
+import dev.keel.ike.session.IkeSa;
 import dev.keel.ike.session.TwoIkePeers;
 import dev.keel.proto.v1.Algorithms;
 import dev.keel.proto.v1.ChildSaInfo;
@@ -37,6 +39,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -300,12 +303,29 @@ class IkeAdminServiceTest {
         assertThat(na.getChildren(0).getUniqueId()).isEqualTo(fresh);
     }
 
+    /** Make-before-break, as reauth_time does: the new IKE SA is up before the old one goes (RFC 7296 §2.8.3). */
     @Test
     void reauthenticationMakesANewIkeSaWithTheSameChildren() throws Exception {
         up();
         IkeSaInfo a = only(alice);
-        RekeyResponse r = alice.rekey(RekeyRequest.newBuilder().setIkeUniqueId(a.getUniqueId()).setReauth(true)
-                .build());
+        List<String> order = Collections.synchronizedList(new ArrayList<>());
+        RekeyResponse r;
+        try (AutoCloseable watching = peers.alice.observe(new IkeEvents() {
+            @Override
+            public void ikeEstablished(IkeSa sa) {
+                order.add("up " + sa.uniqueId());
+            }
+
+            @Override
+            public void ikeDestroyed(IkeSa sa, String reason) {
+                order.add("gone " + sa.uniqueId());
+            }
+        })) {
+            r = alice.rekey(RekeyRequest.newBuilder().setIkeUniqueId(a.getUniqueId()).setReauth(true).build());
+            eventually("the old IKE SA gone", () -> order.contains("gone " + a.getUniqueId()));
+        }
+        assertThat(order).as("the new IKE SA up before the old one went")
+                .containsSubsequence("up " + r.getIkeSas(0), "gone " + a.getUniqueId());
         assertThat(r.getIkeSasList()).hasSize(1);
         assertThat(r.getChildSasList()).hasSize(1);
         IkeSaInfo na = only(alice);
