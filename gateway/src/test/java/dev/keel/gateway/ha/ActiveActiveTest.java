@@ -158,8 +158,10 @@ class ActiveActiveTest {
                     // requests: the other peer may lose at most a fifth of that.
                     assertThat(log.lostBetween(steadyFrom, end)).as("%s: requests lost around the kill of the other"
                             + " node", p.getFileName()).isLessThanOrEqualTo(OTHER_PEER_LOSS);
+                    // ping -i 0.01 sends 80-100 a second here (timer slack under load: exactly 400 in a CI run
+                    // with none lost), so 400-500 in these 5 s; fewer than half means the flow stopped
                     assertThat(log.repliesBetween(atNanos, end)).as("%s: replies after the kill", p.getFileName())
-                            .isGreaterThan(400);
+                            .isGreaterThan(250);
                 }
                 for (Path p : List.of(p1Out, p1Back)) {
                     PingLog.Window w = PingLog.read(p).around(atNanos, goneNanos);
