@@ -80,14 +80,9 @@ public final class AhEncapsulator {
         if (ip < 0 || total > 0xffff + (v6 ? 40 : 0) || payload + payloadLength > pkt.data().length) {
             return EncapOutcome.BUFFER_TOO_SMALL;
         }
-        if (sa.isHardExpired()) {
-            sa.countDrop();
-            return EncapOutcome.SA_EXPIRED;
-        }
-        long seq = sa.nextSequence();
+        long seq = EncapOutcome.sequenceFor(sa);
         if (seq == 0) {
-            sa.countDrop();
-            return sa.isExhausted() ? EncapOutcome.SEQUENCE_EXHAUSTED : EncapOutcome.NO_SEQUENCE_LEASE;
+            return EncapOutcome.refusedBy(sa);
         }
         byte[] buf = pkt.data();
         // Mutable fields stay zero until the ICV is computed (RFC 4302 §3.3.3.1).

@@ -100,14 +100,9 @@ public final class EspEncapsulator {
         if (esp < 0 || esp + total > buf.length) {
             return EncapOutcome.BUFFER_TOO_SMALL;
         }
-        if (sa.isHardExpired()) {
-            sa.countDrop();
-            return EncapOutcome.SA_EXPIRED;
-        }
-        long seq = sa.nextSequence();
+        long seq = EncapOutcome.sequenceFor(sa);
         if (seq == 0) {
-            sa.countDrop();
-            return sa.isExhausted() ? EncapOutcome.SEQUENCE_EXHAUSTED : EncapOutcome.NO_SEQUENCE_LEASE;
+            return EncapOutcome.refusedBy(sa);
         }
         int trailer = payload + payloadLength;
         // RFC 4303 §2.4: the padding bytes are 1, 2, 3, ...
