@@ -27,8 +27,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code ipsec0}), and BIRD 2 on both gateways peering across the inside addresses with the cloud's
  * ASN. Asserted: the algorithms charon settled on, its lifetimes, both BGP sessions Established,
  * each side's LAN learned by the other over the tunnel, and host-to-host pings over the learned
- * routes. charon runs with {@code install_routes = no}: routing, not selectors, steers its side,
- * as a route-based cloud end does.
+ * routes. Routing, not selectors, steers charon's side too, as a route-based cloud end does (see
+ * {@link #routeBased}).
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class CloudShapedInteropTest {
@@ -72,13 +72,13 @@ class CloudShapedInteropTest {
                 List.of("rekey_time = 28530s", "over_time = 270s", "dpd_delay = 10s"),
                 List.of("rekey_time = 3330s", "life_time = 3600s", "dpd_action = restart"),
                 """
-                    proposals: aes256gcm16-prfsha384-ecp384, aes256-sha256-modp2048
+                    proposals: aes256gcm16-prfsha384-ecp384   # the one AWS is to choose
                     rekey_time: 28000s          # below AWS's 28,800 s phase 1 lifetime
                     over_time: 800s
                     dpd_delay: 10s
                 """,
                 """
-                        esp_proposals: aes256gcm16-ecp384, aes256-sha256-modp2048
+                        esp_proposals: aes256gcm16-ecp384
                         rekey_time: 3000s       # below AWS's 3,600 s phase 2 lifetime
                         life_time: 3600s
                         start_action: start
@@ -150,8 +150,6 @@ class CloudShapedInteropTest {
                     b.outerAddress(), a.outerAddress(), new PeerAuth.Psk(PSK), c.cloudIke(), c.cloudEsp(),
                     List.of("0.0.0.0/0"), List.of("0.0.0.0/0"), "none", "tunnel", true);
             CharonOptions options = CharonOptions.defaults()
-                    // route-based: no selector routes into ipsec0 (0.0.0.0/0 would take IKE itself)
-                    .withCharonLine("install_routes = no")
                     // the remote selector 0.0.0.0/0 includes the peer's own address
                     .withCharonLine("plugins { kernel-libipsec { allow_peer_ts = yes } }");
             for (String l : c.cloudConnectionLines()) {
@@ -163,56 +161,70 @@ class CloudShapedInteropTest {
             Path bird = SystemTests.assumeTool("bird");
             Path birdc = SystemTests.assumeTool("birdc");
             try (StrongSwanPeer charon = StrongSwanPeer.start(b.gatewayNamespace(), work.resolve("charon"), cloudSpec,
-                    options);
-                    KeelGatewayProcess keel = startKeel(a, b, c, work.resolve("keel"))) {
-                KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
-                    keel.awaitLog("usable in the data plane", WAIT);
-                    List<SwanctlSas.IkeSa> sas = charon.awaitSas(s -> s.size() == 1 && s.getFirst().child("tun")
-                            .map(ch -> ch.state().equals("INSTALLED")).orElse(false), WAIT);
-                    SwanctlSas.IkeSa ike = CharonPairTest.single(sas);
-                    SwanctlSas.ChildSa child = ike.child("tun").orElseThrow();
-                    assertThat(ike.proposal()).as("IKE algorithms charon chose").isEqualTo(c.ikeChosen());
-                    assertThat(child.proposal()).as("ESP algorithms charon chose").isEqualTo(c.espChosen());
-                    assertThat(child.localTs()).containsExactly("0.0.0.0/0");
-                    assertThat(child.remoteTs()).containsExactly("0.0.0.0/0");
-                    assertThat(Long.parseLong(child.raw().getOrDefault("life-time", "-1")))
-                            .as("charon's CHILD SA hard lifetime (s from now)").isBetween(1L, c.childLifeSeconds());
-                    assertThat(topo.exec(b.gatewayNamespace(), Duration.ofSeconds(10), "ip", "route", "show", "table",
-                            "220").output()).as("charon's selector routes (none: routing decides)").doesNotContain("ipsec0");
-                    topo.exec(b.gatewayNamespace(), Duration.ofSeconds(10), "ip", "addr", "add", c.insideCloud() + "/30",
-                            "dev", "ipsec0").requireOk();
-                    try (BirdDaemon birdA = BirdDaemon.start(topo, a.gatewayNamespace(), bird, birdc,
-                            work.resolve("bird-a"), bgpConfig("10.1.0.1", 65000, c.insideKeel(), c.cloudAsn(),
-                                    c.insideCloud(), a.protectedSubnet()));
-                            BirdDaemon birdB = BirdDaemon.start(topo, b.gatewayNamespace(), bird, birdc,
-                                    work.resolve("bird-b"), bgpConfig("10.2.0.1", c.cloudAsn(), c.insideCloud(), 65000,
-                                            c.insideKeel(), b.protectedSubnet()))) {
-                        long tBird = System.nanoTime();
-                        await(() -> birdA.established("tunnel1") && birdB.established("tunnel1"), Duration.ofSeconds(60),
-                                () -> "BGP not Established:\nKeel's side:\n" + birdA.protocols() + birdA.logText()
-                                        + "\ncloud side:\n" + birdB.protocols() + birdB.logText());
-                        await(() -> device(topo, a.gatewayNamespace(), b.hostAddress()).equals("keel-t1")
-                                && device(topo, b.gatewayNamespace(), a.hostAddress()).equals("ipsec0"),
-                                Duration.ofSeconds(30), () -> "learned routes: Keel's side "
-                                        + device(topo, a.gatewayNamespace(), b.hostAddress()) + ", cloud side "
-                                        + device(topo, b.gatewayNamespace(), a.hostAddress()));
-                        long bgpMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - tBird);
-                        assertThat(birdA.show("route", "protocol", "tunnel1")).as("Keel's side learned the cloud's LAN")
-                                .contains(b.protectedSubnet());
-                        assertThat(CharonPairTest.pingsAnswered(topo, a, b, PINGS)).as("host-a to host-b")
-                                .isEqualTo(PINGS);
-                        assertThat(CharonPairTest.pingsAnswered(topo, b, a, PINGS)).as("host-b to host-a")
-                                .isEqualTo(PINGS);
-                        SwanctlSas.ChildSa after = CharonPairTest.single(charon.listSas()).child("tun").orElseThrow();
-                        assertThat(after.packetsIn()).as("charon's CHILD SA carried BGP and the pings")
-                                .isGreaterThanOrEqualTo(2L * PINGS);
-                        System.out.printf("cloud-shaped %s vs strongSwan: IKE %s, ESP %s; BGP Established and routes"
-                                + " learned %d ms after BIRD started; whole case %d ms%n", profile, ike.proposal(),
-                                child.proposal(), bgpMillis, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
-                    }
-                });
+                    options)) {
+                routeBased(topo, b.gatewayNamespace());
+                try (KeelGatewayProcess keel = startKeel(a, b, c, work.resolve("keel"))) {
+                    KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
+                        keel.awaitLog("usable in the data plane", WAIT);
+                        List<SwanctlSas.IkeSa> sas = charon.awaitSas(s -> s.size() == 1 && s.getFirst().child("tun")
+                                .map(ch -> ch.state().equals("INSTALLED")).orElse(false), WAIT);
+                        SwanctlSas.IkeSa ike = CharonPairTest.single(sas);
+                        SwanctlSas.ChildSa child = ike.child("tun").orElseThrow();
+                        assertThat(ike.proposal()).as("IKE algorithms charon chose").isEqualTo(c.ikeChosen());
+                        assertThat(child.proposal()).as("ESP algorithms charon chose").isEqualTo(c.espChosen());
+                        assertThat(child.localTs()).containsExactly("0.0.0.0/0");
+                        assertThat(child.remoteTs()).containsExactly("0.0.0.0/0");
+                        assertThat(Long.parseLong(child.raw().getOrDefault("life-time", "-1")))
+                                .as("charon's CHILD SA hard lifetime (s from now)").isBetween(1L, c.childLifeSeconds());
+                        assertThat(device(topo, b.gatewayNamespace(), a.hostAddress())).as("cloud side's route to host-a"
+                                + " before BGP (routing decides, not the selectors)").isNotEqualTo("ipsec0");
+                        topo.exec(b.gatewayNamespace(), Duration.ofSeconds(10), "ip", "addr", "add", c.insideCloud() + "/30",
+                                "dev", "ipsec0").requireOk();
+                        try (BirdDaemon birdA = BirdDaemon.start(topo, a.gatewayNamespace(), bird, birdc,
+                                work.resolve("bird-a"), bgpConfig("10.1.0.1", 65000, c.insideKeel(), c.cloudAsn(),
+                                        c.insideCloud(), a.protectedSubnet()));
+                                BirdDaemon birdB = BirdDaemon.start(topo, b.gatewayNamespace(), bird, birdc,
+                                        work.resolve("bird-b"), bgpConfig("10.2.0.1", c.cloudAsn(), c.insideCloud(), 65000,
+                                                c.insideKeel(), b.protectedSubnet()))) {
+                            long tBird = System.nanoTime();
+                            await(() -> birdA.established("tunnel1") && birdB.established("tunnel1"), Duration.ofSeconds(60),
+                                    () -> "BGP not Established:\nKeel's side:\n" + birdA.protocols() + birdA.logText()
+                                            + "\ncloud side:\n" + birdB.protocols() + birdB.logText());
+                            await(() -> device(topo, a.gatewayNamespace(), b.hostAddress()).equals("keel-t1")
+                                    && device(topo, b.gatewayNamespace(), a.hostAddress()).equals("ipsec0"),
+                                    Duration.ofSeconds(30), () -> "learned routes: Keel's side "
+                                            + device(topo, a.gatewayNamespace(), b.hostAddress()) + ", cloud side "
+                                            + device(topo, b.gatewayNamespace(), a.hostAddress()));
+                            long bgpMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - tBird);
+                            assertThat(birdA.show("route", "protocol", "tunnel1")).as("Keel's side learned the cloud's LAN")
+                                    .contains(b.protectedSubnet());
+                            assertThat(CharonPairTest.pingsAnswered(topo, a, b, PINGS)).as("host-a to host-b")
+                                    .isEqualTo(PINGS);
+                            assertThat(CharonPairTest.pingsAnswered(topo, b, a, PINGS)).as("host-b to host-a")
+                                    .isEqualTo(PINGS);
+                            SwanctlSas.ChildSa after = CharonPairTest.single(charon.listSas()).child("tun").orElseThrow();
+                            assertThat(after.packetsIn()).as("charon's CHILD SA carried BGP and the pings")
+                                    .isGreaterThanOrEqualTo(2L * PINGS);
+                            System.out.printf("cloud-shaped %s vs strongSwan: IKE %s, ESP %s; BGP Established and routes"
+                                    + " learned %d ms after BIRD started; whole case %d ms%n", profile, ike.proposal(),
+                                    child.proposal(), bgpMillis, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                        }
+                    });
+                }
             }
         }
+    }
+
+    /**
+     * Makes charon's side route-based: kernel-libipsec (5.9.8) installs a route into table 220 for
+     * every outbound policy whatever {@code install_routes} says, and with 0.0.0.0/0 that default
+     * route would take IKE itself into {@code ipsec0} (no exclude route for an on-link peer); without
+     * the rule that consults table 220, the main table (and BGP) decides, as with a cloud's VTI.
+     */
+    private static void routeBased(NetnsTopology topo, String namespace) throws IOException {
+        topo.exec(namespace, Duration.ofSeconds(10), "ip", "rule", "del", "table", "220").requireOk();
+        assertThat(topo.exec(namespace, Duration.ofSeconds(10), "ip", "rule", "show").output())
+                .as("charon's policy routing rule gone").doesNotContain("220");
     }
 
     /** Keel in gw-a: the connection as docs/cloud-interconnect.md gives it for this cloud. */

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * GRE over IPsec with OSPF across it, Keel against strongSwan (issue 18 item 3): host-a and host-b
  * of a {@link NetnsTopology} run a GRE tunnel between their addresses (10.1.0.2 and 10.2.0.2) and
  * BIRD 2 OSPF over it, each announcing a LAN (10.11.0.0/24, 10.12.0.0/24); the gateways protect
- * only the GRE packets between the two hosts: Keel in gw-a with {@code 10.1.0.2/32[gre]} to
- * {@code 10.2.0.2/32[gre]}, charon (kernel-libipsec, ESP in UDP) in gw-b with the mirror image.
+ * only GRE between the two sites: Keel in gw-a with {@code 10.1.0.0/24[gre]} to
+ * {@code 10.2.0.0/24[gre]}, charon (kernel-libipsec, ESP in UDP) in gw-b with the mirror image.
  *
  * <pre>
  * host-a [gre1 10.255.0.1, lan 10.11.0.1] -- gw-a (Keel) ==ESP(GRE)== gw-b (charon) -- host-b [gre1 10.255.0.2, lan 10.12.0.1]
@@ -71,18 +71,17 @@ class GreOspfInteropTest {
         try (NetnsTopology topo = NetnsTopology.create()) {
             NetnsTopology.Site a = topo.a();
             NetnsTopology.Site b = topo.b();
-            List<String> tsA = List.of(a.hostAddress() + "/32[gre]");
-            List<String> tsB = List.of(b.hostAddress() + "/32[gre]");
+            // GRE between the two sites' subnets: kernel-libipsec routes a CHILD SA only when one of charon's
+            // own addresses lies in its local selector (10.2.0.1 here), whatever install_routes says
+            List<String> tsA = List.of(a.protectedSubnet() + "[gre]");
+            List<String> tsB = List.of(b.protectedSubnet() + "[gre]");
             ConnectionSpec keelSpec = ConnectionSpec.psk(a, b, PSK, IKE, ESP).withStartAction("start")
                     .withModeAndSelectors("tunnel", tsA, tsB);
             ConnectionSpec charonSpec = ConnectionSpec.psk(b, a, PSK, IKE, ESP).withModeAndSelectors("tunnel", tsB, tsA);
             Path pcap = work.resolve("outer.pcap");
             Process capture = startFullCapture(topo, tshark, pcap);
             long tStart = System.nanoTime();
-            try (StrongSwanPeer charon = StrongSwanPeer.start(b.gatewayNamespace(), work.resolve("charon"), charonSpec,
-                    // kernel-libipsec fails the CHILD SA ("error installing route with policy ...") when no local
-                    // address lies in its local selector (10.2.0.2 is host-b's); the test routes instead
-                    CharonOptions.defaults().withCharonLine("install_routes = no"));
+            try (StrongSwanPeer charon = StrongSwanPeer.start(b.gatewayNamespace(), work.resolve("charon"), charonSpec);
                     KeelGatewayProcess keel = startKeel(a, keelSpec, work.resolve("keel"));
                     GreProcess greA = startGre(topo, a, b, gre, END_A);
                     GreProcess greB = startGre(topo, b, a, gre, END_B)) {
@@ -92,9 +91,8 @@ class GreOspfInteropTest {
                             .map(c -> c.state().equals("INSTALLED")).orElse(false), WAIT);
                     SwanctlSas.ChildSa child = CharonPairTest.single(sas).child("net").orElseThrow();
                     // charon agreed to the protocol-47 selectors (its list-sas prints them with the protocol)
-                    assertThat(child.localTs()).as("charon's local selectors").containsExactly(b.hostAddress() + "/32[gre]");
-                    assertThat(child.remoteTs()).as("charon's remote selectors").containsExactly(a.hostAddress() + "/32[gre]");
-                    String routes = routeCharonSide(topo, b, a);
+                    assertThat(child.localTs()).as("charon's local selectors").containsExactly(b.protectedSubnet() + "[gre]");
+                    assertThat(child.remoteTs()).as("charon's remote selectors").containsExactly(a.protectedSubnet() + "[gre]");
                     double espOutBefore = espPackets(topo, a, "out");
                     try (BirdDaemon birdA = BirdDaemon.start(topo, a.hostNamespace(), bird, birdc, work.resolve("bird-a"),
                             ospfConfig(END_A));
@@ -103,7 +101,7 @@ class GreOspfInteropTest {
                         long tBird = System.nanoTime();
                         await(() -> full(birdA) && full(birdB), Duration.ofSeconds(60), () -> "OSPF not Full over GRE:\nA:\n"
                                 + birdA.show("ospf", "neighbors") + "\nB:\n" + birdB.show("ospf", "neighbors")
-                                + "\nA's log:\n" + birdA.logText() + "\ncharon's routes: " + routes);
+                                + "\nA's log:\n" + birdA.logText());
                         await(() -> routeVia(topo, a, END_B.lanAddress()).contains("dev gre1")
                                 && routeVia(topo, b, END_A.lanAddress()).contains("dev gre1"), Duration.ofSeconds(30),
                                 () -> "LAN routes not learned over gre1: A " + routeVia(topo, a, END_B.lanAddress())
@@ -216,23 +214,6 @@ class GreOspfInteropTest {
                 process.waitFor(5, TimeUnit.SECONDS);
             }
         }
-    }
-
-    /**
-     * Routes the far host's GRE into ipsec0 on charon's side: with {@code install_routes = no}
-     * kernel-libipsec installs none (with routes on, it fails the CHILD SA: it looks for a source
-     * address inside the local selector 10.2.0.2/32, which is host-b's, not gw-b's); returns table 220
-     * as found, for the record.
-     */
-    private static String routeCharonSide(NetnsTopology topo, NetnsTopology.Site b, NetnsTopology.Site a)
-            throws IOException {
-        String table220 = topo.exec(b.gatewayNamespace(), Duration.ofSeconds(10), "ip", "route", "show", "table", "220")
-                .output().strip();
-        if (!table220.contains(a.hostAddress())) {
-            topo.exec(b.gatewayNamespace(), Duration.ofSeconds(10), "ip", "route", "replace", a.hostAddress() + "/32",
-                    "dev", "ipsec0").requireOk();
-        }
-        return "table 220: [" + table220 + "]";
     }
 
     /** BIRD 2 for one host: OSPF area 0 over gre1 (point to point, hello 1 s, dead 4 s) and the LAN as a stub. */

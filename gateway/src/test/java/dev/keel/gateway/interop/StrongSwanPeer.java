@@ -241,7 +241,7 @@ public final class StrongSwanPeer implements AutoCloseable {
                 # Written by dev.keel.gateway.interop.StrongSwanPeer.
                 charon {
                   load = %s
-                  install_routes = %s
+                  install_routes = yes
                   retransmit_tries = 3
                   retransmit_timeout = 1.0
                   retransmit_base = 1.4
@@ -262,21 +262,10 @@ public final class StrongSwanPeer implements AutoCloseable {
                   }
                 %s
                 }
-                """.formatted(PLUGINS, installRoutes(), workDir.resolve("charon.log"), levels, viciUri(),
-                String.join("\n", options.extraCharonLines().stream()
-                        .filter(l -> !l.strip().startsWith("install_routes")).toList()));
+                """.formatted(PLUGINS, workDir.resolve("charon.log"), levels, viciUri(),
+                String.join("\n", options.extraCharonLines()));
         Files.writeString(workDir.resolve("strongswan.conf"), conf);
         writeSwanctlConf();
-    }
-
-    /**
-     * {@code yes} unless an extra charon line says {@code install_routes = no}: a second
-     * {@code install_routes} in the same section does not override the first (seen: charon kept
-     * installing routes), so the option replaces the default line instead of following it.
-     */
-    private String installRoutes() {
-        return options.extraCharonLines().stream().map(String::strip).filter(l -> l.startsWith("install_routes"))
-                .map(l -> l.substring(l.indexOf('=') + 1).strip()).reduce((x, y) -> y).orElse("yes");
     }
 
     private void writeSwanctlConf() throws IOException {
