@@ -2,7 +2,6 @@ package dev.keel.gateway.interop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keel.esp.wire.BoundedCommand;
 import dev.keel.esp.wire.SystemTests;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,9 +50,9 @@ class BgpOverTunnelsNetnsTest {
             String gwB = t.topo.b().gatewayNamespace();
             String hostB = t.topo.b().hostAddress();
             assertThat(t.routeDevice(gwA, hostB)).as("before BGP, no route to host-b").doesNotStartWith("keel-");
-            Bird birdA = Bird.start(t, gwA, bird, birdc, work.resolve("bird-a"), birdConfig("10.1.0.1", 65000, 64512,
+            BirdDaemon birdA = BirdDaemon.start(t.topo, gwA, bird, birdc, work.resolve("bird-a"), birdConfig("10.1.0.1", 65000, 64512,
                     LAN_A, true));
-            Bird birdB = Bird.start(t, gwB, bird, birdc, work.resolve("bird-b"), birdConfig("10.2.0.1", 64512, 65000,
+            BirdDaemon birdB = BirdDaemon.start(t.topo, gwB, bird, birdc, work.resolve("bird-b"), birdConfig("10.2.0.1", 64512, 65000,
                     LAN_B, false));
             try (birdA; birdB) {
                 await(() -> birdA.established("t1") && birdA.established("t2") && birdB.established("t1")
@@ -136,52 +135,6 @@ class BgpOverTunnelsNetnsTest {
         return c.toString();
     }
 
-    /** One BIRD daemon in the foreground in a namespace; stopped on close (and with the namespace). */
-    record Bird(Process process, Path birdc, Path socket, Path log) implements AutoCloseable {
-        static Bird start(RouteBasedTunnels t, String namespace, Path bird, Path birdc, Path dir, String config)
-                throws IOException, InterruptedException {
-            Files.createDirectories(dir);
-            Path conf = dir.resolve("bird.conf");
-            Files.writeString(conf, config);
-            Path socket = dir.resolve("bird.ctl");
-            Path log = dir.resolve("bird.log");
-            Process p = t.topo.startInBackground(namespace, log, bird.toString(), "-f", "-c", conf.toString(), "-s",
-                    socket.toString(), "-P", dir.resolve("bird.pid").toString());
-            Bird b = new Bird(p, birdc, socket, log);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!Files.exists(socket)) {
-                if (!p.isAlive() || System.nanoTime() > deadline) {
-                    b.close();
-                    throw new AssertionError("BIRD did not start in " + namespace + ":\n" + read(log));
-                }
-                Thread.sleep(50);
-            }
-            return b;
-        }
-
-        String protocols() {
-            try {
-                return BoundedCommand.run(Duration.ofSeconds(10), List.of(birdc.toString(), "-s", socket.toString(),
-                        "show", "protocols")).output();
-            } catch (IOException e) {
-                return e.toString();
-            }
-        }
-
-        boolean established(String protocol) {
-            return protocols().lines().anyMatch(l -> l.startsWith(protocol + " ") && l.contains("Established"));
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            process.destroy();
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        }
-    }
-
     /** The longest interval between consecutive ping replies around {@code killedAt}, and the replies either side. */
     record Gap(double seconds, int before, int after) {
     }
@@ -236,7 +189,7 @@ class BgpOverTunnelsNetnsTest {
     }
 
     /** Polls {@code condition} every 20 ms until it holds; fails with {@code what} after {@code timeout}. */
-    private static void await(BooleanSupplier condition, Duration timeout, java.util.function.Supplier<String> what)
+    static void await(BooleanSupplier condition, Duration timeout, java.util.function.Supplier<String> what)
             throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {

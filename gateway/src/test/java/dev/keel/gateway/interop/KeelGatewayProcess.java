@@ -105,8 +105,13 @@ public final class KeelGatewayProcess implements AutoCloseable {
                         start_action: %s
                 """.formatted(secret, spec.name(), spec.localAddress(), spec.remoteAddress(), localAuth,
                 spec.localId(), remoteAuth, spec.remoteId(), spec.ikeProposal(), spec.childName(),
-                spec.mode().toLowerCase(), String.join(", ", spec.localTs()), String.join(", ", spec.remoteTs()),
+                spec.mode().toLowerCase(), quoted(spec.localTs()), quoted(spec.remoteTs()),
                 spec.espProposal(), spec.startAction());
+    }
+
+    /** Selectors as YAML strings: a protocol suffix ({@code 10.1.0.2/32[gre]}) is not a plain flow scalar. */
+    private static String quoted(List<String> selectors) {
+        return String.join(", ", selectors.stream().map(t -> "\"" + t + "\"").toList());
     }
 
     /** {@code [<prefix>0.pem, <prefix>1.pem, ...]}: {@code count} files as {@link #policyYaml} names them. */
