@@ -1,6 +1,7 @@
 package dev.keel.gateway;
 
 import dev.keel.esp.config.PlaintextConfig;
+import dev.keel.esp.feed.SaTables;
 import dev.keel.esp.plain.PlaintextPort;
 import dev.keel.esp.tun.TunDevice;
 import dev.keel.esp.tun.TunPort;
@@ -8,11 +9,16 @@ import dev.keel.esp.tun.TunSetup;
 import dev.keel.policy.config.ConnectionConfig;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.config.RouteInterface;
+import dev.keel.proto.v1.ChildSaRecord;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The interfaces of a node's route-based connections ({@code connections.NAME.interface}), one
@@ -22,20 +28,35 @@ import java.util.Map;
  * SA delivers comes out of it (docs/gateway.md, "Route-based connections"). Keel adds no route
  * through them; the operator's routes or a routing daemon (BGP over the inside addresses) do.
  * Interface {@code i} in {@link #ports()} is the data plane's outlet {@code i + 1}.
+ *
+ * <p>With {@code carrier: sa} (the default) an interface's carrier is on only while this node's
+ * data plane holds an outbound CHILD SA of its connection: told by the SA tables (an
+ * {@link SaTables.OutboundListener}), counted per connection so that a rekey, which installs the
+ * new SA before the old goes, never drops it. A routing daemon that watches the link (BIRD's
+ * {@code check link}) then withdraws what it learned over the tunnel the moment the last SA goes,
+ * e.g. when DPD declares the peer dead, without waiting for BFD or its hold timer.
  */
-final class RouteInterfaces implements AutoCloseable {
+final class RouteInterfaces implements SaTables.OutboundListener, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RouteInterfaces.class);
 
     private final List<TunPort> ports;
     private final Map<String, Integer> outletByConnection;
+    /** The {@code carrier: sa} interfaces by connection. */
+    private final Map<String, TunDevice> carrierBySa;
+    /** Per {@code carrier: sa} connection: the ids of its outbound SAs installed here. */
+    private final Map<String, Set<String>> outbound = new HashMap<>();
 
-    private RouteInterfaces(List<TunPort> ports, Map<String, Integer> outletByConnection) {
+    private RouteInterfaces(List<TunPort> ports, Map<String, Integer> outletByConnection,
+            Map<String, TunDevice> carrierBySa) {
         this.ports = ports;
         this.outletByConnection = outletByConnection;
+        this.carrierBySa = carrierBySa;
     }
 
     /** No route-based connections. */
     static RouteInterfaces none() {
-        return new RouteInterfaces(List.of(), Map.of());
+        return new RouteInterfaces(List.of(), Map.of(), Map.of());
     }
 
     /**
@@ -49,6 +70,7 @@ final class RouteInterfaces implements AutoCloseable {
         boolean offload = settings.plaintext() instanceof PlaintextConfig.Tun t && t.offload();
         List<TunPort> ports = new ArrayList<>();
         Map<String, Integer> outlets = new HashMap<>();
+        Map<String, TunDevice> carrierBySa = new HashMap<>();
         try {
             for (ConnectionConfig c : policy.connectionList()) {
                 RouteInterface i = c.iface();
@@ -71,12 +93,16 @@ final class RouteInterfaces implements AutoCloseable {
                 // ICMP too-big from the inner destination, as on the shared device (docs/tun.md)
                 ports.add(new TunPort(tun, i.mtu(), null, null));
                 outlets.put(c.name(), ports.size());
+                if (i.carrier() == RouteInterface.Carrier.SA) {
+                    tun.setCarrier(false); // no CHILD SA yet
+                    carrierBySa.put(c.name(), tun);
+                }
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
             ports.forEach(p -> p.device().close());
             throw e;
         }
-        return new RouteInterfaces(List.copyOf(ports), Map.copyOf(outlets));
+        return new RouteInterfaces(List.copyOf(ports), Map.copyOf(outlets), Map.copyOf(carrierBySa));
     }
 
     /** The interfaces, in outlet order (outlet = index + 1). */
@@ -92,6 +118,45 @@ final class RouteInterfaces implements AutoCloseable {
     /** The outlet of {@code connection}'s inbound SAs: its interface's, or 0 (the shared side). */
     int outletOf(String connection) {
         return outletByConnection.getOrDefault(connection, 0);
+    }
+
+    @Override
+    public void outboundInstalled(ChildSaRecord record) {
+        TunDevice tun = carrierBySa.get(record.getConnection());
+        if (tun == null) {
+            return;
+        }
+        synchronized (this) {
+            Set<String> ids = outbound.computeIfAbsent(record.getConnection(), k -> new HashSet<>());
+            if (ids.add(record.getId()) && ids.size() == 1) {
+                carrier(tun, true, record);
+            }
+        }
+    }
+
+    @Override
+    public void outboundRemoved(ChildSaRecord record) {
+        TunDevice tun = carrierBySa.get(record.getConnection());
+        if (tun == null) {
+            return;
+        }
+        synchronized (this) {
+            Set<String> ids = outbound.get(record.getConnection());
+            if (ids != null && ids.remove(record.getId()) && ids.isEmpty()) {
+                carrier(tun, false, record);
+            }
+        }
+    }
+
+    /** One ioctl, quick enough for the SA tables' thread; a failure is logged and leaves the carrier as it was. */
+    private static void carrier(TunDevice tun, boolean on, ChildSaRecord cause) {
+        try {
+            tun.setCarrier(on);
+            LOG.info("{}: carrier {} ({} outbound SA {} of {}/{})", tun.name(), on ? "on" : "off",
+                    on ? "the first" : "the last", on ? "installed" : "removed", cause.getConnection(), cause.getChild());
+        } catch (IOException e) {
+            LOG.warn("{}: turning the carrier {} failed: {}", tun.name(), on ? "on" : "off", e.getMessage());
+        }
     }
 
     /** Closes every interface (the devices disappear with their last queue). */

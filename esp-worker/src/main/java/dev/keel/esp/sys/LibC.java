@@ -103,6 +103,11 @@ public final class LibC {
     public static final short IFF_VNET_HDR = 0x4000;
     /** {@code TUNSETOFFLOAD = _IOW('T', 208, unsigned int)}: the offloads this reader handles. */
     public static final long TUNSETOFFLOAD = 0x400454d0L;
+    /**
+     * {@code TUNSETCARRIER = _IOW('T', 226, int)} (Linux 5.0): the link's carrier on (1) or off
+     * (0), taken by pointer.
+     */
+    public static final long TUNSETCARRIER = 0x400454e2L;
     /** {@code TUN_F_CSUM}: the reader completes partial checksums. */
     public static final int TUN_F_CSUM = 0x01;
     /** {@code TUN_F_TSO4}: the reader segments IPv4 TCP super-packets. */

@@ -297,6 +297,23 @@ public final class TunDevice implements AutoCloseable {
         }
     }
 
+    /**
+     * Turns the link's carrier on or off ({@code TUNSETCARRIER} on the first queue): without
+     * carrier the interface is up but its operational state is down ({@code NO-CARRIER}), the
+     * kernel queues nothing into it, and its addresses and routes stay (routes marked
+     * {@code linkdown}).
+     */
+    public synchronized void setCarrier(boolean on) throws IOException {
+        ensureOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(LibC.CAPTURE_STATE);
+            MemorySegment value = a.allocateFrom(ValueLayout.JAVA_INT, on ? 1 : 0);
+            if (LibC.ioctl(state, queues.getFirst().fd(), LibC.TUNSETCARRIER, value) < 0) {
+                throw new TunException("ioctl(TUNSETCARRIER, " + (on ? 1 : 0) + ")", name, LibC.errno(state));
+            }
+        }
+    }
+
     /** Whether the link is administratively up ({@code IFF_UP} from {@code SIOCGIFFLAGS}). */
     public synchronized boolean isUp() throws IOException {
         ensureOpen();

@@ -54,6 +54,51 @@ class TunDeviceTest {
     }
 
     @Test
+    void withoutCarrierTheLinkIsDownAndGetsNothingButKeepsItsAddressAndRoutes() throws Exception {
+        try (Netns ns = Netns.create("carrier"); TunDevice tun = TunDevice.open(Netns.uniqueIfName("kca"), 1)) {
+            String dev = tun.name();
+            ns.adopt(dev);
+            ns.execOk("ip", "addr", "add", "10.99.0.1/30", "dev", dev);
+            ns.execOk("ip", "link", "set", dev, "up");
+            assertThat(link(ns, dev)).as("a fresh TUN device").contains("LOWER_UP").doesNotContain("NO-CARRIER");
+            assertThat(pingReachesQueue(ns, tun)).as("a ping with carrier").isTrue();
+
+            tun.setCarrier(false);
+            assertThat(link(ns, dev)).contains("NO-CARRIER").contains("state DOWN").doesNotContain("LOWER_UP");
+            assertThat(ns.execOk("ip", "-o", "addr", "show", "dev", dev).output()).contains("10.99.0.1/30");
+            assertThat(ns.execOk("ip", "route", "show", "dev", dev).output()).contains("10.99.0.0/30")
+                    .contains("linkdown");
+            assertThat(pingReachesQueue(ns, tun)).as("a ping without carrier").isFalse();
+
+            tun.setCarrier(true);
+            assertThat(link(ns, dev)).contains("LOWER_UP").doesNotContain("NO-CARRIER");
+            assertThat(pingReachesQueue(ns, tun)).as("a ping with carrier again").isTrue();
+        }
+    }
+
+    private static String link(Netns ns, String dev) throws java.io.IOException {
+        return ns.execOk("ip", "-o", "link", "show", "dev", dev).output();
+    }
+
+    /** Pings the far end of the device's /30 once; whether an echo request came out of queue 0 within 1.5 s. */
+    private static boolean pingReachesQueue(Netns ns, TunDevice tun) throws Exception {
+        TunQueue q = tun.queue(0);
+        byte[] buf = new byte[TunDevice.MAX_PACKET];
+        while (q.read(buf, 0, buf.length, 0) > 0) {
+            // drained: router solicitations and the like from bringing the link up
+        }
+        ns.exec(Duration.ofSeconds(5), "ping", "-n", "-c", "1", "-W", "1", "10.99.0.2");
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_500);
+        while (System.nanoTime() < deadline) {
+            int n = q.read(buf, 0, buf.length, 100);
+            if (n >= 20 && (buf[0] >> 4) == 4 && buf[9] == 1 && buf[20] == 8) { // IPv4, ICMP, echo request
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
     void aKernelChosenNameIsReadBackAndSharedByAllQueues() throws Exception {
         try (Netns ns = Netns.create("name")) {
             try (TunDevice tun = TunDevice.open(null, 2)) {

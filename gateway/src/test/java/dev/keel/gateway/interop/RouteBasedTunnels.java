@@ -78,10 +78,12 @@ final class RouteBasedTunnels implements AutoCloseable {
                     peerConfig(T2, "b2", 5802));
             started.add(() -> stopWhenStarted(b1));
             started.add(() -> stopWhenStarted(b2));
+            // both peers up before A initiates: A's quick retransmissions give up on a peer still starting
+            KeelGatewayProcess peer1 = b1.get(150, TimeUnit.SECONDS);
+            KeelGatewayProcess peer2 = b2.get(150, TimeUnit.SECONDS);
             KeelGatewayProcess a = start(topo.a().gatewayNamespace(), dir.resolve("a"), localConfig(dpd));
             started.add(a);
-            RouteBasedTunnels t = new RouteBasedTunnels(topo, dir, a, b1.get(150, TimeUnit.SECONDS),
-                    b2.get(150, TimeUnit.SECONDS));
+            RouteBasedTunnels t = new RouteBasedTunnels(topo, dir, a, peer1, peer2);
             t.awaitBothChildren();
             return t;
         } catch (Exception | Error e) {
@@ -116,6 +118,9 @@ final class RouteBasedTunnels implements AutoCloseable {
         return n;
     }
 
+    /** A's time from an unanswered DPD request to the peer declared dead: 0.5 + 0.75 + 1.125 s (its {@code ike:} line). */
+    static final Duration DPD_RETRANSMISSIONS = Duration.ofMillis(2_375);
+
     /** Gateway A: both tunnels, initiated at start, with DPD every {@code dpd}. */
     private static String localConfig(Duration dpd) {
         StringBuilder y = new StringBuilder("""
@@ -125,6 +130,8 @@ final class RouteBasedTunnels implements AutoCloseable {
                   key_export: @KEYS@
                   admin: {socket: admin/keel.sock}
                   cluster: {name: a, bind: 127.0.0.1:5701}
+                  # a DPD request unanswered is sent again after 0.5 and 0.75 s: the peer is dead 2.4 s after it
+                  ike: {retransmit_timeout: 500ms, retransmit_base: 1.5, retransmit_tries: 2}
                   plaintext:
                     tun: {name: keel0, mtu: 1400}
                 secrets:

@@ -42,7 +42,7 @@ final class ConnectionsReader {
     private static final Set<String> CONNECTION_KEYS = Set.of("version", "local_addrs", "remote_addrs", "local",
             "remote", "proposals", "dpd_delay", "encap", "children", "rekey_time", "over_time", "rand_time", "reauth_time",
             "fragmentation", "interface", "mobike");
-    private static final Set<String> INTERFACE_KEYS = Set.of("name", "addresses", "mtu");
+    private static final Set<String> INTERFACE_KEYS = Set.of("name", "addresses", "mtu", "carrier");
     /** A route-based connection's selectors when the child gives none: everything, routing decides. */
     private static final List<TrafficSelector> ROUTE_BASED_TS = List.of(TrafficSelector.parse("0.0.0.0/0", null),
             TrafficSelector.parse("::/0", null));
@@ -156,6 +156,18 @@ final class ConnectionsReader {
                 });
             }
         }
+        if (iface != null && iface.carrier() == RouteInterface.Carrier.SA) {
+            for (ChildConfig c : children) {
+                String trap = c.startAction() == StartAction.TRAP ? "start_action"
+                        : c.dpdAction() == DpdAction.TRAP ? "dpd_action"
+                        : c.closeAction() == CloseAction.TRAP ? "close_action" : null;
+                if (trap != null) {
+                    problems.add(path + ".interface.carrier", m.get("interface"), "children." + c.name() + "."
+                            + trap + " is trap, whose first packet could never reach a link without carrier;"
+                            + " set 'carrier: up' (the default 'sa' turns the carrier off while no CHILD SA is up)");
+                }
+            }
+        }
         if (Boolean.TRUE.equals(encap)) {
             for (ChildConfig c : children) {
                 if (c.protocol() == Protocol.AH) {
@@ -199,10 +211,13 @@ final class ConnectionsReader {
                 ? nodes.list(m.get("addresses"), path + ".addresses", InterfaceAddress::parse) : List.of();
         Long mtu = m.containsKey("mtu") ? nodes.integer(m.get("mtu"), path + ".mtu", RouteInterface.MIN_MTU,
                 RouteInterface.MAX_MTU) : Long.valueOf(RouteInterface.DEFAULT_MTU);
-        if (problems.size() != before || name == null || addresses == null || mtu == null) {
+        String carrier = m.containsKey("carrier")
+                ? nodes.choice(m.get("carrier"), path + ".carrier", List.of("sa", "up")) : "sa";
+        if (problems.size() != before || name == null || addresses == null || mtu == null || carrier == null) {
             return null;
         }
-        return new RouteInterface(name, addresses, mtu.intValue());
+        return new RouteInterface(name, addresses, mtu.intValue(),
+                carrier.equals("up") ? RouteInterface.Carrier.UP : RouteInterface.Carrier.SA);
     }
 
     /**

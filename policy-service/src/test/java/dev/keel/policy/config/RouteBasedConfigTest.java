@@ -139,4 +139,27 @@ class RouteBasedConfigTest {
         ConfigProblem p = onlyProblem(TWO_TUNNELS.replace("mtu: 1400", "mtus: 1400"));
         assertThat(p.path()).isEqualTo("connections.aws1.interface.mtus");
     }
+
+    @Test
+    void theCarrierFollowsTheSasUnlessSetUp() {
+        PolicyConfig c = valid(TWO_TUNNELS.replace("mtu: 1400}", "mtu: 1400, carrier: up}"));
+        assertThat(c.connection("aws1").orElseThrow().iface().carrier()).isEqualTo(RouteInterface.Carrier.UP);
+        assertThat(c.connection("aws2").orElseThrow().iface().carrier()).as("default").isEqualTo(RouteInterface.Carrier.SA);
+        ConfigProblem p = onlyProblem(TWO_TUNNELS.replace("mtu: 1400}", "mtu: 1400, carrier: down}"));
+        assertThat(p.path()).isEqualTo("connections.aws1.interface.carrier");
+    }
+
+    @Test
+    void aTrapChildNeedsCarrierUp() {
+        Map<String, String> keyByAction = Map.of("start_action: trap", "start_action",
+                "start_action: start, dpd_action: trap", "dpd_action",
+                "start_action: start, close_action: trap", "close_action");
+        keyByAction.forEach((action, key) -> {
+            String yaml = TWO_TUNNELS.replace("tun: {start_action: start}\n  aws2:", "tun: {" + action + "}\n  aws2:");
+            ConfigProblem p = onlyProblem(yaml);
+            assertThat(p.path()).as(action).isEqualTo("connections.aws1.interface.carrier");
+            assertThat(p.message()).as(action).startsWith("children.tun." + key + " is trap").contains("set 'carrier: up'");
+            valid(yaml.replace("mtu: 1400}", "mtu: 1400, carrier: up}"));
+        });
+    }
 }
