@@ -142,8 +142,7 @@ final class EmbeddedServices implements AutoCloseable {
             sadChannel = InProcessChannelBuilder.forName(sadName).build();
 
             PolicyStore store = new PolicyStore(config);
-            PolicyGrpcService policyService = new PolicyGrpcService(new ConfigLoader(), store,
-                    settings.adminConfigDirectory());
+            PolicyGrpcService policyService = policyService(settings, config, store);
             String policyName = "keel-policy-" + InProcessServerBuilder.generateName();
             policyServer = new PolicyServer(InProcessServerBuilder.forName(policyName), policyService).start();
             policyChannel = InProcessChannelBuilder.forName(policyName).build();
@@ -189,6 +188,16 @@ final class EmbeddedServices implements AutoCloseable {
                 Files.deleteIfExists(tempKek); // loaded: the member holds it in memory only
             }
         }
+    }
+
+    /**
+     * The node's keel.v1.PolicyService over {@code store}: loads by path read only inside
+     * {@code gateway.admin.config_dir}, and a configuration must keep the route-based interfaces
+     * of {@code started}, the file the node started with ({@link StartInterfaces}).
+     */
+    static PolicyGrpcService policyService(GatewaySettings settings, PolicyConfig started, PolicyStore store) {
+        return new PolicyGrpcService(new ConfigLoader(), store, settings.adminConfigDirectory(),
+                StartInterfaces.of(started));
     }
 
     private static byte[] readKek(Path file) throws IOException {

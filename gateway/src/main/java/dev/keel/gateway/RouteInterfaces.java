@@ -61,8 +61,8 @@ final class RouteInterfaces implements SaTables.OutboundListener, AutoCloseable 
 
     /**
      * Opens the interface of every route-based connection of {@code policy} (the file the node
-     * started with; a configuration loaded later through the admin API opens none). Needs root or
-     * CAP_NET_ADMIN; runs {@code ip}; never on an event loop. Closes what it opened when one fails.
+     * started with; the admin API refuses a later configuration with other ones: {@link StartInterfaces}).
+     * Needs root or CAP_NET_ADMIN; runs {@code ip}; never on an event loop. Closes what it opened when one fails.
      */
     static RouteInterfaces open(GatewaySettings settings, PolicyConfig policy) throws IOException, InterruptedException {
         String sharedTun = settings.plaintext() instanceof PlaintextConfig.Tun t ? t.name() : null;

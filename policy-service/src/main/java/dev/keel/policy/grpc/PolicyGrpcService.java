@@ -35,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * keel.v1.PolicyService over gRPC: a thin layer mapping calls onto {@link ConfigLoader} and
@@ -54,6 +55,8 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
     private final PolicyStore store;
     /** The real path of the only directory LoadConfig and ValidateConfig read files from; null: none. */
     private final Path configDirectory;
+    /** What this node cannot take from a loaded configuration, checked by LoadConfig and ValidateConfig alike. */
+    private final NodeLimits limits;
     /** One load at a time, so two concurrent loads cannot interleave validate and apply. */
     private final Object loadLock = new Object();
 
@@ -62,6 +65,7 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
         this.loader = loader;
         this.store = store;
         this.configDirectory = null;
+        this.limits = NodeLimits.NONE;
     }
 
     /**
@@ -71,8 +75,20 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
      * @throws IllegalArgumentException when the directory cannot be resolved
      */
     public PolicyGrpcService(ConfigLoader loader, PolicyStore store, Path configDirectory) {
+        this(loader, store, configDirectory, NodeLimits.NONE);
+    }
+
+    /**
+     * As {@link #PolicyGrpcService(ConfigLoader, PolicyStore, Path)}, and a configuration that
+     * breaks one of {@code limits} is invalid: LoadConfig refuses it (INVALID_ARGUMENT, nothing
+     * changed) and ValidateConfig lists its problems.
+     *
+     * @throws IllegalArgumentException when the directory cannot be resolved
+     */
+    public PolicyGrpcService(ConfigLoader loader, PolicyStore store, Path configDirectory, NodeLimits limits) {
         this.loader = loader;
         this.store = store;
+        this.limits = Objects.requireNonNull(limits, "limits");
         try {
             this.configDirectory = configDirectory.toRealPath();
         } catch (IOException e) {
@@ -141,14 +157,36 @@ public final class PolicyGrpcService extends PolicyServiceGrpc.PolicyServiceImpl
         out.onCompleted();
     }
 
+    /** The configuration {@code source} names: invalid when it has problems of its own or breaks the node's limits. */
     private ConfigResult load(ConfigSource source) {
-        return switch (source.getSourceCase()) {
+        ConfigResult result = switch (source.getSourceCase()) {
             case PATH -> loader.loadFile(insideConfigDirectory(source.getPath()), sentFiles());
             case YAML_TEXT -> loader.loadText(source.getSourceName().isEmpty() ? "<inline>" : source.getSourceName(),
                     source.getYamlText(), sentFiles());
             case SOURCE_NOT_SET -> throw Status.INVALID_ARGUMENT
                     .withDescription("set source.path or source.yaml_text").asRuntimeException();
         };
+        if (result instanceof ConfigResult.Valid v) {
+            List<ConfigProblem> broken = limits.problems(v.config());
+            if (!broken.isEmpty()) {
+                return new ConfigResult.Invalid(List.copyOf(broken));
+            }
+        }
+        return result;
+    }
+
+    /**
+     * What the node serving this API cannot take from a loaded configuration, beyond the file's own
+     * rules: what it fixed at start, say (the gateway's route-based interfaces, docs/gateway.md).
+     */
+    @FunctionalInterface
+    public interface NodeLimits {
+
+        /** No limits: any valid configuration loads (policy-service alone). */
+        NodeLimits NONE = loaded -> List.of();
+
+        /** The problems valid {@code loaded} has on this node, each with its key path; empty: none. */
+        List<ConfigProblem> problems(PolicyConfig loaded);
     }
 
     /**
