@@ -1,5 +1,6 @@
 package dev.keel.gateway;
 
+import dev.keel.core.config.ConfigProblem;
 import dev.keel.esp.acquire.ExpiryListener;
 import dev.keel.proto.ChildKeyUnwrapper;
 import dev.keel.esp.feed.SaMaintenance;
@@ -38,6 +39,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -193,11 +195,16 @@ final class EmbeddedServices implements AutoCloseable {
     /**
      * The node's keel.v1.PolicyService over {@code store}: loads by path read only inside
      * {@code gateway.admin.config_dir}, and a configuration must keep the route-based interfaces
-     * of {@code started}, the file the node started with ({@link StartInterfaces}).
+     * of {@code started}, the file the node started with ({@link StartInterfaces}), and be one the
+     * IKE engine can take ({@link IkeConnections#problems}): else the SPD would change and IKE not.
      */
     static PolicyGrpcService policyService(GatewaySettings settings, PolicyConfig started, PolicyStore store) {
-        return new PolicyGrpcService(new ConfigLoader(), store, settings.adminConfigDirectory(),
-                StartInterfaces.of(started));
+        StartInterfaces interfaces = StartInterfaces.of(started);
+        return new PolicyGrpcService(new ConfigLoader(), store, settings.adminConfigDirectory(), loaded -> {
+            List<ConfigProblem> problems = new ArrayList<>(interfaces.problems(loaded));
+            problems.addAll(IkeConnections.problems(loaded, settings.ikePort(), settings.rawEsp()));
+            return problems;
+        });
     }
 
     private static byte[] readKek(Path file) throws IOException {

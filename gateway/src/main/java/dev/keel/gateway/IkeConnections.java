@@ -9,6 +9,7 @@ import dev.keel.ike.config.IkeLifetime;
 import dev.keel.ike.message.IkeIdentity;
 import dev.keel.policy.config.AuthMethod;
 import dev.keel.policy.config.ChildConfig;
+import dev.keel.core.config.ConfigProblem;
 import dev.keel.policy.config.ConnectionConfig;
 import dev.keel.policy.config.PemCredentials;
 import dev.keel.policy.config.PolicyConfig;
@@ -47,6 +48,23 @@ final class IkeConnections {
             out.add(map(config, c, ikePort, c.encap() || !rawEsp));
         }
         return out;
+    }
+
+    /**
+     * What in {@code config} the IKE engine cannot take, as {@link #of} would throw it: none, or
+     * the first problem with its key path (the admin API refuses such a load instead of updating
+     * the SPD alone).
+     */
+    static List<ConfigProblem> problems(PolicyConfig config, int ikePort, boolean rawEsp) {
+        try {
+            of(config, ikePort, rawEsp);
+            return List.of();
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            int colon = m.indexOf(": ");
+            return List.of(colon > 0 ? new ConfigProblem(config.source(), m.substring(0, colon), 0, 0,
+                    m.substring(colon + 2)) : new ConfigProblem(config.source(), "connections", 0, 0, m));
+        }
     }
 
     private static IkeConnection map(PolicyConfig config, ConnectionConfig c, int ikePort, boolean encap) {

@@ -31,13 +31,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A configuration loaded through the node's admin API must keep the route-based interfaces the
- * node opened at start ({@link StartInterfaces}): one that adds, changes or removes one is refused
- * with its key path and changes nothing, and ValidateConfig says the same; connections without an
- * interface load as before. The node's own PolicyService over its admin socket, without root: no
- * interface is opened here, the service only compares.
+ * What a configuration loaded through the node's admin API must be beyond valid: keep the
+ * route-based interfaces the node opened at start ({@link StartInterfaces}), and be one the IKE
+ * engine can take ({@link IkeConnections#problems}). One that breaks either is refused with its key
+ * path and changes nothing, and ValidateConfig says the same; other loads go through as before.
+ * The node's own PolicyService over its admin socket, without root: no interface is opened here,
+ * the service only compares.
  */
-class StartInterfacesTest {
+class LoadConfigLimitsTest {
 
     private static final String NODE = """
             gateway:
@@ -136,12 +137,31 @@ class StartInterfacesTest {
 
         // the same interface (the default MTU written out) and another policy-based connection: loads
         String kept = AWS1.replace("169.254.10.2/30]}", "169.254.10.2/30], mtu: 1400}")
-                .replace("start_action: start", "start_action: trap") + SITE_B
+                .replace("start_action: start", "start_action: none") + SITE_B
                 + SITE_B.replace("site-b", "site-c").replace("203.0.113.9", "203.0.113.10")
                         .replace("10.2.0.0/16", "10.3.0.0/16");
         assertThat(validate(kept)).isEmpty();
         assertThat(policy().loadConfig(load(kept)).getRevision()).isGreaterThan(revision);
         assertThat(connections()).containsExactly("aws1", "site-b", "site-c");
+    }
+
+    @Test
+    void aConfigurationTheIkeEngineCannotTakeIsRefusedAndNothingChanges() throws Exception {
+        start(SITE_B);
+        long revision = store.current().revision();
+        // valid as a policy (remote.auth defaults to pubkey), but IKE authenticates both sides the same way
+        String mixed = SITE_B + SITE_B.replace("site-b", "site-c").replace("203.0.113.9", "203.0.113.10")
+                .replace("10.2.0.0/16", "10.3.0.0/16").replace("remote: {auth: psk, id: 203.0.113.10}",
+                        "remote: {id: 203.0.113.10}");
+
+        StatusRuntimeException e = refused(mixed);
+        assertThat(e.getStatus().getDescription()).isEqualTo("invalid configuration: 1 problem\n"
+                + "new.yaml: connections.site-c: local.auth is psk but remote.auth is pubkey (remote defaults to"
+                + " pubkey); Keel authenticates both sides the same way");
+        assertThat(badRequest(e)).containsExactly("connections.site-c");
+        assertThat(store.current().revision()).as("neither the SPD nor IKE changed").isEqualTo(revision);
+        assertThat(connections()).containsExactly("site-b");
+        assertThat(validate(mixed)).hasSize(1).first().asString().startsWith("connections.site-c: local.auth is psk");
     }
 
     /** Starts the node's PolicyService on its admin socket, the node having started with {@code connections}. */
