@@ -101,6 +101,11 @@ public final class IkeEndpoints {
         return routabilityPending;
     }
 
+    /** A return routability check of the peer's current address is due again: CHILD SAs wait for it. */
+    public void routabilityDue() {
+        routabilityPending = true;
+    }
+
     /** The return routability check of the peer's current address passed (or is given up: the IKE SA goes). */
     public void routabilityChecked() {
         routabilityPending = false;

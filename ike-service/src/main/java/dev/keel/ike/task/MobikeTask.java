@@ -102,6 +102,25 @@ public final class MobikeTask implements Task {
         return Status.DONE;
     }
 
+    /**
+     * Our requests, queued behind an IKE rekey, go on the new IKE SA (RFC 7296 §2.8: the peer moves
+     * its CHILD SAs and addresses only there): an UPDATE_SA_ADDRESSES left on the old one would move
+     * an IKE SA about to be deleted, and a return routability check left there would let the new
+     * one's CHILD SAs follow an unchecked address (RFC 4555 §3.7), so the check is due there again.
+     */
+    @Override
+    public Task movedTo(IkeSa next) {
+        return switch (kind) {
+            case RESPONDER -> null; // answers a request, never queued
+            case CHECK -> {
+                next.endpoints().routabilityDue();
+                yield routabilityCheck(next);
+            }
+            case UPDATE -> update(next);
+            case LIVENESS -> liveness(next);
+        };
+    }
+
     @Override
     public Status process(IkeMessage m) {
         if (kind != Kind.RESPONDER && cookie2 != null && !echoesCookie2(m)) {

@@ -121,6 +121,39 @@ class MobikeTest {
         }
     }
 
+    /**
+     * Alice's address changes while her IKE rekey is in flight: her UPDATE_SA_ADDRESSES, queued
+     * behind the rekey, goes out on the new IKE SA, which bob moves and checks (on the old one it
+     * would move an IKE SA about to be deleted, and bob's new one would stay at the old address).
+     */
+    @Test
+    void anUpdateQueuedBehindOurIkeRekeyMovesTheNewIkeSa() throws Exception {
+        try (TwoIkePeers peers = established(true)) {
+            IkeSa oldAlice = TwoIkePeers.onlyIkeSa(peers.alice);
+            java.util.concurrent.atomic.AtomicReference<byte[]> rekey = new java.util.concurrent.atomic.AtomicReference<>();
+            peers.dropToBob = m -> TwoIkePeers.isRequest(m, "CREATE_CHILD_SA") && rekey.compareAndSet(null, m.clone());
+            peers.alice.rekeyIke(oldAlice);
+            Eventually.until(WAIT, "alice's IKE rekey request held", () -> rekey.get() != null);
+            peers.aliceSource = MOVED;
+            assertThat(peers.alice.updateSaAddresses(oldAlice).get(5, TimeUnit.SECONDS)).isTrue(); // queued
+            byte[] r = rekey.get();
+            peers.bob.onMessage(500, TwoIkePeers.ALICE, r, 0, r.length);
+
+            Eventually.until(WAIT, "one IKE SA each, bob's the new one at alice's new address, checked", () -> {
+                if (peers.alice.ikeSaCount() != 1 || peers.bob.ikeSaCount() != 1) {
+                    return false;
+                }
+                try {
+                    return on(peers, true, s -> s.spiI() != oldAlice.spiI() && s.endpoints().remote().equals(MOVED)
+                            && !s.endpoints().routabilityPending());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(peers.aliceEvents.destroyed).as("only the rekeyed IKE SA went").hasSize(1);
+        }
+    }
+
     @Test
     void behindANatWhoseMappingChangesTheLivenessCheckNoticesAndAnUpdateMovesThePeer() throws Exception {
         try (TwoIkePeers peers = new TwoIkePeers(IkeSettings.DEFAULT, IkeEvents.NONE, recordStores)) {
