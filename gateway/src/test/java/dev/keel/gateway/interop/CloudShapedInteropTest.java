@@ -233,14 +233,7 @@ class CloudShapedInteropTest {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("psk.txt"), PSK);
         Path config = dir.resolve("keel.yaml");
-        Files.writeString(config, """
-                gateway:
-                  address: %s
-                  loops: 2
-                  key_export: %s
-                  admin: {socket: admin/keel.sock}
-                  plaintext:
-                    tun: {name: keel0, mtu: 1400}
+        Files.writeString(config, KeelGatewayProcess.gatewayYaml(a.outerAddress(), dir.resolve("keys")) + """
                 secrets:
                   psk: {file: psk.txt}
                 connections:
@@ -252,7 +245,7 @@ class CloudShapedInteropTest {
                 %s    interface: {name: keel-t1, addresses: [%s/30], mtu: 1400}
                     children:
                       tun:
-                %s""".formatted(a.outerAddress(), dir.resolve("keys"), a.outerAddress(), b.outerAddress(),
+                %s""".formatted(a.outerAddress(), b.outerAddress(),
                 a.outerAddress(), b.outerAddress(), c.keelConnection(), c.insideKeel(), c.keelChild()));
         return KeelGatewayProcess.start(a.gatewayNamespace(), config, dir.resolve("keel.log"), dir.resolve("keys"),
                 List.of());

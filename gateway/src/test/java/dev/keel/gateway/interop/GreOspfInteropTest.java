@@ -82,7 +82,8 @@ class GreOspfInteropTest {
             Process capture = startFullCapture(topo, tshark, pcap);
             long tStart = System.nanoTime();
             try (StrongSwanPeer charon = StrongSwanPeer.start(b.gatewayNamespace(), work.resolve("charon"), charonSpec);
-                    KeelGatewayProcess keel = startKeel(a, keelSpec, work.resolve("keel"));
+                    KeelGatewayProcess keel = KeelGatewayProcess.start(a, work.resolve("keel"),
+                            policy -> policy + "metrics:\n  listen: " + METRICS + "\n", keelSpec);
                     GreProcess greA = startGre(topo, a, b, gre, END_A);
                     GreProcess greB = startGre(topo, b, a, gre, END_B)) {
                 KeelStrongSwanInteropTest.withLogs(charon, keel, () -> {
@@ -150,26 +151,6 @@ class GreOspfInteropTest {
             assertThat(KeelStrongSwanInteropTest.count(pcap, prefs, fromB + " && icmp.type == 0 && ip.dst == "
                     + END_A.lanAddress())).as("echo replies in GRE in ESP from charon").isEqualTo(PINGS);
         }
-    }
-
-    /** Keel in {@code site}'s gateway with metrics on {@link #METRICS}. */
-    private static KeelGatewayProcess startKeel(NetnsTopology.Site site, ConnectionSpec spec, Path dir)
-            throws IOException, InterruptedException {
-        Files.createDirectories(dir);
-        Path config = dir.resolve("keel.yaml");
-        Files.writeString(config, """
-                gateway:
-                  address: %s
-                  loops: 2
-                  key_export: %s
-                  admin: {socket: admin/keel.sock}
-                  plaintext:
-                    tun: {name: keel0, mtu: 1400}
-                metrics:
-                  listen: %s
-                """.formatted(spec.localAddress(), dir.resolve("keys"), METRICS) + KeelGatewayProcess.policyYaml(spec, dir));
-        return KeelGatewayProcess.start(site.gatewayNamespace(), config, dir.resolve("keel.log"), dir.resolve("keys"),
-                List.of());
     }
 
     /**

@@ -41,7 +41,13 @@ public final class KeelGatewayProcess implements AutoCloseable {
         Files.createDirectories(dir);
         Path keys = dir.resolve("keys");
         Path config = dir.resolve("keel.yaml");
-        Files.writeString(config, """
+        Files.writeString(config, gatewayYaml(spec.localAddress(), keys) + policyEdit.apply(policyYaml(spec, dir)));
+        return start(site.gatewayNamespace(), config, dir.resolve("keel.log"), keys, List.of());
+    }
+
+    /** The {@code gateway:} section of a test gateway on {@code address}: two loops, keys exported to {@code keys}, TUN keel0. */
+    static String gatewayYaml(String address, Path keys) {
+        return """
                 gateway:
                   address: %s
                   loops: 2
@@ -50,8 +56,7 @@ public final class KeelGatewayProcess implements AutoCloseable {
                   admin: {socket: admin/keel.sock}
                   plaintext:
                     tun: {name: keel0, mtu: 1400}
-                """.formatted(spec.localAddress(), keys) + policyEdit.apply(policyYaml(spec, dir)));
-        return start(site.gatewayNamespace(), config, dir.resolve("keel.log"), keys, List.of());
+                """.formatted(address, keys);
     }
 
     /**
