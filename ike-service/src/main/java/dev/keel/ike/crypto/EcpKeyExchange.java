@@ -61,14 +61,7 @@ final class EcpKeyExchange implements KeyExchange {
 
     @Override
     public byte[] sharedSecret(byte[] peerPublicValue) throws InvalidKeyExchangeException {
-        if (d == null) {
-            throw new IllegalStateException("key exchange closed");
-        }
-        if (peerPublicValue == null || peerPublicValue.length != 2 * fieldLength) {
-            throw new InvalidKeyExchangeException(InvalidKeyExchangeException.Reason.WRONG_LENGTH,
-                    transform.ianaName() + ": public value of " + (peerPublicValue == null ? 0 : peerPublicValue.length)
-                            + " bytes, " + 2 * fieldLength + " required");
-        }
+        PeerValue.check(d == null, transform, "public value", peerPublicValue, 2 * fieldLength);
         ECCurve curve = domain.getCurve();
         BigInteger field = curve.getField().getCharacteristic();
         BigInteger x = new BigInteger(1, java.util.Arrays.copyOfRange(peerPublicValue, 0, fieldLength));

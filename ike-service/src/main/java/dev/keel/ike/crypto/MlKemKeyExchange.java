@@ -44,11 +44,7 @@ final class MlKemKeyExchange implements KeyExchange {
     static Response encapsulate(KeyExchangeTransform transform, byte[] ek, SecureRandom random)
             throws InvalidKeyExchangeException {
         MLKEMParameters params = parameters(transform);
-        if (ek == null || ek.length != transform.publicValueLength()) {
-            throw new InvalidKeyExchangeException(InvalidKeyExchangeException.Reason.WRONG_LENGTH,
-                    transform.ianaName() + ": encapsulation key of " + (ek == null ? 0 : ek.length) + " bytes, "
-                            + transform.publicValueLength() + " required");
-        }
+        PeerValue.check(false, transform, "encapsulation key", ek, transform.publicValueLength());
         if (!modulusCheck(ek)) {
             throw new InvalidKeyExchangeException(InvalidKeyExchangeException.Reason.INVALID_PUBLIC_VALUE,
                     transform.ianaName() + ": encapsulation key fails the FIPS 203 modulus check");
@@ -111,15 +107,7 @@ final class MlKemKeyExchange implements KeyExchange {
      */
     @Override
     public byte[] sharedSecret(byte[] ciphertext) throws InvalidKeyExchangeException {
-        if (closed) {
-            throw new IllegalStateException("key exchange closed");
-        }
-        int len = transform.responseLength();
-        if (ciphertext == null || ciphertext.length != len) {
-            throw new InvalidKeyExchangeException(InvalidKeyExchangeException.Reason.WRONG_LENGTH,
-                    transform.ianaName() + ": ciphertext of " + (ciphertext == null ? 0 : ciphertext.length)
-                            + " bytes, " + len + " required");
-        }
+        PeerValue.check(closed, transform, "ciphertext", ciphertext, transform.responseLength());
         return new MLKEMExtractor(privateKey).extractSecret(ciphertext);
     }
 

@@ -74,14 +74,7 @@ final class ModpKeyExchange implements KeyExchange {
 
     @Override
     public byte[] sharedSecret(byte[] peerPublicValue) throws InvalidKeyExchangeException {
-        if (x == null) {
-            throw new IllegalStateException("key exchange closed");
-        }
-        if (peerPublicValue == null || peerPublicValue.length != length) {
-            throw new InvalidKeyExchangeException(InvalidKeyExchangeException.Reason.WRONG_LENGTH,
-                    transform.ianaName() + ": public value of " + (peerPublicValue == null ? 0 : peerPublicValue.length)
-                            + " bytes, " + length + " required");
-        }
+        PeerValue.check(x == null, transform, "public value", peerPublicValue, length);
         BigInteger y = new BigInteger(1, peerPublicValue);
         // RFC 6989 §2.1: 1 < y < p-1 excludes the trivial subgroups {1} and {1, p-1}.
         if (y.compareTo(BigInteger.ONE) <= 0 || y.compareTo(p.subtract(BigInteger.ONE)) >= 0) {

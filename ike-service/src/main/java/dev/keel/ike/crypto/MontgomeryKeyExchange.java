@@ -52,15 +52,8 @@ final class MontgomeryKeyExchange implements KeyExchange {
 
     @Override
     public byte[] sharedSecret(byte[] peerPublicValue) throws InvalidKeyExchangeException {
-        if (closed) {
-            throw new IllegalStateException("key exchange closed");
-        }
         int len = transform.publicValueLength();
-        if (peerPublicValue == null || peerPublicValue.length != len) {
-            throw new InvalidKeyExchangeException(InvalidKeyExchangeException.Reason.WRONG_LENGTH,
-                    transform.ianaName() + ": public value of " + (peerPublicValue == null ? 0 : peerPublicValue.length)
-                            + " bytes, " + len + " required");
-        }
+        PeerValue.check(closed, transform, "public value", peerPublicValue, len);
         byte[] secret = new byte[len];
         // X25519/X448 accept any u (RFC 7748 §5); the all-zero output from a low-order point is
         // what must be refused (RFC 8031 §2), which these functions report as false.
