@@ -154,7 +154,7 @@ final class EmbeddedServices implements AutoCloseable {
             routes = LanRoutes.follow(settings, config, tunDevice, feeds.sas()); // before the first SA arrives
             feeds.spd().interfaces(routed.names());
             feeds.sas().outlets(routed::outletOf);
-            feeds.sas().addOutboundListener(routed); // carrier: sa follows the outbound SAs
+            feeds.sas().addOutboundListener(routed.carrier()); // carrier: sa follows the outbound SAs
             feeds.start();
 
             if (settings.admin() != null) {

@@ -9,16 +9,11 @@ import dev.keel.esp.tun.TunSetup;
 import dev.keel.policy.config.ConnectionConfig;
 import dev.keel.policy.config.PolicyConfig;
 import dev.keel.policy.config.RouteInterface;
-import dev.keel.proto.v1.ChildSaRecord;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The interfaces of a node's route-based connections ({@code connections.NAME.interface}), one
@@ -30,28 +25,34 @@ import org.slf4j.LoggerFactory;
  * Interface {@code i} in {@link #ports()} is the data plane's outlet {@code i + 1}.
  *
  * <p>With {@code carrier: sa} (the default) an interface's carrier is on only while this node's
- * data plane holds an outbound CHILD SA of its connection: told by the SA tables (an
- * {@link SaTables.OutboundListener}), counted per connection so that a rekey, which installs the
- * new SA before the old goes, never drops it. A routing daemon that watches the link (BIRD's
- * {@code check link}) then withdraws what it learned over the tunnel the moment the last SA goes,
- * e.g. when DPD declares the peer dead, without waiting for BFD or its hold timer.
+ * data plane holds an outbound CHILD SA of its connection ({@link InterfaceCarrier}): a routing
+ * daemon that watches the link (BIRD's {@code check link}) then withdraws what it learned over the
+ * tunnel the moment the last SA goes, e.g. when DPD declares the peer dead, without waiting for BFD
+ * or its hold timer.
  */
-final class RouteInterfaces implements SaTables.OutboundListener, AutoCloseable {
-
-    private static final Logger LOG = LoggerFactory.getLogger(RouteInterfaces.class);
+final class RouteInterfaces implements AutoCloseable {
 
     private final List<TunPort> ports;
     private final Map<String, Integer> outletByConnection;
-    /** The {@code carrier: sa} interfaces by connection. */
-    private final Map<String, TunDevice> carrierBySa;
-    /** Per {@code carrier: sa} connection: the ids of its outbound SAs installed here. */
-    private final Map<String, Set<String>> outbound = new HashMap<>();
+    private final InterfaceCarrier carrier;
 
     private RouteInterfaces(List<TunPort> ports, Map<String, Integer> outletByConnection,
             Map<String, TunDevice> carrierBySa) {
         this.ports = ports;
         this.outletByConnection = outletByConnection;
-        this.carrierBySa = carrierBySa;
+        Map<String, InterfaceCarrier.Switch> switches = new HashMap<>();
+        carrierBySa.forEach((connection, tun) -> switches.put(connection, new InterfaceCarrier.Switch() {
+            @Override
+            public void set(boolean on) throws IOException {
+                tun.setCarrier(on);
+            }
+
+            @Override
+            public String toString() {
+                return tun.name();
+            }
+        }));
+        this.carrier = new InterfaceCarrier(switches);
     }
 
     /** No route-based connections. */
@@ -120,43 +121,9 @@ final class RouteInterfaces implements SaTables.OutboundListener, AutoCloseable 
         return outletByConnection.getOrDefault(connection, 0);
     }
 
-    @Override
-    public void outboundInstalled(ChildSaRecord record) {
-        TunDevice tun = carrierBySa.get(record.getConnection());
-        if (tun == null) {
-            return;
-        }
-        synchronized (this) {
-            Set<String> ids = outbound.computeIfAbsent(record.getConnection(), k -> new HashSet<>());
-            if (ids.add(record.getId()) && ids.size() == 1) {
-                carrier(tun, true, record);
-            }
-        }
-    }
-
-    @Override
-    public void outboundRemoved(ChildSaRecord record) {
-        TunDevice tun = carrierBySa.get(record.getConnection());
-        if (tun == null) {
-            return;
-        }
-        synchronized (this) {
-            Set<String> ids = outbound.get(record.getConnection());
-            if (ids != null && ids.remove(record.getId()) && ids.isEmpty()) {
-                carrier(tun, false, record);
-            }
-        }
-    }
-
-    /** One ioctl, quick enough for the SA tables' thread; a failure is logged and leaves the carrier as it was. */
-    private static void carrier(TunDevice tun, boolean on, ChildSaRecord cause) {
-        try {
-            tun.setCarrier(on);
-            LOG.info("{}: carrier {} ({} outbound SA {} of {}/{})", tun.name(), on ? "on" : "off",
-                    on ? "the first" : "the last", on ? "installed" : "removed", cause.getConnection(), cause.getChild());
-        } catch (IOException e) {
-            LOG.warn("{}: turning the carrier {} failed: {}", tun.name(), on ? "on" : "off", e.getMessage());
-        }
+    /** Turns the {@code carrier: sa} interfaces' carrier on and off with their connections' outbound SAs. */
+    SaTables.OutboundListener carrier() {
+        return carrier;
     }
 
     /** Closes every interface (the devices disappear with their last queue). */
