@@ -33,13 +33,26 @@ public final class TestSupport {
 
     /** A port free right now on 127.0.0.1. */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        // Below the kernel's ephemeral range (32768-60999 by default): a port from that range can be
+        // taken as the source port of an outgoing connection (one Hazelcast member dialling another)
+        // between this check and the test's bind, which failed LeaseQuorumTest once in CI.
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = FIRST_TEST_PORT + java.util.concurrent.ThreadLocalRandom.current().nextInt(TEST_PORTS);
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (IOException e) {
+                // taken: another
+            }
         }
+        throw new UncheckedIOException(new IOException("no free loopback port in " + FIRST_TEST_PORT + "-"
+                + (FIRST_TEST_PORT + TEST_PORTS - 1) + " after 200 tries"));
     }
+
+    /** The ports {@link #freePort} draws from: none of them an ephemeral (outgoing source) port. */
+    private static final int FIRST_TEST_PORT = 20_000;
+    private static final int TEST_PORTS = 12_000;
 
     /** A cluster name no other test JVM uses. */
     public static String uniqueCluster() {
